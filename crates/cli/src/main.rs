@@ -1,0 +1,213 @@
+//! `parallax`: the command line. Parses flags, loads files, calls the library crates, maps
+//! errors to exit codes. All logic lives in the crates it calls.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+use parallax_dns::{RateLimit, Resolver, ResolverConfig};
+use parallax_model::{Scenario, Topology};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "parallax",
+    version,
+    about = "Why the same request works from one place and fails from another"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the split-horizon resolver: one view per VPC and one for the internet.
+    Resolver(ResolverArgs),
+    /// Check a scenario or topology file and summarise it.
+    Check {
+        /// The scenario (or bare topology) YAML file.
+        file: PathBuf,
+    },
+}
+
+#[derive(clap::Args, Debug)]
+struct ResolverArgs {
+    /// A scenario or bare topology YAML file. Default: the embedded seed incident.
+    #[arg(long, value_name = "FILE")]
+    topology: Option<PathBuf>,
+    /// Serve the topology as it is after this step of the scenario.
+    #[arg(long, value_name = "NAME")]
+    step: Option<String>,
+    /// Listen for a view: `internet=127.0.0.1:5300`, `vpc-0a1b2c3d=127.0.0.1:0`. Repeatable.
+    /// Without it every view gets a free loopback port.
+    #[arg(long, value_name = "VIEW=ADDR:PORT", value_parser = parse_listen)]
+    listen: Vec<(String, SocketAddr)>,
+    /// Forward names outside every view here instead of answering REFUSED.
+    #[arg(long, value_name = "ADDR:PORT")]
+    upstream: Option<SocketAddr>,
+    /// Queries per second allowed per client address (0 = no limit); burst is twice the rate.
+    #[arg(long, value_name = "QPS", default_value_t = 1024.0)]
+    rate_limit: f64,
+}
+
+fn parse_listen(s: &str) -> Result<(String, SocketAddr), String> {
+    let (view, addr) = s
+        .split_once('=')
+        .ok_or_else(|| format!("`{s}` is not VIEW=ADDR:PORT"))?;
+    let addr = addr
+        .parse()
+        .map_err(|_| format!("`{addr}` is not ADDR:PORT (e.g. 127.0.0.1:5300)"))?;
+    Ok((view.to_owned(), addr))
+}
+
+fn main() -> ExitCode {
+    init_tracing();
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("parallax: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Check { file } => check(&file),
+        Command::Resolver(args) => {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .context("starting the async runtime")?;
+            rt.block_on(resolver(args))
+        }
+    }
+}
+
+/// Loads a scenario (a file with `steps:`) or a bare topology.
+fn load(path: Option<&PathBuf>) -> anyhow::Result<Loaded> {
+    let Some(path) = path else {
+        return Ok(Loaded::Scenario(Box::new(Scenario::seed()?)));
+    };
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("{}: cannot read", path.display()))?;
+    let origin = path.display().to_string();
+    let is_scenario = text
+        .lines()
+        .any(|l| l.starts_with("steps:") || l.starts_with("topology:"));
+    Ok(if is_scenario {
+        Loaded::Scenario(Box::new(Scenario::from_yaml(&text, &origin)?))
+    } else {
+        Loaded::Topology(Box::new(Topology::from_yaml(&text, &origin)?))
+    })
+}
+
+enum Loaded {
+    Scenario(Box<Scenario>),
+    Topology(Box<Topology>),
+}
+
+fn check(path: &PathBuf) -> anyhow::Result<ExitCode> {
+    match load(Some(path))? {
+        Loaded::Scenario(s) => {
+            println!(
+                "{}: scenario `{}`, {} steps",
+                path.display(),
+                s.name,
+                s.steps.len()
+            );
+            summarise(&s.topology);
+            for (i, step) in s.steps.iter().enumerate() {
+                println!(
+                    "  step {}: {} ({} changes, {} requests)",
+                    i + 1,
+                    step.name,
+                    step.changes.len(),
+                    step.requests.len()
+                );
+            }
+        }
+        Loaded::Topology(t) => {
+            println!("{}: topology", path.display());
+            summarise(&t);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn summarise(t: &Topology) {
+    println!(
+        "  {} in {}: {} VPCs, {} endpoints, {} private zones, {} resolver rules, {} APIs, {} custom domains, {} usage plans, {} vantage points",
+        t.account,
+        t.region,
+        t.vpcs.len(),
+        t.endpoints.len(),
+        t.hosted_zones.len(),
+        t.resolver_rules.len(),
+        t.apis.len(),
+        t.custom_domains.len(),
+        t.usage_plans.len(),
+        t.vantages.len()
+    );
+}
+
+async fn resolver(args: ResolverArgs) -> anyhow::Result<ExitCode> {
+    let topology = match (load(args.topology.as_ref())?, &args.step) {
+        (Loaded::Scenario(s), Some(step)) => {
+            let Some(i) = s.step_index(step) else {
+                let names: Vec<&str> = s.steps.iter().map(|s| s.name.as_str()).collect();
+                bail!(
+                    "scenario `{}` has no step `{step}` (steps: {})",
+                    s.name,
+                    names.join(", ")
+                );
+            };
+            s.topology_at(i).cloned().context("step topology")?
+        }
+        (Loaded::Scenario(s), None) => s.topology.clone(),
+        (Loaded::Topology(_), Some(_)) => bail!("--step needs a scenario file (one with `steps:`)"),
+        (Loaded::Topology(t), None) => *t,
+    };
+    let rate = args.rate_limit;
+    if !(rate.is_finite() && rate >= 0.0) {
+        bail!("--rate-limit {rate}: expected a number of queries per second, 0 or more");
+    }
+    let config = ResolverConfig {
+        listen: args.listen,
+        upstream: args.upstream,
+        rate_limit: RateLimit {
+            rate,
+            burst: rate * 2.0,
+        },
+        forward_map: Default::default(),
+    };
+    let resolver = Resolver::start(&topology, config).await?;
+    for l in resolver.listening() {
+        println!("listening on {} {} view {}", l.protocol, l.addr, l.view);
+    }
+    wait_for_signal().await?;
+    resolver.shutdown().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn wait_for_signal() -> anyhow::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+    tokio::select! {
+        r = tokio::signal::ctrl_c() => r.context("waiting for SIGINT")?,
+        _ = term.recv() => {}
+    }
+    Ok(())
+}

@@ -1,0 +1,34 @@
+//! parallax-dns: the split-horizon resolver. One view per VPC (that VPC's Route 53 Resolver)
+//! and one for the internet, each on its own UDP and TCP listener.
+//!
+//! - [`view`]: what a view answers, by the precedence of reference §2 (pure, no I/O).
+//! - [`server`]: listeners, hickory-server request handling, live view swaps.
+//! - [`forward`]: sending a query on to a resolver rule's targets or an upstream.
+//! - [`rate_limit`]: the per-client token bucket.
+
+pub mod forward;
+pub mod rate_limit;
+pub mod server;
+pub mod view;
+
+pub use parallax_model::Rcode;
+pub use rate_limit::RateLimit;
+pub use server::{Listening, Resolver, ResolverConfig};
+pub use view::{Answer, QType, View, ViewKind};
+
+use std::net::SocketAddr;
+
+/// Errors of the resolver.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DnsError {
+    /// A listener could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    /// `--listen` named a view the topology does not have.
+    #[error("no view named `{view}` (views: {known})")]
+    UnknownView { view: String, known: String },
+}

@@ -1,0 +1,561 @@
+//! A view: what one resolver answers, from one place. The internet view is the public DNS of the
+//! modelled names; a VPC view is that VPC's Route 53 Resolver (VPC+2), which checks, in order
+//! (reference §2.4, §2.1):
+//!
+//! 1. resolver rules associated with the VPC (the most specific domain wins; a `system` rule
+//!    sends the name back to the Resolver's own answers);
+//! 2. private hosted zones associated with the VPC (the most specific zone wins; a zone that
+//!    matches the name but has no record answers NXDOMAIN and does not fall back);
+//! 3. the private DNS zones of the VPC's interface endpoints (for execute-api the wildcard
+//!    `*.execute-api.{region}.amazonaws.com` → the endpoint's addresses);
+//! 4. the internet view.
+//!
+//! Steps 2 and 3 need both `dns_support` and `dns_hostnames` on. With `dns_support` off the
+//! resolver does not answer at all (here: REFUSED, so that a client learns it at once).
+//!
+//! CNAMEs are followed inside the view, so a public CNAME into `*.execute-api` is caught by the
+//! endpoint zone, as the VPC resolver does.
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr};
+
+use parallax_model::ids::{DnsName, VpcId, VpceId};
+use parallax_model::naming::{ExecuteApiName, endpoint_private_zone, execute_api_zone, vpce_zone};
+use parallax_model::topology::{DomainDns, EndpointType, RecordData, RuleKind, Target, Topology};
+use parallax_model::{Network, Rcode};
+
+/// TTL of answers synthesised for AWS-owned names (API Gateway answers with 60 s).
+pub const AWS_TTL: u32 = 60;
+/// The SOA that negative answers carry, in Route 53's shape.
+pub const SOA_MNAME: &str = "ns-1536.awsdns-00.co.uk";
+pub const SOA_RNAME: &str = "awsdns-hostmaster.amazon.com";
+pub const SOA_TTL: u32 = 900;
+pub const SOA_MINIMUM: u32 = 86400;
+/// How many CNAMEs a chain may have before the answer is SERVFAIL (a loop, most likely).
+pub const MAX_CHAIN: usize = 8;
+
+/// Query types the views know. Anything else is answered as NODATA for existing names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum QType {
+    A,
+    Aaaa,
+    Cname,
+    Soa,
+    Other(u16),
+}
+
+/// One answer record.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rec {
+    pub name: DnsName,
+    pub ttl: u32,
+    pub data: RecData,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RecData {
+    A(Ipv4Addr),
+    Aaaa(std::net::Ipv6Addr),
+    Cname(DnsName),
+}
+
+/// Which part of a view produced an answer: what a diagnosis cites.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Source {
+    ResolverRule(String),
+    PrivateZone(DnsName),
+    EndpointZone(VpceId),
+    Public(DnsName),
+    /// No view claims the name.
+    Nobody,
+}
+
+/// The answer a view gives.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Answer {
+    pub rcode: Rcode,
+    pub records: Vec<Rec>,
+    /// For NXDOMAIN and NODATA: the zone whose SOA goes in the authority section.
+    pub soa_zone: Option<DnsName>,
+    /// The part of the view that answered the last name of the chain.
+    pub source: Source,
+    /// Set when a resolver rule wants the query forwarded: the rule id and its targets. The
+    /// records so far (a CNAME chain into the forwarded domain) are kept.
+    pub forward: Option<(String, Vec<Target>)>,
+}
+
+impl Answer {
+    fn new(rcode: Rcode, source: Source) -> Self {
+        Answer {
+            rcode,
+            records: Vec::new(),
+            soa_zone: None,
+            source,
+            forward: None,
+        }
+    }
+
+    /// The addresses of the answer, in order.
+    pub fn addresses(&self) -> Vec<IpAddr> {
+        self.records
+            .iter()
+            .filter_map(|r| match r.data {
+                RecData::A(a) => Some(IpAddr::V4(a)),
+                RecData::Aaaa(a) => Some(IpAddr::V6(a)),
+                RecData::Cname(_) => None,
+            })
+            .collect()
+    }
+}
+
+/// What a name holds in one zone.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Holding {
+    Addrs(Vec<Ipv4Addr>, Vec<std::net::Ipv6Addr>, u32),
+    Cname(DnsName, u32),
+    Alias(DnsName),
+}
+
+/// A zone: its apex, its names, and optionally a wildcard below the apex.
+#[derive(Clone, Debug)]
+struct Zone {
+    apex: DnsName,
+    names: BTreeMap<DnsName, Holding>,
+    wildcard: Option<Holding>,
+    source: Source,
+}
+
+impl Zone {
+    fn new(apex: DnsName, source: Source) -> Self {
+        Zone {
+            apex,
+            names: BTreeMap::new(),
+            wildcard: None,
+            source,
+        }
+    }
+
+    fn add_addrs(&mut self, name: DnsName, v4: &[Ipv4Addr], ttl: u32) {
+        // When a CNAME already owns the name the topology is inconsistent; the first writer wins.
+        if let Holding::Addrs(a, _, _) = self
+            .names
+            .entry(name)
+            .or_insert_with(|| Holding::Addrs(vec![], vec![], ttl))
+        {
+            a.extend_from_slice(v4);
+        }
+    }
+
+    /// What the zone holds for `name` (itself within the zone): `None` = the name does not exist.
+    fn holding(&self, name: &DnsName) -> Option<&Holding> {
+        if let Some(h) = self.names.get(name) {
+            return Some(h);
+        }
+        // A wildcard covers names strictly below the apex that are not owned explicitly.
+        if name != &self.apex {
+            return self.wildcard.as_ref();
+        }
+        None
+    }
+
+    /// True when `name` exists as an empty non-terminal (a name above some record).
+    fn has_descendants(&self, name: &DnsName) -> bool {
+        self.names.keys().any(|n| n != name && n.is_within(name))
+    }
+}
+
+/// Where a view sits.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ViewKind {
+    Internet,
+    Vpc(VpcId),
+}
+
+/// One resolver view over a topology.
+#[derive(Clone, Debug)]
+pub struct View {
+    kind: ViewKind,
+    /// Public zones, shared by every view.
+    public: Vec<Zone>,
+    /// Public wildcard: a default execute-api name whose API id the model does not know. AWS's
+    /// public DNS answers any API id of the Region with the regional front door (INFERRED: every
+    /// default hostname is in one wildcard zone; unknown ids then get 403 from the gateway).
+    unknown_api_addrs: Vec<Ipv4Addr>,
+    region_zone: DnsName,
+    /// Resolver rules of this VPC: (domain, id, kind, targets).
+    rules: Vec<(DnsName, String, RuleKind, Vec<Target>)>,
+    private_zones: Vec<Zone>,
+    endpoint_zones: Vec<Zone>,
+    /// `dns_support` of the VPC; the internet view always answers.
+    answering: bool,
+}
+
+impl View {
+    /// The name of the view: `internet`, or the VPC id.
+    pub fn name(&self) -> String {
+        match &self.kind {
+            ViewKind::Internet => "internet".to_owned(),
+            ViewKind::Vpc(id) => id.to_string(),
+        }
+    }
+
+    pub fn kind(&self) -> &ViewKind {
+        &self.kind
+    }
+
+    /// Every view of a topology: the internet first, then one per VPC in file order.
+    pub fn all(t: &Topology) -> Vec<View> {
+        let mut out = vec![View::build(t, ViewKind::Internet)];
+        out.extend(
+            t.vpcs
+                .iter()
+                .map(|v| View::build(t, ViewKind::Vpc(v.id.value.clone()))),
+        );
+        out
+    }
+
+    /// The view a vantage point's network asks.
+    pub fn for_network(t: &Topology, network: &Network) -> View {
+        match network {
+            Network::Internet => View::build(t, ViewKind::Internet),
+            Network::Vpc(id) => View::build(t, ViewKind::Vpc(id.clone())),
+        }
+    }
+
+    pub fn build(t: &Topology, kind: ViewKind) -> View {
+        let region = &t.region.value;
+        let regional: Vec<Ipv4Addr> = v4s(&t.front_doors.regional);
+        let edge: Vec<Ipv4Addr> = v4s(&t.front_doors.edge);
+        let mut execute_api = Zone::new(
+            execute_api_zone(region),
+            Source::Public(execute_api_zone(region)),
+        );
+        let mut vpce = Zone::new(vpce_zone(region), Source::Public(vpce_zone(region)));
+        let cloudfront: DnsName = composed("cloudfront.net");
+        let mut cf = Zone::new(cloudfront.clone(), Source::Public(cloudfront));
+        let mut domain_zones: BTreeMap<DnsName, Zone> = BTreeMap::new();
+
+        for api in &t.apis {
+            let addrs = if api.endpoint_type.value == EndpointType::Edge {
+                &edge
+            } else {
+                &regional
+            };
+            execute_api.add_addrs(api.default_name(region).to_dns_name(), addrs, AWS_TTL);
+            if api.endpoint_type.value == EndpointType::Private {
+                for id in &api.vpc_endpoints {
+                    if let Some(e) = t.endpoint(id) {
+                        let alias = ExecuteApiName::ApiVpceAlias {
+                            api: api.id.value.clone(),
+                            vpce: id.value.clone(),
+                            region: region.clone(),
+                        };
+                        execute_api.add_addrs(alias.to_dns_name(), &e.addresses(), AWS_TTL);
+                    }
+                }
+            }
+        }
+        for e in t.endpoints.iter().filter(|e| e.is_execute_api()) {
+            for (name, addrs) in e.public_names(region) {
+                vpce.add_addrs(name.to_dns_name(), &addrs, AWS_TTL);
+            }
+        }
+        for d in &t.custom_domains {
+            let target = d.target_name(region);
+            let (addrs, target_zone) = if d.endpoint_type.value == EndpointType::Edge {
+                (&edge, &mut cf)
+            } else {
+                (&regional, &mut execute_api)
+            };
+            target_zone.add_addrs(target.clone(), addrs, AWS_TTL);
+            let apex = d
+                .name
+                .parent()
+                .filter(|p| p.labels().count() >= 2)
+                .unwrap_or_else(|| d.name.value.clone());
+            let zone = domain_zones
+                .entry(apex.clone())
+                .or_insert_with(|| Zone::new(apex.clone(), Source::Public(apex)));
+            match d.dns.value {
+                DomainDns::Alias => zone.add_addrs(d.name.value.clone(), addrs, AWS_TTL),
+                DomainDns::Cname => {
+                    zone.names
+                        .insert(d.name.value.clone(), Holding::Cname(target, 300));
+                }
+            }
+        }
+        let mut public = vec![execute_api, vpce, cf];
+        public.extend(domain_zones.into_values());
+
+        let mut view = View {
+            kind: kind.clone(),
+            public,
+            unknown_api_addrs: regional,
+            region_zone: execute_api_zone(region),
+            rules: Vec::new(),
+            private_zones: Vec::new(),
+            endpoint_zones: Vec::new(),
+            answering: true,
+        };
+        let ViewKind::Vpc(vpc_id) = kind else {
+            return view;
+        };
+        let Some(vpc) = t.vpc(&vpc_id) else {
+            return view;
+        };
+        view.answering = vpc.dns_support;
+        for r in t
+            .resolver_rules
+            .iter()
+            .filter(|r| r.vpcs.iter().any(|v| v.value == vpc_id))
+        {
+            view.rules.push((
+                r.domain.value.clone(),
+                r.id.value.clone(),
+                r.kind,
+                r.targets.iter().map(|t| t.value).collect(),
+            ));
+        }
+        if !vpc.private_dns_active() {
+            return view;
+        }
+        for z in t
+            .hosted_zones
+            .iter()
+            .filter(|z| z.vpcs.iter().any(|v| v.value == vpc_id))
+        {
+            let mut zone = Zone::new(
+                z.name.value.clone(),
+                Source::PrivateZone(z.name.value.clone()),
+            );
+            for r in &z.records {
+                let holding = match &r.data {
+                    RecordData::A(a) => Holding::Addrs(a.clone(), vec![], r.ttl),
+                    RecordData::Aaaa(a) => Holding::Addrs(vec![], a.clone(), r.ttl),
+                    RecordData::Cname(n) => Holding::Cname(n.clone(), r.ttl),
+                    RecordData::Alias(n) => Holding::Alias(n.clone()),
+                };
+                match (zone.names.get_mut(&r.name), holding) {
+                    (Some(Holding::Addrs(a4, a6, _)), Holding::Addrs(b4, b6, _)) => {
+                        a4.extend(b4);
+                        a6.extend(b6);
+                    }
+                    (Some(_), _) => {}
+                    (None, h) => {
+                        zone.names.insert(r.name.clone(), h);
+                    }
+                }
+            }
+            view.private_zones.push(zone);
+        }
+        for e in t
+            .endpoints
+            .iter()
+            .filter(|e| e.vpc.value == vpc_id && e.private_dns)
+        {
+            let Ok(apex) = endpoint_private_zone(e.service.as_str(), region) else {
+                continue;
+            };
+            let mut zone = Zone::new(apex.clone(), Source::EndpointZone(e.id.value.clone()));
+            let holding = Holding::Addrs(e.addresses(), vec![], AWS_TTL);
+            zone.names.insert(apex, holding.clone());
+            if e.is_execute_api() {
+                zone.wildcard = Some(holding);
+            }
+            view.endpoint_zones.push(zone);
+        }
+        view
+    }
+
+    /// Answers `name`/`qtype` as this view's resolver would.
+    pub fn answer(&self, name: &DnsName, qtype: QType) -> Answer {
+        if !self.answering {
+            return Answer::new(Rcode::Refused, Source::Nobody);
+        }
+        let mut records = Vec::new();
+        let mut current = name.clone();
+        for _ in 0..=MAX_CHAIN {
+            if let Some((id, targets)) = self.rule_for(&current) {
+                let mut a = Answer::new(Rcode::NoError, Source::ResolverRule(id.clone()));
+                a.records = records;
+                a.forward = Some((id, targets));
+                return a;
+            }
+            let Some(zone) = self.zone_for(&current) else {
+                // Outside every zone this view serves: no recursion here. A chain that leaves
+                // the view ends with what it has (as an authoritative server would).
+                let mut a = Answer::new(
+                    if records.is_empty() {
+                        Rcode::Refused
+                    } else {
+                        Rcode::NoError
+                    },
+                    Source::Nobody,
+                );
+                a.records = records;
+                return a;
+            };
+            let step = self.step(zone, &current, qtype);
+            records.extend(step.records);
+            match step.next {
+                Next::Done(rcode, soa) => {
+                    let mut a = Answer::new(rcode, zone.source.clone());
+                    a.records = records;
+                    a.soa_zone = soa.then(|| zone.apex.clone());
+                    return a;
+                }
+                Next::Follow(target) => current = target,
+            }
+        }
+        let mut a = Answer::new(Rcode::ServFail, Source::Nobody);
+        a.records = records;
+        a
+    }
+
+    /// The resolver rule that takes `name`: the most specific domain among this VPC's rules.
+    fn rule_for(&self, name: &DnsName) -> Option<(String, Vec<Target>)> {
+        let (_, id, kind, targets) = self
+            .rules
+            .iter()
+            .filter(|(domain, ..)| name.is_within(domain))
+            .max_by_key(|(domain, ..)| domain.as_str().len())?;
+        (*kind == RuleKind::Forward).then(|| (id.clone(), targets.clone()))
+    }
+
+    /// The zone that answers `name`, by the precedence in the module docs.
+    fn zone_for(&self, name: &DnsName) -> Option<&Zone> {
+        most_specific(&self.private_zones, name)
+            .or_else(|| most_specific(&self.endpoint_zones, name))
+            .or_else(|| most_specific(&self.public, name))
+    }
+
+    fn step(&self, zone: &Zone, name: &DnsName, qtype: QType) -> Step {
+        let unknown_api;
+        let holding = match zone.holding(name) {
+            Some(h) => h,
+            None if zone.apex == self.region_zone && is_api_default_name(name) => {
+                unknown_api = Holding::Addrs(self.unknown_api_addrs.clone(), vec![], AWS_TTL);
+                &unknown_api
+            }
+            None if qtype == QType::Soa && *name == zone.apex => {
+                return Step::done(Rcode::NoError, true);
+            }
+            None if *name == zone.apex || zone.has_descendants(name) => {
+                return Step::done(Rcode::NoError, true);
+            }
+            None => return Step::done(Rcode::NxDomain, true),
+        };
+        match holding {
+            Holding::Addrs(v4, v6, ttl) => {
+                let records: Vec<Rec> = match qtype {
+                    QType::A => v4.iter().map(|a| rec(name, *ttl, RecData::A(*a))).collect(),
+                    QType::Aaaa => v6
+                        .iter()
+                        .map(|a| rec(name, *ttl, RecData::Aaaa(*a)))
+                        .collect(),
+                    _ => Vec::new(),
+                };
+                let empty = records.is_empty();
+                Step {
+                    records,
+                    next: Next::Done(Rcode::NoError, empty),
+                }
+            }
+            Holding::Cname(target, ttl) => {
+                let records = vec![rec(name, *ttl, RecData::Cname(target.clone()))];
+                if qtype == QType::Cname {
+                    Step {
+                        records,
+                        next: Next::Done(Rcode::NoError, false),
+                    }
+                } else {
+                    Step {
+                        records,
+                        next: Next::Follow(target.clone()),
+                    }
+                }
+            }
+            Holding::Alias(target) => {
+                // An alias answers with the target's records under the alias's own name.
+                let inner = self.answer(target, qtype);
+                let records = inner
+                    .records
+                    .into_iter()
+                    .filter(|r| !matches!(r.data, RecData::Cname(_)))
+                    .map(|r| Rec {
+                        name: name.clone(),
+                        ..r
+                    })
+                    .collect::<Vec<_>>();
+                let empty = records.is_empty();
+                let rcode = if inner.rcode == Rcode::NxDomain || inner.rcode == Rcode::NoError {
+                    Rcode::NoError
+                } else {
+                    inner.rcode
+                };
+                Step {
+                    records,
+                    next: Next::Done(rcode, empty),
+                }
+            }
+        }
+    }
+}
+
+fn most_specific<'z>(zones: &'z [Zone], name: &DnsName) -> Option<&'z Zone> {
+    zones
+        .iter()
+        .filter(|z| name.is_within(&z.apex))
+        .max_by_key(|z| z.apex.as_str().len())
+}
+
+struct Step {
+    records: Vec<Rec>,
+    next: Next,
+}
+
+enum Next {
+    /// The answer is complete; `bool` = a negative answer that carries the zone's SOA.
+    Done(Rcode, bool),
+    Follow(DnsName),
+}
+
+impl Step {
+    fn done(rcode: Rcode, soa: bool) -> Step {
+        Step {
+            records: Vec::new(),
+            next: Next::Done(rcode, soa),
+        }
+    }
+}
+
+fn rec(name: &DnsName, ttl: u32, data: RecData) -> Rec {
+    Rec {
+        name: name.clone(),
+        ttl,
+        data,
+    }
+}
+
+fn is_api_default_name(name: &DnsName) -> bool {
+    matches!(
+        ExecuteApiName::parse(name.as_str()),
+        Some(ExecuteApiName::Default { .. })
+    )
+}
+
+fn v4s(addrs: &[parallax_model::At<IpAddr>]) -> Vec<Ipv4Addr> {
+    addrs
+        .iter()
+        .filter_map(|a| match a.value {
+            IpAddr::V4(v4) => Some(v4),
+            IpAddr::V6(_) => None,
+        })
+        .collect()
+}
+
+fn composed(s: &str) -> DnsName {
+    // Only called with literal names of this module.
+    s.parse()
+        .unwrap_or_else(|_| unreachable!("literal name {s} is valid"))
+}

@@ -1,0 +1,543 @@
+//! Integration tests of the resolver: real listeners on 127.0.0.1 port 0, asked over UDP and
+//! TCP by the testkit client and by real `dig`. One test per DNS rule of reference §2.
+
+use std::net::{IpAddr, SocketAddr};
+use std::process::Command;
+
+use hickory_proto::op::ResponseCode;
+use hickory_proto::rr::RecordType;
+use parallax_dns::{RateLimit, Resolver, ResolverConfig};
+use parallax_model::{Scenario, Topology};
+use parallax_testkit::dns::{Transport, addresses, ask, cnames, query_bytes, tcp_raw, udp_raw};
+use parallax_testkit::interop;
+
+const VPC: &str = "vpc-0a1b2c3d4e5f60718";
+const API: &str = "a1b2c3d4e5.execute-api.us-east-1.amazonaws.com";
+
+/// A topology with one VPC (10.0.0.0/16), a REGIONAL API, a PRIVATE API and the public custom
+/// domain api.example.com; `extra` adds top-level sections (endpoints, zones, rules).
+fn topology(hostnames: bool, domain_dns: &str, extra: &str) -> Topology {
+    let yaml = format!(
+        r#"
+region: us-east-1
+front_doors: {{ regional: [52.94.133.10], edge: [13.249.118.20] }}
+vpcs:
+  - {{ id: {VPC}, cidr: 10.0.0.0/16, dns_support: true, dns_hostnames: {hostnames} }}
+apis:
+  - {{ id: a1b2c3d4e5, name: public, endpoint_type: REGIONAL, stages: [prod] }}
+  - {{ id: p1r2i3v4a5, name: private, endpoint_type: PRIVATE, stages: [prod] }}
+custom_domains:
+  - {{ name: api.example.com, endpoint_type: REGIONAL, dns: {domain_dns}, target: d-abcde12345 }}
+{extra}
+"#
+    );
+    Topology::from_yaml(&yaml, "<test>").unwrap_or_else(|e| panic!("{e}"))
+}
+
+const ENDPOINT: &str = r#"
+endpoints:
+  - id: vpce-0123456789abcdef0
+    vpc: vpc-0a1b2c3d4e5f60718
+    service: execute-api
+    private_dns: true
+    dns_suffix: 1a2b3c4d
+    subnets:
+      - { id: subnet-0aaa1111bbbb22223, az: us-east-1a, address: 10.0.1.17 }
+      - { id: subnet-0ccc3333dddd44445, az: us-east-1b, address: 10.0.2.17 }
+"#;
+
+async fn start(t: &Topology) -> Resolver {
+    Resolver::start(t, ResolverConfig::default())
+        .await
+        .expect("resolver starts on port 0")
+}
+
+fn ips(list: &[&str]) -> Vec<IpAddr> {
+    let mut v: Vec<IpAddr> = list
+        .iter()
+        .map(|s| s.parse().expect("test address"))
+        .collect();
+    v.sort();
+    v
+}
+
+fn views(r: &Resolver) -> (SocketAddr, SocketAddr) {
+    (
+        r.addr_of("internet").expect("internet view"),
+        r.addr_of(VPC).expect("vpc view"),
+    )
+}
+
+// Blocking `dig` runs beside the server: a second worker keeps the server answering.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn seed_incident_split_horizon_with_real_dig() {
+    let Some(dig) = interop::require("dig", "bind9-dnsutils") else {
+        return;
+    };
+    let seed = Scenario::seed().expect("the embedded seed loads");
+    for (i, step) in seed.steps.iter().enumerate() {
+        let r = start(seed.topology_at(i).expect("state")).await;
+        let (internet, vpc) = views(&r);
+        let run = |addr: SocketAddr| {
+            let out = Command::new(&dig)
+                .args([
+                    "@127.0.0.1",
+                    "-p",
+                    &addr.port().to_string(),
+                    API,
+                    "A",
+                    "+short",
+                    "+time=2",
+                    "+tries=1",
+                ])
+                .output()
+                .expect("dig runs");
+            assert!(
+                out.status.success(),
+                "dig failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let mut lines: Vec<String> = String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .map(str::to_owned)
+                .collect();
+            lines.sort();
+            lines
+        };
+        let public = vec!["52.94.133.10".to_owned(), "52.94.133.11".to_owned()];
+        assert_eq!(run(internet), public, "step {}: internet view", step.name);
+        let expected_vpc = if step.name.value == "endpoint-added" {
+            vec!["10.0.1.17".to_owned(), "10.0.2.17".to_owned()]
+        } else {
+            public.clone()
+        };
+        assert_eq!(run(vpc), expected_vpc, "step {}: VPC view", step.name);
+        r.shutdown().await;
+    }
+}
+
+#[tokio::test]
+async fn endpoint_private_dns_shadows_every_api_in_the_region() {
+    let r = start(&topology(true, "alias", ENDPOINT)).await;
+    let (internet, vpc) = views(&r);
+    for name in [
+        API,
+        "p1r2i3v4a5.execute-api.us-east-1.amazonaws.com",
+        "zzzzzzzzzz.execute-api.us-east-1.amazonaws.com",
+    ] {
+        let m = ask(vpc, name, RecordType::A, Transport::Udp).await;
+        assert_eq!(
+            addresses(&m),
+            ips(&["10.0.1.17", "10.0.2.17"]),
+            "{name} in the VPC"
+        );
+        let m = ask(internet, name, RecordType::A, Transport::Udp).await;
+        assert_eq!(
+            addresses(&m),
+            ips(&["52.94.133.10"]),
+            "{name} on the internet"
+        );
+    }
+    // Another Region's names are not shadowed (reference §1.1, last row).
+    let other = ask(
+        vpc,
+        "a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com",
+        RecordType::A,
+        Transport::Udp,
+    )
+    .await;
+    assert_eq!(
+        other.metadata.response_code,
+        ResponseCode::Refused,
+        "outside every view and no upstream"
+    );
+}
+
+#[tokio::test]
+async fn private_dns_is_ignored_without_both_dns_attributes() {
+    let r = start(&topology(false, "alias", ENDPOINT)).await;
+    let (_, vpc) = views(&r);
+    let m = ask(vpc, API, RecordType::A, Transport::Udp).await;
+    assert_eq!(
+        addresses(&m),
+        ips(&["52.94.133.10"]),
+        "dns_hostnames off: public answer"
+    );
+
+    let mut t = topology(true, "alias", ENDPOINT);
+    t.vpcs[0].dns_support = false;
+    let r = start(&t).await;
+    let (_, vpc) = views(&r);
+    let m = ask(vpc, API, RecordType::A, Transport::Udp).await;
+    assert_eq!(
+        m.metadata.response_code,
+        ResponseCode::Refused,
+        "dns_support off: the resolver does not answer"
+    );
+}
+
+#[tokio::test]
+async fn precedence_rules_over_private_zones_over_endpoint_zones() {
+    // A stub upstream for the rule: another resolver whose internet view answers the name.
+    let upstream_t = topology(false, "alias", "").clone();
+    let mut upstream_t = upstream_t;
+    upstream_t.front_doors.regional[0].value = "198.51.100.77".parse().expect("addr");
+    let upstream = start(&upstream_t).await;
+    let up = upstream.addr_of("internet").expect("internet view");
+
+    let zone = format!(
+        r#"
+hosted_zones:
+  - name: a1b2c3d4e5.execute-api.us-east-1.amazonaws.com
+    vpcs: [{VPC}]
+    records:
+      - {{ name: a1b2c3d4e5.execute-api.us-east-1.amazonaws.com, type: A, values: [10.0.9.9] }}
+"#
+    );
+    let rule = format!(
+        r#"
+resolver_rules:
+  - id: rslvr-rr-0001
+    domain: execute-api.us-east-1.amazonaws.com
+    vpcs: [{VPC}]
+    targets: ["{up}"]
+"#
+    );
+    // 1. Endpoint zone alone.
+    let r = start(&topology(true, "alias", ENDPOINT)).await;
+    assert_eq!(
+        addresses(&ask(views(&r).1, API, RecordType::A, Transport::Udp).await),
+        ips(&["10.0.1.17", "10.0.2.17"])
+    );
+    // 2. A private zone for the name beats the endpoint zone (the per-API zone fix, §2.6 #3).
+    let r = start(&topology(true, "alias", &format!("{ENDPOINT}{zone}"))).await;
+    assert_eq!(
+        addresses(&ask(views(&r).1, API, RecordType::A, Transport::Udp).await),
+        ips(&["10.0.9.9"])
+    );
+    // The endpoint zone still answers the APIs the private zone does not cover.
+    let other = ask(
+        views(&r).1,
+        "p1r2i3v4a5.execute-api.us-east-1.amazonaws.com",
+        RecordType::A,
+        Transport::Udp,
+    )
+    .await;
+    assert_eq!(addresses(&other), ips(&["10.0.1.17", "10.0.2.17"]));
+    // 3. A forwarding rule beats both: the answer comes from the rule's target.
+    let r = start(&topology(true, "alias", &format!("{ENDPOINT}{zone}{rule}"))).await;
+    assert_eq!(
+        addresses(&ask(views(&r).1, API, RecordType::A, Transport::Udp).await),
+        ips(&["198.51.100.77"])
+    );
+    // A system rule for a narrower domain sends that name back to the Resolver's own answers.
+    let system = format!(
+        r#"{rule}  - {{ id: rslvr-rr-0002, domain: {API}, kind: system, vpcs: [{VPC}] }}
+"#
+    );
+    let r = start(&topology(
+        true,
+        "alias",
+        &format!("{ENDPOINT}{zone}{system}"),
+    ))
+    .await;
+    assert_eq!(
+        addresses(&ask(views(&r).1, API, RecordType::A, Transport::Udp).await),
+        ips(&["10.0.9.9"])
+    );
+}
+
+#[tokio::test]
+async fn a_matching_private_zone_without_the_record_answers_nxdomain() {
+    let zone = format!(
+        r#"
+hosted_zones:
+  - name: example.com
+    vpcs: [{VPC}]
+    records:
+      - {{ name: db.example.com, type: A, values: [10.0.7.7] }}
+"#
+    );
+    let r = start(&topology(true, "alias", &zone)).await;
+    let (internet, vpc) = views(&r);
+    let m = ask(vpc, "api.example.com", RecordType::A, Transport::Udp).await;
+    assert_eq!(
+        m.metadata.response_code,
+        ResponseCode::NXDomain,
+        "no fall back to public DNS"
+    );
+    let soa = m
+        .authorities
+        .iter()
+        .find(|r| r.record_type() == RecordType::SOA)
+        .expect("SOA in the authority section");
+    assert_eq!(soa.name.to_ascii(), "example.com.");
+    let m = ask(internet, "api.example.com", RecordType::A, Transport::Udp).await;
+    assert_eq!(addresses(&m), ips(&["52.94.133.10"]));
+    let m = ask(vpc, "db.example.com", RecordType::A, Transport::Udp).await;
+    assert_eq!(addresses(&m), ips(&["10.0.7.7"]));
+}
+
+#[tokio::test]
+async fn nodata_and_nxdomain_are_told_apart_with_soa() {
+    let r = start(&topology(true, "alias", "")).await;
+    let (internet, _) = views(&r);
+    let nodata = ask(
+        internet,
+        "api.example.com",
+        RecordType::AAAA,
+        Transport::Udp,
+    )
+    .await;
+    assert_eq!(nodata.metadata.response_code, ResponseCode::NoError);
+    assert!(nodata.answers.is_empty());
+    assert!(
+        nodata
+            .authorities
+            .iter()
+            .any(|r| r.record_type() == RecordType::SOA)
+    );
+    let nx = ask(internet, "nope.example.com", RecordType::A, Transport::Udp).await;
+    assert_eq!(nx.metadata.response_code, ResponseCode::NXDomain);
+    assert!(
+        nx.authorities
+            .iter()
+            .any(|r| r.record_type() == RecordType::SOA)
+    );
+    assert!(
+        nx.metadata.authoritative,
+        "the internet view is authoritative for modelled names"
+    );
+}
+
+#[tokio::test]
+async fn a_cname_published_domain_is_followed_into_the_shadowed_zone() {
+    let r = start(&topology(true, "cname", ENDPOINT)).await;
+    let (internet, vpc) = views(&r);
+    let target = "d-abcde12345.execute-api.us-east-1.amazonaws.com";
+    let m = ask(vpc, "api.example.com", RecordType::A, Transport::Udp).await;
+    assert_eq!(cnames(&m), vec![target.to_owned()]);
+    assert_eq!(
+        addresses(&m),
+        ips(&["10.0.1.17", "10.0.2.17"]),
+        "the CNAME target is caught by the endpoint zone"
+    );
+    let m = ask(internet, "api.example.com", RecordType::A, Transport::Udp).await;
+    assert_eq!(cnames(&m), vec![target.to_owned()]);
+    assert_eq!(addresses(&m), ips(&["52.94.133.10"]));
+    // Published as an alias, the domain is not shadowed (reference §2.5).
+    let r = start(&topology(true, "alias", ENDPOINT)).await;
+    let m = ask(
+        views(&r).1,
+        "api.example.com",
+        RecordType::A,
+        Transport::Udp,
+    )
+    .await;
+    assert!(cnames(&m).is_empty());
+    assert_eq!(addresses(&m), ips(&["52.94.133.10"]));
+}
+
+#[tokio::test]
+async fn endpoint_specific_names_and_the_api_vpce_alias() {
+    let mut t = topology(true, "alias", ENDPOINT);
+    t.endpoints[0].private_dns = false;
+    t.apis[1].vpc_endpoints.push(parallax_model::At::bare(
+        "vpce-0123456789abcdef0".parse().expect("id"),
+    ));
+    let r = start(&t).await;
+    let (internet, vpc) = views(&r);
+    for server in [internet, vpc] {
+        let m = ask(
+            server,
+            "vpce-0123456789abcdef0-1a2b3c4d.execute-api.us-east-1.vpce.amazonaws.com",
+            RecordType::A,
+            Transport::Udp,
+        )
+        .await;
+        assert_eq!(addresses(&m), ips(&["10.0.1.17", "10.0.2.17"]));
+        let m = ask(
+            server,
+            "vpce-0123456789abcdef0-1a2b3c4d-us-east-1b.execute-api.us-east-1.vpce.amazonaws.com",
+            RecordType::A,
+            Transport::Udp,
+        )
+        .await;
+        assert_eq!(
+            addresses(&m),
+            ips(&["10.0.2.17"]),
+            "zonal name: that AZ's ENI only"
+        );
+        let m = ask(
+            server,
+            "p1r2i3v4a5-vpce-0123456789abcdef0.execute-api.us-east-1.amazonaws.com",
+            RecordType::A,
+            Transport::Udp,
+        )
+        .await;
+        assert_eq!(addresses(&m), ips(&["10.0.1.17", "10.0.2.17"]));
+    }
+    // With private DNS off the default name of the public API resolves publicly again.
+    assert_eq!(
+        addresses(&ask(vpc, API, RecordType::A, Transport::Udp).await),
+        ips(&["52.94.133.10"])
+    );
+    // An alias for an API that does not list the endpoint does not exist.
+    let m = ask(
+        internet,
+        "a1b2c3d4e5-vpce-0123456789abcdef0.execute-api.us-east-1.amazonaws.com",
+        RecordType::A,
+        Transport::Udp,
+    )
+    .await;
+    assert_eq!(m.metadata.response_code, ResponseCode::NXDomain);
+}
+
+// Blocking `dig` runs beside the server: a second worker keeps the server answering.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn truncated_udp_answers_are_complete_over_tcp() {
+    let many: Vec<String> = (1..=60).map(|i| format!("10.0.8.{i}")).collect();
+    let zone = format!(
+        "hosted_zones:\n  - name: big.internal\n    vpcs: [{VPC}]\n    records:\n      - {{ name: many.big.internal, type: A, values: [{}] }}\n",
+        many.join(", ")
+    );
+    let r = start(&topology(true, "alias", &zone)).await;
+    let (_, vpc) = views(&r);
+    let udp = ask(vpc, "many.big.internal", RecordType::A, Transport::Udp).await;
+    assert!(udp.metadata.truncation, "60 A records do not fit 512 bytes");
+    assert!(udp.answers.len() < 60);
+    let tcp = ask(vpc, "many.big.internal", RecordType::A, Transport::Tcp).await;
+    assert!(!tcp.metadata.truncation);
+    assert_eq!(tcp.answers.len(), 60);
+    // Real dig retries over TCP by itself and prints the full answer.
+    if let Some(dig) = interop::require("dig", "bind9-dnsutils") {
+        let out = Command::new(dig)
+            .args([
+                "@127.0.0.1",
+                "-p",
+                &vpc.port().to_string(),
+                "many.big.internal",
+                "+noedns",
+                "+short",
+                "+time=2",
+                "+tries=1",
+            ])
+            .output()
+            .expect("dig runs");
+        assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 60);
+    }
+}
+
+#[tokio::test]
+async fn malformed_queries_get_formerr() {
+    let r = start(&topology(true, "alias", "")).await;
+    let (internet, _) = views(&r);
+    // A header that promises one question, then a label running past the end of the packet.
+    let mut bad = vec![
+        0x12, 0x34, 0x01, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    ];
+    bad.extend_from_slice(&[0x3f, b'a', b'b']);
+    let reply = udp_raw(internet, &bad)
+        .await
+        .expect("a FORMERR reply, not silence");
+    assert_eq!(&reply[..2], &[0x12, 0x34], "the reply carries the query id");
+    assert_eq!(reply[3] & 0x0f, 1, "rcode FORMERR");
+    // Two questions in one query: also FORMERR (RFC 9619).
+    let mut two = query_bytes(API, RecordType::A, false);
+    two[5] = 2;
+    let q = two[12..].to_vec();
+    two.extend_from_slice(&q);
+    let reply = tcp_raw(internet, &two).await.expect("reply");
+    assert_eq!(reply[3] & 0x0f, 1);
+    // Shorter than a header: dropped, and the server keeps answering.
+    assert!(udp_raw(internet, &[1, 2, 3]).await.is_none());
+    assert_eq!(
+        addresses(&ask(internet, API, RecordType::A, Transport::Udp).await),
+        ips(&["52.94.133.10"])
+    );
+}
+
+#[tokio::test]
+async fn no_open_recursion_unless_an_upstream_is_configured() {
+    let t = topology(true, "alias", "");
+    let r = start(&t).await;
+    let (internet, vpc) = views(&r);
+    for server in [internet, vpc] {
+        let m = ask(server, "www.wikipedia.org", RecordType::A, Transport::Udp).await;
+        assert_eq!(m.metadata.response_code, ResponseCode::Refused);
+        assert!(m.answers.is_empty());
+    }
+    // With an upstream (here another parallax resolver on loopback), such names are forwarded.
+    let mut up_t = topology(true, "alias", "");
+    up_t.custom_domains[0].name.value = "www.wikipedia.org".parse().expect("name");
+    let upstream = start(&up_t).await;
+    let config = ResolverConfig {
+        upstream: upstream.addr_of("internet"),
+        ..Default::default()
+    };
+    let r = Resolver::start(&t, config).await.expect("starts");
+    let m = ask(
+        r.addr_of(VPC).expect("vpc"),
+        "www.wikipedia.org",
+        RecordType::A,
+        Transport::Udp,
+    )
+    .await;
+    assert_eq!(addresses(&m), ips(&["52.94.133.10"]));
+}
+
+#[tokio::test]
+async fn clients_over_the_rate_limit_are_refused() {
+    let config = ResolverConfig {
+        rate_limit: RateLimit {
+            rate: 0.5,
+            burst: 3.0,
+        },
+        ..Default::default()
+    };
+    let r = Resolver::start(&topology(true, "alias", ""), config)
+        .await
+        .expect("starts");
+    let (internet, _) = views(&r);
+    let mut codes = Vec::new();
+    for _ in 0..5 {
+        codes.push(
+            ask(internet, API, RecordType::A, Transport::Udp)
+                .await
+                .metadata
+                .response_code,
+        );
+    }
+    assert_eq!(&codes[..3], &[ResponseCode::NoError; 3]);
+    assert_eq!(codes[4], ResponseCode::Refused);
+}
+
+#[tokio::test]
+async fn views_are_swapped_live() {
+    let r = start(&topology(true, "alias", "")).await;
+    let (_, vpc) = views(&r);
+    assert_eq!(
+        addresses(&ask(vpc, API, RecordType::A, Transport::Udp).await),
+        ips(&["52.94.133.10"])
+    );
+    r.update(&topology(true, "alias", ENDPOINT));
+    assert_eq!(
+        addresses(&ask(vpc, API, RecordType::A, Transport::Tcp).await),
+        ips(&["10.0.1.17", "10.0.2.17"])
+    );
+}
+
+#[tokio::test]
+async fn listening_on_an_unknown_view_names_the_known_ones() {
+    let config = ResolverConfig {
+        listen: vec![("vpc-nope".to_owned(), "127.0.0.1:0".parse().expect("addr"))],
+        ..Default::default()
+    };
+    let err = Resolver::start(&topology(true, "alias", ""), config)
+        .await
+        .expect_err("unknown view");
+    assert_eq!(
+        err.to_string(),
+        format!("no view named `vpc-nope` (views: internet, {VPC})")
+    );
+}

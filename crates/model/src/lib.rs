@@ -1,0 +1,28 @@
+//! parallax-model: the one model of the network that every parallax job works on.
+//!
+//! - [`topology`]: VPCs, endpoints, zones, rules, APIs, domains, plans and vantage points, read
+//!   from YAML with a position for every element.
+//! - [`scenario`]: a topology plus steps that change it and requests to make, with expectations.
+//! - [`naming`]: AWS's execute-api host names, parsed and built.
+//! - [`address`]: address classification and AWS's `ip-ranges.json`.
+//! - [`outcome`]: what happened to one request, shared by prediction and observation.
+//! - [`ids`]: AWS identifiers that cannot hold a malformed value.
+
+pub mod address;
+mod error;
+pub mod ids;
+pub mod naming;
+pub mod outcome;
+mod pos;
+pub mod scenario;
+pub mod topology;
+mod yaml;
+
+pub use address::{AddressClass, IpRanges, classify};
+pub use error::{IdError, IpRangesError, LoadError, Problem};
+pub use ids::{ApiId, DnsName, DomainTargetId, Region, SubnetId, VpcId, VpceId};
+pub use naming::ExecuteApiName;
+pub use outcome::{DnsOutcome, DnsVerdict, Expectation, FrontDoor, HttpOutcome, Outcome, Rcode};
+pub use pos::{At, Pos};
+pub use scenario::{Change, Request, RequestUrl, Scenario, Step};
+pub use topology::{Network, Topology, Vantage};

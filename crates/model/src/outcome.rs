@@ -1,0 +1,339 @@
+//! What happened to one request, in a form that prediction and observation share, so that the
+//! two can be compared field by field. The DNS part is filled now; the front door and HTTP parts
+//! are filled by the gateway and the probe.
+
+use std::fmt;
+use std::net::IpAddr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::address::classify;
+use crate::ids::{DnsName, VpceId};
+
+/// A DNS response code, as far as parallax tells them apart.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Rcode {
+    NoError,
+    FormErr,
+    ServFail,
+    NxDomain,
+    NotImp,
+    Refused,
+    Other(u16),
+}
+
+impl Rcode {
+    pub fn from_u16(code: u16) -> Rcode {
+        match code {
+            0 => Rcode::NoError,
+            1 => Rcode::FormErr,
+            2 => Rcode::ServFail,
+            3 => Rcode::NxDomain,
+            4 => Rcode::NotImp,
+            5 => Rcode::Refused,
+            n => Rcode::Other(n),
+        }
+    }
+}
+
+impl fmt::Display for Rcode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Rcode::NoError => f.write_str("NOERROR"),
+            Rcode::FormErr => f.write_str("FORMERR"),
+            Rcode::ServFail => f.write_str("SERVFAIL"),
+            Rcode::NxDomain => f.write_str("NXDOMAIN"),
+            Rcode::NotImp => f.write_str("NOTIMP"),
+            Rcode::Refused => f.write_str("REFUSED"),
+            Rcode::Other(n) => write!(f, "RCODE{n}"),
+        }
+    }
+}
+
+/// The answer to one name, followed through its CNAME chain.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DnsOutcome {
+    pub rcode: Rcode,
+    /// The names the answer went through, first the one asked for's CNAME target.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cname_chain: Vec<DnsName>,
+    pub addresses: Vec<IpAddr>,
+    /// The smallest TTL of the answer records.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl: Option<u32>,
+}
+
+/// The one-word summary of a DNS outcome that scenarios expect and diagnoses reason about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DnsVerdict {
+    /// Only public addresses.
+    Public,
+    /// Only private addresses (RFC 1918, CGNAT, ULA, link-local).
+    Private,
+    /// Both, or addresses of other classes (loopback, documentation, ...).
+    Mixed,
+    /// The name does not exist.
+    Nxdomain,
+    /// The name exists without addresses.
+    Nodata,
+    Refused,
+    Servfail,
+    /// Any other failure (FORMERR, NOTIMP, no answer).
+    Error,
+}
+
+impl DnsOutcome {
+    pub fn verdict(&self) -> DnsVerdict {
+        match self.rcode {
+            Rcode::NoError => {}
+            Rcode::NxDomain => return DnsVerdict::Nxdomain,
+            Rcode::Refused => return DnsVerdict::Refused,
+            Rcode::ServFail => return DnsVerdict::Servfail,
+            _ => return DnsVerdict::Error,
+        }
+        if self.addresses.is_empty() {
+            return DnsVerdict::Nodata;
+        }
+        let classes: Vec<_> = self.addresses.iter().map(|a| classify(*a)).collect();
+        if classes.iter().all(|c| c.is_public()) {
+            DnsVerdict::Public
+        } else if classes.iter().all(|c| c.is_private()) {
+            DnsVerdict::Private
+        } else {
+            DnsVerdict::Mixed
+        }
+    }
+}
+
+impl fmt::Display for DnsVerdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = serde_json::to_value(self)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        f.write_str(&s)
+    }
+}
+
+/// Which of API Gateway's doors a request reached.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum FrontDoor {
+    /// The Region's public endpoint.
+    Regional,
+    /// The CloudFront edge.
+    Edge,
+    /// An execute-api interface endpoint.
+    VpcEndpoint(VpceId),
+    /// None: DNS failed, or the address belongs to no door.
+    None,
+}
+
+impl TryFrom<String> for FrontDoor {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        match s.as_str() {
+            "regional" => Ok(FrontDoor::Regional),
+            "edge" => Ok(FrontDoor::Edge),
+            "none" => Ok(FrontDoor::None),
+            other => other.parse().map(FrontDoor::VpcEndpoint).map_err(|_| {
+                format!(
+                    "`{other}` is not a front door: expected regional, edge, none or a vpce- id"
+                )
+            }),
+        }
+    }
+}
+
+impl From<FrontDoor> for String {
+    fn from(d: FrontDoor) -> String {
+        d.to_string()
+    }
+}
+
+impl fmt::Display for FrontDoor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FrontDoor::Regional => f.write_str("regional"),
+            FrontDoor::Edge => f.write_str("edge"),
+            FrontDoor::VpcEndpoint(id) => id.fmt(f),
+            FrontDoor::None => f.write_str("none"),
+        }
+    }
+}
+
+/// The HTTP result, when a request got that far.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HttpOutcome {
+    pub status: u16,
+    /// `x-amzn-ErrorType` without its `:http://…` suffix, when present.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_type: Option<String>,
+}
+
+/// What happened to one request from one vantage point.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Outcome {
+    pub dns: DnsOutcome,
+    /// Filled once the request is sent through the gateway.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub front_door: Option<FrontDoor>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http: Option<HttpOutcome>,
+}
+
+/// The parts of an Outcome a scenario expects. Every field is optional; a missing one is not
+/// checked.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expectation {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dns: Option<DnsVerdict>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub addresses: Option<Vec<IpAddr>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub front_door: Option<FrontDoor>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_type: Option<String>,
+}
+
+impl Expectation {
+    /// Every way `outcome` differs from what is expected, as `field: expected X, got Y`.
+    /// Only the parts present in the outcome are compared: the HTTP part of an expectation waits
+    /// for an outcome that has one (see [`Expectation::unchecked`]).
+    pub fn differences(&self, outcome: &Outcome) -> Vec<String> {
+        let mut out = Vec::new();
+        if let Some(want) = self.dns {
+            let got = outcome.dns.verdict();
+            if want != got {
+                out.push(format!(
+                    "dns: expected {want}, got {got} ({})",
+                    show_addrs(&outcome.dns)
+                ));
+            }
+        }
+        if let Some(want) = &self.addresses {
+            let (mut w, mut g) = (want.clone(), outcome.dns.addresses.clone());
+            w.sort();
+            g.sort();
+            if w != g {
+                out.push(format!(
+                    "addresses: expected {}, got {}",
+                    join(&w),
+                    join(&g)
+                ));
+            }
+        }
+        if let (Some(want), Some(got)) = (&self.front_door, &outcome.front_door)
+            && want != got
+        {
+            out.push(format!("front_door: expected {want}, got {got}"));
+        }
+        if let Some(http) = &outcome.http {
+            if let Some(want) = self.status
+                && want != http.status
+            {
+                out.push(format!("status: expected {want}, got {}", http.status));
+            }
+            if let Some(want) = &self.error_type
+                && Some(want) != http.error_type.as_ref()
+            {
+                out.push(format!(
+                    "error_type: expected {want}, got {}",
+                    http.error_type.as_deref().unwrap_or("none")
+                ));
+            }
+        }
+        out
+    }
+
+    /// The expected fields that `outcome` has no part to compare with yet.
+    pub fn unchecked(&self, outcome: &Outcome) -> Vec<&'static str> {
+        let mut out = Vec::new();
+        if self.front_door.is_some() && outcome.front_door.is_none() {
+            out.push("front_door");
+        }
+        if outcome.http.is_none() {
+            if self.status.is_some() {
+                out.push("status");
+            }
+            if self.error_type.is_some() {
+                out.push("error_type");
+            }
+        }
+        out
+    }
+}
+
+fn join(addrs: &[IpAddr]) -> String {
+    if addrs.is_empty() {
+        return "none".to_owned();
+    }
+    addrs
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn show_addrs(d: &DnsOutcome) -> String {
+    if d.rcode == Rcode::NoError {
+        join(&d.addresses)
+    } else {
+        d.rcode.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dns(addrs: &[&str]) -> DnsOutcome {
+        DnsOutcome {
+            rcode: Rcode::NoError,
+            cname_chain: vec![],
+            addresses: addrs.iter().map(|a| a.parse().unwrap()).collect(),
+            ttl: Some(60),
+        }
+    }
+
+    #[test]
+    fn verdicts() {
+        assert_eq!(dns(&["52.94.1.10"]).verdict(), DnsVerdict::Public);
+        assert_eq!(
+            dns(&["10.0.1.17", "10.0.2.17"]).verdict(),
+            DnsVerdict::Private
+        );
+        assert_eq!(
+            dns(&["10.0.1.17", "52.94.1.10"]).verdict(),
+            DnsVerdict::Mixed
+        );
+        assert_eq!(dns(&[]).verdict(), DnsVerdict::Nodata);
+        let mut nx = dns(&[]);
+        nx.rcode = Rcode::NxDomain;
+        assert_eq!(nx.verdict(), DnsVerdict::Nxdomain);
+    }
+
+    #[test]
+    fn differences_name_the_field_and_both_values() {
+        let e = Expectation {
+            dns: Some(DnsVerdict::Public),
+            status: Some(200),
+            ..Default::default()
+        };
+        let o = Outcome {
+            dns: dns(&["10.0.1.17"]),
+            front_door: None,
+            http: None,
+        };
+        assert_eq!(
+            e.differences(&o),
+            vec!["dns: expected public, got private (10.0.1.17)"]
+        );
+        assert_eq!(e.unchecked(&o), vec!["status"]);
+    }
+}

@@ -1,0 +1,473 @@
+//! A Scenario: a topology and named steps. Each step changes the topology (changes accumulate
+//! from step to step) and lists requests to make from vantage points, with what to expect.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{ApiId, DnsName, VpcId, VpceId};
+use crate::outcome::Expectation;
+use crate::pos::{At, Pos};
+use crate::topology::{
+    Api, CustomDomain, DomainDns, Endpoint, EndpointType, HostedZone, Record, ResolverRule,
+    Topology, Vpc,
+};
+use crate::{LoadError, Problem};
+
+/// The seed incident, embedded so that `parallax lab` runs with no file at hand.
+pub const SEED_INCIDENT: &str = include_str!("../../../scenarios/seed-incident.yaml");
+pub const SEED_INCIDENT_ORIGIN: &str = "<embedded scenarios/seed-incident.yaml>";
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    /// Sections of the AWS behaviour reference this scenario exercises (`2.1`, `2.4`, ...).
+    #[serde(default)]
+    pub exercises: Vec<String>,
+    pub topology: Topology,
+    pub steps: Vec<Step>,
+    /// The topology in force at each step, in step order (filled by loading).
+    #[serde(skip)]
+    states: Vec<Topology>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Step {
+    pub name: At<String>,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub changes: Vec<At<Change>>,
+    #[serde(default)]
+    pub requests: Vec<Request>,
+}
+
+/// One change to the topology.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Change {
+    AddVpc(Vpc),
+    /// Turn a VPC's DNS attributes on or off.
+    SetVpc(SetVpc),
+    AddEndpoint(Endpoint),
+    RemoveEndpoint(VpceId),
+    /// Turn an endpoint's private DNS on or off.
+    SetEndpoint(SetEndpoint),
+    AddHostedZone(HostedZone),
+    /// Remove a private zone (by name; every zone of that name).
+    RemoveHostedZone(DnsName),
+    AddRecord(AddRecord),
+    AddResolverRule(ResolverRule),
+    RemoveResolverRule(String),
+    AddApi(Api),
+    SetApi(SetApi),
+    AddCustomDomain(CustomDomain),
+    RemoveCustomDomain(DnsName),
+    SetCustomDomain(SetCustomDomain),
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetVpc {
+    pub id: VpcId,
+    #[serde(default)]
+    pub dns_support: Option<bool>,
+    #[serde(default)]
+    pub dns_hostnames: Option<bool>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetEndpoint {
+    pub id: VpceId,
+    pub private_dns: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AddRecord {
+    pub zone: DnsName,
+    pub record: At<Record>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetApi {
+    pub id: ApiId,
+    #[serde(default)]
+    pub endpoint_type: Option<EndpointType>,
+    #[serde(default)]
+    pub vpc_endpoints: Option<Vec<At<VpceId>>>,
+    #[serde(default)]
+    pub disable_execute_api_endpoint: Option<bool>,
+    #[serde(default)]
+    pub policy: Option<At<serde_json::Value>>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetCustomDomain {
+    pub name: DnsName,
+    #[serde(default)]
+    pub dns: Option<DomainDns>,
+}
+
+impl Change {
+    /// Applies the change, or says why it cannot be applied.
+    pub fn apply(&self, t: &mut Topology) -> Result<(), String> {
+        fn missing(what: &str, id: &dyn fmt::Display) -> String {
+            format!("there is no {what} `{id}` to change at this step")
+        }
+        match self {
+            Change::AddVpc(v) => t.vpcs.push(v.clone()),
+            Change::SetVpc(s) => {
+                let vpc = t
+                    .vpcs
+                    .iter_mut()
+                    .find(|v| v.id.value == s.id)
+                    .ok_or_else(|| missing("VPC", &s.id))?;
+                if let Some(on) = s.dns_support {
+                    vpc.dns_support = on;
+                }
+                if let Some(on) = s.dns_hostnames {
+                    vpc.dns_hostnames = on;
+                }
+            }
+            Change::AddEndpoint(e) => t.endpoints.push(e.clone()),
+            Change::RemoveEndpoint(id) => {
+                let before = t.endpoints.len();
+                t.endpoints.retain(|e| e.id.value != *id);
+                if t.endpoints.len() == before {
+                    return Err(missing("endpoint", id));
+                }
+                // AWS drops the association along with the endpoint.
+                for api in &mut t.apis {
+                    api.vpc_endpoints.retain(|v| v.value != *id);
+                }
+            }
+            Change::SetEndpoint(s) => {
+                let e = t
+                    .endpoints
+                    .iter_mut()
+                    .find(|e| e.id.value == s.id)
+                    .ok_or_else(|| missing("endpoint", &s.id))?;
+                e.private_dns = s.private_dns;
+            }
+            Change::AddHostedZone(z) => t.hosted_zones.push(z.clone()),
+            Change::RemoveHostedZone(name) => {
+                let before = t.hosted_zones.len();
+                t.hosted_zones.retain(|z| z.name.value != *name);
+                if t.hosted_zones.len() == before {
+                    return Err(missing("private hosted zone", name));
+                }
+            }
+            Change::AddRecord(a) => {
+                let z = t
+                    .hosted_zones
+                    .iter_mut()
+                    .find(|z| z.name.value == a.zone)
+                    .ok_or_else(|| missing("private hosted zone", &a.zone))?;
+                z.records.push(a.record.clone());
+            }
+            Change::AddResolverRule(r) => t.resolver_rules.push(r.clone()),
+            Change::RemoveResolverRule(id) => {
+                let before = t.resolver_rules.len();
+                t.resolver_rules.retain(|r| r.id.value != *id);
+                if t.resolver_rules.len() == before {
+                    return Err(missing("resolver rule", id));
+                }
+            }
+            Change::AddApi(a) => t.apis.push(a.clone()),
+            Change::SetApi(s) => {
+                let api = t
+                    .apis
+                    .iter_mut()
+                    .find(|a| a.id.value == s.id)
+                    .ok_or_else(|| missing("API", &s.id))?;
+                if let Some(ty) = s.endpoint_type {
+                    api.endpoint_type.value = ty;
+                }
+                if let Some(v) = &s.vpc_endpoints {
+                    api.vpc_endpoints = v.clone();
+                }
+                if let Some(d) = s.disable_execute_api_endpoint {
+                    api.disable_execute_api_endpoint = d;
+                }
+                if let Some(p) = &s.policy {
+                    api.policy = Some(p.clone());
+                }
+            }
+            Change::AddCustomDomain(d) => t.custom_domains.push(d.clone()),
+            Change::RemoveCustomDomain(name) => {
+                let before = t.custom_domains.len();
+                t.custom_domains.retain(|d| d.name.value != *name);
+                if t.custom_domains.len() == before {
+                    return Err(missing("custom domain", name));
+                }
+            }
+            Change::SetCustomDomain(s) => {
+                let d = t
+                    .custom_domains
+                    .iter_mut()
+                    .find(|d| d.name.value == s.name)
+                    .ok_or_else(|| missing("custom domain", &s.name))?;
+                if let Some(dns) = s.dns {
+                    d.dns.value = dns;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A short human summary: `add_endpoint vpce-…`.
+    pub fn summary(&self) -> String {
+        match self {
+            Change::AddVpc(v) => format!("add VPC {} ({})", v.id, v.cidr),
+            Change::SetVpc(s) => format!(
+                "set {} dns_support={:?} dns_hostnames={:?}",
+                s.id, s.dns_support, s.dns_hostnames
+            ),
+            Change::AddEndpoint(e) => format!(
+                "add {} endpoint {} in {} (private DNS {})",
+                e.service.as_str(),
+                e.id,
+                e.vpc,
+                on_off(e.private_dns)
+            ),
+            Change::RemoveEndpoint(id) => format!("remove endpoint {id}"),
+            Change::SetEndpoint(s) => {
+                format!("turn private DNS {} on {}", on_off(s.private_dns), s.id)
+            }
+            Change::AddHostedZone(z) => format!("add private hosted zone {}", z.name),
+            Change::RemoveHostedZone(n) => format!("remove private hosted zone {n}"),
+            Change::AddRecord(a) => format!("add record {} to {}", a.record.name, a.zone),
+            Change::AddResolverRule(r) => format!("add resolver rule {} for {}", r.id, r.domain),
+            Change::RemoveResolverRule(id) => format!("remove resolver rule {id}"),
+            Change::AddApi(a) => format!("add {} API {}", a.endpoint_type, a.id),
+            Change::SetApi(s) => format!("change API {}", s.id),
+            Change::AddCustomDomain(d) => format!("add custom domain {}", d.name),
+            Change::RemoveCustomDomain(n) => format!("remove custom domain {n}"),
+            Change::SetCustomDomain(s) => format!("change custom domain {}", s.name),
+        }
+    }
+}
+
+fn on_off(b: bool) -> &'static str {
+    if b { "on" } else { "off" }
+}
+
+/// A request to make from a vantage point.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Request {
+    /// The vantage point's name.
+    pub from: At<String>,
+    pub url: At<RequestUrl>,
+    #[serde(default = "get")]
+    pub method: String,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// The id of an API key of a usage plan, sent as `x-api-key`.
+    #[serde(default)]
+    pub api_key: Option<At<String>>,
+    #[serde(default)]
+    pub expect: Option<At<Expectation>>,
+}
+
+fn get() -> String {
+    "GET".to_owned()
+}
+
+/// An `https://host[:port]/path` URL.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct RequestUrl {
+    pub https: bool,
+    pub host: DnsName,
+    pub port: u16,
+    /// The path and query, starting with `/`.
+    pub path: String,
+}
+
+impl TryFrom<String> for RequestUrl {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        let (https, rest) = if let Some(r) = s.strip_prefix("https://") {
+            (true, r)
+        } else if let Some(r) = s.strip_prefix("http://") {
+            (false, r)
+        } else {
+            return Err(format!("`{s}` is not an http:// or https:// URL"));
+        };
+        let (authority, path) = match rest.find(['/', '?']) {
+            Some(i) => (&rest[..i], &rest[i..]),
+            None => (rest, "/"),
+        };
+        let (host, port) = match authority.rsplit_once(':') {
+            Some((h, p)) => (
+                h,
+                p.parse::<u16>()
+                    .map_err(|_| format!("`{s}`: `{p}` is not a port"))?,
+            ),
+            None => (authority, if https { 443 } else { 80 }),
+        };
+        let host = host.parse().map_err(|e| format!("`{s}`: {e}"))?;
+        let path = if path.starts_with('?') {
+            format!("/{path}")
+        } else {
+            path.to_owned()
+        };
+        Ok(RequestUrl {
+            https,
+            host,
+            port,
+            path,
+        })
+    }
+}
+
+impl From<RequestUrl> for String {
+    fn from(u: RequestUrl) -> String {
+        u.to_string()
+    }
+}
+
+impl fmt::Display for RequestUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let scheme = if self.https { "https" } else { "http" };
+        let default = if self.https { 443 } else { 80 };
+        write!(f, "{scheme}://{}", self.host)?;
+        if self.port != default {
+            write!(f, ":{}", self.port)?;
+        }
+        f.write_str(&self.path)
+    }
+}
+
+impl Scenario {
+    /// Reads a scenario from YAML text. `origin` names the text in errors (a path).
+    pub fn from_yaml(text: &str, origin: &str) -> Result<Scenario, LoadError> {
+        let mut s: Scenario = crate::yaml::parse(text, origin)?;
+        s.states = s.compute_states().map_err(|problems| LoadError::Invalid {
+            origin: origin.to_owned(),
+            problems,
+        })?;
+        Ok(s)
+    }
+
+    pub fn from_path(path: &Path) -> Result<Scenario, LoadError> {
+        let text = std::fs::read_to_string(path).map_err(|source| LoadError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Scenario::from_yaml(&text, &path.display().to_string())
+    }
+
+    /// The embedded seed incident.
+    pub fn seed() -> Result<Scenario, LoadError> {
+        Scenario::from_yaml(SEED_INCIDENT, SEED_INCIDENT_ORIGIN)
+    }
+
+    /// The topology in force at step `index` (changes of steps 0..=index applied).
+    pub fn topology_at(&self, index: usize) -> Option<&Topology> {
+        self.states.get(index)
+    }
+
+    /// The index of the step called `name`.
+    pub fn step_index(&self, name: &str) -> Option<usize> {
+        self.steps.iter().position(|s| s.name.value == name)
+    }
+
+    fn compute_states(&self) -> Result<Vec<Topology>, Vec<Problem>> {
+        let mut problems = self.topology.problems();
+        if !problems.is_empty() {
+            prefix(&mut problems, "topology.");
+            return Err(problems);
+        }
+        let mut states = Vec::with_capacity(self.steps.len());
+        let mut current = self.topology.clone();
+        let mut names = BTreeMap::new();
+        if self.steps.is_empty() {
+            problems.push(Problem::new(
+                Pos::UNKNOWN,
+                "steps",
+                "a scenario needs at least one step",
+            ));
+        }
+        for (i, step) in self.steps.iter().enumerate() {
+            if let Some(first) = names.insert(step.name.value.clone(), step.name.pos) {
+                problems.push(Problem::new(
+                    step.name.pos,
+                    format!("steps[{i}].name"),
+                    format!(
+                        "`{}` is used by another step (line {})",
+                        step.name.value, first.line
+                    ),
+                ));
+            }
+            for (j, c) in step.changes.iter().enumerate() {
+                if let Err(msg) = c.apply(&mut current) {
+                    problems.push(Problem::new(c.pos, format!("steps[{i}].changes[{j}]"), msg));
+                }
+            }
+            let mut after = current.problems();
+            prefix(
+                &mut after,
+                &format!("after step `{}`: topology.", step.name.value),
+            );
+            // A problem without a position of its own (from a change) takes the step's.
+            for p in &mut after {
+                if !p.pos.is_known() {
+                    p.pos = step.name.pos;
+                }
+            }
+            problems.extend(after);
+            for (j, r) in step.requests.iter().enumerate() {
+                if current.vantage(&r.from).is_none() {
+                    let known: Vec<&str> =
+                        current.vantages.iter().map(|v| v.name.as_str()).collect();
+                    problems.push(Problem::new(
+                        r.from.pos,
+                        format!("steps[{i}].requests[{j}].from"),
+                        format!(
+                            "unknown vantage point `{}` (known: {})",
+                            r.from.value,
+                            known.join(", ")
+                        ),
+                    ));
+                }
+                if let Some(k) = &r.api_key
+                    && !current
+                        .usage_plans
+                        .iter()
+                        .flat_map(|u| &u.keys)
+                        .any(|key| key.id.value == k.value)
+                {
+                    problems.push(Problem::new(
+                        k.pos,
+                        format!("steps[{i}].requests[{j}].api_key"),
+                        format!("no usage plan has an API key `{}`", k.value),
+                    ));
+                }
+            }
+            states.push(current.clone());
+        }
+        if problems.is_empty() {
+            Ok(states)
+        } else {
+            Err(problems)
+        }
+    }
+}
+
+fn prefix(problems: &mut [Problem], with: &str) {
+    for p in problems {
+        p.field = format!("{with}{}", p.field);
+    }
+}

@@ -1,0 +1,75 @@
+//! YAML reading with positions: serde-saphyr's errors turned into [`Problem`]s that name
+//! `file:line:column` and the field.
+
+use serde::de::DeserializeOwned;
+
+use crate::pos::Pos;
+use crate::{LoadError, Problem};
+
+/// Parses `text` into `T`, rejecting unknown fields (the types say `deny_unknown_fields`).
+pub fn parse<T: DeserializeOwned>(text: &str, origin: &str) -> Result<T, LoadError> {
+    // serde-saphyr's default budget already bounds aliases, depth and size (no alias bombs).
+    serde_saphyr::from_str(text).map_err(|e| {
+        let (pos, field) = match e.location() {
+            Some(loc) => {
+                let pos = Pos::new(
+                    u32::try_from(loc.line()).unwrap_or(u32::MAX),
+                    u32::try_from(loc.column()).unwrap_or(u32::MAX),
+                );
+                (pos, field_at(text, pos))
+            }
+            None => (Pos::UNKNOWN, String::new()),
+        };
+        let message = strip_location(&e.without_snippet().to_string());
+        LoadError::Invalid {
+            origin: origin.to_owned(),
+            problems: vec![Problem::new(pos, field, message)],
+        }
+    })
+}
+
+/// serde-saphyr appends ` at line L, column C` to its plain messages; the position is already
+/// in front of ours.
+fn strip_location(msg: &str) -> String {
+    match msg.rfind(" at line ") {
+        Some(i) if msg[i..].contains(", column ") => msg[..i].to_owned(),
+        _ => msg.to_owned(),
+    }
+}
+
+/// The key whose value sits at `pos`: the `key:` on that line before the column, else the
+/// nearest less-indented `key:` above (for items of a list).
+fn field_at(text: &str, pos: Pos) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    let Some(idx) = (pos.line as usize).checked_sub(1) else {
+        return String::new();
+    };
+    let Some(line) = lines.get(idx) else {
+        return String::new();
+    };
+    let col = (pos.column as usize).saturating_sub(1).min(line.len());
+    if let Some(key) = key_of(&line[..col]).or_else(|| key_of(line)) {
+        return key;
+    }
+    let indent = line.len() - line.trim_start().len();
+    for above in lines[..idx].iter().rev() {
+        let ind = above.len() - above.trim_start().len();
+        if ind < indent
+            && let Some(key) = key_of(above)
+        {
+            return key;
+        }
+    }
+    String::new()
+}
+
+fn key_of(s: &str) -> Option<String> {
+    let t = s.trim_start().trim_start_matches("- ").trim_start();
+    let (key, _) = t.split_once(':')?;
+    let key = key.trim().trim_matches(|c| c == '"' || c == '\'');
+    let ok = !key.is_empty()
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    ok.then(|| key.to_owned())
+}

@@ -1,0 +1,223 @@
+//! Integration tests of the model: the seed scenario, error messages that name file:line and
+//! the field (snapshots), and properties of the name parsers and the address classifier.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use insta::assert_snapshot;
+use parallax_model::naming::ExecuteApiName;
+use parallax_model::{AddressClass, DnsVerdict, Scenario, classify};
+use proptest::prelude::*;
+
+fn error_of(yaml: &str) -> String {
+    Scenario::from_yaml(yaml, "bad.yaml")
+        .expect_err("the file is invalid")
+        .to_string()
+}
+
+/// A valid scenario; each error test breaks one line of it.
+const GOOD: &str = r#"name: t
+topology:
+  region: us-east-1
+  front_doors: { regional: [52.94.133.10] }
+  vpcs:
+    - id: vpc-0a1b2c3d
+      cidr: 10.0.0.0/16
+      dns_hostnames: true
+  endpoints:
+    - id: vpce-0123456789abcdef0
+      vpc: vpc-0a1b2c3d
+      service: com.amazonaws.us-east-1.execute-api
+      private_dns: true
+      subnets:
+        - { id: subnet-0a1b2c3d, az: us-east-1a, address: 10.0.1.17 }
+  apis:
+    - id: a1b2c3d4e5
+      name: public
+      endpoint_type: REGIONAL
+      stages: [prod]
+  custom_domains:
+    - name: api.example.com
+      endpoint_type: REGIONAL
+      dns: alias
+      mappings: [{ api: a1b2c3d4e5, stage: prod }]
+  vantages:
+    - { name: task, network: vpc-0a1b2c3d, address: 10.0.2.15 }
+steps:
+  - name: only
+    requests:
+      - { from: task, url: "https://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com/prod/test" }
+"#;
+
+fn broken(from: &str, to: &str) -> String {
+    assert!(GOOD.contains(from), "test fixture lacks {from}");
+    GOOD.replacen(from, to, 1)
+}
+
+#[test]
+fn the_fixture_and_the_seed_are_valid() {
+    let s = Scenario::from_yaml(GOOD, "good.yaml").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        s.topology.endpoints[0].service.as_str(),
+        "execute-api",
+        "long service names are shortened"
+    );
+    let seed = Scenario::seed().unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(seed.steps.len(), 3);
+    let added = seed.step_index("endpoint-added").expect("step");
+    assert_eq!(seed.topology_at(added).expect("state").endpoints.len(), 1);
+    assert_eq!(
+        seed.topology_at(added + 1).expect("state").endpoints.len(),
+        0,
+        "rolled back"
+    );
+}
+
+#[test]
+fn unknown_field() {
+    assert_snapshot!(error_of(&broken("      dns_hostnames: true", "      dns_hostnames: true\n      dns_hostname: true")), @"bad.yaml:9:7: dns_hostname: unknown field `dns_hostname`, expected one of id, cidr, dns_support, dns_hostnames");
+}
+
+#[test]
+fn dangling_endpoint_vpc() {
+    assert_snapshot!(error_of(&broken("      vpc: vpc-0a1b2c3d", "      vpc: vpc-0badbad0")), @"bad.yaml:11:12: topology.endpoints[0].vpc: unknown VPC `vpc-0badbad0` (known: vpc-0a1b2c3d)");
+}
+
+#[test]
+fn dangling_mapping_api() {
+    assert_snapshot!(error_of(&broken("[{ api: a1b2c3d4e5, stage: prod }]", "[{ api: zzzzzzzzzz, stage: prod }]")), @"bad.yaml:25:25: topology.custom_domains[0].mappings[0].api: unknown API `zzzzzzzzzz` (known: a1b2c3d4e5)");
+}
+
+#[test]
+fn bad_cidr() {
+    assert_snapshot!(error_of(&broken("cidr: 10.0.0.0/16", "cidr: 10.0.0.0/33")), @"bad.yaml:7:13: cidr: invalid IP address syntax");
+}
+
+#[test]
+fn address_outside_its_vpc() {
+    assert_snapshot!(error_of(&broken("address: 10.0.1.17", "address: 10.1.1.17")), @"bad.yaml:15:59: topology.endpoints[0].subnets[0].address: 10.1.1.17 is outside vpc-0a1b2c3d (10.0.0.0/16)");
+}
+
+#[test]
+fn malformed_ids() {
+    assert_snapshot!(error_of(&broken("- id: a1b2c3d4e5", "- id: A1B2C3D4E5")), @"bad.yaml:17:11: id: `A1B2C3D4E5` is not a valid ApiId: expected 10 lower-case letters or digits, e.g. a1b2c3d4e5");
+    assert_snapshot!(error_of(&broken("- id: vpce-0123456789abcdef0", "- id: vpce-0123")), @"bad.yaml:10:11: id: `vpce-0123` is not a valid VpceId: expected `vpce-` and 8 or 17 lower-case hex digits");
+    assert_snapshot!(error_of(&broken("region: us-east-1", "region: us-east-7")), @"bad.yaml:3:11: region: `us-east-7` is not a valid Region: expected us-east-1");
+}
+
+#[test]
+fn duplicate_ids() {
+    let dup = broken(
+        "  apis:\n",
+        "  apis:\n    - { id: a1b2c3d4e5, name: again, endpoint_type: EDGE, stages: [v1] }\n",
+    );
+    // The first definition wins, so the mapping to stage `prod` of the second one fails too.
+    assert_snapshot!(error_of(&dup), @r"
+    bad.yaml:18:11: topology.apis: `a1b2c3d4e5` is defined twice (first at line 17)
+    bad.yaml:26:44: topology.custom_domains[0].mappings[0].stage: API a1b2c3d4e5 has no stage `prod`
+    ");
+}
+
+#[test]
+fn unknown_vantage_in_a_request() {
+    assert_snapshot!(error_of(&broken("{ from: task,", "{ from: tsak,")), @"bad.yaml:31:17: steps[0].requests[0].from: unknown vantage point `tsak` (known: task)");
+}
+
+#[test]
+fn a_change_that_cannot_apply_and_the_problems_it_makes() {
+    let s = broken(
+        "  - name: only\n",
+        "  - name: only\n    changes:\n      - remove_endpoint: vpce-0000000000000000a\n      - add_endpoint: { id: vpce-0123456789abcdef1, vpc: vpc-0a1b2c3d, service: execute-api, private_dns: true, subnets: [{ id: subnet-0a1b2c3d, az: us-east-1a, address: 10.0.1.18 }] }\n",
+    );
+    assert_snapshot!(error_of(&s), @r"
+    bad.yaml:31:9: steps[0].changes[0]: there is no endpoint `vpce-0000000000000000a` to change at this step
+    bad.yaml:32:29: after step `only`: topology.endpoints[1].private_dns: vpce-0123456789abcdef0 already has private DNS for execute-api in vpc-0a1b2c3d; AWS rejects a second one (conflicting DNS domain)
+    ");
+}
+
+#[test]
+fn every_problem_is_reported_not_just_the_first() {
+    let s = broken("address: 10.0.1.17", "address: 10.1.1.17").replace(
+        "network: vpc-0a1b2c3d, address: 10.0.2.15",
+        "network: vpc-0a1b2c3d, address: 192.168.0.1",
+    );
+    let err = Scenario::from_yaml(&s, "bad.yaml").expect_err("invalid");
+    assert_eq!(err.problems().len(), 2);
+}
+
+#[test]
+fn syntax_errors_name_the_line() {
+    let err = error_of("name: t\ntopology: [\n");
+    assert!(err.starts_with("bad.yaml:"), "{err}");
+}
+
+proptest! {
+    #[test]
+    fn default_names_round_trip(id in "[a-z0-9]{10}", region in prop::sample::select(parallax_model::ids::KNOWN_REGIONS)) {
+        let suffix = if region.starts_with("cn-") { "amazonaws.com.cn" } else { "amazonaws.com" };
+        let host = format!("{id}.execute-api.{region}.{suffix}");
+        let parsed = ExecuteApiName::parse(&host).expect("parses");
+        prop_assert_eq!(parsed.to_string(), host.clone());
+        prop_assert_eq!(ExecuteApiName::parse(&host.to_ascii_uppercase()), Some(parsed));
+    }
+
+    #[test]
+    fn vpce_names_round_trip(hex in "[0-9a-f]{17}|[0-9a-f]{8}", sfx in "[a-z0-9]{8}", az in proptest::option::of("[a-f]"), api in "[a-z0-9]{10}") {
+        let az = az.map(|l| format!("us-west-2{l}"));
+        let zonal = az.as_ref().map(|a| format!("-{a}")).unwrap_or_default();
+        let host = format!("vpce-{hex}-{sfx}{zonal}.execute-api.us-west-2.vpce.amazonaws.com");
+        let parsed = ExecuteApiName::parse(&host);
+        prop_assert!(matches!(parsed, Some(ExecuteApiName::VpceEndpoint { .. })), "{host}");
+        prop_assert_eq!(parsed.map(|p| p.to_string()), Some(host));
+        let alias = format!("{api}-vpce-{hex}.execute-api.us-west-2.amazonaws.com");
+        prop_assert_eq!(ExecuteApiName::parse(&alias).map(|p| p.to_string()), Some(alias));
+    }
+
+    #[test]
+    fn parser_never_panics_and_only_accepts_what_it_can_rebuild(s in "[a-z0-9.-]{0,80}") {
+        if let Some(n) = ExecuteApiName::parse(&s) {
+            prop_assert_eq!(n.to_string(), s.trim_end_matches('.'));
+        }
+    }
+
+    #[test]
+    fn rfc1918_is_private(a in any::<u32>()) {
+        let ten = Ipv4Addr::from((a & 0x00ff_ffff) | 0x0a00_0000);
+        let one72 = Ipv4Addr::from((a & 0x000f_ffff) | 0xac10_0000);
+        let one92 = Ipv4Addr::from((a & 0x0000_ffff) | 0xc0a8_0000);
+        for ip in [ten, one72, one92] {
+            prop_assert_eq!(classify(IpAddr::V4(ip)), AddressClass::Private);
+        }
+    }
+
+    #[test]
+    fn classification_agrees_with_std_and_v4_mapping(a in any::<u32>()) {
+        let ip = Ipv4Addr::from(a);
+        let c = classify(IpAddr::V4(ip));
+        prop_assert_eq!(c, classify(IpAddr::V6(ip.to_ipv6_mapped())));
+        prop_assert_eq!(ip.is_private(), c == AddressClass::Private);
+        prop_assert_eq!(ip.is_loopback(), c == AddressClass::Loopback);
+        if c == AddressClass::Public {
+            prop_assert!(!ip.is_private() && !ip.is_loopback() && !ip.is_link_local() && !ip.is_multicast() && !ip.is_documentation());
+        }
+    }
+
+    #[test]
+    fn ipv6_ula_and_link_local(a in any::<u128>()) {
+        let ula = Ipv6Addr::from((a & !(0xfe00u128 << 112)) | (0xfc00u128 << 112));
+        prop_assume!(ula != parallax_model::address::VPC_RESOLVER_V6);
+        prop_assert_eq!(classify(IpAddr::V6(ula)), AddressClass::UniqueLocal);
+        let ll = Ipv6Addr::from((a & !(0xffc0u128 << 112)) | (0xfe80u128 << 112));
+        prop_assert_eq!(classify(IpAddr::V6(ll)), AddressClass::LinkLocal);
+    }
+}
+
+#[test]
+fn verdict_of_the_incident_answer_is_private() {
+    let d = parallax_model::DnsOutcome {
+        rcode: parallax_model::Rcode::NoError,
+        cname_chain: vec![],
+        addresses: vec!["10.0.1.17".parse().expect("addr")],
+        ttl: Some(60),
+    };
+    assert_eq!(d.verdict(), DnsVerdict::Private);
+}
