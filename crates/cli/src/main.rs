@@ -25,11 +25,30 @@ struct Cli {
 enum Command {
     /// Run the split-horizon resolver: one view per VPC and one for the internet.
     Resolver(ResolverArgs),
+    /// Run a scenario on loopback: every resolver view, each step applied, each request's name
+    /// asked from its vantage point and checked. Exits 1 when anything differs.
+    Lab(LabArgs),
     /// Check a scenario or topology file and summarise it.
     Check {
         /// The scenario (or bare topology) YAML file.
         file: PathBuf,
     },
+}
+
+#[derive(clap::Args, Debug)]
+struct LabArgs {
+    /// The scenario YAML file. Default: the embedded seed incident.
+    scenario: Option<PathBuf>,
+    /// One JSON record per request (JSON lines) instead of text.
+    #[arg(long)]
+    json: bool,
+    /// Stop after this step.
+    #[arg(long, value_name = "NAME")]
+    step: Option<String>,
+    /// Leave the resolvers up after the last step run, print how to ask them by hand, and
+    /// wait for SIGINT or SIGTERM.
+    #[arg(long)]
+    keep_running: bool,
 }
 
 #[derive(clap::Args, Debug)]
@@ -86,14 +105,67 @@ fn init_tracing() {
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Check { file } => check(&file),
-        Command::Resolver(args) => {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()
-                .context("starting the async runtime")?;
-            rt.block_on(resolver(args))
-        }
+        Command::Resolver(args) => runtime()?.block_on(resolver(args)),
+        Command::Lab(args) => runtime()?.block_on(lab(args)),
     }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
+async fn lab(args: LabArgs) -> anyhow::Result<ExitCode> {
+    let scenario = match &args.scenario {
+        Some(path) => Scenario::from_path(path)?,
+        None => Scenario::seed()?,
+    };
+    let opts = parallax_lab::LabOptions {
+        until_step: args.step.clone(),
+    };
+    let (report, resolver) = parallax_lab::run(&scenario, &opts).await?;
+    if args.json {
+        print!("{}", report.to_json_lines());
+    } else {
+        print!("{}", report.to_text());
+    }
+    if args.keep_running {
+        println!(
+            "\nresolvers left running (step {}); ask them by hand:",
+            report.steps.last().map(|s| s.name.as_str()).unwrap_or("-")
+        );
+        for l in resolver.listening().iter().filter(|l| l.protocol == "udp") {
+            println!(
+                "  view {:<24} dig @{} -p {} NAME",
+                l.view,
+                l.addr.ip(),
+                l.addr.port()
+            );
+        }
+        if let Some(step) = report.steps.last() {
+            for r in &step.requests {
+                if let Some(addr) = r.resolver {
+                    println!(
+                        "  {:<10} dig @{} -p {} {} +short",
+                        r.from,
+                        addr.ip(),
+                        addr.port(),
+                        r.host
+                    );
+                }
+            }
+        }
+        println!("stop with Ctrl-C");
+        wait_for_signal().await?;
+    }
+    resolver.shutdown().await;
+    Ok(if report.passed() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 /// Loads a scenario (a file with `steps:`) or a bare topology.

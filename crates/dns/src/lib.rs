@@ -3,9 +3,11 @@
 //!
 //! - [`view`]: what a view answers, by the precedence of reference §2 (pure, no I/O).
 //! - [`server`]: listeners, hickory-server request handling, live view swaps.
+//! - [`client`]: asking one server for a name, reduced to a `DnsOutcome`.
 //! - [`forward`]: sending a query on to a resolver rule's targets or an upstream.
 //! - [`rate_limit`]: the per-client token bucket.
 
+pub mod client;
 pub mod forward;
 pub mod rate_limit;
 pub mod server;

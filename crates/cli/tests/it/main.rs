@@ -1,0 +1,182 @@
+//! Integration tests of the `parallax` binary: the real executable, real sockets on loopback.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use assert_cmd::cargo::cargo_bin;
+
+fn parallax() -> Command {
+    Command::new(cargo_bin("parallax"))
+}
+
+/// A scratch file that is removed when dropped.
+struct Scratch(std::path::PathBuf);
+
+impl Scratch {
+    fn new(name: &str, text: &str) -> Scratch {
+        let path = std::env::temp_dir().join(format!("parallax-it-{}-{name}", std::process::id()));
+        std::fs::write(&path, text).expect("temp file");
+        Scratch(path)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+#[test]
+fn resolver_prints_its_sockets_and_stops_on_sigterm() {
+    let mut child = parallax()
+        .args([
+            "resolver",
+            "--step",
+            "endpoint-added",
+            "--listen",
+            "vpc-0a1b2c3d4e5f60718=127.0.0.1:0",
+            "--listen",
+            "internet=127.0.0.1:0",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawns");
+    let stdout = child.stdout.take().expect("stdout");
+    let lines: Vec<String> = BufReader::new(stdout)
+        .lines()
+        .take(4)
+        .map(|l| l.expect("line"))
+        .collect();
+    assert_eq!(lines.len(), 4);
+    assert!(
+        lines[0].starts_with("listening on udp 127.0.0.1:")
+            && lines[0].ends_with(" view vpc-0a1b2c3d4e5f60718"),
+        "{lines:?}"
+    );
+    assert!(
+        lines[3].starts_with("listening on tcp 127.0.0.1:") && lines[3].ends_with(" view internet"),
+        "{lines:?}"
+    );
+
+    // The advertised port answers, with the VPC view's shadowed answer.
+    let port = lines[0]
+        .split(':')
+        .nth(1)
+        .and_then(|p| p.split(' ').next())
+        .expect("port");
+    if let Some(dig) = parallax_testkit::interop::require("dig", "bind9-dnsutils") {
+        let out = Command::new(dig)
+            .args([
+                "@127.0.0.1",
+                "-p",
+                port,
+                "a1b2c3d4e5.execute-api.us-east-1.amazonaws.com",
+                "+short",
+                "+time=2",
+                "+tries=1",
+            ])
+            .output()
+            .expect("dig runs");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            "10.0.1.17\n10.0.2.17\n"
+        );
+    }
+
+    let pid = child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill runs")
+            .success()
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("wait") {
+            break s;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the resolver did not stop on SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success(), "clean exit on SIGTERM: {status:?}");
+}
+
+#[test]
+fn bad_flags_and_files_are_named() {
+    let out = parallax()
+        .args(["resolver", "--listen", "internet:53"])
+        .output()
+        .expect("runs");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("`internet:53` is not VIEW=ADDR:PORT"));
+
+    let out = parallax()
+        .args(["resolver", "--listen", "vpc-nope=127.0.0.1:0"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("no view named `vpc-nope` (views: internet, vpc-0a1b2c3d4e5f60718)")
+    );
+
+    let bad = Scratch::new(
+        "bad.yaml",
+        &parallax_model::scenario::SEED_INCIDENT.replacen(
+            "cidr: 10.0.0.0/16",
+            "cidr: 10.0.0.0/16\n      cidr_block: 10.0.0.0/16",
+            1,
+        ),
+    );
+    let out = parallax().arg("check").arg(&bad.0).output().expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!(
+            "{}:21:7: cidr_block: unknown field `cidr_block`",
+            bad.0.display()
+        )),
+        "{err}"
+    );
+}
+
+#[test]
+fn lab_runs_the_seed_and_fails_on_a_wrong_expectation() {
+    let out = parallax().arg("lab").output().expect("runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("answered by private DNS of interface endpoint vpce-0123456789abcdef0"));
+
+    let out = parallax().args(["lab", "--json"]).output().expect("runs");
+    assert!(out.status.success());
+    let records: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect();
+    assert_eq!(records.len(), 9);
+
+    let wrong = Scratch::new(
+        "wrong.yaml",
+        &parallax_model::scenario::SEED_INCIDENT.replacen(
+            "expect: { dns: private,",
+            "expect: { dns: nxdomain,",
+            1,
+        ),
+    );
+    let out = parallax().arg("lab").arg(&wrong.0).output().expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stdout)
+            .contains("DIFF  dns: expected nxdomain, got private (10.0.1.17, 10.0.2.17)")
+    );
+}

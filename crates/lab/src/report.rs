@@ -1,0 +1,188 @@
+//! What a lab run observed: one record per request, as text for people and JSON for machines.
+
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+
+use parallax_model::{DnsVerdict, Expectation, Outcome, classify};
+use serde::Serialize;
+
+#[derive(Clone, Debug, Serialize)]
+pub struct LabReport {
+    pub scenario: String,
+    pub description: String,
+    pub steps: Vec<StepReport>,
+    pub elapsed_ms: f64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct StepReport {
+    pub name: String,
+    pub description: String,
+    pub changes: Vec<String>,
+    pub requests: Vec<RequestRecord>,
+}
+
+/// One request from one vantage point.
+#[derive(Clone, Debug, Serialize)]
+pub struct RequestRecord {
+    pub step: String,
+    pub from: String,
+    /// The resolver view the vantage point asks: `internet` or its VPC id.
+    pub view: String,
+    /// The loopback socket that played that resolver.
+    pub resolver: Option<SocketAddr>,
+    pub method: String,
+    pub url: String,
+    pub host: String,
+    pub verdict: DnsVerdict,
+    /// Which part of the view answered (resolver rule, private zone, endpoint, public DNS).
+    pub answered_by: String,
+    pub outcome: Outcome,
+    /// Why there is no answer, when there is none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expected: Option<Expectation>,
+    /// Every way the observation differs from the expectation or from the model's own view.
+    pub differences: Vec<String>,
+    /// Expected fields the lab cannot observe yet (front door, HTTP status, error type: they
+    /// come with the gateway).
+    pub unchecked: Vec<String>,
+}
+
+impl LabReport {
+    pub fn requests(&self) -> impl Iterator<Item = &RequestRecord> {
+        self.steps.iter().flat_map(|s| &s.requests)
+    }
+
+    /// True when nothing differed.
+    pub fn passed(&self) -> bool {
+        self.requests().all(|r| r.differences.is_empty())
+    }
+
+    /// One JSON record per request, one per line.
+    pub fn to_json_lines(&self) -> String {
+        let mut out = String::new();
+        for r in self.requests() {
+            // Serialising plain data with string keys cannot fail.
+            if let Ok(line) = serde_json::to_string(r) {
+                out.push_str(&line);
+                out.push('\n');
+            }
+        }
+        out
+    }
+
+    /// The text people read.
+    pub fn to_text(&self) -> String {
+        let mut o = String::new();
+        let total = self.steps.len();
+        let _ = writeln!(o, "scenario {}", self.scenario);
+        if !self.description.is_empty() {
+            let _ = writeln!(o, "  {}", wrap(&self.description, 92, "  "));
+        }
+        for (i, step) in self.steps.iter().enumerate() {
+            let _ = writeln!(o, "\nstep {}/{total}: {}", i + 1, step.name);
+            if !step.description.is_empty() {
+                let _ = writeln!(o, "  {}", wrap(&step.description, 92, "  "));
+            }
+            for c in &step.changes {
+                let _ = writeln!(o, "  change: {c}");
+            }
+            for r in &step.requests {
+                let mark = if r.differences.is_empty() {
+                    "ok"
+                } else {
+                    "DIFFERS"
+                };
+                let _ = writeln!(o, "  {} ({}) {} {}", r.from, r.view, r.method, r.url);
+                let answer = answer_text(&r.outcome.dns);
+                let via = if r.outcome.dns.cname_chain.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        " via CNAME {}",
+                        r.outcome
+                            .dns
+                            .cname_chain
+                            .iter()
+                            .map(|n| n.to_string())
+                            .collect::<Vec<_>>()
+                            .join(" → ")
+                    )
+                };
+                let _ = writeln!(o, "    dns   {}{via} → {answer}", r.host);
+                let _ = writeln!(
+                    o,
+                    "          {}: answered by {}  [{mark}]",
+                    r.verdict, r.answered_by
+                );
+                for d in &r.differences {
+                    let _ = writeln!(o, "    DIFF  {d}");
+                }
+                if !r.unchecked.is_empty() {
+                    let _ = writeln!(
+                        o,
+                        "    wait  expected {} not observed yet (needs the gateway)",
+                        r.unchecked.join(", ")
+                    );
+                }
+            }
+        }
+        let n = self.requests().count();
+        let bad = self
+            .requests()
+            .filter(|r| !r.differences.is_empty())
+            .count();
+        let waiting = self.requests().filter(|r| !r.unchecked.is_empty()).count();
+        let _ = writeln!(
+            o,
+            "\n{} requests in {} steps: {} as expected, {} differ; {} have HTTP expectations that wait for the gateway. {:.0} ms.",
+            n,
+            total,
+            n - bad,
+            bad,
+            waiting,
+            self.elapsed_ms
+        );
+        o
+    }
+}
+
+/// `10.0.1.17, 10.0.2.17: private (RFC 1918)`, one class per group of addresses.
+fn answer_text(dns: &parallax_model::DnsOutcome) -> String {
+    if dns.addresses.is_empty() {
+        return dns.rcode.to_string();
+    }
+    let mut groups: Vec<(&'static str, Vec<String>)> = Vec::new();
+    for a in &dns.addresses {
+        let class = classify(*a).describe();
+        match groups.iter_mut().find(|(c, _)| *c == class) {
+            Some((_, v)) => v.push(a.to_string()),
+            None => groups.push((class, vec![a.to_string()])),
+        }
+    }
+    groups
+        .iter()
+        .map(|(c, v)| format!("{}: {c}", v.join(", ")))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+fn wrap(text: &str, width: usize, indent: &str) -> String {
+    let mut out = String::new();
+    let mut col = 0;
+    for word in text.split_whitespace() {
+        if col > 0 && col + 1 + word.len() > width {
+            out.push('\n');
+            out.push_str(indent);
+            col = 0;
+        } else if col > 0 {
+            out.push(' ');
+            col += 1;
+        }
+        out.push_str(word);
+        col += word.len();
+    }
+    out
+}

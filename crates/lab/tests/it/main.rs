@@ -1,0 +1,125 @@
+//! Integration tests of the lab: every scenario in `scenarios/` runs green, and a wrong
+//! `expect:` is reported as a difference naming the field and both values.
+
+use std::path::PathBuf;
+
+use parallax_lab::{LabOptions, run};
+use parallax_model::Scenario;
+
+fn scenarios_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scenarios")
+}
+
+#[tokio::test]
+async fn every_scenario_in_the_library_runs_green() {
+    let mut ran = 0;
+    for entry in std::fs::read_dir(scenarios_dir()).expect("scenarios/ exists") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_none_or(|e| e != "yaml") {
+            continue;
+        }
+        let s = Scenario::from_path(&path).unwrap_or_else(|e| panic!("{e}"));
+        let (report, resolver) = run(&s, &LabOptions::default()).await.expect("lab runs");
+        resolver.shutdown().await;
+        assert!(report.passed(), "{}:\n{}", path.display(), report.to_text());
+        assert!(
+            report.requests().count() > 0,
+            "{} makes no request",
+            path.display()
+        );
+        ran += 1;
+    }
+    assert!(ran >= 1);
+}
+
+#[tokio::test]
+async fn seed_story_observed_step_by_step() {
+    let s = Scenario::seed().expect("seed");
+    let (report, resolver) = run(&s, &LabOptions::default()).await.expect("lab runs");
+    resolver.shutdown().await;
+    let ecs: Vec<_> = report
+        .requests()
+        .filter(|r| r.from == "ecs-task" && r.host.starts_with("a1b2c3d4e5."))
+        .map(|r| (r.step.as_str(), r.verdict.to_string()))
+        .collect();
+    assert_eq!(
+        ecs,
+        vec![
+            ("before", "public".to_owned()),
+            ("before", "public".to_owned()),
+            ("endpoint-added", "private".to_owned()),
+            ("endpoint-added", "private".to_owned()),
+            ("rolled-back", "public".to_owned()),
+        ]
+    );
+    let shadowed = report
+        .requests()
+        .find(|r| r.step == "endpoint-added" && r.from == "ecs-task")
+        .expect("record");
+    assert_eq!(
+        shadowed.answered_by,
+        "private DNS of interface endpoint vpce-0123456789abcdef0"
+    );
+    // JSON lines: one valid record per request.
+    let json = report.to_json_lines();
+    assert_eq!(json.lines().count(), report.requests().count());
+    for line in json.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).expect("valid JSON");
+        assert!(v["outcome"]["dns"]["addresses"].is_array());
+    }
+}
+
+#[tokio::test]
+async fn a_wrong_expectation_is_a_clear_difference() {
+    let text = parallax_model::scenario::SEED_INCIDENT.replacen(
+        "expect: { dns: private, front_door: vpce-0123456789abcdef0, status: 403, error_type: ForbiddenException }",
+        "expect: { dns: public }",
+        1,
+    );
+    assert_ne!(
+        text,
+        parallax_model::scenario::SEED_INCIDENT,
+        "the fixture line exists"
+    );
+    let s = Scenario::from_yaml(&text, "wrong.yaml").expect("still valid");
+    let (report, resolver) = run(&s, &LabOptions::default()).await.expect("lab runs");
+    resolver.shutdown().await;
+    assert!(!report.passed());
+    let diffs: Vec<&String> = report.requests().flat_map(|r| &r.differences).collect();
+    assert_eq!(
+        diffs,
+        vec!["dns: expected public, got private (10.0.1.17, 10.0.2.17)"]
+    );
+    assert!(
+        report
+            .to_text()
+            .contains("DIFF  dns: expected public, got private (10.0.1.17, 10.0.2.17)")
+    );
+}
+
+#[tokio::test]
+async fn stopping_at_a_step_and_unknown_steps() {
+    let s = Scenario::seed().expect("seed");
+    let (report, resolver) = run(
+        &s,
+        &LabOptions {
+            until_step: Some("endpoint-added".to_owned()),
+        },
+    )
+    .await
+    .expect("runs");
+    assert_eq!(report.steps.len(), 2);
+    resolver.shutdown().await;
+    let err = run(
+        &s,
+        &LabOptions {
+            until_step: Some("nope".to_owned()),
+        },
+    )
+    .await
+    .expect_err("unknown step");
+    assert_eq!(
+        err.to_string(),
+        "scenario `seed-incident` has no step `nope` (steps: before, endpoint-added, rolled-back)"
+    );
+}
