@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 use parallax_dns::client::lookup_a;
 use parallax_dns::view::{Source, View};
 use parallax_dns::{Resolver, ResolverConfig};
+use parallax_model::outcome::join_addresses;
 use parallax_model::{DnsOutcome, Network, Outcome, Rcode, Scenario, Topology};
 
 use crate::report::{LabReport, RequestRecord, StepReport};
@@ -135,9 +136,9 @@ async fn ask(
             differences.push(format!(
                 "resolver: the model's view answers {} {}, the server answered {} {}",
                 predicted.rcode,
-                list(&want),
+                join_addresses(&want),
                 outcome.dns.rcode,
-                list(&got)
+                join_addresses(&got)
             ));
         }
     }
@@ -179,17 +180,6 @@ fn no_answer() -> DnsOutcome {
         addresses: vec![],
         ttl: None,
     }
-}
-
-fn list(addrs: &[std::net::IpAddr]) -> String {
-    if addrs.is_empty() {
-        return "(no addresses)".to_owned();
-    }
-    addrs
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// Which part of the view answered, in words.

@@ -223,8 +223,8 @@ impl Expectation {
             if w != g {
                 out.push(format!(
                     "addresses: expected {}, got {}",
-                    join(&w),
-                    join(&g)
+                    join_addresses(&w),
+                    join_addresses(&g)
                 ));
             }
         }
@@ -269,7 +269,8 @@ impl Expectation {
     }
 }
 
-fn join(addrs: &[IpAddr]) -> String {
+/// `a, b, c`, or `none`.
+pub fn join_addresses(addrs: &[IpAddr]) -> String {
     if addrs.is_empty() {
         return "none".to_owned();
     }
@@ -282,7 +283,7 @@ fn join(addrs: &[IpAddr]) -> String {
 
 fn show_addrs(d: &DnsOutcome) -> String {
     if d.rcode == Rcode::NoError {
-        join(&d.addresses)
+        join_addresses(&d.addresses)
     } else {
         d.rcode.to_string()
     }
