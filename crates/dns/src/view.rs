@@ -369,12 +369,18 @@ impl View {
 
     /// Answers `name`/`qtype` as this view's resolver would.
     pub fn answer(&self, name: &DnsName, qtype: QType) -> Answer {
+        self.answer_within(name, qtype, 0)
+    }
+
+    /// `depth` counts the names already followed (CNAMEs and aliases), so that a loop of
+    /// either ends in SERVFAIL instead of running forever.
+    fn answer_within(&self, name: &DnsName, qtype: QType, depth: usize) -> Answer {
         if !self.answering {
             return Answer::new(Rcode::Refused, Source::Nobody);
         }
         let mut records = Vec::new();
         let mut current = name.clone();
-        for _ in 0..=MAX_CHAIN {
+        for hop in depth..=MAX_CHAIN {
             if let Some((id, targets)) = self.rule_for(&current) {
                 let mut a = Answer::new(Rcode::NoError, Source::ResolverRule(id.clone()));
                 a.records = records;
@@ -395,7 +401,7 @@ impl View {
                 a.records = records;
                 return a;
             };
-            let step = self.step(zone, &current, qtype);
+            let step = self.step(zone, &current, qtype, hop);
             records.extend(step.records);
             match step.next {
                 Next::Done(rcode, soa) => {
@@ -429,7 +435,7 @@ impl View {
             .or_else(|| most_specific(&self.public, name))
     }
 
-    fn step(&self, zone: &Zone, name: &DnsName, qtype: QType) -> Step {
+    fn step(&self, zone: &Zone, name: &DnsName, qtype: QType, hop: usize) -> Step {
         let unknown_api;
         let holding = match zone.holding(name) {
             Some(h) => h,
@@ -477,7 +483,7 @@ impl View {
             }
             Holding::Alias(target) => {
                 // An alias answers with the target's records under the alias's own name.
-                let inner = self.answer(target, qtype);
+                let inner = self.answer_within(target, qtype, hop + 1);
                 let records = inner
                     .records
                     .into_iter()

@@ -47,8 +47,12 @@ fn field_at(text: &str, pos: Pos) -> String {
     let Some(line) = lines.get(idx) else {
         return String::new();
     };
-    let col = (pos.column as usize).saturating_sub(1).min(line.len());
-    if let Some(key) = key_of(&line[..col]).or_else(|| key_of(line)) {
+    // Columns count characters; take them as such so a multi-byte character cannot split.
+    let before: String = line
+        .chars()
+        .take((pos.column as usize).saturating_sub(1))
+        .collect();
+    if let Some(key) = key_of(&before).or_else(|| key_of(line)) {
         return key;
     }
     let indent = line.len() - line.trim_start().len();
@@ -69,7 +73,7 @@ fn key_of(s: &str) -> Option<String> {
     let key = key.trim().trim_matches(|c| c == '"' || c == '\'');
     let ok = !key.is_empty()
         && key
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == '_' || c == '-');
     ok.then(|| key.to_owned())
 }

@@ -541,3 +541,26 @@ async fn listening_on_an_unknown_view_names_the_known_ones() {
         format!("no view named `vpc-nope` (views: internet, {VPC})")
     );
 }
+
+#[tokio::test]
+async fn cname_and_alias_loops_end_in_servfail() {
+    let zone = format!(
+        r#"
+hosted_zones:
+  - name: loop.internal
+    vpcs: [{VPC}]
+    records:
+      - {{ name: self.loop.internal, type: ALIAS, values: [self.loop.internal] }}
+      - {{ name: a.loop.internal, type: ALIAS, values: [b.loop.internal] }}
+      - {{ name: b.loop.internal, type: ALIAS, values: [a.loop.internal] }}
+      - {{ name: c.loop.internal, type: CNAME, values: [d.loop.internal] }}
+      - {{ name: d.loop.internal, type: CNAME, values: [c.loop.internal] }}
+"#
+    );
+    let r = start(&topology(true, "alias", &zone)).await;
+    let (_, vpc) = views(&r);
+    for name in ["self.loop.internal", "a.loop.internal", "c.loop.internal"] {
+        let m = ask(vpc, name, RecordType::A, Transport::Tcp).await;
+        assert_eq!(m.metadata.response_code, ResponseCode::ServFail, "{name}");
+    }
+}

@@ -221,3 +221,18 @@ fn verdict_of_the_incident_answer_is_private() {
     };
     assert_eq!(d.verdict(), DnsVerdict::Private);
 }
+
+#[test]
+fn errors_after_multibyte_text_do_not_split_characters() {
+    let s = broken("name: public", "name: öffentlich—ä").replace(
+        "endpoint_type: REGIONAL\n      stages",
+        "endpoint_type: REGIONAL\n      stagés",
+    );
+    let err = error_of(&s);
+    assert!(
+        err.starts_with("bad.yaml:20:7: stagés: unknown field `stagés`"),
+        "{err}"
+    );
+    let err = error_of("name: \"ääää\"\ntopology: { region: ü }\nsteps: []\n");
+    assert!(err.starts_with("bad.yaml:2:"), "{err}");
+}
