@@ -69,6 +69,9 @@ struct ResolverArgs {
     /// Queries per second allowed per client address (0 = no limit); burst is twice the rate.
     #[arg(long, value_name = "QPS", default_value_t = 1024.0)]
     rate_limit: f64,
+    /// TCP connections served at once per view; more wait in the backlog.
+    #[arg(long, value_name = "N", default_value_t = parallax_dns::server::DEFAULT_MAX_TCP_CONNECTIONS, value_parser = clap::value_parser!(usize))]
+    max_tcp_connections: usize,
 }
 
 fn parse_listen(s: &str) -> Result<(String, SocketAddr), String> {
@@ -264,6 +267,7 @@ async fn resolver(args: ResolverArgs) -> anyhow::Result<ExitCode> {
             burst: rate * 2.0,
         },
         forward_map: Default::default(),
+        max_tcp_connections: args.max_tcp_connections,
     };
     let resolver = Resolver::start(&topology, config).await?;
     for l in resolver.listening() {

@@ -3,6 +3,7 @@
 //!
 //! - [`view`]: what a view answers, by the precedence of reference §2 (pure, no I/O).
 //! - [`server`]: listeners, hickory-server request handling, live view swaps.
+//! - `tcp`: the TCP accept loop with a connection cap and idle timeout.
 //! - [`client`]: asking one server for a name, reduced to a `DnsOutcome`.
 //! - [`forward`]: sending a query on to a resolver rule's targets or an upstream.
 //! - [`rate_limit`]: the per-client token bucket.
@@ -11,6 +12,7 @@ pub mod client;
 pub mod forward;
 pub mod rate_limit;
 pub mod server;
+mod tcp;
 pub mod view;
 
 pub use parallax_model::Rcode;

@@ -26,13 +26,15 @@ use crate::{DnsError, Rcode};
 
 /// How long a TCP client may stay idle between queries.
 const TCP_IDLE: Duration = Duration::from_secs(10);
+/// TCP connections served at once per view, by default.
+pub const DEFAULT_MAX_TCP_CONNECTIONS: usize = 256;
 /// How long one forward target has to answer.
 const FORWARD_TIMEOUT: Duration = Duration::from_secs(2);
 /// The largest UDP answer offered to EDNS clients (the DNS flag day 2020 value).
 const MAX_UDP_PAYLOAD: u16 = 1232;
 
 /// How to run the resolver.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct ResolverConfig {
     /// `(view name, address)` to listen on; empty = every view on `127.0.0.1:0`.
     pub listen: Vec<(String, SocketAddr)>,
@@ -43,6 +45,20 @@ pub struct ResolverConfig {
     /// Where a forward target really is: the lab maps modelled addresses (10.1.0.2:53) to the
     /// loopback sockets that play them. Targets not in the map are used as they are.
     pub forward_map: HashMap<SocketAddr, SocketAddr>,
+    /// TCP connections served at once per view; more wait in the kernel's backlog.
+    pub max_tcp_connections: usize,
+}
+
+impl Default for ResolverConfig {
+    fn default() -> Self {
+        ResolverConfig {
+            listen: Vec::new(),
+            upstream: None,
+            rate_limit: RateLimit::default(),
+            forward_map: HashMap::new(),
+            max_tcp_connections: DEFAULT_MAX_TCP_CONNECTIONS,
+        }
+    }
 }
 
 /// One bound socket.
@@ -57,7 +73,10 @@ pub struct Listening {
 pub struct Resolver {
     views: HashMap<String, Arc<RwLock<Arc<View>>>>,
     listening: Vec<Listening>,
+    /// UDP: hickory-server's loop. TCP: ours (`tcp.rs`), stopped through `stop`.
     servers: Vec<Server<ViewHandler>>,
+    tcp: Vec<tokio::task::JoinHandle<()>>,
+    stop: tokio::sync::watch::Sender<bool>,
 }
 
 impl std::fmt::Debug for Resolver {
@@ -92,6 +111,8 @@ impl Resolver {
         });
         let mut listening = Vec::new();
         let mut servers = Vec::new();
+        let mut tcp_tasks = Vec::new();
+        let (stop, stopped) = tokio::sync::watch::channel(false);
         for (name, addr) in listen {
             let view = views.get(&name).ok_or_else(|| DnsError::UnknownView {
                 view: name.clone(),
@@ -106,9 +127,15 @@ impl Resolver {
                 limiter: limiter.clone(),
                 shared: shared.clone(),
             };
+            tcp_tasks.push(tokio::spawn(crate::tcp::serve(
+                tcp,
+                Arc::new(handler.clone()),
+                config.max_tcp_connections,
+                TCP_IDLE,
+                stopped.clone(),
+            )));
             let mut server = Server::new(handler);
             server.register_socket(udp);
-            server.register_listener(tcp, TCP_IDLE, 64 * 1024);
             servers.push(server);
             listening.push(Listening {
                 view: name.clone(),
@@ -125,6 +152,8 @@ impl Resolver {
             views,
             listening,
             servers,
+            tcp: tcp_tasks,
+            stop,
         })
     }
 
@@ -154,6 +183,10 @@ impl Resolver {
 
     /// Stops every listener and waits for in-flight answers.
     pub async fn shutdown(mut self) {
+        let _ = self.stop.send(true);
+        for t in self.tcp.drain(..) {
+            let _ = t.await;
+        }
         for s in &mut self.servers {
             if let Err(e) = s.shutdown_gracefully().await {
                 tracing::warn!(error = %e, "resolver listener did not stop cleanly");
@@ -192,6 +225,7 @@ struct Shared {
 }
 
 /// Answers the queries of one listener from its view.
+#[derive(Clone)]
 struct ViewHandler {
     view: Arc<RwLock<Arc<View>>>,
     limiter: Arc<Limiter>,

@@ -135,14 +135,16 @@ impl Zone {
         }
     }
 
-    fn add_addrs(&mut self, name: DnsName, v4: &[Ipv4Addr], ttl: u32) {
+    fn add_addrs(&mut self, name: DnsName, addrs: &[IpAddr], ttl: u32) {
+        let (v4, v6) = split(addrs);
         // When a CNAME already owns the name the topology is inconsistent; the first writer wins.
-        if let Holding::Addrs(a, _, _) = self
+        if let Holding::Addrs(a, b, _) = self
             .names
             .entry(name)
             .or_insert_with(|| Holding::Addrs(vec![], vec![], ttl))
         {
-            a.extend_from_slice(v4);
+            a.extend(v4);
+            b.extend(v6);
         }
     }
 
@@ -180,7 +182,7 @@ pub struct View {
     /// Public wildcard: a default execute-api name whose API id the model does not know. AWS's
     /// public DNS answers any API id of the Region with the regional front door (INFERRED: every
     /// default hostname is in one wildcard zone; unknown ids then get 403 from the gateway).
-    unknown_api_addrs: Vec<Ipv4Addr>,
+    unknown_api_addrs: Vec<IpAddr>,
     region_zone: DnsName,
     /// Resolver rules of this VPC: (domain, id, kind, targets).
     rules: Vec<(DnsName, String, RuleKind, Vec<Target>)>,
@@ -224,8 +226,8 @@ impl View {
 
     pub fn build(t: &Topology, kind: ViewKind) -> View {
         let region = &t.region.value;
-        let regional: Vec<Ipv4Addr> = v4s(&t.front_doors.regional);
-        let edge: Vec<Ipv4Addr> = v4s(&t.front_doors.edge);
+        let regional: Vec<IpAddr> = t.front_doors.regional.iter().map(|a| a.value).collect();
+        let edge: Vec<IpAddr> = t.front_doors.edge.iter().map(|a| a.value).collect();
         let mut execute_api = Zone::new(
             execute_api_zone(region),
             Source::Public(execute_api_zone(region)),
@@ -250,14 +252,18 @@ impl View {
                             vpce: id.value.clone(),
                             region: region.clone(),
                         };
-                        execute_api.add_addrs(alias.to_dns_name(), &e.addresses(), AWS_TTL);
+                        execute_api.add_addrs(
+                            alias.to_dns_name(),
+                            &v4_as_ip(&e.addresses()),
+                            AWS_TTL,
+                        );
                     }
                 }
             }
         }
         for e in t.endpoints.iter().filter(|e| e.is_execute_api()) {
             for (name, addrs) in e.public_names(region) {
-                vpce.add_addrs(name.to_dns_name(), &addrs, AWS_TTL);
+                vpce.add_addrs(name.to_dns_name(), &v4_as_ip(&addrs), AWS_TTL);
             }
         }
         for d in &t.custom_domains {
@@ -440,7 +446,8 @@ impl View {
         let holding = match zone.holding(name) {
             Some(h) => h,
             None if zone.apex == self.region_zone && is_api_default_name(name) => {
-                unknown_api = Holding::Addrs(self.unknown_api_addrs.clone(), vec![], AWS_TTL);
+                let (v4, v6) = split(&self.unknown_api_addrs);
+                unknown_api = Holding::Addrs(v4, v6, AWS_TTL);
                 &unknown_api
             }
             None if qtype == QType::Soa && *name == zone.apex => {
@@ -550,14 +557,20 @@ fn is_api_default_name(name: &DnsName) -> bool {
     )
 }
 
-fn v4s(addrs: &[parallax_model::At<IpAddr>]) -> Vec<Ipv4Addr> {
-    addrs
-        .iter()
-        .filter_map(|a| match a.value {
-            IpAddr::V4(v4) => Some(v4),
-            IpAddr::V6(_) => None,
-        })
-        .collect()
+fn split(addrs: &[IpAddr]) -> (Vec<Ipv4Addr>, Vec<std::net::Ipv6Addr>) {
+    let mut v4 = Vec::new();
+    let mut v6 = Vec::new();
+    for a in addrs {
+        match a {
+            IpAddr::V4(a) => v4.push(*a),
+            IpAddr::V6(a) => v6.push(*a),
+        }
+    }
+    (v4, v6)
+}
+
+fn v4_as_ip(addrs: &[Ipv4Addr]) -> Vec<IpAddr> {
+    addrs.iter().copied().map(IpAddr::V4).collect()
 }
 
 fn composed(s: &str) -> DnsName {

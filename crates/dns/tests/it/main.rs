@@ -442,6 +442,13 @@ async fn malformed_queries_get_formerr() {
         .expect("a FORMERR reply, not silence");
     assert_eq!(&reply[..2], &[0x12, 0x34], "the reply carries the query id");
     assert_eq!(reply[3] & 0x0f, 1, "rcode FORMERR");
+    let reply = tcp_raw(internet, &bad)
+        .await
+        .expect("a FORMERR reply over TCP too");
+    assert_eq!(
+        (&reply[..2], reply[2] & 0x80, reply[3] & 0x0f),
+        (&[0x12u8, 0x34][..], 0x80, 1)
+    );
     // Two questions in one query: also FORMERR (RFC 9619).
     let mut two = query_bytes(API, RecordType::A, false);
     two[5] = 2;
@@ -562,5 +569,101 @@ hosted_zones:
     for name in ["self.loop.internal", "a.loop.internal", "c.loop.internal"] {
         let m = ask(vpc, name, RecordType::A, Transport::Tcp).await;
         assert_eq!(m.metadata.response_code, ResponseCode::ServFail, "{name}");
+    }
+}
+
+#[tokio::test]
+async fn tcp_connections_over_the_cap_wait_for_a_free_slot() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let config = ResolverConfig {
+        max_tcp_connections: 2,
+        ..Default::default()
+    };
+    let r = Resolver::start(&topology(true, "alias", ""), config)
+        .await
+        .expect("starts");
+    let (internet, _) = views(&r);
+    let idle1 = tokio::net::TcpStream::connect(internet)
+        .await
+        .expect("connect");
+    let idle2 = tokio::net::TcpStream::connect(internet)
+        .await
+        .expect("connect");
+    // Let the server accept both before the third arrives.
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+
+    let mut third = tokio::net::TcpStream::connect(internet)
+        .await
+        .expect("the kernel backlog accepts it");
+    let q = query_bytes(API, RecordType::A, false);
+    third
+        .write_all(&u16::try_from(q.len()).expect("len").to_be_bytes())
+        .await
+        .expect("write");
+    third.write_all(&q).await.expect("write");
+    let mut len = [0u8; 2];
+    let early = tokio::time::timeout(
+        std::time::Duration::from_millis(300),
+        third.read_exact(&mut len),
+    )
+    .await;
+    assert!(
+        early.is_err(),
+        "a third connection is not served while two are open"
+    );
+
+    drop(idle1);
+    let late = tokio::time::timeout(
+        std::time::Duration::from_secs(3),
+        third.read_exact(&mut len),
+    )
+    .await;
+    assert!(matches!(late, Ok(Ok(_))), "served once a slot is free");
+    drop(idle2);
+    r.shutdown().await;
+}
+
+#[tokio::test]
+async fn several_queries_share_one_tcp_connection() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let r = start(&topology(true, "alias", "")).await;
+    let (internet, _) = views(&r);
+    let mut s = tokio::net::TcpStream::connect(internet)
+        .await
+        .expect("connect");
+    for _ in 0..3 {
+        let q = query_bytes(API, RecordType::A, false);
+        s.write_all(&u16::try_from(q.len()).expect("len").to_be_bytes())
+            .await
+            .expect("write");
+        s.write_all(&q).await.expect("write");
+        let mut len = [0u8; 2];
+        s.read_exact(&mut len).await.expect("length");
+        let mut buf = vec![0u8; usize::from(u16::from_be_bytes(len))];
+        s.read_exact(&mut buf).await.expect("body");
+        let m = hickory_proto::op::Message::from_vec(&buf).expect("decodes");
+        assert_eq!(addresses(&m), ips(&["52.94.133.10"]));
+    }
+}
+
+#[tokio::test]
+async fn ipv6_front_door_addresses_are_served_as_aaaa() {
+    let mut t = topology(true, "alias", "");
+    t.front_doors.regional.push(parallax_model::At::bare(
+        "2600:1f18:4000::10".parse().expect("v6"),
+    ));
+    let r = start(&t).await;
+    let (internet, vpc) = views(&r);
+    for server in [internet, vpc] {
+        let m = ask(server, API, RecordType::AAAA, Transport::Udp).await;
+        assert_eq!(addresses(&m), ips(&["2600:1f18:4000::10"]));
+        let m = ask(server, "api.example.com", RecordType::AAAA, Transport::Udp).await;
+        assert_eq!(
+            addresses(&m),
+            ips(&["2600:1f18:4000::10"]),
+            "the alias-published domain too"
+        );
+        let m = ask(server, API, RecordType::A, Transport::Udp).await;
+        assert_eq!(addresses(&m), ips(&["52.94.133.10"]));
     }
 }
