@@ -28,6 +28,9 @@ enum Command {
     /// Run a scenario on loopback: every resolver view, each step applied, each request's name
     /// asked from its vantage point and checked. Exits 1 when anything differs.
     Lab(LabArgs),
+    /// Run the API gateway: a TLS front door per address a client can reach (regional, edge,
+    /// one per execute-api endpoint), with mutual TLS, API keys, usage plans and integrations.
+    Gateway(GatewayArgs),
     /// Check a scenario or topology file and summarise it.
     Check {
         /// The scenario (or bare topology) YAML file.
@@ -49,6 +52,27 @@ struct LabArgs {
     /// wait for SIGINT or SIGTERM.
     #[arg(long)]
     keep_running: bool,
+}
+
+#[derive(clap::Args, Debug)]
+struct GatewayArgs {
+    /// A scenario or bare topology YAML file. Default: the embedded seed incident.
+    #[arg(long, value_name = "FILE")]
+    topology: Option<PathBuf>,
+    /// Serve the topology as it is after this step of the scenario.
+    #[arg(long, value_name = "NAME")]
+    step: Option<String>,
+    /// Listen for a door: `regional=127.0.0.1:8443`, `vpce-0123…=127.0.0.1:0`. Repeatable.
+    /// Without it every door gets a free loopback port.
+    #[arg(long, value_name = "DOOR=ADDR:PORT", value_parser = parse_listen)]
+    listen: Vec<(String, SocketAddr)>,
+    /// Write the lab's certificates here: server-ca.pem (for --cacert) and, for every lab CA,
+    /// NAME-ca.pem, NAME-client.pem and NAME-client.key (for --cert/--key).
+    #[arg(long, value_name = "DIR")]
+    tls_dir: Option<PathBuf>,
+    /// Connections served at once per door; more wait in the backlog.
+    #[arg(long, value_name = "N", default_value_t = 1024)]
+    max_connections: usize,
 }
 
 #[derive(clap::Args, Debug)]
@@ -110,6 +134,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Check { file } => check(&file),
         Command::Resolver(args) => runtime()?.block_on(resolver(args)),
         Command::Lab(args) => runtime()?.block_on(lab(args)),
+        Command::Gateway(args) => runtime()?.block_on(gateway(args)),
     }
 }
 
@@ -238,8 +263,34 @@ fn summarise(t: &Topology) {
     );
 }
 
-async fn resolver(args: ResolverArgs) -> anyhow::Result<ExitCode> {
-    let topology = match (load(args.topology.as_ref())?, &args.step) {
+async fn gateway(args: GatewayArgs) -> anyhow::Result<ExitCode> {
+    let topology = topology_at(args.topology.as_ref(), args.step.as_deref())?;
+    let certs = parallax_gateway::LabCerts::new()?;
+    let config = parallax_gateway::GatewayConfig {
+        listen: args.listen,
+        max_connections: args.max_connections,
+        ..Default::default()
+    };
+    let gw = parallax_gateway::Gateway::start(&topology, certs, config).await?;
+    if let Some(dir) = &args.tls_dir {
+        let written = gw.with_certs(|c| c.write_to(dir))?;
+        eprintln!(
+            "wrote {} certificate files to {}",
+            written.len(),
+            dir.display()
+        );
+    }
+    for l in gw.listening() {
+        println!("listening on https {} door {}", l.addr, l.door);
+    }
+    wait_for_signal().await?;
+    gw.shutdown().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The topology of a file (or the seed), as it is after `step` when one is named.
+fn topology_at(path: Option<&PathBuf>, step: Option<&str>) -> anyhow::Result<Topology> {
+    Ok(match (load(path)?, step) {
         (Loaded::Scenario(s), Some(step)) => {
             let Some(i) = s.step_index(step) else {
                 let names: Vec<&str> = s.steps.iter().map(|s| s.name.as_str()).collect();
@@ -254,7 +305,11 @@ async fn resolver(args: ResolverArgs) -> anyhow::Result<ExitCode> {
         (Loaded::Scenario(s), None) => s.topology.clone(),
         (Loaded::Topology(_), Some(_)) => bail!("--step needs a scenario file (one with `steps:`)"),
         (Loaded::Topology(t), None) => *t,
-    };
+    })
+}
+
+async fn resolver(args: ResolverArgs) -> anyhow::Result<ExitCode> {
+    let topology = topology_at(args.topology.as_ref(), args.step.as_deref())?;
     let rate = args.rate_limit;
     if !(rate.is_finite() && rate >= 0.0) {
         bail!("--rate-limit {rate}: expected a number of queries per second, 0 or more");

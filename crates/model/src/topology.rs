@@ -495,8 +495,21 @@ pub enum Integration {
         headers: BTreeMap<String, String>,
     },
     /// Pass the request through to `uri` (`{proxy}` and `{name}` substituted).
-    HttpProxy { uri: String },
+    HttpProxy {
+        uri: String,
+        /// Milliseconds before the gateway gives up: 50 to 29000, default 29000 (as AWS).
+        timeout_ms: u32,
+        /// CA bundle that signs the upstream's certificate (a PEM path, or `lab:NAME`).
+        /// Without it the upstream must present a certificate from the gateway's trust store.
+        ca: Option<String>,
+        /// The certificate the gateway presents to the upstream (`lab:NAME` or a PEM path
+        /// holding the certificate chain and the key).
+        client_certificate: Option<String>,
+    },
 }
+
+/// API Gateway's integration timeout: at most 29 s, and the default.
+pub const MAX_INTEGRATION_TIMEOUT_MS: u32 = 29_000;
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -511,6 +524,12 @@ struct RawIntegration {
     body: Option<String>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     headers: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    timeout_ms: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    ca: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    client_certificate: Option<String>,
 }
 
 impl TryFrom<RawIntegration> for Integration {
@@ -518,8 +537,12 @@ impl TryFrom<RawIntegration> for Integration {
     fn try_from(raw: RawIntegration) -> Result<Self, String> {
         match raw.kind.as_str() {
             "MOCK" => {
-                if raw.uri.is_some() {
-                    return Err("uri: a MOCK integration has no uri".to_owned());
+                if raw.uri.is_some()
+                    || raw.timeout_ms.is_some()
+                    || raw.ca.is_some()
+                    || raw.client_certificate.is_some()
+                {
+                    return Err("a MOCK integration takes status, body and headers only".to_owned());
                 }
                 let status = raw.status.unwrap_or(200);
                 if !(100..=599).contains(&status) {
@@ -544,7 +567,18 @@ impl TryFrom<RawIntegration> for Integration {
                             .to_owned(),
                     );
                 }
-                Ok(Integration::HttpProxy { uri })
+                let timeout_ms = raw.timeout_ms.unwrap_or(MAX_INTEGRATION_TIMEOUT_MS);
+                if !(50..=MAX_INTEGRATION_TIMEOUT_MS).contains(&timeout_ms) {
+                    return Err(format!(
+                        "timeout_ms: {timeout_ms} is outside 50..=29000 (API Gateway's limits)"
+                    ));
+                }
+                Ok(Integration::HttpProxy {
+                    uri,
+                    timeout_ms,
+                    ca: raw.ca,
+                    client_certificate: raw.client_certificate,
+                })
             }
             other => Err(format!(
                 "type: unknown integration type `{other}`, expected MOCK or HTTP_PROXY"
@@ -566,13 +600,24 @@ impl From<Integration> for RawIntegration {
                 status: Some(status),
                 body: Some(body),
                 headers,
+                timeout_ms: None,
+                ca: None,
+                client_certificate: None,
             },
-            Integration::HttpProxy { uri } => RawIntegration {
+            Integration::HttpProxy {
+                uri,
+                timeout_ms,
+                ca,
+                client_certificate,
+            } => RawIntegration {
                 kind: "HTTP_PROXY".to_owned(),
                 uri: Some(uri),
                 status: None,
                 body: None,
                 headers: BTreeMap::new(),
+                timeout_ms: Some(timeout_ms),
+                ca,
+                client_certificate,
             },
         }
     }
@@ -634,6 +679,13 @@ pub enum DomainDns {
 pub struct Mtls {
     /// A PEM bundle of CA certificates, or `lab:NAME` for a CA the lab generates.
     pub truststore: At<String>,
+    /// Fail the TLS handshake on a bad client certificate (and check CRLs) instead of answering
+    /// HTTP 403 as API Gateway does. For the standalone proxy.
+    #[serde(default)]
+    pub strict: bool,
+    /// PEM CRLs checked in strict mode (paths).
+    #[serde(default)]
+    pub crls: Vec<At<String>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -697,6 +749,8 @@ pub struct PlanStage {
 pub struct ApiKey {
     pub id: At<String>,
     pub value: Secret,
+    #[serde(default = "yes")]
+    pub enabled: bool,
 }
 
 /// A secret (an API key's value). Never printed: `Debug`, `Display` and serialisation redact it.

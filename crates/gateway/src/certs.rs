@@ -1,0 +1,179 @@
+//! Where certificates come from. A reference in a topology is either `lab:NAME`, a CA (or a
+//! client identity issued by that CA) that the lab makes on first use, or a path to PEM files
+//! the user gives. The gateway's own server certificates are issued by the lab's server CA.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, CertificateRevocationListDer, PrivateKeyDer};
+
+use crate::pki::{Ca, Identity, LeafSpec, PkiError};
+
+/// A certificate reference could not be resolved.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CertError {
+    #[error(transparent)]
+    Make(#[from] PkiError),
+    #[error("{}: {message}", path.display())]
+    File { path: PathBuf, message: String },
+    #[error("cannot write {}: {source}", path.display())]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// The lab's CAs and identities, made on first use and kept for the life of the gateway so
+/// that a reconfiguration keeps the same certificates.
+#[derive(Debug)]
+pub struct LabCerts {
+    server_ca: Ca,
+    cas: HashMap<String, Ca>,
+    clients: HashMap<String, Identity>,
+    servers: HashMap<Vec<String>, Identity>,
+}
+
+impl LabCerts {
+    pub fn new() -> Result<LabCerts, CertError> {
+        Ok(LabCerts {
+            server_ca: Ca::root("parallax lab server CA")?,
+            cas: HashMap::new(),
+            clients: HashMap::new(),
+            servers: HashMap::new(),
+        })
+    }
+
+    /// The CA that signs every certificate the gateway serves (clients pass it as `--cacert`).
+    pub fn server_ca(&self) -> &Ca {
+        &self.server_ca
+    }
+
+    /// A server certificate for these names, made once.
+    pub fn server(&mut self, names: &[String]) -> Result<Identity, CertError> {
+        if let Some(id) = self.servers.get(names) {
+            return Ok(id.clone());
+        }
+        let id = self.server_ca.issue(&LeafSpec {
+            common_name: names.first().cloned().unwrap_or_default(),
+            dns_names: names.to_vec(),
+            server: true,
+            ..Default::default()
+        })?;
+        self.servers.insert(names.to_vec(), id.clone());
+        Ok(id)
+    }
+
+    /// The lab CA called `name`.
+    pub fn ca(&mut self, name: &str) -> Result<&Ca, CertError> {
+        if !self.cas.contains_key(name) {
+            self.cas
+                .insert(name.to_owned(), Ca::root(&format!("parallax lab {name}"))?);
+        }
+        Ok(&self.cas[name])
+    }
+
+    /// A client identity issued by the lab CA `name`.
+    pub fn client(&mut self, name: &str) -> Result<Identity, CertError> {
+        if let Some(id) = self.clients.get(name) {
+            return Ok(id.clone());
+        }
+        let id = self.ca(name)?.issue(&LeafSpec {
+            common_name: format!("{name} client"),
+            client: true,
+            ..Default::default()
+        })?;
+        self.clients.insert(name.to_owned(), id.clone());
+        Ok(id)
+    }
+
+    /// The CA certificates a reference names: `lab:NAME` or a PEM bundle path.
+    pub fn ca_certs(&mut self, reference: &str) -> Result<Vec<CertificateDer<'static>>, CertError> {
+        match reference.strip_prefix("lab:") {
+            Some(name) => Ok(vec![self.ca(name)?.cert_der()]),
+            None => read_certs(Path::new(reference)),
+        }
+    }
+
+    /// The client identity a reference names: `lab:NAME`, or a PEM file with chain and key.
+    pub fn identity(&mut self, reference: &str) -> Result<Identity, CertError> {
+        match reference.strip_prefix("lab:") {
+            Some(name) => self.client(name),
+            None => read_identity(Path::new(reference)),
+        }
+    }
+
+    /// Writes what a person needs to call the lab by hand: `server-ca.pem`, and for every lab CA
+    /// `NAME-ca.pem` with a client certificate `NAME-client.pem` and key `NAME-client.key`.
+    pub fn write_to(&mut self, dir: &Path) -> Result<Vec<PathBuf>, CertError> {
+        let write = |name: String, text: &str| -> Result<PathBuf, CertError> {
+            let path = dir.join(name);
+            std::fs::write(&path, text).map_err(|source| CertError::Write {
+                path: path.clone(),
+                source,
+            })?;
+            Ok(path)
+        };
+        std::fs::create_dir_all(dir).map_err(|source| CertError::Write {
+            path: dir.to_owned(),
+            source,
+        })?;
+        let mut out = vec![write("server-ca.pem".into(), &self.server_ca.cert_pem())?];
+        let names: Vec<String> = self.cas.keys().cloned().collect();
+        for name in names {
+            out.push(write(
+                format!("{name}-ca.pem"),
+                &self.cas[&name].cert_pem(),
+            )?);
+            let id = self.client(&name)?;
+            out.push(write(format!("{name}-client.pem"), &id.chain_pem())?);
+            out.push(write(format!("{name}-client.key"), &id.key_pem())?);
+        }
+        Ok(out)
+    }
+}
+
+pub fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, CertError> {
+    let err = |message: String| CertError::File {
+        path: path.to_owned(),
+        message,
+    };
+    let certs: Vec<_> = CertificateDer::pem_file_iter(path)
+        .map_err(|e| err(e.to_string()))?
+        .collect::<Result<_, _>>()
+        .map_err(|e| err(e.to_string()))?;
+    if certs.is_empty() {
+        return Err(err("no CERTIFICATE block".to_owned()));
+    }
+    Ok(certs)
+}
+
+pub fn read_crls(path: &Path) -> Result<Vec<CertificateRevocationListDer<'static>>, CertError> {
+    let err = |message: String| CertError::File {
+        path: path.to_owned(),
+        message,
+    };
+    CertificateRevocationListDer::pem_file_iter(path)
+        .map_err(|e| err(e.to_string()))?
+        .collect::<Result<_, _>>()
+        .map_err(|e| err(e.to_string()))
+}
+
+fn read_identity(path: &Path) -> Result<Identity, CertError> {
+    let chain = read_certs(path)?;
+    let key = PrivateKeyDer::from_pem_file(path).map_err(|e| CertError::File {
+        path: path.to_owned(),
+        message: format!("no private key: {e}"),
+    })?;
+    match key {
+        PrivateKeyDer::Pkcs8(k) => Ok(Identity {
+            chain,
+            key: k.clone_key(),
+        }),
+        _ => Err(CertError::File {
+            path: path.to_owned(),
+            message: "the key must be PKCS#8 (BEGIN PRIVATE KEY)".to_owned(),
+        }),
+    }
+}

@@ -1,0 +1,263 @@
+//! HTTP_PROXY integrations: the request goes on to the upstream with path parameters
+//! substituted, bodies streamed both ways, upstream TLS with SNI, a custom CA and an optional
+//! client certificate (the on-prem system wants one from the gateway). One pooled client per
+//! TLS setting, built with the tables.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::{Request, Response, Uri};
+use http_body_util::BodyExt;
+use http_body_util::combinators::BoxBody;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use rustls::RootCertStore;
+
+use crate::certs::{CertError, LabCerts};
+use crate::reject::Reject;
+use crate::tls::provider;
+
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+pub type Body = BoxBody<Bytes, BoxError>;
+
+type HttpsClient = Client<hyper_rustls::HttpsConnector<HttpConnector>, Body>;
+
+/// The upstream clients, keyed by (CA reference, client certificate reference).
+#[derive(Clone, Default)]
+pub struct Upstreams {
+    clients: HashMap<(Option<String>, Option<String>), HttpsClient>,
+}
+
+impl std::fmt::Debug for Upstreams {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Upstreams")
+            .field("clients", &self.clients.len())
+            .finish()
+    }
+}
+
+impl Upstreams {
+    /// Makes (once) the client for one TLS setting.
+    pub fn prepare(
+        &mut self,
+        ca: Option<&str>,
+        client_cert: Option<&str>,
+        certs: &mut LabCerts,
+    ) -> Result<(), CertError> {
+        let key = (ca.map(str::to_owned), client_cert.map(str::to_owned));
+        if self.clients.contains_key(&key) {
+            return Ok(());
+        }
+        let mut roots = RootCertStore::empty();
+        if let Some(ca) = ca {
+            roots.add_parsable_certificates(certs.ca_certs(ca)?);
+        }
+        let builder = rustls::ClientConfig::builder_with_provider(provider())
+            .with_safe_default_protocol_versions()
+            .map_err(|e| CertError::File {
+                path: "<upstream TLS>".into(),
+                message: e.to_string(),
+            })?
+            .with_root_certificates(roots);
+        let config = match client_cert {
+            Some(r) => {
+                let id = certs.identity(r)?;
+                builder
+                    .with_client_auth_cert(id.chain.clone(), id.key_der())
+                    .map_err(|e| CertError::File {
+                        path: r.into(),
+                        message: e.to_string(),
+                    })?
+            }
+            None => builder.with_no_client_auth(),
+        };
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(config)
+            .https_or_http()
+            .enable_http1()
+            .build();
+        let client = Client::builder(TokioExecutor::new())
+            .pool_idle_timeout(Duration::from_secs(30))
+            .build(connector);
+        self.clients.insert(key, client);
+        Ok(())
+    }
+
+    /// Sends the request on. Returns the response and how long the upstream took to answer.
+    pub async fn forward(
+        &self,
+        target: &Target<'_>,
+        parts: http::request::Parts,
+        body: Body,
+    ) -> Result<(Response<Body>, Duration), Reject> {
+        let key = (
+            target.ca.map(str::to_owned),
+            target.client_cert.map(str::to_owned),
+        );
+        let client = self
+            .clients
+            .get(&key)
+            .ok_or_else(|| Reject::IntegrationFailure("no client for this upstream".to_owned()))?;
+        let uri = substitute(target.uri, target.params, parts.uri.query())
+            .map_err(Reject::IntegrationFailure)?;
+        let mut req = Request::builder()
+            .method(parts.method)
+            .uri(uri.clone())
+            .body(body)
+            .map_err(|e| Reject::IntegrationFailure(e.to_string()))?;
+        *req.headers_mut() = forwardable(&parts.headers);
+        if let Some(host) = uri
+            .authority()
+            .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
+        {
+            req.headers_mut().insert(header::HOST, host);
+        }
+        let started = Instant::now();
+        let res = match tokio::time::timeout(target.timeout, client.request(req)).await {
+            Err(_) => return Err(Reject::IntegrationTimeout),
+            Ok(Err(e)) => return Err(classify(&e)),
+            Ok(Ok(res)) => res,
+        };
+        let took = started.elapsed();
+        let (mut parts, body) = res.into_parts();
+        parts.headers = forwardable(&parts.headers);
+        Ok((
+            Response::from_parts(parts, body.map_err(|e| Box::new(e) as BoxError).boxed()),
+            took,
+        ))
+    }
+}
+
+/// Where one integration sends a request.
+#[derive(Debug)]
+pub struct Target<'a> {
+    pub uri: &'a str,
+    pub params: &'a BTreeMap<String, String>,
+    pub timeout: Duration,
+    pub ca: Option<&'a str>,
+    pub client_cert: Option<&'a str>,
+}
+
+/// The upstream URI: `{name}` and `{name+}` replaced by the path parameters, the query kept.
+pub fn substitute(
+    template: &str,
+    params: &BTreeMap<String, String>,
+    query: Option<&str>,
+) -> Result<Uri, String> {
+    let mut out = String::with_capacity(template.len() + 32);
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let Some(close) = rest[open..].find('}') else {
+            return Err(format!("unclosed `{{` in the integration uri {template}"));
+        };
+        let name = rest[open + 1..open + close].trim_end_matches('+');
+        let value = params.get(name).ok_or_else(|| {
+            format!("the integration uri names `{{{name}}}`, which the route does not capture")
+        })?;
+        out.push_str(value);
+        rest = &rest[open + close + 1..];
+    }
+    out.push_str(rest);
+    if let Some(q) = query {
+        out.push(if out.contains('?') { '&' } else { '?' });
+        out.push_str(q);
+    }
+    out.parse()
+        .map_err(|e| format!("the upstream uri `{out}` is not valid: {e}"))
+}
+
+/// End-to-end headers only (RFC 9110 §7.6.1): hop-by-hop ones and Host are not forwarded.
+fn forwardable(h: &HeaderMap) -> HeaderMap {
+    let mut out = h.clone();
+    let named_in_connection: Vec<HeaderName> = h
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|n| HeaderName::from_bytes(n.trim().as_bytes()).ok())
+        .collect();
+    for n in named_in_connection {
+        out.remove(n);
+    }
+    for n in [
+        header::CONNECTION,
+        header::TE,
+        header::TRAILER,
+        header::TRANSFER_ENCODING,
+        header::UPGRADE,
+        header::PROXY_AUTHORIZATION,
+        header::PROXY_AUTHENTICATE,
+        header::HOST,
+    ] {
+        out.remove(n);
+    }
+    out.remove("keep-alive");
+    out
+}
+
+/// An upstream failure in API Gateway's terms.
+fn classify(e: &hyper_util::client::legacy::Error) -> Reject {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    let mut chain = Vec::new();
+    while let Some(s) = source {
+        if s.downcast_ref::<http_body_util::LengthLimitError>()
+            .is_some()
+        {
+            return Reject::TooLarge;
+        }
+        chain.push(s.to_string());
+        source = s.source();
+    }
+    Reject::IntegrationFailure(chain.join(": "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn substitution_keeps_greedy_paths_and_queries() {
+        let mut p = BTreeMap::new();
+        p.insert("proxy".to_owned(), "orders/42".to_owned());
+        p.insert("id".to_owned(), "7".to_owned());
+        assert_eq!(
+            substitute("https://onprem.example/{proxy}", &p, Some("a=1"))
+                .unwrap()
+                .to_string(),
+            "https://onprem.example/orders/42?a=1"
+        );
+        assert_eq!(
+            substitute("http://h:8080/x/{id}?v=2", &p, Some("a=1"))
+                .unwrap()
+                .to_string(),
+            "http://h:8080/x/7?v=2&a=1"
+        );
+        assert!(substitute("https://h/{missing}", &p, None).is_err());
+    }
+
+    #[test]
+    fn hop_by_hop_headers_stay_behind() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::CONNECTION,
+            HeaderValue::from_static("keep-alive, x-secret-hop"),
+        );
+        h.insert("x-secret-hop", HeaderValue::from_static("1"));
+        h.insert("x-api-key", HeaderValue::from_static("k"));
+        h.insert(header::HOST, HeaderValue::from_static("a"));
+        let f = forwardable(&h);
+        assert!(
+            f.get("x-secret-hop").is_none()
+                && f.get(header::HOST).is_none()
+                && f.get(header::CONNECTION).is_none()
+        );
+        assert!(
+            f.get("x-api-key").is_some(),
+            "API Gateway passes request headers on to HTTP_PROXY"
+        );
+    }
+}

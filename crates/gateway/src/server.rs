@@ -1,0 +1,725 @@
+//! The gateway as a server: one TLS listener per front door, HTTP/1.1 and HTTP/2, the tables
+//! swapped atomically on reconfiguration (the request path takes no lock), a connection limit,
+//! a header-read timeout, graceful shutdown, and one JSON access-log line per request.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use arc_swap::ArcSwap;
+use bytes::Bytes;
+use http::header::{self, HeaderValue};
+use http::{Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use parallax_model::topology::{EndpointType, Integration, Topology};
+use parallax_model::{FrontDoor, VpceId};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Semaphore, watch};
+
+use crate::certs::{CertError, LabCerts, read_crls};
+use crate::pki::base64;
+use crate::proxy::{Body, BoxError, Target, Upstreams};
+use crate::reject::Reject;
+use crate::tables::{ClientCert, Context, Incoming as Req, Tables};
+use crate::tls::{Chosen, DoorTls, DoorTlsSpec, Truststore, describe};
+
+/// API Gateway's payload limit.
+pub const MAX_BODY: usize = 10 * 1024 * 1024;
+
+/// How the gateway runs.
+#[derive(Clone)]
+pub struct GatewayConfig {
+    /// `(door, address)`; empty = every door on `127.0.0.1:0`. Doors: `regional`, `edge`, and the
+    /// id of every execute-api interface endpoint.
+    pub listen: Vec<(String, SocketAddr)>,
+    /// Connections served at once per door; more wait in the backlog.
+    pub max_connections: usize,
+    /// Time a client has to send its TLS ClientHello and its request headers.
+    pub header_read_timeout: Duration,
+    /// How long shutdown waits for requests in flight.
+    pub grace: Duration,
+    /// Where access-log lines go.
+    pub access_log: Arc<dyn AccessLog>,
+}
+
+impl std::fmt::Debug for GatewayConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GatewayConfig")
+            .field("listen", &self.listen)
+            .field("max_connections", &self.max_connections)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for GatewayConfig {
+    fn default() -> Self {
+        GatewayConfig {
+            listen: Vec::new(),
+            max_connections: 1024,
+            header_read_timeout: Duration::from_secs(10),
+            grace: Duration::from_secs(10),
+            access_log: Arc::new(StderrLog),
+        }
+    }
+}
+
+/// Receives one JSON line per request.
+pub trait AccessLog: Send + Sync {
+    fn line(&self, line: &str);
+}
+
+/// Writes access-log lines to standard error.
+#[derive(Debug)]
+pub struct StderrLog;
+
+impl AccessLog for StderrLog {
+    fn line(&self, line: &str) {
+        eprintln!("{line}");
+    }
+}
+
+/// Keeps access-log lines in memory (tests, the lab).
+#[derive(Debug, Default)]
+pub struct MemoryLog(pub Mutex<Vec<String>>);
+
+impl AccessLog for MemoryLog {
+    fn line(&self, line: &str) {
+        if let Ok(mut v) = self.0.lock() {
+            v.push(line.to_owned());
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum GatewayError {
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("no front door named `{door}` (doors: {known})")]
+    UnknownDoor { door: String, known: String },
+    #[error(transparent)]
+    Certs(#[from] CertError),
+    #[error(transparent)]
+    Tls(#[from] crate::tls::TlsError),
+}
+
+/// One bound door.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Listening {
+    pub door: String,
+    pub addr: SocketAddr,
+}
+
+/// Everything the request path reads, swapped whole on reconfiguration.
+struct Snapshot {
+    tables: Tables,
+    doors: HashMap<String, DoorTls>,
+    upstreams: Upstreams,
+}
+
+struct Shared {
+    snapshot: ArcSwap<Snapshot>,
+    log: Arc<dyn AccessLog>,
+    header_read_timeout: Duration,
+}
+
+/// A running gateway.
+pub struct Gateway {
+    listening: Vec<Listening>,
+    shared: Arc<Shared>,
+    certs: Mutex<LabCerts>,
+    stop: watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    grace: Duration,
+}
+
+impl std::fmt::Debug for Gateway {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gateway")
+            .field("listening", &self.listening)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The doors a topology has: `regional`, `edge`, then its execute-api endpoints.
+pub fn doors(t: &Topology) -> Vec<(String, FrontDoor)> {
+    let mut out = vec![
+        ("regional".to_owned(), FrontDoor::Regional),
+        ("edge".to_owned(), FrontDoor::Edge),
+    ];
+    out.extend(
+        t.endpoints
+            .iter()
+            .filter(|e| e.is_execute_api())
+            .map(|e| (e.id.to_string(), FrontDoor::VpcEndpoint(e.id.value.clone()))),
+    );
+    out
+}
+
+impl Gateway {
+    /// Builds the tables and certificates and binds every door.
+    pub async fn start(
+        topology: &Topology,
+        mut certs: LabCerts,
+        config: GatewayConfig,
+    ) -> Result<Gateway, GatewayError> {
+        let snapshot = build_snapshot(topology, &mut certs)?;
+        let all = doors(topology);
+        let known = all
+            .iter()
+            .map(|(n, _)| n.clone())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let listen: Vec<(String, SocketAddr)> = if config.listen.is_empty() {
+            all.iter()
+                .map(|(n, _)| (n.clone(), SocketAddr::from(([127, 0, 0, 1], 0))))
+                .collect()
+        } else {
+            config.listen.clone()
+        };
+        let shared = Arc::new(Shared {
+            snapshot: ArcSwap::from_pointee(snapshot),
+            log: config.access_log.clone(),
+            header_read_timeout: config.header_read_timeout,
+        });
+        let (stop, stopped) = watch::channel(false);
+        let mut listening = Vec::new();
+        let mut tasks = Vec::new();
+        for (name, addr) in listen {
+            let door = all
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, d)| d.clone())
+                .ok_or_else(|| GatewayError::UnknownDoor {
+                    door: name.clone(),
+                    known: known.clone(),
+                })?;
+            let listener = TcpListener::bind(addr)
+                .await
+                .map_err(|source| GatewayError::Bind { addr, source })?;
+            let bound = listener
+                .local_addr()
+                .map_err(|source| GatewayError::Bind { addr, source })?;
+            listening.push(Listening {
+                door: name.clone(),
+                addr: bound,
+            });
+            tasks.push(tokio::spawn(accept_loop(
+                listener,
+                name,
+                door,
+                shared.clone(),
+                config.max_connections,
+                stopped.clone(),
+                config.grace,
+            )));
+        }
+        Ok(Gateway {
+            listening,
+            shared,
+            certs: Mutex::new(certs),
+            stop,
+            tasks,
+            grace: config.grace,
+        })
+    }
+
+    pub fn listening(&self) -> &[Listening] {
+        &self.listening
+    }
+
+    pub fn addr_of(&self, door: &str) -> Option<SocketAddr> {
+        self.listening
+            .iter()
+            .find(|l| l.door == door)
+            .map(|l| l.addr)
+    }
+
+    /// The CA clients must trust to call the gateway (PEM).
+    pub fn server_ca_pem(&self) -> String {
+        self.certs
+            .lock()
+            .map(|c| c.server_ca().cert_pem())
+            .unwrap_or_default()
+    }
+
+    /// Runs `f` with the lab certificates (to issue client identities, write them out, ...).
+    pub fn with_certs<R>(&self, f: impl FnOnce(&mut LabCerts) -> R) -> R {
+        let mut guard = self.certs.lock().unwrap_or_else(|e| e.into_inner());
+        f(&mut guard)
+    }
+
+    /// Swaps in a new topology. Requests in flight finish on the old tables; doors that the new
+    /// topology adds need a restart to get a listener.
+    pub fn update(&self, topology: &Topology) -> Result<(), GatewayError> {
+        let snapshot = self.with_certs(|c| build_snapshot(topology, c))?;
+        self.shared.snapshot.store(Arc::new(snapshot));
+        Ok(())
+    }
+
+    /// Stops accepting, lets requests in flight finish (up to the grace period), and returns.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        for t in self.tasks {
+            if tokio::time::timeout(self.grace + Duration::from_secs(1), t)
+                .await
+                .is_err()
+            {
+                tracing::warn!("a front door did not stop within its grace period");
+            }
+        }
+    }
+}
+
+fn build_snapshot(t: &Topology, certs: &mut LabCerts) -> Result<Snapshot, GatewayError> {
+    let region = t.region.value.clone();
+    let suffix = region.dns_suffix();
+    let default_names = vec![
+        format!("*.execute-api.{region}.{suffix}"),
+        format!("*.execute-api.{region}.vpce.{suffix}"),
+    ];
+    let default_id = certs.server(&default_names)?;
+    let mut doors_tls = HashMap::new();
+    for (name, door) in doors(t) {
+        let mut domains = Vec::new();
+        let served = match door {
+            FrontDoor::Regional => Some(EndpointType::Regional),
+            FrontDoor::Edge => Some(EndpointType::Edge),
+            _ => None,
+        };
+        let mut ids = Vec::new();
+        for d in t
+            .custom_domains
+            .iter()
+            .filter(|d| Some(d.endpoint_type.value) == served)
+        {
+            ids.push((d, certs.server(&[d.name.to_string()])?));
+        }
+        for (d, id) in &ids {
+            let trust = match &d.mtls {
+                None => None,
+                Some(m) => {
+                    let mut crls = Vec::new();
+                    for c in &m.crls {
+                        crls.extend(read_crls(std::path::Path::new(c.as_str()))?);
+                    }
+                    Some(Truststore {
+                        roots: certs.ca_certs(&m.truststore)?,
+                        crls,
+                        strict: m.strict,
+                    })
+                }
+            };
+            domains.push((d.name.to_string(), id, trust));
+        }
+        doors_tls.insert(
+            name,
+            DoorTls::build(&DoorTlsSpec {
+                default_identity: &default_id,
+                domains,
+            })?,
+        );
+    }
+    let mut upstreams = Upstreams::default();
+    for api in &t.apis {
+        for r in &api.routes {
+            if let Integration::HttpProxy {
+                ca,
+                client_certificate,
+                ..
+            } = &r.integration.value
+            {
+                upstreams.prepare(ca.as_deref(), client_certificate.as_deref(), certs)?;
+            }
+        }
+    }
+    Ok(Snapshot {
+        tables: Tables::build(t),
+        doors: doors_tls,
+        upstreams,
+    })
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    name: String,
+    door: FrontDoor,
+    shared: Arc<Shared>,
+    max: usize,
+    mut stop: watch::Receiver<bool>,
+    grace: Duration,
+) {
+    let permits = Arc::new(Semaphore::new(max.max(1)));
+    let mut conns = tokio::task::JoinSet::new();
+    let door = Arc::new((name, door));
+    loop {
+        let permit = tokio::select! {
+            p = permits.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
+            _ = stop.changed() => break,
+        };
+        let (tcp, peer) = tokio::select! {
+            r = listener.accept() => match r {
+                Ok(x) => x,
+                Err(e) => {
+                    tracing::debug!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = stop.changed() => break,
+        };
+        let (shared, door, stop) = (shared.clone(), door.clone(), stop.clone());
+        conns.spawn(async move {
+            connection(tcp, peer, door, shared, stop).await;
+            drop(permit);
+        });
+        while conns.try_join_next().is_some() {}
+    }
+    // Requests in flight get the grace period; connections still open then are cut.
+    if tokio::time::timeout(grace, async { while conns.join_next().await.is_some() {} })
+        .await
+        .is_err()
+    {
+        conns.shutdown().await;
+    }
+}
+
+/// What a request knows about its connection.
+struct Conn {
+    door_name: String,
+    door: FrontDoor,
+    peer: SocketAddr,
+    client_cert: ClientCert,
+    protocol: &'static str,
+}
+
+async fn connection(
+    tcp: TcpStream,
+    peer: SocketAddr,
+    door: Arc<(String, FrontDoor)>,
+    shared: Arc<Shared>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let _ = tcp.set_nodelay(true);
+    let timeout = shared.header_read_timeout;
+    let acceptor = tokio_rustls::LazyConfigAcceptor::new(rustls::server::Acceptor::default(), tcp);
+    let Ok(Ok(start)) = tokio::time::timeout(timeout, acceptor).await else {
+        tracing::debug!(%peer, "no TLS ClientHello in time");
+        return;
+    };
+    let sni = start.client_hello().server_name().map(str::to_owned);
+    let snapshot = shared.snapshot.load_full();
+    let Some(tls) = snapshot.doors.get(&door.0) else {
+        return;
+    };
+    let Chosen {
+        config,
+        check,
+        accept,
+    } = tls.choose(sni.as_deref());
+    let stream = match tokio::time::timeout(timeout, start.into_stream(config)).await {
+        Ok(Ok(s)) => s,
+        Ok(Err(e)) => {
+            tracing::debug!(%peer, sni = ?sni, error = %e, "TLS handshake failed");
+            return;
+        }
+        Err(_) => return,
+    };
+    if !accept {
+        return;
+    }
+    let (_, session) = stream.get_ref();
+    let presented = session.peer_certificates().map(<[_]>::to_vec);
+    let client_cert = match (&check, &presented) {
+        (Some(check), p) => check.check(p.as_deref()),
+        // Strict mode verified it during the handshake.
+        (None, Some(chain)) if !chain.is_empty() => {
+            let (subject, serial) = describe(&chain[0]);
+            ClientCert::Valid { subject, serial }
+        }
+        (None, _) => ClientCert::NotAsked,
+    };
+    let protocol = if session.alpn_protocol() == Some(b"h2") {
+        "HTTP/2"
+    } else {
+        "HTTP/1.1"
+    };
+    let conn = Arc::new(Conn {
+        door_name: door.0.clone(),
+        door: door.1.clone(),
+        peer,
+        client_cert,
+        protocol,
+    });
+    let svc_shared = shared.clone();
+    let service = service_fn(move |req| {
+        let (conn, shared) = (conn.clone(), svc_shared.clone());
+        async move { Ok::<_, Infallible>(handle(req, &conn, &shared).await) }
+    });
+    let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(timeout)
+        .keep_alive(true);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_concurrent_streams(256);
+    let served = builder.serve_connection(TokioIo::new(stream), service);
+    tokio::pin!(served);
+    tokio::select! {
+        r = served.as_mut() => {
+            if let Err(e) = r {
+                tracing::debug!(%peer, error = %e, "connection ended with an error");
+            }
+        }
+        _ = stop.changed() => {
+            served.as_mut().graceful_shutdown();
+            let _ = served.await;
+        }
+    }
+}
+
+async fn handle(req: Request<Incoming>, conn: &Conn, shared: &Shared) -> Response<Body> {
+    let started = Instant::now();
+    let request_id = uuid4();
+    let snapshot = shared.snapshot.load();
+    let host = req
+        .uri()
+        .authority()
+        .map(|a| a.as_str().to_owned())
+        .or_else(|| {
+            req.headers()
+                .get(header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .map(str::to_owned)
+        })
+        .unwrap_or_default();
+    let method = req.method().as_str().to_owned();
+    let path = req.uri().path().to_owned();
+    let api_key = req
+        .headers()
+        .get("x-api-key")
+        .map(|v| v.as_bytes().to_vec());
+    let api_id_header = req
+        .headers()
+        .get("x-apigw-api-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let incoming = Req {
+        door: &conn.door,
+        host: &host,
+        method: &method,
+        path: &path,
+        api_key: api_key.as_deref(),
+        apigw_api_id: api_id_header.as_deref(),
+        client_ip: conn.peer.ip(),
+        client_cert: &conn.client_cert,
+    };
+    let (ctx, decision) = snapshot.tables.decide(&incoming);
+    let too_large = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        .is_some_and(|n| n > MAX_BODY as u64);
+    let mut upstream_latency = None;
+    let outcome: Result<Response<Body>, Reject> = match decision {
+        Err(r) => Err(r),
+        Ok(_) if too_large => Err(Reject::TooLarge),
+        Ok(admitted) => match &admitted.route.integration {
+            Integration::Mock {
+                status,
+                body,
+                headers,
+            } => {
+                let mut res = Response::new(full(body.clone()));
+                *res.status_mut() = StatusCode::from_u16(*status).unwrap_or(StatusCode::OK);
+                for (k, v) in headers {
+                    if let (Ok(k), Ok(v)) = (
+                        header::HeaderName::from_bytes(k.as_bytes()),
+                        HeaderValue::from_str(v),
+                    ) {
+                        res.headers_mut().insert(k, v);
+                    }
+                }
+                res.headers_mut()
+                    .entry(header::CONTENT_TYPE)
+                    .or_insert(HeaderValue::from_static("application/json"));
+                Ok(res)
+            }
+            Integration::HttpProxy {
+                uri,
+                timeout_ms,
+                ca,
+                client_certificate,
+            } => {
+                let (parts, body) = req.into_parts();
+                let body: Body = Limited::new(body, MAX_BODY)
+                    .map_err(|e| -> BoxError { e })
+                    .boxed();
+                let target = Target {
+                    uri,
+                    params: &admitted.params,
+                    timeout: Duration::from_millis(u64::from(*timeout_ms)),
+                    ca: ca.as_deref(),
+                    client_cert: client_certificate.as_deref(),
+                };
+                match snapshot.upstreams.forward(&target, parts, body).await {
+                    Ok((res, took)) => {
+                        upstream_latency = Some(took);
+                        Ok(res)
+                    }
+                    Err(r) => Err(r),
+                }
+            }
+        },
+    };
+    let (mut res, reject) = match outcome {
+        Ok(res) => (res, None),
+        Err(r) => {
+            let mut res = Response::new(full(r.body()));
+            *res.status_mut() = StatusCode::from_u16(r.status()).unwrap_or(StatusCode::FORBIDDEN);
+            let h = res.headers_mut();
+            h.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            h.insert("x-amzn-errortype", HeaderValue::from_static(r.error_type()));
+            (res, Some(r))
+        }
+    };
+    decorate(&mut res, conn, &request_id);
+    let line = access_line(
+        &request_id,
+        conn,
+        &host,
+        &method,
+        &path,
+        &ctx,
+        res.status().as_u16(),
+        reject.as_ref(),
+        started.elapsed(),
+        upstream_latency,
+    );
+    shared.log.line(&line);
+    res
+}
+
+/// Headers every API Gateway response carries, and the CloudFront ones on the edge door.
+fn decorate(res: &mut Response<Body>, conn: &Conn, request_id: &str) {
+    let status = res.status();
+    let h = res.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(request_id) {
+        h.insert("x-amzn-requestid", v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&base64(&random::<11>())) {
+        h.insert("x-amz-apigw-id", v);
+    }
+    if conn.door == FrontDoor::Edge {
+        let hex: String = random::<16>().iter().map(|b| format!("{b:02x}")).collect();
+        if let Ok(v) = HeaderValue::from_str(&format!("1.1 {hex}.cloudfront.net (CloudFront)")) {
+            h.insert(header::VIA, v);
+        }
+        let cache = if status.is_client_error() || status.is_server_error() {
+            "Error from cloudfront"
+        } else {
+            "Miss from cloudfront"
+        };
+        h.insert("x-cache", HeaderValue::from_static(cache));
+        h.insert("x-amz-cf-pop", HeaderValue::from_static("IAD89-C1"));
+        if let Ok(v) = HeaderValue::from_str(&base64(&random::<42>()).replace(['+', '/'], "-")) {
+            h.insert("x-amz-cf-id", v);
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn access_line(
+    request_id: &str,
+    conn: &Conn,
+    host: &str,
+    method: &str,
+    path: &str,
+    ctx: &Context,
+    status: u16,
+    reject: Option<&Reject>,
+    latency: Duration,
+    upstream: Option<Duration>,
+) -> String {
+    let (subject, serial) = match &conn.client_cert {
+        ClientCert::Valid { subject, serial } => (Some(subject.as_str()), Some(serial.as_str())),
+        _ => (None, None),
+    };
+    let cert_error = match &conn.client_cert {
+        ClientCert::Invalid(why) => Some(why.as_str()),
+        ClientCert::Missing => Some("no client certificate"),
+        _ => None,
+    };
+    let endpoint: Option<&VpceId> = match &conn.door {
+        FrontDoor::VpcEndpoint(id) => Some(id),
+        _ => None,
+    };
+    serde_json::json!({
+        "time": SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0),
+        "requestId": request_id,
+        "door": conn.door_name,
+        "endpointId": endpoint.map(VpceId::as_str),
+        "clientIp": conn.peer.ip().to_string(),
+        "clientCertSubject": subject,
+        "clientCertSerial": serial,
+        "clientCertError": cert_error,
+        "protocol": conn.protocol,
+        "host": host,
+        "apiId": ctx.api.as_ref().map(|a| a.as_str()),
+        "stage": ctx.stage,
+        "resourcePath": ctx.resource,
+        "method": method,
+        "path": path,
+        "status": status,
+        "errorType": reject.map(Reject::error_type),
+        "reason": reject.map(ToString::to_string),
+        "apiKeyId": ctx.key_id,
+        "latencyMs": latency.as_secs_f64() * 1000.0,
+        "upstreamLatencyMs": upstream.map(|d| d.as_secs_f64() * 1000.0),
+    })
+    .to_string()
+}
+
+fn full(s: String) -> Body {
+    Full::new(Bytes::from(s))
+        .map_err(|never| match never {})
+        .boxed()
+}
+
+fn random<const N: usize>() -> [u8; N] {
+    let mut b = [0u8; N];
+    // Ids only need to differ; a failing system RNG leaves zeros rather than failing requests.
+    let _ = ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut b);
+    b
+}
+
+/// A random (version 4) UUID, as `x-amzn-RequestId` carries.
+pub fn uuid4() -> String {
+    let mut b = random::<16>();
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
+}

@@ -1,0 +1,390 @@
+//! The gateway's tables, built once from a topology, and [`Tables::decide`]: what to do with
+//! one request. Nothing here does I/O, so every rule is tested without a socket.
+//!
+//! The order of checks (API Gateway does not document its own; where the reference marks an
+//! order UNCONFIRMED this is the most likely one, and the lab compares it with predictions):
+//!
+//! 1. **Host → target.** The `Host` (HTTP/2 `:authority`) names an API by one of the
+//!    execute-api forms, or a custom domain. On an endpoint's door the endpoint-specific name
+//!    needs `x-apigw-api-id`, and the `{api}-{vpce}` alias needs the API to list that endpoint.
+//!    Nothing matches → 403 ForbiddenException.
+//! 2. **Door.** An endpoint's door serves PRIVATE APIs only; the regional door REGIONAL APIs and
+//!    domains; the edge door EDGE ones. A mismatch → 403 ForbiddenException (the incident).
+//! 3. **Default endpoint disabled** → 403 ForbiddenException.
+//! 4. **Mutual TLS** (custom domains with a truststore): no valid client certificate → 403
+//!    ForbiddenException (or, in strict mode, no handshake at all).
+//! 5. **Stage** (first path segment; base path mapping on a custom domain) → 403
+//!    ForbiddenException.
+//! 6. **Resource policy**: explicit deny, or (PRIVATE APIs always, others when they have a
+//!    policy) nothing allows → 403 AccessDeniedException.
+//! 7. **Route**: resource and method → 403 MissingAuthenticationTokenException.
+//! 8. **API key**, when the route requires one → 403 ForbiddenException; then the key's usage
+//!    plan: quota → 429 LimitExceededException, throttle → 429 TooManyRequestsException.
+//!
+//! The body limit (413) and the integration (MOCK, HTTP_PROXY) follow in the server.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::net::IpAddr;
+
+use parallax_model::topology::{EndpointType, Integration, Topology};
+use parallax_model::{ApiId, ExecuteApiName, FrontDoor, Region, VpcId, VpceId};
+
+use crate::policy::{Caller, Decision, Policy};
+use crate::reject::Reject;
+use crate::route::{Template, method_matches};
+use crate::usage::Usage;
+
+/// One route of an API.
+#[derive(Debug)]
+pub struct RouteEntry {
+    pub method: parallax_model::topology::Method,
+    pub template: Template,
+    pub api_key_required: bool,
+    pub integration: Integration,
+}
+
+#[derive(Debug)]
+struct ApiEntry {
+    endpoint_type: EndpointType,
+    stages: HashSet<String>,
+    routes: Vec<RouteEntry>,
+    policy: Option<Policy>,
+    vpc_endpoints: HashSet<VpceId>,
+    disable_default: bool,
+}
+
+#[derive(Debug)]
+struct DomainEntry {
+    endpoint_type: EndpointType,
+    mtls: bool,
+    /// (base path, API, stage); the empty base path is the root mapping.
+    mappings: Vec<(String, ApiId, String)>,
+}
+
+/// The state of the client certificate on this connection.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ClientCert {
+    /// The door did not ask for one (no mutual TLS for this name).
+    NotAsked,
+    /// Asked, and none was sent.
+    Missing,
+    /// Sent, and it failed verification.
+    Invalid(String),
+    /// Sent and verified.
+    Valid { subject: String, serial: String },
+}
+
+/// One request, as far as the decision needs it.
+#[derive(Clone, Debug)]
+pub struct Incoming<'a> {
+    pub door: &'a FrontDoor,
+    pub host: &'a str,
+    pub method: &'a str,
+    /// The path, without the query string.
+    pub path: &'a str,
+    pub api_key: Option<&'a [u8]>,
+    pub apigw_api_id: Option<&'a str>,
+    pub client_ip: IpAddr,
+    pub client_cert: &'a ClientCert,
+}
+
+/// What the decision learned, kept for the access log whatever the outcome.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Context {
+    pub api: Option<ApiId>,
+    pub stage: Option<String>,
+    /// The route's template (`/onprem/{proxy+}`), once a route matched.
+    pub resource: Option<String>,
+    pub key_id: Option<String>,
+    /// Whether the name was a custom domain.
+    pub custom_domain: bool,
+}
+
+/// A request that may go on to its integration.
+#[derive(Debug)]
+pub struct Admitted<'t> {
+    pub route: &'t RouteEntry,
+    /// Path parameters, greedy ones included (`proxy` → `a/b/c`).
+    pub params: BTreeMap<String, String>,
+}
+
+/// The tables of one topology.
+#[derive(Debug)]
+pub struct Tables {
+    region: Region,
+    account: String,
+    apis: HashMap<ApiId, ApiEntry>,
+    domains: HashMap<String, DomainEntry>,
+    endpoint_vpc: HashMap<VpceId, VpcId>,
+    usage: Usage,
+}
+
+impl Tables {
+    pub fn build(t: &Topology) -> Tables {
+        let apis = t
+            .apis
+            .iter()
+            .map(|a| {
+                let entry = ApiEntry {
+                    endpoint_type: a.endpoint_type.value,
+                    stages: a.stages.iter().map(|s| s.value.clone()).collect(),
+                    routes: a
+                        .routes
+                        .iter()
+                        .map(|r| RouteEntry {
+                            method: r.method.value,
+                            template: Template::new(&r.path),
+                            api_key_required: r.api_key_required,
+                            integration: r.integration.value.clone(),
+                        })
+                        .collect(),
+                    policy: a.policy.as_ref().map(|p| Policy::from_json(&p.value)),
+                    vpc_endpoints: a.vpc_endpoints.iter().map(|v| v.value.clone()).collect(),
+                    disable_default: a.disable_execute_api_endpoint,
+                };
+                (a.id.value.clone(), entry)
+            })
+            .collect();
+        let domains = t
+            .custom_domains
+            .iter()
+            .map(|d| {
+                let entry = DomainEntry {
+                    endpoint_type: d.endpoint_type.value,
+                    mtls: d.mtls.is_some(),
+                    mappings: d
+                        .mappings
+                        .iter()
+                        .map(|m| {
+                            (
+                                m.base_path.trim_matches('/').to_owned(),
+                                m.api.value.clone(),
+                                m.stage.value.clone(),
+                            )
+                        })
+                        .collect(),
+                };
+                (d.name.to_string(), entry)
+            })
+            .collect();
+        Tables {
+            region: t.region.value.clone(),
+            account: t.account.value.clone(),
+            apis,
+            domains,
+            endpoint_vpc: t
+                .endpoints
+                .iter()
+                .map(|e| (e.id.value.clone(), e.vpc.value.clone()))
+                .collect(),
+            usage: Usage::build(t),
+        }
+    }
+
+    /// Whether `host` is a custom domain with mutual TLS (the TLS layer asks for a certificate).
+    pub fn wants_client_cert(&self, host: &str) -> bool {
+        self.domains.get(host).is_some_and(|d| d.mtls)
+    }
+
+    /// Decides a request by the order of checks in the module docs.
+    pub fn decide(&self, req: &Incoming<'_>) -> (Context, Result<Admitted<'_>, Reject>) {
+        let mut ctx = Context::default();
+        let result = self.decide_into(req, &mut ctx);
+        (ctx, result)
+    }
+
+    fn decide_into<'t>(
+        &'t self,
+        req: &Incoming<'_>,
+        ctx: &mut Context,
+    ) -> Result<Admitted<'t>, Reject> {
+        let host = req
+            .host
+            .split(':')
+            .next()
+            .unwrap_or("")
+            .trim_end_matches('.')
+            .to_ascii_lowercase();
+        let path = if req.path.is_empty() { "/" } else { req.path };
+
+        // 1-5: host, door, default endpoint, mutual TLS, stage.
+        let (api_id, stage, rest) = if let Some(name) = ExecuteApiName::parse(&host) {
+            let api_id = self.execute_api_target(&name, req)?;
+            ctx.api = Some(api_id.clone());
+            let api = self.apis.get(&api_id).ok_or(Reject::UnknownHost)?;
+            check_door(req.door, api.endpoint_type)?;
+            if api.disable_default {
+                return Err(Reject::DefaultEndpointDisabled);
+            }
+            let trimmed = path.trim_start_matches('/');
+            let (stage, rest) = match trimmed.split_once('/') {
+                Some((s, r)) => (s, format!("/{r}")),
+                None => (trimmed, "/".to_owned()),
+            };
+            if !api.stages.contains(stage) {
+                return Err(Reject::UnknownStage);
+            }
+            (api_id, stage.to_owned(), rest)
+        } else {
+            let domain = self.domains.get(&host).ok_or(Reject::UnknownHost)?;
+            ctx.custom_domain = true;
+            let served = match req.door {
+                FrontDoor::Regional => domain.endpoint_type == EndpointType::Regional,
+                FrontDoor::Edge => domain.endpoint_type == EndpointType::Edge,
+                _ => false,
+            };
+            if !served {
+                return Err(Reject::UnknownHost);
+            }
+            if domain.mtls {
+                match req.client_cert {
+                    ClientCert::Valid { .. } => {}
+                    ClientCert::Invalid(why) => return Err(Reject::ClientCertificate(why.clone())),
+                    ClientCert::Missing | ClientCert::NotAsked => {
+                        return Err(Reject::ClientCertificate(
+                            "no client certificate was sent".to_owned(),
+                        ));
+                    }
+                }
+            }
+            let trimmed = path.trim_start_matches('/');
+            let (first, after) = match trimmed.split_once('/') {
+                Some((f, a)) => (f, format!("/{a}")),
+                None => (trimmed, "/".to_owned()),
+            };
+            let mapped = domain
+                .mappings
+                .iter()
+                .find(|(base, ..)| !base.is_empty() && base == first)
+                .map(|(_, api, stage)| (api.clone(), stage.clone(), after))
+                .or_else(|| {
+                    domain
+                        .mappings
+                        .iter()
+                        .find(|(base, ..)| base.is_empty())
+                        .map(|(_, api, stage)| (api.clone(), stage.clone(), path.to_owned()))
+                });
+            let (api, stage, rest) = mapped.ok_or(Reject::UnknownStage)?;
+            ctx.api = Some(api.clone());
+            (api, stage, rest)
+        };
+        ctx.stage = Some(stage.clone());
+        let api = self.apis.get(&api_id).ok_or(Reject::UnknownHost)?;
+
+        // 6: resource policy.
+        let relative = format!("{stage}/{}/{}", req.method, rest.trim_start_matches('/'));
+        let arn = format!(
+            "arn:aws:execute-api:{}:{}:{api_id}/{relative}",
+            self.region, self.account
+        );
+        let vpce = match req.door {
+            FrontDoor::VpcEndpoint(id) => Some(id),
+            _ => None,
+        };
+        let decision = match &api.policy {
+            Some(p) => p.evaluate(&Caller {
+                arn: &arn,
+                api_relative: &relative,
+                source_ip: req.client_ip,
+                source_vpce: vpce.map(VpceId::as_str),
+                source_vpc: vpce
+                    .and_then(|v| self.endpoint_vpc.get(v))
+                    .map(VpcId::as_str),
+            }),
+            // A private API rejects everything until a policy grants access (reference §5).
+            None if api.endpoint_type == EndpointType::Private => Decision::NoAllow,
+            None => Decision::Allow,
+        };
+        match decision {
+            Decision::Allow => {}
+            Decision::ExplicitDeny => {
+                return Err(Reject::AccessDenied {
+                    arn,
+                    explicit: true,
+                });
+            }
+            Decision::NoAllow => {
+                return Err(Reject::AccessDenied {
+                    arn,
+                    explicit: false,
+                });
+            }
+        }
+
+        // 7: route.
+        let (route, params) = api
+            .routes
+            .iter()
+            .filter(|r| method_matches(r.method, req.method))
+            .filter_map(|r| r.template.matches(&rest).map(|(p, score)| (r, p, score)))
+            .max_by(|(a, _, sa), (b, _, sb)| {
+                sa.cmp(sb).then(
+                    (a.method != parallax_model::topology::Method::Any)
+                        .cmp(&(b.method != parallax_model::topology::Method::Any)),
+                )
+            })
+            .map(|(r, p, _)| (r, p))
+            .ok_or(Reject::MissingAuthenticationToken)?;
+        ctx.resource = Some(route.template.as_str().to_owned());
+
+        // 8: API key and usage plan.
+        if route.api_key_required {
+            ctx.key_id = Some(self.usage.admit(req.api_key, &api_id, &stage)?);
+        } else if let Some(k) = req.api_key {
+            ctx.key_id = self.usage.key_id(k).map(str::to_owned);
+        }
+        Ok(Admitted { route, params })
+    }
+
+    /// The API an execute-api host name selects on this door.
+    fn execute_api_target(
+        &self,
+        name: &ExecuteApiName,
+        req: &Incoming<'_>,
+    ) -> Result<ApiId, Reject> {
+        if name.region() != &self.region {
+            return Err(Reject::UnknownHost);
+        }
+        match name {
+            ExecuteApiName::Default { api, .. } => Ok(api.clone()),
+            ExecuteApiName::ApiVpceAlias { api, vpce, .. } => {
+                let listed = self
+                    .apis
+                    .get(api)
+                    .is_some_and(|a| a.vpc_endpoints.contains(vpce));
+                match req.door {
+                    FrontDoor::VpcEndpoint(door) if door == vpce && listed => Ok(api.clone()),
+                    _ => Err(Reject::UnknownHost),
+                }
+            }
+            ExecuteApiName::VpceEndpoint { vpce, .. } => match req.door {
+                FrontDoor::VpcEndpoint(door) if door == vpce => req
+                    .apigw_api_id
+                    .and_then(|id| id.parse().ok())
+                    .ok_or(Reject::UnknownHost),
+                _ => Err(Reject::UnknownHost),
+            },
+            ExecuteApiName::DomainTarget { .. } => Err(Reject::UnknownHost),
+        }
+    }
+}
+
+fn check_door(door: &FrontDoor, api_type: EndpointType) -> Result<(), Reject> {
+    let ok = match door {
+        FrontDoor::VpcEndpoint(_) => api_type == EndpointType::Private,
+        FrontDoor::Regional => api_type == EndpointType::Regional,
+        FrontDoor::Edge => api_type == EndpointType::Edge,
+        FrontDoor::None => false,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(Reject::WrongDoor {
+            api_type: match api_type {
+                EndpointType::Regional => "REGIONAL",
+                EndpointType::Edge => "EDGE",
+                EndpointType::Private => "PRIVATE",
+            },
+        })
+    }
+}

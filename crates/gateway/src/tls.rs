@@ -1,0 +1,363 @@
+//! TLS for the front doors. Each door picks a server configuration from the ClientHello's SNI:
+//! a custom domain gets its own certificate (and its mutual TLS); every other name gets the
+//! door's `*.execute-api` certificate, so a name the door does not serve fails the client's
+//! name check, as an endpoint does. No SNI fails the handshake (API Gateway requires SNI).
+//!
+//! Mutual TLS, as API Gateway does it, does not fail the handshake: the certificate is taken
+//! as sent, and checked after the handshake, and a bad one gets HTTP 403. The signature that
+//! proves the client holds the key is still checked during the handshake. In `strict` mode (the
+//! standalone proxy) a bad or missing certificate fails the handshake, and CRLs are checked.
+//! Either way at most 4 CA levels may stand above the leaf (reference §3).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use rustls::client::danger::HandshakeSignatureValid;
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::{CertificateDer, CertificateRevocationListDer, UnixTime};
+use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
+use rustls::server::{ClientHello, ResolvesServerCert, WebPkiClientVerifier};
+use rustls::sign::CertifiedKey;
+use rustls::{
+    CertificateError, DigitallySignedStruct, DistinguishedName, RootCertStore, ServerConfig,
+    SignatureScheme,
+};
+
+use crate::pki::Identity;
+use crate::tables::ClientCert;
+
+/// API Gateway accepts at most this many CA certificates above the client's leaf.
+pub const MAX_CA_LEVELS: usize = 4;
+
+/// A TLS configuration problem, named by what it concerns.
+#[derive(Debug, thiserror::Error)]
+#[error("TLS for {what}: {message}")]
+pub struct TlsError {
+    pub what: String,
+    pub message: String,
+}
+
+pub fn provider() -> Arc<CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+/// A truststore: the CAs a custom domain accepts client certificates from.
+#[derive(Clone, Debug)]
+pub struct Truststore {
+    pub roots: Vec<CertificateDer<'static>>,
+    pub crls: Vec<CertificateRevocationListDer<'static>>,
+    pub strict: bool,
+}
+
+/// What a door needs to set up its TLS.
+#[derive(Debug)]
+pub struct DoorTlsSpec<'a> {
+    /// The door's certificate for every execute-api name it serves.
+    pub default_identity: &'a Identity,
+    /// Custom domains on this door: name → (certificate, truststore if mutual TLS).
+    pub domains: Vec<(String, &'a Identity, Option<Truststore>)>,
+}
+
+/// The TLS side of one door.
+#[derive(Debug)]
+pub struct DoorTls {
+    default: Arc<ServerConfig>,
+    reject: Arc<ServerConfig>,
+    domains: HashMap<String, (Arc<ServerConfig>, Option<Arc<ClientCheck>>)>,
+}
+
+/// How a connection's TLS was chosen: its config, and the check to run on the client's
+/// certificate after the handshake (mutual TLS in API Gateway's mode).
+#[derive(Debug)]
+pub struct Chosen {
+    pub config: Arc<ServerConfig>,
+    pub check: Option<Arc<ClientCheck>>,
+    /// False when the handshake is meant to fail (no SNI).
+    pub accept: bool,
+}
+
+impl DoorTls {
+    pub fn build(spec: &DoorTlsSpec<'_>) -> Result<DoorTls, TlsError> {
+        let default = server_config(spec.default_identity, None, "the door's execute-api names")?;
+        let reject = Arc::new(
+            ServerConfig::builder_with_provider(provider())
+                .with_safe_default_protocol_versions()
+                .map_err(|e| TlsError {
+                    what: "the no-SNI refusal".into(),
+                    message: e.to_string(),
+                })?
+                .with_no_client_auth()
+                .with_cert_resolver(Arc::new(NoCertificate)),
+        );
+        let mut domains = HashMap::new();
+        for (name, identity, trust) in &spec.domains {
+            let (verifier, check) = match trust {
+                None => (None, None),
+                Some(t) => {
+                    let inner = webpki_verifier(t, name)?;
+                    let check = Arc::new(ClientCheck {
+                        inner: inner.clone(),
+                    });
+                    let outer: Arc<dyn ClientCertVerifier> = if t.strict {
+                        Arc::new(Strict { inner })
+                    } else {
+                        Arc::new(Deferred { inner })
+                    };
+                    (Some(outer), if t.strict { None } else { Some(check) })
+                }
+            };
+            let config = server_config(identity, verifier, name)?;
+            domains.insert(name.to_ascii_lowercase(), (config, check));
+        }
+        Ok(DoorTls {
+            default,
+            reject,
+            domains,
+        })
+    }
+
+    /// The configuration for a ClientHello's SNI.
+    pub fn choose(&self, sni: Option<&str>) -> Chosen {
+        let Some(sni) = sni else {
+            return Chosen {
+                config: self.reject.clone(),
+                check: None,
+                accept: false,
+            };
+        };
+        match self.domains.get(&sni.to_ascii_lowercase()) {
+            Some((config, check)) => Chosen {
+                config: config.clone(),
+                check: check.clone(),
+                accept: true,
+            },
+            None => Chosen {
+                config: self.default.clone(),
+                check: None,
+                accept: true,
+            },
+        }
+    }
+}
+
+fn server_config(
+    id: &Identity,
+    verifier: Option<Arc<dyn ClientCertVerifier>>,
+    what: &str,
+) -> Result<Arc<ServerConfig>, TlsError> {
+    let err = |e: rustls::Error| TlsError {
+        what: what.to_owned(),
+        message: e.to_string(),
+    };
+    let builder = ServerConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .map_err(err)?;
+    let builder = match verifier {
+        Some(v) => builder.with_client_cert_verifier(v),
+        None => builder.with_no_client_auth(),
+    };
+    let mut config = builder
+        .with_single_cert(id.chain.clone(), id.key_der())
+        .map_err(err)?;
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(Arc::new(config))
+}
+
+fn webpki_verifier(t: &Truststore, what: &str) -> Result<Arc<dyn ClientCertVerifier>, TlsError> {
+    let mut roots = RootCertStore::empty();
+    let (added, ignored) = roots.add_parsable_certificates(t.roots.iter().cloned());
+    if added == 0 {
+        return Err(TlsError {
+            what: format!("the truststore of {what}"),
+            message: format!("no usable CA certificate ({ignored} unparsable)"),
+        });
+    }
+    let mut b = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider());
+    if t.strict && !t.crls.is_empty() {
+        b = b
+            .with_crls(t.crls.iter().cloned())
+            .allow_unknown_revocation_status();
+    }
+    b.build().map_err(|e| TlsError {
+        what: format!("the truststore of {what}"),
+        message: e.to_string(),
+    })
+}
+
+/// The post-handshake check of a client certificate (API Gateway's mode).
+#[derive(Debug)]
+pub struct ClientCheck {
+    inner: Arc<dyn ClientCertVerifier>,
+}
+
+impl ClientCheck {
+    /// Verifies the chain a client sent (leaf first) against the truststore.
+    pub fn check(&self, chain: Option<&[CertificateDer<'static>]>) -> ClientCert {
+        let Some((leaf, intermediates)) = chain.and_then(|c| c.split_first()) else {
+            return ClientCert::Missing;
+        };
+        if let Err(why) = verify(&*self.inner, leaf, intermediates) {
+            return ClientCert::Invalid(why);
+        }
+        let (subject, serial) = describe(leaf);
+        ClientCert::Valid { subject, serial }
+    }
+}
+
+fn verify(
+    inner: &dyn ClientCertVerifier,
+    leaf: &CertificateDer<'_>,
+    intermediates: &[CertificateDer<'_>],
+) -> Result<(), String> {
+    // The intermediates sent plus the root they lead to.
+    if intermediates.len() + 1 > MAX_CA_LEVELS {
+        return Err(format!(
+            "the chain has {} CA levels above the leaf; at most {MAX_CA_LEVELS} are allowed",
+            intermediates.len() + 1
+        ));
+    }
+    inner
+        .verify_client_cert(leaf, intermediates, UnixTime::now())
+        .map(|_| ())
+        .map_err(|e| explain(&e))
+}
+
+/// A rustls verification error in words.
+pub fn explain(e: &rustls::Error) -> String {
+    match e {
+        rustls::Error::InvalidCertificate(c) => match c {
+            CertificateError::Expired | CertificateError::ExpiredContext { .. } => {
+                "the certificate has expired".to_owned()
+            }
+            CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => {
+                "the certificate is not valid yet".to_owned()
+            }
+            CertificateError::UnknownIssuer => {
+                "the certificate's issuer is not in the truststore".to_owned()
+            }
+            CertificateError::Revoked => "the certificate is revoked".to_owned(),
+            CertificateError::BadSignature => {
+                "the certificate's signature does not verify".to_owned()
+            }
+            CertificateError::UnsupportedSignatureAlgorithmContext { .. } => {
+                "the certificate uses an insecure or unsupported signature algorithm".to_owned()
+            }
+            CertificateError::InvalidPurpose | CertificateError::InvalidPurposeContext { .. } => {
+                "the certificate is not for client authentication".to_owned()
+            }
+            other => format!("the certificate is not valid: {other:?}"),
+        },
+        other => other.to_string(),
+    }
+}
+
+/// The subject and serial of a certificate, for the request context and the access log.
+pub fn describe(cert: &CertificateDer<'_>) -> (String, String) {
+    match x509_parser::parse_x509_certificate(cert.as_ref()) {
+        Ok((_, c)) => (c.subject().to_string(), c.raw_serial_as_string()),
+        Err(_) => ("(unparsable)".to_owned(), String::new()),
+    }
+}
+
+/// Asks for a certificate, takes any, and leaves judging it to [`ClientCheck`]. The handshake
+/// signature (proof that the client holds the key) is verified here all the same.
+#[derive(Debug)]
+struct Deferred {
+    inner: Arc<dyn ClientCertVerifier>,
+}
+
+impl ClientCertVerifier for Deferred {
+    fn offer_client_auth(&self) -> bool {
+        true
+    }
+    fn client_auth_mandatory(&self) -> bool {
+        false
+    }
+    fn root_hint_subjects(&self) -> &[DistinguishedName] {
+        self.inner.root_hint_subjects()
+    }
+    fn verify_client_cert(
+        &self,
+        _: &CertificateDer<'_>,
+        _: &[CertificateDer<'_>],
+        _: UnixTime,
+    ) -> Result<ClientCertVerified, rustls::Error> {
+        Ok(ClientCertVerified::assertion())
+    }
+    fn verify_tls12_signature(
+        &self,
+        m: &[u8],
+        c: &CertificateDer<'_>,
+        d: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls12_signature(m, c, d)
+    }
+    fn verify_tls13_signature(
+        &self,
+        m: &[u8],
+        c: &CertificateDer<'_>,
+        d: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls13_signature(m, c, d)
+    }
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.inner.supported_verify_schemes()
+    }
+}
+
+/// Strict mode: the webpki verifier (with CRLs), plus the CA-depth limit, in the handshake.
+#[derive(Debug)]
+struct Strict {
+    inner: Arc<dyn ClientCertVerifier>,
+}
+
+impl ClientCertVerifier for Strict {
+    fn root_hint_subjects(&self) -> &[DistinguishedName] {
+        self.inner.root_hint_subjects()
+    }
+    fn verify_client_cert(
+        &self,
+        ee: &CertificateDer<'_>,
+        ints: &[CertificateDer<'_>],
+        now: UnixTime,
+    ) -> Result<ClientCertVerified, rustls::Error> {
+        if ints.len() + 1 > MAX_CA_LEVELS {
+            return Err(rustls::Error::InvalidCertificate(CertificateError::Other(
+                rustls::OtherError(Arc::new(TlsError {
+                    what: "the client certificate".into(),
+                    message: format!("more than {MAX_CA_LEVELS} CA levels above the leaf"),
+                })),
+            )));
+        }
+        self.inner.verify_client_cert(ee, ints, now)
+    }
+    fn verify_tls12_signature(
+        &self,
+        m: &[u8],
+        c: &CertificateDer<'_>,
+        d: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls12_signature(m, c, d)
+    }
+    fn verify_tls13_signature(
+        &self,
+        m: &[u8],
+        c: &CertificateDer<'_>,
+        d: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls13_signature(m, c, d)
+    }
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.inner.supported_verify_schemes()
+    }
+}
+
+/// Serves no certificate: the handshake fails with an alert (used when there is no SNI).
+#[derive(Debug)]
+struct NoCertificate;
+
+impl ResolvesServerCert for NoCertificate {
+    fn resolve(&self, _: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        None
+    }
+}

@@ -1,0 +1,301 @@
+//! API keys and usage plans. Tables are built once from the topology; each (key, plan) pair has
+//! its own small lock, so the request path takes no global lock. Keys are found by the SHA-256
+//! of their value, then compared in constant time; only key ids ever reach a log.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use parallax_model::ApiId;
+use parallax_model::topology::{Quota, QuotaPeriod, Throttle, Topology};
+
+use crate::reject::Reject;
+
+type Digest = [u8; 32];
+
+/// The key tables.
+#[derive(Debug, Default)]
+pub struct Usage {
+    keys: HashMap<Digest, KeyEntry>,
+}
+
+#[derive(Debug)]
+struct KeyEntry {
+    id: String,
+    value: Vec<u8>,
+    enabled: bool,
+    /// (API, stage) → the plan usage this key has there. A key is in one plan per stage.
+    stages: HashMap<(ApiId, String), Arc<PlanUse>>,
+}
+
+/// One key's use of one plan: throttle and quota, counted across the plan's stages.
+#[derive(Debug)]
+struct PlanUse {
+    throttle: Option<Throttle>,
+    quota: Option<Quota>,
+    state: Mutex<Counters>,
+}
+
+#[derive(Debug)]
+struct Counters {
+    tokens: f64,
+    refilled: Option<Instant>,
+    /// The quota window the count belongs to, and whether it is the plan's first window.
+    window: Option<u64>,
+    first_window: Option<u64>,
+    used: u64,
+}
+
+impl Usage {
+    pub fn build(t: &Topology) -> Usage {
+        let mut keys: HashMap<Digest, KeyEntry> = HashMap::new();
+        for plan in &t.usage_plans {
+            for key in &plan.keys {
+                let value = key.value.expose().as_bytes().to_vec();
+                let entry = keys.entry(digest(&value)).or_insert_with(|| KeyEntry {
+                    id: key.id.value.clone(),
+                    value,
+                    enabled: key.enabled,
+                    stages: HashMap::new(),
+                });
+                let shared = Arc::new(PlanUse {
+                    throttle: plan.throttle.clone(),
+                    quota: plan.quota.clone(),
+                    state: Mutex::new(Counters {
+                        tokens: plan.throttle.as_ref().map_or(0.0, |t| f64::from(t.burst)),
+                        refilled: None,
+                        window: None,
+                        first_window: None,
+                        used: 0,
+                    }),
+                });
+                for s in &plan.stages {
+                    entry
+                        .stages
+                        .insert((s.api.value.clone(), s.stage.value.clone()), shared.clone());
+                }
+            }
+        }
+        Usage { keys }
+    }
+
+    /// Checks the `x-api-key` value for a call to `api`/`stage` and counts it. Returns the key id.
+    pub fn admit(&self, key: Option<&[u8]>, api: &ApiId, stage: &str) -> Result<String, Reject> {
+        self.admit_at(key, api, stage, Instant::now(), SystemTime::now())
+    }
+
+    pub(crate) fn admit_at(
+        &self,
+        key: Option<&[u8]>,
+        api: &ApiId,
+        stage: &str,
+        now: Instant,
+        wall: SystemTime,
+    ) -> Result<String, Reject> {
+        let key = key.ok_or(Reject::InvalidApiKey)?;
+        let entry = self.keys.get(&digest(key)).ok_or(Reject::InvalidApiKey)?;
+        if !constant_time_eq(&entry.value, key) || !entry.enabled {
+            return Err(Reject::InvalidApiKey);
+        }
+        let plan = entry
+            .stages
+            .get(&(api.clone(), stage.to_owned()))
+            .ok_or(Reject::InvalidApiKey)?;
+        plan.take(now, wall)?;
+        Ok(entry.id.clone())
+    }
+
+    /// The id of the key with this value, for logs of requests that need no key.
+    pub fn key_id(&self, key: &[u8]) -> Option<&str> {
+        let e = self.keys.get(&digest(key))?;
+        constant_time_eq(&e.value, key).then_some(e.id.as_str())
+    }
+}
+
+impl PlanUse {
+    /// Quota first (an exhausted quota answers LimitExceeded whatever the bucket holds), then
+    /// the bucket; both are spent together, so a throttled call does not use quota.
+    fn take(&self, now: Instant, wall: SystemTime) -> Result<(), Reject> {
+        // A poisoned lock means a panic mid-update elsewhere; the counters are still numbers.
+        let mut c = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(q) = &self.quota {
+            let w = window(q.period, wall);
+            let first = *c.first_window.get_or_insert(w);
+            if c.window != Some(w) {
+                c.window = Some(w);
+                c.used = 0;
+            }
+            // `offset` requests are subtracted from the limit in the plan's first period.
+            let limit = if w == first {
+                q.limit.saturating_sub(q.offset)
+            } else {
+                q.limit
+            };
+            if c.used >= limit {
+                return Err(Reject::QuotaExceeded);
+            }
+        }
+        if let Some(t) = &self.throttle {
+            if let Some(last) = c.refilled {
+                let gained = now.saturating_duration_since(last).as_secs_f64() * t.rate;
+                c.tokens = (c.tokens + gained).min(f64::from(t.burst));
+            }
+            c.refilled = Some(now);
+            if c.tokens < 1.0 {
+                return Err(Reject::Throttled);
+            }
+            c.tokens -= 1.0;
+        }
+        if self.quota.is_some() {
+            c.used += 1;
+        }
+        Ok(())
+    }
+}
+
+/// The index of the quota window `wall` falls in: UTC days, weeks starting on Sunday
+/// (UNCONFIRMED: AWS does not say which day starts its weeks), calendar months.
+fn window(period: QuotaPeriod, wall: SystemTime) -> u64 {
+    let days = wall
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() / 86_400)
+        .unwrap_or(0);
+    match period {
+        QuotaPeriod::Day => days,
+        // 1970-01-01 was a Thursday; shifting by 4 makes weeks start on Sunday.
+        QuotaPeriod::Week => (days + 4) / 7,
+        QuotaPeriod::Month => {
+            let (y, m) = year_month(days);
+            y * 12 + m
+        }
+    }
+}
+
+/// Civil year and month (0-based) of a day count since 1970-01-01 (Howard Hinnant's algorithm).
+fn year_month(days: u64) -> (u64, u64) {
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + u64::from(m <= 2);
+    (y, m - 1)
+}
+
+fn digest(value: &[u8]) -> Digest {
+    let d = ring::digest::digest(&ring::digest::SHA256, value);
+    let mut out = [0u8; 32];
+    out.copy_from_slice(d.as_ref());
+    out
+}
+
+/// Compares without an early exit, so the time taken says nothing about where they differ.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn usage(throttle: &str, quota: &str, enabled: bool) -> (Usage, ApiId) {
+        let yaml = format!(
+            r#"
+region: us-east-1
+front_doors: {{ regional: [52.94.133.10] }}
+apis: [{{ id: a1b2c3d4e5, name: a, endpoint_type: REGIONAL, stages: [prod, test] }}]
+usage_plans:
+  - id: p
+    {throttle}
+    {quota}
+    stages: [{{ api: a1b2c3d4e5, stage: prod }}]
+    keys: [{{ id: k1, value: abcdefghij0123456789, enabled: {enabled} }}]
+"#
+        );
+        let t = Topology::from_yaml(&yaml, "<test>").unwrap();
+        (Usage::build(&t), "a1b2c3d4e5".parse().unwrap())
+    }
+
+    #[test]
+    fn keys_are_checked_against_value_state_and_stage() {
+        let (u, api) = usage("", "", true);
+        let good = Some(&b"abcdefghij0123456789"[..]);
+        assert_eq!(u.admit(good, &api, "prod"), Ok("k1".to_owned()));
+        assert_eq!(u.admit(None, &api, "prod"), Err(Reject::InvalidApiKey));
+        assert_eq!(
+            u.admit(Some(b"abcdefghij0123456780"), &api, "prod"),
+            Err(Reject::InvalidApiKey)
+        );
+        assert_eq!(
+            u.admit(good, &api, "test"),
+            Err(Reject::InvalidApiKey),
+            "not in a plan of that stage"
+        );
+        let (u, api) = usage("", "", false);
+        assert_eq!(
+            u.admit(good, &api, "prod"),
+            Err(Reject::InvalidApiKey),
+            "disabled"
+        );
+    }
+
+    #[test]
+    fn burst_then_rate() {
+        let (u, api) = usage("throttle: { rate: 10, burst: 2 }", "", true);
+        let k = Some(&b"abcdefghij0123456789"[..]);
+        let (t0, w) = (Instant::now(), SystemTime::now());
+        assert!(u.admit_at(k, &api, "prod", t0, w).is_ok());
+        assert!(u.admit_at(k, &api, "prod", t0, w).is_ok());
+        assert_eq!(u.admit_at(k, &api, "prod", t0, w), Err(Reject::Throttled));
+        assert!(
+            u.admit_at(k, &api, "prod", t0 + Duration::from_millis(100), w)
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn quota_with_offset_resets_next_period() {
+        let (u, api) = usage("", "quota: { limit: 3, period: DAY, offset: 1 }", true);
+        let k = Some(&b"abcdefghij0123456789"[..]);
+        let t0 = Instant::now();
+        let day1 = UNIX_EPOCH + Duration::from_secs(20_000 * 86_400 + 100);
+        assert!(u.admit_at(k, &api, "prod", t0, day1).is_ok());
+        assert!(u.admit_at(k, &api, "prod", t0, day1).is_ok());
+        assert_eq!(
+            u.admit_at(k, &api, "prod", t0, day1),
+            Err(Reject::QuotaExceeded),
+            "3 - offset 1 in the first day"
+        );
+        let day2 = day1 + Duration::from_secs(86_400);
+        for _ in 0..3 {
+            assert!(u.admit_at(k, &api, "prod", t0, day2).is_ok());
+        }
+        assert_eq!(
+            u.admit_at(k, &api, "prod", t0, day2),
+            Err(Reject::QuotaExceeded)
+        );
+    }
+
+    #[test]
+    fn windows() {
+        assert_eq!(year_month(0), (1970, 0));
+        assert_eq!(year_month(31), (1970, 1));
+        assert_eq!(year_month(20_454), (2026, 0), "2026-01-01");
+        // 1970-01-04 was a Sunday: a new week starts.
+        let d = |n: u64| UNIX_EPOCH + Duration::from_secs(n * 86_400);
+        assert_eq!(
+            window(QuotaPeriod::Week, d(2)),
+            window(QuotaPeriod::Week, d(0))
+        );
+        assert_ne!(
+            window(QuotaPeriod::Week, d(3)),
+            window(QuotaPeriod::Week, d(2))
+        );
+    }
+}

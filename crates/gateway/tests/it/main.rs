@@ -1,0 +1,872 @@
+//! Integration tests of the gateway: real TLS front doors on 127.0.0.1 port 0, called by the
+//! testkit HTTPS client (and real curl and openssl). One test per row of the reference's §1.2
+//! table (except WAF and SigV4), each naming its row.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use parallax_gateway::pki::{Ca, LeafSpec};
+use parallax_gateway::{Gateway, GatewayConfig, LabCerts, MemoryLog};
+use parallax_model::Topology;
+use parallax_testkit::https::{Call, Reply, call};
+use parallax_testkit::upstream::Upstream;
+use rustls::pki_types::CertificateDer;
+
+const REGIONAL: &str = "a1b2c3d4e5.execute-api.us-east-1.amazonaws.com";
+const PRIVATE: &str = "p1r2i3v4a5.execute-api.us-east-1.amazonaws.com";
+const NOPOLICY: &str = "n0p0l1c1y0.execute-api.us-east-1.amazonaws.com";
+const DISABLED: &str = "d1s4b1ed00.execute-api.us-east-1.amazonaws.com";
+const EDGE: &str = "e1d2g3e4f5.execute-api.us-east-1.amazonaws.com";
+const VPCE: &str = "vpce-0123456789abcdef0";
+const OTHER_VPCE: &str = "vpce-0fedcba9876543210";
+const KEY: &str = "keyvalue0123456789abcdefXYZ";
+const KEY_THROTTLED: &str = "throttledkey0123456789ab";
+const KEY_QUOTA: &str = "quotakey0123456789abcdef";
+const KEY_DISABLED: &str = "disabledkey0123456789abc";
+
+fn topology(upstream: u16, timeout_ms: u32) -> Topology {
+    let yaml = format!(
+        r#"
+account: "111122223333"
+region: us-east-1
+front_doors: {{ regional: [52.94.133.10], edge: [13.249.118.20] }}
+vpcs: [{{ id: vpc-0a1b2c3d, cidr: 10.0.0.0/16, dns_hostnames: true }}]
+endpoints:
+  - {{ id: {VPCE}, vpc: vpc-0a1b2c3d, service: execute-api, private_dns: true, subnets: [{{ id: subnet-0a1b2c3d, az: us-east-1a, address: 10.0.1.17 }}] }}
+  - {{ id: {OTHER_VPCE}, vpc: vpc-0a1b2c3d, service: execute-api, private_dns: false, subnets: [{{ id: subnet-0a1b2c3d, az: us-east-1a, address: 10.0.1.18 }}] }}
+apis:
+  - id: a1b2c3d4e5
+    name: public
+    endpoint_type: REGIONAL
+    stages: [prod]
+    routes:
+      - {{ method: GET, path: /test, integration: {{ type: MOCK, status: 200, body: '{{"ok":true}}' }} }}
+      - {{ method: GET, path: "/items/{{id}}", integration: {{ type: MOCK, status: 200, body: item }} }}
+      - {{ method: GET, path: /keyed, api_key_required: true, integration: {{ type: MOCK, status: 200 }} }}
+      - {{ method: ANY, path: "/onprem/{{proxy+}}", api_key_required: true,
+           integration: {{ type: HTTP_PROXY, uri: "https://localhost:{upstream}/{{proxy}}", timeout_ms: {timeout_ms}, ca: "lab:onprem", client_certificate: "lab:gateway" }} }}
+  - id: p1r2i3v4a5
+    name: private
+    endpoint_type: PRIVATE
+    stages: [prod]
+    vpc_endpoints: [{VPCE}]
+    policy:
+      Version: "2012-10-17"
+      Statement:
+        - {{ Effect: Allow, Principal: "*", Action: "execute-api:Invoke", Resource: ["execute-api:/*"] }}
+        - {{ Effect: Deny, Principal: "*", Action: "execute-api:Invoke", Resource: ["execute-api:/*"], Condition: {{ StringNotEquals: {{ "aws:sourceVpce": {VPCE} }} }} }}
+    routes:
+      - {{ method: GET, path: /test, integration: {{ type: MOCK, status: 200, body: private }} }}
+  - id: n0p0l1c1y0
+    name: private-without-policy
+    endpoint_type: PRIVATE
+    stages: [prod]
+    routes: [{{ method: GET, path: /test, integration: {{ type: MOCK }} }}]
+  - id: d1s4b1ed00
+    name: disabled-default
+    endpoint_type: REGIONAL
+    stages: [prod]
+    disable_execute_api_endpoint: true
+    routes: [{{ method: GET, path: /test, integration: {{ type: MOCK }} }}]
+  - id: e1d2g3e4f5
+    name: edge
+    endpoint_type: EDGE
+    stages: [prod]
+    routes: [{{ method: GET, path: /test, integration: {{ type: MOCK, body: edge }} }}]
+custom_domains:
+  - name: api.example.com
+    endpoint_type: REGIONAL
+    dns: alias
+    mtls: {{ truststore: "lab:clients" }}
+    mappings: [{{ api: a1b2c3d4e5, stage: prod }}]
+  - name: plain.example.com
+    endpoint_type: REGIONAL
+    dns: alias
+    mappings: [{{ base_path: v1, api: a1b2c3d4e5, stage: prod }}]
+usage_plans:
+  - id: main
+    stages: [{{ api: a1b2c3d4e5, stage: prod }}]
+    keys:
+      - {{ id: app, value: {KEY} }}
+      - {{ id: off, value: {KEY_DISABLED}, enabled: false }}
+  - id: tight-throttle
+    throttle: {{ rate: 0.001, burst: 10 }}
+    stages: [{{ api: a1b2c3d4e5, stage: prod }}]
+    keys: [{{ id: throttled, value: {KEY_THROTTLED} }}]
+  - id: tight-quota
+    throttle: {{ rate: 0.001, burst: 1000 }}
+    quota: {{ limit: 20, period: DAY }}
+    stages: [{{ api: a1b2c3d4e5, stage: prod }}]
+    keys: [{{ id: quota, value: {KEY_QUOTA} }}]
+"#
+    );
+    Topology::from_yaml(&yaml, "<gateway test>").unwrap_or_else(|e| panic!("{e}"))
+}
+
+struct Lab {
+    gw: Gateway,
+    log: Arc<MemoryLog>,
+    ca: Vec<CertificateDer<'static>>,
+    _upstream: Option<Upstream>,
+}
+
+impl Lab {
+    async fn start() -> Lab {
+        Lab::start_with(Duration::ZERO, 2_000, true).await
+    }
+
+    /// The gateway, with an on-prem upstream that answers after `delay` and requires the
+    /// gateway's client certificate (or no upstream at all: a closed port).
+    async fn start_with(delay: Duration, timeout_ms: u32, upstream_up: bool) -> Lab {
+        let mut certs = LabCerts::new().expect("certs");
+        let upstream = if upstream_up {
+            let server = certs
+                .ca("onprem")
+                .expect("ca")
+                .issue(&LeafSpec {
+                    common_name: "localhost".into(),
+                    dns_names: vec!["localhost".into()],
+                    server: true,
+                    ..Default::default()
+                })
+                .expect("leaf");
+            let gateway_ca = certs.ca("gateway").expect("ca").cert_der();
+            Some(
+                Upstream::start(
+                    server.chain.clone(),
+                    server.key_der(),
+                    Some(gateway_ca),
+                    delay,
+                )
+                .await,
+            )
+        } else {
+            None
+        };
+        let port = match &upstream {
+            Some(u) => u.addr.port(),
+            // A port nothing listens on: bind, note, drop.
+            None => std::net::TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .expect("port")
+                .port(),
+        };
+        let log = Arc::new(MemoryLog::default());
+        let ca = vec![certs.server_ca().cert_der()];
+        let config = GatewayConfig {
+            access_log: log.clone(),
+            ..Default::default()
+        };
+        let gw = Gateway::start(&topology(port, timeout_ms), certs, config)
+            .await
+            .expect("gateway starts");
+        Lab {
+            gw,
+            log,
+            ca,
+            _upstream: upstream,
+        }
+    }
+
+    fn door(&self, d: &str) -> std::net::SocketAddr {
+        self.gw.addr_of(d).expect("door")
+    }
+
+    async fn get(&self, door: &str, host: &'static str, path: &'static str) -> Reply {
+        call(&Call::get(self.door(door), host, path, self.ca.clone()))
+            .await
+            .expect("the call completes")
+    }
+}
+
+/// Asserts status, `x-amzn-ErrorType` and body exactly, and the headers every error carries.
+fn assert_error(r: &Reply, status: u16, error_type: &str, body: &str) {
+    assert_eq!(
+        (r.status, r.header("x-amzn-errortype"), r.body.as_str()),
+        (status, Some(error_type), body),
+        "{r:?}"
+    );
+    assert_eq!(r.header("content-type"), Some("application/json"));
+    let id = r.header("x-amzn-requestid").expect("x-amzn-RequestId");
+    assert_eq!(id.len(), 36, "a UUID: {id}");
+    assert!(r.header("x-amz-apigw-id").is_some());
+}
+
+const FORBIDDEN: &str = r#"{"message":"Forbidden"}"#;
+
+#[tokio::test]
+async fn row1_public_api_through_an_endpoint_door_is_forbidden() {
+    let lab = Lab::start().await;
+    // The incident: the VPC resolver sent the public API's name to the endpoint.
+    assert_error(
+        &lab.get(VPCE, REGIONAL, "/prod/test").await,
+        403,
+        "ForbiddenException",
+        FORBIDDEN,
+    );
+    // The same request at the regional door works.
+    let ok = lab.get("regional", REGIONAL, "/prod/test").await;
+    assert_eq!((ok.status, ok.body.as_str()), (200, r#"{"ok":true}"#));
+    assert!(ok.header("x-amzn-errortype").is_none());
+    assert!(ok.header("x-amzn-requestid").is_some() && ok.header("x-amz-apigw-id").is_some());
+}
+
+#[tokio::test]
+async fn row2_private_api_from_outside_any_endpoint_is_forbidden() {
+    let lab = Lab::start().await;
+    assert_error(
+        &lab.get("regional", PRIVATE, "/prod/test").await,
+        403,
+        "ForbiddenException",
+        FORBIDDEN,
+    );
+    let ok = lab.get(VPCE, PRIVATE, "/prod/test").await;
+    assert_eq!((ok.status, ok.body.as_str()), (200, "private"));
+}
+
+#[tokio::test]
+async fn row3_resource_policy_explicit_deny() {
+    let lab = Lab::start().await;
+    let r = lab.get(OTHER_VPCE, PRIVATE, "/prod/test").await;
+    assert_error(
+        &r,
+        403,
+        "AccessDeniedException",
+        r#"{"Message":"User: anonymous is not authorized to perform: execute-api:Invoke on resource: arn:aws:execute-api:us-east-1:111122223333:p1r2i3v4a5/prod/GET/test with an explicit deny"}"#,
+    );
+}
+
+#[tokio::test]
+async fn row4_private_api_without_an_allowing_policy() {
+    let lab = Lab::start().await;
+    let r = lab.get(VPCE, NOPOLICY, "/prod/test").await;
+    assert_error(
+        &r,
+        403,
+        "AccessDeniedException",
+        r#"{"Message":"User: anonymous is not authorized to perform: execute-api:Invoke on resource: arn:aws:execute-api:us-east-1:111122223333:n0p0l1c1y0/prod/GET/test because no resource-based policy allows the execute-api:Invoke action"}"#,
+    );
+}
+
+#[tokio::test]
+async fn row5_missing_invalid_or_disabled_api_key() {
+    let lab = Lab::start().await;
+    let door = lab.door("regional");
+    let with = |key: Option<&str>| {
+        let mut c = Call::get(door, REGIONAL, "/prod/keyed", lab.ca.clone());
+        if let Some(k) = key {
+            c = c.header("X-Api-Key", k);
+        }
+        c
+    };
+    for key in [None, Some("wrongkey0123456789abcdef"), Some(KEY_DISABLED)] {
+        assert_error(
+            &call(&with(key)).await.expect("call"),
+            403,
+            "ForbiddenException",
+            FORBIDDEN,
+        );
+    }
+    let ok = call(&with(Some(KEY))).await.expect("call");
+    assert_eq!(ok.status, 200, "the header name is matched in any case");
+}
+
+#[tokio::test]
+async fn row6_unknown_resource_or_method_is_missing_authentication_token() {
+    let lab = Lab::start().await;
+    let body = r#"{"message":"Missing Authentication Token"}"#;
+    assert_error(
+        &lab.get("regional", REGIONAL, "/prod/nope").await,
+        403,
+        "MissingAuthenticationTokenException",
+        body,
+    );
+    let mut post = Call::get(lab.door("regional"), REGIONAL, "/prod/test", lab.ca.clone());
+    post.method = "POST";
+    assert_error(
+        &call(&post).await.expect("call"),
+        403,
+        "MissingAuthenticationTokenException",
+        body,
+    );
+    // Templates: `{id}` takes one segment.
+    assert_eq!(
+        lab.get("regional", REGIONAL, "/prod/items/42").await.status,
+        200
+    );
+    assert_error(
+        &lab.get("regional", REGIONAL, "/prod/items/42/more").await,
+        403,
+        "MissingAuthenticationTokenException",
+        body,
+    );
+}
+
+#[tokio::test]
+async fn row7_unknown_stage_is_forbidden() {
+    let lab = Lab::start().await;
+    assert_error(
+        &lab.get("regional", REGIONAL, "/test").await,
+        403,
+        "ForbiddenException",
+        FORBIDDEN,
+    );
+    assert_error(
+        &lab.get("regional", REGIONAL, "/dev/test").await,
+        403,
+        "ForbiddenException",
+        FORBIDDEN,
+    );
+    // A custom domain without a root mapping: an unmapped base path is the same.
+    assert_error(
+        &lab.get("regional", "plain.example.com", "/v2/test").await,
+        403,
+        "ForbiddenException",
+        FORBIDDEN,
+    );
+    assert_eq!(
+        lab.get("regional", "plain.example.com", "/v1/test")
+            .await
+            .status,
+        200
+    );
+}
+
+#[tokio::test]
+async fn row8_disabled_default_endpoint_is_forbidden() {
+    let lab = Lab::start().await;
+    assert_error(
+        &lab.get("regional", DISABLED, "/prod/test").await,
+        403,
+        "ForbiddenException",
+        FORBIDDEN,
+    );
+}
+
+/// Rows 10 and 11: 32 clients at once against a plan get exactly as many 200s as it allows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rows10_and_11_throttle_and_quota_under_32_concurrent_clients() {
+    let lab = Arc::new(Lab::start().await);
+    for (key, allowed, error_type, body) in [
+        (
+            KEY_THROTTLED,
+            10,
+            "TooManyRequestsException",
+            r#"{"message":"Too Many Requests"}"#,
+        ),
+        (
+            KEY_QUOTA,
+            20,
+            "LimitExceededException",
+            r#"{"message":"Limit Exceeded"}"#,
+        ),
+    ] {
+        let mut tasks = Vec::new();
+        for _ in 0..32 {
+            let lab = lab.clone();
+            tasks.push(tokio::spawn(async move {
+                let c = Call::get(
+                    lab.door("regional"),
+                    REGIONAL,
+                    "/prod/keyed",
+                    lab.ca.clone(),
+                )
+                .header("x-api-key", key);
+                call(&c).await.expect("call")
+            }));
+        }
+        let mut ok = 0;
+        for t in tasks {
+            let r = t.await.expect("task");
+            if r.status == 200 {
+                ok += 1;
+            } else {
+                assert_error(&r, 429, error_type, body);
+            }
+        }
+        assert_eq!(ok, allowed, "{key}");
+    }
+}
+
+/// Row 12: mutual TLS failures are HTTP 403, not TLS alerts.
+#[tokio::test]
+async fn row12_client_certificate_failures_are_http_403() {
+    let lab = Lab::start().await;
+    let door = lab.door("regional");
+    let good = lab
+        .gw
+        .with_certs(|c| c.client("clients"))
+        .expect("identity");
+    let other = Ca::root("another CA")
+        .expect("ca")
+        .issue(&LeafSpec {
+            common_name: "stranger".into(),
+            client: true,
+            ..Default::default()
+        })
+        .expect("leaf");
+    let expired = lab
+        .gw
+        .with_certs(|c| {
+            c.ca("clients").expect("ca").issue(&LeafSpec {
+                common_name: "old".into(),
+                client: true,
+                expired: true,
+                ..Default::default()
+            })
+        })
+        .expect("leaf");
+    let deep = lab.gw.with_certs(|c| {
+        let mut ca = c.ca("clients").expect("ca").intermediate("i1").expect("i1");
+        for i in 2..=4 {
+            ca = ca.intermediate(&format!("i{i}")).expect("intermediate");
+        }
+        ca.issue(&LeafSpec {
+            common_name: "deep".into(),
+            client: true,
+            ..Default::default()
+        })
+        .expect("leaf")
+    });
+    let ok_3_levels = lab.gw.with_certs(|c| {
+        let ca = c
+            .ca("clients")
+            .expect("ca")
+            .intermediate("j1")
+            .expect("j1")
+            .intermediate("j2")
+            .expect("j2")
+            .intermediate("j3")
+            .expect("j3");
+        ca.issue(&LeafSpec {
+            common_name: "four levels".into(),
+            client: true,
+            ..Default::default()
+        })
+        .expect("leaf")
+    });
+    let attempt = |id: Option<&parallax_gateway::pki::Identity>| {
+        let mut c = Call::get(door, "api.example.com", "/test", lab.ca.clone());
+        c.identity = id.map(|i| (i.chain.clone(), i.key_der()));
+        c
+    };
+    assert_eq!(call(&attempt(Some(&good))).await.expect("call").status, 200);
+    assert_eq!(
+        call(&attempt(Some(&ok_3_levels)))
+            .await
+            .expect("call")
+            .status,
+        200,
+        "4 CA levels above the leaf are allowed"
+    );
+    for (what, id) in [
+        ("none", None),
+        ("another CA", Some(&other)),
+        ("expired", Some(&expired)),
+        ("5 CA levels", Some(&deep)),
+    ] {
+        let r = call(&attempt(id))
+            .await
+            .unwrap_or_else(|e| panic!("{what}: the handshake must succeed: {e}"));
+        assert_error(&r, 403, "ForbiddenException", FORBIDDEN);
+    }
+    let lines = lab.log.0.lock().expect("log").clone();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("the certificate has expired")),
+        "the reason reaches the log"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("\"clientCertSubject\":\"CN=clients client")),
+        "{lines:?}"
+    );
+}
+
+/// Row 13: no SNI to a default hostname fails the handshake.
+#[tokio::test]
+async fn row13_no_sni_fails_the_handshake() {
+    let lab = Lab::start().await;
+    let mut c = Call::get(lab.door("regional"), REGIONAL, "/prod/test", lab.ca.clone());
+    c.sni = None;
+    let err = call(&c).await.expect_err("no SNI, no handshake");
+    assert!(err.starts_with("tls:"), "{err}");
+}
+
+#[tokio::test]
+async fn endpoint_doors_route_vpce_names_and_the_alias() {
+    let lab = Lab::start().await;
+    let vpce_name = "vpce-0123456789abcdef0-abcd1234.execute-api.us-east-1.vpce.amazonaws.com";
+    let with_header = Call::get(lab.door(VPCE), vpce_name, "/prod/test", lab.ca.clone())
+        .header("x-apigw-api-id", "p1r2i3v4a5");
+    let r = call(&with_header).await.expect("call");
+    assert_eq!((r.status, r.body.as_str()), (200, "private"));
+    assert_error(
+        &call(&Call::get(
+            lab.door(VPCE),
+            vpce_name,
+            "/prod/test",
+            lab.ca.clone(),
+        ))
+        .await
+        .expect("call"),
+        403,
+        "ForbiddenException",
+        FORBIDDEN,
+    );
+    let alias = "p1r2i3v4a5-vpce-0123456789abcdef0.execute-api.us-east-1.amazonaws.com";
+    assert_eq!(
+        call(&Call::get(
+            lab.door(VPCE),
+            alias,
+            "/prod/test",
+            lab.ca.clone()
+        ))
+        .await
+        .expect("call")
+        .status,
+        200
+    );
+    // The alias is only routed by the endpoint it names.
+    let mut wrong = Call::get(lab.door(OTHER_VPCE), alias, "/prod/test", lab.ca.clone());
+    wrong.sni = Some(alias);
+    assert_error(
+        &call(&wrong).await.expect("call"),
+        403,
+        "ForbiddenException",
+        FORBIDDEN,
+    );
+}
+
+#[tokio::test]
+async fn edge_door_adds_cloudfront_headers_and_serves_http2() {
+    let lab = Lab::start().await;
+    let mut c = Call::get(lab.door("edge"), EDGE, "/prod/test", lab.ca.clone());
+    c.http2 = true;
+    let r = call(&c).await.expect("call");
+    assert_eq!((r.status, r.body.as_str()), (200, "edge"));
+    assert!(
+        r.header("via")
+            .is_some_and(|v| v.ends_with(".cloudfront.net (CloudFront)"))
+    );
+    assert_eq!(r.header("x-cache"), Some("Miss from cloudfront"));
+    assert!(r.header("x-amz-cf-pop").is_some() && r.header("x-amz-cf-id").is_some());
+    let e = lab.get("edge", REGIONAL, "/prod/test").await;
+    assert_eq!(e.header("x-cache"), Some("Error from cloudfront"));
+}
+
+#[tokio::test]
+async fn http_proxy_reaches_an_upstream_that_wants_the_gateways_certificate() {
+    let lab = Lab::start().await;
+    let c = Call::get(
+        lab.door("regional"),
+        REGIONAL,
+        "/prod/onprem/orders/42?x=1",
+        lab.ca.clone(),
+    )
+    .header("x-api-key", KEY);
+    let r = call(&c).await.expect("call");
+    assert_eq!(r.status, 200, "{r:?}");
+    let echo: serde_json::Value = serde_json::from_str(&r.body).expect("echo JSON");
+    assert_eq!(echo["uri"], "/orders/42?x=1");
+    assert_eq!(
+        echo["client_certificates"], 1,
+        "the gateway presented its client certificate"
+    );
+    assert!(
+        echo["host"]
+            .as_str()
+            .is_some_and(|h| h.starts_with("localhost:"))
+    );
+    let line = lab
+        .log
+        .0
+        .lock()
+        .expect("log")
+        .last()
+        .cloned()
+        .expect("a line");
+    let v: serde_json::Value = serde_json::from_str(&line).expect("JSON log");
+    assert_eq!(
+        (
+            v["resourcePath"].as_str(),
+            v["apiKeyId"].as_str(),
+            v["stage"].as_str()
+        ),
+        (Some("/onprem/{proxy+}"), Some("app"), Some("prod"))
+    );
+    assert!(v["upstreamLatencyMs"].is_number());
+}
+
+#[tokio::test]
+async fn upstream_down_or_slow_gives_504_within_the_timeout() {
+    let down = Lab::start_with(Duration::ZERO, 2_000, false).await;
+    let c = Call::get(
+        down.door("regional"),
+        REGIONAL,
+        "/prod/onprem/x",
+        down.ca.clone(),
+    )
+    .header("x-api-key", KEY);
+    let r = call(&c).await.expect("call");
+    assert_error(
+        &r,
+        504,
+        "InternalServerErrorException",
+        r#"{"message":"Internal server error"}"#,
+    );
+
+    let slow = Lab::start_with(Duration::from_secs(5), 300, true).await;
+    let c = Call::get(
+        slow.door("regional"),
+        REGIONAL,
+        "/prod/onprem/x",
+        slow.ca.clone(),
+    )
+    .header("x-api-key", KEY);
+    let t0 = Instant::now();
+    let r = call(&c).await.expect("call");
+    assert_error(
+        &r,
+        504,
+        "InternalServerErrorException",
+        r#"{"message":"Endpoint request timed out"}"#,
+    );
+    assert!(
+        t0.elapsed() < Duration::from_secs(3),
+        "answered at the 300 ms timeout, not after the upstream: {:?}",
+        t0.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn bodies_over_10_mb_are_refused() {
+    let lab = Lab::start().await;
+    let mut c = Call::get(
+        lab.door("regional"),
+        REGIONAL,
+        "/prod/onprem/upload",
+        lab.ca.clone(),
+    )
+    .header("x-api-key", KEY);
+    c.method = "POST";
+    c.body = vec![b'x'; 10 * 1024 * 1024 + 1];
+    let r = call(&c).await.expect("call");
+    assert_eq!(
+        (r.status, r.header("x-amzn-errortype")),
+        (413, Some("RequestTooLargeException"))
+    );
+}
+
+#[tokio::test]
+async fn logs_hold_no_key_values_and_no_private_keys() {
+    let lab = Lab::start().await;
+    let id = lab
+        .gw
+        .with_certs(|c| c.client("clients"))
+        .expect("identity");
+    for key in [KEY, KEY_DISABLED, KEY_THROTTLED] {
+        let mut c = Call::get(
+            lab.door("regional"),
+            "api.example.com",
+            "/keyed",
+            lab.ca.clone(),
+        )
+        .header("x-api-key", key);
+        c.identity = Some((id.chain.clone(), id.key_der()));
+        call(&c).await.expect("call");
+        call(
+            &Call::get(
+                lab.door("regional"),
+                REGIONAL,
+                "/prod/onprem/x",
+                lab.ca.clone(),
+            )
+            .header("x-api-key", key),
+        )
+        .await
+        .expect("call");
+    }
+    let lines = lab.log.0.lock().expect("log").join("\n");
+    assert!(lines.contains("\"apiKeyId\":\"app\""), "ids are logged");
+    for secret in [KEY, KEY_DISABLED, KEY_THROTTLED] {
+        assert!(!lines.contains(secret), "a key value reached the log");
+    }
+    let key_pem = id.key_pem();
+    let key_b64_line = key_pem.lines().nth(1).expect("a base64 line");
+    assert!(
+        !lines.contains("PRIVATE KEY") && !lines.contains(key_b64_line),
+        "private key material reached the log"
+    );
+}
+
+#[tokio::test]
+async fn graceful_shutdown_finishes_requests_in_flight() {
+    let lab = Lab::start_with(Duration::from_millis(500), 5_000, true).await;
+    let c = Call::get(
+        lab.door("regional"),
+        REGIONAL,
+        "/prod/onprem/slow",
+        lab.ca.clone(),
+    )
+    .header("x-api-key", KEY);
+    let inflight = tokio::spawn(async move { call(&c).await });
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    let addr = lab.door("regional");
+    let Lab { gw, .. } = lab;
+    gw.shutdown().await;
+    let r = inflight
+        .await
+        .expect("task")
+        .expect("the request in flight completes");
+    assert_eq!(r.status, 200);
+    assert!(
+        tokio::net::TcpStream::connect(addr).await.is_err(),
+        "no longer accepting"
+    );
+}
+
+/// A scratch directory removed when dropped.
+struct TempDir(std::path::PathBuf);
+
+impl TempDir {
+    fn new(tag: &str) -> TempDir {
+        let p = std::env::temp_dir().join(format!(
+            "parallax-gw-{tag}-{}-{}",
+            std::process::id(),
+            parallax_gateway::server::uuid4()
+        ));
+        std::fs::create_dir_all(&p).expect("temp dir");
+        TempDir(p)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Interop: real curl through the custom domain with mutual TLS.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn curl_with_client_certificates() {
+    let Some(curl) = parallax_testkit::interop::require("curl", "curl") else {
+        return;
+    };
+    let lab = Lab::start().await;
+    let dir = TempDir::new("curl");
+    lab.gw
+        .with_certs(|c| c.write_to(&dir.0))
+        .expect("write certs");
+    let stranger = Ca::root("stranger")
+        .expect("ca")
+        .issue(&LeafSpec {
+            common_name: "s".into(),
+            client: true,
+            ..Default::default()
+        })
+        .expect("leaf");
+    let expired = lab
+        .gw
+        .with_certs(|c| {
+            c.ca("clients").expect("ca").issue(&LeafSpec {
+                common_name: "old".into(),
+                client: true,
+                expired: true,
+                ..Default::default()
+            })
+        })
+        .expect("leaf");
+    for (name, id) in [("stranger", &stranger), ("expired", &expired)] {
+        std::fs::write(dir.0.join(format!("{name}.pem")), id.chain_pem()).expect("write");
+        std::fs::write(dir.0.join(format!("{name}.key")), id.key_pem()).expect("write");
+    }
+    let connect_to = format!("api.example.com:443:{}", lab.door("regional"));
+    let dir_path = dir.0.clone();
+    let run = move |cert: Option<&str>| {
+        let mut cmd = std::process::Command::new(&curl);
+        cmd.args([
+            "-sS",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            "--max-time",
+            "5",
+            "--cacert",
+        ])
+        .arg(dir_path.join("server-ca.pem"));
+        cmd.args([
+            "--connect-to",
+            &connect_to,
+            "-H",
+            &format!("x-api-key: {KEY}"),
+        ]);
+        if let Some(c) = cert {
+            cmd.arg("--cert")
+                .arg(dir_path.join(format!("{c}.pem")))
+                .arg("--key")
+                .arg(dir_path.join(format!("{c}.key")));
+        }
+        cmd.arg("https://api.example.com/keyed");
+        let out = cmd.output().expect("curl runs");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let results = tokio::task::spawn_blocking(move || {
+        [
+            Some("clients-client"),
+            None,
+            Some("stranger"),
+            Some("expired"),
+        ]
+        .map(run)
+    })
+    .await
+    .expect("curl calls");
+    assert_eq!(
+        results,
+        ["200", "403", "403", "403"].map(str::to_owned),
+        "with the lab client cert, none, another CA's, an expired one"
+    );
+}
+
+/// Interop: `openssl s_client` without SNI to a default hostname fails the handshake.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openssl_without_sni_fails_the_handshake() {
+    let Some(openssl) = parallax_testkit::interop::require("openssl", "openssl") else {
+        return;
+    };
+    let lab = Lab::start().await;
+    let addr = lab.door("regional").to_string();
+    let dir = TempDir::new("openssl");
+    lab.gw
+        .with_certs(|c| c.write_to(&dir.0))
+        .expect("write certs");
+    let ca = dir.0.join("server-ca.pem");
+    let (no_sni, with_sni) = tokio::task::spawn_blocking(move || {
+        let run = |extra: &[&str]| {
+            let out = std::process::Command::new(&openssl)
+                .args(["s_client", "-connect", &addr, "-CAfile"])
+                .arg(&ca)
+                .args(extra)
+                .stdin(std::process::Stdio::null())
+                .output()
+                .expect("openssl runs");
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            )
+        };
+        (run(&["-noservername"]), run(&["-servername", REGIONAL]))
+    })
+    .await
+    .expect("openssl calls");
+    assert!(no_sni.contains("alert"), "no SNI: {no_sni}");
+    assert!(
+        with_sni.contains("Verify return code: 0 (ok)"),
+        "with SNI: {with_sni}"
+    );
+}

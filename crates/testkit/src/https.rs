@@ -1,0 +1,154 @@
+//! An HTTPS client for tests that controls what curl's flags control: the address to connect
+//! to (`--connect-to`), the SNI (or none), the Host, the CA, a client certificate, HTTP/2.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use tokio::net::TcpStream;
+
+/// One request.
+#[derive(Debug)]
+pub struct Call<'a> {
+    pub addr: SocketAddr,
+    /// `None` sends no SNI at all.
+    pub sni: Option<&'a str>,
+    pub host: &'a str,
+    pub method: &'a str,
+    pub path: &'a str,
+    pub headers: Vec<(&'a str, String)>,
+    pub body: Vec<u8>,
+    pub roots: Vec<CertificateDer<'static>>,
+    pub identity: Option<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)>,
+    pub http2: bool,
+}
+
+impl<'a> Call<'a> {
+    /// A GET of `path` on `host`, SNI = host, trusting `roots`.
+    pub fn get(
+        addr: SocketAddr,
+        host: &'a str,
+        path: &'a str,
+        roots: Vec<CertificateDer<'static>>,
+    ) -> Call<'a> {
+        Call {
+            addr,
+            sni: Some(host),
+            host,
+            method: "GET",
+            path,
+            headers: vec![],
+            body: vec![],
+            roots,
+            identity: None,
+            http2: false,
+        }
+    }
+
+    pub fn header(mut self, name: &'a str, value: impl Into<String>) -> Self {
+        self.headers.push((name, value.into()));
+        self
+    }
+}
+
+/// A response, body read whole.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: http::HeaderMap,
+    pub body: String,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// Makes the call; `Err` carries the connect or TLS error in words.
+pub async fn call(c: &Call<'_>) -> Result<Reply, String> {
+    tokio::time::timeout(Duration::from_secs(10), call_inner(c))
+        .await
+        .map_err(|_| "timed out".to_owned())?
+}
+
+async fn call_inner(c: &Call<'_>) -> Result<Reply, String> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add_parsable_certificates(c.roots.iter().cloned());
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_root_certificates(roots);
+    let mut config = match &c.identity {
+        Some((chain, key)) => builder
+            .with_client_auth_cert(chain.clone(), key.clone_key())
+            .map_err(|e| e.to_string())?,
+        None => builder.with_no_client_auth(),
+    };
+    config.alpn_protocols = if c.http2 {
+        vec![b"h2".to_vec()]
+    } else {
+        vec![b"http/1.1".to_vec()]
+    };
+    let name = match c.sni {
+        Some(s) => ServerName::try_from(s.to_owned()).map_err(|e| e.to_string())?,
+        None => {
+            config.enable_sni = false;
+            ServerName::try_from(c.host.to_owned()).map_err(|e| e.to_string())?
+        }
+    };
+    let tcp = TcpStream::connect(c.addr)
+        .await
+        .map_err(|e| format!("connect: {e}"))?;
+    let tls = tokio_rustls::TlsConnector::from(Arc::new(config))
+        .connect(name, tcp)
+        .await
+        .map_err(|e| format!("tls: {e}"))?;
+    let mut req = http::Request::builder().method(c.method).uri(if c.http2 {
+        format!("https://{}{}", c.host, c.path)
+    } else {
+        c.path.to_owned()
+    });
+    if !c.http2 {
+        req = req.header("host", c.host);
+    }
+    for (k, v) in &c.headers {
+        req = req.header(*k, v.as_str());
+    }
+    let req = req
+        .body(Full::new(Bytes::from(c.body.clone())))
+        .map_err(|e| e.to_string())?;
+    let io = TokioIo::new(tls);
+    let res = if c.http2 {
+        let (mut send, conn) = hyper::client::conn::http2::handshake(TokioExecutor::new(), io)
+            .await
+            .map_err(|e| format!("h2: {e}"))?;
+        tokio::spawn(conn);
+        send.send_request(req).await
+    } else {
+        let (mut send, conn) = hyper::client::conn::http1::handshake(io)
+            .await
+            .map_err(|e| format!("h1: {e}"))?;
+        tokio::spawn(conn);
+        send.send_request(req).await
+    }
+    .map_err(|e| format!("request: {e}"))?;
+    let status = res.status().as_u16();
+    let headers = res.headers().clone();
+    let body = res
+        .into_body()
+        .collect()
+        .await
+        .map_err(|e| format!("body: {e}"))?
+        .to_bytes();
+    Ok(Reply {
+        status,
+        headers,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    })
+}
