@@ -66,6 +66,15 @@ impl Identity {
         self.chain.iter().map(|c| pem("CERTIFICATE", c)).collect()
     }
 
+    /// The leaf's serial number, as encoded.
+    pub fn serial(&self) -> Vec<u8> {
+        self.chain
+            .first()
+            .and_then(|c| x509_parser::parse_x509_certificate(c.as_ref()).ok())
+            .map(|(_, c)| c.raw_serial().to_vec())
+            .unwrap_or_default()
+    }
+
     /// The private key in PEM. Secret: write it only to files the user asked for.
     pub fn key_pem(&self) -> String {
         pem("PRIVATE KEY", self.key.secret_pkcs8_der())
@@ -127,6 +136,32 @@ impl Ca {
 
     pub fn cert_pem(&self) -> String {
         self.issuer.pem()
+    }
+
+    /// A CRL signed by this CA that revokes the given serials (valid from 2025 to 2099).
+    pub fn crl_pem(&self, revoked: &[Vec<u8>]) -> Result<String, PkiError> {
+        let err = |source| PkiError {
+            what: format!("the CRL of {}", self.name),
+            source,
+        };
+        let params = rcgen::CertificateRevocationListParams {
+            this_update: rcgen::date_time_ymd(2025, 1, 1),
+            next_update: rcgen::date_time_ymd(2099, 1, 1),
+            crl_number: SerialNumber::from(1u64),
+            issuing_distribution_point: None,
+            revoked_certs: revoked
+                .iter()
+                .map(|s| rcgen::RevokedCertParams {
+                    serial_number: SerialNumber::from_slice(s),
+                    revocation_time: rcgen::date_time_ymd(2025, 6, 1),
+                    reason_code: Some(rcgen::RevocationReason::KeyCompromise),
+                    invalidity_date: None,
+                })
+                .collect(),
+            key_identifier_method: rcgen::KeyIdMethod::Sha256,
+        };
+        let crl = params.signed_by(&self.issuer).map_err(err)?;
+        Ok(pem("X509 CRL", crl.der()))
     }
 
     /// A leaf signed by this CA; its chain carries this CA and those above it, without the root.

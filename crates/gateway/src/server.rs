@@ -63,7 +63,7 @@ impl Default for GatewayConfig {
             max_connections: 1024,
             header_read_timeout: Duration::from_secs(10),
             grace: Duration::from_secs(10),
-            access_log: Arc::new(StderrLog),
+            access_log: Arc::new(StderrLog::new()),
         }
     }
 }
@@ -73,13 +73,44 @@ pub trait AccessLog: Send + Sync {
     fn line(&self, line: &str);
 }
 
-/// Writes access-log lines to standard error.
+/// Writes access-log lines to standard error from a thread of its own: the request path only
+/// sends the line down a channel, and never waits on the terminal or takes the stderr lock.
 #[derive(Debug)]
-pub struct StderrLog;
+pub struct StderrLog {
+    tx: std::sync::mpsc::Sender<String>,
+}
+
+impl StderrLog {
+    pub fn new() -> StderrLog {
+        let (tx, rx) = std::sync::mpsc::channel::<String>();
+        // If the thread cannot start, lines are dropped rather than requests failed.
+        let _ = std::thread::Builder::new()
+            .name("access-log".into())
+            .spawn(move || {
+                use std::io::Write;
+                let mut out = std::io::BufWriter::new(std::io::stderr());
+                while let Ok(line) = rx.recv() {
+                    let _ = writeln!(out, "{line}");
+                    // Write in batches while lines keep coming; flush when the queue runs dry.
+                    while let Ok(more) = rx.try_recv() {
+                        let _ = writeln!(out, "{more}");
+                    }
+                    let _ = out.flush();
+                }
+            });
+        StderrLog { tx }
+    }
+}
+
+impl Default for StderrLog {
+    fn default() -> Self {
+        StderrLog::new()
+    }
+}
 
 impl AccessLog for StderrLog {
     fn line(&self, line: &str) {
-        eprintln!("{line}");
+        let _ = self.tx.send(line.to_owned());
     }
 }
 
@@ -301,7 +332,11 @@ fn build_snapshot(t: &Topology, certs: &mut LabCerts) -> Result<Snapshot, Gatewa
             .iter()
             .filter(|d| Some(d.endpoint_type.value) == served)
         {
-            ids.push((d, certs.server(&[d.name.to_string()])?));
+            let id = match &d.certificate {
+                Some(path) => certs.identity(path)?,
+                None => certs.server(&[d.name.to_string()])?,
+            };
+            ids.push((d, id));
         }
         for (d, id) in &ids {
             let trust = match &d.mtls {

@@ -636,6 +636,10 @@ pub struct CustomDomain {
     pub target: Option<At<DomainTargetId>>,
     #[serde(default)]
     pub mtls: Option<Mtls>,
+    /// A PEM file holding the certificate chain and PKCS#8 key to serve for this name. Without
+    /// it the lab's server CA issues one.
+    #[serde(default)]
+    pub certificate: Option<At<String>>,
     #[serde(default)]
     pub mappings: Vec<BasePathMapping>,
 }

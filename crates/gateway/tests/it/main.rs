@@ -870,3 +870,136 @@ async fn openssl_without_sni_fails_the_handshake() {
         "with SNI: {with_sni}"
     );
 }
+
+/// Strict mode (the standalone proxy): bad or missing certificates fail the handshake, and CRLs
+/// are checked.
+#[tokio::test]
+async fn strict_mutual_tls_fails_the_handshake_and_checks_crls() {
+    let mut certs = LabCerts::new().expect("certs");
+    let good = certs.client("clients").expect("identity");
+    let revoked = certs
+        .ca("clients")
+        .expect("ca")
+        .issue(&LeafSpec {
+            common_name: "revoked".into(),
+            client: true,
+            ..Default::default()
+        })
+        .expect("leaf");
+    let crl = certs
+        .ca("clients")
+        .expect("ca")
+        .crl_pem(&[revoked.serial()])
+        .expect("crl");
+    let dir = TempDir::new("strict");
+    let crl_path = dir.0.join("clients.crl.pem");
+    std::fs::write(&crl_path, crl).expect("write crl");
+    let yaml = format!(
+        r#"
+region: us-east-1
+front_doors: {{ regional: [52.94.133.10] }}
+apis: [{{ id: a1b2c3d4e5, name: a, endpoint_type: REGIONAL, stages: [prod], routes: [{{ method: GET, path: /test, integration: {{ type: MOCK, body: strict }} }}] }}]
+custom_domains:
+  - name: proxy.example.com
+    endpoint_type: REGIONAL
+    dns: alias
+    mtls: {{ truststore: "lab:clients", strict: true, crls: ["{}"] }}
+    mappings: [{{ api: a1b2c3d4e5, stage: prod }}]
+"#,
+        crl_path.display()
+    );
+    let t = Topology::from_yaml(&yaml, "<strict>").unwrap_or_else(|e| panic!("{e}"));
+    let ca = vec![certs.server_ca().cert_der()];
+    let gw = Gateway::start(
+        &t,
+        certs,
+        GatewayConfig {
+            access_log: Arc::new(MemoryLog::default()),
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("starts");
+    let door = gw.addr_of("regional").expect("door");
+    let attempt = |id: Option<&parallax_gateway::pki::Identity>| {
+        let mut c = Call::get(door, "proxy.example.com", "/test", ca.clone());
+        c.identity = id.map(|i| (i.chain.clone(), i.key_der()));
+        c
+    };
+    let ok = call(&attempt(Some(&good)))
+        .await
+        .expect("a good certificate passes");
+    assert_eq!((ok.status, ok.body.as_str()), (200, "strict"));
+    let stranger = Ca::root("stranger")
+        .expect("ca")
+        .issue(&LeafSpec {
+            common_name: "s".into(),
+            client: true,
+            ..Default::default()
+        })
+        .expect("leaf");
+    for (what, id) in [
+        ("none", None),
+        ("revoked", Some(&revoked)),
+        ("another CA", Some(&stranger)),
+    ] {
+        // TLS 1.3 reports a refused client certificate on the first read, so the error may
+        // surface at the request rather than at the handshake; either way there is no response.
+        let r = call(&attempt(id)).await;
+        assert!(r.is_err(), "{what}: expected no HTTP response, got {r:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_custom_domain_reached_at_an_endpoint_door_fails_the_name_check() {
+    // A CNAME-published domain followed into the endpoint's zone lands at the endpoint, which
+    // serves its *.execute-api certificate (reference §2.5).
+    let lab = Lab::start().await;
+    let err = call(&Call::get(
+        lab.door(VPCE),
+        "plain.example.com",
+        "/v1/test",
+        lab.ca.clone(),
+    ))
+    .await
+    .expect_err("name mismatch");
+    assert!(
+        err.contains("NotValidForName") || err.contains("not valid for name"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn slow_headers_are_cut_off_and_connections_are_capped() {
+    use tokio::io::AsyncWriteExt;
+    let mut certs = LabCerts::new().expect("certs");
+    let ca = vec![certs.server_ca().cert_der()];
+    let _ = certs.server(&["x".into()]);
+    let config = GatewayConfig {
+        header_read_timeout: Duration::from_millis(300),
+        max_connections: 1,
+        access_log: Arc::new(MemoryLog::default()),
+        ..Default::default()
+    };
+    let gw = Gateway::start(&topology(1, 1000), certs, config)
+        .await
+        .expect("starts");
+    let door = gw.addr_of("regional").expect("door");
+    // A client that connects and sends nothing holds the only slot until the timeout frees it.
+    let mut idle = tokio::net::TcpStream::connect(door).await.expect("connect");
+    idle.write_all(b"\x16")
+        .await
+        .expect("one byte of a ClientHello");
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let t0 = Instant::now();
+    let r = call(&Call::get(door, REGIONAL, "/prod/test", ca.clone()))
+        .await
+        .expect("served once the slow client is cut off");
+    assert_eq!(r.status, 200);
+    let waited = t0.elapsed();
+    assert!(
+        waited >= Duration::from_millis(150),
+        "the second connection waited for the only slot: {waited:?}"
+    );
+    drop(idle);
+}
