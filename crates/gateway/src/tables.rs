@@ -271,43 +271,45 @@ impl Tables {
         ctx.stage = Some(stage.clone());
         let api = self.apis.get(&api_id).ok_or(Reject::UnknownHost)?;
 
-        // 6: resource policy.
-        let relative = format!("{stage}/{}/{}", req.method, rest.trim_start_matches('/'));
-        let arn = format!(
-            "arn:aws:execute-api:{}:{}:{api_id}/{relative}",
-            self.region, self.account
-        );
-        let vpce = match req.door {
-            FrontDoor::VpcEndpoint(id) => Some(id),
-            _ => None,
-        };
-        let decision = match &api.policy {
-            Some(p) => p.evaluate(&Caller {
-                arn: &arn,
-                api_relative: &relative,
-                source_ip: req.client_ip,
-                source_vpce: vpce.map(VpceId::as_str),
-                source_vpc: vpce
-                    .and_then(|v| self.endpoint_vpc.get(v))
-                    .map(VpcId::as_str),
-            }),
-            // A private API rejects everything until a policy grants access (reference §5).
-            None if api.endpoint_type == EndpointType::Private => Decision::NoAllow,
-            None => Decision::Allow,
-        };
-        match decision {
-            Decision::Allow => {}
-            Decision::ExplicitDeny => {
-                return Err(Reject::AccessDenied {
-                    arn,
-                    explicit: true,
-                });
-            }
-            Decision::NoAllow => {
-                return Err(Reject::AccessDenied {
-                    arn,
-                    explicit: false,
-                });
+        // 6: resource policy. The ARN is built only when there is something to evaluate: most
+        // public APIs have no policy, and the request path stays free of that formatting.
+        if api.policy.is_some() || api.endpoint_type == EndpointType::Private {
+            let relative = format!("{stage}/{}/{}", req.method, rest.trim_start_matches('/'));
+            let arn = format!(
+                "arn:aws:execute-api:{}:{}:{api_id}/{relative}",
+                self.region, self.account
+            );
+            let vpce = match req.door {
+                FrontDoor::VpcEndpoint(id) => Some(id),
+                _ => None,
+            };
+            let decision = match &api.policy {
+                Some(p) => p.evaluate(&Caller {
+                    arn: &arn,
+                    api_relative: &relative,
+                    source_ip: req.client_ip,
+                    source_vpce: vpce.map(VpceId::as_str),
+                    source_vpc: vpce
+                        .and_then(|v| self.endpoint_vpc.get(v))
+                        .map(VpcId::as_str),
+                }),
+                // A private API rejects everything until a policy grants access (reference §5).
+                None => Decision::NoAllow,
+            };
+            match decision {
+                Decision::Allow => {}
+                Decision::ExplicitDeny => {
+                    return Err(Reject::AccessDenied {
+                        arn,
+                        explicit: true,
+                    });
+                }
+                Decision::NoAllow => {
+                    return Err(Reject::AccessDenied {
+                        arn,
+                        explicit: false,
+                    });
+                }
             }
         }
 
