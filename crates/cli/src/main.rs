@@ -31,6 +31,10 @@ enum Command {
     /// Run the API gateway: a TLS front door per address a client can reach (regional, edge,
     /// one per execute-api endpoint), with mutual TLS, API keys, usage plans and integrations.
     Gateway(GatewayArgs),
+    /// Walk DNS → TCP → TLS → HTTP to a URL from here, through several resolvers, and say what
+    /// is wrong and how to confirm and fix it. Exit codes: 0 as expected; 10 DNS failure; 11 a
+    /// private answer for a public name; 12 connect failure; 13 TLS failure; 14 HTTP error.
+    Probe(Box<ProbeArgs>),
     /// Check a scenario or topology file and summarise it.
     Check {
         /// The scenario (or bare topology) YAML file.
@@ -52,6 +56,80 @@ struct LabArgs {
     /// wait for SIGINT or SIGTERM.
     #[arg(long)]
     keep_running: bool,
+}
+
+#[derive(clap::Args, Debug)]
+struct ProbeArgs {
+    /// The URL, e.g. https://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com/prod/test
+    url: String,
+    /// The method.
+    #[arg(
+        short = 'X',
+        long = "request",
+        value_name = "METHOD",
+        default_value = "GET"
+    )]
+    method: String,
+    /// A request header, `Name: value`. Repeatable.
+    #[arg(short = 'H', long = "header", value_name = "HEADER")]
+    headers: Vec<String>,
+    /// The request body (`@FILE` reads a file).
+    #[arg(short = 'd', long = "data", value_name = "DATA")]
+    data: Option<String>,
+    /// Client certificate (PEM; may hold the key too).
+    #[arg(long, value_name = "FILE")]
+    cert: Option<PathBuf>,
+    /// Client private key (PEM).
+    #[arg(long, value_name = "FILE")]
+    key: Option<PathBuf>,
+    /// Trust only these CA certificates (PEM) instead of the system's.
+    #[arg(long, value_name = "FILE")]
+    cacert: Option<PathBuf>,
+    /// Go on when the server's certificate does not verify (it is still reported).
+    #[arg(short = 'k', long)]
+    insecure: bool,
+    /// Use ADDR for HOST:PORT instead of DNS. Repeatable.
+    #[arg(long, value_name = "HOST:PORT:ADDR")]
+    resolve: Vec<String>,
+    /// Dial HOST2:PORT2 where HOST:PORT would be dialled; HOST may be the URL's host or a
+    /// resolved address. Repeatable.
+    #[arg(long, value_name = "HOST:PORT:HOST2:PORT2")]
+    connect_to: Vec<String>,
+    /// Seconds the whole probe may take.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30.0)]
+    max_time: f64,
+    /// The resolvers of the connecting path instead of the system's: ADDR[:PORT][,…]
+    #[arg(long, value_name = "ADDRS")]
+    dns_servers: Option<String>,
+    /// Another resolver to ask and compare with: NAME=ADDR[:PORT]. Repeatable.
+    #[arg(long, value_name = "NAME=ADDR")]
+    compare_dns: Vec<String>,
+    /// The API key, sent as x-api-key (also PARALLAX_API_KEY). Never printed.
+    #[arg(
+        long,
+        value_name = "KEY",
+        env = "PARALLAX_API_KEY",
+        hide_env_values = true
+    )]
+    api_key: Option<String>,
+    /// Read the API key from a file.
+    #[arg(long, value_name = "FILE", conflicts_with = "api_key")]
+    api_key_file: Option<PathBuf>,
+    /// A scenario or topology that names the endpoints, VPCs and APIs in the diagnosis.
+    #[arg(long, value_name = "FILE")]
+    topology: Option<PathBuf>,
+    /// With --topology: the scenario step to read it at.
+    #[arg(long, value_name = "NAME", requires = "topology")]
+    step: Option<String>,
+    /// The JSON report (schema parallax.probe/v1) instead of text.
+    #[arg(long)]
+    json: bool,
+    /// Exit 0 only when the status is this one.
+    #[arg(long, value_name = "STATUS")]
+    expect: Option<u16>,
+    /// Do not retry pinned to another resolver's public answer.
+    #[arg(long)]
+    no_confirm: bool,
 }
 
 #[derive(clap::Args, Debug)]
@@ -135,6 +213,17 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Resolver(args) => runtime()?.block_on(resolver(args)),
         Command::Lab(args) => runtime()?.block_on(lab(args)),
         Command::Gateway(args) => runtime()?.block_on(gateway(args)),
+        Command::Probe(args) => {
+            let (opts, topology, expect, json) = probe_options(*args)?;
+            let report =
+                runtime()?.block_on(parallax_probe::probe(&opts, topology.as_ref(), expect));
+            if json {
+                println!("{}", report.to_json());
+            } else {
+                print!("{}", report.to_text());
+            }
+            Ok(ExitCode::from(report.exit_code))
+        }
     }
 }
 
@@ -286,6 +375,117 @@ async fn gateway(args: GatewayArgs) -> anyhow::Result<ExitCode> {
     wait_for_signal().await?;
     gw.shutdown().await;
     Ok(ExitCode::SUCCESS)
+}
+
+type ProbeSetup = (
+    parallax_probe::ProbeOptions,
+    Option<Topology>,
+    Option<u16>,
+    bool,
+);
+
+fn probe_options(a: ProbeArgs) -> anyhow::Result<ProbeSetup> {
+    use parallax_probe::options::{
+        ClientIdentity, parse_connect_to, parse_dns_server, parse_resolve,
+    };
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+
+    let url: parallax_model::RequestUrl = a
+        .url
+        .clone()
+        .try_into()
+        .map_err(|e: String| anyhow::anyhow!("URL: {e}"))?;
+    let mut opts = parallax_probe::ProbeOptions::new(url);
+    opts.method = a.method.to_ascii_uppercase();
+    for h in &a.headers {
+        let (k, v) = h
+            .split_once(':')
+            .with_context(|| format!("-H `{h}`: expected `Name: value`"))?;
+        opts.headers
+            .push((k.trim().to_owned(), v.trim().to_owned()));
+    }
+    if let Some(d) = &a.data {
+        opts.body = match d.strip_prefix('@') {
+            Some(path) => {
+                std::fs::read(path).with_context(|| format!("-d @{path}: cannot read"))?
+            }
+            None => d.clone().into_bytes(),
+        };
+        if a.method == "GET" {
+            opts.method = "POST".to_owned();
+        }
+    }
+    let read_certs = |p: &PathBuf| -> anyhow::Result<Vec<CertificateDer<'static>>> {
+        let certs: Vec<_> = CertificateDer::pem_file_iter(p)
+            .with_context(|| format!("{}: cannot read", p.display()))?
+            .collect::<Result<_, _>>()
+            .with_context(|| format!("{}: not PEM certificates", p.display()))?;
+        anyhow::ensure!(!certs.is_empty(), "{}: no CERTIFICATE block", p.display());
+        Ok(certs)
+    };
+    if let Some(ca) = &a.cacert {
+        opts.ca = Some(read_certs(ca)?);
+    }
+    if let Some(cert) = &a.cert {
+        let chain = read_certs(cert)?;
+        let key_file = a.key.as_ref().unwrap_or(cert);
+        let key = PrivateKeyDer::from_pem_file(key_file)
+            .with_context(|| format!("{}: no private key (pass --key)", key_file.display()))?;
+        opts.identity = Some(ClientIdentity { chain, key });
+    } else if a.key.is_some() {
+        bail!("--key needs --cert");
+    }
+    opts.danger_accept_invalid_certs = a.insecure;
+    opts.resolve = a
+        .resolve
+        .iter()
+        .map(|s| parse_resolve(s))
+        .collect::<Result<_, _>>()
+        .map_err(|e| anyhow::anyhow!("--resolve {e}"))?;
+    opts.connect_to = a
+        .connect_to
+        .iter()
+        .map(|s| parse_connect_to(s))
+        .collect::<Result<_, _>>()
+        .map_err(|e| anyhow::anyhow!("--connect-to {e}"))?;
+    if let Some(list) = &a.dns_servers {
+        opts.dns_servers = list
+            .split(',')
+            .map(|s| parse_dns_server(s.trim()))
+            .collect::<Result<_, _>>()
+            .map_err(|e| anyhow::anyhow!("--dns-servers {e}"))?;
+    }
+    for c in &a.compare_dns {
+        let (name, addr) = c
+            .split_once('=')
+            .with_context(|| format!("--compare-dns `{c}`: expected NAME=ADDR[:PORT]"))?;
+        opts.compare_dns.push((
+            name.to_owned(),
+            parse_dns_server(addr).map_err(|e| anyhow::anyhow!("--compare-dns {e}"))?,
+        ));
+    }
+    anyhow::ensure!(
+        a.max_time.is_finite() && a.max_time > 0.0 && a.max_time <= 3600.0,
+        "--max-time {}: expected seconds between 0 and 3600",
+        a.max_time
+    );
+    opts.max_time = std::time::Duration::from_secs_f64(a.max_time);
+    opts.api_key = match &a.api_key_file {
+        Some(p) => Some(
+            std::fs::read_to_string(p)
+                .with_context(|| format!("{}: cannot read", p.display()))?
+                .trim()
+                .to_owned(),
+        ),
+        None => a.api_key.clone(),
+    };
+    opts.confirm = !a.no_confirm;
+    let topology = match &a.topology {
+        Some(p) => Some(topology_at(Some(p), a.step.as_deref())?),
+        None => None,
+    };
+    Ok((opts, topology, a.expect, a.json))
 }
 
 /// The topology of a file (or the seed), as it is after `step` when one is named.

@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 use std::net::SocketAddr;
 
-use parallax_model::{DnsVerdict, Expectation, Outcome, classify};
+use parallax_model::{DnsVerdict, Expectation, Outcome};
 use serde::Serialize;
 
 #[derive(Clone, Debug, Serialize)]
@@ -149,24 +149,11 @@ impl LabReport {
     }
 }
 
-/// `10.0.1.17, 10.0.2.17: private (RFC 1918)`, one class per group of addresses.
 fn answer_text(dns: &parallax_model::DnsOutcome) -> String {
     if dns.addresses.is_empty() {
         return dns.rcode.to_string();
     }
-    let mut groups: Vec<(&'static str, Vec<String>)> = Vec::new();
-    for a in &dns.addresses {
-        let class = classify(*a).describe();
-        match groups.iter_mut().find(|(c, _)| *c == class) {
-            Some((_, v)) => v.push(a.to_string()),
-            None => groups.push((class, vec![a.to_string()])),
-        }
-    }
-    groups
-        .iter()
-        .map(|(c, v)| format!("{}: {c}", v.join(", ")))
-        .collect::<Vec<_>>()
-        .join("; ")
+    parallax_model::outcome::describe_addresses(&dns.addresses)
 }
 
 fn wrap(text: &str, width: usize, indent: &str) -> String {

@@ -269,6 +269,23 @@ impl Expectation {
     }
 }
 
+/// `10.0.1.17, 10.0.2.17: private (RFC 1918)`: the addresses grouped by class, in order.
+pub fn describe_addresses(addrs: &[IpAddr]) -> String {
+    let mut groups: Vec<(&'static str, Vec<String>)> = Vec::new();
+    for a in addrs {
+        let class = classify(*a).describe();
+        match groups.iter_mut().find(|(c, _)| *c == class) {
+            Some((_, v)) => v.push(a.to_string()),
+            None => groups.push((class, vec![a.to_string()])),
+        }
+    }
+    groups
+        .iter()
+        .map(|(c, v)| format!("{}: {c}", v.join(", ")))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 /// `a, b, c`, or `none`.
 pub fn join_addresses(addrs: &[IpAddr]) -> String {
     if addrs.is_empty() {

@@ -1,0 +1,620 @@
+//! Rules over an observation (and a topology, when one is given) that say what went wrong, in
+//! words, with the evidence, the fixes, and (for the resolver path) a pinned confirmation.
+//!
+//! Exit codes (`parallax probe`): 0 the expectation is met (or, with no `--expect`, the status
+//! is below 400); 10 DNS failure; 11 a private answer for a public name (the resolver path is
+//! the cause); 12 connect failure; 13 TLS failure; 14 HTTP error or unexpected status.
+
+use std::net::IpAddr;
+
+use parallax_model::topology::{EndpointType, Topology};
+use parallax_model::{DnsVerdict, ExecuteApiName, Rcode};
+use serde::Serialize;
+
+use crate::ladder;
+use crate::observation::{DnsAnswer, Observation};
+use crate::options::ProbeOptions;
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Diagnosis {
+    /// `ok`, or what failed.
+    pub verdict: Verdict,
+    /// A stable rule id (`endpoint-private-dns`, `missing-auth-token`, ...).
+    pub rule: &'static str,
+    /// The cause, in one sentence.
+    pub cause: String,
+    /// The observations it rests on.
+    pub evidence: Vec<String>,
+    /// What to do about it, most direct first.
+    pub fixes: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub confirmation: Option<Confirmation>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    Ok,
+    DnsFailure,
+    PrivateAnswer,
+    ConnectFailure,
+    TlsFailure,
+    HttpError,
+}
+
+impl Verdict {
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Verdict::Ok => 0,
+            Verdict::DnsFailure => 10,
+            Verdict::PrivateAnswer => 11,
+            Verdict::ConnectFailure => 12,
+            Verdict::TlsFailure => 13,
+            Verdict::HttpError => 14,
+        }
+    }
+}
+
+/// The pinned retry: the same request, SNI and Host, to another resolver's public answer.
+#[derive(Clone, Debug, Serialize)]
+pub struct Confirmation {
+    /// The resolver whose answer was used.
+    pub resolver: String,
+    pub addr: IpAddr,
+    pub status: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// True when the pinned request succeeded (status below 400): the resolver path was the cause.
+    pub confirmed: bool,
+}
+
+/// The workarounds of reference §2.6 for an endpoint's private DNS shadowing a public API.
+const PRIVATE_DNS_FIXES: [&str; 4] = [
+    "call the public API through a custom domain (edge-optimized, or Regional published as a Route 53 alias record, not a CNAME)",
+    "turn private DNS off on the execute-api endpoint, and call private APIs by their vpce-specific names with a Host or x-apigw-api-id header, or by the {api-id}-{vpce-id} alias",
+    "with private DNS off, add a private hosted zone per private API, so only those names resolve privately",
+    "use custom domain names for private APIs (DomainNameV2 with access associations)",
+];
+
+fn answer_line(a: &DnsAnswer, host: &str) -> String {
+    let who = match (&a.server, &a.source) {
+        (Some(s), _) => format!("{} ({s})", a.resolver),
+        (None, Some(src)) => format!("{} ({src})", a.resolver),
+        (None, None) => a.resolver.clone(),
+    };
+    let what = if a.outcome.addresses.is_empty() {
+        a.error
+            .clone()
+            .unwrap_or_else(|| a.outcome.rcode.to_string())
+    } else {
+        let v = a.outcome.verdict();
+        format!(
+            "{} ({v})",
+            a.outcome
+                .addresses
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
+    let via = if a.outcome.cname_chain.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " via CNAME {}",
+            a.outcome
+                .cname_chain
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(" → ")
+        )
+    };
+    format!("dns {who}: {host}{via} → {what}")
+}
+
+fn http_line(obs: &Observation) -> Option<String> {
+    let h = obs.http.as_ref()?;
+    let status = h.status?;
+    let et = h
+        .error_type
+        .as_deref()
+        .map(|t| format!(" {t}"))
+        .unwrap_or_default();
+    let body: String = h.body.chars().take(200).collect();
+    Some(format!("http: {status}{et} {body}"))
+}
+
+/// Runs the rules. `confirm` is called for rules that suspect the resolver path.
+pub fn explain(obs: &Observation, opts: &ProbeOptions, topology: Option<&Topology>) -> Diagnosis {
+    let host = opts.url.host.as_str();
+    let name = ExecuteApiName::parse(host);
+    let path = &obs.dns.path;
+    let mut evidence = vec![answer_line(path, host)];
+    evidence.extend(obs.dns.compare.iter().map(|a| answer_line(a, host)));
+    let public_elsewhere = obs
+        .dns
+        .compare
+        .iter()
+        .find(|a| a.outcome.verdict() == DnsVerdict::Public);
+    let path_private = matches!(
+        path.outcome.verdict(),
+        DnsVerdict::Private | DnsVerdict::Mixed
+    );
+    let diag =
+        |verdict, rule, cause: String, evidence: Vec<String>, fixes: Vec<String>| Diagnosis {
+            verdict,
+            rule,
+            cause,
+            evidence,
+            fixes,
+            confirmation: None,
+        };
+
+    // DNS.
+    if path.outcome.addresses.is_empty() {
+        if path.outcome.rcode == Rcode::NxDomain
+            && let Some(other) = obs
+                .dns
+                .compare
+                .iter()
+                .find(|a| !a.outcome.addresses.is_empty())
+        {
+            let zone = topology.and_then(|t| {
+                t.hosted_zones
+                    .iter()
+                    .filter(|z| opts.url.host.is_within(&z.name))
+                    .max_by_key(|z| z.name.as_str().len())
+            });
+            let zone_text = zone
+                .map(|z| {
+                    format!(
+                        "the private hosted zone {} (associated with {})",
+                        z.name,
+                        z.vpcs
+                            .iter()
+                            .map(|v| v.to_string())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                })
+                .unwrap_or_else(|| "a private hosted zone".to_owned());
+            return diag(
+                Verdict::PrivateAnswer,
+                "private-zone-nxdomain",
+                format!(
+                    "{zone_text} covers {host} but has no record for it: the VPC resolver answers NXDOMAIN and does not fall back to public DNS, while {} answers it",
+                    other.resolver
+                ),
+                evidence,
+                vec![
+                    format!("add a record for {host} to the private zone"),
+                    "or narrow the private zone so it no longer covers the public name".to_owned(),
+                ],
+            );
+        }
+        let why = path
+            .error
+            .clone()
+            .unwrap_or_else(|| format!("the resolver answered {}", path.outcome.rcode));
+        return diag(
+            Verdict::DnsFailure,
+            "dns-failure",
+            format!("{host} did not resolve: {why}"),
+            evidence,
+            vec!["check the name, and that this host can reach its resolver".to_owned()],
+        );
+    }
+
+    // Connect.
+    if let Some(c) = &obs.connect
+        && let Some(kind) = c.failure
+    {
+        evidence.push(format!(
+            "connect {}: {:?}: {}",
+            c.addr,
+            kind,
+            c.error.clone().unwrap_or_default()
+        ));
+        let mut cause = format!("TCP to {} failed ({kind:?})", c.addr);
+        if path_private && name.is_some() {
+            cause.push_str("; the address is private, so check the interface endpoint's security group allows inbound TCP 443 from this host");
+        }
+        return diag(
+            Verdict::ConnectFailure,
+            "connect-failure",
+            cause,
+            evidence,
+            vec![
+                "check routes, security groups and network ACLs between this host and the address"
+                    .to_owned(),
+            ],
+        );
+    }
+
+    // TLS.
+    if let Some(t) = &obs.tls {
+        let leaf_san = t
+            .chain
+            .first()
+            .map(|l| l.san.join(", "))
+            .unwrap_or_default();
+        if let Some(err) = &t.error {
+            evidence.push(format!("tls: {err}"));
+            if t.name_match == Some(false) {
+                evidence.push(format!("tls: the server's certificate names {leaf_san}"));
+            }
+            let into_execute_api = path
+                .outcome
+                .cname_chain
+                .iter()
+                .any(|n| n.as_str().contains(".execute-api."));
+            if t.name_match == Some(false) && into_execute_api && leaf_san.contains("execute-api") {
+                let target = path
+                    .outcome
+                    .cname_chain
+                    .last()
+                    .map(ToString::to_string)
+                    .unwrap_or_default();
+                return diag(
+                    Verdict::PrivateAnswer,
+                    "cname-into-endpoint",
+                    format!("{host} is published as a CNAME to {target}, which this resolver sends into an execute-api endpoint's private zone; the endpoint serves its *.execute-api certificate, so the name check fails"),
+                    evidence,
+                    vec!["publish the custom domain as a Route 53 alias record instead of a CNAME (reference §2.5)".to_owned(), "or turn private DNS off on the execute-api endpoint".to_owned()],
+                );
+            }
+            if t.client_cert_requested && (err.contains("alert") || err.contains("refused")) {
+                return client_cert_diag(t, opts, evidence, Verdict::TlsFailure);
+            }
+            return diag(
+                Verdict::TlsFailure,
+                "tls-failure",
+                format!("the TLS handshake with {host} failed: {err}"),
+                evidence,
+                vec![tls_fix(t.name_match, err)],
+            );
+        }
+        if let Some(refused) = &t.client_cert_refused {
+            evidence.push(format!(
+                "tls: the server refused our client certificate after the handshake: {refused}"
+            ));
+            return client_cert_diag(t, opts, evidence, Verdict::TlsFailure);
+        }
+    }
+
+    // HTTP.
+    let Some(h) = &obs.http else {
+        return diag(
+            Verdict::HttpError,
+            "http-error",
+            "no HTTP exchange took place".to_owned(),
+            evidence,
+            vec![],
+        );
+    };
+    if let Some(err) = &h.error {
+        evidence.push(format!("http: {err}"));
+        return diag(
+            Verdict::HttpError,
+            "http-error",
+            format!("the HTTP exchange failed: {err}"),
+            evidence,
+            vec![],
+        );
+    }
+    let status = h.status.unwrap_or(0);
+    if let Some(l) = http_line(obs) {
+        evidence.push(l);
+    }
+    let et = h.error_type.as_deref().unwrap_or("");
+    let api_type = |api: &parallax_model::ApiId| {
+        topology
+            .and_then(|t| t.api(api))
+            .map(|a| a.endpoint_type.value)
+    };
+
+    if status == 403
+        && et == "ForbiddenException"
+        && path_private
+        && let Some(ExecuteApiName::Default { api, region }) = &name
+    {
+        let kind = match api_type(api) {
+            Some(t) => format!("{t} API {api}"),
+            None => format!("public API {api}"),
+        };
+        let endpoint = topology.and_then(|t| {
+            let first = path.outcome.addresses.first()?;
+            let e = t.endpoints.iter().find(|e| {
+                e.is_execute_api()
+                    && e.subnets
+                        .iter()
+                        .any(|s| IpAddr::V4(s.address.value) == *first)
+            })?;
+            Some(format!(
+                "interface endpoint {} (private DNS on) in {}",
+                e.id, e.vpc
+            ))
+        });
+        let who = endpoint.unwrap_or_else(|| {
+            "an interface VPC endpoint for execute-api with private DNS".to_owned()
+        });
+        let mut d = diag(
+            Verdict::PrivateAnswer,
+            "endpoint-private-dns",
+            format!(
+                "{who} answers *.execute-api.{region}.{} inside this VPC with its private addresses; the endpoint routes only PRIVATE APIs, so the {kind} gets 403 ForbiddenException and its own logs stay empty",
+                region.dns_suffix()
+            ),
+            evidence,
+            PRIVATE_DNS_FIXES.iter().map(|s| (*s).to_owned()).collect(),
+        );
+        if public_elsewhere.is_none() {
+            d.evidence.push("no --compare-dns resolver gave a public answer to confirm with (try --compare-dns public=1.1.1.1)".to_owned());
+        }
+        return d;
+    }
+    if status == 403 && et == "MissingAuthenticationTokenException" {
+        let mut cause = format!(
+            "no resource and method match {} {}: API Gateway answers an unknown path or method this way (it is not about credentials)",
+            opts.method, opts.url.path
+        );
+        if let (Some(ExecuteApiName::Default { api, .. }), Some(t)) = (&name, topology)
+            && let Some(a) = t.api(api)
+        {
+            let routes: Vec<String> = a
+                .routes
+                .iter()
+                .map(|r| {
+                    format!("{:?} /{{stage}}{}", r.method.value, r.path.as_str()).to_uppercase()
+                })
+                .collect();
+            cause.push_str(&format!(
+                "; {api} has {} (stages: {})",
+                routes.join(", "),
+                a.stages
+                    .iter()
+                    .map(|s| s.value.clone())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        return diag(Verdict::HttpError, "missing-auth-token", cause, evidence, vec!["check the path (with the stage first on a default hostname), the method, and that the API was deployed".to_owned()]);
+    }
+    if status == 403 && et == "AccessDeniedException" {
+        let message = serde_json::from_str::<serde_json::Value>(&h.body)
+            .ok()
+            .and_then(|v| v.get("Message").and_then(|m| m.as_str()).map(str::to_owned))
+            .unwrap_or_else(|| h.body.clone());
+        return diag(
+            Verdict::HttpError,
+            "access-denied",
+            format!("the API's resource policy refused the call: \"{message}\""),
+            evidence,
+            vec!["allow this caller in the resource policy (aws:SourceVpce / aws:SourceVpc / aws:SourceIp), then redeploy the API".to_owned()],
+        );
+    }
+    if status == 403 && et == "ForbiddenException" {
+        return forbidden(obs, opts, topology, name.as_ref(), evidence);
+    }
+    if status == 429 {
+        let (rule, cause) = if et == "LimitExceededException" {
+            (
+                "quota",
+                "the usage plan's quota for this API key is used up for the period (429 LimitExceededException)",
+            )
+        } else {
+            (
+                "throttled",
+                "the usage plan's throttle (rate and burst) for this API key is exceeded (429 TooManyRequestsException)",
+            )
+        };
+        return diag(
+            Verdict::HttpError,
+            rule,
+            cause.to_owned(),
+            evidence,
+            vec!["slow down and retry with backoff, or raise the plan's limits".to_owned()],
+        );
+    }
+    if status == 504 {
+        return diag(Verdict::HttpError, "integration-failure", "the API's integration (the upstream) timed out or failed".to_owned(), evidence, vec!["check the upstream from the API's side: reachability, TLS, and that it answers within the integration timeout (29 s at most)".to_owned()]);
+    }
+    if status >= 400 {
+        return diag(
+            Verdict::HttpError,
+            "http-error",
+            format!("the server answered {status}"),
+            evidence,
+            vec![],
+        );
+    }
+    diag(
+        Verdict::Ok,
+        "ok",
+        format!(
+            "{status} from {}",
+            obs.connect
+                .as_ref()
+                .map(|c| c.addr.to_string())
+                .unwrap_or_default()
+        ),
+        evidence,
+        vec![],
+    )
+}
+
+fn tls_fix(name_match: Option<bool>, err: &str) -> String {
+    if name_match == Some(false) {
+        "the address answers for another name: check which server this name resolves to".to_owned()
+    } else if err.contains("unknown issuer") {
+        "pass the server's CA with --cacert, or fix the server's chain".to_owned()
+    } else {
+        "check the server's certificate and TLS settings".to_owned()
+    }
+}
+
+fn client_cert_diag(
+    t: &crate::observation::TlsLayer,
+    opts: &ProbeOptions,
+    mut evidence: Vec<String>,
+    verdict: Verdict,
+) -> Diagnosis {
+    let cas = if t.acceptable_cas.is_empty() {
+        "(no CA names sent)".to_owned()
+    } else {
+        t.acceptable_cas.join("; ")
+    };
+    evidence.push(format!(
+        "tls: the server asked for a client certificate from: {cas}"
+    ));
+    let why = match &opts.identity {
+        None => "no client certificate was sent (pass --cert and --key)".to_owned(),
+        Some(id) => {
+            let ours = id
+                .chain
+                .first()
+                .map(|c| crate::ladder::describe_cert(c))
+                .unwrap_or_default();
+            evidence.push(format!("tls: ours: {ours}"));
+            if ours.contains("expired") {
+                "our client certificate has expired".to_owned()
+            } else if !t.acceptable_cas.is_empty()
+                && !t.acceptable_cas.iter().any(|ca| ours.contains(ca.as_str()))
+            {
+                "our client certificate is not issued by a CA the server accepts".to_owned()
+            } else {
+                "the server refused our client certificate (issuer, chain depth, key or signature algorithm)".to_owned()
+            }
+        }
+    };
+    Diagnosis { verdict, rule: "client-cert-refused", cause: why, evidence, fixes: vec!["use a certificate issued by one of the CAs the server names, valid today, with at most 4 CA levels above it".to_owned()], confirmation: None }
+}
+
+/// 403 ForbiddenException with a public answer: which of the usual causes, most likely first.
+fn forbidden(
+    obs: &Observation,
+    opts: &ProbeOptions,
+    topology: Option<&Topology>,
+    name: Option<&ExecuteApiName>,
+    evidence: Vec<String>,
+) -> Diagnosis {
+    let tls = obs.tls.as_ref();
+    let mk = |rule, cause: String, fixes: Vec<String>| Diagnosis {
+        verdict: Verdict::HttpError,
+        rule,
+        cause,
+        evidence: evidence.clone(),
+        fixes,
+        confirmation: None,
+    };
+    if tls.is_some_and(|t| t.client_cert_requested) && opts.identity.is_none() {
+        return mk("client-cert-refused", "the custom domain uses mutual TLS and no client certificate was sent; API Gateway answers that with HTTP 403".to_owned(), vec!["pass --cert and --key with a certificate from the domain's truststore".to_owned()]);
+    }
+    if tls.is_some_and(|t| t.client_cert_requested) {
+        return mk(
+            "client-cert-refused",
+            "the custom domain uses mutual TLS and refused our certificate (not from its truststore, expired, more than 4 CA levels, or a weak key or signature); API Gateway answers that with HTTP 403".to_owned(),
+            vec!["use a certificate issued by a CA in the domain's truststore, valid today".to_owned()],
+        );
+    }
+    if let (Some(ExecuteApiName::Default { api, .. }), Some(t)) = (name, topology)
+        && let Some(a) = t.api(api)
+    {
+        if a.endpoint_type.value == EndpointType::Private {
+            return mk("private-api-outside", format!("{api} is a PRIVATE API and this request did not come through one of its VPC endpoints"), vec!["call it from a VPC with an execute-api endpoint, by a name that resolves to the endpoint".to_owned()]);
+        }
+        if a.disable_execute_api_endpoint {
+            return mk(
+                "default-endpoint-disabled",
+                format!(
+                    "{api} has its default execute-api endpoint disabled; it answers only through its custom domains"
+                ),
+                vec!["call the API through its custom domain".to_owned()],
+            );
+        }
+        let stage = opts
+            .url
+            .path
+            .trim_start_matches('/')
+            .split(['/', '?'])
+            .next()
+            .unwrap_or("");
+        if !a.stages.iter().any(|s| s.value == stage) {
+            return mk(
+                "unknown-stage",
+                format!(
+                    "`{stage}` is not a stage of {api} (stages: {}); the stage comes first in the path of a default hostname",
+                    a.stages
+                        .iter()
+                        .map(|s| s.value.clone())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                vec!["put the stage first in the path".to_owned()],
+            );
+        }
+    }
+    let (rule, cause) = if opts.api_key.is_none()
+        && !opts
+            .headers
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case("x-api-key"))
+    {
+        ("api-key", "most likely the method requires an API key and none was sent (x-api-key); a missing stage in the path and a disabled default endpoint answer the same way".to_owned())
+    } else {
+        ("api-key", "most likely the API key is not valid here: unknown, disabled, or not in a usage plan bound to this stage; a missing stage in the path answers the same way".to_owned())
+    };
+    mk(
+        rule,
+        cause,
+        vec![
+            "send a valid key as x-api-key, one in a usage plan of this API and stage".to_owned(),
+            "check the stage is the first path segment".to_owned(),
+        ],
+    )
+}
+
+/// Runs the pinned retry when the rule suspects the resolver path and another resolver gave a
+/// public answer.
+pub async fn confirm(diagnosis: &mut Diagnosis, obs: &Observation, opts: &ProbeOptions) {
+    if !opts.confirm
+        || !matches!(
+            diagnosis.rule,
+            "endpoint-private-dns" | "cname-into-endpoint" | "private-zone-nxdomain"
+        )
+    {
+        return;
+    }
+    let Some(public) = obs
+        .dns
+        .compare
+        .iter()
+        .find(|a| a.outcome.verdict() == DnsVerdict::Public)
+    else {
+        return;
+    };
+    let Some(addr) = public.outcome.addresses.first().copied() else {
+        return;
+    };
+    let retry = ladder::run(opts, Some(addr)).await;
+    let http = retry.http.as_ref();
+    let status = http.and_then(|h| h.status);
+    let error = retry
+        .tls
+        .as_ref()
+        .and_then(|t| t.error.clone())
+        .or_else(|| retry.connect.as_ref().and_then(|c| c.error.clone()))
+        .or_else(|| http.and_then(|h| h.error.clone()));
+    diagnosis.confirmation = Some(Confirmation {
+        resolver: public.resolver.clone(),
+        addr,
+        status,
+        error_type: http.and_then(|h| h.error_type.clone()),
+        error,
+        confirmed: status.is_some_and(|s| s < 400),
+    });
+}

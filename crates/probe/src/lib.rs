@@ -1,0 +1,17 @@
+//! parallax-probe: the DNS → TCP → TLS → HTTP ladder from where it runs, explained.
+//!
+//! - [`options`]: the inputs, with curl's flag names.
+//! - [`ladder`]: running the ladder, bounded and timed.
+//! - [`explain`]: rules, diagnosis, confirmation, exit codes.
+//! - [`observation`]: what was seen, layer by layer (the JSON report's core).
+//! - [`report`]: the whole probe, and its text and JSON.
+
+pub mod explain;
+pub mod ladder;
+pub mod observation;
+pub mod options;
+pub mod report;
+
+pub use observation::Observation;
+pub use options::ProbeOptions;
+pub use report::{ProbeReport, probe};

@@ -1,0 +1,137 @@
+//! What the probe saw, layer by layer. This is the `--json` report's `observation` (schema
+//! `parallax.probe/v1`, in `schemas/probe-report.v1.json`).
+
+use std::net::{IpAddr, SocketAddr};
+
+use parallax_model::{AddressClass, DnsOutcome, Outcome};
+use serde::Serialize;
+
+/// One resolver's answer for the URL's host.
+#[derive(Clone, Debug, Serialize)]
+pub struct DnsAnswer {
+    /// `system`, `dns-servers`, `pinned` (for `--resolve`), or a `--compare-dns` name.
+    pub resolver: String,
+    /// The server asked (absent for `/etc/hosts` and `--resolve`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server: Option<SocketAddr>,
+    /// Where the answer came from when not a DNS server: `/etc/hosts` or `--resolve`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    pub outcome: DnsOutcome,
+    /// The class of each address, in order.
+    pub classes: Vec<AddressClass>,
+    pub elapsed_ms: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct DnsLayer {
+    /// The answer the request used.
+    pub path: DnsAnswer,
+    /// The other resolvers asked (`--compare-dns`), for the comparison.
+    pub compare: Vec<DnsAnswer>,
+}
+
+/// Why a TCP connect failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ConnectFailure {
+    Refused,
+    TimedOut,
+    Unreachable,
+    Other,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ConnectLayer {
+    /// The address the name resolved to (or was pinned to).
+    pub addr: SocketAddr,
+    /// The socket actually dialled when a `--connect-to` rule applied.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub via: Option<SocketAddr>,
+    pub elapsed_ms: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure: Option<ConnectFailure>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// A certificate of the server's chain.
+#[derive(Clone, Debug, Serialize)]
+pub struct CertInfo {
+    pub subject: String,
+    pub issuer: String,
+    pub san: Vec<String>,
+    pub serial: String,
+    pub not_before: String,
+    pub not_after: String,
+    pub days_left: i64,
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct TlsLayer {
+    pub sni: Option<String>,
+    pub version: Option<String>,
+    pub cipher: Option<String>,
+    pub alpn: Option<String>,
+    pub chain: Vec<CertInfo>,
+    /// Whether the leaf names the host.
+    pub name_match: Option<bool>,
+    /// Whether the chain verified against the trust roots.
+    pub verified: bool,
+    /// The verification problem, in words.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verify_error: Option<String>,
+    pub client_cert_requested: bool,
+    /// The CA names the server said it accepts client certificates from.
+    pub acceptable_cas: Vec<String>,
+    pub client_cert_sent: bool,
+    /// The server refused our certificate (TLS 1.3 reports this on the first read).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_cert_refused: Option<String>,
+    pub elapsed_ms: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct HttpLayer {
+    pub status: Option<u16>,
+    /// `x-amzn-RequestId`, `x-amzn-ErrorType`, `x-amz-apigw-id`, `apigw-requestid`, `via`,
+    /// `x-cache`, `content-type`, `server`: those present.
+    pub headers: Vec<(String, String)>,
+    /// `x-amzn-ErrorType` without its `:http://…` suffix.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_type: Option<String>,
+    /// The first 4 KB of the body, as text.
+    pub body: String,
+    pub body_truncated: bool,
+    pub elapsed_ms: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// Everything observed for one request.
+#[derive(Clone, Debug, Serialize)]
+pub struct Observation {
+    pub url: String,
+    pub method: String,
+    pub dns: DnsLayer,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub connect: Option<ConnectLayer>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls: Option<TlsLayer>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub http: Option<HttpLayer>,
+    /// The same request in the shape predictions use.
+    pub outcome: Outcome,
+    pub total_ms: f64,
+}
+
+impl Observation {
+    /// The address the request connected to, if it got that far.
+    pub fn connected_ip(&self) -> Option<IpAddr> {
+        self.connect.as_ref().map(|c| c.addr.ip())
+    }
+}

@@ -1,0 +1,267 @@
+//! The probe's report: the observation, the diagnosis, the exit code; as text for people and
+//! as JSON (schema `parallax.probe/v1`, `schemas/probe-report.v1.json`) for machines.
+
+use std::fmt::Write as _;
+
+use parallax_model::Topology;
+use serde::Serialize;
+
+use crate::explain::{self, Diagnosis, Verdict};
+use crate::ladder;
+use crate::observation::{DnsAnswer, Observation};
+use crate::options::ProbeOptions;
+
+pub const SCHEMA: &str = "parallax.probe/v1";
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ProbeReport {
+    pub schema: &'static str,
+    pub observation: Observation,
+    pub diagnosis: Diagnosis,
+    /// `--expect STATUS`, when given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expected_status: Option<u16>,
+    pub exit_code: u8,
+}
+
+/// Runs the probe: the ladder, the rules, the confirmation, the expectation.
+pub async fn probe(
+    opts: &ProbeOptions,
+    topology: Option<&Topology>,
+    expect: Option<u16>,
+) -> ProbeReport {
+    let mut observation = ladder::run(opts, None).await;
+    if let (Some(t), Some(ip)) = (topology, observation.connected_ip()) {
+        observation.outcome.front_door = Some(ladder::door_of(t, ip));
+    }
+    let mut diagnosis = explain::explain(&observation, opts, topology);
+    explain::confirm(&mut diagnosis, &observation, opts).await;
+    let status = observation.http.as_ref().and_then(|h| h.status);
+    let exit_code = match (expect, status) {
+        (Some(want), Some(got)) if want == got => 0,
+        (Some(want), got) => {
+            diagnosis.evidence.push(format!(
+                "expected status {want}, got {}",
+                got.map_or("no response".to_owned(), |s| s.to_string())
+            ));
+            if diagnosis.verdict == Verdict::Ok {
+                Verdict::HttpError.exit_code()
+            } else {
+                diagnosis.verdict.exit_code()
+            }
+        }
+        (None, _) => diagnosis.verdict.exit_code(),
+    };
+    ProbeReport {
+        schema: SCHEMA,
+        observation,
+        diagnosis,
+        expected_status: expect,
+        exit_code,
+    }
+}
+
+impl ProbeReport {
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+    }
+
+    /// The report people read. No colour: it reads the same in a terminal, a CI log or a ticket.
+    pub fn to_text(&self) -> String {
+        let o = &self.observation;
+        let mut t = String::new();
+        let _ = writeln!(t, "parallax probe {} {}", o.method, o.url);
+        let _ = writeln!(t, "  dns      {}", dns_text(&o.dns.path));
+        for c in &o.dns.compare {
+            let differs = if c.outcome.addresses == o.dns.path.outcome.addresses
+                && c.outcome.rcode == o.dns.path.outcome.rcode
+            {
+                ""
+            } else {
+                "   <- differs"
+            };
+            let _ = writeln!(t, "  compare  {}{differs}", dns_text(c));
+        }
+        if let Some(c) = &o.connect {
+            let via = c.via.map(|v| format!(" via {v}")).unwrap_or_default();
+            match &c.failure {
+                None => {
+                    let _ = writeln!(t, "  connect  {}{via} in {:.1} ms", c.addr, c.elapsed_ms);
+                }
+                Some(f) => {
+                    let _ = writeln!(
+                        t,
+                        "  connect  {}{via} FAILED ({f:?}): {}",
+                        c.addr,
+                        c.error.clone().unwrap_or_default()
+                    );
+                }
+            }
+        }
+        if let Some(tls) = &o.tls {
+            let sni = tls.sni.clone().unwrap_or_default();
+            match &tls.error {
+                None => {
+                    let _ = writeln!(
+                        t,
+                        "  tls      {} {} alpn {} sni {sni} in {:.1} ms",
+                        tls.version.clone().unwrap_or_default(),
+                        tls.cipher.clone().unwrap_or_default(),
+                        tls.alpn.clone().unwrap_or_else(|| "-".into()),
+                        tls.elapsed_ms
+                    );
+                }
+                Some(e) => {
+                    let _ = writeln!(t, "  tls      sni {sni} FAILED: {e}");
+                }
+            }
+            if let Some(leaf) = tls.chain.first() {
+                let names = if leaf.san.is_empty() {
+                    leaf.subject.clone()
+                } else {
+                    leaf.san.join(", ")
+                };
+                let _ = writeln!(
+                    t,
+                    "           certificate {names}; issuer {}; {} days left; name {}",
+                    leaf.issuer,
+                    leaf.days_left,
+                    if tls.name_match == Some(true) {
+                        "matches"
+                    } else {
+                        "does NOT match"
+                    }
+                );
+            }
+            if tls.client_cert_requested {
+                let _ = writeln!(
+                    t,
+                    "           client certificate requested (CAs: {}); ours {}",
+                    if tls.acceptable_cas.is_empty() {
+                        "-".to_owned()
+                    } else {
+                        tls.acceptable_cas.join("; ")
+                    },
+                    if tls.client_cert_sent {
+                        "sent"
+                    } else {
+                        "not sent"
+                    }
+                );
+            }
+        }
+        if let Some(h) = &o.http {
+            match (&h.error, h.status) {
+                (Some(e), _) => {
+                    let _ = writeln!(t, "  http     FAILED: {e}");
+                }
+                (None, Some(s)) => {
+                    let et = h
+                        .error_type
+                        .as_deref()
+                        .map(|e| format!(" {e}"))
+                        .unwrap_or_default();
+                    let _ = writeln!(t, "  http     {s}{et} in {:.1} ms", h.elapsed_ms);
+                    for (k, v) in &h.headers {
+                        let _ = writeln!(t, "           {k}: {v}");
+                    }
+                    if !h.body.is_empty() {
+                        let body: String = h.body.chars().take(300).collect();
+                        let _ = writeln!(
+                            t,
+                            "           body: {}{}",
+                            body.replace('\n', " "),
+                            if h.body_truncated || h.body.len() > 300 {
+                                " ..."
+                            } else {
+                                ""
+                            }
+                        );
+                    }
+                }
+                (None, None) => {}
+            }
+        }
+        let d = &self.diagnosis;
+        let _ = writeln!(
+            t,
+            "\n{} ({})",
+            if d.verdict == Verdict::Ok {
+                "OK"
+            } else {
+                "DIAGNOSIS"
+            },
+            d.rule
+        );
+        let _ = writeln!(t, "  cause: {}", d.cause);
+        if !d.evidence.is_empty() {
+            let _ = writeln!(t, "  evidence:");
+            for e in &d.evidence {
+                let _ = writeln!(t, "    - {e}");
+            }
+        }
+        if !d.fixes.is_empty() {
+            let _ = writeln!(t, "  fix:");
+            for f in &d.fixes {
+                let _ = writeln!(t, "    - {f}");
+            }
+        }
+        if let Some(c) = &d.confirmation {
+            let result = match (c.status, &c.error) {
+                (Some(s), _) => format!(
+                    "{s}{}",
+                    c.error_type
+                        .as_deref()
+                        .map(|e| format!(" {e}"))
+                        .unwrap_or_default()
+                ),
+                (None, Some(e)) => format!("failed: {e}"),
+                (None, None) => "no answer".to_owned(),
+            };
+            let verdict = if c.confirmed {
+                "CONFIRMED: the resolver path is the cause"
+            } else {
+                "not confirmed"
+            };
+            let _ = writeln!(
+                t,
+                "  confirm: the same request pinned to {} (the answer of `{}`, as curl --resolve): {result}. {verdict}",
+                c.addr, c.resolver
+            );
+        }
+        let _ = writeln!(t, "  exit {}", self.exit_code);
+        t
+    }
+}
+
+fn dns_text(a: &DnsAnswer) -> String {
+    let who = match (&a.server, &a.source) {
+        (Some(s), _) => format!("{} {s}", a.resolver),
+        (None, Some(src)) => format!("{} {src}", a.resolver),
+        (None, None) => a.resolver.clone(),
+    };
+    if let Some(e) = &a.error {
+        return format!("{who}: {e}");
+    }
+    let chain = if a.outcome.cname_chain.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "CNAME {} → ",
+            a.outcome
+                .cname_chain
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(" → ")
+        )
+    };
+    if a.outcome.addresses.is_empty() {
+        return format!("{who}: {chain}{}", a.outcome.rcode);
+    }
+    format!(
+        "{who}: {chain}{} in {:.1} ms",
+        parallax_model::outcome::describe_addresses(&a.outcome.addresses),
+        a.elapsed_ms
+    )
+}
