@@ -628,16 +628,30 @@ where
             .handshake(io)
             .await
             .map_err(|e| error_text(&e))?;
-        tokio::spawn(conn);
-        send.send_request(req).await.map_err(|e| error_text(&e))?
+        let task = tokio::spawn(conn);
+        let sent = match send.ready().await {
+            Ok(()) => send.send_request(req).await,
+            Err(e) => Err(e),
+        };
+        match sent {
+            Ok(res) => res,
+            Err(e) => return Err(connection_error(task, error_text(&e)).await),
+        }
     } else {
         let (mut send, conn) = hyper::client::conn::http1::Builder::new()
             .max_buf_size(MAX_HEAD.max(8192))
             .handshake(io)
             .await
             .map_err(|e| error_text(&e))?;
-        tokio::spawn(conn);
-        send.send_request(req).await.map_err(|e| error_text(&e))?
+        let task = tokio::spawn(conn);
+        let sent = match send.ready().await {
+            Ok(()) => send.send_request(req).await,
+            Err(e) => Err(e),
+        };
+        match sent {
+            Ok(res) => res,
+            Err(e) => return Err(connection_error(task, error_text(&e)).await),
+        }
     };
     let status = res.status().as_u16();
     let headers = res.headers().clone();
@@ -662,6 +676,19 @@ where
         String::from_utf8_lossy(&kept).into_owned(),
         truncated,
     ))
+}
+
+/// When a request fails because its connection died ("channel closed"), the reason is in the
+/// connection task's own result: a TLS 1.3 alert refusing our client certificate arrives
+/// there. Waits briefly for it; otherwise keeps the request's error.
+async fn connection_error(
+    task: tokio::task::JoinHandle<Result<(), hyper::Error>>,
+    fallback: String,
+) -> String {
+    match tokio::time::timeout(Duration::from_millis(500), task).await {
+        Ok(Ok(Err(e))) => format!("{}: {fallback}", error_text(&e)),
+        _ => fallback,
+    }
 }
 
 /// hyper's error with its causes (the TLS alert behind "connection closed" matters here).

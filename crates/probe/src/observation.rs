@@ -100,7 +100,7 @@ pub struct HttpLayer {
     pub status: Option<u16>,
     /// `x-amzn-RequestId`, `x-amzn-ErrorType`, `x-amz-apigw-id`, `apigw-requestid`, `via`,
     /// `x-cache`, `content-type`, `server`: those present.
-    pub headers: Vec<(String, String)>,
+    pub headers: std::collections::BTreeMap<String, String>,
     /// `x-amzn-ErrorType` without its `:http://…` suffix.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error_type: Option<String>,

@@ -129,12 +129,14 @@ async fn call_inner(c: &Call<'_>) -> Result<Reply, String> {
             .await
             .map_err(|e| format!("h2: {e}"))?;
         tokio::spawn(conn);
+        send.ready().await.map_err(|e| format!("h2: {e}"))?;
         send.send_request(req).await
     } else {
         let (mut send, conn) = hyper::client::conn::http1::handshake(io)
             .await
             .map_err(|e| format!("h1: {e}"))?;
         tokio::spawn(conn);
+        send.ready().await.map_err(|e| format!("h1: {e}"))?;
         send.send_request(req).await
     }
     .map_err(|e| format!("request: {e}"))?;

@@ -1,0 +1,848 @@
+//! Integration tests of the probe: against the resolver and gateway of parallax (the seed
+//! incident, each row of the reference's §1.2 table), against real `openssl s_server`, and
+//! against hostile servers. Everything on 127.0.0.1.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use parallax_dns::{Resolver, ResolverConfig};
+use parallax_gateway::pki::LeafSpec;
+use parallax_gateway::{Gateway, GatewayConfig, LabCerts, MemoryLog};
+use parallax_model::{Scenario, Topology};
+use parallax_probe::options::{ConnectTo, Pin};
+use parallax_probe::{ProbeOptions, ProbeReport, probe};
+use rustls::pki_types::CertificateDer;
+
+const HOST: &str = "a1b2c3d4e5.execute-api.us-east-1.amazonaws.com";
+
+/// The seed scenario at a step, served by our resolver and gateway.
+struct Seed {
+    topology: Topology,
+    resolver: Resolver,
+    gateway: Gateway,
+    ca: Vec<CertificateDer<'static>>,
+}
+
+impl Seed {
+    async fn at(step: &str) -> Seed {
+        let s = Scenario::seed().expect("seed");
+        let topology = s
+            .topology_at(s.step_index(step).expect("step"))
+            .expect("state")
+            .clone();
+        let resolver = Resolver::start(&topology, ResolverConfig::default())
+            .await
+            .expect("resolver");
+        let certs = LabCerts::new().expect("certs");
+        let ca = vec![certs.server_ca().cert_der()];
+        let gateway = Gateway::start(
+            &topology,
+            certs,
+            GatewayConfig {
+                access_log: Arc::new(MemoryLog::default()),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("gateway");
+        Seed {
+            topology,
+            resolver,
+            gateway,
+            ca,
+        }
+    }
+
+    /// The lab's connect map: every modelled address to the loopback door that plays it.
+    fn connect_map(&self) -> Vec<ConnectTo> {
+        let mut out = Vec::new();
+        let door = |d: &str| self.gateway.addr_of(d).expect("door");
+        for a in self.topology.front_doors.regional.iter() {
+            out.push(ConnectTo {
+                host: a.value.to_string(),
+                port: Some(443),
+                to: door("regional"),
+            });
+        }
+        for e in &self.topology.endpoints {
+            for s in &e.subnets {
+                out.push(ConnectTo {
+                    host: s.address.value.to_string(),
+                    port: Some(443),
+                    to: door(e.id.as_str()),
+                });
+            }
+        }
+        out
+    }
+
+    fn options(&self, url: &str, view: &str) -> ProbeOptions {
+        let mut o = ProbeOptions::new(url.to_owned().try_into().expect("url"));
+        o.ca = Some(self.ca.clone());
+        o.dns_servers = vec![self.resolver.addr_of(view).expect("view")];
+        o.compare_dns = vec![(
+            "public".to_owned(),
+            self.resolver.addr_of("internet").expect("internet"),
+        )];
+        o.connect_to = self.connect_map();
+        o.max_time = Duration::from_secs(10);
+        o
+    }
+}
+
+#[tokio::test]
+async fn seed_incident_diagnosed_and_confirmed_from_the_vpc() {
+    let seed = Seed::at("endpoint-added").await;
+    let opts = seed.options(
+        &format!("https://{HOST}/prod/test"),
+        "vpc-0a1b2c3d4e5f60718",
+    );
+    let r = probe(&opts, Some(&seed.topology), None).await;
+    assert_eq!(r.observation.outcome.dns.verdict().to_string(), "private");
+    let http = r.observation.http.as_ref().expect("http");
+    assert_eq!(
+        (http.status, http.error_type.as_deref()),
+        (Some(403), Some("ForbiddenException"))
+    );
+    assert_eq!(r.diagnosis.rule, "endpoint-private-dns");
+    assert!(
+        r.diagnosis.cause.contains("vpce-0123456789abcdef0")
+            && r.diagnosis.cause.contains("vpc-0a1b2c3d4e5f60718")
+            && r.diagnosis.cause.contains("REGIONAL API a1b2c3d4e5"),
+        "{}",
+        r.diagnosis.cause
+    );
+    let c = r.diagnosis.confirmation.as_ref().expect("a pinned retry");
+    assert_eq!(
+        (c.addr.to_string().as_str(), c.status, c.confirmed),
+        ("52.94.133.10", Some(200), true)
+    );
+    assert_eq!(r.exit_code, 11);
+    assert_eq!(
+        r.observation
+            .outcome
+            .front_door
+            .as_ref()
+            .map(ToString::to_string)
+            .as_deref(),
+        Some("vpce-0123456789abcdef0")
+    );
+}
+
+#[tokio::test]
+async fn seed_incident_from_the_internet_is_fine() {
+    let seed = Seed::at("endpoint-added").await;
+    let opts = seed.options(&format!("https://{HOST}/prod/test"), "internet");
+    let r = probe(&opts, Some(&seed.topology), Some(200)).await;
+    assert_eq!((r.diagnosis.rule, r.exit_code), ("ok", 0));
+    assert_eq!(
+        r.observation.http.as_ref().and_then(|h| h.status),
+        Some(200)
+    );
+    assert!(r.diagnosis.confirmation.is_none());
+    let wrong = probe(&opts, Some(&seed.topology), Some(201)).await;
+    assert_eq!(wrong.exit_code, 14, "--expect 201 against a 200");
+}
+
+#[tokio::test]
+async fn no_confirm_skips_the_pinned_retry() {
+    let seed = Seed::at("endpoint-added").await;
+    let mut opts = seed.options(
+        &format!("https://{HOST}/prod/test"),
+        "vpc-0a1b2c3d4e5f60718",
+    );
+    opts.confirm = false;
+    let r = probe(&opts, None, None).await;
+    assert_eq!(r.diagnosis.rule, "endpoint-private-dns");
+    assert!(
+        r.diagnosis.cause.contains("public API a1b2c3d4e5"),
+        "without a topology the type is not known: {}",
+        r.diagnosis.cause
+    );
+    assert!(r.diagnosis.confirmation.is_none());
+}
+
+/// The human report and the JSON of the seed case, with what varies from run to run masked.
+#[tokio::test]
+async fn seed_report_snapshots() {
+    let seed = Seed::at("endpoint-added").await;
+    let opts = seed.options(
+        &format!("https://{HOST}/prod/test"),
+        "vpc-0a1b2c3d4e5f60718",
+    );
+    let r = probe(&opts, Some(&seed.topology), None).await;
+    let filters = vec![
+        (r"127\.0\.0\.1:\d+", "127.0.0.1:PORT"),
+        (r"\d+\.\d+ ms", "N ms"),
+        (
+            r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
+            "UUID",
+        ),
+        (r"x-amz-apigw-id: \S+", "x-amz-apigw-id: ID"),
+        (r"\d+ days left", "N days left"),
+        (
+            r#""(elapsed_ms|total_ms|days_left)": [0-9.]+"#,
+            r#""$1": N"#,
+        ),
+        (r#""x-amz-apigw-id": "[^"]*""#, r#""x-amz-apigw-id": "ID""#),
+        (r#""serial": "[^"]*""#, r#""serial": "X""#),
+        (r#""not_(before|after)": "[^"]*""#, r#""not_$1": "X""#),
+    ];
+    insta::with_settings!({ filters => filters }, {
+        insta::assert_snapshot!("seed_text", r.to_text());
+        insta::assert_snapshot!("seed_json", r.to_json());
+    });
+    validate_against_schema(&r);
+}
+
+/// The JSON report conforms to `schemas/probe-report.v1.json` (the subset of JSON Schema it
+/// uses: type, required, properties, items, enum, const).
+fn validate_against_schema(r: &ProbeReport) {
+    let schema_text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../schemas/probe-report.v1.json"
+    ))
+    .expect("the schema file");
+    let schema: serde_json::Value = serde_json::from_str(&schema_text).expect("the schema is JSON");
+    let report: serde_json::Value = serde_json::from_str(&r.to_json()).expect("the report is JSON");
+    let mut errors = Vec::new();
+    check(&schema, &schema, &report, "$", &mut errors);
+    assert!(
+        errors.is_empty(),
+        "the report does not match its schema:\n{}",
+        errors.join("\n")
+    );
+}
+
+fn check(
+    root: &serde_json::Value,
+    schema: &serde_json::Value,
+    v: &serde_json::Value,
+    at: &str,
+    errors: &mut Vec<String>,
+) {
+    use serde_json::Value;
+    if let Some(Value::String(r)) = schema.get("$ref") {
+        let name = r.strip_prefix("#/$defs/").expect("local refs only");
+        return check(root, &root["$defs"][name], v, at, errors);
+    }
+    if let Some(c) = schema.get("const")
+        && c != v
+    {
+        errors.push(format!("{at}: expected {c}, got {v}"));
+    }
+    if let Some(Value::Array(options)) = schema.get("enum")
+        && !options.contains(v)
+    {
+        errors.push(format!("{at}: {v} is not one of {options:?}"));
+    }
+    if let Some(t) = schema.get("type") {
+        let types: Vec<&str> = match t {
+            Value::String(s) => vec![s.as_str()],
+            Value::Array(a) => a.iter().filter_map(Value::as_str).collect(),
+            _ => vec![],
+        };
+        let actual = match v {
+            Value::Null => "null",
+            Value::Bool(_) => "boolean",
+            Value::Number(n) if n.is_u64() || n.is_i64() => "integer",
+            Value::Number(_) => "number",
+            Value::String(_) => "string",
+            Value::Array(_) => "array",
+            Value::Object(_) => "object",
+        };
+        if !types
+            .iter()
+            .any(|t| *t == actual || (*t == "number" && actual == "integer"))
+        {
+            errors.push(format!("{at}: expected {types:?}, got {actual}"));
+            return;
+        }
+    }
+    if let (Some(Value::Array(req)), Value::Object(o)) = (schema.get("required"), v) {
+        for r in req.iter().filter_map(Value::as_str) {
+            if !o.contains_key(r) {
+                errors.push(format!("{at}: missing `{r}`"));
+            }
+        }
+    }
+    if let (Some(Value::Object(props)), Value::Object(o)) = (schema.get("properties"), v) {
+        for (k, sub) in props {
+            if let Some(child) = o.get(k) {
+                check(root, sub, child, &format!("{at}.{k}"), errors);
+            }
+        }
+        if schema.get("additionalProperties") == Some(&Value::Bool(false)) {
+            for k in o.keys().filter(|k| !props.contains_key(*k)) {
+                errors.push(format!("{at}: unexpected `{k}`"));
+            }
+        }
+    }
+    if let (Some(items), Value::Array(a)) = (schema.get("items"), v) {
+        for (i, x) in a.iter().enumerate() {
+            check(root, items, x, &format!("{at}[{i}]"), errors);
+        }
+    }
+}
+
+/// A gateway with one API per §1.2 row, called with `--resolve` to its modelled public address.
+struct Rows {
+    gateway: Gateway,
+    ca: Vec<CertificateDer<'static>>,
+    certs_client: parallax_gateway::pki::Identity,
+    topology: Topology,
+}
+
+const ROWS_TOPOLOGY: &str = r#"
+account: "111122223333"
+region: us-east-1
+front_doors: { regional: [52.94.133.10] }
+vpcs: [{ id: vpc-0a1b2c3d, cidr: 10.0.0.0/16, dns_hostnames: true }]
+endpoints:
+  - { id: vpce-0123456789abcdef0, vpc: vpc-0a1b2c3d, service: execute-api, private_dns: false, subnets: [{ id: subnet-0a1b2c3d, az: us-east-1a, address: 10.0.1.17 }] }
+  - { id: vpce-0fedcba9876543210, vpc: vpc-0a1b2c3d, service: execute-api, private_dns: false, subnets: [{ id: subnet-0a1b2c3d, az: us-east-1a, address: 10.0.1.18 }] }
+apis:
+  - id: a1b2c3d4e5
+    name: public
+    endpoint_type: REGIONAL
+    stages: [prod]
+    routes:
+      - { method: GET, path: /test, integration: { type: MOCK } }
+      - { method: GET, path: /keyed, api_key_required: true, integration: { type: MOCK } }
+  - id: p1r2i3v4a5
+    name: private
+    endpoint_type: PRIVATE
+    stages: [prod]
+    policy: { Statement: [ { Effect: Allow, Principal: "*", Action: "execute-api:Invoke", Resource: "execute-api:/*" },
+                           { Effect: Deny, Principal: "*", Action: "execute-api:Invoke", Resource: "execute-api:/*", Condition: { StringNotEquals: { "aws:SourceVpce": vpce-0123456789abcdef0 } } } ] }
+    routes: [{ method: GET, path: /test, integration: { type: MOCK } }]
+  - id: d1s4b1ed00
+    name: disabled
+    endpoint_type: REGIONAL
+    stages: [prod]
+    disable_execute_api_endpoint: true
+    routes: [{ method: GET, path: /test, integration: { type: MOCK } }]
+custom_domains:
+  - { name: api.example.com, endpoint_type: REGIONAL, dns: alias, mtls: { truststore: "lab:clients" }, mappings: [{ api: a1b2c3d4e5, stage: prod }] }
+usage_plans:
+  - id: tight
+    throttle: { rate: 0.001, burst: 1 }
+    stages: [{ api: a1b2c3d4e5, stage: prod }]
+    keys: [{ id: t, value: throttledkey0123456789ab }]
+  - id: quota
+    quota: { limit: 1, period: DAY }
+    stages: [{ api: a1b2c3d4e5, stage: prod }]
+    keys: [{ id: q, value: quotakey0123456789abcdef }]
+"#;
+
+impl Rows {
+    async fn start() -> Rows {
+        let topology =
+            Topology::from_yaml(ROWS_TOPOLOGY, "<rows>").unwrap_or_else(|e| panic!("{e}"));
+        let mut certs = LabCerts::new().expect("certs");
+        let ca = vec![certs.server_ca().cert_der()];
+        let certs_client = certs.client("clients").expect("client");
+        let gateway = Gateway::start(
+            &topology,
+            certs,
+            GatewayConfig {
+                access_log: Arc::new(MemoryLog::default()),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("gateway");
+        Rows {
+            gateway,
+            ca,
+            certs_client,
+            topology,
+        }
+    }
+
+    /// Probes `url`, pinned to the modelled address of `door` (as if DNS answered it).
+    async fn probe(&self, url: &str, door: &str, key: Option<&str>) -> ProbeReport {
+        let mut o = ProbeOptions::new(url.to_owned().try_into().expect("url"));
+        let addr: std::net::IpAddr = match door {
+            "regional" => "52.94.133.10".parse().expect("ip"),
+            "vpce-0123456789abcdef0" => "10.0.1.17".parse().expect("ip"),
+            _ => "10.0.1.18".parse().expect("ip"),
+        };
+        o.resolve = vec![Pin {
+            host: o.url.host.to_string(),
+            port: 443,
+            addr,
+        }];
+        o.connect_to = vec![ConnectTo {
+            host: addr.to_string(),
+            port: Some(443),
+            to: self.gateway.addr_of(door).expect("door"),
+        }];
+        o.ca = Some(self.ca.clone());
+        o.api_key = key.map(str::to_owned);
+        o.max_time = Duration::from_secs(10);
+        probe(&o, Some(&self.topology), None).await
+    }
+}
+
+/// Each row of the reference's §1.2 table gets its own diagnosis.
+#[tokio::test]
+async fn each_row_of_the_reference_table_gets_its_diagnosis() {
+    let rows = Rows::start().await;
+    let public = "https://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com";
+    let private = "https://p1r2i3v4a5.execute-api.us-east-1.amazonaws.com";
+    let cases: Vec<(&str, String, &str, Option<&str>, &str)> = vec![
+        // (row, url, door, key, rule)
+        (
+            "row 2: private API from outside",
+            format!("{private}/prod/test"),
+            "regional",
+            None,
+            "private-api-outside",
+        ),
+        (
+            "row 3: explicit deny",
+            format!("{private}/prod/test"),
+            "vpce-0fedcba9876543210",
+            None,
+            "access-denied",
+        ),
+        (
+            "row 5: missing API key",
+            format!("{public}/prod/keyed"),
+            "regional",
+            None,
+            "api-key",
+        ),
+        (
+            "row 5: invalid API key",
+            format!("{public}/prod/keyed"),
+            "regional",
+            Some("wrongkey0123456789abcdef"),
+            "api-key",
+        ),
+        (
+            "row 6: unknown resource",
+            format!("{public}/prod/nope"),
+            "regional",
+            None,
+            "missing-auth-token",
+        ),
+        (
+            "row 7: unknown stage",
+            format!("{public}/dev/test"),
+            "regional",
+            None,
+            "unknown-stage",
+        ),
+        (
+            "row 8: default endpoint disabled",
+            "https://d1s4b1ed00.execute-api.us-east-1.amazonaws.com/prod/test".to_owned(),
+            "regional",
+            None,
+            "default-endpoint-disabled",
+        ),
+    ];
+    for (row, url, door, key, rule) in cases {
+        let r = rows.probe(&url, door, key).await;
+        assert_eq!(r.diagnosis.rule, rule, "{row}: {}", r.to_text());
+        assert_eq!(r.exit_code, 14, "{row}");
+    }
+    let denied = rows
+        .probe(
+            &format!("{private}/prod/test"),
+            "vpce-0fedcba9876543210",
+            None,
+        )
+        .await;
+    assert!(
+        denied.diagnosis.cause.contains("with an explicit deny"),
+        "the message is quoted: {}",
+        denied.diagnosis.cause
+    );
+    // Rows 10 and 11: the first call uses the burst (or the quota), the second is refused.
+    for (key, rule) in [
+        ("throttledkey0123456789ab", "throttled"),
+        ("quotakey0123456789abcdef", "quota"),
+    ] {
+        assert_eq!(
+            rows.probe(&format!("{public}/prod/keyed"), "regional", Some(key))
+                .await
+                .diagnosis
+                .rule,
+            "ok"
+        );
+        assert_eq!(
+            rows.probe(&format!("{public}/prod/keyed"), "regional", Some(key))
+                .await
+                .diagnosis
+                .rule,
+            rule
+        );
+    }
+    // Row 12: mutual TLS without a certificate, then with one.
+    let no_cert = rows
+        .probe("https://api.example.com/test", "regional", None)
+        .await;
+    assert_eq!(no_cert.diagnosis.rule, "client-cert-refused");
+    assert!(
+        no_cert
+            .observation
+            .tls
+            .as_ref()
+            .is_some_and(|t| t.client_cert_requested && !t.client_cert_sent)
+    );
+    assert!(
+        no_cert.observation.tls.as_ref().is_some_and(|t| t
+            .acceptable_cas
+            .iter()
+            .any(|c| c.contains("parallax lab clients"))),
+        "the CA names the server accepts"
+    );
+    let mut o = ProbeOptions::new(
+        "https://api.example.com/test"
+            .to_owned()
+            .try_into()
+            .expect("url"),
+    );
+    o.resolve = vec![Pin {
+        host: "api.example.com".into(),
+        port: 443,
+        addr: "52.94.133.10".parse().expect("ip"),
+    }];
+    o.connect_to = vec![ConnectTo {
+        host: String::new(),
+        port: None,
+        to: rows.gateway.addr_of("regional").expect("door"),
+    }];
+    o.ca = Some(rows.ca.clone());
+    o.identity = Some(parallax_probe::options::ClientIdentity {
+        chain: rows.certs_client.chain.clone(),
+        key: rows.certs_client.key_der(),
+    });
+    let with_cert = probe(&o, None, Some(200)).await;
+    assert_eq!(
+        (
+            with_cert.exit_code,
+            with_cert
+                .observation
+                .tls
+                .as_ref()
+                .map(|t| t.client_cert_sent)
+        ),
+        (0, Some(true))
+    );
+}
+
+/// Row 1 with a CNAME-published custom domain: the name check fails at the endpoint.
+#[tokio::test]
+async fn a_cname_into_the_endpoint_zone_is_named() {
+    let s = Scenario::seed().expect("seed");
+    let mut t = s
+        .topology_at(s.step_index("endpoint-added").expect("step"))
+        .expect("state")
+        .clone();
+    t.custom_domains[0].dns.value = parallax_model::topology::DomainDns::Cname;
+    let resolver = Resolver::start(&t, ResolverConfig::default())
+        .await
+        .expect("resolver");
+    let certs = LabCerts::new().expect("certs");
+    let ca = vec![certs.server_ca().cert_der()];
+    let gw = Gateway::start(
+        &t,
+        certs,
+        GatewayConfig {
+            access_log: Arc::new(MemoryLog::default()),
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("gateway");
+    let mut o = ProbeOptions::new(
+        "https://api.example.com/test"
+            .to_owned()
+            .try_into()
+            .expect("url"),
+    );
+    o.ca = Some(ca);
+    o.dns_servers = vec![resolver.addr_of("vpc-0a1b2c3d4e5f60718").expect("view")];
+    o.compare_dns = vec![("public".into(), resolver.addr_of("internet").expect("view"))];
+    for a in ["10.0.1.17", "10.0.2.17"] {
+        o.connect_to.push(ConnectTo {
+            host: a.into(),
+            port: Some(443),
+            to: gw.addr_of("vpce-0123456789abcdef0").expect("door"),
+        });
+    }
+    for a in ["52.94.133.10", "52.94.133.11"] {
+        o.connect_to.push(ConnectTo {
+            host: a.into(),
+            port: Some(443),
+            to: gw.addr_of("regional").expect("door"),
+        });
+    }
+    let r = probe(&o, Some(&t), None).await;
+    assert_eq!(
+        (r.diagnosis.rule, r.exit_code),
+        ("cname-into-endpoint", 11),
+        "{}",
+        r.to_text()
+    );
+    assert_eq!(
+        r.observation.tls.as_ref().and_then(|t| t.name_match),
+        Some(false)
+    );
+    // The pinned retry reaches the regional door, which has the domain's certificate; the
+    // domain wants a client certificate, so the confirmation is the 403 of mutual TLS.
+    let c = r.diagnosis.confirmation.as_ref().expect("confirmation");
+    assert_eq!(c.status, Some(403));
+}
+
+/// A DNS name that resolves to nothing, and a port nothing listens on.
+#[tokio::test]
+async fn dns_and_connect_failures_have_their_exit_codes() {
+    let seed = Seed::at("before").await;
+    let nx = seed.options("https://nope.example.com/", "internet");
+    let r = probe(&nx, None, None).await;
+    assert_eq!((r.diagnosis.rule, r.exit_code), ("dns-failure", 10));
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("port");
+    let mut o = ProbeOptions::new(
+        "https://closed.example.com/"
+            .to_owned()
+            .try_into()
+            .expect("url"),
+    );
+    o.resolve = vec![Pin {
+        host: "closed.example.com".into(),
+        port: 443,
+        addr: "127.0.0.1".parse().expect("ip"),
+    }];
+    o.connect_to = vec![ConnectTo {
+        host: String::new(),
+        port: None,
+        to: closed,
+    }];
+    let r = probe(&o, None, None).await;
+    assert_eq!((r.diagnosis.rule, r.exit_code), ("connect-failure", 12));
+    assert!(
+        r.observation.connect.as_ref().is_some_and(
+            |c| c.failure == Some(parallax_probe::observation::ConnectFailure::Refused)
+        )
+    );
+}
+
+/// The probe against real `openssl s_server`, with and without a client-certificate requirement.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn against_openssl_s_server() {
+    let Some(openssl) = parallax_testkit::interop::require("openssl", "openssl") else {
+        return;
+    };
+    let mut certs = LabCerts::new().expect("certs");
+    let server = certs
+        .ca("srv")
+        .expect("ca")
+        .issue(&LeafSpec {
+            common_name: "probe.test".into(),
+            dns_names: vec!["probe.test".into()],
+            server: true,
+            ..Default::default()
+        })
+        .expect("leaf");
+    let client = certs.client("cli").expect("client");
+    let dir = std::env::temp_dir().join(format!("parallax-probe-ossl-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    std::fs::write(dir.join("srv.pem"), server.chain_pem()).expect("write");
+    std::fs::write(dir.join("srv.key"), server.key_pem()).expect("write");
+    std::fs::write(
+        dir.join("cli-ca.pem"),
+        certs.ca("cli").expect("ca").cert_pem(),
+    )
+    .expect("write");
+    let srv_ca = vec![certs.ca("srv").expect("ca").cert_der()];
+    for require_cert in [false, true] {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("port")
+            .port();
+        let mut cmd = std::process::Command::new(&openssl);
+        cmd.args([
+            "s_server",
+            "-accept",
+            &port.to_string(),
+            "-www",
+            "-naccept",
+            "4",
+            "-cert",
+        ])
+        .arg(dir.join("srv.pem"))
+        .arg("-key")
+        .arg(dir.join("srv.key"));
+        if require_cert {
+            cmd.arg("-Verify")
+                .arg("1")
+                .arg("-CAfile")
+                .arg(dir.join("cli-ca.pem"));
+        }
+        let mut child = cmd
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("openssl s_server starts");
+        let addr: std::net::SocketAddr = ([127, 0, 0, 1], port).into();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while tokio::net::TcpStream::connect(addr).await.is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "s_server did not start listening"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let mut o = ProbeOptions::new(
+            format!("https://probe.test:{port}/")
+                .try_into()
+                .expect("url"),
+        );
+        o.resolve = vec![Pin {
+            host: "probe.test".into(),
+            port,
+            addr: "127.0.0.1".parse().expect("ip"),
+        }];
+        o.ca = Some(srv_ca.clone());
+        o.max_time = Duration::from_secs(10);
+        let without = probe(&o, None, None).await;
+        o.identity = Some(parallax_probe::options::ClientIdentity {
+            chain: client.chain.clone(),
+            key: client.key_der(),
+        });
+        let with = probe(&o, None, Some(200)).await;
+        let _ = child.kill();
+        let _ = child.wait();
+        assert_eq!(
+            with.exit_code,
+            0,
+            "with a client certificate: {}",
+            with.to_text()
+        );
+        let tls = with.observation.tls.as_ref().expect("tls");
+        assert_eq!(
+            (tls.verified, tls.name_match, tls.client_cert_requested),
+            (true, Some(true), require_cert)
+        );
+        if require_cert {
+            assert_eq!(
+                (without.diagnosis.rule, without.exit_code),
+                ("client-cert-refused", 13),
+                "{}",
+                without.to_text()
+            );
+            assert!(without.observation.tls.as_ref().is_some_and(|t| {
+                t.acceptable_cas
+                    .iter()
+                    .any(|c| c.contains("parallax lab cli"))
+            }));
+        } else {
+            assert_eq!(without.exit_code, 0, "{}", without.to_text());
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Hostile servers: endless headers, a huge body, a handshake that never comes. The probe ends
+/// within its time limit and keeps at most 4 KB of body and 64 KB of head.
+#[tokio::test]
+async fn hostile_servers_cannot_hang_the_probe_or_fill_its_memory() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                let n = s.read(&mut buf).await.unwrap_or(0);
+                let req = String::from_utf8_lossy(&buf[..n]).into_owned();
+                if req.starts_with("GET /headers") {
+                    let _ = s.write_all(b"HTTP/1.1 200 OK\r\n").await;
+                    for i in 0..1_000_000u32 {
+                        if s.write_all(format!("x-h{i}: {}\r\n", "a".repeat(100)).as_bytes())
+                            .await
+                            .is_err()
+                        {
+                            return;
+                        }
+                    }
+                } else if req.starts_with("GET /body") {
+                    let _ = s
+                        .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 100000000\r\n\r\n")
+                        .await;
+                    let chunk = vec![b'x'; 65536];
+                    for _ in 0..1600 {
+                        if s.write_all(&chunk).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+                // Anything else (a TLS ClientHello): say nothing, hold the connection.
+                tokio::time::sleep(Duration::from_secs(60)).await;
+            });
+        }
+    });
+    let run = |url: String| {
+        let mut o = ProbeOptions::new(url.try_into().expect("url"));
+        o.resolve = vec![Pin {
+            host: "hostile.test".into(),
+            port: addr.port(),
+            addr: "127.0.0.1".parse().expect("ip"),
+        }];
+        o.max_time = Duration::from_secs(2);
+        o
+    };
+    let t0 = Instant::now();
+    let headers = probe(
+        &run(format!("http://hostile.test:{}/headers", addr.port())),
+        None,
+        None,
+    )
+    .await;
+    assert!(
+        headers
+            .observation
+            .http
+            .as_ref()
+            .is_some_and(|h| h.error.is_some()),
+        "an endless head is an error"
+    );
+    let body = probe(
+        &run(format!("http://hostile.test:{}/body", addr.port())),
+        None,
+        None,
+    )
+    .await;
+    let h = body.observation.http.as_ref().expect("http");
+    assert_eq!(
+        (h.status, h.body.len(), h.body_truncated),
+        (Some(200), 4096, true)
+    );
+    let slow = probe(
+        &run(format!("https://hostile.test:{}/", addr.port())),
+        None,
+        None,
+    )
+    .await;
+    assert!(
+        slow.observation
+            .tls
+            .as_ref()
+            .is_some_and(|t| t.error.is_some()),
+        "a handshake that never comes times out"
+    );
+    assert!(
+        t0.elapsed() < Duration::from_secs(8),
+        "three probes of at most 2 s each: {:?}",
+        t0.elapsed()
+    );
+}
