@@ -34,7 +34,7 @@ enum Command {
     /// Walk DNS → TCP → TLS → HTTP to a URL from here, through several resolvers, and say what
     /// is wrong and how to confirm and fix it. Exit codes: 0 as expected; 10 DNS failure; 11 a
     /// private answer for a public name; 12 connect failure; 13 TLS failure; 14 HTTP error.
-    Probe(Box<ProbeArgs>),
+    Probe(Box<ProbeCmd>),
     /// Check a scenario or topology file and summarise it.
     Check {
         /// The scenario (or bare topology) YAML file.
@@ -59,9 +59,26 @@ struct LabArgs {
 }
 
 #[derive(clap::Args, Debug)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+struct ProbeCmd {
+    #[command(subcommand)]
+    sub: Option<ProbeSub>,
+    #[command(flatten)]
+    args: ProbeArgs,
+}
+
+#[derive(Subcommand, Debug)]
+enum ProbeSub {
+    /// Name the first layer where two reports (`probe --json` from two places) part ways, and
+    /// what that means. Exit 0 when they agree, 1 when they diverge.
+    Diff { a: PathBuf, b: PathBuf },
+}
+
+#[derive(clap::Args, Debug)]
 struct ProbeArgs {
     /// The URL, e.g. https://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com/prod/test
-    url: String,
+    #[arg(required = true)]
+    url: Option<String>,
     /// The method.
     #[arg(
         short = 'X',
@@ -213,8 +230,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Resolver(args) => runtime()?.block_on(resolver(args)),
         Command::Lab(args) => runtime()?.block_on(lab(args)),
         Command::Gateway(args) => runtime()?.block_on(gateway(args)),
-        Command::Probe(args) => {
-            let (opts, topology, expect, json) = probe_options(*args)?;
+        Command::Probe(cmd) => {
+            if let Some(ProbeSub::Diff { a, b }) = &cmd.sub {
+                return probe_diff(a, b);
+            }
+            let (opts, topology, expect, json) = probe_options(cmd.args)?;
             let report =
                 runtime()?.block_on(parallax_probe::probe(&opts, topology.as_ref(), expect));
             if json {
@@ -377,6 +397,26 @@ async fn gateway(args: GatewayArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+fn probe_diff(a: &PathBuf, b: &PathBuf) -> anyhow::Result<ExitCode> {
+    let read = |p: &PathBuf| -> anyhow::Result<serde_json::Value> {
+        let text =
+            std::fs::read_to_string(p).with_context(|| format!("{}: cannot read", p.display()))?;
+        serde_json::from_str(&text).with_context(|| format!("{}: not JSON", p.display()))
+    };
+    match parallax_probe::diff::first_divergence(&read(a)?, &read(b)?)
+        .map_err(|e| anyhow::anyhow!(e))?
+    {
+        Some(d) => {
+            println!("{d}");
+            Ok(ExitCode::from(1))
+        }
+        None => {
+            println!("the two reports agree at every layer");
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
 type ProbeSetup = (
     parallax_probe::ProbeOptions,
     Option<Topology>,
@@ -394,6 +434,7 @@ fn probe_options(a: ProbeArgs) -> anyhow::Result<ProbeSetup> {
     let url: parallax_model::RequestUrl = a
         .url
         .clone()
+        .unwrap_or_default()
         .try_into()
         .map_err(|e: String| anyhow::anyhow!("URL: {e}"))?;
     let mut opts = parallax_probe::ProbeOptions::new(url);

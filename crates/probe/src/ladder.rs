@@ -54,6 +54,7 @@ pub async fn run(opts: &ProbeOptions, pin: Option<IpAddr>) -> Observation {
     let mut obs = Observation {
         url: url.to_string(),
         method: opts.method.clone(),
+        request_headers: redacted_headers(opts),
         dns,
         connect: None,
         tls: None,
@@ -186,6 +187,35 @@ pub async fn run(opts: &ProbeOptions, pin: Option<IpAddr>) -> Observation {
     obs.outcome.http = outcome;
     obs.total_ms = ms(started.elapsed());
     obs
+}
+
+/// Header names whose values are secrets.
+pub const SECRET_HEADERS: [&str; 4] = [
+    "x-api-key",
+    "authorization",
+    "proxy-authorization",
+    "cookie",
+];
+
+/// The request headers for the report, secrets replaced by `***`.
+pub fn redacted_headers(opts: &ProbeOptions) -> std::collections::BTreeMap<String, String> {
+    let mut out: std::collections::BTreeMap<String, String> = opts
+        .headers
+        .iter()
+        .map(|(k, v)| {
+            let k = k.to_ascii_lowercase();
+            let v = if SECRET_HEADERS.contains(&k.as_str()) {
+                "***".to_owned()
+            } else {
+                v.clone()
+            };
+            (k, v)
+        })
+        .collect();
+    if opts.api_key.is_some() {
+        out.insert("x-api-key".to_owned(), "***".to_owned());
+    }
+    out
 }
 
 fn left(deadline: Instant) -> Duration {

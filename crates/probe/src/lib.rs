@@ -2,10 +2,12 @@
 //!
 //! - [`options`]: the inputs, with curl's flag names.
 //! - [`ladder`]: running the ladder, bounded and timed.
+//! - [`diff`]: where two vantage points' reports part ways.
 //! - [`explain`]: rules, diagnosis, confirmation, exit codes.
 //! - [`observation`]: what was seen, layer by layer (the JSON report's core).
 //! - [`report`]: the whole probe, and its text and JSON.
 
+pub mod diff;
 pub mod explain;
 pub mod ladder;
 pub mod observation;

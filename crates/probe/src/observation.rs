@@ -117,6 +117,9 @@ pub struct HttpLayer {
 pub struct Observation {
     pub url: String,
     pub method: String,
+    /// The request's headers as sent, with secrets (`x-api-key`, `authorization`,
+    /// `proxy-authorization`, `cookie`) shown as `***`.
+    pub request_headers: std::collections::BTreeMap<String, String>,
     pub dns: DnsLayer,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub connect: Option<ConnectLayer>,

@@ -71,6 +71,9 @@ impl ProbeReport {
         let o = &self.observation;
         let mut t = String::new();
         let _ = writeln!(t, "parallax probe {} {}", o.method, o.url);
+        for (k, v) in &o.request_headers {
+            let _ = writeln!(t, "  request  {k}: {v}");
+        }
         let _ = writeln!(t, "  dns      {}", dns_text(&o.dns.path));
         for c in &o.dns.compare {
             let differs = if c.outcome.addresses == o.dns.path.outcome.addresses

@@ -180,3 +180,70 @@ fn lab_runs_the_seed_and_fails_on_a_wrong_expectation() {
             .contains("DIFF  dns: expected nxdomain, got private (10.0.1.17, 10.0.2.17)")
     );
 }
+
+#[test]
+fn probe_exit_codes_json_and_diff() {
+    // Everything is pinned to a closed loopback port: no traffic leaves the machine.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("port");
+    let run = |answer: &str, name: &str| {
+        let out = parallax()
+            .args([
+                "probe",
+                "https://svc.example.com/x",
+                "--json",
+                "--max-time",
+                "5",
+            ])
+            .args(["--resolve", &format!("svc.example.com:443:{answer}")])
+            .args(["--connect-to", &format!("::127.0.0.1:{}", closed.port())])
+            .args(["-H", "Authorization: Bearer hunter2"])
+            .output()
+            .expect("runs");
+        assert_eq!(
+            out.status.code(),
+            Some(12),
+            "connect failure: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            !text.contains("hunter2"),
+            "the Authorization value is redacted"
+        );
+        Scratch::new(name, &text)
+    };
+    let a = run("10.0.0.5", "a.json");
+    let b = run("52.94.133.10", "b.json");
+    let out = parallax()
+        .args(["probe", "diff"])
+        .arg(&a.0)
+        .arg(&b.0)
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.starts_with(
+            "DNS: A resolved svc.example.com to 10.0.0.5 (private), B to 52.94.133.10 (public)"
+        ),
+        "{said}"
+    );
+    let same = parallax()
+        .args(["probe", "diff"])
+        .arg(&a.0)
+        .arg(&a.0)
+        .output()
+        .expect("runs");
+    assert_eq!(same.status.code(), Some(0));
+    let usage = parallax()
+        .args(["probe", "--resolve", "bad"])
+        .output()
+        .expect("runs");
+    assert_eq!(
+        usage.status.code(),
+        Some(2),
+        "a missing URL is a usage error"
+    );
+}

@@ -846,3 +846,83 @@ async fn hostile_servers_cannot_hang_the_probe_or_fill_its_memory() {
         t0.elapsed()
     );
 }
+
+#[tokio::test]
+async fn row4_no_allowing_policy_and_secrets_are_redacted() {
+    let rows = Rows::start().await;
+    // The private API without its policy: it allows nobody (reference §5).
+    let t = {
+        let mut t = rows.topology.clone();
+        t.apis[1].policy = None;
+        t
+    };
+    let mut certs = LabCerts::new().expect("certs");
+    let ca = vec![certs.server_ca().cert_der()];
+    let _ = certs.client("clients");
+    let gw = Gateway::start(
+        &t,
+        certs,
+        GatewayConfig {
+            access_log: Arc::new(MemoryLog::default()),
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("gateway");
+    let mut o = ProbeOptions::new(
+        "https://p1r2i3v4a5.execute-api.us-east-1.amazonaws.com/prod/test"
+            .to_owned()
+            .try_into()
+            .expect("url"),
+    );
+    o.resolve = vec![Pin {
+        host: o.url.host.to_string(),
+        port: 443,
+        addr: "10.0.1.17".parse().expect("ip"),
+    }];
+    o.connect_to = vec![ConnectTo {
+        host: String::new(),
+        port: None,
+        to: gw.addr_of("vpce-0123456789abcdef0").expect("door"),
+    }];
+    o.ca = Some(ca);
+    o.api_key = Some("supersecretkeyvalue0123456789".into());
+    o.headers = vec![
+        ("Authorization".into(), "Bearer supersecrettoken".into()),
+        ("Cookie".into(), "session=supersecretcookie".into()),
+        ("X-Trace".into(), "visible".into()),
+    ];
+    let r = probe(&o, Some(&t), None).await;
+    assert_eq!(r.diagnosis.rule, "access-denied");
+    assert!(
+        r.diagnosis
+            .cause
+            .contains("because no resource-based policy allows the execute-api:Invoke action"),
+        "{}",
+        r.diagnosis.cause
+    );
+    for out in [r.to_text(), r.to_json()] {
+        assert!(
+            !out.contains("supersecret"),
+            "a secret reached the report:\n{out}"
+        );
+        assert!(out.contains("***") && out.contains("visible"));
+    }
+}
+
+#[tokio::test]
+async fn diff_names_the_first_layer_that_differs() {
+    let seed = Seed::at("endpoint-added").await;
+    let url = format!("https://{HOST}/prod/test");
+    let from_vpc = probe(&seed.options(&url, "vpc-0a1b2c3d4e5f60718"), None, None).await;
+    let from_net = probe(&seed.options(&url, "internet"), None, None).await;
+    let a: serde_json::Value = serde_json::from_str(&from_vpc.to_json()).expect("json");
+    let b: serde_json::Value = serde_json::from_str(&from_net.to_json()).expect("json");
+    let d = parallax_probe::diff::first_divergence(&a, &b)
+        .expect("reports")
+        .expect("they differ");
+    assert!(d.starts_with("DNS: A resolved a1b2c3d4e5.execute-api.us-east-1.amazonaws.com to 10.0.1.17, 10.0.2.17 (private), B to 52.94.133.10, 52.94.133.11 (public)"), "{d}");
+    assert!(d.contains("split-horizon"), "{d}");
+    assert_eq!(parallax_probe::diff::first_divergence(&b, &b), Ok(None));
+    assert!(parallax_probe::diff::first_divergence(&serde_json::json!({}), &b).is_err());
+}
