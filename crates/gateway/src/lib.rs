@@ -3,6 +3,7 @@
 //! - [`certs`]: `lab:NAME` and file references to CAs and identities.
 //! - [`proxy`]: HTTP_PROXY integrations.
 //! - [`server`]: front doors, HTTP serving, headers, access log.
+//! - [`onprem`]: a stand-in on-prem upstream that wants the gateway's client certificate.
 //! - [`pki`]: the certificates the lab makes.
 //! - [`tls`]: front-door TLS by SNI, mutual TLS as API Gateway does it, and strict mode.
 //! - [`reject`]: every refusal, mapped to status, `x-amzn-ErrorType` and body (reference §1.2).
@@ -12,6 +13,7 @@
 //! - [`tables`]: the tables built from a topology, and the order of checks for one request.
 
 pub mod certs;
+pub mod onprem;
 pub mod pki;
 pub mod policy;
 pub mod proxy;
@@ -23,4 +25,5 @@ pub mod tls;
 pub mod usage;
 
 pub use certs::LabCerts;
+pub use proxy::UpstreamRoutes;
 pub use server::{Gateway, GatewayConfig, Listening, MemoryLog};

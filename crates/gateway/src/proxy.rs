@@ -23,7 +23,69 @@ use crate::tls::provider;
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 pub type Body = BoxBody<Bytes, BoxError>;
 
-type HttpsClient = Client<hyper_rustls::HttpsConnector<HttpConnector>, Body>;
+type HttpsClient = Client<hyper_rustls::HttpsConnector<MappedConnector>, Body>;
+
+/// Where upstream hosts really are. The lab maps each on-prem name (`onprem.corp.example.com:443`)
+/// to the loopback socket that plays it and sets `only_mapped`, so the gateway never resolves
+/// or dials anything else. The standalone gateway leaves the map empty and uses the system's DNS.
+#[derive(Clone, Debug, Default)]
+pub struct UpstreamRoutes {
+    pub map: HashMap<(String, u16), std::net::SocketAddr>,
+    pub only_mapped: bool,
+}
+
+/// Dials mapped upstreams at their mapped socket (TLS still sends the original name as SNI).
+#[derive(Clone, Debug)]
+pub struct MappedConnector {
+    inner: HttpConnector,
+    routes: std::sync::Arc<UpstreamRoutes>,
+}
+
+impl tower_service::Service<Uri> for MappedConnector {
+    type Response = <HttpConnector as tower_service::Service<Uri>>::Response;
+    type Error = BoxError;
+    type Future = std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<Self::Response, BoxError>> + Send>,
+    >;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), BoxError>> {
+        self.inner.poll_ready(cx).map_err(Into::into)
+    }
+
+    fn call(&mut self, uri: Uri) -> Self::Future {
+        let host = uri
+            .host()
+            .unwrap_or("")
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_ascii_lowercase();
+        let port = uri
+            .port_u16()
+            .unwrap_or(if uri.scheme_str() == Some("https") {
+                443
+            } else {
+                80
+            });
+        let target = match self.routes.map.get(&(host.clone(), port)) {
+            Some(addr) => match format!("http://{addr}").parse::<Uri>() {
+                Ok(u) => u,
+                Err(e) => return Box::pin(std::future::ready(Err(e.into()))),
+            },
+            None if self.routes.only_mapped => {
+                let msg = format!(
+                    "{host}:{port} is not in the lab's upstream map; the lab never connects outside loopback"
+                );
+                return Box::pin(std::future::ready(Err(msg.into())));
+            }
+            None => uri,
+        };
+        let fut = self.inner.call(target);
+        Box::pin(async move { fut.await.map_err(Into::into) })
+    }
+}
 
 /// The upstream clients, keyed by (CA reference, client certificate reference).
 #[derive(Clone, Default)]
@@ -46,6 +108,7 @@ impl Upstreams {
         ca: Option<&str>,
         client_cert: Option<&str>,
         certs: &mut LabCerts,
+        routes: &std::sync::Arc<UpstreamRoutes>,
     ) -> Result<(), CertError> {
         let key = (ca.map(str::to_owned), client_cert.map(str::to_owned));
         if self.clients.contains_key(&key) {
@@ -74,11 +137,19 @@ impl Upstreams {
             }
             None => builder.with_no_client_auth(),
         };
+        let mut http = HttpConnector::new();
+        http.enforce_http(false);
+        http.set_nodelay(true);
+        http.set_connect_timeout(Some(Duration::from_secs(10)));
+        let mapped = MappedConnector {
+            inner: http,
+            routes: routes.clone(),
+        };
         let connector = hyper_rustls::HttpsConnectorBuilder::new()
             .with_tls_config(config)
             .https_or_http()
             .enable_http1()
-            .build();
+            .wrap_connector(mapped);
         let client = Client::builder(TokioExecutor::new())
             .pool_idle_timeout(Duration::from_secs(30))
             .build(connector);

@@ -23,7 +23,7 @@ use tokio::sync::{Semaphore, watch};
 
 use crate::certs::{CertError, LabCerts, read_crls};
 use crate::pki::base64;
-use crate::proxy::{Body, BoxError, Target, Upstreams};
+use crate::proxy::{Body, BoxError, Target, UpstreamRoutes, Upstreams};
 use crate::reject::Reject;
 use crate::tables::{ClientCert, Context, Incoming as Req, Tables};
 use crate::tls::{Chosen, DoorTls, DoorTlsSpec, Truststore, describe};
@@ -45,6 +45,8 @@ pub struct GatewayConfig {
     pub grace: Duration,
     /// Where access-log lines go.
     pub access_log: Arc<dyn AccessLog>,
+    /// Where HTTP_PROXY upstreams really are (the lab's on-prem systems).
+    pub upstream_routes: UpstreamRoutes,
 }
 
 impl std::fmt::Debug for GatewayConfig {
@@ -64,6 +66,7 @@ impl Default for GatewayConfig {
             header_read_timeout: Duration::from_secs(10),
             grace: Duration::from_secs(10),
             access_log: Arc::new(StderrLog::new()),
+            upstream_routes: UpstreamRoutes::default(),
         }
     }
 }
@@ -170,6 +173,7 @@ pub struct Gateway {
     stop: watch::Sender<bool>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
     grace: Duration,
+    routes: Arc<UpstreamRoutes>,
 }
 
 impl std::fmt::Debug for Gateway {
@@ -202,7 +206,8 @@ impl Gateway {
         mut certs: LabCerts,
         config: GatewayConfig,
     ) -> Result<Gateway, GatewayError> {
-        let snapshot = build_snapshot(topology, &mut certs)?;
+        let routes = Arc::new(config.upstream_routes.clone());
+        let snapshot = build_snapshot(topology, &mut certs, &routes)?;
         let all = doors(topology);
         let known = all
             .iter()
@@ -260,6 +265,7 @@ impl Gateway {
             stop,
             tasks,
             grace: config.grace,
+            routes,
         })
     }
 
@@ -291,7 +297,7 @@ impl Gateway {
     /// Swaps in a new topology. Requests in flight finish on the old tables; doors that the new
     /// topology adds need a restart to get a listener.
     pub fn update(&self, topology: &Topology) -> Result<(), GatewayError> {
-        let snapshot = self.with_certs(|c| build_snapshot(topology, c))?;
+        let snapshot = self.with_certs(|c| build_snapshot(topology, c, &self.routes))?;
         self.shared.snapshot.store(Arc::new(snapshot));
         Ok(())
     }
@@ -310,7 +316,11 @@ impl Gateway {
     }
 }
 
-fn build_snapshot(t: &Topology, certs: &mut LabCerts) -> Result<Snapshot, GatewayError> {
+fn build_snapshot(
+    t: &Topology,
+    certs: &mut LabCerts,
+    routes: &Arc<UpstreamRoutes>,
+) -> Result<Snapshot, GatewayError> {
     let region = t.region.value.clone();
     let suffix = region.dns_suffix();
     let default_names = vec![
@@ -372,7 +382,7 @@ fn build_snapshot(t: &Topology, certs: &mut LabCerts) -> Result<Snapshot, Gatewa
                 ..
             } = &r.integration.value
             {
-                upstreams.prepare(ca.as_deref(), client_certificate.as_deref(), certs)?;
+                upstreams.prepare(ca.as_deref(), client_certificate.as_deref(), certs, routes)?;
             }
         }
     }

@@ -4,9 +4,7 @@
 //!   and failing instead when `PARALLAX_INTEROP=required` (CI).
 //! - [`dns`]: a tiny DNS client over UDP and TCP, with timeouts, for asserting on answers.
 //! - [`https`]: an HTTPS client with curl's knobs (connect-to, SNI, CA, client cert, HTTP/2).
-//! - [`upstream`]: a fake on-prem HTTPS upstream that can require a client certificate.
 
 pub mod dns;
 pub mod https;
 pub mod interop;
-pub mod upstream;

@@ -5,11 +5,11 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use parallax_gateway::onprem::OnPrem;
 use parallax_gateway::pki::{Ca, LeafSpec};
 use parallax_gateway::{Gateway, GatewayConfig, LabCerts, MemoryLog};
 use parallax_model::Topology;
 use parallax_testkit::https::{Call, Reply, call};
-use parallax_testkit::upstream::Upstream;
 use rustls::pki_types::CertificateDer;
 
 const REGIONAL: &str = "a1b2c3d4e5.execute-api.us-east-1.amazonaws.com";
@@ -107,7 +107,7 @@ struct Lab {
     gw: Gateway,
     log: Arc<MemoryLog>,
     ca: Vec<CertificateDer<'static>>,
-    _upstream: Option<Upstream>,
+    _upstream: Option<OnPrem>,
 }
 
 impl Lab {
@@ -132,13 +132,9 @@ impl Lab {
                 .expect("leaf");
             let gateway_ca = certs.ca("gateway").expect("ca").cert_der();
             Some(
-                Upstream::start(
-                    server.chain.clone(),
-                    server.key_der(),
-                    Some(gateway_ca),
-                    delay,
-                )
-                .await,
+                OnPrem::start(&server, Some(gateway_ca), delay)
+                    .await
+                    .expect("upstream starts"),
             )
         } else {
             None
@@ -1002,4 +998,98 @@ async fn slow_headers_are_cut_off_and_connections_are_capped() {
         "the second connection waited for the only slot: {waited:?}"
     );
     drop(idle);
+}
+
+/// The lab's upstream map: the on-prem name goes to a loopback socket (TLS still checks the
+/// name), and in lab mode any other upstream is refused rather than resolved.
+#[tokio::test]
+async fn upstream_map_sends_on_prem_names_to_loopback_and_refuses_the_rest() {
+    let seed = parallax_model::Scenario::seed().expect("seed");
+    let t = seed.topology_at(0).expect("state").clone();
+    let mut certs = LabCerts::new().expect("certs");
+    let server = certs
+        .ca("onprem-ca")
+        .expect("ca")
+        .issue(&LeafSpec {
+            common_name: "onprem".into(),
+            dns_names: vec!["onprem.corp.example.com".into()],
+            server: true,
+            ..Default::default()
+        })
+        .expect("leaf");
+    let onprem = OnPrem::start(
+        &server,
+        Some(certs.ca("gateway").expect("ca").cert_der()),
+        Duration::ZERO,
+    )
+    .await
+    .expect("upstream");
+    let ca = vec![certs.server_ca().cert_der()];
+    let mut routes = parallax_gateway::UpstreamRoutes {
+        only_mapped: true,
+        ..Default::default()
+    };
+    routes
+        .map
+        .insert(("onprem.corp.example.com".into(), 443), onprem.addr);
+    let log = Arc::new(MemoryLog::default());
+    let gw = Gateway::start(
+        &t,
+        certs,
+        GatewayConfig {
+            access_log: log.clone(),
+            upstream_routes: routes,
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("gateway");
+    let key = "labkeyecsapp0123456789abcdef";
+    let c = Call::get(
+        gw.addr_of("regional").expect("door"),
+        REGIONAL,
+        "/prod/onprem/orders",
+        ca.clone(),
+    )
+    .header("x-api-key", key);
+    let r = call(&c).await.expect("call");
+    assert_eq!(r.status, 200, "{r:?}");
+    let echo: serde_json::Value = serde_json::from_str(&r.body).expect("echo");
+    assert_eq!(echo["uri"], "/orders");
+    assert!(
+        echo["client_subject"]
+            .as_str()
+            .is_some_and(|s| s.contains("gateway client")),
+        "{echo}"
+    );
+
+    // Same gateway setup without the mapping: refused, never resolved.
+    let certs = LabCerts::new().expect("certs");
+    let ca = vec![certs.server_ca().cert_der()];
+    let log = Arc::new(MemoryLog::default());
+    let routes = parallax_gateway::UpstreamRoutes {
+        only_mapped: true,
+        ..Default::default()
+    };
+    let gw = Gateway::start(
+        &t,
+        certs,
+        GatewayConfig {
+            access_log: log.clone(),
+            upstream_routes: routes,
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("gateway");
+    let c = Call::get(
+        gw.addr_of("regional").expect("door"),
+        REGIONAL,
+        "/prod/onprem/orders",
+        ca,
+    )
+    .header("x-api-key", key);
+    assert_eq!(call(&c).await.expect("call").status, 504);
+    let lines = log.0.lock().expect("log").join("\n");
+    assert!(lines.contains("not in the lab's upstream map"), "{lines}");
 }
