@@ -262,47 +262,112 @@ async fn lab(args: LabArgs) -> anyhow::Result<ExitCode> {
     let opts = parallax_lab::LabOptions {
         until_step: args.step.clone(),
     };
-    let (report, resolver) = parallax_lab::run(&scenario, &opts).await?;
+    let (report, lab) = parallax_lab::run(&scenario, &opts).await?;
     if args.json {
         print!("{}", report.to_json_lines());
     } else {
         print!("{}", report.to_text());
     }
     if args.keep_running {
-        println!(
-            "\nresolvers left running (step {}); ask them by hand:",
-            report.steps.last().map(|s| s.name.as_str()).unwrap_or("-")
-        );
-        for l in resolver.listening().iter().filter(|l| l.protocol == "udp") {
-            println!(
-                "  view {:<24} dig @{} -p {} NAME",
-                l.view,
-                l.addr.ip(),
-                l.addr.port()
-            );
-        }
-        if let Some(step) = report.steps.last() {
-            for r in &step.requests {
-                if let Some(addr) = r.resolver {
-                    println!(
-                        "  {:<10} dig @{} -p {} {} +short",
-                        r.from,
-                        addr.ip(),
-                        addr.port(),
-                        r.host
-                    );
-                }
-            }
-        }
-        println!("stop with Ctrl-C");
-        wait_for_signal().await?;
+        keep_running(&scenario, &report, &lab).await?;
     }
-    resolver.shutdown().await;
+    lab.shutdown().await;
     Ok(if report.passed() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
     })
+}
+
+/// Leaves the lab up and prints the `dig` and `curl` lines that reproduce each request of the
+/// last step by hand. Certificates and API keys go to files, so no secret is printed.
+async fn keep_running(
+    scenario: &Scenario,
+    report: &parallax_lab::LabReport,
+    lab: &parallax_lab::run::Running,
+) -> anyhow::Result<()> {
+    let dir = std::env::temp_dir().join(format!("parallax-lab-{}", std::process::id()));
+    lab.gateway.with_certs(|c| c.write_to(&dir))?;
+    let Some(step) = report.steps.last() else {
+        return Ok(());
+    };
+    let topology = scenario
+        .step_index(&step.name)
+        .and_then(|i| scenario.topology_at(i))
+        .context("the last step's topology")?;
+    for key in topology.usage_plans.iter().flat_map(|p| &p.keys) {
+        let path = dir.join(format!("key-{}.txt", key.id.value));
+        std::fs::write(&path, key.value.expose())
+            .with_context(|| format!("{}: cannot write", path.display()))?;
+    }
+    println!(
+        "\nthe lab stays up at step {}; files in {}",
+        step.name,
+        dir.display()
+    );
+    for l in lab
+        .resolver
+        .listening()
+        .iter()
+        .filter(|l| l.protocol == "udp")
+    {
+        println!(
+            "  resolver view {:<24} dig @{} -p {} NAME",
+            l.view,
+            l.addr.ip(),
+            l.addr.port()
+        );
+    }
+    for l in lab.gateway.listening() {
+        println!("  gateway door {:<25} https://{}", l.door, l.addr);
+    }
+    for r in &step.requests {
+        println!("\n  {} ({}):", r.from, r.view);
+        if let Some(addr) = r.resolver {
+            println!(
+                "    dig @{} -p {} {} +short",
+                addr.ip(),
+                addr.port(),
+                r.host
+            );
+        }
+        let Some((modelled, _)) = r.connected else {
+            continue;
+        };
+        let Some(played) = parallax_lab::run::played_by(lab, modelled) else {
+            continue;
+        };
+        let mut line = format!(
+            "    curl -sS -i --cacert {}/server-ca.pem --connect-to {}:{}:{}:{}",
+            dir.display(),
+            r.host,
+            modelled.port(),
+            played.ip(),
+            played.port()
+        );
+        if let Some(k) = &r.api_key_id {
+            line.push_str(&format!(
+                " -H \"x-api-key: $(cat {}/key-{k}.txt)\"",
+                dir.display()
+            ));
+        }
+        if let Some(c) = r
+            .client_certificate
+            .as_deref()
+            .and_then(|c| c.strip_prefix("lab:"))
+        {
+            line.push_str(&format!(
+                " --cert {0}/{c}-client.pem --key {0}/{c}-client.key",
+                dir.display()
+            ));
+        }
+        if r.method != "GET" {
+            line.push_str(&format!(" -X {}", r.method));
+        }
+        println!("{line} {}", r.url);
+    }
+    println!("\nstop with Ctrl-C");
+    wait_for_signal().await
 }
 
 /// Loads a scenario (a file with `steps:`) or a bare topology.

@@ -37,6 +37,17 @@ pub struct RequestRecord {
     pub verdict: DnsVerdict,
     /// Which part of the view answered (resolver rule, private zone, endpoint, public DNS).
     pub answered_by: String,
+    /// The modelled address the request connected to, and the loopback socket that played it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub connected: Option<(SocketAddr, Option<SocketAddr>)>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_certificate: Option<String>,
+    /// The id of the API key sent (never its value).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub api_key_id: Option<String>,
+    pub repeat: u32,
+    /// The probe's diagnosis of the (last) request.
+    pub diagnosis: parallax_probe::explain::Diagnosis,
     pub outcome: Outcome,
     /// Why there is no answer, when there is none.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -45,8 +56,7 @@ pub struct RequestRecord {
     pub expected: Option<Expectation>,
     /// Every way the observation differs from the expectation or from the model's own view.
     pub differences: Vec<String>,
-    /// Expected fields the lab cannot observe yet (front door, HTTP status, error type: they
-    /// come with the gateway).
+    /// Expected fields the run could not observe (no HTTP exchange took place, for instance).
     pub unchecked: Vec<String>,
 }
 
@@ -95,8 +105,24 @@ impl LabReport {
                 } else {
                     "DIFFERS"
                 };
-                let _ = writeln!(o, "  {} ({}) {} {}", r.from, r.view, r.method, r.url);
-                let answer = answer_text(&r.outcome.dns);
+                let extras: Vec<String> = [
+                    r.api_key_id.as_ref().map(|k| format!("key {k}")),
+                    r.client_certificate.as_ref().map(|c| format!("cert {c}")),
+                    (r.repeat > 1).then(|| format!("x{}", r.repeat)),
+                ]
+                .into_iter()
+                .flatten()
+                .collect();
+                let extras = if extras.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", extras.join(", "))
+                };
+                let _ = writeln!(
+                    o,
+                    "  {} ({}) {} {}{extras}",
+                    r.from, r.view, r.method, r.url
+                );
                 let via = if r.outcome.dns.cname_chain.is_empty() {
                     String::new()
                 } else {
@@ -111,19 +137,65 @@ impl LabReport {
                             .join(" → ")
                     )
                 };
-                let _ = writeln!(o, "    dns   {}{via} → {answer}", r.host);
                 let _ = writeln!(
                     o,
-                    "          {}: answered by {}  [{mark}]",
-                    r.verdict, r.answered_by
+                    "    dns    {}{via} → {}",
+                    r.host,
+                    answer_text(&r.outcome.dns)
                 );
+                let _ = writeln!(o, "           {}: answered by {}", r.verdict, r.answered_by);
+                if let Some(door) = &r.outcome.front_door {
+                    let addr = r
+                        .connected
+                        .map(|(a, _)| format!(" at {a}"))
+                        .unwrap_or_default();
+                    let _ = writeln!(o, "    door   {door}{addr}");
+                }
+                match &r.outcome.http {
+                    Some(h) => {
+                        let et = h
+                            .error_type
+                            .as_deref()
+                            .map(|e| format!(" {e}"))
+                            .unwrap_or_default();
+                        let _ = writeln!(o, "    http   {}{et}  [{mark}]", h.status);
+                    }
+                    None => {
+                        let _ = writeln!(o, "    http   no response  [{mark}]");
+                    }
+                }
+                if r.diagnosis.rule != "ok" {
+                    let _ = writeln!(
+                        o,
+                        "    why    {}: {}",
+                        r.diagnosis.rule,
+                        wrap(&r.diagnosis.cause, 86, "           ")
+                    );
+                    if let Some(c) = &r.diagnosis.confirmation {
+                        let result = c
+                            .status
+                            .map(|s| s.to_string())
+                            .or_else(|| c.error.clone())
+                            .unwrap_or_else(|| "no answer".to_owned());
+                        let verdict = if c.confirmed {
+                            "confirmed"
+                        } else {
+                            "not confirmed"
+                        };
+                        let _ = writeln!(
+                            o,
+                            "    check  the same request pinned to {} (the {} answer): {result}, {verdict}",
+                            c.addr, c.resolver
+                        );
+                    }
+                }
                 for d in &r.differences {
-                    let _ = writeln!(o, "    DIFF  {d}");
+                    let _ = writeln!(o, "    DIFF   {d}");
                 }
                 if !r.unchecked.is_empty() {
                     let _ = writeln!(
                         o,
-                        "    wait  expected {} not observed yet (needs the gateway)",
+                        "    note   expected {} not observed (no HTTP exchange)",
                         r.unchecked.join(", ")
                     );
                 }
@@ -134,15 +206,10 @@ impl LabReport {
             .requests()
             .filter(|r| !r.differences.is_empty())
             .count();
-        let waiting = self.requests().filter(|r| !r.unchecked.is_empty()).count();
         let _ = writeln!(
             o,
-            "\n{} requests in {} steps: {} as expected, {} differ; {} have HTTP expectations that wait for the gateway. {:.0} ms.",
-            n,
-            total,
+            "\n{n} requests in {total} steps: {} as expected, {bad} differ. {:.0} ms.",
             n - bad,
-            bad,
-            waiting,
             self.elapsed_ms
         );
         o

@@ -1,17 +1,27 @@
-//! Running a scenario against real resolver listeners.
+//! Running a scenario: the resolver's views, the gateway's front doors and the on-prem
+//! upstreams on loopback; each step's change applied; each request made from its vantage point
+//! through the probe; each outcome checked against the scenario's `expect:` and against the
+//! model's own DNS answer.
 
+use std::collections::{BTreeSet, HashMap};
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use parallax_dns::client::lookup_a;
 use parallax_dns::view::{Source, View};
 use parallax_dns::{Resolver, ResolverConfig};
+use parallax_gateway::onprem::OnPrem;
+use parallax_gateway::pki::{Ca, Identity, LeafSpec};
+use parallax_gateway::{Gateway, GatewayConfig, LabCerts, MemoryLog, UpstreamRoutes};
 use parallax_model::outcome::join_addresses;
-use parallax_model::{DnsOutcome, Network, Outcome, Rcode, Scenario, Topology};
+use parallax_model::scenario::ClientCertSpec;
+use parallax_model::topology::{Integration, Topology};
+use parallax_model::{Network, Scenario};
+use parallax_probe::options::{ClientIdentity, ConnectTo};
+use parallax_probe::{ProbeOptions, probe};
+use rustls_pki_types::CertificateDer;
 
 use crate::report::{LabReport, RequestRecord, StepReport};
-
-/// How long one DNS question may take on loopback before it counts as unanswered.
-const ASK_TIMEOUT: Duration = Duration::from_secs(2);
 
 #[derive(Clone, Debug, Default)]
 pub struct LabOptions {
@@ -30,14 +40,44 @@ pub enum LabError {
     },
     #[error(transparent)]
     Dns(#[from] parallax_dns::DnsError),
+    #[error(transparent)]
+    Gateway(#[from] parallax_gateway::server::GatewayError),
+    #[error(transparent)]
+    Certs(#[from] parallax_gateway::certs::CertError),
+    #[error("{0}")]
+    Setup(String),
 }
 
-/// Runs `scenario`'s steps in order. Returns the report and the resolver, still running with
-/// the topology of the last step run (for `--keep-running`; drop or shut it down otherwise).
-pub async fn run(
-    scenario: &Scenario,
-    opts: &LabOptions,
-) -> Result<(LabReport, Resolver), LabError> {
+/// The servers of a running lab.
+pub struct Running {
+    pub resolver: Resolver,
+    pub gateway: Gateway,
+    pub upstreams: Vec<(String, u16, OnPrem)>,
+    /// Modelled address:port → the loopback socket that plays it.
+    pub connect_map: Vec<ConnectTo>,
+    pub server_ca: Vec<CertificateDer<'static>>,
+    pub log: Arc<MemoryLog>,
+}
+
+impl std::fmt::Debug for Running {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Running")
+            .field("resolver", &self.resolver)
+            .field("gateway", &self.gateway)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Running {
+    pub async fn shutdown(self) {
+        self.resolver.shutdown().await;
+        self.gateway.shutdown().await;
+    }
+}
+
+/// Runs `scenario`'s steps in order. Returns the report and the servers, still running with the
+/// topology of the last step run (for `--keep-running`; shut them down otherwise).
+pub async fn run(scenario: &Scenario, opts: &LabOptions) -> Result<(LabReport, Running), LabError> {
     let started = Instant::now();
     let last = match &opts.until_step {
         Some(name) => scenario
@@ -54,24 +94,62 @@ pub async fn run(
             })?,
         None => scenario.steps.len().saturating_sub(1),
     };
-    let mut resolver = Resolver::start(&scenario.topology, ResolverConfig::default()).await?;
-    let mut views = view_names(&scenario.topology);
+    let first = scenario.topology_at(0).unwrap_or(&scenario.topology);
+    let mut certs = LabCerts::new()?;
+    let (upstreams, routes) = start_upstreams(scenario, &mut certs).await?;
+    let log = Arc::new(MemoryLog::default());
+    let gateway_config = GatewayConfig {
+        access_log: log.clone(),
+        upstream_routes: routes,
+        ..Default::default()
+    };
+    let server_ca = vec![certs.server_ca().cert_der()];
+    // The gateway gets a door for every endpoint of any step, once; each step then swaps in its
+    // own tables, and a door whose endpoint does not exist at that step serves nothing.
+    let mut all_doors = first.clone();
+    for t in (0..scenario.steps.len()).filter_map(|i| scenario.topology_at(i)) {
+        for e in &t.endpoints {
+            if all_doors.endpoint(&e.id).is_none() {
+                all_doors.endpoints.push(e.clone());
+            }
+        }
+    }
+    let gateway = Gateway::start(&all_doors, certs, gateway_config).await?;
+    gateway.update(first)?;
+    let resolver = Resolver::start(first, ResolverConfig::default()).await?;
+    let mut lab = Running {
+        resolver,
+        gateway,
+        upstreams,
+        connect_map: Vec::new(),
+        server_ca,
+        log,
+    };
+    let mut views = view_names(first);
+    let mut broken = BrokenCerts::default();
     let mut steps = Vec::new();
     for (i, step) in scenario.steps.iter().enumerate().take(last + 1) {
         let Some(topology) = scenario.topology_at(i) else {
             break;
         };
-        // Live swap when the set of views is the same; a clean restart when a VPC came or went.
+        // Live swaps when the same servers can serve the new topology; clean restarts when a
+        // VPC (a resolver view) or an endpoint (a front door) came or went.
         if view_names(topology) == views {
-            resolver.update(topology);
+            lab.resolver.update(topology);
         } else {
-            resolver.shutdown().await;
-            resolver = Resolver::start(topology, ResolverConfig::default()).await?;
+            let old = std::mem::replace(
+                &mut lab.resolver,
+                Resolver::start(topology, ResolverConfig::default()).await?,
+            );
+            old.shutdown().await;
             views = view_names(topology);
         }
+        lab.gateway.update(topology)?;
+        lab.connect_map = connect_map(topology, &lab.gateway);
         let mut requests = Vec::new();
         for req in &step.requests {
-            requests.push(ask(&resolver, topology, step.name.as_str(), req).await);
+            requests
+                .push(make_request(&lab, topology, step.name.as_str(), req, &mut broken).await?);
         }
         steps.push(StepReport {
             name: step.name.value.clone(),
@@ -86,19 +164,164 @@ pub async fn run(
         steps,
         elapsed_ms: started.elapsed().as_secs_f64() * 1000.0,
     };
-    Ok((report, resolver))
+    Ok((report, lab))
 }
 
 fn view_names(t: &Topology) -> Vec<String> {
     View::all(t).iter().map(View::name).collect()
 }
 
-async fn ask(
-    resolver: &Resolver,
+/// One on-prem stand-in per HTTP_PROXY upstream of any step, with a certificate from the
+/// integration's `ca` and requiring a client certificate from its `client_certificate`'s CA.
+async fn start_upstreams(
+    scenario: &Scenario,
+    certs: &mut LabCerts,
+) -> Result<(Vec<(String, u16, OnPrem)>, UpstreamRoutes), LabError> {
+    let mut wanted: BTreeSet<(String, u16, Option<String>, Option<String>)> = BTreeSet::new();
+    let states = (0..scenario.steps.len()).filter_map(|i| scenario.topology_at(i));
+    for t in std::iter::once(&scenario.topology).chain(states) {
+        for api in &t.apis {
+            for r in &api.routes {
+                if let Integration::HttpProxy {
+                    uri,
+                    ca,
+                    client_certificate,
+                    ..
+                } = &r.integration.value
+                    && let Ok(u) = uri.replace(['{', '}', '+'], "").parse::<http::Uri>()
+                    && let Some(host) = u.host()
+                {
+                    let port = u.port_u16().unwrap_or(if u.scheme_str() == Some("http") {
+                        80
+                    } else {
+                        443
+                    });
+                    wanted.insert((
+                        host.to_ascii_lowercase(),
+                        port,
+                        ca.clone(),
+                        client_certificate.clone(),
+                    ));
+                }
+            }
+        }
+    }
+    let mut routes = UpstreamRoutes {
+        only_mapped: true,
+        ..Default::default()
+    };
+    let mut running = Vec::new();
+    for (host, port, ca, client) in wanted {
+        if routes.map.contains_key(&(host.clone(), port)) {
+            continue;
+        }
+        let issuer = match ca.as_deref().and_then(|c| c.strip_prefix("lab:")) {
+            Some(name) => name.to_owned(),
+            None => {
+                return Err(LabError::Setup(format!(
+                    "the upstream {host}:{port} needs `ca: lab:NAME` in the lab, so that the lab can play it with a certificate the gateway trusts"
+                )));
+            }
+        };
+        let identity = certs
+            .ca(&issuer)?
+            .issue(&LeafSpec {
+                common_name: host.clone(),
+                dns_names: vec![host.clone()],
+                server: true,
+                ..Default::default()
+            })
+            .map_err(|e| LabError::Setup(e.to_string()))?;
+        let client_ca = match client.as_deref().and_then(|c| c.strip_prefix("lab:")) {
+            Some(name) => Some(certs.ca(name)?.cert_der()),
+            None => None,
+        };
+        let onprem = OnPrem::start(&identity, client_ca, Duration::ZERO)
+            .await
+            .map_err(|e| LabError::Setup(e.to_string()))?;
+        routes.map.insert((host.clone(), port), onprem.addr);
+        running.push((host, port, onprem));
+    }
+    Ok((running, routes))
+}
+
+/// The modelled addresses of every front door → the loopback socket of that door.
+fn connect_map(t: &Topology, gw: &Gateway) -> Vec<ConnectTo> {
+    let mut out = Vec::new();
+    let mut add = |ip: IpAddr, door: &str| {
+        if let Some(to) = gw.addr_of(door) {
+            out.push(ConnectTo {
+                host: ip.to_string(),
+                port: Some(443),
+                to,
+            });
+        }
+    };
+    for a in &t.front_doors.regional {
+        add(a.value, "regional");
+    }
+    for a in &t.front_doors.edge {
+        add(a.value, "edge");
+    }
+    for e in t.endpoints.iter().filter(|e| e.is_execute_api()) {
+        for s in &e.subnets {
+            add(IpAddr::V4(s.address.value), e.id.as_str());
+        }
+    }
+    out
+}
+
+/// Client certificates made on purpose to fail, kept for the run.
+#[derive(Default)]
+struct BrokenCerts {
+    made: HashMap<String, Identity>,
+}
+
+fn identity_for(
+    lab: &Running,
+    spec: &ClientCertSpec,
+    broken: &mut BrokenCerts,
+) -> Result<Identity, LabError> {
+    let key = String::from(spec.clone());
+    if let Some(id) = broken.made.get(&key) {
+        return Ok(id.clone());
+    }
+    let leaf = |common_name: &str, expired| LeafSpec {
+        common_name: common_name.to_owned(),
+        client: true,
+        expired,
+        ..Default::default()
+    };
+    let id = match spec {
+        ClientCertSpec::Lab(name) => lab.gateway.with_certs(|c| c.client(name))?,
+        ClientCertSpec::Expired(name) => lab.gateway.with_certs(|c| {
+            c.ca(name)
+                .and_then(|ca| ca.issue(&leaf("expired client", true)).map_err(Into::into))
+        })?,
+        ClientCertSpec::Deep(name) => lab.gateway.with_certs(
+            |c| -> Result<Identity, parallax_gateway::certs::CertError> {
+                let mut ca = c.ca(name)?.intermediate("level 1")?;
+                for level in 2..=5 {
+                    ca = ca.intermediate(&format!("level {level}"))?;
+                }
+                Ok(ca.issue(&leaf("deep client", false))?)
+            },
+        )?,
+        ClientCertSpec::Untrusted => Ca::root("a CA no truststore holds")
+            .and_then(|ca| ca.issue(&leaf("stranger", false)))
+            .map_err(|e| LabError::Setup(e.to_string()))?,
+    };
+    broken.made.insert(key, id.clone());
+    Ok(id)
+}
+
+async fn make_request(
+    lab: &Running,
     topology: &Topology,
     step: &str,
     req: &parallax_model::Request,
-) -> RequestRecord {
+    broken: &mut BrokenCerts,
+) -> Result<RequestRecord, LabError> {
     // Loading checked that every request's vantage point exists at its step.
     let network = topology
         .vantage(&req.from)
@@ -106,26 +329,58 @@ async fn ask(
         .unwrap_or(Network::Internet);
     let view_name = network.to_string();
     let host = &req.url.host;
-    let view = View::for_network(topology, &network);
-    let predicted = view.answer(host, parallax_dns::QType::A);
+    let predicted = View::for_network(topology, &network).answer(host, parallax_dns::QType::A);
 
-    let (observed, error) = match resolver.addr_of(&view_name) {
-        Some(addr) => match lookup_a(addr, host, ASK_TIMEOUT).await {
-            Ok(d) => (d, None),
-            Err(e) => (no_answer(), Some(e.to_string())),
-        },
-        None => (
-            no_answer(),
-            Some(format!("no listener for view {view_name}")),
-        ),
-    };
-    let outcome = Outcome {
-        dns: observed,
-        front_door: None,
-        http: None,
-    };
+    let mut opts = ProbeOptions::new(req.url.value.clone());
+    opts.method = req.method.to_ascii_uppercase();
+    opts.headers = req
+        .headers
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    opts.ca = Some(lab.server_ca.clone());
+    opts.max_time = Duration::from_secs(10);
+    opts.connect_to = lab.connect_map.clone();
+    if let Some(addr) = lab.resolver.addr_of(&view_name) {
+        opts.dns_servers = vec![addr];
+    }
+    if network != Network::Internet
+        && let Some(public) = lab.resolver.addr_of("internet")
+    {
+        opts.compare_dns = vec![("internet".to_owned(), public)];
+    }
+    opts.api_key = req
+        .api_key
+        .as_ref()
+        .and_then(|id| {
+            topology
+                .usage_plans
+                .iter()
+                .flat_map(|p| &p.keys)
+                .find(|k| k.id.value == id.value)
+        })
+        .map(|k| k.value.expose().to_owned());
+    if let Some(spec) = &req.client_certificate {
+        let id = identity_for(lab, spec, broken)?;
+        opts.identity = Some(ClientIdentity {
+            chain: id.chain.clone(),
+            key: id.key_der(),
+        });
+    }
+    let mut report = probe(&opts, Some(topology), None).await;
+    for _ in 1..req.repeat {
+        report = probe(&opts, Some(topology), None).await;
+    }
+    let outcome = report.observation.outcome.clone();
 
-    let mut differences: Vec<String> = error.iter().map(|e| format!("dns: {e}")).collect();
+    let mut differences: Vec<String> = report
+        .observation
+        .dns
+        .path
+        .error
+        .iter()
+        .map(|e| format!("dns: {e}"))
+        .collect();
     // A forwarded name is answered by the rule's target, which the view cannot know.
     if predicted.forward.is_none() {
         let mut want = predicted.addresses();
@@ -155,31 +410,30 @@ async fn ask(
         }
         None => (None, Vec::new()),
     };
-    RequestRecord {
+    Ok(RequestRecord {
         step: step.to_owned(),
         from: req.from.value.clone(),
-        view: view_name,
-        resolver: resolver.addr_of(&network.to_string()),
-        method: req.method.clone(),
+        view: view_name.clone(),
+        resolver: lab.resolver.addr_of(&view_name),
+        method: opts.method.clone(),
         url: req.url.to_string(),
         host: host.to_string(),
         verdict: outcome.dns.verdict(),
         answered_by: describe(&predicted.source),
+        connected: report.observation.connect.as_ref().map(|c| (c.addr, c.via)),
+        client_certificate: req
+            .client_certificate
+            .as_ref()
+            .map(|c| String::from(c.value.clone())),
+        api_key_id: req.api_key.as_ref().map(|k| k.value.clone()),
+        repeat: req.repeat,
+        diagnosis: report.diagnosis,
         outcome,
-        error,
+        error: None,
         expected,
         differences,
         unchecked,
-    }
-}
-
-fn no_answer() -> DnsOutcome {
-    DnsOutcome {
-        rcode: Rcode::ServFail,
-        cname_chain: vec![],
-        addresses: vec![],
-        ttl: None,
-    }
+    })
 }
 
 /// Which part of the view answered, in words.
@@ -191,4 +445,13 @@ fn describe(source: &Source) -> String {
         Source::Public(zone) => format!("public DNS ({zone})"),
         Source::Nobody => "no zone of this view holds the name".to_owned(),
     }
+}
+
+/// The loopback socket a modelled address is played by, for the `curl --connect-to` lines.
+pub fn played_by(lab: &Running, addr: SocketAddr) -> Option<SocketAddr> {
+    let ip = addr.ip().to_string();
+    lab.connect_map
+        .iter()
+        .find(|c| c.host == ip && c.port.is_none_or(|p| p == addr.port()))
+        .map(|c| c.to)
 }

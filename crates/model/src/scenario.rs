@@ -276,12 +276,83 @@ pub struct Request {
     /// The id of an API key of a usage plan, sent as `x-api-key`.
     #[serde(default)]
     pub api_key: Option<At<String>>,
+    /// The client certificate to present: `lab:NAME` (issued by the lab CA NAME),
+    /// `expired:NAME`, `deep:NAME` (5 CA levels below NAME), or `untrusted` (a CA nobody trusts).
+    #[serde(default)]
+    pub client_certificate: Option<At<ClientCertSpec>>,
+    /// Send the request this many times (1 to 1000); the last one is checked. For throttles and
+    /// quotas.
+    #[serde(default = "once")]
+    pub repeat: u32,
     #[serde(default)]
     pub expect: Option<At<Expectation>>,
 }
 
 fn get() -> String {
     "GET".to_owned()
+}
+
+fn once() -> u32 {
+    1
+}
+
+/// Which client certificate a request presents.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum ClientCertSpec {
+    /// A valid certificate from the lab CA of that name.
+    Lab(String),
+    /// An expired one from that CA.
+    Expired(String),
+    /// One 5 CA levels below that CA (API Gateway allows 4).
+    Deep(String),
+    /// One from a CA that no truststore holds.
+    Untrusted,
+}
+
+impl TryFrom<String> for ClientCertSpec {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        let named = |rest: &str| -> Result<String, String> {
+            if rest.is_empty()
+                || !rest
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            {
+                Err(format!(
+                    "`{s}`: the CA name must be letters, digits, `-` or `_`"
+                ))
+            } else {
+                Ok(rest.to_owned())
+            }
+        };
+        if s == "untrusted" {
+            return Ok(ClientCertSpec::Untrusted);
+        }
+        if let Some(r) = s.strip_prefix("lab:") {
+            return named(r).map(ClientCertSpec::Lab);
+        }
+        if let Some(r) = s.strip_prefix("expired:") {
+            return named(r).map(ClientCertSpec::Expired);
+        }
+        if let Some(r) = s.strip_prefix("deep:") {
+            return named(r).map(ClientCertSpec::Deep);
+        }
+        Err(format!(
+            "`{s}` is not a client certificate: expected lab:NAME, expired:NAME, deep:NAME or untrusted"
+        ))
+    }
+}
+
+impl From<ClientCertSpec> for String {
+    fn from(c: ClientCertSpec) -> String {
+        match c {
+            ClientCertSpec::Lab(n) => format!("lab:{n}"),
+            ClientCertSpec::Expired(n) => format!("expired:{n}"),
+            ClientCertSpec::Deep(n) => format!("deep:{n}"),
+            ClientCertSpec::Untrusted => "untrusted".to_owned(),
+        }
+    }
 }
 
 /// An `https://host[:port]/path` URL.
@@ -440,6 +511,13 @@ impl Scenario {
                             r.from.value,
                             known.join(", ")
                         ),
+                    ));
+                }
+                if !(1..=1000).contains(&r.repeat) {
+                    problems.push(Problem::new(
+                        r.from.pos,
+                        format!("steps[{i}].requests[{j}].repeat"),
+                        format!("repeat is {}; it must be 1 to 1000", r.repeat),
                     ));
                 }
                 if let Some(k) = &r.api_key

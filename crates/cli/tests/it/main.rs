@@ -177,7 +177,7 @@ fn lab_runs_the_seed_and_fails_on_a_wrong_expectation() {
     assert_eq!(out.status.code(), Some(1));
     assert!(
         String::from_utf8_lossy(&out.stdout)
-            .contains("DIFF  dns: expected nxdomain, got private (10.0.1.17, 10.0.2.17)")
+            .contains("DIFF   dns: expected nxdomain, got private (10.0.1.17, 10.0.2.17)")
     );
 }
 

@@ -93,7 +93,7 @@ async fn a_wrong_expectation_is_a_clear_difference() {
     assert!(
         report
             .to_text()
-            .contains("DIFF  dns: expected public, got private (10.0.1.17, 10.0.2.17)")
+            .contains("DIFF   dns: expected public, got private (10.0.1.17, 10.0.2.17)")
     );
 }
 
