@@ -287,7 +287,26 @@ async fn keep_running(
     lab: &parallax_lab::run::Running,
 ) -> anyhow::Result<()> {
     let dir = std::env::temp_dir().join(format!("parallax-lab-{}", std::process::id()));
-    lab.gateway.with_certs(|c| c.write_to(&dir))?;
+    // Private keys and API key values go here: readable by this user only, removed on exit.
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new()
+            .mode(0o700)
+            .create(&dir)
+            .with_context(|| format!("{}: cannot create", dir.display()))?;
+    }
+    let result = keep_running_in(&dir, scenario, report, lab).await;
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
+async fn keep_running_in(
+    dir: &std::path::Path,
+    scenario: &Scenario,
+    report: &parallax_lab::LabReport,
+    lab: &parallax_lab::run::Running,
+) -> anyhow::Result<()> {
+    lab.gateway.with_certs(|c| c.write_to(dir))?;
     let Some(step) = report.steps.last() else {
         return Ok(());
     };

@@ -247,3 +247,87 @@ fn probe_exit_codes_json_and_diff() {
         "a missing URL is a usage error"
     );
 }
+
+/// `lab --keep-running`: the printed dig and curl lines reproduce the outcomes by hand, and the
+/// files with keys are gone after the lab stops.
+#[test]
+fn lab_keep_running_lines_reproduce_the_outcomes() {
+    let (Some(_curl), Some(_dig)) = (
+        parallax_testkit::interop::require("curl", "curl"),
+        parallax_testkit::interop::require("dig", "bind9-dnsutils"),
+    ) else {
+        return;
+    };
+    let mut child = parallax()
+        .args(["lab", "--step", "endpoint-added", "--keep-running"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawns");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = Vec::new();
+    for line in BufReader::new(stdout).lines() {
+        let line = line.expect("line");
+        let done = line.starts_with("stop with Ctrl-C");
+        lines.push(line);
+        if done {
+            break;
+        }
+    }
+    let dir = lines
+        .iter()
+        .find_map(|l| l.split("files in ").nth(1))
+        .expect("the files line")
+        .to_owned();
+    assert!(
+        !lines.iter().any(|l| l.contains("labkeyecsapp")),
+        "the API key value is not printed"
+    );
+    let run = |cmd: &str| {
+        String::from_utf8_lossy(
+            &Command::new("sh")
+                .arg("-c")
+                .arg(cmd)
+                .output()
+                .expect("sh")
+                .stdout,
+        )
+        .into_owned()
+    };
+    let curls: Vec<String> = lines
+        .iter()
+        .filter(|l| l.trim_start().starts_with("curl "))
+        .map(|l| format!("{} -o /dev/null -w '%{{http_code}}'", l.trim()))
+        .collect();
+    let codes: Vec<String> = curls.iter().map(|c| run(c)).collect();
+    assert_eq!(
+        codes,
+        ["403", "200", "403", "200"],
+        "ecs-task shadowed, laptop fine, ecs-task proxy shadowed, custom domain with mTLS"
+    );
+    let digs: Vec<String> = lines
+        .iter()
+        .filter(|l| l.trim_start().starts_with("dig @"))
+        .map(|l| run(l.trim()))
+        .collect();
+    assert_eq!(digs[0], "10.0.1.17\n10.0.2.17\n");
+    assert_eq!(digs[1], "52.94.133.10\n52.94.133.11\n");
+
+    let pid = child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill")
+            .success()
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while child.try_wait().expect("wait").is_none() {
+        assert!(Instant::now() < deadline, "the lab did not stop");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(
+        !std::path::Path::new(&dir).exists(),
+        "{dir} (keys) is removed on exit"
+    );
+}
