@@ -341,6 +341,7 @@ async fn make_request(
     opts.ca = Some(lab.server_ca.clone());
     opts.max_time = Duration::from_secs(10);
     opts.connect_to = lab.connect_map.clone();
+    opts.only_connect_to = true;
     if let Some(addr) = lab.resolver.addr_of(&view_name) {
         opts.dns_servers = vec![addr];
     }

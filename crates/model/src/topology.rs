@@ -871,6 +871,23 @@ impl Topology {
         self.vantages.iter().find(|v| v.name.value == name)
     }
 
+    /// The front door a modelled address belongs to: the regional or edge front door, an
+    /// execute-api endpoint's ENI, or none.
+    pub fn door_of(&self, ip: IpAddr) -> crate::FrontDoor {
+        if self.front_doors.regional.iter().any(|a| a.value == ip) {
+            return crate::FrontDoor::Regional;
+        }
+        if self.front_doors.edge.iter().any(|a| a.value == ip) {
+            return crate::FrontDoor::Edge;
+        }
+        for e in self.endpoints.iter().filter(|e| e.is_execute_api()) {
+            if e.subnets.iter().any(|s| IpAddr::V4(s.address.value) == ip) {
+                return crate::FrontDoor::VpcEndpoint(e.id.value.clone());
+            }
+        }
+        crate::FrontDoor::None
+    }
+
     pub fn custom_domain(&self, name: &DnsName) -> Option<&CustomDomain> {
         self.custom_domains.iter().find(|d| d.name.value == *name)
     }

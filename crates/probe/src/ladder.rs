@@ -9,7 +9,7 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use parallax_dns::client::lookup_a;
-use parallax_model::{DnsOutcome, FrontDoor, HttpOutcome, Outcome, Rcode, classify};
+use parallax_model::{DnsOutcome, HttpOutcome, Outcome, Rcode, classify};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::{ResolvesClientCert, WebPkiServerVerifier};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
@@ -87,6 +87,19 @@ pub async fn run(opts: &ProbeOptions, pin: Option<IpAddr>) -> Observation {
                 && c.port.is_none_or(|p| p == url.port)
         })
         .map(|c| c.to);
+    if via.is_none() && opts.only_connect_to {
+        obs.connect = Some(ConnectLayer {
+            addr,
+            via: None,
+            elapsed_ms: 0.0,
+            failure: Some(ConnectFailure::Unreachable),
+            error: Some(format!(
+                "{addr} is not in the connect map, and only mapped addresses may be dialled (the lab never leaves loopback)"
+            )),
+        });
+        obs.total_ms = ms(started.elapsed());
+        return obs;
+    }
     let dial = via.unwrap_or(addr);
     let t0 = Instant::now();
     let tcp = match tokio::time::timeout(left(deadline).min(STEP), TcpStream::connect(dial)).await {
@@ -836,20 +849,4 @@ pub fn name_matches(pattern: &str, host: &str) -> bool {
             .is_some_and(|(first, tail)| !first.is_empty() && tail == rest),
         None => p == h,
     }
-}
-
-/// Which door an address belongs to, given the topology's modelled addresses.
-pub fn door_of(t: &parallax_model::Topology, ip: IpAddr) -> FrontDoor {
-    if t.front_doors.regional.iter().any(|a| a.value == ip) {
-        return FrontDoor::Regional;
-    }
-    if t.front_doors.edge.iter().any(|a| a.value == ip) {
-        return FrontDoor::Edge;
-    }
-    for e in t.endpoints.iter().filter(|e| e.is_execute_api()) {
-        if e.subnets.iter().any(|s| IpAddr::V4(s.address.value) == ip) {
-            return FrontDoor::VpcEndpoint(e.id.value.clone());
-        }
-    }
-    FrontDoor::None
 }

@@ -72,6 +72,8 @@ pub struct ProbeOptions {
     pub max_time: Duration,
     /// Retry pinned to another resolver's public answer when the resolver path is suspected.
     pub confirm: bool,
+    /// Dial only addresses a `--connect-to` rule maps (the lab: nothing leaves loopback).
+    pub only_connect_to: bool,
 }
 
 impl ProbeOptions {
@@ -91,6 +93,7 @@ impl ProbeOptions {
             compare_dns: Vec::new(),
             max_time: Duration::from_secs(30),
             confirm: true,
+            only_connect_to: false,
         }
     }
 }

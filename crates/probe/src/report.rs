@@ -32,7 +32,7 @@ pub async fn probe(
 ) -> ProbeReport {
     let mut observation = ladder::run(opts, None).await;
     if let (Some(t), Some(ip)) = (topology, observation.connected_ip()) {
-        observation.outcome.front_door = Some(ladder::door_of(t, ip));
+        observation.outcome.front_door = Some(t.door_of(ip));
     }
     let mut diagnosis = explain::explain(&observation, opts, topology);
     explain::confirm(&mut diagnosis, &observation, opts).await;

@@ -123,3 +123,46 @@ async fn stopping_at_a_step_and_unknown_steps() {
         "scenario `seed-incident` has no step `nope` (steps: before, endpoint-added, rolled-back)"
     );
 }
+
+/// A name that resolves to an address no front door plays (a private zone's record) is never
+/// dialled: the lab refuses to connect outside its connect map.
+#[tokio::test]
+async fn addresses_outside_the_connect_map_are_never_dialled() {
+    let yaml = r#"
+name: unplayed
+topology:
+  region: us-east-1
+  front_doors: { regional: [52.94.133.10] }
+  vpcs: [{ id: vpc-0a1b2c3d, cidr: 10.0.0.0/16, dns_hostnames: true }]
+  hosted_zones:
+    - name: internal.example.com
+      vpcs: [vpc-0a1b2c3d]
+      records: [{ name: db.internal.example.com, type: A, values: [10.0.9.9] }]
+  vantages: [{ name: task, network: vpc-0a1b2c3d }]
+steps:
+  - name: only
+    requests:
+      - from: task
+        url: https://db.internal.example.com/
+        expect: { dns: private, front_door: none }
+"#;
+    let s = Scenario::from_yaml(yaml, "<unplayed>").expect("valid");
+    let t0 = std::time::Instant::now();
+    let (report, lab) = run(&s, &LabOptions::default()).await.expect("lab runs");
+    lab.shutdown().await;
+    assert!(report.passed(), "{}", report.to_text());
+    let r = report.requests().next().expect("a record");
+    assert_eq!(r.diagnosis.rule, "connect-failure");
+    assert!(
+        r.diagnosis
+            .evidence
+            .iter()
+            .any(|e| e.contains("not in the connect map")),
+        "{:?}",
+        r.diagnosis.evidence
+    );
+    assert!(
+        t0.elapsed() < std::time::Duration::from_secs(5),
+        "refused at once, not timed out"
+    );
+}
