@@ -48,13 +48,18 @@ pub struct RequestRecord {
     pub repeat: u32,
     /// The probe's diagnosis of the (last) request.
     pub diagnosis: parallax_probe::explain::Diagnosis,
+    /// What `predict` said from the model alone (checked against `outcome`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub predicted: Option<Outcome>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub prediction_notes: Vec<String>,
     pub outcome: Outcome,
     /// Why there is no answer, when there is none.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expected: Option<Expectation>,
-    /// Every way the observation differs from the expectation or from the model's own view.
+    /// Every way the observation differs from the expectation or from the prediction.
     pub differences: Vec<String>,
     /// Expected fields the run could not observe (no HTTP exchange took place, for instance).
     pub unchecked: Vec<String>,

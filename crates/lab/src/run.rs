@@ -13,7 +13,6 @@ use parallax_dns::{Resolver, ResolverConfig};
 use parallax_gateway::onprem::OnPrem;
 use parallax_gateway::pki::{Ca, Identity, LeafSpec};
 use parallax_gateway::{Gateway, GatewayConfig, LabCerts, MemoryLog, UpstreamRoutes};
-use parallax_model::outcome::join_addresses;
 use parallax_model::scenario::ClientCertSpec;
 use parallax_model::topology::{Integration, Topology};
 use parallax_model::{Network, Scenario};
@@ -146,10 +145,20 @@ pub async fn run(scenario: &Scenario, opts: &LabOptions) -> Result<(LabReport, R
         }
         lab.gateway.update(topology)?;
         lab.connect_map = connect_map(topology, &lab.gateway);
+        // The prediction counts usage plans per step, as the gateway does after an update.
+        let predictor = parallax_analyze::Predictor::new(topology);
         let mut requests = Vec::new();
         for req in &step.requests {
-            requests
-                .push(make_request(&lab, topology, step.name.as_str(), req, &mut broken).await?);
+            let record = make_request(
+                &lab,
+                topology,
+                &predictor,
+                step.name.as_str(),
+                req,
+                &mut broken,
+            )
+            .await?;
+            requests.push(record);
         }
         steps.push(StepReport {
             name: step.name.value.clone(),
@@ -318,6 +327,7 @@ fn identity_for(
 async fn make_request(
     lab: &Running,
     topology: &Topology,
+    predictor: &parallax_analyze::Predictor<'_>,
     step: &str,
     req: &parallax_model::Request,
     broken: &mut BrokenCerts,
@@ -329,7 +339,9 @@ async fn make_request(
         .unwrap_or(Network::Internet);
     let view_name = network.to_string();
     let host = &req.url.host;
-    let predicted = View::for_network(topology, &network).answer(host, parallax_dns::QType::A);
+    let answered_by = View::for_network(topology, &network)
+        .answer(host, parallax_dns::QType::A)
+        .source;
 
     let mut opts = ProbeOptions::new(req.url.value.clone());
     opts.method = req.method.to_ascii_uppercase();
@@ -368,9 +380,19 @@ async fn make_request(
             key: id.key_der(),
         });
     }
+    let vantage = topology.vantage(&req.from);
+    let predict_req = parallax_analyze::PredictRequest {
+        url: &req.url,
+        method: &opts.method,
+        headers: &req.headers,
+        api_key: opts.api_key.as_deref(),
+        client_certificate: req.client_certificate.as_ref().map(|c| &c.value),
+    };
     let mut report = probe(&opts, Some(topology), None).await;
+    let mut prediction = vantage.map(|v| predictor.predict(v, &predict_req));
     for _ in 1..req.repeat {
         report = probe(&opts, Some(topology), None).await;
+        prediction = vantage.map(|v| predictor.predict(v, &predict_req));
     }
     let outcome = report.observation.outcome.clone();
 
@@ -382,20 +404,28 @@ async fn make_request(
         .iter()
         .map(|e| format!("dns: {e}"))
         .collect();
-    // A forwarded name is answered by the rule's target, which the view cannot know.
-    if predicted.forward.is_none() {
-        let mut want = predicted.addresses();
-        want.sort();
-        let mut got = outcome.dns.addresses.clone();
-        got.sort();
-        if want != got || predicted.rcode != outcome.dns.rcode {
-            differences.push(format!(
-                "resolver: the model's view answers {} {}, the server answered {} {}",
-                predicted.rcode,
-                join_addresses(&want),
-                outcome.dns.rcode,
-                join_addresses(&got)
-            ));
+    // One truth: what `predict` says from the model alone must be what the servers did. (A name
+    // forwarded by a resolver rule is answered by its targets, which the model does not hold.)
+    if let Some(p) = &prediction
+        && !p.notes.iter().any(|n| n.contains("forwards"))
+    {
+        let as_expected = parallax_model::Expectation::from(&p.outcome);
+        differences.extend(
+            as_expected
+                .differences(&outcome)
+                .into_iter()
+                .map(|d| format!("prediction: {d}")),
+        );
+        match (&p.outcome.http, &outcome.http) {
+            (None, Some(h)) => differences.push(format!(
+                "prediction: no HTTP exchange, observed {}",
+                h.status
+            )),
+            (Some(h), None) => differences.push(format!(
+                "prediction: {}, observed no HTTP exchange",
+                h.status
+            )),
+            _ => {}
         }
     }
     let (expected, unchecked) = match &req.expect {
@@ -420,7 +450,7 @@ async fn make_request(
         url: req.url.to_string(),
         host: host.to_string(),
         verdict: outcome.dns.verdict(),
-        answered_by: describe(&predicted.source),
+        answered_by: describe(&answered_by),
         connected: report.observation.connect.as_ref().map(|c| (c.addr, c.via)),
         client_certificate: req
             .client_certificate
@@ -429,6 +459,8 @@ async fn make_request(
         api_key_id: req.api_key.as_ref().map(|k| k.value.clone()),
         repeat: req.repeat,
         diagnosis: report.diagnosis,
+        predicted: prediction.as_ref().map(|p| p.outcome.clone()),
+        prediction_notes: prediction.map(|p| p.notes).unwrap_or_default(),
         outcome,
         error: None,
         expected,

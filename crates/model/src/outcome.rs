@@ -201,6 +201,19 @@ pub struct Expectation {
     pub error_type: Option<String>,
 }
 
+impl From<&Outcome> for Expectation {
+    /// Everything an outcome says, as an expectation (how a prediction is checked).
+    fn from(o: &Outcome) -> Expectation {
+        Expectation {
+            dns: Some(o.dns.verdict()),
+            addresses: Some(o.dns.addresses.clone()),
+            front_door: o.front_door.clone(),
+            status: o.http.as_ref().map(|h| h.status),
+            error_type: o.http.as_ref().and_then(|h| h.error_type.clone()),
+        }
+    }
+}
+
 impl Expectation {
     /// Every way `outcome` differs from what is expected, as `field: expected X, got Y`.
     /// Only the parts present in the outcome are compared: the HTTP part of an expectation waits

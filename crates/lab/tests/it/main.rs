@@ -166,3 +166,48 @@ steps:
         "refused at once, not timed out"
     );
 }
+
+/// One truth: for every request of every step of every scenario, what `predict` says from the
+/// model alone is what the servers did.
+#[tokio::test]
+async fn predicted_equals_observed_for_every_scenario_step() {
+    let mut checked = 0;
+    for entry in std::fs::read_dir(scenarios_dir()).expect("scenarios/") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_none_or(|e| e != "yaml") {
+            continue;
+        }
+        let s = Scenario::from_path(&path).unwrap_or_else(|e| panic!("{e}"));
+        let (report, lab) = run(&s, &LabOptions::default()).await.expect("lab runs");
+        lab.shutdown().await;
+        for r in report.requests() {
+            let predicted = r.predicted.as_ref().unwrap_or_else(|| {
+                panic!("{}: {} {} has no prediction", path.display(), r.step, r.url)
+            });
+            assert_eq!(
+                predicted.dns.addresses,
+                r.outcome.dns.addresses,
+                "{}: {} {}",
+                path.display(),
+                r.step,
+                r.url
+            );
+            assert_eq!(
+                (&predicted.front_door, &predicted.http),
+                (&r.outcome.front_door, &r.outcome.http),
+                "{}: {} {} {}",
+                path.display(),
+                r.step,
+                r.from,
+                r.url
+            );
+            assert!(
+                !r.differences.iter().any(|d| d.starts_with("prediction:")),
+                "{:?}",
+                r.differences
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 30, "only {checked} requests checked");
+}

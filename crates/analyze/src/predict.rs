@@ -1,0 +1,206 @@
+//! `predict`: what a request from a vantage point will see, computed from the model alone (no
+//! I/O, no async). It uses the same rules as the running servers: the resolver's pure views,
+//! the doors' certificate names, and the gateway's decision tables. The lab compares every
+//! prediction with what it observes; a difference is a bug in one of them.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use parallax_dns::QType;
+use parallax_dns::view::{RecData, View};
+use parallax_gateway::tables::{ClientCert, Incoming, Tables};
+use parallax_model::scenario::ClientCertSpec;
+use parallax_model::topology::{EndpointType, Integration, Topology};
+use parallax_model::{DnsOutcome, FrontDoor, HttpOutcome, Network, Outcome, RequestUrl, Vantage};
+
+/// One request to predict.
+#[derive(Clone, Debug)]
+pub struct PredictRequest<'a> {
+    pub url: &'a RequestUrl,
+    pub method: &'a str,
+    pub headers: &'a BTreeMap<String, String>,
+    /// The API key's value, when one is sent.
+    pub api_key: Option<&'a str>,
+    pub client_certificate: Option<&'a ClientCertSpec>,
+}
+
+/// A prediction, with what it had to assume.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Prediction {
+    pub outcome: Outcome,
+    /// Assumptions that an observation may contradict without either side being wrong.
+    pub notes: Vec<String>,
+}
+
+/// Predicts for one topology. Usage-plan counters live in it, so predicting a step's requests
+/// in order (with their repeats) counts throttles and quotas as the gateway does.
+#[derive(Debug)]
+pub struct Predictor<'t> {
+    topology: &'t Topology,
+    tables: Tables,
+}
+
+impl<'t> Predictor<'t> {
+    pub fn new(topology: &'t Topology) -> Self {
+        Predictor {
+            topology,
+            tables: Tables::build(topology),
+        }
+    }
+
+    pub fn predict(&self, vantage: &Vantage, req: &PredictRequest<'_>) -> Prediction {
+        let t = self.topology;
+        let mut notes = Vec::new();
+        let host = &req.url.host;
+        let answer = View::for_network(t, &vantage.network.value).answer(host, QType::A);
+        if let Some((rule, _)) = &answer.forward {
+            notes.push(format!(
+                "resolver rule {rule} forwards {host}: its targets' answer is not in the model"
+            ));
+        }
+        let mut ttl: Option<u32> = None;
+        for r in &answer.records {
+            ttl = Some(ttl.map_or(r.ttl, |m| m.min(r.ttl)));
+        }
+        let dns = DnsOutcome {
+            rcode: answer.rcode,
+            cname_chain: answer
+                .records
+                .iter()
+                .filter_map(|r| match &r.data {
+                    RecData::Cname(n) => Some(n.clone()),
+                    _ => None,
+                })
+                .collect(),
+            addresses: answer.addresses(),
+            ttl,
+        };
+        let Some(ip) = dns.addresses.first().copied() else {
+            return Prediction {
+                outcome: Outcome {
+                    dns,
+                    front_door: None,
+                    http: None,
+                },
+                notes,
+            };
+        };
+        let door = t.door_of(ip);
+        let mut outcome = Outcome {
+            dns,
+            front_door: Some(door.clone()),
+            http: None,
+        };
+        if door == FrontDoor::None || !req.url.https || req.url.port != 443 {
+            // Nothing answers there (in the lab: not in the connect map).
+            return Prediction { outcome, notes };
+        }
+
+        // TLS: the certificate the door serves for this name must name it.
+        let domain = t.custom_domain(host).filter(|d| match door {
+            FrontDoor::Regional => d.endpoint_type.value == EndpointType::Regional,
+            FrontDoor::Edge => d.endpoint_type.value == EndpointType::Edge,
+            _ => false,
+        });
+        if domain.is_none() && !covered_by_door_certificate(host.as_str(), t) {
+            notes.push(format!(
+                "the {door} door's certificate does not name {host}: the TLS name check fails"
+            ));
+            return Prediction { outcome, notes };
+        }
+        let client_cert = match domain.and_then(|d| d.mtls.as_ref()) {
+            None => ClientCert::NotAsked,
+            Some(m) => {
+                let state = match req.client_certificate {
+                    None => ClientCert::Missing,
+                    Some(ClientCertSpec::Lab(name))
+                        if m.truststore.strip_prefix("lab:") == Some(name.as_str()) =>
+                    {
+                        ClientCert::Valid {
+                            subject: String::new(),
+                            serial: String::new(),
+                        }
+                    }
+                    Some(ClientCertSpec::Lab(name)) if !m.truststore.starts_with("lab:") => {
+                        notes.push(format!(
+                            "lab:{name} is assumed to chain to the truststore file {}",
+                            m.truststore.value
+                        ));
+                        ClientCert::Valid {
+                            subject: String::new(),
+                            serial: String::new(),
+                        }
+                    }
+                    Some(other) => ClientCert::Invalid(format!(
+                        "{} is not accepted",
+                        String::from(other.clone())
+                    )),
+                };
+                if m.strict && !matches!(state, ClientCert::Valid { .. }) {
+                    notes.push("strict mutual TLS: the handshake fails".to_owned());
+                    return Prediction { outcome, notes };
+                }
+                state
+            }
+        };
+
+        // HTTP: the gateway's own decision.
+        let path = req.url.path.split('?').next().unwrap_or("/");
+        let client_ip: IpAddr = match (&vantage.address, &vantage.network.value) {
+            (Some(a), _) => a.value,
+            (None, Network::Vpc(_)) => IpAddr::from([10, 0, 0, 1]),
+            (None, Network::Internet) => IpAddr::from([198, 51, 100, 1]),
+        };
+        let apigw_api_id = req
+            .headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("x-apigw-api-id"))
+            .map(|(_, v)| v.as_str());
+        let incoming = Incoming {
+            door: &door,
+            host: host.as_str(),
+            method: req.method,
+            path,
+            api_key: req.api_key.map(str::as_bytes),
+            apigw_api_id,
+            client_ip,
+            client_cert: &client_cert,
+        };
+        let (_, decision) = self.tables.decide(&incoming);
+        outcome.http = Some(match decision {
+            Err(r) => HttpOutcome {
+                status: r.status(),
+                error_type: Some(r.error_type().to_owned()),
+            },
+            Ok(admitted) => match &admitted.route.integration {
+                Integration::Mock { status, .. } => HttpOutcome {
+                    status: *status,
+                    error_type: None,
+                },
+                Integration::HttpProxy { uri, .. } => {
+                    notes.push(format!(
+                        "HTTP_PROXY to {uri}: the upstream is assumed to answer 200"
+                    ));
+                    HttpOutcome {
+                        status: 200,
+                        error_type: None,
+                    }
+                }
+            },
+        });
+        Prediction { outcome, notes }
+    }
+}
+
+/// The door's own certificate names `*.execute-api.{region}.{suffix}` and
+/// `*.execute-api.{region}.vpce.{suffix}` (one label below each).
+fn covered_by_door_certificate(host: &str, t: &Topology) -> bool {
+    let region = &t.region.value;
+    let suffix = region.dns_suffix();
+    let Some((first, rest)) = host.split_once('.') else {
+        return false;
+    };
+    !first.is_empty()
+        && (rest == format!("execute-api.{region}.{suffix}")
+            || rest == format!("execute-api.{region}.vpce.{suffix}"))
+}
