@@ -35,6 +35,10 @@ enum Command {
     /// is wrong and how to confirm and fix it. Exit codes: 0 as expected; 10 DNS failure; 11 a
     /// private answer for a public name; 12 connect failure; 13 TLS failure; 14 HTTP error.
     Probe(Box<ProbeCmd>),
+    /// Read CloudFormation templates (JSON or YAML, SAM included), Terraform plan JSON, or a
+    /// folder of AWS CLI outputs, and report what will break before it is deployed. Exit 1 when
+    /// findings at or above --fail-on exist.
+    Analyze(AnalyzeArgs),
     /// Check a scenario or topology file and summarise it.
     Check {
         /// The scenario (or bare topology) YAML file.
@@ -150,6 +154,26 @@ struct ProbeArgs {
 }
 
 #[derive(clap::Args, Debug)]
+struct AnalyzeArgs {
+    /// Templates, plans, or AWS CLI output folders; joined into one model.
+    #[arg(required_unless_present = "matrix")]
+    files: Vec<PathBuf>,
+    /// text, json or sarif (SARIF 2.1.0, for code scanning).
+    #[arg(long, default_value = "text", value_parser = ["text", "json", "sarif"])]
+    format: String,
+    /// Fail (exit 1) on findings of this severity or above: error, warning, note, or never.
+    #[arg(long, default_value = "error", value_parser = ["error", "warning", "note", "never"])]
+    fail_on: String,
+    /// For a scenario or topology file: the predicted outcome of calling each API's default URL
+    /// (and each custom domain) from the internet and from every VPC.
+    #[arg(long, value_name = "SCENARIO")]
+    matrix: Option<PathBuf>,
+    /// With --matrix: the scenario step.
+    #[arg(long, value_name = "NAME", requires = "matrix")]
+    step: Option<String>,
+}
+
+#[derive(clap::Args, Debug)]
 struct GatewayArgs {
     /// A scenario or bare topology YAML file. Default: the embedded seed incident.
     #[arg(long, value_name = "FILE")]
@@ -227,6 +251,7 @@ fn init_tracing() {
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Check { file } => check(&file),
+        Command::Analyze(args) => analyze(args),
         Command::Resolver(args) => runtime()?.block_on(resolver(args)),
         Command::Lab(args) => runtime()?.block_on(lab(args)),
         Command::Gateway(args) => runtime()?.block_on(gateway(args)),
@@ -387,6 +412,118 @@ async fn keep_running_in(
     }
     println!("\nstop with Ctrl-C");
     wait_for_signal().await
+}
+
+fn analyze(a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
+    use parallax_analyze::findings::{self, Severity};
+    if let Some(path) = &a.matrix {
+        let t = topology_at(Some(path), a.step.as_deref())?;
+        print!("{}", matrix(&t));
+        return Ok(ExitCode::SUCCESS);
+    }
+    let model = parallax_analyze::import_paths(&a.files);
+    let found = findings::findings(&model);
+    match a.format.as_str() {
+        "json" => println!(
+            "{}",
+            serde_json::to_string_pretty(&findings::json(&found, &model))?
+        ),
+        "sarif" => println!(
+            "{}",
+            serde_json::to_string_pretty(&findings::sarif(&found, &model))?
+        ),
+        _ => print!("{}", findings::text(&found, &model)),
+    }
+    let threshold = Severity::parse(&a.fail_on);
+    let failing = threshold.is_some_and(|t| found.iter().any(|f| f.severity >= t));
+    Ok(if failing {
+        ExitCode::from(1)
+    } else if !model.errors.is_empty() {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Every vantage (the internet and each VPC) × every API default URL and custom domain.
+fn matrix(t: &Topology) -> String {
+    use parallax_model::topology::Vantage;
+    use parallax_model::{At, Network};
+    let mut vantages: Vec<Vantage> = vec![Vantage {
+        name: At::bare("internet".to_owned()),
+        network: At::bare(Network::Internet),
+        address: None,
+    }];
+    vantages.extend(t.vpcs.iter().map(|v| Vantage {
+        name: At::bare(v.id.to_string()),
+        network: At::bare(Network::Vpc(v.id.value.clone())),
+        address: None,
+    }));
+    let mut targets: Vec<(String, String)> = Vec::new();
+    for api in &t.apis {
+        let path = api
+            .routes
+            .first()
+            .map(|r| r.path.as_str().to_owned())
+            .unwrap_or_else(|| "/".to_owned());
+        let stage = api
+            .stages
+            .first()
+            .map(|s| s.value.clone())
+            .unwrap_or_default();
+        targets.push((
+            format!("{} ({})", api.name, api.endpoint_type.value),
+            format!("https://{}/{stage}{path}", api.default_name(&t.region)),
+        ));
+    }
+    for d in &t.custom_domains {
+        targets.push((
+            format!("{} (custom domain)", d.name),
+            format!("https://{}/", d.name),
+        ));
+    }
+    let predictor = parallax_analyze::Predictor::new(t);
+    let headers = Default::default();
+    let mut out = String::new();
+    for (label, url) in &targets {
+        out.push_str(&format!("{label}\n"));
+        let Ok(u) = parallax_model::RequestUrl::try_from(url.clone()) else {
+            continue;
+        };
+        for v in &vantages {
+            let req = parallax_analyze::PredictRequest {
+                url: &u,
+                method: "GET",
+                headers: &headers,
+                api_key: None,
+                client_certificate: None,
+            };
+            let p = predictor.predict(v, &req).outcome;
+            let http = match &p.http {
+                Some(h) => format!(
+                    "{}{}",
+                    h.status,
+                    h.error_type
+                        .as_deref()
+                        .map(|e| format!(" {e}"))
+                        .unwrap_or_default()
+                ),
+                None => "no HTTP exchange".to_owned(),
+            };
+            let door = p
+                .front_door
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_else(|| "-".to_owned());
+            out.push_str(&format!(
+                "  from {:<24} dns {:<8} door {:<24} {http}\n",
+                v.name.value,
+                p.dns.verdict().to_string(),
+                door
+            ));
+        }
+    }
+    out
 }
 
 /// Loads a scenario (a file with `steps:`) or a bare topology.

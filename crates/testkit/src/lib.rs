@@ -3,8 +3,10 @@
 //! - [`interop`]: finding a real outside client (dig, curl, openssl) or skipping with a reason,
 //!   and failing instead when `PARALLAX_INTEROP=required` (CI).
 //! - [`dns`]: a tiny DNS client over UDP and TCP, with timeouts, for asserting on answers.
+//! - [`schema`]: a JSON Schema checker for the keywords our schema files use.
 //! - [`https`]: an HTTPS client with curl's knobs (connect-to, SNI, CA, client cert, HTTP/2).
 
 pub mod dns;
 pub mod https;
 pub mod interop;
+pub mod schema;

@@ -121,3 +121,180 @@ fn a_cname_into_the_endpoint_zone_fails_the_name_check() {
         p.notes
     );
 }
+
+mod importers {
+    use std::path::PathBuf;
+
+    use parallax_analyze::findings::{Finding, Severity, findings, json, sarif, text};
+    use parallax_analyze::import_paths;
+
+    fn fixture(name: &str) -> PathBuf {
+        PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures")).join(name)
+    }
+
+    fn analyze(names: &[&str]) -> (Vec<Finding>, parallax_analyze::imported::Imported) {
+        let m = import_paths(&names.iter().map(|n| fixture(n)).collect::<Vec<_>>());
+        (findings(&m), m)
+    }
+
+    #[test]
+    fn the_incident_template_gets_the_finding_at_the_endpoint_line() {
+        let (fs, m) = analyze(&["incident.yaml"]);
+        assert_eq!(fs.len(), 1, "{fs:?}");
+        let f = &fs[0];
+        assert_eq!(
+            (
+                f.rule,
+                f.severity,
+                f.location.line,
+                f.location.resource.as_str()
+            ),
+            ("PX001", Severity::Error, 11, "ExecuteApiEndpoint")
+        );
+        assert!(f.message.contains("orders-api (REGIONAL)"), "{}", f.message);
+        let t = text(&fs, &m);
+        assert!(
+            t.contains("incident.yaml:11: error PX001") && t.contains("orders-api (REGIONAL)"),
+            "{t}"
+        );
+        let j = json(&fs, &m);
+        assert_eq!(j["findings"][0]["location"]["line"], 11);
+        let s = sarif(&fs, &m);
+        assert_eq!(
+            s["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["region"]["startLine"],
+            11
+        );
+        assert!(
+            s["runs"][0]["results"][0]["message"]["text"]
+                .as_str()
+                .is_some_and(|t| t.contains("orders-api"))
+        );
+    }
+
+    #[test]
+    fn with_private_dns_off_there_is_no_finding() {
+        let (fs, m) = analyze(&["incident-off.yaml"]);
+        assert!(fs.is_empty(), "{fs:?}");
+        assert!(m.errors.is_empty());
+    }
+
+    #[test]
+    fn a_terraform_plan_and_an_aws_cli_folder_of_the_same_topology_get_the_same_finding() {
+        for input in ["incident.tfplan.json", "incident-cli"] {
+            let (fs, m) = analyze(&[input]);
+            assert_eq!(
+                fs.iter().map(|f| f.rule).collect::<Vec<_>>(),
+                ["PX001"],
+                "{input}: {fs:?}"
+            );
+            assert!(
+                fs[0].message.contains("orders-api (REGIONAL)"),
+                "{input}: {}",
+                fs[0].message
+            );
+            assert!(
+                fs[0].location.line > 0,
+                "{input}: the finding points at a line"
+            );
+            assert!(m.errors.is_empty(), "{input}: {:?}", m.errors);
+        }
+        // The Gateway endpoint for S3 in the CLI output also says PrivateDnsEnabled: it is not counted.
+        let (fs, _) = analyze(&["incident-cli"]);
+        assert!(
+            !fs.iter()
+                .any(|f| f.message.contains("vpce-0aaaabbbbccccdddd"))
+        );
+    }
+
+    #[test]
+    fn sam_template_traps() {
+        let (fs, _) = analyze(&["sam-traps.yaml"]);
+        assert_eq!(
+            fs.iter().map(|f| f.rule).collect::<Vec<_>>(),
+            ["PX001"],
+            "{fs:?}"
+        );
+        let f = &fs[0];
+        assert_eq!(f.location.resource, "ApiEndpoint", "not the SQS endpoint");
+        assert!(
+            f.message.contains("private-orders (REGIONAL)"),
+            "a REGIONAL API named private is public: {}",
+            f.message
+        );
+        assert!(
+            f.message.contains("PublicApi (EDGE)"),
+            "SAM's default is EDGE: {}",
+            f.message
+        );
+        assert!(
+            !f.message.contains("InternalApi"),
+            "the PRIVATE API is not shadowed: {}",
+            f.message
+        );
+        assert!(
+            f.message.contains("parameter ExistingVpcId has no default"),
+            "the unknown VPC is said so: {}",
+            f.message
+        );
+    }
+
+    #[test]
+    fn cdk_synthesized_json_with_heavy_intrinsics() {
+        let (fs, m) = analyze(&["cdk-synth.json"]);
+        let rules: Vec<&str> = fs.iter().map(|f| f.rule).collect();
+        for r in ["PX001", "PX004", "PX006", "PX007"] {
+            assert!(rules.contains(&r), "{r} missing: {fs:?}");
+        }
+        // Fn::If over a FindInMap decides PrivateDnsEnabled; Fn::Join builds the service name.
+        assert!(
+            fs.iter().any(|f| f.rule == "PX001"
+                && f.location.resource == "NetworkVpcExecuteApiEndpoint1A2B3C4D")
+        );
+        assert!(
+            m.unknowns
+                .iter()
+                .any(|(l, why)| l.resource == "SharedServices" && why.contains("nested stack"))
+        );
+    }
+
+    #[test]
+    fn a_malformed_file_is_named_and_the_others_are_still_analyzed() {
+        let (fs, m) = analyze(&["malformed.yaml", "incident.yaml"]);
+        assert_eq!(fs.len(), 1);
+        let (loc, msg) = &m.errors[0];
+        assert!(
+            loc.file.ends_with("malformed.yaml") && loc.line == 3,
+            "{loc:?} {msg}"
+        );
+        let s = sarif(&fs, &m);
+        assert_eq!(s["runs"][0]["invocations"][0]["executionSuccessful"], false);
+    }
+
+    #[test]
+    fn sarif_conforms_to_the_sarif_2_1_0_constraints() {
+        let schema: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../schemas/sarif-2.1.0-subset.json"
+            ))
+            .expect("schema"),
+        )
+        .expect("json");
+        for names in [
+            &["incident.yaml"][..],
+            &["cdk-synth.json", "sam-traps.yaml", "malformed.yaml"][..],
+            &["incident-off.yaml"][..],
+        ] {
+            let (fs, m) = analyze(names);
+            let log = sarif(&fs, &m);
+            let errors = parallax_testkit::schema::violations(&schema, &log);
+            assert!(errors.is_empty(), "{names:?}:\n{}", errors.join("\n"));
+        }
+        // And the checker does reject a broken log.
+        let broken = serde_json::json!({"version": "2.1.0", "runs": [{"tool": {"driver": {}}, "results": [{"level": "fatal"}]}]});
+        assert_eq!(
+            parallax_testkit::schema::violations(&schema, &broken).len(),
+            3
+        );
+    }
+}

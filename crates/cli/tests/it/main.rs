@@ -331,3 +331,57 @@ fn lab_keep_running_lines_reproduce_the_outcomes() {
         "{dir} (keys) is removed on exit"
     );
 }
+
+#[test]
+fn analyze_formats_fail_on_and_matrix() {
+    let fixtures =
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../analyze/tests/fixtures");
+    let out = parallax()
+        .arg("analyze")
+        .arg(fixtures.join("incident.yaml"))
+        .output()
+        .expect("runs");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "an error finding fails by default"
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("incident.yaml:11: error PX001"));
+    let out = parallax()
+        .arg("analyze")
+        .arg(fixtures.join("incident-off.yaml"))
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(0));
+    let out = parallax()
+        .args(["analyze", "--format", "sarif", "--fail-on", "never"])
+        .arg(fixtures.join("incident.tfplan.json"))
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(0));
+    let sarif: serde_json::Value = serde_json::from_slice(&out.stdout).expect("SARIF is JSON");
+    assert_eq!(sarif["version"], "2.1.0");
+    assert_eq!(sarif["runs"][0]["results"][0]["ruleId"], "PX001");
+    let out = parallax()
+        .args(["analyze", "--format", "json", "--fail-on", "never"])
+        .arg(fixtures.join("malformed.yaml"))
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2), "an unreadable input is exit 2");
+    let matrix = parallax()
+        .args([
+            "analyze",
+            "--matrix",
+            "../../scenarios/seed-incident.yaml",
+            "--step",
+            "endpoint-added",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("runs");
+    let text = String::from_utf8_lossy(&matrix.stdout);
+    assert!(
+        text.contains("door vpce-0123456789abcdef0") && text.contains("403 ForbiddenException"),
+        "{text}"
+    );
+}

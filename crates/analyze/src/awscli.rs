@@ -1,0 +1,182 @@
+//! A folder of AWS CLI JSON outputs into [`Imported`]. Collect it with:
+//!
+//! ```sh
+//! aws ec2 describe-vpcs                          > describe-vpcs.json
+//! aws ec2 describe-vpc-endpoints                 > describe-vpc-endpoints.json
+//! aws apigateway get-rest-apis                   > get-rest-apis.json
+//! aws apigateway get-domain-names                > get-domain-names.json
+//! aws route53 list-hosted-zones-by-vpc --vpc-id VPC --vpc-region REGION > list-hosted-zones-by-vpc.json
+//! aws route53resolver list-resolver-rules        > list-resolver-rules.json
+//! ```
+//!
+//! `describe-vpcs` does not report the DNS attributes; add `describe-vpc-attribute-VPCID-
+//! enableDnsSupport.json` (and `…-enableDnsHostnames.json`) from `aws ec2 describe-vpc-attribute`
+//! to have them checked.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::imported::{Api, ApiKind, Domain, Endpoint, Imported, Loc, Ref, Vpc};
+use crate::source;
+use crate::terraform::to_json;
+
+pub fn import(dir: &Path) -> Imported {
+    let mut out = Imported::default();
+    let read = |name: &str, out: &mut Imported| -> Option<(source::Node, String)> {
+        let path = dir.join(name);
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(&path).ok()?;
+        match source::parse(&text, &file) {
+            Ok(n) => Some((n, file)),
+            Err(e) => {
+                out.errors.push((
+                    Loc {
+                        file,
+                        line: e.line,
+                        resource: String::new(),
+                    },
+                    e.message,
+                ));
+                None
+            }
+        }
+    };
+    if let Some((root, file)) = read("describe-vpcs.json", &mut out) {
+        for v in items(&root, "Vpcs") {
+            let id = to_json(v)
+                .get("VpcId")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_owned();
+            let attr = |name: &str| -> Option<bool> {
+                let text = std::fs::read_to_string(
+                    dir.join(format!("describe-vpc-attribute-{id}-{name}.json")),
+                )
+                .ok()?;
+                let j: Value = serde_json::from_str(&text).ok()?;
+                let key = format!("{}{}", name[..1].to_ascii_uppercase(), &name[1..]);
+                j.get(&key)?.get("Value")?.as_bool()
+            };
+            out.vpcs.push(Vpc {
+                key: id.clone(),
+                id: Some(id.clone()),
+                dns_support: attr("enableDnsSupport"),
+                dns_hostnames: attr("enableDnsHostnames"),
+                loc: Loc {
+                    file: file.clone(),
+                    line: v.line,
+                    resource: id,
+                },
+            });
+        }
+    }
+    if let Some((root, file)) = read("describe-vpc-endpoints.json", &mut out) {
+        for e in items(&root, "VpcEndpoints") {
+            let j = to_json(e);
+            let s = |k: &str| j.get(k).and_then(Value::as_str).map(str::to_owned);
+            let id = s("VpcEndpointId").unwrap_or_default();
+            out.endpoints.push(Endpoint {
+                key: id.clone(),
+                id: Some(id.clone()),
+                vpc: s("VpcId").map_or(Ref::Unknown("no VpcId".into()), Ref::Id),
+                service: s("ServiceName").map(|n| n.rsplit('.').next().unwrap_or(&n).to_owned()),
+                // Gateway endpoints report PrivateDnsEnabled too; only Interface ones count.
+                interface: Some(s("VpcEndpointType").as_deref() == Some("Interface")),
+                private_dns: j.get("PrivateDnsEnabled").and_then(Value::as_bool),
+                loc: Loc {
+                    file: file.clone(),
+                    line: e.line,
+                    resource: id,
+                },
+            });
+        }
+    }
+    if let Some((root, file)) = read("get-rest-apis.json", &mut out) {
+        for a in items(&root, "items") {
+            let j = to_json(a);
+            let s = |k: &str| j.get(k).and_then(Value::as_str).map(str::to_owned);
+            let id = s("id").unwrap_or_default();
+            let conf = j.get("endpointConfiguration");
+            let kind = match conf
+                .and_then(|c| c.get("types"))
+                .and_then(|t| t.get(0))
+                .and_then(Value::as_str)
+            {
+                Some("REGIONAL") => Some(ApiKind::Regional),
+                Some("PRIVATE") => Some(ApiKind::Private),
+                Some("EDGE") | None => Some(ApiKind::Edge),
+                Some(_) => None,
+            };
+            // get-rest-apis returns the policy as an escaped JSON string.
+            let policy =
+                s("policy").and_then(|p| serde_json::from_str(&p.replace("\\\"", "\"")).ok());
+            let vpces = conf
+                .and_then(|c| c.get("vpcEndpointIds"))
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|v| v.as_str().map(|x| Ref::Id(x.to_owned())))
+                        .collect()
+                })
+                .unwrap_or_default();
+            out.apis.push(Api {
+                key: id.clone(),
+                id: Some(id.clone()),
+                name: s("name").unwrap_or_else(|| id.clone()),
+                kind,
+                policy,
+                policy_unknown: false,
+                vpc_endpoints: vpces,
+                disable_default: j
+                    .get("disableExecuteApiEndpoint")
+                    .and_then(Value::as_bool)
+                    .or(Some(false)),
+                loc: Loc {
+                    file: file.clone(),
+                    line: a.line,
+                    resource: id,
+                },
+            });
+        }
+    }
+    if let Some((root, file)) = read("get-domain-names.json", &mut out) {
+        for d in items(&root, "items") {
+            let j = to_json(d);
+            let name = j
+                .get("domainName")
+                .and_then(Value::as_str)
+                .map(str::to_owned);
+            let kind = match j
+                .get("endpointConfiguration")
+                .and_then(|c| c.get("types"))
+                .and_then(|t| t.get(0))
+                .and_then(Value::as_str)
+            {
+                Some("REGIONAL") => Some(ApiKind::Regional),
+                Some("PRIVATE") => Some(ApiKind::Private),
+                _ => Some(ApiKind::Edge),
+            };
+            out.domains.push(Domain {
+                key: name.clone().unwrap_or_default(),
+                name: name.clone(),
+                kind,
+                mtls: j.get("mutualTlsAuthentication").is_some(),
+                apis: Vec::new(),
+                loc: Loc {
+                    file: file.clone(),
+                    line: d.line,
+                    resource: name.unwrap_or_default(),
+                },
+            });
+        }
+    }
+    out
+}
+
+fn items<'a>(root: &'a source::Node, key: &str) -> Vec<&'a source::Node> {
+    match root.get(key).map(|n| &n.kind) {
+        Some(source::Kind::Seq(v)) => v.iter().collect(),
+        _ => Vec::new(),
+    }
+}

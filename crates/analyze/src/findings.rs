@@ -1,0 +1,436 @@
+//! Findings over what the importers found: stable ids, severity, message, location, fix.
+//! Output as text, JSON, or SARIF 2.1.0 for code scanning.
+
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::imported::{ApiKind, Imported, Loc, Ref};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Note,
+    Warning,
+    Error,
+}
+
+impl Severity {
+    pub fn parse(s: &str) -> Option<Severity> {
+        match s {
+            "note" => Some(Severity::Note),
+            "warning" => Some(Severity::Warning),
+            "error" => Some(Severity::Error),
+            _ => None,
+        }
+    }
+}
+
+/// A rule: the stable id, what it is about, and how to fix it.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct Rule {
+    pub id: &'static str,
+    pub name: &'static str,
+    pub summary: &'static str,
+    pub help: &'static str,
+    pub severity: Severity,
+}
+
+pub const RULES: [Rule; 7] = [
+    Rule {
+        id: "PX001",
+        name: "execute-api-private-dns-shadows-public-apis",
+        summary: "An execute-api interface endpoint with private DNS makes every public API of the Region unreachable by its default hostname from the VPC",
+        help: "Call public APIs through custom domains (edge, or Regional published as a Route 53 alias), or turn private DNS off on the endpoint and call private APIs by their {api}-{vpce} alias or vpce-specific name with x-apigw-api-id, or give each private API its own private hosted zone.",
+        severity: Severity::Error,
+    },
+    Rule {
+        id: "PX002",
+        name: "two-execute-api-private-dns-endpoints",
+        summary: "Two execute-api interface endpoints with private DNS in one VPC",
+        help: "AWS refuses the second (a conflicting DNS domain). Keep one endpoint with private DNS per VPC, or turn private DNS off on the others.",
+        severity: Severity::Error,
+    },
+    Rule {
+        id: "PX003",
+        name: "private-api-without-allow",
+        summary: "A PRIVATE API whose resource policy allows no endpoint in scope",
+        help: "A private API rejects every call until its resource policy allows it. Allow execute-api:Invoke for the endpoints (aws:SourceVpce) or VPCs (aws:SourceVpc) that call it, then redeploy.",
+        severity: Severity::Error,
+    },
+    Rule {
+        id: "PX004",
+        name: "regional-domain-cname-shadowed",
+        summary: "A Regional custom domain published by CNAME to its d-….execute-api name is followed into an execute-api endpoint's private zone",
+        help: "Publish the domain as a Route 53 alias A record (the VPC resolver then answers the public addresses), or turn private DNS off on the endpoint.",
+        severity: Severity::Warning,
+    },
+    Rule {
+        id: "PX005",
+        name: "private-dns-without-vpc-dns-attributes",
+        summary: "Private DNS on an interface endpoint in a VPC without enableDnsSupport and enableDnsHostnames",
+        help: "Private DNS needs both VPC attributes; turn them on (AWS rejects the endpoint otherwise).",
+        severity: Severity::Error,
+    },
+    Rule {
+        id: "PX006",
+        name: "mtls-bypassed-by-default-endpoint",
+        summary: "Mutual TLS on a custom domain while the mapped API's default execute-api endpoint stays enabled",
+        help: "Clients can call the default endpoint without a client certificate. Set DisableExecuteApiEndpoint: true on the API and redeploy.",
+        severity: Severity::Warning,
+    },
+    Rule {
+        id: "PX007",
+        name: "source-vpc-condition-on-public-api",
+        summary: "aws:SourceVpc or aws:SourceVpce conditions in the resource policy of a public API",
+        help: "These keys exist only for calls through a VPC endpoint, which a public API never receives: every call is denied. Make the API PRIVATE, or condition on aws:SourceIp.",
+        severity: Severity::Error,
+    },
+];
+
+fn rule(id: &str) -> &'static Rule {
+    RULES.iter().find(|r| r.id == id).unwrap_or(&RULES[0])
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Finding {
+    pub rule: &'static str,
+    pub severity: Severity,
+    pub message: String,
+    pub location: Loc,
+    pub fix: &'static str,
+}
+
+/// Every finding, most severe first, then by file and line.
+pub fn findings(m: &Imported) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let mk = |id: &'static str, severity: Option<Severity>, message: String, location: &Loc| {
+        let r = rule(id);
+        Finding {
+            rule: r.id,
+            severity: severity.unwrap_or(r.severity),
+            message,
+            location: location.clone(),
+            fix: r.help,
+        }
+    };
+    let exec_api = |e: &&crate::imported::Endpoint| {
+        e.service.as_deref() == Some("execute-api") && e.interface != Some(false)
+    };
+    let public: Vec<_> = m
+        .apis
+        .iter()
+        .filter(|a| matches!(a.kind, Some(ApiKind::Regional | ApiKind::Edge)))
+        .collect();
+
+    for e in m.endpoints.iter().filter(exec_api) {
+        let vpc = m.vpc_name(&e.vpc);
+        match e.private_dns {
+            Some(true) => {
+                let names: Vec<String> = public.iter().map(|a| format!("{} ({})", a.name, a.kind.unwrap_or(ApiKind::Edge))).collect();
+                let msg = if names.is_empty() {
+                    format!("{} gives {vpc} private DNS for *.execute-api: from that VPC every public (REGIONAL or EDGE) API of the Region called by its default hostname gets 403 ForbiddenException", e.key)
+                } else {
+                    format!("{} gives {vpc} private DNS for *.execute-api: from that VPC these public APIs become unreachable by their default hostnames (403 ForbiddenException): {}", e.key, names.join(", "))
+                };
+                out.push(mk("PX001", None, msg, &e.loc));
+                if let Some(v) = m.vpc(&e.vpc)
+                    && (v.dns_support == Some(false) || v.dns_hostnames == Some(false))
+                {
+                    out.push(mk("PX005", None, format!("{} has private DNS but {} has enableDnsSupport={:?}, enableDnsHostnames={:?}", e.key, v.key, v.dns_support.unwrap_or(true), v.dns_hostnames.unwrap_or(false)), &e.loc));
+                }
+            }
+            None => out.push(mk("PX001", Some(Severity::Note), format!("{}: whether it has private DNS is not known statically; if it does, public APIs become unreachable from {vpc} by their default hostnames", e.key), &e.loc)),
+            Some(false) => {}
+        }
+    }
+    // PX002: pairs in one VPC.
+    let with_dns: Vec<_> = m
+        .endpoints
+        .iter()
+        .filter(exec_api)
+        .filter(|e| e.private_dns == Some(true))
+        .collect();
+    for (i, a) in with_dns.iter().enumerate() {
+        for b in &with_dns[i + 1..] {
+            if m.same_vpc(&a.vpc, &b.vpc) {
+                out.push(mk(
+                    "PX002",
+                    None,
+                    format!(
+                        "{} and {} both have private DNS for execute-api in {}",
+                        a.key,
+                        b.key,
+                        m.vpc_name(&a.vpc)
+                    ),
+                    &b.loc,
+                ));
+            }
+        }
+    }
+    // PX003 and PX007: resource policies.
+    for a in &m.apis {
+        let conditions = a.policy.as_ref().map(source_conditions).unwrap_or_default();
+        match a.kind {
+            Some(ApiKind::Private) if !a.policy_unknown => {
+                let allows = a.policy.as_ref().is_some_and(has_allow);
+                if !allows {
+                    out.push(mk("PX003", None, format!("{} is PRIVATE and its resource policy allows nothing: every call gets 403 AccessDeniedException", a.name), &a.loc));
+                } else if let Some(vpces) = allowed_vpces(a.policy.as_ref()) {
+                    let in_scope: Vec<String> = m
+                        .endpoints
+                        .iter()
+                        .filter(exec_api)
+                        .filter_map(|e| e.id.clone().or(Some(e.key.clone())))
+                        .collect();
+                    let known =
+                        !in_scope.is_empty() && vpces.iter().all(|v| v.starts_with("vpce-"));
+                    if known && !vpces.iter().any(|v| in_scope.contains(v)) {
+                        out.push(mk(
+                            "PX003",
+                            Some(Severity::Warning),
+                            format!(
+                                "{} allows only {} ; no endpoint in scope is among them",
+                                a.name,
+                                vpces.join(", ")
+                            ),
+                            &a.loc,
+                        ));
+                    }
+                }
+            }
+            Some(ApiKind::Regional | ApiKind::Edge) if !conditions.is_empty() => {
+                out.push(mk("PX007", None, format!("{} is {} but its resource policy conditions on {}: a public API never sees those keys, so every call is denied", a.name, a.kind.unwrap_or(ApiKind::Edge), conditions.join(", ")), &a.loc));
+            }
+            _ => {}
+        }
+    }
+    // PX004: CNAME-published regional domains, shadowed where an execute-api endpoint has private DNS.
+    let shadowing = !with_dns.is_empty();
+    for c in &m.cnames {
+        let to_execute_api = c
+            .target
+            .as_deref()
+            .is_some_and(|t| t.contains(".execute-api."))
+            || c.target_domain.as_ref().is_some_and(|d| {
+                m.domains
+                    .iter()
+                    .any(|x| &x.key == d && x.kind == Some(ApiKind::Regional))
+            });
+        if to_execute_api {
+            let sev = if shadowing {
+                Severity::Error
+            } else {
+                Severity::Warning
+            };
+            let where_ = if shadowing {
+                format!(
+                    "in {}",
+                    with_dns
+                        .iter()
+                        .map(|e| m.vpc_name(&e.vpc))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            } else {
+                "in any VPC with an execute-api endpoint with private DNS".to_owned()
+            };
+            out.push(mk("PX004", Some(sev), format!("{} is a CNAME to its execute-api target: {where_} the resolver follows it into the endpoint's zone and the TLS name check fails", c.name.clone().unwrap_or_else(|| c.loc.resource.clone())), &c.loc));
+        }
+    }
+    // PX006: mutual TLS bypass.
+    for d in m.domains.iter().filter(|d| d.mtls) {
+        for r in &d.apis {
+            let api = match r {
+                Ref::Key(k) => m.apis.iter().find(|a| &a.key == k),
+                Ref::Id(id) => m.apis.iter().find(|a| a.id.as_deref() == Some(id)),
+                Ref::Unknown(_) => None,
+            };
+            if let Some(a) = api
+                && a.disable_default != Some(true)
+            {
+                out.push(mk("PX006", None, format!("{} has mutual TLS, but {}'s default execute-api endpoint stays enabled: it can be called without a client certificate", d.name.clone().unwrap_or_else(|| d.key.clone()), a.name), &d.loc));
+            }
+        }
+    }
+    out.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then(a.location.file.cmp(&b.location.file))
+            .then(a.location.line.cmp(&b.location.line))
+    });
+    out
+}
+
+fn statements(p: &Value) -> Vec<&Value> {
+    match p.get("Statement") {
+        Some(Value::Array(a)) => a.iter().collect(),
+        Some(o @ Value::Object(_)) => vec![o],
+        _ => vec![],
+    }
+}
+
+fn has_allow(p: &Value) -> bool {
+    statements(p)
+        .iter()
+        .any(|s| s.get("Effect").and_then(Value::as_str) == Some("Allow"))
+}
+
+/// The `aws:SourceVpc`/`aws:SourceVpce` keys a policy conditions on (any case).
+fn source_conditions(p: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    for s in statements(p) {
+        if let Some(Value::Object(ops)) = s.get("Condition") {
+            for keys in ops.values() {
+                if let Value::Object(k) = keys {
+                    for name in k.keys() {
+                        let l = name.to_ascii_lowercase();
+                        if (l == "aws:sourcevpc" || l == "aws:sourcevpce") && !out.contains(name) {
+                            out.push(name.clone());
+                        }
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The endpoints an allow-only-these policy names (StringEquals aws:SourceVpce on an Allow).
+fn allowed_vpces(p: Option<&Value>) -> Option<Vec<String>> {
+    let p = p?;
+    let mut out = Vec::new();
+    for s in statements(p)
+        .into_iter()
+        .filter(|s| s.get("Effect").and_then(Value::as_str) == Some("Allow"))
+    {
+        let c = s.get("Condition")?.get("StringEquals")?;
+        let Value::Object(keys) = c else { return None };
+        let v = keys
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("aws:SourceVpce"))?
+            .1;
+        match v {
+            Value::String(x) => out.push(x.clone()),
+            Value::Array(a) => out.extend(a.iter().filter_map(|x| x.as_str().map(str::to_owned))),
+            _ => return None,
+        }
+    }
+    (!out.is_empty()).then_some(out)
+}
+
+/// Human text: one block per finding, then the unknowns and the unreadable parts.
+pub fn text(fs: &[Finding], m: &Imported) -> String {
+    let mut o = String::new();
+    for f in fs {
+        let at = if f.location.line > 0 {
+            format!("{}:{}", f.location.file, f.location.line)
+        } else {
+            format!("{} ({})", f.location.file, f.location.resource)
+        };
+        o.push_str(
+            &format!(
+                "{at}: {:?} {} {}\n  {}\n  fix: {}\n",
+                f.severity,
+                f.rule,
+                rule(f.rule).name,
+                f.message,
+                f.fix
+            )
+            .replace("Error", "error")
+            .replace("Warning", "warning")
+            .replace("Note", "note"),
+        );
+    }
+    for (l, why) in &m.unknowns {
+        if l.file.is_empty() {
+            o.push_str(&format!("unknown: {why}\n"));
+        } else {
+            o.push_str(&format!(
+                "{}:{}: unknown: {} ({why})\n",
+                l.file, l.line, l.resource
+            ));
+        }
+    }
+    for (l, why) in &m.errors {
+        o.push_str(&format!("{}:{}: error: {why}\n", l.file, l.line));
+    }
+    let count = |s| fs.iter().filter(|f| f.severity == s).count();
+    o.push_str(&format!(
+        "{} findings: {} errors, {} warnings, {} notes\n",
+        fs.len(),
+        count(Severity::Error),
+        count(Severity::Warning),
+        count(Severity::Note)
+    ));
+    o
+}
+
+pub fn json(fs: &[Finding], m: &Imported) -> Value {
+    json!({
+        "schema": "parallax.analyze/v1",
+        "findings": fs,
+        "unknowns": m.unknowns.iter().map(|(l, w)| json!({"location": l, "reason": w})).collect::<Vec<_>>(),
+        "errors": m.errors.iter().map(|(l, w)| json!({"location": l, "message": w})).collect::<Vec<_>>(),
+    })
+}
+
+/// SARIF 2.1.0, as GitHub code scanning reads it.
+pub fn sarif(fs: &[Finding], m: &Imported) -> Value {
+    let level = |s: Severity| match s {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+        Severity::Note => "note",
+    };
+    let rules: Vec<Value> = RULES
+        .iter()
+        .map(|r| {
+            json!({
+                "id": r.id,
+                "name": r.name,
+                "shortDescription": { "text": r.summary },
+                "fullDescription": { "text": r.summary },
+                "help": { "text": r.help },
+                "defaultConfiguration": { "level": level(r.severity) },
+            })
+        })
+        .collect();
+    let location = |l: &Loc| {
+        let mut phys = json!({ "artifactLocation": { "uri": l.file } });
+        if l.line > 0 {
+            phys["region"] = json!({ "startLine": l.line });
+        }
+        json!({ "physicalLocation": phys, "logicalLocations": [{ "name": l.resource }] })
+    };
+    let mut results: Vec<Value> = fs
+        .iter()
+        .map(|f| {
+            json!({
+                "ruleId": f.rule,
+                "ruleIndex": RULES.iter().position(|r| r.id == f.rule).unwrap_or(0),
+                "level": level(f.severity),
+                "message": { "text": f.message },
+                "locations": [location(&f.location)],
+            })
+        })
+        .collect();
+    results.retain(|r| r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] != "");
+    let notifications: Vec<Value> = m
+        .errors
+        .iter()
+        .map(|(l, w)| json!({ "level": "error", "message": { "text": w }, "locations": [location(l)] }))
+        .collect();
+    json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": { "driver": {
+                "name": "parallax",
+                "informationUri": "https://example.invalid/parallax",
+                "version": env!("CARGO_PKG_VERSION"),
+                "rules": rules,
+            }},
+            "invocations": [{ "executionSuccessful": m.errors.is_empty(), "toolExecutionNotifications": notifications }],
+            "results": results,
+        }],
+    })
+}

@@ -1,0 +1,163 @@
+//! What the importers find, before it is a runnable Topology: every element keeps where it
+//! came from (file and line, or a resource address), and what cannot be known statically (a
+//! parameter without a default, another stack's output, a value known only after apply) is
+//! recorded as unknown, never guessed.
+
+use serde::Serialize;
+
+/// Where an element was declared.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Loc {
+    pub file: String,
+    /// 1-based; 0 when the format has no lines (a plan's resource address is in `resource`).
+    pub line: u32,
+    /// The logical id, resource address or physical id that names it.
+    pub resource: String,
+}
+
+/// A reference to another element: to one declared in the input (by its key), to an id that
+/// exists elsewhere, or to something that cannot be known.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub enum Ref {
+    Key(String),
+    Id(String),
+    Unknown(String),
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Vpc {
+    pub key: String,
+    pub id: Option<String>,
+    pub dns_support: Option<bool>,
+    pub dns_hostnames: Option<bool>,
+    pub loc: Loc,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Endpoint {
+    pub key: String,
+    pub id: Option<String>,
+    pub vpc: Ref,
+    /// The short service name, when known (`execute-api`).
+    pub service: Option<String>,
+    /// Only interface endpoints get private DNS (gateway endpoints report the flag too).
+    pub interface: Option<bool>,
+    pub private_dns: Option<bool>,
+    pub loc: Loc,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum ApiKind {
+    Regional,
+    Edge,
+    Private,
+}
+
+impl std::fmt::Display for ApiKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ApiKind::Regional => "REGIONAL",
+            ApiKind::Edge => "EDGE",
+            ApiKind::Private => "PRIVATE",
+        })
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Api {
+    pub key: String,
+    pub id: Option<String>,
+    pub name: String,
+    /// `None` when it depends on something unknown.
+    pub kind: Option<ApiKind>,
+    pub policy: Option<serde_json::Value>,
+    /// Some policy is set but could not be read statically.
+    pub policy_unknown: bool,
+    pub vpc_endpoints: Vec<Ref>,
+    pub disable_default: Option<bool>,
+    pub loc: Loc,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Domain {
+    pub key: String,
+    pub name: Option<String>,
+    pub kind: Option<ApiKind>,
+    pub mtls: bool,
+    /// The APIs it maps.
+    pub apis: Vec<Ref>,
+    pub loc: Loc,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Zone {
+    pub key: String,
+    pub name: Option<String>,
+    /// Private zones name their VPCs.
+    pub vpcs: Vec<Ref>,
+    pub loc: Loc,
+}
+
+/// A DNS record that publishes a name by CNAME.
+#[derive(Clone, Debug, Serialize)]
+pub struct Cname {
+    pub name: Option<String>,
+    /// The target, when known; or the domain it points at (`GetAtt Domain.RegionalDomainName`).
+    pub target: Option<String>,
+    pub target_domain: Option<String>,
+    pub loc: Loc,
+}
+
+/// Everything found in the inputs, joined.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Imported {
+    pub vpcs: Vec<Vpc>,
+    pub endpoints: Vec<Endpoint>,
+    pub apis: Vec<Api>,
+    pub domains: Vec<Domain>,
+    pub zones: Vec<Zone>,
+    pub cnames: Vec<Cname>,
+    /// What could not be known, where.
+    pub unknowns: Vec<(Loc, String)>,
+    /// Files or parts that could not be read; the analysis goes on without them.
+    pub errors: Vec<(Loc, String)>,
+}
+
+impl Imported {
+    pub fn extend(&mut self, other: Imported) {
+        self.vpcs.extend(other.vpcs);
+        self.endpoints.extend(other.endpoints);
+        self.apis.extend(other.apis);
+        self.domains.extend(other.domains);
+        self.zones.extend(other.zones);
+        self.cnames.extend(other.cnames);
+        self.unknowns.extend(other.unknowns);
+        self.errors.extend(other.errors);
+    }
+
+    /// The VPC a reference names, by key or id.
+    pub fn vpc(&self, r: &Ref) -> Option<&Vpc> {
+        match r {
+            Ref::Key(k) => self.vpcs.iter().find(|v| &v.key == k),
+            Ref::Id(id) => self.vpcs.iter().find(|v| v.id.as_deref() == Some(id)),
+            Ref::Unknown(_) => None,
+        }
+    }
+
+    /// Whether two references name the same VPC.
+    pub fn same_vpc(&self, a: &Ref, b: &Ref) -> bool {
+        match (self.vpc(a), self.vpc(b)) {
+            (Some(x), Some(y)) => x.key == y.key,
+            _ => a == b && !matches!(a, Ref::Unknown(_)),
+        }
+    }
+
+    /// A readable name for a VPC reference.
+    pub fn vpc_name(&self, r: &Ref) -> String {
+        match (self.vpc(r), r) {
+            (Some(v), _) => v.id.clone().unwrap_or_else(|| v.key.clone()),
+            (None, Ref::Key(k) | Ref::Id(k)) => k.clone(),
+            (None, Ref::Unknown(why)) => format!("an unknown VPC ({why})"),
+        }
+    }
+}
