@@ -76,6 +76,9 @@ pub fn import(dir: &Path) -> Imported {
             let j = to_json(e);
             let s = |k: &str| j.get(k).and_then(Value::as_str).map(str::to_owned);
             let id = s("VpcEndpointId").unwrap_or_default();
+            if out.region.is_none() {
+                out.region = s("ServiceName").and_then(|n| crate::imported::region_of_service(&n));
+            }
             out.endpoints.push(Endpoint {
                 key: id.clone(),
                 id: Some(id.clone()),

@@ -412,6 +412,12 @@ pub fn import(root: &Node, file: &str) -> Imported {
             }
             "AWS::EC2::VPCEndpoint" => {
                 let service = prop("ServiceName");
+                if out.region.is_none() {
+                    out.region = service
+                        .as_ref()
+                        .and_then(|s| s.as_str())
+                        .and_then(crate::imported::region_of_service);
+                }
                 let private_dns = prop("PrivateDnsEnabled");
                 unknown("ServiceName", &service);
                 unknown("PrivateDnsEnabled", &private_dns);

@@ -111,6 +111,8 @@ pub struct Cname {
 /// Everything found in the inputs, joined.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct Imported {
+    /// The Region, when an input names it (a full service name, a plan's values).
+    pub region: Option<String>,
     pub vpcs: Vec<Vpc>,
     pub endpoints: Vec<Endpoint>,
     pub apis: Vec<Api>,
@@ -125,6 +127,9 @@ pub struct Imported {
 
 impl Imported {
     pub fn extend(&mut self, other: Imported) {
+        if self.region.is_none() {
+            self.region = other.region;
+        }
         self.vpcs.extend(other.vpcs);
         self.endpoints.extend(other.endpoints);
         self.apis.extend(other.apis);
@@ -159,5 +164,18 @@ impl Imported {
             (None, Ref::Key(k) | Ref::Id(k)) => k.clone(),
             (None, Ref::Unknown(why)) => format!("an unknown VPC ({why})"),
         }
+    }
+}
+
+/// The Region in a full service name: `com.amazonaws.us-east-1.execute-api` → `us-east-1`.
+pub fn region_of_service(name: &str) -> Option<String> {
+    let parts: Vec<&str> = name.split('.').collect();
+    match parts.as_slice() {
+        ["com", "amazonaws", region, _service]
+            if region.parse::<parallax_model::Region>().is_ok() =>
+        {
+            Some((*region).to_owned())
+        }
+        _ => None,
     }
 }

@@ -11,7 +11,9 @@ pub mod awscli;
 pub mod cfn;
 pub mod findings;
 pub mod imported;
+pub mod matrix;
 pub mod predict;
+pub mod runnable;
 pub mod source;
 pub mod terraform;
 

@@ -63,6 +63,9 @@ pub fn import(root: &Node, file: &str) -> Imported {
                 (None, None) => Ref::Unknown(format!("{address}.{attr} is known only after apply")),
             }
         };
+        if ty == "aws_vpc_endpoint" && out.region.is_none() {
+            out.region = s("service_name").and_then(|n| crate::imported::region_of_service(&n));
+        }
         match ty {
             "aws_vpc" => out.vpcs.push(Vpc {
                 key: address.clone(),

@@ -155,8 +155,9 @@ struct ProbeArgs {
 
 #[derive(clap::Args, Debug)]
 struct AnalyzeArgs {
-    /// Templates, plans, or AWS CLI output folders; joined into one model.
-    #[arg(required_unless_present = "matrix")]
+    /// Templates, plans, or AWS CLI output folders; joined into one model. With --matrix, a
+    /// scenario file works too.
+    #[arg(required = true)]
     files: Vec<PathBuf>,
     /// text, json or sarif (SARIF 2.1.0, for code scanning).
     #[arg(long, default_value = "text", value_parser = ["text", "json", "sarif"])]
@@ -164,10 +165,10 @@ struct AnalyzeArgs {
     /// Fail (exit 1) on findings of this severity or above: error, warning, note, or never.
     #[arg(long, default_value = "error", value_parser = ["error", "warning", "note", "never"])]
     fail_on: String,
-    /// For a scenario or topology file: the predicted outcome of calling each API's default URL
-    /// (and each custom domain) from the internet and from every VPC.
-    #[arg(long, value_name = "SCENARIO")]
-    matrix: Option<PathBuf>,
+    /// Instead of findings: the predicted outcome of calling each API's default URL (and each
+    /// custom domain) from the internet and from every VPC.
+    #[arg(long)]
+    matrix: bool,
     /// With --matrix: the scenario step.
     #[arg(long, value_name = "NAME", requires = "matrix")]
     step: Option<String>,
@@ -416,9 +417,26 @@ async fn keep_running_in(
 
 fn analyze(a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     use parallax_analyze::findings::{self, Severity};
-    if let Some(path) = &a.matrix {
-        let t = topology_at(Some(path), a.step.as_deref())?;
-        print!("{}", matrix(&t));
+    if a.matrix {
+        let is_scenario = a.files.len() == 1
+            && std::fs::read_to_string(&a.files[0]).is_ok_and(|t| {
+                t.lines()
+                    .any(|l| l.starts_with("steps:") || l.starts_with("topology:"))
+            });
+        let t = if is_scenario {
+            topology_at(Some(&a.files[0]), a.step.as_deref())?
+        } else {
+            let model = parallax_analyze::import_paths(&a.files);
+            let (t, notes) = parallax_analyze::runnable::topology(&model);
+            for n in notes {
+                println!("assumed: {n}");
+            }
+            t
+        };
+        print!(
+            "{}",
+            parallax_analyze::matrix::text(&parallax_analyze::matrix::matrix(&t))
+        );
         return Ok(ExitCode::SUCCESS);
     }
     let model = parallax_analyze::import_paths(&a.files);
@@ -443,87 +461,6 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
-}
-
-/// Every vantage (the internet and each VPC) × every API default URL and custom domain.
-fn matrix(t: &Topology) -> String {
-    use parallax_model::topology::Vantage;
-    use parallax_model::{At, Network};
-    let mut vantages: Vec<Vantage> = vec![Vantage {
-        name: At::bare("internet".to_owned()),
-        network: At::bare(Network::Internet),
-        address: None,
-    }];
-    vantages.extend(t.vpcs.iter().map(|v| Vantage {
-        name: At::bare(v.id.to_string()),
-        network: At::bare(Network::Vpc(v.id.value.clone())),
-        address: None,
-    }));
-    let mut targets: Vec<(String, String)> = Vec::new();
-    for api in &t.apis {
-        let path = api
-            .routes
-            .first()
-            .map(|r| r.path.as_str().to_owned())
-            .unwrap_or_else(|| "/".to_owned());
-        let stage = api
-            .stages
-            .first()
-            .map(|s| s.value.clone())
-            .unwrap_or_default();
-        targets.push((
-            format!("{} ({})", api.name, api.endpoint_type.value),
-            format!("https://{}/{stage}{path}", api.default_name(&t.region)),
-        ));
-    }
-    for d in &t.custom_domains {
-        targets.push((
-            format!("{} (custom domain)", d.name),
-            format!("https://{}/", d.name),
-        ));
-    }
-    let predictor = parallax_analyze::Predictor::new(t);
-    let headers = Default::default();
-    let mut out = String::new();
-    for (label, url) in &targets {
-        out.push_str(&format!("{label}\n"));
-        let Ok(u) = parallax_model::RequestUrl::try_from(url.clone()) else {
-            continue;
-        };
-        for v in &vantages {
-            let req = parallax_analyze::PredictRequest {
-                url: &u,
-                method: "GET",
-                headers: &headers,
-                api_key: None,
-                client_certificate: None,
-            };
-            let p = predictor.predict(v, &req).outcome;
-            let http = match &p.http {
-                Some(h) => format!(
-                    "{}{}",
-                    h.status,
-                    h.error_type
-                        .as_deref()
-                        .map(|e| format!(" {e}"))
-                        .unwrap_or_default()
-                ),
-                None => "no HTTP exchange".to_owned(),
-            };
-            let door = p
-                .front_door
-                .as_ref()
-                .map(ToString::to_string)
-                .unwrap_or_else(|| "-".to_owned());
-            out.push_str(&format!(
-                "  from {:<24} dns {:<8} door {:<24} {http}\n",
-                v.name.value,
-                p.dns.verdict().to_string(),
-                door
-            ));
-        }
-    }
-    out
 }
 
 /// Loads a scenario (a file with `steps:`) or a bare topology.

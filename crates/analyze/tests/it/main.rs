@@ -297,4 +297,22 @@ mod importers {
             3
         );
     }
+
+    /// The three forms of the incident predict the same matrix: from the internet 200 at the
+    /// regional door, from the VPC a private answer, the endpoint's door, and 403.
+    #[test]
+    fn the_matrix_from_each_input_form_predicts_the_incident() {
+        for input in ["incident.yaml", "incident.tfplan.json", "incident-cli"] {
+            let m = import_paths(&[fixture(input)]);
+            let (t, notes) = parallax_analyze::runnable::topology(&m);
+            let rows = parallax_analyze::matrix::matrix(&t);
+            assert_eq!(rows.len(), 1, "{input}");
+            let cells = &rows[0].cells;
+            let internet = &cells[0].1;
+            let vpc = &cells[1].1;
+            assert_eq!((internet.dns.verdict().to_string(), internet.http.as_ref().map(|h| h.status)), ("public".to_owned(), Some(200)), "{input}");
+            assert_eq!(vpc.dns.verdict().to_string(), "private", "{input}: {notes:?}");
+            assert_eq!(vpc.http.as_ref().map(|h| (h.status, h.error_type.clone())), Some((403, Some("ForbiddenException".to_owned()))), "{input}");
+        }
+    }
 }

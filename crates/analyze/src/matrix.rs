@@ -1,0 +1,105 @@
+//! `--matrix`: for the internet and every VPC, the predicted outcome of calling each API's
+//! default URL and each custom domain.
+
+use std::collections::BTreeMap;
+
+use parallax_model::topology::{Network, Topology, Vantage};
+use parallax_model::{At, Outcome, RequestUrl};
+
+use crate::predict::{PredictRequest, Predictor};
+
+/// One target (an API's default URL or a custom domain) and its outcome from each vantage.
+#[derive(Clone, Debug)]
+pub struct Row {
+    pub target: String,
+    pub url: String,
+    pub cells: Vec<(String, Outcome)>,
+}
+
+pub fn matrix(t: &Topology) -> Vec<Row> {
+    let mut vantages = vec![Vantage {
+        name: At::bare("internet".to_owned()),
+        network: At::bare(Network::Internet),
+        address: None,
+    }];
+    vantages.extend(t.vpcs.iter().map(|v| Vantage {
+        name: At::bare(v.id.to_string()),
+        network: At::bare(Network::Vpc(v.id.value.clone())),
+        address: None,
+    }));
+    let mut targets: Vec<(String, String)> = Vec::new();
+    for api in &t.apis {
+        let path = api
+            .routes
+            .first()
+            .map(|r| r.path.as_str().replace("{proxy+}", "x"))
+            .unwrap_or_else(|| "/".to_owned());
+        let stage = api
+            .stages
+            .first()
+            .map(|s| s.value.clone())
+            .unwrap_or_default();
+        targets.push((
+            format!("{} ({})", api.name, api.endpoint_type.value),
+            format!("https://{}/{stage}{path}", api.default_name(&t.region)),
+        ));
+    }
+    for d in &t.custom_domains {
+        targets.push((
+            format!("{} (custom domain)", d.name),
+            format!("https://{}/", d.name),
+        ));
+    }
+    let predictor = Predictor::new(t);
+    let headers = BTreeMap::new();
+    targets
+        .into_iter()
+        .filter_map(|(target, url)| {
+            let u = RequestUrl::try_from(url.clone()).ok()?;
+            let cells = vantages
+                .iter()
+                .map(|v| {
+                    let req = PredictRequest {
+                        url: &u,
+                        method: "GET",
+                        headers: &headers,
+                        api_key: None,
+                        client_certificate: None,
+                    };
+                    (v.name.value.clone(), predictor.predict(v, &req).outcome)
+                })
+                .collect();
+            Some(Row { target, url, cells })
+        })
+        .collect()
+}
+
+pub fn text(rows: &[Row]) -> String {
+    let mut out = String::new();
+    for r in rows {
+        out.push_str(&format!("{}  {}\n", r.target, r.url));
+        for (v, o) in &r.cells {
+            let http = match &o.http {
+                Some(h) => format!(
+                    "{}{}",
+                    h.status,
+                    h.error_type
+                        .as_deref()
+                        .map(|e| format!(" {e}"))
+                        .unwrap_or_default()
+                ),
+                None => "no HTTP exchange".to_owned(),
+            };
+            let door = o
+                .front_door
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_else(|| "-".to_owned());
+            out.push_str(&format!(
+                "  from {v:<24} dns {:<8} door {door:<24} {http}\n",
+                o.dns.verdict().to_string()
+            ));
+        }
+    }
+    out
+}

@@ -1,0 +1,258 @@
+//! An imported model as a runnable Topology, for `predict` and `--matrix`. Templates rarely say
+//! everything a prediction needs, so what is missing is made up and said so in the notes:
+//! synthetic ids for resources created by the template, one ENI address per endpoint,
+//! documentation-style public addresses for the front doors, one stage and a catch-all route
+//! per API (routes are not imported: a reachable API shows as 200).
+
+use std::net::{IpAddr, Ipv4Addr};
+
+use parallax_model::topology::{
+    Api as MApi, BasePathMapping, CustomDomain, DomainDns, Endpoint as MEndpoint, EndpointSubnet,
+    EndpointType, FrontDoors, Integration, Method, Network, Route, Topology, Vantage, Vpc as MVpc,
+    stable_token,
+};
+use parallax_model::{At, Region};
+
+use crate::imported::{ApiKind, Imported, Ref};
+
+fn hex17(seed: &str) -> String {
+    let t = stable_token(seed, 34);
+    t.bytes()
+        .map(|b| b"0123456789abcdef"[usize::from(b) % 16] as char)
+        .take(17)
+        .collect()
+}
+
+/// Parses a value this module composed; `what` names the form that makes it valid.
+fn composed<T: std::str::FromStr>(s: &str, what: &str) -> T
+where
+    T::Err: std::fmt::Debug,
+{
+    // The inputs are literals or `prefix-` + 17 hex digits: valid by construction.
+    s.parse()
+        .unwrap_or_else(|e| panic!("composed {what} `{s}` is invalid: {e:?}"))
+}
+
+/// The topology, and what was assumed to build it.
+pub fn topology(m: &Imported) -> (Topology, Vec<String>) {
+    let mut notes = vec![
+        "front door addresses, ENI addresses and resource ids the inputs do not give are made up"
+            .to_owned(),
+    ];
+    // The Region: from an endpoint's service name when one says it, else us-east-1.
+    let region: Region = match m.region.as_deref().and_then(|r| r.parse().ok()) {
+        Some(r) => r,
+        None => {
+            notes.push("the Region is not in the inputs: us-east-1 is assumed".to_owned());
+            composed("us-east-1", "Region")
+        }
+    };
+
+    let vpc_id =
+        |key: &str| -> parallax_model::VpcId { composed(&format!("vpc-{}", hex17(key)), "VPC id") };
+    let mut vpcs = Vec::new();
+    for (i, v) in m.vpcs.iter().enumerate() {
+        let id =
+            v.id.as_deref()
+                .and_then(|s| s.parse().ok())
+                .unwrap_or_else(|| vpc_id(&v.key));
+        let cidr = composed(&format!("10.{}.0.0/16", i.min(255)), "CIDR");
+        // An endpoint that has private DNS proves both attributes are on: AWS refuses it otherwise.
+        let proven = m
+            .endpoints
+            .iter()
+            .any(|e| e.private_dns == Some(true) && m.vpc(&e.vpc).is_some_and(|x| x.key == v.key));
+        if proven && (v.dns_support.is_none() || v.dns_hostnames.is_none()) {
+            notes.push(format!("{}: its DNS attributes are not in the inputs; they are on, since an endpoint in it has private DNS", v.key));
+        }
+        let dns_support = v.dns_support.unwrap_or(true);
+        let dns_hostnames = v.dns_hostnames.unwrap_or(proven);
+        vpcs.push(MVpc {
+            id: At::bare(id),
+            cidr: At::bare(cidr),
+            dns_support,
+            dns_hostnames,
+        });
+    }
+    let vpc_of = |r: &Ref| -> Option<usize> {
+        m.vpc(r)
+            .and_then(|v| m.vpcs.iter().position(|x| x.key == v.key))
+    };
+
+    let mut endpoints = Vec::new();
+    let mut endpoint_ids = Vec::new();
+    for (n, e) in m.endpoints.iter().enumerate() {
+        if e.service.as_deref() != Some("execute-api") || e.interface == Some(false) {
+            continue;
+        }
+        let Some(vi) = vpc_of(&e.vpc) else {
+            notes.push(format!(
+                "{}: its VPC is not in the inputs, so it is left out of the prediction",
+                e.key
+            ));
+            continue;
+        };
+        let id: parallax_model::VpceId =
+            e.id.as_deref()
+                .and_then(|s| s.parse().ok())
+                .unwrap_or_else(|| composed(&format!("vpce-{}", hex17(&e.key)), "endpoint id"));
+        let addr = Ipv4Addr::new(10, vi.min(255) as u8, 1, 17u8.saturating_add(n as u8));
+        endpoint_ids.push((e.key.clone(), e.id.clone(), id.clone()));
+        endpoints.push(MEndpoint {
+            id: At::bare(id),
+            vpc: At::bare(vpcs[vi].id.value.clone()),
+            service: At::bare(
+                parallax_model::topology::ServiceName::try_from("execute-api".to_owned())
+                    .unwrap_or_else(|e| panic!("{e}")),
+            ),
+            private_dns: e.private_dns == Some(true),
+            dns_suffix: None,
+            subnets: vec![EndpointSubnet {
+                id: At::bare(composed(&format!("subnet-{}", hex17(&e.key)), "subnet id")),
+                az: At::bare(format!("{region}a")),
+                address: At::bare(addr),
+            }],
+        });
+    }
+    let endpoint_ref = |r: &Ref| -> Option<parallax_model::VpceId> {
+        endpoint_ids
+            .iter()
+            .find(|(k, real, _)| match r {
+                Ref::Key(x) => x == k,
+                Ref::Id(x) => real.as_deref() == Some(x.as_str()),
+                Ref::Unknown(_) => false,
+            })
+            .map(|(_, _, id)| id.clone())
+    };
+
+    let mut apis = Vec::new();
+    let mut api_ids = Vec::new();
+    for a in &m.apis {
+        let Some(kind) = a.kind else {
+            notes.push(format!(
+                "{}: its endpoint type is not known statically; left out",
+                a.name
+            ));
+            continue;
+        };
+        let id: parallax_model::ApiId =
+            a.id.as_deref()
+                .and_then(|s| s.parse().ok())
+                .unwrap_or_else(|| composed(&stable_token(&a.key, 10), "API id"));
+        api_ids.push((a.key.clone(), a.id.clone(), id.clone()));
+        let route = Route {
+            method: At::bare(Method::Any),
+            path: At::bare(
+                parallax_model::topology::RoutePath::try_from("/{proxy+}".to_owned())
+                    .unwrap_or_else(|e| panic!("{e}")),
+            ),
+            api_key_required: false,
+            integration: At::bare(Integration::Mock {
+                status: 200,
+                body: String::new(),
+                headers: Default::default(),
+            }),
+        };
+        apis.push(MApi {
+            id: At::bare(id),
+            name: a.name.clone(),
+            endpoint_type: At::bare(match kind {
+                ApiKind::Regional => EndpointType::Regional,
+                ApiKind::Edge => EndpointType::Edge,
+                ApiKind::Private => EndpointType::Private,
+            }),
+            stages: vec![At::bare("prod".to_owned())],
+            routes: vec![route],
+            policy: a.policy.clone().map(At::bare),
+            vpc_endpoints: a
+                .vpc_endpoints
+                .iter()
+                .filter_map(endpoint_ref)
+                .map(At::bare)
+                .collect(),
+            disable_execute_api_endpoint: a.disable_default == Some(true),
+        });
+    }
+    let api_ref = |r: &Ref| -> Option<parallax_model::ApiId> {
+        api_ids
+            .iter()
+            .find(|(k, real, _)| match r {
+                Ref::Key(x) => x == k,
+                Ref::Id(x) => real.as_deref() == Some(x.as_str()),
+                Ref::Unknown(_) => false,
+            })
+            .map(|(_, _, id)| id.clone())
+    };
+
+    let mut custom_domains = Vec::new();
+    for d in &m.domains {
+        let (Some(name), Some(kind)) = (d.name.as_deref().and_then(|n| n.parse().ok()), d.kind)
+        else {
+            continue;
+        };
+        if kind == ApiKind::Private {
+            continue;
+        }
+        let cname = m.cnames.iter().any(|c| {
+            c.name.as_deref().map(|n| n.trim_end_matches('.')) == d.name.as_deref()
+                || c.target_domain.as_deref() == Some(&d.key)
+        });
+        custom_domains.push(CustomDomain {
+            name: At::bare(name),
+            endpoint_type: At::bare(if kind == ApiKind::Edge {
+                EndpointType::Edge
+            } else {
+                EndpointType::Regional
+            }),
+            dns: At::bare(if cname {
+                DomainDns::Cname
+            } else {
+                DomainDns::Alias
+            }),
+            target: None,
+            // Mutual TLS is a property of the call, not of the path: the matrix calls without a
+            // certificate, so it would only show 403 for every domain with mTLS.
+            mtls: None,
+            certificate: None,
+            mappings: d
+                .apis
+                .iter()
+                .filter_map(api_ref)
+                .map(|api| BasePathMapping {
+                    base_path: String::new(),
+                    api: At::bare(api),
+                    stage: At::bare("prod".to_owned()),
+                })
+                .take(1)
+                .collect(),
+        });
+    }
+    let vantages = std::iter::once(Vantage {
+        name: At::bare("internet".to_owned()),
+        network: At::bare(Network::Internet),
+        address: None,
+    })
+    .chain(vpcs.iter().map(|v| Vantage {
+        name: At::bare(v.id.to_string()),
+        network: At::bare(Network::Vpc(v.id.value.clone())),
+        address: None,
+    }))
+    .collect();
+    let t = Topology {
+        account: At::bare("123456789012".to_owned()),
+        region: At::bare(region),
+        front_doors: FrontDoors {
+            regional: vec![At::bare(IpAddr::from([52, 94, 133, 10]))],
+            edge: vec![At::bare(IpAddr::from([13, 249, 118, 20]))],
+        },
+        vpcs,
+        endpoints,
+        hosted_zones: Vec::new(),
+        resolver_rules: Vec::new(),
+        apis,
+        custom_domains,
+        usage_plans: Vec::new(),
+        vantages,
+    };
+    (t, notes)
+}
