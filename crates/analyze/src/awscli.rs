@@ -106,23 +106,13 @@ pub fn import(dir: &Path) -> Imported {
                 .and_then(|t| t.get(0))
                 .and_then(Value::as_str)
             {
-                Some("REGIONAL") => Some(ApiKind::Regional),
-                Some("PRIVATE") => Some(ApiKind::Private),
-                Some("EDGE") | None => Some(ApiKind::Edge),
-                Some(_) => None,
+                Some(t) => ApiKind::parse(t),
+                None => Some(ApiKind::Edge),
             };
             // get-rest-apis returns the policy as an escaped JSON string.
             let policy =
                 s("policy").and_then(|p| serde_json::from_str(&p.replace("\\\"", "\"")).ok());
-            let vpces = conf
-                .and_then(|c| c.get("vpcEndpointIds"))
-                .and_then(Value::as_array)
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|v| v.as_str().map(|x| Ref::Id(x.to_owned())))
-                        .collect()
-                })
-                .unwrap_or_default();
+            let vpces = crate::imported::id_refs(conf.and_then(|c| c.get("vpcEndpointIds")));
             out.apis.push(Api {
                 key: id.clone(),
                 id: Some(id.clone()),
@@ -156,9 +146,8 @@ pub fn import(dir: &Path) -> Imported {
                 .and_then(|t| t.get(0))
                 .and_then(Value::as_str)
             {
-                Some("REGIONAL") => Some(ApiKind::Regional),
-                Some("PRIVATE") => Some(ApiKind::Private),
-                _ => Some(ApiKind::Edge),
+                Some(t) => ApiKind::parse(t),
+                None => Some(ApiKind::Edge),
             };
             out.domains.push(Domain {
                 key: name.clone().unwrap_or_default(),

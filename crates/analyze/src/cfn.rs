@@ -580,12 +580,7 @@ fn kind_of(v: &V) -> Option<ApiKind> {
         V::Str(s) => s.clone(),
         _ => return None,
     };
-    match s.to_ascii_uppercase().as_str() {
-        "REGIONAL" => Some(ApiKind::Regional),
-        "EDGE" => Some(ApiKind::Edge),
-        "PRIVATE" => Some(ApiKind::Private),
-        _ => None,
-    }
+    ApiKind::parse(&s)
 }
 
 fn api_kind(ty: &str, props: &V, _ctx: &Ctx<'_>) -> Option<ApiKind> {

@@ -53,6 +53,29 @@ pub enum ApiKind {
     Private,
 }
 
+impl ApiKind {
+    /// `REGIONAL`, `EDGE` or `PRIVATE`, in any case.
+    pub fn parse(s: &str) -> Option<ApiKind> {
+        match s.to_ascii_uppercase().as_str() {
+            "REGIONAL" => Some(ApiKind::Regional),
+            "EDGE" => Some(ApiKind::Edge),
+            "PRIVATE" => Some(ApiKind::Private),
+            _ => None,
+        }
+    }
+}
+
+/// A JSON array of ids (`vpcEndpointIds`, `vpc_endpoint_ids`) as references.
+pub fn id_refs(v: Option<&serde_json::Value>) -> Vec<Ref> {
+    v.and_then(serde_json::Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str().map(|id| Ref::Id(id.to_owned())))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 impl std::fmt::Display for ApiKind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {

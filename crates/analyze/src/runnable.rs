@@ -15,6 +15,18 @@ use parallax_model::{At, Region};
 
 use crate::imported::{ApiKind, Imported, Ref};
 
+/// The id given to the element a reference names: by the input's key or by its real id.
+fn resolve<T: Clone>(table: &[(String, Option<String>, T)], r: &Ref) -> Option<T> {
+    table
+        .iter()
+        .find(|(key, real, _)| match r {
+            Ref::Key(x) => x == key,
+            Ref::Id(x) => real.as_deref() == Some(x.as_str()),
+            Ref::Unknown(_) => false,
+        })
+        .map(|(_, _, id)| id.clone())
+}
+
 fn hex17(seed: &str) -> String {
     let t = stable_token(seed, 34);
     t.bytes()
@@ -114,16 +126,7 @@ pub fn topology(m: &Imported) -> (Topology, Vec<String>) {
             }],
         });
     }
-    let endpoint_ref = |r: &Ref| -> Option<parallax_model::VpceId> {
-        endpoint_ids
-            .iter()
-            .find(|(k, real, _)| match r {
-                Ref::Key(x) => x == k,
-                Ref::Id(x) => real.as_deref() == Some(x.as_str()),
-                Ref::Unknown(_) => false,
-            })
-            .map(|(_, _, id)| id.clone())
-    };
+    let endpoint_ref = |r: &Ref| -> Option<parallax_model::VpceId> { resolve(&endpoint_ids, r) };
 
     let mut apis = Vec::new();
     let mut api_ids = Vec::new();
@@ -173,16 +176,7 @@ pub fn topology(m: &Imported) -> (Topology, Vec<String>) {
             disable_execute_api_endpoint: a.disable_default == Some(true),
         });
     }
-    let api_ref = |r: &Ref| -> Option<parallax_model::ApiId> {
-        api_ids
-            .iter()
-            .find(|(k, real, _)| match r {
-                Ref::Key(x) => x == k,
-                Ref::Id(x) => real.as_deref() == Some(x.as_str()),
-                Ref::Unknown(_) => false,
-            })
-            .map(|(_, _, id)| id.clone())
-    };
+    let api_ref = |r: &Ref| -> Option<parallax_model::ApiId> { resolve(&api_ids, r) };
 
     let mut custom_domains = Vec::new();
     for d in &m.domains {

@@ -90,21 +90,13 @@ pub fn import(root: &Node, file: &str) -> Imported {
                     .and_then(|t| t.get(0))
                     .and_then(Value::as_str)
                 {
-                    Some(t) => kind_of(t),
+                    Some(t) => ApiKind::parse(t),
                     None => Some(ApiKind::Edge),
                 };
                 let policy = s("policy")
                     .filter(|p| !p.is_empty())
                     .and_then(|p| serde_json::from_str(&p).ok());
-                let vpces = conf
-                    .and_then(|c| c.get("vpc_endpoint_ids"))
-                    .and_then(Value::as_array)
-                    .map(|a| {
-                        a.iter()
-                            .filter_map(|v| v.as_str().map(|x| Ref::Id(x.to_owned())))
-                            .collect()
-                    })
-                    .unwrap_or_default();
+                let vpces = crate::imported::id_refs(conf.and_then(|c| c.get("vpc_endpoint_ids")));
                 out.apis.push(Api {
                     key: address.clone(),
                     id: s("id"),
@@ -133,7 +125,7 @@ pub fn import(root: &Node, file: &str) -> Imported {
                     .and_then(|c| c.get("types"))
                     .and_then(|t| t.get(0))
                     .and_then(Value::as_str)
-                    .map_or(Some(ApiKind::Edge), kind_of);
+                    .map_or(Some(ApiKind::Edge), ApiKind::parse);
                 let mtls = values
                     .get("mutual_tls_authentication")
                     .and_then(Value::as_array)
@@ -201,15 +193,6 @@ pub fn import(root: &Node, file: &str) -> Imported {
         }
     }
     out
-}
-
-fn kind_of(t: &str) -> Option<ApiKind> {
-    match t {
-        "REGIONAL" => Some(ApiKind::Regional),
-        "EDGE" => Some(ApiKind::Edge),
-        "PRIVATE" => Some(ApiKind::Private),
-        _ => None,
-    }
 }
 
 fn collect<'a>(module: &'a Node, out: &mut Vec<&'a Node>) {

@@ -665,36 +665,35 @@ where
     let req = req
         .body(Full::new(Bytes::from(opts.body.clone())))
         .map_err(|e| format!("the request cannot be built: {e}"))?;
+    // HTTP/1 and HTTP/2 have different sender types and the same steps: drive the connection,
+    // wait until it can take the request, send it, and on failure read why the connection died.
+    macro_rules! send_on {
+        ($send:ident, $conn:ident, $req:ident) => {{
+            let task = tokio::spawn($conn);
+            let sent = match $send.ready().await {
+                Ok(()) => $send.send_request($req).await,
+                Err(e) => Err(e),
+            };
+            match sent {
+                Ok(res) => res,
+                Err(e) => return Err(connection_error(task, error_text(&e)).await),
+            }
+        }};
+    }
     let res = if h2 {
         let (mut send, conn) = hyper::client::conn::http2::Builder::new(TokioExecutor::new())
             .max_header_list_size(MAX_HEAD as u32)
             .handshake(io)
             .await
             .map_err(|e| error_text(&e))?;
-        let task = tokio::spawn(conn);
-        let sent = match send.ready().await {
-            Ok(()) => send.send_request(req).await,
-            Err(e) => Err(e),
-        };
-        match sent {
-            Ok(res) => res,
-            Err(e) => return Err(connection_error(task, error_text(&e)).await),
-        }
+        send_on!(send, conn, req)
     } else {
         let (mut send, conn) = hyper::client::conn::http1::Builder::new()
             .max_buf_size(MAX_HEAD.max(8192))
             .handshake(io)
             .await
             .map_err(|e| error_text(&e))?;
-        let task = tokio::spawn(conn);
-        let sent = match send.ready().await {
-            Ok(()) => send.send_request(req).await,
-            Err(e) => Err(e),
-        };
-        match sent {
-            Ok(res) => res,
-            Err(e) => return Err(connection_error(task, error_text(&e)).await),
-        }
+        send_on!(send, conn, req)
     };
     let status = res.status().as_u16();
     let headers = res.headers().clone();

@@ -310,9 +310,24 @@ mod importers {
             let cells = &rows[0].cells;
             let internet = &cells[0].1;
             let vpc = &cells[1].1;
-            assert_eq!((internet.dns.verdict().to_string(), internet.http.as_ref().map(|h| h.status)), ("public".to_owned(), Some(200)), "{input}");
-            assert_eq!(vpc.dns.verdict().to_string(), "private", "{input}: {notes:?}");
-            assert_eq!(vpc.http.as_ref().map(|h| (h.status, h.error_type.clone())), Some((403, Some("ForbiddenException".to_owned()))), "{input}");
+            assert_eq!(
+                (
+                    internet.dns.verdict().to_string(),
+                    internet.http.as_ref().map(|h| h.status)
+                ),
+                ("public".to_owned(), Some(200)),
+                "{input}"
+            );
+            assert_eq!(
+                vpc.dns.verdict().to_string(),
+                "private",
+                "{input}: {notes:?}"
+            );
+            assert_eq!(
+                vpc.http.as_ref().map(|h| (h.status, h.error_type.clone())),
+                Some((403, Some("ForbiddenException".to_owned()))),
+                "{input}"
+            );
         }
     }
 }
