@@ -95,7 +95,7 @@ struct Ctx<'a> {
     params: HashMap<String, V>,
     mappings: Option<&'a Node>,
     conditions: Option<&'a Node>,
-    resources: Vec<String>,
+    resources: std::collections::HashSet<String>,
     region: Option<String>,
 }
 
@@ -153,7 +153,7 @@ impl Ctx<'_> {
                 Some("AWS::AccountId") => V::Unknown("AWS::AccountId".to_owned()),
                 Some("AWS::NoValue") => V::Null,
                 Some(p) if self.params.contains_key(p) => self.params[p].clone(),
-                Some(r) if self.resources.iter().any(|x| x == r) => V::Res(r.to_owned()),
+                Some(r) if self.resources.contains(r) => V::Res(r.to_owned()),
                 Some(other) => V::Unknown(format!(
                     "Ref {other} (not a parameter or resource of this template)"
                 )),
@@ -331,7 +331,7 @@ pub fn import(root: &Node, file: &str) -> Imported {
                 params: HashMap::new(),
                 mappings: None,
                 conditions: None,
-                resources: vec![],
+                resources: Default::default(),
                 region: None,
             }
             .eval(d, 0),

@@ -113,6 +113,7 @@ pub fn findings(m: &Imported) -> Vec<Finding> {
             fix: r.help,
         }
     };
+    let vpcs = VpcIndex::new(m);
     let exec_api = |e: &&crate::imported::Endpoint| {
         e.service.as_deref() == Some("execute-api") && e.interface != Some(false)
     };
@@ -123,17 +124,21 @@ pub fn findings(m: &Imported) -> Vec<Finding> {
         .collect();
 
     for e in m.endpoints.iter().filter(exec_api) {
-        let vpc = m.vpc_name(&e.vpc);
+        let vpc = vpcs.name(&e.vpc);
         match e.private_dns {
             Some(true) => {
-                let names: Vec<String> = public.iter().map(|a| format!("{} ({})", a.name, a.kind.unwrap_or(ApiKind::Edge))).collect();
+                // Name at most ten: a message that lists thousands of APIs helps nobody.
+                let mut names: Vec<String> = public.iter().take(10).map(|a| format!("{} ({})", a.name, a.kind.unwrap_or(ApiKind::Edge))).collect();
+                if public.len() > 10 {
+                    names.push(format!("and {} more", public.len() - 10));
+                }
                 let msg = if names.is_empty() {
                     format!("{} gives {vpc} private DNS for *.execute-api: from that VPC every public (REGIONAL or EDGE) API of the Region called by its default hostname gets 403 ForbiddenException", e.key)
                 } else {
                     format!("{} gives {vpc} private DNS for *.execute-api: from that VPC these public APIs become unreachable by their default hostnames (403 ForbiddenException): {}", e.key, names.join(", "))
                 };
                 out.push(mk("PX001", None, msg, &e.loc));
-                if let Some(v) = m.vpc(&e.vpc)
+                if let Some(v) = vpcs.get(&e.vpc)
                     && (v.dns_support == Some(false) || v.dns_hostnames == Some(false))
                 {
                     out.push(mk("PX005", None, format!("{} has private DNS but {} has enableDnsSupport={:?}, enableDnsHostnames={:?}", e.key, v.key, v.dns_support.unwrap_or(true), v.dns_hostnames.unwrap_or(false)), &e.loc));
@@ -143,28 +148,38 @@ pub fn findings(m: &Imported) -> Vec<Finding> {
             Some(false) => {}
         }
     }
-    // PX002: pairs in one VPC.
+    // PX002: endpoints with private DNS, grouped by the VPC they name.
     let with_dns: Vec<_> = m
         .endpoints
         .iter()
         .filter(exec_api)
         .filter(|e| e.private_dns == Some(true))
         .collect();
-    for (i, a) in with_dns.iter().enumerate() {
-        for b in &with_dns[i + 1..] {
-            if m.same_vpc(&a.vpc, &b.vpc) {
-                out.push(mk(
-                    "PX002",
-                    None,
-                    format!(
-                        "{} and {} both have private DNS for execute-api in {}",
-                        a.key,
-                        b.key,
-                        m.vpc_name(&a.vpc)
-                    ),
-                    &b.loc,
-                ));
-            }
+    let mut by_vpc: std::collections::HashMap<String, Vec<&crate::imported::Endpoint>> =
+        std::collections::HashMap::new();
+    for e in &with_dns {
+        let key = match (vpcs.get(&e.vpc), &e.vpc) {
+            (Some(v), _) => v.key.clone(),
+            (None, Ref::Key(k) | Ref::Id(k)) => k.clone(),
+            (None, Ref::Unknown(_)) => continue,
+        };
+        by_vpc.entry(key).or_default().push(e);
+    }
+    let mut groups: Vec<_> = by_vpc.into_values().filter(|g| g.len() > 1).collect();
+    groups.sort_by_key(|g| (g[0].loc.file.clone(), g[0].loc.line));
+    for g in groups {
+        for b in &g[1..] {
+            out.push(mk(
+                "PX002",
+                None,
+                format!(
+                    "{} and {} both have private DNS for execute-api in {}",
+                    g[0].key,
+                    b.key,
+                    m.vpc_name(&g[0].vpc)
+                ),
+                &b.loc,
+            ));
         }
     }
     // PX003 and PX007: resource policies.
@@ -259,6 +274,41 @@ pub fn findings(m: &Imported) -> Vec<Finding> {
             .then(a.location.line.cmp(&b.location.line))
     });
     out
+}
+
+/// VPCs by key and by id, so that resolving a reference is not a scan.
+struct VpcIndex<'a> {
+    by_key: std::collections::HashMap<&'a str, &'a crate::imported::Vpc>,
+    by_id: std::collections::HashMap<&'a str, &'a crate::imported::Vpc>,
+}
+
+impl<'a> VpcIndex<'a> {
+    fn new(m: &'a Imported) -> Self {
+        VpcIndex {
+            by_key: m.vpcs.iter().map(|v| (v.key.as_str(), v)).collect(),
+            by_id: m
+                .vpcs
+                .iter()
+                .filter_map(|v| v.id.as_deref().map(|id| (id, v)))
+                .collect(),
+        }
+    }
+
+    fn get(&self, r: &Ref) -> Option<&'a crate::imported::Vpc> {
+        match r {
+            Ref::Key(k) => self.by_key.get(k.as_str()).copied(),
+            Ref::Id(id) => self.by_id.get(id.as_str()).copied(),
+            Ref::Unknown(_) => None,
+        }
+    }
+
+    fn name(&self, r: &Ref) -> String {
+        match (self.get(r), r) {
+            (Some(v), _) => v.id.clone().unwrap_or_else(|| v.key.clone()),
+            (None, Ref::Key(k) | Ref::Id(k)) => k.clone(),
+            (None, Ref::Unknown(why)) => format!("an unknown VPC ({why})"),
+        }
+    }
 }
 
 fn statements(p: &Value) -> Vec<&Value> {

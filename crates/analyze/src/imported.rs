@@ -195,7 +195,9 @@ pub fn region_of_service(name: &str) -> Option<String> {
     let parts: Vec<&str> = name.split('.').collect();
     match parts.as_slice() {
         ["com", "amazonaws", region, _service]
-            if region.parse::<parallax_model::Region>().is_ok() =>
+            // A plain lookup: parsing would also compute a suggestion for every unknown
+            // (`${AWS::Region}`), which dominated large imports.
+            if parallax_model::ids::KNOWN_REGIONS.contains(region) =>
         {
             Some((*region).to_owned())
         }

@@ -55,8 +55,18 @@ pub struct ParseError {
     pub message: String,
 }
 
-/// Parses YAML or JSON text (the first document).
+/// Parses YAML or JSON text (the first document). JSON takes a fast path of its own: plans
+/// and synthesized templates are large, and YAML parsing them costs many times more.
 pub fn parse(text: &str, file: &str) -> Result<Node, ParseError> {
+    if text.trim_start().starts_with(['{', '[']) {
+        return Json {
+            b: text.as_bytes(),
+            i: 0,
+            line: 1,
+            file,
+        }
+        .document();
+    }
     let docs = MarkedYaml::load_from_str(text).map_err(|e| ParseError {
         file: file.to_owned(),
         line: u32::try_from(e.marker().line()).unwrap_or(0),
@@ -70,6 +80,219 @@ pub fn parse(text: &str, file: &str) -> Result<Node, ParseError> {
         });
     };
     Ok(convert(doc, 0))
+}
+
+/// JSON (RFC 8259) into the positioned tree, each node with the line it starts on.
+struct Json<'a> {
+    b: &'a [u8],
+    i: usize,
+    line: u32,
+    file: &'a str,
+}
+
+/// Deeper nesting than any template needs is refused rather than risked on the stack.
+const MAX_DEPTH: usize = 256;
+
+impl Json<'_> {
+    fn error(&self, message: impl Into<String>) -> ParseError {
+        ParseError {
+            file: self.file.to_owned(),
+            line: self.line,
+            message: message.into(),
+        }
+    }
+
+    fn document(mut self) -> Result<Node, ParseError> {
+        let n = self.value(0)?;
+        self.ws();
+        if self.i < self.b.len() {
+            return Err(self.error("unexpected text after the JSON value"));
+        }
+        Ok(n)
+    }
+
+    fn ws(&mut self) {
+        while let Some(&c) = self.b.get(self.i) {
+            match c {
+                b'\n' => self.line += 1,
+                b' ' | b'\t' | b'\r' => {}
+                _ => return,
+            }
+            self.i += 1;
+        }
+    }
+
+    fn eat(&mut self, c: u8) -> Result<(), ParseError> {
+        self.ws();
+        if self.b.get(self.i) == Some(&c) {
+            self.i += 1;
+            Ok(())
+        } else {
+            Err(self.error(format!("expected `{}`", c as char)))
+        }
+    }
+
+    fn value(&mut self, depth: usize) -> Result<Node, ParseError> {
+        if depth > MAX_DEPTH {
+            return Err(self.error("nested too deep"));
+        }
+        self.ws();
+        let line = self.line;
+        let kind = match self.b.get(self.i) {
+            Some(b'{') => {
+                self.i += 1;
+                let mut m = Vec::new();
+                self.ws();
+                if self.b.get(self.i) == Some(&b'}') {
+                    self.i += 1;
+                } else {
+                    loop {
+                        self.ws();
+                        let key_line = self.line;
+                        let k = self.string()?;
+                        self.eat(b':')?;
+                        let mut v = self.value(depth + 1)?;
+                        if v.line == 0 {
+                            v.line = key_line;
+                        }
+                        m.push((k, v));
+                        self.ws();
+                        match self.b.get(self.i) {
+                            Some(b',') => self.i += 1,
+                            Some(b'}') => {
+                                self.i += 1;
+                                break;
+                            }
+                            _ => return Err(self.error("expected `,` or `}` in an object")),
+                        }
+                    }
+                }
+                Kind::Map(m)
+            }
+            Some(b'[') => {
+                self.i += 1;
+                let mut v = Vec::new();
+                self.ws();
+                if self.b.get(self.i) == Some(&b']') {
+                    self.i += 1;
+                } else {
+                    loop {
+                        v.push(self.value(depth + 1)?);
+                        self.ws();
+                        match self.b.get(self.i) {
+                            Some(b',') => self.i += 1,
+                            Some(b']') => {
+                                self.i += 1;
+                                break;
+                            }
+                            _ => return Err(self.error("expected `,` or `]` in an array")),
+                        }
+                    }
+                }
+                Kind::Seq(v)
+            }
+            Some(b'"') => Kind::Str(self.string()?),
+            Some(b't') if self.b[self.i..].starts_with(b"true") => {
+                self.i += 4;
+                Kind::Bool(true)
+            }
+            Some(b'f') if self.b[self.i..].starts_with(b"false") => {
+                self.i += 5;
+                Kind::Bool(false)
+            }
+            Some(b'n') if self.b[self.i..].starts_with(b"null") => {
+                self.i += 4;
+                Kind::Null
+            }
+            Some(c) if *c == b'-' || c.is_ascii_digit() => self.number()?,
+            Some(_) => return Err(self.error("expected a JSON value")),
+            None => return Err(self.error("the JSON ends early")),
+        };
+        Ok(Node { kind, line })
+    }
+
+    fn number(&mut self) -> Result<Kind, ParseError> {
+        let start = self.i;
+        while let Some(c) = self.b.get(self.i) {
+            if c.is_ascii_digit() || matches!(c, b'-' | b'+' | b'.' | b'e' | b'E') {
+                self.i += 1;
+            } else {
+                break;
+            }
+        }
+        let t = std::str::from_utf8(&self.b[start..self.i])
+            .map_err(|_| self.error("a malformed number"))?;
+        if let Ok(i) = t.parse::<i64>() {
+            return Ok(Kind::Int(i));
+        }
+        t.parse::<f64>()
+            .map(Kind::Float)
+            .map_err(|_| self.error(format!("`{t}` is not a number")))
+    }
+
+    fn string(&mut self) -> Result<String, ParseError> {
+        if self.b.get(self.i) != Some(&b'"') {
+            return Err(self.error("expected a string"));
+        }
+        self.i += 1;
+        let mut out = Vec::new();
+        loop {
+            let Some(&c) = self.b.get(self.i) else {
+                return Err(self.error("an unterminated string"));
+            };
+            self.i += 1;
+            match c {
+                b'"' => break,
+                b'\\' => {
+                    let Some(&e) = self.b.get(self.i) else {
+                        return Err(self.error("an unterminated escape"));
+                    };
+                    self.i += 1;
+                    match e {
+                        b'"' => out.push(b'"'),
+                        b'\\' => out.push(b'\\'),
+                        b'/' => out.push(b'/'),
+                        b'b' => out.push(8),
+                        b'f' => out.push(12),
+                        b'n' => out.push(b'\n'),
+                        b'r' => out.push(b'\r'),
+                        b't' => out.push(b'\t'),
+                        b'u' => {
+                            let mut cp = self.hex4()?;
+                            if (0xd800..0xdc00).contains(&cp)
+                                && self.b.get(self.i..self.i + 2) == Some(b"\\u")
+                            {
+                                self.i += 2;
+                                let low = self.hex4()?;
+                                cp = 0x10000
+                                    + ((cp - 0xd800) << 10)
+                                    + (low.wrapping_sub(0xdc00) & 0x3ff);
+                            }
+                            let ch = char::from_u32(cp).unwrap_or('\u{fffd}');
+                            let mut tmp = [0u8; 4];
+                            out.extend_from_slice(ch.encode_utf8(&mut tmp).as_bytes());
+                        }
+                        _ => return Err(self.error("an unknown escape")),
+                    }
+                }
+                b'\n' => return Err(self.error("a newline inside a string")),
+                c => out.push(c),
+            }
+        }
+        String::from_utf8(out).map_err(|_| self.error("a string that is not UTF-8"))
+    }
+
+    fn hex4(&mut self) -> Result<u32, ParseError> {
+        let h = self
+            .b
+            .get(self.i..self.i + 4)
+            .ok_or_else(|| self.error("a short \\u escape"))?;
+        self.i += 4;
+        std::str::from_utf8(h)
+            .ok()
+            .and_then(|t| u32::from_str_radix(t, 16).ok())
+            .ok_or_else(|| self.error("a malformed \\u escape"))
+    }
 }
 
 fn convert(n: &MarkedYaml<'_>, parent_line: u32) -> Node {
@@ -128,5 +351,22 @@ mod tests {
         assert_eq!(j.get("A").unwrap().get("Ref").unwrap().line, 2);
         let err = parse("A: [\n", "bad.yaml").unwrap_err();
         assert!(err.to_string().starts_with("bad.yaml:"), "{err}");
+    }
+
+    #[test]
+    fn the_json_fast_path_agrees_with_serde_json_and_reports_lines() {
+        let text = "{\"a\": [1, -2.5e3, true, null, \"x\\u00e9\\ud83d\\ude00\\n\"],\n \"b\": {}}";
+        let n = parse(text, "t.json").unwrap();
+        let v: serde_json::Value = serde_json::from_str(text).unwrap();
+        assert_eq!(crate::terraform::to_json(&n), v);
+        assert_eq!(n.get("b").unwrap().line, 2);
+        for bad in ["{\"a\": }", "{\"a\": 1,}", "[1 2]", "{\"a\": \"x", "{} {}"] {
+            assert!(parse(bad, "bad.json").is_err(), "{bad}");
+        }
+        let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+        assert!(
+            parse(&deep, "deep.json").is_err(),
+            "deep nesting is refused, not a stack overflow"
+        );
     }
 }

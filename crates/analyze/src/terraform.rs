@@ -26,11 +26,13 @@ pub fn import(root: &Node, file: &str) -> Imported {
     if let Some(m) = root.get("configuration").and_then(|c| c.get("root_module")) {
         collect_refs(m, "", &mut refs);
     }
+    // Looked up once per resource attribute: a map, not a scan (plans have 100 000 resources).
+    let refs: std::collections::HashMap<(String, String), Vec<String>> =
+        refs.into_iter().map(|(a, k, r)| ((a, k), r)).collect();
     let reference = |address: &str, attr: &str| -> Option<String> {
         let base = address.split('[').next().unwrap_or(address);
-        refs.iter()
-            .find(|(a, k, _)| a == base && k == attr)
-            .and_then(|(_, _, r)| {
+        refs.get(&(base.to_owned(), attr.to_owned()))
+            .and_then(|r| {
                 r.iter()
                     .find(|x| x.matches('.').count() == 1)
                     .or(r.first())

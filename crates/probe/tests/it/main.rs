@@ -589,44 +589,58 @@ async fn against_openssl_s_server() {
     .expect("write");
     let srv_ca = vec![certs.ca("srv").expect("ca").cert_der()];
     for require_cert in [false, true] {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("port")
-            .port();
-        let mut cmd = std::process::Command::new(&openssl);
-        cmd.args([
-            "s_server",
-            "-accept",
-            &port.to_string(),
-            "-www",
-            "-naccept",
-            "4",
-            "-cert",
-        ])
-        .arg(dir.join("srv.pem"))
-        .arg("-key")
-        .arg(dir.join("srv.key"));
-        if require_cert {
-            cmd.arg("-Verify")
-                .arg("1")
-                .arg("-CAfile")
-                .arg(dir.join("cli-ca.pem"));
+        // A free port is only free until someone takes it: if s_server cannot bind and exits,
+        // pick another and try again.
+        let mut started = None;
+        for _attempt in 0..5 {
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .expect("port")
+                .port();
+            let mut cmd = std::process::Command::new(&openssl);
+            cmd.args([
+                "s_server",
+                "-accept",
+                &port.to_string(),
+                "-www",
+                "-naccept",
+                "4",
+                "-cert",
+            ])
+            .arg(dir.join("srv.pem"))
+            .arg("-key")
+            .arg(dir.join("srv.key"));
+            if require_cert {
+                cmd.arg("-Verify")
+                    .arg("1")
+                    .arg("-CAfile")
+                    .arg(dir.join("cli-ca.pem"));
+            }
+            let mut child = cmd
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .expect("openssl s_server starts");
+            let addr: std::net::SocketAddr = ([127, 0, 0, 1], port).into();
+            let deadline = Instant::now() + Duration::from_secs(10);
+            let listening = loop {
+                if tokio::net::TcpStream::connect(addr).await.is_ok() {
+                    break true;
+                }
+                if child.try_wait().expect("wait").is_some() || Instant::now() > deadline {
+                    break false;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            };
+            if listening {
+                started = Some((child, port));
+                break;
+            }
+            let _ = child.kill();
+            let _ = child.wait();
         }
-        let mut child = cmd
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("openssl s_server starts");
-        let addr: std::net::SocketAddr = ([127, 0, 0, 1], port).into();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while tokio::net::TcpStream::connect(addr).await.is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "s_server did not start listening"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        let (mut child, port) = started.expect("s_server listening within 5 attempts");
         let mut o = ProbeOptions::new(
             format!("https://probe.test:{port}/")
                 .try_into()

@@ -1,0 +1,483 @@
+//! parallax-bench: the load generators and generators of the benchmarks in BENCHMARKS.md.
+//! `bench/run` drives parallax and its peers (nginx, dnsmasq, unbound) with these, side by side.
+//!
+//! - `certs DIR`: one set of certificates, keys and an API key for both sides of a comparison,
+//!   and the parallax topology that uses them.
+//! - `https`: HTTPS load with a client certificate; keep-alive, or a new handshake per request.
+//! - `dns`: DNS load over UDP.
+//! - `analyze-scale`: synthetic organisations as CloudFormation and Terraform JSON; the time to
+//!   analyze them next to the time serde_json alone takes to parse the same bytes.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use bytes::Bytes;
+use clap::{Parser, Subcommand};
+use http_body_util::{BodyExt, Empty};
+use hyper_util::rt::TokioIo;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, pem::PemObject};
+
+#[derive(Parser, Debug)]
+#[command(name = "parallax-bench")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Write server.pem (chain and key), client-ca.pem, client.pem, client.key, api-key.txt and
+    /// topology.yaml (a custom domain with mutual TLS, a keyed MOCK, a keyed proxy).
+    Certs {
+        dir: PathBuf,
+        /// The plain-HTTP upstream both gateways proxy to.
+        #[arg(long)]
+        upstream_port: u16,
+    },
+    /// HTTPS load. Prints one JSON line: requests, errors, rps, p50_ms, p99_ms.
+    Https {
+        #[arg(long)]
+        addr: SocketAddr,
+        #[arg(long)]
+        host: String,
+        #[arg(long, default_value = "/")]
+        path: String,
+        #[arg(long, default_value_t = 64)]
+        concurrency: usize,
+        #[arg(long, default_value_t = 5.0)]
+        seconds: f64,
+        /// A new TCP connection and TLS handshake for every request.
+        #[arg(long)]
+        new_conn: bool,
+        #[arg(long)]
+        ca: PathBuf,
+        #[arg(long)]
+        cert: Option<PathBuf>,
+        #[arg(long)]
+        key: Option<PathBuf>,
+        #[arg(long)]
+        api_key_file: Option<PathBuf>,
+    },
+    /// DNS load over UDP. Prints one JSON line: queries, errors, qps, p50_ms, p99_ms.
+    Dns {
+        #[arg(long)]
+        server: SocketAddr,
+        #[arg(long)]
+        name: String,
+        #[arg(long, default_value_t = 32)]
+        concurrency: usize,
+        #[arg(long, default_value_t = 5.0)]
+        seconds: f64,
+    },
+    /// Analyze synthetic organisations of each size; one JSON line per (size, format).
+    AnalyzeScale {
+        #[arg(
+            long,
+            value_delimiter = ',',
+            default_value = "10,100,1000,10000,100000"
+        )]
+        sizes: Vec<usize>,
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Certs { dir, upstream_port } => certs(&dir, upstream_port),
+        Command::Https {
+            addr,
+            host,
+            path,
+            concurrency,
+            seconds,
+            new_conn,
+            ca,
+            cert,
+            key,
+            api_key_file,
+        } => {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            rt.block_on(https(
+                addr,
+                host,
+                path,
+                concurrency,
+                seconds,
+                new_conn,
+                ca,
+                cert,
+                key,
+                api_key_file,
+            ))
+        }
+        Command::Dns {
+            server,
+            name,
+            concurrency,
+            seconds,
+        } => {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            rt.block_on(dns(server, name, concurrency, seconds))
+        }
+        Command::AnalyzeScale { sizes, out } => analyze_scale(&sizes, &out),
+    }
+}
+
+const HOST: &str = "bench.example.com";
+const API_KEY: &str = "benchkey0123456789abcdefXYZ";
+
+fn certs(dir: &PathBuf, upstream_port: u16) -> anyhow::Result<()> {
+    use parallax_gateway::pki::{Ca, LeafSpec};
+    std::fs::create_dir_all(dir)?;
+    let server_ca = Ca::root("bench server CA")?;
+    let server = server_ca.issue(&LeafSpec {
+        common_name: HOST.into(),
+        dns_names: vec![HOST.into()],
+        server: true,
+        ..Default::default()
+    })?;
+    let client_ca = Ca::root("bench client CA")?;
+    let client = client_ca.issue(&LeafSpec {
+        common_name: "bench client".into(),
+        client: true,
+        ..Default::default()
+    })?;
+    let write = |name: &str, text: &str| {
+        std::fs::write(dir.join(name), text).with_context(|| format!("writing {name}"))
+    };
+    write("server-ca.pem", &server_ca.cert_pem())?;
+    write("server.crt", &server.chain_pem())?;
+    write("server.key", &server.key_pem())?;
+    write(
+        "server.pem",
+        &format!("{}{}", server.chain_pem(), server.key_pem()),
+    )?;
+    write("client-ca.pem", &client_ca.cert_pem())?;
+    write("client.pem", &client.chain_pem())?;
+    write("client.key", &client.key_pem())?;
+    write("api-key.txt", API_KEY)?;
+    let d = dir.display();
+    write(
+        "topology.yaml",
+        &format!(
+            r#"# The gateway side of the nginx comparison: TLS with client-certificate verification, an
+# API key checked against a key set, a fixed response, and a proxy with keep-alive.
+region: us-east-1
+front_doors: {{ regional: [52.94.133.10] }}
+apis:
+  - id: b1e2n3c4h5
+    name: bench
+    endpoint_type: REGIONAL
+    stages: [prod]
+    routes:
+      - {{ method: GET, path: /mock, api_key_required: true, integration: {{ type: MOCK, status: 200, body: '{{"ok":true}}' }} }}
+      - {{ method: ANY, path: "/proxy/{{proxy+}}", api_key_required: true, integration: {{ type: HTTP_PROXY, uri: "http://127.0.0.1:{upstream_port}/{{proxy}}" }} }}
+custom_domains:
+  - name: {HOST}
+    endpoint_type: REGIONAL
+    dns: alias
+    certificate: {d}/server.pem
+    mtls: {{ truststore: {d}/client-ca.pem }}
+    mappings: [{{ api: b1e2n3c4h5, stage: prod }}]
+usage_plans:
+  - id: bench
+    stages: [{{ api: b1e2n3c4h5, stage: prod }}]
+    keys: [{{ id: bench, value: {API_KEY} }}]
+"#
+        ),
+    )?;
+    Ok(())
+}
+
+fn read_certs(p: &PathBuf) -> anyhow::Result<Vec<CertificateDer<'static>>> {
+    Ok(CertificateDer::pem_file_iter(p)
+        .with_context(|| format!("{}", p.display()))?
+        .collect::<Result<_, _>>()?)
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn https(
+    addr: SocketAddr,
+    host: String,
+    path: String,
+    concurrency: usize,
+    seconds: f64,
+    new_conn: bool,
+    ca: PathBuf,
+    cert: Option<PathBuf>,
+    key: Option<PathBuf>,
+    api_key_file: Option<PathBuf>,
+) -> anyhow::Result<()> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add_parsable_certificates(read_certs(&ca)?);
+    let builder = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_root_certificates(roots);
+    let mut config = match (&cert, &key) {
+        (Some(c), Some(k)) => builder.with_client_auth_cert(
+            read_certs(c)?,
+            PrivateKeyDer::from_pem_file(k).with_context(|| format!("{}", k.display()))?,
+        )?,
+        _ => builder.with_no_client_auth(),
+    };
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    // No session resumption: every new connection is a full handshake with the certificate.
+    config.resumption = rustls::client::Resumption::disabled();
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    let api_key = match &api_key_file {
+        Some(p) => Some(std::fs::read_to_string(p)?.trim().to_owned()),
+        None => None,
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency.max(1) {
+        let (connector, host, path, api_key, stop) = (
+            connector.clone(),
+            host.clone(),
+            path.clone(),
+            api_key.clone(),
+            stop.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            let mut errors = 0u64;
+            let mut sender: Option<hyper::client::conn::http1::SendRequest<Empty<Bytes>>> = None;
+            while !stop.load(Ordering::Relaxed) {
+                let t0 = Instant::now();
+                if sender.is_none() || new_conn {
+                    sender = match connect(&connector, addr, &host).await {
+                        Ok(s) => Some(s),
+                        Err(_) => {
+                            errors += 1;
+                            tokio::time::sleep(Duration::from_millis(5)).await;
+                            continue;
+                        }
+                    };
+                }
+                let Some(s) = sender.as_mut() else { continue };
+                let mut req = http::Request::builder()
+                    .uri(path.as_str())
+                    .header("host", host.as_str());
+                if let Some(k) = &api_key {
+                    req = req.header("x-api-key", k.as_str());
+                }
+                let Ok(req) = req.body(Empty::<Bytes>::new()) else {
+                    continue;
+                };
+                let ok = match s.ready().await {
+                    Ok(()) => match s.send_request(req).await {
+                        Ok(res) => {
+                            let good = res.status().is_success();
+                            good && res.into_body().collect().await.is_ok()
+                        }
+                        Err(_) => false,
+                    },
+                    Err(_) => false,
+                };
+                if ok {
+                    lat.push(t0.elapsed());
+                } else {
+                    errors += 1;
+                    sender = None;
+                }
+            }
+            (lat, errors)
+        }));
+    }
+    tokio::time::sleep(Duration::from_secs_f64(seconds)).await;
+    stop.store(true, Ordering::Relaxed);
+    let mut all = Vec::new();
+    let mut errors = 0;
+    for t in tasks {
+        let (lat, e) = t.await?;
+        all.extend(lat);
+        errors += e;
+    }
+    report("requests", all, errors, started.elapsed());
+    Ok(())
+}
+
+async fn connect(
+    connector: &tokio_rustls::TlsConnector,
+    addr: SocketAddr,
+    host: &str,
+) -> anyhow::Result<hyper::client::conn::http1::SendRequest<Empty<Bytes>>> {
+    let tcp = tokio::net::TcpStream::connect(addr).await?;
+    tcp.set_nodelay(true)?;
+    let tls = connector
+        .connect(ServerName::try_from(host.to_owned())?, tcp)
+        .await?;
+    let (send, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls)).await?;
+    tokio::spawn(conn);
+    Ok(send)
+}
+
+fn report(what: &str, mut lat: Vec<Duration>, errors: u64, elapsed: Duration) {
+    lat.sort();
+    let pct = |p: f64| {
+        lat.get(((lat.len() as f64 * p) as usize).min(lat.len().saturating_sub(1)))
+            .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+    };
+    let rate = if what == "requests" { "rps" } else { "qps" };
+    println!(
+        "{}",
+        serde_json::json!({ what: lat.len(), "errors": errors, rate: lat.len() as f64 / elapsed.as_secs_f64(), "p50_ms": pct(0.50), "p99_ms": pct(0.99) })
+    );
+}
+
+async fn dns(
+    server: SocketAddr,
+    name: String,
+    concurrency: usize,
+    seconds: f64,
+) -> anyhow::Result<()> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for worker in 0..concurrency.max(1) {
+        let (name, stop) = (name.clone(), stop.clone());
+        tasks.push(tokio::spawn(async move {
+            let sock = tokio::net::UdpSocket::bind("127.0.0.1:0").await?;
+            sock.connect(server).await?;
+            let mut lat = Vec::new();
+            let mut errors = 0u64;
+            let mut buf = vec![0u8; 4096];
+            let mut id: u16 = (worker as u16).wrapping_mul(977);
+            while !stop.load(Ordering::Relaxed) {
+                id = id.wrapping_add(1);
+                let q = query(id, &name);
+                let t0 = Instant::now();
+                sock.send(&q).await?;
+                match tokio::time::timeout(Duration::from_secs(1), sock.recv(&mut buf)).await {
+                    Ok(Ok(n)) if n >= 12 && buf[..2] == id.to_be_bytes() && buf[3] & 0x0f == 0 => {
+                        lat.push(t0.elapsed())
+                    }
+                    _ => errors += 1,
+                }
+            }
+            anyhow::Ok((lat, errors))
+        }));
+    }
+    tokio::time::sleep(Duration::from_secs_f64(seconds)).await;
+    stop.store(true, Ordering::Relaxed);
+    let mut all = Vec::new();
+    let mut errors = 0;
+    for t in tasks {
+        let (lat, e) = t.await??;
+        all.extend(lat);
+        errors += e;
+    }
+    report("queries", all, errors, started.elapsed());
+    Ok(())
+}
+
+/// A recursion-desired A query for `name`, without EDNS.
+fn query(id: u16, name: &str) -> Vec<u8> {
+    let mut q = Vec::with_capacity(64);
+    q.extend_from_slice(&id.to_be_bytes());
+    q.extend_from_slice(&[0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0]);
+    for label in name.trim_end_matches('.').split('.') {
+        q.push(label.len() as u8);
+        q.extend_from_slice(label.as_bytes());
+    }
+    q.extend_from_slice(&[0, 0, 1, 0, 1]);
+    q
+}
+
+fn analyze_scale(sizes: &[usize], out: &PathBuf) -> anyhow::Result<()> {
+    std::fs::create_dir_all(out)?;
+    for &n in sizes {
+        for (format, text) in [("cloudformation", cfn(n)), ("terraform", tfplan(n))] {
+            let path = out.join(format!("org-{n}-{format}.json"));
+            std::fs::write(&path, &text)?;
+            // The floor: serde_json parsing the same bytes into a Value.
+            let t0 = Instant::now();
+            let v: serde_json::Value = serde_json::from_str(&text)?;
+            let parse = t0.elapsed();
+            drop(v);
+            let t0 = Instant::now();
+            let m = parallax_analyze::import_paths(std::slice::from_ref(&path));
+            let f = parallax_analyze::findings::findings(&m);
+            let analyze = t0.elapsed();
+            println!(
+                "{}",
+                serde_json::json!({
+                    "resources": n, "format": format, "bytes": text.len(), "findings": f.len(),
+                    "parse_floor_ms": parse.as_secs_f64() * 1000.0, "analyze_ms": analyze.as_secs_f64() * 1000.0,
+                    "ratio": analyze.as_secs_f64() / parse.as_secs_f64().max(1e-9), "file": path.display().to_string(),
+                })
+            );
+        }
+    }
+    Ok(())
+}
+
+/// An organisation of `n` resources: VPCs, execute-api endpoints (every tenth with private
+/// DNS) and REGIONAL APIs, in thirds.
+fn cfn(n: usize) -> String {
+    let mut res = serde_json::Map::new();
+    for i in 0..n {
+        let (key, value) = match i % 3 {
+            0 => (
+                format!("Vpc{i}"),
+                serde_json::json!({"Type": "AWS::EC2::VPC", "Properties": {"CidrBlock": "10.0.0.0/16", "EnableDnsSupport": true, "EnableDnsHostnames": true}}),
+            ),
+            1 => (
+                format!("Endpoint{i}"),
+                serde_json::json!({"Type": "AWS::EC2::VPCEndpoint", "Properties": {"VpcId": {"Ref": format!("Vpc{}", i - 1)}, "ServiceName": {"Fn::Sub": "com.amazonaws.${AWS::Region}.execute-api"}, "VpcEndpointType": "Interface", "PrivateDnsEnabled": i % 30 == 1}}),
+            ),
+            _ => (
+                format!("Api{i}"),
+                serde_json::json!({"Type": "AWS::ApiGateway::RestApi", "Properties": {"Name": format!("api-{i}"), "EndpointConfiguration": {"Types": ["REGIONAL"]}}}),
+            ),
+        };
+        res.insert(key, value);
+    }
+    serde_json::json!({ "Resources": res }).to_string()
+}
+
+fn tfplan(n: usize) -> String {
+    let mut resources = Vec::new();
+    let mut refs = Vec::new();
+    for i in 0..n {
+        let (address, ty, values) = match i % 3 {
+            0 => (
+                format!("aws_vpc.v{i}"),
+                "aws_vpc",
+                serde_json::json!({"cidr_block": "10.0.0.0/16", "enable_dns_support": true, "enable_dns_hostnames": true}),
+            ),
+            1 => {
+                refs.push(serde_json::json!({"address": format!("aws_vpc_endpoint.e{i}"), "type": "aws_vpc_endpoint", "expressions": {"vpc_id": {"references": [format!("aws_vpc.v{}.id", i - 1), format!("aws_vpc.v{}", i - 1)]}}}));
+                (
+                    format!("aws_vpc_endpoint.e{i}"),
+                    "aws_vpc_endpoint",
+                    serde_json::json!({"service_name": "com.amazonaws.us-east-1.execute-api", "vpc_endpoint_type": "Interface", "private_dns_enabled": i % 30 == 1}),
+                )
+            }
+            _ => (
+                format!("aws_api_gateway_rest_api.a{i}"),
+                "aws_api_gateway_rest_api",
+                serde_json::json!({"name": format!("api-{i}"), "endpoint_configuration": [{"types": ["REGIONAL"]}]}),
+            ),
+        };
+        resources.push(serde_json::json!({"address": address, "mode": "managed", "type": ty, "name": address.split('.').nth(1), "values": values}));
+    }
+    serde_json::json!({
+        "format_version": "1.2",
+        "planned_values": {"root_module": {"resources": resources}},
+        "configuration": {"root_module": {"resources": refs}},
+    })
+    .to_string()
+}
