@@ -3,7 +3,8 @@
 //!
 //! - [`view`]: what a view answers, by the precedence of reference §2 (pure, no I/O).
 //! - [`server`]: listeners, hickory-server request handling, live view swaps.
-//! - `tcp`: the TCP accept loop with a connection cap and idle timeout.
+//! - `tcp`, `udp`, `wire`: the listeners' loops (a connection cap and idle timeout for TCP;
+//!   answers in place for UDP) around hickory-server's request handling.
 //! - [`client`]: asking one server for a name, reduced to a `DnsOutcome`.
 //! - [`forward`]: sending a query on to a resolver rule's targets or an upstream.
 //! - [`rate_limit`]: the per-client token bucket.
@@ -13,7 +14,9 @@ pub mod forward;
 pub mod rate_limit;
 pub mod server;
 mod tcp;
+mod udp;
 pub mod view;
+mod wire;
 
 pub use parallax_model::Rcode;
 pub use rate_limit::RateLimit;

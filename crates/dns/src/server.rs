@@ -6,7 +6,6 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use hickory_server::Server;
 use hickory_server::net::runtime::Time;
 use hickory_server::proto::op::{
     Edns, Header, HeaderCounts, MessageType, Metadata, OpCode, ResponseCode,
@@ -73,9 +72,8 @@ pub struct Listening {
 pub struct Resolver {
     views: HashMap<String, Arc<RwLock<Arc<View>>>>,
     listening: Vec<Listening>,
-    /// UDP: hickory-server's loop. TCP: ours (`tcp.rs`), stopped through `stop`.
-    servers: Vec<Server<ViewHandler>>,
-    tcp: Vec<tokio::task::JoinHandle<()>>,
+    /// The UDP and TCP loops (`udp.rs`, `tcp.rs`), stopped through `stop`.
+    tasks: Vec<tokio::task::JoinHandle<()>>,
     stop: tokio::sync::watch::Sender<bool>,
 }
 
@@ -110,8 +108,7 @@ impl Resolver {
             forward_map: config.forward_map.clone(),
         });
         let mut listening = Vec::new();
-        let mut servers = Vec::new();
-        let mut tcp_tasks = Vec::new();
+        let mut tasks = Vec::new();
         let (stop, stopped) = tokio::sync::watch::channel(false);
         for (name, addr) in listen {
             let view = views.get(&name).ok_or_else(|| DnsError::UnknownView {
@@ -127,16 +124,26 @@ impl Resolver {
                 limiter: limiter.clone(),
                 shared: shared.clone(),
             };
-            tcp_tasks.push(tokio::spawn(crate::tcp::serve(
+            tasks.push(tokio::spawn(crate::tcp::serve(
                 tcp,
                 Arc::new(handler.clone()),
                 config.max_tcp_connections,
                 TCP_IDLE,
                 stopped.clone(),
             )));
-            let mut server = Server::new(handler);
-            server.register_socket(udp);
-            servers.push(server);
+            // One UDP loop per core on the same socket.
+            let udp = Arc::new(udp);
+            let handler = Arc::new(handler);
+            let loops = std::thread::available_parallelism()
+                .map_or(2, |n| n.get())
+                .clamp(1, 8);
+            for _ in 0..loops {
+                tasks.push(tokio::spawn(crate::udp::serve(
+                    udp.clone(),
+                    handler.clone(),
+                    stopped.clone(),
+                )));
+            }
             listening.push(Listening {
                 view: name.clone(),
                 protocol: "udp",
@@ -151,8 +158,7 @@ impl Resolver {
         Ok(Resolver {
             views,
             listening,
-            servers,
-            tcp: tcp_tasks,
+            tasks,
             stop,
         })
     }
@@ -184,12 +190,12 @@ impl Resolver {
     /// Stops every listener and waits for in-flight answers.
     pub async fn shutdown(mut self) {
         let _ = self.stop.send(true);
-        for t in self.tcp.drain(..) {
-            let _ = t.await;
-        }
-        for s in &mut self.servers {
-            if let Err(e) = s.shutdown_gracefully().await {
-                tracing::warn!(error = %e, "resolver listener did not stop cleanly");
+        for t in self.tasks.drain(..) {
+            if tokio::time::timeout(Duration::from_secs(5), t)
+                .await
+                .is_err()
+            {
+                tracing::warn!("a resolver listener did not stop within 5 s");
             }
         }
     }
@@ -298,7 +304,7 @@ impl RequestHandler for ViewHandler {
             },
         };
 
-        let mut records: Vec<Record> = answer.records.iter().map(to_record).collect();
+        let mut records: Vec<Record> = answer.records.iter().map(|r| to_record(r, &view)).collect();
         let mut authorities: Vec<Record> = Vec::new();
         let mut additionals: Vec<Record> = Vec::new();
         let mut rcode = to_response_code(answer.rcode);
@@ -344,7 +350,7 @@ impl RequestHandler for ViewHandler {
         let mut soa = Vec::new();
         let mut answers = records;
         if let Some(zone) = &answer.soa_zone {
-            let soa_rec = soa_record(zone);
+            let soa_rec = soa_record(zone, &view);
             if qtype == QType::Soa
                 && query.name().to_string().trim_end_matches('.') == zone.as_str()
             {
@@ -400,21 +406,16 @@ fn forwarded_query(request: &Request, last: Option<Name>) -> Vec<u8> {
     m.to_vec().unwrap_or_else(|_| request.as_slice().to_vec())
 }
 
-fn name(n: &DnsName) -> Name {
-    // A DnsName is a valid presentation name by construction; the fallback is never taken.
-    Name::from_ascii(format!("{n}.")).unwrap_or_else(|_| Name::root())
-}
-
-fn to_record(r: &view::Rec) -> Record {
+fn to_record(r: &view::Rec, view: &View) -> Record {
     let data = match &r.data {
         RecData::A(a) => RData::A(A(*a)),
         RecData::Aaaa(a) => RData::AAAA(AAAA(*a)),
-        RecData::Cname(n) => RData::CNAME(CNAME(name(n))),
+        RecData::Cname(n) => RData::CNAME(CNAME(view.wire_name(n))),
     };
-    Record::from_rdata(name(&r.name), r.ttl, data)
+    Record::from_rdata(view.wire_name(&r.name), r.ttl, data)
 }
 
-fn soa_record(zone: &DnsName) -> Record {
+fn soa_record(zone: &DnsName, view: &View) -> Record {
     let soa = SOA::new(
         Name::from_ascii(format!("{}.", view::SOA_MNAME)).unwrap_or_else(|_| Name::root()),
         Name::from_ascii(format!("{}.", view::SOA_RNAME)).unwrap_or_else(|_| Name::root()),
@@ -424,7 +425,7 @@ fn soa_record(zone: &DnsName) -> Record {
         1_209_600,
         view::SOA_MINIMUM,
     );
-    Record::from_rdata(name(zone), view::SOA_TTL, RData::SOA(soa))
+    Record::from_rdata(view.wire_name(zone), view::SOA_TTL, RData::SOA(soa))
 }
 
 fn to_response_code(r: Rcode) -> ResponseCode {

@@ -4,17 +4,11 @@
 //! connection, answered in order.
 
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use hickory_server::net::NetError;
-use hickory_server::net::runtime::TokioTime;
 use hickory_server::net::xfer::Protocol;
-use hickory_server::proto::op::{MessageType, ResponseCode};
-use hickory_server::proto::rr::Record;
-use hickory_server::proto::serialize::binary::BinEncoder;
-use hickory_server::server::{Request, RequestHandler, ResponseHandler, ResponseInfo};
-use hickory_server::zone_handler::MessageResponse;
+use hickory_server::server::RequestHandler;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
@@ -88,76 +82,12 @@ async fn connection<H: RequestHandler>(
             .map_err(|_| {
                 std::io::Error::new(std::io::ErrorKind::TimedOut, "query body did not arrive")
             })??;
-        let replies = answer(buf, peer, handler).await;
+        let replies = crate::wire::answer(buf, peer, handler, Protocol::Tcp).await;
         for reply in replies {
             let n = u16::try_from(reply.len())
                 .map_err(|_| std::io::Error::other("reply over 65535 bytes"))?;
             stream.write_all(&n.to_be_bytes()).await?;
             stream.write_all(&reply).await?;
         }
-    }
-}
-
-/// The wire replies to one message: none for responses and runts, FORMERR for undecodable ones.
-async fn answer<H: RequestHandler>(buf: Vec<u8>, peer: SocketAddr, handler: &H) -> Vec<Vec<u8>> {
-    match Request::from_bytes(buf.clone(), peer, Protocol::Tcp) {
-        Ok(request) => {
-            if request.metadata.message_type == MessageType::Response {
-                return Vec::new();
-            }
-            let out = Collect::default();
-            handler
-                .handle_request::<_, TokioTime>(&request, out.clone())
-                .await;
-            out.take()
-        }
-        Err(_) => formerr(&buf).into_iter().collect(),
-    }
-}
-
-/// FORMERR for a message whose header could be read: same id and opcode, QR set, no records.
-pub(crate) fn formerr(query: &[u8]) -> Option<Vec<u8>> {
-    let header = query.get(..12)?;
-    let mut out = header.to_vec();
-    out[2] = 0x80 | (header[2] & 0x78); // QR, the query's opcode, no AA/TC/RD
-    out[3] = ResponseCode::FormErr.low();
-    out[4..12].fill(0);
-    Some(out)
-}
-
-/// A response handler that keeps the encoded replies for the connection to write.
-#[derive(Clone, Default)]
-struct Collect(Arc<Mutex<Vec<Vec<u8>>>>);
-
-impl Collect {
-    fn take(&self) -> Vec<Vec<u8>> {
-        self.0
-            .lock()
-            .map(|mut v| std::mem::take(&mut *v))
-            .unwrap_or_default()
-    }
-}
-
-#[async_trait::async_trait]
-impl ResponseHandler for Collect {
-    async fn send_response<'a>(
-        &mut self,
-        response: MessageResponse<
-            '_,
-            'a,
-            impl Iterator<Item = &'a Record> + Send + 'a,
-            impl Iterator<Item = &'a Record> + Send + 'a,
-            impl Iterator<Item = &'a Record> + Send + 'a,
-            impl Iterator<Item = &'a Record> + Send + 'a,
-        >,
-    ) -> Result<ResponseInfo, NetError> {
-        let mut bytes = Vec::with_capacity(512);
-        let mut encoder = BinEncoder::new(&mut bytes);
-        encoder.set_max_size(u16::MAX);
-        let info = response.destructive_emit(&mut encoder)?;
-        if let Ok(mut v) = self.0.lock() {
-            v.push(bytes);
-        }
-        Ok(info)
     }
 }
