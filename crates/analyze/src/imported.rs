@@ -197,7 +197,7 @@ pub fn region_of_service(name: &str) -> Option<String> {
         ["com", "amazonaws", region, _service]
             // A plain lookup: parsing would also compute a suggestion for every unknown
             // (`${AWS::Region}`), which dominated large imports.
-            if parallax_model::ids::KNOWN_REGIONS.contains(region) =>
+            if parallax_model::Region::known(region).is_some() =>
         {
             Some((*region).to_owned())
         }

@@ -159,6 +159,12 @@ pub const KNOWN_REGIONS: &[&str] = &[
 pub struct Region(String);
 
 impl Region {
+    /// The Region when `s` is a known code; no suggestion is computed for an unknown one (the
+    /// request path parses Host headers a client controls).
+    pub fn known(s: &str) -> Option<Region> {
+        KNOWN_REGIONS.contains(&s).then(|| Region(s.to_owned()))
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }

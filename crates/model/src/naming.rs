@@ -50,7 +50,7 @@ impl ExecuteApiName {
         let (first, rest) = host.split_once('.')?;
         let rest = rest.strip_prefix("execute-api.")?;
         let (region, suffix) = rest.split_once('.')?;
-        let region: Region = region.parse().ok()?;
+        let region = Region::known(region)?;
         if suffix == region.dns_suffix() {
             if let Ok(api) = first.parse::<ApiId>() {
                 return Some(ExecuteApiName::Default { api, region });

@@ -331,3 +331,79 @@ mod importers {
         }
     }
 }
+
+mod robustness {
+    use parallax_analyze::source;
+    use proptest::prelude::*;
+    use serde_json::Value;
+
+    fn json_value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            "[a-zA-Z0-9 _\\-\"\\\\/\\n\\té€😀${}:]{0,12}".prop_map(Value::String),
+        ];
+        leaf.prop_recursive(4, 48, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+                prop::collection::btree_map("[A-Za-z:]{1,8}", inner, 0..6)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        /// The JSON fast path reads what serde_json writes, exactly.
+        #[test]
+        fn json_fast_path_round_trips(v in json_value()) {
+            let text = serde_json::to_string_pretty(&v).expect("serialises");
+            let n = source::parse(&text, "p.json").expect("parses");
+            prop_assert_eq!(parallax_analyze::terraform::to_json(&n), v);
+        }
+
+        /// Arbitrary bytes never panic the parser (YAML or JSON).
+        #[test]
+        fn parsers_never_panic(s in "\\PC{0,200}", json in "[\\[\\]{}\",:0-9a-z\\\\. \\n-]{0,200}") {
+            let _ = source::parse(&s, "p.yaml");
+            let _ = source::parse(&format!("{{{json}"), "p.json");
+        }
+
+        /// Arbitrary resources, intrinsics included, never panic the CloudFormation importer.
+        #[test]
+        fn cloudformation_import_never_panics(resources in prop::collection::btree_map("[A-Za-z]{1,6}", json_value(), 0..6), types in prop::collection::vec(prop::sample::select(vec!["AWS::EC2::VPC", "AWS::EC2::VPCEndpoint", "AWS::ApiGateway::RestApi", "AWS::Serverless::Api", "AWS::ApiGateway::DomainName", "AWS::ApiGateway::BasePathMapping", "AWS::Route53::RecordSet", "AWS::Route53::HostedZone"]), 6)) {
+            let mut res = serde_json::Map::new();
+            for (i, (k, props)) in resources.into_iter().enumerate() {
+                res.insert(k, serde_json::json!({"Type": types[i % types.len()], "Properties": props}));
+            }
+            let text = serde_json::json!({"Parameters": {"P": {"Type": "String"}}, "Conditions": {"C": {"Fn::Equals": [{"Ref": "P"}, "x"]}}, "Resources": res}).to_string();
+            let root = source::parse(&text, "t.json").expect("valid JSON");
+            let m = parallax_analyze::cfn::import(&root, "t.json");
+            let _ = parallax_analyze::findings::findings(&m);
+            let _ = parallax_analyze::runnable::topology(&m);
+        }
+    }
+
+    #[test]
+    fn hostile_intrinsics_are_bounded() {
+        // Deep nesting, self-referencing conditions, huge Select indexes.
+        let deep = format!(
+            "{}{}",
+            "{\"Fn::Join\": [\"\", [".repeat(200),
+            "]]}".repeat(200)
+        );
+        for props in [
+            format!("{{\"VpcId\": {deep}}}"),
+            "{\"VpcId\": {\"Fn::If\": [\"Loop\", \"a\", \"b\"]}}".to_owned(),
+            "{\"VpcId\": {\"Fn::Select\": [99999999999, [\"a\"]]}}".to_owned(),
+            "{\"VpcId\": {\"Fn::Sub\": \"${${${\"}}".to_owned(),
+        ] {
+            let text = format!(
+                "{{\"Conditions\": {{\"Loop\": {{\"Condition\": \"Loop\"}}}}, \"Resources\": {{\"E\": {{\"Type\": \"AWS::EC2::VPCEndpoint\", \"Properties\": {props}}}}}}}"
+            );
+            if let Ok(root) = source::parse(&text, "h.json") {
+                let _ = parallax_analyze::cfn::import(&root, "h.json");
+            }
+        }
+    }
+}

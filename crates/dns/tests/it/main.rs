@@ -667,3 +667,47 @@ async fn ipv6_front_door_addresses_are_served_as_aaaa() {
         assert_eq!(addresses(&m), ips(&["52.94.133.10"]));
     }
 }
+
+/// Random datagrams (a fixed seed, so a failure reproduces) neither crash the resolver nor stop
+/// it answering.
+#[tokio::test]
+async fn random_datagrams_do_not_stop_the_resolver() {
+    let r = start(&topology(true, "alias", ENDPOINT)).await;
+    let (internet, vpc) = views(&r);
+    let sock = tokio::net::UdpSocket::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let valid = query_bytes(API, RecordType::A, true);
+    for i in 0..2000 {
+        let mut packet = if i % 2 == 0 {
+            valid.clone()
+        } else {
+            vec![0u8; (next() % 600) as usize]
+        };
+        // Flip bytes of a valid query, or fill random garbage.
+        for _ in 0..(next() % 8 + 1) {
+            if !packet.is_empty() {
+                let at = (next() as usize) % packet.len();
+                packet[at] = next() as u8;
+            }
+        }
+        let target = if i % 3 == 0 { vpc } else { internet };
+        sock.send_to(&packet, target).await.expect("send");
+    }
+    // Both views still answer.
+    assert_eq!(
+        addresses(&ask(internet, API, RecordType::A, Transport::Udp).await),
+        ips(&["52.94.133.10"])
+    );
+    assert_eq!(
+        addresses(&ask(vpc, API, RecordType::A, Transport::Tcp).await),
+        ips(&["10.0.1.17", "10.0.2.17"])
+    );
+}

@@ -1093,3 +1093,55 @@ async fn upstream_map_sends_on_prem_names_to_loopback_and_refuses_the_rest() {
     let lines = log.0.lock().expect("log").join("\n");
     assert!(lines.contains("not in the lab's upstream map"), "{lines}");
 }
+
+/// Garbage in place of a ClientHello, and a malformed request over good TLS: the connection is
+/// refused and the door keeps serving.
+#[tokio::test]
+async fn garbage_does_not_stop_a_door() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let lab = Lab::start().await;
+    let door = lab.door("regional");
+    for garbage in [
+        &b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"[..],
+        &[0x16, 0x03, 0x01, 0xff, 0xff, 0, 0, 0][..],
+        &[0u8; 4096][..],
+    ] {
+        let mut s = tokio::net::TcpStream::connect(door).await.expect("connect");
+        let _ = s.write_all(garbage).await;
+        let mut buf = [0u8; 256];
+        let _ = tokio::time::timeout(Duration::from_secs(2), s.read(&mut buf)).await;
+    }
+    // A malformed request line over a valid TLS connection.
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add_parsable_certificates(lab.ca.clone());
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("versions")
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let tcp = tokio::net::TcpStream::connect(door).await.expect("connect");
+    let mut tls = tokio_rustls::TlsConnector::from(Arc::new(config))
+        .connect(
+            rustls::pki_types::ServerName::try_from(REGIONAL).expect("name"),
+            tcp,
+        )
+        .await
+        .expect("handshake");
+    tls.write_all(b"NOT A REQUEST\x00\x01\r\n\r\n")
+        .await
+        .expect("write");
+    let mut reply = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(2), tls.read_to_end(&mut reply)).await;
+    assert!(
+        reply.starts_with(b"HTTP/1.1 400"),
+        "{:?}",
+        String::from_utf8_lossy(&reply)
+    );
+    assert_eq!(
+        lab.get("regional", REGIONAL, "/prod/test").await.status,
+        200,
+        "still serving"
+    );
+}

@@ -236,3 +236,22 @@ fn errors_after_multibyte_text_do_not_split_characters() {
     let err = error_of("name: \"ääää\"\ntopology: { region: ü }\nsteps: []\n");
     assert!(err.starts_with("bad.yaml:2:"), "{err}");
 }
+
+proptest! {
+    /// Whatever text is given, loading ends in a scenario or an error, never a panic.
+    #[test]
+    fn loading_arbitrary_text_never_panics(s in "\\PC{0,300}") {
+        let _ = Scenario::from_yaml(&s, "fuzz.yaml");
+    }
+
+    /// Mutations of a valid file (a byte replaced) never panic either.
+    #[test]
+    fn loading_mutated_files_never_panics(at in 0usize..2000, with in "[\\[\\]{}:\\-#&*!|>'\"\\n a-z0-9.]") {
+        let mut bytes = GOOD.as_bytes().to_vec();
+        let i = at % bytes.len();
+        bytes.splice(i..=i, with.bytes());
+        if let Ok(text) = String::from_utf8(bytes) {
+            let _ = Scenario::from_yaml(&text, "fuzz.yaml");
+        }
+    }
+}
