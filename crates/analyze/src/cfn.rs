@@ -8,7 +8,9 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value};
 
-use crate::imported::{Api, ApiKind, Cname, Domain, Endpoint, Imported, Loc, Ref, Vpc, Zone};
+use crate::imported::{
+    Api, ApiKind, Cname, Domain, Endpoint, Imported, KeyMethod, Loc, Ref, UsagePlan, Vpc, Zone,
+};
 use crate::source::{Kind, Node};
 
 /// An evaluated value.
@@ -541,6 +543,40 @@ pub fn import(root: &Node, file: &str) -> Imported {
                     target_domain,
                     loc: l,
                 });
+            }
+            "AWS::ApiGateway::Method" => {
+                let required = prop("ApiKeyRequired");
+                unknown("ApiKeyRequired", &required);
+                if required.as_ref().and_then(V::as_bool) == Some(true)
+                    && let Some(api) = prop("RestApiId")
+                {
+                    out.key_methods.push(KeyMethod {
+                        api: to_ref(&api),
+                        loc: l,
+                    });
+                }
+            }
+            "AWS::ApiGateway::UsagePlan" => {
+                let apis = match props.get("ApiStages") {
+                    Some(V::List(stages)) => stages
+                        .iter()
+                        .filter_map(|st| st.get("ApiId"))
+                        .map(to_ref)
+                        .collect(),
+                    Some(other @ V::Unknown(_)) => vec![to_ref(other)],
+                    _ => Vec::new(),
+                };
+                out.usage_plans.push(UsagePlan {
+                    key: key.clone(),
+                    id: None,
+                    apis,
+                    loc: l,
+                });
+            }
+            "AWS::ApiGateway::UsagePlanKey" => {
+                if let Some(plan) = prop("UsagePlanId") {
+                    out.plan_keys.push(to_ref(&plan));
+                }
             }
             "AWS::CloudFormation::Stack" => out.unknowns.push((
                 l,

@@ -35,7 +35,7 @@ pub struct Rule {
     pub severity: Severity,
 }
 
-pub const RULES: [Rule; 7] = [
+pub const RULES: [Rule; 8] = [
     Rule {
         id: "PX001",
         name: "execute-api-private-dns-shadows-public-apis",
@@ -84,6 +84,13 @@ pub const RULES: [Rule; 7] = [
         summary: "aws:SourceVpc or aws:SourceVpce conditions in the resource policy of a public API",
         help: "These keys exist only for calls through a VPC endpoint, which a public API never receives: every call is denied. Make the API PRIVATE, or condition on aws:SourceIp.",
         severity: Severity::Error,
+    },
+    Rule {
+        id: "PX008",
+        name: "api-key-required-without-usage-plan",
+        summary: "Methods require an API key, but no usage plan with an attached key covers the API",
+        help: "A key is accepted only if it is in a usage plan that lists the API's stage. Add the stage to a usage plan (ApiStages / api_stages) and attach the key to that plan (UsagePlanKey / aws_api_gateway_usage_plan_key). Plans managed elsewhere are not seen here: check with `aws apigateway get-usage-plans --key-id KEY`.",
+        severity: Severity::Warning,
     },
 ];
 
@@ -255,18 +262,16 @@ pub fn findings(m: &Imported) -> Vec<Finding> {
     // PX006: mutual TLS bypass.
     for d in m.domains.iter().filter(|d| d.mtls) {
         for r in &d.apis {
-            let api = match r {
-                Ref::Key(k) => m.apis.iter().find(|a| &a.key == k),
-                Ref::Id(id) => m.apis.iter().find(|a| a.id.as_deref() == Some(id)),
-                Ref::Unknown(_) => None,
-            };
-            if let Some(a) = api
+            if let Some(a) = m.api(r)
                 && a.disable_default != Some(true)
             {
                 out.push(mk("PX006", None, format!("{} has mutual TLS, but {}'s default execute-api endpoint stays enabled: it can be called without a client certificate", d.name.clone().unwrap_or_else(|| d.key.clone()), a.name), &d.loc));
             }
         }
     }
+    key_methods_without_plan(m, &mut |id, message, loc| {
+        out.push(mk(id, None, message, loc))
+    });
     out.sort_by(|a, b| {
         b.severity
             .cmp(&a.severity)
@@ -274,6 +279,105 @@ pub fn findings(m: &Imported) -> Vec<Finding> {
             .then(a.location.line.cmp(&b.location.line))
     });
     out
+}
+
+/// PX008: an API with methods that require a key, and no usage plan (with a key attached)
+/// that lists it. Where a plan's APIs or a key's plan cannot be known, nothing is said.
+fn key_methods_without_plan(m: &Imported, push: &mut dyn FnMut(&'static str, String, &Loc)) {
+    if m.key_methods.is_empty() {
+        return;
+    }
+    // Maps, not scans: a generated template can hold thousands of methods, APIs and plans.
+    use std::collections::HashMap;
+    let by_key: HashMap<&str, &crate::imported::Api> =
+        m.apis.iter().map(|a| (a.key.as_str(), a)).collect();
+    let by_id: HashMap<&str, &crate::imported::Api> = m
+        .apis
+        .iter()
+        .filter_map(|a| a.id.as_deref().map(|id| (id, a)))
+        .collect();
+    let api_of = |r: &Ref| match r {
+        Ref::Key(k) => by_key.get(k.as_str()).copied(),
+        Ref::Id(id) => by_id.get(id.as_str()).copied(),
+        Ref::Unknown(_) => None,
+    };
+    let mut plans_of: HashMap<&str, Vec<&crate::imported::UsagePlan>> = HashMap::new();
+    for p in &m.usage_plans {
+        for a in p.apis.iter().filter_map(api_of) {
+            let v = plans_of.entry(a.key.as_str()).or_default();
+            if !v.iter().any(|x| std::ptr::eq(*x, p)) {
+                v.push(p);
+            }
+        }
+    }
+    let mut keyed_plans: std::collections::HashSet<&str> = std::collections::HashSet::new();
+    let plan_ids: HashMap<&str, &str> = m
+        .usage_plans
+        .iter()
+        .filter_map(|p| p.id.as_deref().map(|id| (id, p.key.as_str())))
+        .collect();
+    for r in &m.plan_keys {
+        match r {
+            Ref::Key(k) => {
+                keyed_plans.insert(k.as_str());
+            }
+            Ref::Id(id) => {
+                if let Some(k) = plan_ids.get(id.as_str()) {
+                    keyed_plans.insert(k);
+                }
+            }
+            Ref::Unknown(_) => {}
+        }
+    }
+    // The API each method names, grouped in input order.
+    let mut groups: Vec<(&crate::imported::Api, Vec<&Loc>)> = Vec::new();
+    let mut index: HashMap<&str, usize> = HashMap::new();
+    for km in &m.key_methods {
+        let Some(api) = api_of(&km.api) else { continue };
+        let i = *index.entry(api.key.as_str()).or_insert_with(|| {
+            groups.push((api, Vec::new()));
+            groups.len() - 1
+        });
+        groups[i].1.push(&km.loc);
+    }
+    let plan_unknown = m
+        .usage_plans
+        .iter()
+        .any(|p| p.apis.iter().any(|r| matches!(r, Ref::Unknown(_))));
+    let key_unknown = m.plan_keys.iter().any(|r| matches!(r, Ref::Unknown(_)));
+    for (api, locs) in groups {
+        let (methods, them) = match locs.len() {
+            1 => ("a method requires".to_owned(), "it"),
+            n => (format!("{n} methods require"), "them"),
+        };
+        let plans = plans_of.get(api.key.as_str()).cloned().unwrap_or_default();
+        if plans.is_empty() {
+            if !plan_unknown {
+                push(
+                    "PX008",
+                    format!(
+                        "{methods} an API key on {}, but no usage plan in the inputs lists a stage of {}: every call to {them} gets 403 {{\"message\":\"Forbidden\"}}",
+                        api.name, api.name
+                    ),
+                    locs[0],
+                );
+            }
+            continue;
+        }
+        let keyed = plans.iter().any(|p| keyed_plans.contains(p.key.as_str()));
+        if !keyed && !key_unknown {
+            let names: Vec<&str> = plans.iter().map(|p| p.key.as_str()).collect();
+            push(
+                "PX008",
+                format!(
+                    "{methods} an API key on {}, but no key is attached to the usage plan that lists it ({}): every call to {them} gets 403 {{\"message\":\"Forbidden\"}}",
+                    api.name,
+                    names.join(", ")
+                ),
+                &plans[0].loc,
+            );
+        }
+    }
 }
 
 /// VPCs by key and by id, so that resolving a reference is not a scan.

@@ -131,6 +131,22 @@ pub struct Cname {
     pub loc: Loc,
 }
 
+/// A method that requires an API key (`ApiKeyRequired`, `api_key_required`).
+#[derive(Clone, Debug, Serialize)]
+pub struct KeyMethod {
+    pub api: Ref,
+    pub loc: Loc,
+}
+
+/// A usage plan: the API stages it covers and whether any key is attached to it.
+#[derive(Clone, Debug, Serialize)]
+pub struct UsagePlan {
+    pub key: String,
+    pub id: Option<String>,
+    pub apis: Vec<Ref>,
+    pub loc: Loc,
+}
+
 /// Everything found in the inputs, joined.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct Imported {
@@ -142,6 +158,10 @@ pub struct Imported {
     pub domains: Vec<Domain>,
     pub zones: Vec<Zone>,
     pub cnames: Vec<Cname>,
+    pub key_methods: Vec<KeyMethod>,
+    pub usage_plans: Vec<UsagePlan>,
+    /// The usage plans that API keys are attached to (`UsagePlanKey`).
+    pub plan_keys: Vec<Ref>,
     /// What could not be known, where.
     pub unknowns: Vec<(Loc, String)>,
     /// Files or parts that could not be read; the analysis goes on without them.
@@ -159,6 +179,9 @@ impl Imported {
         self.domains.extend(other.domains);
         self.zones.extend(other.zones);
         self.cnames.extend(other.cnames);
+        self.key_methods.extend(other.key_methods);
+        self.usage_plans.extend(other.usage_plans);
+        self.plan_keys.extend(other.plan_keys);
         self.unknowns.extend(other.unknowns);
         self.errors.extend(other.errors);
     }
@@ -168,6 +191,15 @@ impl Imported {
         match r {
             Ref::Key(k) => self.vpcs.iter().find(|v| &v.key == k),
             Ref::Id(id) => self.vpcs.iter().find(|v| v.id.as_deref() == Some(id)),
+            Ref::Unknown(_) => None,
+        }
+    }
+
+    /// The API a reference names, by key or id.
+    pub fn api(&self, r: &Ref) -> Option<&Api> {
+        match r {
+            Ref::Key(k) => self.apis.iter().find(|a| &a.key == k),
+            Ref::Id(id) => self.apis.iter().find(|a| a.id.as_deref() == Some(id)),
             Ref::Unknown(_) => None,
         }
     }

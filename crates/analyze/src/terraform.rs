@@ -4,7 +4,9 @@
 
 use serde_json::Value;
 
-use crate::imported::{Api, ApiKind, Cname, Domain, Endpoint, Imported, Loc, Ref, Vpc, Zone};
+use crate::imported::{
+    Api, ApiKind, Cname, Domain, Endpoint, Imported, KeyMethod, Loc, Ref, UsagePlan, Vpc, Zone,
+};
 use crate::source::{Kind, Node};
 
 /// Whether a parsed JSON document is a Terraform plan.
@@ -27,8 +29,28 @@ pub fn import(root: &Node, file: &str) -> Imported {
         collect_refs(m, "", &mut refs);
     }
     // Looked up once per resource attribute: a map, not a scan (plans have 100 000 resources).
-    let refs: std::collections::HashMap<(String, String), Vec<String>> =
-        refs.into_iter().map(|(a, k, r)| ((a, k), r)).collect();
+    // Repeated blocks (`api_stages`) give one entry each: their references are joined.
+    let mut joined: std::collections::HashMap<(String, String), Vec<String>> =
+        std::collections::HashMap::new();
+    for (a, k, r) in refs {
+        joined.entry((a, k)).or_default().extend(r);
+    }
+    let refs = joined;
+    // Every resource a reference expression names (`aws_api_gateway_rest_api.main`).
+    let resources_named = |address: &str, attr: &str| -> Vec<String> {
+        let base = address.split('[').next().unwrap_or(address);
+        let mut named: Vec<String> = refs
+            .get(&(base.to_owned(), attr.to_owned()))
+            .map(|r| {
+                r.iter()
+                    .map(|x| x.trim_end_matches(".id").to_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        named.sort();
+        named.dedup();
+        named
+    };
     let reference = |address: &str, attr: &str| -> Option<String> {
         let base = address.split('[').next().unwrap_or(address);
         refs.get(&(base.to_owned(), attr.to_owned()))
@@ -151,6 +173,41 @@ pub fn import(root: &Node, file: &str) -> Imported {
                     d.apis.push(api);
                 }
             }
+            "aws_api_gateway_method" if b("api_key_required") == Some(true) => {
+                out.key_methods.push(KeyMethod {
+                    api: link("rest_api_id"),
+                    loc,
+                });
+            }
+            "aws_api_gateway_usage_plan" => {
+                let stages = values
+                    .get("api_stages")
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default();
+                let mut apis: Vec<Ref> = stages
+                    .iter()
+                    .filter_map(|st| st.get("api_id").and_then(Value::as_str))
+                    .map(|id| Ref::Id(id.to_owned()))
+                    .collect();
+                if apis.len() < stages.len() {
+                    // Known only after apply: the configuration says which resources they are.
+                    let named = resources_named(&address, "api_stages.api_id");
+                    if named.is_empty() {
+                        apis.push(Ref::Unknown(format!(
+                            "{address}.api_stages.api_id is known only after apply"
+                        )));
+                    }
+                    apis.extend(named.into_iter().map(Ref::Key));
+                }
+                out.usage_plans.push(UsagePlan {
+                    key: address.clone(),
+                    id: s("id"),
+                    apis,
+                    loc,
+                });
+            }
+            "aws_api_gateway_usage_plan_key" => out.plan_keys.push(link("usage_plan_id")),
             "aws_route53_zone" => {
                 let vpcs = values
                     .get("vpc")
@@ -228,16 +285,18 @@ fn collect_refs(module: &Node, prefix: &str, out: &mut Vec<(String, String, Vec<
                 r.get("address").and_then(Node::as_str).unwrap_or("")
             );
             for (attr, expr) in r.get("expressions").map(Node::entries).unwrap_or_default() {
-                if let Some(Node {
-                    kind: Kind::Seq(list),
-                    ..
-                }) = expr.get("references")
-                {
-                    let refs = list
-                        .iter()
-                        .filter_map(|x| x.as_str().map(|s| format!("{prefix}{s}")))
-                        .collect();
+                if let Some(refs) = references(expr, prefix) {
                     out.push((address.clone(), attr.clone(), refs));
+                }
+                // A nested block (`api_stages { api_id = … }`) is a list of expression maps.
+                if let Kind::Seq(blocks) = &expr.kind {
+                    for block in blocks {
+                        for (sub, e) in block.entries() {
+                            if let Some(refs) = references(e, prefix) {
+                                out.push((address.clone(), format!("{attr}.{sub}"), refs));
+                            }
+                        }
+                    }
                 }
             }
         }
@@ -250,6 +309,21 @@ fn collect_refs(module: &Node, prefix: &str, out: &mut Vec<(String, String, Vec<
         if let Some(m) = call.get("module") {
             collect_refs(m, &format!("{prefix}module.{name}."), out);
         }
+    }
+}
+
+/// The resources an expression refers to, with the module prefix.
+fn references(expr: &Node, prefix: &str) -> Option<Vec<String>> {
+    match expr.get("references") {
+        Some(Node {
+            kind: Kind::Seq(list),
+            ..
+        }) => Some(
+            list.iter()
+                .filter_map(|x| x.as_str().map(|s| format!("{prefix}{s}")))
+                .collect(),
+        ),
+        _ => None,
     }
 }
 

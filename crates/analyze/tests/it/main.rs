@@ -172,6 +172,82 @@ mod importers {
     }
 
     #[test]
+    fn api_keys_without_a_usage_plan_or_without_a_key_in_it() {
+        let (fs, _) = analyze(&["api-keys.yaml"]);
+        let px8: Vec<_> = fs.iter().filter(|f| f.rule == "PX008").collect();
+        assert_eq!(px8.len(), 2, "{fs:?}");
+        let no_plan = px8
+            .iter()
+            .find(|f| f.message.contains("no-plan-api"))
+            .expect("the API without a plan");
+        assert_eq!(
+            (no_plan.location.resource.as_str(), no_plan.location.line),
+            ("NoPlanGet", 10)
+        );
+        assert!(
+            no_plan
+                .message
+                .starts_with("2 methods require an API key on no-plan-api")
+                && no_plan.message.contains("403"),
+            "{}",
+            no_plan.message
+        );
+        let keyless = px8
+            .iter()
+            .find(|f| f.message.contains("keyless-plan-api"))
+            .expect("the API whose plan has no key");
+        assert_eq!(keyless.location.resource, "KeylessPlan");
+        assert!(
+            keyless.message.contains("no key is attached"),
+            "{}",
+            keyless.message
+        );
+        assert!(!fs.iter().any(|f| f.message.contains("good-api")), "{fs:?}");
+    }
+
+    #[test]
+    fn a_plan_whose_api_is_known_only_after_apply_is_not_guessed_at() {
+        let dir = std::env::temp_dir().join(format!("px-keys-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let plan = |stages: &str, plan_key: &str| {
+            format!(
+                r#"{{"format_version":"1.2","planned_values":{{"root_module":{{"resources":[
+  {{"address":"aws_api_gateway_rest_api.orders","type":"aws_api_gateway_rest_api","values":{{"name":"orders"}}}},
+  {{"address":"aws_api_gateway_method.get","type":"aws_api_gateway_method","values":{{"api_key_required":true,"http_method":"GET"}}}},
+  {{"address":"aws_api_gateway_usage_plan.main","type":"aws_api_gateway_usage_plan","values":{{"api_stages":[{{"stage":"prod"}}]}}}}
+  {plan_key}
+]}}}},
+"configuration":{{"root_module":{{"resources":[
+  {{"address":"aws_api_gateway_method.get","expressions":{{"rest_api_id":{{"references":["aws_api_gateway_rest_api.orders.id","aws_api_gateway_rest_api.orders"]}}}}}},
+  {{"address":"aws_api_gateway_usage_plan.main","expressions":{{"api_stages":[{stages}]}}}}
+]}}}}}}"#
+            )
+        };
+        let linked = r#"{"api_id":{"references":["aws_api_gateway_rest_api.orders.id","aws_api_gateway_rest_api.orders"]}}"#;
+        let key = r#",{"address":"aws_api_gateway_usage_plan_key.k","type":"aws_api_gateway_usage_plan_key","values":{}}"#;
+        let cases = [
+            // The plan names the API by reference; no key: the finding.
+            ("keyless.json", plan(linked, ""), 1),
+            // The plan's API is unknown: nothing is said.
+            ("unknown.json", plan("{}", ""), 0),
+            // The key's plan is known only after apply: nothing is said.
+            ("unknown-key.json", plan(linked, key), 0),
+        ];
+        for (name, text, want) in cases {
+            let p = dir.join(name);
+            std::fs::write(&p, text).unwrap();
+            let m = import_paths(std::slice::from_ref(&p));
+            assert!(m.errors.is_empty(), "{name}: {:?}", m.errors);
+            let fs: Vec<_> = findings(&m)
+                .into_iter()
+                .filter(|f| f.rule == "PX008")
+                .collect();
+            assert_eq!(fs.len(), want, "{name}: {fs:?}");
+        }
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
     fn with_private_dns_off_there_is_no_finding() {
         let (fs, m) = analyze(&["incident-off.yaml"]);
         assert!(fs.is_empty(), "{fs:?}");
