@@ -9,6 +9,15 @@
 //! aws route53resolver list-resolver-rules        > list-resolver-rules.json
 //! ```
 //!
+//! For PX008 (methods that require an API key), add the usage plans, each plan's keys and each
+//! API's methods; without `get-usage-plans.json` nothing is said about keys:
+//!
+//! ```sh
+//! aws apigateway get-usage-plans                                   > get-usage-plans.json
+//! aws apigateway get-usage-plan-keys --usage-plan-id PLAN          > get-usage-plan-keys-PLAN.json
+//! aws apigateway get-resources --rest-api-id API --embed methods   > get-resources-API.json
+//! ```
+//!
 //! `describe-vpcs` does not report the DNS attributes; add `describe-vpc-attribute-VPCID-
 //! enableDnsSupport.json` (and `…-enableDnsHostnames.json`) from `aws ec2 describe-vpc-attribute`
 //! to have them checked.
@@ -17,7 +26,9 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::imported::{Api, ApiKind, Domain, Endpoint, Imported, Loc, Ref, Vpc};
+use crate::imported::{
+    Api, ApiKind, Domain, Endpoint, Imported, KeyMethod, Loc, Ref, UsagePlan, Vpc,
+};
 use crate::source;
 use crate::terraform::to_json;
 
@@ -131,6 +142,72 @@ pub fn import(dir: &Path) -> Imported {
                     resource: id,
                 },
             });
+        }
+    }
+    if let Some((root, file)) = read("get-usage-plans.json", &mut out) {
+        for p in items(&root, "items") {
+            let j = to_json(p);
+            let id = j.get("id").and_then(Value::as_str).unwrap_or("").to_owned();
+            let apis = j
+                .get("apiStages")
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|st| st.get("apiId").and_then(Value::as_str))
+                        .map(|api| Ref::Id(api.to_owned()))
+                        .collect()
+                })
+                .unwrap_or_default();
+            // Whether keys are attached is in a file per plan; without it, it is not known.
+            let keys_file = format!("get-usage-plan-keys-{id}.json");
+            match read(&keys_file, &mut out) {
+                Some((keys, _)) if !items(&keys, "items").is_empty() => {
+                    out.plan_keys.push(Ref::Id(id.clone()));
+                }
+                Some(_) => {}
+                None => out
+                    .plan_keys
+                    .push(Ref::Unknown(format!("{keys_file} is missing"))),
+            }
+            out.usage_plans.push(UsagePlan {
+                key: id.clone(),
+                id: Some(id.clone()),
+                apis,
+                loc: Loc {
+                    file: file.clone(),
+                    line: p.line,
+                    resource: id,
+                },
+            });
+        }
+        let api_ids: Vec<String> = out.apis.iter().filter_map(|a| a.id.clone()).collect();
+        for api in api_ids {
+            let Some((root, file)) = read(&format!("get-resources-{api}.json"), &mut out) else {
+                continue;
+            };
+            for r in items(&root, "items") {
+                let path = r
+                    .get("path")
+                    .and_then(source::Node::as_str)
+                    .unwrap_or("")
+                    .to_owned();
+                for (verb, m) in r
+                    .get("resourceMethods")
+                    .map(source::Node::entries)
+                    .unwrap_or_default()
+                {
+                    if to_json(m).get("apiKeyRequired").and_then(Value::as_bool) == Some(true) {
+                        out.key_methods.push(KeyMethod {
+                            api: Ref::Id(api.clone()),
+                            loc: Loc {
+                                file: file.clone(),
+                                line: m.line,
+                                resource: format!("{api} {verb} {path}"),
+                            },
+                        });
+                    }
+                }
+            }
         }
     }
     if let Some((root, file)) = read("get-domain-names.json", &mut out) {

@@ -248,6 +248,77 @@ mod importers {
     }
 
     #[test]
+    fn an_aws_cli_folder_with_usage_plans_gets_px008_and_without_them_nothing() {
+        let dir = std::env::temp_dir().join(format!("px-cli-keys-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let files = [
+            (
+                "get-rest-apis.json",
+                r#"{"items":[{"id":"aaaaaaaaaa","name":"planned","endpointConfiguration":{"types":["REGIONAL"]}},
+                             {"id":"bbbbbbbbbb","name":"unplanned","endpointConfiguration":{"types":["REGIONAL"]}}]}"#,
+            ),
+            (
+                "get-usage-plans.json",
+                r#"{"items":[{"id":"plan01","name":"gold","apiStages":[{"apiId":"aaaaaaaaaa","stage":"prod"}]}]}"#,
+            ),
+            ("get-usage-plan-keys-plan01.json", r#"{"items":[]}"#),
+            (
+                "get-resources-aaaaaaaaaa.json",
+                r#"{"items":[{"id":"r1","path":"/orders","resourceMethods":{"GET":{"httpMethod":"GET","apiKeyRequired":true}}}]}"#,
+            ),
+            (
+                "get-resources-bbbbbbbbbb.json",
+                "{\"items\":[\n {\"id\":\"r2\",\"path\":\"/\",\"resourceMethods\":{\n  \"POST\":{\"apiKeyRequired\":true},\n  \"GET\":{\"apiKeyRequired\":false}}}]}",
+            ),
+        ];
+        for (name, text) in files {
+            std::fs::write(dir.join(name), text).unwrap();
+        }
+        let run = || {
+            let m = import_paths(std::slice::from_ref(&dir));
+            assert!(m.errors.is_empty(), "{:?}", m.errors);
+            findings(&m)
+                .into_iter()
+                .filter(|f| f.rule == "PX008")
+                .collect::<Vec<_>>()
+        };
+        let fs = run();
+        assert_eq!(fs.len(), 2, "{fs:?}");
+        let unplanned = fs.iter().find(|f| f.message.contains("unplanned")).unwrap();
+        assert_eq!(
+            (
+                unplanned.location.resource.as_str(),
+                unplanned.location.line
+            ),
+            ("bbbbbbbbbb POST /", 3)
+        );
+        let planned = fs
+            .iter()
+            .find(|f| !f.message.contains("unplanned"))
+            .unwrap();
+        assert!(
+            planned.message.contains("no key is attached"),
+            "{}",
+            planned.message
+        );
+        assert_eq!(planned.location.resource, "plan01");
+        // A key in the plan: only the unplanned API is left.
+        std::fs::write(
+            dir.join("get-usage-plan-keys-plan01.json"),
+            r#"{"items":[{"id":"k1","type":"API_KEY","name":"app"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(run().len(), 1);
+        // Without the keys file, whether the plan has keys is unknown: nothing said about it.
+        std::fs::remove_file(dir.join("get-usage-plan-keys-plan01.json")).unwrap();
+        assert_eq!(run().len(), 1);
+        // Without the usage plans, nothing is known about keys: nothing is said.
+        std::fs::remove_file(dir.join("get-usage-plans.json")).unwrap();
+        assert_eq!(run().len(), 0);
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
     fn with_private_dns_off_there_is_no_finding() {
         let (fs, m) = analyze(&["incident-off.yaml"]);
         assert!(fs.is_empty(), "{fs:?}");
