@@ -4,14 +4,13 @@
 //! prediction with what it observes; a difference is a bug in one of them.
 
 use std::collections::BTreeMap;
-use std::net::IpAddr;
 
 use parallax_dns::QType;
 use parallax_dns::view::{RecData, View};
 use parallax_gateway::tables::{ClientCert, Incoming, Tables};
 use parallax_model::scenario::ClientCertSpec;
 use parallax_model::topology::{EndpointType, Integration, Topology};
-use parallax_model::{DnsOutcome, FrontDoor, HttpOutcome, Network, Outcome, RequestUrl, Vantage};
+use parallax_model::{DnsOutcome, FrontDoor, HttpOutcome, Outcome, RequestUrl, Vantage};
 
 /// One request to predict.
 #[derive(Clone, Debug)]
@@ -146,11 +145,7 @@ impl<'t> Predictor<'t> {
 
         // HTTP: the gateway's own decision.
         let path = req.url.path.split('?').next().unwrap_or("/");
-        let client_ip: IpAddr = match (&vantage.address, &vantage.network.value) {
-            (Some(a), _) => a.value,
-            (None, Network::Vpc(_)) => IpAddr::from([10, 0, 0, 1]),
-            (None, Network::Internet) => IpAddr::from([198, 51, 100, 1]),
-        };
+        let client_ip = vantage.client_ip();
         let apigw_api_id = req
             .headers
             .iter()

@@ -116,6 +116,12 @@ struct ProbeArgs {
     /// resolved address. Repeatable.
     #[arg(long, value_name = "HOST:PORT:HOST2:PORT2")]
     connect_to: Vec<String>,
+    /// Send a PROXY protocol v1 header first on the connection, as `curl --haproxy-protocol`.
+    #[arg(long)]
+    haproxy_protocol: bool,
+    /// The client address that header claims (implies --haproxy-protocol).
+    #[arg(long, value_name = "IP")]
+    haproxy_clientip: Option<std::net::IpAddr>,
     /// Seconds the whole probe may take.
     #[arg(long, value_name = "SECONDS", default_value_t = 30.0)]
     max_time: f64,
@@ -193,6 +199,10 @@ struct GatewayArgs {
     /// Connections served at once per door; more wait in the backlog.
     #[arg(long, value_name = "N", default_value_t = 1024)]
     max_connections: usize,
+    /// Expect a PROXY protocol header (v1 or v2) first on every connection, as behind a
+    /// Network Load Balancer with proxy protocol on; its source address is the client's.
+    #[arg(long)]
+    proxy_protocol: bool,
 }
 
 #[derive(clap::Args, Debug)]
@@ -366,6 +376,9 @@ async fn keep_running_in(
     for l in lab.gateway.listening() {
         println!("  gateway door {:<25} https://{}", l.door, l.addr);
     }
+    println!(
+        "\n  The doors expect a PROXY protocol header first, as behind an NLB: curl sends it with\n  --haproxy-protocol, and curl 8.2 or later can add --haproxy-clientip ADDR to call from a\n  vantage point's own address (aws:SourceIp); without it the gateway sees 127.0.0.1."
+    );
     for r in &step.requests {
         println!("\n  {} ({}):", r.from, r.view);
         if let Some(addr) = r.resolver {
@@ -383,7 +396,7 @@ async fn keep_running_in(
             continue;
         };
         let mut line = format!(
-            "    curl -sS -i --cacert {}/server-ca.pem --connect-to {}:{}:{}:{}",
+            "    curl -sS -i --haproxy-protocol --cacert {}/server-ca.pem --connect-to {}:{}:{}:{}",
             dir.display(),
             r.host,
             modelled.port(),
@@ -536,6 +549,7 @@ async fn gateway(args: GatewayArgs) -> anyhow::Result<ExitCode> {
     let config = parallax_gateway::GatewayConfig {
         listen: args.listen,
         max_connections: args.max_connections,
+        proxy_protocol: args.proxy_protocol,
         ..Default::default()
     };
     let gw = parallax_gateway::Gateway::start(&topology, certs, config).await?;
@@ -636,6 +650,11 @@ fn probe_options(a: ProbeArgs) -> anyhow::Result<ProbeSetup> {
         bail!("--key needs --cert");
     }
     opts.danger_accept_invalid_certs = a.insecure;
+    opts.haproxy = match (a.haproxy_protocol, a.haproxy_clientip) {
+        (_, Some(ip)) => Some(Some(ip)),
+        (true, None) => Some(None),
+        (false, None) => None,
+    };
     opts.resolve = a
         .resolve
         .iter()

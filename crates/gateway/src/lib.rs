@@ -17,6 +17,7 @@ pub mod onprem;
 pub mod pki;
 pub mod policy;
 pub mod proxy;
+pub mod proxyproto;
 pub mod reject;
 pub mod route;
 pub mod server;

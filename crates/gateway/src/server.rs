@@ -47,6 +47,10 @@ pub struct GatewayConfig {
     pub access_log: Arc<dyn AccessLog>,
     /// Where HTTP_PROXY upstreams really are (the lab's on-prem systems).
     pub upstream_routes: UpstreamRoutes,
+    /// Every connection starts with a PROXY protocol header (v1 or v2), as behind a Network
+    /// Load Balancer with proxy protocol on; its source address is the client's (`aws:SourceIp`,
+    /// the access log). Connections without one are closed.
+    pub proxy_protocol: bool,
 }
 
 impl std::fmt::Debug for GatewayConfig {
@@ -67,6 +71,7 @@ impl Default for GatewayConfig {
             grace: Duration::from_secs(10),
             access_log: Arc::new(StderrLog::new()),
             upstream_routes: UpstreamRoutes::default(),
+            proxy_protocol: false,
         }
     }
 }
@@ -177,6 +182,7 @@ struct Shared {
     snapshot: ArcSwap<Snapshot>,
     log: Arc<dyn AccessLog>,
     header_read_timeout: Duration,
+    proxy_protocol: bool,
 }
 
 /// A running gateway.
@@ -239,6 +245,7 @@ impl Gateway {
             snapshot: ArcSwap::from_pointee(snapshot),
             log: config.access_log.clone(),
             header_read_timeout: config.header_read_timeout,
+            proxy_protocol: config.proxy_protocol,
         });
         let (stop, stopped) = watch::channel(false);
         let mut listening = Vec::new();
@@ -461,14 +468,28 @@ struct Conn {
 }
 
 async fn connection(
-    tcp: TcpStream,
-    peer: SocketAddr,
+    mut tcp: TcpStream,
+    mut peer: SocketAddr,
     door: Arc<(String, FrontDoor)>,
     shared: Arc<Shared>,
     mut stop: watch::Receiver<bool>,
 ) {
     let _ = tcp.set_nodelay(true);
     let timeout = shared.header_read_timeout;
+    if shared.proxy_protocol {
+        match tokio::time::timeout(timeout, crate::proxyproto::read_header(&mut tcp)).await {
+            Ok(Ok(Some(source))) => peer = source,
+            Ok(Ok(None)) => {}
+            Ok(Err(e)) => {
+                tracing::debug!(%peer, error = %e, "connection refused");
+                return;
+            }
+            Err(_) => {
+                tracing::debug!(%peer, "no PROXY protocol header in time");
+                return;
+            }
+        }
+    }
     let acceptor = tokio_rustls::LazyConfigAcceptor::new(rustls::server::Acceptor::default(), tcp);
     let Ok(Ok(start)) = tokio::time::timeout(timeout, acceptor).await else {
         tracing::debug!(%peer, "no TLS ClientHello in time");

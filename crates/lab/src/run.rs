@@ -100,6 +100,7 @@ pub async fn run(scenario: &Scenario, opts: &LabOptions) -> Result<(LabReport, R
     let gateway_config = GatewayConfig {
         access_log: log.clone(),
         upstream_routes: routes,
+        proxy_protocol: true,
         ..Default::default()
     };
     let server_ca = vec![certs.server_ca().cert_der()];
@@ -333,8 +334,8 @@ async fn make_request(
     broken: &mut BrokenCerts,
 ) -> Result<RequestRecord, LabError> {
     // Loading checked that every request's vantage point exists at its step.
-    let network = topology
-        .vantage(&req.from)
+    let vantage = topology.vantage(&req.from);
+    let network = vantage
         .map(|v| v.network.value.clone())
         .unwrap_or(Network::Internet);
     let view_name = network.to_string();
@@ -354,6 +355,8 @@ async fn make_request(
     opts.max_time = Duration::from_secs(10);
     opts.connect_to = lab.connect_map.clone();
     opts.only_connect_to = true;
+    // The gateway sees each vantage point's own address (aws:SourceIp), not loopback's.
+    opts.haproxy = vantage.map(|v| Some(v.client_ip()));
     if let Some(addr) = lab.resolver.addr_of(&view_name) {
         opts.dns_servers = vec![addr];
     }

@@ -801,6 +801,18 @@ pub struct Vantage {
     pub address: Option<At<IpAddr>>,
 }
 
+impl Vantage {
+    /// The address the client calls from: its own, or a stand-in for its network (a documentation
+    /// address for the internet, `10.0.0.1` inside a VPC) that policies see as `aws:SourceIp`.
+    pub fn client_ip(&self) -> IpAddr {
+        match (&self.address, &self.network.value) {
+            (Some(a), _) => a.value,
+            (None, Network::Vpc(_)) => IpAddr::from([10, 0, 0, 1]),
+            (None, Network::Internet) => IpAddr::from([198, 51, 100, 1]),
+        }
+    }
+}
+
 /// `internet`, or the id of the VPC the client runs in (it then asks that VPC's resolver).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]

@@ -15,6 +15,7 @@ use rustls::client::{ResolvesClientCert, WebPkiServerVerifier};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::sign::CertifiedKey;
 use rustls::{DigitallySignedStruct, SignatureScheme};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
 use crate::observation::{
@@ -123,6 +124,20 @@ pub async fn run(opts: &ProbeOptions, pin: Option<IpAddr>) -> Observation {
         return obs;
     };
     let _ = tcp.set_nodelay(true);
+    let mut tcp = tcp;
+    if let Some(claimed) = opts.haproxy {
+        let local = tcp.local_addr().unwrap_or(SocketAddr::new(ip, 0));
+        let src = SocketAddr::new(claimed.unwrap_or(local.ip()), local.port());
+        let line = haproxy_v1_line(src, addr);
+        if let Err(e) = tcp.write_all(line.as_bytes()).await
+            && let Some(c) = obs.connect.as_mut()
+        {
+            c.failure = Some(ConnectFailure::Other);
+            c.error = Some(format!("sending the PROXY protocol header: {e}"));
+            obs.total_ms = ms(started.elapsed());
+            return obs;
+        }
+    }
 
     if !url.https {
         let (http, outcome) = http_exchange(TokioIo::new(tcp), false, opts, deadline).await;
@@ -848,4 +863,21 @@ pub fn name_matches(pattern: &str, host: &str) -> bool {
             .is_some_and(|(first, tail)| !first.is_empty() && tail == rest),
         None => p == h,
     }
+}
+
+/// The PROXY protocol v1 line (HAProxy's spec), as `curl --haproxy-protocol` sends it.
+fn haproxy_v1_line(src: SocketAddr, dst: SocketAddr) -> String {
+    let proto = match (src.ip(), dst.ip()) {
+        (IpAddr::V4(_), IpAddr::V4(_)) => "TCP4",
+        (IpAddr::V6(_), IpAddr::V6(_)) => "TCP6",
+        // Mixed families cannot be said in v1.
+        _ => return "PROXY UNKNOWN\r\n".to_owned(),
+    };
+    format!(
+        "PROXY {proto} {} {} {} {}\r\n",
+        src.ip(),
+        dst.ip(),
+        src.port(),
+        dst.port()
+    )
 }

@@ -74,6 +74,9 @@ pub struct ProbeOptions {
     pub confirm: bool,
     /// Dial only addresses a `--connect-to` rule maps (the lab: nothing leaves loopback).
     pub only_connect_to: bool,
+    /// Send a PROXY protocol v1 header first (`--haproxy-protocol`); the inner address, when
+    /// set, is the client address it claims (`--haproxy-clientip`), else the socket's own.
+    pub haproxy: Option<Option<std::net::IpAddr>>,
 }
 
 impl ProbeOptions {
@@ -94,6 +97,7 @@ impl ProbeOptions {
             max_time: Duration::from_secs(30),
             confirm: true,
             only_connect_to: false,
+            haproxy: None,
         }
     }
 }

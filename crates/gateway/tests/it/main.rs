@@ -188,6 +188,17 @@ fn assert_error(r: &Reply, status: u16, error_type: &str, body: &str) {
     assert!(r.header("x-amz-apigw-id").is_some());
 }
 
+/// curl flags that print only the status code, with a time limit.
+const CURL_STATUS_ONLY: [&str; 7] = [
+    "-sS",
+    "-o",
+    "/dev/null",
+    "-w",
+    "%{http_code}",
+    "--max-time",
+    "5",
+];
+
 const FORBIDDEN: &str = r#"{"message":"Forbidden"}"#;
 
 #[tokio::test]
@@ -783,17 +794,9 @@ async fn curl_with_client_certificates() {
     let dir_path = dir.0.clone();
     let run = move |cert: Option<&str>| {
         let mut cmd = std::process::Command::new(&curl);
-        cmd.args([
-            "-sS",
-            "-o",
-            "/dev/null",
-            "-w",
-            "%{http_code}",
-            "--max-time",
-            "5",
-            "--cacert",
-        ])
-        .arg(dir_path.join("server-ca.pem"));
+        cmd.args(CURL_STATUS_ONLY)
+            .arg("--cacert")
+            .arg(dir_path.join("server-ca.pem"));
         cmd.args([
             "--connect-to",
             &connect_to,
@@ -1112,17 +1115,8 @@ async fn garbage_does_not_stop_a_door() {
         let _ = tokio::time::timeout(Duration::from_secs(2), s.read(&mut buf)).await;
     }
     // A malformed request line over a valid TLS connection.
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add_parsable_certificates(lab.ca.clone());
-    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .expect("versions")
-    .with_root_certificates(roots)
-    .with_no_client_auth();
     let tcp = tokio::net::TcpStream::connect(door).await.expect("connect");
-    let mut tls = tokio_rustls::TlsConnector::from(Arc::new(config))
+    let mut tls = tls_connector(&lab.ca)
         .connect(
             rustls::pki_types::ServerName::try_from(REGIONAL).expect("name"),
             tcp,
@@ -1144,4 +1138,102 @@ async fn garbage_does_not_stop_a_door() {
         200,
         "still serving"
     );
+}
+
+/// Behind a load balancer with proxy protocol on: the header's source address is the client
+/// (`clientIp` in the access log, `aws:SourceIp`); a connection without one is closed; curl's
+/// `--haproxy-protocol` (v1) is understood.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn proxy_protocol_gives_the_client_address() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let certs = LabCerts::new().expect("certs");
+    let ca = vec![certs.server_ca().cert_der()];
+    let log = Arc::new(MemoryLog::default());
+    let config = GatewayConfig {
+        access_log: log.clone(),
+        proxy_protocol: true,
+        header_read_timeout: Duration::from_secs(2),
+        ..Default::default()
+    };
+    let gw = Gateway::start(&topology(1, 2_000), certs, config)
+        .await
+        .expect("gateway starts");
+    let door = gw.addr_of("regional").expect("door");
+
+    // Without a header the ClientHello is not a PROXY header: closed, nothing served.
+    assert!(
+        call(&Call::get(door, REGIONAL, "/prod/test", ca.clone()))
+            .await
+            .is_err()
+    );
+
+    // A v2 header (as an NLB sends), then TLS and the request.
+    let mut tcp = tokio::net::TcpStream::connect(door).await.expect("connect");
+    let mut header = b"\r\n\r\n\0\r\nQUIT\n".to_vec();
+    header.extend([
+        0x21, 0x11, 0, 12, 198, 51, 100, 7, 127, 0, 0, 1, 0x9c, 0x40, 1, 187,
+    ]);
+    tcp.write_all(&header).await.expect("header");
+    let mut tls = tls_connector(&ca)
+        .connect(
+            rustls::pki_types::ServerName::try_from(REGIONAL).expect("name"),
+            tcp,
+        )
+        .await
+        .expect("handshake after the header");
+    tls.write_all(
+        format!("GET /prod/test HTTP/1.1\r\nHost: {REGIONAL}\r\nConnection: close\r\n\r\n")
+            .as_bytes(),
+    )
+    .await
+    .expect("write");
+    let mut reply = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), tls.read_to_end(&mut reply)).await;
+    assert!(
+        reply.starts_with(b"HTTP/1.1 200"),
+        "{:?}",
+        String::from_utf8_lossy(&reply)
+    );
+    let lines = log.0.lock().expect("log").join("\n");
+    assert!(
+        lines.contains(r#""clientIp":"198.51.100.7""#),
+        "the header's source is the client: {lines}"
+    );
+
+    // curl --haproxy-protocol sends v1 with the socket's own addresses.
+    let Some(curl) = parallax_testkit::interop::require("curl", "curl") else {
+        return;
+    };
+    let dir = TempDir::new("haproxy");
+    gw.with_certs(|c| c.write_to(&dir.0)).expect("write certs");
+    let mut cmd = std::process::Command::new(&curl);
+    cmd.args(CURL_STATUS_ONLY)
+        .args(["--haproxy-protocol", "--cacert"])
+        .arg(dir.0.join("server-ca.pem"))
+        .args(["--connect-to", &format!("{REGIONAL}:443:{door}")])
+        .arg(format!("https://{REGIONAL}/prod/test"));
+    let out = tokio::task::spawn_blocking(move || cmd.output().expect("curl runs"))
+        .await
+        .expect("curl");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "200",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    gw.shutdown().await;
+}
+
+/// A TLS client that trusts the lab's server CA, for tests that write raw bytes around TLS.
+fn tls_connector(ca: &[CertificateDer<'static>]) -> tokio_rustls::TlsConnector {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add_parsable_certificates(ca.iter().cloned());
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("versions")
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    tokio_rustls::TlsConnector::from(Arc::new(config))
 }
