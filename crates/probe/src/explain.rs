@@ -452,9 +452,17 @@ fn tls_fix(name_match: Option<bool>, err: &str) -> String {
         "the address answers for another name: check which server this name resolves to".to_owned()
     } else if err.contains("unknown issuer") {
         "pass the server's CA with --cacert, or fix the server's chain".to_owned()
+    } else if closed_before_hello(err) {
+        "the server closed the connection without answering the ClientHello: if it expects a PROXY protocol header (behind a Network Load Balancer with proxy protocol on, or `parallax gateway --proxy-protocol`), send one with --haproxy-protocol; otherwise check that the port speaks TLS and that nothing filters on the SNI".to_owned()
     } else {
         "check the server's certificate and TLS settings".to_owned()
     }
+}
+
+/// A reset or an end of stream during the handshake: the server hung up instead of answering.
+fn closed_before_hello(err: &str) -> bool {
+    let e = err.to_ascii_lowercase();
+    e.contains("reset by peer") || e.contains("eof") || e.contains("broken pipe")
 }
 
 fn client_cert_diag(

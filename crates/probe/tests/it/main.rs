@@ -851,6 +851,55 @@ async fn row4_no_allowing_policy_and_secrets_are_redacted() {
     }
 }
 
+/// A gateway that expects a PROXY protocol header hangs up on a plain ClientHello: the fix
+/// names --haproxy-protocol, and with it the same probe gets through.
+#[tokio::test]
+async fn a_server_expecting_a_proxy_header_is_named() {
+    let seed = Seed::at("before").await;
+    let certs = LabCerts::new().expect("certs");
+    let ca = vec![certs.server_ca().cert_der()];
+    let gw = Gateway::start(
+        &seed.topology,
+        certs,
+        GatewayConfig {
+            access_log: Arc::new(MemoryLog::default()),
+            proxy_protocol: true,
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("gateway");
+    let mut o = seed.options(
+        "https://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com/prod/test",
+        "internet",
+    );
+    o.ca = Some(ca);
+    o.connect_to = vec![ConnectTo {
+        host: String::new(),
+        port: None,
+        to: gw.addr_of("regional").expect("door"),
+    }];
+    o.confirm = false;
+    let r = probe(&o, None, None).await;
+    assert_eq!(r.diagnosis.rule, "tls-failure", "{}", r.to_text());
+    assert!(
+        r.diagnosis
+            .fixes
+            .iter()
+            .any(|f| f.contains("--haproxy-protocol")),
+        "{:?}",
+        r.diagnosis.fixes
+    );
+    o.haproxy = Some(Some("203.0.113.9".parse().expect("ip")));
+    let r = probe(&o, None, None).await;
+    assert_eq!(
+        r.observation.outcome.http.as_ref().map(|h| h.status),
+        Some(200),
+        "{}",
+        r.to_text()
+    );
+}
+
 #[tokio::test]
 async fn diff_names_the_first_layer_that_differs() {
     let seed = Seed::at("endpoint-added").await;
