@@ -112,14 +112,7 @@ pub fn import(dir: &Path) -> Imported {
             let s = |k: &str| j.get(k).and_then(Value::as_str).map(str::to_owned);
             let id = s("id").unwrap_or_default();
             let conf = j.get("endpointConfiguration");
-            let kind = match conf
-                .and_then(|c| c.get("types"))
-                .and_then(|t| t.get(0))
-                .and_then(Value::as_str)
-            {
-                Some(t) => ApiKind::parse(t),
-                None => Some(ApiKind::Edge),
-            };
+            let kind = ApiKind::of_configuration(conf);
             // get-rest-apis returns the policy as an escaped JSON string.
             let policy =
                 s("policy").and_then(|p| serde_json::from_str(&p.replace("\\\"", "\"")).ok());
@@ -217,15 +210,7 @@ pub fn import(dir: &Path) -> Imported {
                 .get("domainName")
                 .and_then(Value::as_str)
                 .map(str::to_owned);
-            let kind = match j
-                .get("endpointConfiguration")
-                .and_then(|c| c.get("types"))
-                .and_then(|t| t.get(0))
-                .and_then(Value::as_str)
-            {
-                Some(t) => ApiKind::parse(t),
-                None => Some(ApiKind::Edge),
-            };
+            let kind = ApiKind::of_configuration(j.get("endpointConfiguration"));
             out.domains.push(Domain {
                 key: name.clone().unwrap_or_default(),
                 name: name.clone(),

@@ -65,6 +65,21 @@ impl ApiKind {
     }
 }
 
+impl ApiKind {
+    /// The first of an endpoint configuration's `types` (CLI and Terraform spell the key
+    /// alike); EDGE when there is none, the API Gateway default. `None` for an unknown type.
+    pub fn of_configuration(conf: Option<&serde_json::Value>) -> Option<ApiKind> {
+        match conf
+            .and_then(|c| c.get("types"))
+            .and_then(|t| t.get(0))
+            .and_then(serde_json::Value::as_str)
+        {
+            Some(t) => ApiKind::parse(t),
+            None => Some(ApiKind::Edge),
+        }
+    }
+}
+
 /// A JSON array of ids (`vpcEndpointIds`, `vpc_endpoint_ids`) as references.
 pub fn id_refs(v: Option<&serde_json::Value>) -> Vec<Ref> {
     v.and_then(serde_json::Value::as_array)

@@ -1,8 +1,6 @@
 //! `--matrix`: for the internet and every VPC, the predicted outcome of calling each API's
 //! default URL and each custom domain.
 
-use std::collections::BTreeMap;
-
 use parallax_model::topology::{Network, Topology, Vantage};
 use parallax_model::{At, Outcome, RequestUrl};
 
@@ -51,7 +49,6 @@ pub fn matrix(t: &Topology) -> Vec<Row> {
         ));
     }
     let predictor = Predictor::new(t);
-    let headers = BTreeMap::new();
     targets
         .into_iter()
         .filter_map(|(target, url)| {
@@ -59,13 +56,7 @@ pub fn matrix(t: &Topology) -> Vec<Row> {
             let cells = vantages
                 .iter()
                 .map(|v| {
-                    let req = PredictRequest {
-                        url: &u,
-                        method: "GET",
-                        headers: &headers,
-                        api_key: None,
-                        client_certificate: None,
-                    };
+                    let req = PredictRequest::get(&u);
                     (v.name.value.clone(), predictor.predict(v, &req).outcome)
                 })
                 .collect();

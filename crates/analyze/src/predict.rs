@@ -23,6 +23,22 @@ pub struct PredictRequest<'a> {
     pub client_certificate: Option<&'a ClientCertSpec>,
 }
 
+/// No headers: what a plain request sends.
+static NO_HEADERS: BTreeMap<String, String> = BTreeMap::new();
+
+impl<'a> PredictRequest<'a> {
+    /// A plain GET: no headers, no API key, no client certificate.
+    pub fn get(url: &'a RequestUrl) -> PredictRequest<'a> {
+        PredictRequest {
+            url,
+            method: "GET",
+            headers: &NO_HEADERS,
+            api_key: None,
+            client_certificate: None,
+        }
+    }
+}
+
 /// A prediction, with what it had to assume.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Prediction {

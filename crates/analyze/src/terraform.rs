@@ -109,14 +109,7 @@ pub fn import(root: &Node, file: &str) -> Imported {
             }),
             "aws_api_gateway_rest_api" => {
                 let conf = values.get("endpoint_configuration").and_then(|c| c.get(0));
-                let kind = match conf
-                    .and_then(|c| c.get("types"))
-                    .and_then(|t| t.get(0))
-                    .and_then(Value::as_str)
-                {
-                    Some(t) => ApiKind::parse(t),
-                    None => Some(ApiKind::Edge),
-                };
+                let kind = ApiKind::of_configuration(conf);
                 let policy = s("policy")
                     .filter(|p| !p.is_empty())
                     .and_then(|p| serde_json::from_str(&p).ok());
@@ -143,13 +136,9 @@ pub fn import(root: &Node, file: &str) -> Imported {
                 }
             }
             "aws_api_gateway_domain_name" => {
-                let kind = values
-                    .get("endpoint_configuration")
-                    .and_then(|c| c.get(0))
-                    .and_then(|c| c.get("types"))
-                    .and_then(|t| t.get(0))
-                    .and_then(Value::as_str)
-                    .map_or(Some(ApiKind::Edge), ApiKind::parse);
+                let kind = ApiKind::of_configuration(
+                    values.get("endpoint_configuration").and_then(|c| c.get(0)),
+                );
                 let mtls = values
                     .get("mutual_tls_authentication")
                     .and_then(Value::as_array)

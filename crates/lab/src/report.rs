@@ -128,20 +128,12 @@ impl LabReport {
                     "  {} ({}) {} {}{extras}",
                     r.from, r.view, r.method, r.url
                 );
-                let via = if r.outcome.dns.cname_chain.is_empty() {
-                    String::new()
-                } else {
-                    format!(
-                        " via CNAME {}",
-                        r.outcome
-                            .dns
-                            .cname_chain
-                            .iter()
-                            .map(|n| n.to_string())
-                            .collect::<Vec<_>>()
-                            .join(" → ")
-                    )
-                };
+                let via = r
+                    .outcome
+                    .dns
+                    .cname_path()
+                    .map(|c| format!(" via CNAME {c}"))
+                    .unwrap_or_default();
                 let _ = writeln!(
                     o,
                     "    dns    {}{via} → {}",

@@ -355,8 +355,9 @@ async fn make_request(
     opts.max_time = Duration::from_secs(10);
     opts.connect_to = lab.connect_map.clone();
     opts.only_connect_to = true;
-    // The gateway sees each vantage point's own address (aws:SourceIp), not loopback's.
-    opts.haproxy = vantage.map(|v| Some(v.client_ip()));
+    // The gateway sees each vantage point's own address (aws:SourceIp), not loopback's. Its
+    // doors require the header, so it is always sent.
+    opts.haproxy = Some(vantage.map(|v| v.client_ip()));
     if let Some(addr) = lab.resolver.addr_of(&view_name) {
         opts.dns_servers = vec![addr];
     }

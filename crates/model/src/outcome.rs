@@ -85,6 +85,15 @@ pub enum DnsVerdict {
 }
 
 impl DnsOutcome {
+    /// `a.example → d-123.execute-api…`: the CNAME targets followed, or `None` for a direct answer.
+    pub fn cname_path(&self) -> Option<String> {
+        if self.cname_chain.is_empty() {
+            return None;
+        }
+        let names: Vec<&str> = self.cname_chain.iter().map(|n| n.as_str()).collect();
+        Some(names.join(" → "))
+    }
+
     pub fn verdict(&self) -> DnsVerdict {
         match self.rcode {
             Rcode::NoError => {}

@@ -100,19 +100,11 @@ fn answer_line(a: &DnsAnswer, host: &str) -> String {
                 .join(", ")
         )
     };
-    let via = if a.outcome.cname_chain.is_empty() {
-        String::new()
-    } else {
-        format!(
-            " via CNAME {}",
-            a.outcome
-                .cname_chain
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join(" → ")
-        )
-    };
+    let via = a
+        .outcome
+        .cname_path()
+        .map(|c| format!(" via CNAME {c}"))
+        .unwrap_or_default();
     format!("dns {who}: {host}{via} → {what}")
 }
 

@@ -246,19 +246,11 @@ fn dns_text(a: &DnsAnswer) -> String {
     if let Some(e) = &a.error {
         return format!("{who}: {e}");
     }
-    let chain = if a.outcome.cname_chain.is_empty() {
-        String::new()
-    } else {
-        format!(
-            "CNAME {} → ",
-            a.outcome
-                .cname_chain
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join(" → ")
-        )
-    };
+    let chain = a
+        .outcome
+        .cname_path()
+        .map(|c| format!("CNAME {c} → "))
+        .unwrap_or_default();
     if a.outcome.addresses.is_empty() {
         return format!("{who}: {chain}{}", a.outcome.rcode);
     }

@@ -1,7 +1,5 @@
 //! Integration tests of the analyzer: predictions on the scenario library's topologies.
 
-use std::collections::BTreeMap;
-
 use parallax_analyze::{PredictRequest, Predictor};
 use parallax_model::{FrontDoor, RequestUrl, Scenario};
 
@@ -13,14 +11,7 @@ fn url(s: &str) -> RequestUrl {
 fn the_seed_incident_is_predicted_step_by_step() {
     let seed = Scenario::seed().expect("seed");
     let u = url("https://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com/prod/test");
-    let headers = BTreeMap::new();
-    let req = PredictRequest {
-        url: &u,
-        method: "GET",
-        headers: &headers,
-        api_key: None,
-        client_certificate: None,
-    };
+    let req = PredictRequest::get(&u);
     let mut seen = Vec::new();
     for (i, step) in seed.steps.iter().enumerate() {
         let t = seed.topology_at(i).expect("state");
@@ -74,13 +65,9 @@ fn usage_plans_are_counted_across_predictions() {
     let t = s.topology_at(0).expect("state");
     let p = Predictor::new(t);
     let u = url("https://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com/prod/orders");
-    let headers = BTreeMap::new();
     let req = PredictRequest {
-        url: &u,
-        method: "GET",
-        headers: &headers,
         api_key: Some("batchjobkey0123456789abcd"),
-        client_certificate: None,
+        ..PredictRequest::get(&u)
     };
     let statuses: Vec<u16> = (0..4)
         .map(|_| {
@@ -103,14 +90,7 @@ fn a_cname_into_the_endpoint_zone_fails_the_name_check() {
     .expect("scenario");
     let t = s.topology_at(1).expect("the cname step");
     let u = url("https://shop.example.com/test");
-    let headers = BTreeMap::new();
-    let req = PredictRequest {
-        url: &u,
-        method: "GET",
-        headers: &headers,
-        api_key: None,
-        client_certificate: None,
-    };
+    let req = PredictRequest::get(&u);
     let p = Predictor::new(t).predict(t.vantage("ecs-task").expect("v"), &req);
     assert_eq!(p.outcome.http, None);
     assert!(

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use parallax_gateway::onprem::OnPrem;
-use parallax_gateway::pki::{Ca, LeafSpec};
+use parallax_gateway::pki::{Ca, Identity, LeafSpec};
 use parallax_gateway::{Gateway, GatewayConfig, LabCerts, MemoryLog};
 use parallax_model::Topology;
 use parallax_testkit::https::{Call, Reply, call};
@@ -162,6 +162,32 @@ impl Lab {
             ca,
             _upstream: upstream,
         }
+    }
+
+    /// A client certificate from a CA the gateway does not trust.
+    fn stranger() -> Identity {
+        Ca::root("stranger")
+            .expect("ca")
+            .issue(&LeafSpec {
+                common_name: "stranger".into(),
+                client: true,
+                ..Default::default()
+            })
+            .expect("leaf")
+    }
+
+    /// A client certificate from the lab's `clients` CA that has expired.
+    fn expired_client(&self) -> Identity {
+        self.gw
+            .with_certs(|c| {
+                c.ca("clients").expect("ca").issue(&LeafSpec {
+                    common_name: "old".into(),
+                    client: true,
+                    expired: true,
+                    ..Default::default()
+                })
+            })
+            .expect("leaf")
     }
 
     fn door(&self, d: &str) -> std::net::SocketAddr {
@@ -404,25 +430,8 @@ async fn row12_client_certificate_failures_are_http_403() {
         .gw
         .with_certs(|c| c.client("clients"))
         .expect("identity");
-    let other = Ca::root("another CA")
-        .expect("ca")
-        .issue(&LeafSpec {
-            common_name: "stranger".into(),
-            client: true,
-            ..Default::default()
-        })
-        .expect("leaf");
-    let expired = lab
-        .gw
-        .with_certs(|c| {
-            c.ca("clients").expect("ca").issue(&LeafSpec {
-                common_name: "old".into(),
-                client: true,
-                expired: true,
-                ..Default::default()
-            })
-        })
-        .expect("leaf");
+    let other = Lab::stranger();
+    let expired = lab.expired_client();
     let deep = lab.gw.with_certs(|c| {
         let mut ca = c.ca("clients").expect("ca").intermediate("i1").expect("i1");
         for i in 2..=4 {
@@ -767,25 +776,8 @@ async fn curl_with_client_certificates() {
     lab.gw
         .with_certs(|c| c.write_to(&dir.0))
         .expect("write certs");
-    let stranger = Ca::root("stranger")
-        .expect("ca")
-        .issue(&LeafSpec {
-            common_name: "s".into(),
-            client: true,
-            ..Default::default()
-        })
-        .expect("leaf");
-    let expired = lab
-        .gw
-        .with_certs(|c| {
-            c.ca("clients").expect("ca").issue(&LeafSpec {
-                common_name: "old".into(),
-                client: true,
-                expired: true,
-                ..Default::default()
-            })
-        })
-        .expect("leaf");
+    let stranger = Lab::stranger();
+    let expired = lab.expired_client();
     for (name, id) in [("stranger", &stranger), ("expired", &expired)] {
         std::fs::write(dir.0.join(format!("{name}.pem")), id.chain_pem()).expect("write");
         std::fs::write(dir.0.join(format!("{name}.key")), id.key_pem()).expect("write");
@@ -929,14 +921,7 @@ custom_domains:
         .await
         .expect("a good certificate passes");
     assert_eq!((ok.status, ok.body.as_str()), (200, "strict"));
-    let stranger = Ca::root("stranger")
-        .expect("ca")
-        .issue(&LeafSpec {
-            common_name: "s".into(),
-            client: true,
-            ..Default::default()
-        })
-        .expect("leaf");
+    let stranger = Lab::stranger();
     for (what, id) in [
         ("none", None),
         ("revoked", Some(&revoked)),

@@ -23,6 +23,22 @@ struct Seed {
     ca: Vec<CertificateDer<'static>>,
 }
 
+/// A gateway serving `t` with its access log kept quiet, and the CA that signs its doors.
+async fn start_gateway(
+    t: &Topology,
+    certs: LabCerts,
+    proxy_protocol: bool,
+) -> (Gateway, Vec<CertificateDer<'static>>) {
+    let ca = vec![certs.server_ca().cert_der()];
+    let config = GatewayConfig {
+        access_log: Arc::new(MemoryLog::default()),
+        proxy_protocol,
+        ..Default::default()
+    };
+    let gw = Gateway::start(t, certs, config).await.expect("gateway");
+    (gw, ca)
+}
+
 impl Seed {
     async fn at(step: &str) -> Seed {
         let s = Scenario::seed().expect("seed");
@@ -34,17 +50,7 @@ impl Seed {
             .await
             .expect("resolver");
         let certs = LabCerts::new().expect("certs");
-        let ca = vec![certs.server_ca().cert_der()];
-        let gateway = Gateway::start(
-            &topology,
-            certs,
-            GatewayConfig {
-                access_log: Arc::new(MemoryLog::default()),
-                ..Default::default()
-            },
-        )
-        .await
-        .expect("gateway");
+        let (gateway, ca) = start_gateway(&topology, certs, false).await;
         Seed {
             topology,
             resolver,
@@ -267,18 +273,8 @@ impl Rows {
         let topology =
             Topology::from_yaml(ROWS_TOPOLOGY, "<rows>").unwrap_or_else(|e| panic!("{e}"));
         let mut certs = LabCerts::new().expect("certs");
-        let ca = vec![certs.server_ca().cert_der()];
         let certs_client = certs.client("clients").expect("client");
-        let gateway = Gateway::start(
-            &topology,
-            certs,
-            GatewayConfig {
-                access_log: Arc::new(MemoryLog::default()),
-                ..Default::default()
-            },
-        )
-        .await
-        .expect("gateway");
+        let (gateway, ca) = start_gateway(&topology, certs, false).await;
         Rows {
             gateway,
             ca,
@@ -473,18 +469,7 @@ async fn a_cname_into_the_endpoint_zone_is_named() {
     let resolver = Resolver::start(&t, ResolverConfig::default())
         .await
         .expect("resolver");
-    let certs = LabCerts::new().expect("certs");
-    let ca = vec![certs.server_ca().cert_der()];
-    let gw = Gateway::start(
-        &t,
-        certs,
-        GatewayConfig {
-            access_log: Arc::new(MemoryLog::default()),
-            ..Default::default()
-        },
-    )
-    .await
-    .expect("gateway");
+    let (gw, ca) = start_gateway(&t, LabCerts::new().expect("certs"), false).await;
     let mut o = ProbeOptions::new(
         "https://api.example.com/test"
             .to_owned()
@@ -798,18 +783,8 @@ async fn row4_no_allowing_policy_and_secrets_are_redacted() {
         t
     };
     let mut certs = LabCerts::new().expect("certs");
-    let ca = vec![certs.server_ca().cert_der()];
     let _ = certs.client("clients");
-    let gw = Gateway::start(
-        &t,
-        certs,
-        GatewayConfig {
-            access_log: Arc::new(MemoryLog::default()),
-            ..Default::default()
-        },
-    )
-    .await
-    .expect("gateway");
+    let (gw, ca) = start_gateway(&t, certs, false).await;
     let mut o = ProbeOptions::new(
         "https://p1r2i3v4a5.execute-api.us-east-1.amazonaws.com/prod/test"
             .to_owned()
@@ -856,19 +831,7 @@ async fn row4_no_allowing_policy_and_secrets_are_redacted() {
 #[tokio::test]
 async fn a_server_expecting_a_proxy_header_is_named() {
     let seed = Seed::at("before").await;
-    let certs = LabCerts::new().expect("certs");
-    let ca = vec![certs.server_ca().cert_der()];
-    let gw = Gateway::start(
-        &seed.topology,
-        certs,
-        GatewayConfig {
-            access_log: Arc::new(MemoryLog::default()),
-            proxy_protocol: true,
-            ..Default::default()
-        },
-    )
-    .await
-    .expect("gateway");
+    let (gw, ca) = start_gateway(&seed.topology, LabCerts::new().expect("certs"), true).await;
     let mut o = seed.options(
         "https://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com/prod/test",
         "internet",
