@@ -29,15 +29,61 @@ use serde_json::Value;
 use crate::imported::{
     Api, ApiKind, Domain, Endpoint, Imported, KeyMethod, Loc, Ref, UsagePlan, Vpc,
 };
-use crate::source;
 use crate::terraform::to_json;
+use crate::{input, source};
 
-pub fn import(dir: &Path) -> Imported {
+/// The outputs a folder is read for; a folder with none of them is an error, not a clean pass.
+const KNOWN: &[&str] = &[
+    "describe-vpcs.json",
+    "describe-vpc-endpoints.json",
+    "get-rest-apis.json",
+    "get-domain-names.json",
+    "list-hosted-zones-by-vpc.json",
+    "list-resolver-rules.json",
+    "get-usage-plans.json",
+];
+
+pub fn import(dir: &Path, max_bytes: u64) -> Imported {
     let mut out = Imported::default();
+    if !KNOWN.iter().any(|n| input::present(&dir.join(n))) {
+        out.errors.push((
+            Loc {
+                file: dir.display().to_string(),
+                line: 0,
+                resource: String::new(),
+            },
+            format!(
+                "no AWS CLI output in this folder (looked for {})",
+                KNOWN.join(", ")
+            ),
+        ));
+        return out;
+    }
+    // An output that is absent is simply not given; one that is there but cannot be read (a
+    // dangling symlink, a loop, a directory, a FIFO, too large) is an error that names it.
+    let text_of = |path: &Path, out: &mut Imported| -> Option<String> {
+        if !input::present(path) {
+            return None;
+        }
+        match input::read_text(path, max_bytes) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                out.errors.push((
+                    Loc {
+                        file: path.display().to_string(),
+                        line: 0,
+                        resource: String::new(),
+                    },
+                    e.to_string(),
+                ));
+                None
+            }
+        }
+    };
     let read = |name: &str, out: &mut Imported| -> Option<(source::Node, String)> {
         let path = dir.join(name);
         let file = path.display().to_string();
-        let text = std::fs::read_to_string(&path).ok()?;
+        let text = text_of(&path, out)?;
         match source::parse(&text, &file) {
             Ok(n) => Some((n, file)),
             Err(e) => {
@@ -60,20 +106,33 @@ pub fn import(dir: &Path) -> Imported {
                 .and_then(Value::as_str)
                 .unwrap_or("")
                 .to_owned();
-            let attr = |name: &str| -> Option<bool> {
-                let text = std::fs::read_to_string(
-                    dir.join(format!("describe-vpc-attribute-{id}-{name}.json")),
-                )
-                .ok()?;
-                let j: Value = serde_json::from_str(&text).ok()?;
+            let attr = |name: &str, out: &mut Imported| -> Option<bool> {
+                let path = dir.join(format!("describe-vpc-attribute-{id}-{name}.json"));
+                let text = text_of(&path, out)?;
+                let j: Value = match serde_json::from_str(&text) {
+                    Ok(j) => j,
+                    Err(e) => {
+                        out.errors.push((
+                            Loc {
+                                file: path.display().to_string(),
+                                line: u32::try_from(e.line()).unwrap_or(u32::MAX),
+                                resource: String::new(),
+                            },
+                            format!("not JSON: {e}"),
+                        ));
+                        return None;
+                    }
+                };
                 let key = format!("{}{}", name[..1].to_ascii_uppercase(), &name[1..]);
                 j.get(&key)?.get("Value")?.as_bool()
             };
+            let dns_support = attr("enableDnsSupport", &mut out);
+            let dns_hostnames = attr("enableDnsHostnames", &mut out);
             out.vpcs.push(Vpc {
                 key: id.clone(),
                 id: Some(id.clone()),
-                dns_support: attr("enableDnsSupport"),
-                dns_hostnames: attr("enableDnsHostnames"),
+                dns_support,
+                dns_hostnames,
                 loc: Loc {
                     file: file.clone(),
                     line: v.line,

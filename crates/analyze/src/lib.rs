@@ -6,11 +6,13 @@
 //! - [`source`]: YAML and JSON read into one positioned tree.
 //! - [`cfn`], [`terraform`], [`awscli`]: importers into [`imported::Imported`].
 //! - [`findings`]: the rules, and text, JSON and SARIF output.
+//! - [`input`]: reading inputs (regular files only, a size cap, every failure named).
 
 pub mod awscli;
 pub mod cfn;
 pub mod findings;
 pub mod imported;
+pub mod input;
 pub mod matrix;
 pub mod predict;
 pub mod runnable;
@@ -22,14 +24,19 @@ pub use predict::{PredictRequest, Prediction, Predictor};
 /// Reads every input (a CloudFormation template, a Terraform plan, or a folder of AWS CLI
 /// outputs) and joins them. A file that cannot be read is reported and the others go on.
 pub fn import_paths(paths: &[std::path::PathBuf]) -> imported::Imported {
+    import_paths_with(paths, input::DEFAULT_MAX_INPUT)
+}
+
+/// [`import_paths`] with a cap on each file's size.
+pub fn import_paths_with(paths: &[std::path::PathBuf], max_bytes: u64) -> imported::Imported {
     let mut all = imported::Imported::default();
     for p in paths {
         let file = p.display().to_string();
-        if p.is_dir() {
-            all.extend(awscli::import(p));
+        if std::fs::metadata(p).is_ok_and(|m| m.is_dir()) {
+            all.extend(awscli::import(p, max_bytes));
             continue;
         }
-        let text = match std::fs::read_to_string(p) {
+        let text = match input::read_text(p, max_bytes) {
             Ok(t) => t,
             Err(e) => {
                 all.errors.push((
@@ -38,7 +45,7 @@ pub fn import_paths(paths: &[std::path::PathBuf]) -> imported::Imported {
                         line: 0,
                         resource: String::new(),
                     },
-                    format!("cannot read: {e}"),
+                    e.to_string(),
                 ));
                 continue;
             }

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use parallax_dns::QType;
 use parallax_dns::view::{RecData, View};
+use parallax_gateway::reject::CertRefusal;
 use parallax_gateway::tables::{ClientCert, Incoming, Tables};
 use parallax_model::scenario::ClientCertSpec;
 use parallax_model::topology::{EndpointType, Integration, Topology};
@@ -146,10 +147,11 @@ impl<'t> Predictor<'t> {
                             serial: String::new(),
                         }
                     }
-                    Some(other) => ClientCert::Invalid(format!(
-                        "{} is not accepted",
-                        String::from(other.clone())
-                    )),
+                    Some(ClientCertSpec::Expired(_)) => ClientCert::Invalid(CertRefusal::Expired),
+                    Some(ClientCertSpec::Deep(_)) => {
+                        ClientCert::Invalid(CertRefusal::ChainTooDeep { levels: 5 })
+                    }
+                    Some(_) => ClientCert::Invalid(CertRefusal::UnknownIssuer),
                 };
                 if m.strict && !matches!(state, ClientCert::Valid { .. }) {
                     notes.push("strict mutual TLS: the handshake fails".to_owned());
@@ -167,11 +169,21 @@ impl<'t> Predictor<'t> {
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case("x-apigw-api-id"))
             .map(|(_, v)| v.as_str());
+        let header = |name: &str| {
+            req.headers
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.as_str())
+        };
         let incoming = Incoming {
             door: &door,
-            host: host.as_str(),
+            // The probe, like curl, sends the URL's host as SNI.
+            sni: Some(host.as_str()),
+            host: header("host").unwrap_or(host.as_str()),
             method: req.method,
             path,
+            user_agent: header("user-agent"),
+            referer: header("referer"),
             api_key: req.api_key.map(str::as_bytes),
             apigw_api_id,
             client_ip,
@@ -181,7 +193,7 @@ impl<'t> Predictor<'t> {
         outcome.http = Some(match decision {
             Err(r) => HttpOutcome {
                 status: r.status(),
-                error_type: Some(r.error_type().to_owned()),
+                error_type: r.error_type().map(str::to_owned),
             },
             Ok(admitted) => match &admitted.route.integration {
                 Integration::Mock { status, .. } => HttpOutcome {

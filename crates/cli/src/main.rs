@@ -178,6 +178,9 @@ struct AnalyzeArgs {
     /// With --matrix: the scenario step.
     #[arg(long, value_name = "NAME", requires = "matrix")]
     step: Option<String>,
+    /// The largest input file read, in bytes (default 512 MiB). Only regular files are read.
+    #[arg(long, value_name = "BYTES", default_value_t = parallax_analyze::input::DEFAULT_MAX_INPUT)]
+    max_input_size: u64,
 }
 
 #[derive(clap::Args, Debug)]
@@ -352,7 +355,7 @@ async fn keep_running_in(
         .context("the last step's topology")?;
     for key in topology.usage_plans.iter().flat_map(|p| &p.keys) {
         let path = dir.join(format!("key-{}.txt", key.id.value));
-        std::fs::write(&path, key.value.expose())
+        parallax_gateway::certs::write_private(&path, key.value.expose().as_bytes())
             .with_context(|| format!("{}: cannot write", path.display()))?;
     }
     println!(
@@ -432,14 +435,14 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     use parallax_analyze::findings::{self, Severity};
     if a.matrix {
         let is_scenario = a.files.len() == 1
-            && std::fs::read_to_string(&a.files[0]).is_ok_and(|t| {
+            && parallax_analyze::input::read_text(&a.files[0], a.max_input_size).is_ok_and(|t| {
                 t.lines()
                     .any(|l| l.starts_with("steps:") || l.starts_with("topology:"))
             });
         let t = if is_scenario {
             topology_at(Some(&a.files[0]), a.step.as_deref())?
         } else {
-            let model = parallax_analyze::import_paths(&a.files);
+            let model = parallax_analyze::import_paths_with(&a.files, a.max_input_size);
             let (t, notes) = parallax_analyze::runnable::topology(&model);
             for n in notes {
                 println!("assumed: {n}");
@@ -452,7 +455,7 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         );
         return Ok(ExitCode::SUCCESS);
     }
-    let model = parallax_analyze::import_paths(&a.files);
+    let model = parallax_analyze::import_paths_with(&a.files, a.max_input_size);
     let found = findings::findings(&model);
     match a.format.as_str() {
         "json" => println!(

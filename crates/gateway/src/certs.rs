@@ -106,21 +106,30 @@ impl LabCerts {
 
     /// Writes what a person needs to call the lab by hand: `server-ca.pem`, and for every lab CA
     /// `NAME-ca.pem` with a client certificate `NAME-client.pem` and key `NAME-client.key`.
+    /// Every file is 0600 and written whole (a temporary file renamed into place); a directory
+    /// this creates is 0700. An existing directory keeps its mode: a warning names it when
+    /// others can read it.
     pub fn write_to(&mut self, dir: &Path) -> Result<Vec<PathBuf>, CertError> {
+        let werr = |path: &Path| {
+            let path = path.to_owned();
+            move |source| CertError::Write { path, source }
+        };
+        if !dir.exists() {
+            create_private_dir(dir).map_err(werr(dir))?;
+        } else if group_or_world_readable(dir) {
+            tracing::warn!(
+                dir = %dir.display(),
+                "the TLS directory can be read by other users; its key files are 0600"
+            );
+        }
         let write = |name: String, text: &str| -> Result<PathBuf, CertError> {
             let path = dir.join(name);
-            std::fs::write(&path, text).map_err(|source| CertError::Write {
-                path: path.clone(),
-                source,
-            })?;
+            write_private(&path, text.as_bytes()).map_err(werr(&path))?;
             Ok(path)
         };
-        std::fs::create_dir_all(dir).map_err(|source| CertError::Write {
-            path: dir.to_owned(),
-            source,
-        })?;
         let mut out = vec![write("server-ca.pem".into(), &self.server_ca.cert_pem())?];
-        let names: Vec<String> = self.cas.keys().cloned().collect();
+        let mut names: Vec<String> = self.cas.keys().cloned().collect();
+        names.sort();
         for name in names {
             out.push(write(
                 format!("{name}-ca.pem"),
@@ -132,6 +141,54 @@ impl LabCerts {
         }
         Ok(out)
     }
+}
+
+#[cfg(unix)]
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+}
+
+#[cfg(not(unix))]
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)
+}
+
+#[cfg(unix)]
+fn group_or_world_readable(dir: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(dir).is_ok_and(|m| m.permissions().mode() & 0o077 != 0)
+}
+
+#[cfg(not(unix))]
+fn group_or_world_readable(_: &Path) -> bool {
+    false
+}
+
+/// Writes `data` to `path` as a 0600 file, whole or not at all.
+pub fn write_private(path: &Path, data: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let result = (|| {
+        let mut f = opts.open(&tmp)?;
+        f.write_all(data)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
 }
 
 pub fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, CertError> {

@@ -157,12 +157,16 @@ impl Upstreams {
         Ok(())
     }
 
-    /// Sends the request on. Returns the response and how long the upstream took to answer.
+    /// Sends the request on. Returns the response and how long the upstream took to answer its
+    /// head. `timeout` covers the whole exchange, the response body included: a body still
+    /// running at the deadline, or one the upstream breaks off, ends the client's response with
+    /// an error (an abort, never a clean end), and `breaks` says why.
     pub async fn forward(
         &self,
         target: &Target<'_>,
         parts: http::request::Parts,
         body: Body,
+        breaks: &BreakSlot,
     ) -> Result<(Response<Body>, Duration), Reject> {
         let key = (
             target.ca.map(str::to_owned),
@@ -187,7 +191,8 @@ impl Upstreams {
             req.headers_mut().insert(header::HOST, host);
         }
         let started = Instant::now();
-        let res = match tokio::time::timeout(target.timeout, client.request(req)).await {
+        let deadline = tokio::time::Instant::now() + target.timeout;
+        let res = match tokio::time::timeout_at(deadline, client.request(req)).await {
             Err(_) => return Err(Reject::IntegrationTimeout),
             Ok(Err(e)) => return Err(classify(&e)),
             Ok(Ok(res)) => res,
@@ -195,10 +200,114 @@ impl Upstreams {
         let took = started.elapsed();
         let (mut parts, body) = res.into_parts();
         parts.headers = forwardable(&parts.headers);
-        Ok((
-            Response::from_parts(parts, body.map_err(|e| Box::new(e) as BoxError).boxed()),
-            took,
-        ))
+        let body = Deadline {
+            inner: body.map_err(|e| Box::new(e) as BoxError).boxed(),
+            sleep: Box::pin(tokio::time::sleep_until(deadline)),
+            breaks: breaks.clone(),
+        };
+        Ok((Response::from_parts(parts, body.boxed()), took))
+    }
+}
+
+/// Why an upstream response body did not end cleanly.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UpstreamBreak {
+    /// The integration timeout ran out mid-body.
+    Timeout,
+    /// The connection was reset.
+    Reset,
+    /// The connection closed before the length the head announced.
+    Truncated,
+    /// The framing (chunked encoding) was invalid.
+    Malformed,
+    Other,
+}
+
+impl UpstreamBreak {
+    pub fn describe(self) -> &'static str {
+        match self {
+            UpstreamBreak::Timeout => "the upstream response body ran past the integration timeout",
+            UpstreamBreak::Reset => "the upstream reset the connection mid-body",
+            UpstreamBreak::Truncated => "the upstream closed before the announced end of the body",
+            UpstreamBreak::Malformed => "the upstream's body framing was invalid",
+            UpstreamBreak::Other => "the upstream body failed",
+        }
+    }
+
+    fn of(e: &(dyn std::error::Error + 'static)) -> UpstreamBreak {
+        let mut source = Some(e);
+        while let Some(s) = source {
+            if let Some(h) = s.downcast_ref::<hyper::Error>() {
+                if h.is_incomplete_message() {
+                    return UpstreamBreak::Truncated;
+                }
+                if h.is_parse() {
+                    return UpstreamBreak::Malformed;
+                }
+                if h.is_timeout() {
+                    return UpstreamBreak::Timeout;
+                }
+            }
+            if let Some(io) = s.downcast_ref::<std::io::Error>() {
+                use std::io::ErrorKind as K;
+                return match io.kind() {
+                    K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe => {
+                        UpstreamBreak::Reset
+                    }
+                    K::UnexpectedEof => UpstreamBreak::Truncated,
+                    K::InvalidData | K::InvalidInput => UpstreamBreak::Malformed,
+                    _ => UpstreamBreak::Other,
+                };
+            }
+            source = s.source();
+        }
+        UpstreamBreak::Other
+    }
+}
+
+/// Where a response body records why it broke off.
+pub type BreakSlot = std::sync::Arc<std::sync::OnceLock<UpstreamBreak>>;
+
+/// An upstream body held to the integration deadline.
+struct Deadline {
+    inner: Body,
+    sleep: std::pin::Pin<Box<tokio::time::Sleep>>,
+    breaks: BreakSlot,
+}
+
+impl hyper::body::Body for Deadline {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, BoxError>>> {
+        use std::future::Future;
+        use std::task::Poll;
+        let this = self.get_mut();
+        match std::pin::Pin::new(&mut this.inner).poll_frame(cx) {
+            Poll::Ready(Some(Err(e))) => {
+                let _ = this.breaks.set(UpstreamBreak::of(&*e));
+                Poll::Ready(Some(Err(e)))
+            }
+            Poll::Pending => {
+                if this.sleep.as_mut().poll(cx).is_ready() {
+                    let _ = this.breaks.set(UpstreamBreak::Timeout);
+                    return Poll::Ready(Some(Err(UpstreamBreak::Timeout.describe().into())));
+                }
+                Poll::Pending
+            }
+            other => other,
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.inner.size_hint()
     }
 }
 

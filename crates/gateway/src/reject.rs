@@ -17,7 +17,13 @@ pub enum Reject {
     DefaultEndpointDisabled,
     /// Mutual TLS on a custom domain: no certificate, or one that fails verification (row 12;
     /// error type and body UNCONFIRMED, ForbiddenException/Forbidden assumed).
-    ClientCertificate(String),
+    ClientCertificate(CertRefusal),
+    /// The Host (`:authority`, absolute-form target) names a domain other than the one the TLS
+    /// session was made for, so the session's mutual TLS does not vouch for it. AWS documents
+    /// no answer for this; 421 Misdirected Request (RFC 9110 §15.5.20) is ours, UNCONFIRMED.
+    Misdirected,
+    /// A request API Gateway's front end would not read (400; body UNCONFIRMED).
+    BadRequest(BadRequest),
     /// The stage in the path (or the base path of a custom domain) does not exist (row 7).
     UnknownStage,
     /// No route for the resource and method (row 6).
@@ -38,9 +44,108 @@ pub enum Reject {
     IntegrationFailure(String),
 }
 
+/// Why a request could not be read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BadRequest {
+    /// No Host, several, a malformed one, or a Host that differs from `:authority`.
+    Host,
+    /// A `%` escape that is not two hex digits or does not decode to UTF-8.
+    PercentEncoding,
+    /// The request body broke off or its chunked framing is invalid.
+    Body,
+}
+
+/// Why a client certificate was refused (mutual TLS). Each is a value, so the access log, the
+/// status and a diagnosis never depend on the words.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CertRefusal {
+    NotSent,
+    Expired,
+    NotValidYet,
+    /// The chain does not lead to a CA in the truststore.
+    UnknownIssuer,
+    Revoked,
+    BadSignature,
+    /// A signature algorithm below AWS's floor (SHA-256 and up).
+    InsecureAlgorithm,
+    /// A key below AWS's floor (RSA-2048, ECDSA-256).
+    WeakKey {
+        bits: usize,
+    },
+    /// More CA levels above the leaf than API Gateway accepts.
+    ChainTooDeep {
+        levels: usize,
+    },
+    /// Extended key usage without clientAuth.
+    NotForClientAuth,
+    /// The leaf's keyUsage lacks digitalSignature (RFC 5280 §4.2.1.3, RFC 8446 §4.4.2.2).
+    LeafKeyUsage,
+    /// A CA in the chain whose keyUsage lacks keyCertSign (RFC 5280 §4.2.1.3).
+    IssuerKeyUsage {
+        subject: String,
+    },
+    /// A certificate in the issuer's place that is not a CA, or a CA used as the leaf.
+    BasicConstraints,
+    /// A CA's pathLenConstraint is exceeded.
+    PathLength,
+    UnsupportedCriticalExtension,
+    /// Not a parsable X.509 certificate.
+    Malformed,
+    /// Another verification failure, in rustls's words.
+    Other(String),
+}
+
+impl fmt::Display for CertRefusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CertRefusal::NotSent => f.write_str("no client certificate was sent"),
+            CertRefusal::Expired => f.write_str("the certificate has expired"),
+            CertRefusal::NotValidYet => f.write_str("the certificate is not valid yet"),
+            CertRefusal::UnknownIssuer => {
+                f.write_str("the certificate's issuer is not in the truststore")
+            }
+            CertRefusal::Revoked => f.write_str("the certificate is revoked"),
+            CertRefusal::BadSignature => f.write_str("a signature in the chain does not verify"),
+            CertRefusal::InsecureAlgorithm => {
+                f.write_str("the certificate uses an insecure or unsupported signature algorithm")
+            }
+            CertRefusal::WeakKey { bits } => write!(
+                f,
+                "the certificate's key has {bits} bits (RSA needs 2048, ECDSA 256)"
+            ),
+            CertRefusal::ChainTooDeep { levels } => write!(
+                f,
+                "the chain has {levels} CA levels above the leaf; at most {} are allowed",
+                crate::tls::MAX_CA_LEVELS
+            ),
+            CertRefusal::NotForClientAuth => {
+                f.write_str("the certificate's extended key usage does not include clientAuth")
+            }
+            CertRefusal::LeafKeyUsage => {
+                f.write_str("the certificate's key usage does not include digitalSignature")
+            }
+            CertRefusal::IssuerKeyUsage { subject } => {
+                write!(f, "the CA {subject} has a key usage without keyCertSign")
+            }
+            CertRefusal::BasicConstraints => f.write_str(
+                "the chain's basic constraints are violated (a CA as leaf, or a leaf as CA)",
+            ),
+            CertRefusal::PathLength => f.write_str("a CA's path length constraint is exceeded"),
+            CertRefusal::UnsupportedCriticalExtension => {
+                f.write_str("the certificate has a critical extension that is not understood")
+            }
+            CertRefusal::Malformed => f.write_str("the certificate is not valid X.509"),
+            CertRefusal::Other(why) => write!(f, "the certificate is not valid: {why}"),
+        }
+    }
+}
+
 impl Reject {
     pub fn status(&self) -> u16 {
         match self {
+            Reject::Misdirected => 421,
+            Reject::BadRequest(_) => 400,
             Reject::Throttled | Reject::QuotaExceeded => 429,
             Reject::TooLarge => 413,
             Reject::IntegrationTimeout | Reject::IntegrationFailure(_) => 504,
@@ -48,9 +153,11 @@ impl Reject {
         }
     }
 
-    /// The `x-amzn-ErrorType` header value.
-    pub fn error_type(&self) -> &'static str {
-        match self {
+    /// The `x-amzn-ErrorType` header value; none for refusals that are not API Gateway's
+    /// gateway responses (421, 400).
+    pub fn error_type(&self) -> Option<&'static str> {
+        Some(match self {
+            Reject::Misdirected | Reject::BadRequest(_) => return None,
             Reject::MissingAuthenticationToken => "MissingAuthenticationTokenException",
             Reject::AccessDenied { .. } => "AccessDeniedException",
             Reject::Throttled => "TooManyRequestsException",
@@ -62,7 +169,7 @@ impl Reject {
                 "InternalServerErrorException"
             }
             _ => "ForbiddenException",
-        }
+        })
     }
 
     /// The response body, byte for byte.
@@ -76,6 +183,8 @@ impl Reject {
             Reject::TooLarge => r#"{"message":"Request Too Long"}"#.to_owned(),
             Reject::IntegrationTimeout => r#"{"message":"Endpoint request timed out"}"#.to_owned(),
             Reject::IntegrationFailure(_) => r#"{"message":"Internal server error"}"#.to_owned(),
+            Reject::Misdirected => r#"{"message":"Misdirected Request"}"#.to_owned(),
+            Reject::BadRequest(_) => r#"{"message":"Bad Request"}"#.to_owned(),
             // Resource-policy denials use a capital-M "Message" (reference §1.2 notes).
             Reject::AccessDenied { arn, explicit } => {
                 let why = if *explicit {
@@ -108,6 +217,18 @@ impl fmt::Display for Reject {
                 f.write_str("the API's default execute-api endpoint is disabled")
             }
             Reject::ClientCertificate(why) => write!(f, "client certificate: {why}"),
+            Reject::Misdirected => {
+                f.write_str("the Host names another domain than the TLS session (SNI) was made for")
+            }
+            Reject::BadRequest(BadRequest::Host) => {
+                f.write_str("no single valid Host (or it differs from :authority)")
+            }
+            Reject::BadRequest(BadRequest::PercentEncoding) => {
+                f.write_str("the path has a malformed percent escape")
+            }
+            Reject::BadRequest(BadRequest::Body) => {
+                f.write_str("the request body is malformed or cut short")
+            }
             Reject::UnknownStage => f.write_str("no such stage (or base path)"),
             Reject::MissingAuthenticationToken => {
                 f.write_str("no route for this resource and method")

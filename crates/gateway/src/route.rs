@@ -7,6 +7,8 @@ use std::collections::BTreeMap;
 
 use parallax_model::topology::{Method, RoutePath};
 
+use crate::request::{MethodToken, encode_segment};
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Segment {
     Literal(String),
@@ -48,29 +50,39 @@ impl Template {
         &self.path
     }
 
-    /// Matches a request path (without stage, without query); the parameters on success, and a
-    /// specificity score to rank matches (higher is more specific).
-    pub fn matches(&self, path: &str) -> Option<(BTreeMap<String, String>, Vec<u8>)> {
-        let parts: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    /// Matches a canonical path (segments, without stage); the parameters on success, and a
+    /// specificity score to rank matches (higher is more specific). Parameter values are
+    /// percent-encoded again for an upstream URI: a greedy one keeps `/` between segments, and
+    /// a `/` decoded inside a segment stays escaped.
+    pub fn matches(&self, parts: &[String]) -> Option<(BTreeMap<String, String>, Vec<u8>)> {
         let mut params = BTreeMap::new();
         let mut score = Vec::with_capacity(self.segments.len());
         for (i, seg) in self.segments.iter().enumerate() {
             match seg {
                 Segment::Literal(l) => {
-                    if parts.get(i) != Some(&l.as_str()) {
+                    if parts.get(i) != Some(l) {
                         return None;
                     }
                     score.push(3);
                 }
                 Segment::Param(name) => {
-                    params.insert(name.clone(), (*parts.get(i)?).to_owned());
+                    let mut v = String::new();
+                    encode_segment(parts.get(i)?, &mut v);
+                    params.insert(name.clone(), v);
                     score.push(2);
                 }
                 Segment::Greedy(name) => {
                     if parts.len() <= i {
                         return None;
                     }
-                    params.insert(name.clone(), parts[i..].join("/"));
+                    let mut v = String::new();
+                    for (k, p) in parts[i..].iter().enumerate() {
+                        if k > 0 {
+                            v.push('/');
+                        }
+                        encode_segment(p, &mut v);
+                    }
+                    params.insert(name.clone(), v);
                     score.push(1);
                     return Some((params, score));
                 }
@@ -80,9 +92,13 @@ impl Template {
     }
 }
 
-/// Whether a route's method accepts the request's.
-pub fn method_matches(route: Method, request: &str) -> bool {
-    route == Method::Any || method_name(route) == request
+/// Whether a route's method accepts the request's: `ANY` takes API Gateway's seven methods and
+/// no other token.
+pub fn method_matches(route: Method, request: &MethodToken) -> bool {
+    match request {
+        MethodToken::Known(m) => route == Method::Any || route == *m,
+        MethodToken::Other(_) => false,
+    }
 }
 
 pub fn method_name(m: Method) -> &'static str {
@@ -106,27 +122,57 @@ mod tests {
         Template::new(&RoutePath::try_from(p.to_owned()).unwrap())
     }
 
+    fn segs(p: &str) -> Vec<String> {
+        crate::request::CanonicalPath::parse(p).unwrap().segments
+    }
+
     #[test]
     fn literals_params_and_greedy() {
-        assert!(t("/test").matches("/test").is_some());
-        assert!(t("/test").matches("/test/x").is_none());
-        assert!(t("/").matches("/").is_some());
-        let (p, _) = t("/items/{id}").matches("/items/42").unwrap();
+        assert!(t("/test").matches(&segs("/test")).is_some());
+        assert!(t("/test").matches(&segs("/test/x")).is_none());
+        assert!(t("/").matches(&segs("/")).is_some());
+        let (p, _) = t("/items/{id}").matches(&segs("/items/42")).unwrap();
         assert_eq!(p["id"], "42");
-        assert!(t("/items/{id}").matches("/items").is_none());
-        let (p, _) = t("/onprem/{proxy+}").matches("/onprem/a/b/c").unwrap();
+        assert!(t("/items/{id}").matches(&segs("/items")).is_none());
+        let (p, _) = t("/onprem/{proxy+}")
+            .matches(&segs("/onprem/a/b/c"))
+            .unwrap();
         assert_eq!(p["proxy"], "a/b/c");
         assert!(
-            t("/onprem/{proxy+}").matches("/onprem").is_none(),
+            t("/onprem/{proxy+}").matches(&segs("/onprem")).is_none(),
             "greedy needs one segment"
         );
     }
 
     #[test]
+    fn parameters_are_encoded_for_the_upstream() {
+        let (p, _) = t("/items/{id}")
+            .matches(&segs("/items/a%2F..%2Fadmin"))
+            .unwrap();
+        assert_eq!(p["id"], "a%2F..%2Fadmin");
+        let (p, _) = t("/onprem/{proxy+}")
+            .matches(&segs("/onprem/a%20b/c"))
+            .unwrap();
+        assert_eq!(p["proxy"], "a%20b/c");
+    }
+
+    #[test]
+    fn any_takes_only_api_gateways_methods() {
+        assert!(method_matches(Method::Any, &MethodToken::parse("DELETE")));
+        assert!(!method_matches(Method::Any, &MethodToken::parse("get")));
+        assert!(!method_matches(Method::Any, &MethodToken::parse("FOO")));
+        assert!(!method_matches(Method::Get, &MethodToken::parse("Get")));
+    }
+
+    #[test]
     fn more_specific_scores_higher() {
-        let (_, lit) = t("/items/special").matches("/items/special").unwrap();
-        let (_, par) = t("/items/{id}").matches("/items/special").unwrap();
-        let (_, gre) = t("/items/{rest+}").matches("/items/special").unwrap();
+        let (_, lit) = t("/items/special")
+            .matches(&segs("/items/special"))
+            .unwrap();
+        let (_, par) = t("/items/{id}").matches(&segs("/items/special")).unwrap();
+        let (_, gre) = t("/items/{rest+}")
+            .matches(&segs("/items/special"))
+            .unwrap();
         assert!(lit > par && par > gre);
     }
 }

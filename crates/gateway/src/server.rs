@@ -23,8 +23,8 @@ use tokio::sync::{Semaphore, watch};
 
 use crate::certs::{CertError, LabCerts, read_crls};
 use crate::pki::base64;
-use crate::proxy::{Body, BoxError, Target, UpstreamRoutes, Upstreams};
-use crate::reject::Reject;
+use crate::proxy::{Body, BoxError, BreakSlot, Target, UpstreamBreak, UpstreamRoutes, Upstreams};
+use crate::reject::{BadRequest, Reject};
 use crate::tables::{ClientCert, Context, Incoming as Req, Tables};
 use crate::tls::{Chosen, DoorTls, DoorTlsSpec, Truststore, describe};
 
@@ -39,8 +39,12 @@ pub struct GatewayConfig {
     pub listen: Vec<(String, SocketAddr)>,
     /// Connections served at once per door; more wait in the backlog.
     pub max_connections: usize,
-    /// Time a client has to send its TLS ClientHello and its request headers.
+    /// Time a client has to send its TLS ClientHello, its first request after the handshake,
+    /// and each request's headers.
     pub header_read_timeout: Duration,
+    /// How long a connection may sit with no request in flight after its first one (HTTP/1.1
+    /// keep-alive, an HTTP/2 connection with no open stream) before it is closed.
+    pub idle_timeout: Duration,
     /// How long shutdown waits for requests in flight.
     pub grace: Duration,
     /// Where access-log lines go.
@@ -68,6 +72,7 @@ impl Default for GatewayConfig {
             listen: Vec::new(),
             max_connections: 1024,
             header_read_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
             grace: Duration::from_secs(10),
             access_log: Arc::new(StderrLog::new()),
             upstream_routes: UpstreamRoutes::default(),
@@ -79,33 +84,69 @@ impl Default for GatewayConfig {
 /// Receives one JSON line per request.
 pub trait AccessLog: Send + Sync {
     fn line(&self, line: &str);
+    /// Lines dropped because the writer could not keep up (see [`StderrLog`]).
+    fn dropped(&self) -> u64 {
+        0
+    }
+    /// Writes out what is queued, waiting at most `timeout`.
+    fn flush(&self, _timeout: Duration) {}
+}
+
+/// How many lines [`StderrLog`] queues before it drops (about 8 MB of typical lines).
+pub const ACCESS_LOG_QUEUE: usize = 16 * 1024;
+
+enum LogMsg {
+    Line(String),
+    Flush(std::sync::mpsc::Sender<()>),
 }
 
 /// Writes access-log lines to standard error from a thread of its own: the request path only
-/// sends the line down a channel, and never waits on the terminal or takes the stderr lock.
+/// puts the line on a bounded queue, and never waits on the terminal or takes the stderr lock.
+/// When stderr stalls and the queue is full, lines are dropped and counted, never buffered
+/// without bound: the count is [`AccessLog::dropped`], and a warning names it every 10 s.
 #[derive(Debug)]
 pub struct StderrLog {
-    tx: std::sync::mpsc::Sender<String>,
+    tx: std::sync::mpsc::SyncSender<LogMsg>,
+    dropped: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl std::fmt::Debug for LogMsg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LogMsg")
+    }
 }
 
 impl StderrLog {
     pub fn new() -> StderrLog {
-        let (tx, rx) = std::sync::mpsc::channel::<String>();
-        // If the thread cannot start, lines are dropped rather than requests failed.
+        StderrLog::with_writer(ACCESS_LOG_QUEUE, Box::new(std::io::stderr()))
+    }
+
+    /// A log writing to `out` through a queue of `capacity` lines.
+    pub fn with_writer(capacity: usize, out: Box<dyn std::io::Write + Send>) -> StderrLog {
+        use std::sync::atomic::Ordering;
+        let (tx, rx) = std::sync::mpsc::sync_channel::<LogMsg>(capacity.max(1));
+        let dropped = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let counted = dropped.clone();
+        // If the thread cannot start, lines are dropped (and counted) rather than requests failed.
         let _ = std::thread::Builder::new()
             .name("access-log".into())
             .spawn(move || {
                 use std::io::Write;
-                let mut out = std::io::BufWriter::with_capacity(256 * 1024, std::io::stderr());
+                let mut out = std::io::BufWriter::with_capacity(256 * 1024, out);
+                let mut warned_at = (Instant::now(), 0u64);
                 // The writer wakes on its own clock and drains what is queued: a sender never has
                 // to wake it (a wake-up per request cost a third of the gateway's CPU under load).
                 loop {
                     let mut wrote = false;
                     loop {
                         match rx.try_recv() {
-                            Ok(line) => {
+                            Ok(LogMsg::Line(line)) => {
                                 let _ = writeln!(out, "{line}");
                                 wrote = true;
+                            }
+                            Ok(LogMsg::Flush(ack)) => {
+                                let _ = out.flush();
+                                let _ = ack.send(());
                             }
                             Err(std::sync::mpsc::TryRecvError::Empty) => break,
                             Err(std::sync::mpsc::TryRecvError::Disconnected) => {
@@ -117,10 +158,20 @@ impl StderrLog {
                     if wrote {
                         let _ = out.flush();
                     }
+                    let now_dropped = counted.load(Ordering::Relaxed);
+                    if now_dropped > warned_at.1 && warned_at.0.elapsed() >= Duration::from_secs(10)
+                    {
+                        tracing::warn!(
+                            dropped = now_dropped - warned_at.1,
+                            total = now_dropped,
+                            "access log: lines dropped because the log output is too slow"
+                        );
+                        warned_at = (Instant::now(), now_dropped);
+                    }
                     std::thread::sleep(Duration::from_millis(20));
                 }
             });
-        StderrLog { tx }
+        StderrLog { tx, dropped }
     }
 }
 
@@ -132,7 +183,31 @@ impl Default for StderrLog {
 
 impl AccessLog for StderrLog {
     fn line(&self, line: &str) {
-        let _ = self.tx.send(line.to_owned());
+        if self.tx.try_send(LogMsg::Line(line.to_owned())).is_err() {
+            self.dropped
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+
+    fn dropped(&self) -> u64 {
+        self.dropped.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn flush(&self, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        let (ack, acked) = std::sync::mpsc::channel();
+        let mut msg = LogMsg::Flush(ack);
+        loop {
+            match self.tx.try_send(msg) {
+                Ok(()) => break,
+                Err(std::sync::mpsc::TrySendError::Full(m)) if Instant::now() < deadline => {
+                    msg = m;
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                Err(_) => return,
+            }
+        }
+        let _ = acked.recv_timeout(deadline.saturating_duration_since(Instant::now()));
     }
 }
 
@@ -182,6 +257,7 @@ struct Shared {
     snapshot: ArcSwap<Snapshot>,
     log: Arc<dyn AccessLog>,
     header_read_timeout: Duration,
+    idle_timeout: Duration,
     proxy_protocol: bool,
 }
 
@@ -245,6 +321,7 @@ impl Gateway {
             snapshot: ArcSwap::from_pointee(snapshot),
             log: config.access_log.clone(),
             header_read_timeout: config.header_read_timeout,
+            idle_timeout: config.idle_timeout,
             proxy_protocol: config.proxy_protocol,
         });
         let (stop, stopped) = watch::channel(false);
@@ -323,7 +400,13 @@ impl Gateway {
         Ok(())
     }
 
-    /// Stops accepting, lets requests in flight finish (up to the grace period), and returns.
+    /// Access-log lines dropped so far because the log output could not keep up.
+    pub fn access_log_dropped(&self) -> u64 {
+        self.shared.log.dropped()
+    }
+
+    /// Stops accepting, lets requests in flight finish (up to the grace period), writes out the
+    /// access log, and returns.
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
         for t in self.tasks {
@@ -333,6 +416,12 @@ impl Gateway {
             {
                 tracing::warn!("a front door did not stop within its grace period");
             }
+        }
+        let log = self.shared.log.clone();
+        let _ = tokio::task::spawn_blocking(move || log.flush(Duration::from_secs(5))).await;
+        let dropped = self.shared.log.dropped();
+        if dropped > 0 {
+            tracing::warn!(dropped, "access log: lines were dropped while running");
         }
     }
 }
@@ -463,8 +552,11 @@ struct Conn {
     door_name: String,
     door: FrontDoor,
     peer: SocketAddr,
+    /// The name the TLS session was made for.
+    sni: Option<String>,
     client_cert: ClientCert,
     protocol: &'static str,
+    activity: Arc<Activity>,
 }
 
 async fn connection(
@@ -532,17 +624,20 @@ async fn connection(
     } else {
         "HTTP/1.1"
     };
+    let activity = Arc::new(Activity::default());
     let conn = Arc::new(Conn {
         door_name: door.0.clone(),
         door: door.1.clone(),
         peer,
+        sni,
         client_cert,
         protocol,
+        activity: activity.clone(),
     });
     let svc_shared = shared.clone();
     let service = service_fn(move |req| {
         let (conn, shared) = (conn.clone(), svc_shared.clone());
-        async move { Ok::<_, Infallible>(handle(req, &conn, &shared).await) }
+        async move { Ok::<_, Infallible>(handle(req, conn, shared).await) }
     });
     let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
     builder
@@ -556,56 +651,129 @@ async fn connection(
         .max_concurrent_streams(256);
     let served = builder.serve_connection(TokioIo::new(stream), service);
     tokio::pin!(served);
+    let idle = activity.idle(timeout, shared.idle_timeout);
+    tokio::pin!(idle);
     tokio::select! {
         r = served.as_mut() => {
             if let Err(e) = r {
                 tracing::debug!(%peer, error = %e, "connection ended with an error");
             }
+            return;
         }
-        _ = stop.changed() => {
-            served.as_mut().graceful_shutdown();
-            let _ = served.await;
+        _ = stop.changed() => {}
+        () = idle.as_mut() => {
+            tracing::debug!(%peer, "connection idle: closed");
+        }
+    }
+    // Shutting down or idle: no new requests; what is in flight may finish, within a bound (an
+    // idle connection has nothing in flight and closes at once).
+    served.as_mut().graceful_shutdown();
+    let _ = tokio::time::timeout(timeout, served).await;
+}
+
+/// What a connection is doing, for its idle timeout: requests in flight (from the call of the
+/// service until its response body ends) and when the last one ended.
+#[derive(Debug)]
+struct Activity {
+    in_flight: std::sync::atomic::AtomicUsize,
+    served: std::sync::atomic::AtomicBool,
+    since: Mutex<Instant>,
+    changed: tokio::sync::Notify,
+}
+
+impl Default for Activity {
+    fn default() -> Self {
+        Activity {
+            in_flight: Default::default(),
+            served: Default::default(),
+            since: Mutex::new(Instant::now()),
+            changed: tokio::sync::Notify::new(),
         }
     }
 }
 
-async fn handle(req: Request<Incoming>, conn: &Conn, shared: &Shared) -> Response<Body> {
+impl Activity {
+    fn begin(&self) {
+        use std::sync::atomic::Ordering;
+        self.in_flight.fetch_add(1, Ordering::SeqCst);
+        self.served.store(true, Ordering::SeqCst);
+    }
+
+    fn end(&self) {
+        use std::sync::atomic::Ordering;
+        if let Ok(mut t) = self.since.lock() {
+            *t = Instant::now();
+        }
+        self.in_flight.fetch_sub(1, Ordering::SeqCst);
+        self.changed.notify_one();
+    }
+
+    /// Completes when the connection has had no request in flight for `first` (before its
+    /// first request: a handshake followed by silence, an HTTP/2 preface and nothing complete)
+    /// or `keep_alive` (after it).
+    async fn idle(&self, first: Duration, keep_alive: Duration) {
+        use std::sync::atomic::Ordering;
+        loop {
+            if self.in_flight.load(Ordering::SeqCst) > 0 {
+                self.changed.notified().await;
+                continue;
+            }
+            let since = self
+                .since
+                .lock()
+                .map(|t| *t)
+                .unwrap_or_else(|_| Instant::now());
+            let limit = if self.served.load(Ordering::SeqCst) {
+                keep_alive
+            } else {
+                first
+            };
+            tokio::select! {
+                () = tokio::time::sleep_until((since + limit).into()) => {
+                    let unchanged = self.since.lock().map(|t| *t == since).unwrap_or(true);
+                    if unchanged && self.in_flight.load(Ordering::SeqCst) == 0 {
+                        return;
+                    }
+                }
+                () = self.changed.notified() => {}
+            }
+        }
+    }
+}
+
+async fn handle(req: Request<Incoming>, conn: Arc<Conn>, shared: Arc<Shared>) -> Response<Body> {
+    let ticket = Ticket::begin(conn.activity.clone());
     let started = Instant::now();
     let request_id = uuid4();
     let snapshot = shared.snapshot.load();
-    let host = req
-        .uri()
-        .authority()
-        .map(|a| a.as_str().to_owned())
-        .or_else(|| {
-            req.headers()
-                .get(header::HOST)
-                .and_then(|h| h.to_str().ok())
-                .map(str::to_owned)
-        })
-        .unwrap_or_default();
+    let authority = authority_of(&req);
+    let host = authority.clone().unwrap_or_default();
     let method = req.method().as_str().to_owned();
     let path = req.uri().path().to_owned();
+    let header_str = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
     let api_key = req
         .headers()
         .get("x-api-key")
         .map(|v| v.as_bytes().to_vec());
-    let api_id_header = req
-        .headers()
-        .get("x-apigw-api-id")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let incoming = Req {
-        door: &conn.door,
-        host: &host,
-        method: &method,
-        path: &path,
-        api_key: api_key.as_deref(),
-        apigw_api_id: api_id_header.as_deref(),
-        client_ip: conn.peer.ip(),
-        client_cert: &conn.client_cert,
+    let api_id_header = header_str("x-apigw-api-id").map(str::to_owned);
+    let user_agent = header_str("user-agent").map(str::to_owned);
+    let referer = header_str("referer").map(str::to_owned);
+    let (ctx, decision) = match &authority {
+        Err(r) => (Context::default(), Err(r.clone())),
+        Ok(host) => snapshot.tables.decide(&Req {
+            door: &conn.door,
+            sni: conn.sni.as_deref(),
+            host,
+            method: &method,
+            path: &path,
+            user_agent: user_agent.as_deref(),
+            referer: referer.as_deref(),
+            api_key: api_key.as_deref(),
+            apigw_api_id: api_id_header.as_deref(),
+            client_ip: conn.peer.ip(),
+            client_cert: &conn.client_cert,
+        }),
     };
-    let (ctx, decision) = snapshot.tables.decide(&incoming);
     let too_large = req
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -613,6 +781,7 @@ async fn handle(req: Request<Incoming>, conn: &Conn, shared: &Shared) -> Respons
         .and_then(|v| v.parse::<u64>().ok())
         .is_some_and(|n| n > MAX_BODY as u64);
     let mut upstream_latency = None;
+    let mut breaks = None;
     let outcome: Result<Response<Body>, Reject> = match decision {
         Err(r) => Err(r),
         Ok(_) if too_large => Err(Reject::TooLarge),
@@ -644,9 +813,14 @@ async fn handle(req: Request<Incoming>, conn: &Conn, shared: &Shared) -> Respons
                 client_certificate,
             } => {
                 let (parts, body) = req.into_parts();
-                let body: Body = Limited::new(body, MAX_BODY)
-                    .map_err(|e| -> BoxError { e })
-                    .boxed();
+                // A client whose body breaks (bad chunked framing, cut short) is told 400, not
+                // blamed on the upstream: the wrapper notes it, as a value.
+                let client_broke = Arc::new(std::sync::atomic::AtomicBool::new(false));
+                let body: Body = ClientBody {
+                    inner: Limited::new(body, MAX_BODY),
+                    broke: client_broke.clone(),
+                }
+                .boxed();
                 let target = Target {
                     uri,
                     params: &admitted.params,
@@ -654,10 +828,21 @@ async fn handle(req: Request<Incoming>, conn: &Conn, shared: &Shared) -> Respons
                     ca: ca.as_deref(),
                     client_cert: client_certificate.as_deref(),
                 };
-                match snapshot.upstreams.forward(&target, parts, body).await {
+                let slot = BreakSlot::default();
+                let forwarded = snapshot
+                    .upstreams
+                    .forward(&target, parts, body, &slot)
+                    .await;
+                match forwarded {
                     Ok((res, took)) => {
                         upstream_latency = Some(took);
+                        breaks = Some(slot);
                         Ok(res)
+                    }
+                    Err(Reject::IntegrationFailure(_))
+                        if client_broke.load(std::sync::atomic::Ordering::SeqCst) =>
+                    {
+                        Err(Reject::BadRequest(BadRequest::Body))
                     }
                     Err(r) => Err(r),
                 }
@@ -674,25 +859,211 @@ async fn handle(req: Request<Incoming>, conn: &Conn, shared: &Shared) -> Respons
                 header::CONTENT_TYPE,
                 HeaderValue::from_static("application/json"),
             );
-            h.insert("x-amzn-errortype", HeaderValue::from_static(r.error_type()));
+            if let Some(t) = r.error_type() {
+                h.insert("x-amzn-errortype", HeaderValue::from_static(t));
+            }
             (res, Some(r))
         }
     };
-    decorate(&mut res, conn, &request_id);
-    let line = access_line(
-        &request_id,
-        conn,
-        &host,
-        &method,
-        &path,
-        &ctx,
-        res.status().as_u16(),
-        reject.as_ref(),
-        started.elapsed(),
+    decorate(&mut res, &conn, &request_id);
+    let bodyless = method == "HEAD"
+        || res.status() == StatusCode::NO_CONTENT
+        || res.status() == StatusCode::NOT_MODIFIED;
+    let finish = Finish {
+        log: shared.log.clone(),
+        conn: conn.clone(),
+        request_id,
+        host,
+        method,
+        raw_path: path,
+        ctx,
+        status: res.status().as_u16(),
+        reject,
+        started,
         upstream_latency,
-    );
-    shared.log.line(&line);
-    res
+        breaks,
+        bodyless,
+        _ticket: ticket,
+    };
+    // The access-log line is written when the response body has ended, so it says whether the
+    // client got all of it.
+    res.map(|inner| {
+        Tracked {
+            inner,
+            finish: Some(finish),
+        }
+        .boxed()
+    })
+}
+
+/// The authority a request names: `:authority` on HTTP/2 (a differing Host is malformed, RFC
+/// 9113 §8.3.1), the target's on an absolute-form HTTP/1.1 request (RFC 9112 §3.2.2), else
+/// the one Host header (none or several: 400, RFC 9112 §3.2).
+fn authority_of(req: &Request<Incoming>) -> Result<String, Reject> {
+    let bad = Reject::BadRequest(BadRequest::Host);
+    let mut hosts = req.headers().get_all(header::HOST).iter();
+    let host = hosts
+        .next()
+        .map(|h| h.to_str().map_err(|_| bad.clone()))
+        .transpose()?;
+    if hosts.next().is_some() {
+        return Err(bad);
+    }
+    match req.uri().authority() {
+        Some(a) if req.version() == http::Version::HTTP_2 => match host {
+            Some(h) if !h.eq_ignore_ascii_case(a.as_str()) => Err(bad),
+            _ => Ok(a.as_str().to_owned()),
+        },
+        Some(a) => Ok(a.as_str().to_owned()),
+        None => host.map(str::to_owned).ok_or(bad),
+    }
+}
+
+/// One request in flight on its connection, from the service call until the response body
+/// ends (or is dropped): the connection's idle timer does not run meanwhile.
+struct Ticket(Arc<Activity>);
+
+impl Ticket {
+    fn begin(a: Arc<Activity>) -> Ticket {
+        a.begin();
+        Ticket(a)
+    }
+}
+
+impl Drop for Ticket {
+    fn drop(&mut self) {
+        self.0.end();
+    }
+}
+
+/// How a response body ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum End {
+    Complete,
+    /// The upstream broke off; the client's response was aborted.
+    Upstream(UpstreamBreak),
+    /// The client went away before the end.
+    ClientGone,
+}
+
+/// What the access-log line needs, kept until the response body ends.
+struct Finish {
+    log: Arc<dyn AccessLog>,
+    conn: Arc<Conn>,
+    request_id: String,
+    host: String,
+    method: String,
+    raw_path: String,
+    ctx: Context,
+    status: u16,
+    reject: Option<Reject>,
+    started: Instant,
+    upstream_latency: Option<Duration>,
+    breaks: Option<BreakSlot>,
+    /// HEAD, 204, 304: hyper sends no body and never polls it.
+    bodyless: bool,
+    _ticket: Ticket,
+}
+
+impl Finish {
+    fn write(self, end: End) {
+        let line = access_line(&self, end);
+        self.log.line(&line);
+    }
+}
+
+/// A response body that writes the access-log line when it ends.
+struct Tracked {
+    inner: Body,
+    finish: Option<Finish>,
+}
+
+impl hyper::body::Body for Tracked {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, BoxError>>> {
+        use std::task::Poll;
+        let this = self.get_mut();
+        let polled = std::pin::Pin::new(&mut this.inner).poll_frame(cx);
+        match &polled {
+            Poll::Ready(None) => {
+                if let Some(f) = this.finish.take() {
+                    f.write(End::Complete);
+                }
+            }
+            Poll::Ready(Some(Err(_))) => {
+                if let Some(f) = this.finish.take() {
+                    let why = f
+                        .breaks
+                        .as_ref()
+                        .and_then(|b| b.get().copied())
+                        .unwrap_or(UpstreamBreak::Other);
+                    f.write(End::Upstream(why));
+                }
+            }
+            _ => {}
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+impl Drop for Tracked {
+    fn drop(&mut self) {
+        if let Some(f) = self.finish.take() {
+            let end = if f.bodyless || hyper::body::Body::is_end_stream(&self.inner) {
+                End::Complete
+            } else {
+                End::ClientGone
+            };
+            f.write(end);
+        }
+    }
+}
+
+/// The client's request body on its way upstream; notes whether it broke.
+struct ClientBody {
+    inner: Limited<Incoming>,
+    broke: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl hyper::body::Body for ClientBody {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, BoxError>>> {
+        let this = self.get_mut();
+        let polled = std::pin::Pin::new(&mut this.inner).poll_frame(cx);
+        if let std::task::Poll::Ready(Some(Err(e))) = &polled
+            && e.downcast_ref::<http_body_util::LengthLimitError>()
+                .is_none()
+        {
+            this.broke.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.inner.size_hint()
+    }
 }
 
 /// Headers every API Gateway response carries, and the CloudFront ones on the edge door.
@@ -723,31 +1094,26 @@ fn decorate(res: &mut Response<Body>, conn: &Conn, request_id: &str) {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn access_line(
-    request_id: &str,
-    conn: &Conn,
-    host: &str,
-    method: &str,
-    path: &str,
-    ctx: &Context,
-    status: u16,
-    reject: Option<&Reject>,
-    latency: Duration,
-    upstream: Option<Duration>,
-) -> String {
+fn access_line(f: &Finish, end: End) -> String {
+    let conn = &f.conn;
+    let ctx = &f.ctx;
     let (subject, serial) = match &conn.client_cert {
         ClientCert::Valid { subject, serial } => (Some(subject.as_str()), Some(serial.as_str())),
         _ => (None, None),
     };
     let cert_error = match &conn.client_cert {
-        ClientCert::Invalid(why) => Some(why.as_str()),
-        ClientCert::Missing => Some("no client certificate"),
+        ClientCert::Invalid(why) => Some(why.to_string()),
+        ClientCert::Missing => Some("no client certificate".to_owned()),
         _ => None,
     };
     let endpoint: Option<&VpceId> = match &conn.door {
         FrontDoor::VpcEndpoint(id) => Some(id),
         _ => None,
+    };
+    let response_error = match end {
+        End::Complete => None,
+        End::ClientGone => Some("the client went away before the response ended"),
+        End::Upstream(b) => Some(b.describe()),
     };
     // Written field by field: building a serde_json Value per request showed up in the profile.
     let mut o = String::with_capacity(512);
@@ -760,26 +1126,39 @@ fn access_line(
             .unwrap_or(0)
             .to_string(),
     );
-    field(&mut o, "requestId", Some(request_id));
+    field(&mut o, "requestId", Some(&f.request_id));
     field(&mut o, "door", Some(&conn.door_name));
     field(&mut o, "endpointId", endpoint.map(VpceId::as_str));
     field(&mut o, "clientIp", Some(&conn.peer.ip().to_string()));
+    field(&mut o, "sni", conn.sni.as_deref());
     field(&mut o, "clientCertSubject", subject);
     field(&mut o, "clientCertSerial", serial);
-    field(&mut o, "clientCertError", cert_error);
+    field(&mut o, "clientCertError", cert_error.as_deref());
     field(&mut o, "protocol", Some(conn.protocol));
-    field(&mut o, "host", Some(host));
+    field(&mut o, "host", Some(&f.host));
     field(&mut o, "apiId", ctx.api.as_ref().map(|a| a.as_str()));
     field(&mut o, "stage", ctx.stage.as_deref());
     field(&mut o, "resourcePath", ctx.resource.as_deref());
-    field(&mut o, "method", Some(method));
-    field(&mut o, "path", Some(path));
-    o.push_str(&format!(",\"status\":{status}"));
-    field(&mut o, "errorType", reject.map(Reject::error_type));
-    field(&mut o, "reason", reject.map(ToString::to_string).as_deref());
+    field(&mut o, "method", Some(&f.method));
+    field(&mut o, "path", ctx.path.as_deref());
+    field(&mut o, "rawPath", Some(&f.raw_path));
+    field(&mut o, "resourceArn", ctx.arn.as_deref());
+    o.push_str(&format!(",\"status\":{}", f.status));
+    o.push_str(&format!(",\"responseComplete\":{}", end == End::Complete));
+    field(&mut o, "responseError", response_error);
+    field(
+        &mut o,
+        "errorType",
+        f.reject.as_ref().and_then(Reject::error_type),
+    );
+    field(
+        &mut o,
+        "reason",
+        f.reject.as_ref().map(ToString::to_string).as_deref(),
+    );
     field(&mut o, "apiKeyId", ctx.key_id.as_deref());
-    o.push_str(&format!(",\"latencyMs\":{:.3}", ms(latency)));
-    match upstream {
+    o.push_str(&format!(",\"latencyMs\":{:.3}", ms(f.started.elapsed())));
+    match f.upstream_latency {
         Some(d) => o.push_str(&format!(",\"upstreamLatencyMs\":{:.3}}}", ms(d))),
         None => o.push_str(",\"upstreamLatencyMs\":null}"),
     }

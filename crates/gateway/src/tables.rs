@@ -30,7 +30,8 @@ use parallax_model::topology::{EndpointType, Integration, Topology};
 use parallax_model::{ApiId, ExecuteApiName, FrontDoor, Region, VpcId, VpceId};
 
 use crate::policy::{Caller, Decision, Policy};
-use crate::reject::Reject;
+use crate::reject::{CertRefusal, Reject};
+use crate::request::{CanonicalPath, MethodToken, canonical_host};
 use crate::route::{Template, method_matches};
 use crate::usage::Usage;
 
@@ -48,17 +49,25 @@ struct ApiEntry {
     endpoint_type: EndpointType,
     stages: HashSet<String>,
     routes: Vec<RouteEntry>,
-    policy: Option<Policy>,
+    policy: Option<PolicyEntry>,
     vpc_endpoints: HashSet<VpceId>,
     disable_default: bool,
+}
+
+/// A policy as loaded. Topologies refuse policies the evaluator cannot honour when they load;
+/// one that reaches the tables anyway (built by hand) denies every call rather than none.
+#[derive(Debug)]
+enum PolicyEntry {
+    Usable(Policy),
+    Unusable,
 }
 
 #[derive(Debug)]
 struct DomainEntry {
     endpoint_type: EndpointType,
     mtls: bool,
-    /// (base path, API, stage); the empty base path is the root mapping.
-    mappings: Vec<(String, ApiId, String)>,
+    /// (base path segments, API, stage); no segment is the root mapping.
+    mappings: Vec<(Vec<String>, ApiId, String)>,
 }
 
 /// The state of the client certificate on this connection.
@@ -69,7 +78,7 @@ pub enum ClientCert {
     /// Asked, and none was sent.
     Missing,
     /// Sent, and it failed verification.
-    Invalid(String),
+    Invalid(CertRefusal),
     /// Sent and verified.
     Valid { subject: String, serial: String },
 }
@@ -78,10 +87,15 @@ pub enum ClientCert {
 #[derive(Clone, Debug)]
 pub struct Incoming<'a> {
     pub door: &'a FrontDoor,
+    /// The name the TLS session was made for; `None` only where no TLS name applies.
+    pub sni: Option<&'a str>,
+    /// The request's authority: `:authority`, the absolute-form target, or the Host header.
     pub host: &'a str,
     pub method: &'a str,
-    /// The path, without the query string.
+    /// The path as sent, without the query string.
     pub path: &'a str,
+    pub user_agent: Option<&'a str>,
+    pub referer: Option<&'a str>,
     pub api_key: Option<&'a [u8]>,
     pub apigw_api_id: Option<&'a str>,
     pub client_ip: IpAddr,
@@ -95,6 +109,10 @@ pub struct Context {
     pub stage: Option<String>,
     /// The route's template (`/onprem/{proxy+}`), once a route matched.
     pub resource: Option<String>,
+    /// The canonical path (stage included) that routing and the policy used.
+    pub path: Option<String>,
+    /// The resource ARN the policy was asked about, when one was.
+    pub arn: Option<String>,
     pub key_id: Option<String>,
     /// Whether the name was a custom domain.
     pub custom_domain: bool,
@@ -138,7 +156,10 @@ impl Tables {
                             integration: r.integration.value.clone(),
                         })
                         .collect(),
-                    policy: a.policy.as_ref().map(|p| Policy::from_json(&p.value)),
+                    policy: a.policy.as_ref().map(|p| match Policy::parse(&p.value) {
+                        Ok(p) => PolicyEntry::Usable(p),
+                        Err(_) => PolicyEntry::Unusable,
+                    }),
                     vpc_endpoints: a.vpc_endpoints.iter().map(|v| v.value.clone()).collect(),
                     disable_default: a.disable_execute_api_endpoint,
                 };
@@ -156,11 +177,10 @@ impl Tables {
                         .mappings
                         .iter()
                         .map(|m| {
-                            (
-                                m.base_path.trim_matches('/').to_owned(),
-                                m.api.value.clone(),
-                                m.stage.value.clone(),
-                            )
+                            let base = CanonicalPath::parse(&m.base_path)
+                                .map(|p| p.segments)
+                                .unwrap_or_else(|_| vec![m.base_path.clone()]);
+                            (base, m.api.value.clone(), m.stage.value.clone())
                         })
                         .collect(),
                 };
@@ -181,11 +201,6 @@ impl Tables {
         }
     }
 
-    /// Whether `host` is a custom domain with mutual TLS (the TLS layer asks for a certificate).
-    pub fn wants_client_cert(&self, host: &str) -> bool {
-        self.domains.get(host).is_some_and(|d| d.mtls)
-    }
-
     /// Decides a request by the order of checks in the module docs.
     pub fn decide(&self, req: &Incoming<'_>) -> (Context, Result<Admitted<'_>, Reject>) {
         let mut ctx = Context::default();
@@ -198,14 +213,18 @@ impl Tables {
         req: &Incoming<'_>,
         ctx: &mut Context,
     ) -> Result<Admitted<'t>, Reject> {
-        let host = req
-            .host
-            .split(':')
-            .next()
-            .unwrap_or("")
-            .trim_end_matches('.')
-            .to_ascii_lowercase();
-        let path = if req.path.is_empty() { "/" } else { req.path };
+        let host = canonical_host(req.host)?;
+        // The domain whose checks a request passes is the domain its TLS session was made for:
+        // a Host that picks another TLS configuration on this door (another custom domain, or a
+        // custom domain from an execute-api session) is misdirected, whatever its certificate.
+        if let Some(sni) = req.sni {
+            let sni = sni.trim_end_matches('.').to_ascii_lowercase();
+            if self.tls_binding(req.door, &sni) != self.tls_binding(req.door, &host) {
+                return Err(Reject::Misdirected);
+            }
+        }
+        let path = CanonicalPath::parse(req.path)?;
+        let method = MethodToken::parse(req.method);
 
         // 1-5: host, door, default endpoint, mutual TLS, stage.
         let (api_id, stage, rest) = if let Some(name) = ExecuteApiName::parse(&host) {
@@ -216,24 +235,18 @@ impl Tables {
             if api.disable_default {
                 return Err(Reject::DefaultEndpointDisabled);
             }
-            let trimmed = path.trim_start_matches('/');
-            let (stage, rest) = match trimmed.split_once('/') {
-                Some((s, r)) => (s, format!("/{r}")),
-                None => (trimmed, "/".to_owned()),
+            ctx.path = Some(path.display());
+            let Some((stage, rest)) = path.segments.split_first() else {
+                return Err(Reject::UnknownStage);
             };
             if !api.stages.contains(stage) {
                 return Err(Reject::UnknownStage);
             }
-            (api_id, stage.to_owned(), rest)
+            (api_id, stage.clone(), rest.to_vec())
         } else {
             let domain = self.domains.get(&host).ok_or(Reject::UnknownHost)?;
             ctx.custom_domain = true;
-            let served = match req.door {
-                FrontDoor::Regional => domain.endpoint_type == EndpointType::Regional,
-                FrontDoor::Edge => domain.endpoint_type == EndpointType::Edge,
-                _ => false,
-            };
-            if !served {
+            if !serves(req.door, domain.endpoint_type) {
                 return Err(Reject::UnknownHost);
             }
             if domain.mtls {
@@ -241,40 +254,33 @@ impl Tables {
                     ClientCert::Valid { .. } => {}
                     ClientCert::Invalid(why) => return Err(Reject::ClientCertificate(why.clone())),
                     ClientCert::Missing | ClientCert::NotAsked => {
-                        return Err(Reject::ClientCertificate(
-                            "no client certificate was sent".to_owned(),
-                        ));
+                        return Err(Reject::ClientCertificate(CertRefusal::NotSent));
                     }
                 }
             }
-            let trimmed = path.trim_start_matches('/');
-            let (first, after) = match trimmed.split_once('/') {
-                Some((f, a)) => (f, format!("/{a}")),
-                None => (trimmed, "/".to_owned()),
-            };
-            let mapped = domain
+            ctx.path = Some(path.display());
+            // The longest base path that prefixes the path, else the root mapping.
+            let (base, api, stage) = domain
                 .mappings
                 .iter()
-                .find(|(base, ..)| !base.is_empty() && base == first)
-                .map(|(_, api, stage)| (api.clone(), stage.clone(), after))
-                .or_else(|| {
-                    domain
-                        .mappings
-                        .iter()
-                        .find(|(base, ..)| base.is_empty())
-                        .map(|(_, api, stage)| (api.clone(), stage.clone(), path.to_owned()))
-                });
-            let (api, stage, rest) = mapped.ok_or(Reject::UnknownStage)?;
+                .filter(|(base, ..)| path.segments.starts_with(base))
+                .max_by_key(|(base, ..)| base.len())
+                .ok_or(Reject::UnknownStage)?;
             ctx.api = Some(api.clone());
-            (api, stage, rest)
+            (
+                api.clone(),
+                stage.clone(),
+                path.segments[base.len()..].to_vec(),
+            )
         };
         ctx.stage = Some(stage.clone());
         let api = self.apis.get(&api_id).ok_or(Reject::UnknownHost)?;
 
-        // 6: resource policy. The ARN is built only when there is something to evaluate: most
-        // public APIs have no policy, and the request path stays free of that formatting.
+        // 6: resource policy, on the same method token and canonical path the router uses. The
+        // ARN is built only when there is something to evaluate: most public APIs have no
+        // policy, and the request path stays free of that formatting.
         if api.policy.is_some() || api.endpoint_type == EndpointType::Private {
-            let relative = format!("{stage}/{}/{}", req.method, rest.trim_start_matches('/'));
+            let relative = format!("{stage}/{}/{}", method.as_str(), rest.join("/"));
             let arn = format!(
                 "arn:aws:execute-api:{}:{}:{api_id}/{relative}",
                 self.region, self.account
@@ -284,7 +290,7 @@ impl Tables {
                 _ => None,
             };
             let decision = match &api.policy {
-                Some(p) => p.evaluate(&Caller {
+                Some(PolicyEntry::Usable(p)) => p.evaluate(&Caller {
                     arn: &arn,
                     api_relative: &relative,
                     source_ip: req.client_ip,
@@ -292,10 +298,16 @@ impl Tables {
                     source_vpc: vpce
                         .and_then(|v| self.endpoint_vpc.get(v))
                         .map(VpcId::as_str),
+                    user_agent: req.user_agent,
+                    referer: req.referer,
+                    now: Caller::now(),
                 }),
+                // Unknown is never allow.
+                Some(PolicyEntry::Unusable) => Decision::ExplicitDeny,
                 // A private API rejects everything until a policy grants access (reference §5).
                 None => Decision::NoAllow,
             };
+            ctx.arn = Some(arn.clone());
             match decision {
                 Decision::Allow => {}
                 Decision::ExplicitDeny => {
@@ -317,7 +329,7 @@ impl Tables {
         let (route, params) = api
             .routes
             .iter()
-            .filter(|r| method_matches(r.method, req.method))
+            .filter(|r| method_matches(r.method, &method))
             .filter_map(|r| r.template.matches(&rest).map(|(p, score)| (r, p, score)))
             .max_by(|(a, _, sa), (b, _, sb)| {
                 sa.cmp(sb).then(
@@ -336,6 +348,15 @@ impl Tables {
             ctx.key_id = self.usage.key_id(k).map(str::to_owned);
         }
         Ok(Admitted { route, params })
+    }
+
+    /// Which TLS configuration a name gets on this door: its custom domain's, or (`None`) the
+    /// door's execute-api one. Mirrors `DoorTls::choose`.
+    fn tls_binding(&self, door: &FrontDoor, name: &str) -> Option<&str> {
+        self.domains
+            .get_key_value(name)
+            .filter(|(_, d)| serves(door, d.endpoint_type))
+            .map(|(k, _)| k.as_str())
     }
 
     /// The API an execute-api host name selects on this door.
@@ -368,6 +389,15 @@ impl Tables {
             },
             ExecuteApiName::DomainTarget { .. } => Err(Reject::UnknownHost),
         }
+    }
+}
+
+/// Whether a door serves custom domains of this type (endpoint doors serve none).
+fn serves(door: &FrontDoor, t: EndpointType) -> bool {
+    match door {
+        FrontDoor::Regional => t == EndpointType::Regional,
+        FrontDoor::Edge => t == EndpointType::Edge,
+        _ => false,
     }
 }
 

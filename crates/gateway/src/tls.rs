@@ -7,7 +7,10 @@
 //! as sent, and checked after the handshake, and a bad one gets HTTP 403. The signature that
 //! proves the client holds the key is still checked during the handshake. In `strict` mode (the
 //! standalone proxy) a bad or missing certificate fails the handshake, and CRLs are checked.
-//! Either way at most 4 CA levels may stand above the leaf (reference §3).
+//! Either way at most 4 CA levels may stand above the leaf (reference §3), keys are at least
+//! RSA-2048 or ECDSA-256 (§3), and RFC 5280's rules for a clientAuth chain hold: the leaf's
+//! keyUsage (when present) has digitalSignature and its extended key usage clientAuth, each CA
+//! is a CA with keyCertSign, and path lengths are kept (webpki checks the last two).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -24,6 +27,7 @@ use rustls::{
 };
 
 use crate::pki::Identity;
+use crate::reject::CertRefusal;
 use crate::tables::ClientCert;
 
 /// API Gateway accepts at most this many CA certificates above the client's leaf.
@@ -204,50 +208,147 @@ impl ClientCheck {
     }
 }
 
+/// Everything a client chain must pass: the depth limit, RFC 5280's rules for clientAuth that
+/// webpki leaves out (key usage), AWS's key-size floor, then webpki's path validation.
 fn verify(
     inner: &dyn ClientCertVerifier,
     leaf: &CertificateDer<'_>,
     intermediates: &[CertificateDer<'_>],
-) -> Result<(), String> {
-    // The intermediates sent plus the root they lead to.
-    if intermediates.len() + 1 > MAX_CA_LEVELS {
-        return Err(format!(
-            "the chain has {} CA levels above the leaf; at most {MAX_CA_LEVELS} are allowed",
-            intermediates.len() + 1
-        ));
-    }
+) -> Result<(), CertRefusal> {
+    chain_problem(leaf, intermediates).map_or(Ok(()), Err)?;
     inner
         .verify_client_cert(leaf, intermediates, UnixTime::now())
         .map(|_| ())
-        .map_err(|e| explain(&e))
+        .map_err(|e| refusal(&e))
 }
 
-/// A rustls verification error in words.
-pub fn explain(e: &rustls::Error) -> String {
-    match e {
-        rustls::Error::InvalidCertificate(c) => match c {
-            CertificateError::Expired | CertificateError::ExpiredContext { .. } => {
-                "the certificate has expired".to_owned()
+/// What is wrong with a chain before path validation, if anything.
+pub fn chain_problem(
+    leaf: &CertificateDer<'_>,
+    intermediates: &[CertificateDer<'_>],
+) -> Option<CertRefusal> {
+    // The intermediates sent plus the root they lead to.
+    if intermediates.len() + 1 > MAX_CA_LEVELS {
+        return Some(CertRefusal::ChainTooDeep {
+            levels: intermediates.len() + 1,
+        });
+    }
+    if let Some(p) = leaf_problem(leaf) {
+        return Some(p);
+    }
+    for ca in intermediates {
+        let Ok((_, c)) = x509_parser::parse_x509_certificate(ca.as_ref()) else {
+            return Some(CertRefusal::Malformed);
+        };
+        if c.basic_constraints()
+            .ok()
+            .flatten()
+            .is_none_or(|b| !b.value.ca)
+        {
+            return Some(CertRefusal::BasicConstraints);
+        }
+        if c.key_usage()
+            .ok()
+            .flatten()
+            .is_some_and(|k| !k.value.key_cert_sign())
+        {
+            return Some(CertRefusal::IssuerKeyUsage {
+                subject: c.subject().to_string(),
+            });
+        }
+    }
+    None
+}
+
+/// What is wrong with the leaf alone: these are checked before the handshake signature too, so
+/// a certificate refused here gets its 403 instead of a failed handshake.
+pub fn leaf_problem(leaf: &CertificateDer<'_>) -> Option<CertRefusal> {
+    use x509_parser::extensions::ParsedExtension;
+    use x509_parser::public_key::PublicKey;
+    let Ok((_, c)) = x509_parser::parse_x509_certificate(leaf.as_ref()) else {
+        return Some(CertRefusal::Malformed);
+    };
+    if c.extensions().iter().any(|e| {
+        e.critical
+            && matches!(
+                e.parsed_extension(),
+                ParsedExtension::UnsupportedExtension { .. }
+            )
+    }) {
+        return Some(CertRefusal::UnsupportedCriticalExtension);
+    }
+    match c.public_key().parsed() {
+        Ok(PublicKey::RSA(k)) if k.key_size() < 2048 => {
+            return Some(CertRefusal::WeakKey { bits: k.key_size() });
+        }
+        Ok(PublicKey::EC(k)) if k.key_size() < 256 => {
+            return Some(CertRefusal::WeakKey { bits: k.key_size() });
+        }
+        Ok(PublicKey::RSA(_) | PublicKey::EC(_)) => {}
+        // Ed25519 and the like parse as Unknown here; webpki judges them.
+        Ok(PublicKey::Unknown(_)) => {}
+        Ok(_) => return Some(CertRefusal::InsecureAlgorithm),
+        Err(_) => return Some(CertRefusal::Malformed),
+    }
+    if c.basic_constraints()
+        .ok()
+        .flatten()
+        .is_some_and(|b| b.value.ca)
+    {
+        return Some(CertRefusal::BasicConstraints);
+    }
+    if c.key_usage()
+        .ok()
+        .flatten()
+        .is_some_and(|k| !k.value.digital_signature())
+    {
+        return Some(CertRefusal::LeafKeyUsage);
+    }
+    if c.extended_key_usage()
+        .ok()
+        .flatten()
+        .is_some_and(|e| !(e.value.client_auth || e.value.any))
+    {
+        return Some(CertRefusal::NotForClientAuth);
+    }
+    None
+}
+
+/// A rustls verification error as a refusal.
+pub fn refusal(e: &rustls::Error) -> CertRefusal {
+    let rustls::Error::InvalidCertificate(c) = e else {
+        return CertRefusal::Other(e.to_string());
+    };
+    match c {
+        CertificateError::Expired | CertificateError::ExpiredContext { .. } => CertRefusal::Expired,
+        CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => {
+            CertRefusal::NotValidYet
+        }
+        CertificateError::UnknownIssuer => CertRefusal::UnknownIssuer,
+        CertificateError::Revoked => CertRefusal::Revoked,
+        CertificateError::BadSignature => CertRefusal::BadSignature,
+        CertificateError::UnsupportedSignatureAlgorithmContext { .. }
+        | CertificateError::UnsupportedSignatureAlgorithmForPublicKeyContext { .. } => {
+            CertRefusal::InsecureAlgorithm
+        }
+        CertificateError::InvalidPurpose | CertificateError::InvalidPurposeContext { .. } => {
+            CertRefusal::NotForClientAuth
+        }
+        CertificateError::BadEncoding => CertRefusal::Malformed,
+        CertificateError::Other(o) => match o.0.downcast_ref::<webpki::Error>() {
+            Some(webpki::Error::CaUsedAsEndEntity | webpki::Error::EndEntityUsedAsCa) => {
+                CertRefusal::BasicConstraints
             }
-            CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => {
-                "the certificate is not valid yet".to_owned()
+            Some(webpki::Error::PathLenConstraintViolated) => CertRefusal::PathLength,
+            Some(webpki::Error::UnsupportedCriticalExtension) => {
+                CertRefusal::UnsupportedCriticalExtension
             }
-            CertificateError::UnknownIssuer => {
-                "the certificate's issuer is not in the truststore".to_owned()
-            }
-            CertificateError::Revoked => "the certificate is revoked".to_owned(),
-            CertificateError::BadSignature => {
-                "the certificate's signature does not verify".to_owned()
-            }
-            CertificateError::UnsupportedSignatureAlgorithmContext { .. } => {
-                "the certificate uses an insecure or unsupported signature algorithm".to_owned()
-            }
-            CertificateError::InvalidPurpose | CertificateError::InvalidPurposeContext { .. } => {
-                "the certificate is not for client authentication".to_owned()
-            }
-            other => format!("the certificate is not valid: {other:?}"),
+            Some(webpki::Error::MaximumPathDepthExceeded) => CertRefusal::ChainTooDeep {
+                levels: MAX_CA_LEVELS + 1,
+            },
+            _ => CertRefusal::Other(o.to_string()),
         },
-        other => other.to_string(),
+        other => CertRefusal::Other(rustls::Error::InvalidCertificate(other.clone()).to_string()),
     }
 }
 
@@ -260,7 +361,10 @@ pub fn describe(cert: &CertificateDer<'_>) -> (String, String) {
 }
 
 /// Asks for a certificate, takes any, and leaves judging it to [`ClientCheck`]. The handshake
-/// signature (proof that the client holds the key) is verified here all the same.
+/// signature (proof that the client holds the key) is verified here all the same, except for a
+/// leaf that [`leaf_problem`] refuses (an RSA-1024 key, an unknown critical extension): webpki
+/// cannot check its signature, and the request gets its 403 from the same `leaf_problem`, so
+/// nothing is admitted on a signature left unchecked.
 #[derive(Debug)]
 struct Deferred {
     inner: Arc<dyn ClientCertVerifier>,
@@ -290,6 +394,9 @@ impl ClientCertVerifier for Deferred {
         c: &CertificateDer<'_>,
         d: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        if leaf_problem(c).is_some() {
+            return Ok(HandshakeSignatureValid::assertion());
+        }
         self.inner.verify_tls12_signature(m, c, d)
     }
     fn verify_tls13_signature(
@@ -298,6 +405,9 @@ impl ClientCertVerifier for Deferred {
         c: &CertificateDer<'_>,
         d: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        if leaf_problem(c).is_some() {
+            return Ok(HandshakeSignatureValid::assertion());
+        }
         self.inner.verify_tls13_signature(m, c, d)
     }
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
@@ -321,12 +431,9 @@ impl ClientCertVerifier for Strict {
         ints: &[CertificateDer<'_>],
         now: UnixTime,
     ) -> Result<ClientCertVerified, rustls::Error> {
-        if ints.len() + 1 > MAX_CA_LEVELS {
+        if let Some(problem) = chain_problem(ee, ints) {
             return Err(rustls::Error::InvalidCertificate(CertificateError::Other(
-                rustls::OtherError(Arc::new(TlsError {
-                    what: "the client certificate".into(),
-                    message: format!("more than {MAX_CA_LEVELS} CA levels above the leaf"),
-                })),
+                rustls::OtherError(Arc::new(StrictRefusal(problem))),
             )));
         }
         self.inner.verify_client_cert(ee, ints, now)
@@ -351,6 +458,11 @@ impl ClientCertVerifier for Strict {
         self.inner.supported_verify_schemes()
     }
 }
+
+/// A strict-mode refusal carried through rustls's error.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct StrictRefusal(CertRefusal);
 
 /// Serves no certificate: the handshake fails with an alert (used when there is no SNI).
 #[derive(Debug)]

@@ -7,12 +7,14 @@
 //! - [`address`]: address classification and AWS's `ip-ranges.json`.
 //! - [`outcome`]: what happened to one request, shared by prediction and observation.
 //! - [`ids`]: AWS identifiers that cannot hold a malformed value.
+//! - [`policy`]: resource policies, parsed whole (or refused) and evaluated for one call.
 
 pub mod address;
 mod error;
 pub mod ids;
 pub mod naming;
 pub mod outcome;
+pub mod policy;
 mod pos;
 pub mod scenario;
 pub mod topology;

@@ -1152,15 +1152,17 @@ impl Topology {
                     ));
                 }
             }
+            // A policy the evaluator cannot honour in full does not load: an unread Deny would
+            // make the API more open than its owner wrote.
             if let Some(policy) = &a.policy
-                && let serde_json::Value::String(text) = &policy.value
-                && let Err(e) = serde_json::from_str::<serde_json::Value>(text)
+                && let Err(e) = crate::policy::Policy::parse(&policy.value)
             {
-                p.push(Problem::new(
-                    policy.pos,
-                    format!("apis[{i}].policy"),
-                    format!("the policy string is not JSON: {e}"),
-                ));
+                let field = if e.at.is_empty() {
+                    format!("apis[{i}].policy")
+                } else {
+                    format!("apis[{i}].policy.{}", e.at)
+                };
+                p.push(Problem::new(policy.pos, field, e.kind.to_string()));
             }
             let mut routes = HashSet::new();
             for (j, r) in a.routes.iter().enumerate() {

@@ -1,0 +1,1251 @@
+//! Resource policies, the IAM grammar that API Gateway accepts on an API, parsed whole or not at
+//! all, and evaluated for one anonymous call.
+//!
+//! Parsing is complete or it fails: a statement the evaluator could not honour would make a
+//! Deny silently weaker, so any element, operator, key or value outside the grammar below is a
+//! [`PolicyError`] naming where it is, and the topology that holds it does not load.
+//!
+//! - Top level: `Version` (`2012-10-17` or `2008-10-17`), `Id`, `Statement` (one or a list).
+//! - Statement: `Sid`, `Effect`, exactly one of `Principal`/`NotPrincipal`, of
+//!   `Action`/`NotAction` and of `Resource`/`NotResource`, and `Condition`.
+//! - Principals: `*`, or `{"AWS"|"Service"|"Federated"|"CanonicalUser": one or a list}`. The
+//!   gateway's callers are anonymous (no SigV4), so only `*` and `{"AWS": "*"}` name them.
+//! - Actions: `service:action` with `*`/`?` wildcards, compared without case with
+//!   `execute-api:Invoke`.
+//! - Resources: `*`, full ARNs and the `execute-api:/stage/METHOD/path` shorthand, with `*`/`?`.
+//! - Conditions: every IAM operator family (String, Numeric, Date, Bool, Binary, IpAddress, Arn,
+//!   Null), the `IfExists` suffix and the `ForAnyValue:`/`ForAllValues:` set qualifiers, on the
+//!   keys API Gateway documents for resource policies (reference §5). Keys that need a signed
+//!   caller (`aws:PrincipalArn`, …) are absent for anonymous calls and evaluate as IAM
+//!   evaluates an absent key.
+//!
+//! Evaluation: an applicable Deny wins; otherwise an applicable Allow allows; otherwise nothing
+//! allows.
+
+use std::fmt;
+use std::net::IpAddr;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use ipnet::IpNet;
+use serde_json::{Map, Value};
+
+/// What a policy is asked about: one anonymous call.
+#[derive(Clone, Debug)]
+pub struct Caller<'a> {
+    /// `arn:aws:execute-api:{region}:{account}:{api}/{stage}/{METHOD}/{path}`.
+    pub arn: &'a str,
+    /// The part after the API id: `{stage}/{METHOD}/{path}`, matched by `execute-api:/…`.
+    pub api_relative: &'a str,
+    pub source_ip: IpAddr,
+    /// Set when the call came through an interface endpoint.
+    pub source_vpce: Option<&'a str>,
+    pub source_vpc: Option<&'a str>,
+    pub user_agent: Option<&'a str>,
+    pub referer: Option<&'a str>,
+    /// Seconds since the Unix epoch, for `aws:CurrentTime` and `aws:EpochTime`.
+    pub now: i64,
+}
+
+impl Caller<'_> {
+    /// The current time as `now`.
+    pub fn now() -> i64 {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Decision {
+    Allow,
+    /// A statement denies explicitly.
+    ExplicitDeny,
+    /// No statement allows.
+    NoAllow,
+}
+
+/// Why a policy could not be read, and where in it (`Statement[1].Condition.StringLike`).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{}{kind}", if at.is_empty() { String::new() } else { format!("{at}: ") })]
+pub struct PolicyError {
+    pub at: String,
+    pub kind: PolicyErrorKind,
+}
+
+/// Each way a policy falls outside the grammar the evaluator honours.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PolicyErrorKind {
+    /// A policy given as a string that does not hold JSON.
+    NotJson(String),
+    /// Something other than the expected JSON type.
+    WrongType {
+        expected: &'static str,
+    },
+    /// An element IAM does not define at this place.
+    UnknownElement(String),
+    /// A required element is missing (`one_of` lists the accepted forms).
+    Missing {
+        one_of: &'static str,
+    },
+    /// Both forms of an element (`Resource` and `NotResource`).
+    Both(&'static str, &'static str),
+    BadVersion(String),
+    BadEffect(String),
+    /// A principal type other than AWS, Service, Federated, CanonicalUser.
+    BadPrincipalType(String),
+    BadAction(String),
+    BadResource(String),
+    UnknownOperator(String),
+    /// `Null` takes no `IfExists`.
+    NullIfExists,
+    UnknownKey(String),
+    /// The operator compares a type the key does not have (`IpAddress` on `aws:SourceVpce`).
+    OperatorDoesNotFitKey {
+        operator: String,
+        key: String,
+    },
+    /// A value the operator cannot compare (`10.0.0.0/33` for `IpAddress`).
+    BadValue {
+        operator: String,
+        value: String,
+    },
+    /// `${aws:username}` and the like.
+    PolicyVariable(String),
+    /// An empty list where one value is needed.
+    Empty,
+}
+
+impl fmt::Display for PolicyErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use PolicyErrorKind as K;
+        match self {
+            K::NotJson(e) => write!(f, "the policy string is not JSON: {e}"),
+            K::WrongType { expected } => write!(f, "expected {expected}"),
+            K::UnknownElement(e) => write!(f, "`{e}` is not a policy element here"),
+            K::Missing { one_of } => write!(f, "missing {one_of}"),
+            K::Both(a, b) => write!(f, "{a} and {b} cannot both be given"),
+            K::BadVersion(v) => write!(
+                f,
+                "Version `{v}` is not one IAM knows (2012-10-17 or 2008-10-17)"
+            ),
+            K::BadEffect(e) => write!(f, "Effect `{e}` is neither Allow nor Deny"),
+            K::BadPrincipalType(t) => write!(
+                f,
+                "principal type `{t}` is not AWS, Service, Federated or CanonicalUser"
+            ),
+            K::BadAction(a) => write!(f, "action `{a}` is not `*` or `service:action`"),
+            K::BadResource(r) => write!(
+                f,
+                "resource `{r}` is not `*`, an ARN or `execute-api:/stage/METHOD/path`"
+            ),
+            K::UnknownOperator(o) => write!(f, "condition operator `{o}` is not an IAM operator"),
+            K::NullIfExists => f.write_str("the Null operator takes no IfExists"),
+            K::UnknownKey(k) => write!(
+                f,
+                "condition key `{k}` is not one API Gateway sets for resource policies ({})",
+                KEYS.iter().map(|k| k.name).collect::<Vec<_>>().join(", ")
+            ),
+            K::OperatorDoesNotFitKey { operator, key } => {
+                write!(f, "{operator} cannot compare {key}")
+            }
+            K::BadValue { operator, value } => {
+                write!(f, "`{value}` is not a value {operator} can compare")
+            }
+            K::PolicyVariable(v) => write!(f, "policy variables are not evaluated: `{v}`"),
+            K::Empty => f.write_str("the list is empty"),
+        }
+    }
+}
+
+/// A policy that the evaluator honours in full.
+#[derive(Clone, Debug)]
+pub struct Policy {
+    statements: Vec<Statement>,
+}
+
+#[derive(Clone, Debug)]
+struct Statement {
+    deny: bool,
+    /// `NotPrincipal` when negated.
+    principal: Negatable<bool>,
+    action: Negatable<Vec<String>>,
+    resource: Negatable<Vec<String>>,
+    conditions: Vec<Condition>,
+}
+
+/// An element, or its `Not` form.
+#[derive(Clone, Debug)]
+struct Negatable<T> {
+    not: bool,
+    value: T,
+}
+
+#[derive(Clone, Debug)]
+struct Condition {
+    op: Operator,
+    key: &'static KeyInfo,
+    values: Vec<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum SetQualifier {
+    None,
+    ForAnyValue,
+    ForAllValues,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Operator {
+    set: SetQualifier,
+    base: Base,
+    if_exists: bool,
+}
+
+/// The base operators. The negated ones are true when no policy value matches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Base {
+    StringEquals,
+    StringNotEquals,
+    StringEqualsIgnoreCase,
+    StringNotEqualsIgnoreCase,
+    StringLike,
+    StringNotLike,
+    NumericEquals,
+    NumericNotEquals,
+    NumericLessThan,
+    NumericLessThanEquals,
+    NumericGreaterThan,
+    NumericGreaterThanEquals,
+    DateEquals,
+    DateNotEquals,
+    DateLessThan,
+    DateLessThanEquals,
+    DateGreaterThan,
+    DateGreaterThanEquals,
+    Bool,
+    BinaryEquals,
+    IpAddress,
+    NotIpAddress,
+    ArnEquals,
+    ArnLike,
+    ArnNotEquals,
+    ArnNotLike,
+    Null,
+}
+
+const BASES: &[(&str, Base)] = &[
+    ("StringEquals", Base::StringEquals),
+    ("StringNotEquals", Base::StringNotEquals),
+    ("StringEqualsIgnoreCase", Base::StringEqualsIgnoreCase),
+    ("StringNotEqualsIgnoreCase", Base::StringNotEqualsIgnoreCase),
+    ("StringLike", Base::StringLike),
+    ("StringNotLike", Base::StringNotLike),
+    ("NumericEquals", Base::NumericEquals),
+    ("NumericNotEquals", Base::NumericNotEquals),
+    ("NumericLessThan", Base::NumericLessThan),
+    ("NumericLessThanEquals", Base::NumericLessThanEquals),
+    ("NumericGreaterThan", Base::NumericGreaterThan),
+    ("NumericGreaterThanEquals", Base::NumericGreaterThanEquals),
+    ("DateEquals", Base::DateEquals),
+    ("DateNotEquals", Base::DateNotEquals),
+    ("DateLessThan", Base::DateLessThan),
+    ("DateLessThanEquals", Base::DateLessThanEquals),
+    ("DateGreaterThan", Base::DateGreaterThan),
+    ("DateGreaterThanEquals", Base::DateGreaterThanEquals),
+    ("Bool", Base::Bool),
+    ("BinaryEquals", Base::BinaryEquals),
+    ("IpAddress", Base::IpAddress),
+    ("NotIpAddress", Base::NotIpAddress),
+    ("ArnEquals", Base::ArnEquals),
+    ("ArnLike", Base::ArnLike),
+    ("ArnNotEquals", Base::ArnNotEquals),
+    ("ArnNotLike", Base::ArnNotLike),
+    ("Null", Base::Null),
+];
+
+/// What a condition key holds, which decides the operators that may compare it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum KeyType {
+    String,
+    Ip,
+    Date,
+    Numeric,
+    Bool,
+    Arn,
+}
+
+/// Where a key's value comes from in an anonymous call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Origin {
+    SourceIp,
+    /// The client's address, only through an endpoint.
+    VpcSourceIp,
+    SourceVpc,
+    SourceVpce,
+    CurrentTime,
+    EpochTime,
+    SecureTransport,
+    UserAgent,
+    Referer,
+    /// Set only for signed (IAM) callers: absent here.
+    SignedOnly,
+    /// Set only for service-to-service calls: absent here.
+    ServiceOnly,
+}
+
+#[derive(Debug)]
+struct KeyInfo {
+    name: &'static str,
+    ty: KeyType,
+    source: Origin,
+    /// A prefix key (`aws:PrincipalTag/…`).
+    prefix: bool,
+}
+
+/// The keys of AWS's "condition keys that can be used in API Gateway resource policies" table
+/// (apigateway-resource-policies-aws-condition-keys.html). Those that need AuthN are absent for
+/// the anonymous callers this gateway serves.
+const KEYS: &[KeyInfo] = &[
+    key("aws:CurrentTime", KeyType::Date, Origin::CurrentTime),
+    key("aws:EpochTime", KeyType::Numeric, Origin::EpochTime),
+    key("aws:TokenIssueTime", KeyType::Date, Origin::SignedOnly),
+    key(
+        "aws:MultiFactorAuthPresent",
+        KeyType::Bool,
+        Origin::SignedOnly,
+    ),
+    key(
+        "aws:MultiFactorAuthAge",
+        KeyType::Numeric,
+        Origin::SignedOnly,
+    ),
+    key("aws:PrincipalAccount", KeyType::String, Origin::SignedOnly),
+    key("aws:PrincipalArn", KeyType::Arn, Origin::SignedOnly),
+    key("aws:PrincipalOrgID", KeyType::String, Origin::SignedOnly),
+    key("aws:PrincipalOrgPaths", KeyType::String, Origin::SignedOnly),
+    KeyInfo {
+        name: "aws:PrincipalTag/",
+        ty: KeyType::String,
+        source: Origin::SignedOnly,
+        prefix: true,
+    },
+    key("aws:PrincipalType", KeyType::String, Origin::SignedOnly),
+    key("aws:Referer", KeyType::String, Origin::Referer),
+    key(
+        "aws:SecureTransport",
+        KeyType::Bool,
+        Origin::SecureTransport,
+    ),
+    key("aws:SourceArn", KeyType::Arn, Origin::ServiceOnly),
+    key("aws:SourceIp", KeyType::Ip, Origin::SourceIp),
+    key("aws:SourceVpc", KeyType::String, Origin::SourceVpc),
+    key("aws:SourceVpce", KeyType::String, Origin::SourceVpce),
+    key("aws:VpcSourceIp", KeyType::Ip, Origin::VpcSourceIp),
+    key("aws:UserAgent", KeyType::String, Origin::UserAgent),
+    key("aws:userid", KeyType::String, Origin::SignedOnly),
+    key("aws:username", KeyType::String, Origin::SignedOnly),
+];
+
+const fn key(name: &'static str, ty: KeyType, source: Origin) -> KeyInfo {
+    KeyInfo {
+        name,
+        ty,
+        source,
+        prefix: false,
+    }
+}
+
+fn err(at: impl Into<String>, kind: PolicyErrorKind) -> PolicyError {
+    PolicyError {
+        at: at.into(),
+        kind,
+    }
+}
+
+impl Policy {
+    /// Reads a policy from JSON (a JSON string holding JSON is unwrapped, as CloudFormation and
+    /// the AWS CLI give it).
+    pub fn parse(v: &Value) -> Result<Policy, PolicyError> {
+        let parsed;
+        let v = match v {
+            Value::String(s) => {
+                parsed = serde_json::from_str::<Value>(s)
+                    .map_err(|e| err("", PolicyErrorKind::NotJson(e.to_string())))?;
+                &parsed
+            }
+            other => other,
+        };
+        let top = object(v, "")?;
+        for k in top.keys() {
+            if !matches!(k.as_str(), "Version" | "Id" | "Statement") {
+                return Err(err("", PolicyErrorKind::UnknownElement(k.clone())));
+            }
+        }
+        match top.get("Version") {
+            None => {}
+            Some(Value::String(s)) if s == "2012-10-17" || s == "2008-10-17" => {}
+            Some(Value::String(s)) => {
+                return Err(err("Version", PolicyErrorKind::BadVersion(s.clone())));
+            }
+            Some(_) => {
+                return Err(err(
+                    "Version",
+                    PolicyErrorKind::WrongType {
+                        expected: "a string",
+                    },
+                ));
+            }
+        }
+        let list: Vec<&Value> = match top.get("Statement") {
+            Some(Value::Array(a)) => a.iter().collect(),
+            Some(one @ Value::Object(_)) => vec![one],
+            Some(_) => {
+                return Err(err(
+                    "Statement",
+                    PolicyErrorKind::WrongType {
+                        expected: "a statement or a list of statements",
+                    },
+                ));
+            }
+            None => {
+                return Err(err(
+                    "",
+                    PolicyErrorKind::Missing {
+                        one_of: "Statement",
+                    },
+                ));
+            }
+        };
+        let statements = list
+            .into_iter()
+            .enumerate()
+            .map(|(i, s)| statement(s, &format!("Statement[{i}]")))
+            .collect::<Result<_, _>>()?;
+        Ok(Policy { statements })
+    }
+
+    /// The decision for one anonymous call to `execute-api:Invoke`.
+    pub fn evaluate(&self, c: &Caller<'_>) -> Decision {
+        let mut allowed = false;
+        for s in &self.statements {
+            if !s.applies(c) {
+                continue;
+            }
+            if s.deny {
+                return Decision::ExplicitDeny;
+            }
+            allowed = true;
+        }
+        if allowed {
+            Decision::Allow
+        } else {
+            Decision::NoAllow
+        }
+    }
+}
+
+fn object<'v>(v: &'v Value, at: &str) -> Result<&'v Map<String, Value>, PolicyError> {
+    v.as_object().ok_or_else(|| {
+        err(
+            at,
+            PolicyErrorKind::WrongType {
+                expected: "an object",
+            },
+        )
+    })
+}
+
+/// One string or a non-empty list of strings.
+fn strings(v: &Value, at: &str) -> Result<Vec<String>, PolicyError> {
+    let list = match v {
+        Value::String(s) => vec![s.clone()],
+        Value::Array(a) if a.is_empty() => return Err(err(at, PolicyErrorKind::Empty)),
+        Value::Array(a) => a
+            .iter()
+            .map(|x| {
+                x.as_str().map(str::to_owned).ok_or_else(|| {
+                    err(
+                        at,
+                        PolicyErrorKind::WrongType {
+                            expected: "a string or a list of strings",
+                        },
+                    )
+                })
+            })
+            .collect::<Result<_, _>>()?,
+        _ => {
+            return Err(err(
+                at,
+                PolicyErrorKind::WrongType {
+                    expected: "a string or a list of strings",
+                },
+            ));
+        }
+    };
+    if let Some(var) = list.iter().find(|s| s.contains("${")) {
+        return Err(err(at, PolicyErrorKind::PolicyVariable(var.clone())));
+    }
+    Ok(list)
+}
+
+/// The one of `name` / `Not{name}` that is present.
+fn one_of<'v>(
+    s: &'v Map<String, Value>,
+    name: &'static str,
+    not_name: &'static str,
+    at: &str,
+) -> Result<(bool, &'v Value), PolicyError> {
+    match (s.get(name), s.get(not_name)) {
+        (Some(v), None) => Ok((false, v)),
+        (None, Some(v)) => Ok((true, v)),
+        (Some(_), Some(_)) => Err(err(at, PolicyErrorKind::Both(name, not_name))),
+        (None, None) => Err(err(
+            at,
+            PolicyErrorKind::Missing {
+                one_of: match name {
+                    "Principal" => "Principal or NotPrincipal",
+                    "Action" => "Action or NotAction",
+                    _ => "Resource or NotResource",
+                },
+            },
+        )),
+    }
+}
+
+fn statement(v: &Value, at: &str) -> Result<Statement, PolicyError> {
+    let s = object(v, at)?;
+    for k in s.keys() {
+        if !matches!(
+            k.as_str(),
+            "Sid"
+                | "Effect"
+                | "Principal"
+                | "NotPrincipal"
+                | "Action"
+                | "NotAction"
+                | "Resource"
+                | "NotResource"
+                | "Condition"
+        ) {
+            return Err(err(at, PolicyErrorKind::UnknownElement(k.clone())));
+        }
+    }
+    let deny = match s.get("Effect") {
+        Some(Value::String(e)) if e == "Allow" => false,
+        Some(Value::String(e)) if e == "Deny" => true,
+        Some(Value::String(e)) => {
+            return Err(err(
+                format!("{at}.Effect"),
+                PolicyErrorKind::BadEffect(e.clone()),
+            ));
+        }
+        Some(_) => {
+            return Err(err(
+                format!("{at}.Effect"),
+                PolicyErrorKind::WrongType {
+                    expected: "Allow or Deny",
+                },
+            ));
+        }
+        None => return Err(err(at, PolicyErrorKind::Missing { one_of: "Effect" })),
+    };
+    let (not, p) = one_of(s, "Principal", "NotPrincipal", at)?;
+    let pat = format!("{at}.{}", if not { "NotPrincipal" } else { "Principal" });
+    let principal = Negatable {
+        not,
+        value: names_anonymous(p, &pat)?,
+    };
+    let (not, a) = one_of(s, "Action", "NotAction", at)?;
+    let aat = format!("{at}.{}", if not { "NotAction" } else { "Action" });
+    let actions = strings(a, &aat)?;
+    if let Some(bad) = actions.iter().find(|a| {
+        *a != "*"
+            && a.split_once(':')
+                .is_none_or(|(s, n)| s.is_empty() || n.is_empty())
+    }) {
+        return Err(err(aat, PolicyErrorKind::BadAction(bad.clone())));
+    }
+    let action = Negatable {
+        not,
+        value: actions,
+    };
+    let (not, r) = one_of(s, "Resource", "NotResource", at)?;
+    let rat = format!("{at}.{}", if not { "NotResource" } else { "Resource" });
+    let resources = strings(r, &rat)?;
+    if let Some(bad) = resources
+        .iter()
+        .find(|r| !(*r == "*" || r.starts_with("arn:") || r.starts_with("execute-api:/")))
+    {
+        return Err(err(rat, PolicyErrorKind::BadResource(bad.clone())));
+    }
+    let resource = Negatable {
+        not,
+        value: resources,
+    };
+    let conditions = match s.get("Condition") {
+        None => Vec::new(),
+        Some(c) => conditions(c, &format!("{at}.Condition"))?,
+    };
+    Ok(Statement {
+        deny,
+        principal,
+        action,
+        resource,
+        conditions,
+    })
+}
+
+/// Whether a principal element names anonymous callers (`*`, or `*` among the AWS principals).
+fn names_anonymous(p: &Value, at: &str) -> Result<bool, PolicyError> {
+    match p {
+        Value::String(s) if s == "*" => Ok(true),
+        Value::String(s) => Err(err(at, PolicyErrorKind::BadPrincipalType(s.clone()))),
+        Value::Object(o) => {
+            let mut anonymous = false;
+            for (ty, v) in o {
+                let list = strings(v, &format!("{at}.{ty}"))?;
+                match ty.as_str() {
+                    "AWS" => anonymous |= list.iter().any(|p| p == "*"),
+                    "Service" | "Federated" | "CanonicalUser" => {}
+                    other => {
+                        return Err(err(at, PolicyErrorKind::BadPrincipalType(other.to_owned())));
+                    }
+                }
+            }
+            Ok(anonymous)
+        }
+        _ => Err(err(
+            at,
+            PolicyErrorKind::WrongType {
+                expected: "\"*\" or an object of principals",
+            },
+        )),
+    }
+}
+
+fn conditions(v: &Value, at: &str) -> Result<Vec<Condition>, PolicyError> {
+    let mut out = Vec::new();
+    for (op_name, keys) in object(v, at)? {
+        let oat = format!("{at}.{op_name}");
+        let op = operator(op_name)
+            .ok_or_else(|| err(at, PolicyErrorKind::UnknownOperator(op_name.clone())))?;
+        if op.base == Base::Null && op.if_exists {
+            return Err(err(oat, PolicyErrorKind::NullIfExists));
+        }
+        for (key_name, vals) in object(keys, &oat)? {
+            let kat = format!("{oat}.{key_name}");
+            let key = KEYS
+                .iter()
+                .find(|k| {
+                    if k.prefix {
+                        key_name.len() > k.name.len()
+                            && key_name[..k.name.len()].eq_ignore_ascii_case(k.name)
+                    } else {
+                        key_name.eq_ignore_ascii_case(k.name)
+                    }
+                })
+                .ok_or_else(|| err(&oat, PolicyErrorKind::UnknownKey(key_name.clone())))?;
+            if !fits(op.base, key.ty) {
+                return Err(err(
+                    &oat,
+                    PolicyErrorKind::OperatorDoesNotFitKey {
+                        operator: op_name.clone(),
+                        key: key_name.clone(),
+                    },
+                ));
+            }
+            let values = condition_values(vals, &kat)?;
+            if let Some(bad) = values.iter().find(|v| !value_fits(op.base, v)) {
+                return Err(err(
+                    &kat,
+                    PolicyErrorKind::BadValue {
+                        operator: op_name.clone(),
+                        value: bad.clone(),
+                    },
+                ));
+            }
+            out.push(Condition { op, key, values });
+        }
+    }
+    Ok(out)
+}
+
+/// Condition values: strings, numbers or booleans, one or a list (IAM compares their text).
+fn condition_values(v: &Value, at: &str) -> Result<Vec<String>, PolicyError> {
+    let one = |x: &Value| match x {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    };
+    let list: Option<Vec<String>> = match v {
+        Value::Array(a) if a.is_empty() => return Err(err(at, PolicyErrorKind::Empty)),
+        Value::Array(a) => a.iter().map(one).collect(),
+        other => one(other).map(|s| vec![s]),
+    };
+    let list = list.ok_or_else(|| {
+        err(
+            at,
+            PolicyErrorKind::WrongType {
+                expected: "a string, number or boolean, or a list of them",
+            },
+        )
+    })?;
+    if let Some(var) = list.iter().find(|s| s.contains("${")) {
+        return Err(err(at, PolicyErrorKind::PolicyVariable(var.clone())));
+    }
+    Ok(list)
+}
+
+fn operator(name: &str) -> Option<Operator> {
+    let (set, rest) = if let Some(r) = name.strip_prefix("ForAnyValue:") {
+        (SetQualifier::ForAnyValue, r)
+    } else if let Some(r) = name.strip_prefix("ForAllValues:") {
+        (SetQualifier::ForAllValues, r)
+    } else {
+        (SetQualifier::None, name)
+    };
+    let (if_exists, base_name) = match rest.strip_suffix("IfExists") {
+        Some(b) => (true, b),
+        None => (false, rest),
+    };
+    let base = BASES.iter().find(|(n, _)| *n == base_name)?.1;
+    Some(Operator {
+        set,
+        base,
+        if_exists,
+    })
+}
+
+fn fits(base: Base, ty: KeyType) -> bool {
+    use Base as B;
+    match base {
+        B::StringEquals
+        | B::StringNotEquals
+        | B::StringEqualsIgnoreCase
+        | B::StringNotEqualsIgnoreCase
+        | B::StringLike
+        | B::StringNotLike
+        | B::Null => true,
+        B::NumericEquals
+        | B::NumericNotEquals
+        | B::NumericLessThan
+        | B::NumericLessThanEquals
+        | B::NumericGreaterThan
+        | B::NumericGreaterThanEquals => ty == KeyType::Numeric,
+        B::DateEquals
+        | B::DateNotEquals
+        | B::DateLessThan
+        | B::DateLessThanEquals
+        | B::DateGreaterThan
+        | B::DateGreaterThanEquals => matches!(ty, KeyType::Date | KeyType::Numeric),
+        B::Bool => ty == KeyType::Bool,
+        // No key API Gateway sets is binary.
+        B::BinaryEquals => false,
+        B::IpAddress | B::NotIpAddress => ty == KeyType::Ip,
+        B::ArnEquals | B::ArnLike | B::ArnNotEquals | B::ArnNotLike => ty == KeyType::Arn,
+    }
+}
+
+fn value_fits(base: Base, v: &str) -> bool {
+    use Base as B;
+    match base {
+        B::NumericEquals
+        | B::NumericNotEquals
+        | B::NumericLessThan
+        | B::NumericLessThanEquals
+        | B::NumericGreaterThan
+        | B::NumericGreaterThanEquals => v.parse::<f64>().is_ok_and(f64::is_finite),
+        B::DateEquals
+        | B::DateNotEquals
+        | B::DateLessThan
+        | B::DateLessThanEquals
+        | B::DateGreaterThan
+        | B::DateGreaterThanEquals => date(v).is_some(),
+        B::Bool | B::Null => v.eq_ignore_ascii_case("true") || v.eq_ignore_ascii_case("false"),
+        B::IpAddress | B::NotIpAddress => v.parse::<IpNet>().is_ok() || v.parse::<IpAddr>().is_ok(),
+        _ => true,
+    }
+}
+
+impl Statement {
+    fn applies(&self, c: &Caller<'_>) -> bool {
+        // Callers are anonymous: a principal list names them only through `*`.
+        let principal = self.principal.value != self.principal.not;
+        let action = self
+            .action
+            .value
+            .iter()
+            .any(|a| glob_ignore_case(a, "execute-api:Invoke"))
+            != self.action.not;
+        let resource =
+            self.resource.value.iter().any(|r| resource_matches(r, c)) != self.resource.not;
+        principal && action && resource && self.conditions.iter().all(|k| k.holds(c))
+    }
+}
+
+impl Condition {
+    fn context(&self, c: &Caller<'_>) -> Option<Vec<String>> {
+        let one = |s: &str| Some(vec![s.to_owned()]);
+        match self.key.source {
+            Origin::SourceIp => one(&c.source_ip.to_string()),
+            Origin::VpcSourceIp => c.source_vpce.and_then(|_| one(&c.source_ip.to_string())),
+            Origin::SourceVpc => c.source_vpc.and_then(one),
+            Origin::SourceVpce => c.source_vpce.and_then(one),
+            Origin::CurrentTime | Origin::EpochTime => one(&c.now.to_string()),
+            Origin::SecureTransport => one("true"),
+            Origin::UserAgent => c.user_agent.and_then(one),
+            Origin::Referer => c.referer.and_then(one),
+            Origin::SignedOnly | Origin::ServiceOnly => None,
+        }
+    }
+
+    fn holds(&self, c: &Caller<'_>) -> bool {
+        let context = self.context(c);
+        if self.op.base == Base::Null {
+            let absent = context.is_none();
+            return self
+                .values
+                .iter()
+                .any(|v| v.eq_ignore_ascii_case("true") == absent);
+        }
+        let Some(values) = context else {
+            // IAM on an absent key: IfExists and ForAllValues hold, ForAnyValue does not; plain
+            // negated operators hold and plain positive ones do not.
+            return match self.op.set {
+                _ if self.op.if_exists => true,
+                SetQualifier::ForAllValues => true,
+                SetQualifier::ForAnyValue => false,
+                SetQualifier::None => negated(self.op.base),
+            };
+        };
+        let each = |ctx: &str| {
+            let any = self.values.iter().any(|p| compare(self.op.base, ctx, p));
+            if negated(self.op.base) { !any } else { any }
+        };
+        match self.op.set {
+            SetQualifier::ForAllValues => values.iter().all(|v| each(v)),
+            SetQualifier::ForAnyValue => values.iter().any(|v| each(v)),
+            SetQualifier::None if negated(self.op.base) => values.iter().all(|v| each(v)),
+            SetQualifier::None => values.iter().any(|v| each(v)),
+        }
+    }
+}
+
+fn negated(b: Base) -> bool {
+    matches!(
+        b,
+        Base::StringNotEquals
+            | Base::StringNotEqualsIgnoreCase
+            | Base::StringNotLike
+            | Base::NumericNotEquals
+            | Base::DateNotEquals
+            | Base::NotIpAddress
+            | Base::ArnNotEquals
+            | Base::ArnNotLike
+    )
+}
+
+/// Whether the context value matches one policy value under the (un-negated) operator.
+fn compare(b: Base, ctx: &str, p: &str) -> bool {
+    use Base as B;
+    let num = |s: &str| s.parse::<f64>().ok();
+    match b {
+        B::StringEquals | B::StringNotEquals => ctx == p,
+        B::StringEqualsIgnoreCase | B::StringNotEqualsIgnoreCase => {
+            ctx.to_lowercase() == p.to_lowercase()
+        }
+        B::StringLike | B::StringNotLike => glob(p, ctx),
+        B::NumericEquals | B::NumericNotEquals => num(ctx) == num(p) && num(p).is_some(),
+        B::NumericLessThan => matches!((num(ctx), num(p)), (Some(a), Some(b)) if a < b),
+        B::NumericLessThanEquals => matches!((num(ctx), num(p)), (Some(a), Some(b)) if a <= b),
+        B::NumericGreaterThan => matches!((num(ctx), num(p)), (Some(a), Some(b)) if a > b),
+        B::NumericGreaterThanEquals => {
+            matches!((num(ctx), num(p)), (Some(a), Some(b)) if a >= b)
+        }
+        B::DateEquals | B::DateNotEquals => date(ctx).is_some() && date(ctx) == date(p),
+        B::DateLessThan => matches!((date(ctx), date(p)), (Some(a), Some(b)) if a < b),
+        B::DateLessThanEquals => matches!((date(ctx), date(p)), (Some(a), Some(b)) if a <= b),
+        B::DateGreaterThan => matches!((date(ctx), date(p)), (Some(a), Some(b)) if a > b),
+        B::DateGreaterThanEquals => matches!((date(ctx), date(p)), (Some(a), Some(b)) if a >= b),
+        B::Bool => ctx.eq_ignore_ascii_case(p),
+        B::BinaryEquals => ctx == p,
+        B::IpAddress | B::NotIpAddress => ctx.parse::<IpAddr>().is_ok_and(|ip| in_net(p, ip)),
+        B::ArnEquals | B::ArnLike | B::ArnNotEquals | B::ArnNotLike => arn_like(p, ctx),
+        B::Null => false,
+    }
+}
+
+fn in_net(v: &str, ip: IpAddr) -> bool {
+    if let Ok(net) = v.parse::<IpNet>() {
+        return net.contains(&ip);
+    }
+    v.parse::<IpAddr>().is_ok_and(|a| a == ip)
+}
+
+/// IAM's ARN comparison: the six colon-separated parts, each matched with wildcards.
+fn arn_like(pattern: &str, arn: &str) -> bool {
+    let p: Vec<&str> = pattern.splitn(6, ':').collect();
+    let a: Vec<&str> = arn.splitn(6, ':').collect();
+    p.len() == 6 && a.len() == 6 && p.iter().zip(&a).all(|(p, a)| glob(p, a))
+}
+
+/// Seconds since the epoch of an IAM date: ISO 8601 (`2026-11-30`, `2026-11-30T12:00:00Z`,
+/// with fractions or an offset) or epoch seconds.
+fn date(s: &str) -> Option<i64> {
+    if let Ok(n) = s.parse::<i64>() {
+        return Some(n);
+    }
+    let b = s.as_bytes();
+    let digits = |r: std::ops::Range<usize>| -> Option<i64> {
+        let t = s.get(r)?;
+        (!t.is_empty() && t.bytes().all(|c| c.is_ascii_digit()))
+            .then(|| t.parse().ok())
+            .flatten()
+    };
+    if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let (y, m, d) = (digits(0..4)?, digits(5..7)?, digits(8..10)?);
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+        return None;
+    }
+    let mut secs = days_from_civil(y, m, d) * 86_400;
+    if b.len() == 10 {
+        return Some(secs);
+    }
+    if !(b[10] == b'T' || b[10] == b't') || b.len() < 19 || b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    let (hh, mm, ss) = (digits(11..13)?, digits(14..16)?, digits(17..19)?);
+    if hh > 23 || mm > 59 || ss > 60 {
+        return None;
+    }
+    secs += hh * 3600 + mm * 60 + ss;
+    let mut rest = &s[19..];
+    if let Some(frac) = rest.strip_prefix('.') {
+        let n = frac.bytes().take_while(u8::is_ascii_digit).count();
+        if n == 0 {
+            return None;
+        }
+        rest = &frac[n..];
+    }
+    match rest {
+        "Z" | "z" => Some(secs),
+        off if off.len() == 6 && (off.starts_with('+') || off.starts_with('-')) => {
+            let oh: i64 = off.get(1..3)?.parse().ok()?;
+            let om: i64 = off.get(4..6)?.parse().ok()?;
+            if off.as_bytes()[3] != b':' {
+                return None;
+            }
+            let o = oh * 3600 + om * 60;
+            Some(if off.starts_with('+') {
+                secs - o
+            } else {
+                secs + o
+            })
+        }
+        _ => None,
+    }
+}
+
+/// Days from 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+fn resource_matches(pattern: &str, c: &Caller<'_>) -> bool {
+    if pattern == "*" {
+        return true;
+    }
+    // `execute-api:/stage/METHOD/path` is shorthand for the API's own ARN.
+    if let Some(rest) = pattern.strip_prefix("execute-api:/") {
+        return glob(rest, c.api_relative);
+    }
+    glob(pattern, c.arn)
+}
+
+fn glob_ignore_case(pattern: &str, text: &str) -> bool {
+    glob(&pattern.to_ascii_lowercase(), &text.to_ascii_lowercase())
+}
+
+/// IAM wildcard match: `*` any run of characters (including none), `?` one character.
+pub fn glob(pattern: &str, text: &str) -> bool {
+    let p: Vec<char> = pattern.chars().collect();
+    let t: Vec<char> = text.chars().collect();
+    let (mut pi, mut ti) = (0, 0);
+    let (mut star, mut mark) = (None, 0);
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some(pi);
+            mark = ti;
+            pi += 1;
+        } else if let Some(s) = star {
+            pi = s + 1;
+            mark += 1;
+            ti = mark;
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|&c| c == '*')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn caller<'a>(vpce: Option<&'a str>) -> Caller<'a> {
+        Caller {
+            arn: "arn:aws:execute-api:us-east-1:111122223333:p1r2i3v4a5/prod/GET/test",
+            api_relative: "prod/GET/test",
+            source_ip: "10.0.2.15".parse().unwrap(),
+            source_vpce: vpce,
+            source_vpc: vpce.map(|_| "vpc-0a1b2c3d"),
+            user_agent: Some("curl/8.5.0"),
+            referer: None,
+            now: date("2026-11-30T12:00:00Z").unwrap(),
+        }
+    }
+
+    fn allow_then_deny(condition: Value) -> Policy {
+        Policy::parse(&json!({"Version":"2012-10-17","Statement":[
+            {"Effect":"Allow","Principal":"*","Action":"execute-api:Invoke","Resource":["execute-api:/*"]},
+            {"Effect":"Deny","Principal":"*","Action":"execute-api:Invoke","Resource":["execute-api:/*"],
+             "Condition": condition}]}))
+        .unwrap()
+    }
+
+    /// The shape AWS documents (apigateway-resource-policies-examples.html): allow all, then
+    /// deny unless the source endpoint matches.
+    #[test]
+    fn documented_source_vpce_policy() {
+        let p =
+            allow_then_deny(json!({"StringNotEquals":{"aws:sourceVpce":"vpce-0123456789abcdef0"}}));
+        assert_eq!(
+            p.evaluate(&caller(Some("vpce-0123456789abcdef0"))),
+            Decision::Allow
+        );
+        assert_eq!(
+            p.evaluate(&caller(Some("vpce-0fffffffffffffff0"))),
+            Decision::ExplicitDeny
+        );
+        assert_eq!(
+            p.evaluate(&caller(None)),
+            Decision::ExplicitDeny,
+            "absent: StringNotEquals holds"
+        );
+    }
+
+    #[test]
+    fn a_json_string_and_full_arns() {
+        let s = Policy::parse(&Value::String("{\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":{\"AWS\":\"*\"},\"Action\":\"*\",\"Resource\":\"arn:aws:execute-api:us-east-1:*:p1r2i3v4a5/*\"}]}".to_owned())).unwrap();
+        assert_eq!(s.evaluate(&caller(None)), Decision::Allow);
+        let post_only = Policy::parse(&json!({"Statement":[
+            {"Effect":"Allow","Principal":"*","Action":"execute-api:Invoke","Resource":"execute-api:/prod/POST/*"}]})).unwrap();
+        assert_eq!(post_only.evaluate(&caller(None)), Decision::NoAllow);
+    }
+
+    /// The issue-10 findings: Denies the old code dropped as "not understood".
+    #[test]
+    fn not_ip_address_if_exists_and_not_resource_denies_apply() {
+        let p = allow_then_deny(json!({"NotIpAddressIfExists":{"aws:SourceIp":["192.0.2.0/24"]}}));
+        assert_eq!(p.evaluate(&caller(None)), Decision::ExplicitDeny);
+        let mut office = caller(None);
+        office.source_ip = "192.0.2.7".parse().unwrap();
+        assert_eq!(p.evaluate(&office), Decision::Allow);
+
+        let p = Policy::parse(&json!({"Statement":[
+            {"Effect":"Allow","Principal":"*","Action":"execute-api:Invoke","Resource":"execute-api:/*"},
+            {"Effect":"Deny","Principal":"*","Action":"execute-api:Invoke","NotResource":"execute-api:/prod/GET/public"}]})).unwrap();
+        assert_eq!(
+            p.evaluate(&caller(None)),
+            Decision::ExplicitDeny,
+            "everything but /public is denied"
+        );
+        let mut public = caller(None);
+        public.api_relative = "prod/GET/public";
+        assert_eq!(p.evaluate(&public), Decision::Allow);
+    }
+
+    #[test]
+    fn not_action_and_not_principal() {
+        let p = Policy::parse(&json!({"Statement":[
+            {"Effect":"Allow","Principal":"*","Action":"execute-api:Invoke","Resource":"*"},
+            {"Effect":"Deny","NotPrincipal":{"AWS":"arn:aws:iam::111122223333:root"},"NotAction":"execute-api:InvalidateCache","Resource":"*"}]})).unwrap();
+        assert_eq!(
+            p.evaluate(&caller(None)),
+            Decision::ExplicitDeny,
+            "anonymous is not the named principal"
+        );
+        let p = Policy::parse(&json!({"Statement":[
+            {"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"execute-api:Invoke","Resource":"*"}]})).unwrap();
+        assert_eq!(
+            p.evaluate(&caller(None)),
+            Decision::NoAllow,
+            "a named principal is not anonymous"
+        );
+    }
+
+    #[test]
+    fn set_qualifiers_if_exists_null_and_absent_keys() {
+        let deny = |c: Value| allow_then_deny(c).evaluate(&caller(None));
+        // aws:PrincipalArn is absent for anonymous callers.
+        assert_eq!(
+            deny(json!({"ArnNotLike":{"aws:PrincipalArn":"arn:aws:iam::*:role/x"}})),
+            Decision::ExplicitDeny
+        );
+        assert_eq!(
+            deny(json!({"ArnLike":{"aws:PrincipalArn":"arn:aws:iam::*:role/x"}})),
+            Decision::Allow
+        );
+        assert_eq!(
+            deny(json!({"StringEqualsIfExists":{"aws:PrincipalAccount":"1"}})),
+            Decision::ExplicitDeny
+        );
+        assert_eq!(
+            deny(json!({"ForAllValues:StringEquals":{"aws:PrincipalOrgPaths":"o-1/*"}})),
+            Decision::ExplicitDeny
+        );
+        assert_eq!(
+            deny(json!({"ForAnyValue:StringLike":{"aws:PrincipalOrgPaths":"o-1/*"}})),
+            Decision::Allow
+        );
+        assert_eq!(
+            deny(json!({"Null":{"aws:SourceVpce":"true"}})),
+            Decision::ExplicitDeny
+        );
+        assert_eq!(
+            deny(json!({"Null":{"aws:SourceVpce":false}})),
+            Decision::Allow
+        );
+        assert_eq!(
+            deny(json!({"Bool":{"aws:SecureTransport":"false"}})),
+            Decision::Allow
+        );
+        assert_eq!(
+            deny(json!({"StringLike":{"aws:UserAgent":"curl/*"}})),
+            Decision::ExplicitDeny
+        );
+        assert_eq!(
+            deny(json!({"StringEqualsIgnoreCase":{"aws:UserAgent":"CURL/8.5.0"}})),
+            Decision::ExplicitDeny
+        );
+        assert_eq!(
+            deny(json!({"DateGreaterThan":{"aws:CurrentTime":"2026-11-30T00:00:00Z"}})),
+            Decision::ExplicitDeny
+        );
+        assert_eq!(
+            deny(json!({"DateLessThan":{"aws:CurrentTime":"2026-01-01"}})),
+            Decision::Allow
+        );
+        assert_eq!(
+            deny(json!({"NumericGreaterThanEquals":{"aws:EpochTime":1}})),
+            Decision::ExplicitDeny
+        );
+        assert_eq!(
+            deny(
+                json!({"IpAddress":{"aws:SourceIp":"10.0.0.0/16"},"StringEquals":{"aws:SourceVpce":"vpce-1"}})
+            ),
+            Decision::Allow,
+            "conditions are ANDed"
+        );
+    }
+
+    #[test]
+    fn what_the_evaluator_cannot_honour_does_not_load() {
+        let bad = |s: Value| {
+            Policy::parse(&json!({"Statement":[s]}))
+                .expect_err("must not load")
+                .to_string()
+        };
+        let base = |extra: (&str, Value)| {
+            let mut s = json!({"Effect":"Deny","Principal":"*","Action":"execute-api:Invoke","Resource":"*"});
+            s.as_object_mut().unwrap().insert(extra.0.into(), extra.1);
+            s
+        };
+        assert!(
+            bad(base((
+                "Condition",
+                json!({"StringEqualz":{"aws:SourceIp":"x"}})
+            )))
+            .contains("`StringEqualz` is not an IAM operator")
+        );
+        assert!(
+            bad(base((
+                "Condition",
+                json!({"StringEquals":{"aws:SourceFoo":"x"}})
+            )))
+            .contains("aws:SourceFoo")
+        );
+        assert!(
+            bad(base((
+                "Condition",
+                json!({"IpAddress":{"aws:SourceVpce":"10.0.0.0/8"}})
+            )))
+            .contains("cannot compare")
+        );
+        assert!(
+            bad(base((
+                "Condition",
+                json!({"IpAddress":{"aws:SourceIp":"10.0.0.0/33"}})
+            )))
+            .contains("10.0.0.0/33")
+        );
+        assert!(
+            bad(base((
+                "Condition",
+                json!({"NullIfExists":{"aws:SourceIp":"true"}})
+            )))
+            .contains("IfExists")
+        );
+        assert!(
+            bad(base((
+                "Condition",
+                json!({"StringEquals":{"aws:SourceVpce":"${aws:SourceVpc}"}})
+            )))
+            .contains("policy variables")
+        );
+        assert!(bad(base(("NotResource", json!("*")))).contains("Resource and NotResource"));
+        assert!(bad(base(("Effects", json!("x")))).contains("`Effects`"));
+        let e = Policy::parse(
+            &json!({"Statement":[{"Effect":"Deny","Principal":"*","Action":"execute-api:Invoke"}]}),
+        )
+        .unwrap_err();
+        assert_eq!(e.at, "Statement[0]");
+        assert!(Policy::parse(&json!({"Version":"2012-10-18","Statement":[]})).is_err());
+    }
+
+    #[test]
+    fn dates_as_iam_reads_them() {
+        assert_eq!(date("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(date("2000-03-01"), Some(951_868_800));
+        assert_eq!(date("2000-03-01T01:00:00+01:00"), Some(951_868_800));
+        assert_eq!(date("2000-03-01T00:00:00.123Z"), Some(951_868_800));
+        assert_eq!(date("1700000000"), Some(1_700_000_000));
+        assert_eq!(date("2000-13-01"), None);
+        assert_eq!(date("yesterday"), None);
+    }
+
+    #[test]
+    fn glob_matches_iam_wildcards() {
+        assert!(glob("*", ""));
+        assert!(glob("prod/*", "prod/GET/test"));
+        assert!(glob("prod/???/test", "prod/GET/test"));
+        assert!(!glob("prod/POST/*", "prod/GET/test"));
+        assert!(!glob("a*b", "ac"));
+        assert!(glob_ignore_case("Execute-API:invoke", "execute-api:Invoke"));
+    }
+}
