@@ -2,10 +2,12 @@
 //!
 //! - [`interop`]: finding a real outside client (dig, curl, openssl) or skipping with a reason,
 //!   and failing instead when `PARALLAX_INTEROP=required` (CI).
+//! - [`attacks`]: the attacker's table of request variants and AWS's answer to each (issue 10).
 //! - [`dns`]: a tiny DNS client over UDP and TCP, with timeouts, for asserting on answers.
 //! - [`schema`]: a JSON Schema checker for the keywords our schema files use.
 //! - [`https`]: an HTTPS client with curl's knobs (connect-to, SNI, CA, client cert, HTTP/2).
 
+pub mod attacks;
 pub mod dns;
 pub mod https;
 pub mod interop;

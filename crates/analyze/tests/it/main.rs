@@ -55,6 +55,52 @@ fn the_seed_incident_is_predicted_step_by_step() {
     );
 }
 
+/// The attacker's table (issue 10), asked of `predict`: every row it can express (origin-form
+/// requests; the URL's host is the SNI, a `Host` header the authority) gets AWS's answer.
+#[test]
+fn the_attackers_table_is_predicted() {
+    use parallax_model::scenario::ClientCertSpec;
+    use parallax_testkit::attacks::{ATTACKS, Cert, Form, TOPOLOGY};
+    let t = parallax_model::Topology::from_yaml(TOPOLOGY, "<attacks>").expect("topology");
+    let p = Predictor::new(&t);
+    let attacker = t.vantage("attacker").expect("vantage");
+    let mut wrong = Vec::new();
+    let mut asked = 0;
+    for a in ATTACKS.iter().filter(|a| a.form == Form::Origin) {
+        let u = url(&format!("https://{}{}", a.sni, a.path));
+        let mut headers = std::collections::BTreeMap::new();
+        if a.host != a.sni {
+            headers.insert("Host".to_owned(), a.host.to_owned());
+        }
+        let cert = match a.cert {
+            Cert::None => None,
+            Cert::Clients => Some(ClientCertSpec::Lab("clients".into())),
+            Cert::Partners => Some(ClientCertSpec::Lab("partners".into())),
+        };
+        let req = PredictRequest {
+            url: &u,
+            method: a.method,
+            headers: &headers,
+            api_key: None,
+            client_certificate: cert.as_ref(),
+        };
+        let got = p
+            .predict(attacker, &req)
+            .outcome
+            .http
+            .map(|h| (h.status, h.error_type));
+        asked += 1;
+        if got != Some((a.status, a.error_type.map(str::to_owned))) {
+            wrong.push(format!(
+                "{}: predicted {got:?}, AWS gives {} {:?} ({})",
+                a.what, a.status, a.error_type, a.source
+            ));
+        }
+    }
+    assert!(asked >= 25, "{asked}");
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
 #[test]
 fn usage_plans_are_counted_across_predictions() {
     let s = Scenario::from_path(std::path::Path::new(concat!(

@@ -2,6 +2,8 @@
 //! testkit HTTPS client (and real curl and openssl). One test per row of the reference's §1.2
 //! table (except WAF and SigV4), each naming its row.
 
+mod hardening;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 

@@ -1,0 +1,577 @@
+//! Issue 10, from the attacker's side and a bad network's: every way found to get past the
+//! gateway's checks, hang it, or make it lose what it logs, run against the live gateway.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use parallax_gateway::pki::Identity;
+use parallax_gateway::{Gateway, GatewayConfig, LabCerts, MemoryLog};
+use parallax_model::Topology;
+use parallax_testkit::attacks::{ATTACKS, Cert, Form};
+use parallax_testkit::https::{Call, call};
+use rustls::pki_types::{CertificateDer, ServerName};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+struct Armed {
+    gw: Gateway,
+    log: Arc<MemoryLog>,
+    ca: Vec<CertificateDer<'static>>,
+}
+
+impl Armed {
+    async fn start(yaml: &str, tweak: impl FnOnce(&mut GatewayConfig)) -> Armed {
+        let topology = Topology::from_yaml(yaml, "<hardening>").unwrap_or_else(|e| panic!("{e}"));
+        let certs = LabCerts::new().expect("certs");
+        let ca = vec![certs.server_ca().cert_der()];
+        let log = Arc::new(MemoryLog::default());
+        let mut config = GatewayConfig {
+            access_log: log.clone(),
+            ..Default::default()
+        };
+        tweak(&mut config);
+        let gw = Gateway::start(&topology, certs, config)
+            .await
+            .expect("gateway starts");
+        Armed { gw, log, ca }
+    }
+
+    fn regional(&self) -> std::net::SocketAddr {
+        self.gw.addr_of("regional").expect("door")
+    }
+
+    fn identity(&self, cert: Cert) -> Option<Identity> {
+        let name = match cert {
+            Cert::None => return None,
+            Cert::Clients => "clients",
+            Cert::Partners => "partners",
+        };
+        Some(self.gw.with_certs(|c| c.client(name)).expect("identity"))
+    }
+
+    fn lines(&self) -> Vec<serde_json::Value> {
+        self.log
+            .0
+            .lock()
+            .expect("log")
+            .iter()
+            .map(|l| serde_json::from_str(l).expect("every line is JSON"))
+            .collect()
+    }
+}
+
+/// A TLS client (optionally with a client identity) for raw bytes over TLS.
+fn connector(
+    ca: &[CertificateDer<'static>],
+    id: Option<&Identity>,
+    alpn: &[&[u8]],
+) -> tokio_rustls::TlsConnector {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add_parsable_certificates(ca.iter().cloned());
+    let b = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("versions")
+    .with_root_certificates(roots);
+    let mut config = match id {
+        Some(i) => b
+            .with_client_auth_cert(i.chain.clone(), i.key_der())
+            .expect("identity"),
+        None => b.with_no_client_auth(),
+    };
+    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+    tokio_rustls::TlsConnector::from(Arc::new(config))
+}
+
+/// Sends raw bytes over TLS and reads until the server closes (at most 5 s).
+async fn raw_exchange(
+    addr: std::net::SocketAddr,
+    sni: &str,
+    ca: &[CertificateDer<'static>],
+    id: Option<&Identity>,
+    bytes: &[u8],
+) -> String {
+    let tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let mut tls = connector(ca, id, &[b"http/1.1"])
+        .connect(ServerName::try_from(sni.to_owned()).expect("name"), tcp)
+        .await
+        .expect("handshake");
+    tls.write_all(bytes).await.expect("write");
+    let mut reply = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), tls.read_to_end(&mut reply)).await;
+    String::from_utf8_lossy(&reply).into_owned()
+}
+
+fn status_of(raw: &str) -> Option<u16> {
+    raw.strip_prefix("HTTP/1.1 ")?.get(..3)?.parse().ok()
+}
+
+/// Every row of the attacker's table against the live gateway: status and error type as AWS's
+/// documentation gives them.
+#[tokio::test]
+async fn the_attackers_table_against_the_live_gateway() {
+    let armed = Armed::start(parallax_testkit::attacks::TOPOLOGY, |_| {}).await;
+    let door = armed.regional();
+    let mut wrong = Vec::new();
+    for a in ATTACKS {
+        let id = armed.identity(a.cert);
+        let (status, error_type) = match a.form {
+            Form::Origin | Form::Http2 => {
+                let mut c = Call::get(door, a.host, a.path, armed.ca.clone());
+                c.sni = Some(a.sni);
+                c.method = a.method;
+                c.http2 = a.form == Form::Http2;
+                c.identity = id.as_ref().map(|i| (i.chain.clone(), i.key_der()));
+                let r = call(&c).await.unwrap_or_else(|e| panic!("{}: {e}", a.what));
+                (r.status, r.header("x-amzn-errortype").map(str::to_owned))
+            }
+            Form::AbsoluteForm => {
+                let req = format!(
+                    "{} https://{}{} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+                    a.method, a.host, a.path, a.sni
+                );
+                let raw = raw_exchange(door, a.sni, &armed.ca, id.as_ref(), req.as_bytes()).await;
+                let error_type = raw
+                    .lines()
+                    .find_map(|l| l.strip_prefix("x-amzn-errortype: "))
+                    .map(str::to_owned);
+                (status_of(&raw).unwrap_or(0), error_type)
+            }
+        };
+        if (status, error_type.as_deref()) != (a.status, a.error_type) {
+            wrong.push(format!(
+                "{}: got {status} {error_type:?}, AWS gives {} {:?} ({})",
+                a.what, a.status, a.error_type, a.source
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    // The access log names the canonical request that routing and the policy saw.
+    for line in armed.lines() {
+        assert_log_agrees(&line);
+    }
+}
+
+/// The access log's path, resource ARN and resource agree with each other.
+fn assert_log_agrees(v: &serde_json::Value) {
+    let (Some(path), Some(stage)) = (v["path"].as_str(), v["stage"].as_str()) else {
+        return;
+    };
+    if let Some(arn) = v["resourceArn"].as_str() {
+        let method = v["method"].as_str().expect("method");
+        // Default names carry the stage in the path; custom domains map it.
+        let rest = path
+            .strip_prefix(&format!("/{stage}"))
+            .filter(|r| r.is_empty() || r.starts_with('/'))
+            .unwrap_or(path);
+        let expected_tail = format!("/{stage}/{method}/{}", rest.trim_start_matches('/'));
+        assert!(
+            arn.ends_with(&expected_tail),
+            "the policy's ARN {arn} is not the logged request {method} {path}: {v}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn several_hosts_or_a_host_that_differs_from_authority_are_400() {
+    let armed = Armed::start(parallax_testkit::attacks::TOPOLOGY, |_| {}).await;
+    let admin = "a1b2c3d4e5.execute-api.us-east-1.amazonaws.com";
+    let raw = raw_exchange(
+        armed.regional(),
+        admin,
+        &armed.ca,
+        None,
+        format!(
+            "GET /prod/public HTTP/1.1\r\nHost: {admin}\r\nHost: api.example.com\r\nConnection: close\r\n\r\n"
+        )
+        .as_bytes(),
+    )
+    .await;
+    assert_eq!(status_of(&raw), Some(400), "{raw}");
+    let raw = raw_exchange(
+        armed.regional(),
+        admin,
+        &armed.ca,
+        None,
+        b"GET /prod/public HTTP/1.1\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert_eq!(status_of(&raw), Some(400), "no Host: {raw}");
+    let mut c = Call::get(armed.regional(), admin, "/prod/public", armed.ca.clone())
+        .header("host", "api.example.com");
+    c.http2 = true;
+    let r = call(&c).await.expect("call");
+    assert_eq!(r.status, 400, "HTTP/2 Host differing from :authority");
+}
+
+/// A policy the evaluator cannot honour does not load: the topology names it with its line.
+#[test]
+fn a_policy_that_cannot_be_evaluated_does_not_load() {
+    let yaml = parallax_testkit::attacks::TOPOLOGY
+        .replace("NotIpAddressIfExists: {", "NotIpAddressIfExistz: {");
+    let e = Topology::from_yaml(&yaml, "t.yaml").expect_err("refused");
+    let text = e.to_string();
+    assert!(
+        text.contains("t.yaml:34:") && text.contains("apis[2].policy.Statement[1].Condition"),
+        "{text}"
+    );
+    assert!(
+        text.contains("`NotIpAddressIfExistz` is not an IAM operator"),
+        "{text}"
+    );
+}
+
+const IDLE_TOPOLOGY: &str = r#"
+account: "111122223333"
+region: us-east-1
+front_doors: { regional: [52.94.133.10] }
+apis:
+  - id: a1b2c3d4e5
+    name: quiet
+    endpoint_type: REGIONAL
+    stages: [prod]
+    routes: [{ method: GET, path: /test, integration: { type: MOCK, status: 200 } }]
+"#;
+const IDLE_HOST: &str = "a1b2c3d4e5.execute-api.us-east-1.amazonaws.com";
+
+/// Connections that go quiet after the handshake (HTTP/1.1 with no byte, an HTTP/2 preface and
+/// SETTINGS only, HEADERS without END_HEADERS) or after a request are closed, and the door's
+/// only slot serves a good request again.
+#[tokio::test]
+async fn quiet_connections_are_closed_and_free_their_slot() {
+    let armed = Armed::start(IDLE_TOPOLOGY, |c| {
+        c.max_connections = 1;
+        c.header_read_timeout = Duration::from_millis(300);
+        c.idle_timeout = Duration::from_millis(300);
+    })
+    .await;
+    let door = armed.regional();
+    let name = ServerName::try_from(IDLE_HOST).expect("name");
+    let preface: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00";
+    // HEADERS on stream 1 with END_STREAM but not END_HEADERS, one indexed field (:method GET).
+    let open_headers: &[u8] = b"\x00\x00\x01\x01\x01\x00\x00\x00\x01\x82";
+    let cases: [(&str, &[u8], &[u8]); 4] = [
+        ("HTTP/1.1, nothing after the handshake", b"http/1.1", b""),
+        ("HTTP/2 preface and SETTINGS only", b"h2", preface),
+        (
+            "HTTP/2 HEADERS without END_HEADERS",
+            b"h2",
+            &[preface, open_headers].concat(),
+        ),
+        (
+            "HTTP/1.1 keep-alive after one request",
+            b"http/1.1",
+            b"GET /prod/test HTTP/1.1\r\nHost: a1b2c3d4e5.execute-api.us-east-1.amazonaws.com\r\n\r\n",
+        ),
+    ];
+    for (what, alpn, bytes) in cases {
+        let tcp = tokio::net::TcpStream::connect(door).await.expect("connect");
+        let mut tls = connector(&armed.ca, None, &[alpn])
+            .connect(name.clone(), tcp)
+            .await
+            .expect("handshake");
+        tls.write_all(bytes).await.expect("write");
+        // The server, not the client, ends it: read to EOF (bounded).
+        let mut sink = Vec::new();
+        let t0 = Instant::now();
+        let ended = tokio::time::timeout(Duration::from_secs(5), tls.read_to_end(&mut sink)).await;
+        assert!(ended.is_ok(), "{what}: still open after 5 s");
+        assert!(
+            t0.elapsed() >= Duration::from_millis(200),
+            "{what}: closed before its timeout ({:?})",
+            t0.elapsed()
+        );
+        let r = call(&Call::get(door, IDLE_HOST, "/prod/test", armed.ca.clone()))
+            .await
+            .unwrap_or_else(|e| panic!("{what}: the slot is free again: {e}"));
+        assert_eq!(r.status, 200, "{what}");
+    }
+}
+
+/// An upstream played by raw sockets: it answers by path, misbehaving on purpose.
+async fn misbehaving_upstream() -> (u16, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let task = tokio::spawn(async move {
+        loop {
+            let Ok((mut s, _)) = listener.accept().await else {
+                return;
+            };
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut buf = [0u8; 4096];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match s.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => head.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let head = String::from_utf8_lossy(&head).into_owned();
+                let path = head.split(' ').nth(1).unwrap_or("").to_owned();
+                let ok = "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\n";
+                match path.as_str() {
+                    "/stall" => {
+                        let _ = s
+                            .write_all(format!("{ok}content-length: 100\r\n\r\nabc").as_bytes())
+                            .await;
+                        // Hold the connection open, sending nothing more.
+                        let _ = s.read(&mut buf).await;
+                    }
+                    "/reset" => {
+                        let _ = s
+                            .write_all(format!("{ok}content-length: 100\r\n\r\nabc").as_bytes())
+                            .await;
+                        let _ = s.flush().await;
+                        // SO_LINGER 0 makes the close a reset; with a zero linger the drop does
+                        // not block, which is what the deprecation warns of.
+                        #[allow(deprecated)]
+                        let _ = s.set_linger(Some(Duration::ZERO));
+                        drop(s);
+                    }
+                    "/short" => {
+                        let _ = s
+                            .write_all(format!("{ok}content-length: 100\r\n\r\nabc").as_bytes())
+                            .await;
+                        let _ = s.shutdown().await;
+                    }
+                    "/badchunk" => {
+                        let _ = s
+                            .write_all(
+                                format!("{ok}transfer-encoding: chunked\r\n\r\n3\r\nabc\r\nzz\r\n")
+                                    .as_bytes(),
+                            )
+                            .await;
+                        let _ = s.shutdown().await;
+                    }
+                    "/echo" => {
+                        // Wait for the body (a client body that breaks never ends).
+                        let _ = s.read(&mut buf).await;
+                        let _ = s
+                            .write_all(format!("{ok}content-length: 2\r\n\r\nok").as_bytes())
+                            .await;
+                    }
+                    _ => {
+                        let _ = s
+                            .write_all(format!("{ok}content-length: 2\r\n\r\nok").as_bytes())
+                            .await;
+                    }
+                }
+            });
+        }
+    });
+    (port, task)
+}
+
+fn proxy_topology(port: u16, timeout_ms: u32) -> String {
+    format!(
+        r#"
+account: "111122223333"
+region: us-east-1
+front_doors: {{ regional: [52.94.133.10] }}
+apis:
+  - id: a1b2c3d4e5
+    name: proxied
+    endpoint_type: REGIONAL
+    stages: [prod]
+    routes:
+      - {{ method: ANY, path: "/raw/{{proxy+}}", integration: {{ type: HTTP_PROXY, uri: "http://127.0.0.1:{port}/{{proxy}}", timeout_ms: {timeout_ms} }} }}
+"#
+    )
+}
+
+/// A stalled, reset, short or badly chunked upstream body ends the client's response with an
+/// error within the integration timeout, and the access log says the response was cut off.
+#[tokio::test]
+async fn broken_upstream_bodies_abort_the_response_and_are_logged() {
+    let (port, _upstream) = misbehaving_upstream().await;
+    let armed = Armed::start(&proxy_topology(port, 400), |_| {}).await;
+    for (path, reason) in [
+        ("/prod/raw/stall", "integration timeout"),
+        ("/prod/raw/reset", "upstream"),
+        ("/prod/raw/short", "upstream"),
+        ("/prod/raw/badchunk", "upstream"),
+    ] {
+        let t0 = Instant::now();
+        let r = call(&Call::get(
+            armed.regional(),
+            IDLE_HOST,
+            path,
+            armed.ca.clone(),
+        ))
+        .await;
+        let err = r.expect_err(&format!("{path}: the client must see the response break"));
+        assert!(err.starts_with("body:"), "{path}: {err}");
+        assert!(
+            t0.elapsed() < Duration::from_secs(3),
+            "{path}: held the client {:?}",
+            t0.elapsed()
+        );
+        let lines = armed.lines();
+        let line = lines
+            .iter()
+            .rev()
+            .find(|l| l["rawPath"] == path)
+            .unwrap_or_else(|| panic!("{path}: no log line in {lines:?}"));
+        assert_eq!(line["status"], 200, "{path}: the head that was sent");
+        assert_eq!(line["responseComplete"], false, "{path}: {line}");
+        assert!(
+            line["responseError"]
+                .as_str()
+                .is_some_and(|e| e.contains(reason)),
+            "{path}: {line}"
+        );
+    }
+    let ok = call(&Call::get(
+        armed.regional(),
+        IDLE_HOST,
+        "/prod/raw/fine",
+        armed.ca.clone(),
+    ))
+    .await
+    .expect("a good upstream answer");
+    assert_eq!((ok.status, ok.body.as_str()), (200, "ok"));
+    let line = armed.lines().pop().expect("line");
+    assert_eq!(line["responseComplete"], true, "{line}");
+}
+
+/// A malformed chunked request body is the client's error: 400, not the upstream's 504.
+#[tokio::test]
+async fn a_malformed_chunked_request_body_is_400() {
+    let (port, _upstream) = misbehaving_upstream().await;
+    let armed = Armed::start(&proxy_topology(port, 2_000), |_| {}).await;
+    let raw = raw_exchange(
+        armed.regional(),
+        IDLE_HOST,
+        &armed.ca,
+        None,
+        format!(
+            "POST /prod/raw/echo HTTP/1.1\r\nHost: {IDLE_HOST}\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\nzz\r\nnot a chunk\r\n\r\n"
+        )
+        .as_bytes(),
+    )
+    .await;
+    assert_eq!(status_of(&raw), Some(400), "{raw}");
+    assert!(raw.contains(r#"{"message":"Bad Request"}"#), "{raw}");
+}
+
+/// `--tls-dir`: the key files are 0600 and a directory it creates is 0700.
+#[test]
+fn tls_files_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let base = std::env::temp_dir().join(format!("parallax-tlsdir-{}", std::process::id()));
+    let dir = base.join("lab-tls");
+    let mut certs = LabCerts::new().expect("certs");
+    certs.client("clients").expect("client");
+    let files = certs.write_to(&dir).expect("written");
+    let mode =
+        |p: &std::path::Path| std::fs::metadata(p).expect("meta").permissions().mode() & 0o777;
+    assert_eq!(mode(&dir), 0o700);
+    assert!(files.iter().any(|f| f.ends_with("clients-client.key")));
+    for f in &files {
+        assert_eq!(mode(f), 0o600, "{}", f.display());
+    }
+    let _ = std::fs::remove_dir_all(&base);
+}
+
+/// A writer whose writes wait until it is opened, to play a stalled stderr.
+struct Gate {
+    open: Arc<(std::sync::Mutex<bool>, std::sync::Condvar)>,
+    out: Arc<std::sync::Mutex<Vec<u8>>>,
+}
+
+impl std::io::Write for Gate {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let (lock, cv) = &*self.open;
+        let mut open = lock.lock().expect("gate");
+        while !*open {
+            open = cv.wait(open).expect("gate");
+        }
+        self.out.lock().expect("out").extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A stalled log output costs a bounded queue and a count of what was dropped, never memory
+/// without bound; what was queued is written out at flush.
+#[test]
+fn a_stalled_access_log_drops_and_counts_and_flushes_what_it_kept() {
+    use parallax_gateway::server::{AccessLog, StderrLog};
+    let open = Arc::new((std::sync::Mutex::new(false), std::sync::Condvar::new()));
+    let out = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = StderrLog::with_writer(
+        8,
+        Box::new(Gate {
+            open: open.clone(),
+            out: out.clone(),
+        }),
+    );
+    // 1 KB lines: the writer's 256 KB buffer holds at most 258 of them, with the one in hand.
+    let pad = "x".repeat(1000);
+    for i in 0..2000 {
+        log.line(&format!("{{\"n\":{i},\"pad\":\"{pad}\"}}"));
+    }
+    let dropped = log.dropped();
+    assert!(
+        dropped >= 2000 - 8 - 260,
+        "at most the queue (8 lines) and the write buffer are kept: only {dropped} dropped"
+    );
+    {
+        let (lock, cv) = &*open;
+        *lock.lock().expect("gate") = true;
+        cv.notify_all();
+    }
+    log.flush(Duration::from_secs(5));
+    let written = String::from_utf8(out.lock().expect("out").clone()).expect("utf8");
+    assert_eq!(
+        written.lines().count() as u64 + dropped,
+        2000,
+        "every line is either written or counted"
+    );
+}
+
+/// Lines logged just before shutdown are written out by it, not lost.
+#[tokio::test]
+async fn shutdown_writes_out_the_access_log() {
+    use parallax_gateway::server::StderrLog;
+    let open = Arc::new((std::sync::Mutex::new(true), std::sync::Condvar::new()));
+    let out = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = Arc::new(StderrLog::with_writer(
+        100_000,
+        Box::new(Gate {
+            open,
+            out: out.clone(),
+        }),
+    ));
+    let topology = Topology::from_yaml(IDLE_TOPOLOGY, "<idle>").expect("topology");
+    let certs = LabCerts::new().expect("certs");
+    let ca = vec![certs.server_ca().cert_der()];
+    let gw = Gateway::start(
+        &topology,
+        certs,
+        GatewayConfig {
+            access_log: log,
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("gateway");
+    let door = gw.addr_of("regional").expect("door");
+    for _ in 0..50 {
+        let r = call(&Call::get(door, IDLE_HOST, "/prod/test", ca.clone()))
+            .await
+            .expect("call");
+        assert_eq!(r.status, 200);
+    }
+    gw.shutdown().await;
+    let written = String::from_utf8(out.lock().expect("out").clone()).expect("utf8");
+    assert_eq!(
+        written.lines().count(),
+        50,
+        "every request's line, none lost"
+    );
+}
