@@ -90,6 +90,21 @@ pub struct LeafSpec {
     pub server: bool,
     /// Valid only in 2020: expired now.
     pub expired: bool,
+    /// A defect on purpose, for tests of what a verifier must refuse.
+    pub flaw: Option<LeafFlaw>,
+}
+
+/// Ways a leaf certificate breaks RFC 5280's rules for TLS client authentication.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LeafFlaw {
+    /// keyUsage keyEncipherment only: no digitalSignature.
+    NoDigitalSignature,
+    /// extendedKeyUsage serverAuth only.
+    ServerAuthOnly,
+    /// A critical extension no verifier knows (OID 1.3.6.1.4.1.55555.1).
+    UnknownCriticalExtension,
+    /// basicConstraints CA:TRUE on the leaf.
+    CaAsLeaf,
 }
 
 impl Ca {
@@ -110,12 +125,24 @@ impl Ca {
 
     /// A CA signed by this one.
     pub fn intermediate(&self, name: &str) -> Result<Ca, PkiError> {
+        self.intermediate_with(name, true)
+    }
+
+    /// A CA signed by this one whose keyUsage lacks keyCertSign when `cert_sign` is false: a
+    /// chain through it breaks RFC 5280 §4.2.1.3 (for tests).
+    pub fn intermediate_with(&self, name: &str, cert_sign: bool) -> Result<Ca, PkiError> {
         let err = |source| PkiError {
             what: format!("CA {name}"),
             source,
         };
         let key = KeyPair::generate().map_err(err)?;
-        let issuer = CertifiedIssuer::signed_by(ca_params(name), key, &self.issuer).map_err(err)?;
+        let mut params = ca_params(name);
+        if !cert_sign {
+            params
+                .key_usages
+                .retain(|u| *u != KeyUsagePurpose::KeyCertSign);
+        }
+        let issuer = CertifiedIssuer::signed_by(params, key, &self.issuer).map_err(err)?;
         let mut above = vec![self.issuer.der().clone()];
         above.extend(self.above.iter().cloned());
         Ok(Ca {
@@ -190,6 +217,26 @@ impl Ca {
         if spec.expired {
             params.not_before = rcgen::date_time_ymd(2020, 1, 1);
             params.not_after = rcgen::date_time_ymd(2020, 12, 31);
+        }
+        match spec.flaw {
+            None => {}
+            Some(LeafFlaw::NoDigitalSignature) => {
+                params.key_usages = vec![KeyUsagePurpose::KeyEncipherment];
+            }
+            Some(LeafFlaw::ServerAuthOnly) => {
+                params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+            }
+            Some(LeafFlaw::UnknownCriticalExtension) => {
+                let mut ext = rcgen::CustomExtension::from_oid_content(
+                    &[1, 3, 6, 1, 4, 1, 55555, 1],
+                    vec![0x05, 0x00],
+                );
+                ext.set_criticality(true);
+                params.custom_extensions.push(ext);
+            }
+            Some(LeafFlaw::CaAsLeaf) => {
+                params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+            }
         }
         let key = KeyPair::generate().map_err(err)?;
         let cert = params.signed_by(&key, &self.issuer).map_err(err)?;

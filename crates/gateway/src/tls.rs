@@ -473,3 +473,69 @@ impl ResolvesServerCert for NoCertificate {
         None
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pki::{Ca, LeafFlaw, LeafSpec};
+
+    fn client(ca: &Ca, flaw: Option<LeafFlaw>) -> Identity {
+        ca.issue(&LeafSpec {
+            common_name: "client".into(),
+            client: true,
+            flaw,
+            ..Default::default()
+        })
+        .expect("leaf")
+    }
+
+    fn problem(id: &Identity) -> Option<CertRefusal> {
+        let (leaf, rest) = id.chain.split_first().expect("leaf");
+        chain_problem(leaf, rest)
+    }
+
+    /// RFC 5280 §4.2.1.3 and §4.2.1.12 for a clientAuth chain, and AWS's chain-depth limit.
+    #[test]
+    fn client_chains_follow_rfc_5280() {
+        let root = Ca::root("root").expect("root");
+        assert_eq!(problem(&client(&root, None)), None);
+        for (flaw, refusal) in [
+            (LeafFlaw::NoDigitalSignature, CertRefusal::LeafKeyUsage),
+            (LeafFlaw::ServerAuthOnly, CertRefusal::NotForClientAuth),
+            (
+                LeafFlaw::UnknownCriticalExtension,
+                CertRefusal::UnsupportedCriticalExtension,
+            ),
+            (LeafFlaw::CaAsLeaf, CertRefusal::BasicConstraints),
+        ] {
+            assert_eq!(
+                problem(&client(&root, Some(flaw))),
+                Some(refusal),
+                "{flaw:?}"
+            );
+        }
+        let no_sign = root.intermediate_with("no keyCertSign", false).expect("ca");
+        assert!(matches!(
+            problem(&client(&no_sign, None)),
+            Some(CertRefusal::IssuerKeyUsage { .. })
+        ));
+        let mut deep = root.intermediate("i1").expect("ca");
+        for i in 2..=4 {
+            deep = deep.intermediate(&format!("i{i}")).expect("ca");
+        }
+        assert_eq!(
+            problem(&client(&deep, None)),
+            Some(CertRefusal::ChainTooDeep { levels: 5 })
+        );
+    }
+
+    /// A leaf that is refused anyway has its handshake signature taken unchecked, so it gets
+    /// its 403; any other leaf's signature is checked.
+    #[test]
+    fn only_refused_leaves_skip_the_signature_check() {
+        let root = Ca::root("root").expect("root");
+        let bad = client(&root, Some(LeafFlaw::UnknownCriticalExtension));
+        assert!(leaf_problem(&bad.chain[0]).is_some());
+        assert!(leaf_problem(&client(&root, None).chain[0]).is_none());
+    }
+}

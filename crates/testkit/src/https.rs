@@ -80,14 +80,21 @@ async fn call_inner(c: &Call<'_>) -> Result<Reply, String> {
     let mut roots = rustls::RootCertStore::empty();
     roots.add_parsable_certificates(c.roots.iter().cloned());
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let builder = rustls::ClientConfig::builder_with_provider(provider)
+    let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
         .map_err(|e| e.to_string())?
         .with_root_certificates(roots);
     let mut config = match &c.identity {
-        Some((chain, key)) => builder
-            .with_client_auth_cert(chain.clone(), key.clone_key())
-            .map_err(|e| e.to_string())?,
+        // Sent as given, unchecked: tests send certificates that are wrong on purpose (rustls's
+        // own `with_client_auth_cert` would refuse to load some of them).
+        Some((chain, key)) => {
+            let signer = provider
+                .key_provider
+                .load_private_key(key.clone_key())
+                .map_err(|e| e.to_string())?;
+            let certified = Arc::new(rustls::sign::CertifiedKey::new(chain.clone(), signer));
+            builder.with_client_cert_resolver(Arc::new(AsGiven(certified)))
+        }
         None => builder.with_no_client_auth(),
     };
     config.alpn_protocols = if c.http2 {
@@ -153,4 +160,22 @@ async fn call_inner(c: &Call<'_>) -> Result<Reply, String> {
         headers,
         body: String::from_utf8_lossy(&body).into_owned(),
     })
+}
+
+/// A client identity sent whatever the server asks.
+#[derive(Debug)]
+struct AsGiven(Arc<rustls::sign::CertifiedKey>);
+
+impl rustls::client::ResolvesClientCert for AsGiven {
+    fn resolve(
+        &self,
+        _root_hint_subjects: &[&[u8]],
+        _sigschemes: &[rustls::SignatureScheme],
+    ) -> Option<Arc<rustls::sign::CertifiedKey>> {
+        Some(self.0.clone())
+    }
+
+    fn has_certs(&self) -> bool {
+        true
+    }
 }

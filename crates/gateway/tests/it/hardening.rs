@@ -575,3 +575,315 @@ async fn shutdown_writes_out_the_access_log() {
         "every request's line, none lost"
     );
 }
+
+fn certs_topology(truststore: &str) -> String {
+    format!(
+        r#"
+account: "111122223333"
+region: us-east-1
+front_doors: {{ regional: [52.94.133.10] }}
+apis:
+  - id: a1b2c3d4e5
+    name: certs
+    endpoint_type: REGIONAL
+    stages: [prod]
+    routes: [{{ method: GET, path: /test, integration: {{ type: MOCK, status: 200 }} }}]
+custom_domains:
+  - {{ name: api.example.com, endpoint_type: REGIONAL, dns: alias, mtls: {{ truststore: "{truststore}" }}, mappings: [{{ api: a1b2c3d4e5, stage: prod }}] }}
+  - {{ name: strict.example.com, endpoint_type: REGIONAL, dns: alias, mtls: {{ truststore: "{truststore}", strict: true }}, mappings: [{{ api: a1b2c3d4e5, stage: prod }}] }}
+"#
+    )
+}
+
+/// Client certificates that break RFC 5280's clientAuth rules get 403 in API Gateway's mode and
+/// no handshake in strict mode; a good one gets 200 in both.
+#[tokio::test]
+async fn client_certificates_are_verified_as_rfc_5280_requires() {
+    use parallax_gateway::pki::{LeafFlaw, LeafSpec};
+    let armed = Armed::start(&certs_topology("lab:clients"), |_| {}).await;
+    let issue = |flaw: Option<LeafFlaw>, no_cert_sign: bool| {
+        armed.gw.with_certs(|c| {
+            let root = c.ca("clients").expect("ca");
+            let spec = LeafSpec {
+                common_name: format!("{flaw:?}"),
+                client: true,
+                flaw,
+                ..Default::default()
+            };
+            if no_cert_sign {
+                root.intermediate_with("no keyCertSign", false)
+                    .expect("ca")
+                    .issue(&spec)
+            } else {
+                root.issue(&spec)
+            }
+            .expect("leaf")
+        })
+    };
+    let send = |id: &Identity, host: &'static str| {
+        let mut c = Call::get(armed.regional(), host, "/test", armed.ca.clone());
+        c.identity = Some((id.chain.clone(), id.key_der()));
+        c
+    };
+    let good = issue(None, false);
+    for host in ["api.example.com", "strict.example.com"] {
+        let r = call(&send(&good, host)).await.expect("call");
+        assert_eq!(r.status, 200, "{host}");
+    }
+    for (what, id, reason) in [
+        (
+            "keyUsage without digitalSignature",
+            issue(Some(LeafFlaw::NoDigitalSignature), false),
+            "digitalSignature",
+        ),
+        (
+            "extendedKeyUsage serverAuth only",
+            issue(Some(LeafFlaw::ServerAuthOnly), false),
+            "clientAuth",
+        ),
+        (
+            "an unknown critical extension",
+            issue(Some(LeafFlaw::UnknownCriticalExtension), false),
+            "critical extension",
+        ),
+        (
+            "a CA as the leaf",
+            issue(Some(LeafFlaw::CaAsLeaf), false),
+            "basic constraints",
+        ),
+        (
+            "an intermediate without keyCertSign",
+            issue(None, true),
+            "keyCertSign",
+        ),
+    ] {
+        let r = call(&send(&id, "api.example.com"))
+            .await
+            .unwrap_or_else(|e| panic!("{what}: the handshake must succeed: {e}"));
+        assert_eq!(
+            (r.status, r.header("x-amzn-errortype")),
+            (403, Some("ForbiddenException")),
+            "{what}"
+        );
+        let line = armed.lines().pop().expect("line");
+        assert!(
+            line["clientCertError"]
+                .as_str()
+                .is_some_and(|e| e.contains(reason)),
+            "{what}: {line}"
+        );
+        assert!(
+            call(&send(&id, "strict.example.com")).await.is_err(),
+            "{what}: strict mode refuses the handshake"
+        );
+    }
+}
+
+/// Interop: `openssl verify -purpose sslclient` is the oracle for which chains a clientAuth
+/// verifier refuses, and an RSA-1024 client (sent by `openssl s_client`, the only client here
+/// that still signs with one) gets the documented 403, not a failed handshake.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openssl_agrees_on_client_chains_and_a_weak_key_gets_403() {
+    use parallax_gateway::pki::{Ca, LeafFlaw, LeafSpec};
+    let Some(openssl) = parallax_testkit::interop::require("openssl", "openssl") else {
+        return;
+    };
+    let dir = std::env::temp_dir().join(format!("parallax-oracle-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let run = |args: &[&str]| {
+        std::process::Command::new(&openssl)
+            .args(args)
+            .current_dir(&dir)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("openssl runs")
+    };
+    // An RSA-1024 client certificate from an openssl CA.
+    std::fs::write(
+        dir.join("ext.cnf"),
+        "keyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n",
+    )
+    .expect("ext");
+    for args in [
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "ossl-ca.key",
+            "-out",
+            "ossl-ca.pem",
+            "-subj",
+            "/CN=oracle CA",
+            "-days",
+            "2",
+        ][..],
+        &[
+            "req", "-newkey", "rsa:1024", "-nodes", "-keyout", "weak.key", "-out", "weak.csr",
+            "-subj", "/CN=weak",
+        ],
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "weak.csr",
+            "-CA",
+            "ossl-ca.pem",
+            "-CAkey",
+            "ossl-ca.key",
+            "-CAcreateserial",
+            "-out",
+            "weak.pem",
+            "-days",
+            "2",
+            "-extfile",
+            "ext.cnf",
+        ],
+    ] {
+        let out = run(args);
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    // The lab's flawed chains from a root of ours.
+    let root = Ca::root("oracle root").expect("root");
+    let pem = |c: &CertificateDer<'_>| {
+        let id = Identity {
+            chain: vec![c.clone().into_owned()],
+            key: rustls::pki_types::PrivatePkcs8KeyDer::from(Vec::new()),
+        };
+        id.chain_pem()
+    };
+    std::fs::write(
+        dir.join("truststore.pem"),
+        format!(
+            "{}{}",
+            root.cert_pem(),
+            std::fs::read_to_string(dir.join("ossl-ca.pem")).expect("ca")
+        ),
+    )
+    .expect("truststore");
+    let truststore = dir.join("truststore.pem").display().to_string();
+    let armed = Armed::start(&certs_topology(&truststore), |_| {}).await;
+    let issue = |ca: &Ca, flaw| {
+        ca.issue(&LeafSpec {
+            common_name: "oracle client".into(),
+            client: true,
+            flaw,
+            ..Default::default()
+        })
+        .expect("leaf")
+    };
+    let no_sign = root.intermediate_with("no keyCertSign", false).expect("ca");
+    let cases = [
+        ("good", issue(&root, None)),
+        (
+            "no digitalSignature",
+            issue(&root, Some(LeafFlaw::NoDigitalSignature)),
+        ),
+        (
+            "serverAuth only",
+            issue(&root, Some(LeafFlaw::ServerAuthOnly)),
+        ),
+        (
+            "unknown critical extension",
+            issue(&root, Some(LeafFlaw::UnknownCriticalExtension)),
+        ),
+        ("intermediate without keyCertSign", issue(&no_sign, None)),
+    ];
+    for (what, id) in &cases {
+        std::fs::write(dir.join("leaf.pem"), pem(&id.chain[0])).expect("leaf");
+        let untrusted: String = id.chain[1..].iter().map(pem).collect();
+        std::fs::write(dir.join("untrusted.pem"), &untrusted).expect("untrusted");
+        let mut args = vec![
+            "verify",
+            "-purpose",
+            "sslclient",
+            "-CAfile",
+            "truststore.pem",
+        ];
+        if !untrusted.is_empty() {
+            args.extend(["-untrusted", "untrusted.pem"]);
+        }
+        args.push("leaf.pem");
+        let openssl_accepts = run(&args).status.success();
+        let mut c = Call::get(
+            armed.regional(),
+            "api.example.com",
+            "/test",
+            armed.ca.clone(),
+        );
+        c.identity = Some((id.chain.clone(), id.key_der()));
+        let status = call(&c).await.expect("call").status;
+        assert_eq!(
+            status == 200,
+            openssl_accepts,
+            "{what}: the gateway says {status}, openssl verify -purpose sslclient {}",
+            if openssl_accepts {
+                "accepts"
+            } else {
+                "refuses"
+            }
+        );
+    }
+    // RSA-1024: the documented 403 (AWS: RSA-2048 and up), after a completed handshake.
+    armed
+        .gw
+        .with_certs(|c| std::fs::write(dir.join("server-ca.pem"), c.server_ca().cert_pem()))
+        .expect("server CA");
+    let addr = armed.regional().to_string();
+    let out = tokio::task::spawn_blocking({
+        let (openssl, dir) = (openssl.clone(), dir.clone());
+        move || {
+            use std::io::Write;
+            let mut child = std::process::Command::new(&openssl)
+                .args([
+                    "s_client",
+                    "-quiet",
+                    "-connect",
+                    &addr,
+                    "-servername",
+                    "api.example.com",
+                ])
+                .args([
+                    "-CAfile",
+                    "server-ca.pem",
+                    "-cert",
+                    "weak.pem",
+                    "-key",
+                    "weak.key",
+                ])
+                .args(["-cipher", "DEFAULT@SECLEVEL=0"])
+                .current_dir(&dir)
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("s_client");
+            let _ = child.stdin.take().expect("stdin").write_all(
+                b"GET /test HTTP/1.1\r\nHost: api.example.com\r\nConnection: close\r\n\r\n",
+            );
+            child.wait_with_output().expect("s_client ends")
+        }
+    })
+    .await
+    .expect("joined");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.starts_with("HTTP/1.1 403") && stdout.contains("ForbiddenException"),
+        "RSA-1024: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let line = armed.lines().pop().expect("line");
+    assert!(
+        line["clientCertError"]
+            .as_str()
+            .is_some_and(|e| e.contains("1024 bits")),
+        "{line}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
