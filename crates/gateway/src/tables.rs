@@ -420,3 +420,93 @@ fn check_door(door: &FrontDoor, api_type: EndpointType) -> Result<(), Reject> {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const ADMIN: &str = "a1b2c3d4e5.execute-api.us-east-1.amazonaws.com";
+
+    fn tables() -> &'static Tables {
+        static TABLES: std::sync::LazyLock<Tables> = std::sync::LazyLock::new(|| {
+            let t = Topology::from_yaml(parallax_testkit::attacks::TOPOLOGY, "<attacks>")
+                .expect("topology");
+            Tables::build(&t)
+        });
+        &TABLES
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2000, failure_persistence: None, ..ProptestConfig::default() })]
+
+        /// For random requests, routing, the policy and the access log agree on the resource:
+        /// the ARN the policy judged is the logged method and canonical path, a matched route
+        /// matches that path, and the denied resource is never reached by another spelling.
+        #[test]
+        fn routing_policy_and_log_agree(
+            method in prop::sample::select(vec!["GET", "get", "Get", "POST", "FOO", "DELETE", "HEAD"]),
+            segments in prop::collection::vec(
+                prop::sample::select(vec!["prod", "admin", "x", "", ".", "..", "%61dmin", "%2e%2e", "public", "a%2Fb", "users", "%2E"]),
+                0..6,
+            ),
+            trailing in any::<bool>(),
+        ) {
+            let t = tables();
+            let mut path = format!("/{}", segments.join("/"));
+            if trailing {
+                path.push('/');
+            }
+            let door = FrontDoor::Regional;
+            let cert = ClientCert::NotAsked;
+            let req = Incoming {
+                door: &door,
+                sni: Some(ADMIN),
+                host: ADMIN,
+                method,
+                path: &path,
+                user_agent: None,
+                referer: None,
+                api_key: None,
+                apigw_api_id: None,
+                client_ip: "198.51.100.1".parse().expect("ip"),
+                client_cert: &cert,
+            };
+            let (ctx, decision) = t.decide(&req);
+            let Ok(canonical) = CanonicalPath::parse(&path) else {
+                prop_assert!(matches!(decision, Err(Reject::BadRequest(_))));
+                return Ok(());
+            };
+            let shown = canonical.display();
+            if let Some(arn) = &ctx.arn {
+                let rest = canonical.segments.iter().skip(1).cloned().collect::<Vec<_>>().join("/");
+                prop_assert_eq!(
+                    arn,
+                    &format!("arn:aws:execute-api:us-east-1:111122223333:a1b2c3d4e5/prod/{method}/{rest}")
+                );
+                prop_assert_eq!(ctx.path.as_deref(), Some(shown.as_str()));
+            }
+            if ctx.resource.is_some() {
+                let route = t.apis[&"a1b2c3d4e5".parse::<ApiId>().expect("id")]
+                    .routes
+                    .iter()
+                    .find(|r| Some(r.template.as_str()) == ctx.resource.as_deref())
+                    .expect("the logged resource is a route");
+                prop_assert!(route.template.matches(&canonical.segments[1..]).is_some());
+                prop_assert!(method_matches(route.method, &MethodToken::parse(method)));
+            }
+            let denied = method == "GET"
+                && canonical.segments.len() >= 2
+                && canonical.segments[..2] == ["prod".to_owned(), "admin".to_owned()];
+            if denied {
+                prop_assert!(
+                    matches!(decision, Err(Reject::AccessDenied { explicit: true, .. })),
+                    "{} {} reached {:?}", method, path, decision.map(|a| a.route.template.as_str().to_owned())
+                );
+            }
+            if decision.is_ok() {
+                prop_assert!(!denied);
+            }
+        }
+    }
+}

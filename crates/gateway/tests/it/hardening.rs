@@ -887,3 +887,199 @@ async fn openssl_agrees_on_client_chains_and_a_weak_key_gets_403() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The bytes of a real ClientHello for `sni`, as rustls sends it.
+fn client_hello(sni: &str) -> Vec<u8> {
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("versions")
+    .with_root_certificates(rustls::RootCertStore::empty())
+    .with_no_client_auth();
+    let mut conn = rustls::ClientConnection::new(
+        Arc::new(config),
+        ServerName::try_from(sni.to_owned()).expect("name"),
+    )
+    .expect("client");
+    let mut out = Vec::new();
+    conn.write_tls(&mut out).expect("hello");
+    out
+}
+
+/// Byte edits: (position, byte, kind) with kind 0 flip a bit, 1 replace, 2 insert, 3 delete,
+/// 4 cut the rest.
+fn mutate(data: &[u8], edits: &[(u16, u8, u8)]) -> Vec<u8> {
+    let mut d = data.to_vec();
+    for &(pos, byte, kind) in edits {
+        if d.is_empty() {
+            break;
+        }
+        let i = usize::from(pos) % d.len();
+        match kind {
+            0 => d[i] ^= 1 << (byte % 8),
+            1 => d[i] = byte,
+            2 => d.insert(i, byte),
+            3 => {
+                d.remove(i);
+            }
+            _ => d.truncate(i),
+        }
+    }
+    d
+}
+
+/// What one mutated connection came to.
+#[derive(Debug)]
+struct Ending {
+    /// The server ended the connection within the bound.
+    closed: bool,
+    status: Option<u16>,
+}
+
+async fn mutated_case(
+    door: std::net::SocketAddr,
+    ca: &[CertificateDer<'static>],
+    target: u8,
+    proxy: &[u8],
+    hello: &[u8],
+    request: &[u8],
+) -> Ending {
+    let bound = Duration::from_secs(4);
+    let Ok(mut tcp) = tokio::net::TcpStream::connect(door).await else {
+        return Ending {
+            closed: false,
+            status: None,
+        };
+    };
+    let mut reply = Vec::new();
+    let _ = tcp.write_all(proxy).await;
+    if target == 1 {
+        let _ = tcp.write_all(hello).await;
+        let closed = tokio::time::timeout(bound, tcp.read_to_end(&mut reply))
+            .await
+            .is_ok();
+        return Ending {
+            closed,
+            status: None,
+        };
+    }
+    let handshake = tokio::time::timeout(
+        bound,
+        connector(ca, None, &[b"http/1.1"]).connect(
+            ServerName::try_from("a1b2c3d4e5.execute-api.us-east-1.amazonaws.com").expect("name"),
+            tcp,
+        ),
+    )
+    .await;
+    let mut tls = match handshake {
+        Err(_) => {
+            return Ending {
+                closed: false,
+                status: None,
+            };
+        }
+        // A mutated PROXY header is refused by closing: that is an ending.
+        Ok(Err(_)) => {
+            return Ending {
+                closed: true,
+                status: None,
+            };
+        }
+        Ok(Ok(t)) => t,
+    };
+    let _ = tls.write_all(request).await;
+    let closed = tokio::time::timeout(bound, tls.read_to_end(&mut reply))
+        .await
+        .is_ok();
+    Ending {
+        closed,
+        status: status_of(&String::from_utf8_lossy(&reply)),
+    }
+}
+
+/// Byte-level mutations of valid requests (the PROXY header, the ClientHello, the HTTP request
+/// inside TLS) never hang a connection, never panic the gateway, and never stop it: afterwards
+/// it answers a good request, and every access-log line agrees with itself on the resource.
+#[test]
+fn mutated_raw_requests_never_hang_panic_or_stop_the_gateway() {
+    use proptest::prelude::*;
+    let panics = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = panics.clone();
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if std::thread::current()
+            .name()
+            .is_some_and(|n| n.starts_with("mutation-gateway"))
+        {
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+        previous(info);
+    }));
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("mutation-gateway")
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let armed = rt.block_on(Armed::start(parallax_testkit::attacks::TOPOLOGY, |c| {
+        c.proxy_protocol = true;
+        c.header_read_timeout = Duration::from_millis(300);
+        c.idle_timeout = Duration::from_millis(300);
+    }));
+    let door = armed.regional();
+    let host = "a1b2c3d4e5.execute-api.us-east-1.amazonaws.com";
+    let proxy = b"PROXY TCP4 192.0.2.7 127.0.0.1 40000 443\r\n".to_vec();
+    let hello = client_hello(host);
+    let request = format!(
+        "GET /prod/admin HTTP/1.1\r\nHost: {host}\r\nUser-Agent: mutant\r\nContent-Length: 0\r\n\r\n"
+    )
+    .into_bytes();
+    let config = ProptestConfig {
+        cases: 60,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    };
+    proptest!(config, |(
+        target in 0u8..3,
+        edits in proptest::collection::vec((any::<u16>(), any::<u8>(), 0u8..5), 1..6),
+    )| {
+        let (p, h, r) = match target {
+            0 => (mutate(&proxy, &edits), hello.clone(), request.clone()),
+            1 => (proxy.clone(), mutate(&hello, &edits), request.clone()),
+            _ => (proxy.clone(), hello.clone(), mutate(&request, &edits)),
+        };
+        let ending = rt.block_on(mutated_case(door, &armed.ca, target, &p, &h, &r));
+        prop_assert!(ending.closed, "target {target}: the connection was left open: {ending:?}");
+        if let Some(s) = ending.status {
+            prop_assert!((200..600).contains(&s) && s != 500, "target {target}: status {s}");
+        }
+    });
+    // Still serving, with the PROXY header's address as the client.
+    let good = rt.block_on(async {
+        let mut tcp = tokio::net::TcpStream::connect(door).await.expect("connect");
+        tcp.write_all(&proxy).await.expect("proxy");
+        let mut tls = connector(&armed.ca, None, &[b"http/1.1"])
+            .connect(ServerName::try_from(host).expect("name"), tcp)
+            .await
+            .expect("handshake");
+        tls.write_all(
+            format!("GET /prod/public HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n")
+                .as_bytes(),
+        )
+        .await
+        .expect("write");
+        let mut reply = Vec::new();
+        let _ = tokio::time::timeout(Duration::from_secs(5), tls.read_to_end(&mut reply)).await;
+        String::from_utf8_lossy(&reply).into_owned()
+    });
+    assert_eq!(status_of(&good), Some(200), "{good}");
+    assert_eq!(
+        panics.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "the gateway panicked"
+    );
+    for line in armed.lines() {
+        assert_log_agrees(&line);
+    }
+}
