@@ -206,6 +206,25 @@ struct GatewayArgs {
     /// Network Load Balancer with proxy protocol on; its source address is the client's.
     #[arg(long)]
     proxy_protocol: bool,
+    /// Seconds a client has for the PROXY header, the TLS handshake, its first request after
+    /// the handshake, and each request's headers.
+    #[arg(long, value_name = "SECONDS", default_value = "10", value_parser = parse_seconds)]
+    header_timeout: std::time::Duration,
+    /// Seconds a connection may stay open with no request in flight after its first one.
+    #[arg(long, value_name = "SECONDS", default_value = "60", value_parser = parse_seconds)]
+    idle_timeout: std::time::Duration,
+}
+
+/// A positive number of seconds (`10`, `0.5`).
+fn parse_seconds(s: &str) -> Result<std::time::Duration, String> {
+    match s.parse::<f64>() {
+        Ok(n) if n > 0.0 && n.is_finite() && n <= 86_400.0 => {
+            Ok(std::time::Duration::from_secs_f64(n))
+        }
+        _ => Err(format!(
+            "`{s}` is not a number of seconds between 0 and 86400"
+        )),
+    }
 }
 
 #[derive(clap::Args, Debug)]
@@ -553,6 +572,8 @@ async fn gateway(args: GatewayArgs) -> anyhow::Result<ExitCode> {
         listen: args.listen,
         max_connections: args.max_connections,
         proxy_protocol: args.proxy_protocol,
+        header_read_timeout: args.header_timeout,
+        idle_timeout: args.idle_timeout,
         ..Default::default()
     };
     let gw = parallax_gateway::Gateway::start(&topology, certs, config).await?;

@@ -4,6 +4,11 @@
 //! The order of checks (API Gateway does not document its own; where the reference marks an
 //! order UNCONFIRMED this is the most likely one, and the lab compares it with predictions):
 //!
+//! Every step reads the one canonical request of [`crate::request`] (host, method token,
+//! decoded path), so routing and the policy's ARN cannot see two different requests.
+//!
+//! 0. **The TLS session's domain.** A Host that picks another TLS configuration on this door
+//!    than the SNI did → 421 Misdirected Request: mutual TLS vouches for one domain only.
 //! 1. **Host → target.** The `Host` (HTTP/2 `:authority`) names an API by one of the
 //!    execute-api forms, or a custom domain. On an endpoint's door the endpoint-specific name
 //!    needs `x-apigw-api-id`, and the `{api}-{vpce}` alias needs the API to list that endpoint.

@@ -385,3 +385,92 @@ fn analyze_formats_fail_on_and_matrix() {
         "{text}"
     );
 }
+
+/// Runs `parallax` with a time bound (an input that hangs the process fails the test).
+fn run_bounded(cmd: &mut Command) -> std::process::Output {
+    let child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawns");
+    let pid = child.id();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    match rx.recv_timeout(Duration::from_secs(30)) {
+        Ok(out) => out.expect("output"),
+        Err(_) => {
+            let _ = Command::new("kill").arg("-9").arg(pid.to_string()).status();
+            panic!("parallax did not finish within 30 s");
+        }
+    }
+}
+
+/// Issue 10: an AWS CLI folder whose outputs are a symlink loop, a dangling symlink, a
+/// directory and a FIFO names each of them and exits 2, without hanging; so do a device, an
+/// empty folder and a file over the size cap.
+#[test]
+fn analyze_names_every_input_it_cannot_read() {
+    let dir = std::env::temp_dir().join(format!("parallax-it-{}-cli-inputs", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("dir");
+    let link = |from: &str, to: &str| std::os::unix::fs::symlink(to, dir.join(from)).expect("link");
+    link("describe-vpcs.json", "loop-b.json");
+    link("loop-b.json", "describe-vpcs.json");
+    link("describe-vpc-endpoints.json", "missing.json");
+    std::fs::create_dir(dir.join("get-rest-apis.json")).expect("a directory");
+    let fifo = Command::new("mkfifo")
+        .arg(dir.join("get-domain-names.json"))
+        .status()
+        .expect("mkfifo");
+    assert!(fifo.success());
+    let out = run_bounded(parallax().args(["analyze", "--fail-on", "never"]).arg(&dir));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(2), "{text}");
+    for name in [
+        "describe-vpcs.json",
+        "describe-vpc-endpoints.json",
+        "get-rest-apis.json",
+        "get-domain-names.json",
+    ] {
+        assert!(text.contains(name), "{name} is not named:\n{text}");
+    }
+    assert!(
+        text.contains("a FIFO") && text.contains("a directory"),
+        "{text}"
+    );
+
+    let empty = dir.join("empty");
+    std::fs::create_dir(&empty).expect("empty dir");
+    let out = run_bounded(
+        parallax()
+            .args(["analyze", "--fail-on", "never"])
+            .arg(&empty),
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "an empty folder is not a clean pass"
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("no AWS CLI output"));
+
+    let out = run_bounded(parallax().args(["analyze", "--fail-on", "never", "/dev/zero"]));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("not a regular file (it is a device)"));
+
+    let fixtures =
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../analyze/tests/fixtures");
+    let out = run_bounded(
+        parallax()
+            .args(["analyze", "--fail-on", "never", "--max-input-size", "100"])
+            .arg(fixtures.join("incident.yaml")),
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("larger than 100 bytes"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
