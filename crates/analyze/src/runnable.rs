@@ -156,6 +156,12 @@ pub fn topology(m: &Imported) -> (Topology, Vec<String>) {
                 headers: Default::default(),
             }),
         };
+        if let Some(Err(e)) = a.policy.as_ref().map(parallax_model::policy::Policy::parse) {
+            notes.push(format!(
+                "{}: its resource policy cannot be evaluated ({e}); every call to it is predicted denied",
+                a.name
+            ));
+        }
         apis.push(MApi {
             id: At::bare(id),
             name: a.name.clone(),
