@@ -60,7 +60,7 @@ impl Armed {
 }
 
 /// A TLS client (optionally with a client identity) for raw bytes over TLS.
-fn connector(
+pub(crate) fn connector(
     ca: &[CertificateDer<'static>],
     id: Option<&Identity>,
     alpn: &[&[u8]],

@@ -1213,14 +1213,5 @@ async fn proxy_protocol_gives_the_client_address() {
 
 /// A TLS client that trusts the lab's server CA, for tests that write raw bytes around TLS.
 fn tls_connector(ca: &[CertificateDer<'static>]) -> tokio_rustls::TlsConnector {
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add_parsable_certificates(ca.iter().cloned());
-    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .expect("versions")
-    .with_root_certificates(roots)
-    .with_no_client_auth();
-    tokio_rustls::TlsConnector::from(Arc::new(config))
+    hardening::connector(ca, None, &[])
 }
