@@ -1,8 +1,7 @@
-//! parallax-analyze: the model without a packet. `predict` computes what a request will see;
-//! (with the importers and findings of later commits) the same model comes from
-//! CloudFormation, Terraform and AWS CLI JSON.
+//! parallax-analyze: the model from CloudFormation, Terraform and AWS CLI JSON, the findings
+//! on it, and the predicted matrix. It links no server: `predict` comes from `parallax-rules`.
 //!
-//! - [`predict`]: the outcome of a request from a vantage point, pure.
+//! - [`predict`]: `parallax-rules`'s predict, re-exported.
 //! - [`source`]: YAML and JSON read into one positioned tree.
 //! - [`cfn`], [`terraform`], [`awscli`]: importers into [`imported::Imported`].
 //! - [`findings`]: the rules, and text, JSON and SARIF output.
@@ -14,12 +13,11 @@ pub mod findings;
 pub mod imported;
 pub mod input;
 pub mod matrix;
-pub mod predict;
 pub mod runnable;
 pub mod source;
 pub mod terraform;
 
-pub use predict::{PredictRequest, Prediction, Predictor};
+pub use parallax_rules::predict::{self, PredictRequest, Prediction, Predictor};
 
 /// Reads every input (a CloudFormation template, a Terraform plan, or a folder of AWS CLI
 /// outputs) and joins them. A file that cannot be read is reported and the others go on.

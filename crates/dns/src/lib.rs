@@ -1,7 +1,8 @@
 //! parallax-dns: the split-horizon resolver. One view per VPC (that VPC's Route 53 Resolver)
 //! and one for the internet, each on its own UDP and TCP listener.
 //!
-//! - [`view`]: what a view answers, by the precedence of reference §2 (pure, no I/O).
+//! - [`view`]: what a view answers, by the precedence of reference §2: `parallax-rules`'s
+//!   resolver, re-exported.
 //! - [`server`]: listeners, hickory-server request handling, live view swaps.
 //! - `tcp`, `udp`, `wire`: the listeners' loops (a connection cap and idle timeout for TCP;
 //!   answers in place for UDP) around hickory-server's request handling.
@@ -15,7 +16,7 @@ pub mod rate_limit;
 pub mod server;
 mod tcp;
 mod udp;
-pub mod view;
+pub use parallax_rules::resolver as view;
 mod wire;
 
 pub use parallax_model::Rcode;

@@ -21,6 +21,36 @@ use tokio::net::{TcpListener, UdpSocket};
 use crate::forward::forward;
 use crate::rate_limit::{Limiter, RateLimit};
 use crate::view::{self, Answer, QType, RecData, View};
+
+/// A view as a listener serves it: the rules' view, and every name it can answer by name
+/// already in wire form (converting names on each query cost a tenth of the resolver's time
+/// under load).
+#[derive(Debug)]
+pub struct Served {
+    pub view: View,
+    wire: HashMap<DnsName, Name>,
+}
+
+impl Served {
+    pub fn new(view: View) -> Served {
+        let wire = view
+            .names()
+            .into_iter()
+            .filter_map(|n| Name::from_ascii(format!("{n}.")).ok().map(|w| (n, w)))
+            .collect();
+        Served { view, wire }
+    }
+
+    /// `name` in wire form: from the table, or converted now for a name the view only answers
+    /// through a wildcard.
+    pub fn wire_name(&self, name: &DnsName) -> Name {
+        match self.wire.get(name) {
+            Some(n) => n.clone(),
+            // A DnsName is a valid presentation name by construction; the root is never used.
+            None => Name::from_ascii(format!("{name}.")).unwrap_or_else(|_| Name::root()),
+        }
+    }
+}
 use crate::{DnsError, Rcode};
 
 /// How long a TCP client may stay idle between queries.
@@ -70,7 +100,7 @@ pub struct Listening {
 
 /// A running resolver.
 pub struct Resolver {
-    views: HashMap<String, Arc<RwLock<Arc<View>>>>,
+    views: HashMap<String, Arc<RwLock<Arc<Served>>>>,
     listening: Vec<Listening>,
     /// The UDP and TCP loops (`udp.rs`, `tcp.rs`), stopped through `stop`.
     tasks: Vec<tokio::task::JoinHandle<()>>,
@@ -100,7 +130,7 @@ impl Resolver {
         };
         let mut views = HashMap::new();
         for v in all {
-            views.insert(v.name(), Arc::new(RwLock::new(Arc::new(v))));
+            views.insert(v.name(), Arc::new(RwLock::new(Arc::new(Served::new(v)))));
         }
         let limiter = Arc::new(Limiter::new(config.rate_limit));
         let shared = Arc::new(Shared {
@@ -182,7 +212,7 @@ impl Resolver {
             if let Some(slot) = self.views.get(&v.name())
                 && let Ok(mut guard) = slot.write()
             {
-                *guard = Arc::new(v);
+                *guard = Arc::new(Served::new(v));
             }
         }
     }
@@ -233,7 +263,7 @@ struct Shared {
 /// Answers the queries of one listener from its view.
 #[derive(Clone)]
 struct ViewHandler {
-    view: Arc<RwLock<Arc<View>>>,
+    view: Arc<RwLock<Arc<Served>>>,
     limiter: Arc<Limiter>,
     shared: Arc<Shared>,
 }
@@ -293,7 +323,7 @@ impl RequestHandler for ViewHandler {
             return send(response.send_response(refuse(ResponseCode::ServFail)).await);
         };
         let answer = match query.name().to_string().parse::<DnsName>() {
-            Ok(name) => view.answer(&name, qtype),
+            Ok(name) => view.view.answer(&name, qtype),
             // Not a name any view could hold (the root, odd characters): not ours to answer.
             Err(_) => Answer {
                 rcode: Rcode::Refused,
@@ -364,8 +394,8 @@ impl RequestHandler for ViewHandler {
         out.response_code = rcode;
         // The VPC resolver is a recursive resolver to its clients; the internet view answers
         // authoritatively for the modelled names.
-        out.recursion_available = !matches!(view.kind(), view::ViewKind::Internet);
-        out.authoritative = matches!(view.kind(), view::ViewKind::Internet)
+        out.recursion_available = !matches!(view.view.kind(), view::ViewKind::Internet);
+        out.authoritative = matches!(view.view.kind(), view::ViewKind::Internet)
             && answer.source != view::Source::Nobody;
         let msg = builder().build(
             out,
@@ -406,7 +436,7 @@ fn forwarded_query(request: &Request, last: Option<Name>) -> Vec<u8> {
     m.to_vec().unwrap_or_else(|_| request.as_slice().to_vec())
 }
 
-fn to_record(r: &view::Rec, view: &View) -> Record {
+fn to_record(r: &view::Rec, view: &Served) -> Record {
     let data = match &r.data {
         RecData::A(a) => RData::A(A(*a)),
         RecData::Aaaa(a) => RData::AAAA(AAAA(*a)),
@@ -415,7 +445,7 @@ fn to_record(r: &view::Rec, view: &View) -> Record {
     Record::from_rdata(view.wire_name(&r.name), r.ttl, data)
 }
 
-fn soa_record(zone: &DnsName, view: &View) -> Record {
+fn soa_record(zone: &DnsName, view: &Served) -> Record {
     let soa = SOA::new(
         Name::from_ascii(format!("{}.", view::SOA_MNAME)).unwrap_or_else(|_| Name::root()),
         Name::from_ascii(format!("{}.", view::SOA_RNAME)).unwrap_or_else(|_| Name::root()),

@@ -1,17 +1,17 @@
-//! parallax-gateway: an API gateway that behaves like Amazon API Gateway's data plane.
+//! parallax-gateway: an API gateway that behaves like Amazon API Gateway's data plane. It holds
+//! the sockets, TLS and HTTP; what to answer comes from `parallax-rules`.
 //!
 //! - [`certs`]: `lab:NAME` and file references to CAs and identities.
 //! - [`proxy`]: HTTP_PROXY integrations.
+//! - [`proxyproto`]: the PROXY protocol header (v1, v2) read before TLS.
 //! - [`server`]: front doors, HTTP serving, headers, access log.
 //! - [`onprem`]: a stand-in on-prem upstream that wants the gateway's client certificate.
 //! - [`pki`]: the certificates the lab makes.
 //! - [`tls`]: front-door TLS by SNI, mutual TLS as API Gateway does it, and strict mode.
-//! - [`reject`]: every refusal, mapped to status, `x-amzn-ErrorType` and body (reference §1.2).
-//! - [`request`]: the canonical request (host, method token, decoded path) every check reads.
-//! - [`route`]: resource path templates.
-//! - [`policy`]: resource policies (the model's grammar and evaluator, re-exported).
-//! - [`usage`]: API keys, throttles and quotas.
-//! - [`tables`]: the tables built from a topology, and the order of checks for one request.
+//!
+//! Re-exported from `parallax-rules` under the names this crate's callers know:
+//! [`reject`] (refusals), [`request`] (the canonical request), [`route`], [`policy`],
+//! [`usage`] (keys and plans) and [`tables`] (the order of checks).
 
 pub mod certs;
 pub mod onprem;
@@ -19,13 +19,11 @@ pub mod pki;
 pub use parallax_model::policy;
 pub mod proxy;
 pub mod proxyproto;
-pub mod reject;
-pub mod request;
-pub mod route;
+pub use parallax_rules::{refusal as reject, request, route};
 pub mod server;
-pub mod tables;
+pub use parallax_rules::decision as tables;
 pub mod tls;
-pub mod usage;
+pub use parallax_rules::usage_plan as usage;
 
 pub use certs::LabCerts;
 pub use proxy::UpstreamRoutes;

@@ -30,8 +30,7 @@ use crate::pki::Identity;
 use crate::reject::CertRefusal;
 use crate::tables::ClientCert;
 
-/// API Gateway accepts at most this many CA certificates above the client's leaf.
-pub const MAX_CA_LEVELS: usize = 4;
+pub use parallax_rules::refusal::MAX_CA_LEVELS;
 
 /// A TLS configuration problem, named by what it concerns.
 #[derive(Debug, thiserror::Error)]

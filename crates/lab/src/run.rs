@@ -147,7 +147,7 @@ pub async fn run(scenario: &Scenario, opts: &LabOptions) -> Result<(LabReport, R
         lab.gateway.update(topology)?;
         lab.connect_map = connect_map(topology, &lab.gateway);
         // The prediction counts usage plans per step, as the gateway does after an update.
-        let predictor = parallax_analyze::Predictor::new(topology);
+        let predictor = parallax_rules::Predictor::new(topology);
         let mut requests = Vec::new();
         for req in &step.requests {
             let record = make_request(
@@ -328,7 +328,7 @@ fn identity_for(
 async fn make_request(
     lab: &Running,
     topology: &Topology,
-    predictor: &parallax_analyze::Predictor<'_>,
+    predictor: &parallax_rules::Predictor<'_>,
     step: &str,
     req: &parallax_model::Request,
     broken: &mut BrokenCerts,
@@ -385,7 +385,7 @@ async fn make_request(
         });
     }
     let vantage = topology.vantage(&req.from);
-    let predict_req = parallax_analyze::PredictRequest {
+    let predict_req = parallax_rules::PredictRequest {
         url: &req.url,
         method: &opts.method,
         headers: &req.headers,

@@ -3,6 +3,9 @@
 
 use std::fmt;
 
+/// API Gateway accepts at most this many CA certificates above the client's leaf (reference §3).
+pub const MAX_CA_LEVELS: usize = 4;
+
 /// Why a request was refused. Each variant names its row of the reference's §1.2 table.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -117,7 +120,7 @@ impl fmt::Display for CertRefusal {
             CertRefusal::ChainTooDeep { levels } => write!(
                 f,
                 "the chain has {levels} CA levels above the leaf; at most {} are allowed",
-                crate::tls::MAX_CA_LEVELS
+                MAX_CA_LEVELS
             ),
             CertRefusal::NotForClientAuth => {
                 f.write_str("the certificate's extended key usage does not include clientAuth")

@@ -1,6 +1,11 @@
-//! API keys and usage plans. Tables are built once from the topology; each (key, plan) pair has
-//! its own small lock, so the request path takes no global lock. Keys are found by the SHA-256
-//! of their value, then compared in constant time; only key ids ever reach a log.
+//! API keys and usage plans: which key may call which stage, and the throttle and quota
+//! decisions. Tables are built once from the topology. Keys are found by the SHA-256 of their
+//! value, then compared in constant time; only key ids ever reach a log.
+//!
+//! Where the counters live is behind [`UsageStore`]: each (key, plan) pair gets its own
+//! [`PlanCounter`] when the tables are built, so the request path takes no global lock. The
+//! in-memory store ([`MemoryStore`]) is the default; a store shared by several gateways
+//! implements the same two traits.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -9,7 +14,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use parallax_model::ApiId;
 use parallax_model::topology::{Quota, QuotaPeriod, Throttle, Topology};
 
-use crate::reject::Reject;
+use crate::refusal::Reject;
 
 type Digest = [u8; 32];
 
@@ -25,10 +30,49 @@ struct KeyEntry {
     value: Vec<u8>,
     enabled: bool,
     /// (API, stage) → the plan usage this key has there. A key is in one plan per stage.
-    stages: HashMap<(ApiId, String), Arc<PlanUse>>,
+    stages: HashMap<(ApiId, String), Arc<dyn PlanCounter>>,
 }
 
-/// One key's use of one plan: throttle and quota, counted across the plan's stages.
+/// A plan's limits, as a counter needs them.
+#[derive(Clone, Debug, Default)]
+pub struct Limits {
+    pub throttle: Option<Throttle>,
+    pub quota: Option<Quota>,
+}
+
+/// Makes the counter of one key's use of one plan.
+pub trait UsageStore {
+    fn counter(&self, key_id: &str, plan_id: &str, limits: Limits) -> Arc<dyn PlanCounter>;
+}
+
+/// One key's use of one plan, counted across the plan's stages.
+pub trait PlanCounter: Send + Sync + std::fmt::Debug {
+    /// Counts one call at `now` (the bucket's clock) and `wall` (the quota's calendar), or
+    /// refuses it: quota first, then throttle.
+    fn take(&self, now: Instant, wall: SystemTime) -> Result<(), Reject>;
+}
+
+/// Counters in this process's memory.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct MemoryStore;
+
+impl UsageStore for MemoryStore {
+    fn counter(&self, _key_id: &str, _plan_id: &str, limits: Limits) -> Arc<dyn PlanCounter> {
+        Arc::new(PlanUse {
+            state: Mutex::new(Counters {
+                tokens: limits.throttle.as_ref().map_or(0.0, |t| f64::from(t.burst)),
+                refilled: None,
+                window: None,
+                first_window: None,
+                used: 0,
+            }),
+            throttle: limits.throttle,
+            quota: limits.quota,
+        })
+    }
+}
+
+/// [`MemoryStore`]'s counter: throttle and quota under one small lock.
 #[derive(Debug)]
 struct PlanUse {
     throttle: Option<Throttle>,
@@ -47,7 +91,13 @@ struct Counters {
 }
 
 impl Usage {
+    /// The key tables with in-memory counters.
     pub fn build(t: &Topology) -> Usage {
+        Usage::build_with(t, &MemoryStore)
+    }
+
+    /// The key tables with counters from `store`.
+    pub fn build_with(t: &Topology, store: &dyn UsageStore) -> Usage {
         let mut keys: HashMap<Digest, KeyEntry> = HashMap::new();
         for plan in &t.usage_plans {
             for key in &plan.keys {
@@ -58,17 +108,14 @@ impl Usage {
                     enabled: key.enabled,
                     stages: HashMap::new(),
                 });
-                let shared = Arc::new(PlanUse {
-                    throttle: plan.throttle.clone(),
-                    quota: plan.quota.clone(),
-                    state: Mutex::new(Counters {
-                        tokens: plan.throttle.as_ref().map_or(0.0, |t| f64::from(t.burst)),
-                        refilled: None,
-                        window: None,
-                        first_window: None,
-                        used: 0,
-                    }),
-                });
+                let shared = store.counter(
+                    &key.id.value,
+                    &plan.id.value,
+                    Limits {
+                        throttle: plan.throttle.clone(),
+                        quota: plan.quota.clone(),
+                    },
+                );
                 for s in &plan.stages {
                     entry
                         .stages
@@ -84,7 +131,8 @@ impl Usage {
         self.admit_at(key, api, stage, Instant::now(), SystemTime::now())
     }
 
-    pub(crate) fn admit_at(
+    /// [`Usage::admit`] at a given time (tests, replays).
+    pub fn admit_at(
         &self,
         key: Option<&[u8]>,
         api: &ApiId,
@@ -112,7 +160,7 @@ impl Usage {
     }
 }
 
-impl PlanUse {
+impl PlanCounter for PlanUse {
     /// Quota first (an exhausted quota answers LimitExceeded whatever the bucket holds), then
     /// the bucket; both are spent together, so a throttled call does not use quota.
     fn take(&self, now: Instant, wall: SystemTime) -> Result<(), Reject> {

@@ -35,10 +35,10 @@ use parallax_model::topology::{EndpointType, Integration, Topology};
 use parallax_model::{ApiId, ExecuteApiName, FrontDoor, Region, VpcId, VpceId};
 
 use crate::policy::{Caller, Decision, Policy};
-use crate::reject::{CertRefusal, Reject};
+use crate::refusal::{CertRefusal, Reject};
 use crate::request::{CanonicalPath, MethodToken, canonical_host};
 use crate::route::{Template, method_matches};
-use crate::usage::Usage;
+use crate::usage_plan::Usage;
 
 /// One route of an API.
 #[derive(Debug)]

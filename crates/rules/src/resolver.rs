@@ -190,9 +190,6 @@ pub struct View {
     endpoint_zones: Vec<Zone>,
     /// `dns_support` of the VPC; the internet view always answers.
     answering: bool,
-    /// Every name this view can put in an answer, already in wire form: converting names on
-    /// each query cost a tenth of the resolver's time under load.
-    wire_names: std::collections::HashMap<DnsName, hickory_server::proto::rr::Name>,
 }
 
 impl View {
@@ -228,13 +225,18 @@ impl View {
     }
 
     pub fn build(t: &Topology, kind: ViewKind) -> View {
-        let mut view = View::build_zones(t, kind);
+        View::build_zones(t, kind)
+    }
+
+    /// Every name this view can put in an answer by name (not through a wildcard): zone
+    /// apexes, record names, CNAME and alias targets. A server converts them to wire form once.
+    pub fn names(&self) -> Vec<DnsName> {
         let mut names: Vec<DnsName> = Vec::new();
-        for z in view
+        for z in self
             .public
             .iter()
-            .chain(&view.private_zones)
-            .chain(&view.endpoint_zones)
+            .chain(&self.private_zones)
+            .chain(&self.endpoint_zones)
         {
             names.push(z.apex.clone());
             for (n, h) in &z.names {
@@ -244,23 +246,7 @@ impl View {
                 }
             }
         }
-        for n in names {
-            if let Ok(w) = hickory_server::proto::rr::Name::from_ascii(format!("{n}.")) {
-                view.wire_names.insert(n, w);
-            }
-        }
-        view
-    }
-
-    /// `name` in wire form: from the view's table, or converted now for a name the view only
-    /// answers through a wildcard.
-    pub fn wire_name(&self, name: &DnsName) -> hickory_server::proto::rr::Name {
-        match self.wire_names.get(name) {
-            Some(n) => n.clone(),
-            // A DnsName is a valid presentation name by construction; the root is never used.
-            None => hickory_server::proto::rr::Name::from_ascii(format!("{name}."))
-                .unwrap_or_else(|_| hickory_server::proto::rr::Name::root()),
-        }
+        names
     }
 
     fn build_zones(t: &Topology, kind: ViewKind) -> View {
@@ -341,7 +327,6 @@ impl View {
             private_zones: Vec::new(),
             endpoint_zones: Vec::new(),
             answering: true,
-            wire_names: std::collections::HashMap::new(),
         };
         let ViewKind::Vpc(vpc_id) = kind else {
             return view;

@@ -12,7 +12,7 @@
 
 use parallax_model::topology::Method;
 
-use crate::reject::{BadRequest, Reject};
+use crate::refusal::{BadRequest, Reject};
 
 /// A request method as the gateway reads it.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -5,10 +5,9 @@
 
 use std::collections::BTreeMap;
 
-use parallax_dns::QType;
-use parallax_dns::view::{RecData, View};
-use parallax_gateway::reject::CertRefusal;
-use parallax_gateway::tables::{ClientCert, Incoming, Tables};
+use crate::decision::{ClientCert, Incoming, Tables};
+use crate::refusal::CertRefusal;
+use crate::resolver::{QType, RecData, View};
 use parallax_model::scenario::ClientCertSpec;
 use parallax_model::topology::{EndpointType, Integration, Topology};
 use parallax_model::{DnsOutcome, FrontDoor, HttpOutcome, Outcome, RequestUrl, Vantage};

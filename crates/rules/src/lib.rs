@@ -1,0 +1,25 @@
+//! parallax-rules: what AWS does, as pure functions over the model. No I/O, no async, no
+//! sockets: the servers (`parallax-dns`, `parallax-gateway`) call these rules, `predict` calls
+//! the same ones, and each rule is tested apart from any server.
+//!
+//! - [`resolver`]: what one resolver answers from one place (the internet, a VPC's Route 53
+//!   Resolver): rules, private zones, endpoint zones, CNAME chains.
+//! - [`request`]: the canonical request (host, method token, decoded path) every check reads.
+//! - [`route`]: resource path templates and method matching.
+//! - [`policy`]: resource policies (the grammar lives with the model, which refuses what the
+//!   evaluator cannot honour when a topology loads).
+//! - [`usage_plan`]: API keys, throttles and quotas; the counters' storage behind a trait.
+//! - [`refusal`]: every refusal, mapped to status, `x-amzn-ErrorType` and body (reference §1.2).
+//! - [`decision`]: the gateway's tables and the order of checks for one request.
+//! - [`predict`]: the outcome of a request from a vantage point, computed from the model alone.
+
+pub mod decision;
+pub mod predict;
+pub mod refusal;
+pub mod request;
+pub mod resolver;
+pub mod route;
+pub mod usage_plan;
+
+pub use parallax_model::policy;
+pub use predict::{PredictRequest, Prediction, Predictor};
