@@ -253,6 +253,26 @@ impl Ca {
     }
 }
 
+/// A self-signed server certificate for `name` that is also a CA (basic constraints CA:TRUE),
+/// as `openssl req -x509` makes by default: what people pass to `--cacert` and then wonder why
+/// verification fails.
+pub fn self_signed_ca_server(name: &str) -> Result<Identity, PkiError> {
+    let err = |source| PkiError {
+        what: format!("self-signed {name}"),
+        source,
+    };
+    let mut params = ca_params(name);
+    params.subject_alt_names = vec![rcgen::SanType::DnsName(
+        name.to_owned().try_into().map_err(err)?,
+    )];
+    let key = KeyPair::generate().map_err(err)?;
+    let cert = params.self_signed(&key).map_err(err)?;
+    Ok(Identity {
+        chain: vec![cert.der().clone()],
+        key: PrivatePkcs8KeyDer::from(key.serialize_der()),
+    })
+}
+
 fn ca_params(name: &str) -> CertificateParams {
     let mut p = CertificateParams::default();
     let mut dn = DistinguishedName::new();

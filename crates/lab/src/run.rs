@@ -411,7 +411,10 @@ async fn make_request(
     // One truth: what `predict` says from the model alone must be what the servers did. (A name
     // forwarded by a resolver rule is answered by its targets, which the model does not hold.)
     if let Some(p) = &prediction
-        && !p.notes.iter().any(|n| n.contains("forwards"))
+        && !p
+            .notes
+            .iter()
+            .any(parallax_rules::predict::Note::outside_the_model)
     {
         let as_expected = parallax_model::Expectation::from(&p.outcome);
         differences.extend(
@@ -464,7 +467,9 @@ async fn make_request(
         repeat: req.repeat,
         diagnosis: report.diagnosis,
         predicted: prediction.as_ref().map(|p| p.outcome.clone()),
-        prediction_notes: prediction.map(|p| p.notes).unwrap_or_default(),
+        prediction_notes: prediction
+            .map(|p| p.notes.iter().map(ToString::to_string).collect())
+            .unwrap_or_default(),
         outcome,
         error: None,
         expected,

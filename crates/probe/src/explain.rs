@@ -11,6 +11,7 @@ use parallax_model::topology::{EndpointType, Topology};
 use parallax_model::{DnsVerdict, ExecuteApiName, Rcode};
 use serde::Serialize;
 
+use crate::failure::TlsFailure;
 use crate::ladder;
 use crate::observation::{DnsAnswer, Observation};
 use crate::options::ProbeOptions;
@@ -243,8 +244,12 @@ pub fn explain(obs: &Observation, opts: &ProbeOptions, topology: Option<&Topolog
                 .outcome
                 .cname_chain
                 .iter()
-                .any(|n| n.as_str().contains(".execute-api."));
-            if t.name_match == Some(false) && into_execute_api && leaf_san.contains("execute-api") {
+                .any(|n| ExecuteApiName::parse(n.as_str()).is_some());
+            let door_certificate = t
+                .chain
+                .first()
+                .is_some_and(|l| l.san.iter().any(|s| s.starts_with("*.execute-api.")));
+            if t.name_match == Some(false) && into_execute_api && door_certificate {
                 let target = path
                     .outcome
                     .cname_chain
@@ -259,7 +264,7 @@ pub fn explain(obs: &Observation, opts: &ProbeOptions, topology: Option<&Topolog
                     vec!["publish the custom domain as a Route 53 alias record instead of a CNAME (reference §2.5)".to_owned(), "or turn private DNS off on the execute-api endpoint".to_owned()],
                 );
             }
-            if t.client_cert_requested && (err.contains("alert") || err.contains("refused")) {
+            if t.client_cert_requested && t.failure.as_ref().is_some_and(|f| f.alert().is_some()) {
                 return client_cert_diag(t, opts, evidence, Verdict::TlsFailure);
             }
             return diag(
@@ -267,7 +272,7 @@ pub fn explain(obs: &Observation, opts: &ProbeOptions, topology: Option<&Topolog
                 "tls-failure",
                 format!("the TLS handshake with {host} failed: {err}"),
                 evidence,
-                vec![tls_fix(t.name_match, err)],
+                vec![tls_fix(t.name_match, t.failure.as_ref())],
             );
         }
         if let Some(refused) = &t.client_cert_refused {
@@ -439,22 +444,26 @@ pub fn explain(obs: &Observation, opts: &ProbeOptions, topology: Option<&Topolog
     )
 }
 
-fn tls_fix(name_match: Option<bool>, err: &str) -> String {
+fn tls_fix(name_match: Option<bool>, failure: Option<&TlsFailure>) -> String {
+    use crate::failure::ServerCertProblem as P;
     if name_match == Some(false) {
-        "the address answers for another name: check which server this name resolves to".to_owned()
-    } else if err.contains("unknown issuer") {
-        "pass the server's CA with --cacert, or fix the server's chain".to_owned()
-    } else if closed_before_hello(err) {
-        "the server closed the connection without answering the ClientHello: if it expects a PROXY protocol header (behind a Network Load Balancer with proxy protocol on, or `parallax gateway --proxy-protocol`), send one with --haproxy-protocol; otherwise check that the port speaks TLS and that nothing filters on the SNI".to_owned()
-    } else {
-        "check the server's certificate and TLS settings".to_owned()
+        return "the address answers for another name: check which server this name resolves to"
+            .to_owned();
     }
-}
-
-/// A reset or an end of stream during the handshake: the server hung up instead of answering.
-fn closed_before_hello(err: &str) -> bool {
-    let e = err.to_ascii_lowercase();
-    e.contains("reset by peer") || e.contains("eof") || e.contains("broken pipe")
+    match failure {
+        Some(TlsFailure::ServerCertificate {
+            problem: P::UnknownIssuer,
+        }) => "pass the server's CA with --cacert, or fix the server's chain".to_owned(),
+        Some(TlsFailure::ServerCertificate {
+            problem: P::CaUsedAsEndEntity,
+        }) => "give the server a leaf certificate (basic constraints CA:FALSE) issued by a CA, and pass that CA with --cacert; or make the self-signed one with `-addext basicConstraints=critical,CA:FALSE`".to_owned(),
+        Some(TlsFailure::ServerCertificate {
+            problem: P::Expired | P::NotValidYet,
+        }) => "renew the server's certificate, or check this host's clock".to_owned(),
+        // A reset or an end of stream before the server's hello: it hung up instead of answering.
+        Some(TlsFailure::ClosedBeforeHello) => "the server closed the connection without answering the ClientHello: if it expects a PROXY protocol header (behind a Network Load Balancer with proxy protocol on, or `parallax gateway --proxy-protocol`), send one with --haproxy-protocol; otherwise check that the port speaks TLS and that nothing filters on the SNI".to_owned(),
+        _ => "check the server's certificate and TLS settings".to_owned(),
+    }
 }
 
 fn client_cert_diag(
@@ -480,10 +489,13 @@ fn client_cert_diag(
                 .map(|c| crate::ladder::describe_cert(c))
                 .unwrap_or_default();
             evidence.push(format!("tls: ours: {ours}"));
-            if ours.contains("expired") {
+            let leaf = id.chain.first().map(|c| crate::ladder::cert_info(c));
+            if leaf.as_ref().is_some_and(|l| l.days_left < 0) {
                 "our client certificate has expired".to_owned()
             } else if !t.acceptable_cas.is_empty()
-                && !t.acceptable_cas.iter().any(|ca| ours.contains(ca.as_str()))
+                && !leaf
+                    .as_ref()
+                    .is_some_and(|l| t.acceptable_cas.contains(&l.issuer))
             {
                 "our client certificate is not issued by a CA the server accepts".to_owned()
             } else {

@@ -18,6 +18,7 @@ use rustls::{DigitallySignedStruct, SignatureScheme};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
+use crate::failure::{ClientCertRefusal, HttpFailure, ServerCertProblem, TlsFailure};
 use crate::observation::{
     CertInfo, ConnectFailure, ConnectLayer, DnsAnswer, DnsLayer, HttpLayer, Observation, TlsLayer,
 };
@@ -155,15 +156,17 @@ pub async fn run(opts: &ProbeOptions, pin: Option<IpAddr>) -> Observation {
     };
     let config = match client_config(opts, recorder.clone()) {
         Ok(c) => c,
-        Err(e) => {
-            tls.error = Some(e);
+        Err(what) => {
+            tls.fail(TlsFailure::LocalSetup { what });
             obs.tls = Some(tls);
             obs.total_ms = ms(started.elapsed());
             return obs;
         }
     };
     let Ok(server_name) = ServerName::try_from(host.to_owned()) else {
-        tls.error = Some(format!("`{host}` cannot be sent as SNI"));
+        tls.fail(TlsFailure::BadServerName {
+            host: host.to_owned(),
+        });
         obs.tls = Some(tls);
         return obs;
     };
@@ -178,13 +181,14 @@ pub async fn run(opts: &ProbeOptions, pin: Option<IpAddr>) -> Observation {
     let stream = match handshake {
         Ok(Ok(s)) => s,
         Ok(Err(e)) => {
-            tls.error = Some(explain_io(&e));
+            let got_hello = !tls.chain.is_empty();
+            tls.fail(TlsFailure::of_handshake(&e, got_hello));
             obs.tls = Some(tls);
             obs.total_ms = ms(started.elapsed());
             return obs;
         }
         Err(_) => {
-            tls.error = Some("the TLS handshake did not finish in time".to_owned());
+            tls.fail(TlsFailure::TimedOut);
             obs.tls = Some(tls);
             obs.total_ms = ms(started.elapsed());
             return obs;
@@ -204,11 +208,16 @@ pub async fn run(opts: &ProbeOptions, pin: Option<IpAddr>) -> Observation {
     let (http, outcome) = http_exchange(TokioIo::new(stream), h2, opts, deadline).await;
     // TLS 1.3 sends the server's verdict on our certificate after the handshake: it shows up
     // as an alert on the first read, i.e. as the HTTP exchange failing.
-    if let Some(err) = &http.error
+    if let Some(HttpFailure::TlsAlert { description }) = &http.failure
         && tls.client_cert_requested
-        && err.contains("alert")
     {
-        tls.client_cert_refused = Some(err.clone());
+        tls.refused(if description == "certificate_required" {
+            ClientCertRefusal::Required
+        } else {
+            ClientCertRefusal::Alert {
+                description: description.clone(),
+            }
+        });
     }
     obs.tls = Some(tls);
     obs.http = Some(http);
@@ -392,44 +401,6 @@ fn connect_failure(e: &std::io::Error) -> ConnectFailure {
     }
 }
 
-fn explain_io(e: &std::io::Error) -> String {
-    match e
-        .get_ref()
-        .and_then(|inner| inner.downcast_ref::<rustls::Error>())
-    {
-        Some(r) => tls_words(r),
-        None => e.to_string(),
-    }
-}
-
-/// A rustls error in plain words.
-pub fn tls_words(e: &rustls::Error) -> String {
-    use rustls::CertificateError as C;
-    match e {
-        rustls::Error::InvalidCertificate(c) => match c {
-            C::NotValidForName | C::NotValidForNameContext { .. } => {
-                "the server's certificate does not name this host (name mismatch)".to_owned()
-            }
-            C::UnknownIssuer => {
-                "the server's certificate is from an issuer we do not trust (unknown issuer)"
-                    .to_owned()
-            }
-            C::Expired | C::ExpiredContext { .. } => {
-                "the server's certificate has expired".to_owned()
-            }
-            C::NotValidYet | C::NotValidYetContext { .. } => {
-                "the server's certificate is not valid yet".to_owned()
-            }
-            C::Revoked => "the server's certificate is revoked".to_owned(),
-            other => format!("the server's certificate is not valid: {other:?}"),
-        },
-        rustls::Error::AlertReceived(a) => {
-            format!("the server refused the handshake (alert: {a:?})")
-        }
-        other => other.to_string(),
-    }
-}
-
 /// What the verifier and the client-certificate resolver saw during the handshake.
 #[derive(Debug, Default)]
 struct Recorder {
@@ -449,7 +420,13 @@ impl Recorder {
             .chain
             .first()
             .map(|leaf| leaf.san.iter().any(|n| name_matches(n, host)));
-        tls.verify_error = err.as_ref().map(tls_words);
+        if let Some(rustls::Error::InvalidCertificate(c)) = &err {
+            tls.unverified(ServerCertProblem::of(c));
+        } else if let Some(e) = &err {
+            tls.unverified(ServerCertProblem::Other {
+                detail: e.to_string(),
+            });
+        }
         if let Some(cas) = self.requested.lock().ok().and_then(|r| r.clone()) {
             tls.client_cert_requested = true;
             tls.acceptable_cas = cas;
@@ -603,11 +580,13 @@ where
     layer.elapsed_ms = ms(t0.elapsed());
     match result {
         Err(_) => {
-            layer.error = Some(format!("no complete response within {limit:?}"));
+            layer.fail(HttpFailure::TimedOut {
+                limit_ms: limit.as_millis() as u64,
+            });
             (layer, None)
         }
         Ok(Err(e)) => {
-            layer.error = Some(e);
+            layer.fail(e);
             (layer, None)
         }
         Ok(Ok((status, headers, body, truncated))) => {
@@ -650,7 +629,7 @@ async fn exchange<IO>(
     io: TokioIo<IO>,
     h2: bool,
     opts: &ProbeOptions,
-) -> Result<(u16, http::HeaderMap, String, bool), String>
+) -> Result<(u16, http::HeaderMap, String, bool), HttpFailure>
 where
     IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
@@ -679,7 +658,9 @@ where
     }
     let req = req
         .body(Full::new(Bytes::from(opts.body.clone())))
-        .map_err(|e| format!("the request cannot be built: {e}"))?;
+        .map_err(|e| HttpFailure::BadRequest {
+            detail: e.to_string(),
+        })?;
     // HTTP/1 and HTTP/2 have different sender types and the same steps: drive the connection,
     // wait until it can take the request, send it, and on failure read why the connection died.
     macro_rules! send_on {
@@ -691,7 +672,7 @@ where
             };
             match sent {
                 Ok(res) => res,
-                Err(e) => return Err(connection_error(task, error_text(&e)).await),
+                Err(e) => return Err(connection_error(task, HttpFailure::of(&e)).await),
             }
         }};
     }
@@ -700,14 +681,14 @@ where
             .max_header_list_size(MAX_HEAD as u32)
             .handshake(io)
             .await
-            .map_err(|e| error_text(&e))?;
+            .map_err(|e| HttpFailure::of(&e))?;
         send_on!(send, conn, req)
     } else {
         let (mut send, conn) = hyper::client::conn::http1::Builder::new()
             .max_buf_size(MAX_HEAD.max(8192))
             .handshake(io)
             .await
-            .map_err(|e| error_text(&e))?;
+            .map_err(|e| HttpFailure::of(&e))?;
         send_on!(send, conn, req)
     };
     let status = res.status().as_u16();
@@ -716,7 +697,7 @@ where
     let mut kept = Vec::with_capacity(BODY_KEEP);
     let mut truncated = false;
     while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|e| error_text(&e))?;
+        let frame = frame.map_err(|e| HttpFailure::of(&e))?;
         if let Ok(data) = frame.into_data() {
             let room = BODY_KEEP - kept.len();
             kept.extend_from_slice(&data[..data.len().min(room)]);
@@ -740,28 +721,18 @@ where
 /// there. Waits briefly for it; otherwise keeps the request's error.
 async fn connection_error(
     task: tokio::task::JoinHandle<Result<(), hyper::Error>>,
-    fallback: String,
-) -> String {
+    fallback: HttpFailure,
+) -> HttpFailure {
     match tokio::time::timeout(Duration::from_millis(500), task).await {
-        Ok(Ok(Err(e))) => format!("{}: {fallback}", error_text(&e)),
+        // The connection's own failure says more (a TLS alert) than "channel closed".
+        Ok(Ok(Err(e))) => match HttpFailure::of(&e) {
+            alert @ HttpFailure::TlsAlert { .. } => alert,
+            HttpFailure::Other { .. } => fallback,
+            known if matches!(fallback, HttpFailure::Other { .. }) => known,
+            _ => fallback,
+        },
         _ => fallback,
     }
-}
-
-/// hyper's error with its causes (the TLS alert behind "connection closed" matters here).
-fn error_text(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts = vec![e.to_string()];
-    let mut src = e.source();
-    while let Some(s) = src {
-        if let Some(r) = s.downcast_ref::<rustls::Error>() {
-            parts.push(tls_words(r));
-        } else {
-            parts.push(s.to_string());
-        }
-        src = s.source();
-    }
-    parts.dedup();
-    parts.join(": ")
 }
 
 /// One line about a certificate: subject, issuer, and whether it has expired.
@@ -775,7 +746,7 @@ pub fn describe_cert(der: &CertificateDer<'_>) -> String {
     format!("{} issued by {} ({state})", c.subject, c.issuer)
 }
 
-fn cert_info(der: &CertificateDer<'_>) -> CertInfo {
+pub fn cert_info(der: &CertificateDer<'_>) -> CertInfo {
     match x509_parser::parse_x509_certificate(der.as_ref()) {
         Ok((_, c)) => {
             let san = c

@@ -4,11 +4,13 @@
 //! - [`ladder`]: running the ladder, bounded and timed.
 //! - [`diff`]: where two vantage points' reports part ways.
 //! - [`explain`]: rules, diagnosis, confirmation, exit codes.
+//! - [`failure`]: failures as values, one enum per layer, and their words.
 //! - [`observation`]: what was seen, layer by layer (the JSON report's core).
 //! - [`report`]: the whole probe, and its text and JSON.
 
 pub mod diff;
 pub mod explain;
+pub mod failure;
 pub mod ladder;
 pub mod observation;
 pub mod options;

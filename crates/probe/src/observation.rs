@@ -6,6 +6,8 @@ use std::net::{IpAddr, SocketAddr};
 use parallax_model::{AddressClass, DnsOutcome, Outcome};
 use serde::Serialize;
 
+use crate::failure::{ClientCertRefusal, HttpFailure, ServerCertProblem, TlsFailure};
+
 /// One resolver's answer for the URL's host.
 #[derive(Clone, Debug, Serialize)]
 pub struct DnsAnswer {
@@ -80,7 +82,10 @@ pub struct TlsLayer {
     pub name_match: Option<bool>,
     /// Whether the chain verified against the trust roots.
     pub verified: bool,
-    /// The verification problem, in words.
+    /// The verification problem (also with `-k`, which goes on despite it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verify_problem: Option<ServerCertProblem>,
+    /// The same, in words.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub verify_error: Option<String>,
     pub client_cert_requested: bool,
@@ -89,10 +94,37 @@ pub struct TlsLayer {
     pub client_cert_sent: bool,
     /// The server refused our certificate (TLS 1.3 reports this on the first read).
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_cert_refusal: Option<ClientCertRefusal>,
+    /// The same, in words.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub client_cert_refused: Option<String>,
     pub elapsed_ms: f64,
+    /// Why the handshake failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure: Option<TlsFailure>,
+    /// The same, in words.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+}
+
+impl TlsLayer {
+    /// Records why the handshake failed (the words come from the failure itself).
+    pub fn fail(&mut self, f: TlsFailure) {
+        self.error = Some(f.to_string());
+        self.failure = Some(f);
+    }
+
+    /// Records a verification problem.
+    pub fn unverified(&mut self, p: ServerCertProblem) {
+        self.verify_error = Some(p.to_string());
+        self.verify_problem = Some(p);
+    }
+
+    /// Records that the server refused our client certificate.
+    pub fn refused(&mut self, r: ClientCertRefusal) {
+        self.client_cert_refused = Some(r.to_string());
+        self.client_cert_refusal = Some(r);
+    }
 }
 
 #[derive(Clone, Debug, Default, Serialize)]
@@ -108,8 +140,20 @@ pub struct HttpLayer {
     pub body: String,
     pub body_truncated: bool,
     pub elapsed_ms: f64,
+    /// Why the exchange failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure: Option<HttpFailure>,
+    /// The same, in words.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+}
+
+impl HttpLayer {
+    /// Records why the exchange failed (the words come from the failure itself).
+    pub fn fail(&mut self, f: HttpFailure) {
+        self.error = Some(f.to_string());
+        self.failure = Some(f);
+    }
 }
 
 /// Everything observed for one request.

@@ -44,7 +44,55 @@ impl<'a> PredictRequest<'a> {
 pub struct Prediction {
     pub outcome: Outcome,
     /// Assumptions that an observation may contradict without either side being wrong.
-    pub notes: Vec<String>,
+    pub notes: Vec<Note>,
+}
+
+/// What a prediction assumed, or why it stopped short of an HTTP outcome.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Note {
+    /// A resolver rule forwards the name: its targets' answer is not in the model.
+    Forwarded { rule: String, host: String },
+    /// The door's certificate does not name the host: the TLS name check fails.
+    CertificateDoesNotName { door: FrontDoor, host: String },
+    /// A lab client certificate is assumed to chain to a truststore given as a file.
+    AssumedTruststore { client: String, truststore: String },
+    /// Strict mutual TLS refuses the handshake.
+    StrictHandshakeFails,
+    /// An HTTP_PROXY upstream is assumed to answer 200.
+    UpstreamAssumed { uri: String },
+}
+
+impl Note {
+    /// Whether the observation may legitimately differ from the prediction's outcome.
+    pub fn outside_the_model(&self) -> bool {
+        matches!(self, Note::Forwarded { .. })
+    }
+}
+
+impl std::fmt::Display for Note {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Note::Forwarded { rule, host } => write!(
+                f,
+                "resolver rule {rule} forwards {host}: its targets' answer is not in the model"
+            ),
+            Note::CertificateDoesNotName { door, host } => write!(
+                f,
+                "the {door} door's certificate does not name {host}: the TLS name check fails"
+            ),
+            Note::AssumedTruststore { client, truststore } => write!(
+                f,
+                "lab:{client} is assumed to chain to the truststore file {truststore}"
+            ),
+            Note::StrictHandshakeFails => f.write_str("strict mutual TLS: the handshake fails"),
+            Note::UpstreamAssumed { uri } => {
+                write!(
+                    f,
+                    "HTTP_PROXY to {uri}: the upstream is assumed to answer 200"
+                )
+            }
+        }
+    }
 }
 
 /// Predicts for one topology. Usage-plan counters live in it, so predicting a step's requests
@@ -69,9 +117,10 @@ impl<'t> Predictor<'t> {
         let host = &req.url.host;
         let answer = View::for_network(t, &vantage.network.value).answer(host, QType::A);
         if let Some((rule, _)) = &answer.forward {
-            notes.push(format!(
-                "resolver rule {rule} forwards {host}: its targets' answer is not in the model"
-            ));
+            notes.push(Note::Forwarded {
+                rule: rule.to_string(),
+                host: host.to_string(),
+            });
         }
         let mut ttl: Option<u32> = None;
         for r in &answer.records {
@@ -118,9 +167,10 @@ impl<'t> Predictor<'t> {
             _ => false,
         });
         if domain.is_none() && !covered_by_door_certificate(host.as_str(), t) {
-            notes.push(format!(
-                "the {door} door's certificate does not name {host}: the TLS name check fails"
-            ));
+            notes.push(Note::CertificateDoesNotName {
+                door: door.clone(),
+                host: host.to_string(),
+            });
             return Prediction { outcome, notes };
         }
         let client_cert = match domain.and_then(|d| d.mtls.as_ref()) {
@@ -137,10 +187,10 @@ impl<'t> Predictor<'t> {
                         }
                     }
                     Some(ClientCertSpec::Lab(name)) if !m.truststore.starts_with("lab:") => {
-                        notes.push(format!(
-                            "lab:{name} is assumed to chain to the truststore file {}",
-                            m.truststore.value
-                        ));
+                        notes.push(Note::AssumedTruststore {
+                            client: name.clone(),
+                            truststore: m.truststore.value.clone(),
+                        });
                         ClientCert::Valid {
                             subject: String::new(),
                             serial: String::new(),
@@ -153,7 +203,7 @@ impl<'t> Predictor<'t> {
                     Some(_) => ClientCert::Invalid(CertRefusal::UnknownIssuer),
                 };
                 if m.strict && !matches!(state, ClientCert::Valid { .. }) {
-                    notes.push("strict mutual TLS: the handshake fails".to_owned());
+                    notes.push(Note::StrictHandshakeFails);
                     return Prediction { outcome, notes };
                 }
                 state
@@ -200,9 +250,7 @@ impl<'t> Predictor<'t> {
                     error_type: None,
                 },
                 Integration::HttpProxy { uri, .. } => {
-                    notes.push(format!(
-                        "HTTP_PROXY to {uri}: the upstream is assumed to answer 200"
-                    ));
+                    notes.push(Note::UpstreamAssumed { uri: uri.clone() });
                     HttpOutcome {
                         status: 200,
                         error_type: None,

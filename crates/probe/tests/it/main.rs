@@ -669,6 +669,18 @@ async fn against_openssl_s_server() {
                     .iter()
                     .any(|c| c.contains("parallax lab cli"))
             }));
+            // TLS 1.3: the refusal comes as an alert after the handshake, and is a value.
+            let t = without.observation.tls.as_ref().expect("tls");
+            assert!(
+                matches!(
+                    (&t.failure, &t.client_cert_refusal),
+                    (Some(f), None) if f.alert().is_some()
+                ) || t.client_cert_refusal
+                    == Some(parallax_probe::failure::ClientCertRefusal::Required),
+                "{}",
+                without.to_json()
+            );
+            assert_no_debug_text("s_server without a client certificate", &without.to_text());
         } else {
             assert_eq!(without.exit_code, 0, "{}", without.to_text());
         }
@@ -878,4 +890,152 @@ async fn diff_names_the_first_layer_that_differs() {
     assert!(d.contains("split-horizon"), "{d}");
     assert_eq!(parallax_probe::diff::first_divergence(&b, &b), Ok(None));
     assert!(parallax_probe::diff::first_divergence(&serde_json::json!({}), &b).is_err());
+}
+
+/// A TLS server on loopback that serves `identity` and answers one HTTP/1.1 request with 200.
+async fn tls_server(identity: &parallax_gateway::pki::Identity) -> std::net::SocketAddr {
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("versions")
+    .with_no_client_auth()
+    .with_single_cert(identity.chain.clone(), identity.key_der())
+    .expect("server config");
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        while let Ok((tcp, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                if let Ok(mut s) = acceptor.accept(tcp).await {
+                    let mut buf = [0u8; 1024];
+                    let _ = s.read(&mut buf).await;
+                    let _ = s
+                        .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+                        .await;
+                }
+            });
+        }
+    });
+    addr
+}
+
+/// Rust's Debug output in what a person reads (`Other(OtherError(CaUsedAsEndEntity))` once).
+fn assert_no_debug_text(what: &str, text: &str) {
+    for marker in [
+        "Other(",
+        "OtherError",
+        "Error {",
+        "Some(",
+        "Context {",
+        "None,",
+    ] {
+        assert!(
+            !text.contains(marker),
+            "{what}: Rust Debug output `{marker}` in:\n{text}"
+        );
+    }
+}
+
+/// TLS failures are values (the diagnosis matches on them) with sentences a person reads: a
+/// self-signed CA:TRUE certificate passed as the trust root (what `openssl req -x509` makes by
+/// default), an unknown issuer, a name mismatch, and a server that hangs up on the hello.
+#[tokio::test]
+async fn tls_failures_are_typed_and_worded() {
+    use parallax_probe::failure::{ServerCertProblem, TlsFailure};
+    let self_signed = parallax_gateway::pki::self_signed_ca_server("probe.test").expect("cert");
+    let mut certs = LabCerts::new().expect("certs");
+    let other_name = certs
+        .ca("srv")
+        .expect("ca")
+        .issue(&LeafSpec {
+            common_name: "other.test".into(),
+            dns_names: vec!["other.test".into()],
+            server: true,
+            ..Default::default()
+        })
+        .expect("leaf");
+    let srv_ca = certs.ca("srv").expect("ca").cert_der();
+    let hang_up = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let hang_up_addr = hang_up.local_addr().expect("addr");
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = hang_up.accept().await {
+            drop(tcp);
+        }
+    });
+    let cases = [
+        (
+            "self-signed CA:TRUE as --cacert",
+            tls_server(&self_signed).await,
+            Some(self_signed.chain[0].clone()),
+            TlsFailure::ServerCertificate {
+                problem: ServerCertProblem::CaUsedAsEndEntity,
+            },
+            "a CA certificate (basic constraints CA:TRUE) used as a server certificate",
+        ),
+        (
+            "no --cacert for a private CA",
+            tls_server(&other_name).await,
+            None,
+            TlsFailure::ServerCertificate {
+                problem: ServerCertProblem::UnknownIssuer,
+            },
+            "issuer we do not trust",
+        ),
+        (
+            "a certificate for another name",
+            tls_server(&other_name).await,
+            Some(srv_ca.clone()),
+            TlsFailure::ServerCertificate {
+                problem: ServerCertProblem::NameMismatch,
+            },
+            "does not name this host",
+        ),
+        (
+            "a server that hangs up on the hello",
+            hang_up_addr,
+            Some(srv_ca.clone()),
+            TlsFailure::ClosedBeforeHello,
+            "without answering the ClientHello",
+        ),
+    ];
+    for (what, addr, ca, failure, words) in cases {
+        let mut o = ProbeOptions::new(
+            format!("https://probe.test:{}/", addr.port())
+                .try_into()
+                .expect("url"),
+        );
+        o.resolve = vec![Pin {
+            host: "probe.test".into(),
+            port: addr.port(),
+            addr: "127.0.0.1".parse().expect("ip"),
+        }];
+        o.ca = ca.map(|c| vec![c]);
+        o.max_time = Duration::from_secs(5);
+        let r = probe(&o, None, None).await;
+        let tls = r.observation.tls.as_ref().expect("tls layer");
+        assert_eq!(
+            tls.failure.as_ref(),
+            Some(&failure),
+            "{what}: {}",
+            r.to_text()
+        );
+        assert_eq!(
+            (r.diagnosis.rule, r.exit_code),
+            ("tls-failure", 13),
+            "{what}"
+        );
+        let text = r.to_text();
+        assert!(text.contains(words), "{what}:\n{text}");
+        assert_no_debug_text(what, &text);
+        assert_no_debug_text(what, &r.to_json());
+        validate_against_schema(&r);
+    }
 }

@@ -1,0 +1,354 @@
+//! Failures as values, one enum per layer. The ladder classifies what went wrong (walking an
+//! error's causes for rustls's, webpki's, hyper's and the socket's own kinds) into these; the
+//! diagnosis matches on them, never on the text of a message; and the words are made here, in
+//! their `Display`, the one place a failure becomes a sentence.
+
+use std::fmt;
+
+use serde::Serialize;
+
+/// Why the server's certificate did not verify.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum ServerCertProblem {
+    /// The chain does not lead to a CA we trust.
+    UnknownIssuer,
+    Expired,
+    NotValidYet,
+    /// The certificate does not name the host we asked for.
+    NameMismatch,
+    /// A CA certificate (basic constraints CA:TRUE) served as the server's own certificate.
+    CaUsedAsEndEntity,
+    Revoked,
+    BadSignature,
+    /// A signature algorithm or key we do not accept.
+    UnsupportedAlgorithm,
+    /// The extended key usage does not include serverAuth.
+    NotForServerAuth,
+    /// Not parsable X.509.
+    Malformed,
+    /// Another verification failure, in rustls's own words.
+    Other {
+        detail: String,
+    },
+}
+
+/// Why the TLS handshake failed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum TlsFailure {
+    /// The server's certificate did not verify.
+    ServerCertificate { problem: ServerCertProblem },
+    /// The server sent a fatal alert (its TLS name, `handshake_failure`).
+    Alert { description: String },
+    /// The server hung up (reset or end of stream) before answering the ClientHello.
+    ClosedBeforeHello,
+    /// The server hung up after its hello, before the handshake finished.
+    ClosedDuringHandshake,
+    /// The handshake did not finish in time.
+    TimedOut,
+    /// The host cannot be sent as SNI.
+    BadServerName { host: String },
+    /// Our own TLS setup failed (trust roots, client key).
+    LocalSetup { what: String },
+    /// Anything else, in rustls's or the socket's own words.
+    Other { detail: String },
+}
+
+/// How the server refused the client certificate we sent (or did not send).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum ClientCertRefusal {
+    /// The server requires one and we sent none (`certificate_required`).
+    Required,
+    /// The server refused ours with this alert (`bad_certificate`, `unknown_ca`, …).
+    Alert { description: String },
+}
+
+/// Why the HTTP exchange failed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum HttpFailure {
+    /// No complete response within the time left.
+    TimedOut { limit_ms: u64 },
+    /// The server sent a TLS alert on the connection (TLS 1.3 refuses a client certificate this
+    /// way, after the handshake).
+    TlsAlert { description: String },
+    /// The connection closed before a complete response.
+    Closed,
+    /// The response was not valid HTTP (or its head was over our limit).
+    Protocol { detail: String },
+    /// Our request could not be built (a header the flags made invalid).
+    BadRequest { detail: String },
+    /// Anything else, in hyper's own words.
+    Other { detail: String },
+}
+
+/// A TLS alert's name as RFC 8446 §6 writes it.
+pub fn alert_name(a: rustls::AlertDescription) -> String {
+    use rustls::AlertDescription as A;
+    let name = match a {
+        A::CloseNotify => "close_notify",
+        A::UnexpectedMessage => "unexpected_message",
+        A::BadRecordMac => "bad_record_mac",
+        A::RecordOverflow => "record_overflow",
+        A::HandshakeFailure => "handshake_failure",
+        A::BadCertificate => "bad_certificate",
+        A::UnsupportedCertificate => "unsupported_certificate",
+        A::CertificateRevoked => "certificate_revoked",
+        A::CertificateExpired => "certificate_expired",
+        A::CertificateUnknown => "certificate_unknown",
+        A::IllegalParameter => "illegal_parameter",
+        A::UnknownCA => "unknown_ca",
+        A::AccessDenied => "access_denied",
+        A::DecodeError => "decode_error",
+        A::DecryptError => "decrypt_error",
+        A::ProtocolVersion => "protocol_version",
+        A::InsufficientSecurity => "insufficient_security",
+        A::InternalError => "internal_error",
+        A::InappropriateFallback => "inappropriate_fallback",
+        A::UserCanceled => "user_canceled",
+        A::MissingExtension => "missing_extension",
+        A::UnsupportedExtension => "unsupported_extension",
+        A::UnrecognisedName => "unrecognized_name",
+        A::BadCertificateStatusResponse => "bad_certificate_status_response",
+        A::UnknownPSKIdentity => "unknown_psk_identity",
+        A::CertificateRequired => "certificate_required",
+        A::NoApplicationProtocol => "no_application_protocol",
+        other => return format!("alert {}", u8::from(other)),
+    };
+    name.to_owned()
+}
+
+impl ServerCertProblem {
+    /// The problem behind a rustls certificate error.
+    pub fn of(c: &rustls::CertificateError) -> ServerCertProblem {
+        use rustls::CertificateError as C;
+        match c {
+            C::NotValidForName | C::NotValidForNameContext { .. } => {
+                ServerCertProblem::NameMismatch
+            }
+            C::UnknownIssuer => ServerCertProblem::UnknownIssuer,
+            C::Expired | C::ExpiredContext { .. } => ServerCertProblem::Expired,
+            C::NotValidYet | C::NotValidYetContext { .. } => ServerCertProblem::NotValidYet,
+            C::Revoked => ServerCertProblem::Revoked,
+            C::BadSignature => ServerCertProblem::BadSignature,
+            C::UnsupportedSignatureAlgorithmContext { .. }
+            | C::UnsupportedSignatureAlgorithmForPublicKeyContext { .. } => {
+                ServerCertProblem::UnsupportedAlgorithm
+            }
+            C::InvalidPurpose | C::InvalidPurposeContext { .. } => {
+                ServerCertProblem::NotForServerAuth
+            }
+            C::BadEncoding => ServerCertProblem::Malformed,
+            C::Other(o) => match o.0.downcast_ref::<webpki::Error>() {
+                Some(webpki::Error::CaUsedAsEndEntity) => ServerCertProblem::CaUsedAsEndEntity,
+                Some(
+                    webpki::Error::UnsupportedSignatureAlgorithmContext(_)
+                    | webpki::Error::UnsupportedSignatureAlgorithmForPublicKeyContext(_),
+                ) => ServerCertProblem::UnsupportedAlgorithm,
+                Some(webpki::Error::BadDer | webpki::Error::BadDerTime) => {
+                    ServerCertProblem::Malformed
+                }
+                _ => ServerCertProblem::Other {
+                    detail: o.to_string(),
+                },
+            },
+            other => ServerCertProblem::Other {
+                detail: rustls::Error::InvalidCertificate(other.clone()).to_string(),
+            },
+        }
+    }
+}
+
+impl TlsFailure {
+    /// Classifies a handshake error. `got_hello` says whether the server's certificate (so its
+    /// hello) arrived before the failure.
+    pub fn of_handshake(e: &std::io::Error, got_hello: bool) -> TlsFailure {
+        if let Some(r) = e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
+            return TlsFailure::of_rustls(r);
+        }
+        use std::io::ErrorKind as K;
+        match e.kind() {
+            K::UnexpectedEof | K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe => {
+                if got_hello {
+                    TlsFailure::ClosedDuringHandshake
+                } else {
+                    TlsFailure::ClosedBeforeHello
+                }
+            }
+            K::TimedOut => TlsFailure::TimedOut,
+            _ => TlsFailure::Other {
+                detail: e.to_string(),
+            },
+        }
+    }
+
+    pub fn of_rustls(r: &rustls::Error) -> TlsFailure {
+        match r {
+            rustls::Error::InvalidCertificate(c) => TlsFailure::ServerCertificate {
+                problem: ServerCertProblem::of(c),
+            },
+            rustls::Error::AlertReceived(a) => TlsFailure::Alert {
+                description: alert_name(*a),
+            },
+            other => TlsFailure::Other {
+                detail: other.to_string(),
+            },
+        }
+    }
+
+    /// The alert the server sent, if that is what this is.
+    pub fn alert(&self) -> Option<&str> {
+        match self {
+            TlsFailure::Alert { description } => Some(description),
+            _ => None,
+        }
+    }
+}
+
+impl HttpFailure {
+    /// Classifies a failed exchange from the error and its causes.
+    pub fn of(e: &(dyn std::error::Error + 'static)) -> HttpFailure {
+        let mut src: Option<&(dyn std::error::Error + 'static)> = Some(e);
+        let mut closed = false;
+        let mut parse = None;
+        while let Some(s) = src {
+            if let Some(rustls::Error::AlertReceived(a)) = s.downcast_ref::<rustls::Error>() {
+                return HttpFailure::TlsAlert {
+                    description: alert_name(*a),
+                };
+            }
+            if let Some(h) = s.downcast_ref::<hyper::Error>() {
+                if h.is_parse() || h.is_parse_too_large() {
+                    parse.get_or_insert_with(|| h.to_string());
+                }
+                if h.is_incomplete_message() || h.is_closed() || h.is_canceled() {
+                    closed = true;
+                }
+            }
+            if let Some(io) = s.downcast_ref::<std::io::Error>() {
+                use std::io::ErrorKind as K;
+                // An io::Error's `source` skips the error it wraps: look at that one directly.
+                if let Some(rustls::Error::AlertReceived(a)) =
+                    io.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>())
+                {
+                    return HttpFailure::TlsAlert {
+                        description: alert_name(*a),
+                    };
+                }
+                if matches!(
+                    io.kind(),
+                    K::UnexpectedEof | K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe
+                ) {
+                    closed = true;
+                }
+            }
+            src = s.source();
+        }
+        if let Some(detail) = parse {
+            return HttpFailure::Protocol { detail };
+        }
+        if closed {
+            return HttpFailure::Closed;
+        }
+        HttpFailure::Other {
+            detail: e.to_string(),
+        }
+    }
+}
+
+impl fmt::Display for ServerCertProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ServerCertProblem::UnknownIssuer => f.write_str(
+                "the server's certificate is from an issuer we do not trust (unknown issuer)",
+            ),
+            ServerCertProblem::Expired => f.write_str("the server's certificate has expired"),
+            ServerCertProblem::NotValidYet => {
+                f.write_str("the server's certificate is not valid yet")
+            }
+            ServerCertProblem::NameMismatch => {
+                f.write_str("the server's certificate does not name this host (name mismatch)")
+            }
+            ServerCertProblem::CaUsedAsEndEntity => f.write_str(
+                "the server's certificate is a CA certificate (basic constraints CA:TRUE) used as a server certificate, which TLS verifiers refuse even when it is the trusted one; `openssl req -x509` makes such certificates by default",
+            ),
+            ServerCertProblem::Revoked => f.write_str("the server's certificate is revoked"),
+            ServerCertProblem::BadSignature => {
+                f.write_str("a signature in the server's certificate chain does not verify")
+            }
+            ServerCertProblem::UnsupportedAlgorithm => f.write_str(
+                "the server's certificate uses a signature algorithm or key we do not accept",
+            ),
+            ServerCertProblem::NotForServerAuth => f.write_str(
+                "the server's certificate is not for server authentication (extended key usage)",
+            ),
+            ServerCertProblem::Malformed => {
+                f.write_str("the server's certificate is not valid X.509")
+            }
+            ServerCertProblem::Other { detail } => {
+                write!(f, "the server's certificate is not valid: {detail}")
+            }
+        }
+    }
+}
+
+impl fmt::Display for TlsFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TlsFailure::ServerCertificate { problem } => problem.fmt(f),
+            TlsFailure::Alert { description } => {
+                write!(f, "the server refused the handshake (alert {description})")
+            }
+            TlsFailure::ClosedBeforeHello => {
+                f.write_str("the server closed the connection without answering the ClientHello")
+            }
+            TlsFailure::ClosedDuringHandshake => {
+                f.write_str("the server closed the connection during the handshake")
+            }
+            TlsFailure::TimedOut => f.write_str("the TLS handshake did not finish in time"),
+            TlsFailure::BadServerName { host } => write!(f, "`{host}` cannot be sent as SNI"),
+            TlsFailure::LocalSetup { what } => write!(f, "our TLS setup failed: {what}"),
+            TlsFailure::Other { detail } => f.write_str(detail),
+        }
+    }
+}
+
+impl fmt::Display for ClientCertRefusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ClientCertRefusal::Required => {
+                f.write_str("the server requires a client certificate (alert certificate_required)")
+            }
+            ClientCertRefusal::Alert { description } => write!(
+                f,
+                "the server refused our client certificate (alert {description})"
+            ),
+        }
+    }
+}
+
+impl fmt::Display for HttpFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HttpFailure::TimedOut { limit_ms } => {
+                write!(f, "no complete response within {limit_ms} ms")
+            }
+            HttpFailure::TlsAlert { description } => {
+                write!(
+                    f,
+                    "the server closed the connection with TLS alert {description}"
+                )
+            }
+            HttpFailure::Closed => f.write_str("the connection closed before a complete response"),
+            HttpFailure::Protocol { detail } => {
+                write!(f, "the response is not valid HTTP: {detail}")
+            }
+            HttpFailure::BadRequest { detail } => {
+                write!(f, "the request cannot be built: {detail}")
+            }
+            HttpFailure::Other { detail } => f.write_str(detail),
+        }
+    }
+}
