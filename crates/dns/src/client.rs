@@ -17,7 +17,7 @@ use crate::forward::forward;
 pub enum LookupError {
     #[error("`{0}` is not a name that can be asked")]
     BadName(String),
-    #[error("{server} did not answer within {timeout:?}")]
+    #[error("{server} did not answer within {} ms", timeout.as_millis())]
     NoAnswer {
         server: SocketAddr,
         timeout: Duration,

@@ -17,7 +17,7 @@ use hyper_util::rt::TokioExecutor;
 use rustls::RootCertStore;
 
 use crate::certs::{CertError, LabCerts};
-use crate::reject::Reject;
+use crate::reject::{Reject, UpstreamFailure};
 use crate::tls::provider;
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -75,10 +75,7 @@ impl tower_service::Service<Uri> for MappedConnector {
                 Err(e) => return Box::pin(std::future::ready(Err(e.into()))),
             },
             None if self.routes.only_mapped => {
-                let msg = format!(
-                    "{host}:{port} is not in the lab's upstream map; the lab never connects outside loopback"
-                );
-                return Box::pin(std::future::ready(Err(msg.into())));
+                return Box::pin(std::future::ready(Err(NotMapped { host, port }.into())));
             }
             None => uri,
         };
@@ -175,14 +172,18 @@ impl Upstreams {
         let client = self
             .clients
             .get(&key)
-            .ok_or_else(|| Reject::IntegrationFailure("no client for this upstream".to_owned()))?;
+            .ok_or(Reject::IntegrationFailure(UpstreamFailure::NoClient))?;
         let uri = substitute(target.uri, target.params, parts.uri.query())
-            .map_err(Reject::IntegrationFailure)?;
+            .map_err(|detail| Reject::IntegrationFailure(UpstreamFailure::BadUri { detail }))?;
         let mut req = Request::builder()
             .method(parts.method)
             .uri(uri.clone())
             .body(body)
-            .map_err(|e| Reject::IntegrationFailure(e.to_string()))?;
+            .map_err(|e| {
+                Reject::IntegrationFailure(UpstreamFailure::BadUri {
+                    detail: e.to_string(),
+                })
+            })?;
         *req.headers_mut() = forwardable(&parts.headers);
         if let Some(host) = uri
             .authority()
@@ -379,20 +380,66 @@ fn forwardable(h: &HeaderMap) -> HeaderMap {
     out
 }
 
-/// An upstream failure in API Gateway's terms.
+/// An upstream failure in API Gateway's terms, classified from the error's causes.
 fn classify(e: &hyper_util::client::legacy::Error) -> Reject {
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
-    let mut chain = Vec::new();
+    let mut failure = None;
     while let Some(s) = source {
         if s.downcast_ref::<http_body_util::LengthLimitError>()
             .is_some()
         {
             return Reject::TooLarge;
         }
-        chain.push(s.to_string());
+        if let Some(n) = s.downcast_ref::<NotMapped>() {
+            return Reject::IntegrationFailure(UpstreamFailure::NotMapped {
+                host: n.host.clone(),
+                port: n.port,
+            });
+        }
+        let tls = s.downcast_ref::<rustls::Error>().or_else(|| {
+            s.downcast_ref::<std::io::Error>()
+                .and_then(|io| io.get_ref())
+                .and_then(|i| i.downcast_ref::<rustls::Error>())
+        });
+        if let Some(t) = tls {
+            return Reject::IntegrationFailure(UpstreamFailure::Tls {
+                detail: t.to_string(),
+            });
+        }
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            use std::io::ErrorKind as K;
+            failure.get_or_insert(match io.kind() {
+                K::ConnectionRefused => UpstreamFailure::Refused,
+                K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe | K::UnexpectedEof => {
+                    UpstreamFailure::Closed
+                }
+                _ => UpstreamFailure::Connect {
+                    detail: io.to_string(),
+                },
+            });
+        }
+        if let Some(h) = s.downcast_ref::<hyper::Error>() {
+            if h.is_parse() {
+                failure.get_or_insert(UpstreamFailure::Protocol {
+                    detail: h.to_string(),
+                });
+            } else if h.is_incomplete_message() || h.is_closed() {
+                failure.get_or_insert(UpstreamFailure::Closed);
+            }
+        }
         source = s.source();
     }
-    Reject::IntegrationFailure(chain.join(": "))
+    Reject::IntegrationFailure(failure.unwrap_or_else(|| UpstreamFailure::Other {
+        detail: e.to_string(),
+    }))
+}
+
+/// A name the lab's upstream map does not hold (the lab dials nothing else).
+#[derive(Debug, thiserror::Error)]
+#[error("{host}:{port} is not in the lab's upstream map")]
+struct NotMapped {
+    host: String,
+    port: u16,
 }
 
 #[cfg(test)]

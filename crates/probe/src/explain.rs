@@ -207,12 +207,12 @@ pub fn explain(obs: &Observation, opts: &ProbeOptions, topology: Option<&Topolog
         && let Some(kind) = c.failure
     {
         evidence.push(format!(
-            "connect {}: {:?}: {}",
+            "connect {}: {}: {}",
             c.addr,
             kind,
             c.error.clone().unwrap_or_default()
         ));
-        let mut cause = format!("TCP to {} failed ({kind:?})", c.addr);
+        let mut cause = format!("TCP to {} failed ({kind})", c.addr);
         if path_private && name.is_some() {
             cause.push_str("; the address is private, so check the interface endpoint's security group allows inbound TCP 443 from this host");
         }
@@ -366,7 +366,11 @@ pub fn explain(obs: &Observation, opts: &ProbeOptions, topology: Option<&Topolog
                 .routes
                 .iter()
                 .map(|r| {
-                    format!("{:?} /{{stage}}{}", r.method.value, r.path.as_str()).to_uppercase()
+                    format!(
+                        "{} /{{stage}}{}",
+                        parallax_rules::route::method_name(r.method.value),
+                        r.path.as_str()
+                    )
                 })
                 .collect();
             cause.push_str(&format!(

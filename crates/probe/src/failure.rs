@@ -7,6 +7,49 @@ use std::fmt;
 
 use serde::Serialize;
 
+/// Why a resolver gave no answer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum DnsFailure {
+    /// `/etc/resolv.conf` names no nameserver.
+    NoNameserver,
+    /// The server did not answer in time.
+    NoAnswer {
+        server: std::net::SocketAddr,
+        timeout_ms: u64,
+    },
+    /// The host is not a name that can be asked.
+    BadName { name: String },
+    /// A kind the DNS client adds later, in its own words.
+    Other { detail: String },
+}
+
+impl DnsFailure {
+    pub fn of(e: &parallax_dns::client::LookupError) -> DnsFailure {
+        use parallax_dns::client::LookupError as L;
+        match e {
+            L::BadName(name) => DnsFailure::BadName { name: name.clone() },
+            L::NoAnswer { server, timeout } => DnsFailure::NoAnswer {
+                server: *server,
+                timeout_ms: timeout.as_millis() as u64,
+            },
+            other => DnsFailure::Other {
+                detail: other.to_string(),
+            },
+        }
+    }
+}
+
+/// Why a TCP connect failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ConnectFailure {
+    Refused,
+    TimedOut,
+    Unreachable,
+    Other,
+}
+
 /// Why the server's certificate did not verify.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
@@ -255,6 +298,30 @@ impl HttpFailure {
         HttpFailure::Other {
             detail: e.to_string(),
         }
+    }
+}
+
+impl fmt::Display for DnsFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DnsFailure::NoNameserver => f.write_str("/etc/resolv.conf names no nameserver"),
+            DnsFailure::NoAnswer { server, timeout_ms } => {
+                write!(f, "{server} did not answer within {timeout_ms} ms")
+            }
+            DnsFailure::BadName { name } => write!(f, "`{name}` is not a name that can be asked"),
+            DnsFailure::Other { detail } => f.write_str(detail),
+        }
+    }
+}
+
+impl fmt::Display for ConnectFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ConnectFailure::Refused => "refused",
+            ConnectFailure::TimedOut => "timed out",
+            ConnectFailure::Unreachable => "unreachable",
+            ConnectFailure::Other => "failed",
+        })
     }
 }
 

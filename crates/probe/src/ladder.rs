@@ -18,7 +18,7 @@ use rustls::{DigitallySignedStruct, SignatureScheme};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
-use crate::failure::{ClientCertRefusal, HttpFailure, ServerCertProblem, TlsFailure};
+use crate::failure::{ClientCertRefusal, DnsFailure, HttpFailure, ServerCertProblem, TlsFailure};
 use crate::observation::{
     CertInfo, ConnectFailure, ConnectLayer, DnsAnswer, DnsLayer, HttpLayer, Observation, TlsLayer,
 };
@@ -109,7 +109,10 @@ pub async fn run(opts: &ProbeOptions, pin: Option<IpAddr>) -> Observation {
         Ok(Err(e)) => Err((connect_failure(&e), e.to_string())),
         Err(_) => Err((
             ConnectFailure::TimedOut,
-            format!("no connection within {:?}", left(deadline).min(STEP)),
+            format!(
+                "no connection within {} ms",
+                left(deadline).min(STEP).as_millis()
+            ),
         )),
     };
     let connect = ConnectLayer {
@@ -272,6 +275,7 @@ fn pinned(addr: IpAddr, why: &str) -> DnsAnswer {
         },
         classes: vec![classify(addr)],
         elapsed_ms: 0.0,
+        failure: None,
         error: None,
     }
 }
@@ -304,6 +308,7 @@ async fn path_answer(opts: &ProbeOptions, deadline: Instant) -> DnsAnswer {
             },
             classes,
             elapsed_ms: 0.0,
+            failure: None,
             error: None,
         };
     }
@@ -315,7 +320,7 @@ async fn path_answer(opts: &ProbeOptions, deadline: Instant) -> DnsAnswer {
         a.outcome.addresses.clear();
         a.classes.clear();
         a.outcome.rcode = Rcode::ServFail;
-        a.error = Some("/etc/resolv.conf names no nameserver".to_owned());
+        a.fail(DnsFailure::NoNameserver);
         return a;
     }
     ask_each("system", &servers, opts, deadline).await
@@ -342,7 +347,7 @@ async fn ask_each(
 async fn ask(name: &str, server: SocketAddr, opts: &ProbeOptions, deadline: Instant) -> DnsAnswer {
     let t0 = Instant::now();
     let timeout = left(deadline).min(Duration::from_secs(3));
-    let (outcome, error) = match lookup_a(server, &opts.url.host, timeout).await {
+    let (outcome, failure) = match lookup_a(server, &opts.url.host, timeout).await {
         Ok(o) => (o, None),
         Err(e) => (
             DnsOutcome {
@@ -351,19 +356,24 @@ async fn ask(name: &str, server: SocketAddr, opts: &ProbeOptions, deadline: Inst
                 addresses: vec![],
                 ttl: None,
             },
-            Some(e.to_string()),
+            Some(DnsFailure::of(&e)),
         ),
     };
     let classes = outcome.addresses.iter().map(|a| classify(*a)).collect();
-    DnsAnswer {
+    let mut a = DnsAnswer {
         resolver: name.to_owned(),
         server: Some(server),
         source: None,
         outcome,
         classes,
         elapsed_ms: ms(t0.elapsed()),
-        error,
+        failure: None,
+        error: None,
+    };
+    if let Some(f) = failure {
+        a.fail(f);
     }
+    a
 }
 
 /// `/etc/hosts` entries for `host`, as getaddrinfo reads them.

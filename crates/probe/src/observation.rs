@@ -6,7 +6,7 @@ use std::net::{IpAddr, SocketAddr};
 use parallax_model::{AddressClass, DnsOutcome, Outcome};
 use serde::Serialize;
 
-use crate::failure::{ClientCertRefusal, HttpFailure, ServerCertProblem, TlsFailure};
+use crate::failure::{ClientCertRefusal, DnsFailure, HttpFailure, ServerCertProblem, TlsFailure};
 
 /// One resolver's answer for the URL's host.
 #[derive(Clone, Debug, Serialize)]
@@ -23,8 +23,20 @@ pub struct DnsAnswer {
     /// The class of each address, in order.
     pub classes: Vec<AddressClass>,
     pub elapsed_ms: f64,
+    /// Why there is no answer, when there is none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure: Option<DnsFailure>,
+    /// The same, in words.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+}
+
+impl DnsAnswer {
+    /// Records why there is no answer (the words come from the failure itself).
+    pub fn fail(&mut self, f: DnsFailure) {
+        self.error = Some(f.to_string());
+        self.failure = Some(f);
+    }
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -35,15 +47,7 @@ pub struct DnsLayer {
     pub compare: Vec<DnsAnswer>,
 }
 
-/// Why a TCP connect failed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ConnectFailure {
-    Refused,
-    TimedOut,
-    Unreachable,
-    Other,
-}
+pub use crate::failure::ConnectFailure;
 
 #[derive(Clone, Debug, Serialize)]
 pub struct ConnectLayer {

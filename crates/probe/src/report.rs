@@ -94,7 +94,7 @@ impl ProbeReport {
                 Some(f) => {
                     let _ = writeln!(
                         t,
-                        "  connect  {}{via} FAILED ({f:?}): {}",
+                        "  connect  {}{via} FAILED ({f}): {}",
                         c.addr,
                         c.error.clone().unwrap_or_default()
                     );

@@ -44,7 +44,58 @@ pub enum Reject {
     /// The upstream did not answer within the integration timeout (INTEGRATION_TIMEOUT).
     IntegrationTimeout,
     /// The upstream refused, reset, or failed TLS (INTEGRATION_FAILURE).
-    IntegrationFailure(String),
+    IntegrationFailure(UpstreamFailure),
+}
+
+/// Why an HTTP_PROXY integration got no response from its upstream.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum UpstreamFailure {
+    /// The lab never dials a name outside its upstream map (loopback only).
+    NotMapped { host: String, port: u16 },
+    /// The integration URI, with its parameters substituted, is not a valid URI.
+    BadUri { detail: String },
+    /// Nothing listens at the upstream's address.
+    Refused,
+    /// The connection was reset or closed before a response head.
+    Closed,
+    /// The upstream's TLS failed (its certificate, our client certificate, an alert).
+    Tls { detail: String },
+    /// The upstream's name did not resolve, or the connect failed otherwise.
+    Connect { detail: String },
+    /// The upstream's response head was not valid HTTP.
+    Protocol { detail: String },
+    /// The gateway has no client for this integration's TLS settings (a bug if seen).
+    NoClient,
+    /// Anything else, in the HTTP client's words.
+    Other { detail: String },
+}
+
+impl fmt::Display for UpstreamFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            UpstreamFailure::NotMapped { host, port } => write!(
+                f,
+                "{host}:{port} is not in the lab's upstream map; the lab never connects outside loopback"
+            ),
+            UpstreamFailure::BadUri { detail } => {
+                write!(f, "the upstream URI is not valid: {detail}")
+            }
+            UpstreamFailure::Refused => f.write_str("the upstream refused the connection"),
+            UpstreamFailure::Closed => {
+                f.write_str("the upstream closed the connection before answering")
+            }
+            UpstreamFailure::Tls { detail } => write!(f, "the upstream's TLS failed: {detail}"),
+            UpstreamFailure::Connect { detail } => {
+                write!(f, "the upstream could not be reached: {detail}")
+            }
+            UpstreamFailure::Protocol { detail } => {
+                write!(f, "the upstream's response is not valid HTTP: {detail}")
+            }
+            UpstreamFailure::NoClient => f.write_str("no upstream client for these TLS settings"),
+            UpstreamFailure::Other { detail } => f.write_str(detail),
+        }
+    }
 }
 
 /// Why a request could not be read.
