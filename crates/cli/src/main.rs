@@ -1,264 +1,18 @@
 //! `parallax`: the command line. Parses flags, loads files, calls the library crates, maps
 //! errors to exit codes. All logic lives in the crates it calls.
 
-use std::net::SocketAddr;
+mod args;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
-use clap::{Parser, Subcommand};
+use args::{
+    AnalyzeArgs, Cli, Command, Format, GatewayArgs, LabArgs, ProbeArgs, ProbeSub, ResolverArgs,
+};
+use clap::Parser;
 use parallax_dns::{RateLimit, Resolver, ResolverConfig};
-use parallax_model::{Scenario, Topology};
-
-#[derive(Parser, Debug)]
-#[command(
-    name = "parallax",
-    version,
-    about = "Why the same request works from one place and fails from another"
-)]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Subcommand, Debug)]
-enum Command {
-    /// Run the split-horizon resolver: one view per VPC and one for the internet.
-    Resolver(ResolverArgs),
-    /// Run a scenario on loopback: every resolver view, each step applied, each request's name
-    /// asked from its vantage point and checked. Exits 1 when anything differs.
-    Lab(LabArgs),
-    /// Run the API gateway: a TLS front door per address a client can reach (regional, edge,
-    /// one per execute-api endpoint), with mutual TLS, API keys, usage plans and integrations.
-    Gateway(GatewayArgs),
-    /// Walk DNS → TCP → TLS → HTTP to a URL from here, through several resolvers, and say what
-    /// is wrong and how to confirm and fix it. Exit codes: 0 as expected; 10 DNS failure; 11 a
-    /// private answer for a public name; 12 connect failure; 13 TLS failure; 14 HTTP error.
-    Probe(Box<ProbeCmd>),
-    /// Read CloudFormation templates (JSON or YAML, SAM included), Terraform plan JSON, or a
-    /// folder of AWS CLI outputs, and report what will break before it is deployed. Exit 1 when
-    /// findings at or above --fail-on exist.
-    Analyze(AnalyzeArgs),
-    /// Check a scenario or topology file and summarise it.
-    Check {
-        /// The scenario (or bare topology) YAML file.
-        file: PathBuf,
-    },
-}
-
-#[derive(clap::Args, Debug)]
-struct LabArgs {
-    /// The scenario YAML file. Default: the embedded seed incident.
-    scenario: Option<PathBuf>,
-    /// One JSON record per request (JSON lines) instead of text.
-    #[arg(long)]
-    json: bool,
-    /// Stop after this step.
-    #[arg(long, value_name = "NAME")]
-    step: Option<String>,
-    /// Leave the resolvers up after the last step run, print how to ask them by hand, and
-    /// wait for SIGINT or SIGTERM.
-    #[arg(long)]
-    keep_running: bool,
-}
-
-#[derive(clap::Args, Debug)]
-#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
-struct ProbeCmd {
-    #[command(subcommand)]
-    sub: Option<ProbeSub>,
-    #[command(flatten)]
-    args: ProbeArgs,
-}
-
-#[derive(Subcommand, Debug)]
-enum ProbeSub {
-    /// Name the first layer where two reports (`probe --json` from two places) part ways, and
-    /// what that means. Exit 0 when they agree, 1 when they diverge.
-    Diff { a: PathBuf, b: PathBuf },
-}
-
-#[derive(clap::Args, Debug)]
-struct ProbeArgs {
-    /// The URL, e.g. https://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com/prod/test
-    #[arg(required = true)]
-    url: Option<String>,
-    /// The method.
-    #[arg(
-        short = 'X',
-        long = "request",
-        value_name = "METHOD",
-        default_value = "GET"
-    )]
-    method: String,
-    /// A request header, `Name: value`. Repeatable.
-    #[arg(short = 'H', long = "header", value_name = "HEADER")]
-    headers: Vec<String>,
-    /// The request body (`@FILE` reads a file).
-    #[arg(short = 'd', long = "data", value_name = "DATA")]
-    data: Option<String>,
-    /// Client certificate (PEM; may hold the key too).
-    #[arg(long, value_name = "FILE")]
-    cert: Option<PathBuf>,
-    /// Client private key (PEM).
-    #[arg(long, value_name = "FILE")]
-    key: Option<PathBuf>,
-    /// Trust only these CA certificates (PEM) instead of the system's.
-    #[arg(long, value_name = "FILE")]
-    cacert: Option<PathBuf>,
-    /// Go on when the server's certificate does not verify (it is still reported).
-    #[arg(short = 'k', long)]
-    insecure: bool,
-    /// Use ADDR for HOST:PORT instead of DNS. Repeatable.
-    #[arg(long, value_name = "HOST:PORT:ADDR")]
-    resolve: Vec<String>,
-    /// Dial HOST2:PORT2 where HOST:PORT would be dialled; HOST may be the URL's host or a
-    /// resolved address. Repeatable.
-    #[arg(long, value_name = "HOST:PORT:HOST2:PORT2")]
-    connect_to: Vec<String>,
-    /// Send a PROXY protocol v1 header first on the connection, as `curl --haproxy-protocol`.
-    #[arg(long)]
-    haproxy_protocol: bool,
-    /// The client address that header claims (implies --haproxy-protocol).
-    #[arg(long, value_name = "IP")]
-    haproxy_clientip: Option<std::net::IpAddr>,
-    /// Seconds the whole probe may take.
-    #[arg(long, value_name = "SECONDS", default_value_t = 30.0)]
-    max_time: f64,
-    /// The resolvers of the connecting path instead of the system's: ADDR[:PORT][,…]
-    #[arg(long, value_name = "ADDRS")]
-    dns_servers: Option<String>,
-    /// Another resolver to ask and compare with: NAME=ADDR[:PORT]. Repeatable.
-    #[arg(long, value_name = "NAME=ADDR")]
-    compare_dns: Vec<String>,
-    /// The API key, sent as x-api-key (also PARALLAX_API_KEY). Never printed.
-    #[arg(
-        long,
-        value_name = "KEY",
-        env = "PARALLAX_API_KEY",
-        hide_env_values = true
-    )]
-    api_key: Option<String>,
-    /// Read the API key from a file.
-    #[arg(long, value_name = "FILE", conflicts_with = "api_key")]
-    api_key_file: Option<PathBuf>,
-    /// A scenario or topology that names the endpoints, VPCs and APIs in the diagnosis.
-    #[arg(long, value_name = "FILE")]
-    topology: Option<PathBuf>,
-    /// With --topology: the scenario step to read it at.
-    #[arg(long, value_name = "NAME", requires = "topology")]
-    step: Option<String>,
-    /// The JSON report (schema parallax.probe/v1) instead of text.
-    #[arg(long)]
-    json: bool,
-    /// Exit 0 only when the status is this one.
-    #[arg(long, value_name = "STATUS")]
-    expect: Option<u16>,
-    /// Do not retry pinned to another resolver's public answer.
-    #[arg(long)]
-    no_confirm: bool,
-}
-
-#[derive(clap::Args, Debug)]
-struct AnalyzeArgs {
-    /// Templates, plans, or AWS CLI output folders; joined into one model. With --matrix, a
-    /// scenario file works too.
-    #[arg(required = true)]
-    files: Vec<PathBuf>,
-    /// text, json or sarif (SARIF 2.1.0, for code scanning).
-    #[arg(long, default_value = "text", value_parser = ["text", "json", "sarif"])]
-    format: String,
-    /// Fail (exit 1) on findings of this severity or above: error, warning, note, or never.
-    #[arg(long, default_value = "error", value_parser = ["error", "warning", "note", "never"])]
-    fail_on: String,
-    /// Instead of findings: the predicted outcome of calling each API's default URL (and each
-    /// custom domain) from the internet and from every VPC.
-    #[arg(long)]
-    matrix: bool,
-    /// With --matrix: the scenario step.
-    #[arg(long, value_name = "NAME", requires = "matrix")]
-    step: Option<String>,
-    /// The largest input file read, in bytes (default 512 MiB). Only regular files are read.
-    #[arg(long, value_name = "BYTES", default_value_t = parallax_analyze::input::DEFAULT_MAX_INPUT)]
-    max_input_size: u64,
-}
-
-#[derive(clap::Args, Debug)]
-struct GatewayArgs {
-    /// A scenario or bare topology YAML file. Default: the embedded seed incident.
-    #[arg(long, value_name = "FILE")]
-    topology: Option<PathBuf>,
-    /// Serve the topology as it is after this step of the scenario.
-    #[arg(long, value_name = "NAME")]
-    step: Option<String>,
-    /// Listen for a door: `regional=127.0.0.1:8443`, `vpce-0123…=127.0.0.1:0`. Repeatable.
-    /// Without it every door gets a free loopback port.
-    #[arg(long, value_name = "DOOR=ADDR:PORT", value_parser = parse_listen)]
-    listen: Vec<(String, SocketAddr)>,
-    /// Write the lab's certificates here: server-ca.pem (for --cacert) and, for every lab CA,
-    /// NAME-ca.pem, NAME-client.pem and NAME-client.key (for --cert/--key).
-    #[arg(long, value_name = "DIR")]
-    tls_dir: Option<PathBuf>,
-    /// Connections served at once per door; more wait in the backlog.
-    #[arg(long, value_name = "N", default_value_t = 1024)]
-    max_connections: usize,
-    /// Expect a PROXY protocol header (v1 or v2) first on every connection, as behind a
-    /// Network Load Balancer with proxy protocol on; its source address is the client's.
-    #[arg(long)]
-    proxy_protocol: bool,
-    /// Seconds a client has for the PROXY header, the TLS handshake, its first request after
-    /// the handshake, and each request's headers.
-    #[arg(long, value_name = "SECONDS", default_value = "10", value_parser = parse_seconds)]
-    header_timeout: std::time::Duration,
-    /// Seconds a connection may stay open with no request in flight after its first one.
-    #[arg(long, value_name = "SECONDS", default_value = "60", value_parser = parse_seconds)]
-    idle_timeout: std::time::Duration,
-}
-
-/// A positive number of seconds (`10`, `0.5`).
-fn parse_seconds(s: &str) -> Result<std::time::Duration, String> {
-    match s.parse::<f64>() {
-        Ok(n) if n > 0.0 && n.is_finite() && n <= 86_400.0 => {
-            Ok(std::time::Duration::from_secs_f64(n))
-        }
-        _ => Err(format!(
-            "`{s}` is not a number of seconds between 0 and 86400"
-        )),
-    }
-}
-
-#[derive(clap::Args, Debug)]
-struct ResolverArgs {
-    /// A scenario or bare topology YAML file. Default: the embedded seed incident.
-    #[arg(long, value_name = "FILE")]
-    topology: Option<PathBuf>,
-    /// Serve the topology as it is after this step of the scenario.
-    #[arg(long, value_name = "NAME")]
-    step: Option<String>,
-    /// Listen for a view: `internet=127.0.0.1:5300`, `vpc-0a1b2c3d=127.0.0.1:0`. Repeatable.
-    /// Without it every view gets a free loopback port.
-    #[arg(long, value_name = "VIEW=ADDR:PORT", value_parser = parse_listen)]
-    listen: Vec<(String, SocketAddr)>,
-    /// Forward names outside every view here instead of answering REFUSED.
-    #[arg(long, value_name = "ADDR:PORT")]
-    upstream: Option<SocketAddr>,
-    /// Queries per second allowed per client address (0 = no limit); burst is twice the rate.
-    #[arg(long, value_name = "QPS", default_value_t = 1024.0)]
-    rate_limit: f64,
-    /// TCP connections served at once per view; more wait in the backlog.
-    #[arg(long, value_name = "N", default_value_t = parallax_dns::server::DEFAULT_MAX_TCP_CONNECTIONS, value_parser = clap::value_parser!(usize))]
-    max_tcp_connections: usize,
-}
-
-fn parse_listen(s: &str) -> Result<(String, SocketAddr), String> {
-    let (view, addr) = s
-        .split_once('=')
-        .ok_or_else(|| format!("`{s}` is not VIEW=ADDR:PORT"))?;
-    let addr = addr
-        .parse()
-        .map_err(|_| format!("`{addr}` is not ADDR:PORT (e.g. 127.0.0.1:5300)"))?;
-    Ok((view.to_owned(), addr))
-}
+use parallax_model::{ModelFile, Scenario, Topology};
 
 fn main() -> ExitCode {
     init_tracing();
@@ -364,7 +118,6 @@ async fn keep_running_in(
     report: &parallax_lab::LabReport,
     lab: &parallax_lab::run::Running,
 ) -> anyhow::Result<()> {
-    lab.gateway.with_certs(|c| c.write_to(dir))?;
     let Some(step) = report.steps.last() else {
         return Ok(());
     };
@@ -372,94 +125,23 @@ async fn keep_running_in(
         .step_index(&step.name)
         .and_then(|i| scenario.topology_at(i))
         .context("the last step's topology")?;
-    for key in topology.usage_plans.iter().flat_map(|p| &p.keys) {
-        let path = dir.join(format!("key-{}.txt", key.id.value));
-        parallax_gateway::certs::write_private(&path, key.value.expose().as_bytes())
-            .with_context(|| format!("{}: cannot write", path.display()))?;
-    }
-    println!(
-        "\nthe lab stays up at step {}; files in {}",
-        step.name,
-        dir.display()
-    );
-    for l in lab
-        .resolver
-        .listening()
-        .iter()
-        .filter(|l| l.protocol == "udp")
-    {
-        println!(
-            "  resolver view {:<24} dig @{} -p {} NAME",
-            l.view,
-            l.addr.ip(),
-            l.addr.port()
-        );
-    }
-    for l in lab.gateway.listening() {
-        println!("  gateway door {:<25} https://{}", l.door, l.addr);
-    }
-    println!(
-        "\n  The doors expect a PROXY protocol header first, as behind an NLB: curl sends it with\n  --haproxy-protocol, and curl 8.2 or later can add --haproxy-clientip ADDR to call from a\n  vantage point's own address (aws:SourceIp); without it the gateway sees 127.0.0.1."
-    );
-    for r in &step.requests {
-        println!("\n  {} ({}):", r.from, r.view);
-        if let Some(addr) = r.resolver {
-            println!(
-                "    dig @{} -p {} {} +short",
-                addr.ip(),
-                addr.port(),
-                r.host
-            );
-        }
-        let Some((modelled, _)) = r.connected else {
-            continue;
-        };
-        let Some(played) = parallax_lab::run::played_by(lab, modelled) else {
-            continue;
-        };
-        let mut line = format!(
-            "    curl -sS -i --haproxy-protocol --cacert {}/server-ca.pem --connect-to {}:{}:{}:{}",
-            dir.display(),
-            r.host,
-            modelled.port(),
-            played.ip(),
-            played.port()
-        );
-        if let Some(k) = &r.api_key_id {
-            line.push_str(&format!(
-                " -H \"x-api-key: $(cat {}/key-{k}.txt)\"",
-                dir.display()
-            ));
-        }
-        if let Some(c) = r
-            .client_certificate
-            .as_deref()
-            .and_then(|c| c.strip_prefix("lab:"))
-        {
-            line.push_str(&format!(
-                " --cert {0}/{c}-client.pem --key {0}/{c}-client.key",
-                dir.display()
-            ));
-        }
-        if r.method != "GET" {
-            line.push_str(&format!(" -X {}", r.method));
-        }
-        println!("{line} {}", r.url);
-    }
-    println!("\nstop with Ctrl-C");
+    parallax_lab::reproduce::write_files(dir, topology, lab)?;
+    print!("{}", parallax_lab::reproduce::instructions(dir, step, lab));
     wait_for_signal().await
 }
 
 fn analyze(a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
-    use parallax_analyze::findings::{self, Severity};
+    use parallax_analyze::findings;
     if a.matrix {
-        let is_scenario = a.files.len() == 1
-            && parallax_analyze::input::read_text(&a.files[0], a.max_input_size).is_ok_and(|t| {
-                t.lines()
-                    .any(|l| l.starts_with("steps:") || l.starts_with("topology:"))
-            });
-        let t = if is_scenario {
-            topology_at(Some(&a.files[0]), a.step.as_deref())?
+        let scenario = match a.files.as_slice() {
+            [one] => parallax_analyze::input::read_text(one, a.max_input_size)
+                .ok()
+                .filter(|t| ModelFile::holds_scenario(t))
+                .map(|t| (one.display().to_string(), t)),
+            _ => None,
+        };
+        let t = if let Some((origin, text)) = scenario {
+            ModelFile::from_yaml(&text, &origin)?.topology_at(a.step.as_deref())?
         } else {
             let model = parallax_analyze::import_paths_with(&a.files, a.max_input_size);
             let (t, notes) = parallax_analyze::runnable::topology(&model);
@@ -476,18 +158,18 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     }
     let model = parallax_analyze::import_paths_with(&a.files, a.max_input_size);
     let found = findings::findings(&model);
-    match a.format.as_str() {
-        "json" => println!(
+    match a.format {
+        Format::Json => println!(
             "{}",
             serde_json::to_string_pretty(&findings::json(&found, &model))?
         ),
-        "sarif" => println!(
+        Format::Sarif => println!(
             "{}",
             serde_json::to_string_pretty(&findings::sarif(&found, &model))?
         ),
-        _ => print!("{}", findings::text(&found, &model)),
+        Format::Text => print!("{}", findings::text(&found, &model)),
     }
-    let threshold = Severity::parse(&a.fail_on);
+    let threshold = a.fail_on.threshold();
     let failing = threshold.is_some_and(|t| found.iter().any(|f| f.severity >= t));
     Ok(if failing {
         ExitCode::from(1)
@@ -498,32 +180,9 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// Loads a scenario (a file with `steps:`) or a bare topology.
-fn load(path: Option<&PathBuf>) -> anyhow::Result<Loaded> {
-    let Some(path) = path else {
-        return Ok(Loaded::Scenario(Box::new(Scenario::seed()?)));
-    };
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("{}: cannot read", path.display()))?;
-    let origin = path.display().to_string();
-    let is_scenario = text
-        .lines()
-        .any(|l| l.starts_with("steps:") || l.starts_with("topology:"));
-    Ok(if is_scenario {
-        Loaded::Scenario(Box::new(Scenario::from_yaml(&text, &origin)?))
-    } else {
-        Loaded::Topology(Box::new(Topology::from_yaml(&text, &origin)?))
-    })
-}
-
-enum Loaded {
-    Scenario(Box<Scenario>),
-    Topology(Box<Topology>),
-}
-
-fn check(path: &PathBuf) -> anyhow::Result<ExitCode> {
-    match load(Some(path))? {
-        Loaded::Scenario(s) => {
+fn check(path: &std::path::Path) -> anyhow::Result<ExitCode> {
+    match ModelFile::from_path(path)? {
+        ModelFile::Scenario(s) => {
             println!(
                 "{}: scenario `{}`, {} steps",
                 path.display(),
@@ -541,7 +200,7 @@ fn check(path: &PathBuf) -> anyhow::Result<ExitCode> {
                 );
             }
         }
-        Loaded::Topology(t) => {
+        ModelFile::Topology(t) => {
             println!("{}: topology", path.display());
             summarise(&t);
         }
@@ -621,108 +280,7 @@ type ProbeSetup = (
 );
 
 fn probe_options(a: ProbeArgs) -> anyhow::Result<ProbeSetup> {
-    use parallax_probe::options::{
-        ClientIdentity, parse_connect_to, parse_dns_server, parse_resolve,
-    };
-    use rustls_pki_types::pem::PemObject;
-    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
-
-    let url: parallax_model::RequestUrl = a
-        .url
-        .clone()
-        .unwrap_or_default()
-        .try_into()
-        .map_err(|e: String| anyhow::anyhow!("URL: {e}"))?;
-    let mut opts = parallax_probe::ProbeOptions::new(url);
-    opts.method = a.method.to_ascii_uppercase();
-    for h in &a.headers {
-        let (k, v) = h
-            .split_once(':')
-            .with_context(|| format!("-H `{h}`: expected `Name: value`"))?;
-        opts.headers
-            .push((k.trim().to_owned(), v.trim().to_owned()));
-    }
-    if let Some(d) = &a.data {
-        opts.body = match d.strip_prefix('@') {
-            Some(path) => {
-                std::fs::read(path).with_context(|| format!("-d @{path}: cannot read"))?
-            }
-            None => d.clone().into_bytes(),
-        };
-        if a.method == "GET" {
-            opts.method = "POST".to_owned();
-        }
-    }
-    let read_certs = |p: &PathBuf| -> anyhow::Result<Vec<CertificateDer<'static>>> {
-        let certs: Vec<_> = CertificateDer::pem_file_iter(p)
-            .with_context(|| format!("{}: cannot read", p.display()))?
-            .collect::<Result<_, _>>()
-            .with_context(|| format!("{}: not PEM certificates", p.display()))?;
-        anyhow::ensure!(!certs.is_empty(), "{}: no CERTIFICATE block", p.display());
-        Ok(certs)
-    };
-    if let Some(ca) = &a.cacert {
-        opts.ca = Some(read_certs(ca)?);
-    }
-    if let Some(cert) = &a.cert {
-        let chain = read_certs(cert)?;
-        let key_file = a.key.as_ref().unwrap_or(cert);
-        let key = PrivateKeyDer::from_pem_file(key_file)
-            .with_context(|| format!("{}: no private key (pass --key)", key_file.display()))?;
-        opts.identity = Some(ClientIdentity { chain, key });
-    } else if a.key.is_some() {
-        bail!("--key needs --cert");
-    }
-    opts.danger_accept_invalid_certs = a.insecure;
-    opts.haproxy = match (a.haproxy_protocol, a.haproxy_clientip) {
-        (_, Some(ip)) => Some(Some(ip)),
-        (true, None) => Some(None),
-        (false, None) => None,
-    };
-    opts.resolve = a
-        .resolve
-        .iter()
-        .map(|s| parse_resolve(s))
-        .collect::<Result<_, _>>()
-        .map_err(|e| anyhow::anyhow!("--resolve {e}"))?;
-    opts.connect_to = a
-        .connect_to
-        .iter()
-        .map(|s| parse_connect_to(s))
-        .collect::<Result<_, _>>()
-        .map_err(|e| anyhow::anyhow!("--connect-to {e}"))?;
-    if let Some(list) = &a.dns_servers {
-        opts.dns_servers = list
-            .split(',')
-            .map(|s| parse_dns_server(s.trim()))
-            .collect::<Result<_, _>>()
-            .map_err(|e| anyhow::anyhow!("--dns-servers {e}"))?;
-    }
-    for c in &a.compare_dns {
-        let (name, addr) = c
-            .split_once('=')
-            .with_context(|| format!("--compare-dns `{c}`: expected NAME=ADDR[:PORT]"))?;
-        opts.compare_dns.push((
-            name.to_owned(),
-            parse_dns_server(addr).map_err(|e| anyhow::anyhow!("--compare-dns {e}"))?,
-        ));
-    }
-    anyhow::ensure!(
-        a.max_time.is_finite() && a.max_time > 0.0 && a.max_time <= 3600.0,
-        "--max-time {}: expected seconds between 0 and 3600",
-        a.max_time
-    );
-    opts.max_time = std::time::Duration::from_secs_f64(a.max_time);
-    opts.api_key = match &a.api_key_file {
-        Some(p) => Some(
-            std::fs::read_to_string(p)
-                .with_context(|| format!("{}: cannot read", p.display()))?
-                .trim()
-                .to_owned(),
-        ),
-        None => a.api_key.clone(),
-    };
-    opts.confirm = !a.no_confirm;
+    let opts = a.curl.to_options()?;
     let topology = match &a.topology {
         Some(p) => Some(topology_at(Some(p), a.step.as_deref())?),
         None => None,
@@ -732,22 +290,7 @@ fn probe_options(a: ProbeArgs) -> anyhow::Result<ProbeSetup> {
 
 /// The topology of a file (or the seed), as it is after `step` when one is named.
 fn topology_at(path: Option<&PathBuf>, step: Option<&str>) -> anyhow::Result<Topology> {
-    Ok(match (load(path)?, step) {
-        (Loaded::Scenario(s), Some(step)) => {
-            let Some(i) = s.step_index(step) else {
-                let names: Vec<&str> = s.steps.iter().map(|s| s.name.as_str()).collect();
-                bail!(
-                    "scenario `{}` has no step `{step}` (steps: {})",
-                    s.name,
-                    names.join(", ")
-                );
-            };
-            s.topology_at(i).cloned().context("step topology")?
-        }
-        (Loaded::Scenario(s), None) => s.topology.clone(),
-        (Loaded::Topology(_), Some(_)) => bail!("--step needs a scenario file (one with `steps:`)"),
-        (Loaded::Topology(t), None) => *t,
-    })
+    Ok(ModelFile::path_or_seed(path.map(PathBuf::as_path))?.topology_at(step)?)
 }
 
 async fn resolver(args: ResolverArgs) -> anyhow::Result<ExitCode> {

@@ -8,8 +8,10 @@
 //!
 //! - [`run`]: starting the views, applying steps, asking.
 //! - [`report`]: what was observed, as text for people and JSON for machines.
+//! - [`reproduce`]: `--keep-running`'s files and the `dig`/`curl` lines that reproduce a step.
 
 pub mod report;
+pub mod reproduce;
 pub mod run;
 
 pub use report::{LabReport, RequestRecord, StepReport};

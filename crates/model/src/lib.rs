@@ -3,6 +3,7 @@
 //! - [`topology`]: VPCs, endpoints, zones, rules, APIs, domains, plans and vantage points, read
 //!   from YAML with a position for every element.
 //! - [`scenario`]: a topology plus steps that change it and requests to make, with expectations.
+//! - [`file`]: a model file as the commands take it (scenario or bare topology), at a step.
 //! - [`naming`]: AWS's execute-api host names, parsed and built.
 //! - [`address`]: address classification and AWS's `ip-ranges.json`.
 //! - [`outcome`]: what happened to one request, shared by prediction and observation.
@@ -11,6 +12,7 @@
 
 pub mod address;
 mod error;
+pub mod file;
 pub mod ids;
 pub mod naming;
 pub mod outcome;
@@ -22,6 +24,7 @@ mod yaml;
 
 pub use address::{AddressClass, IpRanges, classify};
 pub use error::{IdError, IpRangesError, LoadError, Problem};
+pub use file::{ModelFile, StepError};
 pub use ids::{ApiId, DnsName, DomainTargetId, Region, SubnetId, VpcId, VpceId};
 pub use naming::ExecuteApiName;
 pub use outcome::{DnsOutcome, DnsVerdict, Expectation, FrontDoor, HttpOutcome, Outcome, Rcode};

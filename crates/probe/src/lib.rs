@@ -1,6 +1,7 @@
 //! parallax-probe: the DNS → TCP → TLS → HTTP ladder from where it runs, explained.
 //!
 //! - [`options`]: the inputs, with curl's flag names.
+//! - [`curl`]: the command line's curl-shaped flags and their translation into options.
 //! - [`ladder`]: running the ladder, bounded and timed.
 //! - [`diff`]: where two vantage points' reports part ways.
 //! - [`explain`]: rules, diagnosis, confirmation, exit codes.
@@ -8,6 +9,7 @@
 //! - [`observation`]: what was seen, layer by layer (the JSON report's core).
 //! - [`report`]: the whole probe, and its text and JSON.
 
+pub mod curl;
 pub mod diff;
 pub mod explain;
 pub mod failure;

@@ -211,3 +211,46 @@ async fn predicted_equals_observed_for_every_scenario_step() {
     }
     assert!(checked >= 30, "only {checked} requests checked");
 }
+
+/// Ports, durations and the scratch directory differ from run to run.
+fn stable_filters() -> Vec<(&'static str, &'static str)> {
+    vec![
+        (r"127\.0\.0\.1:\d+", "127.0.0.1:PORT"),
+        (
+            r"127\.0\.0\.1:443:127\.0\.0\.1:\d+",
+            "127.0.0.1:443:127.0.0.1:PORT",
+        ),
+        (r"-p \d+", "-p PORT"),
+        (r":443:127\.0\.0\.1:\d+", ":443:127.0.0.1:PORT"),
+        (r"\d+(\.\d+)? ms", "N ms"),
+    ]
+}
+
+/// The seed scenario's report, as a person reads it.
+#[tokio::test]
+async fn seed_report_snapshot() {
+    let s = Scenario::seed().expect("seed");
+    let (report, lab) = run(&s, &LabOptions::default()).await.expect("lab runs");
+    lab.shutdown().await;
+    insta::with_settings!({ filters => stable_filters() }, {
+        insta::assert_snapshot!("seed_report", report.to_text());
+    });
+}
+
+/// `--keep-running`'s lines for the seed's last step: what a person types to reproduce each
+/// request by hand (the test of the CLI runs them against the live lab).
+#[tokio::test]
+async fn keep_running_lines_snapshot() {
+    let s = Scenario::seed().expect("seed");
+    let (report, lab) = run(&s, &LabOptions::default()).await.expect("lab runs");
+    let step = report.steps.last().expect("a step");
+    let text = parallax_lab::reproduce::instructions(
+        std::path::Path::new("/tmp/parallax-lab-PID"),
+        step,
+        &lab,
+    );
+    lab.shutdown().await;
+    insta::with_settings!({ filters => stable_filters() }, {
+        insta::assert_snapshot!("keep_running_lines", text);
+    });
+}

@@ -1,0 +1,225 @@
+//! The command line's flags, as clap reads them. Only shapes and help live here; what the flags
+//! mean is in the library crates (the probe's curl flags, the model's files).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "parallax",
+    version,
+    about = "Why the same request works from one place and fails from another"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the split-horizon resolver: one view per VPC and one for the internet.
+    Resolver(ResolverArgs),
+    /// Run a scenario on loopback: every resolver view, each step applied, each request's name
+    /// asked from its vantage point and checked. Exits 1 when anything differs.
+    Lab(LabArgs),
+    /// Run the API gateway: a TLS front door per address a client can reach (regional, edge,
+    /// one per execute-api endpoint), with mutual TLS, API keys, usage plans and integrations.
+    Gateway(GatewayArgs),
+    /// Walk DNS → TCP → TLS → HTTP to a URL from here, through several resolvers, and say what
+    /// is wrong and how to confirm and fix it. Exit codes: 0 as expected; 10 DNS failure; 11 a
+    /// private answer for a public name; 12 connect failure; 13 TLS failure; 14 HTTP error.
+    Probe(Box<ProbeCmd>),
+    /// Read CloudFormation templates (JSON or YAML, SAM included), Terraform plan JSON, or a
+    /// folder of AWS CLI outputs, and report what will break before it is deployed. Exit 1 when
+    /// findings at or above --fail-on exist.
+    Analyze(AnalyzeArgs),
+    /// Check a scenario or topology file and summarise it.
+    Check {
+        /// The scenario (or bare topology) YAML file.
+        file: PathBuf,
+    },
+}
+
+#[derive(clap::Args, Debug)]
+pub struct LabArgs {
+    /// The scenario YAML file. Default: the embedded seed incident.
+    pub scenario: Option<PathBuf>,
+    /// One JSON record per request (JSON lines) instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Stop after this step.
+    #[arg(long, value_name = "NAME")]
+    pub step: Option<String>,
+    /// Leave the resolvers up after the last step run, print how to ask them by hand, and
+    /// wait for SIGINT or SIGTERM.
+    #[arg(long)]
+    pub keep_running: bool,
+}
+
+#[derive(clap::Args, Debug)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub struct ProbeCmd {
+    #[command(subcommand)]
+    pub sub: Option<ProbeSub>,
+    #[command(flatten)]
+    pub args: ProbeArgs,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ProbeSub {
+    /// Name the first layer where two reports (`probe --json` from two places) part ways, and
+    /// what that means. Exit 0 when they agree, 1 when they diverge.
+    Diff { a: PathBuf, b: PathBuf },
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ProbeArgs {
+    #[command(flatten)]
+    pub curl: parallax_probe::curl::CurlFlags,
+    /// A scenario or topology that names the endpoints, VPCs and APIs in the diagnosis.
+    #[arg(long, value_name = "FILE")]
+    pub topology: Option<PathBuf>,
+    /// With --topology: the scenario step to read it at.
+    #[arg(long, value_name = "NAME", requires = "topology")]
+    pub step: Option<String>,
+    /// The JSON report (schema parallax.probe/v1) instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Exit 0 only when the status is this one.
+    #[arg(long, value_name = "STATUS")]
+    pub expect: Option<u16>,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct AnalyzeArgs {
+    /// Templates, plans, or AWS CLI output folders; joined into one model. With --matrix, a
+    /// scenario file works too.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// text, json or sarif (SARIF 2.1.0, for code scanning).
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Fail (exit 1) on findings of this severity or above.
+    #[arg(long, value_enum, default_value_t = FailOn::Error)]
+    pub fail_on: FailOn,
+    /// Instead of findings: the predicted outcome of calling each API's default URL (and each
+    /// custom domain) from the internet and from every VPC.
+    #[arg(long)]
+    pub matrix: bool,
+    /// With --matrix: the scenario step.
+    #[arg(long, value_name = "NAME", requires = "matrix")]
+    pub step: Option<String>,
+    /// The largest input file read, in bytes (default 512 MiB). Only regular files are read.
+    #[arg(long, value_name = "BYTES", default_value_t = parallax_analyze::input::DEFAULT_MAX_INPUT)]
+    pub max_input_size: u64,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct GatewayArgs {
+    /// A scenario or bare topology YAML file. Default: the embedded seed incident.
+    #[arg(long, value_name = "FILE")]
+    pub topology: Option<PathBuf>,
+    /// Serve the topology as it is after this step of the scenario.
+    #[arg(long, value_name = "NAME")]
+    pub step: Option<String>,
+    /// Listen for a door: `regional=127.0.0.1:8443`, `vpce-0123…=127.0.0.1:0`. Repeatable.
+    /// Without it every door gets a free loopback port.
+    #[arg(long, value_name = "DOOR=ADDR:PORT", value_parser = parse_listen)]
+    pub listen: Vec<(String, SocketAddr)>,
+    /// Write the lab's certificates here: server-ca.pem (for --cacert) and, for every lab CA,
+    /// NAME-ca.pem, NAME-client.pem and NAME-client.key (for --cert/--key).
+    #[arg(long, value_name = "DIR")]
+    pub tls_dir: Option<PathBuf>,
+    /// Connections served at once per door; more wait in the backlog.
+    #[arg(long, value_name = "N", default_value_t = 1024)]
+    pub max_connections: usize,
+    /// Expect a PROXY protocol header (v1 or v2) first on every connection, as behind a
+    /// Network Load Balancer with proxy protocol on; its source address is the client's.
+    #[arg(long)]
+    pub proxy_protocol: bool,
+    /// Seconds a client has for the PROXY header, the TLS handshake, its first request after
+    /// the handshake, and each request's headers.
+    #[arg(long, value_name = "SECONDS", default_value = "10", value_parser = parse_seconds)]
+    pub header_timeout: std::time::Duration,
+    /// Seconds a connection may stay open with no request in flight after its first one.
+    #[arg(long, value_name = "SECONDS", default_value = "60", value_parser = parse_seconds)]
+    pub idle_timeout: std::time::Duration,
+}
+
+/// A positive number of seconds (`10`, `0.5`).
+fn parse_seconds(s: &str) -> Result<std::time::Duration, String> {
+    match s.parse::<f64>() {
+        Ok(n) if n > 0.0 && n.is_finite() && n <= 86_400.0 => {
+            Ok(std::time::Duration::from_secs_f64(n))
+        }
+        _ => Err(format!(
+            "`{s}` is not a number of seconds between 0 and 86400"
+        )),
+    }
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ResolverArgs {
+    /// A scenario or bare topology YAML file. Default: the embedded seed incident.
+    #[arg(long, value_name = "FILE")]
+    pub topology: Option<PathBuf>,
+    /// Serve the topology as it is after this step of the scenario.
+    #[arg(long, value_name = "NAME")]
+    pub step: Option<String>,
+    /// Listen for a view: `internet=127.0.0.1:5300`, `vpc-0a1b2c3d=127.0.0.1:0`. Repeatable.
+    /// Without it every view gets a free loopback port.
+    #[arg(long, value_name = "VIEW=ADDR:PORT", value_parser = parse_listen)]
+    pub listen: Vec<(String, SocketAddr)>,
+    /// Forward names outside every view here instead of answering REFUSED.
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub upstream: Option<SocketAddr>,
+    /// Queries per second allowed per client address (0 = no limit); burst is twice the rate.
+    #[arg(long, value_name = "QPS", default_value_t = 1024.0)]
+    pub rate_limit: f64,
+    /// TCP connections served at once per view; more wait in the backlog.
+    #[arg(long, value_name = "N", default_value_t = parallax_dns::server::DEFAULT_MAX_TCP_CONNECTIONS, value_parser = clap::value_parser!(usize))]
+    pub max_tcp_connections: usize,
+}
+
+fn parse_listen(s: &str) -> Result<(String, SocketAddr), String> {
+    let (view, addr) = s
+        .split_once('=')
+        .ok_or_else(|| format!("`{s}` is not VIEW=ADDR:PORT"))?;
+    let addr = addr
+        .parse()
+        .map_err(|_| format!("`{addr}` is not ADDR:PORT (e.g. 127.0.0.1:5300)"))?;
+    Ok((view.to_owned(), addr))
+}
+
+/// `analyze --format`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+    /// SARIF 2.1.0, for code scanning.
+    Sarif,
+}
+
+/// `analyze --fail-on`: the least severity that exits 1.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum FailOn {
+    Error,
+    Warning,
+    Note,
+    Never,
+}
+
+impl FailOn {
+    /// The threshold, or none for `never`.
+    pub fn threshold(self) -> Option<parallax_analyze::findings::Severity> {
+        use parallax_analyze::findings::Severity;
+        match self {
+            FailOn::Error => Some(Severity::Error),
+            FailOn::Warning => Some(Severity::Warning),
+            FailOn::Note => Some(Severity::Note),
+            FailOn::Never => None,
+        }
+    }
+}

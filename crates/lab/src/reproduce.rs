@@ -1,0 +1,120 @@
+//! `lab --keep-running`: the files and the `dig` and `curl` lines that reproduce the last
+//! step's requests by hand against the running lab. Certificates and API keys go to files (in
+//! a directory only the user can read), so no secret is printed.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use parallax_model::Topology;
+
+use crate::report::StepReport;
+use crate::run::{Running, played_by};
+
+/// The reproduction files could not be written.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ReproduceError {
+    /// The lab's certificates (`server-ca.pem`, `NAME-client.*`).
+    #[error(transparent)]
+    Certs(#[from] parallax_gateway::certs::CertError),
+    /// An API key file (`key-ID.txt`).
+    #[error("{}: cannot write: {source}", path.display())]
+    Key {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// Writes the certificates and the API keys of `topology` into `dir` (0600 files).
+pub fn write_files(dir: &Path, topology: &Topology, lab: &Running) -> Result<(), ReproduceError> {
+    lab.gateway.with_certs(|c| c.write_to(dir))?;
+    for key in topology.usage_plans.iter().flat_map(|p| &p.keys) {
+        let path = dir.join(format!("key-{}.txt", key.id.value));
+        parallax_gateway::certs::write_private(&path, key.value.expose().as_bytes())
+            .map_err(|source| ReproduceError::Key { path, source })?;
+    }
+    Ok(())
+}
+
+/// What to type to ask the running lab by hand: each view's `dig`, each door, and for each
+/// request of `step` its `dig` and `curl` lines (files named from `dir`).
+pub fn instructions(dir: &Path, step: &StepReport, lab: &Running) -> String {
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "\nthe lab stays up at step {}; files in {}",
+        step.name,
+        dir.display()
+    );
+    for l in lab
+        .resolver
+        .listening()
+        .iter()
+        .filter(|l| l.protocol == "udp")
+    {
+        let _ = writeln!(
+            o,
+            "  resolver view {:<24} dig @{} -p {} NAME",
+            l.view,
+            l.addr.ip(),
+            l.addr.port()
+        );
+    }
+    for l in lab.gateway.listening() {
+        let _ = writeln!(o, "  gateway door {:<25} https://{}", l.door, l.addr);
+    }
+    let _ = writeln!(
+        o,
+        "\n  The doors expect a PROXY protocol header first, as behind an NLB: curl sends it with\n  --haproxy-protocol, and curl 8.2 or later can add --haproxy-clientip ADDR to call from a\n  vantage point's own address (aws:SourceIp); without it the gateway sees 127.0.0.1."
+    );
+    for r in &step.requests {
+        let _ = writeln!(o, "\n  {} ({}):", r.from, r.view);
+        if let Some(addr) = r.resolver {
+            let _ = writeln!(
+                o,
+                "    dig @{} -p {} {} +short",
+                addr.ip(),
+                addr.port(),
+                r.host
+            );
+        }
+        let Some((modelled, _)) = r.connected else {
+            continue;
+        };
+        let Some(played) = played_by(lab, modelled) else {
+            continue;
+        };
+        let mut line = format!(
+            "    curl -sS -i --haproxy-protocol --cacert {}/server-ca.pem --connect-to {}:{}:{}:{}",
+            dir.display(),
+            r.host,
+            modelled.port(),
+            played.ip(),
+            played.port()
+        );
+        if let Some(k) = &r.api_key_id {
+            let _ = write!(
+                line,
+                " -H \"x-api-key: $(cat {}/key-{k}.txt)\"",
+                dir.display()
+            );
+        }
+        if let Some(c) = r
+            .client_certificate
+            .as_deref()
+            .and_then(|c| c.strip_prefix("lab:"))
+        {
+            let _ = write!(
+                line,
+                " --cert {0}/{c}-client.pem --key {0}/{c}-client.key",
+                dir.display()
+            );
+        }
+        if r.method != "GET" {
+            let _ = write!(line, " -X {}", r.method);
+        }
+        let _ = writeln!(o, "{line} {}", r.url);
+    }
+    o.push_str("\nstop with Ctrl-C\n");
+    o
+}

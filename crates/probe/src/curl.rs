@@ -1,0 +1,229 @@
+//! `parallax probe`'s curl-shaped flags, and their translation into [`ProbeOptions`]: the
+//! binary only parses them. Every refusal names the flag and the value.
+
+use std::path::PathBuf;
+
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+
+use crate::options::{
+    ClientIdentity, ProbeOptions, parse_connect_to, parse_dns_server, parse_resolve,
+};
+
+/// The flags `parallax probe` shares with curl, and the probe's own resolver and key flags.
+#[derive(clap::Args, Debug, Clone)]
+pub struct CurlFlags {
+    /// The URL, e.g. https://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com/prod/test
+    #[arg(required = true)]
+    pub url: Option<String>,
+    /// The method.
+    #[arg(
+        short = 'X',
+        long = "request",
+        value_name = "METHOD",
+        default_value = "GET"
+    )]
+    pub method: String,
+    /// A request header, `Name: value`. Repeatable.
+    #[arg(short = 'H', long = "header", value_name = "HEADER")]
+    pub headers: Vec<String>,
+    /// The request body (`@FILE` reads a file).
+    #[arg(short = 'd', long = "data", value_name = "DATA")]
+    pub data: Option<String>,
+    /// Client certificate (PEM; may hold the key too).
+    #[arg(long, value_name = "FILE")]
+    pub cert: Option<PathBuf>,
+    /// Client private key (PEM).
+    #[arg(long, value_name = "FILE")]
+    pub key: Option<PathBuf>,
+    /// Trust only these CA certificates (PEM) instead of the system's.
+    #[arg(long, value_name = "FILE")]
+    pub cacert: Option<PathBuf>,
+    /// Go on when the server's certificate does not verify (it is still reported).
+    #[arg(short = 'k', long)]
+    pub insecure: bool,
+    /// Use ADDR for HOST:PORT instead of DNS. Repeatable.
+    #[arg(long, value_name = "HOST:PORT:ADDR")]
+    pub resolve: Vec<String>,
+    /// Dial HOST2:PORT2 where HOST:PORT would be dialled; HOST may be the URL's host or a
+    /// resolved address. Repeatable.
+    #[arg(long, value_name = "HOST:PORT:HOST2:PORT2")]
+    pub connect_to: Vec<String>,
+    /// Send a PROXY protocol v1 header first on the connection, as `curl --haproxy-protocol`.
+    #[arg(long)]
+    pub haproxy_protocol: bool,
+    /// The client address that header claims (implies --haproxy-protocol).
+    #[arg(long, value_name = "IP")]
+    pub haproxy_clientip: Option<std::net::IpAddr>,
+    /// Seconds the whole probe may take.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30.0)]
+    pub max_time: f64,
+    /// The resolvers of the connecting path instead of the system's: ADDR[:PORT][,…]
+    #[arg(long, value_name = "ADDRS")]
+    pub dns_servers: Option<String>,
+    /// Another resolver to ask and compare with: NAME=ADDR[:PORT]. Repeatable.
+    #[arg(long, value_name = "NAME=ADDR")]
+    pub compare_dns: Vec<String>,
+    /// The API key, sent as x-api-key (also PARALLAX_API_KEY). Never printed.
+    #[arg(
+        long,
+        value_name = "KEY",
+        env = "PARALLAX_API_KEY",
+        hide_env_values = true
+    )]
+    pub api_key: Option<String>,
+    /// Read the API key from a file.
+    #[arg(long, value_name = "FILE", conflicts_with = "api_key")]
+    pub api_key_file: Option<PathBuf>,
+    /// Do not retry pinned to another resolver's public answer.
+    #[arg(long)]
+    pub no_confirm: bool,
+}
+
+/// A flag whose value cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum FlagError {
+    #[error("URL: {0}")]
+    Url(String),
+    #[error("-H `{0}`: expected `Name: value`")]
+    Header(String),
+    #[error("{flag} {}: cannot read: {source}", path.display())]
+    Read {
+        flag: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{flag} {}: {problem}", path.display())]
+    Pem {
+        flag: &'static str,
+        path: PathBuf,
+        problem: String,
+    },
+    #[error("--key needs --cert")]
+    KeyWithoutCert,
+    #[error("{flag} {message}")]
+    Value { flag: &'static str, message: String },
+    #[error("--max-time {0}: expected seconds between 0 and 3600")]
+    MaxTime(f64),
+}
+
+impl CurlFlags {
+    /// The probe's options, as curl would read the same flags.
+    pub fn to_options(&self) -> Result<ProbeOptions, FlagError> {
+        let url: parallax_model::RequestUrl = self
+            .url
+            .clone()
+            .unwrap_or_default()
+            .try_into()
+            .map_err(FlagError::Url)?;
+        let mut opts = ProbeOptions::new(url);
+        opts.method = self.method.to_ascii_uppercase();
+        for h in &self.headers {
+            let (k, v) = h
+                .split_once(':')
+                .ok_or_else(|| FlagError::Header(h.clone()))?;
+            opts.headers
+                .push((k.trim().to_owned(), v.trim().to_owned()));
+        }
+        if let Some(d) = &self.data {
+            opts.body = match d.strip_prefix('@') {
+                Some(path) => std::fs::read(path).map_err(|source| FlagError::Read {
+                    flag: "-d",
+                    path: PathBuf::from(path),
+                    source,
+                })?,
+                None => d.clone().into_bytes(),
+            };
+            if self.method == "GET" {
+                opts.method = "POST".to_owned();
+            }
+        }
+        if let Some(ca) = &self.cacert {
+            opts.ca = Some(read_certs("--cacert", ca)?);
+        }
+        if let Some(cert) = &self.cert {
+            let chain = read_certs("--cert", cert)?;
+            let key_file = self.key.as_ref().unwrap_or(cert);
+            let key = PrivateKeyDer::from_pem_file(key_file).map_err(|_| FlagError::Pem {
+                flag: "--key",
+                path: key_file.clone(),
+                problem: "no private key (pass --key)".to_owned(),
+            })?;
+            opts.identity = Some(ClientIdentity { chain, key });
+        } else if self.key.is_some() {
+            return Err(FlagError::KeyWithoutCert);
+        }
+        opts.danger_accept_invalid_certs = self.insecure;
+        opts.haproxy = match (self.haproxy_protocol, self.haproxy_clientip) {
+            (_, Some(ip)) => Some(Some(ip)),
+            (true, None) => Some(None),
+            (false, None) => None,
+        };
+        let value = |flag: &'static str| move |message: String| FlagError::Value { flag, message };
+        opts.resolve = self
+            .resolve
+            .iter()
+            .map(|s| parse_resolve(s))
+            .collect::<Result<_, _>>()
+            .map_err(value("--resolve"))?;
+        opts.connect_to = self
+            .connect_to
+            .iter()
+            .map(|s| parse_connect_to(s))
+            .collect::<Result<_, _>>()
+            .map_err(value("--connect-to"))?;
+        if let Some(list) = &self.dns_servers {
+            opts.dns_servers = list
+                .split(',')
+                .map(|s| parse_dns_server(s.trim()))
+                .collect::<Result<_, _>>()
+                .map_err(value("--dns-servers"))?;
+        }
+        for c in &self.compare_dns {
+            let (name, addr) = c.split_once('=').ok_or_else(|| FlagError::Value {
+                flag: "--compare-dns",
+                message: format!("`{c}`: expected NAME=ADDR[:PORT]"),
+            })?;
+            opts.compare_dns.push((
+                name.to_owned(),
+                parse_dns_server(addr).map_err(value("--compare-dns"))?,
+            ));
+        }
+        if !(self.max_time.is_finite() && self.max_time > 0.0 && self.max_time <= 3600.0) {
+            return Err(FlagError::MaxTime(self.max_time));
+        }
+        opts.max_time = std::time::Duration::from_secs_f64(self.max_time);
+        opts.api_key = match &self.api_key_file {
+            Some(p) => Some(
+                std::fs::read_to_string(p)
+                    .map_err(|source| FlagError::Read {
+                        flag: "--api-key-file",
+                        path: p.clone(),
+                        source,
+                    })?
+                    .trim()
+                    .to_owned(),
+            ),
+            None => self.api_key.clone(),
+        };
+        opts.confirm = !self.no_confirm;
+        Ok(opts)
+    }
+}
+
+fn read_certs(flag: &'static str, p: &PathBuf) -> Result<Vec<CertificateDer<'static>>, FlagError> {
+    let pem = |problem: String| FlagError::Pem {
+        flag,
+        path: p.clone(),
+        problem,
+    };
+    let certs: Vec<_> = CertificateDer::pem_file_iter(p)
+        .map_err(|e| pem(format!("cannot read: {e}")))?
+        .collect::<Result<_, _>>()
+        .map_err(|e| pem(format!("not PEM certificates: {e}")))?;
+    if certs.is_empty() {
+        return Err(pem("no CERTIFICATE block".to_owned()));
+    }
+    Ok(certs)
+}
