@@ -4,29 +4,13 @@
 //! version 1. The lab sends it to give each vantage point its modelled address
 //! (`aws:SourceIp`).
 //!
-//! The header is read exactly: not one byte of the TLS ClientHello after it is consumed.
+//! The header is read exactly: not one byte of the TLS ClientHello after it is consumed. The
+//! header's format (parsing its parts, writing it) is `parallax-rules`'s `proxy_header`.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::SocketAddr;
 
+pub use parallax_rules::proxy_header::{ProxyError, V1_MAX, V2_SIG, parse_v1, parse_v2};
 use tokio::io::{AsyncRead, AsyncReadExt};
-
-/// The version 2 signature.
-const V2_SIG: [u8; 12] = *b"\r\n\r\n\0\r\nQUIT\n";
-/// The longest version 1 line, with its CRLF (the spec's limit).
-const V1_MAX: usize = 107;
-
-/// Why a header was refused. The connection is closed; the message names what was wrong.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum ProxyError {
-    #[error("the connection did not start with a PROXY protocol header (got {0:?})")]
-    Missing(String),
-    #[error("PROXY v1 header: {0}")]
-    V1(String),
-    #[error("PROXY v2 header: {0}")]
-    V2(String),
-    #[error("the connection closed inside the PROXY header")]
-    Eof,
-}
 
 /// Reads one header. `Some(source)` for a proxied connection; `None` for a v2 LOCAL command,
 /// a v1 `UNKNOWN` or a v2 family other than TCP over IPv4/IPv6 (the connection's own peer
@@ -63,75 +47,10 @@ pub async fn read_header<S: AsyncRead + Unpin>(
     }
     let (ver_cmd, family) = (rest[7], rest[8]);
     let len = usize::from(u16::from_be_bytes([rest[9], rest[10]]));
-    if ver_cmd >> 4 != 2 {
-        return Err(ProxyError::V2(format!(
-            "version {} (only 2 exists)",
-            ver_cmd >> 4
-        )));
-    }
     // The length is at most 65535: read it all, then decide.
     let mut body = vec![0u8; len];
     read(s, &mut body).await?;
-    match ver_cmd & 0x0f {
-        0 => return Ok(None), // LOCAL: a health check from the proxy itself
-        1 => {}
-        c => {
-            return Err(ProxyError::V2(format!(
-                "command {c} (expected LOCAL 0 or PROXY 1)"
-            )));
-        }
-    }
-    match family {
-        0x11 => {
-            if body.len() < 12 {
-                return Err(ProxyError::V2(format!(
-                    "TCP over IPv4 needs 12 address bytes, got {}",
-                    body.len()
-                )));
-            }
-            let ip = Ipv4Addr::new(body[0], body[1], body[2], body[3]);
-            let port = u16::from_be_bytes([body[8], body[9]]);
-            Ok(Some(SocketAddr::new(IpAddr::V4(ip), port)))
-        }
-        0x21 => {
-            if body.len() < 36 {
-                return Err(ProxyError::V2(format!(
-                    "TCP over IPv6 needs 36 address bytes, got {}",
-                    body.len()
-                )));
-            }
-            let mut ip = [0u8; 16];
-            ip.copy_from_slice(&body[..16]);
-            let port = u16::from_be_bytes([body[32], body[33]]);
-            Ok(Some(SocketAddr::new(IpAddr::V6(Ipv6Addr::from(ip)), port)))
-        }
-        // UNSPEC, UDP, UNIX: no TCP source to take.
-        _ => Ok(None),
-    }
-}
-
-/// `PROXY TCP4 src dst sport dport` (without CRLF).
-fn parse_v1(line: &[u8]) -> Result<Option<SocketAddr>, ProxyError> {
-    let text = std::str::from_utf8(line).map_err(|_| ProxyError::V1("not ASCII".to_owned()))?;
-    let fields: Vec<&str> = text.split(' ').collect();
-    match fields.as_slice() {
-        ["PROXY", "UNKNOWN", ..] => Ok(None),
-        ["PROXY", proto @ ("TCP4" | "TCP6"), src, _dst, sport, _dport] => {
-            let ip: IpAddr = src
-                .parse()
-                .map_err(|_| ProxyError::V1(format!("source address `{src}` is not an IP")))?;
-            if ip.is_ipv4() != (*proto == "TCP4") {
-                return Err(ProxyError::V1(format!("`{src}` is not a {proto} address")));
-            }
-            let port: u16 = sport
-                .parse()
-                .map_err(|_| ProxyError::V1(format!("source port `{sport}` is not a port")))?;
-            Ok(Some(SocketAddr::new(ip, port)))
-        }
-        _ => Err(ProxyError::V1(format!(
-            "expected `PROXY TCP4|TCP6 SRC DST SPORT DPORT`, got `{text}`"
-        ))),
-    }
+    parse_v2(ver_cmd, family, &body)
 }
 
 async fn read<S: AsyncRead + Unpin>(s: &mut S, buf: &mut [u8]) -> Result<(), ProxyError> {
@@ -207,6 +126,26 @@ mod tests {
                 parse(&h).await.0,
                 Ok(Some("[2001::1]:5000".parse().unwrap()))
             );
+        });
+    }
+
+    /// The writer's headers, read off a stream by the gateway's framing: the source comes back
+    /// and not one byte of what follows is consumed.
+    #[test]
+    fn written_headers_are_read_exactly() {
+        use parallax_rules::proxy_header::{write_v1, write_v2};
+        use proptest::prelude::*;
+        let rt = rt();
+        let v4 = (any::<[u8; 4]>(), any::<u16>()).prop_map(|(ip, p)| SocketAddr::from((ip, p)));
+        let v6 = (any::<[u8; 16]>(), any::<u16>()).prop_map(|(ip, p)| SocketAddr::from((ip, p)));
+        let addr = prop_oneof![v4, v6];
+        proptest!(|(src in addr.clone(), dst in addr, v2 in any::<bool>(), tail in proptest::collection::vec(any::<u8>(), 0..8))| {
+            let mut bytes = if v2 { write_v2(src, dst) } else { write_v1(src, dst).into_bytes() };
+            bytes.extend(&tail);
+            let (r, rest) = rt.block_on(parse(&bytes));
+            let same = src.is_ipv4() == dst.is_ipv4();
+            prop_assert_eq!(r, Ok(same.then_some(src)));
+            prop_assert_eq!(rest, tail);
         });
     }
 

@@ -1248,4 +1248,40 @@ mod tests {
         assert!(!glob("a*b", "ac"));
         assert!(glob_ignore_case("Execute-API:invoke", "execute-api:Invoke"));
     }
+
+    proptest::proptest! {
+        /// For a key the call carries, each negated operator is the exact opposite of its
+        /// positive one, and IfExists changes nothing; for an absent key, IfExists always holds.
+        #[test]
+        fn negated_operators_are_complements(
+            ip in proptest::array::uniform4(0u8..=255),
+            net in proptest::array::uniform4(0u8..=255),
+            bits in 0u8..=32,
+            agent in "[a-z]{1,5}(/[0-9])?",
+            pattern in "[a-z*?]{1,5}",
+        ) {
+            let mut c = caller(None);
+            c.source_ip = std::net::IpAddr::from(ip);
+            c.user_agent = Some(&agent);
+            let cidr = format!("{}/{bits}", std::net::Ipv4Addr::from(net));
+            let holds = |op: &str, key: &str, value: &str, c: &Caller<'_>| {
+                let p = Policy::parse(&json!({"Statement":[{"Effect":"Allow","Principal":"*","Action":"execute-api:Invoke","Resource":"*","Condition":{op:{key:value}}}]})).expect("loads");
+                p.evaluate(c) == Decision::Allow
+            };
+            for (pos, neg, key, value) in [
+                ("IpAddress", "NotIpAddress", "aws:SourceIp", cidr.as_str()),
+                ("StringEquals", "StringNotEquals", "aws:UserAgent", pattern.as_str()),
+                ("StringLike", "StringNotLike", "aws:UserAgent", pattern.as_str()),
+            ] {
+                let p = holds(pos, key, value, &c);
+                proptest::prop_assert_eq!(p, !holds(neg, key, value, &c), "{} vs {}", pos, neg);
+                proptest::prop_assert_eq!(p, holds(&format!("{pos}IfExists"), key, value, &c));
+            }
+            let mut absent = c.clone();
+            absent.user_agent = None;
+            proptest::prop_assert!(holds("StringEqualsIfExists", "aws:UserAgent", &pattern, &absent));
+            proptest::prop_assert!(!holds("StringEquals", "aws:UserAgent", &pattern, &absent));
+            proptest::prop_assert!(holds("StringNotEquals", "aws:UserAgent", &pattern, &absent));
+        }
+    }
 }

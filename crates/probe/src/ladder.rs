@@ -132,7 +132,7 @@ pub async fn run(opts: &ProbeOptions, pin: Option<IpAddr>) -> Observation {
     if let Some(claimed) = opts.haproxy {
         let local = tcp.local_addr().unwrap_or(SocketAddr::new(ip, 0));
         let src = SocketAddr::new(claimed.unwrap_or(local.ip()), local.port());
-        let line = haproxy_v1_line(src, addr);
+        let line = parallax_rules::proxy_header::write_v1(src, addr);
         if let Err(e) = tcp.write_all(line.as_bytes()).await
             && let Some(c) = obs.connect.as_mut()
         {
@@ -844,21 +844,4 @@ pub fn name_matches(pattern: &str, host: &str) -> bool {
             .is_some_and(|(first, tail)| !first.is_empty() && tail == rest),
         None => p == h,
     }
-}
-
-/// The PROXY protocol v1 line (HAProxy's spec), as `curl --haproxy-protocol` sends it.
-fn haproxy_v1_line(src: SocketAddr, dst: SocketAddr) -> String {
-    let proto = match (src.ip(), dst.ip()) {
-        (IpAddr::V4(_), IpAddr::V4(_)) => "TCP4",
-        (IpAddr::V6(_), IpAddr::V6(_)) => "TCP6",
-        // Mixed families cannot be said in v1.
-        _ => return "PROXY UNKNOWN\r\n".to_owned(),
-    };
-    format!(
-        "PROXY {proto} {} {} {} {}\r\n",
-        src.ip(),
-        dst.ip(),
-        src.port(),
-        dst.port()
-    )
 }

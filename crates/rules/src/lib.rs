@@ -11,10 +11,12 @@
 //! - [`usage_plan`]: API keys, throttles and quotas; the counters' storage behind a trait.
 //! - [`refusal`]: every refusal, mapped to status, `x-amzn-ErrorType` and body (reference §1.2).
 //! - [`decision`]: the gateway's tables and the order of checks for one request.
+//! - [`proxy_header`]: the PROXY protocol header an NLB sends first (v1, v2), written and read.
 //! - [`predict`]: the outcome of a request from a vantage point, computed from the model alone.
 
 pub mod decision;
 pub mod predict;
+pub mod proxy_header;
 pub mod refusal;
 pub mod request;
 pub mod resolver;

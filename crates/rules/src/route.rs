@@ -175,4 +175,47 @@ mod tests {
             .unwrap();
         assert!(lit > par && par > gre);
     }
+
+    proptest::proptest! {
+        /// A template of literals and `{params}`, matched by a path that fills each param with
+        /// any one segment: it matches, captures each value (escaped again), and no path with
+        /// one literal changed or one segment more or less matches.
+        #[test]
+        fn templates_match_exactly_their_shape(
+            shape in proptest::collection::vec(proptest::option::of("[a-z]{1,6}"), 1..6),
+            values in proptest::collection::vec("[^/]{1,8}", 6),
+        ) {
+            let template: String = shape
+                .iter()
+                .enumerate()
+                .map(|(i, s)| match s {
+                    Some(lit) => format!("/{lit}"),
+                    None => format!("/{{p{i}}}"),
+                })
+                .collect();
+            let t = t(&template);
+            let path: Vec<String> = shape
+                .iter()
+                .zip(&values)
+                .map(|(s, v)| s.clone().unwrap_or_else(|| v.clone()))
+                .collect();
+            let (params, _) = t.matches(&path).expect("its own shape matches");
+            for (i, s) in shape.iter().enumerate() {
+                if s.is_none() {
+                    let mut want = String::new();
+                    encode_segment(&values[i], &mut want);
+                    proptest::prop_assert_eq!(&params[&format!("p{i}")], &want);
+                }
+            }
+            let mut longer = path.clone();
+            longer.push("x".to_owned());
+            proptest::prop_assert!(t.matches(&longer).is_none());
+            proptest::prop_assert!(t.matches(&path[..path.len() - 1]).is_none());
+            if let Some(i) = shape.iter().position(Option::is_some) {
+                let mut changed = path.clone();
+                changed[i].push('Z');
+                proptest::prop_assert!(t.matches(&changed).is_none());
+            }
+        }
+    }
 }
