@@ -26,6 +26,9 @@ pub struct OnPremError(String);
 #[derive(Debug)]
 pub struct OnPrem {
     pub addr: SocketAddr,
+    /// Signalled when a request arrives (before the stand-in's delay), for tests that must
+    /// act while one is in flight.
+    pub arrived: Arc<tokio::sync::Notify>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -70,9 +73,12 @@ impl OnPrem {
             .await
             .map_err(|e| err(&e))?;
         let addr = listener.local_addr().map_err(|e| err(&e))?;
+        let arrived = Arc::new(tokio::sync::Notify::new());
+        let signal = arrived.clone();
         let task = tokio::spawn(async move {
             while let Ok((tcp, _)) = listener.accept().await {
                 let acceptor = acceptor.clone();
+                let signal = signal.clone();
                 tokio::spawn(async move {
                     let Ok(Ok(tls)) =
                         tokio::time::timeout(Duration::from_secs(10), acceptor.accept(tcp)).await
@@ -87,6 +93,7 @@ impl OnPrem {
                         .map(|c| crate::tls::describe(c).0);
                     let svc = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
                         let client = client.clone();
+                        signal.notify_one();
                         async move {
                             tokio::time::sleep(delay).await;
                             let method = req.method().to_string();
@@ -123,6 +130,10 @@ impl OnPrem {
                 });
             }
         });
-        Ok(OnPrem { addr, task })
+        Ok(OnPrem {
+            addr,
+            arrived,
+            task,
+        })
     }
 }

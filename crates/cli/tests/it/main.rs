@@ -2,12 +2,32 @@
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use assert_cmd::cargo::cargo_bin;
 
 fn parallax() -> Command {
     Command::new(cargo_bin("parallax"))
+}
+
+/// Waits for a child to exit, on its exit (a thread blocked in `wait`), at most `limit`.
+fn exit_within(
+    mut child: std::process::Child,
+    limit: Duration,
+    what: &str,
+) -> std::process::ExitStatus {
+    let pid = child.id();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait());
+    });
+    match rx.recv_timeout(limit) {
+        Ok(status) => status.expect("wait"),
+        Err(_) => {
+            let _ = Command::new("kill").arg("-9").arg(pid.to_string()).status();
+            panic!("{what}: did not exit within {limit:?}");
+        }
+    }
 }
 
 /// A scratch file that is removed when dropped.
@@ -93,17 +113,7 @@ fn resolver_prints_its_sockets_and_stops_on_sigterm() {
             .expect("kill runs")
             .success()
     );
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let status = loop {
-        if let Some(s) = child.try_wait().expect("wait") {
-            break s;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the resolver did not stop on SIGTERM"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let status = exit_within(child, Duration::from_secs(10), "the resolver on SIGTERM");
     assert!(status.success(), "clean exit on SIGTERM: {status:?}");
 }
 
@@ -321,11 +331,7 @@ fn lab_keep_running_lines_reproduce_the_outcomes() {
             .expect("kill")
             .success()
     );
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while child.try_wait().expect("wait").is_none() {
-        assert!(Instant::now() < deadline, "the lab did not stop");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    exit_within(child, Duration::from_secs(10), "the lab on SIGTERM");
     assert!(
         !std::path::Path::new(&dir).exists(),
         "{dir} (keys) is removed on exit"
@@ -473,4 +479,62 @@ fn analyze_names_every_input_it_cannot_read() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stdout).contains("larger than 100 bytes"));
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `--help` of every command, pinned: the flags are the interface people script against.
+#[test]
+fn help_of_every_command() {
+    for (name, args) in [
+        ("help", vec!["--help"]),
+        ("help_resolver", vec!["resolver", "--help"]),
+        ("help_lab", vec!["lab", "--help"]),
+        ("help_gateway", vec!["gateway", "--help"]),
+        ("help_probe", vec!["probe", "--help"]),
+        ("help_probe_diff", vec!["probe", "diff", "--help"]),
+        ("help_analyze", vec!["analyze", "--help"]),
+        ("help_check", vec!["check", "--help"]),
+    ] {
+        let out = parallax().args(&args).output().expect("runs");
+        assert!(out.status.success(), "{args:?}");
+        assert_no_debug_text(&String::from_utf8_lossy(&out.stdout));
+        insta::assert_snapshot!(name, String::from_utf8_lossy(&out.stdout));
+    }
+}
+
+/// The incident template's findings in the three formats, pinned.
+#[test]
+fn analyze_outputs_of_the_incident() {
+    let fixtures =
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../analyze/tests/fixtures");
+    for (name, format) in [
+        ("analyze_incident_text", "text"),
+        ("analyze_incident_json", "json"),
+        ("analyze_incident_sarif", "sarif"),
+    ] {
+        let out = parallax()
+            .args(["analyze", "--fail-on", "never", "--format", format])
+            .arg(fixtures.join("incident.yaml"))
+            .output()
+            .expect("runs");
+        assert_eq!(out.status.code(), Some(0), "{format}");
+        assert_no_debug_text(&String::from_utf8_lossy(&out.stdout));
+        let ours = format!(r#""version": "{}""#, env!("CARGO_PKG_VERSION")).replace('.', r"\.");
+        let filters = vec![
+            (r#"[^\s"]*/tests/fixtures/"#, "FIXTURES/"),
+            (ours.as_str(), r#""version": "OURS""#),
+        ];
+        insta::with_settings!({ filters => filters }, {
+            insta::assert_snapshot!(name, String::from_utf8_lossy(&out.stdout));
+        });
+    }
+}
+
+/// Rust's Debug output has no place in what a person reads.
+fn assert_no_debug_text(text: &str) {
+    for marker in ["Other(", "OtherError", "Error {", "Some(", "Context {"] {
+        assert!(
+            !text.contains(marker),
+            "Debug output `{marker}` in:\n{text}"
+        );
+    }
 }

@@ -583,14 +583,28 @@ async fn tcp_connections_over_the_cap_wait_for_a_free_slot() {
         .await
         .expect("starts");
     let (internet, _) = views(&r);
-    let idle1 = tokio::net::TcpStream::connect(internet)
-        .await
-        .expect("connect");
-    let idle2 = tokio::net::TcpStream::connect(internet)
-        .await
-        .expect("connect");
-    // Let the server accept both before the third arrives.
-    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    // Two connections that each get one answer (so the server has surely accepted both) and
+    // then stay open without a word: they hold both slots.
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        let mut s = tokio::net::TcpStream::connect(internet)
+            .await
+            .expect("connect");
+        let q = query_bytes(API, RecordType::A, false);
+        s.write_all(&u16::try_from(q.len()).expect("len").to_be_bytes())
+            .await
+            .expect("write");
+        s.write_all(&q).await.expect("write");
+        let mut len = [0u8; 2];
+        tokio::time::timeout(std::time::Duration::from_secs(3), s.read_exact(&mut len))
+            .await
+            .expect("answered in time")
+            .expect("answered");
+        let mut body = vec![0u8; usize::from(u16::from_be_bytes(len))];
+        s.read_exact(&mut body).await.expect("the answer");
+        held.push(s);
+    }
+    let (idle1, idle2) = (held.remove(0), held.remove(0));
 
     let mut third = tokio::net::TcpStream::connect(internet)
         .await

@@ -730,8 +730,12 @@ async fn graceful_shutdown_finishes_requests_in_flight() {
         lab.ca.clone(),
     )
     .header("x-api-key", KEY);
+    let arrived = lab._upstream.as_ref().expect("an upstream").arrived.clone();
     let inflight = tokio::spawn(async move { call(&c).await });
-    tokio::time::sleep(Duration::from_millis(150)).await;
+    // Shut down while the request is at the upstream.
+    tokio::time::timeout(Duration::from_secs(5), arrived.notified())
+        .await
+        .expect("the request reaches the upstream");
     let addr = lab.door("regional");
     let Lab { gw, .. } = lab;
     gw.shutdown().await;
@@ -976,7 +980,7 @@ async fn slow_headers_are_cut_off_and_connections_are_capped() {
     idle.write_all(b"\x16")
         .await
         .expect("one byte of a ClientHello");
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    // The accept queue is first in, first out: the idle client takes the only slot first.
     let t0 = Instant::now();
     let r = call(&Call::get(door, REGIONAL, "/prod/test", ca.clone()))
         .await

@@ -10,26 +10,52 @@ fn scenarios_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scenarios")
 }
 
-#[tokio::test]
-async fn every_scenario_in_the_library_runs_green() {
-    let mut ran = 0;
-    for entry in std::fs::read_dir(scenarios_dir()).expect("scenarios/ exists") {
-        let path = entry.expect("entry").path();
-        if path.extension().is_none_or(|e| e != "yaml") {
-            continue;
+/// Runs one scenario of the library and checks that everything went as expected (and as
+/// predicted).
+async fn runs_green(file: &str) {
+    let path = scenarios_dir().join(file);
+    let s = Scenario::from_path(&path).unwrap_or_else(|e| panic!("{e}"));
+    let (report, lab) = run(&s, &LabOptions::default()).await.expect("lab runs");
+    lab.shutdown().await;
+    assert!(report.passed(), "{file}:\n{}", report.to_text());
+    assert!(report.requests().count() > 0, "{file} makes no request");
+}
+
+/// One test per scenario file, named after it.
+macro_rules! scenario_tests {
+    ($($name:ident => $file:literal),* $(,)?) => {
+        $(
+            #[tokio::test]
+            async fn $name() {
+                runs_green($file).await;
+            }
+        )*
+        /// Every file in `scenarios/` has its test above.
+        #[test]
+        fn every_scenario_file_has_its_test() {
+            let listed: Vec<&str> = vec![$($file),*];
+            let mut files: Vec<String> = std::fs::read_dir(scenarios_dir())
+                .expect("scenarios/ exists")
+                .filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.ends_with(".yaml"))
+                .collect();
+            files.sort();
+            let mut listed: Vec<String> = listed.into_iter().map(str::to_owned).collect();
+            listed.sort();
+            assert_eq!(files, listed, "add a line to scenario_tests! for each new scenario");
         }
-        let s = Scenario::from_path(&path).unwrap_or_else(|e| panic!("{e}"));
-        let (report, resolver) = run(&s, &LabOptions::default()).await.expect("lab runs");
-        resolver.shutdown().await;
-        assert!(report.passed(), "{}:\n{}", path.display(), report.to_text());
-        assert!(
-            report.requests().count() > 0,
-            "{} makes no request",
-            path.display()
-        );
-        ran += 1;
-    }
-    assert!(ran >= 1);
+    };
+}
+
+scenario_tests! {
+    scenario_api_keys => "api-keys.yaml",
+    scenario_cname_shadowed => "cname-shadowed.yaml",
+    scenario_fixes => "fixes.yaml",
+    scenario_mutual_tls => "mutual-tls.yaml",
+    scenario_private_api => "private-api.yaml",
+    scenario_seed_incident => "seed-incident.yaml",
+    scenario_source_ip => "source-ip.yaml",
 }
 
 #[tokio::test]

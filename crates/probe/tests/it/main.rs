@@ -603,21 +603,28 @@ async fn against_openssl_s_server() {
             }
             let mut child = cmd
                 .stdin(std::process::Stdio::piped())
-                .stdout(std::process::Stdio::null())
+                .stdout(std::process::Stdio::piped())
                 .stderr(std::process::Stdio::null())
                 .spawn()
                 .expect("openssl s_server starts");
-            let addr: std::net::SocketAddr = ([127, 0, 0, 1], port).into();
-            let deadline = Instant::now() + Duration::from_secs(10);
-            let listening = loop {
-                if tokio::net::TcpStream::connect(addr).await.is_ok() {
-                    break true;
+            // s_server prints ACCEPT once it listens; an exit (the port was taken) ends the
+            // output instead.
+            let stdout = child.stdout.take().expect("stdout");
+            let (tx, rx) = std::sync::mpsc::channel();
+            std::thread::spawn(move || {
+                use std::io::BufRead;
+                // Read to the end, so that s_server never writes into a closed pipe.
+                for line in std::io::BufReader::new(stdout)
+                    .lines()
+                    .map_while(Result::ok)
+                {
+                    if line.starts_with("ACCEPT") {
+                        let _ = tx.send(true);
+                    }
                 }
-                if child.try_wait().expect("wait").is_some() || Instant::now() > deadline {
-                    break false;
-                }
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            };
+                let _ = tx.send(false);
+            });
+            let listening = rx.recv_timeout(Duration::from_secs(10)).unwrap_or(false);
             if listening {
                 started = Some((child, port));
                 break;
