@@ -4,7 +4,10 @@
 //! - [`certs`]: `lab:NAME` and file references to CAs and identities.
 //! - [`proxy`]: HTTP_PROXY integrations.
 //! - [`proxyproto`]: the PROXY protocol header (v1, v2) read before TLS.
-//! - [`server`]: front doors, HTTP serving, headers, access log.
+//! - [`server`]: the gateway's configuration, start, reconfiguration and shutdown.
+//! - [`front_door`]: the accept loop and one connection's life, with its timeouts.
+//! - [`response`]: one request's response: decision, integration, headers, the body wrapper.
+//! - [`access_log`]: the JSON access log and its bounded queue.
 //! - [`onprem`]: a stand-in on-prem upstream that wants the gateway's client certificate.
 //! - [`pki`]: the certificates the lab makes.
 //! - [`tls`]: front-door TLS by SNI, mutual TLS as API Gateway does it, and strict mode.
@@ -13,13 +16,16 @@
 //! [`reject`] (refusals), [`request`] (the canonical request), [`route`], [`policy`],
 //! [`usage`] (keys and plans) and [`tables`] (the order of checks).
 
+pub mod access_log;
 pub mod certs;
+pub mod front_door;
 pub mod onprem;
 pub mod pki;
 pub use parallax_model::policy;
 pub mod proxy;
 pub mod proxyproto;
 pub use parallax_rules::{refusal as reject, request, route};
+pub mod response;
 pub mod server;
 pub use parallax_rules::decision as tables;
 pub mod tls;

@@ -1,0 +1,431 @@
+//! One request's response: the canonical request decided by the rules, the integration (MOCK
+//! or HTTP_PROXY), API Gateway's headers, and the body wrapper that writes the access-log line
+//! when the response has ended.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::header::{self, HeaderValue};
+use http::{Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use parallax_model::FrontDoor;
+use parallax_model::topology::Integration;
+
+use crate::access_log::{AccessLog, access_line};
+use crate::front_door::{Activity, Conn};
+use crate::pki::base64;
+use crate::proxy::{Body, BoxError, BreakSlot, Target, UpstreamBreak};
+use crate::reject::{BadRequest, Reject};
+use crate::server::{MAX_BODY, Shared};
+use crate::tables::{Context, Incoming as Req};
+
+pub(crate) async fn handle(
+    req: Request<Incoming>,
+    conn: Arc<Conn>,
+    shared: Arc<Shared>,
+) -> Response<Tracked> {
+    let ticket = Ticket::begin(conn.activity.clone());
+    let started = Instant::now();
+    let request_id = uuid4();
+    let snapshot = shared.snapshot.load();
+    let (host, unreadable) = match authority_of(&req) {
+        Ok(h) => (h, None),
+        Err(r) => (String::new(), Some(r)),
+    };
+    let method = req.method().as_str().to_owned();
+    let path = req.uri().path().to_owned();
+    let header_str = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
+    let (ctx, decision) = match unreadable {
+        Some(r) => (Context::default(), Err(r)),
+        None => snapshot.tables.decide(&Req {
+            door: &conn.door,
+            sni: conn.sni.as_deref(),
+            host: &host,
+            method: &method,
+            path: &path,
+            user_agent: header_str("user-agent"),
+            referer: header_str("referer"),
+            api_key: req.headers().get("x-api-key").map(HeaderValue::as_bytes),
+            apigw_api_id: header_str("x-apigw-api-id"),
+            client_ip: conn.peer.ip(),
+            client_cert: &conn.client_cert,
+        }),
+    };
+    let too_large = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        .is_some_and(|n| n > MAX_BODY as u64);
+    let mut upstream_latency = None;
+    let mut breaks = None;
+    let outcome: Result<Response<Body>, Reject> = match decision {
+        Err(r) => Err(r),
+        Ok(_) if too_large => Err(Reject::TooLarge),
+        Ok(admitted) => match &admitted.route.integration {
+            Integration::Mock {
+                status,
+                body,
+                headers,
+            } => {
+                let mut res = Response::new(full(body.clone()));
+                *res.status_mut() = StatusCode::from_u16(*status).unwrap_or(StatusCode::OK);
+                for (k, v) in headers {
+                    if let (Ok(k), Ok(v)) = (
+                        header::HeaderName::from_bytes(k.as_bytes()),
+                        HeaderValue::from_str(v),
+                    ) {
+                        res.headers_mut().insert(k, v);
+                    }
+                }
+                res.headers_mut()
+                    .entry(header::CONTENT_TYPE)
+                    .or_insert(HeaderValue::from_static("application/json"));
+                Ok(res)
+            }
+            Integration::HttpProxy {
+                uri,
+                timeout_ms,
+                ca,
+                client_certificate,
+            } => {
+                let (parts, body) = req.into_parts();
+                // A client whose body breaks (bad chunked framing, cut short) is told 400, not
+                // blamed on the upstream: the wrapper notes it, as a value.
+                let client_broke = Arc::new(std::sync::atomic::AtomicBool::new(false));
+                let body: Body = ClientBody {
+                    inner: Limited::new(body, MAX_BODY),
+                    broke: client_broke.clone(),
+                }
+                .boxed();
+                let target = Target {
+                    uri,
+                    params: &admitted.params,
+                    timeout: Duration::from_millis(u64::from(*timeout_ms)),
+                    ca: ca.as_deref(),
+                    client_cert: client_certificate.as_deref(),
+                };
+                let slot = BreakSlot::default();
+                let forwarded = snapshot
+                    .upstreams
+                    .forward(&target, parts, body, &slot)
+                    .await;
+                match forwarded {
+                    Ok((res, took)) => {
+                        upstream_latency = Some(took);
+                        breaks = Some(slot);
+                        Ok(res)
+                    }
+                    Err(Reject::IntegrationFailure(_))
+                        if client_broke.load(std::sync::atomic::Ordering::SeqCst) =>
+                    {
+                        Err(Reject::BadRequest(BadRequest::Body))
+                    }
+                    Err(r) => Err(r),
+                }
+            }
+        },
+    };
+    let (mut res, reject) = match outcome {
+        Ok(res) => (res, None),
+        Err(r) => {
+            let mut res = Response::new(full(r.body()));
+            *res.status_mut() = StatusCode::from_u16(r.status()).unwrap_or(StatusCode::FORBIDDEN);
+            let h = res.headers_mut();
+            h.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            if let Some(t) = r.error_type() {
+                h.insert("x-amzn-errortype", HeaderValue::from_static(t));
+            }
+            (res, Some(r))
+        }
+    };
+    decorate(&mut res, &conn, &request_id);
+    let bodyless = method == "HEAD"
+        || res.status() == StatusCode::NO_CONTENT
+        || res.status() == StatusCode::NOT_MODIFIED;
+    let finish = Finish {
+        log: shared.log.clone(),
+        conn: conn.clone(),
+        request_id,
+        host,
+        method,
+        raw_path: path,
+        ctx,
+        status: res.status().as_u16(),
+        reject,
+        started,
+        upstream_latency,
+        breaks,
+        bodyless,
+        _ticket: ticket,
+    };
+    // The access-log line is written when the response body has ended, so it says whether the
+    // client got all of it.
+    res.map(|inner| Tracked {
+        inner,
+        finish: Some(finish),
+    })
+}
+
+/// The authority a request names: `:authority` on HTTP/2 (a differing Host is malformed, RFC
+/// 9113 §8.3.1), the target's on an absolute-form HTTP/1.1 request (RFC 9112 §3.2.2), else
+/// the one Host header (none or several: 400, RFC 9112 §3.2).
+pub(crate) fn authority_of(req: &Request<Incoming>) -> Result<String, Reject> {
+    let bad = Reject::BadRequest(BadRequest::Host);
+    let mut hosts = req.headers().get_all(header::HOST).iter();
+    let host = hosts
+        .next()
+        .map(|h| h.to_str().map_err(|_| bad.clone()))
+        .transpose()?;
+    if hosts.next().is_some() {
+        return Err(bad);
+    }
+    match req.uri().authority() {
+        Some(a) if req.version() == http::Version::HTTP_2 => match host {
+            Some(h) if !h.eq_ignore_ascii_case(a.as_str()) => Err(bad),
+            _ => Ok(a.as_str().to_owned()),
+        },
+        Some(a) => Ok(a.as_str().to_owned()),
+        None => host.map(str::to_owned).ok_or(bad),
+    }
+}
+
+/// One request in flight on its connection, from the service call until the response body
+/// ends (or is dropped): the connection's idle timer does not run meanwhile.
+pub(crate) struct Ticket(Arc<Activity>);
+
+impl Ticket {
+    fn begin(a: Arc<Activity>) -> Ticket {
+        a.begin();
+        Ticket(a)
+    }
+}
+
+impl Drop for Ticket {
+    fn drop(&mut self) {
+        self.0.end();
+    }
+}
+
+/// How a response body ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum End {
+    Complete,
+    /// The upstream broke off; the client's response was aborted.
+    Upstream(UpstreamBreak),
+    /// The client went away before the end.
+    ClientGone,
+}
+
+/// What the access-log line needs, kept until the response body ends.
+pub(crate) struct Finish {
+    pub(crate) log: Arc<dyn AccessLog>,
+    pub(crate) conn: Arc<Conn>,
+    pub(crate) request_id: String,
+    pub(crate) host: String,
+    pub(crate) method: String,
+    pub(crate) raw_path: String,
+    pub(crate) ctx: Context,
+    pub(crate) status: u16,
+    pub(crate) reject: Option<Reject>,
+    pub(crate) started: Instant,
+    pub(crate) upstream_latency: Option<Duration>,
+    pub(crate) breaks: Option<BreakSlot>,
+    /// HEAD, 204, 304: hyper sends no body and never polls it.
+    pub(crate) bodyless: bool,
+    pub(crate) _ticket: Ticket,
+}
+
+impl Finish {
+    fn write(self, end: End) {
+        let line = access_line(&self, end);
+        self.log.line(&line);
+    }
+}
+
+/// A response body that writes the access-log line when it ends.
+pub(crate) struct Tracked {
+    inner: Body,
+    finish: Option<Finish>,
+}
+
+impl hyper::body::Body for Tracked {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, BoxError>>> {
+        use std::task::Poll;
+        let this = self.get_mut();
+        let polled = std::pin::Pin::new(&mut this.inner).poll_frame(cx);
+        match &polled {
+            Poll::Ready(None) => {
+                if let Some(f) = this.finish.take() {
+                    f.write(End::Complete);
+                }
+            }
+            Poll::Ready(Some(Err(_))) => {
+                if let Some(f) = this.finish.take() {
+                    let why = f
+                        .breaks
+                        .as_ref()
+                        .and_then(|b| b.get().copied())
+                        .unwrap_or(UpstreamBreak::Other);
+                    f.write(End::Upstream(why));
+                }
+            }
+            _ => {}
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+impl Drop for Tracked {
+    fn drop(&mut self) {
+        if let Some(f) = self.finish.take() {
+            let end = if f.bodyless || hyper::body::Body::is_end_stream(&self.inner) {
+                End::Complete
+            } else {
+                End::ClientGone
+            };
+            f.write(end);
+        }
+    }
+}
+
+/// The client's request body on its way upstream; notes whether it broke.
+pub(crate) struct ClientBody {
+    inner: Limited<Incoming>,
+    broke: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl hyper::body::Body for ClientBody {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, BoxError>>> {
+        let this = self.get_mut();
+        let polled = std::pin::Pin::new(&mut this.inner).poll_frame(cx);
+        if let std::task::Poll::Ready(Some(Err(e))) = &polled
+            && e.downcast_ref::<http_body_util::LengthLimitError>()
+                .is_none()
+        {
+            this.broke.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+/// Headers every API Gateway response carries, and the CloudFront ones on the edge door.
+pub(crate) fn decorate(res: &mut Response<Body>, conn: &Conn, request_id: &str) {
+    let status = res.status();
+    let h = res.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(request_id) {
+        h.insert("x-amzn-requestid", v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&base64(&random::<11>())) {
+        h.insert("x-amz-apigw-id", v);
+    }
+    if conn.door == FrontDoor::Edge {
+        let hex: String = random::<16>().iter().map(|b| format!("{b:02x}")).collect();
+        if let Ok(v) = HeaderValue::from_str(&format!("1.1 {hex}.cloudfront.net (CloudFront)")) {
+            h.insert(header::VIA, v);
+        }
+        let cache = if status.is_client_error() || status.is_server_error() {
+            "Error from cloudfront"
+        } else {
+            "Miss from cloudfront"
+        };
+        h.insert("x-cache", HeaderValue::from_static(cache));
+        h.insert("x-amz-cf-pop", HeaderValue::from_static("IAD89-C1"));
+        if let Ok(v) = HeaderValue::from_str(&base64(&random::<42>()).replace(['+', '/'], "-")) {
+            h.insert("x-amz-cf-id", v);
+        }
+    }
+}
+
+pub(crate) fn full(s: String) -> Body {
+    Full::new(Bytes::from(s))
+        .map_err(|never| match never {})
+        .boxed()
+}
+
+/// Bytes for request ids. Ids must differ, not be secret: a per-thread generator seeded once
+/// from the system RNG (a system call per request showed up in the profile).
+pub(crate) fn random<const N: usize>() -> [u8; N] {
+    thread_local! {
+        static STATE: std::cell::Cell<u64> = std::cell::Cell::new({
+            let mut seed = [0u8; 8];
+            // A failing system RNG leaves a fixed seed: ids still differ within the thread.
+            let _ = ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut seed);
+            u64::from_le_bytes(seed) | 1
+        });
+    }
+    let mut b = [0u8; N];
+    STATE.with(|s| {
+        for chunk in b.chunks_mut(8) {
+            // wyrand
+            let x = s.get().wrapping_add(0xa076_1d64_78bd_642f);
+            s.set(x);
+            let t = u128::from(x) * u128::from(x ^ 0xe703_7ed1_a0b4_28db);
+            let v = ((t >> 64) as u64 ^ t as u64).to_le_bytes();
+            chunk.copy_from_slice(&v[..chunk.len()]);
+        }
+    });
+    b
+}
+
+/// A random (version 4) UUID, as `x-amzn-RequestId` carries.
+pub fn uuid4() -> String {
+    let mut b = random::<16>();
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_ids_differ_and_are_uuids() {
+        let a = uuid4();
+        let b = uuid4();
+        assert_ne!(a, b);
+        assert_eq!((a.len(), &a[14..15]), (36, "4"));
+    }
+}
