@@ -2,21 +2,27 @@
 //!
 //! - [`options`]: the inputs, with curl's flag names.
 //! - [`curl`]: the command line's curl-shaped flags and their translation into options.
-//! - [`ladder`]: running the ladder, bounded and timed.
+//! - [`ladder`]: running the ladder, bounded and timed; its rungs are `resolve` (DNS),
+//!   `handshake` (TLS, recording what it shows), `exchange` (HTTP) and `certificate` (how a
+//!   certificate is shown and matched).
 //! - [`diff`]: where two vantage points' reports part ways.
 //! - [`explain`]: rules, diagnosis, confirmation, exit codes.
 //! - [`failure`]: failures as values, one enum per layer, and their words.
 //! - [`observation`]: what was seen, layer by layer (the JSON report's core).
 //! - [`report`]: the whole probe, and its text and JSON.
 
+mod certificate;
 pub mod curl;
 pub mod diff;
+mod exchange;
 pub mod explain;
 pub mod failure;
+mod handshake;
 pub mod ladder;
 pub mod observation;
 pub mod options;
 pub mod report;
+mod resolve;
 
 pub use observation::Observation;
 pub use options::ProbeOptions;

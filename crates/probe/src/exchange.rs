@@ -1,0 +1,187 @@
+//! The HTTP rung: one request over HTTP/1.1 or HTTP/2, the head bounded, the body kept only
+//! as far as the report shows it, and the failure classified.
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use parallax_model::HttpOutcome;
+
+use crate::failure::HttpFailure;
+use crate::ladder::{BODY_KEEP, MAX_HEAD, STEP, left, ms};
+use crate::observation::HttpLayer;
+use crate::options::ProbeOptions;
+
+/// The HTTP exchange, with the head bounded to [`MAX_HEAD`] and the body read only as far as
+/// [`BODY_KEEP`].
+pub(crate) async fn http_exchange<IO>(
+    io: TokioIo<IO>,
+    h2: bool,
+    opts: &ProbeOptions,
+    deadline: Instant,
+) -> (HttpLayer, Option<HttpOutcome>)
+where
+    IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let t0 = Instant::now();
+    let mut layer = HttpLayer::default();
+    let limit = left(deadline).min(STEP * 3);
+    let result = tokio::time::timeout(limit, exchange(io, h2, opts)).await;
+    layer.elapsed_ms = ms(t0.elapsed());
+    match result {
+        Err(_) => {
+            layer.fail(HttpFailure::TimedOut {
+                limit_ms: limit.as_millis() as u64,
+            });
+            (layer, None)
+        }
+        Ok(Err(e)) => {
+            layer.fail(e);
+            (layer, None)
+        }
+        Ok(Ok((status, headers, body, truncated))) => {
+            const SHOWN: [&str; 8] = [
+                "x-amzn-requestid",
+                "x-amzn-errortype",
+                "x-amz-apigw-id",
+                "apigw-requestid",
+                "via",
+                "x-cache",
+                "content-type",
+                "server",
+            ];
+            layer.headers = SHOWN
+                .iter()
+                .filter_map(|n| {
+                    headers
+                        .get(*n)
+                        .and_then(|v| v.to_str().ok())
+                        .map(|v| ((*n).to_owned(), v.to_owned()))
+                })
+                .collect();
+            layer.error_type = headers
+                .get("x-amzn-errortype")
+                .and_then(|v| v.to_str().ok())
+                .map(|v| v.split(':').next().unwrap_or(v).to_owned());
+            layer.status = Some(status);
+            layer.body = body;
+            layer.body_truncated = truncated;
+            let outcome = HttpOutcome {
+                status,
+                error_type: layer.error_type.clone(),
+            };
+            (layer, Some(outcome))
+        }
+    }
+}
+
+pub(crate) async fn exchange<IO>(
+    io: TokioIo<IO>,
+    h2: bool,
+    opts: &ProbeOptions,
+) -> Result<(u16, http::HeaderMap, String, bool), HttpFailure>
+where
+    IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let url = &opts.url;
+    let authority = if (url.https && url.port == 443) || (!url.https && url.port == 80) {
+        url.host.to_string()
+    } else {
+        format!("{}:{}", url.host, url.port)
+    };
+    let mut req = http::Request::builder().method(opts.method.as_str());
+    req = if h2 {
+        req.uri(format!("https://{authority}{}", url.path))
+    } else {
+        req.uri(url.path.as_str())
+            .header(http::header::HOST, authority)
+    };
+    req = req.header(
+        http::header::USER_AGENT,
+        concat!("parallax/", env!("CARGO_PKG_VERSION")),
+    );
+    for (k, v) in &opts.headers {
+        req = req.header(k.as_str(), v.as_str());
+    }
+    if let Some(k) = &opts.api_key {
+        req = req.header("x-api-key", k.as_str());
+    }
+    let req = req
+        .body(Full::new(Bytes::from(opts.body.clone())))
+        .map_err(|e| HttpFailure::BadRequest {
+            detail: e.to_string(),
+        })?;
+    // HTTP/1 and HTTP/2 have different sender types and the same steps: drive the connection,
+    // wait until it can take the request, send it, and on failure read why the connection died.
+    macro_rules! send_on {
+        ($send:ident, $conn:ident, $req:ident) => {{
+            let task = tokio::spawn($conn);
+            let sent = match $send.ready().await {
+                Ok(()) => $send.send_request($req).await,
+                Err(e) => Err(e),
+            };
+            match sent {
+                Ok(res) => res,
+                Err(e) => return Err(connection_error(task, HttpFailure::of(&e)).await),
+            }
+        }};
+    }
+    let res = if h2 {
+        let (mut send, conn) = hyper::client::conn::http2::Builder::new(TokioExecutor::new())
+            .max_header_list_size(MAX_HEAD as u32)
+            .handshake(io)
+            .await
+            .map_err(|e| HttpFailure::of(&e))?;
+        send_on!(send, conn, req)
+    } else {
+        let (mut send, conn) = hyper::client::conn::http1::Builder::new()
+            .max_buf_size(MAX_HEAD.max(8192))
+            .handshake(io)
+            .await
+            .map_err(|e| HttpFailure::of(&e))?;
+        send_on!(send, conn, req)
+    };
+    let status = res.status().as_u16();
+    let headers = res.headers().clone();
+    let mut body = res.into_body();
+    let mut kept = Vec::with_capacity(BODY_KEEP);
+    let mut truncated = false;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| HttpFailure::of(&e))?;
+        if let Ok(data) = frame.into_data() {
+            let room = BODY_KEEP - kept.len();
+            kept.extend_from_slice(&data[..data.len().min(room)]);
+            if data.len() > room {
+                // The rest is not read: dropping the body closes the connection.
+                truncated = true;
+                break;
+            }
+        }
+    }
+    Ok((
+        status,
+        headers,
+        String::from_utf8_lossy(&kept).into_owned(),
+        truncated,
+    ))
+}
+
+/// When a request fails because its connection died ("channel closed"), the reason is in the
+/// connection task's own result: a TLS 1.3 alert refusing our client certificate arrives
+/// there. Waits briefly for it; otherwise keeps the request's error.
+pub(crate) async fn connection_error(
+    task: tokio::task::JoinHandle<Result<(), hyper::Error>>,
+    fallback: HttpFailure,
+) -> HttpFailure {
+    match tokio::time::timeout(Duration::from_millis(500), task).await {
+        // The connection's own failure says more (a TLS alert) than "channel closed".
+        Ok(Ok(Err(e))) => match HttpFailure::of(&e) {
+            alert @ HttpFailure::TlsAlert { .. } => alert,
+            HttpFailure::Other { .. } => fallback,
+            known if matches!(fallback, HttpFailure::Other { .. }) => known,
+            _ => fallback,
+        },
+        _ => fallback,
+    }
+}
