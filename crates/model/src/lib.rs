@@ -1,7 +1,8 @@
 //! parallax-model: the one model of the network that every parallax job works on.
 //!
 //! - [`topology`]: VPCs, endpoints, zones, rules, APIs, domains, plans and vantage points, read
-//!   from YAML with a position for every element.
+//!   from YAML with a position for every element: one file per element kind (`vpc`, `dns`,
+//!   `api`, `domain`, `usage_plan`) and `validation`, one check per element kind.
 //! - [`scenario`]: a topology plus steps that change it and requests to make, with expectations.
 //! - [`file`]: a model file as the commands take it (scenario or bare topology), at a step.
 //! - [`naming`]: AWS's execute-api host names, parsed and built.

@@ -1,0 +1,278 @@
+//! REST APIs: endpoint type, stages, routes, integrations and resource policy.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{ApiId, Region, VpceId};
+use crate::naming::ExecuteApiName;
+use crate::pos::At;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum EndpointType {
+    Regional,
+    Edge,
+    Private,
+}
+
+impl fmt::Display for EndpointType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            EndpointType::Regional => "REGIONAL",
+            EndpointType::Edge => "EDGE",
+            EndpointType::Private => "PRIVATE",
+        })
+    }
+}
+
+/// A REST API.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Api {
+    pub id: At<ApiId>,
+    pub name: String,
+    pub endpoint_type: At<EndpointType>,
+    pub stages: Vec<At<String>>,
+    #[serde(default)]
+    pub routes: Vec<Route>,
+    /// The resource policy: a JSON document, written as YAML or as a JSON string.
+    #[serde(default)]
+    pub policy: Option<At<serde_json::Value>>,
+    /// `endpointConfiguration.vpcEndpointIds`: endpoints that get the `{api}-{vpce}` alias.
+    #[serde(default)]
+    pub vpc_endpoints: Vec<At<VpceId>>,
+    #[serde(default)]
+    pub disable_execute_api_endpoint: bool,
+}
+
+impl Api {
+    pub fn default_name(&self, region: &Region) -> ExecuteApiName {
+        ExecuteApiName::Default {
+            api: self.id.value.clone(),
+            region: region.clone(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Route {
+    pub method: At<Method>,
+    /// `/test`, `/items/{id}`, `/onprem/{proxy+}`.
+    pub path: At<RoutePath>,
+    #[serde(default)]
+    pub api_key_required: bool,
+    pub integration: At<Integration>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Method {
+    Get,
+    Post,
+    Put,
+    Patch,
+    Delete,
+    Head,
+    Options,
+    Any,
+}
+
+/// A resource path: `/`-separated segments, each literal, `{name}`, or a final `{name+}`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct RoutePath(String);
+
+impl RoutePath {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for RoutePath {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        if !s.starts_with('/') {
+            return Err(format!(
+                "`{s}` is not a resource path: it must start with `/`"
+            ));
+        }
+        let segments: Vec<&str> = s[1..].split('/').collect();
+        let last = segments.len() - 1;
+        for (i, seg) in segments.iter().enumerate() {
+            if seg.is_empty() && s != "/" {
+                return Err(format!("`{s}` has an empty path segment"));
+            }
+            if let Some(inner) = seg.strip_prefix('{') {
+                let Some(inner) = inner.strip_suffix('}') else {
+                    return Err(format!(
+                        "`{s}`: segment `{seg}` opens `{{` without closing it"
+                    ));
+                };
+                let (name, greedy) = match inner.strip_suffix('+') {
+                    Some(n) => (n, true),
+                    None => (inner, false),
+                };
+                if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+                {
+                    return Err(format!("`{s}`: `{seg}` is not a path parameter"));
+                }
+                if greedy && i != last {
+                    return Err(format!(
+                        "`{s}`: the greedy parameter `{seg}` must be the last segment"
+                    ));
+                }
+            } else if seg.contains(['{', '}']) {
+                return Err(format!("`{s}`: segment `{seg}` mixes text and a parameter"));
+            }
+        }
+        Ok(RoutePath(s))
+    }
+}
+
+impl From<RoutePath> for String {
+    fn from(p: RoutePath) -> String {
+        p.0
+    }
+}
+
+/// What a route calls.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "RawIntegration", into = "RawIntegration")]
+pub enum Integration {
+    /// A fixed response, as API Gateway's MOCK integration with a mapping template.
+    Mock {
+        status: u16,
+        body: String,
+        headers: BTreeMap<String, String>,
+    },
+    /// Pass the request through to `uri` (`{proxy}` and `{name}` substituted).
+    HttpProxy {
+        uri: String,
+        /// Milliseconds before the gateway gives up: 50 to 29000, default 29000 (as AWS).
+        timeout_ms: u32,
+        /// CA bundle that signs the upstream's certificate (a PEM path, or `lab:NAME`).
+        /// Without it the upstream must present a certificate from the gateway's trust store.
+        ca: Option<String>,
+        /// The certificate the gateway presents to the upstream (`lab:NAME` or a PEM path
+        /// holding the certificate chain and the key).
+        client_certificate: Option<String>,
+    },
+}
+
+/// API Gateway's integration timeout: at most 29 s, and the default.
+pub const MAX_INTEGRATION_TIMEOUT_MS: u32 = 29_000;
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawIntegration {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    uri: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    status: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    body: Option<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    headers: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    timeout_ms: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    ca: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    client_certificate: Option<String>,
+}
+
+impl TryFrom<RawIntegration> for Integration {
+    type Error = String;
+    fn try_from(raw: RawIntegration) -> Result<Self, String> {
+        match raw.kind.as_str() {
+            "MOCK" => {
+                if raw.uri.is_some()
+                    || raw.timeout_ms.is_some()
+                    || raw.ca.is_some()
+                    || raw.client_certificate.is_some()
+                {
+                    return Err("a MOCK integration takes status, body and headers only".to_owned());
+                }
+                let status = raw.status.unwrap_or(200);
+                if !(100..=599).contains(&status) {
+                    return Err(format!("status: {status} is not an HTTP status"));
+                }
+                Ok(Integration::Mock {
+                    status,
+                    body: raw.body.unwrap_or_default(),
+                    headers: raw.headers,
+                })
+            }
+            "HTTP_PROXY" => {
+                let uri = raw
+                    .uri
+                    .ok_or("uri: an HTTP_PROXY integration needs a uri")?;
+                if !(uri.starts_with("https://") || uri.starts_with("http://")) {
+                    return Err(format!("uri: `{uri}` is not an http:// or https:// URL"));
+                }
+                if raw.status.is_some() || raw.body.is_some() || !raw.headers.is_empty() {
+                    return Err(
+                        "an HTTP_PROXY integration takes only uri; status, body and headers come from the upstream"
+                            .to_owned(),
+                    );
+                }
+                let timeout_ms = raw.timeout_ms.unwrap_or(MAX_INTEGRATION_TIMEOUT_MS);
+                if !(50..=MAX_INTEGRATION_TIMEOUT_MS).contains(&timeout_ms) {
+                    return Err(format!(
+                        "timeout_ms: {timeout_ms} is outside 50..=29000 (API Gateway's limits)"
+                    ));
+                }
+                Ok(Integration::HttpProxy {
+                    uri,
+                    timeout_ms,
+                    ca: raw.ca,
+                    client_certificate: raw.client_certificate,
+                })
+            }
+            other => Err(format!(
+                "type: unknown integration type `{other}`, expected MOCK or HTTP_PROXY"
+            )),
+        }
+    }
+}
+
+impl From<Integration> for RawIntegration {
+    fn from(i: Integration) -> RawIntegration {
+        match i {
+            Integration::Mock {
+                status,
+                body,
+                headers,
+            } => RawIntegration {
+                kind: "MOCK".to_owned(),
+                uri: None,
+                status: Some(status),
+                body: Some(body),
+                headers,
+                timeout_ms: None,
+                ca: None,
+                client_certificate: None,
+            },
+            Integration::HttpProxy {
+                uri,
+                timeout_ms,
+                ca,
+                client_certificate,
+            } => RawIntegration {
+                kind: "HTTP_PROXY".to_owned(),
+                uri: Some(uri),
+                status: None,
+                body: None,
+                headers: BTreeMap::new(),
+                timeout_ms: Some(timeout_ms),
+                ca,
+                client_certificate,
+            },
+        }
+    }
+}

@@ -1,0 +1,166 @@
+//! Private hosted zones and their records, and Route 53 Resolver rules.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{DnsName, VpcId};
+use crate::pos::At;
+
+/// A Route 53 private hosted zone.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HostedZone {
+    pub name: At<DnsName>,
+    pub vpcs: Vec<At<VpcId>>,
+    #[serde(default)]
+    pub records: Vec<At<Record>>,
+}
+
+/// A record set. `values` holds addresses for A and AAAA, one name for CNAME and ALIAS.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "RawRecord", into = "RawRecord")]
+pub struct Record {
+    pub name: DnsName,
+    pub ttl: u32,
+    pub data: RecordData,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RecordData {
+    A(Vec<Ipv4Addr>),
+    Aaaa(Vec<Ipv6Addr>),
+    Cname(DnsName),
+    /// A Route 53 alias: answered with the target's addresses, as if they were the record's own.
+    Alias(DnsName),
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRecord {
+    name: String,
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default = "default_ttl")]
+    ttl: u32,
+    values: Vec<String>,
+}
+
+fn default_ttl() -> u32 {
+    300
+}
+
+impl TryFrom<RawRecord> for Record {
+    type Error = String;
+    fn try_from(raw: RawRecord) -> Result<Self, String> {
+        let name: DnsName = raw.name.parse().map_err(|e| format!("name: {e}"))?;
+        let one_name = |what: &str| -> Result<DnsName, String> {
+            match raw.values.as_slice() {
+                [one] => one.parse().map_err(|e| format!("values: {e}")),
+                _ => Err(format!("values: a {what} record holds exactly one name")),
+            }
+        };
+        let data = match raw.kind.as_str() {
+            "A" => RecordData::A(parse_all(&raw.values, "an IPv4 address")?),
+            "AAAA" => RecordData::Aaaa(parse_all(&raw.values, "an IPv6 address")?),
+            "CNAME" => RecordData::Cname(one_name("CNAME")?),
+            "ALIAS" => RecordData::Alias(one_name("ALIAS")?),
+            other => {
+                return Err(format!(
+                    "type: unknown record type `{other}`, expected one of A, AAAA, CNAME, ALIAS"
+                ));
+            }
+        };
+        if matches!(data, RecordData::A(ref v) if v.is_empty())
+            || matches!(data, RecordData::Aaaa(ref v) if v.is_empty())
+        {
+            return Err("values: an address record needs at least one address".to_owned());
+        }
+        Ok(Record {
+            name,
+            ttl: raw.ttl,
+            data,
+        })
+    }
+}
+
+fn parse_all<T: FromStr>(values: &[String], what: &str) -> Result<Vec<T>, String> {
+    values
+        .iter()
+        .map(|v| {
+            v.parse()
+                .map_err(|_| format!("values: `{v}` is not {what}"))
+        })
+        .collect()
+}
+
+impl From<Record> for RawRecord {
+    fn from(r: Record) -> RawRecord {
+        let (kind, values) = match r.data {
+            RecordData::A(v) => ("A", v.iter().map(ToString::to_string).collect()),
+            RecordData::Aaaa(v) => ("AAAA", v.iter().map(ToString::to_string).collect()),
+            RecordData::Cname(n) => ("CNAME", vec![n.to_string()]),
+            RecordData::Alias(n) => ("ALIAS", vec![n.to_string()]),
+        };
+        RawRecord {
+            name: r.name.to_string(),
+            kind: kind.to_owned(),
+            ttl: r.ttl,
+            values,
+        }
+    }
+}
+
+/// A Route 53 Resolver rule associated with VPCs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResolverRule {
+    pub id: At<String>,
+    pub domain: At<DnsName>,
+    /// `forward` sends matching queries to `targets`; `system` makes the Resolver answer them
+    /// itself (an exception carved out of a wider forward rule).
+    #[serde(default)]
+    pub kind: RuleKind,
+    pub vpcs: Vec<At<VpcId>>,
+    #[serde(default)]
+    pub targets: Vec<At<Target>>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RuleKind {
+    #[default]
+    Forward,
+    System,
+}
+
+/// A DNS server to forward to: `ADDR` or `ADDR:PORT` (port 53 by default).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Target(pub SocketAddr);
+
+impl FromStr for Target {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        if let Ok(sa) = s.parse::<SocketAddr>() {
+            return Ok(Target(sa));
+        }
+        s.parse::<IpAddr>()
+            .map(|ip| Target(SocketAddr::new(ip, 53)))
+            .map_err(|_| format!("`{s}` is not ADDR or ADDR:PORT"))
+    }
+}
+
+impl TryFrom<String> for Target {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        s.parse()
+    }
+}
+
+impl From<Target> for String {
+    fn from(t: Target) -> String {
+        t.0.to_string()
+    }
+}

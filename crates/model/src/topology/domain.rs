@@ -1,0 +1,88 @@
+//! Custom domain names: type, DNS, mutual TLS and base path mappings.
+
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{ApiId, DnsName, DomainTargetId, Region};
+use crate::naming::ExecuteApiName;
+use crate::pos::At;
+
+use super::*;
+
+/// A custom domain name.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CustomDomain {
+    pub name: At<DnsName>,
+    pub endpoint_type: At<EndpointType>,
+    /// How public DNS publishes the name.
+    pub dns: At<DomainDns>,
+    /// The regional target id (`d-…`); derived from the name when absent.
+    #[serde(default)]
+    pub target: Option<At<DomainTargetId>>,
+    #[serde(default)]
+    pub mtls: Option<Mtls>,
+    /// A PEM file holding the certificate chain and PKCS#8 key to serve for this name. Without
+    /// it the lab's server CA issues one.
+    #[serde(default)]
+    pub certificate: Option<At<String>>,
+    #[serde(default)]
+    pub mappings: Vec<BasePathMapping>,
+}
+
+impl CustomDomain {
+    /// The name the domain's DNS record points at: `d-….execute-api.{region}.amazonaws.com` for
+    /// REGIONAL, a `d….cloudfront.net` distribution for EDGE.
+    pub fn target_name(&self, region: &Region) -> DnsName {
+        match self.endpoint_type.value {
+            EndpointType::Edge => {
+                let token = stable_token(self.name.as_str(), 13);
+                crate::naming::composed(format!("d{token}.cloudfront.net"))
+            }
+            _ => {
+                let target = match &self.target {
+                    Some(t) => t.value.clone(),
+                    // stable_token yields [a-z0-9], the form of a target id.
+                    None => DomainTargetId(format!("d-{}", stable_token(self.name.as_str(), 10))),
+                };
+                ExecuteApiName::DomainTarget {
+                    target,
+                    region: region.clone(),
+                }
+                .to_dns_name()
+            }
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DomainDns {
+    /// A Route 53 alias A record: resolves straight to the front door's addresses.
+    Alias,
+    /// A CNAME to the target name, as external DNS providers publish it.
+    Cname,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Mtls {
+    /// A PEM bundle of CA certificates, or `lab:NAME` for a CA the lab generates.
+    pub truststore: At<String>,
+    /// Fail the TLS handshake on a bad client certificate (and check CRLs) instead of answering
+    /// HTTP 403 as API Gateway does. For the standalone proxy.
+    #[serde(default)]
+    pub strict: bool,
+    /// PEM CRLs checked in strict mode (paths).
+    #[serde(default)]
+    pub crls: Vec<At<String>>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BasePathMapping {
+    /// The first path segment that selects the API; empty for the root.
+    #[serde(default)]
+    pub base_path: String,
+    pub api: At<ApiId>,
+    pub stage: At<String>,
+}

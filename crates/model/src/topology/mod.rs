@@ -1,0 +1,198 @@
+//! The Topology: every element of the modelled network, with the position it was read from.
+//!
+//! Deserialising checks each field's form (ids, CIDRs, addresses, names); [`Topology::problems`]
+//! checks what spans elements (references, duplicates, addresses inside their VPC). Defaults
+//! follow AWS: a VPC has `dns_support` on and `dns_hostnames` off unless it says otherwise.
+
+use std::fmt;
+use std::net::IpAddr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{ApiId, DnsName, Region, VpcId, VpceId};
+use crate::pos::At;
+
+mod api;
+mod dns;
+mod domain;
+mod usage_plan;
+mod validation;
+mod vpc;
+
+pub use api::*;
+pub use dns::*;
+pub use domain::*;
+pub use usage_plan::*;
+pub use vpc::*;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Topology {
+    /// The 12-digit AWS account the resources live in (used in ARNs).
+    #[serde(default = "default_account")]
+    pub account: At<String>,
+    pub region: At<Region>,
+    pub front_doors: FrontDoors,
+    #[serde(default)]
+    pub vpcs: Vec<Vpc>,
+    #[serde(default)]
+    pub endpoints: Vec<Endpoint>,
+    #[serde(default)]
+    pub hosted_zones: Vec<HostedZone>,
+    #[serde(default)]
+    pub resolver_rules: Vec<ResolverRule>,
+    #[serde(default)]
+    pub apis: Vec<Api>,
+    #[serde(default)]
+    pub custom_domains: Vec<CustomDomain>,
+    #[serde(default)]
+    pub usage_plans: Vec<UsagePlan>,
+    #[serde(default)]
+    pub vantages: Vec<Vantage>,
+}
+
+fn default_account() -> At<String> {
+    At::bare("123456789012".to_owned())
+}
+
+/// The public addresses a client reaches API Gateway at, from outside any VPC endpoint.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FrontDoors {
+    /// Addresses of the Region's public execute-api front door (REGIONAL APIs and domains).
+    pub regional: Vec<At<IpAddr>>,
+    /// Addresses of the CloudFront edge (EDGE APIs and domains).
+    #[serde(default)]
+    pub edge: Vec<At<IpAddr>>,
+}
+
+/// Where a client sits.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Vantage {
+    pub name: At<String>,
+    pub network: At<Network>,
+    /// The client's own address (inside its VPC's CIDR).
+    #[serde(default)]
+    pub address: Option<At<IpAddr>>,
+}
+
+impl Vantage {
+    /// The address the client calls from: its own, or a stand-in for its network (a documentation
+    /// address for the internet, `10.0.0.1` inside a VPC) that policies see as `aws:SourceIp`.
+    pub fn client_ip(&self) -> IpAddr {
+        match (&self.address, &self.network.value) {
+            (Some(a), _) => a.value,
+            (None, Network::Vpc(_)) => IpAddr::from([10, 0, 0, 1]),
+            (None, Network::Internet) => IpAddr::from([198, 51, 100, 1]),
+        }
+    }
+}
+
+/// `internet`, or the id of the VPC the client runs in (it then asks that VPC's resolver).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum Network {
+    Internet,
+    Vpc(VpcId),
+}
+
+impl TryFrom<String> for Network {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        if s == "internet" {
+            return Ok(Network::Internet);
+        }
+        s.parse::<VpcId>().map(Network::Vpc).map_err(|_| {
+            format!("`{s}` is not a network: expected `internet` or a VPC id such as vpc-0a1b2c3d")
+        })
+    }
+}
+
+impl From<Network> for String {
+    fn from(n: Network) -> String {
+        n.to_string()
+    }
+}
+
+impl fmt::Display for Network {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Network::Internet => f.write_str("internet"),
+            Network::Vpc(id) => id.fmt(f),
+        }
+    }
+}
+
+/// A deterministic token of `len` characters from [a-z0-9], derived from `seed` (FNV-1a). Used
+/// where AWS would generate a random suffix, so the same topology always gets the same names.
+pub fn stable_token(seed: &str, len: usize) -> String {
+    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in seed.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    (0..len)
+        .map(|i| {
+            h ^= i as u64;
+            h = h.wrapping_mul(0x0100_0000_01b3);
+            char::from(ALPHABET[(h >> 33) as usize % ALPHABET.len()])
+        })
+        .collect()
+}
+
+impl Topology {
+    pub fn vpc(&self, id: &VpcId) -> Option<&Vpc> {
+        self.vpcs.iter().find(|v| v.id.value == *id)
+    }
+
+    pub fn endpoint(&self, id: &VpceId) -> Option<&Endpoint> {
+        self.endpoints.iter().find(|e| e.id.value == *id)
+    }
+
+    pub fn api(&self, id: &ApiId) -> Option<&Api> {
+        self.apis.iter().find(|a| a.id.value == *id)
+    }
+
+    pub fn vantage(&self, name: &str) -> Option<&Vantage> {
+        self.vantages.iter().find(|v| v.name.value == name)
+    }
+
+    /// The front door a modelled address belongs to: the regional or edge front door, an
+    /// execute-api endpoint's ENI, or none.
+    pub fn door_of(&self, ip: IpAddr) -> crate::FrontDoor {
+        if self.front_doors.regional.iter().any(|a| a.value == ip) {
+            return crate::FrontDoor::Regional;
+        }
+        if self.front_doors.edge.iter().any(|a| a.value == ip) {
+            return crate::FrontDoor::Edge;
+        }
+        for e in self.endpoints.iter().filter(|e| e.is_execute_api()) {
+            if e.subnets.iter().any(|s| IpAddr::V4(s.address.value) == ip) {
+                return crate::FrontDoor::VpcEndpoint(e.id.value.clone());
+            }
+        }
+        crate::FrontDoor::None
+    }
+
+    pub fn custom_domain(&self, name: &DnsName) -> Option<&CustomDomain> {
+        self.custom_domains.iter().find(|d| d.name.value == *name)
+    }
+}
+
+impl Topology {
+    /// Reads a bare topology (no steps) from YAML text.
+    pub fn from_yaml(text: &str, origin: &str) -> Result<Topology, crate::LoadError> {
+        let t: Topology = crate::yaml::parse(text, origin)?;
+        let problems = t.problems();
+        if problems.is_empty() {
+            Ok(t)
+        } else {
+            Err(crate::LoadError::Invalid {
+                origin: origin.to_owned(),
+                problems,
+            })
+        }
+    }
+}

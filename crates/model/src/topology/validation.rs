@@ -1,0 +1,508 @@
+//! What spans elements, checked once the file is read: references, duplicates, addresses
+//! inside their VPC, and policies the evaluator can honour. One function per element kind.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::net::IpAddr;
+
+use crate::Problem;
+use crate::address::classify;
+use crate::ids::{ApiId, VpcId, VpceId};
+use crate::naming::is_endpoint_dns_suffix;
+use crate::pos::{At, Pos};
+
+use super::*;
+
+impl Topology {
+    /// Every problem that spans elements: references, duplicates, address containment. Empty
+    /// for a topology that can be run.
+    pub fn problems(&self) -> Vec<Problem> {
+        let mut p = Vec::new();
+        self.check_account_and_doors(&mut p);
+        let vpcs = unique(
+            &mut p,
+            "vpcs",
+            self.vpcs.iter().map(|v| (&v.id.value, v.id.pos)),
+        );
+        self.check_endpoints(&mut p, &vpcs);
+        self.check_hosted_zones(&mut p, &vpcs);
+        self.check_resolver_rules(&mut p, &vpcs);
+        let apis = unique(
+            &mut p,
+            "apis",
+            self.apis.iter().map(|a| (&a.id.value, a.id.pos)),
+        );
+        self.check_apis(&mut p);
+        self.check_custom_domains(&mut p, &apis);
+        self.check_usage_plans(&mut p, &apis);
+        self.check_vantages(&mut p, &vpcs);
+        p.sort_by_key(|p| p.pos);
+        p
+    }
+    /// The account id and the front doors' addresses.
+    fn check_account_and_doors(&self, p: &mut Vec<Problem>) {
+        if !(self.account.len() == 12 && self.account.bytes().all(|b| b.is_ascii_digit())) {
+            p.push(Problem::new(
+                self.account.pos,
+                "account",
+                format!("`{}` is not a 12-digit AWS account id", self.account.value),
+            ));
+        }
+        if self.front_doors.regional.is_empty() {
+            p.push(Problem::new(
+                Pos::UNKNOWN,
+                "front_doors.regional",
+                "the regional front door needs at least one address",
+            ));
+        }
+        for (i, a) in self
+            .front_doors
+            .regional
+            .iter()
+            .chain(&self.front_doors.edge)
+            .enumerate()
+        {
+            let class = classify(a.value);
+            if class.is_private()
+                || matches!(
+                    class,
+                    crate::AddressClass::Loopback
+                        | crate::AddressClass::Unspecified
+                        | crate::AddressClass::Multicast
+                )
+            {
+                let field = if i < self.front_doors.regional.len() {
+                    "front_doors.regional"
+                } else {
+                    "front_doors.edge"
+                };
+                p.push(Problem::new(
+                    a.pos,
+                    field,
+                    format!(
+                        "{} is a {} address; a public front door needs a public one",
+                        a.value,
+                        class.describe()
+                    ),
+                ));
+            }
+        }
+    }
+    /// Interface endpoints: their VPC, subnets, addresses and private DNS.
+    fn check_endpoints(&self, p: &mut Vec<Problem>, vpcs: &[&VpcId]) {
+        for (i, e) in self.endpoints.iter().enumerate() {
+            let f = |s: &str| format!("endpoints[{i}].{s}");
+            let vpc = self.vpc(&e.vpc);
+            if vpc.is_none() {
+                p.push(dangling(
+                    e.vpc.pos,
+                    f("vpc"),
+                    "VPC",
+                    e.vpc.as_str(),
+                    vpcs.iter().map(|v| v.as_str()),
+                ));
+            }
+            if e.subnets.is_empty() {
+                p.push(Problem::new(
+                    e.id.pos,
+                    f("subnets"),
+                    "an interface endpoint needs at least one subnet",
+                ));
+            }
+            if let Some(s) = &e.dns_suffix
+                && !is_endpoint_dns_suffix(s)
+            {
+                p.push(Problem::new(
+                    s.pos,
+                    f("dns_suffix"),
+                    format!("`{}` is not 8 lower-case letters or digits", s.value),
+                ));
+            }
+            for (j, s) in e.subnets.iter().enumerate() {
+                if let Some(vpc) = vpc
+                    && !vpc.cidr.contains(&s.address.value)
+                {
+                    p.push(Problem::new(
+                        s.address.pos,
+                        f(&format!("subnets[{j}].address")),
+                        format!(
+                            "{} is outside {} ({})",
+                            s.address.value, vpc.id.value, vpc.cidr.value
+                        ),
+                    ));
+                }
+                if !s.az.starts_with(self.region.as_str())
+                    || s.az.len() != self.region.as_str().len() + 1
+                {
+                    p.push(Problem::new(
+                        s.az.pos,
+                        f(&format!("subnets[{j}].az")),
+                        format!(
+                            "`{}` is not an Availability Zone of {}",
+                            s.az.value, self.region.value
+                        ),
+                    ));
+                }
+            }
+        }
+        unique(
+            p,
+            "endpoints",
+            self.endpoints.iter().map(|e| (&e.id.value, e.id.pos)),
+        );
+        // AWS refuses a second endpoint with private DNS for one service in one VPC: both would
+        // claim the same private zone ("conflicting DNS domain").
+        let mut claimed: HashMap<(&VpcId, &str), &VpceId> = HashMap::new();
+        for (i, e) in self
+            .endpoints
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.private_dns)
+        {
+            if let Some(first) = claimed.insert((&e.vpc.value, e.service.as_str()), &e.id.value) {
+                p.push(Problem::new(e.id.pos, format!("endpoints[{i}].private_dns"), format!("{} already has private DNS for {} in {}; AWS rejects a second one (conflicting DNS domain)", first, e.service.as_str(), e.vpc.value)));
+            }
+        }
+    }
+    /// Private hosted zones: their VPCs and records.
+    fn check_hosted_zones(&self, p: &mut Vec<Problem>, vpcs: &[&VpcId]) {
+        let mut zone_keys = HashSet::new();
+        for (i, z) in self.hosted_zones.iter().enumerate() {
+            for (j, v) in z.vpcs.iter().enumerate() {
+                if self.vpc(v).is_none() {
+                    p.push(dangling(
+                        v.pos,
+                        format!("hosted_zones[{i}].vpcs[{j}]"),
+                        "VPC",
+                        v.as_str(),
+                        vpcs.iter().map(|v| v.as_str()),
+                    ));
+                }
+                if !zone_keys.insert((z.name.value.clone(), v.value.clone())) {
+                    p.push(Problem::new(
+                        v.pos,
+                        format!("hosted_zones[{i}].vpcs[{j}]"),
+                        format!(
+                            "another private zone named {} is already associated with {}",
+                            z.name.value, v.value
+                        ),
+                    ));
+                }
+            }
+            for (j, r) in z.records.iter().enumerate() {
+                if !r.name.is_within(&z.name) {
+                    p.push(Problem::new(
+                        r.pos,
+                        format!("hosted_zones[{i}].records[{j}].name"),
+                        format!("{} is not inside the zone {}", r.name, z.name.value),
+                    ));
+                }
+            }
+        }
+    }
+    /// Resolver rules: their VPCs, domains and targets.
+    fn check_resolver_rules(&self, p: &mut Vec<Problem>, vpcs: &[&VpcId]) {
+        for (i, r) in self.resolver_rules.iter().enumerate() {
+            for (j, v) in r.vpcs.iter().enumerate() {
+                if self.vpc(v).is_none() {
+                    p.push(dangling(
+                        v.pos,
+                        format!("resolver_rules[{i}].vpcs[{j}]"),
+                        "VPC",
+                        v.as_str(),
+                        vpcs.iter().map(|v| v.as_str()),
+                    ));
+                }
+            }
+            if r.kind == RuleKind::Forward && r.targets.is_empty() {
+                p.push(Problem::new(
+                    r.id.pos,
+                    format!("resolver_rules[{i}].targets"),
+                    "a forward rule needs at least one target",
+                ));
+            }
+            if r.kind == RuleKind::System && !r.targets.is_empty() {
+                p.push(Problem::new(
+                    r.targets[0].pos,
+                    format!("resolver_rules[{i}].targets"),
+                    "a system rule has no targets: the Resolver answers it itself",
+                ));
+            }
+        }
+        unique(
+            p,
+            "resolver_rules",
+            self.resolver_rules.iter().map(|r| (&r.id.value, r.id.pos)),
+        );
+    }
+    /// APIs: stages, routes, endpoints and policies.
+    fn check_apis(&self, p: &mut Vec<Problem>) {
+        let endpoint_ids: Vec<&str> = self.endpoints.iter().map(|e| e.id.as_str()).collect();
+        for (i, a) in self.apis.iter().enumerate() {
+            if a.stages.is_empty() {
+                p.push(Problem::new(
+                    a.id.pos,
+                    format!("apis[{i}].stages"),
+                    "an API needs at least one stage to be called",
+                ));
+            }
+            unique(
+                p,
+                &format!("apis[{i}].stages"),
+                a.stages.iter().map(|s| (&s.value, s.pos)),
+            );
+            for (j, v) in a.vpc_endpoints.iter().enumerate() {
+                let f = format!("apis[{i}].vpc_endpoints[{j}]");
+                match self.endpoint(v) {
+                    None => p.push(dangling(
+                        v.pos,
+                        f,
+                        "endpoint",
+                        v.as_str(),
+                        endpoint_ids.iter().copied(),
+                    )),
+                    Some(e) if !e.is_execute_api() => p.push(Problem::new(
+                        v.pos,
+                        f,
+                        format!(
+                            "{} is an endpoint for {}, not execute-api",
+                            v.value,
+                            e.service.as_str()
+                        ),
+                    )),
+                    Some(_) => {}
+                }
+                if a.endpoint_type.value != EndpointType::Private {
+                    p.push(Problem::new(
+                        v.pos,
+                        format!("apis[{i}].vpc_endpoints"),
+                        format!(
+                            "only a PRIVATE API can list VPC endpoints; {} is {}",
+                            a.id.value, a.endpoint_type.value
+                        ),
+                    ));
+                }
+            }
+            // A policy the evaluator cannot honour in full does not load: an unread Deny would
+            // make the API more open than its owner wrote.
+            if let Some(policy) = &a.policy
+                && let Err(e) = crate::policy::Policy::parse(&policy.value)
+            {
+                let field = if e.at.is_empty() {
+                    format!("apis[{i}].policy")
+                } else {
+                    format!("apis[{i}].policy.{}", e.at)
+                };
+                p.push(Problem::new(policy.pos, field, e.kind.to_string()));
+            }
+            let mut routes = HashSet::new();
+            for (j, r) in a.routes.iter().enumerate() {
+                if !routes.insert((r.method.value, r.path.as_str())) {
+                    p.push(Problem::new(
+                        r.method.pos,
+                        format!("apis[{i}].routes[{j}]"),
+                        format!("{:?} {} is defined twice", r.method.value, r.path.as_str()),
+                    ));
+                }
+            }
+        }
+    }
+    /// Custom domains: type, DNS, mutual TLS and base path mappings.
+    fn check_custom_domains(&self, p: &mut Vec<Problem>, apis: &[&ApiId]) {
+        unique(
+            p,
+            "custom_domains",
+            self.custom_domains
+                .iter()
+                .map(|d| (&d.name.value, d.name.pos)),
+        );
+        for (i, d) in self.custom_domains.iter().enumerate() {
+            if d.endpoint_type.value == EndpointType::Private {
+                p.push(Problem::new(
+                    d.endpoint_type.pos,
+                    format!("custom_domains[{i}].endpoint_type"),
+                    "custom domains here are REGIONAL or EDGE",
+                ));
+            }
+            if let Some(m) = &d.mtls
+                && d.endpoint_type.value != EndpointType::Regional
+            {
+                p.push(Problem::new(
+                    m.truststore.pos,
+                    format!("custom_domains[{i}].mtls"),
+                    "API Gateway offers mutual TLS on REGIONAL custom domains only",
+                ));
+            }
+            let mut paths = HashSet::new();
+            for (j, m) in d.mappings.iter().enumerate() {
+                self.stage_ref(
+                    p,
+                    apis,
+                    format!("custom_domains[{i}].mappings[{j}]"),
+                    &m.api,
+                    &m.stage,
+                );
+                if !paths.insert(m.base_path.as_str()) {
+                    p.push(Problem::new(
+                        m.api.pos,
+                        format!("custom_domains[{i}].mappings[{j}].base_path"),
+                        format!("base path `{}` is mapped twice", m.base_path),
+                    ));
+                }
+                if let Some(api) = self.api(&m.api)
+                    && api.endpoint_type.value == EndpointType::Private
+                {
+                    p.push(Problem::new(
+                        m.api.pos,
+                        format!("custom_domains[{i}].mappings[{j}].api"),
+                        format!(
+                            "{} is PRIVATE; a public custom domain cannot map it",
+                            m.api.value
+                        ),
+                    ));
+                }
+            }
+        }
+
+        unique(
+            p,
+            "usage_plans",
+            self.usage_plans.iter().map(|u| (&u.id.value, u.id.pos)),
+        );
+    }
+    /// Usage plans: their stages, throttles and keys.
+    fn check_usage_plans(&self, p: &mut Vec<Problem>, apis: &[&ApiId]) {
+        for (i, u) in self.usage_plans.iter().enumerate() {
+            for (j, s) in u.stages.iter().enumerate() {
+                self.stage_ref(
+                    p,
+                    apis,
+                    format!("usage_plans[{i}].stages[{j}]"),
+                    &s.api,
+                    &s.stage,
+                );
+            }
+            if let Some(t) = &u.throttle
+                && !(t.rate.is_finite() && t.rate >= 0.0)
+            {
+                p.push(Problem::new(
+                    u.id.pos,
+                    format!("usage_plans[{i}].throttle.rate"),
+                    "the rate must be a non-negative number",
+                ));
+            }
+        }
+        unique(
+            p,
+            "api keys",
+            self.usage_plans
+                .iter()
+                .flat_map(|u| &u.keys)
+                .map(|k| (&k.id.value, k.id.pos)),
+        );
+
+        unique(
+            p,
+            "vantages",
+            self.vantages.iter().map(|v| (&v.name.value, v.name.pos)),
+        );
+    }
+    /// Vantage points: their networks and addresses.
+    fn check_vantages(&self, p: &mut Vec<Problem>, vpcs: &[&VpcId]) {
+        for (i, v) in self.vantages.iter().enumerate() {
+            match &v.network.value {
+                Network::Internet => {}
+                Network::Vpc(id) => match self.vpc(id) {
+                    None => p.push(dangling(
+                        v.network.pos,
+                        format!("vantages[{i}].network"),
+                        "VPC",
+                        id.as_str(),
+                        vpcs.iter().map(|v| v.as_str()),
+                    )),
+                    Some(vpc) => {
+                        if let Some(a) = &v.address
+                            && !matches!(a.value, IpAddr::V4(v4) if vpc.cidr.contains(&v4))
+                        {
+                            p.push(Problem::new(
+                                a.pos,
+                                format!("vantages[{i}].address"),
+                                format!(
+                                    "{} is outside {} ({})",
+                                    a.value, vpc.id.value, vpc.cidr.value
+                                ),
+                            ));
+                        }
+                    }
+                },
+            }
+        }
+    }
+    /// A reference to an API's stage: the API must exist and have that stage.
+    fn stage_ref(
+        &self,
+        p: &mut Vec<Problem>,
+        apis: &[&ApiId],
+        field: String,
+        api: &At<ApiId>,
+        stage: &At<String>,
+    ) {
+        let exists = self
+            .api(api)
+            .map(|a| a.stages.iter().any(|s| s.value == stage.value));
+        match exists {
+            None => p.push(dangling(
+                api.pos,
+                format!("{field}.api"),
+                "API",
+                api.as_str(),
+                apis.iter().map(|a| a.as_str()),
+            )),
+            Some(false) => p.push(Problem::new(
+                stage.pos,
+                format!("{field}.stage"),
+                format!("API {} has no stage `{}`", api.value, stage.value),
+            )),
+            Some(true) => {}
+        }
+    }
+}
+
+/// Reports every repeated key after its first use; returns the keys in order.
+fn unique<'a, K: Eq + std::hash::Hash + fmt::Display + 'a>(
+    p: &mut Vec<Problem>,
+    what: &str,
+    keys: impl Iterator<Item = (&'a K, Pos)>,
+) -> Vec<&'a K> {
+    let mut seen: HashMap<&K, Pos> = HashMap::new();
+    let mut out = Vec::new();
+    for (k, pos) in keys {
+        if let Some(first) = seen.get(k) {
+            p.push(Problem::new(
+                pos,
+                what,
+                format!("`{k}` is defined twice (first at line {})", first.line),
+            ));
+        } else {
+            seen.insert(k, pos);
+            out.push(k);
+        }
+    }
+    out
+}
+
+fn dangling<'a>(
+    pos: Pos,
+    field: impl Into<String>,
+    what: &str,
+    name: &str,
+    known: impl Iterator<Item = &'a str>,
+) -> Problem {
+    let known: Vec<&str> = known.collect();
+    let hint = if known.is_empty() {
+        format!("no {what} is defined")
+    } else {
+        format!("known: {}", known.join(", "))
+    };
+    Problem::new(pos, field, format!("unknown {what} `{name}` ({hint})"))
+}
