@@ -94,13 +94,57 @@ pub const RULES: [Rule; 8] = [
     },
 ];
 
-fn rule(id: &str) -> &'static Rule {
-    RULES.iter().find(|r| r.id == id).unwrap_or(&RULES[0])
+/// A finding's rule, by its stable id: the index into [`RULES`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum FindingId {
+    Px001,
+    Px002,
+    Px003,
+    Px004,
+    Px005,
+    Px006,
+    Px007,
+    Px008,
+}
+
+impl FindingId {
+    pub const ALL: [FindingId; 8] = [
+        FindingId::Px001,
+        FindingId::Px002,
+        FindingId::Px003,
+        FindingId::Px004,
+        FindingId::Px005,
+        FindingId::Px006,
+        FindingId::Px007,
+        FindingId::Px008,
+    ];
+
+    /// The rule's metadata (`RULES` is in `FindingId` order; a test holds them together).
+    pub fn rule(self) -> &'static Rule {
+        &RULES[self as usize]
+    }
+
+    /// `PX001`, …: what reports and SARIF carry.
+    pub fn as_str(self) -> &'static str {
+        self.rule().id
+    }
+}
+
+impl std::fmt::Display for FindingId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for FindingId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
 }
 
 #[derive(Clone, Debug, Serialize)]
 pub struct Finding {
-    pub rule: &'static str,
+    pub rule: FindingId,
     pub severity: Severity,
     pub message: String,
     pub location: Loc,
@@ -110,10 +154,10 @@ pub struct Finding {
 /// Every finding, most severe first, then by file and line.
 pub fn findings(m: &Imported) -> Vec<Finding> {
     let mut out = Vec::new();
-    let mk = |id: &'static str, severity: Option<Severity>, message: String, location: &Loc| {
-        let r = rule(id);
+    let mk = |id: FindingId, severity: Option<Severity>, message: String, location: &Loc| {
+        let r = id.rule();
         Finding {
-            rule: r.id,
+            rule: id,
             severity: severity.unwrap_or(r.severity),
             message,
             location: location.clone(),
@@ -144,14 +188,14 @@ pub fn findings(m: &Imported) -> Vec<Finding> {
                 } else {
                     format!("{} gives {vpc} private DNS for *.execute-api: from that VPC these public APIs become unreachable by their default hostnames (403 ForbiddenException): {}", e.key, names.join(", "))
                 };
-                out.push(mk("PX001", None, msg, &e.loc));
+                out.push(mk(FindingId::Px001, None, msg, &e.loc));
                 if let Some(v) = vpcs.get(&e.vpc)
                     && (v.dns_support == Some(false) || v.dns_hostnames == Some(false))
                 {
-                    out.push(mk("PX005", None, format!("{} has private DNS but {} has enableDnsSupport={:?}, enableDnsHostnames={:?}", e.key, v.key, v.dns_support.unwrap_or(true), v.dns_hostnames.unwrap_or(false)), &e.loc));
+                    out.push(mk(FindingId::Px005, None, format!("{} has private DNS but {} has enableDnsSupport={:?}, enableDnsHostnames={:?}", e.key, v.key, v.dns_support.unwrap_or(true), v.dns_hostnames.unwrap_or(false)), &e.loc));
                 }
             }
-            None => out.push(mk("PX001", Some(Severity::Note), format!("{}: whether it has private DNS is not known statically; if it does, public APIs become unreachable from {vpc} by their default hostnames", e.key), &e.loc)),
+            None => out.push(mk(FindingId::Px001, Some(Severity::Note), format!("{}: whether it has private DNS is not known statically; if it does, public APIs become unreachable from {vpc} by their default hostnames", e.key), &e.loc)),
             Some(false) => {}
         }
     }
@@ -177,7 +221,7 @@ pub fn findings(m: &Imported) -> Vec<Finding> {
     for g in groups {
         for b in &g[1..] {
             out.push(mk(
-                "PX002",
+                FindingId::Px002,
                 None,
                 format!(
                     "{} and {} both have private DNS for execute-api in {}",
@@ -196,7 +240,7 @@ pub fn findings(m: &Imported) -> Vec<Finding> {
             Some(ApiKind::Private) if !a.policy_unknown => {
                 let allows = a.policy.as_ref().is_some_and(has_allow);
                 if !allows {
-                    out.push(mk("PX003", None, format!("{} is PRIVATE and its resource policy allows nothing: every call gets 403 AccessDeniedException", a.name), &a.loc));
+                    out.push(mk(FindingId::Px003, None, format!("{} is PRIVATE and its resource policy allows nothing: every call gets 403 AccessDeniedException", a.name), &a.loc));
                 } else if let Some(vpces) = allowed_vpces(a.policy.as_ref()) {
                     let in_scope: Vec<String> = m
                         .endpoints
@@ -208,7 +252,7 @@ pub fn findings(m: &Imported) -> Vec<Finding> {
                         !in_scope.is_empty() && vpces.iter().all(|v| v.starts_with("vpce-"));
                     if known && !vpces.iter().any(|v| in_scope.contains(v)) {
                         out.push(mk(
-                            "PX003",
+                            FindingId::Px003,
                             Some(Severity::Warning),
                             format!(
                                 "{} allows only {} ; no endpoint in scope is among them",
@@ -221,7 +265,7 @@ pub fn findings(m: &Imported) -> Vec<Finding> {
                 }
             }
             Some(ApiKind::Regional | ApiKind::Edge) if !conditions.is_empty() => {
-                out.push(mk("PX007", None, format!("{} is {} but its resource policy conditions on {}: a public API never sees those keys, so every call is denied", a.name, a.kind.unwrap_or(ApiKind::Edge), conditions.join(", ")), &a.loc));
+                out.push(mk(FindingId::Px007, None, format!("{} is {} but its resource policy conditions on {}: a public API never sees those keys, so every call is denied", a.name, a.kind.unwrap_or(ApiKind::Edge), conditions.join(", ")), &a.loc));
             }
             _ => {}
         }
@@ -256,7 +300,7 @@ pub fn findings(m: &Imported) -> Vec<Finding> {
             } else {
                 "in any VPC with an execute-api endpoint with private DNS".to_owned()
             };
-            out.push(mk("PX004", Some(sev), format!("{} is a CNAME to its execute-api target: {where_} the resolver follows it into the endpoint's zone and the TLS name check fails", c.name.clone().unwrap_or_else(|| c.loc.resource.clone())), &c.loc));
+            out.push(mk(FindingId::Px004, Some(sev), format!("{} is a CNAME to its execute-api target: {where_} the resolver follows it into the endpoint's zone and the TLS name check fails", c.name.clone().unwrap_or_else(|| c.loc.resource.clone())), &c.loc));
         }
     }
     // PX006: mutual TLS bypass.
@@ -265,7 +309,7 @@ pub fn findings(m: &Imported) -> Vec<Finding> {
             if let Some(a) = m.api(r)
                 && a.disable_default != Some(true)
             {
-                out.push(mk("PX006", None, format!("{} has mutual TLS, but {}'s default execute-api endpoint stays enabled: it can be called without a client certificate", d.name.clone().unwrap_or_else(|| d.key.clone()), a.name), &d.loc));
+                out.push(mk(FindingId::Px006, None, format!("{} has mutual TLS, but {}'s default execute-api endpoint stays enabled: it can be called without a client certificate", d.name.clone().unwrap_or_else(|| d.key.clone()), a.name), &d.loc));
             }
         }
     }
@@ -283,7 +327,7 @@ pub fn findings(m: &Imported) -> Vec<Finding> {
 
 /// PX008: an API with methods that require a key, and no usage plan (with a key attached)
 /// that lists it. Where a plan's APIs or a key's plan cannot be known, nothing is said.
-fn key_methods_without_plan(m: &Imported, push: &mut dyn FnMut(&'static str, String, &Loc)) {
+fn key_methods_without_plan(m: &Imported, push: &mut dyn FnMut(FindingId, String, &Loc)) {
     if m.key_methods.is_empty() {
         return;
     }
@@ -354,7 +398,7 @@ fn key_methods_without_plan(m: &Imported, push: &mut dyn FnMut(&'static str, Str
         if plans.is_empty() {
             if !plan_unknown {
                 push(
-                    "PX008",
+                    FindingId::Px008,
                     format!(
                         "{methods} an API key on {}, but no usage plan in the inputs lists a stage of {}: every call to {them} gets 403 {{\"message\":\"Forbidden\"}}",
                         api.name, api.name
@@ -368,7 +412,7 @@ fn key_methods_without_plan(m: &Imported, push: &mut dyn FnMut(&'static str, Str
         if !keyed && !key_unknown {
             let names: Vec<&str> = plans.iter().map(|p| p.key.as_str()).collect();
             push(
-                "PX008",
+                FindingId::Px008,
                 format!(
                     "{methods} an API key on {}, but no key is attached to the usage plan that lists it ({}): every call to {them} gets 403 {{\"message\":\"Forbidden\"}}",
                     api.name,
@@ -486,7 +530,7 @@ pub fn text(fs: &[Finding], m: &Imported) -> String {
                 "{at}: {:?} {} {}\n  {}\n  fix: {}\n",
                 f.severity,
                 f.rule,
-                rule(f.rule).name,
+                f.rule.rule().name,
                 f.message,
                 f.fix
             )
@@ -559,8 +603,8 @@ pub fn sarif(fs: &[Finding], m: &Imported) -> Value {
         .iter()
         .map(|f| {
             json!({
-                "ruleId": f.rule,
-                "ruleIndex": RULES.iter().position(|r| r.id == f.rule).unwrap_or(0),
+                "ruleId": f.rule.as_str(),
+                "ruleIndex": f.rule as usize,
                 "level": level(f.severity),
                 "message": { "text": f.message },
                 "locations": [location(&f.location)],
@@ -587,4 +631,17 @@ pub fn sarif(fs: &[Finding], m: &Imported) -> Value {
             "results": results,
         }],
     })
+}
+
+#[cfg(test)]
+mod id_tests {
+    use super::*;
+
+    #[test]
+    fn ids_and_rules_line_up() {
+        for (i, id) in FindingId::ALL.iter().enumerate() {
+            assert_eq!(id.as_str(), format!("PX{:03}", i + 1));
+        }
+        assert_eq!(FindingId::ALL.len(), RULES.len());
+    }
 }

@@ -171,7 +171,7 @@ mod importers {
         let f = &fs[0];
         assert_eq!(
             (
-                f.rule,
+                f.rule.as_str(),
                 f.severity,
                 f.location.line,
                 f.location.resource.as_str()
@@ -201,7 +201,7 @@ mod importers {
     #[test]
     fn api_keys_without_a_usage_plan_or_without_a_key_in_it() {
         let (fs, _) = analyze(&["api-keys.yaml"]);
-        let px8: Vec<_> = fs.iter().filter(|f| f.rule == "PX008").collect();
+        let px8: Vec<_> = fs.iter().filter(|f| f.rule.as_str() == "PX008").collect();
         assert_eq!(px8.len(), 2, "{fs:?}");
         let no_plan = px8
             .iter()
@@ -267,7 +267,7 @@ mod importers {
             assert!(m.errors.is_empty(), "{name}: {:?}", m.errors);
             let fs: Vec<_> = findings(&m)
                 .into_iter()
-                .filter(|f| f.rule == "PX008")
+                .filter(|f| f.rule.as_str() == "PX008")
                 .collect();
             assert_eq!(fs.len(), want, "{name}: {fs:?}");
         }
@@ -306,7 +306,7 @@ mod importers {
             assert!(m.errors.is_empty(), "{:?}", m.errors);
             findings(&m)
                 .into_iter()
-                .filter(|f| f.rule == "PX008")
+                .filter(|f| f.rule.as_str() == "PX008")
                 .collect::<Vec<_>>()
         };
         let fs = run();
@@ -357,7 +357,7 @@ mod importers {
         for input in ["incident.tfplan.json", "incident-cli"] {
             let (fs, m) = analyze(&[input]);
             assert_eq!(
-                fs.iter().map(|f| f.rule).collect::<Vec<_>>(),
+                fs.iter().map(|f| f.rule.as_str()).collect::<Vec<_>>(),
                 ["PX001"],
                 "{input}: {fs:?}"
             );
@@ -384,7 +384,7 @@ mod importers {
     fn sam_template_traps() {
         let (fs, _) = analyze(&["sam-traps.yaml"]);
         assert_eq!(
-            fs.iter().map(|f| f.rule).collect::<Vec<_>>(),
+            fs.iter().map(|f| f.rule.as_str()).collect::<Vec<_>>(),
             ["PX001"],
             "{fs:?}"
         );
@@ -415,15 +415,13 @@ mod importers {
     #[test]
     fn cdk_synthesized_json_with_heavy_intrinsics() {
         let (fs, m) = analyze(&["cdk-synth.json"]);
-        let rules: Vec<&str> = fs.iter().map(|f| f.rule).collect();
+        let rules: Vec<&str> = fs.iter().map(|f| f.rule.as_str()).collect();
         for r in ["PX001", "PX004", "PX006", "PX007"] {
             assert!(rules.contains(&r), "{r} missing: {fs:?}");
         }
         // Fn::If over a FindInMap decides PrivateDnsEnabled; Fn::Join builds the service name.
-        assert!(
-            fs.iter().any(|f| f.rule == "PX001"
-                && f.location.resource == "NetworkVpcExecuteApiEndpoint1A2B3C4D")
-        );
+        assert!(fs.iter().any(|f| f.rule.as_str() == "PX001"
+            && f.location.resource == "NetworkVpcExecuteApiEndpoint1A2B3C4D"));
         assert!(
             m.unknowns
                 .iter()
