@@ -161,7 +161,7 @@ impl LabReport {
                         let _ = writeln!(o, "    http   no response  [{mark}]");
                     }
                 }
-                if r.diagnosis.rule != "ok" {
+                if r.diagnosis.rule != parallax_probe::explain::Rule::Ok {
                     let _ = writeln!(
                         o,
                         "    why    {}: {}",

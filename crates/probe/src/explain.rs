@@ -16,12 +16,76 @@ use crate::ladder;
 use crate::observation::{DnsAnswer, Observation};
 use crate::options::ProbeOptions;
 
+/// A diagnosis rule, by its stable id (what `--json` and the text report carry).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Rule {
+    Ok,
+    DnsFailure,
+    PrivateZoneNxdomain,
+    EndpointPrivateDns,
+    CnameIntoEndpoint,
+    ConnectFailure,
+    TlsFailure,
+    ClientCertRefused,
+    HttpError,
+    MissingAuthToken,
+    AccessDenied,
+    ApiKey,
+    UnknownStage,
+    DefaultEndpointDisabled,
+    PrivateApiOutside,
+    Throttled,
+    Quota,
+    IntegrationFailure,
+}
+
+impl Rule {
+    /// The stable id: `endpoint-private-dns`, `missing-auth-token`, ...
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Rule::Ok => "ok",
+            Rule::DnsFailure => "dns-failure",
+            Rule::PrivateZoneNxdomain => "private-zone-nxdomain",
+            Rule::EndpointPrivateDns => "endpoint-private-dns",
+            Rule::CnameIntoEndpoint => "cname-into-endpoint",
+            Rule::ConnectFailure => "connect-failure",
+            Rule::TlsFailure => "tls-failure",
+            Rule::ClientCertRefused => "client-cert-refused",
+            Rule::HttpError => "http-error",
+            Rule::MissingAuthToken => "missing-auth-token",
+            Rule::AccessDenied => "access-denied",
+            Rule::ApiKey => "api-key",
+            Rule::UnknownStage => "unknown-stage",
+            Rule::DefaultEndpointDisabled => "default-endpoint-disabled",
+            Rule::PrivateApiOutside => "private-api-outside",
+            Rule::Throttled => "throttled",
+            Rule::Quota => "quota",
+            Rule::IntegrationFailure => "integration-failure",
+        }
+    }
+
+    /// Whether the rule suspects the resolver path, so a pinned retry can confirm it.
+    pub fn suspects_resolver_path(self) -> bool {
+        matches!(
+            self,
+            Rule::EndpointPrivateDns | Rule::CnameIntoEndpoint | Rule::PrivateZoneNxdomain
+        )
+    }
+}
+
+impl std::fmt::Display for Rule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 #[derive(Clone, Debug, Serialize)]
 pub struct Diagnosis {
     /// `ok`, or what failed.
     pub verdict: Verdict,
-    /// A stable rule id (`endpoint-private-dns`, `missing-auth-token`, ...).
-    pub rule: &'static str,
+    /// The rule that explains it.
+    pub rule: Rule,
     /// The cause, in one sentence.
     pub cause: String,
     /// The observations it rests on.
@@ -177,7 +241,7 @@ pub fn explain(obs: &Observation, opts: &ProbeOptions, topology: Option<&Topolog
                 .unwrap_or_else(|| "a private hosted zone".to_owned());
             return diag(
                 Verdict::PrivateAnswer,
-                "private-zone-nxdomain",
+                Rule::PrivateZoneNxdomain,
                 format!(
                     "{zone_text} covers {host} but has no record for it: the VPC resolver answers NXDOMAIN and does not fall back to public DNS, while {} answers it",
                     other.resolver
@@ -195,7 +259,7 @@ pub fn explain(obs: &Observation, opts: &ProbeOptions, topology: Option<&Topolog
             .unwrap_or_else(|| format!("the resolver answered {}", path.outcome.rcode));
         return diag(
             Verdict::DnsFailure,
-            "dns-failure",
+            Rule::DnsFailure,
             format!("{host} did not resolve: {why}"),
             evidence,
             vec!["check the name, and that this host can reach its resolver".to_owned()],
@@ -218,7 +282,7 @@ pub fn explain(obs: &Observation, opts: &ProbeOptions, topology: Option<&Topolog
         }
         return diag(
             Verdict::ConnectFailure,
-            "connect-failure",
+            Rule::ConnectFailure,
             cause,
             evidence,
             vec![
@@ -258,7 +322,7 @@ pub fn explain(obs: &Observation, opts: &ProbeOptions, topology: Option<&Topolog
                     .unwrap_or_default();
                 return diag(
                     Verdict::PrivateAnswer,
-                    "cname-into-endpoint",
+                    Rule::CnameIntoEndpoint,
                     format!("{host} is published as a CNAME to {target}, which this resolver sends into an execute-api endpoint's private zone; the endpoint serves its *.execute-api certificate, so the name check fails"),
                     evidence,
                     vec!["publish the custom domain as a Route 53 alias record instead of a CNAME (reference §2.5)".to_owned(), "or turn private DNS off on the execute-api endpoint".to_owned()],
@@ -269,7 +333,7 @@ pub fn explain(obs: &Observation, opts: &ProbeOptions, topology: Option<&Topolog
             }
             return diag(
                 Verdict::TlsFailure,
-                "tls-failure",
+                Rule::TlsFailure,
                 format!("the TLS handshake with {host} failed: {err}"),
                 evidence,
                 vec![tls_fix(t.name_match, t.failure.as_ref())],
@@ -287,7 +351,7 @@ pub fn explain(obs: &Observation, opts: &ProbeOptions, topology: Option<&Topolog
     let Some(h) = &obs.http else {
         return diag(
             Verdict::HttpError,
-            "http-error",
+            Rule::HttpError,
             "no HTTP exchange took place".to_owned(),
             evidence,
             vec![],
@@ -297,7 +361,7 @@ pub fn explain(obs: &Observation, opts: &ProbeOptions, topology: Option<&Topolog
         evidence.push(format!("http: {err}"));
         return diag(
             Verdict::HttpError,
-            "http-error",
+            Rule::HttpError,
             format!("the HTTP exchange failed: {err}"),
             evidence,
             vec![],
@@ -341,7 +405,7 @@ pub fn explain(obs: &Observation, opts: &ProbeOptions, topology: Option<&Topolog
         });
         let mut d = diag(
             Verdict::PrivateAnswer,
-            "endpoint-private-dns",
+            Rule::EndpointPrivateDns,
             format!(
                 "{who} answers *.execute-api.{region}.{} inside this VPC with its private addresses; the endpoint routes only PRIVATE APIs, so the {kind} gets 403 ForbiddenException and its own logs stay empty",
                 region.dns_suffix()
@@ -383,7 +447,7 @@ pub fn explain(obs: &Observation, opts: &ProbeOptions, topology: Option<&Topolog
                     .join(", ")
             ));
         }
-        return diag(Verdict::HttpError, "missing-auth-token", cause, evidence, vec!["check the path (with the stage first on a default hostname), the method, and that the API was deployed".to_owned()]);
+        return diag(Verdict::HttpError, Rule::MissingAuthToken, cause, evidence, vec!["check the path (with the stage first on a default hostname), the method, and that the API was deployed".to_owned()]);
     }
     if status == 403 && et == "AccessDeniedException" {
         let message = serde_json::from_str::<serde_json::Value>(&h.body)
@@ -392,7 +456,7 @@ pub fn explain(obs: &Observation, opts: &ProbeOptions, topology: Option<&Topolog
             .unwrap_or_else(|| h.body.clone());
         return diag(
             Verdict::HttpError,
-            "access-denied",
+            Rule::AccessDenied,
             format!("the API's resource policy refused the call: \"{message}\""),
             evidence,
             vec!["allow this caller in the resource policy (aws:SourceVpce / aws:SourceVpc / aws:SourceIp), then redeploy the API".to_owned()],
@@ -404,12 +468,12 @@ pub fn explain(obs: &Observation, opts: &ProbeOptions, topology: Option<&Topolog
     if status == 429 {
         let (rule, cause) = if et == "LimitExceededException" {
             (
-                "quota",
+                Rule::Quota,
                 "the usage plan's quota for this API key is used up for the period (429 LimitExceededException)",
             )
         } else {
             (
-                "throttled",
+                Rule::Throttled,
                 "the usage plan's throttle (rate and burst) for this API key is exceeded (429 TooManyRequestsException)",
             )
         };
@@ -422,12 +486,12 @@ pub fn explain(obs: &Observation, opts: &ProbeOptions, topology: Option<&Topolog
         );
     }
     if status == 504 {
-        return diag(Verdict::HttpError, "integration-failure", "the API's integration (the upstream) timed out or failed".to_owned(), evidence, vec!["check the upstream from the API's side: reachability, TLS, and that it answers within the integration timeout (29 s at most)".to_owned()]);
+        return diag(Verdict::HttpError, Rule::IntegrationFailure, "the API's integration (the upstream) timed out or failed".to_owned(), evidence, vec!["check the upstream from the API's side: reachability, TLS, and that it answers within the integration timeout (29 s at most)".to_owned()]);
     }
     if status >= 400 {
         return diag(
             Verdict::HttpError,
-            "http-error",
+            Rule::HttpError,
             format!("the server answered {status}"),
             evidence,
             vec![],
@@ -435,7 +499,7 @@ pub fn explain(obs: &Observation, opts: &ProbeOptions, topology: Option<&Topolog
     }
     diag(
         Verdict::Ok,
-        "ok",
+        Rule::Ok,
         format!(
             "{status} from {}",
             obs.connect
@@ -507,7 +571,7 @@ fn client_cert_diag(
             }
         }
     };
-    Diagnosis { verdict, rule: "client-cert-refused", cause: why, evidence, fixes: vec!["use a certificate issued by one of the CAs the server names, valid today, with at most 4 CA levels above it".to_owned()], confirmation: None }
+    Diagnosis { verdict, rule: Rule::ClientCertRefused, cause: why, evidence, fixes: vec!["use a certificate issued by one of the CAs the server names, valid today, with at most 4 CA levels above it".to_owned()], confirmation: None }
 }
 
 /// 403 ForbiddenException with a public answer: which of the usual causes, most likely first.
@@ -528,11 +592,11 @@ fn forbidden(
         confirmation: None,
     };
     if tls.is_some_and(|t| t.client_cert_requested) && opts.identity.is_none() {
-        return mk("client-cert-refused", "the custom domain uses mutual TLS and no client certificate was sent; API Gateway answers that with HTTP 403".to_owned(), vec!["pass --cert and --key with a certificate from the domain's truststore".to_owned()]);
+        return mk(Rule::ClientCertRefused, "the custom domain uses mutual TLS and no client certificate was sent; API Gateway answers that with HTTP 403".to_owned(), vec!["pass --cert and --key with a certificate from the domain's truststore".to_owned()]);
     }
     if tls.is_some_and(|t| t.client_cert_requested) {
         return mk(
-            "client-cert-refused",
+            Rule::ClientCertRefused,
             "the custom domain uses mutual TLS and refused our certificate (not from its truststore, expired, more than 4 CA levels, or a weak key or signature); API Gateway answers that with HTTP 403".to_owned(),
             vec!["use a certificate issued by a CA in the domain's truststore, valid today".to_owned()],
         );
@@ -541,11 +605,11 @@ fn forbidden(
         && let Some(a) = t.api(api)
     {
         if a.endpoint_type.value == EndpointType::Private {
-            return mk("private-api-outside", format!("{api} is a PRIVATE API and this request did not come through one of its VPC endpoints"), vec!["call it from a VPC with an execute-api endpoint, by a name that resolves to the endpoint".to_owned()]);
+            return mk(Rule::PrivateApiOutside, format!("{api} is a PRIVATE API and this request did not come through one of its VPC endpoints"), vec!["call it from a VPC with an execute-api endpoint, by a name that resolves to the endpoint".to_owned()]);
         }
         if a.disable_execute_api_endpoint {
             return mk(
-                "default-endpoint-disabled",
+                Rule::DefaultEndpointDisabled,
                 format!(
                     "{api} has its default execute-api endpoint disabled; it answers only through its custom domains"
                 ),
@@ -561,7 +625,7 @@ fn forbidden(
             .unwrap_or("");
         if !a.stages.iter().any(|s| s.value == stage) {
             return mk(
-                "unknown-stage",
+                Rule::UnknownStage,
                 format!(
                     "`{stage}` is not a stage of {api} (stages: {}); the stage comes first in the path of a default hostname",
                     a.stages
@@ -580,9 +644,9 @@ fn forbidden(
             .iter()
             .any(|(k, _)| k.eq_ignore_ascii_case("x-api-key"))
     {
-        ("api-key", "most likely the method requires an API key and none was sent (x-api-key); a missing stage in the path and a disabled default endpoint answer the same way".to_owned())
+        (Rule::ApiKey, "most likely the method requires an API key and none was sent (x-api-key); a missing stage in the path and a disabled default endpoint answer the same way".to_owned())
     } else {
-        ("api-key", "most likely the API key is not valid here: unknown, disabled, or not in a usage plan bound to this stage; a missing stage in the path answers the same way".to_owned())
+        (Rule::ApiKey, "most likely the API key is not valid here: unknown, disabled, or not in a usage plan bound to this stage; a missing stage in the path answers the same way".to_owned())
     };
     mk(
         rule,
@@ -597,12 +661,7 @@ fn forbidden(
 /// Runs the pinned retry when the rule suspects the resolver path and another resolver gave a
 /// public answer.
 pub async fn confirm(diagnosis: &mut Diagnosis, obs: &Observation, opts: &ProbeOptions) {
-    if !opts.confirm
-        || !matches!(
-            diagnosis.rule,
-            "endpoint-private-dns" | "cname-into-endpoint" | "private-zone-nxdomain"
-        )
-    {
+    if !opts.confirm || !diagnosis.rule.suspects_resolver_path() {
         return;
     }
     let Some(public) = obs

@@ -178,7 +178,7 @@ steps:
     lab.shutdown().await;
     assert!(report.passed(), "{}", report.to_text());
     let r = report.requests().next().expect("a record");
-    assert_eq!(r.diagnosis.rule, "connect-failure");
+    assert_eq!(r.diagnosis.rule.as_str(), "connect-failure");
     assert!(
         r.diagnosis
             .evidence

@@ -110,7 +110,7 @@ async fn seed_incident_diagnosed_and_confirmed_from_the_vpc() {
         (http.status, http.error_type.as_deref()),
         (Some(403), Some("ForbiddenException"))
     );
-    assert_eq!(r.diagnosis.rule, "endpoint-private-dns");
+    assert_eq!(r.diagnosis.rule.as_str(), "endpoint-private-dns");
     assert!(
         r.diagnosis.cause.contains("vpce-0123456789abcdef0")
             && r.diagnosis.cause.contains("vpc-0a1b2c3d4e5f60718")
@@ -140,7 +140,7 @@ async fn seed_incident_from_the_internet_is_fine() {
     let seed = Seed::at("endpoint-added").await;
     let opts = seed.options(&format!("https://{HOST}/prod/test"), "internet");
     let r = probe(&opts, Some(&seed.topology), Some(200)).await;
-    assert_eq!((r.diagnosis.rule, r.exit_code), ("ok", 0));
+    assert_eq!((r.diagnosis.rule.as_str(), r.exit_code), ("ok", 0));
     assert_eq!(
         r.observation.http.as_ref().and_then(|h| h.status),
         Some(200)
@@ -159,7 +159,7 @@ async fn no_confirm_skips_the_pinned_retry() {
     );
     opts.confirm = false;
     let r = probe(&opts, None, None).await;
-    assert_eq!(r.diagnosis.rule, "endpoint-private-dns");
+    assert_eq!(r.diagnosis.rule.as_str(), "endpoint-private-dns");
     assert!(
         r.diagnosis.cause.contains("public API a1b2c3d4e5"),
         "without a topology the type is not known: {}",
@@ -368,7 +368,7 @@ async fn each_row_of_the_reference_table_gets_its_diagnosis() {
     ];
     for (row, url, door, key, rule) in cases {
         let r = rows.probe(&url, door, key).await;
-        assert_eq!(r.diagnosis.rule, rule, "{row}: {}", r.to_text());
+        assert_eq!(r.diagnosis.rule.as_str(), rule, "{row}: {}", r.to_text());
         assert_eq!(r.exit_code, 14, "{row}");
     }
     let denied = rows
@@ -392,14 +392,16 @@ async fn each_row_of_the_reference_table_gets_its_diagnosis() {
             rows.probe(&format!("{public}/prod/keyed"), "regional", Some(key))
                 .await
                 .diagnosis
-                .rule,
+                .rule
+                .as_str(),
             "ok"
         );
         assert_eq!(
             rows.probe(&format!("{public}/prod/keyed"), "regional", Some(key))
                 .await
                 .diagnosis
-                .rule,
+                .rule
+                .as_str(),
             rule
         );
     }
@@ -407,7 +409,7 @@ async fn each_row_of_the_reference_table_gets_its_diagnosis() {
     let no_cert = rows
         .probe("https://api.example.com/test", "regional", None)
         .await;
-    assert_eq!(no_cert.diagnosis.rule, "client-cert-refused");
+    assert_eq!(no_cert.diagnosis.rule.as_str(), "client-cert-refused");
     assert!(
         no_cert
             .observation
@@ -495,7 +497,7 @@ async fn a_cname_into_the_endpoint_zone_is_named() {
     }
     let r = probe(&o, Some(&t), None).await;
     assert_eq!(
-        (r.diagnosis.rule, r.exit_code),
+        (r.diagnosis.rule.as_str(), r.exit_code),
         ("cname-into-endpoint", 11),
         "{}",
         r.to_text()
@@ -516,7 +518,10 @@ async fn dns_and_connect_failures_have_their_exit_codes() {
     let seed = Seed::at("before").await;
     let nx = seed.options("https://nope.example.com/", "internet");
     let r = probe(&nx, None, None).await;
-    assert_eq!((r.diagnosis.rule, r.exit_code), ("dns-failure", 10));
+    assert_eq!(
+        (r.diagnosis.rule.as_str(), r.exit_code),
+        ("dns-failure", 10)
+    );
     let closed = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("port");
@@ -537,7 +542,10 @@ async fn dns_and_connect_failures_have_their_exit_codes() {
         to: closed,
     }];
     let r = probe(&o, None, None).await;
-    assert_eq!((r.diagnosis.rule, r.exit_code), ("connect-failure", 12));
+    assert_eq!(
+        (r.diagnosis.rule.as_str(), r.exit_code),
+        ("connect-failure", 12)
+    );
     assert!(
         r.observation.connect.as_ref().is_some_and(
             |c| c.failure == Some(parallax_probe::observation::ConnectFailure::Refused)
@@ -666,7 +674,7 @@ async fn against_openssl_s_server() {
         );
         if require_cert {
             assert_eq!(
-                (without.diagnosis.rule, without.exit_code),
+                (without.diagnosis.rule.as_str(), without.exit_code),
                 ("client-cert-refused", 13),
                 "{}",
                 without.to_text()
@@ -828,7 +836,7 @@ async fn row4_no_allowing_policy_and_secrets_are_redacted() {
         ("X-Trace".into(), "visible".into()),
     ];
     let r = probe(&o, Some(&t), None).await;
-    assert_eq!(r.diagnosis.rule, "access-denied");
+    assert_eq!(r.diagnosis.rule.as_str(), "access-denied");
     assert!(
         r.diagnosis
             .cause
@@ -863,7 +871,7 @@ async fn a_server_expecting_a_proxy_header_is_named() {
     }];
     o.confirm = false;
     let r = probe(&o, None, None).await;
-    assert_eq!(r.diagnosis.rule, "tls-failure", "{}", r.to_text());
+    assert_eq!(r.diagnosis.rule.as_str(), "tls-failure", "{}", r.to_text());
     assert!(
         r.diagnosis
             .fixes
@@ -1035,7 +1043,7 @@ async fn tls_failures_are_typed_and_worded() {
             r.to_text()
         );
         assert_eq!(
-            (r.diagnosis.rule, r.exit_code),
+            (r.diagnosis.rule.as_str(), r.exit_code),
             ("tls-failure", 13),
             "{what}"
         );
