@@ -45,17 +45,59 @@ where
         .unwrap_or_else(|e| panic!("composed {what} `{s}` is invalid: {e:?}"))
 }
 
+/// What [`topology`] had to assume, or leave out, to make the inputs runnable.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Assumption {
+    /// Front door and ENI addresses and resource ids are made up where the inputs lack them.
+    MadeUpAddressesAndIds,
+    /// No Region in the inputs: us-east-1.
+    RegionAssumed,
+    /// A VPC's DNS attributes are taken as on, since an endpoint in it has private DNS.
+    DnsAttributesProven { vpc: String },
+    /// An endpoint whose VPC is not in the inputs is left out.
+    EndpointWithoutVpc { endpoint: String },
+    /// An API whose endpoint type is not known statically is left out.
+    ApiTypeUnknown { api: String },
+    /// A resource policy that cannot be evaluated: every call is predicted denied.
+    PolicyNotEvaluable { api: String, error: String },
+}
+
+impl std::fmt::Display for Assumption {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Assumption::MadeUpAddressesAndIds => f.write_str(
+                "front door addresses, ENI addresses and resource ids the inputs do not give are made up",
+            ),
+            Assumption::RegionAssumed => {
+                f.write_str("the Region is not in the inputs: us-east-1 is assumed")
+            }
+            Assumption::DnsAttributesProven { vpc } => write!(
+                f,
+                "{vpc}: its DNS attributes are not in the inputs; they are on, since an endpoint in it has private DNS"
+            ),
+            Assumption::EndpointWithoutVpc { endpoint } => write!(
+                f,
+                "{endpoint}: its VPC is not in the inputs, so it is left out of the prediction"
+            ),
+            Assumption::ApiTypeUnknown { api } => {
+                write!(f, "{api}: its endpoint type is not known statically; left out")
+            }
+            Assumption::PolicyNotEvaluable { api, error } => write!(
+                f,
+                "{api}: its resource policy cannot be evaluated ({error}); every call to it is predicted denied"
+            ),
+        }
+    }
+}
+
 /// The topology, and what was assumed to build it.
-pub fn topology(m: &Imported) -> (Topology, Vec<String>) {
-    let mut notes = vec![
-        "front door addresses, ENI addresses and resource ids the inputs do not give are made up"
-            .to_owned(),
-    ];
+pub fn topology(m: &Imported) -> (Topology, Vec<Assumption>) {
+    let mut notes = vec![Assumption::MadeUpAddressesAndIds];
     // The Region: from an endpoint's service name when one says it, else us-east-1.
     let region: Region = match m.region.as_deref().and_then(|r| r.parse().ok()) {
         Some(r) => r,
         None => {
-            notes.push("the Region is not in the inputs: us-east-1 is assumed".to_owned());
+            notes.push(Assumption::RegionAssumed);
             composed("us-east-1", "Region")
         }
     };
@@ -75,7 +117,7 @@ pub fn topology(m: &Imported) -> (Topology, Vec<String>) {
             .iter()
             .any(|e| e.private_dns == Some(true) && m.vpc(&e.vpc).is_some_and(|x| x.key == v.key));
         if proven && (v.dns_support.is_none() || v.dns_hostnames.is_none()) {
-            notes.push(format!("{}: its DNS attributes are not in the inputs; they are on, since an endpoint in it has private DNS", v.key));
+            notes.push(Assumption::DnsAttributesProven { vpc: v.key.clone() });
         }
         let dns_support = v.dns_support.unwrap_or(true);
         let dns_hostnames = v.dns_hostnames.unwrap_or(proven);
@@ -98,10 +140,9 @@ pub fn topology(m: &Imported) -> (Topology, Vec<String>) {
             continue;
         }
         let Some(vi) = vpc_of(&e.vpc) else {
-            notes.push(format!(
-                "{}: its VPC is not in the inputs, so it is left out of the prediction",
-                e.key
-            ));
+            notes.push(Assumption::EndpointWithoutVpc {
+                endpoint: e.key.clone(),
+            });
             continue;
         };
         let id: parallax_model::VpceId =
@@ -132,10 +173,9 @@ pub fn topology(m: &Imported) -> (Topology, Vec<String>) {
     let mut api_ids = Vec::new();
     for a in &m.apis {
         let Some(kind) = a.kind else {
-            notes.push(format!(
-                "{}: its endpoint type is not known statically; left out",
-                a.name
-            ));
+            notes.push(Assumption::ApiTypeUnknown {
+                api: a.name.clone(),
+            });
             continue;
         };
         let id: parallax_model::ApiId =
@@ -157,10 +197,10 @@ pub fn topology(m: &Imported) -> (Topology, Vec<String>) {
             }),
         };
         if let Some(Err(e)) = a.policy.as_ref().map(parallax_model::policy::Policy::parse) {
-            notes.push(format!(
-                "{}: its resource policy cannot be evaluated ({e}); every call to it is predicted denied",
-                a.name
-            ));
+            notes.push(Assumption::PolicyNotEvaluable {
+                api: a.name.clone(),
+                error: e.to_string(),
+            });
         }
         apis.push(MApi {
             id: At::bare(id),
