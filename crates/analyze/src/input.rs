@@ -18,8 +18,10 @@ pub enum InputError {
     /// A directory, FIFO, socket or device where a file belongs.
     #[error("not a regular file (it is {0})")]
     NotAFile(&'static str),
+    /// A file over `--max-input-size`.
     #[error("larger than {limit} bytes (raise the limit with --max-input-size)")]
     TooLarge { limit: u64 },
+    /// A file that is not UTF-8 text.
     #[error("not UTF-8 text")]
     NotText,
 }

@@ -15,8 +15,10 @@ use crate::forward::forward;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum LookupError {
+    /// A name that cannot be put in a query.
     #[error("`{0}` is not a name that can be asked")]
     BadName(String),
+    /// The server did not answer within the timeout.
     #[error("{server} did not answer within {} ms", timeout.as_millis())]
     NoAnswer {
         server: SocketAddr,

@@ -14,10 +14,13 @@ use crate::pki::{Ca, Identity, LeafSpec, PkiError};
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum CertError {
+    /// The lab could not make a certificate.
     #[error(transparent)]
     Make(#[from] PkiError),
+    /// A PEM file (its path) that cannot be read or holds no usable certificate or key.
     #[error("{}: {message}", path.display())]
     File { path: PathBuf, message: String },
+    /// A file (its path) that `--tls-dir` could not write.
     #[error("cannot write {}: {source}", path.display())]
     Write {
         path: PathBuf,

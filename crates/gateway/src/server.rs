@@ -79,15 +79,19 @@ impl Default for GatewayConfig {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum GatewayError {
+    /// A listen address (`--listen`) that cannot be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
         source: std::io::Error,
     },
+    /// A `--listen` door name the topology does not have.
     #[error("no front door named `{door}` (doors: {known})")]
     UnknownDoor { door: String, known: String },
+    /// A certificate the topology names (`certificate:`, a truststore, an upstream CA) that cannot be used.
     #[error(transparent)]
     Certs(#[from] CertError),
+    /// A TLS configuration that rustls refuses (named by what it was for).
     #[error(transparent)]
     Tls(#[from] crate::tls::TlsError),
 }

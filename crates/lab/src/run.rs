@@ -31,18 +31,23 @@ pub struct LabOptions {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum LabError {
+    /// `--step` names no step of the scenario.
     #[error("scenario `{scenario}` has no step `{step}` (steps: {known})")]
     UnknownStep {
         scenario: String,
         step: String,
         known: String,
     },
+    /// A resolver view could not start.
     #[error(transparent)]
     Dns(#[from] parallax_dns::DnsError),
+    /// The gateway could not start.
     #[error(transparent)]
     Gateway(#[from] parallax_gateway::server::GatewayError),
+    /// The lab's certificates could not be made.
     #[error(transparent)]
     Certs(#[from] parallax_gateway::certs::CertError),
+    /// Anything else the lab needs (a runtime, an upstream stand-in) could not be set up.
     #[error("{0}")]
     Setup(String),
 }

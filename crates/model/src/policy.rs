@@ -80,37 +80,33 @@ pub enum PolicyErrorKind {
     /// A policy given as a string that does not hold JSON.
     NotJson(String),
     /// Something other than the expected JSON type.
-    WrongType {
-        expected: &'static str,
-    },
+    WrongType { expected: &'static str },
     /// An element IAM does not define at this place.
     UnknownElement(String),
     /// A required element is missing (`one_of` lists the accepted forms).
-    Missing {
-        one_of: &'static str,
-    },
+    Missing { one_of: &'static str },
     /// Both forms of an element (`Resource` and `NotResource`).
     Both(&'static str, &'static str),
+    /// A `Version` other than 2012-10-17 and 2008-10-17.
     BadVersion(String),
+    /// An `Effect` other than Allow and Deny.
     BadEffect(String),
     /// A principal type other than AWS, Service, Federated, CanonicalUser.
     BadPrincipalType(String),
+    /// An action that is neither `*` nor `service:action`.
     BadAction(String),
+    /// A resource that is neither `*`, an ARN, nor the `execute-api:/` shorthand.
     BadResource(String),
+    /// A condition operator IAM does not define.
     UnknownOperator(String),
     /// `Null` takes no `IfExists`.
     NullIfExists,
+    /// A condition key API Gateway does not set for resource policies.
     UnknownKey(String),
     /// The operator compares a type the key does not have (`IpAddress` on `aws:SourceVpce`).
-    OperatorDoesNotFitKey {
-        operator: String,
-        key: String,
-    },
+    OperatorDoesNotFitKey { operator: String, key: String },
     /// A value the operator cannot compare (`10.0.0.0/33` for `IpAddress`).
-    BadValue {
-        operator: String,
-        value: String,
-    },
+    BadValue { operator: String, value: String },
     /// `${aws:username}` and the like.
     PolicyVariable(String),
     /// An empty list where one value is needed.

@@ -84,26 +84,33 @@ pub struct CurlFlags {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum FlagError {
+    /// The URL argument is not an http(s) URL the probe can call.
     #[error("URL: {0}")]
     Url(String),
+    /// A `-H` value without a colon.
     #[error("-H `{0}`: expected `Name: value`")]
     Header(String),
+    /// A file named by a flag (`-d @FILE`, `--api-key-file`) that cannot be read.
     #[error("{flag} {}: cannot read: {source}", path.display())]
     Read {
         flag: &'static str,
         path: PathBuf,
         source: std::io::Error,
     },
+    /// A `--cacert`, `--cert` or `--key` file without usable PEM.
     #[error("{flag} {}: {problem}", path.display())]
     Pem {
         flag: &'static str,
         path: PathBuf,
         problem: String,
     },
+    /// `--key` given without `--cert`.
     #[error("--key needs --cert")]
     KeyWithoutCert,
+    /// A flag value of the wrong form (`--resolve`, `--connect-to`, `--dns-servers`, `--compare-dns`).
     #[error("{flag} {message}")]
     Value { flag: &'static str, message: String },
+    /// A `--max-time` outside (0, 3600] seconds.
     #[error("--max-time {0}: expected seconds between 0 and 3600")]
     MaxTime(f64),
 }

@@ -44,9 +44,13 @@ impl DnsFailure {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ConnectFailure {
+    /// Nothing listens there (RST).
     Refused,
+    /// No answer to the SYN in time.
     TimedOut,
+    /// No route to the host or network.
     Unreachable,
+    /// Any other socket error.
     Other,
 }
 
@@ -56,13 +60,17 @@ pub enum ConnectFailure {
 pub enum ServerCertProblem {
     /// The chain does not lead to a CA we trust.
     UnknownIssuer,
+    /// Past its notAfter.
     Expired,
+    /// Before its notBefore.
     NotValidYet,
     /// The certificate does not name the host we asked for.
     NameMismatch,
     /// A CA certificate (basic constraints CA:TRUE) served as the server's own certificate.
     CaUsedAsEndEntity,
+    /// On a revocation list we were given.
     Revoked,
+    /// A signature in the chain does not verify.
     BadSignature,
     /// A signature algorithm or key we do not accept.
     UnsupportedAlgorithm,
@@ -71,9 +79,7 @@ pub enum ServerCertProblem {
     /// Not parsable X.509.
     Malformed,
     /// Another verification failure, in rustls's own words.
-    Other {
-        detail: String,
-    },
+    Other { detail: String },
 }
 
 /// Why the TLS handshake failed.

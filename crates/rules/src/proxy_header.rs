@@ -14,12 +14,16 @@ pub const V1_MAX: usize = 107;
 /// Why a header was refused. The connection is closed; the message names what was wrong.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ProxyError {
+    /// The connection did not start with a PROXY header (its first bytes are named).
     #[error("the connection did not start with a PROXY protocol header (got `{0}`)")]
     Missing(String),
+    /// A malformed v1 line.
     #[error("PROXY v1 header: {0}")]
     V1(String),
+    /// A malformed v2 header.
     #[error("PROXY v2 header: {0}")]
     V2(String),
+    /// The connection ended inside the header.
     #[error("the connection closed inside the PROXY header")]
     Eof,
 }

@@ -114,35 +114,35 @@ pub enum BadRequest {
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum CertRefusal {
+    /// The domain asks for a client certificate and none was sent.
     NotSent,
+    /// Past its notAfter.
     Expired,
+    /// Before its notBefore.
     NotValidYet,
     /// The chain does not lead to a CA in the truststore.
     UnknownIssuer,
+    /// On the truststore's CRL (strict mode only: API Gateway checks no revocation).
     Revoked,
+    /// A signature in the chain does not verify.
     BadSignature,
     /// A signature algorithm below AWS's floor (SHA-256 and up).
     InsecureAlgorithm,
     /// A key below AWS's floor (RSA-2048, ECDSA-256).
-    WeakKey {
-        bits: usize,
-    },
+    WeakKey { bits: usize },
     /// More CA levels above the leaf than API Gateway accepts.
-    ChainTooDeep {
-        levels: usize,
-    },
+    ChainTooDeep { levels: usize },
     /// Extended key usage without clientAuth.
     NotForClientAuth,
     /// The leaf's keyUsage lacks digitalSignature (RFC 5280 §4.2.1.3, RFC 8446 §4.4.2.2).
     LeafKeyUsage,
     /// A CA in the chain whose keyUsage lacks keyCertSign (RFC 5280 §4.2.1.3).
-    IssuerKeyUsage {
-        subject: String,
-    },
+    IssuerKeyUsage { subject: String },
     /// A certificate in the issuer's place that is not a CA, or a CA used as the leaf.
     BasicConstraints,
     /// A CA's pathLenConstraint is exceeded.
     PathLength,
+    /// A critical extension no verifier here understands.
     UnsupportedCriticalExtension,
     /// Not a parsable X.509 certificate.
     Malformed,
