@@ -188,30 +188,78 @@ fn http_line(obs: &Observation) -> Option<String> {
 /// Runs the rules. `confirm` is called for rules that suspect the resolver path.
 pub fn explain(obs: &Observation, opts: &ProbeOptions, topology: Option<&Topology>) -> Diagnosis {
     let host = opts.url.host.as_str();
-    let name = ExecuteApiName::parse(host);
     let path = &obs.dns.path;
+    let name = ExecuteApiName::parse(host);
+    let facts = Facts {
+        obs,
+        opts,
+        topology,
+        host,
+        name: &name,
+        path,
+        public_elsewhere: obs
+            .dns
+            .compare
+            .iter()
+            .find(|a| a.outcome.verdict() == DnsVerdict::Public),
+        path_private: matches!(
+            path.outcome.verdict(),
+            DnsVerdict::Private | DnsVerdict::Mixed
+        ),
+    };
     let mut evidence = vec![answer_line(path, host)];
     evidence.extend(obs.dns.compare.iter().map(|a| answer_line(a, host)));
-    let public_elsewhere = obs
-        .dns
-        .compare
-        .iter()
-        .find(|a| a.outcome.verdict() == DnsVerdict::Public);
-    let path_private = matches!(
-        path.outcome.verdict(),
-        DnsVerdict::Private | DnsVerdict::Mixed
-    );
-    let diag =
-        |verdict, rule, cause: String, evidence: Vec<String>, fixes: Vec<String>| Diagnosis {
-            verdict,
-            rule,
-            cause,
-            evidence,
-            fixes,
-            confirmation: None,
-        };
+    // Each rung in order; the first that explains the outcome decides.
+    for rung in [explain_dns, explain_connect, explain_tls] {
+        if let Some(d) = rung(&facts, &mut evidence) {
+            return d;
+        }
+    }
+    explain_http(&facts, evidence)
+}
 
-    // DNS.
+/// What every rung of the explanation reads.
+#[derive(Clone, Copy)]
+struct Facts<'a> {
+    obs: &'a Observation,
+    opts: &'a ProbeOptions,
+    topology: Option<&'a Topology>,
+    host: &'a str,
+    name: &'a Option<ExecuteApiName>,
+    path: &'a DnsAnswer,
+    /// A comparison resolver's public answer, when one gave it.
+    public_elsewhere: Option<&'a DnsAnswer>,
+    /// Whether the connecting path's answer is private (or mixed).
+    path_private: bool,
+}
+
+fn diag(
+    verdict: Verdict,
+    rule: Rule,
+    cause: String,
+    evidence: Vec<String>,
+    fixes: Vec<String>,
+) -> Diagnosis {
+    Diagnosis {
+        verdict,
+        rule,
+        cause,
+        evidence,
+        fixes,
+        confirmation: None,
+    }
+}
+
+/// The DNS rung: no answer, or a private one for a public name.
+fn explain_dns(f: &Facts<'_>, evidence: &mut Vec<String>) -> Option<Diagnosis> {
+    let Facts {
+        obs,
+        opts,
+        topology,
+        host,
+        path,
+        ..
+    } = *f;
     if path.outcome.addresses.is_empty() {
         if path.outcome.rcode == Rcode::NxDomain
             && let Some(other) = obs
@@ -239,34 +287,43 @@ pub fn explain(obs: &Observation, opts: &ProbeOptions, topology: Option<&Topolog
                     )
                 })
                 .unwrap_or_else(|| "a private hosted zone".to_owned());
-            return diag(
+            return Some(diag(
                 Verdict::PrivateAnswer,
                 Rule::PrivateZoneNxdomain,
                 format!(
                     "{zone_text} covers {host} but has no record for it: the VPC resolver answers NXDOMAIN and does not fall back to public DNS, while {} answers it",
                     other.resolver
                 ),
-                evidence,
+                std::mem::take(evidence),
                 vec![
                     format!("add a record for {host} to the private zone"),
                     "or narrow the private zone so it no longer covers the public name".to_owned(),
                 ],
-            );
+            ));
         }
         let why = path
             .error
             .clone()
             .unwrap_or_else(|| format!("the resolver answered {}", path.outcome.rcode));
-        return diag(
+        return Some(diag(
             Verdict::DnsFailure,
             Rule::DnsFailure,
             format!("{host} did not resolve: {why}"),
-            evidence,
+            std::mem::take(evidence),
             vec!["check the name, and that this host can reach its resolver".to_owned()],
-        );
+        ));
     }
+    None
+}
 
-    // Connect.
+/// The connect rung.
+fn explain_connect(f: &Facts<'_>, evidence: &mut Vec<String>) -> Option<Diagnosis> {
+    let Facts {
+        obs,
+        name,
+        path_private,
+        ..
+    } = *f;
     if let Some(c) = &obs.connect
         && let Some(kind) = c.failure
     {
@@ -280,19 +337,29 @@ pub fn explain(obs: &Observation, opts: &ProbeOptions, topology: Option<&Topolog
         if path_private && name.is_some() {
             cause.push_str("; the address is private, so check the interface endpoint's security group allows inbound TCP 443 from this host");
         }
-        return diag(
+        return Some(diag(
             Verdict::ConnectFailure,
             Rule::ConnectFailure,
             cause,
-            evidence,
+            std::mem::take(evidence),
             vec![
                 "check routes, security groups and network ACLs between this host and the address"
                     .to_owned(),
             ],
-        );
+        ));
     }
+    None
+}
 
-    // TLS.
+/// The TLS rung: the handshake, the server's certificate, and ours.
+fn explain_tls(f: &Facts<'_>, evidence: &mut Vec<String>) -> Option<Diagnosis> {
+    let Facts {
+        obs,
+        opts,
+        host,
+        path,
+        ..
+    } = *f;
     if let Some(t) = &obs.tls {
         let leaf_san = t
             .chain
@@ -320,34 +387,57 @@ pub fn explain(obs: &Observation, opts: &ProbeOptions, topology: Option<&Topolog
                     .last()
                     .map(ToString::to_string)
                     .unwrap_or_default();
-                return diag(
+                return Some(diag(
                     Verdict::PrivateAnswer,
                     Rule::CnameIntoEndpoint,
                     format!("{host} is published as a CNAME to {target}, which this resolver sends into an execute-api endpoint's private zone; the endpoint serves its *.execute-api certificate, so the name check fails"),
-                    evidence,
+                    std::mem::take(evidence),
                     vec!["publish the custom domain as a Route 53 alias record instead of a CNAME (reference §2.5)".to_owned(), "or turn private DNS off on the execute-api endpoint".to_owned()],
-                );
+                ));
             }
             if t.client_cert_requested && t.failure.as_ref().is_some_and(|f| f.alert().is_some()) {
-                return client_cert_diag(t, opts, evidence, Verdict::TlsFailure);
+                return Some(client_cert_diag(
+                    t,
+                    opts,
+                    std::mem::take(evidence),
+                    Verdict::TlsFailure,
+                ));
             }
-            return diag(
+            return Some(diag(
                 Verdict::TlsFailure,
                 Rule::TlsFailure,
                 format!("the TLS handshake with {host} failed: {err}"),
-                evidence,
+                std::mem::take(evidence),
                 vec![tls_fix(t.name_match, t.failure.as_ref())],
-            );
+            ));
         }
         if let Some(refused) = &t.client_cert_refused {
             evidence.push(format!(
                 "tls: the server refused our client certificate after the handshake: {refused}"
             ));
-            return client_cert_diag(t, opts, evidence, Verdict::TlsFailure);
+            return Some(client_cert_diag(
+                t,
+                opts,
+                std::mem::take(evidence),
+                Verdict::TlsFailure,
+            ));
         }
     }
+    None
+}
 
-    // HTTP.
+/// The HTTP rung: what the status, the error type and the body say.
+fn explain_http(f: &Facts<'_>, mut evidence: Vec<String>) -> Diagnosis {
+    let Facts {
+        obs,
+        opts,
+        topology,
+        name,
+        path,
+        public_elsewhere,
+        path_private,
+        ..
+    } = *f;
     let Some(h) = &obs.http else {
         return diag(
             Verdict::HttpError,
