@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use hyper_util::rt::TokioIo;
-use parallax_model::{DnsOutcome, Outcome, Rcode};
+use parallax_model::Outcome;
 use rustls::pki_types::ServerName;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
@@ -35,9 +35,25 @@ pub(crate) fn ms(d: Duration) -> f64 {
 pub async fn run(opts: &ProbeOptions, pin: Option<IpAddr>) -> Observation {
     let started = Instant::now();
     let deadline = started + opts.max_time;
-    let url = &opts.url;
-    let host = url.host.as_str();
+    let mut obs = resolve_rung(opts, pin, deadline).await;
+    // Each rung runs only if the one before it got through; the observation says how far.
+    if let Some(ip) = obs.dns.path.outcome.addresses.first().copied()
+        && let Some(tcp) = connect_rung(opts, ip, deadline, &mut obs).await
+    {
+        if opts.url.https {
+            tls_rung(opts, tcp, deadline, &mut obs).await;
+        } else {
+            let (http, outcome) = http_exchange(TokioIo::new(tcp), false, opts, deadline).await;
+            obs.http = Some(http);
+            obs.outcome.http = outcome;
+        }
+    }
+    obs.total_ms = ms(started.elapsed());
+    obs
+}
 
+/// DNS: the connecting path's answer (or the pinned address) and the comparison resolvers'.
+async fn resolve_rung(opts: &ProbeOptions, pin: Option<IpAddr>, deadline: Instant) -> Observation {
     let path = match pin {
         Some(addr) => pinned(addr, "confirmation"),
         None => path_answer(opts, deadline).await,
@@ -48,34 +64,33 @@ pub async fn run(opts: &ProbeOptions, pin: Option<IpAddr>) -> Observation {
             compare.push(ask(name, *server, opts, deadline).await);
         }
     }
-    let dns = DnsLayer { path, compare };
-    let mut obs = Observation {
-        url: url.to_string(),
+    let outcome = Outcome {
+        dns: path.outcome.clone(),
+        front_door: None,
+        http: None,
+    };
+    Observation {
+        url: opts.url.to_string(),
         method: opts.method.clone(),
         request_headers: redacted_headers(opts),
-        dns,
+        dns: DnsLayer { path, compare },
         connect: None,
         tls: None,
         http: None,
-        outcome: Outcome {
-            dns: DnsOutcome {
-                rcode: Rcode::ServFail,
-                cname_chain: vec![],
-                addresses: vec![],
-                ttl: None,
-            },
-            front_door: None,
-            http: None,
-        },
+        outcome,
         total_ms: 0.0,
-    };
-    obs.outcome.dns = obs.dns.path.outcome.clone();
-    let Some(ip) = obs.dns.path.outcome.addresses.first().copied() else {
-        obs.total_ms = ms(started.elapsed());
-        return obs;
-    };
+    }
+}
 
-    // Connect.
+/// TCP to the answer (or where `--connect-to` maps it), then the PROXY header if asked for.
+async fn connect_rung(
+    opts: &ProbeOptions,
+    ip: IpAddr,
+    deadline: Instant,
+    obs: &mut Observation,
+) -> Option<TcpStream> {
+    let url = &opts.url;
+    let host = url.host.as_str();
     let addr = SocketAddr::new(ip, url.port);
     let via = opts
         .connect_to
@@ -95,8 +110,7 @@ pub async fn run(opts: &ProbeOptions, pin: Option<IpAddr>) -> Observation {
                 "{addr} is not in the connect map, and only mapped addresses may be dialled (the lab never leaves loopback)"
             )),
         });
-        obs.total_ms = ms(started.elapsed());
-        return obs;
+        return None;
     }
     let dial = via.unwrap_or(addr);
     let t0 = Instant::now();
@@ -111,63 +125,48 @@ pub async fn run(opts: &ProbeOptions, pin: Option<IpAddr>) -> Observation {
             ),
         )),
     };
-    let connect = ConnectLayer {
+    let connect = obs.connect.insert(ConnectLayer {
         addr,
         via,
         elapsed_ms: ms(t0.elapsed()),
         failure: tcp.as_ref().err().map(|e| e.0),
         error: tcp.as_ref().err().map(|e| e.1.clone()),
-    };
-    obs.connect = Some(connect);
-    let Ok(tcp) = tcp else {
-        obs.total_ms = ms(started.elapsed());
-        return obs;
-    };
+    });
+    let mut tcp = tcp.ok()?;
     let _ = tcp.set_nodelay(true);
-    let mut tcp = tcp;
     if let Some(claimed) = opts.haproxy {
         let local = tcp.local_addr().unwrap_or(SocketAddr::new(ip, 0));
         let src = SocketAddr::new(claimed.unwrap_or(local.ip()), local.port());
         let line = parallax_rules::proxy_header::write_v1(src, addr);
-        if let Err(e) = tcp.write_all(line.as_bytes()).await
-            && let Some(c) = obs.connect.as_mut()
-        {
-            c.failure = Some(ConnectFailure::Other);
-            c.error = Some(format!("sending the PROXY protocol header: {e}"));
-            obs.total_ms = ms(started.elapsed());
-            return obs;
+        if let Err(e) = tcp.write_all(line.as_bytes()).await {
+            connect.failure = Some(ConnectFailure::Other);
+            connect.error = Some(format!("sending the PROXY protocol header: {e}"));
+            return None;
         }
     }
+    Some(tcp)
+}
 
-    if !url.https {
-        let (http, outcome) = http_exchange(TokioIo::new(tcp), false, opts, deadline).await;
-        obs.http = Some(http);
-        obs.outcome.http = outcome;
-        obs.total_ms = ms(started.elapsed());
-        return obs;
-    }
-
-    // TLS.
+/// TLS, then the HTTP exchange inside it (where TLS 1.3 reports a refused client certificate).
+async fn tls_rung(opts: &ProbeOptions, tcp: TcpStream, deadline: Instant, obs: &mut Observation) {
+    let host = opts.url.host.as_str();
     let recorder = Arc::new(Recorder::default());
-    let mut tls = TlsLayer {
+    let tls = obs.tls.insert(TlsLayer {
         sni: Some(host.to_owned()),
         ..Default::default()
-    };
+    });
     let config = match client_config(opts, recorder.clone()) {
         Ok(c) => c,
         Err(what) => {
             tls.fail(TlsFailure::LocalSetup { what });
-            obs.tls = Some(tls);
-            obs.total_ms = ms(started.elapsed());
-            return obs;
+            return;
         }
     };
     let Ok(server_name) = ServerName::try_from(host.to_owned()) else {
         tls.fail(TlsFailure::BadServerName {
             host: host.to_owned(),
         });
-        obs.tls = Some(tls);
-        return obs;
+        return;
     };
     let t0 = Instant::now();
     let handshake = tokio::time::timeout(
@@ -176,30 +175,28 @@ pub async fn run(opts: &ProbeOptions, pin: Option<IpAddr>) -> Observation {
     )
     .await;
     tls.elapsed_ms = ms(t0.elapsed());
-    recorder.fill(&mut tls, host);
+    recorder.fill(tls, host);
     let stream = match handshake {
         Ok(Ok(s)) => s,
         Ok(Err(e)) => {
             let got_hello = !tls.chain.is_empty();
             tls.fail(TlsFailure::of_handshake(&e, got_hello));
-            obs.tls = Some(tls);
-            obs.total_ms = ms(started.elapsed());
-            return obs;
+            return;
         }
         Err(_) => {
             tls.fail(TlsFailure::TimedOut);
-            obs.tls = Some(tls);
-            obs.total_ms = ms(started.elapsed());
-            return obs;
+            return;
         }
     };
     let (_, session) = stream.get_ref();
     tls.version = session
         .protocol_version()
-        .map(|v| format!("{v:?}").replace('_', "."));
+        .and_then(|v| v.as_str())
+        .map(|v| v.replace('_', "."));
     tls.cipher = session
         .negotiated_cipher_suite()
-        .map(|c| format!("{:?}", c.suite()));
+        .and_then(|c| c.suite().as_str())
+        .map(str::to_owned);
     tls.alpn = session
         .alpn_protocol()
         .map(|a| String::from_utf8_lossy(a).into_owned());
@@ -218,11 +215,8 @@ pub async fn run(opts: &ProbeOptions, pin: Option<IpAddr>) -> Observation {
             }
         });
     }
-    obs.tls = Some(tls);
     obs.http = Some(http);
     obs.outcome.http = outcome;
-    obs.total_ms = ms(started.elapsed());
-    obs
 }
 
 /// Header names whose values are secrets.
