@@ -45,7 +45,7 @@ pub fn first_divergence(a: &Value, b: &Value) -> Result<Option<String>, String> 
     };
     if da["rcode"] != db["rcode"] || addrs(da) != addrs(db) {
         let (ca, cb) = (classes(&oa["dns"]["path"]), classes(&ob["dns"]["path"]));
-        let meaning = if ca.contains("private") != cb.contains("private") {
+        let meaning = if any_private(&oa["dns"]["path"]) != any_private(&ob["dns"]["path"]) {
             "the same name answers a private address in one place and a public one in the other: split-horizon DNS (an interface endpoint's private DNS, a private hosted zone, or a resolver rule on the private side)"
         } else if da["rcode"] != db["rcode"] {
             "one place cannot resolve the name: a private zone that covers it without the record, a resolver rule, or a resolver that cannot be reached"
@@ -98,6 +98,15 @@ pub fn first_divergence(a: &Value, b: &Value) -> Result<Option<String>, String> 
         )));
     }
     Ok(None)
+}
+
+/// Whether an answer holds a private address, by its classes as the report names them.
+fn any_private(answer: &Value) -> bool {
+    answer["classes"].as_array().is_some_and(|a| {
+        a.iter()
+            .filter_map(|c| serde_json::from_value::<parallax_model::AddressClass>(c.clone()).ok())
+            .any(parallax_model::AddressClass::is_private)
+    })
 }
 
 fn classes(answer: &Value) -> String {
