@@ -590,18 +590,7 @@ async fn tcp_connections_over_the_cap_wait_for_a_free_slot() {
         let mut s = tokio::net::TcpStream::connect(internet)
             .await
             .expect("connect");
-        let q = query_bytes(API, RecordType::A, false);
-        s.write_all(&u16::try_from(q.len()).expect("len").to_be_bytes())
-            .await
-            .expect("write");
-        s.write_all(&q).await.expect("write");
-        let mut len = [0u8; 2];
-        tokio::time::timeout(std::time::Duration::from_secs(3), s.read_exact(&mut len))
-            .await
-            .expect("answered in time")
-            .expect("answered");
-        let mut body = vec![0u8; usize::from(u16::from_be_bytes(len))];
-        s.read_exact(&mut body).await.expect("the answer");
+        tcp_exchange(&mut s).await;
         held.push(s);
     }
     let (idle1, idle2) = (held.remove(0), held.remove(0));
@@ -639,25 +628,33 @@ async fn tcp_connections_over_the_cap_wait_for_a_free_slot() {
 
 #[tokio::test]
 async fn several_queries_share_one_tcp_connection() {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let r = start(&topology(true, "alias", "")).await;
     let (internet, _) = views(&r);
     let mut s = tokio::net::TcpStream::connect(internet)
         .await
         .expect("connect");
     for _ in 0..3 {
-        let q = query_bytes(API, RecordType::A, false);
-        s.write_all(&u16::try_from(q.len()).expect("len").to_be_bytes())
-            .await
-            .expect("write");
-        s.write_all(&q).await.expect("write");
-        let mut len = [0u8; 2];
-        s.read_exact(&mut len).await.expect("length");
-        let mut buf = vec![0u8; usize::from(u16::from_be_bytes(len))];
-        s.read_exact(&mut buf).await.expect("body");
-        let m = hickory_proto::op::Message::from_vec(&buf).expect("decodes");
+        let m = tcp_exchange(&mut s).await;
         assert_eq!(addresses(&m), ips(&["52.94.133.10"]));
     }
+}
+
+/// One A query for the API's name over an open TCP connection, and its answer (at most 3 s).
+async fn tcp_exchange(s: &mut tokio::net::TcpStream) -> hickory_proto::op::Message {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let q = query_bytes(API, RecordType::A, false);
+    s.write_all(&u16::try_from(q.len()).expect("len").to_be_bytes())
+        .await
+        .expect("write");
+    s.write_all(&q).await.expect("write");
+    let mut len = [0u8; 2];
+    tokio::time::timeout(std::time::Duration::from_secs(3), s.read_exact(&mut len))
+        .await
+        .expect("answered in time")
+        .expect("answered");
+    let mut buf = vec![0u8; usize::from(u16::from_be_bytes(len))];
+    s.read_exact(&mut buf).await.expect("the answer");
+    hickory_proto::op::Message::from_vec(&buf).expect("decodes")
 }
 
 #[tokio::test]
