@@ -21,7 +21,7 @@ pub mod certs;
 pub mod front_door;
 pub mod onprem;
 pub mod pki;
-pub use parallax_model::policy;
+pub use parallax_rules::policy;
 pub mod proxy;
 pub mod proxyproto;
 pub use parallax_rules::{refusal as reject, request, route};

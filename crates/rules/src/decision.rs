@@ -295,18 +295,21 @@ impl Tables {
                 _ => None,
             };
             let decision = match &api.policy {
-                Some(PolicyEntry::Usable(p)) => p.evaluate(&Caller {
-                    arn: &arn,
-                    api_relative: &relative,
-                    source_ip: req.client_ip,
-                    source_vpce: vpce.map(VpceId::as_str),
-                    source_vpc: vpce
-                        .and_then(|v| self.endpoint_vpc.get(v))
-                        .map(VpcId::as_str),
-                    user_agent: req.user_agent,
-                    referer: req.referer,
-                    now: Caller::now(),
-                }),
+                Some(PolicyEntry::Usable(p)) => crate::policy::evaluate(
+                    p,
+                    &Caller {
+                        arn: &arn,
+                        api_relative: &relative,
+                        source_ip: req.client_ip,
+                        source_vpce: vpce.map(VpceId::as_str),
+                        source_vpc: vpce
+                            .and_then(|v| self.endpoint_vpc.get(v))
+                            .map(VpcId::as_str),
+                        user_agent: req.user_agent,
+                        referer: req.referer,
+                        now: Caller::now(),
+                    },
+                ),
                 // Unknown is never allow.
                 Some(PolicyEntry::Unusable) => Decision::ExplicitDeny,
                 // A private API rejects everything until a policy grants access (reference §5).

@@ -6,8 +6,8 @@
 //!   Resolver): rules, private zones, endpoint zones, CNAME chains.
 //! - [`request`]: the canonical request (host, method token, decoded path) every check reads.
 //! - [`route`]: resource path templates and method matching.
-//! - [`policy`]: resource policies (the grammar lives with the model, which refuses what the
-//!   evaluator cannot honour when a topology loads).
+//! - [`policy`]: resource-policy evaluation for one call (the grammar, and its refusal of what
+//!   cannot be honoured, are the model's: a topology with such a policy does not load).
 //! - [`usage_plan`]: API keys, throttles and quotas; the counters' storage behind a trait.
 //! - [`refusal`]: every refusal, mapped to status, `x-amzn-ErrorType` and body (reference §1.2).
 //! - [`decision`]: the gateway's tables and the order of checks for one request.
@@ -23,5 +23,5 @@ pub mod resolver;
 pub mod route;
 pub mod usage_plan;
 
-pub use parallax_model::policy;
+pub mod policy;
 pub use predict::{PredictRequest, Prediction, Predictor};

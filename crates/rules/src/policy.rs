@@ -1,0 +1,444 @@
+//! Resource-policy evaluation for one anonymous call, on the grammar `parallax-model` parses
+//! (and refuses when a statement could not be honoured in full). An applicable Deny wins;
+//! otherwise an applicable Allow allows; otherwise nothing allows.
+
+use std::net::IpAddr;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use ipnet::IpNet;
+use parallax_model::policy::{Base, Condition, Origin, SetQualifier, Statement, date};
+pub use parallax_model::policy::{Policy, PolicyError, PolicyErrorKind};
+
+/// What a policy is asked about: one anonymous call.
+#[derive(Clone, Debug)]
+pub struct Caller<'a> {
+    /// `arn:aws:execute-api:{region}:{account}:{api}/{stage}/{METHOD}/{path}`.
+    pub arn: &'a str,
+    /// The part after the API id: `{stage}/{METHOD}/{path}`, matched by `execute-api:/…`.
+    pub api_relative: &'a str,
+    pub source_ip: IpAddr,
+    /// Set when the call came through an interface endpoint.
+    pub source_vpce: Option<&'a str>,
+    pub source_vpc: Option<&'a str>,
+    pub user_agent: Option<&'a str>,
+    pub referer: Option<&'a str>,
+    /// Seconds since the Unix epoch, for `aws:CurrentTime` and `aws:EpochTime`.
+    pub now: i64,
+}
+
+impl Caller<'_> {
+    /// The current time as `now`.
+    pub fn now() -> i64 {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Decision {
+    Allow,
+    /// A statement denies explicitly.
+    ExplicitDeny,
+    /// No statement allows.
+    NoAllow,
+}
+
+/// The decision of `policy` for one anonymous call to `execute-api:Invoke`: an applicable
+/// Deny wins; otherwise an applicable Allow allows; otherwise nothing allows.
+pub fn evaluate(policy: &Policy, c: &Caller<'_>) -> Decision {
+    let mut allowed = false;
+    for s in policy.statements() {
+        if !applies(s, c) {
+            continue;
+        }
+        if s.deny {
+            return Decision::ExplicitDeny;
+        }
+        allowed = true;
+    }
+    if allowed {
+        Decision::Allow
+    } else {
+        Decision::NoAllow
+    }
+}
+
+fn applies(s: &Statement, c: &Caller<'_>) -> bool {
+    // Callers are anonymous: a principal list names them only through `*`.
+    let principal = s.principal.value != s.principal.not;
+    let action = s
+        .action
+        .value
+        .iter()
+        .any(|a| glob_ignore_case(a, "execute-api:Invoke"))
+        != s.action.not;
+    let resource = s.resource.value.iter().any(|r| resource_matches(r, c)) != s.resource.not;
+    principal && action && resource && s.conditions.iter().all(|k| holds(k, c))
+}
+
+fn context(k: &Condition, c: &Caller<'_>) -> Option<Vec<String>> {
+    let one = |s: &str| Some(vec![s.to_owned()]);
+    match k.key.source {
+        Origin::SourceIp => one(&c.source_ip.to_string()),
+        Origin::VpcSourceIp => c.source_vpce.and_then(|_| one(&c.source_ip.to_string())),
+        Origin::SourceVpc => c.source_vpc.and_then(one),
+        Origin::SourceVpce => c.source_vpce.and_then(one),
+        Origin::CurrentTime | Origin::EpochTime => one(&c.now.to_string()),
+        Origin::SecureTransport => one("true"),
+        Origin::UserAgent => c.user_agent.and_then(one),
+        Origin::Referer => c.referer.and_then(one),
+        Origin::SignedOnly | Origin::ServiceOnly => None,
+    }
+}
+
+fn holds(k: &Condition, c: &Caller<'_>) -> bool {
+    let context = context(k, c);
+    if k.op.base == Base::Null {
+        let absent = context.is_none();
+        return k
+            .values
+            .iter()
+            .any(|v| v.eq_ignore_ascii_case("true") == absent);
+    }
+    let Some(values) = context else {
+        // IAM on an absent key: IfExists and ForAllValues hold, ForAnyValue does not; plain
+        // negated operators hold and plain positive ones do not.
+        return match k.op.set {
+            _ if k.op.if_exists => true,
+            SetQualifier::ForAllValues => true,
+            SetQualifier::ForAnyValue => false,
+            SetQualifier::None => negated(k.op.base),
+        };
+    };
+    let each = |ctx: &str| {
+        let any = k.values.iter().any(|p| compare(k.op.base, ctx, p));
+        if negated(k.op.base) { !any } else { any }
+    };
+    match k.op.set {
+        SetQualifier::ForAllValues => values.iter().all(|v| each(v)),
+        SetQualifier::ForAnyValue => values.iter().any(|v| each(v)),
+        SetQualifier::None if negated(k.op.base) => values.iter().all(|v| each(v)),
+        SetQualifier::None => values.iter().any(|v| each(v)),
+    }
+}
+
+fn negated(b: Base) -> bool {
+    matches!(
+        b,
+        Base::StringNotEquals
+            | Base::StringNotEqualsIgnoreCase
+            | Base::StringNotLike
+            | Base::NumericNotEquals
+            | Base::DateNotEquals
+            | Base::NotIpAddress
+            | Base::ArnNotEquals
+            | Base::ArnNotLike
+    )
+}
+
+/// Whether the context value matches one policy value under the (un-negated) operator.
+fn compare(b: Base, ctx: &str, p: &str) -> bool {
+    use Base as B;
+    let num = |s: &str| s.parse::<f64>().ok();
+    match b {
+        B::StringEquals | B::StringNotEquals => ctx == p,
+        B::StringEqualsIgnoreCase | B::StringNotEqualsIgnoreCase => {
+            ctx.to_lowercase() == p.to_lowercase()
+        }
+        B::StringLike | B::StringNotLike => glob(p, ctx),
+        B::NumericEquals | B::NumericNotEquals => num(ctx) == num(p) && num(p).is_some(),
+        B::NumericLessThan => matches!((num(ctx), num(p)), (Some(a), Some(b)) if a < b),
+        B::NumericLessThanEquals => matches!((num(ctx), num(p)), (Some(a), Some(b)) if a <= b),
+        B::NumericGreaterThan => matches!((num(ctx), num(p)), (Some(a), Some(b)) if a > b),
+        B::NumericGreaterThanEquals => {
+            matches!((num(ctx), num(p)), (Some(a), Some(b)) if a >= b)
+        }
+        B::DateEquals | B::DateNotEquals => date(ctx).is_some() && date(ctx) == date(p),
+        B::DateLessThan => matches!((date(ctx), date(p)), (Some(a), Some(b)) if a < b),
+        B::DateLessThanEquals => matches!((date(ctx), date(p)), (Some(a), Some(b)) if a <= b),
+        B::DateGreaterThan => matches!((date(ctx), date(p)), (Some(a), Some(b)) if a > b),
+        B::DateGreaterThanEquals => matches!((date(ctx), date(p)), (Some(a), Some(b)) if a >= b),
+        B::Bool => ctx.eq_ignore_ascii_case(p),
+        B::BinaryEquals => ctx == p,
+        B::IpAddress | B::NotIpAddress => ctx.parse::<IpAddr>().is_ok_and(|ip| in_net(p, ip)),
+        B::ArnEquals | B::ArnLike | B::ArnNotEquals | B::ArnNotLike => arn_like(p, ctx),
+        B::Null => false,
+    }
+}
+
+fn in_net(v: &str, ip: IpAddr) -> bool {
+    if let Ok(net) = v.parse::<IpNet>() {
+        return net.contains(&ip);
+    }
+    v.parse::<IpAddr>().is_ok_and(|a| a == ip)
+}
+
+/// IAM's ARN comparison: the six colon-separated parts, each matched with wildcards.
+fn arn_like(pattern: &str, arn: &str) -> bool {
+    let p: Vec<&str> = pattern.splitn(6, ':').collect();
+    let a: Vec<&str> = arn.splitn(6, ':').collect();
+    p.len() == 6 && a.len() == 6 && p.iter().zip(&a).all(|(p, a)| glob(p, a))
+}
+
+fn resource_matches(pattern: &str, c: &Caller<'_>) -> bool {
+    if pattern == "*" {
+        return true;
+    }
+    // `execute-api:/stage/METHOD/path` is shorthand for the API's own ARN.
+    if let Some(rest) = pattern.strip_prefix("execute-api:/") {
+        return glob(rest, c.api_relative);
+    }
+    glob(pattern, c.arn)
+}
+
+fn glob_ignore_case(pattern: &str, text: &str) -> bool {
+    glob(&pattern.to_ascii_lowercase(), &text.to_ascii_lowercase())
+}
+
+/// IAM wildcard match: `*` any run of characters (including none), `?` one character.
+pub fn glob(pattern: &str, text: &str) -> bool {
+    let p: Vec<char> = pattern.chars().collect();
+    let t: Vec<char> = text.chars().collect();
+    let (mut pi, mut ti) = (0, 0);
+    let (mut star, mut mark) = (None, 0);
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some(pi);
+            mark = ti;
+            pi += 1;
+        } else if let Some(s) = star {
+            pi = s + 1;
+            mark += 1;
+            ti = mark;
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|&c| c == '*')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::Value;
+
+    /// `policy.evaluate(caller)`, for the tests' readability.
+    trait Evaluate {
+        fn evaluate(&self, c: &Caller<'_>) -> Decision;
+    }
+
+    impl Evaluate for Policy {
+        fn evaluate(&self, c: &Caller<'_>) -> Decision {
+            super::evaluate(self, c)
+        }
+    }
+    use serde_json::json;
+
+    fn caller<'a>(vpce: Option<&'a str>) -> Caller<'a> {
+        Caller {
+            arn: "arn:aws:execute-api:us-east-1:111122223333:p1r2i3v4a5/prod/GET/test",
+            api_relative: "prod/GET/test",
+            source_ip: "10.0.2.15".parse().unwrap(),
+            source_vpce: vpce,
+            source_vpc: vpce.map(|_| "vpc-0a1b2c3d"),
+            user_agent: Some("curl/8.5.0"),
+            referer: None,
+            now: date("2026-11-30T12:00:00Z").unwrap(),
+        }
+    }
+
+    fn allow_then_deny(condition: Value) -> Policy {
+        Policy::parse(&json!({"Version":"2012-10-17","Statement":[
+            {"Effect":"Allow","Principal":"*","Action":"execute-api:Invoke","Resource":["execute-api:/*"]},
+            {"Effect":"Deny","Principal":"*","Action":"execute-api:Invoke","Resource":["execute-api:/*"],
+             "Condition": condition}]}))
+        .unwrap()
+    }
+
+    /// The shape AWS documents (apigateway-resource-policies-examples.html): allow all, then
+    /// deny unless the source endpoint matches.
+    #[test]
+    fn documented_source_vpce_policy() {
+        let p =
+            allow_then_deny(json!({"StringNotEquals":{"aws:sourceVpce":"vpce-0123456789abcdef0"}}));
+        assert_eq!(
+            p.evaluate(&caller(Some("vpce-0123456789abcdef0"))),
+            Decision::Allow
+        );
+        assert_eq!(
+            p.evaluate(&caller(Some("vpce-0fffffffffffffff0"))),
+            Decision::ExplicitDeny
+        );
+        assert_eq!(
+            p.evaluate(&caller(None)),
+            Decision::ExplicitDeny,
+            "absent: StringNotEquals holds"
+        );
+    }
+
+    #[test]
+    fn a_json_string_and_full_arns() {
+        let s = Policy::parse(&Value::String("{\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":{\"AWS\":\"*\"},\"Action\":\"*\",\"Resource\":\"arn:aws:execute-api:us-east-1:*:p1r2i3v4a5/*\"}]}".to_owned())).unwrap();
+        assert_eq!(s.evaluate(&caller(None)), Decision::Allow);
+        let post_only = Policy::parse(&json!({"Statement":[
+            {"Effect":"Allow","Principal":"*","Action":"execute-api:Invoke","Resource":"execute-api:/prod/POST/*"}]})).unwrap();
+        assert_eq!(post_only.evaluate(&caller(None)), Decision::NoAllow);
+    }
+
+    /// The issue-10 findings: Denies the old code dropped as "not understood".
+    #[test]
+    fn not_ip_address_if_exists_and_not_resource_denies_apply() {
+        let p = allow_then_deny(json!({"NotIpAddressIfExists":{"aws:SourceIp":["192.0.2.0/24"]}}));
+        assert_eq!(p.evaluate(&caller(None)), Decision::ExplicitDeny);
+        let mut office = caller(None);
+        office.source_ip = "192.0.2.7".parse().unwrap();
+        assert_eq!(p.evaluate(&office), Decision::Allow);
+
+        let p = Policy::parse(&json!({"Statement":[
+            {"Effect":"Allow","Principal":"*","Action":"execute-api:Invoke","Resource":"execute-api:/*"},
+            {"Effect":"Deny","Principal":"*","Action":"execute-api:Invoke","NotResource":"execute-api:/prod/GET/public"}]})).unwrap();
+        assert_eq!(
+            p.evaluate(&caller(None)),
+            Decision::ExplicitDeny,
+            "everything but /public is denied"
+        );
+        let mut public = caller(None);
+        public.api_relative = "prod/GET/public";
+        assert_eq!(p.evaluate(&public), Decision::Allow);
+    }
+
+    #[test]
+    fn not_action_and_not_principal() {
+        let p = Policy::parse(&json!({"Statement":[
+            {"Effect":"Allow","Principal":"*","Action":"execute-api:Invoke","Resource":"*"},
+            {"Effect":"Deny","NotPrincipal":{"AWS":"arn:aws:iam::111122223333:root"},"NotAction":"execute-api:InvalidateCache","Resource":"*"}]})).unwrap();
+        assert_eq!(
+            p.evaluate(&caller(None)),
+            Decision::ExplicitDeny,
+            "anonymous is not the named principal"
+        );
+        let p = Policy::parse(&json!({"Statement":[
+            {"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"execute-api:Invoke","Resource":"*"}]})).unwrap();
+        assert_eq!(
+            p.evaluate(&caller(None)),
+            Decision::NoAllow,
+            "a named principal is not anonymous"
+        );
+    }
+
+    #[test]
+    fn set_qualifiers_if_exists_null_and_absent_keys() {
+        let deny = |c: Value| allow_then_deny(c).evaluate(&caller(None));
+        // aws:PrincipalArn is absent for anonymous callers.
+        assert_eq!(
+            deny(json!({"ArnNotLike":{"aws:PrincipalArn":"arn:aws:iam::*:role/x"}})),
+            Decision::ExplicitDeny
+        );
+        assert_eq!(
+            deny(json!({"ArnLike":{"aws:PrincipalArn":"arn:aws:iam::*:role/x"}})),
+            Decision::Allow
+        );
+        assert_eq!(
+            deny(json!({"StringEqualsIfExists":{"aws:PrincipalAccount":"1"}})),
+            Decision::ExplicitDeny
+        );
+        assert_eq!(
+            deny(json!({"ForAllValues:StringEquals":{"aws:PrincipalOrgPaths":"o-1/*"}})),
+            Decision::ExplicitDeny
+        );
+        assert_eq!(
+            deny(json!({"ForAnyValue:StringLike":{"aws:PrincipalOrgPaths":"o-1/*"}})),
+            Decision::Allow
+        );
+        assert_eq!(
+            deny(json!({"Null":{"aws:SourceVpce":"true"}})),
+            Decision::ExplicitDeny
+        );
+        assert_eq!(
+            deny(json!({"Null":{"aws:SourceVpce":false}})),
+            Decision::Allow
+        );
+        assert_eq!(
+            deny(json!({"Bool":{"aws:SecureTransport":"false"}})),
+            Decision::Allow
+        );
+        assert_eq!(
+            deny(json!({"StringLike":{"aws:UserAgent":"curl/*"}})),
+            Decision::ExplicitDeny
+        );
+        assert_eq!(
+            deny(json!({"StringEqualsIgnoreCase":{"aws:UserAgent":"CURL/8.5.0"}})),
+            Decision::ExplicitDeny
+        );
+        assert_eq!(
+            deny(json!({"DateGreaterThan":{"aws:CurrentTime":"2026-11-30T00:00:00Z"}})),
+            Decision::ExplicitDeny
+        );
+        assert_eq!(
+            deny(json!({"DateLessThan":{"aws:CurrentTime":"2026-01-01"}})),
+            Decision::Allow
+        );
+        assert_eq!(
+            deny(json!({"NumericGreaterThanEquals":{"aws:EpochTime":1}})),
+            Decision::ExplicitDeny
+        );
+        assert_eq!(
+            deny(
+                json!({"IpAddress":{"aws:SourceIp":"10.0.0.0/16"},"StringEquals":{"aws:SourceVpce":"vpce-1"}})
+            ),
+            Decision::Allow,
+            "conditions are ANDed"
+        );
+    }
+
+    #[test]
+    fn glob_matches_iam_wildcards() {
+        assert!(glob("*", ""));
+        assert!(glob("prod/*", "prod/GET/test"));
+        assert!(glob("prod/???/test", "prod/GET/test"));
+        assert!(!glob("prod/POST/*", "prod/GET/test"));
+        assert!(!glob("a*b", "ac"));
+        assert!(glob_ignore_case("Execute-API:invoke", "execute-api:Invoke"));
+    }
+
+    proptest::proptest! {
+        /// For a key the call carries, each negated operator is the exact opposite of its
+        /// positive one, and IfExists changes nothing; for an absent key, IfExists always holds.
+        #[test]
+        fn negated_operators_are_complements(
+            ip in proptest::array::uniform4(0u8..=255),
+            net in proptest::array::uniform4(0u8..=255),
+            bits in 0u8..=32,
+            agent in "[a-z]{1,5}(/[0-9])?",
+            pattern in "[a-z*?]{1,5}",
+        ) {
+            let mut c = caller(None);
+            c.source_ip = std::net::IpAddr::from(ip);
+            c.user_agent = Some(&agent);
+            let cidr = format!("{}/{bits}", std::net::Ipv4Addr::from(net));
+            let holds = |op: &str, key: &str, value: &str, c: &Caller<'_>| {
+                let p = Policy::parse(&json!({"Statement":[{"Effect":"Allow","Principal":"*","Action":"execute-api:Invoke","Resource":"*","Condition":{op:{key:value}}}]})).expect("loads");
+                p.evaluate(c) == Decision::Allow
+            };
+            for (pos, neg, key, value) in [
+                ("IpAddress", "NotIpAddress", "aws:SourceIp", cidr.as_str()),
+                ("StringEquals", "StringNotEquals", "aws:UserAgent", pattern.as_str()),
+                ("StringLike", "StringNotLike", "aws:UserAgent", pattern.as_str()),
+            ] {
+                let p = holds(pos, key, value, &c);
+                proptest::prop_assert_eq!(p, !holds(neg, key, value, &c), "{} vs {}", pos, neg);
+                proptest::prop_assert_eq!(p, holds(&format!("{pos}IfExists"), key, value, &c));
+            }
+            let mut absent = c.clone();
+            absent.user_agent = None;
+            proptest::prop_assert!(holds("StringEqualsIfExists", "aws:UserAgent", &pattern, &absent));
+            proptest::prop_assert!(!holds("StringEquals", "aws:UserAgent", &pattern, &absent));
+            proptest::prop_assert!(holds("StringNotEquals", "aws:UserAgent", &pattern, &absent));
+        }
+    }
+}
