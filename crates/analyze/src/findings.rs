@@ -174,21 +174,32 @@ pub fn findings(m: &Imported) -> Vec<Finding> {
         .filter(|a| matches!(a.kind, Some(ApiKind::Regional | ApiKind::Edge)))
         .collect();
 
+    // PX001's severity comes from evidence: an error when the inputs hold something the
+    // endpoint's private DNS breaks from that VPC (a public API, or a Regional domain published
+    // by CNAME into execute-api); otherwise a warning naming what it would break.
+    let shadowed_cnames: Vec<_> = m
+        .cnames
+        .iter()
+        .filter(|c| cname_into_execute_api(m, c))
+        .collect();
+    let region = m.region.as_deref().unwrap_or("this Region");
     for e in m.endpoints.iter().filter(exec_api) {
         let vpc = vpcs.name(&e.vpc);
         match e.private_dns {
             Some(true) => {
                 // Name at most ten: a message that lists thousands of APIs helps nobody.
                 let mut names: Vec<String> = public.iter().take(10).map(|a| format!("{} ({})", a.name, a.kind.unwrap_or(ApiKind::Edge))).collect();
-                if public.len() > 10 {
-                    names.push(format!("and {} more", public.len() - 10));
+                names.extend(shadowed_cnames.iter().take(10usize.saturating_sub(names.len())).map(|c| format!("{} (CNAME into execute-api)", c.name.clone().unwrap_or_else(|| c.loc.resource.clone()))));
+                let total = public.len() + shadowed_cnames.len();
+                if total > names.len() {
+                    names.push(format!("and {} more", total - names.len()));
                 }
-                let msg = if names.is_empty() {
-                    format!("{} gives {vpc} private DNS for *.execute-api: from that VPC every public (REGIONAL or EDGE) API of the Region called by its default hostname gets 403 ForbiddenException", e.key)
+                let (severity, msg) = if names.is_empty() {
+                    (Severity::Warning, format!("{} gives {vpc} private DNS for *.execute-api.{region}: nothing in these inputs is broken by it, but from that VPC every public (REGIONAL or EDGE) API Gateway API of {region} called by its default hostname, including other accounts' and vendors' APIs, gets 403 ForbiddenException", e.key))
                 } else {
-                    format!("{} gives {vpc} private DNS for *.execute-api: from that VPC these public APIs become unreachable by their default hostnames (403 ForbiddenException): {}", e.key, names.join(", "))
+                    (Severity::Error, format!("{} gives {vpc} private DNS for *.execute-api: from that VPC these public APIs become unreachable by their default hostnames (403 ForbiddenException): {}", e.key, names.join(", ")))
                 };
-                out.push(mk(FindingId::Px001, None, msg, &e.loc));
+                out.push(mk(FindingId::Px001, Some(severity), msg, &e.loc));
                 if let Some(v) = vpcs.get(&e.vpc)
                     && (v.dns_support == Some(false) || v.dns_hostnames == Some(false))
                 {
@@ -273,16 +284,7 @@ pub fn findings(m: &Imported) -> Vec<Finding> {
     // PX004: CNAME-published regional domains, shadowed where an execute-api endpoint has private DNS.
     let shadowing = !with_dns.is_empty();
     for c in &m.cnames {
-        let to_execute_api = c
-            .target
-            .as_deref()
-            .is_some_and(|t| t.contains(".execute-api."))
-            || c.target_domain.as_ref().is_some_and(|d| {
-                m.domains
-                    .iter()
-                    .any(|x| &x.key == d && x.kind == Some(ApiKind::Regional))
-            });
-        if to_execute_api {
+        if cname_into_execute_api(m, c) {
             let sev = if shadowing {
                 Severity::Error
             } else {
@@ -631,6 +633,19 @@ pub fn sarif(fs: &[Finding], m: &Imported) -> Value {
             "results": results,
         }],
     })
+}
+
+/// Whether a CNAME publishes a name into execute-api (a `d-….execute-api` target, or a Regional
+/// domain of the inputs), so that an endpoint's private DNS catches it.
+fn cname_into_execute_api(m: &Imported, c: &crate::imported::Cname) -> bool {
+    c.target
+        .as_deref()
+        .is_some_and(|t| t.contains(".execute-api."))
+        || c.target_domain.as_ref().is_some_and(|d| {
+            m.domains
+                .iter()
+                .any(|x| &x.key == d && x.kind == Some(ApiKind::Regional))
+        })
 }
 
 #[cfg(test)]

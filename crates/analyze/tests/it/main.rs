@@ -345,6 +345,32 @@ mod importers {
         std::fs::remove_dir_all(&dir).ok();
     }
 
+    /// Severity by evidence: with only PRIVATE APIs (the pattern AWS documents for them), the
+    /// endpoint breaks nothing in the inputs; PX001 is a warning that names what it would break
+    /// from that VPC. Next to a public API it stays an error.
+    #[test]
+    fn px001_is_an_error_only_with_evidence() {
+        let (fs, _) = analyze(&["private-only.yaml"]);
+        assert_eq!(fs.len(), 1, "{fs:?}");
+        assert_eq!(
+            (fs[0].rule.as_str(), fs[0].severity),
+            ("PX001", Severity::Warning)
+        );
+        assert!(
+            fs[0]
+                .message
+                .contains("including other accounts' and vendors' APIs"),
+            "{}",
+            fs[0].message
+        );
+        let (fs, _) = analyze(&["private-only.yaml", "incident.yaml"]);
+        assert!(
+            fs.iter()
+                .any(|f| f.rule.as_str() == "PX001" && f.severity == Severity::Error),
+            "a public API in the inputs is evidence: {fs:?}"
+        );
+    }
+
     #[test]
     fn with_private_dns_off_there_is_no_finding() {
         let (fs, m) = analyze(&["incident-off.yaml"]);
