@@ -43,9 +43,14 @@ const KNOWN: &[&str] = &[
     "get-usage-plans.json",
 ];
 
+/// Whether the folder holds any of the AWS CLI outputs this reads.
+pub fn holds_outputs(dir: &Path) -> bool {
+    KNOWN.iter().any(|n| input::present(&dir.join(n)))
+}
+
 pub fn import(dir: &Path, max_bytes: u64) -> Imported {
     let mut out = Imported::default();
-    if !KNOWN.iter().any(|n| input::present(&dir.join(n))) {
+    if !holds_outputs(dir) {
         out.errors.push((
             Loc {
                 file: dir.display().to_string(),

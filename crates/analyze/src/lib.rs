@@ -29,37 +29,183 @@ pub fn import_paths(paths: &[std::path::PathBuf]) -> imported::Imported {
 pub fn import_paths_with(paths: &[std::path::PathBuf], max_bytes: u64) -> imported::Imported {
     let mut all = imported::Imported::default();
     for p in paths {
-        let file = p.display().to_string();
         if std::fs::metadata(p).is_ok_and(|m| m.is_dir()) {
-            all.extend(awscli::import(p, max_bytes));
-            continue;
-        }
-        let text = match input::read_text(p, max_bytes) {
-            Ok(t) => t,
-            Err(e) => {
-                all.errors.push((
-                    imported::Loc {
-                        file,
-                        line: 0,
-                        resource: String::new(),
-                    },
-                    e.to_string(),
-                ));
-                continue;
-            }
-        };
-        match source::parse(&text, &file) {
-            Ok(root) if terraform::is_plan(&root) => all.extend(terraform::import(&root, &file)),
-            Ok(root) => all.extend(cfn::import(&root, &file)),
-            Err(e) => all.errors.push((
-                imported::Loc {
-                    file,
-                    line: e.line,
-                    resource: String::new(),
-                },
-                e.message,
-            )),
+            all.extend(import_folder(p, max_bytes));
+        } else {
+            all.extend(import_file(p, max_bytes));
         }
     }
     all
+}
+
+/// What kind of input a path is, when it is not one `analyze` reads: said, never passed over.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NotAnInput {
+    /// CDK source code (TypeScript, Python, Java, C#, Go).
+    CdkSource,
+    /// Terraform configuration without a plan.
+    TerraformConfiguration,
+}
+
+impl std::fmt::Display for NotAnInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NotAnInput::CdkSource => f.write_str(
+                "this is CDK source code: run `cdk synth` and pass the cdk.out folder",
+            ),
+            NotAnInput::TerraformConfiguration => f.write_str(
+                "this is Terraform configuration, not a plan: run `terraform plan -out plan.bin` and `terraform show -json plan.bin > plan.json`, then pass plan.json",
+            ),
+        }
+    }
+}
+
+/// A folder: a CDK cloud assembly (`cdk.out`, by its `manifest.json`), Terraform
+/// configuration (`*.tf`), or AWS CLI outputs.
+fn import_folder(dir: &std::path::Path, max_bytes: u64) -> imported::Imported {
+    let manifest = dir.join("manifest.json");
+    if input::present(&manifest) {
+        return cdk_assembly(dir, &manifest, max_bytes);
+    }
+    let has_tf = std::fs::read_dir(dir).is_ok_and(|entries| {
+        entries
+            .filter_map(Result::ok)
+            .any(|e| e.path().extension().is_some_and(|x| x == "tf"))
+    });
+    if has_tf && !awscli::holds_outputs(dir) {
+        let mut out = imported::Imported::default();
+        out.errors.push((
+            loc(dir.display().to_string(), 0),
+            NotAnInput::TerraformConfiguration.to_string(),
+        ));
+        return out;
+    }
+    awscli::import(dir, max_bytes)
+}
+
+/// One file: a CloudFormation template (JSON or YAML, SAM and CDK output included) or a
+/// Terraform plan; CDK source and `.tf` files are named for what they are.
+fn import_file(p: &std::path::Path, max_bytes: u64) -> imported::Imported {
+    let file = p.display().to_string();
+    let mut out = imported::Imported::default();
+    let ext = p.extension().and_then(|x| x.to_str()).unwrap_or("");
+    let text = match input::read_text(p, max_bytes) {
+        Ok(t) => t,
+        Err(e) => {
+            out.errors.push((loc(file, 0), e.to_string()));
+            return out;
+        }
+    };
+    let not_an_input = match ext {
+        "tf" => Some(NotAnInput::TerraformConfiguration),
+        "ts" | "js" | "mjs" | "py" | "java" | "cs" | "go"
+            if [
+                "aws-cdk-lib",
+                "aws_cdk",
+                "software.amazon.awscdk",
+                "Amazon.CDK",
+                "aws-cdk-go",
+                "@aws-cdk/",
+            ]
+            .iter()
+            .any(|m| text.contains(m)) =>
+        {
+            Some(NotAnInput::CdkSource)
+        }
+        _ => None,
+    };
+    if let Some(what) = not_an_input {
+        out.errors.push((loc(file, 1), what.to_string()));
+        return out;
+    }
+    match source::parse(&text, &file) {
+        Ok(root) if terraform::is_plan(&root) => terraform::import(&root, &file),
+        Ok(root) => cfn::import(&root, &file),
+        Err(e) => {
+            out.errors.push((loc(file, e.line), e.message));
+            out
+        }
+    }
+}
+
+/// A CDK cloud assembly: every stack template its manifest lists, and the nested stacks'
+/// templates those name by their asset path.
+fn cdk_assembly(
+    dir: &std::path::Path,
+    manifest: &std::path::Path,
+    max_bytes: u64,
+) -> imported::Imported {
+    let mut out = imported::Imported::default();
+    let mfile = manifest.display().to_string();
+    let m: serde_json::Value = match input::read_text(manifest, max_bytes)
+        .map_err(|e| e.to_string())
+        .and_then(|t| serde_json::from_str(&t).map_err(|e| format!("not JSON: {e}")))
+    {
+        Ok(v) => v,
+        Err(why) => {
+            out.errors.push((loc(mfile, 0), why));
+            return out;
+        }
+    };
+    let templates: Vec<String> = m
+        .get("artifacts")
+        .and_then(serde_json::Value::as_object)
+        .map(|a| {
+            a.values()
+                .filter(|x| {
+                    x.get("type").and_then(|t| t.as_str()) == Some("aws:cloudformation:stack")
+                })
+                .filter_map(|x| {
+                    x.pointer("/properties/templateFile")?
+                        .as_str()
+                        .map(str::to_owned)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    if templates.is_empty() {
+        out.errors.push((
+            loc(mfile, 1),
+            "a CDK manifest that lists no CloudFormation stack (artifacts of type aws:cloudformation:stack)".to_owned(),
+        ));
+        return out;
+    }
+    let mut queue: Vec<std::path::PathBuf> = templates.iter().map(|t| dir.join(t)).collect();
+    let mut seen = std::collections::HashSet::new();
+    while let Some(path) = queue.pop() {
+        if !seen.insert(path.clone()) {
+            continue;
+        }
+        let imported = import_file(&path, max_bytes);
+        // Nested stacks: the parent's AWS::CloudFormation::Stack names its template's asset.
+        if let Ok(text) = input::read_text(&path, max_bytes)
+            && let Ok(root) = source::parse(&text, &path.display().to_string())
+        {
+            for (_, res) in root
+                .get("Resources")
+                .map(source::Node::entries)
+                .unwrap_or_default()
+            {
+                if res.get("Type").and_then(source::Node::as_str)
+                    == Some("AWS::CloudFormation::Stack")
+                    && let Some(asset) = res
+                        .get("Metadata")
+                        .and_then(|md| md.get("aws:asset:path"))
+                        .and_then(source::Node::as_str)
+                {
+                    queue.push(dir.join(asset));
+                }
+            }
+        }
+        out.extend(imported);
+    }
+    out
+}
+
+fn loc(file: String, line: u32) -> imported::Loc {
+    imported::Loc {
+        file,
+        line,
+        resource: String::new(),
+    }
 }

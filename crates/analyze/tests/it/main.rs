@@ -371,6 +371,50 @@ mod importers {
         );
     }
 
+    /// A `cdk.out` folder is read by its manifest, nested stacks included: the REGIONAL API
+    /// in the nested stack is what the endpoint's private DNS breaks.
+    #[test]
+    fn a_cdk_cloud_assembly_is_read_with_its_nested_stacks() {
+        let (fs, m) = analyze(&["cdk.out"]);
+        assert!(m.errors.is_empty(), "{:?}", m.errors);
+        assert_eq!(fs.len(), 1, "{fs:?}");
+        assert_eq!(
+            (fs[0].rule.as_str(), fs[0].severity),
+            ("PX001", Severity::Error)
+        );
+        assert!(
+            fs[0].message.contains("orders-api (REGIONAL)"),
+            "{}",
+            fs[0].message
+        );
+    }
+
+    /// Input that is not a template, a plan or CLI outputs is named for what it is (exit 2),
+    /// never passed over as "0 findings".
+    #[test]
+    fn cdk_source_and_terraform_configuration_are_named() {
+        let dir = std::env::temp_dir().join(format!("parallax-inputs-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("tf")).unwrap();
+        std::fs::write(
+            dir.join("app.ts"),
+            "import * as cdk from 'aws-cdk-lib';\nnew cdk.App();\n",
+        )
+        .unwrap();
+        std::fs::write(dir.join("main.tf"), "resource \"aws_vpc\" \"v\" {}\n").unwrap();
+        std::fs::write(dir.join("tf/main.tf"), "resource \"aws_vpc\" \"v\" {}\n").unwrap();
+        for (input, want) in [
+            ("app.ts", "run `cdk synth`"),
+            ("main.tf", "terraform show -json"),
+            ("tf", "terraform show -json"),
+        ] {
+            let m = import_paths(&[dir.join(input)]);
+            assert_eq!(m.errors.len(), 1, "{input}: {:?}", m.errors);
+            assert!(m.errors[0].1.contains(want), "{input}: {:?}", m.errors);
+        }
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
     #[test]
     fn with_private_dns_off_there_is_no_finding() {
         let (fs, m) = analyze(&["incident-off.yaml"]);
