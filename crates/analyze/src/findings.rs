@@ -35,7 +35,7 @@ pub struct Rule {
     pub severity: Severity,
 }
 
-pub const RULES: [Rule; 8] = [
+pub const RULES: [Rule; 9] = [
     Rule {
         id: "PX001",
         name: "execute-api-private-dns-shadows-public-apis",
@@ -92,6 +92,13 @@ pub const RULES: [Rule; 8] = [
         help: "A key is accepted only if it is in a usage plan that lists the API's stage. Add the stage to a usage plan (ApiStages / api_stages) and attach the key to that plan (UsagePlanKey / aws_api_gateway_usage_plan_key). Plans managed elsewhere are not seen here: check with `aws apigateway get-usage-plans --key-id KEY`.",
         severity: Severity::Warning,
     },
+    Rule {
+        id: "PX009",
+        name: "duplicate-key",
+        summary: "A key given twice in one mapping: CloudFormation keeps the last value",
+        help: "Remove one of the two; the value CloudFormation deploys is the last one, which is the one analyzed here.",
+        severity: Severity::Warning,
+    },
 ];
 
 /// A finding's rule, by its stable id: the index into [`RULES`].
@@ -105,10 +112,11 @@ pub enum FindingId {
     Px006,
     Px007,
     Px008,
+    Px009,
 }
 
 impl FindingId {
-    pub const ALL: [FindingId; 8] = [
+    pub const ALL: [FindingId; 9] = [
         FindingId::Px001,
         FindingId::Px002,
         FindingId::Px003,
@@ -117,6 +125,7 @@ impl FindingId {
         FindingId::Px006,
         FindingId::Px007,
         FindingId::Px008,
+        FindingId::Px009,
     ];
 
     /// The rule's metadata (`RULES` is in `FindingId` order; a test holds them together).
@@ -318,6 +327,19 @@ pub fn findings(m: &Imported) -> Vec<Finding> {
     key_methods_without_plan(m, &mut |id, message, loc| {
         out.push(mk(id, None, message, loc))
     });
+    // PX009: at both lines of a key given twice.
+    for (key, first, last) in &m.duplicate_keys {
+        out.push(mk(FindingId::Px009, None, format!("`{key}` is given again at line {}: the value there is the one CloudFormation keeps", last.line), first));
+        out.push(mk(
+            FindingId::Px009,
+            None,
+            format!(
+                "`{key}` was given already at line {}: this value replaces it",
+                first.line
+            ),
+            last,
+        ));
+    }
     out.sort_by(|a, b| {
         b.severity
             .cmp(&a.severity)

@@ -181,6 +181,8 @@ pub struct Imported {
     pub unknowns: Vec<(Loc, String)>,
     /// Files or parts that could not be read; the analysis goes on without them.
     pub errors: Vec<(Loc, String)>,
+    /// Keys given twice in one mapping: (the key, where first, where last; the last wins).
+    pub duplicate_keys: Vec<(String, Loc, Loc)>,
 }
 
 impl Imported {
@@ -199,6 +201,7 @@ impl Imported {
         self.plan_keys.extend(other.plan_keys);
         self.unknowns.extend(other.unknowns);
         self.errors.extend(other.errors);
+        self.duplicate_keys.extend(other.duplicate_keys);
     }
 
     /// The VPC a reference names, by key or id.

@@ -118,9 +118,22 @@ fn import_file(p: &std::path::Path, max_bytes: u64) -> imported::Imported {
         out.errors.push((loc(file, 1), what.to_string()));
         return out;
     }
-    match source::parse(&text, &file) {
-        Ok(root) if terraform::is_plan(&root) => terraform::import(&root, &file),
-        Ok(root) => cfn::import(&root, &file),
+    match source::parse_with_duplicates(&text, &file) {
+        Ok((root, duplicates)) => {
+            let mut out = if terraform::is_plan(&root) {
+                terraform::import(&root, &file)
+            } else {
+                cfn::import(&root, &file)
+            };
+            out.duplicate_keys.extend(duplicates.into_iter().map(|d| {
+                (
+                    d.key,
+                    loc(file.clone(), d.first_line),
+                    loc(file.clone(), d.last_line),
+                )
+            }));
+            out
+        }
         Err(e) => {
             out.errors.push((loc(file, e.line), e.message));
             out

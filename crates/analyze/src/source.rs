@@ -1,7 +1,7 @@
 //! A positioned tree of what a template says, the same for YAML (with its `!Ref`-style tags)
 //! and JSON, so that every element found in it keeps its line.
 
-use saphyr::{LoadableYamlNode, MarkedYaml, Scalar, YamlData};
+use saphyr::{MarkedYaml, Scalar, YamlData};
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Kind {
@@ -55,23 +55,50 @@ pub struct ParseError {
     pub message: String,
 }
 
+/// A key given twice in one mapping: CloudFormation takes the last value, and so does this
+/// tree; the lines of both are kept for a warning.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DuplicateKey {
+    pub key: String,
+    pub first_line: u32,
+    pub last_line: u32,
+}
+
 /// Parses YAML or JSON text (the first document). JSON takes a fast path of its own: plans
 /// and synthesized templates are large, and YAML parsing them costs many times more.
 pub fn parse(text: &str, file: &str) -> Result<Node, ParseError> {
+    parse_with_duplicates(text, file).map(|(n, _)| n)
+}
+
+/// [`parse`], and every key given twice in a mapping (the last value is the one kept).
+pub fn parse_with_duplicates(
+    text: &str,
+    file: &str,
+) -> Result<(Node, Vec<DuplicateKey>), ParseError> {
     if text.trim_start().starts_with(['{', '[']) {
         return Json {
             b: text.as_bytes(),
             i: 0,
             line: 1,
             file,
+            duplicates: Vec::new(),
         }
         .document();
     }
-    let docs = MarkedYaml::load_from_str(text).map_err(|e| ParseError {
+    let scan = |e: saphyr::ScanError| ParseError {
         file: file.to_owned(),
         line: u32::try_from(e.marker().line()).unwrap_or(0),
         message: e.info().to_owned(),
-    })?;
+    };
+    let mut loader: saphyr::YamlLoader<'_, MarkedYaml<'_>> = saphyr::YamlLoader::default();
+    loader.allow_duplicate_keys(true);
+    let mut parser = saphyr_parser::Parser::new_from_str(text);
+    parser.load(&mut loader, true).map_err(scan)?;
+    if let Some(e) = loader.error() {
+        return Err(scan(e.clone()));
+    }
+    let docs = loader.into_documents();
+    let duplicates = yaml_duplicates(text);
     let Some(doc) = docs.first() else {
         return Err(ParseError {
             file: file.to_owned(),
@@ -79,7 +106,64 @@ pub fn parse(text: &str, file: &str) -> Result<Node, ParseError> {
             message: "the file is empty".to_owned(),
         });
     };
-    Ok(convert(doc, 0))
+    Ok((convert(doc, 0), duplicates))
+}
+
+/// The keys given twice in a mapping of the first YAML document, from the parser's events.
+fn yaml_duplicates(text: &str) -> Vec<DuplicateKey> {
+    use saphyr_parser::Event;
+    enum Frame {
+        Map {
+            keys: std::collections::HashMap<String, u32>,
+            expecting_key: bool,
+        },
+        Seq,
+    }
+    // A value ends: the mapping it belongs to expects a key next.
+    fn value_done(stack: &mut [Frame]) {
+        if let Some(Frame::Map { expecting_key, .. }) = stack.last_mut() {
+            *expecting_key = !*expecting_key;
+        }
+    }
+    let mut out = Vec::new();
+    let mut stack: Vec<Frame> = Vec::new();
+    for item in saphyr_parser::Parser::new_from_str(text) {
+        let Ok((event, span)) = item else {
+            break;
+        };
+        let line = u32::try_from(span.start.line()).unwrap_or(0);
+        match event {
+            Event::DocumentEnd => break,
+            Event::MappingStart(..) => stack.push(Frame::Map {
+                keys: std::collections::HashMap::new(),
+                expecting_key: true,
+            }),
+            Event::SequenceStart(..) => stack.push(Frame::Seq),
+            Event::MappingEnd | Event::SequenceEnd => {
+                stack.pop();
+                value_done(&mut stack);
+            }
+            Event::Scalar(value, ..) => match stack.last_mut() {
+                Some(Frame::Map {
+                    keys,
+                    expecting_key: expecting_key @ true,
+                }) => {
+                    if let Some(first) = keys.insert(value.to_string(), line) {
+                        out.push(DuplicateKey {
+                            key: value.to_string(),
+                            first_line: first,
+                            last_line: line,
+                        });
+                    }
+                    *expecting_key = false;
+                }
+                _ => value_done(&mut stack),
+            },
+            Event::Alias(_) => value_done(&mut stack),
+            _ => {}
+        }
+    }
+    out
 }
 
 /// JSON (RFC 8259) into the positioned tree, each node with the line it starts on.
@@ -88,6 +172,7 @@ struct Json<'a> {
     i: usize,
     line: u32,
     file: &'a str,
+    duplicates: Vec<DuplicateKey>,
 }
 
 /// Deeper nesting than any template needs is refused rather than risked on the stack.
@@ -102,13 +187,13 @@ impl Json<'_> {
         }
     }
 
-    fn document(mut self) -> Result<Node, ParseError> {
+    fn document(mut self) -> Result<(Node, Vec<DuplicateKey>), ParseError> {
         let n = self.value(0)?;
         self.ws();
         if self.i < self.b.len() {
             return Err(self.error("unexpected text after the JSON value"));
         }
-        Ok(n)
+        Ok((n, self.duplicates))
     }
 
     fn ws(&mut self) {
@@ -155,7 +240,21 @@ impl Json<'_> {
                         if v.line == 0 {
                             v.line = key_line;
                         }
-                        m.push((k, v));
+                        // The last value of a repeated key wins, as in CloudFormation.
+                        match m
+                            .iter_mut()
+                            .find(|(key, _): &&mut (String, Node)| *key == k)
+                        {
+                            Some(slot) => {
+                                self.duplicates.push(DuplicateKey {
+                                    key: k,
+                                    first_line: slot.1.line,
+                                    last_line: v.line,
+                                });
+                                slot.1 = v;
+                            }
+                            None => m.push((k, v)),
+                        }
                         self.ws();
                         match self.b.get(self.i) {
                             Some(b',') => self.i += 1,

@@ -415,6 +415,36 @@ mod importers {
         std::fs::remove_dir_all(&dir).ok();
     }
 
+    /// A key given twice does not abort the template: the last value wins, as in
+    /// CloudFormation, and both lines get a PX009 warning.
+    #[test]
+    fn duplicate_keys_keep_the_last_value_with_a_warning_at_both_lines() {
+        let (fs, m) = analyze(&["duplicate-keys.yaml"]);
+        assert!(m.errors.is_empty(), "{:?}", m.errors);
+        let mut got: Vec<(&str, u32)> = fs
+            .iter()
+            .map(|f| (f.rule.as_str(), f.location.line))
+            .collect();
+        got.sort();
+        assert_eq!(got, [("PX001", 14), ("PX009", 19), ("PX009", 20)], "{fs:?}");
+        // The same in JSON.
+        let dir = std::env::temp_dir().join(format!("parallax-dup-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let json = dir.join("t.json");
+        std::fs::write(
+            &json,
+            "{\"Resources\": {\"V\": {\"Type\": \"AWS::EC2::VPC\",\n \"Type\": \"AWS::EC2::VPC\"}}}",
+        )
+        .unwrap();
+        let m = import_paths(std::slice::from_ref(&json));
+        assert_eq!(m.duplicate_keys.len(), 1, "{:?}", m.duplicate_keys);
+        assert_eq!(
+            (m.duplicate_keys[0].1.line, m.duplicate_keys[0].2.line),
+            (1, 2)
+        );
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
     #[test]
     fn with_private_dns_off_there_is_no_finding() {
         let (fs, m) = analyze(&["incident-off.yaml"]);
