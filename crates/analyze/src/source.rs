@@ -439,6 +439,27 @@ mod tests {
     use super::*;
 
     #[test]
+    fn duplicate_yaml_keys_are_found_at_any_depth_and_the_last_wins() {
+        let text =
+            "A:\n  - x: 1\n    x: 2\n  - x: 3\nB: {c: 1, d: [1, {c: 5}], c: 2}\nT: !Ref V\nA: 3\n";
+        let (n, d) = parse_with_duplicates(text, "t.yaml").unwrap();
+        let got: Vec<(&str, u32, u32)> = d
+            .iter()
+            .map(|d| (d.key.as_str(), d.first_line, d.last_line))
+            .collect();
+        assert_eq!(got, [("x", 2, 3), ("c", 5, 5), ("A", 1, 7)]);
+        assert_eq!(
+            n.get("A").map(|a| &a.kind),
+            Some(&Kind::Int(3)),
+            "the last value wins"
+        );
+        assert_eq!(
+            n.get("B").and_then(|b| b.get("c")).map(|c| &c.kind),
+            Some(&Kind::Int(2))
+        );
+    }
+
+    #[test]
     fn yaml_tags_and_json_keep_lines() {
         let n = parse("A:\n  B: !Ref X\n  C: [1, 2]\n", "t.yaml").unwrap();
         let b = n.get("A").unwrap().get("B").unwrap();
