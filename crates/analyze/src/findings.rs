@@ -35,7 +35,7 @@ pub struct Rule {
     pub severity: Severity,
 }
 
-pub const RULES: [Rule; 9] = [
+pub const RULES: [Rule; 10] = [
     Rule {
         id: "PX001",
         name: "execute-api-private-dns-shadows-public-apis",
@@ -99,6 +99,13 @@ pub const RULES: [Rule; 9] = [
         help: "Remove one of the two; the value CloudFormation deploys is the last one, which is the one analyzed here.",
         severity: Severity::Warning,
     },
+    Rule {
+        id: "PX010",
+        name: "misspelled-resource-type",
+        summary: "A resource type that is a misspelling of one that matters here",
+        help: "Fix the type: CloudFormation rejects unknown types, and until then this resource is not analyzed.",
+        severity: Severity::Warning,
+    },
 ];
 
 /// A finding's rule, by its stable id: the index into [`RULES`].
@@ -113,10 +120,11 @@ pub enum FindingId {
     Px007,
     Px008,
     Px009,
+    Px010,
 }
 
 impl FindingId {
-    pub const ALL: [FindingId; 9] = [
+    pub const ALL: [FindingId; 10] = [
         FindingId::Px001,
         FindingId::Px002,
         FindingId::Px003,
@@ -126,6 +134,7 @@ impl FindingId {
         FindingId::Px007,
         FindingId::Px008,
         FindingId::Px009,
+        FindingId::Px010,
     ];
 
     /// The rule's metadata (`RULES` is in `FindingId` order; a test holds them together).
@@ -327,6 +336,17 @@ pub fn findings(m: &Imported) -> Vec<Finding> {
     key_methods_without_plan(m, &mut |id, message, loc| {
         out.push(mk(id, None, message, loc))
     });
+    for (ty, near, l) in &m.misspelled_types {
+        out.push(mk(
+            FindingId::Px010,
+            None,
+            format!(
+                "{}: `{ty}` is not a resource type; did you mean `{near}`? It is not analyzed",
+                l.resource
+            ),
+            l,
+        ));
+    }
     // PX009: at both lines of a key given twice.
     for (key, first, last) in &m.duplicate_keys {
         out.push(mk(FindingId::Px009, None, format!("`{key}` is given again at line {}: the value there is the one CloudFormation keeps", last.line), first));

@@ -183,6 +183,8 @@ pub struct Imported {
     pub errors: Vec<(Loc, String)>,
     /// Keys given twice in one mapping: (the key, where first, where last; the last wins).
     pub duplicate_keys: Vec<(String, Loc, Loc)>,
+    /// Resource types that are not read here but are close to one that is: (type, suggestion).
+    pub misspelled_types: Vec<(String, String, Loc)>,
 }
 
 impl Imported {
@@ -202,6 +204,7 @@ impl Imported {
         self.unknowns.extend(other.unknowns);
         self.errors.extend(other.errors);
         self.duplicate_keys.extend(other.duplicate_keys);
+        self.misspelled_types.extend(other.misspelled_types);
     }
 
     /// The VPC a reference names, by key or id.

@@ -101,6 +101,28 @@ pub fn import(root: &Node, file: &str) -> Imported {
             .get("Properties")
             .map(|p| ctx.eval(p, 0))
             .unwrap_or(V::Map(vec![]));
+        // A boolean property with another value (`ture`): CloudFormation refuses the template.
+        for name in BOOLEAN_PROPERTIES {
+            if let Some(v) = props.get(name)
+                && !matches!(v, V::Unknown(_))
+                && v.as_bool().is_none()
+            {
+                let line = res
+                    .get("Properties")
+                    .and_then(|p| p.get(name))
+                    .map_or(l.line, |n| n.line);
+                out.errors.push((
+                    Loc { line, ..l.clone() },
+                    format!("{name}: `{}` is not a boolean (true or false)", v.text()),
+                ));
+            }
+        }
+        if !READ_TYPES.contains(&ty)
+            && let Some(near) = nearest_type(ty)
+        {
+            out.misspelled_types
+                .push((ty.to_owned(), near.to_owned(), l.clone()));
+        }
         let prop = |name: &str| props.get(name).cloned();
         let mut unknown = |what: &str, v: &Option<V>| {
             if let Some(V::Unknown(why)) = v {
@@ -321,4 +343,59 @@ pub fn import(root: &Node, file: &str) -> Imported {
 fn short_service(s: &str) -> String {
     // com.amazonaws.us-east-1.execute-api, com.amazonaws.${AWS::Region}.execute-api → execute-api
     s.rsplit('.').next().unwrap_or(s).to_owned()
+}
+
+/// The boolean properties of the resources read here.
+const BOOLEAN_PROPERTIES: [&str; 5] = [
+    "EnableDnsSupport",
+    "EnableDnsHostnames",
+    "PrivateDnsEnabled",
+    "DisableExecuteApiEndpoint",
+    "ApiKeyRequired",
+];
+
+/// The resource types this importer reads.
+const READ_TYPES: [&str; 16] = [
+    "AWS::EC2::VPC",
+    "AWS::EC2::VPCEndpoint",
+    "AWS::ApiGateway::RestApi",
+    "AWS::Serverless::Api",
+    "AWS::ApiGatewayV2::Api",
+    "AWS::ApiGateway::DomainName",
+    "AWS::ApiGatewayV2::DomainName",
+    "AWS::ApiGateway::DomainNameV2",
+    "AWS::ApiGateway::BasePathMapping",
+    "AWS::ApiGatewayV2::ApiMapping",
+    "AWS::Route53::HostedZone",
+    "AWS::Route53::RecordSet",
+    "AWS::ApiGateway::Method",
+    "AWS::ApiGateway::UsagePlan",
+    "AWS::ApiGateway::UsagePlanKey",
+    "AWS::CloudFormation::Stack",
+];
+
+/// A read type within two edits of `ty` (a misspelling such as `AWS::EC2::VPCEndpont`).
+fn nearest_type(ty: &str) -> Option<&'static str> {
+    READ_TYPES
+        .iter()
+        .map(|k| (edit_distance(ty, k), *k))
+        .filter(|(d, _)| (1..=2).contains(d))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, k)| k)
+}
+
+/// Levenshtein distance over characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
 }

@@ -445,6 +445,34 @@ mod importers {
         std::fs::remove_dir_all(&dir).ok();
     }
 
+    /// Strict where CloudFormation is: a boolean property with another value is an error at its
+    /// line (exit 2), and a resource type one edit away from one read here is a warning that
+    /// names it. A type that is merely not read (S3) is no finding.
+    #[test]
+    fn misspelled_values_and_types_are_named() {
+        let (fs, m) = analyze(&["typos.yaml"]);
+        assert_eq!(m.errors.len(), 1, "{:?}", m.errors);
+        assert_eq!(m.errors[0].0.line, 22);
+        assert!(
+            m.errors[0]
+                .1
+                .contains("PrivateDnsEnabled: `ture` is not a boolean"),
+            "{:?}",
+            m.errors
+        );
+        let px10: Vec<_> = fs.iter().filter(|f| f.rule.as_str() == "PX010").collect();
+        assert_eq!(px10.len(), 1, "{fs:?}");
+        assert_eq!(px10[0].location.line, 12, "the line of its Type");
+        assert!(
+            px10[0]
+                .message
+                .contains("did you mean `AWS::EC2::VPCEndpoint`"),
+            "{}",
+            px10[0].message
+        );
+        assert!(!fs.iter().any(|f| f.message.contains("Bucket")));
+    }
+
     #[test]
     fn with_private_dns_off_there_is_no_finding() {
         let (fs, m) = analyze(&["incident-off.yaml"]);
