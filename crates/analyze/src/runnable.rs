@@ -169,6 +169,18 @@ pub fn topology(m: &Imported) -> (Topology, Vec<Assumption>) {
     }
     let endpoint_ref = |r: &Ref| -> Option<parallax_model::VpceId> { resolve(&endpoint_ids, r) };
 
+    // A resource's id, made up or given, for every `${Key}` the template's intrinsics left in a
+    // policy (`Ref: Endpoint` in `aws:SourceVpce`): the same id the resource itself gets.
+    let mut made_ids: Vec<(String, String)> = endpoint_ids
+        .iter()
+        .map(|(key, _, id)| (key.clone(), id.to_string()))
+        .collect();
+    made_ids.extend(
+        m.vpcs
+            .iter()
+            .zip(&vpcs)
+            .map(|(v, made)| (v.key.clone(), made.id.value.to_string())),
+    );
     let mut apis = Vec::new();
     let mut api_ids = Vec::new();
     for a in &m.apis {
@@ -196,7 +208,11 @@ pub fn topology(m: &Imported) -> (Topology, Vec<Assumption>) {
                 headers: Default::default(),
             }),
         };
-        if let Some(Err(e)) = a.policy.as_ref().map(parallax_model::policy::Policy::parse) {
+        if let Some(Err(e)) = a
+            .policy
+            .as_ref()
+            .map(|p| parallax_model::policy::Policy::parse(&with_ids(p, &made_ids)))
+        {
             notes.push(Assumption::PolicyNotEvaluable {
                 api: a.name.clone(),
                 error: e.to_string(),
@@ -212,7 +228,7 @@ pub fn topology(m: &Imported) -> (Topology, Vec<Assumption>) {
             }),
             stages: vec![At::bare("prod".to_owned())],
             routes: vec![route],
-            policy: a.policy.clone().map(At::bare),
+            policy: a.policy.as_ref().map(|p| At::bare(with_ids(p, &made_ids))),
             vpc_endpoints: a
                 .vpc_endpoints
                 .iter()
@@ -295,4 +311,25 @@ pub fn topology(m: &Imported) -> (Topology, Vec<Assumption>) {
         vantages,
     };
     (t, notes)
+}
+
+/// `value` with every `${Key}` of a known resource replaced by its id.
+fn with_ids(value: &serde_json::Value, ids: &[(String, String)]) -> serde_json::Value {
+    use serde_json::Value;
+    match value {
+        Value::String(s) if s.contains("${") => {
+            let mut out = s.clone();
+            for (key, id) in ids {
+                out = out.replace(&format!("${{{key}}}"), id);
+            }
+            Value::String(out)
+        }
+        Value::Array(a) => Value::Array(a.iter().map(|v| with_ids(v, ids)).collect()),
+        Value::Object(o) => Value::Object(
+            o.iter()
+                .map(|(k, v)| (k.clone(), with_ids(v, ids)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
 }

@@ -598,6 +598,31 @@ mod importers {
         );
     }
 
+    /// A private API whose policy allows the endpoint by `Ref` (AWS's documented pattern): the
+    /// matrix gives the endpoint one id everywhere, so the API's own VPC gets 200 and the
+    /// internet 403 (reference §1.2, a private API called from outside any endpoint).
+    #[test]
+    fn the_matrix_resolves_refs_in_policies_to_the_same_made_up_ids() {
+        let m = import_paths(&[fixture("private-only.yaml")]);
+        let (t, notes) = parallax_analyze::runnable::topology(&m);
+        let rows = parallax_analyze::matrix::matrix(&t);
+        assert_eq!(rows.len(), 1);
+        let cells = &rows[0].cells;
+        let status = |i: usize| {
+            cells[i]
+                .1
+                .http
+                .as_ref()
+                .map(|h| (h.status, h.error_type.clone()))
+        };
+        assert_eq!(
+            status(0),
+            Some((403, Some("ForbiddenException".to_owned()))),
+            "{notes:?}"
+        );
+        assert_eq!(status(1), Some((200, None)), "{notes:?}");
+    }
+
     /// The three forms of the incident predict the same matrix: from the internet 200 at the
     /// regional door, from the VPC a private answer, the endpoint's door, and 403.
     #[test]
