@@ -630,20 +630,24 @@ pub fn sarif(fs: &[Finding], m: &Imported) -> Value {
                 "id": r.id,
                 "name": r.name,
                 "shortDescription": { "text": r.summary },
-                "fullDescription": { "text": r.summary },
+                "fullDescription": { "text": format!("{}. {}", r.summary, r.help) },
                 "help": { "text": r.help },
                 "defaultConfiguration": { "level": level(r.severity) },
             })
         })
         .collect();
+    // A finding without a file (an AWS CLI output folder's, say) keeps its logical location.
     let location = |l: &Loc| {
-        let mut phys = json!({ "artifactLocation": { "uri": l.file } });
+        if l.file.is_empty() {
+            return json!({ "logicalLocations": [{ "name": l.resource }] });
+        }
+        let mut phys = json!({ "artifactLocation": { "uri": uri_of(&l.file) } });
         if l.line > 0 {
             phys["region"] = json!({ "startLine": l.line });
         }
         json!({ "physicalLocation": phys, "logicalLocations": [{ "name": l.resource }] })
     };
-    let mut results: Vec<Value> = fs
+    let results: Vec<Value> = fs
         .iter()
         .map(|f| {
             json!({
@@ -652,10 +656,13 @@ pub fn sarif(fs: &[Finding], m: &Imported) -> Value {
                 "level": level(f.severity),
                 "message": { "text": f.message },
                 "locations": [location(&f.location)],
+                // Stable when lines move: the rule, the file and the resource.
+                "partialFingerprints": {
+                    "parallaxFinding/v1": fingerprint(&[f.rule.as_str(), &f.location.file, &f.location.resource]),
+                },
             })
         })
         .collect();
-    results.retain(|r| r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] != "");
     let notifications: Vec<Value> = m
         .errors
         .iter()
@@ -677,6 +684,32 @@ pub fn sarif(fs: &[Finding], m: &Imported) -> Value {
     })
 }
 
+/// A file path as a SARIF URI reference: every byte outside RFC 3986's unreserved set and `/`
+/// percent-encoded.
+fn uri_of(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for b in path.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'/') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// FNV-1a (64 bits) over the parts, in hex: a fingerprint, not a secret.
+fn fingerprint(parts: &[&str]) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for p in parts {
+        for b in p.bytes().chain([0u8]) {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    format!("{h:016x}")
+}
+
 /// Whether a CNAME publishes a name into execute-api (a `d-….execute-api` target, or a Regional
 /// domain of the inputs), so that an endpoint's private DNS catches it.
 fn cname_into_execute_api(m: &Imported, c: &crate::imported::Cname) -> bool {
@@ -693,6 +726,45 @@ fn cname_into_execute_api(m: &Imported, c: &crate::imported::Cname) -> bool {
 #[cfg(test)]
 mod id_tests {
     use super::*;
+
+    #[test]
+    fn sarif_keeps_every_finding_with_a_stable_fingerprint_and_encoded_uris() {
+        let loc = |file: &str, line| Loc {
+            file: file.to_owned(),
+            line,
+            resource: "Endpoint".to_owned(),
+        };
+        let f = |file: &str, line| Finding {
+            rule: FindingId::Px001,
+            severity: Severity::Error,
+            message: "m".to_owned(),
+            location: loc(file, line),
+            fix: "",
+        };
+        let fs = [
+            f("stacks/my stack.yaml", 11),
+            f("stacks/my stack.yaml", 40),
+            f("", 0),
+        ];
+        let s = sarif(&fs, &Imported::default());
+        let results = s["runs"][0]["results"].as_array().unwrap();
+        assert_eq!(results.len(), 3, "a finding without a file is kept");
+        assert_eq!(
+            results[0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+            "stacks/my%20stack.yaml"
+        );
+        assert_eq!(
+            results[0]["partialFingerprints"], results[1]["partialFingerprints"],
+            "the same finding on another line keeps its fingerprint"
+        );
+        assert!(results[2]["locations"][0].get("physicalLocation").is_none());
+        assert_eq!(
+            results[2]["locations"][0]["logicalLocations"][0]["name"],
+            "Endpoint"
+        );
+        let rule = &s["runs"][0]["tool"]["driver"]["rules"][0];
+        assert_ne!(rule["fullDescription"], rule["shortDescription"]);
+    }
 
     #[test]
     fn ids_and_rules_line_up() {
