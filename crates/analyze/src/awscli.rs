@@ -106,11 +106,18 @@ pub fn import(dir: &Path, max_bytes: u64) -> Imported {
     };
     if let Some((root, file)) = read("describe-vpcs.json", &mut out) {
         for v in items(&root, "Vpcs") {
-            let id = to_json(v)
+            let j = to_json(v);
+            let id = j
                 .get("VpcId")
                 .and_then(Value::as_str)
                 .unwrap_or("")
                 .to_owned();
+            if out.account.is_none() {
+                out.account = j
+                    .get("OwnerId")
+                    .and_then(Value::as_str)
+                    .and_then(crate::imported::account_of);
+            }
             let attr = |name: &str, out: &mut Imported| -> Option<bool> {
                 let path = dir.join(format!("describe-vpc-attribute-{id}-{name}.json"));
                 let text = text_of(&path, out)?;

@@ -167,6 +167,8 @@ pub struct UsagePlan {
 pub struct Imported {
     /// The Region, when an input names it (a full service name, a plan's values).
     pub region: Option<String>,
+    /// The account, when an input names it (`OwnerId`, `owner_id`, an ARN).
+    pub account: Option<String>,
     pub vpcs: Vec<Vpc>,
     pub endpoints: Vec<Endpoint>,
     pub apis: Vec<Api>,
@@ -191,6 +193,9 @@ impl Imported {
     pub fn extend(&mut self, other: Imported) {
         if self.region.is_none() {
             self.region = other.region;
+        }
+        if self.account.is_none() {
+            self.account = other.account;
         }
         self.vpcs.extend(other.vpcs);
         self.endpoints.extend(other.endpoints);
@@ -255,5 +260,30 @@ pub fn region_of_service(name: &str) -> Option<String> {
             Some((*region).to_owned())
         }
         _ => None,
+    }
+}
+
+/// A 12-digit AWS account id, as `OwnerId` carries it or as the fifth field of an ARN.
+pub fn account_of(s: &str) -> Option<String> {
+    let candidate = match s.strip_prefix("arn:") {
+        Some(rest) => rest.split(':').nth(3)?,
+        None => s,
+    };
+    (candidate.len() == 12 && candidate.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| candidate.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn accounts_from_owner_ids_and_arns() {
+        use super::account_of;
+        assert_eq!(account_of("111122223333").as_deref(), Some("111122223333"));
+        assert_eq!(
+            account_of("arn:aws:execute-api:us-east-1:111122223333:abc/*").as_deref(),
+            Some("111122223333")
+        );
+        assert_eq!(account_of("arn:aws:s3:::bucket"), None);
+        assert_eq!(account_of("1234"), None);
     }
 }

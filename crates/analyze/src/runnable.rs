@@ -52,6 +52,8 @@ pub enum Assumption {
     MadeUpAddressesAndIds,
     /// No Region in the inputs: us-east-1.
     RegionAssumed,
+    /// No account in the inputs: 123456789012 (it shows only in resource ARNs).
+    AccountAssumed,
     /// A VPC's DNS attributes are taken as on, since an endpoint in it has private DNS.
     DnsAttributesProven { vpc: String },
     /// An endpoint whose VPC is not in the inputs is left out.
@@ -71,6 +73,9 @@ impl std::fmt::Display for Assumption {
             Assumption::RegionAssumed => {
                 f.write_str("the Region is not in the inputs: us-east-1 is assumed")
             }
+            Assumption::AccountAssumed => f.write_str(
+                "the account is not in the inputs: 123456789012 is assumed (it shows only in resource ARNs)",
+            ),
             Assumption::DnsAttributesProven { vpc } => write!(
                 f,
                 "{vpc}: its DNS attributes are not in the inputs; they are on, since an endpoint in it has private DNS"
@@ -102,6 +107,13 @@ pub fn topology(m: &Imported) -> (Topology, Vec<Assumption>) {
         }
     };
 
+    let account = match &m.account {
+        Some(a) => a.clone(),
+        None => {
+            notes.push(Assumption::AccountAssumed);
+            "123456789012".to_owned()
+        }
+    };
     let vpc_id =
         |key: &str| -> parallax_model::VpcId { composed(&format!("vpc-{}", hex17(key)), "VPC id") };
     let mut vpcs = Vec::new();
@@ -295,7 +307,7 @@ pub fn topology(m: &Imported) -> (Topology, Vec<Assumption>) {
     }))
     .collect();
     let t = Topology {
-        account: At::bare("123456789012".to_owned()),
+        account: At::bare(account),
         region: At::bare(region),
         front_doors: FrontDoors {
             regional: vec![At::bare(IpAddr::from([52, 94, 133, 10]))],

@@ -87,6 +87,11 @@ pub fn import(root: &Node, file: &str) -> Imported {
                 (None, None) => Ref::Unknown(format!("{address}.{attr} is known only after apply")),
             }
         };
+        if out.account.is_none() {
+            out.account = ["owner_id", "arn"]
+                .iter()
+                .find_map(|k| s(k).and_then(|v| crate::imported::account_of(&v)));
+        }
         if ty == "aws_vpc_endpoint" && out.region.is_none() {
             out.region = s("service_name").and_then(|n| crate::imported::region_of_service(&n));
         }

@@ -623,6 +623,27 @@ mod importers {
         assert_eq!(status(1), Some((200, None)), "{notes:?}");
     }
 
+    /// The account comes from the inputs when they carry it (AWS CLI `OwnerId`), and is said
+    /// to be assumed when they do not.
+    #[test]
+    fn the_matrix_takes_the_account_from_the_inputs() {
+        let dir = std::env::temp_dir().join(format!("parallax-owner-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join("describe-vpcs.json"),
+            r#"{"Vpcs":[{"VpcId":"vpc-0a1b2c3d4e5f60718","OwnerId":"444455556666","CidrBlock":"10.0.0.0/16"}]}"#,
+        )
+        .unwrap();
+        let m = import_paths(std::slice::from_ref(&dir));
+        let (t, notes) = parallax_analyze::runnable::topology(&m);
+        assert_eq!(t.account.value, "444455556666", "{notes:?}");
+        assert!(!notes.contains(&parallax_analyze::runnable::Assumption::AccountAssumed));
+        let (_, notes) =
+            parallax_analyze::runnable::topology(&import_paths(&[fixture("incident.yaml")]));
+        assert!(notes.contains(&parallax_analyze::runnable::Assumption::AccountAssumed));
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
     /// The three forms of the incident predict the same matrix: from the internet 200 at the
     /// regional door, from the VPC a private answer, the endpoint's door, and 403.
     #[test]
