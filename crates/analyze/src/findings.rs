@@ -766,6 +766,27 @@ mod id_tests {
         assert_ne!(rule["fullDescription"], rule["shortDescription"]);
     }
 
+    /// Every rule has its page (`docs/rules/PXnnn.md`) with its name, its severity and the
+    /// reason for it.
+    #[test]
+    fn every_rule_has_its_page() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/rules");
+        for r in &RULES {
+            let page = std::fs::read_to_string(dir.join(format!("{}.md", r.id)))
+                .unwrap_or_else(|e| panic!("docs/rules/{}.md: {e}", r.id));
+            assert!(
+                page.starts_with(&format!("# {} {}", r.id, r.name)),
+                "{}: the page's title",
+                r.id
+            );
+            assert!(
+                page.contains("**Severity"),
+                "{}: the page says its severity",
+                r.id
+            );
+        }
+    }
+
     #[test]
     fn ids_and_rules_line_up() {
         for (i, id) in FindingId::ALL.iter().enumerate() {
