@@ -388,10 +388,10 @@ async fn broken_upstream_bodies_abort_the_response_and_are_logged() {
     let (port, _upstream) = misbehaving_upstream().await;
     let armed = Armed::start(&proxy_topology(port, 400), |_| {}).await;
     for (path, reason) in [
-        ("/prod/raw/stall", "integration timeout"),
-        ("/prod/raw/reset", "upstream"),
-        ("/prod/raw/short", "upstream"),
-        ("/prod/raw/badchunk", "upstream"),
+        ("/prod/raw/stall", "ran past the integration timeout"),
+        ("/prod/raw/reset", "reset the connection mid-body"),
+        ("/prod/raw/short", "closed before the announced end"),
+        ("/prod/raw/badchunk", "body framing was invalid"),
     ] {
         let t0 = Instant::now();
         let r = call(&Call::get(
