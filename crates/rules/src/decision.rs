@@ -222,11 +222,13 @@ impl Tables {
         // The domain whose checks a request passes is the domain its TLS session was made for:
         // a Host that picks another TLS configuration on this door (another custom domain, or a
         // custom domain from an execute-api session) is misdirected, whatever its certificate.
-        if let Some(sni) = req.sni {
-            let sni = sni.trim_end_matches('.').to_ascii_lowercase();
-            if self.tls_binding(req.door, &sni) != self.tls_binding(req.door, &host) {
-                return Err(Reject::Misdirected);
-            }
+        // Most requests name their SNI again: no lookup, no allocation for them.
+        if let Some(sni) = req.sni.map(|s| s.trim_end_matches('.'))
+            && !sni.eq_ignore_ascii_case(&host)
+            && self.tls_binding(req.door, &sni.to_ascii_lowercase())
+                != self.tls_binding(req.door, &host)
+        {
+            return Err(Reject::Misdirected);
         }
         let path = CanonicalPath::parse(req.path)?;
         let method = MethodToken::parse(req.method);
@@ -247,7 +249,7 @@ impl Tables {
             if !api.stages.contains(stage) {
                 return Err(Reject::UnknownStage);
             }
-            (api_id, stage.clone(), rest.to_vec())
+            (api_id, stage.as_str(), rest)
         } else {
             let domain = self.domains.get(&host).ok_or(Reject::UnknownHost)?;
             ctx.custom_domain = true;
@@ -272,13 +274,9 @@ impl Tables {
                 .max_by_key(|(base, ..)| base.len())
                 .ok_or(Reject::UnknownStage)?;
             ctx.api = Some(api.clone());
-            (
-                api.clone(),
-                stage.clone(),
-                path.segments[base.len()..].to_vec(),
-            )
+            (api.clone(), stage.as_str(), &path.segments[base.len()..])
         };
-        ctx.stage = Some(stage.clone());
+        ctx.stage = Some(stage.to_owned());
         let api = self.apis.get(&api_id).ok_or(Reject::UnknownHost)?;
 
         // 6: resource policy, on the same method token and canonical path the router uses. The
@@ -338,7 +336,7 @@ impl Tables {
             .routes
             .iter()
             .filter(|r| method_matches(r.method, &method))
-            .filter_map(|r| r.template.matches(&rest).map(|(p, score)| (r, p, score)))
+            .filter_map(|r| r.template.matches(rest).map(|(p, score)| (r, p, score)))
             .max_by(|(a, _, sa), (b, _, sb)| {
                 sa.cmp(sb).then(
                     (a.method != parallax_model::topology::Method::Any)
@@ -351,7 +349,7 @@ impl Tables {
 
         // 8: API key and usage plan.
         if route.api_key_required {
-            ctx.key_id = Some(self.usage.admit(req.api_key, &api_id, &stage)?);
+            ctx.key_id = Some(self.usage.admit(req.api_key, &api_id, stage)?);
         } else if let Some(k) = req.api_key {
             ctx.key_id = self.usage.key_id(k).map(str::to_owned);
         }
