@@ -658,7 +658,10 @@ pub fn sarif(fs: &[Finding], m: &Imported) -> Value {
                 "locations": [location(&f.location)],
                 // Stable when lines move: the rule, the file and the resource.
                 "partialFingerprints": {
-                    "parallaxFinding/v1": fingerprint(&[f.rule.as_str(), &f.location.file, &f.location.resource]),
+                    "parallaxFinding/v1": parallax_model::topology::stable_token(
+                        &format!("{}\0{}\0{}", f.rule, f.location.file, f.location.resource),
+                        16,
+                    ),
                 },
             })
         })
@@ -696,18 +699,6 @@ fn uri_of(path: &str) -> String {
         }
     }
     out
-}
-
-/// FNV-1a (64 bits) over the parts, in hex: a fingerprint, not a secret.
-fn fingerprint(parts: &[&str]) -> String {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for p in parts {
-        for b in p.bytes().chain([0u8]) {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-    format!("{h:016x}")
 }
 
 /// Whether a CNAME publishes a name into execute-api (a `d-….execute-api` target, or a Regional

@@ -524,7 +524,7 @@ fn analyze_outputs_of_the_incident() {
             (r#"[^\s"]*/tests/fixtures/"#, "FIXTURES/"),
             (ours.as_str(), r#""version": "OURS""#),
             (
-                r#""parallaxFinding/v1": "[0-9a-f]{16}""#,
+                r#""parallaxFinding/v1": "[0-9a-z]{16}""#,
                 r#""parallaxFinding/v1": "FP""#,
             ),
         ];
