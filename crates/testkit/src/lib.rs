@@ -6,9 +6,11 @@
 //! - [`dns`]: a tiny DNS client over UDP and TCP, with timeouts, for asserting on answers.
 //! - [`schema`]: a JSON Schema checker for the keywords our schema files use.
 //! - [`https`]: an HTTPS client with curl's knobs (connect-to, SNI, CA, client cert, HTTP/2).
+//! - [`text`]: checks on rendered words (no Rust `Debug` output reaches a report).
 
 pub mod attacks;
 pub mod dns;
 pub mod https;
 pub mod interop;
 pub mod schema;
+pub mod text;

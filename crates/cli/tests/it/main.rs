@@ -5,24 +5,23 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use assert_cmd::cargo::cargo_bin;
+use parallax_testkit::text::assert_no_debug_text;
 
 fn parallax() -> Command {
     Command::new(cargo_bin("parallax"))
 }
 
-/// Waits for a child to exit, on its exit (a thread blocked in `wait`), at most `limit`.
-fn exit_within(
-    mut child: std::process::Child,
-    limit: Duration,
-    what: &str,
-) -> std::process::ExitStatus {
+/// Waits for a child to exit, on its exit (a thread blocked in `wait_with_output`), at most
+/// `limit`; on the limit it is killed and the test fails naming `what`. Pipes the test has
+/// taken already are left out of the output.
+fn output_within(child: std::process::Child, limit: Duration, what: &str) -> std::process::Output {
     let pid = child.id();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
-        let _ = tx.send(child.wait());
+        let _ = tx.send(child.wait_with_output());
     });
     match rx.recv_timeout(limit) {
-        Ok(status) => status.expect("wait"),
+        Ok(out) => out.expect("wait"),
         Err(_) => {
             let _ = Command::new("kill").arg("-9").arg(pid.to_string()).status();
             panic!("{what}: did not exit within {limit:?}");
@@ -113,7 +112,7 @@ fn resolver_prints_its_sockets_and_stops_on_sigterm() {
             .expect("kill runs")
             .success()
     );
-    let status = exit_within(child, Duration::from_secs(10), "the resolver on SIGTERM");
+    let status = output_within(child, Duration::from_secs(10), "the resolver on SIGTERM").status;
     assert!(status.success(), "clean exit on SIGTERM: {status:?}");
 }
 
@@ -331,7 +330,7 @@ fn lab_keep_running_lines_reproduce_the_outcomes() {
             .expect("kill")
             .success()
     );
-    exit_within(child, Duration::from_secs(10), "the lab on SIGTERM");
+    output_within(child, Duration::from_secs(10), "the lab on SIGTERM");
     assert!(
         !std::path::Path::new(&dir).exists(),
         "{dir} (keys) is removed on exit"
@@ -399,18 +398,7 @@ fn run_bounded(cmd: &mut Command) -> std::process::Output {
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawns");
-    let pid = child.id();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(child.wait_with_output());
-    });
-    match rx.recv_timeout(Duration::from_secs(30)) {
-        Ok(out) => out.expect("output"),
-        Err(_) => {
-            let _ = Command::new("kill").arg("-9").arg(pid.to_string()).status();
-            panic!("parallax did not finish within 30 s");
-        }
-    }
+    output_within(child, Duration::from_secs(30), "parallax")
 }
 
 /// Issue 10: an AWS CLI folder whose outputs are a symlink loop, a dangling symlink, a
@@ -496,7 +484,7 @@ fn help_of_every_command() {
     ] {
         let out = parallax().args(&args).output().expect("runs");
         assert!(out.status.success(), "{args:?}");
-        assert_no_debug_text(&String::from_utf8_lossy(&out.stdout));
+        assert_no_debug_text(name, &String::from_utf8_lossy(&out.stdout));
         insta::assert_snapshot!(name, String::from_utf8_lossy(&out.stdout));
     }
 }
@@ -517,7 +505,7 @@ fn analyze_outputs_of_the_incident() {
             .output()
             .expect("runs");
         assert_eq!(out.status.code(), Some(0), "{format}");
-        assert_no_debug_text(&String::from_utf8_lossy(&out.stdout));
+        assert_no_debug_text(name, &String::from_utf8_lossy(&out.stdout));
         let ours = format!(r#""version": "{}""#, env!("CARGO_PKG_VERSION")).replace('.', r"\.");
         // The fingerprint hashes the path as given, which differs between checkouts.
         let filters = vec![
@@ -531,15 +519,5 @@ fn analyze_outputs_of_the_incident() {
         insta::with_settings!({ filters => filters }, {
             insta::assert_snapshot!(name, String::from_utf8_lossy(&out.stdout));
         });
-    }
-}
-
-/// Rust's Debug output has no place in what a person reads.
-fn assert_no_debug_text(text: &str) {
-    for marker in ["Other(", "OtherError", "Error {", "Some(", "Context {"] {
-        assert!(
-            !text.contains(marker),
-            "Debug output `{marker}` in:\n{text}"
-        );
     }
 }

@@ -11,6 +11,7 @@ use parallax_gateway::{Gateway, GatewayConfig, LabCerts, MemoryLog};
 use parallax_model::{Scenario, Topology};
 use parallax_probe::options::{ConnectTo, Pin};
 use parallax_probe::{ProbeOptions, ProbeReport, probe};
+use parallax_testkit::text::assert_no_debug_text;
 use rustls::pki_types::CertificateDer;
 
 const HOST: &str = "a1b2c3d4e5.execute-api.us-east-1.amazonaws.com";
@@ -938,23 +939,6 @@ async fn tls_server(identity: &parallax_gateway::pki::Identity) -> std::net::Soc
         }
     });
     addr
-}
-
-/// Rust's Debug output in what a person reads (`Other(OtherError(CaUsedAsEndEntity))` once).
-fn assert_no_debug_text(what: &str, text: &str) {
-    for marker in [
-        "Other(",
-        "OtherError",
-        "Error {",
-        "Some(",
-        "Context {",
-        "None,",
-    ] {
-        assert!(
-            !text.contains(marker),
-            "{what}: Rust Debug output `{marker}` in:\n{text}"
-        );
-    }
 }
 
 /// TLS failures are values (the diagnosis matches on them) with sentences a person reads: a
