@@ -4,7 +4,7 @@
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::imported::{ApiKind, Imported, Loc, Ref};
+use crate::imported::{ApiKind, AuthKind, Imported, Loc, Ref};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -15,6 +15,15 @@ pub enum Severity {
 }
 
 impl Severity {
+    /// `note`, `warning` or `error`: SARIF's level names.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Note => "note",
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        }
+    }
+
     pub fn parse(s: &str) -> Option<Severity> {
         match s {
             "note" => Some(Severity::Note),
@@ -269,7 +278,21 @@ pub fn findings(m: &Imported) -> Vec<Finding> {
             Some(ApiKind::Private) if !a.policy_unknown => {
                 let allows = a.policy.as_ref().is_some_and(has_allow);
                 if !allows {
-                    out.push(mk(FindingId::Px003, None, format!("{} is PRIVATE and its resource policy allows nothing: every call gets 403 AccessDeniedException", a.name), &a.loc));
+                    // AWS's authorization workflow: with a Lambda authorizer the policy is first
+                    // checked only for an explicit deny; with AWS_IAM a same-account identity
+                    // policy can allow what the resource policy is silent on. Cognito, or no
+                    // authorizer, needs the resource policy's explicit allow.
+                    let auths = m.authorizers_of(a);
+                    let lenient: Vec<String> = auths
+                        .iter()
+                        .filter(|k| matches!(k, AuthKind::Lambda | AuthKind::Iam))
+                        .map(ToString::to_string)
+                        .collect();
+                    if lenient.is_empty() {
+                        out.push(mk(FindingId::Px003, None, format!("{} is PRIVATE and its resource policy allows nothing: every call gets 403 AccessDeniedException", a.name), &a.loc));
+                    } else {
+                        out.push(mk(FindingId::Px003, Some(Severity::Warning), format!("{} is PRIVATE and its resource policy allows nothing by itself; its methods use {}, so a call passes only where that allows it in the same account (AWS's policy evaluation table A); anonymous calls and other accounts' get 403", a.name, lenient.join(" and ")), &a.loc));
+                    }
                 } else if let Some(vpces) = allowed_vpces(a.policy.as_ref()) {
                     let in_scope: Vec<String> = m
                         .endpoints
@@ -569,19 +592,14 @@ pub fn text(fs: &[Finding], m: &Imported) -> String {
         } else {
             format!("{} ({})", f.location.file, f.location.resource)
         };
-        o.push_str(
-            &format!(
-                "{at}: {:?} {} {}\n  {}\n  fix: {}\n",
-                f.severity,
-                f.rule,
-                f.rule.rule().name,
-                f.message,
-                f.fix
-            )
-            .replace("Error", "error")
-            .replace("Warning", "warning")
-            .replace("Note", "note"),
-        );
+        o.push_str(&format!(
+            "{at}: {} {} {}\n  {}\n  fix: {}\n",
+            f.severity.as_str(),
+            f.rule,
+            f.rule.rule().name,
+            f.message,
+            f.fix
+        ));
     }
     for (l, why) in &m.unknowns {
         if l.file.is_empty() {
@@ -616,13 +634,31 @@ pub fn json(fs: &[Finding], m: &Imported) -> Value {
     })
 }
 
+/// Where the project's documentation is published; each rule's page is `docs/rules/ID.md`
+/// under it (SARIF's `helpUri`, an absolute URI). The page itself travels in the SARIF as
+/// `help.markdown`, which code scanning shows beside the alert.
+pub const PROJECT_URI: &str = "https://example.invalid/parallax";
+
+/// Each rule's page, as `docs/rules/` holds it.
+fn page(id: &str) -> &'static str {
+    match id {
+        "PX001" => include_str!("../../../docs/rules/PX001.md"),
+        "PX002" => include_str!("../../../docs/rules/PX002.md"),
+        "PX003" => include_str!("../../../docs/rules/PX003.md"),
+        "PX004" => include_str!("../../../docs/rules/PX004.md"),
+        "PX005" => include_str!("../../../docs/rules/PX005.md"),
+        "PX006" => include_str!("../../../docs/rules/PX006.md"),
+        "PX007" => include_str!("../../../docs/rules/PX007.md"),
+        "PX008" => include_str!("../../../docs/rules/PX008.md"),
+        "PX009" => include_str!("../../../docs/rules/PX009.md"),
+        "PX010" => include_str!("../../../docs/rules/PX010.md"),
+        _ => "",
+    }
+}
+
 /// SARIF 2.1.0, as GitHub code scanning reads it.
 pub fn sarif(fs: &[Finding], m: &Imported) -> Value {
-    let level = |s: Severity| match s {
-        Severity::Error => "error",
-        Severity::Warning => "warning",
-        Severity::Note => "note",
-    };
+    let level = Severity::as_str;
     let rules: Vec<Value> = RULES
         .iter()
         .map(|r| {
@@ -631,21 +667,27 @@ pub fn sarif(fs: &[Finding], m: &Imported) -> Value {
                 "name": r.name,
                 "shortDescription": { "text": r.summary },
                 "fullDescription": { "text": format!("{}. {}", r.summary, r.help) },
-                "help": { "text": r.help },
+                "help": { "text": r.help, "markdown": page(r.id) },
+                "helpUri": format!("{PROJECT_URI}/docs/rules/{}.md", r.id),
                 "defaultConfiguration": { "level": level(r.severity) },
             })
         })
         .collect();
     // A finding without a file (an AWS CLI output folder's, say) keeps its logical location.
+    // A finding without a line (an AWS CLI output folder's, a plan read without its `.tf`
+    // files, whose one line says nothing) keeps its logical location: the resource.
     let location = |l: &Loc| {
-        if l.file.is_empty() {
-            return json!({ "logicalLocations": [{ "name": l.resource }] });
+        let logical = json!([{ "name": l.resource, "kind": "resource" }]);
+        if l.file.is_empty() || l.line == 0 {
+            return json!({ "logicalLocations": logical });
         }
-        let mut phys = json!({ "artifactLocation": { "uri": uri_of(&l.file) } });
-        if l.line > 0 {
-            phys["region"] = json!({ "startLine": l.line });
-        }
-        json!({ "physicalLocation": phys, "logicalLocations": [{ "name": l.resource }] })
+        json!({
+            "physicalLocation": {
+                "artifactLocation": { "uri": uri_of(&l.file) },
+                "region": { "startLine": l.line },
+            },
+            "logicalLocations": logical,
+        })
     };
     let results: Vec<Value> = fs
         .iter()
@@ -677,7 +719,7 @@ pub fn sarif(fs: &[Finding], m: &Imported) -> Value {
         "runs": [{
             "tool": { "driver": {
                 "name": "parallax",
-                "informationUri": "https://example.invalid/parallax",
+                "informationUri": PROJECT_URI,
                 "version": env!("CARGO_PKG_VERSION"),
                 "rules": rules,
             }},

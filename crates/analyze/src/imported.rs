@@ -146,6 +146,30 @@ pub struct Cname {
     pub loc: Loc,
 }
 
+/// How a method authorizes its callers, where that changes how the resource policy is read
+/// (AWS's "How API Gateway resource policies affect authorization workflow").
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum AuthKind {
+    /// A Lambda (TOKEN or REQUEST) authorizer: the resource policy is first checked only for
+    /// an explicit deny, then the authorizer's policy decides with it.
+    Lambda,
+    /// `AWS_IAM`: a same-account caller whose IAM policy allows the call gets in unless the
+    /// resource policy denies it.
+    Iam,
+    /// A Cognito user pool: the resource policy still has to allow the call.
+    Cognito,
+}
+
+impl std::fmt::Display for AuthKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            AuthKind::Lambda => "a Lambda authorizer",
+            AuthKind::Iam => "IAM authorization (AWS_IAM)",
+            AuthKind::Cognito => "a Cognito user pool authorizer",
+        })
+    }
+}
+
 /// A method that requires an API key (`ApiKeyRequired`, `api_key_required`).
 #[derive(Clone, Debug, Serialize)]
 pub struct KeyMethod {
@@ -179,6 +203,8 @@ pub struct Imported {
     pub usage_plans: Vec<UsagePlan>,
     /// The usage plans that API keys are attached to (`UsagePlanKey`).
     pub plan_keys: Vec<Ref>,
+    /// Methods that authorize their callers: the API, how, and where it is said.
+    pub authorizers: Vec<(Ref, AuthKind, Loc)>,
     /// What could not be known, where.
     pub unknowns: Vec<(Loc, String)>,
     /// Files or parts that could not be read; the analysis goes on without them.
@@ -206,6 +232,7 @@ impl Imported {
         self.key_methods.extend(other.key_methods);
         self.usage_plans.extend(other.usage_plans);
         self.plan_keys.extend(other.plan_keys);
+        self.authorizers.extend(other.authorizers);
         self.unknowns.extend(other.unknowns);
         self.errors.extend(other.errors);
         self.duplicate_keys.extend(other.duplicate_keys);
@@ -228,6 +255,17 @@ impl Imported {
             Ref::Id(id) => self.apis.iter().find(|a| a.id.as_deref() == Some(id)),
             Ref::Unknown(_) => None,
         }
+    }
+
+    /// How an API's methods authorize callers, each kind once.
+    pub fn authorizers_of(&self, api: &Api) -> Vec<AuthKind> {
+        let mut kinds = Vec::new();
+        for (r, k, _) in &self.authorizers {
+            if self.api(r).is_some_and(|a| a.key == api.key) && !kinds.contains(k) {
+                kinds.push(*k);
+            }
+        }
+        kinds
     }
 
     /// Whether two references name the same VPC.

@@ -5,11 +5,13 @@
 //! - [`source`]: YAML and JSON read into one positioned tree.
 //! - [`cfn`], [`terraform`], [`awscli`]: importers into [`imported::Imported`].
 //! - [`findings`]: the rules, and text, JSON and SARIF output.
+//! - [`hcl`]: where `.tf` files declare each resource, for findings on a plan.
 //! - [`input`]: reading inputs (regular files only, a size cap, every failure named).
 
 pub mod awscli;
 pub mod cfn;
 pub mod findings;
+pub mod hcl;
 pub mod imported;
 pub mod input;
 pub mod matrix;
@@ -19,20 +21,49 @@ pub mod terraform;
 
 pub use parallax_rules::predict::{self, PredictRequest, Prediction, Predictor};
 
+/// How inputs are read.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// The largest file read.
+    pub max_bytes: u64,
+    /// The Terraform configuration directory of the plans given (`--tf-dir`).
+    pub tf_dir: Option<std::path::PathBuf>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            max_bytes: input::DEFAULT_MAX_INPUT,
+            tf_dir: None,
+        }
+    }
+}
+
 /// Reads every input (a CloudFormation template, a Terraform plan, or a folder of AWS CLI
 /// outputs) and joins them. A file that cannot be read is reported and the others go on.
 pub fn import_paths(paths: &[std::path::PathBuf]) -> imported::Imported {
-    import_paths_with(paths, input::DEFAULT_MAX_INPUT)
+    import_paths_opts(paths, &Options::default())
 }
 
 /// [`import_paths`] with a cap on each file's size.
 pub fn import_paths_with(paths: &[std::path::PathBuf], max_bytes: u64) -> imported::Imported {
+    import_paths_opts(
+        paths,
+        &Options {
+            max_bytes,
+            ..Options::default()
+        },
+    )
+}
+
+/// [`import_paths`] with [`Options`].
+pub fn import_paths_opts(paths: &[std::path::PathBuf], opts: &Options) -> imported::Imported {
     let mut all = imported::Imported::default();
     for p in paths {
         if std::fs::metadata(p).is_ok_and(|m| m.is_dir()) {
-            all.extend(import_folder(p, max_bytes));
+            all.extend(import_folder(p, opts));
         } else {
-            all.extend(import_file(p, max_bytes));
+            all.extend(import_file(p, opts));
         }
     }
     all
@@ -62,17 +93,41 @@ impl std::fmt::Display for NotAnInput {
 
 /// A folder: a CDK cloud assembly (`cdk.out`, by its `manifest.json`), Terraform
 /// configuration (`*.tf`), or AWS CLI outputs.
-fn import_folder(dir: &std::path::Path, max_bytes: u64) -> imported::Imported {
+fn import_folder(dir: &std::path::Path, opts: &Options) -> imported::Imported {
+    let max_bytes = opts.max_bytes;
     let manifest = dir.join("manifest.json");
     if input::present(&manifest) {
-        return cdk_assembly(dir, &manifest, max_bytes);
+        return cdk_assembly(dir, &manifest, opts);
     }
-    let has_tf = std::fs::read_dir(dir).is_ok_and(|entries| {
-        entries
-            .filter_map(Result::ok)
-            .any(|e| e.path().extension().is_some_and(|x| x == "tf"))
-    });
+    let has_tf = terraform::has_tf_files(dir);
     if has_tf && !awscli::holds_outputs(dir) {
+        // Configuration with its plan's JSON beside it: the plans, read with this directory.
+        let mut plans: Vec<std::path::PathBuf> = std::fs::read_dir(dir)
+            .map(|entries| {
+                entries
+                    .filter_map(Result::ok)
+                    .map(|e| e.path())
+                    .filter(|p| p.extension().is_some_and(|x| x == "json"))
+                    .filter(|p| {
+                        input::read_text(p, max_bytes).is_ok_and(|t| {
+                            source::parse(&t, "").is_ok_and(|root| terraform::is_plan(&root))
+                        })
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        plans.sort();
+        if !plans.is_empty() {
+            let with_dir = Options {
+                tf_dir: Some(opts.tf_dir.clone().unwrap_or_else(|| dir.to_path_buf())),
+                ..opts.clone()
+            };
+            let mut out = imported::Imported::default();
+            for p in plans {
+                out.extend(import_file(&p, &with_dir));
+            }
+            return out;
+        }
         let mut out = imported::Imported::default();
         out.errors.push((
             loc(dir.display().to_string(), 0),
@@ -83,9 +138,10 @@ fn import_folder(dir: &std::path::Path, max_bytes: u64) -> imported::Imported {
     awscli::import(dir, max_bytes)
 }
 
-/// One file: a CloudFormation template (JSON or YAML, SAM and CDK output included) or a
-/// Terraform plan; CDK source and `.tf` files are named for what they are.
-fn import_file(p: &std::path::Path, max_bytes: u64) -> imported::Imported {
+/// One file: a CloudFormation template (JSON or YAML, SAM and CDK output included), a
+/// Terraform plan, or an OpenAPI 3 or Swagger 2.0 definition (an API Gateway export); CDK source and `.tf` files are named for what they are.
+fn import_file(p: &std::path::Path, opts: &Options) -> imported::Imported {
+    let max_bytes = opts.max_bytes;
     let file = p.display().to_string();
     let mut out = imported::Imported::default();
     let ext = p.extension().and_then(|x| x.to_str()).unwrap_or("");
@@ -121,9 +177,11 @@ fn import_file(p: &std::path::Path, max_bytes: u64) -> imported::Imported {
     match source::parse_with_duplicates(&text, &file) {
         Ok((root, duplicates)) => {
             let mut out = if terraform::is_plan(&root) {
-                terraform::import(&root, &file)
+                terraform::import_with(&root, &file, opts.tf_dir.as_deref(), max_bytes)
+            } else if cfn::is_definition_file(&root) {
+                cfn::import_definition(&root, &file)
             } else {
-                cfn::import(&root, &file)
+                cfn::import_with(&root, &file, max_bytes)
             };
             out.duplicate_keys.extend(duplicates.into_iter().map(|d| {
                 (
@@ -146,8 +204,9 @@ fn import_file(p: &std::path::Path, max_bytes: u64) -> imported::Imported {
 fn cdk_assembly(
     dir: &std::path::Path,
     manifest: &std::path::Path,
-    max_bytes: u64,
+    opts: &Options,
 ) -> imported::Imported {
+    let max_bytes = opts.max_bytes;
     let mut out = imported::Imported::default();
     let mfile = manifest.display().to_string();
     let m: serde_json::Value = match input::read_text(manifest, max_bytes)
@@ -189,7 +248,7 @@ fn cdk_assembly(
         if !seen.insert(path.clone()) {
             continue;
         }
-        let imported = import_file(&path, max_bytes);
+        let imported = import_file(&path, opts);
         // Nested stacks: the parent's AWS::CloudFormation::Stack names its template's asset.
         if let Ok(text) = input::read_text(&path, max_bytes)
             && let Ok(root) = source::parse(&text, &path.display().to_string())

@@ -60,6 +60,8 @@ pub enum Assumption {
     EndpointWithoutVpc { endpoint: String },
     /// An API whose endpoint type is not known statically is left out.
     ApiTypeUnknown { api: String },
+    /// An API whose resource policy is set but not known statically is left out.
+    PolicyUnknown { api: String },
     /// A resource policy that cannot be evaluated: every call is predicted denied.
     PolicyNotEvaluable { api: String, error: String },
 }
@@ -87,6 +89,10 @@ impl std::fmt::Display for Assumption {
             Assumption::ApiTypeUnknown { api } => {
                 write!(f, "{api}: its endpoint type is not known statically; left out")
             }
+            Assumption::PolicyUnknown { api } => write!(
+                f,
+                "{api}: its resource policy is not known statically (known only after apply, or unresolved); left out"
+            ),
             Assumption::PolicyNotEvaluable { api, error } => write!(
                 f,
                 "{api}: its resource policy cannot be evaluated ({error}); every call to it is predicted denied"
@@ -202,6 +208,12 @@ pub fn topology(m: &Imported) -> (Topology, Vec<Assumption>) {
             });
             continue;
         };
+        if a.policy_unknown {
+            notes.push(Assumption::PolicyUnknown {
+                api: a.name.clone(),
+            });
+            continue;
+        }
         let id: parallax_model::ApiId =
             a.id.as_deref()
                 .and_then(|s| s.parse().ok())

@@ -1,11 +1,19 @@
 //! Terraform plan JSON (`terraform show -json PLAN`) into [`Imported`]. Values known only after
-//! apply are unknown; references between resources of the same plan are read from the
-//! configuration's expressions (`aws_vpc.main`), so an endpoint still finds its VPC.
+//! apply (`after_unknown`) are unknown, never empty: a policy known only after apply is not
+//! "allows nothing", an endpoint whose service name is known only after apply may be
+//! execute-api. References between resources of the same plan are read from the
+//! configuration's expressions (`aws_vpc.main`), so an endpoint still finds its VPC. With the
+//! configuration's `.tf` files (given, or beside the plan), findings point at the resource
+//! blocks; without them, at the resource address.
 
 use serde_json::Value;
 
+use std::path::{Path, PathBuf};
+
+use crate::hcl::Declarations;
 use crate::imported::{
-    Api, ApiKind, Cname, Domain, Endpoint, Imported, KeyMethod, Loc, Ref, UsagePlan, Vpc, Zone,
+    Api, ApiKind, AuthKind, Cname, Domain, Endpoint, Imported, KeyMethod, Loc, Ref, UsagePlan, Vpc,
+    Zone,
 };
 use crate::source::{Kind, Node};
 
@@ -15,7 +23,97 @@ pub fn is_plan(root: &Node) -> bool {
 }
 
 pub fn import(root: &Node, file: &str) -> Imported {
+    import_with(root, file, None, crate::input::DEFAULT_MAX_INPUT)
+}
+
+/// The local modules a configuration calls, with their address prefixes (`module.net.`), from
+/// the plan's `configuration`: a `source` that starts with `./` or `../` is a directory relative
+/// to the calling module's.
+fn local_modules(module: &Node, prefix: &str, dir: &Path, out: &mut Vec<(String, PathBuf)>) {
+    for (name, call) in module
+        .get("module_calls")
+        .map(Node::entries)
+        .unwrap_or_default()
+    {
+        let Some(source) = call.get("source").and_then(Node::as_str) else {
+            continue;
+        };
+        if !(source.starts_with("./") || source.starts_with("../")) {
+            continue;
+        }
+        let sub = dir.join(source);
+        let p = format!("{prefix}module.{name}.");
+        if out.len() < 1000 {
+            out.push((p.clone(), sub.clone()));
+        }
+        if let Some(m) = call.get("module") {
+            local_modules(m, &p, &sub, out);
+        }
+    }
+}
+
+/// Whether a directory holds `.tf` files.
+pub fn has_tf_files(dir: &Path) -> bool {
+    std::fs::read_dir(dir).is_ok_and(|entries| {
+        entries
+            .filter_map(Result::ok)
+            .any(|e| e.path().extension().is_some_and(|x| x == "tf"))
+    })
+}
+
+/// [`import`] with the configuration directory (`--tf-dir`); without one, the plan's own
+/// directory is used when it holds `.tf` files.
+pub fn import_with(root: &Node, file: &str, tf_dir: Option<&Path>, max_bytes: u64) -> Imported {
     let mut out = Imported::default();
+    let beside = Path::new(file).parent().map(|p| {
+        if p.as_os_str().is_empty() {
+            PathBuf::from(".")
+        } else {
+            p.to_path_buf()
+        }
+    });
+    let config_dir = tf_dir
+        .map(Path::to_path_buf)
+        .or_else(|| beside.filter(|d| has_tf_files(d)));
+    let decls = match &config_dir {
+        Some(dir) => {
+            let mut modules = Vec::new();
+            if let Some(m) = root.get("configuration").and_then(|c| c.get("root_module")) {
+                local_modules(m, "", dir, &mut modules);
+            }
+            let d = Declarations::read(dir, &modules, max_bytes);
+            out.errors.extend(d.errors.iter().cloned());
+            if d.is_empty() && tf_dir.is_some() {
+                out.errors.push((
+                    Loc {
+                        file: dir.display().to_string(),
+                        line: 0,
+                        resource: String::new(),
+                    },
+                    "--tf-dir holds no resource blocks in *.tf files".to_owned(),
+                ));
+            }
+            d
+        }
+        None => Declarations::default(),
+    };
+    // address → which attributes are known only after apply.
+    let mut after_unknown: std::collections::HashMap<String, Value> =
+        std::collections::HashMap::new();
+    if let Some(Node {
+        kind: Kind::Seq(changes),
+        ..
+    }) = root.get("resource_changes")
+    {
+        for c in changes {
+            if let (Some(a), Some(u)) = (
+                c.get("address").and_then(Node::as_str),
+                c.get("change").and_then(|ch| ch.get("after_unknown")),
+            ) {
+                after_unknown.insert(a.to_owned(), to_json(u));
+            }
+        }
+    }
     let mut resources = Vec::new();
     if let Some(m) = root
         .get("planned_values")
@@ -62,6 +160,7 @@ pub fn import(root: &Node, file: &str) -> Imported {
             })
             .map(|r| r.trim_end_matches(".id").to_owned())
     };
+    let mut attached_policies: Vec<AttachedPolicy> = Vec::new();
     for r in &resources {
         let address = r
             .get("address")
@@ -70,11 +169,23 @@ pub fn import(root: &Node, file: &str) -> Imported {
             .to_owned();
         let ty = r.get("type").and_then(Node::as_str).unwrap_or("");
         let values = r.get("values").map(to_json).unwrap_or(Value::Null);
-        let loc = Loc {
-            file: file.to_owned(),
-            line: r.line,
-            resource: address.clone(),
+        let decl = decls.get(&address);
+        // A plan is one line: its line numbers say nothing. The block, or the address.
+        let loc = match decl {
+            Some(d) => Loc {
+                file: d.file.clone(),
+                line: d.line,
+                resource: address.clone(),
+            },
+            None => Loc {
+                file: file.to_owned(),
+                line: 0,
+                resource: address.clone(),
+            },
         };
+        let unknown_attrs = after_unknown.get(&address);
+        // Known only after apply: `true`, or any part of a nested value.
+        let later = |k: &str| unknown_attrs.and_then(|u| u.get(k)).is_some_and(any_true);
         let s = |k: &str| values.get(k).and_then(Value::as_str).map(str::to_owned);
         let b = |k: &str| values.get(k).and_then(Value::as_bool);
         let link = |attr: &str| -> Ref {
@@ -103,42 +214,100 @@ pub fn import(root: &Node, file: &str) -> Imported {
                 dns_hostnames: Some(b("enable_dns_hostnames").unwrap_or(false)),
                 loc,
             }),
-            "aws_vpc_endpoint" => out.endpoints.push(Endpoint {
-                key: address.clone(),
-                id: s("id"),
-                vpc: link("vpc_id"),
-                service: s("service_name").map(|n| n.rsplit('.').next().unwrap_or(&n).to_owned()),
-                interface: Some(s("vpc_endpoint_type").as_deref() == Some("Interface")),
-                private_dns: Some(b("private_dns_enabled").unwrap_or(false)),
-                loc,
-            }),
+            "aws_vpc_endpoint" => {
+                let mut service =
+                    s("service_name").map(|n| n.rsplit('.').next().unwrap_or(&n).to_owned());
+                if service.is_none() && later("service_name") {
+                    // The configuration's text can still say which service it is.
+                    let named = decl
+                        .and_then(|d| d.attributes.get("service_name"))
+                        .is_some_and(|t| t.contains("execute-api"));
+                    if named {
+                        service = Some("execute-api".to_owned());
+                    } else {
+                        out.unknowns.push((
+                            loc.clone(),
+                            "service_name is known only after apply: it may be execute-api"
+                                .to_owned(),
+                        ));
+                    }
+                }
+                let private_dns = if later("private_dns_enabled") {
+                    out.unknowns.push((
+                        loc.clone(),
+                        "private_dns_enabled is known only after apply".to_owned(),
+                    ));
+                    None
+                } else {
+                    Some(b("private_dns_enabled").unwrap_or(false))
+                };
+                out.endpoints.push(Endpoint {
+                    key: address.clone(),
+                    id: s("id"),
+                    vpc: link("vpc_id"),
+                    service,
+                    interface: if later("vpc_endpoint_type") {
+                        None
+                    } else {
+                        Some(s("vpc_endpoint_type").as_deref() == Some("Interface"))
+                    },
+                    private_dns,
+                    loc,
+                });
+            }
             "aws_api_gateway_rest_api" => {
                 let conf = values.get("endpoint_configuration").and_then(|c| c.get(0));
                 let kind = ApiKind::of_configuration(conf);
-                let policy = s("policy")
-                    .filter(|p| !p.is_empty())
-                    .and_then(|p| serde_json::from_str(&p).ok());
-                let vpces = crate::imported::id_refs(conf.and_then(|c| c.get("vpc_endpoint_ids")));
+                // `policy` is computed as well as optional: unknown in every plan that does not
+                // set it. Unknown only where the configuration sets it.
+                let set_here = refs.contains_key(&(
+                    address.split('[').next().unwrap_or(&address).to_owned(),
+                    "policy".to_owned(),
+                )) || decl.is_some_and(|d| d.attributes.contains_key("policy"));
+                let (policy, policy_unknown) =
+                    policy_value(s("policy"), later("policy") && set_here);
+                if policy_unknown {
+                    out.unknowns.push((
+                        loc.clone(),
+                        "policy is known only after apply (or is not JSON)".to_owned(),
+                    ));
+                }
+                let mut vpces =
+                    crate::imported::id_refs(conf.and_then(|c| c.get("vpc_endpoint_ids")));
+                if vpces.is_empty() {
+                    // Known only after apply: the configuration says which endpoints they are.
+                    vpces = resources_named(&address, "endpoint_configuration.vpc_endpoint_ids")
+                        .into_iter()
+                        .map(Ref::Key)
+                        .collect();
+                }
                 out.apis.push(Api {
                     key: address.clone(),
                     id: s("id"),
                     name: s("name").unwrap_or_else(|| address.clone()),
                     kind,
                     policy,
-                    policy_unknown: false,
+                    policy_unknown,
                     vpc_endpoints: vpces,
                     disable_default: Some(b("disable_execute_api_endpoint").unwrap_or(false)),
                     loc,
                 });
             }
             "aws_api_gateway_rest_api_policy" => {
-                let target = reference(&address, "rest_api_id");
-                let policy = s("policy").and_then(|p| serde_json::from_str(&p).ok());
-                if let Some(api) = out.apis.iter_mut().find(|a| {
-                    Some(&a.key) == target.as_ref() || (a.id.is_some() && a.id == s("rest_api_id"))
-                }) {
-                    api.policy = policy;
+                let (policy, policy_unknown) = policy_value(s("policy"), later("policy"));
+                if policy_unknown {
+                    out.unknowns.push((
+                        loc.clone(),
+                        "policy is known only after apply (or is not JSON)".to_owned(),
+                    ));
                 }
+                // Applied once every API is read: plan order means nothing.
+                attached_policies.push(AttachedPolicy {
+                    target: reference(&address, "rest_api_id"),
+                    id: s("rest_api_id"),
+                    policy,
+                    policy_unknown,
+                });
             }
             "aws_api_gateway_domain_name" => {
                 let kind = ApiKind::of_configuration(
@@ -167,12 +336,34 @@ pub fn import(root: &Node, file: &str) -> Imported {
                     d.apis.push(api);
                 }
             }
-            "aws_api_gateway_method" if b("api_key_required") == Some(true) => {
-                out.key_methods.push(KeyMethod {
-                    api: link("rest_api_id"),
-                    loc,
-                });
+            "aws_api_gateway_method" => {
+                let auth = match s("authorization").as_deref() {
+                    Some("AWS_IAM") => Some(AuthKind::Iam),
+                    Some("CUSTOM") => Some(AuthKind::Lambda),
+                    Some("COGNITO_USER_POOLS") => Some(AuthKind::Cognito),
+                    _ => None,
+                };
+                if let Some(k) = auth {
+                    out.authorizers.push((link("rest_api_id"), k, loc.clone()));
+                }
+                if b("api_key_required") == Some(true) {
+                    out.key_methods.push(KeyMethod {
+                        api: link("rest_api_id"),
+                        loc,
+                    });
+                }
             }
+            "aws_apigatewayv2_api" => out.apis.push(Api {
+                key: address.clone(),
+                id: s("id"),
+                name: s("name").unwrap_or_else(|| address.clone()),
+                kind: Some(ApiKind::Regional),
+                policy: None,
+                policy_unknown: false,
+                vpc_endpoints: Vec::new(),
+                disable_default: Some(b("disable_execute_api_endpoint").unwrap_or(false)),
+                loc,
+            }),
             "aws_api_gateway_usage_plan" => {
                 let stages = values
                     .get("api_stages")
@@ -243,6 +434,16 @@ pub fn import(root: &Node, file: &str) -> Imported {
                 });
             }
             _ => {}
+        }
+    }
+    for p in attached_policies {
+        if let Some(api) = out
+            .apis
+            .iter_mut()
+            .find(|a| Some(&a.key) == p.target.as_ref() || (a.id.is_some() && a.id == p.id))
+        {
+            api.policy = p.policy;
+            api.policy_unknown = p.policy_unknown;
         }
     }
     out
@@ -318,6 +519,38 @@ fn references(expr: &Node, prefix: &str) -> Option<Vec<String>> {
                 .collect(),
         ),
         _ => None,
+    }
+}
+
+/// An `aws_api_gateway_rest_api_policy`: the API it names (by address or id) and its policy.
+struct AttachedPolicy {
+    target: Option<String>,
+    id: Option<String>,
+    policy: Option<Value>,
+    policy_unknown: bool,
+}
+
+/// A policy attribute: its JSON, or unknown when it is known only after apply (or is not JSON).
+fn policy_value(text: Option<String>, later: bool) -> (Option<Value>, bool) {
+    if later {
+        return (None, true);
+    }
+    match text.filter(|p| !p.is_empty()) {
+        None => (None, false),
+        Some(p) => match serde_json::from_str(&p) {
+            Ok(v) => (Some(v), false),
+            Err(_) => (None, true),
+        },
+    }
+}
+
+/// Whether an `after_unknown` value marks anything unknown.
+fn any_true(v: &Value) -> bool {
+    match v {
+        Value::Bool(b) => *b,
+        Value::Array(a) => a.iter().any(any_true),
+        Value::Object(o) => o.values().any(any_true),
+        _ => false,
     }
 }
 

@@ -114,6 +114,19 @@ pub struct AnalyzeArgs {
     /// The largest input file read, in bytes (default 512 MiB). Only regular files are read.
     #[arg(long, value_name = "BYTES", default_value_t = parallax_analyze::input::DEFAULT_MAX_INPUT)]
     pub max_input_size: u64,
+    /// The Terraform configuration of the plans given: findings point at its resource blocks
+    /// (default: the plan's own directory, when it holds *.tf files).
+    #[arg(long, value_name = "DIR")]
+    pub tf_dir: Option<PathBuf>,
+}
+
+impl AnalyzeArgs {
+    pub fn import_options(&self) -> parallax_analyze::Options {
+        parallax_analyze::Options {
+            max_bytes: self.max_input_size,
+            tf_dir: self.tf_dir.clone(),
+        }
+    }
 }
 
 #[derive(clap::Args, Debug)]

@@ -143,7 +143,13 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         let t = if let Some((origin, text)) = scenario {
             ModelFile::from_yaml(&text, &origin)?.topology_at(a.step.as_deref())?
         } else {
-            let model = parallax_analyze::import_paths_with(&a.files, a.max_input_size);
+            let model = parallax_analyze::import_paths_opts(&a.files, &a.import_options());
+            if !model.errors.is_empty() {
+                for (l, why) in &model.errors {
+                    eprintln!("{}:{}: error: {why}", l.file, l.line);
+                }
+                return Ok(ExitCode::from(2));
+            }
             let (t, notes) = parallax_analyze::runnable::topology(&model);
             for n in notes {
                 println!("assumed: {n}");
@@ -156,7 +162,7 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         );
         return Ok(ExitCode::SUCCESS);
     }
-    let model = parallax_analyze::import_paths_with(&a.files, a.max_input_size);
+    let model = parallax_analyze::import_paths_opts(&a.files, &a.import_options());
     let found = findings::findings(&model);
     match a.format {
         Format::Json => println!(
@@ -171,10 +177,11 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     }
     let threshold = a.fail_on.threshold();
     let failing = threshold.is_some_and(|t| found.iter().any(|f| f.severity >= t));
-    Ok(if failing {
-        ExitCode::from(1)
-    } else if !model.errors.is_empty() {
+    // Input that was not understood outweighs findings on the part that was.
+    Ok(if !model.errors.is_empty() {
         ExitCode::from(2)
+    } else if failing {
+        ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
     })

@@ -98,6 +98,17 @@ pub(crate) struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
+    /// No parameters, mappings, conditions or resources: for defaults and standalone files.
+    pub(crate) fn plain() -> Ctx<'static> {
+        Ctx {
+            params: HashMap::new(),
+            mappings: None,
+            conditions: None,
+            resources: Default::default(),
+            region: None,
+        }
+    }
+
     pub(crate) fn eval(&self, n: &Node, depth: usize) -> V {
         if depth > 64 {
             return V::Unknown("intrinsics nested too deep".to_owned());

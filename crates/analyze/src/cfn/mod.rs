@@ -10,18 +10,33 @@
 use std::collections::HashMap;
 
 use crate::imported::{
-    Api, ApiKind, Cname, Domain, Endpoint, Imported, KeyMethod, Loc, Ref, UsagePlan, Vpc, Zone,
+    Api, ApiKind, AuthKind, Cname, Domain, Endpoint, Imported, KeyMethod, Loc, Ref, UsagePlan, Vpc,
+    Zone,
 };
 use crate::source::Node;
 
 mod intrinsics;
+mod openapi;
 mod sam;
 
 use intrinsics::{Ctx, V};
-use sam::{api_kind, kind_of, policy_of};
+use openapi::Definition;
+use sam::{api_kind, join_policies, kind_of, policy_json, sam_policy};
 
-/// Reads one template.
+/// Whether a parsed file is a standalone OpenAPI 3 or Swagger 2.0 definition.
+pub fn is_definition_file(root: &Node) -> bool {
+    (root.get("openapi").is_some() || root.get("swagger").is_some())
+        && root.get("paths").is_some()
+        && root.get("Resources").is_none()
+}
+
+/// Reads one template; definition files it names are read from beside it.
 pub fn import(root: &Node, file: &str) -> Imported {
+    import_with(root, file, crate::input::DEFAULT_MAX_INPUT)
+}
+
+/// [`import`] with a cap on the size of each definition file the template names.
+pub fn import_with(root: &Node, file: &str, max_bytes: u64) -> Imported {
     let mut out = Imported::default();
     let Some(resources) = root.get("Resources") else {
         out.errors.push((
@@ -42,18 +57,17 @@ pub fn import(root: &Node, file: &str) -> Imported {
         .unwrap_or_default()
     {
         let v = match p.get("Default") {
-            Some(d) => Ctx {
-                params: HashMap::new(),
-                mappings: None,
-                conditions: None,
-                resources: Default::default(),
-                region: None,
-            }
-            .eval(d, 0),
+            Some(d) => Ctx::plain().eval(d, 0),
             None => V::Unknown(format!("parameter {name} has no default")),
         };
         if name == "Region" {
             region = v.as_str().map(str::to_owned);
+        }
+        if out.account.is_none()
+            && name.to_ascii_lowercase().contains("account")
+            && let Some(a) = v.as_str().and_then(crate::imported::account_of)
+        {
+            out.account = Some(a);
         }
         params.insert(name.clone(), v);
     }
@@ -64,28 +78,111 @@ pub fn import(root: &Node, file: &str) -> Imported {
         resources: resources.entries().iter().map(|(k, _)| k.clone()).collect(),
         region,
     };
-    let loc = |key: &str, line: u32| Loc {
-        file: file.to_owned(),
-        line,
-        resource: key.to_owned(),
+    let globals_api = root
+        .get("Globals")
+        .and_then(|g| g.get("Api"))
+        .map(|a| ctx.eval(a, 0));
+    let mut r = Reader {
+        ctx,
+        file,
+        dir: std::path::Path::new(file)
+            .parent()
+            .map(std::path::Path::to_path_buf)
+            .unwrap_or_default(),
+        max_bytes,
+        globals_api,
+        out,
+        mappings: Vec::new(),
+        implicit: Vec::new(),
     };
-    let to_ref = |v: &V| -> Ref {
-        match v {
-            V::Res(r) => Ref::Key(r.clone()),
-            V::Str(s) => Ref::Id(s.clone()),
-            V::Unknown(why) => Ref::Unknown(why.clone()),
-            other => Ref::Unknown(other.text()),
-        }
-    };
+    for (key, node) in resources.entries() {
+        r.resource(key, node);
+    }
+    r.finish()
+}
 
-    let mut mappings: Vec<(V, Ref, Loc)> = Vec::new();
-    for (key, res) in resources.entries() {
-        let l = loc(key, res.line);
-        if let Some(cond) = res.get("Condition").and_then(Node::as_str) {
-            match ctx.condition(cond, 0) {
-                Some(false) => continue,
+/// One resource, evaluated.
+struct Res<'n> {
+    key: String,
+    node: &'n Node,
+    props: V,
+    loc: Loc,
+}
+
+impl Res<'_> {
+    fn prop(&self, name: &str) -> Option<V> {
+        self.props.get(name).cloned()
+    }
+
+    /// The line of a property, or the resource's.
+    fn line_of(&self, name: &str) -> u32 {
+        self.node
+            .get("Properties")
+            .and_then(|p| p.get(name))
+            .map_or(self.loc.line, |n| n.line)
+    }
+}
+
+/// An implicit API that SAM creates for functions' events (`ServerlessRestApi`,
+/// `ServerlessHttpApi`), declared where the first such function is.
+struct Implicit {
+    key: &'static str,
+    http: bool,
+    loc: Loc,
+}
+
+struct Reader<'a> {
+    ctx: Ctx<'a>,
+    file: &'a str,
+    dir: std::path::PathBuf,
+    max_bytes: u64,
+    globals_api: Option<V>,
+    out: Imported,
+    /// Base path mappings, attached once every resource is read: template order means nothing.
+    mappings: Vec<(V, Ref, Loc)>,
+    implicit: Vec<Implicit>,
+}
+
+fn to_ref(v: &V) -> Ref {
+    match v {
+        V::Res(r) => Ref::Key(r.clone()),
+        V::Str(s) => Ref::Id(s.clone()),
+        V::Unknown(why) => Ref::Unknown(why.clone()),
+        other => Ref::Unknown(other.text()),
+    }
+}
+
+fn refs(v: &V) -> Vec<Ref> {
+    match v {
+        V::List(l) => l.iter().map(to_ref).collect(),
+        other => vec![to_ref(other)],
+    }
+}
+
+impl Reader<'_> {
+    fn loc(&self, key: &str, line: u32) -> Loc {
+        Loc {
+            file: self.file.to_owned(),
+            line,
+            resource: key.to_owned(),
+        }
+    }
+
+    fn unknown(&mut self, r: &Res<'_>, what: &str, v: &Option<V>) {
+        if let Some(V::Unknown(why)) = v {
+            self.out
+                .unknowns
+                .push((r.loc.clone(), format!("{what}: {why}")));
+        }
+    }
+
+    fn resource(&mut self, key: &str, node: &Node) {
+        let l = self.loc(key, node.line);
+        if let Some(cond) = node.get("Condition").and_then(Node::as_str) {
+            match self.ctx.condition(cond, 0) {
+                Some(false) => return,
                 Some(true) => {}
-                None => out.unknowns.push((
+                None => self.out.unknowns.push((
                     l.clone(),
                     format!(
                         "created only if condition {cond} holds, which depends on unknown values"
@@ -93,26 +190,33 @@ pub fn import(root: &Node, file: &str) -> Imported {
                 )),
             }
         }
-        let Some(ty) = res.get("Type").and_then(Node::as_str) else {
-            out.errors.push((l, "a resource without a Type".to_owned()));
-            continue;
+        let Some(ty) = node.get("Type").and_then(Node::as_str) else {
+            self.out
+                .errors
+                .push((l, "a resource without a Type".to_owned()));
+            return;
         };
-        let props = res
+        let props = node
             .get("Properties")
-            .map(|p| ctx.eval(p, 0))
+            .map(|p| self.ctx.eval(p, 0))
             .unwrap_or(V::Map(vec![]));
+        let r = Res {
+            key: key.to_owned(),
+            node,
+            props,
+            loc: l,
+        };
         // A boolean property with another value (`ture`): CloudFormation refuses the template.
         for name in BOOLEAN_PROPERTIES {
-            if let Some(v) = props.get(name)
+            if let Some(v) = r.props.get(name)
                 && !matches!(v, V::Unknown(_))
                 && v.as_bool().is_none()
             {
-                let line = res
-                    .get("Properties")
-                    .and_then(|p| p.get(name))
-                    .map_or(l.line, |n| n.line);
-                out.errors.push((
-                    Loc { line, ..l.clone() },
+                self.out.errors.push((
+                    Loc {
+                        line: r.line_of(name),
+                        ..r.loc.clone()
+                    },
                     format!("{name}: `{}` is not a boolean (true or false)", v.text()),
                 ));
             }
@@ -120,223 +224,739 @@ pub fn import(root: &Node, file: &str) -> Imported {
         if !READ_TYPES.contains(&ty)
             && let Some(near) = nearest_type(ty)
         {
-            out.misspelled_types
-                .push((ty.to_owned(), near.to_owned(), l.clone()));
+            self.out
+                .misspelled_types
+                .push((ty.to_owned(), near.to_owned(), r.loc.clone()));
         }
-        let prop = |name: &str| props.get(name).cloned();
-        let mut unknown = |what: &str, v: &Option<V>| {
-            if let Some(V::Unknown(why)) = v {
-                out.unknowns.push((l.clone(), format!("{what}: {why}")));
-            }
-        };
         match ty {
-            "AWS::EC2::VPC" => {
-                out.vpcs.push(Vpc {
-                    key: key.clone(),
-                    id: None,
-                    dns_support: Some(
-                        prop("EnableDnsSupport")
-                            .and_then(|v| v.as_bool())
-                            .unwrap_or(true),
-                    ),
-                    dns_hostnames: Some(
-                        prop("EnableDnsHostnames")
-                            .and_then(|v| v.as_bool())
-                            .unwrap_or(false),
-                    ),
-                    loc: l,
-                });
-            }
-            "AWS::EC2::VPCEndpoint" => {
-                let service = prop("ServiceName");
-                if out.region.is_none() {
-                    out.region = service
-                        .as_ref()
-                        .and_then(|s| s.as_str())
-                        .and_then(crate::imported::region_of_service);
-                }
-                let private_dns = prop("PrivateDnsEnabled");
-                unknown("ServiceName", &service);
-                unknown("PrivateDnsEnabled", &private_dns);
-                let kind = prop("VpcEndpointType");
-                out.endpoints.push(Endpoint {
-                    key: key.clone(),
-                    id: None,
-                    vpc: prop("VpcId")
-                        .map(|v| to_ref(&v))
-                        .unwrap_or_else(|| Ref::Unknown("no VpcId".to_owned())),
-                    service: service.as_ref().and_then(|s| s.as_str().map(short_service)),
-                    // CloudFormation's default endpoint type is Gateway.
-                    interface: match &kind {
-                        None => Some(false),
-                        Some(V::Str(s)) => Some(s == "Interface"),
-                        Some(_) => None,
-                    },
-                    private_dns: match &private_dns {
-                        None => Some(false),
-                        Some(v) => v.as_bool(),
-                    },
-                    loc: l,
-                });
-            }
-            "AWS::ApiGateway::RestApi" | "AWS::Serverless::Api" | "AWS::ApiGatewayV2::Api" => {
-                let name = prop("Name")
-                    .map(|v| v.text())
-                    .unwrap_or_else(|| key.clone());
-                let kind = api_kind(ty, &props, &ctx);
-                let (policy, policy_unknown) = policy_of(ty, &props);
-                let vpces = props
-                    .get("EndpointConfiguration")
-                    .and_then(|e| e.get("VpcEndpointIds"))
-                    .map(|v| match v {
-                        V::List(l) => l.iter().map(to_ref).collect(),
-                        other => vec![to_ref(other)],
-                    });
-                out.apis.push(Api {
-                    key: key.clone(),
-                    id: None,
-                    name,
-                    kind,
-                    policy,
-                    policy_unknown,
-                    vpc_endpoints: vpces.unwrap_or_default(),
-                    disable_default: prop("DisableExecuteApiEndpoint")
-                        .map(|v| v.as_bool().unwrap_or(false))
-                        .or(Some(false)),
-                    loc: l,
-                });
-            }
+            "AWS::EC2::VPC" => self.vpc(r),
+            "AWS::EC2::VPCEndpoint" => self.endpoint(r),
+            "AWS::ApiGateway::RestApi" => self.rest_api(r),
+            "AWS::Serverless::Api" => self.serverless_api(r),
+            "AWS::ApiGatewayV2::Api" | "AWS::Serverless::HttpApi" => self.http_api(r),
+            "AWS::Serverless::Function" => self.function(r),
             "AWS::ApiGateway::DomainName"
             | "AWS::ApiGatewayV2::DomainName"
-            | "AWS::ApiGateway::DomainNameV2" => {
-                let types = props
-                    .get("EndpointConfiguration")
-                    .and_then(|e| e.get("Types"))
-                    .cloned();
-                let v2_type = props.get("DomainNameConfigurations").and_then(|c| match c {
-                    V::List(l) => l.first().and_then(|f| f.get("EndpointType")).cloned(),
-                    _ => None,
-                });
-                let kind = match (ty, types.or(v2_type)) {
-                    ("AWS::ApiGateway::DomainNameV2", _) => Some(ApiKind::Private),
-                    ("AWS::ApiGatewayV2::DomainName", None) => Some(ApiKind::Regional),
-                    (_, Some(t)) => kind_of(&t),
-                    (_, None) => Some(ApiKind::Edge),
-                };
-                out.domains.push(Domain {
-                    key: key.clone(),
-                    name: prop("DomainName").and_then(|v| v.as_str().map(str::to_owned)),
-                    kind,
-                    mtls: props.get("MutualTlsAuthentication").is_some(),
-                    apis: Vec::new(),
-                    loc: l,
-                });
-            }
-            "AWS::ApiGateway::BasePathMapping" | "AWS::ApiGatewayV2::ApiMapping" => {
-                // Attached once every resource is read: template order means nothing.
-                if let (Some(d), Some(a)) = (
-                    prop("DomainName"),
-                    prop("RestApiId").or_else(|| prop("ApiId")),
-                ) {
-                    mappings.push((d, to_ref(&a), l));
-                }
-            }
-            "AWS::Route53::HostedZone" => {
-                let vpcs = match props.get("VPCs") {
-                    Some(V::List(l)) => l
-                        .iter()
-                        .filter_map(|v| v.get("VPCId"))
-                        .map(to_ref)
-                        .collect(),
-                    _ => Vec::new(),
-                };
-                out.zones.push(Zone {
-                    key: key.clone(),
-                    name: prop("Name").and_then(|v| v.as_str().map(str::to_owned)),
-                    vpcs,
-                    loc: l,
-                });
-            }
-            "AWS::Route53::RecordSet"
-                if prop("Type")
-                    .and_then(|v| v.as_str().map(str::to_owned))
-                    .as_deref()
-                    == Some("CNAME") =>
-            {
-                let first = match props.get("ResourceRecords") {
-                    Some(V::List(l)) => l.first().cloned(),
-                    _ => None,
-                };
-                let (target, target_domain) = match first {
-                    Some(V::Str(s)) => (Some(s), None),
-                    Some(V::Attr(r, a)) if a.contains("DomainName") => (None, Some(r)),
-                    _ => (None, None),
-                };
-                out.cnames.push(Cname {
-                    name: prop("Name").and_then(|v| v.as_str().map(str::to_owned)),
-                    target,
-                    target_domain,
-                    loc: l,
-                });
-            }
-            "AWS::ApiGateway::Method" => {
-                let required = prop("ApiKeyRequired");
-                unknown("ApiKeyRequired", &required);
-                if required.as_ref().and_then(V::as_bool) == Some(true)
-                    && let Some(api) = prop("RestApiId")
-                {
-                    out.key_methods.push(KeyMethod {
-                        api: to_ref(&api),
-                        loc: l,
-                    });
-                }
-            }
-            "AWS::ApiGateway::UsagePlan" => {
-                let apis = match props.get("ApiStages") {
-                    Some(V::List(stages)) => stages
-                        .iter()
-                        .filter_map(|st| st.get("ApiId"))
-                        .map(to_ref)
-                        .collect(),
-                    Some(other @ V::Unknown(_)) => vec![to_ref(other)],
-                    _ => Vec::new(),
-                };
-                out.usage_plans.push(UsagePlan {
-                    key: key.clone(),
-                    id: None,
-                    apis,
-                    loc: l,
-                });
-            }
+            | "AWS::ApiGateway::DomainNameV2" => self.domain(ty, r),
+            "AWS::ApiGateway::BasePathMapping" | "AWS::ApiGatewayV2::ApiMapping" => self.mapping(r),
+            "AWS::Route53::HostedZone" => self.zone(r),
+            "AWS::Route53::RecordSet" => self.record(r),
+            "AWS::ApiGateway::Method" => self.method(r),
+            "AWS::ApiGateway::UsagePlan" => self.usage_plan(r),
             "AWS::ApiGateway::UsagePlanKey" => {
-                if let Some(plan) = prop("UsagePlanId") {
-                    out.plan_keys.push(to_ref(&plan));
+                if let Some(plan) = r.prop("UsagePlanId") {
+                    self.out.plan_keys.push(to_ref(&plan));
                 }
             }
-            "AWS::CloudFormation::Stack" => out.unknowns.push((
-                l,
+            "AWS::CloudFormation::Stack" => self.out.unknowns.push((
+                r.loc,
                 "a nested stack: its resources and outputs are not read".to_owned(),
             )),
             _ => {}
         }
     }
-    for (domain, api, l) in mappings {
-        let target = out.domains.iter_mut().find(|x| match &domain {
-            V::Res(k) => &x.key == k,
-            V::Str(s) => x.name.as_deref() == Some(s),
-            _ => false,
+
+    fn vpc(&mut self, r: Res<'_>) {
+        self.out.vpcs.push(Vpc {
+            key: r.key.clone(),
+            id: None,
+            dns_support: Some(
+                r.prop("EnableDnsSupport")
+                    .and_then(|v| v.as_bool())
+                    .unwrap_or(true),
+            ),
+            dns_hostnames: Some(
+                r.prop("EnableDnsHostnames")
+                    .and_then(|v| v.as_bool())
+                    .unwrap_or(false),
+            ),
+            loc: r.loc,
         });
-        match target {
-            Some(d) => d.apis.push(api),
-            None => out.unknowns.push((
-                l,
-                format!(
-                    "maps to the domain {}, which is not in this template",
-                    domain.text()
-                ),
-            )),
+    }
+
+    fn endpoint(&mut self, r: Res<'_>) {
+        let service = r.prop("ServiceName");
+        if self.out.region.is_none() {
+            self.out.region = service
+                .as_ref()
+                .and_then(|s| s.as_str())
+                .and_then(crate::imported::region_of_service);
+        }
+        let private_dns = r.prop("PrivateDnsEnabled");
+        self.unknown(&r, "ServiceName", &service);
+        self.unknown(&r, "PrivateDnsEnabled", &private_dns);
+        let kind = r.prop("VpcEndpointType");
+        self.out.endpoints.push(Endpoint {
+            key: r.key.clone(),
+            id: None,
+            vpc: r
+                .prop("VpcId")
+                .map(|v| to_ref(&v))
+                .unwrap_or_else(|| Ref::Unknown("no VpcId".to_owned())),
+            service: service.as_ref().and_then(|s| s.as_str().map(short_service)),
+            // CloudFormation's default endpoint type is Gateway.
+            interface: match &kind {
+                None => Some(false),
+                Some(V::Str(s)) => Some(s == "Interface"),
+                Some(_) => None,
+            },
+            private_dns: match &private_dns {
+                None => Some(false),
+                Some(v) => v.as_bool(),
+            },
+            loc: r.loc,
+        });
+    }
+
+    /// `AWS::ApiGateway::RestApi`: properties first, then the definition (`Body`, or a local
+    /// `BodyS3Location` file) for what the properties leave out.
+    fn rest_api(&mut self, r: Res<'_>) {
+        let (def, def_unknown) = match (r.prop("Body"), r.prop("BodyS3Location")) {
+            (Some(V::Str(text)), _) => self.definition_text(&r, "Body", &text),
+            (Some(body), _) => self.definition_value(&r, "Body", body),
+            (None, Some(location)) => self.definition_file(&r, "BodyS3Location", &location),
+            (None, None) => (None, None),
+        };
+        let kind = api_kind("AWS::ApiGateway::RestApi", &r.props, &self.ctx);
+        let policy = r
+            .prop("Policy")
+            .or_else(|| def.as_ref().and_then(|d| d.policy.clone()));
+        let vpces = r
+            .props
+            .get("EndpointConfiguration")
+            .and_then(|e| e.get("VpcEndpointIds"))
+            .cloned();
+        self.push_api(r, kind, policy, def_unknown, vpces, def.as_ref(), &[]);
+    }
+
+    /// `AWS::Serverless::Api`, with `Globals.Api` merged in: the definition (`DefinitionBody`,
+    /// `AWS::Include`, a local `DefinitionUri`), then `Auth` (its resource policy, API keys and
+    /// authorizers) as SAM's translator applies them.
+    fn serverless_api(&mut self, mut r: Res<'_>) {
+        if let Some(g) = &self.globals_api {
+            r.props = merge(g, &r.props);
+        }
+        let (def, def_unknown) = self.sam_definition(&r);
+        let kind = api_kind("AWS::Serverless::Api", &r.props, &self.ctx);
+        let auth = r.prop("Auth");
+        let mut parts = Vec::new();
+        if let Some(p) = def.as_ref().and_then(|d| d.policy.clone()) {
+            parts.push(p);
+        }
+        if let Some(p) = r.prop("Policy") {
+            parts.push(p);
+        }
+        if let Some(rp) = auth.as_ref().and_then(|a| a.get("ResourcePolicy")) {
+            parts.push(sam_policy(rp));
+        }
+        let policy = join_policies(&parts);
+        let vpces = match r.props.get("EndpointConfiguration") {
+            Some(e @ V::Map(_)) => e
+                .get("VPCEndpointIds")
+                .or_else(|| e.get("VpcEndpointIds"))
+                .cloned(),
+            _ => None,
+        };
+        let auth_kinds = auth.as_ref().map(sam_auth).unwrap_or_default();
+        if auth
+            .as_ref()
+            .and_then(|a| a.get("ApiKeyRequired"))
+            .and_then(V::as_bool)
+            == Some(true)
+        {
+            self.out.key_methods.push(KeyMethod {
+                api: Ref::Key(r.key.clone()),
+                loc: r.loc.clone(),
+            });
+        }
+        self.push_api(
+            r,
+            kind,
+            policy,
+            def_unknown,
+            vpces,
+            def.as_ref(),
+            &auth_kinds,
+        );
+    }
+
+    /// HTTP and WebSocket APIs (`AWS::ApiGatewayV2::Api`, `AWS::Serverless::HttpApi`): Regional
+    /// by construction, no resource policy.
+    fn http_api(&mut self, r: Res<'_>) {
+        let name = r
+            .prop("Name")
+            .map(|v| v.text())
+            .unwrap_or_else(|| r.key.clone());
+        self.out.apis.push(Api {
+            key: r.key.clone(),
+            id: None,
+            name,
+            kind: Some(ApiKind::Regional),
+            policy: None,
+            policy_unknown: false,
+            vpc_endpoints: Vec::new(),
+            disable_default: r
+                .prop("DisableExecuteApiEndpoint")
+                .map(|v| v.as_bool().unwrap_or(false))
+                .or(Some(false)),
+            loc: r.loc,
+        });
+    }
+
+    /// A SAM function's `Api` and `HttpApi` events: without a `RestApiId`/`ApiId` they create
+    /// SAM's implicit `ServerlessRestApi`/`ServerlessHttpApi`.
+    fn function(&mut self, r: Res<'_>) {
+        let Some(V::Map(events)) = r.props.get("Events") else {
+            return;
+        };
+        for (_, ev) in events {
+            let ty = ev.get("Type").and_then(V::as_str).unwrap_or("");
+            let props = ev.get("Properties");
+            let (http, explicit) = match ty {
+                "Api" => (false, props.and_then(|p| p.get("RestApiId"))),
+                "HttpApi" => (true, props.and_then(|p| p.get("ApiId"))),
+                _ => continue,
+            };
+            let auth = props.and_then(|p| p.get("Auth"));
+            let key_required = auth
+                .and_then(|a| a.get("ApiKeyRequired"))
+                .and_then(V::as_bool)
+                == Some(true);
+            let authorizer = match auth.and_then(|a| a.get("Authorizer")).and_then(V::as_str) {
+                Some("AWS_IAM") => Some(AuthKind::Iam),
+                Some("NONE") | None => None,
+                Some(_) => Some(AuthKind::Lambda),
+            };
+            let api = match explicit {
+                Some(v) => to_ref(v),
+                None => {
+                    let key = if http {
+                        "ServerlessHttpApi"
+                    } else {
+                        "ServerlessRestApi"
+                    };
+                    if !self.implicit.iter().any(|i| i.key == key) {
+                        self.implicit.push(Implicit {
+                            key,
+                            http,
+                            loc: r.loc.clone(),
+                        });
+                    }
+                    Ref::Key(key.to_owned())
+                }
+            };
+            if http {
+                continue;
+            }
+            if key_required {
+                self.out.key_methods.push(KeyMethod {
+                    api: api.clone(),
+                    loc: r.loc.clone(),
+                });
+            }
+            if let Some(k) = authorizer {
+                self.out.authorizers.push((api, k, r.loc.clone()));
+            }
         }
     }
+
+    fn domain(&mut self, ty: &str, r: Res<'_>) {
+        let types = r
+            .props
+            .get("EndpointConfiguration")
+            .and_then(|e| e.get("Types"))
+            .cloned();
+        let v2_type = r
+            .props
+            .get("DomainNameConfigurations")
+            .and_then(|c| match c {
+                V::List(l) => l.first().and_then(|f| f.get("EndpointType")).cloned(),
+                _ => None,
+            });
+        let kind = match (ty, types.or(v2_type)) {
+            ("AWS::ApiGateway::DomainNameV2", _) => Some(ApiKind::Private),
+            ("AWS::ApiGatewayV2::DomainName", None) => Some(ApiKind::Regional),
+            (_, Some(t)) => kind_of(&t),
+            (_, None) => Some(ApiKind::Edge),
+        };
+        self.out.domains.push(Domain {
+            key: r.key.clone(),
+            name: r
+                .prop("DomainName")
+                .and_then(|v| v.as_str().map(str::to_owned)),
+            kind,
+            mtls: r.props.get("MutualTlsAuthentication").is_some(),
+            apis: Vec::new(),
+            loc: r.loc,
+        });
+    }
+
+    fn mapping(&mut self, r: Res<'_>) {
+        if let (Some(d), Some(a)) = (
+            r.prop("DomainName"),
+            r.prop("RestApiId").or_else(|| r.prop("ApiId")),
+        ) {
+            self.mappings.push((d, to_ref(&a), r.loc));
+        }
+    }
+
+    fn zone(&mut self, r: Res<'_>) {
+        let vpcs = match r.props.get("VPCs") {
+            Some(V::List(l)) => l
+                .iter()
+                .filter_map(|v| v.get("VPCId"))
+                .map(to_ref)
+                .collect(),
+            _ => Vec::new(),
+        };
+        self.out.zones.push(Zone {
+            key: r.key.clone(),
+            name: r.prop("Name").and_then(|v| v.as_str().map(str::to_owned)),
+            vpcs,
+            loc: r.loc,
+        });
+    }
+
+    fn record(&mut self, r: Res<'_>) {
+        if r.prop("Type").as_ref().and_then(V::as_str) != Some("CNAME") {
+            return;
+        }
+        let first = match r.props.get("ResourceRecords") {
+            Some(V::List(l)) => l.first().cloned(),
+            _ => None,
+        };
+        let (target, target_domain) = match first {
+            Some(V::Str(s)) => (Some(s), None),
+            Some(V::Attr(res, a)) if a.contains("DomainName") => (None, Some(res)),
+            _ => (None, None),
+        };
+        self.out.cnames.push(Cname {
+            name: r.prop("Name").and_then(|v| v.as_str().map(str::to_owned)),
+            target,
+            target_domain,
+            loc: r.loc,
+        });
+    }
+
+    fn method(&mut self, r: Res<'_>) {
+        let required = r.prop("ApiKeyRequired");
+        self.unknown(&r, "ApiKeyRequired", &required);
+        let Some(api) = r.prop("RestApiId") else {
+            return;
+        };
+        let auth = match r.prop("AuthorizationType").as_ref().and_then(V::as_str) {
+            Some("AWS_IAM") => Some(AuthKind::Iam),
+            Some("CUSTOM") => Some(AuthKind::Lambda),
+            Some("COGNITO_USER_POOLS") => Some(AuthKind::Cognito),
+            _ => None,
+        };
+        if let Some(k) = auth {
+            self.out.authorizers.push((to_ref(&api), k, r.loc.clone()));
+        }
+        if required.as_ref().and_then(V::as_bool) == Some(true) {
+            self.out.key_methods.push(KeyMethod {
+                api: to_ref(&api),
+                loc: r.loc,
+            });
+        }
+    }
+
+    fn usage_plan(&mut self, r: Res<'_>) {
+        let apis = match r.props.get("ApiStages") {
+            Some(V::List(stages)) => stages
+                .iter()
+                .filter_map(|st| st.get("ApiId"))
+                .map(to_ref)
+                .collect(),
+            Some(other @ V::Unknown(_)) => vec![to_ref(other)],
+            _ => Vec::new(),
+        };
+        self.out.usage_plans.push(UsagePlan {
+            key: r.key.clone(),
+            id: None,
+            apis,
+            loc: r.loc,
+        });
+    }
+
+    /// An API with everything the resource and its definition say; `def_unknown` says why the
+    /// definition, and so perhaps the policy, could not be read.
+    #[allow(clippy::too_many_arguments)]
+    fn push_api(
+        &mut self,
+        r: Res<'_>,
+        kind: Option<ApiKind>,
+        policy: Option<V>,
+        def_unknown: Option<String>,
+        vpces: Option<V>,
+        def: Option<&Definition>,
+        auth: &[AuthKind],
+    ) {
+        let name = r
+            .prop("Name")
+            .map(|v| v.text())
+            .or_else(|| def.and_then(|d| d.title.clone()))
+            .unwrap_or_else(|| r.key.clone());
+        let (policy, mut policy_unknown) = policy_json(policy);
+        if let Some(why) = &def_unknown {
+            self.out
+                .unknowns
+                .push((r.loc.clone(), format!("the API definition: {why}")));
+            policy_unknown |= policy.is_none();
+        }
+        if let Some(p) = &policy {
+            self.note_account(p);
+        }
+        let vpces = vpces.or_else(|| def.and_then(|d| d.vpc_endpoint_ids.clone()));
+        let disable = r
+            .prop("DisableExecuteApiEndpoint")
+            .or_else(|| def.and_then(|d| d.disable_execute_api_endpoint.clone()));
+        let me = Ref::Key(r.key.clone());
+        if let Some(d) = def {
+            for m in &d.key_methods {
+                self.out.key_methods.push(KeyMethod {
+                    api: me.clone(),
+                    loc: Loc {
+                        resource: format!("{} {m}", r.key),
+                        ..r.loc.clone()
+                    },
+                });
+            }
+        }
+        for k in auth
+            .iter()
+            .chain(def.map(|d| &d.authorizers[..]).unwrap_or_default())
+        {
+            self.out.authorizers.push((me.clone(), *k, r.loc.clone()));
+        }
+        self.out.apis.push(Api {
+            key: r.key.clone(),
+            id: None,
+            name,
+            kind,
+            policy,
+            policy_unknown,
+            vpc_endpoints: vpces.as_ref().map(refs).unwrap_or_default(),
+            disable_default: disable
+                .map(|v| v.as_bool().unwrap_or(false))
+                .or(Some(false)),
+            loc: r.loc,
+        });
+    }
+
+    /// The account of the API, from an execute-api ARN in its policy's `Resource`.
+    fn note_account(&mut self, policy: &serde_json::Value) {
+        if self.out.account.is_some() {
+            return;
+        }
+        let statements = match policy.get("Statement") {
+            Some(serde_json::Value::Array(a)) => a.iter().collect(),
+            Some(one) => vec![one],
+            None => Vec::new(),
+        };
+        for st in statements {
+            let resources = match st.get("Resource") {
+                Some(serde_json::Value::Array(a)) => a.iter().collect(),
+                Some(one) => vec![one],
+                None => Vec::new(),
+            };
+            if let Some(a) = resources
+                .iter()
+                .filter_map(|v| v.as_str())
+                .filter(|s| s.starts_with("arn:aws:execute-api:"))
+                .find_map(crate::imported::account_of)
+            {
+                self.out.account = Some(a);
+                return;
+            }
+        }
+    }
+
+    /// SAM's definition: `DefinitionBody` (inline, or `Fn::Transform` `AWS::Include` of a local
+    /// file), else `DefinitionUri` (a local file before `sam package`, an S3 location after).
+    fn sam_definition(&mut self, r: &Res<'_>) -> (Option<Definition>, Option<String>) {
+        let raw_body = r
+            .node
+            .get("Properties")
+            .and_then(|p| p.get("DefinitionBody"));
+        if let Some(location) = raw_body
+            .and_then(|b| b.get("Fn::Transform"))
+            .filter(|t| t.get("Name").and_then(Node::as_str) == Some("AWS::Include"))
+            .and_then(|t| t.get("Parameters"))
+            .and_then(|p| p.get("Location"))
+        {
+            let loc = self.ctx.eval(location, 0);
+            return self.definition_file(r, "DefinitionBody AWS::Include Location", &loc);
+        }
+        match (r.prop("DefinitionBody"), r.prop("DefinitionUri")) {
+            (Some(body), _) => self.definition_value(r, "DefinitionBody", body),
+            (None, Some(uri)) => self.definition_file(r, "DefinitionUri", &uri),
+            (None, None) => (None, None),
+        }
+    }
+
+    fn definition_value(
+        &mut self,
+        r: &Res<'_>,
+        what: &str,
+        body: V,
+    ) -> (Option<Definition>, Option<String>) {
+        if let V::Unknown(why) = &body {
+            return (None, Some(format!("{what} is {why}")));
+        }
+        if !openapi::is_definition(&body) {
+            self.out.errors.push((
+                Loc {
+                    line: r.line_of(what),
+                    ..r.loc.clone()
+                },
+                format!("{what} is not an OpenAPI 3 or Swagger 2.0 definition (no `openapi` or `swagger` with `paths`)"),
+            ));
+            return (None, Some(format!("{what} was not understood")));
+        }
+        (Some(Definition::read(&body)), None)
+    }
+
+    /// A `Body` given as a JSON string.
+    fn definition_text(
+        &mut self,
+        r: &Res<'_>,
+        what: &str,
+        text: &str,
+    ) -> (Option<Definition>, Option<String>) {
+        let label = format!("{}:{} {what}", self.file, r.line_of(what));
+        match crate::source::parse(text, &label) {
+            Ok(node) => {
+                let v = Ctx::plain().eval(&node, 0);
+                self.definition_value(r, what, v)
+            }
+            Err(e) => {
+                self.out.errors.push((
+                    Loc {
+                        line: r.line_of(what),
+                        ..r.loc.clone()
+                    },
+                    format!("{what}: {}", e.message),
+                ));
+                (None, Some(format!("{what} was not understood")))
+            }
+        }
+    }
+
+    /// A definition in a file named by a property: a local path (relative to the template) is
+    /// read; an S3 location is unknown here.
+    fn definition_file(
+        &mut self,
+        r: &Res<'_>,
+        what: &str,
+        location: &V,
+    ) -> (Option<Definition>, Option<String>) {
+        let path = match location {
+            V::Str(s) if s.starts_with("s3://") || s.starts_with("https://") => {
+                return (
+                    None,
+                    Some(format!(
+                        "{what} {s} is in S3: pass the template before `sam package`/`aws cloudformation package`, or the definition file itself"
+                    )),
+                );
+            }
+            V::Str(s) => s.clone(),
+            V::Map(_) => {
+                return (
+                    None,
+                    Some(format!(
+                        "{what} is an S3 location: pass the template before packaging, or the definition file itself"
+                    )),
+                );
+            }
+            other => return (None, Some(format!("{what} is {}", other.text()))),
+        };
+        let full = self.dir.join(&path);
+        let at = Loc {
+            line: r.line_of(what.split(' ').next().unwrap_or(what)),
+            ..r.loc.clone()
+        };
+        let text = match crate::input::read_text(&full, self.max_bytes) {
+            Ok(t) => t,
+            Err(e) => {
+                self.out.errors.push((at, format!("{what} {path}: {e}")));
+                return (None, Some(format!("{what} {path} could not be read")));
+            }
+        };
+        let shown = full.display().to_string();
+        match crate::source::parse(&text, &shown) {
+            Ok(node) => {
+                // An included snippet is processed with the template's intrinsics; a
+                // DefinitionUri or BodyS3Location file is uploaded as it is.
+                let v = if what.contains("AWS::Include") {
+                    self.ctx.eval(&node, 0)
+                } else {
+                    Ctx::plain().eval(&node, 0)
+                };
+                if !openapi::is_definition(&v) {
+                    self.out.errors.push((
+                        Loc {
+                            file: shown,
+                            line: node.line.max(1),
+                            resource: r.key.clone(),
+                        },
+                        "not an OpenAPI 3 or Swagger 2.0 definition (no `openapi` or `swagger` with `paths`)".to_owned(),
+                    ));
+                    return (None, Some(format!("{what} {path} was not understood")));
+                }
+                (Some(Definition::read(&v)), None)
+            }
+            Err(e) => {
+                self.out.errors.push((
+                    Loc {
+                        file: shown,
+                        line: e.line,
+                        resource: r.key.clone(),
+                    },
+                    e.message,
+                ));
+                (None, Some(format!("{what} {path} could not be parsed")))
+            }
+        }
+    }
+
+    fn finish(mut self) -> Imported {
+        let implicit = std::mem::take(&mut self.implicit);
+        for i in implicit {
+            let node = Node {
+                kind: crate::source::Kind::Map(Vec::new()),
+                line: i.loc.line,
+            };
+            let r = Res {
+                key: i.key.to_owned(),
+                node: &node,
+                props: V::Map(Vec::new()),
+                loc: i.loc.clone(),
+            };
+            if i.http {
+                self.http_api(r);
+            } else {
+                // SAM gives its implicit API the Globals.Api properties.
+                self.serverless_api(r);
+            }
+        }
+        for (domain, api, l) in std::mem::take(&mut self.mappings) {
+            let target = self.out.domains.iter_mut().find(|x| match &domain {
+                V::Res(k) => &x.key == k,
+                V::Str(s) => x.name.as_deref() == Some(s),
+                _ => false,
+            });
+            match target {
+                Some(d) => d.apis.push(api),
+                None => self.out.unknowns.push((
+                    l,
+                    format!(
+                        "maps to the domain {}, which is not in this template",
+                        domain.text()
+                    ),
+                )),
+            }
+        }
+        self.out
+    }
+}
+
+/// SAM's `Globals` merge: mappings merge key by key, lists are the global items then the
+/// resource's, anything else is the resource's value.
+fn merge(global: &V, local: &V) -> V {
+    match (global, local) {
+        (V::Map(g), V::Map(l)) => {
+            let mut out = g.clone();
+            for (k, v) in l {
+                match out.iter_mut().find(|(gk, _)| gk == k) {
+                    Some((_, gv)) => *gv = merge(gv, v),
+                    None => out.push((k.clone(), v.clone())),
+                }
+            }
+            V::Map(out)
+        }
+        (V::List(g), V::List(l)) => V::List(g.iter().chain(l).cloned().collect()),
+        (_, l) => l.clone(),
+    }
+}
+
+/// The authorizers SAM's `Auth` puts on an API's methods: `DefaultAuthorizer` (`AWS_IAM`, or
+/// the name of an entry of `Authorizers`: `FunctionArn` is Lambda, `UserPoolArn` Cognito).
+fn sam_auth(auth: &V) -> Vec<AuthKind> {
+    let kind_of_entry = |name: &str| -> Option<AuthKind> {
+        if name == "AWS_IAM" {
+            return Some(AuthKind::Iam);
+        }
+        let entry = auth.get("Authorizers")?.get(name)?;
+        if entry.get("UserPoolArn").is_some() {
+            Some(AuthKind::Cognito)
+        } else if entry.get("FunctionArn").is_some() {
+            Some(AuthKind::Lambda)
+        } else {
+            None
+        }
+    };
+    auth.get("DefaultAuthorizer")
+        .and_then(V::as_str)
+        .and_then(kind_of_entry)
+        .into_iter()
+        .collect()
+}
+
+/// A standalone OpenAPI 3 or Swagger 2.0 file (an API Gateway export): one REST API. Its
+/// endpoint type is not in the file (it is chosen at import); `vpcEndpointIds` make it PRIVATE.
+pub fn import_definition(root: &Node, file: &str) -> Imported {
+    let mut out = Imported::default();
+    let v = Ctx::plain().eval(root, 0);
+    let d = Definition::read(&v);
+    let key = d.title.clone().unwrap_or_else(|| file.to_owned());
+    let loc = Loc {
+        file: file.to_owned(),
+        line: root
+            .get("x-amazon-apigateway-policy")
+            .or_else(|| root.get("info"))
+            .map_or(1, |n| n.line),
+        resource: key.clone(),
+    };
+    let kind = match &d.vpc_endpoint_ids {
+        Some(V::List(l)) if !l.is_empty() => Some(ApiKind::Private),
+        _ => {
+            out.unknowns.push((
+                loc.clone(),
+                "the endpoint type is not in an OpenAPI file: it is chosen at import (API Gateway's default is EDGE); the API is left out of the matrix".to_owned(),
+            ));
+            None
+        }
+    };
+    let (policy, policy_unknown) = policy_json(d.policy.clone());
+    let me = Ref::Key(key.clone());
+    for m in &d.key_methods {
+        out.key_methods.push(KeyMethod {
+            api: me.clone(),
+            loc: Loc {
+                resource: format!("{key} {m}"),
+                ..loc.clone()
+            },
+        });
+    }
+    for k in &d.authorizers {
+        out.authorizers.push((me.clone(), *k, loc.clone()));
+    }
+    out.apis.push(Api {
+        key: key.clone(),
+        id: None,
+        name: key,
+        kind,
+        policy,
+        policy_unknown,
+        vpc_endpoints: d.vpc_endpoint_ids.as_ref().map(refs).unwrap_or_default(),
+        disable_default: d
+            .disable_execute_api_endpoint
+            .as_ref()
+            .map(|v| v.as_bool().unwrap_or(false))
+            .or(Some(false)),
+        loc,
+    });
     out
 }
 
@@ -355,12 +975,14 @@ const BOOLEAN_PROPERTIES: [&str; 5] = [
 ];
 
 /// The resource types this importer reads.
-const READ_TYPES: [&str; 16] = [
+const READ_TYPES: [&str; 18] = [
     "AWS::EC2::VPC",
     "AWS::EC2::VPCEndpoint",
     "AWS::ApiGateway::RestApi",
     "AWS::Serverless::Api",
     "AWS::ApiGatewayV2::Api",
+    "AWS::Serverless::HttpApi",
+    "AWS::Serverless::Function",
     "AWS::ApiGateway::DomainName",
     "AWS::ApiGatewayV2::DomainName",
     "AWS::ApiGateway::DomainNameV2",

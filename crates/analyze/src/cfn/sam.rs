@@ -24,20 +24,9 @@ pub(crate) fn api_kind(ty: &str, props: &V, _ctx: &Ctx<'_>) -> Option<ApiKind> {
     }
 }
 
-pub(crate) fn policy_of(ty: &str, props: &V) -> (Option<Value>, bool) {
-    let raw = if ty == "AWS::Serverless::Api" {
-        props
-            .get("Auth")
-            .and_then(|a| a.get("ResourcePolicy"))
-            .map(sam_policy)
-    } else {
-        props.get("Policy").cloned().or_else(|| {
-            props
-                .get("Body")
-                .and_then(|b| b.get("x-amazon-apigateway-policy"))
-                .cloned()
-        })
-    };
+/// A policy value as JSON: a string is parsed (`Policy` may be a JSON string), unresolved parts
+/// (another stack's output, a parameter without a default) make it unknown.
+pub(crate) fn policy_json(raw: Option<V>) -> (Option<Value>, bool) {
     match raw {
         None => (None, false),
         Some(V::Str(s)) => match serde_json::from_str(&s) {
@@ -52,39 +41,168 @@ pub(crate) fn policy_of(ty: &str, props: &V) -> (Option<Value>, bool) {
     }
 }
 
-/// SAM's `Auth.ResourcePolicy` shorthand as the IAM policy it generates (the parts the
-/// findings need): `IntrinsicVpceWhitelist`/`SourceVpcWhitelist` allow those endpoints or VPCs.
-pub(crate) fn sam_policy(rp: &V) -> V {
-    let mut statements = Vec::new();
-    for (key, cond) in [
-        ("IntrinsicVpceWhitelist", "aws:SourceVpce"),
-        ("SourceVpcWhitelist", "aws:SourceVpc"),
-        ("IntrinsicVpcWhitelist", "aws:SourceVpc"),
-    ] {
-        if let Some(v) = rp.get(key) {
-            let vals = match v {
-                V::List(l) => l.clone(),
-                other => vec![other.clone()],
-            };
-            statements.push(V::Map(vec![
-                ("Effect".into(), V::Str("Allow".into())),
-                ("Principal".into(), V::Str("*".into())),
-                ("Action".into(), V::Str("execute-api:Invoke".into())),
-                ("Resource".into(), V::Str("execute-api:/*".into())),
-                (
-                    "Condition".into(),
-                    V::Map(vec![(
-                        "StringEquals".into(),
-                        V::Map(vec![(cond.into(), V::List(vals))]),
-                    )]),
-                ),
-            ]));
+/// The statements of a policy value (a map with `Statement`, one statement or a list).
+fn statements_of(policy: &V) -> Vec<V> {
+    match policy.get("Statement").unwrap_or(policy) {
+        V::List(l) => l.clone(),
+        V::Map(m) if m.is_empty() => Vec::new(),
+        one @ V::Map(_) => vec![one.clone()],
+        _ => Vec::new(),
+    }
+}
+
+/// Several policies (a definition's `x-amazon-apigateway-policy`, SAM's generated statements,
+/// a `Policy` property) as one: SAM appends its statements to the definition's policy.
+pub(crate) fn join_policies(parts: &[V]) -> Option<V> {
+    if parts.is_empty() {
+        return None;
+    }
+    if let [one] = parts {
+        return Some(one.clone());
+    }
+    let mut all = Vec::new();
+    for p in parts {
+        if let V::Unknown(_) | V::Str(_) = p {
+            // A string policy or an unknown one cannot be merged: keep it as the unknown it is.
+            return Some(V::Unknown(
+                "a policy given in several parts, one of them not a mapping".into(),
+            ));
+        }
+        for st in statements_of(p) {
+            if !all.contains(&st) {
+                all.push(st);
+            }
         }
     }
-    if let Some(V::List(custom)) = rp.get("CustomStatements") {
-        statements.extend(custom.iter().cloned());
+    Some(V::Map(vec![
+        ("Version".into(), V::Str("2012-10-17".into())),
+        ("Statement".into(), V::List(all)),
+    ]))
+}
+
+fn statement(effect: &str, principal: V, condition: Option<(&str, &str, V)>) -> V {
+    let mut st = vec![
+        ("Effect".into(), V::Str(effect.into())),
+        ("Principal".into(), principal),
+        ("Action".into(), V::Str("execute-api:Invoke".into())),
+        ("Resource".into(), V::Str("execute-api:/*".into())),
+    ];
+    if let Some((op, key, vals)) = condition {
+        st.push((
+            "Condition".into(),
+            V::Map(vec![(op.into(), V::Map(vec![(key.into(), vals)]))]),
+        ));
     }
-    V::Map(vec![("Statement".into(), V::List(statements))])
+    V::Map(st)
+}
+
+fn as_list(v: &V) -> Vec<V> {
+    match v {
+        V::List(l) => l.clone(),
+        other => vec![other.clone()],
+    }
+}
+
+/// SAM's `Auth.ResourcePolicy` as the statements SAM's translator generates for it (applied to
+/// every method: `execute-api:/*` stands for SAM's per-method resources):
+/// - `AwsAccountWhitelist`/`Blacklist`: Allow/Deny with `Principal: {AWS: [...]}`;
+/// - `IpRangeWhitelist`/`Blacklist`: Allow, plus Deny on `NotIpAddress`/`IpAddress`;
+/// - `SourceVpcWhitelist`/`Blacklist` (`vpc-` and `vpce-` strings split into `aws:SourceVpc` and
+///   `aws:SourceVpce`), `IntrinsicVpcWhitelist`/`Blacklist`, `IntrinsicVpceWhitelist`/`Blacklist`:
+///   Allow, plus Deny on `StringNotEquals` (whitelists) or `StringEquals` (blacklists);
+/// - `CustomStatements`, one statement or a list, appended as they are.
+pub(crate) fn sam_policy(rp: &V) -> V {
+    let mut statements = Vec::new();
+    let mut push = |st: V| {
+        if !statements.contains(&st) {
+            statements.push(st);
+        }
+    };
+    let star = || V::Str("*".into());
+    for (key, effect) in [
+        ("AwsAccountWhitelist", "Allow"),
+        ("AwsAccountBlacklist", "Deny"),
+    ] {
+        if let Some(v) = rp.get(key) {
+            let accounts = as_list(v);
+            if !accounts.is_empty() {
+                push(statement(
+                    effect,
+                    V::Map(vec![("AWS".into(), V::List(accounts))]),
+                    None,
+                ));
+            }
+        }
+    }
+    for (key, op) in [
+        ("IpRangeWhitelist", "NotIpAddress"),
+        ("IpRangeBlacklist", "IpAddress"),
+    ] {
+        if let Some(v) = rp.get(key) {
+            let ips = as_list(v);
+            if !ips.is_empty() {
+                push(statement("Allow", star(), None));
+                push(statement(
+                    "Deny",
+                    star(),
+                    Some((op, "aws:SourceIp", V::List(ips))),
+                ));
+            }
+        }
+    }
+    for (list, intrinsic_vpc, intrinsic_vpce, op) in [
+        (
+            "SourceVpcBlacklist",
+            "IntrinsicVpcBlacklist",
+            "IntrinsicVpceBlacklist",
+            "StringEquals",
+        ),
+        (
+            "SourceVpcWhitelist",
+            "IntrinsicVpcWhitelist",
+            "IntrinsicVpceWhitelist",
+            "StringNotEquals",
+        ),
+    ] {
+        let mut vpcs = Vec::new();
+        let mut vpces = Vec::new();
+        for v in rp.get(list).map(as_list).unwrap_or_default() {
+            match v.as_str() {
+                Some(s) if s.starts_with("vpce-") => vpces.push(v.clone()),
+                Some(s) if s.starts_with("vpc-") => vpcs.push(v.clone()),
+                _ => {}
+            }
+        }
+        vpcs.extend(rp.get(intrinsic_vpc).map(as_list).unwrap_or_default());
+        vpces.extend(rp.get(intrinsic_vpce).map(as_list).unwrap_or_default());
+        if vpcs.is_empty() && vpces.is_empty() {
+            continue;
+        }
+        let mut cond = Vec::new();
+        if !vpcs.is_empty() {
+            cond.push(("aws:SourceVpc".to_owned(), V::List(vpcs)));
+        }
+        if !vpces.is_empty() {
+            cond.push(("aws:SourceVpce".to_owned(), V::List(vpces)));
+        }
+        push(statement("Allow", star(), None));
+        push(V::Map(vec![
+            ("Effect".into(), V::Str("Deny".into())),
+            ("Principal".into(), star()),
+            ("Action".into(), V::Str("execute-api:Invoke".into())),
+            ("Resource".into(), V::Str("execute-api:/*".into())),
+            ("Condition".into(), V::Map(vec![(op.into(), V::Map(cond))])),
+        ]));
+    }
+    if let Some(custom) = rp.get("CustomStatements") {
+        for st in as_list(custom) {
+            push(st);
+        }
+    }
+    V::Map(vec![
+        ("Version".into(), V::Str("2012-10-17".into())),
+        ("Statement".into(), V::List(statements)),
+    ])
 }
 
 pub(crate) fn kind_of(v: &V) -> Option<ApiKind> {

@@ -494,10 +494,19 @@ mod importers {
                 "{input}: {}",
                 fs[0].message
             );
-            assert!(
-                fs[0].location.line > 0,
-                "{input}: the finding points at a line"
-            );
+            // A plan read without its `.tf` files names the resource address, not a line.
+            if input.ends_with(".json") {
+                assert_eq!(
+                    (fs[0].location.line, fs[0].location.resource.as_str()),
+                    (0, "aws_vpc_endpoint.execute_api"),
+                    "{input}"
+                );
+            } else {
+                assert!(
+                    fs[0].location.line > 0,
+                    "{input}: the finding points at a line"
+                );
+            }
             assert!(m.errors.is_empty(), "{input}: {:?}", m.errors);
         }
         // The Gateway endpoint for S3 in the CLI output also says PrivateDnsEnabled: it is not counted.
