@@ -58,7 +58,7 @@ pub fn import(dir: &Path, max_bytes: u64) -> Imported {
                 resource: String::new(),
             },
             format!(
-                "no AWS CLI output in this folder (looked for {})",
+                "nothing analyze reads is in this folder: no CDK cloud assembly (manifest.json), no Terraform plan JSON beside .tf files, and no AWS CLI output (looked for {}); templates, plans and OpenAPI files are given by their file names",
                 KNOWN.join(", ")
             ),
         ));

@@ -237,6 +237,13 @@ pub fn findings(m: &Imported) -> Vec<Finding> {
             Some(false) => {}
         }
     }
+    // An interface endpoint whose service is not known statically (a value known only after
+    // apply, a parameter without a default) may be execute-api: said, never dropped.
+    for e in m.endpoints.iter().filter(|e| {
+        e.service.is_none() && e.interface != Some(false) && e.private_dns != Some(false)
+    }) {
+        out.push(mk(FindingId::Px001, Some(Severity::Note), format!("{}: its service is not known statically; if it is execute-api with private DNS, public APIs become unreachable from {} by their default hostnames", e.key, vpcs.name(&e.vpc)), &e.loc));
+    }
     // PX002: endpoints with private DNS, grouped by the VPC they name.
     let with_dns: Vec<_> = m
         .endpoints
@@ -729,10 +736,48 @@ pub fn sarif(fs: &[Finding], m: &Imported) -> Value {
     })
 }
 
+/// [`sarif`] as text in the order SARIF's own examples use (`version` before `runs`; in a run,
+/// `tool` before `invocations` and `results`). Readers that stream the log depend on it: Microsoft's
+/// SARIF multitool silently skips validating a run whose `results` come before its `tool`.
+pub fn sarif_text(fs: &[Finding], m: &Imported) -> String {
+    #[derive(Serialize)]
+    struct Log<'a> {
+        #[serde(rename = "$schema")]
+        schema: &'a Value,
+        version: &'a Value,
+        runs: [Run<'a>; 1],
+    }
+    #[derive(Serialize)]
+    struct Run<'a> {
+        tool: &'a Value,
+        invocations: &'a Value,
+        results: &'a Value,
+    }
+    let v = sarif(fs, m);
+    let run = &v["runs"][0];
+    let log = Log {
+        schema: &v["$schema"],
+        version: &v["version"],
+        runs: [Run {
+            tool: &run["tool"],
+            invocations: &run["invocations"],
+            results: &run["results"],
+        }],
+    };
+    // Serialising values that are already JSON cannot fail.
+    serde_json::to_string_pretty(&log).unwrap_or_default()
+}
+
 /// A file path as a SARIF URI reference: every byte outside RFC 3986's unreserved set and `/`
-/// percent-encoded.
+/// percent-encoded; absolute paths as `file://` URIs.
 fn uri_of(path: &str) -> String {
-    let mut out = String::with_capacity(path.len());
+    let mut out = String::with_capacity(path.len() + 7);
+    // An absolute path is a `file://` URI; a relative reference must not begin with a slash
+    // (SARIF §3.4.4), so it is given as it is, relative to where analyze ran.
+    if path.starts_with('/') {
+        out.push_str("file://");
+    }
+    let path = path.strip_prefix("./").unwrap_or(path);
     for b in path.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'/') {
             out.push(b as char);

@@ -59,7 +59,12 @@ impl Declarations {
             .collect();
         files.sort();
         for f in files {
-            let shown = f.strip_prefix(".").unwrap_or(&f).display().to_string();
+            // `./modules/x/main.tf` as `modules/x/main.tf`: `.` components say nothing.
+            let clean: PathBuf = f
+                .components()
+                .filter(|c| !matches!(c, std::path::Component::CurDir))
+                .collect();
+            let shown = clean.display().to_string();
             let text = match crate::input::read_text(&f, max_bytes) {
                 Ok(t) => t,
                 Err(e) => {

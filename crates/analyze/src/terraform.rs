@@ -149,16 +149,33 @@ pub fn import_with(root: &Node, file: &str, tf_dir: Option<&Path>, max_bytes: u6
         named.dedup();
         named
     };
+    // The resource an attribute's expression names. Inside a module, `var.x` is followed to
+    // the module call's argument (`module.m.var.x` → what `x = …` names in the caller).
     let reference = |address: &str, attr: &str| -> Option<String> {
-        let base = address.split('[').next().unwrap_or(address);
-        refs.get(&(base.to_owned(), attr.to_owned()))
-            .and_then(|r| {
+        let pick = |key: &(String, String)| -> Option<String> {
+            refs.get(key).and_then(|r| {
                 r.iter()
-                    .find(|x| x.matches('.').count() == 1)
+                    .find(|x| {
+                        let local = x.rsplit("module.").next().unwrap_or(x);
+                        local.split('.').nth(1).is_some() && local.matches('.').count() == 1
+                    })
                     .or(r.first())
                     .cloned()
             })
-            .map(|r| r.trim_end_matches(".id").to_owned())
+        };
+        let base = address.split('[').next().unwrap_or(address);
+        let mut found = pick(&(base.to_owned(), attr.to_owned()))?;
+        for _ in 0..16 {
+            let Some((module, var)) = found.rsplit_once("var.") else {
+                break;
+            };
+            let var = var.split('.').next().unwrap_or(var);
+            match pick(&(format!("{module}var"), var.to_owned())) {
+                Some(next) => found = next,
+                None => break,
+            }
+        }
+        Some(found.trim_end_matches(".id").to_owned())
     };
     let mut attached_policies: Vec<AttachedPolicy> = Vec::new();
     for r in &resources {
@@ -501,8 +518,19 @@ fn collect_refs(module: &Node, prefix: &str, out: &mut Vec<(String, String, Vec<
         .map(Node::entries)
         .unwrap_or_default()
     {
+        let child = format!("{prefix}module.{name}.");
+        // The call's arguments, as the module's variables: (`module.m.var`, `x`) → refs.
+        for (var, expr) in call
+            .get("expressions")
+            .map(Node::entries)
+            .unwrap_or_default()
+        {
+            if let Some(refs) = references(expr, prefix) {
+                out.push((format!("{child}var"), var.clone(), refs));
+            }
+        }
         if let Some(m) = call.get("module") {
-            collect_refs(m, &format!("{prefix}module.{name}."), out);
+            collect_refs(m, &child, out);
         }
     }
 }

@@ -169,10 +169,7 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
             "{}",
             serde_json::to_string_pretty(&findings::json(&found, &model))?
         ),
-        Format::Sarif => println!(
-            "{}",
-            serde_json::to_string_pretty(&findings::sarif(&found, &model))?
-        ),
+        Format::Sarif => println!("{}", findings::sarif_text(&found, &model)),
         Format::Text => print!("{}", findings::text(&found, &model)),
     }
     let threshold = a.fail_on.threshold();

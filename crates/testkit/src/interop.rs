@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-/// The path of `tool` on PATH. When it is missing: with `PARALLAX_INTEROP=required` the test
+/// The path of `tool` on PATH; `package` says where it comes from (`the Debian package curl`). When it is missing: with `PARALLAX_INTEROP=required` the test
 /// fails (CI installs every tool), otherwise it prints why it skips and returns `None`.
 pub fn require(tool: &str, package: &str) -> Option<PathBuf> {
     let found = std::env::var_os("PATH").and_then(|paths| {
@@ -14,10 +14,10 @@ pub fn require(tool: &str, package: &str) -> Option<PathBuf> {
         let required = std::env::var("PARALLAX_INTEROP").is_ok_and(|v| v == "required");
         assert!(
             !required,
-            "interop tool `{tool}` is missing and PARALLAX_INTEROP=required (install the Debian package {package})"
+            "interop tool `{tool}` is missing and PARALLAX_INTEROP=required (install {package})"
         );
         eprintln!(
-            "skipped: `{tool}` is not installed (Debian package {package}); set PARALLAX_INTEROP=required to make this a failure"
+            "skipped: `{tool}` is not installed ({package}); set PARALLAX_INTEROP=required to make this a failure"
         );
     }
     found

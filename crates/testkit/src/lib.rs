@@ -4,6 +4,7 @@
 //!   and failing instead when `PARALLAX_INTEROP=required` (CI).
 //! - [`attacks`]: the attacker's table of request variants and AWS's answer to each (issue 10).
 //! - [`dns`]: a tiny DNS client over UDP and TCP, with timeouts, for asserting on answers.
+//! - [`process`]: waiting for a child process with a bound, killing it at the bound.
 //! - [`schema`]: a JSON Schema checker for the keywords our schema files use.
 //! - [`https`]: an HTTPS client with curl's knobs (connect-to, SNI, CA, client cert, HTTP/2).
 //! - [`text`]: checks on rendered words (no Rust `Debug` output reaches a report).
@@ -12,5 +13,6 @@ pub mod attacks;
 pub mod dns;
 pub mod https;
 pub mod interop;
+pub mod process;
 pub mod schema;
 pub mod text;

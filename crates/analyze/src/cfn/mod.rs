@@ -358,6 +358,31 @@ impl Reader<'_> {
             _ => None,
         };
         let auth_kinds = auth.as_ref().map(sam_auth).unwrap_or_default();
+        // `Auth.UsagePlan.CreateUsagePlan: PER_API | SHARED` makes SAM create a usage plan for
+        // the API, and an API key attached to it.
+        if let Some(create) = auth
+            .as_ref()
+            .and_then(|a| a.get("UsagePlan"))
+            .and_then(|u| u.get("CreateUsagePlan"))
+            .and_then(V::as_str)
+            .filter(|c| matches!(*c, "PER_API" | "SHARED"))
+        {
+            let plan = format!(
+                "{}UsagePlan",
+                if create == "SHARED" {
+                    "ServerlessUsagePlan"
+                } else {
+                    &r.key
+                }
+            );
+            self.out.usage_plans.push(UsagePlan {
+                key: plan.clone(),
+                id: None,
+                apis: vec![Ref::Key(r.key.clone())],
+                loc: r.loc.clone(),
+            });
+            self.out.plan_keys.push(Ref::Key(plan));
+        }
         if auth
             .as_ref()
             .and_then(|a| a.get("ApiKeyRequired"))
@@ -597,7 +622,13 @@ impl Reader<'_> {
             .map(|v| v.text())
             .or_else(|| def.and_then(|d| d.title.clone()))
             .unwrap_or_else(|| r.key.clone());
-        let (policy, mut policy_unknown) = policy_json(policy);
+        let (policy, policy_why) = policy_json(policy);
+        let mut policy_unknown = policy_why.is_some();
+        if let Some(why) = &policy_why {
+            self.out
+                .unknowns
+                .push((r.loc.clone(), format!("the resource policy: {why}")));
+        }
         if let Some(why) = &def_unknown {
             self.out
                 .unknowns
@@ -928,7 +959,12 @@ pub fn import_definition(root: &Node, file: &str) -> Imported {
             None
         }
     };
-    let (policy, policy_unknown) = policy_json(d.policy.clone());
+    let (policy, policy_why) = policy_json(d.policy.clone());
+    let policy_unknown = policy_why.is_some();
+    if let Some(why) = policy_why {
+        out.unknowns
+            .push((loc.clone(), format!("the resource policy: {why}")));
+    }
     let me = Ref::Key(key.clone());
     for m in &d.key_methods {
         out.key_methods.push(KeyMethod {

@@ -26,18 +26,30 @@ pub(crate) fn api_kind(ty: &str, props: &V, _ctx: &Ctx<'_>) -> Option<ApiKind> {
 
 /// A policy value as JSON: a string is parsed (`Policy` may be a JSON string), unresolved parts
 /// (another stack's output, a parameter without a default) make it unknown.
-pub(crate) fn policy_json(raw: Option<V>) -> (Option<Value>, bool) {
+pub(crate) fn policy_json(raw: Option<V>) -> (Option<Value>, Option<String>) {
     match raw {
-        None => (None, false),
+        None => (None, None),
         Some(V::Str(s)) => match serde_json::from_str(&s) {
-            Ok(v) => (Some(v), false),
-            Err(_) => (None, true),
+            Ok(v) => (Some(v), None),
+            Err(e) => (None, Some(format!("a string that is not JSON ({e})"))),
         },
-        Some(v) => match v.to_json() {
-            Some(j) if !j.to_string().contains("${unknown") => (Some(j), false),
-            Some(j) => (Some(j), true),
-            None => (None, true),
-        },
+        Some(v) => {
+            let why = first_unknown(&v);
+            (v.to_json(), why)
+        }
+    }
+}
+
+/// Why a value is not fully known: its first unknown part.
+fn first_unknown(v: &V) -> Option<String> {
+    match v {
+        V::Unknown(why) => Some(why.clone()),
+        V::List(l) => l.iter().find_map(first_unknown),
+        V::Map(m) => m.iter().find_map(|(_, x)| first_unknown(x)),
+        V::Str(s) => s
+            .find("${unknown: ")
+            .map(|i| s[i + 11..].split('}').next().unwrap_or("").to_owned()),
+        _ => None,
     }
 }
 
@@ -80,20 +92,23 @@ pub(crate) fn join_policies(parts: &[V]) -> Option<V> {
     ]))
 }
 
-fn statement(effect: &str, principal: V, condition: Option<(&str, &str, V)>) -> V {
+/// An `execute-api:Invoke` statement on every method, with a condition (`{Op: {key: values}}`).
+fn statement(effect: &str, principal: V, condition: Option<V>) -> V {
     let mut st = vec![
         ("Effect".into(), V::Str(effect.into())),
         ("Principal".into(), principal),
         ("Action".into(), V::Str("execute-api:Invoke".into())),
         ("Resource".into(), V::Str("execute-api:/*".into())),
     ];
-    if let Some((op, key, vals)) = condition {
-        st.push((
-            "Condition".into(),
-            V::Map(vec![(op.into(), V::Map(vec![(key.into(), vals)]))]),
-        ));
+    if let Some(c) = condition {
+        st.push(("Condition".into(), c));
     }
     V::Map(st)
+}
+
+/// `{op: {key: values}}`.
+fn condition(op: &str, entries: Vec<(String, V)>) -> V {
+    V::Map(vec![(op.into(), V::Map(entries))])
 }
 
 fn as_list(v: &V) -> Vec<V> {
@@ -145,7 +160,7 @@ pub(crate) fn sam_policy(rp: &V) -> V {
                 push(statement(
                     "Deny",
                     star(),
-                    Some((op, "aws:SourceIp", V::List(ips))),
+                    Some(condition(op, vec![("aws:SourceIp".into(), V::List(ips))])),
                 ));
             }
         }
@@ -186,13 +201,7 @@ pub(crate) fn sam_policy(rp: &V) -> V {
             cond.push(("aws:SourceVpce".to_owned(), V::List(vpces)));
         }
         push(statement("Allow", star(), None));
-        push(V::Map(vec![
-            ("Effect".into(), V::Str("Deny".into())),
-            ("Principal".into(), star()),
-            ("Action".into(), V::Str("execute-api:Invoke".into())),
-            ("Resource".into(), V::Str("execute-api:/*".into())),
-            ("Condition".into(), V::Map(vec![(op.into(), V::Map(cond))])),
-        ]));
+        push(statement("Deny", star(), Some(condition(op, cond))));
     }
     if let Some(custom) = rp.get("CustomStatements") {
         for st in as_list(custom) {

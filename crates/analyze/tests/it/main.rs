@@ -149,6 +149,8 @@ fn a_cname_into_the_endpoint_zone_fails_the_name_check() {
     );
 }
 
+mod corpus;
+
 mod importers {
     use std::path::PathBuf;
 

@@ -11,22 +11,8 @@ fn parallax() -> Command {
     Command::new(cargo_bin("parallax"))
 }
 
-/// Waits for a child to exit, on its exit (a thread blocked in `wait_with_output`), at most
-/// `limit`; on the limit it is killed and the test fails naming `what`. Pipes the test has
-/// taken already are left out of the output.
 fn output_within(child: std::process::Child, limit: Duration, what: &str) -> std::process::Output {
-    let pid = child.id();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(child.wait_with_output());
-    });
-    match rx.recv_timeout(limit) {
-        Ok(out) => out.expect("wait"),
-        Err(_) => {
-            let _ = Command::new("kill").arg("-9").arg(pid.to_string()).status();
-            panic!("{what}: did not exit within {limit:?}");
-        }
-    }
+    parallax_testkit::process::output_within(child, limit, what)
 }
 
 /// A scratch file that is removed when dropped.
@@ -85,7 +71,9 @@ fn resolver_prints_its_sockets_and_stops_on_sigterm() {
         .nth(1)
         .and_then(|p| p.split(' ').next())
         .expect("port");
-    if let Some(dig) = parallax_testkit::interop::require("dig", "bind9-dnsutils") {
+    if let Some(dig) =
+        parallax_testkit::interop::require("dig", "the Debian package bind9-dnsutils")
+    {
         let out = Command::new(dig)
             .args([
                 "@127.0.0.1",
@@ -262,8 +250,8 @@ fn probe_exit_codes_json_and_diff() {
 #[test]
 fn lab_keep_running_lines_reproduce_the_outcomes() {
     let (Some(_curl), Some(_dig)) = (
-        parallax_testkit::interop::require("curl", "curl"),
-        parallax_testkit::interop::require("dig", "bind9-dnsutils"),
+        parallax_testkit::interop::require("curl", "the Debian package curl"),
+        parallax_testkit::interop::require("dig", "the Debian package bind9-dnsutils"),
     ) else {
         return;
     };

@@ -71,7 +71,7 @@ fn views(r: &Resolver) -> (SocketAddr, SocketAddr) {
 // Blocking `dig` runs beside the server: a second worker keeps the server answering.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn seed_incident_split_horizon_with_real_dig() {
-    let Some(dig) = interop::require("dig", "bind9-dnsutils") else {
+    let Some(dig) = interop::require("dig", "the Debian package bind9-dnsutils") else {
         return;
     };
     let seed = Scenario::seed().expect("the embedded seed loads");
@@ -410,7 +410,7 @@ async fn truncated_udp_answers_are_complete_over_tcp() {
     assert!(!tcp.metadata.truncation);
     assert_eq!(tcp.answers.len(), 60);
     // Real dig retries over TCP by itself and prints the full answer.
-    if let Some(dig) = interop::require("dig", "bind9-dnsutils") {
+    if let Some(dig) = interop::require("dig", "the Debian package bind9-dnsutils") {
         let out = Command::new(dig)
             .args([
                 "@127.0.0.1",

@@ -774,7 +774,7 @@ impl Drop for TempDir {
 /// Interop: real curl through the custom domain with mutual TLS.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn curl_with_client_certificates() {
-    let Some(curl) = parallax_testkit::interop::require("curl", "curl") else {
+    let Some(curl) = parallax_testkit::interop::require("curl", "the Debian package curl") else {
         return;
     };
     let lab = Lab::start().await;
@@ -832,7 +832,8 @@ async fn curl_with_client_certificates() {
 /// Interop: `openssl s_client` without SNI to a default hostname fails the handshake.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn openssl_without_sni_fails_the_handshake() {
-    let Some(openssl) = parallax_testkit::interop::require("openssl", "openssl") else {
+    let Some(openssl) = parallax_testkit::interop::require("openssl", "the Debian package openssl")
+    else {
         return;
     };
     let lab = Lab::start().await;
@@ -1192,7 +1193,7 @@ async fn proxy_protocol_gives_the_client_address() {
     );
 
     // curl --haproxy-protocol sends v1 with the socket's own addresses.
-    let Some(curl) = parallax_testkit::interop::require("curl", "curl") else {
+    let Some(curl) = parallax_testkit::interop::require("curl", "the Debian package curl") else {
         return;
     };
     let dir = TempDir::new("haproxy");

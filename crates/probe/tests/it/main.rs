@@ -557,7 +557,8 @@ async fn dns_and_connect_failures_have_their_exit_codes() {
 /// The probe against real `openssl s_server`, with and without a client-certificate requirement.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn against_openssl_s_server() {
-    let Some(openssl) = parallax_testkit::interop::require("openssl", "openssl") else {
+    let Some(openssl) = parallax_testkit::interop::require("openssl", "the Debian package openssl")
+    else {
         return;
     };
     let mut certs = LabCerts::new().expect("certs");
