@@ -337,14 +337,22 @@ pub fn topology(m: &Imported) -> (Topology, Vec<Assumption>) {
     (t, notes)
 }
 
-/// `value` with every `${Key}` of a known resource replaced by its id.
+/// `value` with every `${Key}` (and `${Key.Id}`, `${Key.VpcId}`) of a known resource replaced by
+/// its id.
 fn with_ids(value: &serde_json::Value, ids: &[(String, String)]) -> serde_json::Value {
     use serde_json::Value;
     match value {
         Value::String(s) if s.contains("${") => {
             let mut out = s.clone();
             for (key, id) in ids {
-                out = out.replace(&format!("${{{key}}}"), id);
+                // `Ref: X` and `GetAtt X.Id` (an endpoint's) or `X.VpcId` (a VPC's) are the id.
+                for form in [
+                    format!("${{{key}}}"),
+                    format!("${{{key}.Id}}"),
+                    format!("${{{key}.VpcId}}"),
+                ] {
+                    out = out.replace(&form, id);
+                }
             }
             Value::String(out)
         }

@@ -146,6 +146,8 @@ struct Reader<'a> {
 fn to_ref(v: &V) -> Ref {
     match v {
         V::Res(r) => Ref::Key(r.clone()),
+        // `GetAtt Vpc.VpcId`, `GetAtt Endpoint.Id`: the resource's id, as `Ref` gives it.
+        V::Attr(r, a) if a == "VpcId" || a == "Id" => Ref::Key(r.clone()),
         V::Str(s) => Ref::Id(s.clone()),
         V::Unknown(why) => Ref::Unknown(why.clone()),
         other => Ref::Unknown(other.text()),
@@ -691,13 +693,21 @@ impl Reader<'_> {
                 Some(one) => vec![one],
                 None => Vec::new(),
             };
-            if let Some(a) = resources
+            if let Some(arn) = resources
                 .iter()
                 .filter_map(|v| v.as_str())
                 .filter(|s| s.starts_with("arn:aws:execute-api:"))
-                .find_map(crate::imported::account_of)
+                .find(|s| crate::imported::account_of(s).is_some())
             {
-                self.out.account = Some(a);
+                self.out.account = crate::imported::account_of(arn);
+                // The Region is the ARN's fourth field, when the template did not say it.
+                if self.out.region.is_none() {
+                    self.out.region = arn
+                        .split(':')
+                        .nth(3)
+                        .filter(|r| parallax_model::Region::known(r).is_some())
+                        .map(str::to_owned);
+                }
                 return;
             }
         }
