@@ -199,6 +199,16 @@ pub fn topology(m: &Imported) -> (Topology, Vec<Assumption>) {
             .zip(&vpcs)
             .map(|(v, made)| (v.key.clone(), made.id.value.to_string())),
     );
+    // Endpoints left out of the topology (their VPC is not in the inputs) still get the id a
+    // policy that names them expects: made up the same way, so the policy stays evaluable.
+    for e in &m.endpoints {
+        if !made_ids.iter().any(|(k, _)| k == &e.key) {
+            let id =
+                e.id.clone()
+                    .unwrap_or_else(|| format!("vpce-{}", hex17(&e.key)));
+            made_ids.push((e.key.clone(), id));
+        }
+    }
     let mut apis = Vec::new();
     let mut api_ids = Vec::new();
     for a in &m.apis {
