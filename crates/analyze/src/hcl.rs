@@ -183,4 +183,21 @@ mod tests {
         assert_eq!(decl.line, 3);
         assert!(decl.attributes["service_name"].contains("execute-api"));
     }
+
+    #[test]
+    fn a_tf_file_that_is_not_hcl_is_named_with_its_line() {
+        let dir = std::env::temp_dir().join(format!("parallax-hcl-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        std::fs::write(
+            dir.join("main.tf"),
+            "resource \"aws_vpc\" \"a\" {\n  cidr_block = \"10.0.0.0/16\"\n\nresource {\n",
+        )
+        .expect("write");
+        let d = Declarations::read(&dir, &[], 1 << 20);
+        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(d.errors.len(), 1, "{:?}", d.errors);
+        let (at, why) = &d.errors[0];
+        assert!(at.file.ends_with("main.tf") && at.line > 0, "{at:?}");
+        assert!(why.starts_with("not valid HCL"), "{why}");
+    }
 }

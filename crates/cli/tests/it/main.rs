@@ -509,3 +509,51 @@ fn analyze_outputs_of_the_incident() {
         });
     }
 }
+
+#[test]
+fn analyze_points_a_plans_findings_at_its_tf_blocks_or_at_the_address() {
+    let corpus =
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../analyze/tests/corpus");
+    let tf = corpus.join("tf-incident");
+    // The plan alone, away from its .tf files.
+    let alone = Scratch::new(
+        "alone-plan.json",
+        &std::fs::read_to_string(tf.join("plan.json")).expect("the corpus plan"),
+    );
+    let run = |args: &[&std::ffi::OsStr]| {
+        let out = parallax().arg("analyze").args(args).output().expect("runs");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let (code, text) = run(&[alone.0.as_os_str()]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains("alone-plan.json (aws_vpc_endpoint.api_endpoint): error PX001"),
+        "{text}"
+    );
+    let (code, text) = run(&["--tf-dir".as_ref(), tf.as_os_str(), alone.0.as_os_str()]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains("tf-incident/main.tf:12: error PX001"),
+        "{text}"
+    );
+    // In SARIF, without the .tf files: a logical location only, never plan.json:1.
+    let (_, sarif) = run(&["--format".as_ref(), "sarif".as_ref(), alone.0.as_os_str()]);
+    let log: serde_json::Value = serde_json::from_str(&sarif).expect("SARIF is JSON");
+    let loc = &log["runs"][0]["results"][0]["locations"][0];
+    assert!(loc.get("physicalLocation").is_none(), "{loc}");
+    assert_eq!(
+        loc["logicalLocations"][0]["name"],
+        "aws_vpc_endpoint.api_endpoint"
+    );
+    // A --tf-dir without resource blocks is said, and the exit is 2.
+    let empty = std::env::temp_dir().join(format!("parallax-it-{}-empty-tf", std::process::id()));
+    std::fs::create_dir_all(&empty).expect("mkdir");
+    std::fs::write(empty.join("versions.tf"), "terraform {}\n").expect("write");
+    let (code, text) = run(&["--tf-dir".as_ref(), empty.as_os_str(), alone.0.as_os_str()]);
+    let _ = std::fs::remove_dir_all(&empty);
+    assert_eq!(code, Some(2), "{text}");
+    assert!(text.contains("holds no resource blocks"), "{text}");
+}
