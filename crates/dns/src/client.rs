@@ -1,4 +1,4 @@
-//! A stub-resolver client: asks one server for the A records of a name, over UDP with EDNS and
+//! A stub-resolver client: asks one server for the A or AAAA records of a name, over UDP with EDNS and
 //! again over TCP when the answer is truncated, and reduces the reply to a [`DnsOutcome`].
 
 use std::net::{IpAddr, SocketAddr};
@@ -26,10 +26,27 @@ pub enum LookupError {
     },
 }
 
+/// The address records a stub asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AddressType {
+    A,
+    Aaaa,
+}
+
 /// Asks `server` for the A records of `name` (recursion desired).
 pub async fn lookup_a(
     server: SocketAddr,
     name: &DnsName,
+    timeout: Duration,
+) -> Result<DnsOutcome, LookupError> {
+    lookup(server, name, AddressType::A, timeout).await
+}
+
+/// Asks `server` for the A or AAAA records of `name` (recursion desired).
+pub async fn lookup(
+    server: SocketAddr,
+    name: &DnsName,
+    qtype: AddressType,
     timeout: Duration,
 ) -> Result<DnsOutcome, LookupError> {
     let qname =
@@ -37,7 +54,11 @@ pub async fn lookup_a(
     let mut m = Message::query();
     m.metadata.id = rand_id();
     m.metadata.recursion_desired = true;
-    m.add_query(Query::query(qname, RecordType::A));
+    let rtype = match qtype {
+        AddressType::A => RecordType::A,
+        AddressType::Aaaa => RecordType::AAAA,
+    };
+    m.add_query(Query::query(qname, rtype));
     let mut edns = Edns::new();
     edns.set_max_payload(1232);
     m.set_edns(edns);

@@ -265,11 +265,7 @@ fn connect_map(t: &Topology, gw: &Gateway) -> Vec<ConnectTo> {
     let mut out = Vec::new();
     let mut add = |ip: IpAddr, door: &str| {
         if let Some(to) = gw.addr_of(door) {
-            out.push(ConnectTo {
-                host: ip.to_string(),
-                port: Some(443),
-                to,
-            });
+            out.push(ConnectTo::to_addr(ip.to_string(), Some(443), to));
         }
     };
     for a in &t.front_doors.regional {
@@ -349,7 +345,7 @@ async fn make_request(
         .answer(host, parallax_dns::QType::A)
         .source;
 
-    let mut opts = ProbeOptions::new(req.url.value.clone());
+    let mut opts = ProbeOptions::new(req.url.value.clone().into());
     opts.method = req.method.to_ascii_uppercase();
     opts.headers = req
         .headers
@@ -500,5 +496,5 @@ pub fn played_by(lab: &Running, addr: SocketAddr) -> Option<SocketAddr> {
     lab.connect_map
         .iter()
         .find(|c| c.host == ip && c.port.is_none_or(|p| p == addr.port()))
-        .map(|c| c.to)
+        .and_then(|c| c.socket())
 }

@@ -7,7 +7,8 @@ use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
 use crate::options::{
-    ClientIdentity, ProbeOptions, parse_connect_to, parse_dns_server, parse_resolve,
+    ClientIdentity, Family, ProbeOptions, ResolveArg, parse_connect_to, parse_dns_server,
+    parse_resolve,
 };
 
 /// The flags `parallax probe` shares with curl, and the probe's own resolver and key flags.
@@ -42,13 +43,25 @@ pub struct CurlFlags {
     /// Go on when the server's certificate does not verify (it is still reported).
     #[arg(short = 'k', long)]
     pub insecure: bool,
-    /// Use ADDR for HOST:PORT instead of DNS. Repeatable.
-    #[arg(long, value_name = "HOST:PORT:ADDR")]
+    /// Use ADDR (or several, comma-separated) for HOST:PORT instead of DNS; HOST `*` is any
+    /// host; `-HOST:PORT` removes an earlier entry. Repeatable.
+    #[arg(
+        long,
+        value_name = "[+]HOST:PORT:ADDR[,ADDR]",
+        allow_hyphen_values = true
+    )]
     pub resolve: Vec<String>,
-    /// Dial HOST2:PORT2 where HOST:PORT would be dialled; HOST may be the URL's host or a
-    /// resolved address. Repeatable.
+    /// Dial HOST2:PORT2 where HOST:PORT would be dialled, resolving HOST2 instead of HOST;
+    /// empty fields match any / keep the original. HOST may also be a resolved address.
+    /// Repeatable.
     #[arg(long, value_name = "HOST:PORT:HOST2:PORT2")]
     pub connect_to: Vec<String>,
+    /// Resolve and connect over IPv4 only.
+    #[arg(short = '4', long = "ipv4", conflicts_with = "ipv6")]
+    pub ipv4: bool,
+    /// Resolve and connect over IPv6 only.
+    #[arg(short = '6', long = "ipv6")]
+    pub ipv6: bool,
     /// Send a PROXY protocol v1 header first on the connection, as `curl --haproxy-protocol`.
     #[arg(long)]
     pub haproxy_protocol: bool,
@@ -118,11 +131,7 @@ pub enum FlagError {
 impl CurlFlags {
     /// The probe's options, as curl would read the same flags.
     pub fn to_options(&self) -> Result<ProbeOptions, FlagError> {
-        let url: parallax_model::RequestUrl = self
-            .url
-            .clone()
-            .unwrap_or_default()
-            .try_into()
+        let url = crate::url::ProbeUrl::parse(self.url.as_deref().unwrap_or_default())
             .map_err(FlagError::Url)?;
         let mut opts = ProbeOptions::new(url);
         opts.method = self.method.to_ascii_uppercase();
@@ -162,18 +171,25 @@ impl CurlFlags {
             return Err(FlagError::KeyWithoutCert);
         }
         opts.danger_accept_invalid_certs = self.insecure;
+        opts.family = match (self.ipv4, self.ipv6) {
+            (true, _) => Family::V4,
+            (_, true) => Family::V6,
+            _ => Family::Any,
+        };
         opts.haproxy = match (self.haproxy_protocol, self.haproxy_clientip) {
             (_, Some(ip)) => Some(Some(ip)),
             (true, None) => Some(None),
             (false, None) => None,
         };
         let value = |flag: &'static str| move |message: String| FlagError::Value { flag, message };
-        opts.resolve = self
-            .resolve
-            .iter()
-            .map(|s| parse_resolve(s))
-            .collect::<Result<_, _>>()
-            .map_err(value("--resolve"))?;
+        for r in &self.resolve {
+            match parse_resolve(r).map_err(value("--resolve"))? {
+                ResolveArg::Add(pin) => opts.resolve.push(pin),
+                ResolveArg::Remove { host, port } => opts
+                    .resolve
+                    .retain(|p| !(p.host.eq_ignore_ascii_case(&host) && p.port == port)),
+            }
+        }
         opts.connect_to = self
             .connect_to
             .iter()

@@ -85,11 +85,7 @@ where
     IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
     let url = &opts.url;
-    let authority = if (url.https && url.port == 443) || (!url.https && url.port == 80) {
-        url.host.to_string()
-    } else {
-        format!("{}:{}", url.host, url.port)
-    };
+    let authority = url.authority();
     let mut req = http::Request::builder().method(opts.method.as_str());
     req = if h2 {
         req.uri(format!("https://{authority}{}", url.path))

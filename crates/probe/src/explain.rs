@@ -187,7 +187,8 @@ fn http_line(obs: &Observation) -> Option<String> {
 
 /// Runs the rules. `confirm` is called for rules that suspect the resolver path.
 pub fn explain(obs: &Observation, opts: &ProbeOptions, topology: Option<&Topology>) -> Diagnosis {
-    let host = opts.url.host.as_str();
+    let host_text = opts.url.host_str();
+    let host = host_text.as_str();
     let path = &obs.dns.path;
     let name = ExecuteApiName::parse(host);
     let facts = Facts {
@@ -271,7 +272,7 @@ fn explain_dns(f: &Facts<'_>, evidence: &mut Vec<String>) -> Option<Diagnosis> {
             let zone = topology.and_then(|t| {
                 t.hosted_zones
                     .iter()
-                    .filter(|z| opts.url.host.is_within(&z.name))
+                    .filter(|z| opts.url.name().is_some_and(|n| n.is_within(&z.name)))
                     .max_by_key(|z| z.name.as_str().len())
             });
             let zone_text = zone

@@ -31,14 +31,56 @@ pub(crate) fn ms(d: Duration) -> f64 {
     (d.as_secs_f64() * 1000.0 * 1000.0).round() / 1000.0
 }
 
+/// Where the probe connects: the URL's host and port, or what a `--connect-to` rule that matches
+/// them names instead (curl resolves and dials HOST2, keeps the URL's name for TLS and HTTP).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Route {
+    pub host: String,
+    pub port: u16,
+    /// The host is an address: no DNS.
+    pub literal: Option<IpAddr>,
+    /// A `--connect-to` rule chose it.
+    pub via_rule: bool,
+}
+
+impl Route {
+    pub(crate) fn of(opts: &ProbeOptions) -> Route {
+        let host = opts.url.host_str();
+        let port = opts.url.port;
+        match opts.connect_to.iter().find(|r| r.matches(&host, port)) {
+            Some(r) => {
+                let to = if r.to_host.is_empty() {
+                    host
+                } else {
+                    r.to_host.clone()
+                };
+                Route {
+                    literal: to.parse().ok(),
+                    host: to,
+                    port: r.to_port.unwrap_or(port),
+                    via_rule: true,
+                }
+            }
+            None => Route {
+                literal: opts.url.ip(),
+                host,
+                port,
+                via_rule: false,
+            },
+        }
+    }
+}
+
 /// Runs the whole ladder for `opts`, or with the connecting address pinned to `pin`.
 pub async fn run(opts: &ProbeOptions, pin: Option<IpAddr>) -> Observation {
     let started = Instant::now();
     let deadline = started + opts.max_time;
-    let mut obs = resolve_rung(opts, pin, deadline).await;
+    let route = Route::of(opts);
+    let mut obs = resolve_rung(opts, &route, pin, deadline).await;
     // Each rung runs only if the one before it got through; the observation says how far.
-    if let Some(ip) = obs.dns.path.outcome.addresses.first().copied()
-        && let Some(tcp) = connect_rung(opts, ip, deadline, &mut obs).await
+    let addrs = obs.dns.path.outcome.addresses.clone();
+    if !addrs.is_empty()
+        && let Some(tcp) = connect_rung(opts, &route, &addrs, deadline, &mut obs).await
     {
         if opts.url.https {
             tls_rung(opts, tcp, deadline, &mut obs).await;
@@ -53,10 +95,15 @@ pub async fn run(opts: &ProbeOptions, pin: Option<IpAddr>) -> Observation {
 }
 
 /// DNS: the connecting path's answer (or the pinned address) and the comparison resolvers'.
-async fn resolve_rung(opts: &ProbeOptions, pin: Option<IpAddr>, deadline: Instant) -> Observation {
+async fn resolve_rung(
+    opts: &ProbeOptions,
+    route: &Route,
+    pin: Option<IpAddr>,
+    deadline: Instant,
+) -> Observation {
     let path = match pin {
         Some(addr) => pinned(addr, "confirmation"),
-        None => path_answer(opts, deadline).await,
+        None => path_answer(opts, route, deadline).await,
     };
     let mut compare = Vec::new();
     if pin.is_none() {
@@ -82,77 +129,97 @@ async fn resolve_rung(opts: &ProbeOptions, pin: Option<IpAddr>, deadline: Instan
     }
 }
 
-/// TCP to the answer (or where `--connect-to` maps it), then the PROXY header if asked for.
+/// TCP to each answer in turn until one takes the connection (or where a `--connect-to` rule
+/// for the resolved address maps it), then the PROXY header if asked for.
 async fn connect_rung(
     opts: &ProbeOptions,
-    ip: IpAddr,
+    route: &Route,
+    addrs: &[IpAddr],
     deadline: Instant,
     obs: &mut Observation,
 ) -> Option<TcpStream> {
-    let url = &opts.url;
-    let host = url.host.as_str();
-    let addr = SocketAddr::new(ip, url.port);
-    let via = opts
-        .connect_to
-        .iter()
-        .find(|c| {
-            (c.host.is_empty() || c.host == host || c.host == ip.to_string())
-                && c.port.is_none_or(|p| p == url.port)
-        })
-        .map(|c| c.to);
-    if via.is_none() && opts.only_connect_to {
-        obs.connect = Some(ConnectLayer {
-            addr,
-            via: None,
-            elapsed_ms: 0.0,
-            failure: Some(ConnectFailure::Unreachable),
-            error: Some(format!(
-                "{addr} is not in the connect map, and only mapped addresses may be dialled (the lab never leaves loopback)"
-            )),
-        });
-        return None;
-    }
-    let dial = via.unwrap_or(addr);
-    let t0 = Instant::now();
-    let tcp = match tokio::time::timeout(left(deadline).min(STEP), TcpStream::connect(dial)).await {
-        Ok(Ok(s)) => Ok(s),
-        Ok(Err(e)) => Err((connect_failure(&e), e.to_string())),
-        Err(_) => Err((
-            ConnectFailure::TimedOut,
-            format!(
-                "no connection within {} ms",
-                left(deadline).min(STEP).as_millis()
-            ),
-        )),
-    };
-    let connect = obs.connect.insert(ConnectLayer {
-        addr,
-        via,
-        elapsed_ms: ms(t0.elapsed()),
-        failure: tcp.as_ref().err().map(|e| e.0),
-        error: tcp.as_ref().err().map(|e| e.1.clone()),
-    });
-    let mut tcp = tcp.ok()?;
-    let _ = tcp.set_nodelay(true);
-    if let Some(claimed) = opts.haproxy {
-        let local = tcp.local_addr().unwrap_or(SocketAddr::new(ip, 0));
-        let src = SocketAddr::new(claimed.unwrap_or(local.ip()), local.port());
-        let line = parallax_rules::proxy_header::write_v1(src, addr);
-        if let Err(e) = tcp.write_all(line.as_bytes()).await {
-            connect.failure = Some(ConnectFailure::Other);
-            connect.error = Some(format!("sending the PROXY protocol header: {e}"));
+    let mut last = None;
+    for (i, ip) in addrs.iter().take(8).enumerate() {
+        let addr = SocketAddr::new(*ip, route.port);
+        // parallax's own rule form: HOST is the resolved address, HOST2 a socket.
+        let via = if route.via_rule {
+            None
+        } else {
+            opts.connect_to
+                .iter()
+                .find(|c| c.host == ip.to_string() && c.port.is_none_or(|p| p == route.port))
+                .and_then(|c| c.socket())
+        };
+        if via.is_none() && opts.only_connect_to && !route.via_rule {
+            obs.connect = Some(ConnectLayer {
+                addr,
+                via: None,
+                elapsed_ms: 0.0,
+                failure: Some(ConnectFailure::Unreachable),
+                error: Some(format!(
+                    "{addr} is not in the connect map, and only mapped addresses may be dialled (the lab never leaves loopback)"
+                )),
+            });
             return None;
         }
+        let dial = via.unwrap_or(addr);
+        let t0 = Instant::now();
+        let tcp =
+            match tokio::time::timeout(left(deadline).min(STEP), TcpStream::connect(dial)).await {
+                Ok(Ok(s)) => Ok(s),
+                Ok(Err(e)) => Err((connect_failure(&e), e.to_string())),
+                Err(_) => Err((
+                    ConnectFailure::TimedOut,
+                    format!(
+                        "no connection within {} ms",
+                        left(deadline).min(STEP).as_millis()
+                    ),
+                )),
+            };
+        let layer = ConnectLayer {
+            addr,
+            via,
+            elapsed_ms: ms(t0.elapsed()),
+            failure: tcp.as_ref().err().map(|e| e.0),
+            error: tcp.as_ref().err().map(|e| e.1.clone()),
+        };
+        match tcp {
+            Ok(mut tcp) => {
+                let connect = obs.connect.insert(layer);
+                let _ = tcp.set_nodelay(true);
+                if let Some(claimed) = opts.haproxy {
+                    let local = tcp.local_addr().unwrap_or(SocketAddr::new(*ip, 0));
+                    let src = SocketAddr::new(claimed.unwrap_or(local.ip()), local.port());
+                    let line = parallax_rules::proxy_header::write_v1(src, addr);
+                    if let Err(e) = tcp.write_all(line.as_bytes()).await {
+                        connect.failure = Some(ConnectFailure::Other);
+                        connect.error = Some(format!("sending the PROXY protocol header: {e}"));
+                        return None;
+                    }
+                }
+                return Some(tcp);
+            }
+            Err(_) => {
+                last = Some(layer);
+                // The next address, as curl tries each in turn, while time is left.
+                if i + 1 < addrs.len() && !left(deadline).is_zero() {
+                    continue;
+                }
+            }
+        }
     }
-    Some(tcp)
+    obs.connect = last;
+    None
 }
 
 /// TLS, then the HTTP exchange inside it (where TLS 1.3 reports a refused client certificate).
 async fn tls_rung(opts: &ProbeOptions, tcp: TcpStream, deadline: Instant, obs: &mut Observation) {
-    let host = opts.url.host.as_str();
+    let host_text = opts.url.host_str();
+    let host = host_text.as_str();
     let recorder = Arc::new(Recorder::default());
+    // No SNI for an address (RFC 6066 §3), as curl; the certificate is matched to the address.
     let tls = obs.tls.insert(TlsLayer {
-        sni: Some(host.to_owned()),
+        sni: opts.url.name().map(|n| n.as_str().to_owned()),
         ..Default::default()
     });
     let config = match client_config(opts, recorder.clone()) {
@@ -162,7 +229,11 @@ async fn tls_rung(opts: &ProbeOptions, tcp: TcpStream, deadline: Instant, obs: &
             return;
         }
     };
-    let Ok(server_name) = ServerName::try_from(host.to_owned()) else {
+    let server_name = match opts.url.ip() {
+        Some(ip) => Ok(ServerName::IpAddress(ip.into())),
+        None => ServerName::try_from(host.to_owned()),
+    };
+    let Ok(server_name) = server_name else {
         tls.fail(TlsFailure::BadServerName {
             host: host.to_owned(),
         });

@@ -2,6 +2,7 @@
 //!
 //! - [`options`]: the inputs, with curl's flag names.
 //! - [`curl`]: the command line's curl-shaped flags and their translation into options.
+//! - [`url`]: the URL as curl reads it (IP literals with zone ids, IDNs, userinfo, no scheme).
 //! - [`ladder`]: running the ladder, bounded and timed; its rungs are `resolve` (DNS),
 //!   `handshake` (TLS, recording what it shows), `exchange` (HTTP) and `certificate` (how a
 //!   certificate is shown and matched).
@@ -23,6 +24,7 @@ pub mod observation;
 pub mod options;
 pub mod report;
 mod resolve;
+pub mod url;
 
 pub use observation::Observation;
 pub use options::ProbeOptions;

@@ -3,26 +3,76 @@
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
-use parallax_model::RequestUrl;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
-/// `--resolve HOST:PORT:ADDR`: use ADDR for HOST:PORT instead of asking DNS.
+use crate::url::ProbeUrl;
+
+/// `--resolve [+]HOST:PORT:ADDR[,ADDR…]`: use these addresses for HOST:PORT instead of asking
+/// DNS. HOST `*` matches every host, as in curl.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Pin {
     pub host: String,
     pub port: u16,
-    pub addr: IpAddr,
+    pub addrs: Vec<IpAddr>,
 }
 
-/// `--connect-to HOST:PORT:HOST2:PORT2`: where HOST:PORT would be dialled, dial HOST2:PORT2.
-/// As in curl, HOST is the URL's host (empty = any). parallax also accepts the resolved
-/// address as HOST, which is how the lab maps modelled addresses (10.0.1.17) to the loopback
-/// sockets that play them.
+impl Pin {
+    /// One address for one host and port.
+    pub fn one(host: String, port: u16, addr: IpAddr) -> Pin {
+        Pin {
+            host,
+            port,
+            addrs: vec![addr],
+        }
+    }
+
+    pub fn matches(&self, host: &str, port: u16) -> bool {
+        (self.host == "*" || self.host.eq_ignore_ascii_case(host)) && self.port == port
+    }
+}
+
+/// One `--resolve` argument: an entry, or `-HOST:PORT`, which removes the entries before it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ResolveArg {
+    Add(Pin),
+    Remove { host: String, port: u16 },
+}
+
+/// `--connect-to HOST:PORT:HOST2:PORT2`: where HOST:PORT would be dialled, dial HOST2:PORT2
+/// instead, and resolve HOST2 rather than HOST. As in curl, an empty HOST or PORT matches any,
+/// an empty HOST2 or PORT2 keeps the original. parallax also matches HOST against the resolved
+/// address when HOST2 is an address, which is how the lab maps modelled addresses (10.0.1.17)
+/// to the loopback sockets that play them.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConnectTo {
     pub host: String,
     pub port: Option<u16>,
-    pub to: SocketAddr,
+    /// The host dialled instead (an IPv6 address without brackets); empty: the original.
+    pub to_host: String,
+    /// The port dialled instead; `None`: the original.
+    pub to_port: Option<u16>,
+}
+
+impl ConnectTo {
+    /// A rule that sends HOST:PORT to a socket address.
+    pub fn to_addr(host: String, port: Option<u16>, to: SocketAddr) -> ConnectTo {
+        ConnectTo {
+            host,
+            port,
+            to_host: to.ip().to_string(),
+            to_port: Some(to.port()),
+        }
+    }
+
+    pub fn matches(&self, host: &str, port: u16) -> bool {
+        (self.host.is_empty() || self.host.eq_ignore_ascii_case(host))
+            && self.port.is_none_or(|p| p == port)
+    }
+
+    /// The socket it sends to, when HOST2 is an address and PORT2 is given.
+    pub fn socket(&self) -> Option<SocketAddr> {
+        Some(SocketAddr::new(self.to_host.parse().ok()?, self.to_port?))
+    }
 }
 
 /// The client's certificate and key.
@@ -49,9 +99,28 @@ impl Clone for ClientIdentity {
     }
 }
 
+/// `-4`, `-6`, or both families (A and AAAA are asked).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Family {
+    #[default]
+    Any,
+    V4,
+    V6,
+}
+
+impl Family {
+    pub fn allows(self, ip: &IpAddr) -> bool {
+        match self {
+            Family::Any => true,
+            Family::V4 => ip.is_ipv4(),
+            Family::V6 => ip.is_ipv6(),
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct ProbeOptions {
-    pub url: RequestUrl,
+    pub url: ProbeUrl,
     pub method: String,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
@@ -64,6 +133,8 @@ pub struct ProbeOptions {
     pub danger_accept_invalid_certs: bool,
     pub resolve: Vec<Pin>,
     pub connect_to: Vec<ConnectTo>,
+    /// `-4` / `-6`.
+    pub family: Family,
     /// `--dns-servers`: the resolvers of the connecting path, instead of the system's.
     pub dns_servers: Vec<SocketAddr>,
     /// `--compare-dns NAME=ADDR`: other resolvers to ask and compare.
@@ -80,7 +151,7 @@ pub struct ProbeOptions {
 }
 
 impl ProbeOptions {
-    pub fn new(url: RequestUrl) -> ProbeOptions {
+    pub fn new(url: ProbeUrl) -> ProbeOptions {
         ProbeOptions {
             url,
             method: "GET".to_owned(),
@@ -92,6 +163,7 @@ impl ProbeOptions {
             danger_accept_invalid_certs: false,
             resolve: Vec::new(),
             connect_to: Vec::new(),
+            family: Family::Any,
             dns_servers: Vec::new(),
             compare_dns: Vec::new(),
             max_time: Duration::from_secs(30),
@@ -102,51 +174,94 @@ impl ProbeOptions {
     }
 }
 
-/// Parses `HOST:PORT:ADDR` (ADDR may be `[v6]`).
-pub fn parse_resolve(s: &str) -> Result<Pin, String> {
-    let parts = split_colons(s);
-    match parts.as_slice() {
-        [host, port, addr] => Ok(Pin {
+/// Parses a `--resolve` argument as curl does: `[+]HOST:PORT:ADDR[,ADDR…]` (ADDR may be
+/// `[v6]`; HOST may be `*`) or `-HOST:PORT`.
+pub fn parse_resolve(s: &str) -> Result<ResolveArg, String> {
+    if let Some(rest) = s.strip_prefix('-') {
+        let parts = split_colons(rest);
+        let [host, port] = parts.as_slice() else {
+            return Err(format!("`{s}` is not -HOST:PORT"));
+        };
+        return Ok(ResolveArg::Remove {
             host: host.to_ascii_lowercase(),
             port: port
                 .parse()
                 .map_err(|_| format!("`{s}`: `{port}` is not a port"))?,
-            addr: addr
-                .parse()
-                .map_err(|_| format!("`{s}`: `{addr}` is not an IP address"))?,
-        }),
-        _ => Err(format!("`{s}` is not HOST:PORT:ADDR")),
+        });
     }
+    let body = s.strip_prefix('+').unwrap_or(s);
+    let (host_port, addrs) =
+        split_host_port_rest(body).ok_or_else(|| format!("`{s}` is not HOST:PORT:ADDR[,ADDR…]"))?;
+    let (host, port) = host_port;
+    let port: u16 = port
+        .parse()
+        .map_err(|_| format!("`{s}`: `{port}` is not a port"))?;
+    let addrs = addrs
+        .split(',')
+        .map(|a| {
+            let a = a.trim();
+            let bare = a
+                .strip_prefix('[')
+                .and_then(|x| x.strip_suffix(']'))
+                .unwrap_or(a);
+            bare.parse::<IpAddr>()
+                .map_err(|_| format!("`{s}`: `{a}` is not an IP address"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if host.is_empty() {
+        return Err(format!("`{s}`: HOST is empty"));
+    }
+    Ok(ResolveArg::Add(Pin {
+        host: host.to_ascii_lowercase(),
+        port,
+        addrs,
+    }))
 }
 
-/// Parses `HOST:PORT:HOST2:PORT2` (either host may be `[v6]`; HOST and PORT may be empty).
+/// `HOST:PORT:REST` with HOST possibly `[v6]`: ((HOST, PORT), REST).
+fn split_host_port_rest(s: &str) -> Option<((String, String), String)> {
+    let (host, after) = if let Some(inner) = s.strip_prefix('[') {
+        let close = inner.find(']')?;
+        (
+            inner[..close].to_owned(),
+            inner[close + 1..].strip_prefix(':')?,
+        )
+    } else {
+        let (h, a) = s.split_once(':')?;
+        (h.to_owned(), a)
+    };
+    let (port, rest) = after.split_once(':')?;
+    Some(((host, port.to_owned()), rest.to_owned()))
+}
+
+/// Parses `HOST:PORT:HOST2:PORT2` (either host may be `[v6]`; any field may be empty).
 pub fn parse_connect_to(s: &str) -> Result<ConnectTo, String> {
     let parts = split_colons(s);
     let [host, port, host2, port2] = parts.as_slice() else {
         return Err(format!("`{s}` is not HOST:PORT:HOST2:PORT2"));
     };
-    let port = if port.is_empty() {
-        None
-    } else {
-        Some(
-            port.parse()
-                .map_err(|_| format!("`{s}`: `{port}` is not a port"))?,
-        )
+    let port_of = |p: &String| -> Result<Option<u16>, String> {
+        if p.is_empty() {
+            Ok(None)
+        } else {
+            p.parse()
+                .map(Some)
+                .map_err(|_| format!("`{s}`: `{p}` is not a port"))
+        }
     };
-    let ip: IpAddr = if host2.eq_ignore_ascii_case("localhost") {
-        IpAddr::from([127, 0, 0, 1])
-    } else {
-        host2.parse().map_err(|_| {
-            format!("`{s}`: HOST2 must be an IP address or localhost (got `{host2}`)")
-        })?
-    };
-    let port2: u16 = port2
-        .parse()
-        .map_err(|_| format!("`{s}`: `{port2}` is not a port"))?;
+    if !host2.is_empty()
+        && host2.parse::<IpAddr>().is_err()
+        && host2.parse::<parallax_model::DnsName>().is_err()
+    {
+        return Err(format!(
+            "`{s}`: `{host2}` is not a host name or an IP address"
+        ));
+    }
     Ok(ConnectTo {
         host: host.to_ascii_lowercase(),
-        port,
-        to: SocketAddr::new(ip, port2),
+        port: port_of(port)?,
+        to_host: host2.to_ascii_lowercase(),
+        to_port: port_of(port2)?,
     })
 }
 
@@ -181,23 +296,55 @@ mod tests {
 
     #[test]
     fn curl_forms() {
+        let one = |s: &str| match parse_resolve(s).expect(s) {
+            ResolveArg::Add(p) => p,
+            other => panic!("{s}: {other:?}"),
+        };
         assert_eq!(
-            parse_resolve("a.example:443:52.94.133.10").unwrap().addr,
-            "52.94.133.10".parse::<IpAddr>().unwrap()
+            one("a.example:443:52.94.133.10").addrs,
+            vec!["52.94.133.10".parse::<IpAddr>().expect("ip")]
         );
         assert_eq!(
-            parse_resolve("a.example:443:[2600::1]").unwrap().addr,
-            "2600::1".parse::<IpAddr>().unwrap()
+            one("a.example:443:[2600::1]").addrs,
+            vec!["2600::1".parse::<IpAddr>().expect("ip")]
         );
-        let c = parse_connect_to("10.0.1.17:443:127.0.0.1:40123").unwrap();
+        let many = one("+*:8443:127.0.0.1,[::1]");
         assert_eq!(
-            (c.host.as_str(), c.port, c.to.port()),
-            ("10.0.1.17", Some(443), 40123)
+            (many.host.as_str(), many.port, many.addrs.len()),
+            ("*", 8443, 2)
         );
-        let any = parse_connect_to("::localhost:8443").unwrap();
-        assert_eq!((any.host.as_str(), any.port), ("", None));
+        assert!(many.matches("anything.example", 8443));
+        assert_eq!(
+            parse_resolve("-a.example:443").expect("remove"),
+            ResolveArg::Remove {
+                host: "a.example".into(),
+                port: 443
+            }
+        );
+        assert!(parse_resolve("a.example:443:not-an-ip").is_err());
+        let c = parse_connect_to("10.0.1.17:443:127.0.0.1:40123").expect("rule");
+        assert_eq!(
+            (c.host.as_str(), c.port, c.socket().map(|s| s.port())),
+            ("10.0.1.17", Some(443), Some(40123))
+        );
+        let any = parse_connect_to("::localhost:8443").expect("rule");
+        assert_eq!(
+            (any.host.as_str(), any.port, any.to_host.as_str()),
+            ("", None, "localhost")
+        );
+        let same_host = parse_connect_to("a.example:443::8443").expect("rule");
+        assert_eq!(
+            (same_host.to_host.as_str(), same_host.to_port),
+            ("", Some(8443))
+        );
+        let v6 = parse_connect_to("::[::1]:9443").expect("rule");
+        assert_eq!(v6.socket(), Some("[::1]:9443".parse().expect("sa")));
         assert!(parse_connect_to("a:b:c").is_err());
-        assert_eq!(parse_dns_server("127.0.0.1").unwrap().port(), 53);
-        assert_eq!(parse_dns_server("127.0.0.1:5300").unwrap().port(), 5300);
+        assert!(parse_connect_to("a:443:bad host:1").is_err());
+        assert_eq!(parse_dns_server("127.0.0.1").expect("addr").port(), 53);
+        assert_eq!(
+            parse_dns_server("127.0.0.1:5300").expect("addr").port(),
+            5300
+        );
     }
 }

@@ -194,7 +194,12 @@ fn probe_exit_codes_json_and_diff() {
                 "5",
             ])
             .args(["--resolve", &format!("svc.example.com:443:{answer}")])
-            .args(["--connect-to", &format!("::127.0.0.1:{}", closed.port())])
+            // The resolved address is mapped (parallax's rule form), so --resolve still counts:
+            // a rule on the URL's host would skip DNS altogether, as curl does.
+            .args([
+                "--connect-to",
+                &format!("{answer}:443:127.0.0.1:{}", closed.port()),
+            ])
             .args(["-H", "Authorization: Bearer hunter2"])
             .output()
             .expect("runs");

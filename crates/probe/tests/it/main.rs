@@ -65,19 +65,19 @@ impl Seed {
         let mut out = Vec::new();
         let door = |d: &str| self.gateway.addr_of(d).expect("door");
         for a in self.topology.front_doors.regional.iter() {
-            out.push(ConnectTo {
-                host: a.value.to_string(),
-                port: Some(443),
-                to: door("regional"),
-            });
+            out.push(ConnectTo::to_addr(
+                a.value.to_string(),
+                Some(443),
+                door("regional"),
+            ));
         }
         for e in &self.topology.endpoints {
             for s in &e.subnets {
-                out.push(ConnectTo {
-                    host: s.address.value.to_string(),
-                    port: Some(443),
-                    to: door(e.id.as_str()),
-                });
+                out.push(ConnectTo::to_addr(
+                    s.address.value.to_string(),
+                    Some(443),
+                    door(e.id.as_str()),
+                ));
             }
         }
         out
@@ -292,16 +292,12 @@ impl Rows {
             "vpce-0123456789abcdef0" => "10.0.1.17".parse().expect("ip"),
             _ => "10.0.1.18".parse().expect("ip"),
         };
-        o.resolve = vec![Pin {
-            host: o.url.host.to_string(),
-            port: 443,
-            addr,
-        }];
-        o.connect_to = vec![ConnectTo {
-            host: addr.to_string(),
-            port: Some(443),
-            to: self.gateway.addr_of(door).expect("door"),
-        }];
+        o.resolve = vec![Pin::one(o.url.host.to_string(), 443, addr)];
+        o.connect_to = vec![ConnectTo::to_addr(
+            addr.to_string(),
+            Some(443),
+            self.gateway.addr_of(door).expect("door"),
+        )];
         o.ca = Some(self.ca.clone());
         o.api_key = key.map(str::to_owned);
         o.max_time = Duration::from_secs(10);
@@ -431,16 +427,16 @@ async fn each_row_of_the_reference_table_gets_its_diagnosis() {
             .try_into()
             .expect("url"),
     );
-    o.resolve = vec![Pin {
-        host: "api.example.com".into(),
-        port: 443,
-        addr: "52.94.133.10".parse().expect("ip"),
-    }];
-    o.connect_to = vec![ConnectTo {
-        host: String::new(),
-        port: None,
-        to: rows.gateway.addr_of("regional").expect("door"),
-    }];
+    o.resolve = vec![Pin::one(
+        "api.example.com".into(),
+        443,
+        "52.94.133.10".parse().expect("ip"),
+    )];
+    o.connect_to = vec![ConnectTo::to_addr(
+        String::new(),
+        None,
+        rows.gateway.addr_of("regional").expect("door"),
+    )];
     o.ca = Some(rows.ca.clone());
     o.identity = Some(parallax_probe::options::ClientIdentity {
         chain: rows.certs_client.chain.clone(),
@@ -483,18 +479,18 @@ async fn a_cname_into_the_endpoint_zone_is_named() {
     o.dns_servers = vec![resolver.addr_of("vpc-0a1b2c3d4e5f60718").expect("view")];
     o.compare_dns = vec![("public".into(), resolver.addr_of("internet").expect("view"))];
     for a in ["10.0.1.17", "10.0.2.17"] {
-        o.connect_to.push(ConnectTo {
-            host: a.into(),
-            port: Some(443),
-            to: gw.addr_of("vpce-0123456789abcdef0").expect("door"),
-        });
+        o.connect_to.push(ConnectTo::to_addr(
+            a.into(),
+            Some(443),
+            gw.addr_of("vpce-0123456789abcdef0").expect("door"),
+        ));
     }
     for a in ["52.94.133.10", "52.94.133.11"] {
-        o.connect_to.push(ConnectTo {
-            host: a.into(),
-            port: Some(443),
-            to: gw.addr_of("regional").expect("door"),
-        });
+        o.connect_to.push(ConnectTo::to_addr(
+            a.into(),
+            Some(443),
+            gw.addr_of("regional").expect("door"),
+        ));
     }
     let r = probe(&o, Some(&t), None).await;
     assert_eq!(
@@ -532,16 +528,12 @@ async fn dns_and_connect_failures_have_their_exit_codes() {
             .try_into()
             .expect("url"),
     );
-    o.resolve = vec![Pin {
-        host: "closed.example.com".into(),
-        port: 443,
-        addr: "127.0.0.1".parse().expect("ip"),
-    }];
-    o.connect_to = vec![ConnectTo {
-        host: String::new(),
-        port: None,
-        to: closed,
-    }];
+    o.resolve = vec![Pin::one(
+        "closed.example.com".into(),
+        443,
+        "127.0.0.1".parse().expect("ip"),
+    )];
+    o.connect_to = vec![ConnectTo::to_addr(String::new(), None, closed)];
     let r = probe(&o, None, None).await;
     assert_eq!(
         (r.diagnosis.rule.as_str(), r.exit_code),
@@ -648,11 +640,11 @@ async fn against_openssl_s_server() {
                 .try_into()
                 .expect("url"),
         );
-        o.resolve = vec![Pin {
-            host: "probe.test".into(),
+        o.resolve = vec![Pin::one(
+            "probe.test".into(),
             port,
-            addr: "127.0.0.1".parse().expect("ip"),
-        }];
+            "127.0.0.1".parse().expect("ip"),
+        )];
         o.ca = Some(srv_ca.clone());
         o.max_time = Duration::from_secs(10);
         let without = probe(&o, None, None).await;
@@ -748,11 +740,11 @@ async fn hostile_servers_cannot_hang_the_probe_or_fill_its_memory() {
     });
     let run = |url: String| {
         let mut o = ProbeOptions::new(url.try_into().expect("url"));
-        o.resolve = vec![Pin {
-            host: "hostile.test".into(),
-            port: addr.port(),
-            addr: "127.0.0.1".parse().expect("ip"),
-        }];
+        o.resolve = vec![Pin::one(
+            "hostile.test".into(),
+            addr.port(),
+            "127.0.0.1".parse().expect("ip"),
+        )];
         o.max_time = Duration::from_secs(2);
         o
     };
@@ -820,16 +812,16 @@ async fn row4_no_allowing_policy_and_secrets_are_redacted() {
             .try_into()
             .expect("url"),
     );
-    o.resolve = vec![Pin {
-        host: o.url.host.to_string(),
-        port: 443,
-        addr: "10.0.1.17".parse().expect("ip"),
-    }];
-    o.connect_to = vec![ConnectTo {
-        host: String::new(),
-        port: None,
-        to: gw.addr_of("vpce-0123456789abcdef0").expect("door"),
-    }];
+    o.resolve = vec![Pin::one(
+        o.url.host.to_string(),
+        443,
+        "10.0.1.17".parse().expect("ip"),
+    )];
+    o.connect_to = vec![ConnectTo::to_addr(
+        String::new(),
+        None,
+        gw.addr_of("vpce-0123456789abcdef0").expect("door"),
+    )];
     o.ca = Some(ca);
     o.api_key = Some("supersecretkeyvalue0123456789".into());
     o.headers = vec![
@@ -866,11 +858,11 @@ async fn a_server_expecting_a_proxy_header_is_named() {
         "internet",
     );
     o.ca = Some(ca);
-    o.connect_to = vec![ConnectTo {
-        host: String::new(),
-        port: None,
-        to: gw.addr_of("regional").expect("door"),
-    }];
+    o.connect_to = vec![ConnectTo::to_addr(
+        String::new(),
+        None,
+        gw.addr_of("regional").expect("door"),
+    )];
     o.confirm = false;
     let r = probe(&o, None, None).await;
     assert_eq!(r.diagnosis.rule.as_str(), "tls-failure", "{}", r.to_text());
@@ -1012,11 +1004,11 @@ async fn tls_failures_are_typed_and_worded() {
                 .try_into()
                 .expect("url"),
         );
-        o.resolve = vec![Pin {
-            host: "probe.test".into(),
-            port: addr.port(),
-            addr: "127.0.0.1".parse().expect("ip"),
-        }];
+        o.resolve = vec![Pin::one(
+            "probe.test".into(),
+            addr.port(),
+            "127.0.0.1".parse().expect("ip"),
+        )];
         o.ca = ca.map(|c| vec![c]);
         o.max_time = Duration::from_secs(5);
         let r = probe(&o, None, None).await;
