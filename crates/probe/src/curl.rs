@@ -28,6 +28,15 @@ pub struct CurlFlags {
     /// A request header, `Name: value`. Repeatable.
     #[arg(short = 'H', long = "header", value_name = "HEADER")]
     pub headers: Vec<String>,
+    /// The User-Agent header.
+    #[arg(short = 'A', long = "user-agent", value_name = "NAME")]
+    pub user_agent: Option<String>,
+    /// The Referer header.
+    #[arg(short = 'e', long = "referer", value_name = "URL")]
+    pub referer: Option<String>,
+    /// Basic authentication, `user:password` (never printed).
+    #[arg(short = 'u', long = "user", value_name = "USER:PASSWORD")]
+    pub user: Option<String>,
     /// The request body (`@FILE` reads a file).
     #[arg(short = 'd', long = "data", value_name = "DATA")]
     pub data: Option<String>,
@@ -37,9 +46,17 @@ pub struct CurlFlags {
     /// Client private key (PEM).
     #[arg(long, value_name = "FILE")]
     pub key: Option<PathBuf>,
-    /// Trust only these CA certificates (PEM) instead of the system's.
+    /// Trust only these certificates (PEM) instead of the system's: CAs, or the server's own
+    /// (self-signed) certificate. Default: CURL_CA_BUNDLE, then SSL_CERT_FILE, when set.
     #[arg(long, value_name = "FILE")]
     pub cacert: Option<PathBuf>,
+    /// Trust the certificates in this directory's files (default: SSL_CERT_DIR, when set).
+    #[arg(long, value_name = "DIR")]
+    pub capath: Option<PathBuf>,
+    /// Refuse the server unless its public key is this one: `sha256//BASE64[;…]` or a PEM/DER
+    /// public key file.
+    #[arg(long, value_name = "HASHES|FILE")]
+    pub pinnedpubkey: Option<String>,
     /// Go on when the server's certificate does not verify (it is still reported).
     #[arg(short = 'k', long)]
     pub insecure: bool,
@@ -93,6 +110,13 @@ pub struct CurlFlags {
     pub no_confirm: bool,
 }
 
+/// An HTTP field name (RFC 9110 §5.1: a token).
+fn valid_header_name(n: &str) -> bool {
+    !n.is_empty()
+        && n.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
 /// A flag whose value cannot be used.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -100,8 +124,8 @@ pub enum FlagError {
     /// The URL argument is not an http(s) URL the probe can call.
     #[error("URL: {0}")]
     Url(String),
-    /// A `-H` value without a colon.
-    #[error("-H `{0}`: expected `Name: value`")]
+    /// A `-H` value that is not `Name: value`, `Name:` or `Name;`.
+    #[error("-H `{0}`: expected `Name: value`, `Name:` (remove) or `Name;` (empty)")]
     Header(String),
     /// A file named by a flag (`-d @FILE`, `--api-key-file`) that cannot be read.
     #[error("{flag} {}: cannot read: {source}", path.display())]
@@ -136,11 +160,35 @@ impl CurlFlags {
         let mut opts = ProbeOptions::new(url);
         opts.method = self.method.to_ascii_uppercase();
         for h in &self.headers {
+            // curl's forms: `Name: value`, `Name:` (remove), `Name;` (send empty).
+            if let Some(name) = h.strip_suffix(';').filter(|n| !n.contains(':')) {
+                let name = name.trim();
+                if !valid_header_name(name) {
+                    return Err(FlagError::Header(h.clone()));
+                }
+                opts.headers.push((name.to_owned(), String::new()));
+                continue;
+            }
             let (k, v) = h
                 .split_once(':')
                 .ok_or_else(|| FlagError::Header(h.clone()))?;
-            opts.headers
-                .push((k.trim().to_owned(), v.trim().to_owned()));
+            let (k, v) = (k.trim(), v.trim());
+            if !valid_header_name(k) || v.contains(['\r', '\n']) {
+                return Err(FlagError::Header(h.clone()));
+            }
+            if v.is_empty() {
+                opts.remove_headers.push(k.to_owned());
+                opts.headers
+                    .retain(|(name, _)| !name.eq_ignore_ascii_case(k));
+            } else {
+                opts.headers.push((k.to_owned(), v.to_owned()));
+            }
+        }
+        opts.user_agent = self.user_agent.clone();
+        opts.referer = self.referer.clone();
+        if let Some(u) = &self.user {
+            let (user, password) = u.split_once(':').unwrap_or((u.as_str(), ""));
+            opts.basic_auth = Some((user.to_owned(), password.to_owned()));
         }
         if let Some(d) = &self.data {
             opts.body = match d.strip_prefix('@') {
@@ -155,8 +203,31 @@ impl CurlFlags {
                 opts.method = "POST".to_owned();
             }
         }
+        // Trust as curl takes it: --cacert and --capath, else CURL_CA_BUNDLE, SSL_CERT_FILE and
+        // SSL_CERT_DIR, else the system's store.
+        let mut trusted = Vec::new();
         if let Some(ca) = &self.cacert {
-            opts.ca = Some(read_certs("--cacert", ca)?);
+            trusted.extend(read_certs("--cacert", ca)?);
+        }
+        if let Some(dir) = &self.capath {
+            trusted.extend(read_cert_dir("--capath", dir)?);
+        }
+        if self.cacert.is_none() && self.capath.is_none() {
+            for var in ["CURL_CA_BUNDLE", "SSL_CERT_FILE"] {
+                if let Some(p) = std::env::var_os(var).filter(|v| !v.is_empty()) {
+                    trusted.extend(read_certs(env_flag(var), &PathBuf::from(p))?);
+                    break;
+                }
+            }
+            if let Some(p) = std::env::var_os("SSL_CERT_DIR").filter(|v| !v.is_empty()) {
+                trusted.extend(read_cert_dir("SSL_CERT_DIR", &PathBuf::from(p))?);
+            }
+        }
+        if !trusted.is_empty() {
+            opts.ca = Some(trusted);
+        }
+        if let Some(pins) = &self.pinnedpubkey {
+            opts.pinned_keys = parse_pins(pins)?;
         }
         if let Some(cert) = &self.cert {
             let chain = read_certs("--cert", cert)?;
@@ -233,6 +304,86 @@ impl CurlFlags {
         opts.confirm = !self.no_confirm;
         Ok(opts)
     }
+}
+
+fn env_flag(var: &str) -> &'static str {
+    match var {
+        "CURL_CA_BUNDLE" => "CURL_CA_BUNDLE",
+        _ => "SSL_CERT_FILE",
+    }
+}
+
+/// Every certificate in the regular files of a directory (`--capath`, `SSL_CERT_DIR`); files
+/// without a CERTIFICATE block are passed over, as OpenSSL's lookup does.
+fn read_cert_dir(
+    flag: &'static str,
+    dir: &PathBuf,
+) -> Result<Vec<CertificateDer<'static>>, FlagError> {
+    let entries = std::fs::read_dir(dir).map_err(|source| FlagError::Read {
+        flag,
+        path: dir.clone(),
+        source,
+    })?;
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.is_file())
+        .collect();
+    files.sort();
+    let mut out = Vec::new();
+    for f in files.iter().take(10_000) {
+        if let Ok(iter) = CertificateDer::pem_file_iter(f) {
+            out.extend(iter.filter_map(Result::ok));
+        }
+    }
+    if out.is_empty() {
+        return Err(FlagError::Pem {
+            flag,
+            path: dir.clone(),
+            problem: "no file in it holds a CERTIFICATE block".to_owned(),
+        });
+    }
+    Ok(out)
+}
+
+/// `--pinnedpubkey`: `sha256//BASE64[;sha256//BASE64…]`, or a file with the public key (PEM
+/// `PUBLIC KEY` or DER SubjectPublicKeyInfo). Each pin is the SHA-256 of a SubjectPublicKeyInfo.
+fn parse_pins(spec: &str) -> Result<Vec<[u8; 32]>, FlagError> {
+    use base64::Engine as _;
+    let bad = |message: String| FlagError::Value {
+        flag: "--pinnedpubkey",
+        message,
+    };
+    if spec.starts_with("sha256//") {
+        return spec
+            .split(';')
+            .map(|p| {
+                let b64 = p
+                    .trim()
+                    .strip_prefix("sha256//")
+                    .ok_or_else(|| bad(format!("`{p}`: expected sha256//BASE64")))?;
+                let raw = base64::engine::general_purpose::STANDARD
+                    .decode(b64)
+                    .map_err(|e| bad(format!("`{p}`: not base64: {e}")))?;
+                <[u8; 32]>::try_from(raw.as_slice())
+                    .map_err(|_| bad(format!("`{p}`: a SHA-256 is 32 bytes")))
+            })
+            .collect();
+    }
+    let path = PathBuf::from(spec);
+    let bytes = std::fs::read(&path).map_err(|source| FlagError::Read {
+        flag: "--pinnedpubkey",
+        path: path.clone(),
+        source,
+    })?;
+    let der = match rustls_pki_types::SubjectPublicKeyInfoDer::from_pem_slice(&bytes) {
+        Ok(spki) => spki.as_ref().to_vec(),
+        Err(_) => bytes,
+    };
+    let digest = ring::digest::digest(&ring::digest::SHA256, &der);
+    let mut pin = [0u8; 32];
+    pin.copy_from_slice(digest.as_ref());
+    Ok(vec![pin])
 }
 
 fn read_certs(flag: &'static str, p: &PathBuf) -> Result<Vec<CertificateDer<'static>>, FlagError> {

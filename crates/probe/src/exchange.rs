@@ -85,23 +85,19 @@ where
     IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
     let url = &opts.url;
-    let authority = url.authority();
+    let (list, authority) = request_headers(opts);
     let mut req = http::Request::builder().method(opts.method.as_str());
     req = if h2 {
+        // HTTP/2 carries the Host as `:authority` (RFC 9113 §8.3.1), `-H 'Host: x'` included.
         req.uri(format!("https://{authority}{}", url.path))
     } else {
         req.uri(url.path.as_str())
-            .header(http::header::HOST, authority)
     };
-    req = req.header(
-        http::header::USER_AGENT,
-        concat!("parallax/", env!("CARGO_PKG_VERSION")),
-    );
-    for (k, v) in &opts.headers {
+    for (k, v) in &list {
+        if h2 && k.eq_ignore_ascii_case("host") {
+            continue;
+        }
         req = req.header(k.as_str(), v.as_str());
-    }
-    if let Some(k) = &opts.api_key {
-        req = req.header("x-api-key", k.as_str());
     }
     let req = req
         .body(Full::new(Bytes::from(opts.body.clone())))
@@ -161,6 +157,57 @@ where
         String::from_utf8_lossy(&kept).into_owned(),
         truncated,
     ))
+}
+
+/// The request's headers as curl composes them: its defaults (`Host`, `User-Agent`,
+/// `Accept: */*`), then `-A`/`-e`/`-u` (and the URL's `user:password@`), then each `-H`: a
+/// header of the same name replaces a default, `Name:` removes the header, `Name;` (stored
+/// with an empty value) sends it empty. Returns the list and the authority (the Host header's
+/// value, which HTTP/2 sends as `:authority`).
+pub(crate) fn request_headers(opts: &ProbeOptions) -> (Vec<(String, String)>, String) {
+    let mut list: Vec<(String, String)> = vec![
+        ("Host".to_owned(), opts.url.authority()),
+        (
+            "User-Agent".to_owned(),
+            opts.user_agent
+                .clone()
+                .unwrap_or_else(|| concat!("parallax/", env!("CARGO_PKG_VERSION")).to_owned()),
+        ),
+        ("Accept".to_owned(), "*/*".to_owned()),
+    ];
+    if let Some(r) = &opts.referer {
+        list.push(("Referer".to_owned(), r.clone()));
+    }
+    if let Some((user, password)) = opts.basic_auth.as_ref().or(opts.url.user.as_ref()) {
+        use base64::Engine as _;
+        let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+        list.push(("Authorization".to_owned(), format!("Basic {token}")));
+    }
+    let defaults = list.len();
+    for (k, v) in &opts.headers {
+        match list[..defaults]
+            .iter()
+            .position(|(name, _)| name.eq_ignore_ascii_case(k))
+        {
+            Some(i) => list[i] = (k.clone(), v.clone()),
+            None => list.push((k.clone(), v.clone())),
+        }
+    }
+    list.retain(|(k, _)| {
+        !opts
+            .remove_headers
+            .iter()
+            .any(|r| r.eq_ignore_ascii_case(k))
+    });
+    if let Some(key) = &opts.api_key {
+        list.push(("x-api-key".to_owned(), key.clone()));
+    }
+    let authority = list
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("host"))
+        .map(|(_, v)| v.clone())
+        .unwrap_or_else(|| opts.url.authority());
+    (list, authority)
 }
 
 /// When a request fails because its connection died ("channel closed"), the reason is in the

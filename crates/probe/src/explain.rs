@@ -38,6 +38,8 @@ pub enum Rule {
     Throttled,
     Quota,
     IntegrationFailure,
+    /// `--expect STATUS` and another status (or none) came.
+    UnexpectedStatus,
 }
 
 impl Rule {
@@ -62,6 +64,7 @@ impl Rule {
             Rule::Throttled => "throttled",
             Rule::Quota => "quota",
             Rule::IntegrationFailure => "integration-failure",
+            Rule::UnexpectedStatus => "unexpected-status",
         }
     }
 

@@ -96,6 +96,8 @@ pub enum TlsFailure {
     ClosedDuringHandshake,
     /// The handshake did not finish in time.
     TimedOut,
+    /// The server's public key is not one `--pinnedpubkey` names.
+    PinnedKeyMismatch,
     /// The host cannot be sent as SNI.
     BadServerName { host: String },
     /// Our own TLS setup failed (trust roots, client key).
@@ -381,6 +383,9 @@ impl fmt::Display for TlsFailure {
                 f.write_str("the server closed the connection during the handshake")
             }
             TlsFailure::TimedOut => f.write_str("the TLS handshake did not finish in time"),
+            TlsFailure::PinnedKeyMismatch => {
+                f.write_str("the server's public key is not the one --pinnedpubkey names")
+            }
             TlsFailure::BadServerName { host } => write!(f, "`{host}` cannot be sent as SNI"),
             TlsFailure::LocalSetup { what } => write!(f, "our TLS setup failed: {what}"),
             TlsFailure::Other { detail } => f.write_str(detail),

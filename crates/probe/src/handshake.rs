@@ -11,7 +11,7 @@ use rustls::{DigitallySignedStruct, SignatureScheme};
 
 use crate::certificate::{cert_info, dn_text, name_matches};
 use crate::failure::ServerCertProblem;
-use crate::observation::TlsLayer;
+use crate::observation::{TlsLayer, TrustRule};
 use crate::options::ProbeOptions;
 
 /// What the verifier and the client-certificate resolver saw during the handshake.
@@ -19,16 +19,31 @@ use crate::options::ProbeOptions;
 pub(crate) struct Recorder {
     chain: Mutex<Vec<CertificateDer<'static>>>,
     verify_error: Mutex<Option<rustls::Error>>,
+    /// The server's own certificate is one of the trusted certificates.
+    self_trusted: Mutex<bool>,
+    /// `--pinnedpubkey` was given and the server's key is not among the pins.
+    pub(crate) pin_mismatch: Mutex<bool>,
     requested: Mutex<Option<Vec<String>>>,
     sent: Mutex<bool>,
 }
 
 impl Recorder {
-    pub(crate) fn fill(&self, tls: &mut TlsLayer, host: &str) {
+    pub(crate) fn fill(&self, tls: &mut TlsLayer, host: &str, accept_invalid: bool) {
         let chain = self.chain.lock().map(|c| c.clone()).unwrap_or_default();
         tls.chain = chain.iter().map(|c| cert_info(c)).collect();
         let err = self.verify_error.lock().ok().and_then(|e| e.clone());
-        tls.verified = err.is_none() && !chain.is_empty();
+        let self_trusted = self.self_trusted.lock().map(|s| *s).unwrap_or(false);
+        tls.verified = (err.is_none() || self_trusted) && !chain.is_empty();
+        tls.trust = (!chain.is_empty()).then_some(if self_trusted {
+            TrustRule::ServerCertificateTrusted
+        } else if err.is_none() {
+            TrustRule::Chain
+        } else if accept_invalid {
+            TrustRule::Insecure
+        } else {
+            TrustRule::Refused
+        });
+        let err = if self_trusted { None } else { err };
         tls.name_match = tls
             .chain
             .first()
@@ -53,6 +68,46 @@ pub(crate) struct RecordingVerifier {
     inner: Arc<WebPkiServerVerifier>,
     recorder: Arc<Recorder>,
     accept_invalid: bool,
+    /// The certificates given as trusted, by their DER: a server that presents one of them
+    /// as its own certificate is trusted, as OpenSSL (and so curl) trusts it.
+    trusted: Vec<CertificateDer<'static>>,
+    /// `--pinnedpubkey`: SHA-256 of acceptable SubjectPublicKeyInfos (empty: no pinning).
+    pins: Vec<[u8; 32]>,
+}
+
+impl RecordingVerifier {
+    /// OpenSSL's rule for a trusted certificate served as the leaf: trusted as it is, when it
+    /// names the host and is within its dates (webpki refuses a CA:TRUE leaf; curl does not).
+    fn trusted_itself(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        server_name: &ServerName<'_>,
+        now: UnixTime,
+    ) -> bool {
+        if !self
+            .trusted
+            .iter()
+            .any(|t| t.as_ref() == end_entity.as_ref())
+        {
+            return false;
+        }
+        let Ok((_, c)) = x509_parser::parse_x509_certificate(end_entity.as_ref()) else {
+            return false;
+        };
+        let t = now.as_secs() as i64;
+        if t < c.validity().not_before.timestamp() || t > c.validity().not_after.timestamp() {
+            return false;
+        }
+        let host = match server_name {
+            ServerName::DnsName(d) => d.as_ref().to_owned(),
+            ServerName::IpAddress(ip) => std::net::IpAddr::from(*ip).to_string(),
+            _ => return false,
+        };
+        cert_info(end_entity)
+            .san
+            .iter()
+            .any(|n| name_matches(n, &host))
+    }
 }
 
 impl ServerCertVerifier for RecordingVerifier {
@@ -70,6 +125,21 @@ impl ServerCertVerifier for RecordingVerifier {
                 .map(|c| c.clone().into_owned())
                 .collect();
         }
+        // curl checks the pin whatever the verification says (also with -k).
+        if !self.pins.is_empty() {
+            let spki = x509_parser::parse_x509_certificate(end_entity.as_ref())
+                .map(|(_, c)| c.public_key().raw.to_vec())
+                .unwrap_or_default();
+            let digest = ring::digest::digest(&ring::digest::SHA256, &spki);
+            if !self.pins.iter().any(|p| p.as_slice() == digest.as_ref()) {
+                if let Ok(mut m) = self.recorder.pin_mismatch.lock() {
+                    *m = true;
+                }
+                return Err(rustls::Error::General(
+                    "the public key is not a pinned one".to_owned(),
+                ));
+            }
+        }
         match self
             .inner
             .verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
@@ -78,6 +148,12 @@ impl ServerCertVerifier for RecordingVerifier {
             Err(e) => {
                 if let Ok(mut slot) = self.recorder.verify_error.lock() {
                     *slot = Some(e.clone());
+                }
+                if self.trusted_itself(end_entity, server_name, now) {
+                    if let Ok(mut s) = self.recorder.self_trusted.lock() {
+                        *s = true;
+                    }
+                    return Ok(ServerCertVerified::assertion());
                 }
                 if self.accept_invalid {
                     Ok(ServerCertVerified::assertion())
@@ -154,6 +230,8 @@ pub(crate) fn client_config(
         inner,
         recorder: recorder.clone(),
         accept_invalid: opts.danger_accept_invalid_certs,
+        trusted: opts.ca.clone().unwrap_or_default(),
+        pins: opts.pinned_keys.clone(),
     });
     let key = match &opts.identity {
         Some(id) => {

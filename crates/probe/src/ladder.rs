@@ -246,12 +246,17 @@ async fn tls_rung(opts: &ProbeOptions, tcp: TcpStream, deadline: Instant, obs: &
     )
     .await;
     tls.elapsed_ms = ms(t0.elapsed());
-    recorder.fill(tls, host);
+    recorder.fill(tls, host, opts.danger_accept_invalid_certs);
     let stream = match handshake {
         Ok(Ok(s)) => s,
         Ok(Err(e)) => {
             let got_hello = !tls.chain.is_empty();
-            tls.fail(TlsFailure::of_handshake(&e, got_hello));
+            let pin_mismatch = recorder.pin_mismatch.lock().map(|m| *m).unwrap_or(false);
+            tls.fail(if pin_mismatch {
+                TlsFailure::PinnedKeyMismatch
+            } else {
+                TlsFailure::of_handshake(&e, got_hello)
+            });
             return;
         }
         Err(_) => {
@@ -298,25 +303,27 @@ pub const SECRET_HEADERS: [&str; 4] = [
     "cookie",
 ];
 
-/// The request headers for the report, secrets replaced by `***`.
+/// The request headers for the report, secrets replaced by `***`: what the request sends
+/// beyond curl's unchanged defaults (`Host` of the URL, the User-Agent, `Accept: */*`).
 pub fn redacted_headers(opts: &ProbeOptions) -> std::collections::BTreeMap<String, String> {
-    let mut out: std::collections::BTreeMap<String, String> = opts
-        .headers
-        .iter()
+    let (list, _) = crate::exchange::request_headers(opts);
+    let default_ua = concat!("parallax/", env!("CARGO_PKG_VERSION"));
+    list.into_iter()
+        .map(|(k, v)| (k.to_ascii_lowercase(), v))
+        .filter(|(k, v)| {
+            !((k == "host" && *v == opts.url.authority())
+                || (k == "user-agent" && v == default_ua)
+                || (k == "accept" && v == "*/*"))
+        })
         .map(|(k, v)| {
-            let k = k.to_ascii_lowercase();
             let v = if SECRET_HEADERS.contains(&k.as_str()) {
                 "***".to_owned()
             } else {
-                v.clone()
+                v
             };
             (k, v)
         })
-        .collect();
-    if opts.api_key.is_some() {
-        out.insert("x-api-key".to_owned(), "***".to_owned());
-    }
-    out
+        .collect()
 }
 
 pub(crate) fn left(deadline: Instant) -> Duration {

@@ -86,6 +86,9 @@ pub struct TlsLayer {
     pub name_match: Option<bool>,
     /// Whether the chain verified against the trust roots.
     pub verified: bool,
+    /// Which rule accepted or refused the server's certificate.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trust: Option<TrustRule>,
     /// The verification problem (also with `-k`, which goes on despite it).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub verify_problem: Option<ServerCertProblem>,
@@ -109,6 +112,34 @@ pub struct TlsLayer {
     /// The same, in words.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+}
+
+/// The rule that decided about the server's certificate, as curl (OpenSSL) would decide.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TrustRule {
+    /// The chain leads to a trusted CA (`--cacert`, `--capath`, the bundle, or the system's).
+    Chain,
+    /// The server's own certificate is one of the trusted certificates (a self-signed one in
+    /// `--cacert`, CA:TRUE or not), and it names the host and is within its dates.
+    ServerCertificateTrusted,
+    /// `-k`: the certificate did not verify, and the probe went on.
+    Insecure,
+    /// Nothing trusted it.
+    Refused,
+}
+
+impl std::fmt::Display for TrustRule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            TrustRule::Chain => "the chain leads to a trusted CA",
+            TrustRule::ServerCertificateTrusted => {
+                "the server's own certificate is among the trusted ones"
+            }
+            TrustRule::Insecure => "not verified (-k)",
+            TrustRule::Refused => "refused",
+        })
+    }
 }
 
 impl TlsLayer {

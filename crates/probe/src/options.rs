@@ -123,12 +123,22 @@ pub struct ProbeOptions {
     pub url: ProbeUrl,
     pub method: String,
     pub headers: Vec<(String, String)>,
+    /// `-H 'Name:'`: headers not sent, defaults included.
+    pub remove_headers: Vec<String>,
+    /// `-A`.
+    pub user_agent: Option<String>,
+    /// `-e`.
+    pub referer: Option<String>,
+    /// `-u user:password` (the URL's `user:password@` otherwise); never printed.
+    pub basic_auth: Option<(String, String)>,
     pub body: Vec<u8>,
     /// Sent as `x-api-key`; never printed.
     pub api_key: Option<String>,
     /// `--cacert`: trust only these. `None` = the system's trust store.
     pub ca: Option<Vec<CertificateDer<'static>>>,
     pub identity: Option<ClientIdentity>,
+    /// `--pinnedpubkey`: SHA-256 digests of acceptable SubjectPublicKeyInfos.
+    pub pinned_keys: Vec<[u8; 32]>,
     /// `-k`: go on when the server's certificate does not verify (still reported).
     pub danger_accept_invalid_certs: bool,
     pub resolve: Vec<Pin>,
@@ -156,10 +166,15 @@ impl ProbeOptions {
             url,
             method: "GET".to_owned(),
             headers: Vec::new(),
+            remove_headers: Vec::new(),
+            user_agent: None,
+            referer: None,
+            basic_auth: None,
             body: Vec::new(),
             api_key: None,
             ca: None,
             identity: None,
+            pinned_keys: Vec::new(),
             danger_accept_invalid_certs: false,
             resolve: Vec::new(),
             connect_to: Vec::new(),

@@ -40,15 +40,19 @@ pub async fn probe(
     let exit_code = match (expect, status) {
         (Some(want), Some(got)) if want == got => 0,
         (Some(want), got) => {
-            diagnosis.evidence.push(format!(
-                "expected status {want}, got {}",
-                got.map_or("no response".to_owned(), |s| s.to_string())
-            ));
+            let came = got.map_or("no response".to_owned(), |s| s.to_string());
+            // A mismatch is never "OK": the diagnosis says what was expected and what came.
             if diagnosis.verdict == Verdict::Ok {
-                Verdict::HttpError.exit_code()
+                diagnosis.verdict = Verdict::HttpError;
+                diagnosis.rule = explain::Rule::UnexpectedStatus;
+                diagnosis.cause = format!("expected status {want}, got {came}");
+                diagnosis.fixes.clear();
             } else {
-                diagnosis.verdict.exit_code()
+                diagnosis
+                    .evidence
+                    .push(format!("expected status {want}, got {came}"));
             }
+            diagnosis.verdict.exit_code()
         }
         (None, _) => diagnosis.verdict.exit_code(),
     };
@@ -102,7 +106,10 @@ impl ProbeReport {
             }
         }
         if let Some(tls) = &o.tls {
-            let sni = tls.sni.clone().unwrap_or_default();
+            let sni = tls
+                .sni
+                .clone()
+                .unwrap_or_else(|| "- (an address)".to_owned());
             match &tls.error {
                 None => {
                     let _ = writeln!(
@@ -135,6 +142,14 @@ impl ProbeReport {
                         "does NOT match"
                     }
                 );
+            }
+            if let Some(rule) = tls.trust {
+                let why = tls
+                    .verify_error
+                    .as_deref()
+                    .map(|e| format!(" ({e})"))
+                    .unwrap_or_default();
+                let _ = writeln!(t, "           trust: {rule}{why}");
             }
             if tls.client_cert_requested {
                 let _ = writeln!(

@@ -964,15 +964,6 @@ async fn tls_failures_are_typed_and_worded() {
     });
     let cases = [
         (
-            "self-signed CA:TRUE as --cacert",
-            tls_server(&self_signed).await,
-            Some(self_signed.chain[0].clone()),
-            TlsFailure::ServerCertificate {
-                problem: ServerCertProblem::CaUsedAsEndEntity,
-            },
-            "a CA certificate (basic constraints CA:TRUE) used as a server certificate",
-        ),
-        (
             "no --cacert for a private CA",
             tls_server(&other_name).await,
             None,
@@ -1030,4 +1021,37 @@ async fn tls_failures_are_typed_and_worded() {
         assert_no_debug_text(what, &r.to_json());
         validate_against_schema(&r);
     }
+    // A self-signed CA:TRUE certificate given as --cacert, served as the server's own: curl
+    // (OpenSSL) trusts it as it is, when it names the host and is within its dates; so does
+    // the probe, and it says which rule accepted it.
+    let self_signed_addr = tls_server(&self_signed).await;
+    let mut o = ProbeOptions::new(
+        format!("https://probe.test:{}/", self_signed_addr.port())
+            .try_into()
+            .expect("url"),
+    );
+    o.resolve = vec![Pin::one(
+        "probe.test".into(),
+        self_signed_addr.port(),
+        "127.0.0.1".parse().expect("ip"),
+    )];
+    o.ca = Some(vec![self_signed.chain[0].clone()]);
+    o.max_time = Duration::from_secs(5);
+    let r = probe(&o, None, None).await;
+    let tls = r.observation.tls.as_ref().expect("tls layer");
+    assert_eq!(
+        (tls.failure.as_ref(), tls.trust),
+        (
+            None,
+            Some(parallax_probe::observation::TrustRule::ServerCertificateTrusted)
+        ),
+        "{}",
+        r.to_text()
+    );
+    assert!(
+        r.to_text()
+            .contains("trust: the server's own certificate is among the trusted ones"),
+        "{}",
+        r.to_text()
+    );
 }
