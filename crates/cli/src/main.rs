@@ -46,13 +46,42 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if let Some(ProbeSub::Diff { a, b }) = &cmd.sub {
                 return probe_diff(a, b);
             }
-            let (opts, topology, expect, json) = probe_options(cmd.args)?;
+            let flags = cmd.args.curl.clone();
+            let write_out = flags.write_out_format()?;
+            let (mut opts, topology, expect, json) = probe_options(cmd.args)?;
+            if flags.verbose {
+                opts.trace = Some(parallax_probe::options::Trace(std::sync::Arc::new(
+                    |line| eprintln!("{line}"),
+                )));
+            }
             let report =
                 runtime()?.block_on(parallax_probe::probe(&opts, topology.as_ref(), expect));
-            if json {
-                println!("{}", report.to_json());
-            } else {
-                print!("{}", report.to_text());
+            // The report goes to standard output, or to standard error when the body does;
+            // `-s` leaves only the body and -w, as curl prints them.
+            if !flags.silent {
+                let text = if json {
+                    format!("{}\n", report.to_json())
+                } else {
+                    report.to_text()
+                };
+                if opts.output == Some(parallax_probe::options::Output::Stdout) {
+                    eprint!("{text}");
+                } else {
+                    print!("{text}");
+                }
+            }
+            if let Some(format) = &write_out {
+                let (out, unknown) = parallax_probe::writeout::expand(format, &report, flags.fail);
+                for u in unknown {
+                    eprintln!("parallax: unknown --write-out variable: '{u}'");
+                }
+                print!("{out}");
+            }
+            if flags.silent && flags.show_error {
+                let (code, message) = parallax_probe::writeout::curl_exit_of(&report, flags.fail);
+                if code != 0 {
+                    eprintln!("parallax: ({code}) {message}");
+                }
             }
             Ok(ExitCode::from(report.exit_code))
         }

@@ -86,8 +86,45 @@ pub struct CurlFlags {
     #[arg(long, value_name = "IP")]
     pub haproxy_clientip: Option<std::net::IpAddr>,
     /// Seconds the whole probe may take.
-    #[arg(long, value_name = "SECONDS", default_value_t = 30.0)]
+    #[arg(short = 'm', long, value_name = "SECONDS", default_value_t = 30.0)]
     pub max_time: f64,
+    /// Seconds that resolving, connecting and the TLS handshake may take together.
+    #[arg(long, value_name = "SECONDS")]
+    pub connect_timeout: Option<f64>,
+    /// Write the whole body to FILE (`-` for standard output; the report then goes to
+    /// standard error). Nothing is left half-written: the file appears when the body is whole.
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Put the status line and the response headers before the body (with -o or -s).
+    #[arg(short = 'i', long = "include")]
+    pub include: bool,
+    /// No report: the body goes to standard output (or -o), then -w, as curl prints them.
+    #[arg(short = 's', long)]
+    pub silent: bool,
+    /// With -s: say why on standard error when the request fails, as curl does.
+    #[arg(short = 'S', long)]
+    pub show_error: bool,
+    /// After the request, print FORMAT with curl's variables: %{http_code}, %{time_total},
+    /// %{remote_ip}, %{exitcode}, %{json}, %header{name}, ... (`@FILE` reads it from a file).
+    #[arg(short = 'w', long = "write-out", value_name = "FORMAT")]
+    pub write_out: Option<String>,
+    /// Each step as it happens, on standard error.
+    #[arg(short = 'v', long)]
+    pub verbose: bool,
+    /// Follow redirects (each hop is in the report and the diagnosis).
+    #[arg(short = 'L', long = "location")]
+    pub location: bool,
+    /// With -L: how many redirects at most (-1: no limit).
+    #[arg(
+        long,
+        value_name = "NUM",
+        default_value_t = 50,
+        allow_hyphen_values = true
+    )]
+    pub max_redirs: i64,
+    /// %{exitcode} is 22 for an HTTP status of 400 or more, as with curl --fail.
+    #[arg(short = 'f', long)]
+    pub fail: bool,
     /// The resolvers of the connecting path instead of the system's: ADDR[:PORT][,…]
     #[arg(long, value_name = "ADDRS")]
     pub dns_servers: Option<String>,
@@ -153,6 +190,23 @@ pub enum FlagError {
 }
 
 impl CurlFlags {
+    /// The `-w` format: as given, or read from the file `@FILE` names.
+    pub fn write_out_format(&self) -> Result<Option<String>, FlagError> {
+        match self.write_out.as_deref() {
+            Some(f) if f.starts_with('@') => {
+                let path = PathBuf::from(&f[1..]);
+                std::fs::read_to_string(&path)
+                    .map(Some)
+                    .map_err(|source| FlagError::Read {
+                        flag: "-w",
+                        path,
+                        source,
+                    })
+            }
+            other => Ok(other.map(str::to_owned)),
+        }
+    }
+
     /// The probe's options, as curl would read the same flags.
     pub fn to_options(&self) -> Result<ProbeOptions, FlagError> {
         let url = crate::url::ProbeUrl::parse(self.url.as_deref().unwrap_or_default())
@@ -288,6 +342,27 @@ impl CurlFlags {
             return Err(FlagError::MaxTime(self.max_time));
         }
         opts.max_time = std::time::Duration::from_secs_f64(self.max_time);
+        if let Some(c) = self.connect_timeout {
+            if !(c.is_finite() && c > 0.0 && c <= 3600.0) {
+                return Err(FlagError::Value {
+                    flag: "--connect-timeout",
+                    message: format!("{c}: expected seconds between 0 and 3600"),
+                });
+            }
+            opts.connect_timeout = Some(std::time::Duration::from_secs_f64(c));
+        }
+        opts.output = match &self.output {
+            Some(p) if p.as_os_str() == "-" => Some(crate::options::Output::Stdout),
+            Some(p) => Some(crate::options::Output::File(p.clone())),
+            None if self.silent => Some(crate::options::Output::Stdout),
+            None => None,
+        };
+        opts.include_headers = self.include;
+        opts.follow = self.location;
+        opts.max_redirs = match self.max_redirs {
+            n if n < 0 => usize::MAX,
+            n => usize::try_from(n).unwrap_or(usize::MAX),
+        };
         opts.api_key = match &self.api_key_file {
             Some(p) => Some(
                 std::fs::read_to_string(p)

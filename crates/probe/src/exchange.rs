@@ -9,12 +9,12 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use parallax_model::HttpOutcome;
 
 use crate::failure::HttpFailure;
-use crate::ladder::{BODY_KEEP, MAX_HEAD, STEP, left, ms};
+use crate::ladder::{BODY_KEEP, MAX_HEAD, left, ms};
 use crate::observation::HttpLayer;
 use crate::options::ProbeOptions;
 
-/// The HTTP exchange, with the head bounded to [`MAX_HEAD`] and the body read only as far as
-/// [`BODY_KEEP`].
+/// The HTTP exchange, with the head bounded to [`MAX_HEAD`] and the body kept for the report
+/// only as far as [`BODY_KEEP`]; with `-o` (or `-s` without it) the whole body goes to its sink.
 pub(crate) async fn http_exchange<IO>(
     io: TokioIo<IO>,
     h2: bool,
@@ -26,21 +26,34 @@ where
 {
     let t0 = Instant::now();
     let mut layer = HttpLayer::default();
-    let limit = left(deadline).min(STEP * 3);
-    let result = tokio::time::timeout(limit, exchange(io, h2, opts)).await;
+    let limit = left(deadline).min(opts.transfer_limit());
+    let mut sink = match Sink::open(opts) {
+        Ok(s) => s,
+        Err(detail) => {
+            layer.fail(HttpFailure::Output { detail });
+            return (layer, None);
+        }
+    };
+    let result = tokio::time::timeout(limit, exchange(io, h2, opts, &mut sink, t0)).await;
     layer.elapsed_ms = ms(t0.elapsed());
     match result {
         Err(_) => {
+            sink.abandon();
             layer.fail(HttpFailure::TimedOut {
                 limit_ms: limit.as_millis() as u64,
             });
             (layer, None)
         }
         Ok(Err(e)) => {
+            sink.abandon();
             layer.fail(e);
             (layer, None)
         }
-        Ok(Ok((status, headers, body, truncated))) => {
+        Ok(Ok(r)) => {
+            if let Err(detail) = sink.finish() {
+                layer.fail(HttpFailure::Output { detail });
+                return (layer, None);
+            }
             const SHOWN: [&str; 8] = [
                 "x-amzn-requestid",
                 "x-amzn-errortype",
@@ -54,24 +67,149 @@ where
             layer.headers = SHOWN
                 .iter()
                 .filter_map(|n| {
-                    headers
+                    r.headers
                         .get(*n)
                         .and_then(|v| v.to_str().ok())
                         .map(|v| ((*n).to_owned(), v.to_owned()))
                 })
                 .collect();
-            layer.error_type = headers
+            layer.all_headers = r
+                .headers
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        k.as_str().to_owned(),
+                        String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                    )
+                })
+                .collect();
+            layer.error_type = r
+                .headers
                 .get("x-amzn-errortype")
                 .and_then(|v| v.to_str().ok())
                 .map(|v| v.split(':').next().unwrap_or(v).to_owned());
-            layer.status = Some(status);
-            layer.body = body;
-            layer.body_truncated = truncated;
+            layer.status = Some(r.status);
+            layer.version = Some(r.version.to_owned());
+            layer.first_byte_ms = Some(ms(r.first_byte));
+            layer.size_download = r.size;
+            layer.body = r.kept;
+            layer.body_truncated = r.truncated;
             let outcome = HttpOutcome {
-                status,
+                status: r.status,
                 error_type: layer.error_type.clone(),
             };
             (layer, Some(outcome))
+        }
+    }
+}
+
+/// What one exchange brought back.
+pub(crate) struct Response {
+    pub status: u16,
+    /// `1.1`, `1.0` or `2`, as curl's `%{http_version}`.
+    pub version: &'static str,
+    pub headers: http::HeaderMap,
+    /// The start of the body, for the report.
+    pub kept: String,
+    pub truncated: bool,
+    /// From the start of the exchange to the response head (curl's starttransfer, less the
+    /// connection).
+    pub first_byte: Duration,
+    /// Body bytes received.
+    pub size: u64,
+}
+
+/// Where the whole body goes: nowhere (the report keeps its start), a file (`-o FILE`, written
+/// to a temporary file beside it and renamed at the end, so nothing is half-written; a device
+/// or FIFO such as `/dev/null` is written in place, never replaced), or standard output (`-o
+/// -`, or `-s`).
+pub(crate) enum Sink {
+    None,
+    File {
+        tmp: std::path::PathBuf,
+        dest: std::path::PathBuf,
+        file: std::fs::File,
+    },
+    /// Not a regular file: written in place.
+    Direct {
+        dest: std::path::PathBuf,
+        file: std::fs::File,
+    },
+    Stdout,
+}
+
+impl Sink {
+    fn open(opts: &ProbeOptions) -> Result<Sink, String> {
+        match &opts.output {
+            None => Ok(Sink::None),
+            Some(crate::options::Output::Stdout) => Ok(Sink::Stdout),
+            Some(crate::options::Output::File(dest))
+                if std::fs::metadata(dest).is_ok_and(|m| !m.is_file()) =>
+            {
+                // A device or a pipe (`/dev/null`, a FIFO) is written as it is: never replaced.
+                let file = std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(dest)
+                    .map_err(|e| format!("-o {}: {e}", dest.display()))?;
+                Ok(Sink::Direct {
+                    dest: dest.clone(),
+                    file,
+                })
+            }
+            Some(crate::options::Output::File(dest)) => {
+                let name = dest
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                let tmp = dest.with_file_name(format!(".{name}.parallax-{}", std::process::id()));
+                let file = std::fs::File::create(&tmp)
+                    .map_err(|e| format!("-o {}: {e}", dest.display()))?;
+                Ok(Sink::File {
+                    tmp,
+                    dest: dest.clone(),
+                    file,
+                })
+            }
+        }
+    }
+
+    fn write(&mut self, bytes: &[u8]) -> Result<(), String> {
+        use std::io::Write as _;
+        match self {
+            Sink::None => Ok(()),
+            Sink::Stdout => std::io::stdout()
+                .lock()
+                .write_all(bytes)
+                .map_err(|e| format!("standard output: {e}")),
+            Sink::File { file, dest, .. } | Sink::Direct { file, dest } => file
+                .write_all(bytes)
+                .map_err(|e| format!("-o {}: {e}", dest.display())),
+        }
+    }
+
+    fn finish(&mut self) -> Result<(), String> {
+        use std::io::Write as _;
+        match std::mem::replace(self, Sink::None) {
+            Sink::None | Sink::Direct { .. } => Ok(()),
+            Sink::Stdout => std::io::stdout()
+                .lock()
+                .flush()
+                .map_err(|e| format!("standard output: {e}")),
+            Sink::File { tmp, dest, file } => {
+                let done = file.sync_all().and_then(|()| std::fs::rename(&tmp, &dest));
+                if let Err(e) = done {
+                    let _ = std::fs::remove_file(&tmp);
+                    return Err(format!("-o {}: {e}", dest.display()));
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// A failed exchange leaves no file behind.
+    fn abandon(&mut self) {
+        if let Sink::File { tmp, .. } = std::mem::replace(self, Sink::None) {
+            let _ = std::fs::remove_file(tmp);
         }
     }
 }
@@ -80,7 +218,9 @@ pub(crate) async fn exchange<IO>(
     io: TokioIo<IO>,
     h2: bool,
     opts: &ProbeOptions,
-) -> Result<(u16, http::HeaderMap, String, bool), HttpFailure>
+    sink: &mut Sink,
+    t0: Instant,
+) -> Result<Response, HttpFailure>
 where
     IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
@@ -134,29 +274,67 @@ where
             .map_err(|e| HttpFailure::of(&e))?;
         send_on!(send, conn, req)
     };
-    let status = res.status().as_u16();
+    let first_byte = t0.elapsed();
+    let status = res.status();
+    let version = match res.version() {
+        http::Version::HTTP_2 => "2",
+        http::Version::HTTP_10 => "1.0",
+        _ => "1.1",
+    };
     let headers = res.headers().clone();
+    let out_err = |detail: String| HttpFailure::Output { detail };
+    if opts.include_headers {
+        // curl's `-i`: the status line and the headers, then a blank line, then the body.
+        let mut head = format!(
+            "HTTP/{version} {}{}\r\n",
+            status.as_u16(),
+            status
+                .canonical_reason()
+                .filter(|_| version != "2")
+                .map(|r| format!(" {r}"))
+                .unwrap_or_else(|| " ".to_owned())
+        );
+        for (k, v) in &headers {
+            head.push_str(&format!(
+                "{k}: {}\r\n",
+                String::from_utf8_lossy(v.as_bytes())
+            ));
+        }
+        head.push_str("\r\n");
+        sink.write(head.as_bytes()).map_err(out_err)?;
+    }
+    let whole = !matches!(sink, Sink::None);
     let mut body = res.into_body();
     let mut kept = Vec::with_capacity(BODY_KEEP);
     let mut truncated = false;
+    let mut size: u64 = 0;
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(|e| HttpFailure::of(&e))?;
         if let Ok(data) = frame.into_data() {
+            size += data.len() as u64;
             let room = BODY_KEEP - kept.len();
             kept.extend_from_slice(&data[..data.len().min(room)]);
-            if data.len() > room {
+            if whole {
+                sink.write(&data).map_err(out_err)?;
+            } else if data.len() > room {
                 // The rest is not read: dropping the body closes the connection.
                 truncated = true;
                 break;
             }
+            if whole && data.len() > room {
+                truncated = true;
+            }
         }
     }
-    Ok((
-        status,
+    Ok(Response {
+        status: status.as_u16(),
+        version,
         headers,
-        String::from_utf8_lossy(&kept).into_owned(),
+        kept: String::from_utf8_lossy(&kept).into_owned(),
         truncated,
-    ))
+        first_byte,
+        size,
+    })
 }
 
 /// The request's headers as curl composes them: its defaults (`Host`, `User-Agent`,

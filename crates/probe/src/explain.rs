@@ -769,7 +769,12 @@ pub async fn confirm(diagnosis: &mut Diagnosis, obs: &Observation, opts: &ProbeO
     let Some(addr) = public.outcome.addresses.first().copied() else {
         return;
     };
-    let retry = ladder::run(opts, Some(addr)).await;
+    // The retry only answers the question: its body goes nowhere and it is not traced.
+    let mut quiet = opts.clone();
+    quiet.output = None;
+    quiet.include_headers = false;
+    quiet.trace = None;
+    let retry = ladder::run(&quiet, Some(addr)).await;
     let http = retry.http.as_ref();
     let status = http.and_then(|h| h.status);
     let error = retry

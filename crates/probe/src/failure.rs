@@ -131,6 +131,8 @@ pub enum HttpFailure {
     Protocol { detail: String },
     /// Our request could not be built (a header the flags made invalid).
     BadRequest { detail: String },
+    /// The body could not be written where `-o` said.
+    Output { detail: String },
     /// Anything else, in hyper's own words.
     Other { detail: String },
 }
@@ -426,6 +428,7 @@ impl fmt::Display for HttpFailure {
             HttpFailure::BadRequest { detail } => {
                 write!(f, "the request cannot be built: {detail}")
             }
+            HttpFailure::Output { detail } => write!(f, "the body cannot be written: {detail}"),
             HttpFailure::Other { detail } => f.write_str(detail),
         }
     }

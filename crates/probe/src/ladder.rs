@@ -75,23 +75,99 @@ impl Route {
 pub async fn run(opts: &ProbeOptions, pin: Option<IpAddr>) -> Observation {
     let started = Instant::now();
     let deadline = started + opts.max_time;
+    // `--connect-timeout` bounds resolving, connecting and the TLS handshake together.
+    let connecting = opts
+        .connect_timeout
+        .map_or(deadline, |c| (started + c).min(deadline));
     let route = Route::of(opts);
-    let mut obs = resolve_rung(opts, &route, pin, deadline).await;
+    let mut obs = resolve_rung(opts, &route, pin, connecting).await;
+    trace_dns(opts, &route, &obs.dns.path);
     // Each rung runs only if the one before it got through; the observation says how far.
     let addrs = obs.dns.path.outcome.addresses.clone();
     if !addrs.is_empty()
-        && let Some(tcp) = connect_rung(opts, &route, &addrs, deadline, &mut obs).await
+        && let Some(tcp) = connect_rung(opts, &route, &addrs, connecting, &mut obs).await
     {
         if opts.url.https {
-            tls_rung(opts, tcp, deadline, &mut obs).await;
+            tls_rung(opts, tcp, connecting, deadline, &mut obs).await;
         } else {
+            trace_request(opts, false);
             let (http, outcome) = http_exchange(TokioIo::new(tcp), false, opts, deadline).await;
+            trace_response(opts, &http);
             obs.http = Some(http);
             obs.outcome.http = outcome;
         }
     }
     obs.total_ms = ms(started.elapsed());
     obs
+}
+
+/// `-v`: what the name resolved to, as curl says it.
+fn trace_dns(opts: &ProbeOptions, route: &Route, a: &crate::observation::DnsAnswer) {
+    opts.trace(|| match &a.error {
+        Some(e) => format!("* Could not resolve host: {} ({e})", route.host),
+        None if a.outcome.addresses.is_empty() => format!(
+            "* Could not resolve host: {} ({})",
+            route.host, a.outcome.rcode
+        ),
+        None => {
+            let mut t = format!(
+                "* Host {}:{} was resolved ({}{}).",
+                route.host,
+                route.port,
+                a.resolver,
+                a.source
+                    .as_deref()
+                    .map(|s| format!(", {s}"))
+                    .unwrap_or_default()
+            );
+            for ip in &a.outcome.addresses {
+                t.push_str(&format!(
+                    "\n* {}: {ip}",
+                    if ip.is_ipv6() { "IPv6" } else { "IPv4" }
+                ));
+            }
+            t
+        }
+    });
+}
+
+/// `-v`: the request line and headers (secrets redacted).
+fn trace_request(opts: &ProbeOptions, h2: bool) {
+    opts.trace(|| {
+        let (list, _) = crate::exchange::request_headers(opts);
+        let mut t = format!(
+            "> {} {} HTTP/{}",
+            opts.method,
+            opts.url.path,
+            if h2 { "2" } else { "1.1" }
+        );
+        for (k, v) in list {
+            let v = if SECRET_HEADERS.contains(&k.to_ascii_lowercase().as_str()) {
+                "***".to_owned()
+            } else {
+                v
+            };
+            t.push_str(&format!("\n> {k}: {v}"));
+        }
+        t.push_str("\n>");
+        t
+    });
+}
+
+/// `-v`: the response's status line and headers, or why there is none.
+fn trace_response(opts: &ProbeOptions, h: &crate::observation::HttpLayer) {
+    opts.trace(|| match (h.status, &h.error) {
+        (Some(s), _) => {
+            let mut t = format!("< HTTP/{} {s}", h.version.as_deref().unwrap_or("1.1"));
+            for (k, v) in &h.all_headers {
+                t.push_str(&format!("\n< {k}: {v}"));
+            }
+            t.push_str("\n<");
+            t
+        }
+        (None, Some(e)) => format!("* {e}"),
+        (None, None) => "* no response".to_owned(),
+    });
 }
 
 /// DNS: the connecting path's answer (or the pinned address) and the comparison resolvers'.
@@ -163,6 +239,10 @@ async fn connect_rung(
             return None;
         }
         let dial = via.unwrap_or(addr);
+        opts.trace(|| match via {
+            Some(v) => format!("*   Trying {addr} (dialled at {v})..."),
+            None => format!("*   Trying {addr}..."),
+        });
         let t0 = Instant::now();
         let tcp =
             match tokio::time::timeout(left(deadline).min(STEP), TcpStream::connect(dial)).await {
@@ -183,6 +263,15 @@ async fn connect_rung(
             failure: tcp.as_ref().err().map(|e| e.0),
             error: tcp.as_ref().err().map(|e| e.1.clone()),
         };
+        opts.trace(|| match &layer.error {
+            None => format!(
+                "* Connected to {} ({}) port {}",
+                route.host,
+                addr.ip(),
+                addr.port()
+            ),
+            Some(e) => format!("* connect to {addr} failed: {e}"),
+        });
         match tcp {
             Ok(mut tcp) => {
                 let connect = obs.connect.insert(layer);
@@ -213,7 +302,13 @@ async fn connect_rung(
 }
 
 /// TLS, then the HTTP exchange inside it (where TLS 1.3 reports a refused client certificate).
-async fn tls_rung(opts: &ProbeOptions, tcp: TcpStream, deadline: Instant, obs: &mut Observation) {
+async fn tls_rung(
+    opts: &ProbeOptions,
+    tcp: TcpStream,
+    connecting: Instant,
+    deadline: Instant,
+    obs: &mut Observation,
+) {
     let host_text = opts.url.host_str();
     let host = host_text.as_str();
     let recorder = Arc::new(Recorder::default());
@@ -241,7 +336,7 @@ async fn tls_rung(opts: &ProbeOptions, tcp: TcpStream, deadline: Instant, obs: &
     };
     let t0 = Instant::now();
     let handshake = tokio::time::timeout(
-        left(deadline).min(STEP),
+        left(connecting).min(STEP),
         tokio_rustls::TlsConnector::from(Arc::new(config)).connect(server_name, tcp),
     )
     .await;
@@ -257,10 +352,17 @@ async fn tls_rung(opts: &ProbeOptions, tcp: TcpStream, deadline: Instant, obs: &
             } else {
                 TlsFailure::of_handshake(&e, got_hello)
             });
+            opts.trace(|| {
+                format!(
+                    "* TLS handshake failed: {}",
+                    tls.error.clone().unwrap_or_default()
+                )
+            });
             return;
         }
         Err(_) => {
             tls.fail(TlsFailure::TimedOut);
+            opts.trace(|| "* TLS handshake timed out".to_owned());
             return;
         }
     };
@@ -277,7 +379,32 @@ async fn tls_rung(opts: &ProbeOptions, tcp: TcpStream, deadline: Instant, obs: &
         .alpn_protocol()
         .map(|a| String::from_utf8_lossy(a).into_owned());
     let h2 = session.alpn_protocol() == Some(b"h2");
+    opts.trace(|| {
+        let mut t = format!(
+            "* SSL connection using {} / {} / ALPN: {}",
+            tls.version.as_deref().unwrap_or("-"),
+            tls.cipher.as_deref().unwrap_or("-"),
+            tls.alpn.as_deref().unwrap_or("-")
+        );
+        if let Some(leaf) = tls.chain.first() {
+            t.push_str(&format!(
+                "\n* Server certificate:\n*  subject: {}\n*  expire date: {}\n*  subjectAltName: {}\n*  issuer: {}",
+                leaf.subject,
+                leaf.not_after,
+                leaf.san.join(", "),
+                leaf.issuer
+            ));
+        }
+        match (&tls.trust, &tls.verify_error) {
+            (Some(rule), None) => t.push_str(&format!("\n*  SSL certificate verify ok ({rule}).")),
+            (_, Some(e)) => t.push_str(&format!("\n*  SSL certificate problem: {e}")),
+            (None, None) => {}
+        }
+        t
+    });
+    trace_request(opts, h2);
     let (http, outcome) = http_exchange(TokioIo::new(stream), h2, opts, deadline).await;
+    trace_response(opts, &http);
     // TLS 1.3 sends the server's verdict on our certificate after the handshake: it shows up
     // as an alert on the first read, i.e. as the HTTP exchange failing.
     if let Some(HttpFailure::TlsAlert { description }) = &http.failure

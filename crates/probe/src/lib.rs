@@ -10,7 +10,8 @@
 //! - [`explain`]: rules, diagnosis, confirmation, exit codes.
 //! - [`failure`]: failures as values, one enum per layer, and their words.
 //! - [`observation`]: what was seen, layer by layer (the JSON report's core).
-//! - [`report`]: the whole probe, and its text and JSON.
+//! - [`report`]: the whole probe (redirects followed with `-L`), and its text and JSON.
+//! - [`writeout`]: curl's exit codes and `-w` variables, from what was observed.
 
 mod certificate;
 pub mod curl;
@@ -25,6 +26,7 @@ pub mod options;
 pub mod report;
 mod resolve;
 pub mod url;
+pub mod writeout;
 
 pub use observation::Observation;
 pub use options::ProbeOptions;

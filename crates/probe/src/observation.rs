@@ -175,6 +175,18 @@ pub struct HttpLayer {
     pub body: String,
     pub body_truncated: bool,
     pub elapsed_ms: f64,
+    /// `1.1`, `1.0` or `2`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// From sending the request to the response head.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_byte_ms: Option<f64>,
+    /// Body bytes received (all of them when the body went to `-o`; else at most the part read).
+    pub size_download: u64,
+    /// Every response header, in order (`-i`, `-v`); not in the JSON report, which keeps the
+    /// ones that explain an answer.
+    #[serde(skip)]
+    pub all_headers: Vec<(String, String)>,
     /// Why the exchange failed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub failure: Option<HttpFailure>,

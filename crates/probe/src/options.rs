@@ -118,6 +118,23 @@ impl Family {
     }
 }
 
+/// Where the whole response body goes (`-o FILE`, `-o -`, or `-s` without `-o`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Output {
+    File(std::path::PathBuf),
+    Stdout,
+}
+
+/// A sink for `-v`'s lines, written as the ladder goes.
+#[derive(Clone)]
+pub struct Trace(pub std::sync::Arc<dyn Fn(&str) + Send + Sync>);
+
+impl std::fmt::Debug for Trace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Trace")
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct ProbeOptions {
     pub url: ProbeUrl,
@@ -151,6 +168,18 @@ pub struct ProbeOptions {
     pub compare_dns: Vec<(String, SocketAddr)>,
     /// `--max-time`: the whole probe, confirmation included.
     pub max_time: Duration,
+    /// `--connect-timeout`: name resolution, TCP and TLS together.
+    pub connect_timeout: Option<Duration>,
+    /// Where the whole body goes; `None`: only the report's excerpt is read.
+    pub output: Option<Output>,
+    /// `-i`: the status line and headers go to the body's sink first.
+    pub include_headers: bool,
+    /// `-v`: each rung, as it happens.
+    pub trace: Option<Trace>,
+    /// `-L`: follow redirects.
+    pub follow: bool,
+    /// `--max-redirs` (curl's default 50).
+    pub max_redirs: usize,
     /// Retry pinned to another resolver's public answer when the resolver path is suspected.
     pub confirm: bool,
     /// Dial only addresses a `--connect-to` rule maps (the lab: nothing leaves loopback).
@@ -161,6 +190,23 @@ pub struct ProbeOptions {
 }
 
 impl ProbeOptions {
+    /// How long the HTTP exchange may take: a body written out may be large, so it is bounded
+    /// only by `--max-time`; the report's excerpt by the step limit too.
+    pub(crate) fn transfer_limit(&self) -> Duration {
+        if self.output.is_some() {
+            self.max_time
+        } else {
+            crate::ladder::STEP * 3
+        }
+    }
+
+    /// Writes a `-v` line when asked for.
+    pub(crate) fn trace(&self, line: impl FnOnce() -> String) {
+        if let Some(t) = &self.trace {
+            (t.0)(&line());
+        }
+    }
+
     pub fn new(url: ProbeUrl) -> ProbeOptions {
         ProbeOptions {
             url,
@@ -182,6 +228,12 @@ impl ProbeOptions {
             dns_servers: Vec::new(),
             compare_dns: Vec::new(),
             max_time: Duration::from_secs(30),
+            connect_timeout: None,
+            output: None,
+            include_headers: false,
+            trace: None,
+            follow: false,
+            max_redirs: 50,
             confirm: true,
             only_connect_to: false,
             haproxy: None,

@@ -13,9 +13,27 @@ use crate::options::ProbeOptions;
 
 pub const SCHEMA: &str = "parallax.probe/v1";
 
+/// One redirect followed with `-L`.
+#[derive(Clone, Debug, Serialize)]
+pub struct Hop {
+    pub url: String,
+    pub status: u16,
+    /// The next URL, the `Location` resolved against this one.
+    pub location: String,
+}
+
 #[derive(Clone, Debug, Serialize)]
 pub struct ProbeReport {
     pub schema: &'static str,
+    /// The redirects followed (`-L`), in order; the observation is the last request's.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub redirects: Vec<Hop>,
+    /// `-L` stopped at `--max-redirs`.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub too_many_redirects: bool,
+    /// Where a 3xx's `Location` points, resolved (curl's `%{redirect_url}`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redirect_url: Option<String>,
     pub observation: Observation,
     pub diagnosis: Diagnosis,
     /// `--expect STATUS`, when given.
@@ -30,12 +48,45 @@ pub async fn probe(
     topology: Option<&Topology>,
     expect: Option<u16>,
 ) -> ProbeReport {
-    let mut observation = ladder::run(opts, None).await;
+    let mut current = opts.clone();
+    let mut redirects = Vec::new();
+    let mut too_many_redirects = false;
+    let (mut observation, redirect_url) = loop {
+        let observation = ladder::run(&current, None).await;
+        let next = redirect_target(&current, &observation);
+        let Some((status, next_url)) = next else {
+            break (observation, None);
+        };
+        if !opts.follow {
+            break (observation, Some(next_url.to_string()));
+        }
+        if redirects.len() >= opts.max_redirs {
+            too_many_redirects = true;
+            break (observation, Some(next_url.to_string()));
+        }
+        redirects.push(Hop {
+            url: current.url.to_string(),
+            status,
+            location: next_url.to_string(),
+        });
+        follow(&mut current, status, next_url);
+    };
     if let (Some(t), Some(ip)) = (topology, observation.connected_ip()) {
         observation.outcome.front_door = Some(t.door_of(ip));
     }
-    let mut diagnosis = explain::explain(&observation, opts, topology);
-    explain::confirm(&mut diagnosis, &observation, opts).await;
+    let mut diagnosis = explain::explain(&observation, &current, topology);
+    explain::confirm(&mut diagnosis, &observation, &current).await;
+    for h in &redirects {
+        diagnosis
+            .evidence
+            .push(format!("redirect: {} {} → {}", h.status, h.url, h.location));
+    }
+    if too_many_redirects {
+        diagnosis.evidence.push(format!(
+            "stopped after {} redirects (--max-redirs)",
+            redirects.len()
+        ));
+    }
     let status = observation.http.as_ref().and_then(|h| h.status);
     let exit_code = match (expect, status) {
         (Some(want), Some(got)) if want == got => 0,
@@ -58,11 +109,52 @@ pub async fn probe(
     };
     ProbeReport {
         schema: SCHEMA,
+        redirects,
+        too_many_redirects,
+        redirect_url,
         observation,
         diagnosis,
         expected_status: expect,
         exit_code,
     }
+}
+
+/// The URL a 3xx answer points to (301, 302, 303, 307, 308 with a `Location`), resolved
+/// against the request's URL as curl resolves it.
+fn redirect_target(opts: &ProbeOptions, obs: &Observation) -> Option<(u16, crate::url::ProbeUrl)> {
+    let h = obs.http.as_ref()?;
+    let status = h
+        .status
+        .filter(|s| matches!(s, 301 | 302 | 303 | 307 | 308))?;
+    let location = h
+        .all_headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("location"))
+        .map(|(_, v)| v.trim())?;
+    let base = url::Url::parse(&opts.url.to_string()).ok()?;
+    let joined = base.join(location).ok()?;
+    crate::url::ProbeUrl::parse(joined.as_str())
+        .ok()
+        .map(|u| (status, u))
+}
+
+/// The next request of `-L`, as curl makes it: 303 (and 301/302 after a POST) become GET
+/// without a body; credentials are not sent to another host.
+fn follow(opts: &mut ProbeOptions, status: u16, next: crate::url::ProbeUrl) {
+    let other_host = next.host != opts.url.host || next.port != opts.url.port;
+    let to_get = status == 303 && opts.method != "HEAD"
+        || matches!(status, 301 | 302) && opts.method == "POST";
+    if to_get {
+        opts.method = "GET".to_owned();
+        opts.body.clear();
+    }
+    if other_host {
+        opts.basic_auth = None;
+        opts.headers.retain(|(k, _)| {
+            !k.eq_ignore_ascii_case("authorization") && !k.eq_ignore_ascii_case("cookie")
+        });
+    }
+    opts.url = next;
 }
 
 impl ProbeReport {
@@ -74,6 +166,9 @@ impl ProbeReport {
     pub fn to_text(&self) -> String {
         let o = &self.observation;
         let mut t = String::new();
+        for h in &self.redirects {
+            let _ = writeln!(t, "redirect {} {} → {}", h.status, h.url, h.location);
+        }
         let _ = writeln!(t, "parallax probe {} {}", o.method, o.url);
         for (k, v) in &o.request_headers {
             let _ = writeln!(t, "  request  {k}: {v}");
