@@ -202,8 +202,10 @@ pub fn expand(format: &str, r: &ProbeReport, fail_on_http_error: bool) -> (Strin
     let mut unknown = Vec::new();
     let mut rest = format;
     while let Some(c) = rest.chars().next() {
-        if let Some(tail) = rest.strip_prefix("%{") {
-            if let Some(end) = tail.find('}') {
+        if let Some(tail) = rest.strip_prefix("%{")
+            && let Some(end) = tail.find('}')
+        {
+            {
                 let name = &tail[..end];
                 if name == "json" {
                     let obj: serde_json::Map<String, serde_json::Value> = JSON_VARS
