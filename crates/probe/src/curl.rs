@@ -25,6 +25,9 @@ pub struct CurlFlags {
         default_value = "GET"
     )]
     pub method: String,
+    /// HEAD: the status and headers only.
+    #[arg(short = 'I', long = "head")]
+    pub head: bool,
     /// A request header, `Name: value`. Repeatable.
     #[arg(short = 'H', long = "header", value_name = "HEADER")]
     pub headers: Vec<String>,
@@ -212,7 +215,11 @@ impl CurlFlags {
         let url = crate::url::ProbeUrl::parse(self.url.as_deref().unwrap_or_default())
             .map_err(FlagError::Url)?;
         let mut opts = ProbeOptions::new(url);
-        opts.method = self.method.to_ascii_uppercase();
+        opts.method = if self.head {
+            "HEAD".to_owned()
+        } else {
+            self.method.clone()
+        };
         for h in &self.headers {
             // curl's forms: `Name: value`, `Name:` (remove), `Name;` (send empty).
             if let Some(name) = h.strip_suffix(';').filter(|n| !n.contains(':')) {
@@ -253,7 +260,8 @@ impl CurlFlags {
                 })?,
                 None => d.clone().into_bytes(),
             };
-            if self.method == "GET" {
+            opts.form_body = true;
+            if self.method == "GET" && !self.head {
                 opts.method = "POST".to_owned();
             }
         }
@@ -357,7 +365,9 @@ impl CurlFlags {
             None if self.silent => Some(crate::options::Output::Stdout),
             None => None,
         };
-        opts.include_headers = self.include;
+        // curl's -I writes the head where the body would go.
+        opts.include_headers = self.include || self.head;
+        opts.fail_on_http_error = self.fail;
         opts.follow = self.location;
         opts.max_redirs = match self.max_redirs {
             n if n < 0 => usize::MAX,

@@ -1,6 +1,9 @@
 //! The HTTP rung: one request over HTTP/1.1 or HTTP/2, the head bounded, the body kept only
 //! as far as the report shows it, and the failure classified.
 
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -100,6 +103,93 @@ where
             };
             (layer, Some(outcome))
         }
+    }
+}
+
+/// The bytes of a response head as they came, up to the blank line; an interim `1xx` head is
+/// dropped for the one after it.
+#[derive(Default)]
+struct HeadTap {
+    bytes: Vec<u8>,
+    done: bool,
+}
+
+impl HeadTap {
+    fn push(&mut self, data: &[u8]) {
+        if self.done {
+            return;
+        }
+        self.bytes.extend_from_slice(data);
+        while let Some(end) = find(&self.bytes, b"\r\n\r\n") {
+            if self.bytes.starts_with(b"HTTP/1.1 1") || self.bytes.starts_with(b"HTTP/1.0 1") {
+                self.bytes.drain(..end + 4);
+                continue;
+            }
+            self.bytes.truncate(end + 4);
+            self.done = true;
+            return;
+        }
+        if self.bytes.len() > MAX_HEAD {
+            self.bytes.clear();
+            self.done = true;
+        }
+    }
+
+    fn head(&self) -> Option<Vec<u8>> {
+        (self.done && !self.bytes.is_empty()).then(|| self.bytes.clone())
+    }
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+/// A connection whose reads feed a [`HeadTap`] when one is set.
+struct Tapped<IO> {
+    inner: IO,
+    tap: Option<Arc<std::sync::Mutex<HeadTap>>>,
+}
+
+impl<IO: tokio::io::AsyncRead + Unpin> tokio::io::AsyncRead for Tapped<IO> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let r = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if let (Poll::Ready(Ok(())), Some(tap)) = (&r, &self.tap)
+            && let Ok(mut t) = tap.lock()
+        {
+            t.push(&buf.filled()[before..]);
+        }
+        r
+    }
+}
+
+impl<IO: tokio::io::AsyncWrite + Unpin> tokio::io::AsyncWrite for Tapped<IO> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, data)
+    }
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
     }
 }
 
@@ -259,6 +349,13 @@ where
             }
         }};
     }
+    // `-i` on HTTP/1 writes the head as it came (names' case, order, reason phrase), as curl
+    // does: the connection is read through a tap that keeps the bytes up to the blank line.
+    let tap = Arc::new(std::sync::Mutex::new(HeadTap::default()));
+    let io = TokioIo::new(Tapped {
+        inner: io.into_inner(),
+        tap: (opts.include_headers && !h2).then(|| tap.clone()),
+    });
     let res = if h2 {
         let (mut send, conn) = hyper::client::conn::http2::Builder::new(TokioExecutor::new())
             .max_header_list_size(MAX_HEAD as u32)
@@ -283,25 +380,38 @@ where
     };
     let headers = res.headers().clone();
     let out_err = |detail: String| HttpFailure::Output { detail };
-    if opts.include_headers {
-        // curl's `-i`: the status line and the headers, then a blank line, then the body.
-        let mut head = format!(
-            "HTTP/{version} {}{}\r\n",
-            status.as_u16(),
-            status
-                .canonical_reason()
-                .filter(|_| version != "2")
-                .map(|r| format!(" {r}"))
-                .unwrap_or_else(|| " ".to_owned())
-        );
-        for (k, v) in &headers {
-            head.push_str(&format!(
-                "{k}: {}\r\n",
-                String::from_utf8_lossy(v.as_bytes())
-            ));
+    // What curl does not write: a 304's (empty) body, an error's with -f, and the body of a
+    // redirect that -L follows.
+    let redirect = matches!(status.as_u16(), 301 | 302 | 303 | 307 | 308)
+        && headers.contains_key(http::header::LOCATION);
+    let failed = opts.fail_on_http_error && status.as_u16() >= 400;
+    if status.as_u16() == 304 || failed || (opts.follow && redirect) {
+        sink.abandon();
+    }
+    let raw_head = tap.lock().ok().and_then(|t| t.head());
+    if opts.include_headers && !matches!(sink, Sink::None) {
+        if let Some(raw) = raw_head {
+            sink.write(&raw).map_err(out_err)?;
+        } else {
+            // curl's `-i`: the status line and the headers, then a blank line, then the body.
+            let mut head = format!(
+                "HTTP/{version} {}{}\r\n",
+                status.as_u16(),
+                status
+                    .canonical_reason()
+                    .filter(|_| version != "2")
+                    .map(|r| format!(" {r}"))
+                    .unwrap_or_else(|| " ".to_owned())
+            );
+            for (k, v) in &headers {
+                head.push_str(&format!(
+                    "{k}: {}\r\n",
+                    String::from_utf8_lossy(v.as_bytes())
+                ));
+            }
+            head.push_str("\r\n");
+            sink.write(head.as_bytes()).map_err(out_err)?;
         }
-        head.push_str("\r\n");
-        sink.write(head.as_bytes()).map_err(out_err)?;
     }
     let whole = !matches!(sink, Sink::None);
     let mut body = res.into_body();
@@ -325,6 +435,10 @@ where
                 truncated = true;
             }
         }
+    }
+    if failed {
+        // curl --fail stops at the status: nothing counts as downloaded.
+        size = 0;
     }
     Ok(Response {
         status: status.as_u16(),
@@ -355,6 +469,13 @@ pub(crate) fn request_headers(opts: &ProbeOptions) -> (Vec<(String, String)>, St
     ];
     if let Some(r) = &opts.referer {
         list.push(("Referer".to_owned(), r.clone()));
+    }
+    if opts.form_body {
+        // curl's -d: a form, unless -H says otherwise.
+        list.push((
+            "Content-Type".to_owned(),
+            "application/x-www-form-urlencoded".to_owned(),
+        ));
     }
     if let Some((user, password)) = opts.basic_auth.as_ref().or(opts.url.user.as_ref()) {
         use base64::Engine as _;

@@ -315,6 +315,7 @@ async fn tls_rung(
     // No SNI for an address (RFC 6066 §3), as curl; the certificate is matched to the address.
     let tls = obs.tls.insert(TlsLayer {
         sni: opts.url.name().map(|n| n.as_str().to_owned()),
+        verify_skipped: opts.danger_accept_invalid_certs,
         ..Default::default()
     });
     let config = match client_config(opts, recorder.clone()) {

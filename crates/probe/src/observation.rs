@@ -89,6 +89,9 @@ pub struct TlsLayer {
     /// Which rule accepted or refused the server's certificate.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub trust: Option<TrustRule>,
+    /// `-k` was given (curl then loads no trust anchors).
+    #[serde(skip)]
+    pub verify_skipped: bool,
     /// The verification problem (also with `-k`, which goes on despite it).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub verify_problem: Option<ServerCertProblem>,

@@ -149,6 +149,10 @@ pub struct ProbeOptions {
     /// `-u user:password` (the URL's `user:password@` otherwise); never printed.
     pub basic_auth: Option<(String, String)>,
     pub body: Vec<u8>,
+    /// `-d`: the body is a form (curl's default Content-Type for it).
+    pub form_body: bool,
+    /// `-f`: an HTTP status of 400 or more is a failure, and its body is not written.
+    pub fail_on_http_error: bool,
     /// Sent as `x-api-key`; never printed.
     pub api_key: Option<String>,
     /// `--cacert`: trust only these. `None` = the system's trust store.
@@ -217,6 +221,8 @@ impl ProbeOptions {
             referer: None,
             basic_auth: None,
             body: Vec::new(),
+            form_body: false,
+            fail_on_http_error: false,
             api_key: None,
             ca: None,
             identity: None,

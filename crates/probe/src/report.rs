@@ -34,6 +34,13 @@ pub struct ProbeReport {
     /// Where a 3xx's `Location` points, resolved (curl's `%{redirect_url}`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub redirect_url: Option<String>,
+    /// The last URL as curl writes it (`%{url_effective}`); not in the report: it may hold a
+    /// password from the URL.
+    #[serde(skip)]
+    pub url_effective: String,
+    /// The first URL, as given (`%{url}`).
+    #[serde(skip)]
+    pub url_first: String,
     pub observation: Observation,
     pub diagnosis: Diagnosis,
     /// `--expect STATUS`, when given.
@@ -112,6 +119,8 @@ pub async fn probe(
         redirects,
         too_many_redirects,
         redirect_url,
+        url_effective: current.url.given.clone(),
+        url_first: opts.url.given.clone(),
         observation,
         diagnosis,
         expected_status: expect,
@@ -147,6 +156,7 @@ fn follow(opts: &mut ProbeOptions, status: u16, next: crate::url::ProbeUrl) {
     if to_get {
         opts.method = "GET".to_owned();
         opts.body.clear();
+        opts.form_body = false;
     }
     if other_host {
         opts.basic_auth = None;

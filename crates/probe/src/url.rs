@@ -30,6 +30,10 @@ pub struct ProbeUrl {
     pub path: String,
     /// `user:password@`, percent-decoded.
     pub user: Option<(String, String)>,
+    /// The URL as curl reports it (`%{url_effective}`): as given, with the scheme in lower
+    /// case and `/` for an empty path; the host's case, an explicit default port and the
+    /// credentials are kept. Never put in a report: it may hold a password.
+    pub given: String,
 }
 
 impl ProbeUrl {
@@ -88,12 +92,26 @@ impl ProbeUrl {
                 decode(u.password().unwrap_or_default()),
             )
         });
+        let given = {
+            let scheme = if https { "https" } else { "http" };
+            let after = rest_of(&with_scheme);
+            let authority_end = after.find(['/', '?', '#']).unwrap_or(after.len());
+            let (authority, tail) = after.split_at(authority_end);
+            let tail = tail.split('#').next().unwrap_or_default();
+            let tail = if tail.starts_with('/') {
+                tail.to_owned()
+            } else {
+                format!("/{tail}")
+            };
+            format!("{scheme}://{authority}{tail}")
+        };
         Ok(ProbeUrl {
             https,
             host,
             port,
             path,
             user,
+            given,
         })
     }
 
@@ -170,12 +188,14 @@ impl fmt::Display for Host {
 
 impl From<RequestUrl> for ProbeUrl {
     fn from(u: RequestUrl) -> ProbeUrl {
+        let given = u.to_string();
         ProbeUrl {
             https: u.https,
             host: Host::Name(u.host),
             port: u.port,
             path: u.path,
             user: None,
+            given,
         }
     }
 }
@@ -194,6 +214,11 @@ impl fmt::Display for ProbeUrl {
         }
         f.write_str(&self.path)
     }
+}
+
+/// What follows `scheme://`.
+fn rest_of(url: &str) -> &str {
+    url.split_once("://").map_or(url, |(_, r)| r)
 }
 
 /// Takes a zone id out of a bracketed IPv6 host: `[fe80::1%25eth0]:8443/x` →

@@ -84,16 +84,25 @@ pub fn curl_exit_of(r: &ProbeReport, fail_on_http_error: bool) -> (u8, String) {
 /// OpenSSL's verify result for the server's certificate, as curl's `%{ssl_verify_result}`.
 pub fn ssl_verify_result(obs: &Observation) -> u32 {
     let Some(t) = &obs.tls else { return 0 };
+    let self_signed = t.chain.len() == 1 && t.chain.first().is_some_and(|c| c.subject == c.issuer);
+    // With -k curl loads no trust anchors: OpenSSL then says self-signed (18) or unknown
+    // issuer (20), whatever the certificate.
+    if t.verify_skipped && !t.chain.is_empty() {
+        return if self_signed { 18 } else { 20 };
+    }
     match &t.verify_problem {
         None => 0,
         Some(p) => match p {
             ServerCertProblem::NotValidYet => 9,
             ServerCertProblem::Expired => 10,
-            ServerCertProblem::NameMismatch => 62,
+            // curl checks the name itself, after OpenSSL: its verify result is then 1.
+            ServerCertProblem::NameMismatch => 1,
             ServerCertProblem::UnknownIssuer => {
-                let self_signed =
-                    t.chain.len() == 1 && t.chain.first().is_some_and(|c| c.subject == c.issuer);
-                if self_signed { 18 } else { 20 }
+                if self_signed {
+                    18
+                } else {
+                    20
+                }
             }
             ServerCertProblem::CaUsedAsEndEntity => 18,
             ServerCertProblem::BadSignature => 7,
@@ -137,11 +146,12 @@ fn variable(name: &str, r: &ProbeReport, exit: &(u8, String)) -> Option<String> 
         ),
         "time_total" => secs(o.total_ms),
         "remote_ip" => remote.map(|a| a.ip().to_string()).unwrap_or_default(),
-        "remote_port" => remote.map(|a| a.port().to_string()).unwrap_or_default(),
+        "remote_port" => remote.map_or(0, |a| a.port()).to_string(),
         "ssl_verify_result" => ssl_verify_result(o).to_string(),
         "exitcode" => exit.0.to_string(),
         "errormsg" => exit.1.clone(),
-        "url_effective" | "url" => o.url.clone(),
+        "url_effective" => r.url_effective.clone(),
+        "url" => r.url_first.clone(),
         "method" => o.method.clone(),
         // curl writes the scheme in capitals (`HTTP`, `HTTPS`).
         "scheme" => o
@@ -215,7 +225,7 @@ pub fn expand(format: &str, r: &ProbeReport, fail_on_http_error: bool) -> (Strin
                             // As curl's %{json} types them: numbers, strings, and null for
                             // an error message or redirect URL that is not there.
                             let json = match *v {
-                                "errormsg" | "redirect_url" if val.is_empty() => {
+                                "errormsg" | "redirect_url" | "content_type" if val.is_empty() => {
                                     serde_json::Value::Null
                                 }
                                 "exitcode" | "num_redirects" | "num_connects" | "size_download"

@@ -97,6 +97,8 @@ impl Seed {
     }
 }
 
+mod parity;
+
 #[tokio::test]
 async fn seed_incident_diagnosed_and_confirmed_from_the_vpc() {
     let seed = Seed::at("endpoint-added").await;
@@ -188,7 +190,7 @@ async fn seed_report_snapshots() {
         (r"x-amz-apigw-id: \S+", "x-amz-apigw-id: ID"),
         (r"\d+ days left", "N days left"),
         (
-            r#""(elapsed_ms|total_ms|days_left)": [0-9.]+"#,
+            r#""(elapsed_ms|total_ms|days_left|first_byte_ms)": [0-9.]+"#,
             r#""$1": N"#,
         ),
         (r#""x-amz-apigw-id": "[^"]*""#, r#""x-amz-apigw-id": "ID""#),
