@@ -82,6 +82,18 @@ pub struct CurlFlags {
     /// Resolve and connect over IPv6 only.
     #[arg(short = '6', long = "ipv6")]
     pub ipv6: bool,
+    /// Go through this HTTP proxy: `[http://][user:password@]host[:port]` (port 1080 by
+    /// default, as curl); `""` turns the proxy variables off. Default: `https_proxy`/
+    /// `HTTPS_PROXY` for https URLs, `http_proxy` for http ones, then `ALL_PROXY`/`all_proxy`.
+    #[arg(short = 'x', long = "proxy", value_name = "URL")]
+    pub proxy: Option<String>,
+    /// The proxy's credentials, `user:password` (never printed).
+    #[arg(short = 'U', long = "proxy-user", value_name = "USER:PASSWORD")]
+    pub proxy_user: Option<String>,
+    /// Hosts that do not go through the proxy: comma-separated names (a name also covers its
+    /// subdomains), addresses or CIDR ranges, or `*`; overrides NO_PROXY/no_proxy.
+    #[arg(long = "noproxy", value_name = "LIST")]
+    pub noproxy: Option<String>,
     /// Send a PROXY protocol v1 header first on the connection, as `curl --haproxy-protocol`.
     #[arg(long)]
     pub haproxy_protocol: bool,
@@ -150,6 +162,101 @@ pub struct CurlFlags {
     pub no_confirm: bool,
 }
 
+/// A proxy URL: `[http://][user:password@]host[:port]`; curl's default port is 1080. Only
+/// HTTP proxies are spoken (an `https://` or SOCKS proxy is refused, by name).
+fn parse_proxy(spec: &str, from: String) -> Result<crate::options::Proxy, String> {
+    let (scheme, rest) = match spec.split_once("://") {
+        Some((s, r)) => (s.to_ascii_lowercase(), r),
+        None => ("http".to_owned(), spec),
+    };
+    if scheme != "http" {
+        return Err(format!(
+            "`{spec}`: only http:// proxies are supported (not {scheme}://)"
+        ));
+    }
+    let rest = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let (user, host_port) = match rest.rsplit_once('@') {
+        Some((u, h)) => {
+            let (user, password) = u.split_once(':').unwrap_or((u, ""));
+            (Some((pct_decode(user), pct_decode(password))), h)
+        }
+        None => (None, rest),
+    };
+    let (host, port) = if let Some(inner) = host_port.strip_prefix('[') {
+        let (h, after) = inner
+            .split_once(']')
+            .ok_or_else(|| format!("`{spec}`: an unclosed [ in the host"))?;
+        (h.to_owned(), after.strip_prefix(':'))
+    } else {
+        match host_port.rsplit_once(':') {
+            Some((h, p)) => (h.to_owned(), Some(p)),
+            None => (host_port.to_owned(), None),
+        }
+    };
+    if host.is_empty() {
+        return Err(format!("`{spec}` names no host"));
+    }
+    let port = match port {
+        Some(p) => p
+            .parse()
+            .map_err(|_| format!("`{spec}`: `{p}` is not a port"))?,
+        None => 1080,
+    };
+    Ok(crate::options::Proxy {
+        host: host.to_ascii_lowercase(),
+        port,
+        user,
+        from,
+    })
+}
+
+fn pct_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        if b[i] == b'%'
+            && let (Some(h), Some(l)) = (
+                b.get(i + 1).and_then(|c| hex(*c)),
+                b.get(i + 2).and_then(|c| hex(*c)),
+            )
+        {
+            out.push((h * 16 + l) as u8);
+            i += 3;
+            continue;
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Whether a no-proxy list names the URL's host, as curl reads it: `*` is every host; an
+/// entry (a leading `.` ignored) matches the host or any name below it; an address matches
+/// itself; a CIDR range matches the addresses in it.
+pub fn no_proxy_matches(list: &str, url: &crate::url::ProbeUrl) -> bool {
+    let host = url.host_str();
+    let ip = url.ip();
+    list.split(',')
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .any(|entry| {
+            if entry == "*" {
+                return true;
+            }
+            if let Some(ip) = ip {
+                if let Ok(net) = entry.parse::<ipnet::IpNet>() {
+                    return net.contains(&ip);
+                }
+                let bare = entry.trim_start_matches('[').trim_end_matches(']');
+                return bare.parse::<std::net::IpAddr>().is_ok_and(|e| e == ip);
+            }
+            let e = entry.trim_start_matches('.').to_ascii_lowercase();
+            host == e || host.ends_with(&format!(".{e}"))
+        })
+}
+
 /// An HTTP field name (RFC 9110 §5.1: a token).
 fn valid_header_name(n: &str) -> bool {
     !n.is_empty()
@@ -193,6 +300,64 @@ pub enum FlagError {
 }
 
 impl CurlFlags {
+    /// The proxy for `url`, as curl chooses it: `-x` (an empty one: none), else the
+    /// variables (`https_proxy`/`HTTPS_PROXY` for https, lower-case `http_proxy` only for
+    /// http, then `ALL_PROXY`/`all_proxy`), unless `--noproxy` (else `NO_PROXY`/`no_proxy`)
+    /// names the host.
+    pub fn proxy_for(
+        &self,
+        url: &crate::url::ProbeUrl,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Option<crate::options::Proxy>, FlagError> {
+        let var = |names: &[&str]| -> Option<(String, String)> {
+            names.iter().find_map(|n| {
+                env(n)
+                    .filter(|v| !v.trim().is_empty())
+                    .map(|v| (v, (*n).to_owned()))
+            })
+        };
+        let (spec, from) = match &self.proxy {
+            Some(p) if p.trim().is_empty() => return Ok(None),
+            Some(p) => (p.clone(), "-x".to_owned()),
+            None => {
+                let scheme_vars: &[&str] = if url.https {
+                    &["https_proxy", "HTTPS_PROXY"]
+                } else {
+                    // curl reads only the lower-case http_proxy (HTTP_PROXY can be set by a
+                    // request header in CGI environments).
+                    &["http_proxy"]
+                };
+                match var(scheme_vars).or_else(|| var(&["ALL_PROXY", "all_proxy"])) {
+                    Some(found) => found,
+                    None => return Ok(None),
+                }
+            }
+        };
+        let bypass = match &self.noproxy {
+            Some(list) => list.clone(),
+            None => var(&["NO_PROXY", "no_proxy"])
+                .map(|v| v.0)
+                .unwrap_or_default(),
+        };
+        if no_proxy_matches(&bypass, url) {
+            return Ok(None);
+        }
+        let flag = if from == "-x" { "-x" } else { "proxy variable" };
+        let mut proxy = parse_proxy(&spec, from).map_err(|message| FlagError::Value {
+            flag: if flag == "-x" {
+                "-x"
+            } else {
+                "HTTPS_PROXY/http_proxy/ALL_PROXY"
+            },
+            message,
+        })?;
+        if let Some(u) = &self.proxy_user {
+            let (user, password) = u.split_once(':').unwrap_or((u.as_str(), ""));
+            proxy.user = Some((user.to_owned(), password.to_owned()));
+        }
+        Ok(Some(proxy))
+    }
+
     /// The `-w` format: as given, or read from the file `@FILE` names.
     pub fn write_out_format(&self) -> Result<Option<String>, FlagError> {
         match self.write_out.as_deref() {
@@ -210,8 +375,17 @@ impl CurlFlags {
         }
     }
 
-    /// The probe's options, as curl would read the same flags.
+    /// The probe's options, as curl would read the same flags (and the environment: the
+    /// proxy variables, CURL_CA_BUNDLE, SSL_CERT_FILE, SSL_CERT_DIR).
     pub fn to_options(&self) -> Result<ProbeOptions, FlagError> {
+        self.to_options_with_env(&|n| std::env::var(n).ok())
+    }
+
+    /// [`CurlFlags::to_options`] with the environment given.
+    pub fn to_options_with_env(
+        &self,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<ProbeOptions, FlagError> {
         let url = crate::url::ProbeUrl::parse(self.url.as_deref().unwrap_or_default())
             .map_err(FlagError::Url)?;
         let mut opts = ProbeOptions::new(url);
@@ -276,12 +450,12 @@ impl CurlFlags {
         }
         if self.cacert.is_none() && self.capath.is_none() {
             for var in ["CURL_CA_BUNDLE", "SSL_CERT_FILE"] {
-                if let Some(p) = std::env::var_os(var).filter(|v| !v.is_empty()) {
+                if let Some(p) = env(var).filter(|v| !v.is_empty()) {
                     trusted.extend(read_certs(env_flag(var), &PathBuf::from(p))?);
                     break;
                 }
             }
-            if let Some(p) = std::env::var_os("SSL_CERT_DIR").filter(|v| !v.is_empty()) {
+            if let Some(p) = env("SSL_CERT_DIR").filter(|v| !v.is_empty()) {
                 trusted.extend(read_cert_dir("SSL_CERT_DIR", &PathBuf::from(p))?);
             }
         }
@@ -366,6 +540,7 @@ impl CurlFlags {
             None => None,
         };
         // curl's -I writes the head where the body would go.
+        opts.proxy = self.proxy_for(&opts.url, env)?;
         opts.include_headers = self.include || self.head;
         opts.fail_on_http_error = self.fail;
         opts.follow = self.location;

@@ -320,6 +320,9 @@ where
     req = if h2 {
         // HTTP/2 carries the Host as `:authority` (RFC 9113 §8.3.1), `-H 'Host: x'` included.
         req.uri(format!("https://{authority}{}", url.path))
+    } else if opts.proxy.is_some() && !url.https {
+        // Plain HTTP through a proxy: the absolute form (RFC 9112 §3.2.2).
+        req.uri(format!("http://{}{}", url.authority(), url.path))
     } else {
         req.uri(url.path.as_str())
     };
@@ -501,12 +504,28 @@ pub(crate) fn request_headers(opts: &ProbeOptions) -> (Vec<(String, String)>, St
     if let Some(key) = &opts.api_key {
         list.push(("x-api-key".to_owned(), key.clone()));
     }
+    // Plain HTTP through a proxy carries the proxy's credentials on the request itself.
+    if !opts.url.https
+        && let Some(auth) = proxy_authorization(opts)
+    {
+        list.push(("Proxy-Authorization".to_owned(), auth));
+    }
     let authority = list
         .iter()
         .find(|(k, _)| k.eq_ignore_ascii_case("host"))
         .map(|(_, v)| v.clone())
         .unwrap_or_else(|| opts.url.authority());
     (list, authority)
+}
+
+/// `Proxy-Authorization: Basic …` for the proxy's credentials, when it has some.
+pub(crate) fn proxy_authorization(opts: &ProbeOptions) -> Option<String> {
+    use base64::Engine as _;
+    let (user, password) = opts.proxy.as_ref()?.user.as_ref()?;
+    Some(format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
+    ))
 }
 
 /// When a request fails because its connection died ("channel closed"), the reason is in the

@@ -40,6 +40,15 @@ pub enum Rule {
     IntegrationFailure,
     /// `--expect STATUS` and another status (or none) came.
     UnexpectedStatus,
+    /// The proxy could not be resolved or reached.
+    ProxyUnreachable,
+    /// The proxy wants credentials (407).
+    ProxyAuthRequired,
+    /// The proxy refused the tunnel (CONNECT answered other than 2xx), or did not answer it.
+    ProxyRefused,
+    /// Through a proxy, the server's certificate comes from an issuer we do not trust: the
+    /// proxy likely terminates and re-signs TLS.
+    ProxyTlsInterception,
 }
 
 impl Rule {
@@ -65,6 +74,10 @@ impl Rule {
             Rule::Quota => "quota",
             Rule::IntegrationFailure => "integration-failure",
             Rule::UnexpectedStatus => "unexpected-status",
+            Rule::ProxyUnreachable => "proxy-unreachable",
+            Rule::ProxyAuthRequired => "proxy-auth-required",
+            Rule::ProxyRefused => "proxy-refused",
+            Rule::ProxyTlsInterception => "proxy-tls-interception",
         }
     }
 
@@ -211,6 +224,26 @@ pub fn explain(obs: &Observation, opts: &ProbeOptions, topology: Option<&Topolog
             DnsVerdict::Private | DnsVerdict::Mixed
         ),
     };
+    if let Some(p) = &obs.proxy {
+        // Through a proxy the local resolver never sees the URL's host: the DNS rules do not
+        // apply, and the proxy hop is the first rung.
+        let facts = Facts {
+            public_elsewhere: None,
+            path_private: false,
+            ..facts
+        };
+        let mut evidence = vec![format!(
+            "through the proxy {} (from {}); the proxy resolves {host}",
+            p.url, p.from
+        )];
+        evidence.push(answer_line(path, &p.url));
+        for rung in [explain_proxy, explain_tls] {
+            if let Some(d) = rung(&facts, &mut evidence) {
+                return d;
+            }
+        }
+        return explain_http(&facts, evidence);
+    }
     let mut evidence = vec![answer_line(path, host)];
     evidence.extend(obs.dns.compare.iter().map(|a| answer_line(a, host)));
     // Each rung in order; the first that explains the outcome decides.
@@ -349,6 +382,108 @@ fn explain_connect(f: &Facts<'_>, evidence: &mut Vec<String>) -> Option<Diagnosi
             vec![
                 "check routes, security groups and network ACLs between this host and the address"
                     .to_owned(),
+            ],
+        ));
+    }
+    None
+}
+
+/// The proxy rung: the proxy resolved and reached, the tunnel opened, the TLS not re-signed.
+fn explain_proxy(f: &Facts<'_>, evidence: &mut Vec<String>) -> Option<Diagnosis> {
+    use crate::failure::{ProxyFailure, ServerCertProblem};
+    let obs = f.obs;
+    let p = obs.proxy.as_ref()?;
+    let d = &obs.dns.path;
+    if obs.connect.is_none() {
+        return Some(diag(
+            Verdict::DnsFailure,
+            Rule::ProxyUnreachable,
+            format!(
+                "the proxy {} could not be resolved: {}",
+                p.url,
+                d.error.clone().unwrap_or_else(|| d.outcome.rcode.to_string())
+            ),
+            std::mem::take(evidence),
+            vec!["check the proxy's name in -x or the proxy variables (HTTPS_PROXY, http_proxy, ALL_PROXY)".to_owned()],
+        ));
+    }
+    if let Some(c) = &obs.connect
+        && let Some(kind) = c.failure
+    {
+        evidence.push(format!(
+            "connect {} (the proxy): {kind}: {}",
+            c.addr,
+            c.error.clone().unwrap_or_default()
+        ));
+        return Some(diag(
+            Verdict::ConnectFailure,
+            Rule::ProxyUnreachable,
+            format!("the proxy {} cannot be reached ({kind})", p.url),
+            std::mem::take(evidence),
+            vec![
+                "check that the proxy runs and that this host may reach it (routes, security groups)".to_owned(),
+                "or bypass it for this host with --noproxy / NO_PROXY".to_owned(),
+            ],
+        ));
+    }
+    let auth_status = match (&p.failure, obs.http.as_ref().and_then(|h| h.status)) {
+        (Some(ProxyFailure::AuthRequired { status }), _) => Some(*status),
+        // Plain HTTP: the proxy answers the request itself.
+        (None, Some(407)) => Some(407),
+        _ => None,
+    };
+    if let Some(status) = auth_status {
+        evidence.push(format!("proxy: {status} Proxy Authentication Required"));
+        return Some(diag(
+            Verdict::ConnectFailure,
+            Rule::ProxyAuthRequired,
+            format!("the proxy {} wants credentials ({status})", p.url),
+            std::mem::take(evidence),
+            vec!["give them with -U user:password or in the proxy URL (http://user:password@proxy:port)".to_owned()],
+        ));
+    }
+    if let Some(failure) = &p.failure {
+        evidence.push(format!("proxy: {failure}"));
+        let target = format!("{}:{}", f.opts.url.host_str(), f.opts.url.port);
+        return Some(diag(
+            Verdict::ConnectFailure,
+            Rule::ProxyRefused,
+            format!(
+                "the proxy {} did not open a tunnel to {target}: {failure}",
+                p.url
+            ),
+            std::mem::take(evidence),
+            vec![
+                format!(
+                    "allow CONNECT to {target} in the proxy's rules (tinyproxy ConnectPort, squid SSL_ports/http_access)"
+                ),
+                "or bypass the proxy for this host with --noproxy / NO_PROXY".to_owned(),
+            ],
+        ));
+    }
+    if let Some(t) = &obs.tls
+        && t.verify_problem == Some(ServerCertProblem::UnknownIssuer)
+    {
+        let issuer = t
+            .chain
+            .first()
+            .map(|c| c.issuer.clone())
+            .unwrap_or_default();
+        evidence.push(format!(
+            "tls: the certificate for {} is issued by {issuer}",
+            f.host
+        ));
+        return Some(diag(
+            Verdict::TlsFailure,
+            Rule::ProxyTlsInterception,
+            format!(
+                "through the proxy {}, the certificate for {} comes from an issuer we do not trust ({issuer}): the proxy likely terminates TLS and signs with its own CA",
+                p.url, f.host
+            ),
+            std::mem::take(evidence),
+            vec![
+                "trust the proxy's CA (--cacert, or the system store) if the interception is sanctioned".to_owned(),
+                "or bypass the proxy for this host with --noproxy / NO_PROXY".to_owned(),
             ],
         ));
     }

@@ -40,6 +40,46 @@ impl DnsFailure {
     }
 }
 
+/// Why the proxy did not open the tunnel (or answer).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum ProxyFailure {
+    /// 407: the proxy wants credentials (or refused the ones given).
+    AuthRequired { status: u16 },
+    /// Another status than 200 to CONNECT: the proxy refused the tunnel.
+    Refused { status: u16 },
+    /// Not an HTTP answer, or one over the head limit.
+    BadResponse { detail: String },
+    /// The proxy closed the connection before answering CONNECT.
+    Closed,
+    /// No answer to CONNECT in time.
+    TimedOut,
+}
+
+impl fmt::Display for ProxyFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ProxyFailure::AuthRequired { status } => write!(
+                f,
+                "the proxy wants credentials ({status} Proxy Authentication Required)"
+            ),
+            ProxyFailure::Refused { status } => {
+                write!(
+                    f,
+                    "the proxy refused the tunnel (CONNECT answered {status})"
+                )
+            }
+            ProxyFailure::BadResponse { detail } => {
+                write!(f, "the proxy's answer to CONNECT is not HTTP: {detail}")
+            }
+            ProxyFailure::Closed => {
+                f.write_str("the proxy closed the connection before answering CONNECT")
+            }
+            ProxyFailure::TimedOut => f.write_str("the proxy did not answer CONNECT in time"),
+        }
+    }
+}
+
 /// Why a TCP connect failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]

@@ -45,6 +45,15 @@ pub(crate) struct Route {
 
 impl Route {
     pub(crate) fn of(opts: &ProbeOptions) -> Route {
+        // Through a proxy, the connection is the proxy's; the proxy resolves the URL's host.
+        if let Some(p) = &opts.proxy {
+            return Route {
+                literal: p.host.parse().ok(),
+                host: p.host.clone(),
+                port: p.port,
+                via_rule: false,
+            };
+        }
         let host = opts.url.host_str();
         let port = opts.url.port;
         match opts.connect_to.iter().find(|r| r.matches(&host, port)) {
@@ -85,9 +94,15 @@ pub async fn run(opts: &ProbeOptions, pin: Option<IpAddr>) -> Observation {
     // Each rung runs only if the one before it got through; the observation says how far.
     let addrs = obs.dns.path.outcome.addresses.clone();
     if !addrs.is_empty()
-        && let Some(tcp) = connect_rung(opts, &route, &addrs, connecting, &mut obs).await
+        && let Some(mut tcp) = connect_rung(opts, &route, &addrs, connecting, &mut obs).await
     {
-        if opts.url.https {
+        let tunnelled = match (&opts.proxy, opts.url.https) {
+            (Some(_), true) => tunnel(opts, &mut tcp, connecting, &mut obs).await,
+            _ => true,
+        };
+        if !tunnelled {
+            // The proxy said no: the observation says why.
+        } else if opts.url.https {
             tls_rung(opts, tcp, connecting, deadline, &mut obs).await;
         } else {
             trace_request(opts, false);
@@ -99,6 +114,105 @@ pub async fn run(opts: &ProbeOptions, pin: Option<IpAddr>) -> Observation {
     }
     obs.total_ms = ms(started.elapsed());
     obs
+}
+
+/// HTTPS through an HTTP proxy: `CONNECT host:port`, and the proxy's answer (RFC 9110
+/// §9.3.6). Only a 2xx opens the tunnel.
+async fn tunnel(
+    opts: &ProbeOptions,
+    tcp: &mut TcpStream,
+    deadline: Instant,
+    obs: &mut Observation,
+) -> bool {
+    use crate::failure::ProxyFailure;
+    use tokio::io::AsyncReadExt;
+    let target = format!(
+        "{}:{}",
+        match opts.url.ip() {
+            Some(std::net::IpAddr::V6(a)) => format!("[{a}]"),
+            _ => opts.url.host_str(),
+        },
+        opts.url.port
+    );
+    let mut req = format!(
+        "CONNECT {target} HTTP/1.1\r\nHost: {target}\r\nUser-Agent: {}\r\nProxy-Connection: Keep-Alive\r\n",
+        concat!("parallax/", env!("CARGO_PKG_VERSION"))
+    );
+    if let Some(auth) = crate::exchange::proxy_authorization(opts) {
+        req.push_str(&format!("Proxy-Authorization: {auth}\r\n"));
+    }
+    req.push_str("\r\n");
+    opts.trace(|| {
+        format!("* Establish HTTP proxy tunnel to {target}\n> CONNECT {target} HTTP/1.1")
+    });
+    let t0 = Instant::now();
+    let exchange = async {
+        tcp.write_all(req.as_bytes()).await?;
+        // The head only, a byte at a time: what follows it is the tunnel's.
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") {
+            if head.len() >= MAX_HEAD {
+                return Ok::<_, std::io::Error>(None);
+            }
+            if tcp.read(&mut byte).await? == 0 {
+                return Ok(Some(head));
+            }
+            head.push(byte[0]);
+        }
+        Ok(Some(head))
+    };
+    let result = tokio::time::timeout(left(deadline).min(STEP), exchange).await;
+    let Some(layer) = obs.proxy.as_mut() else {
+        return false;
+    };
+    layer.elapsed_ms = ms(t0.elapsed());
+    let head = match result {
+        Err(_) => {
+            layer.fail(ProxyFailure::TimedOut);
+            return false;
+        }
+        Ok(Err(_)) => {
+            layer.fail(ProxyFailure::Closed);
+            return false;
+        }
+        Ok(Ok(None)) => {
+            layer.fail(ProxyFailure::BadResponse {
+                detail: format!("a head over {MAX_HEAD} bytes"),
+            });
+            return false;
+        }
+        Ok(Ok(Some(h))) if h.is_empty() => {
+            layer.fail(ProxyFailure::Closed);
+            return false;
+        }
+        Ok(Ok(Some(h))) => h,
+    };
+    let text = String::from_utf8_lossy(&head);
+    let first = text.lines().next().unwrap_or_default();
+    opts.trace(|| format!("< {first}"));
+    let status = first
+        .strip_prefix("HTTP/1.")
+        .and_then(|r| r.get(2..5))
+        .and_then(|c| c.parse::<u16>().ok());
+    let Some(status) = status else {
+        layer.fail(ProxyFailure::BadResponse {
+            detail: format!("`{first}`"),
+        });
+        return false;
+    };
+    layer.connect_status = Some(status);
+    match status {
+        200..=299 => true,
+        407 => {
+            layer.fail(ProxyFailure::AuthRequired { status });
+            false
+        }
+        _ => {
+            layer.fail(ProxyFailure::Refused { status });
+            false
+        }
+    }
 }
 
 /// `-v`: what the name resolved to, as curl says it.
@@ -198,6 +312,11 @@ async fn resolve_rung(
         request_headers: redacted_headers(opts),
         dns: DnsLayer { path, compare },
         connect: None,
+        proxy: opts.proxy.as_ref().map(|p| crate::observation::ProxyLayer {
+            url: p.shown(),
+            from: p.from.clone(),
+            ..Default::default()
+        }),
         tls: None,
         http: None,
         outcome,

@@ -217,6 +217,10 @@ pub struct Observation {
     pub dns: DnsLayer,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub connect: Option<ConnectLayer>,
+    /// The HTTP proxy the request went through (`-x`, `HTTPS_PROXY`, ...): then `dns` and
+    /// `connect` are the proxy's, and the proxy resolved the URL's host.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proxy: Option<ProxyLayer>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tls: Option<TlsLayer>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -224,6 +228,30 @@ pub struct Observation {
     /// The same request in the shape predictions use.
     pub outcome: Outcome,
     pub total_ms: f64,
+}
+
+/// The proxy hop.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct ProxyLayer {
+    /// The proxy, without credentials.
+    pub url: String,
+    /// Where the proxy came from: `-x`, or the variable (`HTTPS_PROXY`, ...).
+    pub from: String,
+    /// The CONNECT answer's status (HTTPS through the proxy).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub connect_status: Option<u16>,
+    pub elapsed_ms: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure: Option<crate::failure::ProxyFailure>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl ProxyLayer {
+    pub fn fail(&mut self, f: crate::failure::ProxyFailure) {
+        self.error = Some(f.to_string());
+        self.failure = Some(f);
+    }
 }
 
 impl Observation {

@@ -118,6 +118,35 @@ impl Family {
     }
 }
 
+/// An HTTP proxy (`-x`, or the proxy variables as curl reads them).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Proxy {
+    pub host: String,
+    pub port: u16,
+    /// `-U`, or `user:password@` in the proxy URL; never printed.
+    pub user: Option<(String, String)>,
+    /// Where it came from: `-x`, `HTTPS_PROXY`, ...
+    pub from: String,
+}
+
+impl Proxy {
+    /// The proxy as the report shows it: no credentials.
+    pub fn shown(&self) -> String {
+        let host = if self.host.contains(':') {
+            format!("[{}]", self.host)
+        } else {
+            self.host.clone()
+        };
+        format!("http://{host}:{}", self.port)
+    }
+}
+
+impl std::fmt::Debug for Proxy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Proxy({} from {})", self.shown(), self.from)
+    }
+}
+
 /// Where the whole response body goes (`-o FILE`, `-o -`, or `-s` without `-o`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Output {
@@ -180,6 +209,8 @@ pub struct ProbeOptions {
     pub include_headers: bool,
     /// `-v`: each rung, as it happens.
     pub trace: Option<Trace>,
+    /// The HTTP proxy, when one applies to this URL.
+    pub proxy: Option<Proxy>,
     /// `-L`: follow redirects.
     pub follow: bool,
     /// `--max-redirs` (curl's default 50).
@@ -238,6 +269,7 @@ impl ProbeOptions {
             output: None,
             include_headers: false,
             trace: None,
+            proxy: None,
             follow: false,
             max_redirs: 50,
             confirm: true,

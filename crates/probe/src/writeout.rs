@@ -15,9 +15,11 @@ use crate::report::ProbeReport;
 /// curl's exit code for an observation, and its error message in our words.
 pub fn curl_exit(obs: &Observation, fail_on_http_error: bool) -> (u8, String) {
     let d = &obs.dns.path;
+    // The proxy's name that does not resolve is curl's 5, not 6.
+    let unresolved = if obs.proxy.is_some() { 5 } else { 6 };
     if obs.connect.is_none() {
         if let Some(e) = &d.error {
-            return (6, format!("Could not resolve host: {e}"));
+            return (unresolved, format!("Could not resolve host: {e}"));
         }
         if d.outcome.addresses.is_empty() {
             return (6, format!("Could not resolve host ({})", d.outcome.rcode));
@@ -39,6 +41,12 @@ pub fn curl_exit(obs: &Observation, fail_on_http_error: bool) -> (u8, String) {
                 c.error.clone().unwrap_or_else(|| f.to_string())
             ),
         );
+    }
+    if let Some(p) = &obs.proxy
+        && let Some(f) = &p.failure
+    {
+        // curl: "CONNECT tunnel failed", a receive error.
+        return (56, f.to_string());
     }
     if let Some(t) = &obs.tls
         && let Some(f) = &t.failure
@@ -172,16 +180,21 @@ fn variable(name: &str, r: &ProbeReport, exit: &(u8, String)) -> Option<String> 
         "num_redirects" => r.redirects.len().to_string(),
         "redirect_url" => r.redirect_url.clone().unwrap_or_default(),
         "num_connects" => usize::from(connected).to_string(),
+        "http_connect" => format!(
+            "{:03}",
+            o.proxy.as_ref().and_then(|p| p.connect_status).unwrap_or(0)
+        ),
         _ => return None,
     })
 }
 
 /// The variables `%{json}` holds.
-const JSON_VARS: [&str; 23] = [
+const JSON_VARS: [&str; 24] = [
     "content_type",
     "errormsg",
     "exitcode",
     "http_code",
+    "http_connect",
     "http_version",
     "method",
     "num_connects",
@@ -230,7 +243,7 @@ pub fn expand(format: &str, r: &ProbeReport, fail_on_http_error: bool) -> (Strin
                                 }
                                 "exitcode" | "num_redirects" | "num_connects" | "size_download"
                                 | "ssl_verify_result" | "remote_port" | "response_code"
-                                | "http_code" => val
+                                | "http_code" | "http_connect" => val
                                     .parse::<u64>()
                                     .map(serde_json::Value::from)
                                     .unwrap_or(serde_json::Value::String(val)),

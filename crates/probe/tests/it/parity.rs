@@ -372,7 +372,24 @@ struct Case {
     args: Vec<String>,
     /// Flags only curl gets (its name for what the probe spells otherwise, e.g. `-I`).
     curl_only: Vec<String>,
+    /// The environment both get (the proxy variables); nothing else of the test's leaks in.
+    env: Vec<(&'static str, String)>,
 }
+
+/// The variables curl and the probe read; cleared for every run, then set from the case.
+const ENV_READ: [&str; 11] = [
+    "http_proxy",
+    "https_proxy",
+    "HTTPS_PROXY",
+    "ALL_PROXY",
+    "all_proxy",
+    "NO_PROXY",
+    "no_proxy",
+    "CURL_CA_BUNDLE",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "HTTP_PROXY",
+];
 
 /// What one client did: its -w values, exit class and the body written to -o.
 #[derive(Debug)]
@@ -390,9 +407,15 @@ fn clear(out: &Path) {
 
 fn run_curl(tool: &Path, c: &Case, out: &Path) -> Run {
     clear(out);
+    let mut cmd = std::process::Command::new(tool);
+    for v in ENV_READ {
+        cmd.env_remove(v);
+    }
+    for (k, v) in &c.env {
+        cmd.env(k, v);
+    }
     let o = parallax_testkit::process::run_within(
-        std::process::Command::new(tool)
-            .args(["-s", "-o"])
+        cmd.args(["-s", "-o"])
             .arg(out)
             .args(["-w", "%{json}"])
             .args(&c.args)
@@ -418,8 +441,9 @@ async fn run_probe(c: &Case, out: &Path) -> Run {
     let flags = Probe::try_parse_from(&argv)
         .unwrap_or_else(|e| panic!("{}: flags: {e}", c.name))
         .curl;
+    let env = |n: &str| c.env.iter().find(|(k, _)| *k == n).map(|(_, v)| v.clone());
     let mut opts = flags
-        .to_options()
+        .to_options_with_env(&env)
         .unwrap_or_else(|e| panic!("{}: {e}", c.name));
     opts.confirm = false;
     let report = parallax_probe::probe(&opts, None, None).await;
@@ -539,288 +563,336 @@ async fn the_probe_answers_as_curl_does() {
             url: format!("http://127.0.0.1:{p}/"),
             args: vec![],
             curl_only: vec![],
+            env: vec![],
         },
         Case {
             name: "upper-case scheme and host",
             url: format!("HTTP://LOCALHOST:{p}/x"),
             args: vec![],
             curl_only: vec![],
+            env: vec![],
         },
         Case {
             name: "localhost from /etc/hosts, -4",
             url: format!("http://localhost:{p}/"),
             args: a(&["-4"]),
             curl_only: vec![],
+            env: vec![],
         },
         Case {
             name: "IPv6 literal",
             url: format!("http://[::1]:{}/", s(http6)),
             args: vec![],
             curl_only: vec![],
+            env: vec![],
         },
         Case {
             name: "a query string",
             url: format!("http://127.0.0.1:{wp}/echo?a=1&b=two"),
             args: vec![],
             curl_only: vec![],
+            env: vec![],
         },
         Case {
             name: "HEAD",
             url: format!("http://127.0.0.1:{wp}/head"),
             args: a(&["-I"]),
             curl_only: vec![],
+            env: vec![],
         },
         Case {
             name: "204",
             url: format!("http://127.0.0.1:{wp}/204"),
             args: vec![],
             curl_only: vec![],
+            env: vec![],
         },
         Case {
             name: "304",
             url: format!("http://127.0.0.1:{wp}/304"),
             args: vec![],
             curl_only: vec![],
+            env: vec![],
         },
         Case {
             name: "404 with a body",
             url: format!("http://127.0.0.1:{wp}/404"),
             args: vec![],
             curl_only: vec![],
+            env: vec![],
         },
         Case {
             name: "404 with -f",
             url: format!("http://127.0.0.1:{wp}/404"),
             args: a(&["-f"]),
             curl_only: vec![],
+            env: vec![],
         },
         Case {
             name: "500",
             url: format!("http://127.0.0.1:{wp}/500"),
             args: vec![],
             curl_only: vec![],
+            env: vec![],
         },
         Case {
             name: "chunked",
             url: format!("http://127.0.0.1:{wp}/chunked"),
             args: vec![],
             curl_only: vec![],
+            env: vec![],
         },
         Case {
             name: "HTTP/1.0 until close",
             url: format!("http://127.0.0.1:{wp}/http10"),
             args: vec![],
             curl_only: vec![],
+            env: vec![],
         },
         Case {
             name: "a 1 MiB body",
             url: format!("http://127.0.0.1:{wp}/big"),
             args: vec![],
             curl_only: vec![],
+            env: vec![],
         },
         Case {
             name: "301 not followed",
             url: format!("http://127.0.0.1:{wp}/moved"),
             args: vec![],
             curl_only: vec![],
+            env: vec![],
         },
         Case {
             name: "301 followed",
             url: format!("http://127.0.0.1:{wp}/moved"),
             args: a(&["-L"]),
             curl_only: vec![],
+            env: vec![],
         },
         Case {
             name: "302 to a relative path",
             url: format!("http://127.0.0.1:{wp}/a/found"),
             args: a(&["-L"]),
             curl_only: vec![],
+            env: vec![],
         },
         Case {
             name: "303 after POST becomes GET",
             url: format!("http://127.0.0.1:{wp}/see-other"),
             args: a(&["-L", "-d", "x=1"]),
             curl_only: vec![],
+            env: vec![],
         },
         Case {
             name: "307 keeps the POST",
             url: format!("http://127.0.0.1:{wp}/temporary"),
             args: a(&["-L", "-d", "x=1"]),
             curl_only: vec![],
+            env: vec![],
         },
         Case {
             name: "a redirect loop stops at --max-redirs",
             url: format!("http://127.0.0.1:{wp}/loop"),
             args: a(&["-L", "--max-redirs", "3"]),
             curl_only: vec![],
+            env: vec![],
         },
         Case {
             name: "-H Host replaces the Host",
             url: format!("http://127.0.0.1:{wp}/echo"),
             args: a(&["-H", "Host: other.example"]),
             curl_only: vec![],
+            env: vec![],
         },
         Case {
             name: "-H 'Accept:' removes it",
             url: format!("http://127.0.0.1:{wp}/echo"),
             args: a(&["-H", "Accept:"]),
             curl_only: vec![],
+            env: vec![],
         },
         Case {
             name: "-H 'X-Empty;' sends it empty",
             url: format!("http://127.0.0.1:{wp}/echo"),
             args: a(&["-H", "X-Empty;"]),
             curl_only: vec![],
+            env: vec![],
         },
         Case {
             name: "-H adds a header",
             url: format!("http://127.0.0.1:{wp}/echo"),
             args: a(&["-H", "X-Trace: abc"]),
             curl_only: vec![],
+            env: vec![],
         },
         Case {
             name: "-e",
             url: format!("http://127.0.0.1:{wp}/echo"),
             args: a(&["-e", "https://from.example/"]),
             curl_only: vec![],
+            env: vec![],
         },
         Case {
             name: "-u",
             url: format!("http://127.0.0.1:{wp}/echo"),
             args: a(&["-u", "me:secret"]),
             curl_only: vec![],
+            env: vec![],
         },
         Case {
             name: "user:password in the URL",
             url: format!("http://me:p%40ss@127.0.0.1:{wp}/echo"),
             args: vec![],
             curl_only: vec![],
+            env: vec![],
         },
         Case {
             name: "-d POST",
             url: format!("http://127.0.0.1:{wp}/echo"),
             args: a(&["-d", "a=1&b=2"]),
             curl_only: vec![],
+            env: vec![],
         },
         Case {
             name: "-X PUT with -d",
             url: format!("http://127.0.0.1:{wp}/echo"),
             args: a(&["-X", "PUT", "-d", "{}"]),
             curl_only: vec![],
+            env: vec![],
         },
         Case {
             name: "refused",
             url: format!("http://127.0.0.1:{}/", closed.port()),
             args: vec![],
             curl_only: vec![],
+            env: vec![],
         },
         Case {
             name: "-m on a server that never answers",
             url: format!("http://127.0.0.1:{wp}/silent"),
             args: a(&["-m", "1"]),
             curl_only: vec![],
+            env: vec![],
         },
         Case {
             name: "--resolve",
             url: format!("http://parity.test:{p}/"),
             args: a(&["--resolve", &format!("parity.test:{p}:127.0.0.1")]),
             curl_only: vec![],
+            env: vec![],
         },
         Case {
             name: "--resolve with *",
             url: format!("http://parity.test:{p}/"),
             args: a(&["--resolve", &format!("*:{p}:127.0.0.1")]),
             curl_only: vec![],
+            env: vec![],
         },
         Case {
             name: "--resolve with two addresses, the first refusing",
             url: format!("http://parity.test:{p}/"),
             args: a(&["--resolve", &format!("parity.test:{p}:127.0.0.2,127.0.0.1")]),
             curl_only: vec![],
+            env: vec![],
         },
         Case {
             name: "--connect-to means no DNS for the name",
             url: "http://nowhere.invalid:80/".to_owned(),
             args: a(&["--connect-to", &format!("nowhere.invalid:80:127.0.0.1:{p}")]),
             curl_only: vec![],
+            env: vec![],
         },
         Case {
             name: "--connect-to with empty fields",
             url: format!("http://nowhere.invalid:{p}/"),
             args: a(&["--connect-to", "::127.0.0.1:"]),
             curl_only: vec![],
+            env: vec![],
         },
         Case {
             name: "HTTPS, a CA-issued certificate",
             url: format!("https://localhost:{}/", s(https)),
             args: a(&["--cacert", &ca_file]),
             curl_only: vec![],
+            env: vec![],
         },
         Case {
             name: "HTTPS over IPv6, an IP SAN",
             url: format!("https://[::1]:{}/", s(https6)),
             args: a(&["--cacert", &ca_file]),
             curl_only: vec![],
+            env: vec![],
         },
         Case {
             name: "HTTPS to an IPv4 literal, an IP SAN",
             url: format!("https://127.0.0.1:{}/", s(https)),
             args: a(&["--cacert", &ca_file]),
             curl_only: vec![],
+            env: vec![],
         },
         Case {
             name: "HTTPS through an intermediate",
             url: format!("https://localhost:{}/", s(https_chain)),
             args: a(&["--cacert", &ca_file]),
             curl_only: vec![],
+            env: vec![],
         },
         Case {
             name: "HTTPS, an unknown CA",
             url: format!("https://localhost:{}/", s(https)),
             args: a(&["--cacert", &other_ca_file]),
             curl_only: vec![],
+            env: vec![],
         },
         Case {
             name: "HTTPS, another name",
             url: format!("https://localhost:{}/", s(https_wrong)),
             args: a(&["--cacert", &ca_file]),
             curl_only: vec![],
+            env: vec![],
         },
         Case {
             name: "HTTPS, expired",
             url: format!("https://localhost:{}/", s(https_expired)),
             args: a(&["--cacert", &ca_file]),
             curl_only: vec![],
+            env: vec![],
         },
         Case {
             name: "HTTPS, not yet valid",
             url: format!("https://localhost:{}/", s(https_not_yet)),
             args: a(&["--cacert", &ca_file]),
             curl_only: vec![],
+            env: vec![],
         },
         Case {
             name: "HTTPS, -k on another name",
             url: format!("https://localhost:{}/", s(https_wrong)),
             args: a(&["-k", "--cacert", &ca_file]),
             curl_only: vec![],
+            env: vec![],
         },
         Case {
             name: "HTTPS, self-signed CA:TRUE as --cacert",
             url: format!("https://localhost:{}/", s(https_self_ca)),
             args: a(&["--cacert", &self_ca.cert_file.display().to_string()]),
             curl_only: vec![],
+            env: vec![],
         },
         Case {
             name: "HTTPS, self-signed CA:FALSE as --cacert",
             url: format!("https://localhost:{}/", s(https_self_leaf)),
             args: a(&["--cacert", &self_leaf.cert_file.display().to_string()]),
             curl_only: vec![],
+            env: vec![],
         },
         Case {
             name: "HTTPS, self-signed without --cacert",
             url: format!("https://localhost:{}/", s(https_self_leaf)),
             args: a(&["--cacert", &ca_file]),
             curl_only: vec![],
+            env: vec![],
         },
         Case {
             name: "HTTPS, --connect-to keeps the URL's name for TLS",
@@ -832,30 +904,35 @@ async fn the_probe_answers_as_curl_does() {
                 &format!("localhost:443:127.0.0.1:{}", s(https)),
             ]),
             curl_only: vec![],
+            env: vec![],
         },
         Case {
             name: "mTLS required, no certificate",
             url: format!("https://localhost:{}/", s(https_mtls)),
             args: a(&["--cacert", &ca_file]),
             curl_only: vec![],
+            env: vec![],
         },
         Case {
             name: "mTLS required, with a certificate",
             url: format!("https://localhost:{}/", s(https_mtls)),
             args: a(&["--cacert", &ca_file, "--cert", &cert, "--key", &key]),
             curl_only: vec![],
+            env: vec![],
         },
         Case {
             name: "mTLS optional, no certificate",
             url: format!("https://localhost:{}/", s(https_mtls_opt)),
             args: a(&["--cacert", &ca_file]),
             curl_only: vec![],
+            env: vec![],
         },
         Case {
             name: "an h2-only server",
             url: format!("https://localhost:{}/", s(https_h2)),
             args: a(&["--cacert", &ca_file]),
             curl_only: vec![],
+            env: vec![],
         },
     ];
     // --pinnedpubkey: the good certificate's key, by its SHA-256, and another.
@@ -875,6 +952,7 @@ async fn the_probe_answers_as_curl_does() {
             &format!("sha256//{spki}"),
         ]),
         curl_only: vec![],
+        env: vec![],
     });
     cases.push(Case {
         name: "--pinnedpubkey that does not",
@@ -886,6 +964,7 @@ async fn the_probe_answers_as_curl_does() {
             "sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
         ]),
         curl_only: vec![],
+        env: vec![],
     });
 
     assert!(cases.len() >= 40, "{} cases", cases.len());
@@ -922,6 +1001,7 @@ async fn the_probe_answers_as_curl_does() {
         url: format!("http://127.0.0.1:{}/", dev_null.port()),
         args: vec![],
         curl_only: vec![],
+        env: vec![],
     };
     let r = run_probe(&null, Path::new("/dev/null")).await;
     assert_eq!(r.w["http_code"], 200);
@@ -939,6 +1019,299 @@ async fn the_probe_answers_as_curl_does() {
     assert!(
         failures.is_empty(),
         "{} of {} cases differ from curl:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
+}
+
+/// A tinyproxy started on loopback for one test, stopped when dropped.
+struct Tinyproxy {
+    child: std::process::Child,
+    addr: SocketAddr,
+    _dir: PathBuf,
+}
+
+impl Tinyproxy {
+    /// Starts tinyproxy with `extra` config lines, on a free port; ready once it says it
+    /// accepts connections (its own log line: with -d it logs to standard output).
+    fn start(tool: &Path, dir: &Path, name: &str, extra: &str) -> Tinyproxy {
+        use std::io::BufRead as _;
+        for _attempt in 0..5 {
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .expect("a free port")
+                .port();
+            let conf = dir.join(format!("{name}.conf"));
+            std::fs::write(
+                &conf,
+                format!(
+                    "Port {port}\nListen 127.0.0.1\nTimeout 15\nMaxClients 32\nAllow 127.0.0.1\nLogLevel Info\nDisableViaHeader Yes\nPidFile \"{}\"\n{extra}\n",
+                    dir.join(format!("{name}.pid")).display()
+                ),
+            )
+            .expect("tinyproxy config");
+            let mut child = std::process::Command::new(tool)
+                .arg("-d")
+                .arg("-c")
+                .arg(&conf)
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .expect("tinyproxy starts");
+            let stderr = child.stdout.take().expect("stdout");
+            let (tx, rx) = std::sync::mpsc::channel();
+            std::thread::spawn(move || {
+                for line in std::io::BufReader::new(stderr)
+                    .lines()
+                    .map_while(Result::ok)
+                {
+                    if line.contains("Accepting connections") {
+                        let _ = tx.send(true);
+                    }
+                    if line.contains("Could not create listening socket") {
+                        let _ = tx.send(false);
+                    }
+                }
+            });
+            match rx.recv_timeout(Duration::from_secs(10)) {
+                Ok(true) => {
+                    return Tinyproxy {
+                        child,
+                        addr: SocketAddr::from(([127, 0, 0, 1], port)),
+                        _dir: dir.to_path_buf(),
+                    };
+                }
+                _ => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                }
+            }
+        }
+        panic!("tinyproxy did not start within 5 attempts");
+    }
+}
+
+impl Drop for Tinyproxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Proxies, against curl, through a real tinyproxy (Debian's): -x, the variables, NO_PROXY and
+/// --noproxy, credentials (407 and -U), a refused CONNECT, and a proxy that is down.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_probe_goes_through_proxies_as_curl_does() {
+    let Some(curl) = parallax_testkit::interop::require("curl", "the Debian package curl") else {
+        return;
+    };
+    let Some(tp) = parallax_testkit::interop::require("tinyproxy", "the Debian package tinyproxy")
+    else {
+        return;
+    };
+    let pki = Pki::new();
+    let dir = pki.dir.clone();
+    let (ca, ca_pem) = pki.root("proxy parity CA");
+    let good = Arc::new(pki.leaf(&ca, &["localhost", "127.0.0.1"], Validity::Now, &[]));
+    let ca_file = ca_pem.cert_file.display().to_string();
+    let hello = fixed(
+        "HTTP/1.1 200 OK",
+        vec![("Content-Type", "text/plain")],
+        b"hello through the proxy\n",
+    );
+    let web = serve("127.0.0.1:0", Tls::default(), hello.clone()).await;
+    let https = serve(
+        "127.0.0.1:0",
+        Tls {
+            server: Some(good.clone()),
+            ..Tls::default()
+        },
+        hello.clone(),
+    )
+    .await;
+    let open = Tinyproxy::start(&tp, &dir, "open", "");
+    let locked = Tinyproxy::start(&tp, &dir, "locked", "BasicAuth parity s3cret");
+    let port443 = Tinyproxy::start(&tp, &dir, "port443", "ConnectPort 443");
+    let down = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        l.local_addr().expect("addr")
+    };
+    let a = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+    let px = |p: &Tinyproxy| format!("http://{}", p.addr);
+    let http_url = format!("http://127.0.0.1:{}/", web.port());
+    let https_url = format!("https://localhost:{}/", https.port());
+    let case =
+        |name: &'static str, url: &str, args: Vec<String>, env: Vec<(&'static str, String)>| Case {
+            name,
+            url: url.to_owned(),
+            args,
+            curl_only: vec![],
+            env,
+        };
+    let cases = vec![
+        case("http through -x", &http_url, a(&["-x", &px(&open)]), vec![]),
+        case(
+            "https through -x (CONNECT)",
+            &https_url,
+            a(&["-x", &px(&open), "--cacert", &ca_file]),
+            vec![],
+        ),
+        case(
+            "-x without a scheme",
+            &http_url,
+            a(&["-x", &open.addr.to_string()]),
+            vec![],
+        ),
+        case(
+            "HTTPS_PROXY",
+            &https_url,
+            a(&["--cacert", &ca_file]),
+            vec![("HTTPS_PROXY", px(&open))],
+        ),
+        case(
+            "https_proxy",
+            &https_url,
+            a(&["--cacert", &ca_file]),
+            vec![("https_proxy", px(&open))],
+        ),
+        case(
+            "http_proxy",
+            &http_url,
+            vec![],
+            vec![("http_proxy", px(&open))],
+        ),
+        case(
+            "HTTP_PROXY is not read (only http_proxy)",
+            &http_url,
+            vec![],
+            vec![("HTTP_PROXY", px(&locked))],
+        ),
+        case(
+            "ALL_PROXY",
+            &http_url,
+            vec![],
+            vec![("ALL_PROXY", px(&open))],
+        ),
+        case(
+            "NO_PROXY names the host",
+            &https_url,
+            a(&["--cacert", &ca_file]),
+            vec![
+                ("HTTPS_PROXY", format!("http://{down}")),
+                ("NO_PROXY", "localhost".into()),
+            ],
+        ),
+        case(
+            "NO_PROXY with a domain",
+            &https_url,
+            a(&["--cacert", &ca_file]),
+            vec![
+                ("HTTPS_PROXY", format!("http://{down}")),
+                ("NO_PROXY", "example.com,.localhost,localhost".into()),
+            ],
+        ),
+        case(
+            "NO_PROXY with a CIDR",
+            &http_url,
+            vec![],
+            vec![
+                ("http_proxy", format!("http://{down}")),
+                ("NO_PROXY", "127.0.0.0/8".into()),
+            ],
+        ),
+        case(
+            "--noproxy '*'",
+            &https_url,
+            a(&["--noproxy", "*", "--cacert", &ca_file]),
+            vec![("HTTPS_PROXY", format!("http://{down}"))],
+        ),
+        case(
+            "-x '' turns the variables off",
+            &http_url,
+            a(&["-x", ""]),
+            vec![("http_proxy", format!("http://{down}"))],
+        ),
+        case(
+            "a proxy that wants credentials, http",
+            &http_url,
+            a(&["-x", &px(&locked)]),
+            vec![],
+        ),
+        case(
+            "a proxy that wants credentials, CONNECT",
+            &https_url,
+            a(&["-x", &px(&locked), "--cacert", &ca_file]),
+            vec![],
+        ),
+        case(
+            "-U gives them",
+            &https_url,
+            a(&[
+                "-x",
+                &px(&locked),
+                "-U",
+                "parity:s3cret",
+                "--cacert",
+                &ca_file,
+            ]),
+            vec![],
+        ),
+        case(
+            "credentials in the proxy URL",
+            &http_url,
+            a(&["-x", &format!("http://parity:s3cret@{}", locked.addr)]),
+            vec![],
+        ),
+        case(
+            "wrong credentials",
+            &http_url,
+            a(&["-x", &px(&locked), "-U", "parity:wrong"]),
+            vec![],
+        ),
+        case(
+            "CONNECT to a port the proxy refuses",
+            &https_url,
+            a(&["-x", &px(&port443), "--cacert", &ca_file]),
+            vec![],
+        ),
+        case(
+            "a proxy that is down",
+            &https_url,
+            a(&["-x", &format!("http://{down}"), "--cacert", &ca_file]),
+            vec![],
+        ),
+    ];
+    let mut failures = Vec::new();
+    for c in &cases {
+        let theirs = run_curl(&curl, c, &dir.join("curl.out"));
+        let ours = run_probe(c, &dir.join("ours.out")).await;
+        for v in COMPARED.iter().chain(&["http_connect"]) {
+            let (t, o) = (&theirs.w[*v], &ours.w[*v]);
+            if t != o {
+                failures.push(format!("{}: %{{{v}}}: curl {t}, probe {o}", c.name));
+            }
+        }
+        if theirs.body != ours.body {
+            failures.push(format!(
+                "{}: body: curl {:?}, probe {:?}",
+                c.name,
+                theirs
+                    .body
+                    .as_ref()
+                    .map(|b| String::from_utf8_lossy(b).into_owned()),
+                ours.body
+                    .as_ref()
+                    .map(|b| String::from_utf8_lossy(b).into_owned()),
+            ));
+        }
+    }
+    drop((open, locked, port443));
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        failures.is_empty(),
+        "{} of {} proxy cases differ from curl:\n{}",
         failures.len(),
         cases.len(),
         failures.join("\n")
