@@ -157,6 +157,10 @@ pub struct CurlFlags {
     /// Read the API key from a file.
     #[arg(long, value_name = "FILE", conflicts_with = "api_key")]
     pub api_key_file: Option<PathBuf>,
+    /// AWS's `ip-ranges.json`: each DNS answer names its AWS owner and Region (also
+    /// PARALLAX_IP_RANGES).
+    #[arg(long, value_name = "FILE", env = "PARALLAX_IP_RANGES")]
+    pub ip_ranges: Option<PathBuf>,
     /// Do not retry pinned to another resolver's public answer.
     #[arg(long)]
     pub no_confirm: bool,
@@ -562,6 +566,13 @@ impl CurlFlags {
             None => self.api_key.clone(),
         };
         opts.confirm = !self.no_confirm;
+        if let Some(p) = &self.ip_ranges {
+            let ranges = crate::ipranges::IpRanges::load(p).map_err(|e| FlagError::Value {
+                flag: "--ip-ranges",
+                message: e.to_string(),
+            })?;
+            opts.ip_ranges = Some(std::sync::Arc::new(ranges));
+        }
         Ok(opts)
     }
 }

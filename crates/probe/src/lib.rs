@@ -7,6 +7,7 @@
 //!   `handshake` (TLS, recording what it shows), `exchange` (HTTP) and `certificate` (how a
 //!   certificate is shown and matched).
 //! - [`diff`]: where two vantage points' reports part ways.
+//! - [`ipranges`]: AWS's `ip-ranges.json`: the Region and services of an answer's address.
 //! - [`explain`]: rules, diagnosis, confirmation, exit codes.
 //! - [`failure`]: failures as values, one enum per layer, and their words.
 //! - [`observation`]: what was seen, layer by layer (the JSON report's core).
@@ -20,6 +21,7 @@ mod exchange;
 pub mod explain;
 pub mod failure;
 mod handshake;
+pub mod ipranges;
 pub mod ladder;
 pub mod observation;
 pub mod options;

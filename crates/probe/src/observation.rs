@@ -22,6 +22,9 @@ pub struct DnsAnswer {
     pub outcome: DnsOutcome,
     /// The class of each address, in order.
     pub classes: Vec<AddressClass>,
+    /// With `--ip-ranges`: each address's AWS owner (`AWS us-east-1 AMAZON`), or `not AWS`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub aws: Vec<String>,
     pub elapsed_ms: f64,
     /// Why there is no answer, when there is none.
     #[serde(skip_serializing_if = "Option::is_none")]

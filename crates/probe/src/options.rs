@@ -211,6 +211,8 @@ pub struct ProbeOptions {
     pub trace: Option<Trace>,
     /// The HTTP proxy, when one applies to this URL.
     pub proxy: Option<Proxy>,
+    /// `--ip-ranges`: AWS's published ranges, to name each answer's owner.
+    pub ip_ranges: Option<std::sync::Arc<crate::ipranges::IpRanges>>,
     /// `-L`: follow redirects.
     pub follow: bool,
     /// `--max-redirs` (curl's default 50).
@@ -270,6 +272,7 @@ impl ProbeOptions {
             include_headers: false,
             trace: None,
             proxy: None,
+            ip_ranges: None,
             follow: false,
             max_redirs: 50,
             confirm: true,

@@ -78,6 +78,22 @@ pub async fn probe(
         });
         follow(&mut current, status, next_url);
     };
+    if let Some(ranges) = &opts.ip_ranges {
+        let name = |a: &mut crate::observation::DnsAnswer| {
+            a.aws = a
+                .outcome
+                .addresses
+                .iter()
+                .map(|ip| {
+                    ranges
+                        .owner(*ip)
+                        .map_or_else(|| "not AWS".to_owned(), |o| o.to_string())
+                })
+                .collect();
+        };
+        name(&mut observation.dns.path);
+        observation.dns.compare.iter_mut().for_each(name);
+    }
     if let (Some(t), Some(ip)) = (topology, observation.connected_ip()) {
         observation.outcome.front_door = Some(t.door_of(ip));
     }
@@ -382,8 +398,20 @@ fn dns_text(a: &DnsAnswer) -> String {
     if a.outcome.addresses.is_empty() {
         return format!("{who}: {chain}{}", a.outcome.rcode);
     }
+    let owners = if a.aws.is_empty() {
+        String::new()
+    } else {
+        let named: Vec<String> = a
+            .outcome
+            .addresses
+            .iter()
+            .zip(&a.aws)
+            .map(|(ip, o)| format!("{ip} {o}"))
+            .collect();
+        format!(" [{}]", named.join("; "))
+    };
     format!(
-        "{who}: {chain}{} in {:.1} ms",
+        "{who}: {chain}{} in {:.1} ms{owners}",
         parallax_model::outcome::describe_addresses(&a.outcome.addresses),
         a.elapsed_ms
     )

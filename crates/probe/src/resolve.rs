@@ -23,6 +23,7 @@ pub(crate) fn fixed(resolver: &str, addrs: Vec<IpAddr>, why: &str) -> DnsAnswer 
         server: None,
         source: Some(why.to_owned()),
         classes: addrs.iter().map(|a| classify(*a)).collect(),
+        aws: Vec::new(),
         outcome: DnsOutcome {
             rcode: Rcode::NoError,
             cname_chain: vec![],
@@ -46,7 +47,9 @@ pub(crate) async fn path_answer(
     deadline: Instant,
 ) -> DnsAnswer {
     if let Some(ip) = route.literal {
-        let why = if route.via_rule {
+        let why = if opts.proxy.is_some() {
+            "the proxy is an address"
+        } else if route.via_rule {
             "--connect-to names an address"
         } else {
             "the URL names an address"
@@ -333,6 +336,7 @@ async fn ask_name(
         source: None,
         outcome,
         classes,
+        aws: Vec::new(),
         elapsed_ms: ms(t0.elapsed()),
         failure: None,
         error: None,

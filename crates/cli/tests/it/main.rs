@@ -562,3 +562,134 @@ fn analyze_points_a_plans_findings_at_its_tf_blocks_or_at_the_address() {
     assert_eq!(code, Some(2), "{text}");
     assert!(text.contains("holds no resource blocks"), "{text}");
 }
+
+/// A plain HTTP server on loopback answering every request with `response`, for `count`
+/// connections, in a thread.
+fn http_once(response: &'static [u8], count: usize) -> std::net::SocketAddr {
+    use std::io::{Read, Write};
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = l.local_addr().expect("addr");
+    std::thread::spawn(move || {
+        for stream in l.incoming().take(count) {
+            let Ok(mut s) = stream else { continue };
+            let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+            let mut buf = Vec::new();
+            let mut byte = [0u8; 1];
+            while !buf.ends_with(b"\r\n\r\n") && buf.len() < 65536 {
+                match s.read(&mut byte) {
+                    Ok(1) => buf.push(byte[0]),
+                    _ => break,
+                }
+            }
+            let _ = s.write_all(response);
+        }
+    });
+    addr
+}
+
+#[test]
+fn probe_scripting_flags_write_where_curl_writes() {
+    let addr = http_once(
+        b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 6\r\nConnection: close\r\n\r\nhello\n",
+        4,
+    );
+    let url = format!("http://api.test:{}/x", addr.port());
+    let pin = format!("api.test:{}:127.0.0.1", addr.port());
+    // -s: the body and -w on standard output, nothing else; -v on standard error.
+    let child = parallax()
+        .args([
+            "probe",
+            "-s",
+            "-v",
+            "--resolve",
+            &pin,
+            "-w",
+            "%{http_code} %{remote_ip}\\n",
+            &url,
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("runs");
+    let out = output_within(child, Duration::from_secs(20), "probe -s -v");
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "hello\n200 127.0.0.1\n"
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("*   Trying 127.0.0.1:"), "{err}");
+    assert!(
+        err.contains("> GET /x HTTP/1.1") && err.contains("< HTTP/1.1 200"),
+        "{err}"
+    );
+    assert_no_debug_text("probe -v", &err);
+    // -o FILE: the whole body in the file, the report on standard output.
+    let file = std::env::temp_dir().join(format!("parallax-it-{}-body", std::process::id()));
+    let child = parallax()
+        .args(["probe", "--resolve", &pin, "-o"])
+        .arg(&file)
+        .arg(&url)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("runs");
+    let out = output_within(child, Duration::from_secs(20), "probe -o");
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(std::fs::read(&file).expect("the body"), b"hello\n");
+    let _ = std::fs::remove_file(&file);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("OK (ok)"));
+    // -s -S on a failure: curl's code and a reason on standard error, nothing on stdout.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr");
+    let child = parallax()
+        .args([
+            "probe",
+            "-s",
+            "-S",
+            &format!("http://127.0.0.1:{}/", closed.port()),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("runs");
+    let out = output_within(child, Duration::from_secs(20), "probe -s -S");
+    assert_eq!(out.status.code(), Some(12));
+    assert!(out.stdout.is_empty());
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .starts_with("parallax: (7) Failed to connect to 127.0.0.1 port"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // --expect on a mismatch: never OK, and both statuses said.
+    let child = parallax()
+        .args(["probe", "--resolve", &pin, "--expect", "201", &url])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("runs");
+    let out = output_within(child, Duration::from_secs(20), "probe --expect");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(14), "{text}");
+    assert!(!text.contains("\nOK"), "{text}");
+    assert!(text.contains("expected status 201, got 200"), "{text}");
+    // --ip-ranges names the owner of each answer (a file of AWS's shape, written here).
+    let ranges = Scratch::new(
+        "ip-ranges.json",
+        r#"{"syncToken":"1","createDate":"2026-11-01-00-00-00","prefixes":[{"ip_prefix":"127.0.0.0/8","region":"us-east-1","service":"AMAZON","network_border_group":"us-east-1"}],"ipv6_prefixes":[]}"#,
+    );
+    let addr2 = http_once(b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n", 1);
+    let child = parallax()
+        .args(["probe", "--ip-ranges"])
+        .arg(&ranges.0)
+        .args(["--resolve", &format!("api.test:{}:127.0.0.1", addr2.port())])
+        .arg(format!("http://api.test:{}/", addr2.port()))
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("runs");
+    let out = output_within(child, Duration::from_secs(20), "probe --ip-ranges");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("[127.0.0.1 AWS us-east-1 AMAZON]"), "{text}");
+}

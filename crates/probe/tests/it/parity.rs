@@ -72,8 +72,10 @@ enum Validity {
 }
 
 impl Pki {
-    fn new() -> Pki {
-        let dir = std::env::temp_dir().join(format!("parallax-parity-{}", std::process::id()));
+    /// Certificates in a folder of their own: `name` keeps two tests of one process apart.
+    fn new(name: &str) -> Pki {
+        let dir =
+            std::env::temp_dir().join(format!("parallax-parity-{}-{name}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("pki dir");
         Pki {
@@ -460,7 +462,7 @@ async fn the_probe_answers_as_curl_does() {
     let Some(curl) = parallax_testkit::interop::require("curl", "the Debian package curl") else {
         return;
     };
-    let pki = Pki::new();
+    let pki = Pki::new("direct");
     let (ca, ca_pem) = pki.root("parity root CA");
     let (other_ca, other_pem) = pki.root("another CA");
     let _ = other_ca;
@@ -1111,7 +1113,7 @@ async fn the_probe_goes_through_proxies_as_curl_does() {
     else {
         return;
     };
-    let pki = Pki::new();
+    let pki = Pki::new("proxies");
     let dir = pki.dir.clone();
     let (ca, ca_pem) = pki.root("proxy parity CA");
     let good = Arc::new(pki.leaf(&ca, &["localhost", "127.0.0.1"], Validity::Now, &[]));
