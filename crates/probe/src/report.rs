@@ -210,14 +210,6 @@ impl ProbeReport {
             };
             let _ = writeln!(t, "  compare  {}{differs}", dns_text(c));
         }
-        if let Some(p) = &o.proxy {
-            let result = match (&p.error, p.connect_status) {
-                (Some(e), _) => format!(" FAILED: {e}"),
-                (None, Some(s)) => format!(": CONNECT {s} in {:.1} ms", p.elapsed_ms),
-                (None, None) => " (plain HTTP: the request goes to the proxy)".to_owned(),
-            };
-            let _ = writeln!(t, "  proxy    {} from {}{result}", p.url, p.from);
-        }
         if let Some(c) = &o.connect {
             let via = c.via.map(|v| format!(" via {v}")).unwrap_or_default();
             match &c.failure {
@@ -233,6 +225,14 @@ impl ProbeReport {
                     );
                 }
             }
+        }
+        if let Some(p) = &o.proxy {
+            let result = match (&p.error, p.connect_status) {
+                (Some(e), _) => format!(" FAILED: {e}"),
+                (None, Some(s)) => format!(": CONNECT {s} in {:.1} ms", p.elapsed_ms),
+                (None, None) => " (plain HTTP: the request goes to the proxy)".to_owned(),
+            };
+            let _ = writeln!(t, "  proxy    {} from {}{result}", p.url, p.from);
         }
         if let Some(tls) = &o.tls {
             let sni = tls

@@ -1319,3 +1319,75 @@ async fn the_probe_goes_through_proxies_as_curl_does() {
         failures.join("\n")
     );
 }
+
+/// A proxy that opens every CONNECT tunnel to a TLS server of its own (another CA's
+/// certificate), as a TLS-inspecting corporate proxy does: the probe names the interception.
+#[tokio::test]
+async fn a_proxy_that_re_signs_tls_is_named() {
+    let pki = Pki::new("intercept");
+    let (ca, ca_pem) = pki.root("the real CA");
+    let (inspector, _) = pki.root("Corporate Inspection CA");
+    let _ = ca;
+    let forged = Arc::new(pki.leaf(&inspector, &["api.example.com"], Validity::Now, &[]));
+    let hello = fixed("HTTP/1.1 200 OK", vec![], b"inspected\n");
+    let inner = serve(
+        "127.0.0.1:0",
+        Tls {
+            server: Some(forged),
+            ..Tls::default()
+        },
+        hello,
+    )
+    .await;
+    let proxy = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let proxy_addr = proxy.local_addr().expect("addr");
+    tokio::spawn(async move {
+        while let Ok((mut client, _)) = proxy.accept().await {
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") && head.len() < 8192 {
+                    if client.read(&mut byte).await.unwrap_or(0) == 0 {
+                        return;
+                    }
+                    head.push(byte[0]);
+                }
+                let Ok(mut upstream) = tokio::net::TcpStream::connect(inner).await else {
+                    return;
+                };
+                if client
+                    .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
+                let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+            });
+        }
+    });
+    let argv = [
+        "probe",
+        "-x",
+        &format!("http://{proxy_addr}"),
+        "--cacert",
+        &ca_pem.cert_file.display().to_string(),
+        "https://api.example.com/",
+    ];
+    let flags = Probe::try_parse_from(argv).expect("flags").curl;
+    let mut opts = flags.to_options_with_env(&|_| None).expect("options");
+    opts.confirm = false;
+    let r = parallax_probe::probe(&opts, None, None).await;
+    let text = r.to_text();
+    assert_eq!(
+        r.diagnosis.rule.as_str(),
+        "proxy-tls-interception",
+        "{text}"
+    );
+    assert!(text.contains("Corporate Inspection CA"), "{text}");
+    assert!(text.contains("proxy    http://127.0.0.1:"), "{text}");
+    parallax_testkit::text::assert_no_debug_text("interception", &text);
+    let _ = std::fs::remove_dir_all(&pki.dir);
+}
