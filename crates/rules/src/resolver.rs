@@ -4,11 +4,20 @@
 //!
 //! 1. resolver rules associated with the VPC (the most specific domain wins; a `system` rule
 //!    sends the name back to the Resolver's own answers);
-//! 2. private hosted zones associated with the VPC (the most specific zone wins; a zone that
-//!    matches the name but has no record answers NXDOMAIN and does not fall back);
-//! 3. the private DNS zones of the VPC's interface endpoints (for execute-api the wildcard
-//!    `*.execute-api.{region}.amazonaws.com` → the endpoint's addresses);
-//! 4. the internet view.
+//! 2. private hosted zones associated with the VPC, the customer's and the ones AWS manages for
+//!    its interface endpoints' private DNS (for execute-api the wildcard
+//!    `*.execute-api.{region}.amazonaws.com` → the endpoint's addresses), together: the most
+//!    specific zone wins (Route 53 Developer Guide, "Considerations when working with a private
+//!    hosted zone", overlapping namespaces). A customer zone of the same name as an endpoint's
+//!    cannot exist beside it: AWS refuses the endpoint's private DNS ("conflicting DNS domain"),
+//!    and the model does too; if it ever met both, the customer's would answer (INFERRED). A zone
+//!    that matches the name but has no record answers NXDOMAIN and never falls back to public
+//!    answers (same page: "Resolver doesn't forward the request to a public DNS resolver");
+//! 3. the internet view.
+//!
+//! Record names may start with `*.`: the wildcard matches a name with one or more labels in
+//! place of `*`, and a record of the exact name wins (Route 53 Developer Guide,
+//! "DNS domain name format", asterisk); the most specific wildcard answers.
 //!
 //! Steps 2 and 3 need both `dns_support` and `dns_hostnames` on. With `dns_support` off the
 //! resolver does not answer at all (here: REFUSED, so that a client learns it at once).
@@ -116,12 +125,12 @@ enum Holding {
     Alias(DnsName),
 }
 
-/// A zone: its apex, its names, and optionally a wildcard below the apex.
+/// A zone: its apex, its names, and its wildcards (`*.parent`, by their parent).
 #[derive(Clone, Debug)]
 struct Zone {
     apex: DnsName,
     names: BTreeMap<DnsName, Holding>,
-    wildcard: Option<Holding>,
+    wildcards: BTreeMap<DnsName, Holding>,
     source: Source,
 }
 
@@ -130,7 +139,7 @@ impl Zone {
         Zone {
             apex,
             names: BTreeMap::new(),
-            wildcard: None,
+            wildcards: BTreeMap::new(),
             source,
         }
     }
@@ -153,16 +162,22 @@ impl Zone {
         if let Some(h) = self.names.get(name) {
             return Some(h);
         }
-        // A wildcard covers names strictly below the apex that are not owned explicitly.
-        if name != &self.apex {
-            return self.wildcard.as_ref();
-        }
-        None
+        // A wildcard `*.P` covers names one or more labels below P that are not owned
+        // explicitly; the most specific P answers.
+        self.wildcards
+            .iter()
+            .filter(|(parent, _)| name != *parent && name.is_within(parent))
+            .max_by_key(|(parent, _)| parent.as_str().len())
+            .map(|(_, h)| h)
     }
 
     /// True when `name` exists as an empty non-terminal (a name above some record).
     fn has_descendants(&self, name: &DnsName) -> bool {
         self.names.keys().any(|n| n != name && n.is_within(name))
+            || self
+                .wildcards
+                .keys()
+                .any(|p| p == name || p.is_within(name))
     }
 }
 
@@ -241,6 +256,11 @@ impl View {
             names.push(z.apex.clone());
             for (n, h) in &z.names {
                 names.push(n.clone());
+                if let Holding::Cname(target, _) | Holding::Alias(target) = h {
+                    names.push(target.clone());
+                }
+            }
+            for h in z.wildcards.values() {
                 if let Holding::Cname(target, _) | Holding::Alias(target) = h {
                     names.push(target.clone());
                 }
@@ -366,14 +386,22 @@ impl View {
                     RecordData::Cname(n) => Holding::Cname(n.clone(), r.ttl),
                     RecordData::Alias(n) => Holding::Alias(n.clone()),
                 };
-                match (zone.names.get_mut(&r.name), holding) {
+                // `*.parent`: a wildcard, kept by its parent.
+                let (map, key) = match r.name.as_str().strip_prefix("*.") {
+                    Some(parent) => match parent.parse::<DnsName>() {
+                        Ok(p) => (&mut zone.wildcards, p),
+                        Err(_) => (&mut zone.names, r.name.clone()),
+                    },
+                    None => (&mut zone.names, r.name.clone()),
+                };
+                match (map.get_mut(&key), holding) {
                     (Some(Holding::Addrs(a4, a6, _)), Holding::Addrs(b4, b6, _)) => {
                         a4.extend(b4);
                         a6.extend(b6);
                     }
                     (Some(_), _) => {}
                     (None, h) => {
-                        zone.names.insert(r.name.clone(), h);
+                        map.insert(key, h);
                     }
                 }
             }
@@ -389,9 +417,9 @@ impl View {
             };
             let mut zone = Zone::new(apex.clone(), Source::EndpointZone(e.id.value.clone()));
             let holding = Holding::Addrs(e.addresses(), vec![], AWS_TTL);
-            zone.names.insert(apex, holding.clone());
+            zone.names.insert(apex.clone(), holding.clone());
             if e.is_execute_api() {
-                zone.wildcard = Some(holding);
+                zone.wildcards.insert(apex, holding);
             }
             view.endpoint_zones.push(zone);
         }
@@ -459,18 +487,29 @@ impl View {
         (*kind == RuleKind::Forward).then(|| (id.clone(), targets.clone()))
     }
 
-    /// The zone that answers `name`, by the precedence in the module docs.
+    /// The zone that answers `name`, by the precedence in the module docs: the most specific
+    /// private zone, customer or endpoint-managed (the customer's on a tie), else public.
     fn zone_for(&self, name: &DnsName) -> Option<&Zone> {
-        most_specific(&self.private_zones, name)
-            .or_else(|| most_specific(&self.endpoint_zones, name))
-            .or_else(|| most_specific(&self.public, name))
+        let customer = most_specific(&self.private_zones, name);
+        let managed = most_specific(&self.endpoint_zones, name);
+        match (customer, managed) {
+            (Some(c), Some(m)) if m.apex.as_str().len() > c.apex.as_str().len() => Some(m),
+            (Some(c), _) => Some(c),
+            (None, Some(m)) => Some(m),
+            (None, None) => most_specific(&self.public, name),
+        }
     }
 
     fn step(&self, zone: &Zone, name: &DnsName, qtype: QType, hop: usize) -> Step {
         let unknown_api;
         let holding = match zone.holding(name) {
             Some(h) => h,
-            None if zone.apex == self.region_zone && is_api_default_name(name) => {
+            // The public execute-api zone answers any API id of the Region; a private zone
+            // never falls back to public answers.
+            None if zone.apex == self.region_zone
+                && matches!(zone.source, Source::Public(_))
+                && is_api_default_name(name) =>
+            {
                 let (v4, v6) = split(&self.unknown_api_addrs);
                 unknown_api = Holding::Addrs(v4, v6, AWS_TTL);
                 &unknown_api

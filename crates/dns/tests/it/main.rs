@@ -722,3 +722,100 @@ async fn random_datagrams_do_not_stop_the_resolver() {
         ips(&["10.0.1.17", "10.0.2.17"])
     );
 }
+
+/// Route 53 wildcard records in a private zone, as the centralised-endpoint pattern uses them:
+/// a spoke VPC without an endpoint, associated with a zone for the execute-api name whose
+/// `*` record points at the hub's endpoint ENIs. Route 53 Developer Guide, "DNS domain name
+/// format" (asterisk): `*.example.com` matches names with one or more labels in place of `*`,
+/// and a record of the exact name wins. The same page applies to private zones.
+#[tokio::test]
+async fn a_wildcard_in_a_private_zone_answers_the_spoke() {
+    let zone = format!(
+        r#"
+hosted_zones:
+  - name: execute-api.us-east-1.amazonaws.com
+    vpcs: [{VPC}]
+    records:
+      - {{ name: "*.execute-api.us-east-1.amazonaws.com", type: A, values: [10.1.1.17, 10.1.2.17] }}
+      - {{ name: exact0api.execute-api.us-east-1.amazonaws.com, type: A, values: [10.1.9.9] }}
+"#
+    );
+    let r = start(&topology(true, "alias", &zone)).await;
+    let (internet, vpc) = views(&r);
+    // Any API id of the Region: the wildcard, the hub's ENIs.
+    for name in [API, "zzzzzzzzzz.execute-api.us-east-1.amazonaws.com"] {
+        let m = ask(vpc, name, RecordType::A, Transport::Udp).await;
+        assert_eq!(addresses(&m), ips(&["10.1.1.17", "10.1.2.17"]), "{name}");
+    }
+    // One or more labels in place of `*`.
+    let deep = ask(
+        vpc,
+        "a.b.execute-api.us-east-1.amazonaws.com",
+        RecordType::A,
+        Transport::Udp,
+    )
+    .await;
+    assert_eq!(addresses(&deep), ips(&["10.1.1.17", "10.1.2.17"]));
+    // The exact record wins over the wildcard.
+    let exact = ask(
+        vpc,
+        "exact0api.execute-api.us-east-1.amazonaws.com",
+        RecordType::A,
+        Transport::Udp,
+    )
+    .await;
+    assert_eq!(addresses(&exact), ips(&["10.1.9.9"]));
+    // The internet is not associated with the zone: the public front door.
+    let public = ask(internet, API, RecordType::A, Transport::Udp).await;
+    assert_eq!(addresses(&public), ips(&["52.94.133.10"]));
+}
+
+/// A private zone for the Region's execute-api name that holds some APIs only: the others get
+/// NXDOMAIN, never the public answer. Route 53 Developer Guide, "Considerations when working
+/// with a private hosted zone": with a matching private zone and no matching record, "Resolver
+/// doesn't forward the request to a public DNS resolver. Instead, it returns NXDOMAIN".
+#[tokio::test]
+async fn a_private_execute_api_zone_never_falls_back_to_public_answers() {
+    let zone = format!(
+        r#"
+hosted_zones:
+  - name: execute-api.us-east-1.amazonaws.com
+    vpcs: [{VPC}]
+    records:
+      - {{ name: p1r2i3v4a5.execute-api.us-east-1.amazonaws.com, type: A, values: [10.1.1.17] }}
+"#
+    );
+    let r = start(&topology(true, "alias", &zone)).await;
+    let (_, vpc) = views(&r);
+    let m = ask(vpc, API, RecordType::A, Transport::Udp).await;
+    assert_eq!(m.metadata.response_code, ResponseCode::NXDomain);
+    assert!(addresses(&m).is_empty());
+}
+
+/// The customer's and the endpoint's zones compete by specificity (the same page's
+/// "overlapping namespaces"): a broad customer zone does not hide the endpoint's
+/// execute-api zone, and still answers its own names.
+#[tokio::test]
+async fn the_most_specific_private_zone_answers_customer_or_endpoint() {
+    let zone = format!(
+        r#"
+hosted_zones:
+  - name: us-east-1.amazonaws.com
+    vpcs: [{VPC}]
+    records:
+      - {{ name: internal.us-east-1.amazonaws.com, type: A, values: [10.0.5.5] }}
+"#
+    );
+    let r = start(&topology(true, "alias", &format!("{ENDPOINT}{zone}"))).await;
+    let (_, vpc) = views(&r);
+    let api = ask(vpc, API, RecordType::A, Transport::Udp).await;
+    assert_eq!(addresses(&api), ips(&["10.0.1.17", "10.0.2.17"]));
+    let own = ask(
+        vpc,
+        "internal.us-east-1.amazonaws.com",
+        RecordType::A,
+        Transport::Udp,
+    )
+    .await;
+    assert_eq!(addresses(&own), ips(&["10.0.5.5"]));
+}

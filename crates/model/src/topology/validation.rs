@@ -162,6 +162,24 @@ impl Topology {
             if let Some(first) = claimed.insert((&e.vpc.value, e.service.as_str()), &e.id.value) {
                 p.push(Problem::new(e.id.pos, format!("endpoints[{i}].private_dns"), format!("{} already has private DNS for {} in {}; AWS rejects a second one (conflicting DNS domain)", first, e.service.as_str(), e.vpc.value)));
             }
+            // A customer private zone of the endpoint's private DNS name, associated with the
+            // same VPC: EC2 refuses the endpoint's private DNS with InvalidParameter.
+            if let Ok(apex) =
+                crate::naming::endpoint_private_zone(e.service.as_str(), &self.region.value)
+                && self
+                    .hosted_zones
+                    .iter()
+                    .any(|z| z.name.value == apex && z.vpcs.iter().any(|v| v.value == e.vpc.value))
+            {
+                p.push(Problem::new(
+                    e.id.pos,
+                    format!("endpoints[{i}].private_dns"),
+                    format!(
+                        "private-dns-enabled cannot be set because there is already a conflicting DNS domain for {apex} in the VPC {} (a private hosted zone of that name is associated with it; AWS answers InvalidParameter)",
+                        e.vpc.value
+                    ),
+                ));
+            }
         }
     }
     /// Private hosted zones: their VPCs and records.

@@ -255,3 +255,18 @@ proptest! {
         }
     }
 }
+
+/// EC2 refuses private DNS on an interface endpoint when a private hosted zone of the same name
+/// is associated with the VPC, with InvalidParameter and this text.
+#[test]
+fn private_dns_beside_a_private_zone_of_the_same_name_is_refused() {
+    let s = broken(
+        "  - name: only\n",
+        "  - name: only\n    changes:\n      - add_hosted_zone: { name: execute-api.us-east-1.amazonaws.com, vpcs: [vpc-0a1b2c3d] }\n",
+    );
+    let text = error_of(&s);
+    assert!(
+        text.contains("private-dns-enabled cannot be set because there is already a conflicting DNS domain for execute-api.us-east-1.amazonaws.com in the VPC vpc-0a1b2c3d"),
+        "{text}"
+    );
+}
