@@ -5,9 +5,14 @@
 //! aws ec2 describe-vpc-endpoints                 > describe-vpc-endpoints.json
 //! aws apigateway get-rest-apis                   > get-rest-apis.json
 //! aws apigateway get-domain-names                > get-domain-names.json
-//! aws route53 list-hosted-zones-by-vpc --vpc-id VPC --vpc-region REGION > list-hosted-zones-by-vpc.json
+//! aws route53 list-hosted-zones-by-vpc --vpc-id VPC --vpc-region REGION > list-hosted-zones-by-vpc-VPC.json
+//! aws route53 list-resource-record-sets --hosted-zone-id ZONE > list-resource-record-sets-ZONE.json
 //! aws route53resolver list-resolver-rules        > list-resolver-rules.json
 //! ```
+//!
+//! `list-hosted-zones-by-vpc` does not say which VPC it was asked about: the VPC id goes in the
+//! file name (a plain `list-hosted-zones-by-vpc.json` is taken as the only VPC's of
+//! `describe-vpcs.json`). Route 53 writes a wildcard record's `*` as `\052`.
 //!
 //! For PX008 (methods that require an API key), add the usage plans, each plan's keys and each
 //! API's methods; without `get-usage-plans.json` nothing is said about keys:
@@ -39,13 +44,35 @@ const KNOWN: &[&str] = &[
     "get-rest-apis.json",
     "get-domain-names.json",
     "list-hosted-zones-by-vpc.json",
+    "list-hosted-zones-by-vpc-*.json",
     "list-resolver-rules.json",
     "get-usage-plans.json",
 ];
 
 /// Whether the folder holds any of the AWS CLI outputs this reads.
 pub fn holds_outputs(dir: &Path) -> bool {
-    KNOWN.iter().any(|n| input::present(&dir.join(n)))
+    KNOWN.iter().any(|n| input::present(&dir.join(n))) || !per_vpc_zone_files(dir).is_empty()
+}
+
+/// `list-hosted-zones-by-vpc-VPC.json` files: (the VPC id, the path).
+fn per_vpc_zone_files(dir: &Path) -> Vec<(String, std::path::PathBuf)> {
+    let mut out: Vec<(String, std::path::PathBuf)> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .filter_map(|e| {
+                    let name = e.file_name().to_string_lossy().into_owned();
+                    let vpc = name
+                        .strip_prefix("list-hosted-zones-by-vpc-")?
+                        .strip_suffix(".json")?
+                        .to_owned();
+                    Some((vpc, e.path()))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    out.sort();
+    out
 }
 
 pub fn import(dir: &Path, max_bytes: u64) -> Imported {
@@ -292,6 +319,102 @@ pub fn import(dir: &Path, max_bytes: u64) -> Imported {
                     file: file.clone(),
                     line: d.line,
                     resource: name.unwrap_or_default(),
+                },
+            });
+        }
+    }
+    // Private zones by VPC, and their records.
+    let mut by_vpc: Vec<(String, std::path::PathBuf)> = per_vpc_zone_files(dir);
+    let plain = dir.join("list-hosted-zones-by-vpc.json");
+    if input::present(&plain) {
+        match out.vpcs.as_slice() {
+            [only] => by_vpc.push((only.id.clone().unwrap_or_default(), plain)),
+            _ => out.errors.push((
+                Loc {
+                    file: plain.display().to_string(),
+                    line: 0,
+                    resource: String::new(),
+                },
+                "list-hosted-zones-by-vpc does not say which VPC it lists: name the file list-hosted-zones-by-vpc-VPCID.json (describe-vpcs.json does not hold exactly one VPC)".to_owned(),
+            )),
+        }
+    }
+    for (vpc, path) in by_vpc {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let Some((root, file)) = read(&name, &mut out) else {
+            continue;
+        };
+        for z in items(&root, "HostedZoneSummaries") {
+            let j = to_json(z);
+            let id = j
+                .get("HostedZoneId")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .trim_start_matches("/hostedzone/")
+                .to_owned();
+            let zone_name = j
+                .get("Name")
+                .and_then(Value::as_str)
+                .map(|n| n.trim_end_matches('.').to_ascii_lowercase());
+            match out.zones.iter_mut().find(|x| x.key == id) {
+                Some(existing) => existing.vpcs.push(Ref::Id(vpc.clone())),
+                None => out.zones.push(crate::imported::Zone {
+                    key: id.clone(),
+                    name: zone_name,
+                    vpcs: vec![Ref::Id(vpc.clone())],
+                    loc: Loc {
+                        file: file.clone(),
+                        line: z.line,
+                        resource: id.clone(),
+                    },
+                }),
+            }
+        }
+    }
+    let zone_ids: Vec<String> = out.zones.iter().map(|z| z.key.clone()).collect();
+    for id in zone_ids {
+        let Some((root, file)) = read(&format!("list-resource-record-sets-{id}.json"), &mut out)
+        else {
+            continue;
+        };
+        for r in items(&root, "ResourceRecordSets") {
+            let j = to_json(r);
+            let Some(name) = j.get("Name").and_then(Value::as_str) else {
+                continue;
+            };
+            let (kind, values) = match j.get("AliasTarget").and_then(|a| a.get("DNSName")) {
+                Some(target) => (
+                    "ALIAS".to_owned(),
+                    vec![target.as_str().unwrap_or_default().to_owned()],
+                ),
+                None => (
+                    j.get("Type")
+                        .and_then(Value::as_str)
+                        .unwrap_or("")
+                        .to_owned(),
+                    j.get("ResourceRecords")
+                        .and_then(Value::as_array)
+                        .map(|rs| {
+                            rs.iter()
+                                .filter_map(|v| v.get("Value").and_then(Value::as_str))
+                                .map(str::to_owned)
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                ),
+            };
+            out.zone_records.push(crate::imported::ZoneRecord {
+                zone: Ref::Key(id.clone()),
+                name: crate::cfn::normalise_record_name(name),
+                kind,
+                values,
+                loc: Loc {
+                    file: file.clone(),
+                    line: r.line,
+                    resource: format!("{id} {name}"),
                 },
             });
         }

@@ -44,7 +44,7 @@ pub struct Rule {
     pub severity: Severity,
 }
 
-pub const RULES: [Rule; 10] = [
+pub const RULES: [Rule; 11] = [
     Rule {
         id: "PX001",
         name: "execute-api-private-dns-shadows-public-apis",
@@ -115,6 +115,13 @@ pub const RULES: [Rule; 10] = [
         help: "Fix the type: CloudFormation rejects unknown types, and until then this resource is not analyzed.",
         severity: Severity::Warning,
     },
+    Rule {
+        id: "PX011",
+        name: "execute-api-captured-by-shared-zone",
+        summary: "A private hosted zone for the Region's execute-api names, associated with a VPC, captures the default hostnames of public APIs there (the centralised-endpoint pattern)",
+        help: "Keep the shared zone to the private APIs' own names (one zone or record per API, no wildcard over execute-api), call public APIs through custom domains, or leave the VPC out of the zone's associations.",
+        severity: Severity::Error,
+    },
 ];
 
 /// A finding's rule, by its stable id: the index into [`RULES`].
@@ -130,10 +137,11 @@ pub enum FindingId {
     Px008,
     Px009,
     Px010,
+    Px011,
 }
 
 impl FindingId {
-    pub const ALL: [FindingId; 10] = [
+    pub const ALL: [FindingId; 11] = [
         FindingId::Px001,
         FindingId::Px002,
         FindingId::Px003,
@@ -144,6 +152,7 @@ impl FindingId {
         FindingId::Px008,
         FindingId::Px009,
         FindingId::Px010,
+        FindingId::Px011,
     ];
 
     /// The rule's metadata (`RULES` is in `FindingId` order; a test holds them together).
@@ -244,6 +253,9 @@ pub fn findings(m: &Imported) -> Vec<Finding> {
     }) {
         out.push(mk(FindingId::Px001, Some(Severity::Note), format!("{}: its service is not known statically; if it is execute-api with private DNS, public APIs become unreachable from {} by their default hostnames", e.key, vpcs.name(&e.vpc)), &e.loc));
     }
+    shared_zone_capture(m, &public, &mut |severity, message, loc| {
+        out.push(mk(FindingId::Px011, Some(severity), message, loc));
+    });
     // PX002: endpoints with private DNS, grouped by the VPC they name.
     let with_dns: Vec<_> = m
         .endpoints
@@ -397,6 +409,99 @@ pub fn findings(m: &Imported) -> Vec<Finding> {
             .then(a.location.line.cmp(&b.location.line))
     });
     out
+}
+
+/// PX011: a private zone associated with a VPC that answers the Region's execute-api names (the
+/// zone is `execute-api.{region}.amazonaws.com` or a parent of it), in a VPC without an
+/// execute-api endpoint of its own with private DNS (that is PX001's). Public APIs called by
+/// their default hostnames from there go where the zone says: a wildcard's addresses (the hub's
+/// endpoint, which routes only private APIs: 403) or nowhere (NXDOMAIN).
+fn shared_zone_capture(
+    m: &Imported,
+    public: &[&crate::imported::Api],
+    push: &mut dyn FnMut(Severity, String, &Loc),
+) {
+    let Some(region) = m.region.as_deref().or_else(|| {
+        // The Region in the zone's own name, when the inputs say it nowhere else.
+        m.zones.iter().find_map(|z| {
+            z.name
+                .as_deref()?
+                .strip_prefix("execute-api.")?
+                .strip_suffix(".amazonaws.com")
+        })
+    }) else {
+        return;
+    };
+    let service = format!("execute-api.{region}.amazonaws.com");
+    let within = |name: &str, zone: &str| name == zone || name.ends_with(&format!(".{zone}"));
+    for z in &m.zones {
+        let Some(zname) = z
+            .name
+            .as_deref()
+            .map(|n| n.trim_end_matches('.').to_ascii_lowercase())
+        else {
+            continue;
+        };
+        if z.vpcs.is_empty() || !within(&service, &zname) {
+            continue;
+        }
+        let records: Vec<&crate::imported::ZoneRecord> = m
+            .zone_records
+            .iter()
+            .filter(|r| m.zone(&r.zone).is_some_and(|x| x.key == z.key))
+            .collect();
+        let wildcard = records
+            .iter()
+            .find(|r| r.name.starts_with("*.") && within(&service, &r.name[2..]));
+        for v in &z.vpcs {
+            let own_endpoint = m.endpoints.iter().any(|e| {
+                e.service.as_deref() == Some("execute-api")
+                    && e.private_dns == Some(true)
+                    && m.same_vpc(&e.vpc, v)
+            });
+            if own_endpoint {
+                continue;
+            }
+            let vpc = m.vpc_name(v);
+            let broken: Vec<String> = public
+                .iter()
+                .filter(|a| {
+                    // An API whose own name the zone holds exactly is not broken by it.
+                    let default = a.id.as_ref().map(|id| format!("{id}.{service}"));
+                    !default
+                        .as_deref()
+                        .is_some_and(|d| records.iter().any(|r| r.name == d))
+                })
+                .take(10)
+                .map(|a| format!("{} ({})", a.name, a.kind.unwrap_or(ApiKind::Edge)))
+                .collect();
+            let what = match wildcard {
+                Some(w) => format!(
+                    "its wildcard {} answers every API id with {} (an endpoint that routes only PRIVATE APIs: 403 ForbiddenException)",
+                    w.name,
+                    if w.values.is_empty() { "its targets".to_owned() } else { w.values.join(", ") }
+                ),
+                None => "an API id without a record of its own gets NXDOMAIN (a matching private zone never falls back to public answers)".to_owned(),
+            };
+            let (severity, message) = if broken.is_empty() {
+                (
+                    Severity::Warning,
+                    format!(
+                        "the private zone {zname} is associated with {vpc}, which has no execute-api endpoint of its own: {what}; nothing in these inputs is broken by it, but from {vpc} every public API Gateway API of {region} called by its default hostname is, other accounts' and vendors' included"
+                    ),
+                )
+            } else {
+                (
+                    Severity::Error,
+                    format!(
+                        "the private zone {zname} is associated with {vpc}, which has no execute-api endpoint of its own: {what}; from {vpc} these public APIs are unreachable by their default hostnames: {}",
+                        broken.join(", ")
+                    ),
+                )
+            };
+            push(severity, message, &z.loc);
+        }
+    }
 }
 
 /// PX008: an API with methods that require a key, and no usage plan (with a key attached)
@@ -659,6 +764,7 @@ fn page(id: &str) -> &'static str {
         "PX008" => include_str!("../../../docs/rules/PX008.md"),
         "PX009" => include_str!("../../../docs/rules/PX009.md"),
         "PX010" => include_str!("../../../docs/rules/PX010.md"),
+        "PX011" => include_str!("../../../docs/rules/PX011.md"),
         _ => "",
     }
 }

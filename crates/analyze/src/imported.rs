@@ -136,6 +136,20 @@ pub struct Zone {
     pub loc: Loc,
 }
 
+/// A record of a hosted zone (A, AAAA, CNAME, or a Route 53 alias), by the zone it is in.
+#[derive(Clone, Debug, Serialize)]
+pub struct ZoneRecord {
+    /// The zone, by key (the template's or plan's) or id/name (AWS CLI).
+    pub zone: Ref,
+    /// The record's name, `*.` first for a wildcard (Route 53's `\052.` read as `*.`).
+    pub name: String,
+    /// `A`, `AAAA`, `CNAME`, or `ALIAS`.
+    pub kind: String,
+    /// The addresses or the one target name, when known.
+    pub values: Vec<String>,
+    pub loc: Loc,
+}
+
 /// A DNS record that publishes a name by CNAME.
 #[derive(Clone, Debug, Serialize)]
 pub struct Cname {
@@ -199,6 +213,8 @@ pub struct Imported {
     pub domains: Vec<Domain>,
     pub zones: Vec<Zone>,
     pub cnames: Vec<Cname>,
+    /// Records of hosted zones.
+    pub zone_records: Vec<ZoneRecord>,
     pub key_methods: Vec<KeyMethod>,
     pub usage_plans: Vec<UsagePlan>,
     /// The usage plans that API keys are attached to (`UsagePlanKey`).
@@ -229,6 +245,7 @@ impl Imported {
         self.domains.extend(other.domains);
         self.zones.extend(other.zones);
         self.cnames.extend(other.cnames);
+        self.zone_records.extend(other.zone_records);
         self.key_methods.extend(other.key_methods);
         self.usage_plans.extend(other.usage_plans);
         self.plan_keys.extend(other.plan_keys);
@@ -253,6 +270,19 @@ impl Imported {
         match r {
             Ref::Key(k) => self.apis.iter().find(|a| &a.key == k),
             Ref::Id(id) => self.apis.iter().find(|a| a.id.as_deref() == Some(id)),
+            Ref::Unknown(_) => None,
+        }
+    }
+
+    /// The zone a reference names, by key, id, or name.
+    pub fn zone(&self, r: &Ref) -> Option<&Zone> {
+        match r {
+            Ref::Key(k) => self.zones.iter().find(|z| &z.key == k),
+            Ref::Id(id) => self.zones.iter().find(|z| {
+                &z.key == id
+                    || z.name.as_deref().map(|n| n.trim_end_matches('.'))
+                        == Some(id.trim_end_matches('.'))
+            }),
             Ref::Unknown(_) => None,
         }
     }

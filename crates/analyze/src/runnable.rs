@@ -335,9 +335,9 @@ pub fn topology(m: &Imported) -> (Topology, Vec<Assumption>) {
             regional: vec![At::bare(IpAddr::from([52, 94, 133, 10]))],
             edge: vec![At::bare(IpAddr::from([13, 249, 118, 20]))],
         },
+        hosted_zones: hosted_zones(m, &vpcs),
         vpcs,
         endpoints,
-        hosted_zones: Vec::new(),
         resolver_rules: Vec::new(),
         apis,
         custom_domains,
@@ -345,6 +345,66 @@ pub fn topology(m: &Imported) -> (Topology, Vec<Assumption>) {
         vantages,
     };
     (t, notes)
+}
+
+/// The private zones of the inputs whose VPCs are known, with the records that can be read
+/// (A and AAAA with addresses, CNAME and alias with a name); the others are left out.
+fn hosted_zones(m: &Imported, vpcs: &[MVpc]) -> Vec<parallax_model::topology::HostedZone> {
+    use parallax_model::topology::{HostedZone, Record, RecordData};
+    let mut out = Vec::new();
+    for z in &m.zones {
+        let Some(name) = z
+            .name
+            .as_deref()
+            .and_then(|n| n.parse::<parallax_model::DnsName>().ok())
+        else {
+            continue;
+        };
+        let zone_vpcs: Vec<At<parallax_model::VpcId>> = z
+            .vpcs
+            .iter()
+            .filter_map(|r| {
+                let i = m
+                    .vpc(r)
+                    .and_then(|v| m.vpcs.iter().position(|x| x.key == v.key))?;
+                Some(At::bare(vpcs[i].id.value.clone()))
+            })
+            .collect();
+        if zone_vpcs.is_empty() {
+            continue;
+        }
+        let records = m
+            .zone_records
+            .iter()
+            .filter(|r| m.zone(&r.zone).is_some_and(|x| x.key == z.key))
+            .filter_map(|r| {
+                let rname: parallax_model::DnsName = r.name.parse().ok()?;
+                if !rname.is_within(&name) {
+                    return None;
+                }
+                let data = match r.kind.as_str() {
+                    "A" => RecordData::A(r.values.iter().filter_map(|v| v.parse().ok()).collect()),
+                    "AAAA" => {
+                        RecordData::Aaaa(r.values.iter().filter_map(|v| v.parse().ok()).collect())
+                    }
+                    "CNAME" => RecordData::Cname(r.values.first()?.parse().ok()?),
+                    "ALIAS" => RecordData::Alias(r.values.first()?.parse().ok()?),
+                    _ => return None,
+                };
+                Some(At::bare(Record {
+                    name: rname,
+                    ttl: 300,
+                    data,
+                }))
+            })
+            .collect();
+        out.push(HostedZone {
+            name: At::bare(name),
+            vpcs: zone_vpcs,
+            records,
+        });
+    }
+    out
 }
 
 /// `value` with every `${Key}` (and `${Key.Id}`, `${Key.VpcId}`) of a known resource replaced by

@@ -178,6 +178,7 @@ pub fn import_with(root: &Node, file: &str, tf_dir: Option<&Path>, max_bytes: u6
         Some(found.trim_end_matches(".id").to_owned())
     };
     let mut attached_policies: Vec<AttachedPolicy> = Vec::new();
+    let mut zone_associations: Vec<(Ref, Ref)> = Vec::new();
     for r in &resources {
         let address = r
             .get("address")
@@ -411,20 +412,26 @@ pub fn import_with(root: &Node, file: &str, tf_dir: Option<&Path>, max_bytes: u6
             }
             "aws_api_gateway_usage_plan_key" => out.plan_keys.push(link("usage_plan_id")),
             "aws_route53_zone" => {
-                let vpcs = values
+                let blocks = values
                     .get("vpc")
                     .and_then(Value::as_array)
-                    .map(|a| {
-                        a.iter()
-                            .map(|v| {
-                                v.get("vpc_id").and_then(Value::as_str).map_or_else(
-                                    || Ref::Unknown("vpc_id known only after apply".into()),
-                                    |i| Ref::Id(i.to_owned()),
-                                )
-                            })
-                            .collect()
-                    })
+                    .cloned()
                     .unwrap_or_default();
+                let mut vpcs: Vec<Ref> = blocks
+                    .iter()
+                    .filter_map(|v| v.get("vpc_id").and_then(Value::as_str))
+                    .map(|i| Ref::Id(i.to_owned()))
+                    .collect();
+                if vpcs.len() < blocks.len() {
+                    // Known only after apply: the configuration names the VPCs.
+                    let named = resources_named(&address, "vpc.vpc_id");
+                    if named.is_empty() {
+                        vpcs.push(Ref::Unknown(format!(
+                            "{address}.vpc.vpc_id is known only after apply"
+                        )));
+                    }
+                    vpcs.extend(named.into_iter().map(Ref::Key));
+                }
                 out.zones.push(Zone {
                     key: address.clone(),
                     name: s("name"),
@@ -432,25 +439,74 @@ pub fn import_with(root: &Node, file: &str, tf_dir: Option<&Path>, max_bytes: u6
                     loc,
                 });
             }
-            "aws_route53_record" if s("type").as_deref() == Some("CNAME") => {
-                let target = values
-                    .get("records")
-                    .and_then(|r| r.get(0))
-                    .and_then(Value::as_str)
-                    .map(str::to_owned);
-                let target_domain = if target.is_none() {
-                    reference(&address, "records")
-                } else {
-                    None
+            "aws_route53_zone_association" => {
+                zone_associations.push((link("zone_id"), link("vpc_id")));
+            }
+            "aws_route53_record" => {
+                let alias = values
+                    .get("alias")
+                    .and_then(|a| a.get(0))
+                    .and_then(|a| a.get("name"))
+                    .and_then(Value::as_str);
+                let (kind, record_values) = match alias {
+                    Some(target) => ("ALIAS".to_owned(), vec![target.to_owned()]),
+                    None => (
+                        s("type").unwrap_or_default(),
+                        values
+                            .get("records")
+                            .and_then(Value::as_array)
+                            .map(|r| {
+                                r.iter()
+                                    .filter_map(Value::as_str)
+                                    .map(str::to_owned)
+                                    .collect()
+                            })
+                            .unwrap_or_default(),
+                    ),
                 };
-                out.cnames.push(Cname {
-                    name: s("name"),
-                    target,
-                    target_domain,
-                    loc,
-                });
+                if let Some(name) = s("name") {
+                    out.zone_records.push(crate::imported::ZoneRecord {
+                        zone: link("zone_id"),
+                        name: crate::cfn::normalise_record_name(&name),
+                        kind,
+                        values: record_values,
+                        loc: loc.clone(),
+                    });
+                }
+                if s("type").as_deref() == Some("CNAME") {
+                    let target = values
+                        .get("records")
+                        .and_then(|r| r.get(0))
+                        .and_then(Value::as_str)
+                        .map(str::to_owned);
+                    let target_domain = if target.is_none() {
+                        reference(&address, "records")
+                    } else {
+                        None
+                    };
+                    out.cnames.push(Cname {
+                        name: s("name"),
+                        target,
+                        target_domain,
+                        loc,
+                    });
+                }
             }
             _ => {}
+        }
+    }
+    for (zone, vpc) in zone_associations {
+        let found = out.zones.iter_mut().find(|z| match &zone {
+            Ref::Key(k) => &z.key == k,
+            Ref::Id(id) => &z.key == id,
+            Ref::Unknown(_) => false,
+        });
+        match found {
+            Some(z) => z.vpcs.push(vpc),
+            None => out.unknowns.push((
+                Loc::default(),
+                "a zone association names a zone that is not in the plan".to_owned(),
+            )),
         }
     }
     for p in attached_policies {

@@ -545,7 +545,41 @@ impl Reader<'_> {
     }
 
     fn record(&mut self, r: Res<'_>) {
-        if r.prop("Type").as_ref().and_then(V::as_str) != Some("CNAME") {
+        let kind = r
+            .prop("Type")
+            .as_ref()
+            .and_then(V::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        let zone = match (r.prop("HostedZoneId"), r.prop("HostedZoneName")) {
+            (Some(id), _) => Some(to_ref(&id)),
+            (None, Some(V::Str(name))) => Some(Ref::Id(name)),
+            _ => None,
+        };
+        if let (Some(zone), Some(name)) = (
+            zone,
+            r.prop("Name").and_then(|v| v.as_str().map(str::to_owned)),
+        ) {
+            let alias = r.props.get("AliasTarget").and_then(|a| a.get("DNSName"));
+            let (kind, values) = match alias {
+                Some(target) => ("ALIAS".to_owned(), vec![target.text()]),
+                None => (
+                    kind.clone(),
+                    match r.props.get("ResourceRecords") {
+                        Some(V::List(l)) => l.iter().map(V::text).collect(),
+                        _ => Vec::new(),
+                    },
+                ),
+            };
+            self.out.zone_records.push(crate::imported::ZoneRecord {
+                zone,
+                name: normalise_record_name(&name),
+                kind,
+                values,
+                loc: r.loc.clone(),
+            });
+        }
+        if kind != "CNAME" {
             return;
         }
         let first = match r.props.get("ResourceRecords") {
@@ -1004,6 +1038,14 @@ pub fn import_definition(root: &Node, file: &str) -> Imported {
         loc,
     });
     out
+}
+
+/// A record name as Route 53 means it: lower case, no final dot, and `\052` (how the API writes
+/// the asterisk) as `*`.
+pub(crate) fn normalise_record_name(name: &str) -> String {
+    name.replace("\\052", "*")
+        .trim_end_matches('.')
+        .to_ascii_lowercase()
 }
 
 fn short_service(s: &str) -> String {
