@@ -52,6 +52,7 @@ scenario_tests! {
     scenario_api_keys => "api-keys.yaml",
     scenario_cname_shadowed => "cname-shadowed.yaml",
     scenario_fixes => "fixes.yaml",
+    scenario_hub_and_spoke => "hub-and-spoke.yaml",
     scenario_mutual_tls => "mutual-tls.yaml",
     scenario_private_api => "private-api.yaml",
     scenario_seed_incident => "seed-incident.yaml",
