@@ -286,6 +286,10 @@ pub struct Request {
     pub repeat: u32,
     #[serde(default)]
     pub expect: Option<At<Expectation>>,
+    /// Where the expected result comes from: the AWS page that states it, or `inferred: why`
+    /// (the conformance table requires it on every request).
+    #[serde(default)]
+    pub source: Option<String>,
 }
 
 fn get() -> String {

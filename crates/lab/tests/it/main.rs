@@ -6,6 +6,8 @@ use std::path::PathBuf;
 use parallax_lab::{LabOptions, run};
 use parallax_model::Scenario;
 
+mod conformance;
+
 fn scenarios_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scenarios")
 }
