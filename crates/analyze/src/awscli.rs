@@ -196,6 +196,10 @@ pub fn import(dir: &Path, max_bytes: u64) -> Imported {
                 // Gateway endpoints report PrivateDnsEnabled too; only Interface ones count.
                 interface: Some(s("VpcEndpointType").as_deref() == Some("Interface")),
                 private_dns: j.get("PrivateDnsEnabled").and_then(Value::as_bool),
+                // describe-vpc-endpoints gives the policy as a JSON string.
+                policy: s("PolicyDocument").and_then(|p| serde_json::from_str(&p).ok()),
+                policy_unknown: s("PolicyDocument")
+                    .is_some_and(|p| serde_json::from_str::<Value>(&p).is_err()),
                 loc: Loc {
                     file: file.clone(),
                     line: e.line,

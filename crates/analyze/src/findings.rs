@@ -44,7 +44,7 @@ pub struct Rule {
     pub severity: Severity,
 }
 
-pub const RULES: [Rule; 11] = [
+pub const RULES: [Rule; 12] = [
     Rule {
         id: "PX001",
         name: "execute-api-private-dns-shadows-public-apis",
@@ -122,6 +122,13 @@ pub const RULES: [Rule; 11] = [
         help: "Keep the shared zone to the private APIs' own names (one zone or record per API, no wildcard over execute-api), call public APIs through custom domains, or leave the VPC out of the zone's associations.",
         severity: Severity::Error,
     },
+    Rule {
+        id: "PX012",
+        name: "endpoint-policy-blocks-private-api",
+        summary: "An execute-api VPC endpoint's policy does not allow a private API that is meant to be called through it",
+        help: "Add the API's ARN (arn:aws:execute-api:REGION:ACCOUNT:API-ID/*) to an Allow of the endpoint policy, or remove the endpoint from the API's VPC endpoints and policy.",
+        severity: Severity::Error,
+    },
 ];
 
 /// A finding's rule, by its stable id: the index into [`RULES`].
@@ -138,10 +145,11 @@ pub enum FindingId {
     Px009,
     Px010,
     Px011,
+    Px012,
 }
 
 impl FindingId {
-    pub const ALL: [FindingId; 11] = [
+    pub const ALL: [FindingId; 12] = [
         FindingId::Px001,
         FindingId::Px002,
         FindingId::Px003,
@@ -153,6 +161,7 @@ impl FindingId {
         FindingId::Px009,
         FindingId::Px010,
         FindingId::Px011,
+        FindingId::Px012,
     ];
 
     /// The rule's metadata (`RULES` is in `FindingId` order; a test holds them together).
@@ -255,6 +264,9 @@ pub fn findings(m: &Imported) -> Vec<Finding> {
     }
     shared_zone_capture(m, &public, &mut |severity, message, loc| {
         out.push(mk(FindingId::Px011, Some(severity), message, loc));
+    });
+    endpoint_policy_blocks(m, &mut |message, loc| {
+        out.push(mk(FindingId::Px012, None, message, loc));
     });
     // PX002: endpoints with private DNS, grouped by the VPC they name.
     let with_dns: Vec<_> = m
@@ -500,6 +512,88 @@ fn shared_zone_capture(
                 )
             };
             push(severity, message, &z.loc);
+        }
+    }
+}
+
+/// PX012: an execute-api endpoint with a policy, and a PRIVATE API that names the endpoint (in
+/// its VPC endpoints, or an `aws:SourceVpce` of its policy) but that the endpoint policy does
+/// not allow: every call through that endpoint gets 403 AccessDeniedException. The API's ARN
+/// uses its id, or the same made-up id the matrix gives it.
+fn endpoint_policy_blocks(m: &Imported, push: &mut dyn FnMut(String, &Loc)) {
+    use parallax_rules::policy::{Caller, Decision, Policy, evaluate};
+    let region = m.region.as_deref().unwrap_or("us-east-1");
+    let account = m.account.as_deref().unwrap_or("123456789012");
+    for e in m
+        .endpoints
+        .iter()
+        .filter(|e| e.service.as_deref() == Some("execute-api") && e.interface != Some(false))
+    {
+        let Some(policy_json) = e.policy.as_ref() else {
+            continue;
+        };
+        let ep_ref = |r: &Ref| match r {
+            Ref::Key(k) => k == &e.key,
+            Ref::Id(id) => e.id.as_deref() == Some(id) || id == &e.key,
+            Ref::Unknown(_) => false,
+        };
+        let vpce_id = e.id.clone().unwrap_or_else(|| e.key.clone());
+        for a in m.apis.iter().filter(|a| a.kind == Some(ApiKind::Private)) {
+            let named = a.vpc_endpoints.iter().any(ep_ref)
+                || a.policy.as_ref().is_some_and(|p| {
+                    let text = p.to_string();
+                    text.contains(&format!("${{{}}}", e.key)) || text.contains(&vpce_id)
+                });
+            if !named {
+                continue;
+            }
+            let api_id =
+                a.id.clone()
+                    .unwrap_or_else(|| parallax_model::topology::stable_token(&a.key, 10));
+            let relative = "prod/GET/";
+            let arn = format!("arn:aws:execute-api:{region}:{account}:{api_id}/{relative}");
+            let caller = Caller {
+                arn: &arn,
+                api_relative: relative,
+                source_ip: std::net::IpAddr::from([10, 0, 0, 10]),
+                source_vpce: Some(&vpce_id),
+                source_vpc: None,
+                user_agent: None,
+                referer: None,
+                now: Caller::now(),
+            };
+            // The template's references (`${Api}`, `${Endpoint}`) as the ids the matrix uses; a
+            // policy that still names something unknown cannot be judged here.
+            let mut text = policy_json.to_string();
+            for other in &m.apis {
+                let id = other
+                    .id
+                    .clone()
+                    .unwrap_or_else(|| parallax_model::topology::stable_token(&other.key, 10));
+                text = text.replace(&format!("${{{}}}", other.key), &id);
+            }
+            text = text.replace(&format!("${{{}}}", e.key), &vpce_id);
+            let Some(policy) = serde_json::from_str(&text)
+                .ok()
+                .and_then(|v| Policy::parse(&v).ok())
+            else {
+                continue;
+            };
+            let d = evaluate(&policy, &caller);
+            if d != Decision::Allow {
+                let why = if d == Decision::ExplicitDeny {
+                    "denies it explicitly"
+                } else {
+                    "allows nothing for it"
+                };
+                push(
+                    format!(
+                        "{}'s endpoint policy {why}: every call to the PRIVATE API {} through this endpoint gets 403 AccessDeniedException (\"because no VPC endpoint policy allows the execute-api:Invoke action\")",
+                        e.key, a.name
+                    ),
+                    &e.loc,
+                );
+            }
         }
     }
 }
@@ -765,6 +859,7 @@ fn page(id: &str) -> &'static str {
         "PX009" => include_str!("../../../docs/rules/PX009.md"),
         "PX010" => include_str!("../../../docs/rules/PX010.md"),
         "PX011" => include_str!("../../../docs/rules/PX011.md"),
+        "PX012" => include_str!("../../../docs/rules/PX012.md"),
         _ => "",
     }
 }

@@ -43,6 +43,10 @@ pub struct Endpoint {
     /// Only interface endpoints get private DNS (gateway endpoints report the flag too).
     pub interface: Option<bool>,
     pub private_dns: Option<bool>,
+    /// The endpoint policy, when one is set and readable (none is full access).
+    pub policy: Option<serde_json::Value>,
+    /// A policy is set but could not be read statically.
+    pub policy_unknown: bool,
     pub loc: Loc,
 }
 

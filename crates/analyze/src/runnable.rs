@@ -62,6 +62,8 @@ pub enum Assumption {
     ApiTypeUnknown { api: String },
     /// An API whose resource policy is set but not known statically is left out.
     PolicyUnknown { api: String },
+    /// An endpoint policy that cannot be evaluated: every call through it is predicted denied.
+    EndpointPolicyNotEvaluable { endpoint: String, error: String },
     /// A resource policy that cannot be evaluated: every call is predicted denied.
     PolicyNotEvaluable { api: String, error: String },
 }
@@ -92,6 +94,10 @@ impl std::fmt::Display for Assumption {
             Assumption::PolicyUnknown { api } => write!(
                 f,
                 "{api}: its resource policy is not known statically (known only after apply, or unresolved); left out"
+            ),
+            Assumption::EndpointPolicyNotEvaluable { endpoint, error } => write!(
+                f,
+                "{endpoint}: its endpoint policy cannot be evaluated ({error}); every call through it is predicted denied"
             ),
             Assumption::PolicyNotEvaluable { api, error } => write!(
                 f,
@@ -170,6 +176,9 @@ pub fn topology(m: &Imported) -> (Topology, Vec<Assumption>) {
         let addr = Ipv4Addr::new(10, vi.min(255) as u8, 1, 17u8.saturating_add(n as u8));
         endpoint_ids.push((e.key.clone(), e.id.clone(), id.clone()));
         endpoints.push(MEndpoint {
+            // Ids in the endpoint's policy are the inputs' (`${Key}` ones are made up below,
+            // after every id is known; an endpoint policy rarely names one).
+            policy: e.policy.clone().map(At::bare),
             id: At::bare(id),
             vpc: At::bare(vpcs[vi].id.value.clone()),
             service: At::bare(
@@ -273,6 +282,23 @@ pub fn topology(m: &Imported) -> (Topology, Vec<Assumption>) {
         });
     }
     let api_ref = |r: &Ref| -> Option<parallax_model::ApiId> { resolve(&api_ids, r) };
+    // Endpoint policies name APIs (`${Api}` in an ARN): give them the APIs' ids too.
+    made_ids.extend(
+        api_ids
+            .iter()
+            .map(|(key, _, id)| (key.clone(), id.to_string())),
+    );
+    for e in &mut endpoints {
+        if let Some(p) = &mut e.policy {
+            p.value = with_ids(&p.value, &made_ids);
+            if let Err(err) = parallax_model::policy::Policy::parse(&p.value) {
+                notes.push(Assumption::EndpointPolicyNotEvaluable {
+                    endpoint: e.id.to_string(),
+                    error: err.to_string(),
+                });
+            }
+        }
+    }
 
     let mut custom_domains = Vec::new();
     for d in &m.domains {

@@ -179,6 +179,7 @@ pub fn import_with(root: &Node, file: &str, tf_dir: Option<&Path>, max_bytes: u6
     };
     let mut attached_policies: Vec<AttachedPolicy> = Vec::new();
     let mut zone_associations: Vec<(Ref, Ref)> = Vec::new();
+    let mut endpoint_policies: Vec<(Ref, Option<Value>, bool)> = Vec::new();
     for r in &resources {
         let address = r
             .get("address")
@@ -259,10 +260,25 @@ pub fn import_with(root: &Node, file: &str, tf_dir: Option<&Path>, max_bytes: u6
                 } else {
                     Some(b("private_dns_enabled").unwrap_or(false))
                 };
+                // `policy` is computed too: unknown only where the configuration sets it.
+                let set_here = refs.contains_key(&(
+                    address.split('[').next().unwrap_or(&address).to_owned(),
+                    "policy".to_owned(),
+                )) || decl.is_some_and(|d| d.attributes.contains_key("policy"));
+                let (policy, policy_unknown) =
+                    policy_value(s("policy"), later("policy") && set_here);
+                if policy_unknown {
+                    out.unknowns.push((
+                        loc.clone(),
+                        "the endpoint policy is known only after apply (or is not JSON)".to_owned(),
+                    ));
+                }
                 out.endpoints.push(Endpoint {
                     key: address.clone(),
                     id: s("id"),
                     vpc: link("vpc_id"),
+                    policy,
+                    policy_unknown,
                     service,
                     interface: if later("vpc_endpoint_type") {
                         None
@@ -439,6 +455,10 @@ pub fn import_with(root: &Node, file: &str, tf_dir: Option<&Path>, max_bytes: u6
                     loc,
                 });
             }
+            "aws_vpc_endpoint_policy" => {
+                let (policy, policy_unknown) = policy_value(s("policy"), later("policy"));
+                endpoint_policies.push((link("vpc_endpoint_id"), policy, policy_unknown));
+            }
             "aws_route53_zone_association" => {
                 zone_associations.push((link("zone_id"), link("vpc_id")));
             }
@@ -493,6 +513,16 @@ pub fn import_with(root: &Node, file: &str, tf_dir: Option<&Path>, max_bytes: u6
                 }
             }
             _ => {}
+        }
+    }
+    for (target, policy, policy_unknown) in endpoint_policies {
+        if let Some(e) = out.endpoints.iter_mut().find(|e| match &target {
+            Ref::Key(k) => &e.key == k,
+            Ref::Id(id) => e.id.as_deref() == Some(id),
+            Ref::Unknown(_) => false,
+        }) {
+            e.policy = policy;
+            e.policy_unknown = policy_unknown;
         }
     }
     for (zone, vpc) in zone_associations {

@@ -20,8 +20,12 @@
 //!    ForbiddenException (or, in strict mode, no handshake at all).
 //! 5. **Stage** (first path segment; base path mapping on a custom domain) → 403
 //!    ForbiddenException.
-//! 6. **Resource policy**: explicit deny, or (PRIVATE APIs always, others when they have a
-//!    policy) nothing allows → 403 AccessDeniedException.
+//! 6. **VPC endpoint policy**, when the request came through an endpoint that has one: explicit
+//!    deny, or nothing allows → 403 AccessDeniedException ("… because no VPC endpoint policy
+//!    allows …"). Then the **resource policy**: explicit deny, or (PRIVATE APIs always, others
+//!    when they have a policy) nothing allows → 403 AccessDeniedException. AWS evaluates both
+//!    (API Gateway Developer Guide, "apigateway-vpc-endpoint-policies"); which message wins when
+//!    both refuse is UNCONFIRMED: the endpoint's is checked first.
 //! 7. **Route**: resource and method → 403 MissingAuthenticationTokenException.
 //! 8. **API key**, when the route requires one → 403 ForbiddenException; then the key's usage
 //!    plan: quota → 429 LimitExceededException, throttle → 429 TooManyRequestsException.
@@ -139,6 +143,8 @@ pub struct Tables {
     apis: HashMap<ApiId, ApiEntry>,
     domains: HashMap<String, DomainEntry>,
     endpoint_vpc: HashMap<VpceId, VpcId>,
+    /// The endpoints that have a policy (the others allow everything).
+    endpoint_policies: HashMap<VpceId, PolicyEntry>,
     usage: Usage,
 }
 
@@ -201,6 +207,20 @@ impl Tables {
                 .endpoints
                 .iter()
                 .map(|e| (e.id.value.clone(), e.vpc.value.clone()))
+                .collect(),
+            endpoint_policies: t
+                .endpoints
+                .iter()
+                .filter_map(|e| {
+                    let p = e.policy.as_ref()?;
+                    Some((
+                        e.id.value.clone(),
+                        match Policy::parse(&p.value) {
+                            Ok(p) => PolicyEntry::Usable(p),
+                            Err(_) => PolicyEntry::Unusable,
+                        },
+                    ))
+                })
                 .collect(),
             usage: Usage::build(t),
         }
@@ -282,32 +302,52 @@ impl Tables {
         // 6: resource policy, on the same method token and canonical path the router uses. The
         // ARN is built only when there is something to evaluate: most public APIs have no
         // policy, and the request path stays free of that formatting.
-        if api.policy.is_some() || api.endpoint_type == EndpointType::Private {
+        let vpce = match req.door {
+            FrontDoor::VpcEndpoint(id) => Some(id),
+            _ => None,
+        };
+        let endpoint_policy = vpce.and_then(|v| self.endpoint_policies.get(v));
+        if api.policy.is_some()
+            || api.endpoint_type == EndpointType::Private
+            || endpoint_policy.is_some()
+        {
             let relative = format!("{stage}/{}/{}", method.as_str(), rest.join("/"));
             let arn = format!(
                 "arn:aws:execute-api:{}:{}:{api_id}/{relative}",
                 self.region, self.account
             );
-            let vpce = match req.door {
-                FrontDoor::VpcEndpoint(id) => Some(id),
-                _ => None,
+            let caller = Caller {
+                arn: &arn,
+                api_relative: &relative,
+                source_ip: req.client_ip,
+                source_vpce: vpce.map(VpceId::as_str),
+                source_vpc: vpce
+                    .and_then(|v| self.endpoint_vpc.get(v))
+                    .map(VpcId::as_str),
+                user_agent: req.user_agent,
+                referer: req.referer,
+                now: Caller::now(),
             };
+            if let Some(ep) = endpoint_policy {
+                let d = match ep {
+                    PolicyEntry::Usable(p) => crate::policy::evaluate(p, &caller),
+                    PolicyEntry::Unusable => Decision::ExplicitDeny,
+                };
+                match d {
+                    Decision::Allow => {}
+                    Decision::ExplicitDeny | Decision::NoAllow => {
+                        ctx.arn = Some(arn.clone());
+                        return Err(Reject::EndpointPolicyDenied {
+                            explicit: d == Decision::ExplicitDeny,
+                            arn,
+                        });
+                    }
+                }
+            }
             let decision = match &api.policy {
-                Some(PolicyEntry::Usable(p)) => crate::policy::evaluate(
-                    p,
-                    &Caller {
-                        arn: &arn,
-                        api_relative: &relative,
-                        source_ip: req.client_ip,
-                        source_vpce: vpce.map(VpceId::as_str),
-                        source_vpc: vpce
-                            .and_then(|v| self.endpoint_vpc.get(v))
-                            .map(VpcId::as_str),
-                        user_agent: req.user_agent,
-                        referer: req.referer,
-                        now: Caller::now(),
-                    },
-                ),
+                Some(PolicyEntry::Usable(p)) => crate::policy::evaluate(p, &caller),
+                // A public API without a policy, reached here for its endpoint's policy only.
+                None if api.endpoint_type != EndpointType::Private => Decision::Allow,
                 // Unknown is never allow.
                 Some(PolicyEntry::Unusable) => Decision::ExplicitDeny,
                 // A private API rejects everything until a policy grants access (reference §5).

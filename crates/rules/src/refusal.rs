@@ -33,6 +33,9 @@ pub enum Reject {
     MissingAuthenticationToken,
     /// The resource policy denies explicitly (row 3), or nothing allows (row 4).
     AccessDenied { arn: String, explicit: bool },
+    /// The VPC endpoint's policy denies explicitly, or nothing in it allows (reference §9;
+    /// the message's wording is third-party, UNCONFIRMED in AWS's docs).
+    EndpointPolicyDenied { arn: String, explicit: bool },
     /// Missing, unknown or disabled API key, or one not in a plan of this stage (row 5).
     InvalidApiKey,
     /// The key's usage plan throttle (row 10).
@@ -213,7 +216,9 @@ impl Reject {
         Some(match self {
             Reject::Misdirected | Reject::BadRequest(_) => return None,
             Reject::MissingAuthenticationToken => "MissingAuthenticationTokenException",
-            Reject::AccessDenied { .. } => "AccessDeniedException",
+            Reject::AccessDenied { .. } | Reject::EndpointPolicyDenied { .. } => {
+                "AccessDeniedException"
+            }
             Reject::Throttled => "TooManyRequestsException",
             Reject::QuotaExceeded => "LimitExceededException",
             Reject::TooLarge => "RequestTooLargeException",
@@ -246,6 +251,17 @@ impl Reject {
                 } else {
                     " because no resource-based policy allows the execute-api:Invoke action"
                         .to_owned()
+                };
+                let msg = format!(
+                    "User: anonymous is not authorized to perform: execute-api:Invoke on resource: {arn}{why}"
+                );
+                serde_json::json!({ "Message": msg }).to_string()
+            }
+            Reject::EndpointPolicyDenied { arn, explicit } => {
+                let why = if *explicit {
+                    " with an explicit deny in a VPC endpoint policy"
+                } else {
+                    " because no VPC endpoint policy allows the execute-api:Invoke action"
                 };
                 let msg = format!(
                     "User: anonymous is not authorized to perform: execute-api:Invoke on resource: {arn}{why}"
@@ -293,6 +309,12 @@ impl fmt::Display for Reject {
             Reject::AccessDenied {
                 explicit: false, ..
             } => f.write_str("no resource policy statement allows the caller"),
+            Reject::EndpointPolicyDenied { explicit: true, .. } => {
+                f.write_str("the VPC endpoint's policy denies the caller")
+            }
+            Reject::EndpointPolicyDenied {
+                explicit: false, ..
+            } => f.write_str("no statement of the VPC endpoint's policy allows the caller"),
             Reject::InvalidApiKey => f.write_str(
                 "missing, unknown or disabled API key, or not in a usage plan of this stage",
             ),

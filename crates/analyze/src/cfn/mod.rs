@@ -288,6 +288,16 @@ impl Reader<'_> {
         self.unknown(&r, "ServiceName", &service);
         self.unknown(&r, "PrivateDnsEnabled", &private_dns);
         let kind = r.prop("VpcEndpointType");
+        // PolicyDocument: an object, or a JSON string.
+        let (policy, policy_why) = policy_json(r.prop("PolicyDocument"));
+        if let Some(p) = &policy {
+            self.note_account(p);
+        }
+        if let Some(why) = &policy_why {
+            self.out
+                .unknowns
+                .push((r.loc.clone(), format!("the endpoint policy: {why}")));
+        }
         self.out.endpoints.push(Endpoint {
             key: r.key.clone(),
             id: None,
@@ -306,6 +316,8 @@ impl Reader<'_> {
                 None => Some(false),
                 Some(v) => v.as_bool(),
             },
+            policy,
+            policy_unknown: policy_why.is_some(),
             loc: r.loc,
         });
     }

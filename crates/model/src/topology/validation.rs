@@ -150,6 +150,19 @@ impl Topology {
             "endpoints",
             self.endpoints.iter().map(|e| (&e.id.value, e.id.pos)),
         );
+        // An endpoint policy the evaluator cannot honour in full does not load (as APIs').
+        for (i, e) in self.endpoints.iter().enumerate() {
+            if let Some(policy) = &e.policy
+                && let Err(err) = crate::policy::Policy::parse(&policy.value)
+            {
+                let field = if err.at.is_empty() {
+                    format!("endpoints[{i}].policy")
+                } else {
+                    format!("endpoints[{i}].policy.{}", err.at)
+                };
+                p.push(Problem::new(policy.pos, field, err.kind.to_string()));
+            }
+        }
         // AWS refuses a second endpoint with private DNS for one service in one VPC: both would
         // claim the same private zone ("conflicting DNS domain").
         let mut claimed: HashMap<(&VpcId, &str), &VpceId> = HashMap::new();

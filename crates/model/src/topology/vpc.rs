@@ -55,6 +55,11 @@ pub struct Endpoint {
     #[serde(default)]
     pub dns_suffix: Option<At<String>>,
     pub subnets: Vec<EndpointSubnet>,
+    /// The endpoint policy (an IAM policy document). None is AWS's default, full access. For
+    /// execute-api it is evaluated together with the API's resource policy (API Gateway
+    /// Developer Guide, "apigateway-vpc-endpoint-policies").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<At<serde_json::Value>>,
 }
 
 impl Endpoint {
