@@ -352,6 +352,8 @@ pub(crate) fn decorate(res: &mut Response<Body>, conn: &Conn, request_id: &str) 
     if let Ok(v) = HeaderValue::from_str(&base64(&random::<11>())) {
         h.insert("x-amz-apigw-id", v);
     }
+    // Captures of API Gateway's answers carry `Server: Server` (third-party, reference §9).
+    h.insert(header::SERVER, HeaderValue::from_static("Server"));
     if conn.door == FrontDoor::Edge {
         let hex: String = random::<16>().iter().map(|b| format!("{b:02x}")).collect();
         if let Ok(v) = HeaderValue::from_str(&format!("1.1 {hex}.cloudfront.net (CloudFront)")) {

@@ -336,6 +336,7 @@ fn build_snapshot(
             name,
             DoorTls::build(&DoorTlsSpec {
                 default_identity: &default_id,
+                endpoint_door: matches!(door, FrontDoor::VpcEndpoint(_)),
                 domains,
             })?,
         );

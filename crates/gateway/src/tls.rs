@@ -57,6 +57,10 @@ pub struct Truststore {
 pub struct DoorTlsSpec<'a> {
     /// The door's certificate for every execute-api name it serves.
     pub default_identity: &'a Identity,
+    /// An interface endpoint's door: private APIs speak TLS 1.2 only, and serve HTTP/2
+    /// requests as HTTP/1.1 (API Gateway Developer Guide, private APIs' IP address types and
+    /// security policies; reference §9), so only `http/1.1` is offered in ALPN.
+    pub endpoint_door: bool,
     /// Custom domains on this door: name → (certificate, truststore if mutual TLS).
     pub domains: Vec<(String, &'a Identity, Option<Truststore>)>,
 }
@@ -81,7 +85,12 @@ pub struct Chosen {
 
 impl DoorTls {
     pub fn build(spec: &DoorTlsSpec<'_>) -> Result<DoorTls, TlsError> {
-        let default = server_config(spec.default_identity, None, "the door's execute-api names")?;
+        let default = server_config(
+            spec.default_identity,
+            None,
+            "the door's execute-api names",
+            spec.endpoint_door,
+        )?;
         let reject = Arc::new(
             ServerConfig::builder_with_provider(provider())
                 .with_safe_default_protocol_versions()
@@ -109,7 +118,7 @@ impl DoorTls {
                     (Some(outer), if t.strict { None } else { Some(check) })
                 }
             };
-            let config = server_config(identity, verifier, name)?;
+            let config = server_config(identity, verifier, name, false)?;
             domains.insert(name.to_ascii_lowercase(), (config, check));
         }
         Ok(DoorTls {
@@ -147,14 +156,19 @@ fn server_config(
     id: &Identity,
     verifier: Option<Arc<dyn ClientCertVerifier>>,
     what: &str,
+    endpoint_door: bool,
 ) -> Result<Arc<ServerConfig>, TlsError> {
     let err = |e: rustls::Error| TlsError {
         what: what.to_owned(),
         message: e.to_string(),
     };
-    let builder = ServerConfig::builder_with_provider(provider())
-        .with_safe_default_protocol_versions()
-        .map_err(err)?;
+    let builder = ServerConfig::builder_with_provider(provider());
+    let builder = if endpoint_door {
+        builder.with_protocol_versions(&[&rustls::version::TLS12])
+    } else {
+        builder.with_safe_default_protocol_versions()
+    }
+    .map_err(err)?;
     let builder = match verifier {
         Some(v) => builder.with_client_cert_verifier(v),
         None => builder.with_no_client_auth(),
@@ -162,7 +176,11 @@ fn server_config(
     let mut config = builder
         .with_single_cert(id.chain.clone(), id.key_der())
         .map_err(err)?;
-    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    config.alpn_protocols = if endpoint_door {
+        vec![b"http/1.1".to_vec()]
+    } else {
+        vec![b"h2".to_vec(), b"http/1.1".to_vec()]
+    };
     Ok(Arc::new(config))
 }
 

@@ -254,6 +254,15 @@ impl Tables {
         let method = MethodToken::parse(req.method);
 
         // 1-5: host, door, default endpoint, mutual TLS, stage.
+        // The Region's apex name through an endpoint, with x-apigw-api-id naming the API, works
+        // as the endpoint-specific name does (third-party, reference §9).
+        let apex = format!("execute-api.{}.{}", self.region, self.region.dns_suffix());
+        let host = match (host == apex, req.door, req.apigw_api_id) {
+            (true, FrontDoor::VpcEndpoint(_), Some(id)) if id.parse::<ApiId>().is_ok() => {
+                format!("{id}.{apex}")
+            }
+            _ => host,
+        };
         let (api_id, stage, rest) = if let Some(name) = ExecuteApiName::parse(&host) {
             let api_id = self.execute_api_target(&name, req)?;
             ctx.api = Some(api_id.clone());
