@@ -221,6 +221,7 @@ pub fn import(dir: &Path, max_bytes: u64) -> Imported {
             let vpces = crate::imported::id_refs(conf.and_then(|c| c.get("vpcEndpointIds")));
             out.apis.push(Api {
                 key: id.clone(),
+                http: false,
                 id: Some(id.clone()),
                 name: s("name").unwrap_or_else(|| id.clone()),
                 kind,

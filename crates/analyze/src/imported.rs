@@ -110,6 +110,8 @@ pub struct Api {
     pub key: String,
     pub id: Option<String>,
     pub name: String,
+    /// An HTTP API (API Gateway v2), always public and Regional.
+    pub http: bool,
     /// `None` when it depends on something unknown.
     pub kind: Option<ApiKind>,
     pub policy: Option<serde_json::Value>,

@@ -27,19 +27,34 @@ pub fn matrix(t: &Topology) -> Vec<Row> {
     }));
     let mut targets: Vec<(String, String)> = Vec::new();
     for api in &t.apis {
+        // `$default`, an HTTP API's catch-all route, is called at `/x`.
         let path = api
             .routes
             .first()
-            .map(|r| r.path.as_str().replace("{proxy+}", "x"))
+            .map(|r| {
+                if r.path.value.is_default() {
+                    "/x".to_owned()
+                } else {
+                    r.path.as_str().replace("{proxy+}", "x")
+                }
+            })
             .unwrap_or_else(|| "/".to_owned());
+        // The `$default` stage takes no path segment.
         let stage = api
             .stages
             .first()
             .map(|s| s.value.clone())
+            .filter(|s| s != "$default")
+            .map(|s| format!("/{s}"))
             .unwrap_or_default();
+        let kind = if api.protocol == parallax_model::topology::ApiProtocol::Http {
+            "HTTP".to_owned()
+        } else {
+            api.endpoint_type.value.to_string()
+        };
         targets.push((
-            format!("{} ({})", api.name, api.endpoint_type.value),
-            format!("https://{}/{stage}{path}", api.default_name(&t.region)),
+            format!("{} ({kind})", api.name),
+            format!("https://{}{stage}{path}", api.default_name(&t.region)),
         ));
     }
     for d in &t.custom_domains {

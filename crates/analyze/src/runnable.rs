@@ -261,16 +261,37 @@ pub fn topology(m: &Imported) -> (Topology, Vec<Assumption>) {
                 error: e.to_string(),
             });
         }
+        // An HTTP API: the `$default` stage and the `$default` route (the matrix calls its root).
+        let (protocol, stages, routes) = if a.http {
+            (
+                parallax_model::topology::ApiProtocol::Http,
+                vec![At::bare("$default".to_owned())],
+                vec![Route {
+                    path: At::bare(
+                        parallax_model::topology::RoutePath::try_from("$default".to_owned())
+                            .unwrap_or_else(|e| panic!("{e}")),
+                    ),
+                    ..route.clone()
+                }],
+            )
+        } else {
+            (
+                parallax_model::topology::ApiProtocol::Rest,
+                vec![At::bare("prod".to_owned())],
+                vec![route],
+            )
+        };
         apis.push(MApi {
             id: At::bare(id),
             name: a.name.clone(),
+            protocol,
             endpoint_type: At::bare(match kind {
                 ApiKind::Regional => EndpointType::Regional,
                 ApiKind::Edge => EndpointType::Edge,
                 ApiKind::Private => EndpointType::Private,
             }),
-            stages: vec![At::bare("prod".to_owned())],
-            routes: vec![route],
+            stages,
+            routes,
             policy: a.policy.as_ref().map(|p| At::bare(with_ids(p, &made_ids))),
             vpc_endpoints: a
                 .vpc_endpoints

@@ -317,6 +317,7 @@ pub fn import_with(root: &Node, file: &str, tf_dir: Option<&Path>, max_bytes: u6
                 }
                 out.apis.push(Api {
                     key: address.clone(),
+                    http: false,
                     id: s("id"),
                     name: s("name").unwrap_or_else(|| address.clone()),
                     kind,
@@ -389,6 +390,7 @@ pub fn import_with(root: &Node, file: &str, tf_dir: Option<&Path>, max_bytes: u6
             }
             "aws_apigatewayv2_api" => out.apis.push(Api {
                 key: address.clone(),
+                http: true,
                 id: s("id"),
                 name: s("name").unwrap_or_else(|| address.clone()),
                 kind: Some(ApiKind::Regional),

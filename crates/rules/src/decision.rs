@@ -47,6 +47,8 @@ use crate::usage_plan::Usage;
 /// One route of an API.
 #[derive(Debug)]
 pub struct RouteEntry {
+    /// An HTTP API's `$default` route: it matches what no other route does.
+    pub default: bool,
     pub method: parallax_model::topology::Method,
     pub template: Template,
     pub api_key_required: bool,
@@ -55,6 +57,8 @@ pub struct RouteEntry {
 
 #[derive(Debug)]
 struct ApiEntry {
+    /// An HTTP API: `$default` stage and route, 404 for no route.
+    http: bool,
     endpoint_type: EndpointType,
     stages: HashSet<String>,
     routes: Vec<RouteEntry>,
@@ -155,12 +159,14 @@ impl Tables {
             .iter()
             .map(|a| {
                 let entry = ApiEntry {
+                    http: a.protocol == parallax_model::topology::ApiProtocol::Http,
                     endpoint_type: a.endpoint_type.value,
                     stages: a.stages.iter().map(|s| s.value.clone()).collect(),
                     routes: a
                         .routes
                         .iter()
                         .map(|r| RouteEntry {
+                            default: r.path.is_default(),
                             method: r.method.value,
                             template: Template::new(&r.path),
                             api_key_required: r.api_key_required,
@@ -272,13 +278,23 @@ impl Tables {
                 return Err(Reject::DefaultEndpointDisabled);
             }
             ctx.path = Some(path.display());
-            let Some((stage, rest)) = path.segments.split_first() else {
-                return Err(Reject::UnknownStage);
-            };
-            if !api.stages.contains(stage) {
-                return Err(Reject::UnknownStage);
+            // An HTTP API's `$default` stage takes no path segment (http-api-stages).
+            if api.http && api.stages.contains("$default") {
+                (api_id, "$default", &path.segments[..])
+            } else {
+                let unknown = if api.http {
+                    Reject::NotFound
+                } else {
+                    Reject::UnknownStage
+                };
+                let Some((stage, rest)) = path.segments.split_first() else {
+                    return Err(unknown);
+                };
+                if !api.stages.contains(stage) {
+                    return Err(unknown);
+                }
+                (api_id, stage.as_str(), rest)
             }
-            (api_id, stage.as_str(), rest)
         } else {
             let domain = self.domains.get(&host).ok_or(Reject::UnknownHost)?;
             ctx.custom_domain = true;
@@ -381,9 +397,10 @@ impl Tables {
         }
 
         // 7: route.
-        let (route, params) = api
+        let matched = api
             .routes
             .iter()
+            .filter(|r| !r.default)
             .filter(|r| method_matches(r.method, &method))
             .filter_map(|r| r.template.matches(rest).map(|(p, score)| (r, p, score)))
             .max_by(|(a, _, sa), (b, _, sb)| {
@@ -392,8 +409,19 @@ impl Tables {
                         .cmp(&(b.method != parallax_model::topology::Method::Any)),
                 )
             })
-            .map(|(r, p, _)| (r, p))
-            .ok_or(Reject::MissingAuthenticationToken)?;
+            .map(|(r, p, _)| (r, p));
+        // An HTTP API: the `$default` route catches what no other route matches; without one,
+        // 404 Not Found (http-api-develop-routes). A REST API: MissingAuthenticationToken.
+        let (route, params) = match matched {
+            Some(m) => m,
+            None if api.http => api
+                .routes
+                .iter()
+                .find(|r| r.default)
+                .map(|r| (r, Default::default()))
+                .ok_or(Reject::NotFound)?,
+            None => return Err(Reject::MissingAuthenticationToken),
+        };
         ctx.resource = Some(route.template.as_str().to_owned());
 
         // 8: API key and usage plan.

@@ -31,6 +31,9 @@ pub enum Reject {
     UnknownStage,
     /// No route for the resource and method (row 6).
     MissingAuthenticationToken,
+    /// An HTTP API: no route (and no `$default` route), or no such stage: 404
+    /// `{"message":"Not Found"}` (http-api-develop-routes).
+    NotFound,
     /// The resource policy denies explicitly (row 3), or nothing allows (row 4).
     AccessDenied { arn: String, explicit: bool },
     /// The VPC endpoint's policy denies explicitly, or nothing in it allows (reference §9;
@@ -205,6 +208,7 @@ impl Reject {
             Reject::BadRequest(_) => 400,
             Reject::Throttled | Reject::QuotaExceeded => 429,
             Reject::TooLarge => 413,
+            Reject::NotFound => 404,
             Reject::IntegrationTimeout | Reject::IntegrationFailure(_) => 504,
             _ => 403,
         }
@@ -214,7 +218,8 @@ impl Reject {
     /// gateway responses (421, 400).
     pub fn error_type(&self) -> Option<&'static str> {
         Some(match self {
-            Reject::Misdirected | Reject::BadRequest(_) => return None,
+            // HTTP APIs' answers carry no x-amzn-ErrorType.
+            Reject::Misdirected | Reject::BadRequest(_) | Reject::NotFound => return None,
             Reject::MissingAuthenticationToken => "MissingAuthenticationTokenException",
             Reject::AccessDenied { .. } | Reject::EndpointPolicyDenied { .. } => {
                 "AccessDeniedException"
@@ -239,6 +244,7 @@ impl Reject {
             }
             Reject::Throttled => r#"{"message":"Too Many Requests"}"#.to_owned(),
             Reject::QuotaExceeded => r#"{"message":"Limit Exceeded"}"#.to_owned(),
+            Reject::NotFound => r#"{"message":"Not Found"}"#.to_owned(),
             Reject::TooLarge => r#"{"message":"Request Too Long"}"#.to_owned(),
             Reject::IntegrationTimeout => r#"{"message":"Endpoint request timed out"}"#.to_owned(),
             Reject::IntegrationFailure(_) => r#"{"message":"Internal server error"}"#.to_owned(),
@@ -318,6 +324,7 @@ impl fmt::Display for Reject {
             Reject::InvalidApiKey => f.write_str(
                 "missing, unknown or disabled API key, or not in a usage plan of this stage",
             ),
+            Reject::NotFound => f.write_str("no route of the HTTP API matches (404)"),
             Reject::Throttled => f.write_str("usage plan throttle"),
             Reject::QuotaExceeded => f.write_str("usage plan quota"),
             Reject::TooLarge => f.write_str("request body over 10 MB"),

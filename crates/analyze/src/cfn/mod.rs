@@ -428,6 +428,7 @@ impl Reader<'_> {
             .unwrap_or_else(|| r.key.clone());
         self.out.apis.push(Api {
             key: r.key.clone(),
+            http: true,
             id: None,
             name,
             kind: Some(ApiKind::Regional),
@@ -710,6 +711,7 @@ impl Reader<'_> {
         }
         self.out.apis.push(Api {
             key: r.key.clone(),
+            http: false,
             id: None,
             name,
             kind,
@@ -1036,6 +1038,7 @@ pub fn import_definition(root: &Node, file: &str) -> Imported {
     }
     out.apis.push(Api {
         key: key.clone(),
+        http: false,
         id: None,
         name: key,
         kind,

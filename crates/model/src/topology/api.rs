@@ -27,12 +27,28 @@ impl fmt::Display for EndpointType {
     }
 }
 
-/// A REST API.
+/// The kind of API: REST (API Gateway v1) or HTTP (v2). HTTP APIs are always public and
+/// Regional, have no resource policy and no API keys, may use the `$default` stage (no stage in
+/// the path) and the `$default` route (a catch-all), and answer a request no route matches with
+/// 404 `{"message":"Not Found"}` (API Gateway Developer Guide, "http-api-develop-routes",
+/// "http-api-stages").
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum ApiProtocol {
+    #[default]
+    Rest,
+    Http,
+}
+
+/// A REST or HTTP API.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Api {
     pub id: At<ApiId>,
     pub name: String,
+    /// REST (the default) or HTTP.
+    #[serde(default)]
+    pub protocol: ApiProtocol,
     pub endpoint_type: At<EndpointType>,
     pub stages: Vec<At<String>>,
     #[serde(default)]
@@ -89,11 +105,20 @@ impl RoutePath {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The `$default` route of an HTTP API.
+    pub fn is_default(&self) -> bool {
+        self.0 == "$default"
+    }
 }
 
 impl TryFrom<String> for RoutePath {
     type Error = String;
     fn try_from(s: String) -> Result<Self, String> {
+        // An HTTP API's catch-all route.
+        if s == "$default" {
+            return Ok(RoutePath(s));
+        }
         if !s.starts_with('/') {
             return Err(format!(
                 "`{s}` is not a resource path: it must start with `/`"

@@ -314,6 +314,55 @@ impl Topology {
                     ));
                 }
             }
+            // HTTP APIs are always public and Regional, with no resource policy and no API keys
+            // (apigateway-private-apis: only REST APIs can be private); `$default` routes and
+            // stages are theirs alone.
+            let http = a.protocol == super::ApiProtocol::Http;
+            if http {
+                if a.endpoint_type.value != EndpointType::Regional {
+                    p.push(Problem::new(
+                        a.endpoint_type.pos,
+                        format!("apis[{i}].endpoint_type"),
+                        format!(
+                            "an HTTP API is always REGIONAL (only REST APIs can be private or edge-optimized); {} is {}",
+                            a.id.value, a.endpoint_type.value
+                        ),
+                    ));
+                }
+                if let Some(policy) = &a.policy {
+                    p.push(Problem::new(
+                        policy.pos,
+                        format!("apis[{i}].policy"),
+                        "HTTP APIs have no resource policy".to_owned(),
+                    ));
+                }
+                for (j, r) in a.routes.iter().enumerate() {
+                    if r.api_key_required {
+                        p.push(Problem::new(
+                            r.method.pos,
+                            format!("apis[{i}].routes[{j}].api_key_required"),
+                            "HTTP APIs have no API keys".to_owned(),
+                        ));
+                    }
+                }
+            } else {
+                for (j, r) in a.routes.iter().enumerate() {
+                    if r.path.value.is_default() {
+                        p.push(Problem::new(
+                            r.path.pos,
+                            format!("apis[{i}].routes[{j}].path"),
+                            "`$default` is an HTTP API's route; a REST API names a resource path (`/{proxy+}` catches everything below /)".to_owned(),
+                        ));
+                    }
+                }
+                if let Some(st) = a.stages.iter().find(|s| s.value == "$default") {
+                    p.push(Problem::new(
+                        st.pos,
+                        format!("apis[{i}].stages"),
+                        "`$default` is an HTTP API's stage".to_owned(),
+                    ));
+                }
+            }
             // A policy the evaluator cannot honour in full does not load: an unread Deny would
             // make the API more open than its owner wrote.
             if let Some(policy) = &a.policy
