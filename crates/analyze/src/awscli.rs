@@ -8,7 +8,15 @@
 //! aws route53 list-hosted-zones-by-vpc --vpc-id VPC --vpc-region REGION > list-hosted-zones-by-vpc-VPC.json
 //! aws route53 list-resource-record-sets --hosted-zone-id ZONE > list-resource-record-sets-ZONE.json
 //! aws route53resolver list-resolver-rules        > list-resolver-rules.json
+//! aws route53profiles list-profiles              > list-profiles.json
+//! aws route53profiles list-profile-associations  > list-profile-associations.json
+//! aws route53profiles list-profile-resource-associations --profile-id PROFILE > list-profile-resource-associations-PROFILE.json
+//! aws route53 get-hosted-zone --id ZONE          > get-hosted-zone-ZONE.json
 //! ```
+//!
+//! A zone that reaches VPCs only through a Route 53 Profile is not in
+//! `list-hosted-zones-by-vpc`: its name comes from `get-hosted-zone-ZONE.json`, or from the SOA
+//! record of `list-resource-record-sets-ZONE.json`.
 //!
 //! `list-hosted-zones-by-vpc` does not say which VPC it was asked about: the VPC id goes in the
 //! file name (a plain `list-hosted-zones-by-vpc.json` is taken as the only VPC's of
@@ -47,6 +55,7 @@ const KNOWN: &[&str] = &[
     "list-hosted-zones-by-vpc-*.json",
     "list-resolver-rules.json",
     "get-usage-plans.json",
+    "list-profile-associations.json",
 ];
 
 /// Whether the folder holds any of the AWS CLI outputs this reads.
@@ -54,25 +63,28 @@ pub fn holds_outputs(dir: &Path) -> bool {
     KNOWN.iter().any(|n| input::present(&dir.join(n))) || !per_vpc_zone_files(dir).is_empty()
 }
 
-/// `list-hosted-zones-by-vpc-VPC.json` files: (the VPC id, the path).
-fn per_vpc_zone_files(dir: &Path) -> Vec<(String, std::path::PathBuf)> {
+/// The files of a folder whose names start with `prefix` and end in `.json`, sorted:
+/// (what is between, the path).
+fn files_named(dir: &Path, prefix: &str) -> Vec<(String, std::path::PathBuf)> {
     let mut out: Vec<(String, std::path::PathBuf)> = std::fs::read_dir(dir)
         .map(|entries| {
             entries
                 .filter_map(Result::ok)
                 .filter_map(|e| {
                     let name = e.file_name().to_string_lossy().into_owned();
-                    let vpc = name
-                        .strip_prefix("list-hosted-zones-by-vpc-")?
-                        .strip_suffix(".json")?
-                        .to_owned();
-                    Some((vpc, e.path()))
+                    let middle = name.strip_prefix(prefix)?.strip_suffix(".json")?.to_owned();
+                    Some((middle, e.path()))
                 })
                 .collect()
         })
         .unwrap_or_default();
     out.sort();
     out
+}
+
+/// `list-hosted-zones-by-vpc-VPC.json` files: (the VPC id, the path).
+fn per_vpc_zone_files(dir: &Path) -> Vec<(String, std::path::PathBuf)> {
+    files_named(dir, "list-hosted-zones-by-vpc-")
 }
 
 pub fn import(dir: &Path, max_bytes: u64) -> Imported {
@@ -379,6 +391,7 @@ pub fn import(dir: &Path, max_bytes: u64) -> Imported {
             }
         }
     }
+    read_profiles(dir, &mut out, &read);
     let zone_ids: Vec<String> = out.zones.iter().map(|z| z.key.clone()).collect();
     for id in zone_ids {
         let Some((root, file)) = read(&format!("list-resource-record-sets-{id}.json"), &mut out)
@@ -424,7 +437,137 @@ pub fn import(dir: &Path, max_bytes: u64) -> Imported {
             });
         }
     }
+    // A zone known only from a profile: its name from get-hosted-zone, else its SOA record.
+    for i in 0..out.zones.len() {
+        if out.zones[i].name.is_some() {
+            continue;
+        }
+        let id = out.zones[i].key.clone();
+        let from_get =
+            read(&format!("get-hosted-zone-{id}.json"), &mut out).and_then(|(root, _)| {
+                to_json(&root)
+                    .get("HostedZone")?
+                    .get("Name")?
+                    .as_str()
+                    .map(|n| n.trim_end_matches('.').to_ascii_lowercase())
+            });
+        let from_soa = || {
+            out.zone_records
+                .iter()
+                .find(|r| r.kind == "SOA" && matches!(&r.zone, Ref::Key(k) if *k == id))
+                .map(|r| r.name.trim_end_matches('.').to_ascii_lowercase())
+        };
+        let name = from_get.or_else(from_soa);
+        if name.is_none() {
+            let loc = out.zones[i].loc.clone();
+            out.unknowns.push((
+                loc,
+                format!("the name of hosted zone {id}, carried by a Route 53 Profile, is not known: add get-hosted-zone-{id}.json or list-resource-record-sets-{id}.json"),
+            ));
+        }
+        out.zones[i].name = name;
+    }
     out
+}
+
+/// Reads one output of the folder by name: its tree and its path, or `None` (absent, or an
+/// error recorded in the import).
+type ReadOutput<'a> = dyn Fn(&str, &mut Imported) -> Option<(source::Node, String)> + 'a;
+
+/// Route 53 Profiles: `list-profiles.json` (optional), `list-profile-associations.json`, and
+/// `list-profile-resource-associations*.json` (each association names its profile).
+fn read_profiles(dir: &Path, out: &mut Imported, read: &ReadOutput) {
+    use crate::imported::{Profile, ProfileResource};
+    let live = |j: &Value| {
+        !matches!(
+            j.get("Status").and_then(Value::as_str),
+            Some("DELETING" | "DELETED" | "FAILED")
+        )
+    };
+    let loc = |file: &str, line: u32, resource: &str| Loc {
+        file: file.to_owned(),
+        line,
+        resource: resource.to_owned(),
+    };
+    let add_profile = |out: &mut Imported, id: &str, l: Loc| {
+        if !out.profiles.iter().any(|p| p.id.as_deref() == Some(id)) {
+            out.profiles.push(Profile {
+                key: id.to_owned(),
+                id: Some(id.to_owned()),
+                loc: l,
+            });
+        }
+    };
+    if let Some((root, file)) = read("list-profiles.json", out) {
+        for p in items(&root, "ProfileSummaries") {
+            let j = to_json(p);
+            if let Some(id) = j.get("Id").and_then(Value::as_str) {
+                add_profile(out, id, loc(&file, p.line, id));
+            }
+        }
+    }
+    if let Some((root, file)) = read("list-profile-associations.json", out) {
+        for a in items(&root, "ProfileAssociations") {
+            let j = to_json(a);
+            let (Some(profile), Some(vpc)) = (
+                j.get("ProfileId").and_then(Value::as_str),
+                j.get("ResourceId").and_then(Value::as_str),
+            ) else {
+                continue;
+            };
+            if !live(&j) {
+                continue;
+            }
+            let l = loc(&file, a.line, &format!("{profile} {vpc}"));
+            add_profile(out, profile, l.clone());
+            out.profile_vpcs
+                .push((Ref::Id(profile.to_owned()), Ref::Id(vpc.to_owned()), l));
+        }
+    }
+    let mut files = files_named(dir, "list-profile-resource-associations-");
+    if input::present(&dir.join("list-profile-resource-associations.json")) {
+        files.push((
+            String::new(),
+            dir.join("list-profile-resource-associations.json"),
+        ));
+    }
+    for (_, path) in files {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let Some((root, file)) = read(&name, out) else {
+            continue;
+        };
+        for a in items(&root, "ProfileResourceAssociations") {
+            let j = to_json(a);
+            let (Some(profile), Some(arn)) = (
+                j.get("ProfileId").and_then(Value::as_str),
+                j.get("ResourceArn").and_then(Value::as_str),
+            ) else {
+                continue;
+            };
+            if !live(&j) {
+                continue;
+            }
+            let l = loc(&file, a.line, arn);
+            add_profile(out, profile, l.clone());
+            let what = ProfileResource::from_arn(arn);
+            // A zone reached only through the profile: known by its id until its name is read.
+            if let ProfileResource::Zone(Ref::Id(z)) = &what
+                && out.zone(&Ref::Id(z.clone())).is_none()
+            {
+                out.zones.push(crate::imported::Zone {
+                    key: z.clone(),
+                    name: None,
+                    vpcs: Vec::new(),
+                    loc: l.clone(),
+                });
+            }
+            out.profile_resources
+                .push((Ref::Id(profile.to_owned()), what, l));
+        }
+    }
 }
 
 fn items<'a>(root: &'a source::Node, key: &str) -> Vec<&'a source::Node> {

@@ -119,7 +119,7 @@ pub const RULES: [Rule; 12] = [
         id: "PX011",
         name: "execute-api-captured-by-shared-zone",
         summary: "A private hosted zone for the Region's execute-api names, associated with a VPC, captures the default hostnames of public APIs there (the centralised-endpoint pattern)",
-        help: "Keep the shared zone to the private APIs' own names (one zone or record per API, no wildcard over execute-api), call public APIs through custom domains, or leave the VPC out of the zone's associations.",
+        help: "Keep the shared zone to the private APIs' own names (one zone or record per API, no wildcard over execute-api), call public APIs through custom domains, or leave the VPC out of the zone's associations (for a Route 53 Profile: the endpoint out of the profile, or the VPC out of its associations).",
         severity: Severity::Error,
     },
     Rule {
@@ -433,19 +433,29 @@ fn shared_zone_capture(
     public: &[&crate::imported::Api],
     push: &mut dyn FnMut(Severity, String, &Loc),
 ) {
-    let Some(region) = m.region.as_deref().or_else(|| {
-        // The Region in the zone's own name, when the inputs say it nowhere else.
-        m.zones.iter().find_map(|z| {
-            z.name
-                .as_deref()?
-                .strip_prefix("execute-api.")?
-                .strip_suffix(".amazonaws.com")
+    // The Region in the zone's own name when the inputs say it nowhere else; else the one the
+    // matrix assumes (and says so).
+    let region = m
+        .region
+        .as_deref()
+        .or_else(|| {
+            m.zones.iter().find_map(|z| {
+                z.name
+                    .as_deref()?
+                    .strip_prefix("execute-api.")?
+                    .strip_suffix(".amazonaws.com")
+            })
         })
-    }) else {
-        return;
-    };
+        .unwrap_or(crate::runnable::DEFAULT_REGION);
     let service = format!("execute-api.{region}.amazonaws.com");
     let within = |name: &str, zone: &str| name == zone || name.ends_with(&format!(".{zone}"));
+    let own_endpoint = |v: &Ref| {
+        m.endpoints.iter().any(|e| {
+            e.service.as_deref() == Some("execute-api")
+                && e.private_dns == Some(true)
+                && m.same_vpc(&e.vpc, v)
+        })
+    };
     for z in &m.zones {
         let Some(zname) = z
             .name
@@ -454,7 +464,7 @@ fn shared_zone_capture(
         else {
             continue;
         };
-        if z.vpcs.is_empty() || !within(&service, &zname) {
+        if !within(&service, &zname) {
             continue;
         }
         let records: Vec<&crate::imported::ZoneRecord> = m
@@ -465,13 +475,24 @@ fn shared_zone_capture(
         let wildcard = records
             .iter()
             .find(|r| r.name.starts_with("*.") && within(&service, &r.name[2..]));
-        for v in &z.vpcs {
-            let own_endpoint = m.endpoints.iter().any(|e| {
-                e.service.as_deref() == Some("execute-api")
-                    && e.private_dns == Some(true)
-                    && m.same_vpc(&e.vpc, v)
+        // The zone's VPCs: its own associations, and those of the profiles that carry it.
+        let mut reached: Vec<(&Ref, Option<String>)> = z.vpcs.iter().map(|v| (v, None)).collect();
+        for p in &m.profiles {
+            let carries = m.profile_resources_of(p).iter().any(|r| {
+                matches!(r, crate::imported::ProfileResource::Zone(zr)
+                    if m.zone(zr).is_some_and(|x| x.key == z.key))
             });
-            if own_endpoint {
+            if carries {
+                let name = p.id.clone().unwrap_or_else(|| p.key.clone());
+                reached.extend(
+                    m.profile_vpcs_of(p)
+                        .into_iter()
+                        .map(|v| (v, Some(name.clone()))),
+                );
+            }
+        }
+        for (v, via) in reached {
+            if own_endpoint(v) {
                 continue;
             }
             let vpc = m.vpc_name(v);
@@ -495,24 +516,93 @@ fn shared_zone_capture(
                 ),
                 None => "an API id without a record of its own gets NXDOMAIN (a matching private zone never falls back to public answers)".to_owned(),
             };
-            let (severity, message) = if broken.is_empty() {
-                (
-                    Severity::Warning,
-                    format!(
-                        "the private zone {zname} is associated with {vpc}, which has no execute-api endpoint of its own: {what}; nothing in these inputs is broken by it, but from {vpc} every public API Gateway API of {region} called by its default hostname is, other accounts' and vendors' included"
-                    ),
-                )
-            } else {
-                (
-                    Severity::Error,
-                    format!(
-                        "the private zone {zname} is associated with {vpc}, which has no execute-api endpoint of its own: {what}; from {vpc} these public APIs are unreachable by their default hostnames: {}",
-                        broken.join(", ")
-                    ),
-                )
+            let how = match &via {
+                Some(p) => format!("reaches {vpc} through the Route 53 Profile {p}"),
+                None => format!("is associated with {vpc}"),
             };
-            push(severity, message, &z.loc);
+            report(
+                region,
+                &vpc,
+                &format!(
+                    "the private zone {zname} {how}, which has no execute-api endpoint of its own: {what}"
+                ),
+                broken,
+                &z.loc,
+                push,
+            );
         }
+    }
+    // A profile that carries an execute-api endpoint's private DNS to VPCs without their own.
+    for p in &m.profiles {
+        let pname = p.id.clone().unwrap_or_else(|| p.key.clone());
+        for (r, what, loc) in &m.profile_resources {
+            if m.profile(r).is_none_or(|x| x.key != p.key) {
+                continue;
+            }
+            let crate::imported::ProfileResource::Endpoint(er) = what else {
+                continue;
+            };
+            let Some(e) = m.endpoint(er) else {
+                continue;
+            };
+            if e.service.as_deref() != Some("execute-api") || e.interface == Some(false) {
+                continue;
+            }
+            let ename = e.id.clone().unwrap_or_else(|| e.key.clone());
+            for v in m.profile_vpcs_of(p) {
+                if own_endpoint(v) || m.same_vpc(&e.vpc, v) {
+                    continue;
+                }
+                let vpc = m.vpc_name(v);
+                let broken: Vec<String> = public
+                    .iter()
+                    .take(10)
+                    .map(|a| format!("{} ({})", a.name, a.kind.unwrap_or(ApiKind::Edge)))
+                    .collect();
+                report(
+                    region,
+                    &vpc,
+                    &format!(
+                        "the Route 53 Profile {pname} carries the private DNS of the execute-api endpoint {ename} to {vpc}, which has no execute-api endpoint of its own: every API id of {region} answers that endpoint's addresses (an endpoint that routes only PRIVATE APIs: 403 ForbiddenException)"
+                    ),
+                    broken,
+                    loc,
+                    push,
+                );
+            }
+        }
+    }
+}
+
+/// PX011's words: an error naming the broken APIs, or a warning when none in the inputs is.
+fn report(
+    region: &str,
+    vpc: &str,
+    cause: &str,
+    broken: Vec<String>,
+    loc: &Loc,
+    push: &mut dyn FnMut(Severity, String, &Loc),
+) {
+    let region_note = format!(
+        "every public API Gateway API of {region} called by its default hostname is, other accounts' and vendors' included"
+    );
+    if broken.is_empty() {
+        push(
+            Severity::Warning,
+            format!(
+                "{cause}; nothing in these inputs is broken by it, but from {vpc} {region_note}"
+            ),
+            loc,
+        );
+    } else {
+        push(
+            Severity::Error,
+            format!(
+                "{cause}; from {vpc} these public APIs are unreachable by their default hostnames: {}",
+                broken.join(", ")
+            ),
+            loc,
+        );
     }
 }
 

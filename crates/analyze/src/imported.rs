@@ -235,9 +235,113 @@ pub struct Imported {
     pub duplicate_keys: Vec<(String, Loc, Loc)>,
     /// Resource types that are not read here but are close to one that is: (type, suggestion).
     pub misspelled_types: Vec<(String, String, Loc)>,
+    /// Route 53 Profiles.
+    pub profiles: Vec<Profile>,
+    /// A profile associated with a VPC: (profile, VPC, where).
+    pub profile_vpcs: Vec<(Ref, Ref, Loc)>,
+    /// A resource a profile carries: (profile, resource, where).
+    pub profile_resources: Vec<(Ref, ProfileResource, Loc)>,
+}
+
+/// A Route 53 Profile.
+#[derive(Clone, Debug, Serialize)]
+pub struct Profile {
+    pub key: String,
+    /// `rp-…`, when known.
+    pub id: Option<String>,
+    pub loc: Loc,
+}
+
+/// What a profile carries to its VPCs, read from the resource's ARN.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub enum ProfileResource {
+    /// A private hosted zone (`arn:aws:route53:::hostedzone/ID`).
+    Zone(Ref),
+    /// An interface endpoint's private DNS (`arn:aws:ec2:…:vpc-endpoint/vpce-…`).
+    Endpoint(Ref),
+    /// A Resolver rule (`arn:aws:route53resolver:…:resolver-rule/rslvr-rr-…`).
+    Rule(Ref),
+    /// Something else (a DNS Firewall rule group), or an ARN that cannot be read.
+    Other(String),
+}
+
+impl ProfileResource {
+    /// Reads a resource ARN. The id part may be a template's reference, `${Key}` or
+    /// `${Key.Id}` (what `Fn::Sub` leaves for a resource of the template), or a plan's
+    /// configuration reference, given as `Ref::Key` by the caller.
+    pub fn from_arn(arn: &str) -> ProfileResource {
+        let id_ref = |tail: &str| -> Ref {
+            match tail.strip_prefix("${").and_then(|t| t.strip_suffix('}')) {
+                Some(inner) => {
+                    let key = inner.split('.').next().unwrap_or(inner);
+                    if key.starts_with("unknown:") || key.contains("::") {
+                        Ref::Unknown(tail.to_owned())
+                    } else {
+                        Ref::Key(key.to_owned())
+                    }
+                }
+                None => Ref::Id(tail.to_owned()),
+            }
+        };
+        // The Region and account may still be `${AWS::Region}`: look for the resource part.
+        let after = |marker: &str| arn.find(marker).map(|i| &arn[i + marker.len()..]);
+        if !arn.starts_with("arn:") {
+            ProfileResource::Other(arn.to_owned())
+        } else if let Some(t) = after(":hostedzone/") {
+            ProfileResource::Zone(id_ref(t))
+        } else if let Some(t) = after(":vpc-endpoint/") {
+            ProfileResource::Endpoint(id_ref(t))
+        } else if let Some(t) = after(":resolver-rule/") {
+            ProfileResource::Rule(id_ref(t))
+        } else {
+            ProfileResource::Other(arn.to_owned())
+        }
+    }
 }
 
 impl Imported {
+    /// The profile a reference names, by key or id.
+    pub fn profile(&self, r: &Ref) -> Option<&Profile> {
+        match r {
+            Ref::Key(k) => self.profiles.iter().find(|p| &p.key == k),
+            Ref::Id(id) => self
+                .profiles
+                .iter()
+                .find(|p| p.id.as_deref() == Some(id) || &p.key == id),
+            Ref::Unknown(_) => None,
+        }
+    }
+
+    /// The endpoint a reference names, by key or id.
+    pub fn endpoint(&self, r: &Ref) -> Option<&Endpoint> {
+        match r {
+            Ref::Key(k) => self.endpoints.iter().find(|e| &e.key == k),
+            Ref::Id(id) => self
+                .endpoints
+                .iter()
+                .find(|e| e.id.as_deref() == Some(id) || &e.key == id),
+            Ref::Unknown(_) => None,
+        }
+    }
+
+    /// The VPCs a profile is associated with.
+    pub fn profile_vpcs_of(&self, p: &Profile) -> Vec<&Ref> {
+        self.profile_vpcs
+            .iter()
+            .filter(|(pr, ..)| self.profile(pr).is_some_and(|x| x.key == p.key))
+            .map(|(_, v, _)| v)
+            .collect()
+    }
+
+    /// The resources a profile carries.
+    pub fn profile_resources_of(&self, p: &Profile) -> Vec<&ProfileResource> {
+        self.profile_resources
+            .iter()
+            .filter(|(pr, ..)| self.profile(pr).is_some_and(|x| x.key == p.key))
+            .map(|(_, r, _)| r)
+            .collect()
+    }
+
     pub fn extend(&mut self, other: Imported) {
         if self.region.is_none() {
             self.region = other.region;
@@ -260,6 +364,9 @@ impl Imported {
         self.errors.extend(other.errors);
         self.duplicate_keys.extend(other.duplicate_keys);
         self.misspelled_types.extend(other.misspelled_types);
+        self.profiles.extend(other.profiles);
+        self.profile_vpcs.extend(other.profile_vpcs);
+        self.profile_resources.extend(other.profile_resources);
     }
 
     /// The VPC a reference names, by key or id.

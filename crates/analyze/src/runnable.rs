@@ -56,6 +56,9 @@ pub enum Assumption {
     AccountAssumed,
     /// A VPC's DNS attributes are taken as on, since an endpoint in it has private DNS.
     DnsAttributesProven { vpc: String },
+    /// A VPC's DNS attributes are not in the inputs and are taken as on, since a private hosted
+    /// zone reaches it (directly or through a Route 53 Profile), which only works with both on.
+    DnsAttributesAssumedForZone { vpc: String },
     /// An endpoint whose VPC is not in the inputs is left out.
     EndpointWithoutVpc { endpoint: String },
     /// An API whose endpoint type is not known statically is left out.
@@ -84,6 +87,10 @@ impl std::fmt::Display for Assumption {
                 f,
                 "{vpc}: its DNS attributes are not in the inputs; they are on, since an endpoint in it has private DNS"
             ),
+            Assumption::DnsAttributesAssumedForZone { vpc } => write!(
+                f,
+                "{vpc}: its DNS attributes are not in the inputs; they are assumed on, since a private hosted zone is associated with it (add describe-vpc-attribute outputs to have them checked)"
+            ),
             Assumption::EndpointWithoutVpc { endpoint } => write!(
                 f,
                 "{endpoint}: its VPC is not in the inputs, so it is left out of the prediction"
@@ -107,6 +114,9 @@ impl std::fmt::Display for Assumption {
     }
 }
 
+/// The Region assumed when the inputs name none.
+pub const DEFAULT_REGION: &str = "us-east-1";
+
 /// The topology, and what was assumed to build it.
 pub fn topology(m: &Imported) -> (Topology, Vec<Assumption>) {
     let mut notes = vec![Assumption::MadeUpAddressesAndIds];
@@ -115,7 +125,7 @@ pub fn topology(m: &Imported) -> (Topology, Vec<Assumption>) {
         Some(r) => r,
         None => {
             notes.push(Assumption::RegionAssumed);
-            composed("us-east-1", "Region")
+            composed(DEFAULT_REGION, "Region")
         }
     };
 
@@ -140,11 +150,27 @@ pub fn topology(m: &Imported) -> (Topology, Vec<Assumption>) {
             .endpoints
             .iter()
             .any(|e| e.private_dns == Some(true) && m.vpc(&e.vpc).is_some_and(|x| x.key == v.key));
-        if proven && (v.dns_support.is_none() || v.dns_hostnames.is_none()) {
+        let unknown = v.dns_support.is_none() || v.dns_hostnames.is_none();
+        let zoned = !proven && unknown && {
+            let this = Ref::Key(v.key.clone());
+            let direct = m
+                .zones
+                .iter()
+                .any(|z| z.vpcs.iter().any(|r| m.same_vpc(r, &this)));
+            let profiled = m.profiles.iter().any(|p| {
+                !m.profile_resources_of(p).is_empty()
+                    && m.profile_vpcs_of(p).iter().any(|r| m.same_vpc(r, &this))
+            });
+            direct || profiled
+        };
+        if proven && unknown {
             notes.push(Assumption::DnsAttributesProven { vpc: v.key.clone() });
         }
+        if zoned {
+            notes.push(Assumption::DnsAttributesAssumedForZone { vpc: v.key.clone() });
+        }
         let dns_support = v.dns_support.unwrap_or(true);
-        let dns_hostnames = v.dns_hostnames.unwrap_or(proven);
+        let dns_hostnames = v.dns_hostnames.unwrap_or(proven || zoned);
         vpcs.push(MVpc {
             id: At::bare(id),
             cidr: At::bare(cidr),
@@ -175,6 +201,7 @@ pub fn topology(m: &Imported) -> (Topology, Vec<Assumption>) {
                 .unwrap_or_else(|| composed(&format!("vpce-{}", hex17(&e.key)), "endpoint id"));
         let addr = Ipv4Addr::new(10, vi.min(255) as u8, 1, 17u8.saturating_add(n as u8));
         endpoint_ids.push((e.key.clone(), e.id.clone(), id.clone()));
+        let suffix = named_suffix(m, &id);
         endpoints.push(MEndpoint {
             // Ids in the endpoint's policy are the inputs' (`${Key}` ones are made up below,
             // after every id is known; an endpoint policy rarely names one).
@@ -186,7 +213,7 @@ pub fn topology(m: &Imported) -> (Topology, Vec<Assumption>) {
                     .unwrap_or_else(|e| panic!("{e}")),
             ),
             private_dns: e.private_dns == Some(true),
-            dns_suffix: None,
+            dns_suffix: suffix.map(At::bare),
             subnets: vec![EndpointSubnet {
                 id: At::bare(composed(&format!("subnet-{}", hex17(&e.key)), "subnet id")),
                 az: At::bare(format!("{region}a")),
@@ -375,6 +402,7 @@ pub fn topology(m: &Imported) -> (Topology, Vec<Assumption>) {
         address: None,
     }))
     .collect();
+    let profiles = profiles(m, &vpcs, &endpoint_ref);
     let t = Topology {
         account: At::bare(account),
         region: At::bare(region),
@@ -386,12 +414,89 @@ pub fn topology(m: &Imported) -> (Topology, Vec<Assumption>) {
         vpcs,
         endpoints,
         resolver_rules: Vec::new(),
+        profiles,
         apis,
         custom_domains,
         usage_plans: Vec::new(),
         vantages,
     };
     (t, notes)
+}
+
+/// The DNS-name suffix AWS gave an endpoint (`vpce-ID-SUFFIX.…vpce.amazonaws.com`), when a
+/// record of the inputs names it (an alias or CNAME to the endpoint): the topology gives the
+/// endpoint the same names, so the record leads to it.
+fn named_suffix(m: &Imported, id: &parallax_model::VpceId) -> Option<String> {
+    let prefix = format!("{id}-");
+    m.zone_records
+        .iter()
+        .flat_map(|r| &r.values)
+        .filter(|v| v.trim_end_matches('.').ends_with(".vpce.amazonaws.com"))
+        .find_map(|v| {
+            let label = v.split('.').next()?.strip_prefix(&prefix)?;
+            let suffix = label.split('-').next()?;
+            parallax_model::naming::is_endpoint_dns_suffix(suffix).then(|| suffix.to_owned())
+        })
+}
+
+/// The Route 53 Profiles of the inputs with the VPCs, zones and execute-api endpoints they carry
+/// that the topology holds (Resolver rules are not imported).
+fn profiles(
+    m: &Imported,
+    vpcs: &[MVpc],
+    endpoint_ref: &dyn Fn(&Ref) -> Option<parallax_model::VpceId>,
+) -> Vec<parallax_model::topology::Profile> {
+    use crate::imported::ProfileResource;
+    let mut out: Vec<parallax_model::topology::Profile> = Vec::new();
+    let mut taken: Vec<parallax_model::VpcId> = Vec::new();
+    for p in &m.profiles {
+        let id =
+            p.id.clone()
+                .unwrap_or_else(|| format!("rp-{}", hex17(&p.key)));
+        let mut profile_vpcs = Vec::new();
+        for r in m.profile_vpcs_of(p) {
+            let Some(i) = m
+                .vpc(r)
+                .and_then(|v| m.vpcs.iter().position(|x| x.key == v.key))
+            else {
+                continue;
+            };
+            let vpc = vpcs[i].id.value.clone();
+            // A VPC has one profile; a second association would be refused by AWS.
+            if !taken.contains(&vpc) {
+                taken.push(vpc.clone());
+                profile_vpcs.push(At::bare(vpc));
+            }
+        }
+        let mut hosted_zones = Vec::new();
+        let mut endpoints = Vec::new();
+        for r in m.profile_resources_of(p) {
+            match r {
+                ProfileResource::Zone(z) => {
+                    if let Some(name) = m
+                        .zone(z)
+                        .and_then(|z| z.name.as_deref()?.parse::<parallax_model::DnsName>().ok())
+                    {
+                        hosted_zones.push(At::bare(name));
+                    }
+                }
+                ProfileResource::Endpoint(e) => {
+                    if let Some(id) = endpoint_ref(e) {
+                        endpoints.push(At::bare(id));
+                    }
+                }
+                ProfileResource::Rule(_) | ProfileResource::Other(_) => {}
+            }
+        }
+        out.push(parallax_model::topology::Profile {
+            id: At::bare(id),
+            vpcs: profile_vpcs,
+            hosted_zones,
+            resolver_rules: Vec::new(),
+            endpoints,
+        });
+    }
+    out
 }
 
 /// The private zones of the inputs whose VPCs are known, with the records that can be read
@@ -417,7 +522,11 @@ fn hosted_zones(m: &Imported, vpcs: &[MVpc]) -> Vec<parallax_model::topology::Ho
                 Some(At::bare(vpcs[i].id.value.clone()))
             })
             .collect();
-        if zone_vpcs.is_empty() {
+        let in_profile = m.profile_resources.iter().any(|(_, r, _)| {
+            matches!(r, crate::imported::ProfileResource::Zone(zr)
+                if m.zone(zr).is_some_and(|x| x.key == z.key))
+        });
+        if zone_vpcs.is_empty() && !in_profile {
             continue;
         }
         let records = m

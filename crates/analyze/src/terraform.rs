@@ -461,6 +461,39 @@ pub fn import_with(root: &Node, file: &str, tf_dir: Option<&Path>, max_bytes: u6
                 let (policy, policy_unknown) = policy_value(s("policy"), later("policy"));
                 endpoint_policies.push((link("vpc_endpoint_id"), policy, policy_unknown));
             }
+            "aws_route53profiles_profile" => out.profiles.push(crate::imported::Profile {
+                key: address.clone(),
+                id: s("id"),
+                loc,
+            }),
+            "aws_route53profiles_association" => {
+                out.profile_vpcs
+                    .push((link("profile_id"), link("resource_id"), loc));
+            }
+            "aws_route53profiles_resource_association" => {
+                use crate::imported::ProfileResource;
+                let what = match (s("resource_arn"), reference(&address, "resource_arn")) {
+                    (Some(arn), _) => ProfileResource::from_arn(&arn),
+                    (None, Some(a)) => {
+                        let local = a.rsplit("module.").next().unwrap_or(&a);
+                        let key = Ref::Key(a.trim_end_matches(".arn").to_owned());
+                        match local.split('.').next().unwrap_or("") {
+                            "aws_route53_zone" => ProfileResource::Zone(key),
+                            "aws_vpc_endpoint" => ProfileResource::Endpoint(key),
+                            "aws_route53_resolver_rule" => ProfileResource::Rule(key),
+                            other => ProfileResource::Other(other.to_owned()),
+                        }
+                    }
+                    (None, None) => {
+                        out.unknowns.push((
+                            loc.clone(),
+                            "resource_arn is known only after apply".to_owned(),
+                        ));
+                        ProfileResource::Other("unknown".to_owned())
+                    }
+                };
+                out.profile_resources.push((link("profile_id"), what, loc));
+            }
             "aws_route53_zone_association" => {
                 zone_associations.push((link("zone_id"), link("vpc_id")));
             }

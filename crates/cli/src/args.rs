@@ -84,6 +84,10 @@ pub struct ProbeArgs {
     /// With --topology: the scenario step to read it at.
     #[arg(long, value_name = "NAME", requires = "topology")]
     pub step: Option<String>,
+    /// With --topology: the VPC this probe runs in, so that the diagnosis names what that
+    /// VPC's resolver does (its endpoint, a shared private zone, or a Route 53 Profile).
+    #[arg(long, value_name = "VPC-ID", requires = "topology")]
+    pub vpc: Option<String>,
     /// The JSON report (schema parallax.probe/v1) instead of text.
     #[arg(long)]
     pub json: bool,

@@ -313,11 +313,24 @@ type ProbeSetup = (
 );
 
 fn probe_options(a: ProbeArgs) -> anyhow::Result<ProbeSetup> {
-    let opts = a.curl.to_options()?;
+    let mut opts = a.curl.to_options()?;
     let topology = match &a.topology {
         Some(p) => Some(topology_at(Some(p), a.step.as_deref())?),
         None => None,
     };
+    if let (Some(vpc), Some(t)) = (&a.vpc, &topology) {
+        let id: parallax_model::VpcId = vpc
+            .parse()
+            .map_err(|e| anyhow::anyhow!("--vpc {vpc}: {e}"))?;
+        if t.vpc(&id).is_none() {
+            let known: Vec<String> = t.vpcs.iter().map(|v| v.id.to_string()).collect();
+            bail!(
+                "--vpc {vpc}: the topology has no such VPC (known: {})",
+                known.join(", ")
+            );
+        }
+        opts.vpc = Some(id);
+    }
     Ok((opts, topology, a.expect, a.json))
 }
 

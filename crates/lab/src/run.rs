@@ -356,6 +356,9 @@ async fn make_request(
     opts.max_time = Duration::from_secs(10);
     opts.connect_to = lab.connect_map.clone();
     opts.only_connect_to = true;
+    if let Network::Vpc(id) = &network {
+        opts.vpc = Some(id.clone());
+    }
     // The gateway sees each vantage point's own address (aws:SourceIp), not loopback's. Its
     // doors require the header, so it is always sent.
     opts.haproxy = Some(vantage.map(|v| v.client_ip()));
@@ -487,6 +490,9 @@ fn describe(source: &Source) -> String {
         Source::EndpointZone(id) => format!("private DNS of interface endpoint {id}"),
         Source::Public(zone) => format!("public DNS ({zone})"),
         Source::Nobody => "no zone of this view holds the name".to_owned(),
+        Source::Profile { profile, inner } => {
+            format!("{}, shared by Route 53 Profile {profile}", describe(inner))
+        }
     }
 }
 

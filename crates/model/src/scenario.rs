@@ -11,8 +11,8 @@ use crate::ids::{ApiId, DnsName, VpcId, VpceId};
 use crate::outcome::Expectation;
 use crate::pos::{At, Pos};
 use crate::topology::{
-    Api, CustomDomain, DomainDns, Endpoint, EndpointType, HostedZone, Record, ResolverRule,
-    Topology, Vpc,
+    Api, CustomDomain, DomainDns, Endpoint, EndpointType, HostedZone, Profile, Record,
+    ResolverRule, Topology, Vpc,
 };
 use crate::{LoadError, Problem};
 
@@ -65,6 +65,10 @@ pub enum Change {
     AddRecord(AddRecord),
     AddResolverRule(ResolverRule),
     RemoveResolverRule(String),
+    /// Add a Route 53 Profile with its VPC associations and resources.
+    AddProfile(Profile),
+    /// Remove a Route 53 Profile (by id), its associations with it.
+    RemoveProfile(String),
     AddApi(Api),
     SetApi(SetApi),
     AddCustomDomain(CustomDomain),
@@ -146,9 +150,12 @@ impl Change {
                 if t.endpoints.len() == before {
                     return Err(missing("endpoint", id));
                 }
-                // AWS drops the association along with the endpoint.
+                // AWS drops the associations along with the endpoint.
                 for api in &mut t.apis {
                     api.vpc_endpoints.retain(|v| v.value != *id);
+                }
+                for p in &mut t.profiles {
+                    p.endpoints.retain(|v| v.value != *id);
                 }
             }
             Change::SetEndpoint(s) => {
@@ -181,6 +188,14 @@ impl Change {
                 t.resolver_rules.retain(|r| r.id.value != *id);
                 if t.resolver_rules.len() == before {
                     return Err(missing("resolver rule", id));
+                }
+            }
+            Change::AddProfile(p) => t.profiles.push(p.clone()),
+            Change::RemoveProfile(id) => {
+                let before = t.profiles.len();
+                t.profiles.retain(|p| p.id.value != *id);
+                if t.profiles.len() == before {
+                    return Err(missing("Route 53 Profile", id));
                 }
             }
             Change::AddApi(a) => t.apis.push(a.clone()),
@@ -249,6 +264,16 @@ impl Change {
             Change::AddRecord(a) => format!("add record {} to {}", a.record.name, a.zone),
             Change::AddResolverRule(r) => format!("add resolver rule {} for {}", r.id, r.domain),
             Change::RemoveResolverRule(id) => format!("remove resolver rule {id}"),
+            Change::AddProfile(p) => format!(
+                "add Route 53 Profile {} for {}",
+                p.id,
+                p.vpcs
+                    .iter()
+                    .map(|v| v.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            Change::RemoveProfile(id) => format!("remove Route 53 Profile {id}"),
             Change::AddApi(a) => format!("add {} API {}", a.endpoint_type, a.id),
             Change::SetApi(s) => format!("change API {}", s.id),
             Change::AddCustomDomain(d) => format!("add custom domain {}", d.name),

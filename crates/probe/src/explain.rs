@@ -616,22 +616,42 @@ fn explain_http(f: &Facts<'_>, mut evidence: Vec<String>) -> Diagnosis {
             Some(t) => format!("{t} API {api}"),
             None => format!("public API {api}"),
         };
-        let endpoint = topology.and_then(|t| {
-            let first = path.outcome.addresses.first()?;
-            let e = t.endpoints.iter().find(|e| {
-                e.is_execute_api()
-                    && e.subnets
-                        .iter()
-                        .any(|s| IpAddr::V4(s.address.value) == *first)
-            })?;
-            Some(format!(
-                "interface endpoint {} (private DNS on) in {}",
-                e.id, e.vpc
-            ))
-        });
-        let who = endpoint.unwrap_or_else(|| {
+        // What sends the name to an endpoint, asked of each VPC's resolver view: the endpoint's
+        // own private DNS, a shared private zone (the centralised-endpoint pattern), or a
+        // Route 53 Profile. The probe does not know which VPC it runs in: every VPC whose view
+        // answers the observed address is named.
+        let routes: Vec<String> = match (topology, path.outcome.addresses.first(), opts.url.name())
+        {
+            (Some(t), Some(first), Some(host)) => {
+                let mut out: Vec<String> = Vec::new();
+                for v in t
+                    .vpcs
+                    .iter()
+                    .filter(|v| opts.vpc.as_ref().is_none_or(|only| *only == v.id.value))
+                {
+                    let view = parallax_rules::resolver::View::build(
+                        t,
+                        parallax_rules::resolver::ViewKind::Vpc(v.id.value.clone()),
+                    );
+                    let answer = view.answer(host, parallax_rules::resolver::QType::A);
+                    if !answer.addresses().contains(first) {
+                        continue;
+                    }
+                    if let Some(route) = route_to_endpoint(t, &answer.source, &v.id.value, *first)
+                        && !out.contains(&route)
+                    {
+                        out.push(route);
+                    }
+                }
+                out
+            }
+            _ => Vec::new(),
+        };
+        let who = if routes.is_empty() {
             "an interface VPC endpoint for execute-api with private DNS".to_owned()
-        });
+        } else {
+            routes.join(", or ")
+        };
         let mut d = diag(
             Verdict::PrivateAnswer,
             Rule::EndpointPrivateDns,
@@ -739,6 +759,58 @@ fn explain_http(f: &Facts<'_>, mut evidence: Vec<String>) -> Diagnosis {
         evidence,
         vec![],
     )
+}
+
+/// In words, the part of a VPC's resolver view that sent a name to an endpoint.
+fn route_to_endpoint(
+    t: &Topology,
+    source: &parallax_rules::resolver::Source,
+    vpc: &parallax_model::VpcId,
+    address: IpAddr,
+) -> Option<String> {
+    use parallax_rules::resolver::Source;
+    // The endpoint a customer zone's record leads to, when the address is one of its ENIs.
+    let to = t
+        .endpoints
+        .iter()
+        .find(|e| {
+            e.is_execute_api()
+                && e.subnets
+                    .iter()
+                    .any(|s| IpAddr::V4(s.address.value) == address)
+        })
+        .map(|e| {
+            format!(
+                "; its record sends the name to interface endpoint {} in {}",
+                e.id, e.vpc
+            )
+        })
+        .unwrap_or_default();
+    let endpoint_in = |id: &parallax_model::VpceId| {
+        t.endpoint(id)
+            .map(|e| format!("{} in {}", e.id, e.vpc))
+            .unwrap_or_else(|| id.to_string())
+    };
+    Some(match source {
+        Source::EndpointZone(id) => match t.endpoint(id) {
+            Some(e) => format!("interface endpoint {} (private DNS on) in {}", e.id, e.vpc),
+            None => format!("interface endpoint {id} (private DNS on)"),
+        },
+        Source::PrivateZone(zone) => {
+            format!("the private hosted zone {zone} (associated with {vpc}{to})")
+        }
+        Source::Profile { profile, inner } => match inner.innermost() {
+            Source::EndpointZone(id) => format!(
+                "the Route 53 Profile {profile} (associated with {vpc}, carrying the private DNS of interface endpoint {})",
+                endpoint_in(id)
+            ),
+            Source::PrivateZone(zone) => format!(
+                "the private hosted zone {zone} (shared with {vpc} by the Route 53 Profile {profile}{to})"
+            ),
+            _ => return None,
+        },
+        _ => return None,
+    })
 }
 
 fn tls_fix(name_match: Option<bool>, failure: Option<&TlsFailure>) -> String {

@@ -19,6 +19,12 @@
 //! place of `*`, and a record of the exact name wins (Route 53 Developer Guide,
 //! "DNS domain name format", asterisk); the most specific wildcard answers.
 //!
+//! A Route 53 Profile associated with the VPC adds its Resolver rules to step 1 and its private
+//! zones and interface endpoints' private DNS to step 2 (Route 53 Developer Guide, "What are
+//! Amazon Route 53 Profiles?", "Associate interface VPC endpoints to a Route 53 Profile"); a
+//! local rule, zone or endpoint zone of the very same name wins over the profile's (INFERRED:
+//! AWS documents no order). Answers from them say which profile carried them.
+//!
 //! Steps 2 and 3 need both `dns_support` and `dns_hostnames` on. With `dns_support` off the
 //! resolver does not answer at all (here: REFUSED, so that a client learns it at once).
 //!
@@ -28,9 +34,11 @@
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
 
-use parallax_model::ids::{DnsName, VpcId, VpceId};
+use parallax_model::ids::{DnsName, Region, VpcId, VpceId};
 use parallax_model::naming::{ExecuteApiName, endpoint_private_zone, execute_api_zone, vpce_zone};
-use parallax_model::topology::{DomainDns, EndpointType, RecordData, RuleKind, Target, Topology};
+use parallax_model::topology::{
+    DomainDns, Endpoint, EndpointType, HostedZone, RecordData, RuleKind, Target, Topology,
+};
 use parallax_model::{Network, Rcode};
 
 /// TTL of answers synthesised for AWS-owned names (API Gateway answers with 60 s).
@@ -75,8 +83,38 @@ pub enum Source {
     PrivateZone(DnsName),
     EndpointZone(VpceId),
     Public(DnsName),
+    /// A zone or rule that reaches the VPC through its Route 53 Profile.
+    Profile {
+        profile: String,
+        inner: Box<Source>,
+    },
     /// No view claims the name.
     Nobody,
+}
+
+impl Source {
+    /// The zone or rule itself, without the profile that carried it.
+    pub fn innermost(&self) -> &Source {
+        match self {
+            Source::Profile { inner, .. } => inner.innermost(),
+            other => other,
+        }
+    }
+
+    /// The Route 53 Profile that carried the zone or rule, if one did.
+    pub fn profile(&self) -> Option<&str> {
+        match self {
+            Source::Profile { profile, .. } => Some(profile),
+            _ => None,
+        }
+    }
+
+    fn rule_id(&self) -> Option<&str> {
+        match self {
+            Source::ResolverRule(id) => Some(id),
+            _ => None,
+        }
+    }
 }
 
 /// The answer a view gives.
@@ -199,8 +237,8 @@ pub struct View {
     /// default hostname is in one wildcard zone; unknown ids then get 403 from the gateway).
     unknown_api_addrs: Vec<IpAddr>,
     region_zone: DnsName,
-    /// Resolver rules of this VPC: (domain, id, kind, targets).
-    rules: Vec<(DnsName, String, RuleKind, Vec<Target>)>,
+    /// Resolver rules of this VPC: (domain, the source citing the rule, kind, targets).
+    rules: Vec<(DnsName, Source, RuleKind, Vec<Target>)>,
     private_zones: Vec<Zone>,
     endpoint_zones: Vec<Zone>,
     /// `dns_support` of the VPC; the internet view always answers.
@@ -355,17 +393,41 @@ impl View {
             return view;
         };
         view.answering = vpc.dns_support;
-        for r in t
+        let profile = t.profile_of(&vpc_id);
+        let via = |inner: Source| match profile {
+            Some(p) => Source::Profile {
+                profile: p.id.value.clone(),
+                inner: Box::new(inner),
+            },
+            None => inner,
+        };
+        let local_rules = t
             .resolver_rules
             .iter()
-            .filter(|r| r.vpcs.iter().any(|v| v.value == vpc_id))
-        {
+            .filter(|r| r.vpcs.iter().any(|v| v.value == vpc_id));
+        for r in local_rules {
             view.rules.push((
                 r.domain.value.clone(),
-                r.id.value.clone(),
+                Source::ResolverRule(r.id.value.clone()),
                 r.kind,
                 r.targets.iter().map(|t| t.value).collect(),
             ));
+        }
+        // A profile's resources reach the VPC unless the VPC holds a local one for the same
+        // domain, which wins (INFERRED: AWS documents no order between the two).
+        for r in profile
+            .iter()
+            .flat_map(|p| &p.resolver_rules)
+            .filter_map(|id| t.resolver_rules.iter().find(|r| r.id.value == id.value))
+        {
+            if view.rules.iter().all(|(d, ..)| *d != r.domain.value) {
+                view.rules.push((
+                    r.domain.value.clone(),
+                    via(Source::ResolverRule(r.id.value.clone())),
+                    r.kind,
+                    r.targets.iter().map(|t| t.value).collect(),
+                ));
+            }
         }
         if !vpc.private_dns_active() {
             return view;
@@ -375,53 +437,43 @@ impl View {
             .iter()
             .filter(|z| z.vpcs.iter().any(|v| v.value == vpc_id))
         {
-            let mut zone = Zone::new(
-                z.name.value.clone(),
-                Source::PrivateZone(z.name.value.clone()),
-            );
-            for r in &z.records {
-                let holding = match &r.data {
-                    RecordData::A(a) => Holding::Addrs(a.clone(), vec![], r.ttl),
-                    RecordData::Aaaa(a) => Holding::Addrs(vec![], a.clone(), r.ttl),
-                    RecordData::Cname(n) => Holding::Cname(n.clone(), r.ttl),
-                    RecordData::Alias(n) => Holding::Alias(n.clone()),
-                };
-                // `*.parent`: a wildcard, kept by its parent.
-                let (map, key) = match r.name.as_str().strip_prefix("*.") {
-                    Some(parent) => match parent.parse::<DnsName>() {
-                        Ok(p) => (&mut zone.wildcards, p),
-                        Err(_) => (&mut zone.names, r.name.clone()),
-                    },
-                    None => (&mut zone.names, r.name.clone()),
-                };
-                match (map.get_mut(&key), holding) {
-                    (Some(Holding::Addrs(a4, a6, _)), Holding::Addrs(b4, b6, _)) => {
-                        a4.extend(b4);
-                        a6.extend(b6);
-                    }
-                    (Some(_), _) => {}
-                    (None, h) => {
-                        map.insert(key, h);
-                    }
-                }
-            }
-            view.private_zones.push(zone);
+            view.private_zones
+                .push(private_zone(z, Source::PrivateZone(z.name.value.clone())));
         }
-        for e in t
+        for z in profile
+            .iter()
+            .flat_map(|p| &p.hosted_zones)
+            .filter_map(|n| t.hosted_zones.iter().find(|z| z.name.value == n.value))
+        {
+            if view.private_zones.iter().all(|l| l.apex != z.name.value) {
+                view.private_zones.push(private_zone(
+                    z,
+                    via(Source::PrivateZone(z.name.value.clone())),
+                ));
+            }
+        }
+        let local_endpoints = t
             .endpoints
             .iter()
-            .filter(|e| e.vpc.value == vpc_id && e.private_dns)
-        {
-            let Ok(apex) = endpoint_private_zone(e.service.as_str(), region) else {
-                continue;
-            };
-            let mut zone = Zone::new(apex.clone(), Source::EndpointZone(e.id.value.clone()));
-            let holding = Holding::Addrs(e.addresses(), vec![], AWS_TTL);
-            zone.names.insert(apex.clone(), holding.clone());
-            if e.is_execute_api() {
-                zone.wildcards.insert(apex, holding);
+            .filter(|e| e.vpc.value == vpc_id && e.private_dns);
+        for e in local_endpoints {
+            if let Some(zone) = endpoint_zone(e, region, Source::EndpointZone(e.id.value.clone())) {
+                view.endpoint_zones.push(zone);
             }
-            view.endpoint_zones.push(zone);
+        }
+        // A profile carries an interface endpoint's private DNS names to its VPCs (Route 53
+        // Developer Guide, "Associate interface VPC endpoints to a Route 53 Profile").
+        for e in profile
+            .iter()
+            .flat_map(|p| &p.endpoints)
+            .filter_map(|id| t.endpoint(id))
+        {
+            if let Some(zone) =
+                endpoint_zone(e, region, via(Source::EndpointZone(e.id.value.clone())))
+                && view.endpoint_zones.iter().all(|l| l.apex != zone.apex)
+            {
+                view.endpoint_zones.push(zone);
+            }
         }
         view
     }
@@ -440,8 +492,9 @@ impl View {
         let mut records = Vec::new();
         let mut current = name.clone();
         for hop in depth..=MAX_CHAIN {
-            if let Some((id, targets)) = self.rule_for(&current) {
-                let mut a = Answer::new(Rcode::NoError, Source::ResolverRule(id.clone()));
+            if let Some((source, targets)) = self.rule_for(&current) {
+                let id = source.innermost().rule_id().unwrap_or_default().to_owned();
+                let mut a = Answer::new(Rcode::NoError, source);
                 a.records = records;
                 a.forward = Some((id, targets));
                 return a;
@@ -478,13 +531,13 @@ impl View {
     }
 
     /// The resolver rule that takes `name`: the most specific domain among this VPC's rules.
-    fn rule_for(&self, name: &DnsName) -> Option<(String, Vec<Target>)> {
-        let (_, id, kind, targets) = self
+    fn rule_for(&self, name: &DnsName) -> Option<(Source, Vec<Target>)> {
+        let (_, source, kind, targets) = self
             .rules
             .iter()
             .filter(|(domain, ..)| name.is_within(domain))
             .max_by_key(|(domain, ..)| domain.as_str().len())?;
-        (*kind == RuleKind::Forward).then(|| (id.clone(), targets.clone()))
+        (*kind == RuleKind::Forward).then(|| (source.clone(), targets.clone()))
     }
 
     /// The zone that answers `name`, by the precedence in the module docs: the most specific
@@ -577,6 +630,51 @@ impl View {
             }
         }
     }
+}
+
+/// A customer's private hosted zone as the view holds it.
+fn private_zone(z: &HostedZone, source: Source) -> Zone {
+    let mut zone = Zone::new(z.name.value.clone(), source);
+    for r in &z.records {
+        let holding = match &r.data {
+            RecordData::A(a) => Holding::Addrs(a.clone(), vec![], r.ttl),
+            RecordData::Aaaa(a) => Holding::Addrs(vec![], a.clone(), r.ttl),
+            RecordData::Cname(n) => Holding::Cname(n.clone(), r.ttl),
+            RecordData::Alias(n) => Holding::Alias(n.clone()),
+        };
+        // `*.parent`: a wildcard, kept by its parent.
+        let (map, key) = match r.name.as_str().strip_prefix("*.") {
+            Some(parent) => match parent.parse::<DnsName>() {
+                Ok(p) => (&mut zone.wildcards, p),
+                Err(_) => (&mut zone.names, r.name.clone()),
+            },
+            None => (&mut zone.names, r.name.clone()),
+        };
+        match (map.get_mut(&key), holding) {
+            (Some(Holding::Addrs(a4, a6, _)), Holding::Addrs(b4, b6, _)) => {
+                a4.extend(b4);
+                a6.extend(b6);
+            }
+            (Some(_), _) => {}
+            (None, h) => {
+                map.insert(key, h);
+            }
+        }
+    }
+    zone
+}
+
+/// The private zone AWS manages for an interface endpoint's private DNS; for execute-api the
+/// wildcard below the Region's apex too. `None` for a service name without one.
+fn endpoint_zone(e: &Endpoint, region: &Region, source: Source) -> Option<Zone> {
+    let apex = endpoint_private_zone(e.service.as_str(), region).ok()?;
+    let mut zone = Zone::new(apex.clone(), source);
+    let holding = Holding::Addrs(e.addresses(), vec![], AWS_TTL);
+    zone.names.insert(apex.clone(), holding.clone());
+    if e.is_execute_api() {
+        zone.wildcards.insert(apex, holding);
+    }
+    Some(zone)
 }
 
 fn most_specific<'z>(zones: &'z [Zone], name: &DnsName) -> Option<&'z Zone> {

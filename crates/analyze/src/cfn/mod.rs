@@ -243,6 +243,27 @@ impl Reader<'_> {
             "AWS::ApiGateway::BasePathMapping" | "AWS::ApiGatewayV2::ApiMapping" => self.mapping(r),
             "AWS::Route53::HostedZone" => self.zone(r),
             "AWS::Route53::RecordSet" => self.record(r),
+            "AWS::Route53Profiles::Profile" => self.out.profiles.push(crate::imported::Profile {
+                key: r.key.clone(),
+                id: None,
+                loc: r.loc,
+            }),
+            "AWS::Route53Profiles::ProfileAssociation" => {
+                if let (Some(p), Some(v)) = (r.prop("ProfileId"), r.prop("ResourceId")) {
+                    self.out.profile_vpcs.push((to_ref(&p), to_ref(&v), r.loc));
+                }
+            }
+            "AWS::Route53Profiles::ProfileResourceAssociation" => {
+                let arn = r.prop("ResourceArn");
+                self.unknown(&r, "ResourceArn", &arn);
+                if let (Some(p), Some(arn)) = (r.prop("ProfileId"), arn) {
+                    let what = match &arn {
+                        V::Unknown(why) => crate::imported::ProfileResource::Other(why.clone()),
+                        other => crate::imported::ProfileResource::from_arn(&other.text()),
+                    };
+                    self.out.profile_resources.push((to_ref(&p), what, r.loc));
+                }
+            }
             "AWS::ApiGateway::Method" => self.method(r),
             "AWS::ApiGateway::UsagePlan" => self.usage_plan(r),
             "AWS::ApiGateway::UsagePlanKey" => {
@@ -1078,7 +1099,7 @@ const BOOLEAN_PROPERTIES: [&str; 5] = [
 ];
 
 /// The resource types this importer reads.
-const READ_TYPES: [&str; 18] = [
+const READ_TYPES: [&str; 21] = [
     "AWS::EC2::VPC",
     "AWS::EC2::VPCEndpoint",
     "AWS::ApiGateway::RestApi",
@@ -1093,6 +1114,9 @@ const READ_TYPES: [&str; 18] = [
     "AWS::ApiGatewayV2::ApiMapping",
     "AWS::Route53::HostedZone",
     "AWS::Route53::RecordSet",
+    "AWS::Route53Profiles::Profile",
+    "AWS::Route53Profiles::ProfileAssociation",
+    "AWS::Route53Profiles::ProfileResourceAssociation",
     "AWS::ApiGateway::Method",
     "AWS::ApiGateway::UsagePlan",
     "AWS::ApiGateway::UsagePlanKey",

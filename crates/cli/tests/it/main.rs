@@ -113,6 +113,25 @@ fn bad_flags_and_files_are_named() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("`internet:53` is not VIEW=ADDR:PORT"));
 
+    // --vpc names a VPC of the topology; the probe is refused before it sends anything.
+    let out = parallax()
+        .args([
+            "probe",
+            "--topology",
+            "../../scenarios/route53-profile.yaml",
+            "--vpc",
+            "vpc-0bad0bad0bad0bad0",
+            "https://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com/prod/test",
+        ])
+        .output()
+        .expect("runs");
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--vpc vpc-0bad0bad0bad0bad0: the topology has no such VPC (known: vpc-0aaa1111bbbb2222c, vpc-0ddd3333eeee4444f)"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
     let out = parallax()
         .args(["resolver", "--listen", "vpc-nope=127.0.0.1:0"])
         .output()

@@ -819,3 +819,80 @@ hosted_zones:
     .await;
     assert_eq!(addresses(&own), ips(&["10.0.5.5"]));
 }
+
+/// A hub VPC with the execute-api endpoint, a spoke associated with a Route 53 Profile that
+/// carries the endpoint, and a third VPC without the profile; `extra` adds zones or profiles.
+fn hub_and_spoke(profile: &str, extra: &str) -> Topology {
+    let yaml = format!(
+        r#"
+region: us-east-1
+front_doors: {{ regional: [52.94.133.10] }}
+vpcs:
+  - {{ id: vpc-0aaa1111bbbb2222c, cidr: 10.0.0.0/16, dns_support: true, dns_hostnames: true }}
+  - {{ id: vpc-0ddd3333eeee4444f, cidr: 10.1.0.0/16, dns_support: true, dns_hostnames: true }}
+  - {{ id: vpc-0fff5555aaaa6666b, cidr: 10.2.0.0/16, dns_support: true, dns_hostnames: true }}
+endpoints:
+  - id: vpce-0123456789abcdef0
+    vpc: vpc-0aaa1111bbbb2222c
+    service: execute-api
+    private_dns: true
+    subnets:
+      - {{ id: subnet-0aaa1111bbbb22223, az: us-east-1a, address: 10.0.1.17 }}
+apis:
+  - {{ id: a1b2c3d4e5, name: public, endpoint_type: REGIONAL, stages: [prod] }}
+profiles:
+{profile}
+{extra}
+"#
+    );
+    Topology::from_yaml(&yaml, "<test>").unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Route 53 Profiles carry interface endpoints' private DNS to the VPCs the profile is
+/// associated with (Route 53 Developer Guide, "Associate interface VPC endpoints to a Route 53
+/// Profile"; AWS's networking blog "Streamlining multi-VPC DNS management with Amazon Route 53
+/// Profiles and interface VPC endpoint integration"): the spoke answers every API id of the
+/// Region with the hub endpoint's address, as the hub does; a VPC without the profile does not.
+#[tokio::test]
+async fn a_profile_carries_an_endpoints_private_dns_to_its_vpcs() {
+    let t = hub_and_spoke(
+        "  - { id: rp-4b5c6d7e8f9a0b1c2, vpcs: [vpc-0ddd3333eeee4444f], endpoints: [vpce-0123456789abcdef0] }",
+        "",
+    );
+    let r = start(&t).await;
+    for (vpc, want) in [
+        ("vpc-0aaa1111bbbb2222c", "10.0.1.17"),
+        ("vpc-0ddd3333eeee4444f", "10.0.1.17"),
+        ("vpc-0fff5555aaaa6666b", "52.94.133.10"),
+    ] {
+        let at = r.addr_of(vpc).expect("view");
+        for name in [API, "zzzzzzzzzz.execute-api.us-east-1.amazonaws.com"] {
+            let m = ask(at, name, RecordType::A, Transport::Udp).await;
+            assert_eq!(addresses(&m), ips(&[want]), "{name} from {vpc}");
+        }
+    }
+}
+
+/// A private zone associated with no VPC but carried by a profile answers in the profile's VPCs
+/// as an associated zone would (Route 53 Developer Guide, "What are Amazon Route 53 Profiles?":
+/// a profile applies its private hosted zones to every VPC it is associated with), wildcard and
+/// no public fall-back included.
+#[tokio::test]
+async fn a_profiles_zone_answers_in_the_profiles_vpcs() {
+    let t = hub_and_spoke(
+        "  - { id: rp-4b5c6d7e8f9a0b1c2, vpcs: [vpc-0fff5555aaaa6666b], hosted_zones: [execute-api.us-east-1.amazonaws.com] }",
+        r#"hosted_zones:
+  - name: execute-api.us-east-1.amazonaws.com
+    records:
+      - { name: "*.execute-api.us-east-1.amazonaws.com", type: A, values: [10.0.1.17] }
+"#,
+    );
+    let r = start(&t).await;
+    let spoke = r.addr_of("vpc-0fff5555aaaa6666b").expect("view");
+    let m = ask(spoke, API, RecordType::A, Transport::Udp).await;
+    assert_eq!(addresses(&m), ips(&["10.0.1.17"]));
+    // The VPC without the profile and without an endpoint: the public answer.
+    let other = r.addr_of("vpc-0ddd3333eeee4444f").expect("view");
+    let m = ask(other, API, RecordType::A, Transport::Udp).await;
+    assert_eq!(addresses(&m), ips(&["52.94.133.10"]));
+}

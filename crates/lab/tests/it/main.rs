@@ -57,6 +57,7 @@ scenario_tests! {
     scenario_hub_and_spoke => "hub-and-spoke.yaml",
     scenario_mutual_tls => "mutual-tls.yaml",
     scenario_private_api => "private-api.yaml",
+    scenario_route53_profile => "route53-profile.yaml",
     scenario_seed_incident => "seed-incident.yaml",
     scenario_source_ip => "source-ip.yaml",
 }
@@ -282,4 +283,44 @@ async fn keep_running_lines_snapshot() {
     insta::with_settings!({ filters => stable_filters() }, {
         insta::assert_snapshot!("keep_running_lines", text);
     });
+}
+
+/// In the shared-DNS scenarios the 403's diagnosis names what sent the spoke's name to the hub's
+/// endpoint: the shared private zone, or the Route 53 Profile that carries the endpoint.
+#[tokio::test]
+async fn shared_dns_diagnoses_name_the_zone_or_the_profile() {
+    for (file, step, answered, cause) in [
+        (
+            "hub-and-spoke.yaml",
+            "shared-wildcard",
+            "private hosted zone execute-api.us-east-1.amazonaws.com",
+            "the private hosted zone execute-api.us-east-1.amazonaws.com (associated with vpc-0ddd3333eeee4444f; its record sends the name to interface endpoint vpce-0123456789abcdef0 in vpc-0aaa1111bbbb2222c)",
+        ),
+        (
+            "route53-profile.yaml",
+            "endpoint-in-profile",
+            "private DNS of interface endpoint vpce-0123456789abcdef0, shared by Route 53 Profile rp-4b5c6d7e8f9a0b1c2",
+            "the Route 53 Profile rp-4b5c6d7e8f9a0b1c2 (associated with vpc-0ddd3333eeee4444f, carrying the private DNS of interface endpoint vpce-0123456789abcdef0 in vpc-0aaa1111bbbb2222c)",
+        ),
+    ] {
+        let s = Scenario::from_path(&scenarios_dir().join(file)).unwrap_or_else(|e| panic!("{e}"));
+        let (report, lab) = run(&s, &LabOptions::default()).await.expect("lab runs");
+        lab.shutdown().await;
+        let r = report
+            .requests()
+            .find(|r| r.step == step && r.host.starts_with("a1b2c3d4e5.") && r.from == "spoke-task")
+            .unwrap_or_else(|| panic!("{file}: the spoke's call to the public API"));
+        assert_eq!(r.answered_by, answered, "{file}");
+        assert_eq!(
+            r.diagnosis.rule.as_str(),
+            "endpoint-private-dns",
+            "{file}: {}",
+            r.diagnosis.cause
+        );
+        assert!(
+            r.diagnosis.cause.starts_with(cause),
+            "{file}: {}",
+            r.diagnosis.cause
+        );
+    }
 }

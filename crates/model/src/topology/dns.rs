@@ -1,11 +1,11 @@
-//! Private hosted zones and their records, and Route 53 Resolver rules.
+//! Private hosted zones and their records, Route 53 Resolver rules, and Route 53 Profiles.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{DnsName, VpcId};
+use crate::ids::{DnsName, VpcId, VpceId};
 use crate::pos::At;
 
 /// A Route 53 private hosted zone.
@@ -13,6 +13,9 @@ use crate::pos::At;
 #[serde(deny_unknown_fields)]
 pub struct HostedZone {
     pub name: At<DnsName>,
+    /// The VPCs associated with the zone directly. A zone may have none and reach VPCs only
+    /// through a Route 53 Profile.
+    #[serde(default)]
     pub vpcs: Vec<At<VpcId>>,
     #[serde(default)]
     pub records: Vec<At<Record>>,
@@ -163,4 +166,27 @@ impl From<Target> for String {
     fn from(t: Target) -> String {
         t.0.to_string()
     }
+}
+
+/// A Route 53 Profile: DNS configuration (private hosted zones, Resolver rules, interface
+/// endpoints' private DNS) applied to every VPC the profile is associated with, possibly of other
+/// accounts through AWS RAM. A VPC has at most one profile (AssociateProfile, Route 53 API
+/// Reference).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    /// `rp-` and hex digits, as Route 53 names them.
+    pub id: At<String>,
+    /// The VPCs the profile is associated with (`AWS::Route53Profiles::ProfileAssociation`).
+    #[serde(default)]
+    pub vpcs: Vec<At<VpcId>>,
+    /// Private hosted zones the profile carries, by the `name` of a `hosted_zones` entry.
+    #[serde(default)]
+    pub hosted_zones: Vec<At<DnsName>>,
+    /// Resolver rules the profile carries, by id.
+    #[serde(default)]
+    pub resolver_rules: Vec<At<String>>,
+    /// Interface endpoints whose private DNS names the profile carries to its VPCs.
+    #[serde(default)]
+    pub endpoints: Vec<At<VpceId>>,
 }

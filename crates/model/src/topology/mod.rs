@@ -41,6 +41,9 @@ pub struct Topology {
     pub hosted_zones: Vec<HostedZone>,
     #[serde(default)]
     pub resolver_rules: Vec<ResolverRule>,
+    /// Route 53 Profiles and their VPC associations.
+    #[serde(default)]
+    pub profiles: Vec<Profile>,
     #[serde(default)]
     pub apis: Vec<Api>,
     #[serde(default)]
@@ -145,6 +148,13 @@ pub fn stable_token(seed: &str, len: usize) -> String {
 impl Topology {
     pub fn vpc(&self, id: &VpcId) -> Option<&Vpc> {
         self.vpcs.iter().find(|v| v.id.value == *id)
+    }
+
+    /// The Route 53 Profile associated with a VPC (at most one).
+    pub fn profile_of(&self, vpc: &VpcId) -> Option<&Profile> {
+        self.profiles
+            .iter()
+            .find(|p| p.vpcs.iter().any(|v| v.value == *vpc))
     }
 
     pub fn endpoint(&self, id: &VpceId) -> Option<&Endpoint> {

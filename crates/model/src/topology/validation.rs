@@ -27,6 +27,7 @@ impl Topology {
         self.check_endpoints(&mut p, &vpcs);
         self.check_hosted_zones(&mut p, &vpcs);
         self.check_resolver_rules(&mut p, &vpcs);
+        self.check_profiles(&mut p, &vpcs);
         let apis = unique(
             &mut p,
             "apis",
@@ -264,6 +265,96 @@ impl Topology {
             p,
             "resolver_rules",
             self.resolver_rules.iter().map(|r| (&r.id.value, r.id.pos)),
+        );
+    }
+    /// Route 53 Profiles: their ids, VPCs (one profile per VPC) and the resources they carry.
+    fn check_profiles(&self, p: &mut Vec<Problem>, vpcs: &[&VpcId]) {
+        let mut profile_of: HashMap<&VpcId, &str> = HashMap::new();
+        for (i, pr) in self.profiles.iter().enumerate() {
+            let id = pr.id.as_str();
+            let well_formed = id
+                .strip_prefix("rp-")
+                .is_some_and(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_alphanumeric()));
+            if !well_formed {
+                p.push(Problem::new(
+                    pr.id.pos,
+                    format!("profiles[{i}].id"),
+                    format!("`{id}` is not a Route 53 Profile id (rp- and letters or digits)"),
+                ));
+            }
+            for (j, v) in pr.vpcs.iter().enumerate() {
+                let field = format!("profiles[{i}].vpcs[{j}]");
+                if self.vpc(v).is_none() {
+                    p.push(dangling(
+                        v.pos,
+                        field,
+                        "VPC",
+                        v.as_str(),
+                        vpcs.iter().map(|v| v.as_str()),
+                    ));
+                } else if let Some(first) = profile_of.insert(&v.value, id) {
+                    p.push(Problem::new(
+                        v.pos,
+                        field,
+                        format!(
+                            "{} is already associated with the profile {first}; a VPC can have only one Route 53 Profile",
+                            v.value
+                        ),
+                    ));
+                }
+            }
+            for (j, z) in pr.hosted_zones.iter().enumerate() {
+                let named = self
+                    .hosted_zones
+                    .iter()
+                    .filter(|h| h.name.value == z.value)
+                    .count();
+                if named == 0 {
+                    p.push(dangling(
+                        z.pos,
+                        format!("profiles[{i}].hosted_zones[{j}]"),
+                        "hosted zone",
+                        z.as_str(),
+                        self.hosted_zones.iter().map(|h| h.name.as_str()),
+                    ));
+                } else if named > 1 {
+                    p.push(Problem::new(
+                        z.pos,
+                        format!("profiles[{i}].hosted_zones[{j}]"),
+                        format!(
+                            "{named} hosted_zones are named {}; a profile names one zone, so keep one zone of that name",
+                            z.value
+                        ),
+                    ));
+                }
+            }
+            for (j, r) in pr.resolver_rules.iter().enumerate() {
+                if !self.resolver_rules.iter().any(|x| x.id.value == r.value) {
+                    p.push(dangling(
+                        r.pos,
+                        format!("profiles[{i}].resolver_rules[{j}]"),
+                        "resolver rule",
+                        r.as_str(),
+                        self.resolver_rules.iter().map(|x| x.id.as_str()),
+                    ));
+                }
+            }
+            for (j, e) in pr.endpoints.iter().enumerate() {
+                if self.endpoint(e).is_none() {
+                    p.push(dangling(
+                        e.pos,
+                        format!("profiles[{i}].endpoints[{j}]"),
+                        "endpoint",
+                        e.as_str(),
+                        self.endpoints.iter().map(|x| x.id.as_str()),
+                    ));
+                }
+            }
+        }
+        unique(
+            p,
+            "profiles",
+            self.profiles.iter().map(|r| (&r.id.value, r.id.pos)),
         );
     }
     /// APIs: stages, routes, endpoints and policies.

@@ -270,3 +270,35 @@ fn private_dns_beside_a_private_zone_of_the_same_name_is_refused() {
         "{text}"
     );
 }
+
+/// A VPC can have only one Route 53 Profile (AssociateProfile, Route 53 API Reference), and a
+/// profile names resources that exist.
+#[test]
+fn profiles_are_checked() {
+    let two = broken(
+        "  apis:\n",
+        "  profiles:\n    - { id: rp-1a2b3c4d5e6f7a8b9, vpcs: [vpc-0a1b2c3d] }\n    - { id: rp-9f8e7d6c5b4a39281, vpcs: [vpc-0a1b2c3d] }\n  apis:\n",
+    );
+    let text = error_of(&two);
+    assert!(
+        text.contains("bad.yaml:18:42: topology.profiles[1].vpcs[0]: vpc-0a1b2c3d is already associated with the profile rp-1a2b3c4d5e6f7a8b9; a VPC can have only one Route 53 Profile"),
+        "{text}"
+    );
+    let dangling = broken(
+        "  apis:\n",
+        "  profiles:\n    - id: rp-1a2b3c4d5e6f7a8b9\n      hosted_zones: [corp.example]\n      endpoints: [vpce-0123456789abcdef1]\n      resolver_rules: [rslvr-rr-1]\n  apis:\n",
+    );
+    let text = error_of(&dangling);
+    for want in [
+        "profiles[0].hosted_zones[0]: unknown hosted zone `corp.example`",
+        "profiles[0].endpoints[0]: unknown endpoint `vpce-0123456789abcdef1` (known: vpce-0123456789abcdef0)",
+        "profiles[0].resolver_rules[0]: unknown resolver rule `rslvr-rr-1`",
+    ] {
+        assert!(text.contains(want), "{want} not in {text}");
+    }
+    let bad_id = broken(
+        "  apis:\n",
+        "  profiles:\n    - { id: profile-1 }\n  apis:\n",
+    );
+    assert!(error_of(&bad_id).contains("profiles[0].id: `profile-1` is not a Route 53 Profile id"));
+}
