@@ -145,6 +145,19 @@ pub(crate) async fn handle(
         }
     };
     decorate(&mut res, &conn, &request_id);
+    if method == "HEAD" {
+        // A HEAD response has the GET's head and no content (RFC 9110 §9.3.2). HTTP/1.1 drops
+        // the body itself; on HTTP/2 a DATA frame after it would be a protocol error, so the
+        // body goes here, and its length stays in Content-Length.
+        let hint = hyper::body::Body::size_hint(res.body());
+        if let Some(n) = hint.exact()
+            && !res.headers().contains_key(header::CONTENT_LENGTH)
+        {
+            res.headers_mut()
+                .insert(header::CONTENT_LENGTH, HeaderValue::from(n));
+        }
+        *res.body_mut() = full(String::new());
+    }
     let bodyless = method == "HEAD"
         || res.status() == StatusCode::NO_CONTENT
         || res.status() == StatusCode::NOT_MODIFIED;

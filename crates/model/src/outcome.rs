@@ -2,6 +2,7 @@
 //! two can be compared field by field. The DNS part is filled now; the front door and HTTP parts
 //! are filled by the gateway and the probe.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::net::IpAddr;
 
@@ -180,6 +181,26 @@ pub struct HttpOutcome {
     /// `x-amzn-ErrorType` without its `:http://…` suffix, when present.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_type: Option<String>,
+    /// The body, when it is known whole (an observed body cut short, or an upstream's body a
+    /// prediction cannot know, is `None`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+    /// Response headers as observed (names in lower case), in order; a prediction leaves them
+    /// empty. Not serialised: reports carry them in their HTTP layer already.
+    #[serde(skip)]
+    pub headers: Vec<(String, String)>,
+}
+
+impl HttpOutcome {
+    /// An outcome with only a status and an error type (headers and body unknown).
+    pub fn status(status: u16, error_type: Option<String>) -> HttpOutcome {
+        HttpOutcome {
+            status,
+            error_type,
+            body: None,
+            headers: Vec::new(),
+        }
+    }
 }
 
 /// What happened to one request from one vantage point.
@@ -208,6 +229,13 @@ pub struct Expectation {
     pub status: Option<u16>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_type: Option<String>,
+    /// The whole body, byte for byte.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+    /// Response headers that must be present with these values (names in any case). Checked
+    /// against what the servers send; a prediction does not know headers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub headers: Option<BTreeMap<String, String>>,
 }
 
 impl From<&Outcome> for Expectation {
@@ -219,6 +247,8 @@ impl From<&Outcome> for Expectation {
             front_door: o.front_door.clone(),
             status: o.http.as_ref().map(|h| h.status),
             error_type: o.http.as_ref().and_then(|h| h.error_type.clone()),
+            body: o.http.as_ref().and_then(|h| h.body.clone()),
+            headers: None,
         }
     }
 }
@@ -269,6 +299,24 @@ impl Expectation {
                     http.error_type.as_deref().unwrap_or("none")
                 ));
             }
+            if let (Some(want), Some(got)) = (&self.body, &http.body)
+                && want != got
+            {
+                out.push(format!("body: expected {want:?}, got {got:?}"));
+            }
+            for (name, want) in self.headers.iter().flatten() {
+                let got = http
+                    .headers
+                    .iter()
+                    .find(|(n, _)| n.eq_ignore_ascii_case(name))
+                    .map(|(_, v)| v.as_str());
+                if got != Some(want.as_str()) {
+                    out.push(format!(
+                        "header {name}: expected {want:?}, got {}",
+                        got.map_or("none".to_owned(), |g| format!("{g:?}"))
+                    ));
+                }
+            }
         }
         out
     }
@@ -285,6 +333,19 @@ impl Expectation {
             }
             if self.error_type.is_some() {
                 out.push("error_type");
+            }
+            if self.body.is_some() {
+                out.push("body");
+            }
+            if self.headers.is_some() {
+                out.push("headers");
+            }
+        } else if let Some(http) = &outcome.http {
+            if self.body.is_some() && http.body.is_none() {
+                out.push("body");
+            }
+            if self.headers.is_some() && http.headers.is_empty() {
+                out.push("headers");
             }
         }
         out
@@ -375,5 +436,49 @@ mod tests {
             vec!["dns: expected public, got private (10.0.1.17)"]
         );
         assert_eq!(e.unchecked(&o), vec!["status"]);
+    }
+
+    #[test]
+    fn bodies_are_compared_whole_and_headers_by_name_in_any_case() {
+        let e = Expectation {
+            body: Some(r#"{"message":"Forbidden"}"#.to_owned()),
+            headers: Some(BTreeMap::from([
+                (
+                    "X-Amzn-ErrorType".to_owned(),
+                    "ForbiddenException".to_owned(),
+                ),
+                ("content-type".to_owned(), "application/json".to_owned()),
+            ])),
+            ..Default::default()
+        };
+        let mut http = HttpOutcome {
+            body: Some(r#"{"message":"Forbidden"}"#.to_owned()),
+            headers: vec![
+                (
+                    "x-amzn-errortype".to_owned(),
+                    "ForbiddenException".to_owned(),
+                ),
+                ("content-type".to_owned(), "application/json".to_owned()),
+            ],
+            ..HttpOutcome::status(403, Some("ForbiddenException".to_owned()))
+        };
+        let o = |http: &HttpOutcome| Outcome {
+            dns: dns(&["10.0.1.17"]),
+            front_door: None,
+            http: Some(http.clone()),
+        };
+        assert!(e.differences(&o(&http)).is_empty());
+        http.body = Some(r#"{"message":"Forbidden"} "#.to_owned());
+        http.headers.pop();
+        assert_eq!(
+            e.differences(&o(&http)),
+            vec![
+                r#"body: expected "{\"message\":\"Forbidden\"}", got "{\"message\":\"Forbidden\"} ""#,
+                r#"header content-type: expected "application/json", got none"#,
+            ]
+        );
+        // A body cut short is not compared, and says so.
+        http.body = None;
+        assert_eq!(e.unchecked(&o(&http)), vec!["body"]);
     }
 }

@@ -100,6 +100,12 @@ where
             let outcome = HttpOutcome {
                 status: r.status,
                 error_type: layer.error_type.clone(),
+                body: (!layer.body_truncated).then(|| layer.body.clone()),
+                headers: layer
+                    .all_headers
+                    .iter()
+                    .map(|(k, v)| (k.to_ascii_lowercase(), v.clone()))
+                    .collect(),
             };
             (layer, Some(outcome))
         }

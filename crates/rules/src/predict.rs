@@ -239,22 +239,29 @@ impl<'t> Predictor<'t> {
             client_cert: &client_cert,
         };
         let (_, decision) = self.tables.decide(&incoming);
+        // A HEAD response carries no body (RFC 9110 §9.3.2).
+        let body = |b: String| {
+            Some(if req.method == "HEAD" {
+                String::new()
+            } else {
+                b
+            })
+        };
         outcome.http = Some(match decision {
             Err(r) => HttpOutcome {
-                status: r.status(),
-                error_type: r.error_type().map(str::to_owned),
+                body: body(r.body()),
+                ..HttpOutcome::status(r.status(), r.error_type().map(str::to_owned))
             },
             Ok(admitted) => match &admitted.route.integration {
-                Integration::Mock { status, .. } => HttpOutcome {
-                    status: *status,
-                    error_type: None,
+                Integration::Mock {
+                    status, body: b, ..
+                } => HttpOutcome {
+                    body: body(b.clone()),
+                    ..HttpOutcome::status(*status, None)
                 },
                 Integration::HttpProxy { uri, .. } => {
                     notes.push(Note::UpstreamAssumed { uri: uri.clone() });
-                    HttpOutcome {
-                        status: 200,
-                        error_type: None,
-                    }
+                    HttpOutcome::status(200, None)
                 }
             },
         });

@@ -575,6 +575,35 @@ async fn edge_door_adds_cloudfront_headers_and_serves_http2() {
     assert_eq!(e.header("x-cache"), Some("Error from cloudfront"));
 }
 
+/// HEAD has the GET's head without content (RFC 9110 §9.3.2), on HTTP/1.1 and on HTTP/2, where
+/// a body after the head would break the stream; Content-Length is the GET's. (HEAD matches
+/// only a HEAD or ANY method: on a path without any, both get MISSING_AUTHENTICATION_TOKEN.)
+#[tokio::test]
+async fn head_answers_the_get_head_without_a_body_on_both_versions() {
+    let lab = Lab::start().await;
+    for http2 in [false, true] {
+        let mut get = Call::get(lab.door("edge"), EDGE, "/prod/nope", lab.ca.clone());
+        get.http2 = http2;
+        let g = call(&get).await.expect("GET");
+        let mut head = Call::get(lab.door("edge"), EDGE, "/prod/nope", lab.ca.clone());
+        head.http2 = http2;
+        head.method = "HEAD";
+        let h = call(&head).await.expect("HEAD completes");
+        assert_eq!((h.status, g.status), (403, 403), "http2={http2}");
+        assert_eq!(
+            h.header("x-amzn-errortype"),
+            g.header("x-amzn-errortype"),
+            "http2={http2}"
+        );
+        assert_eq!(h.body, "", "http2={http2}");
+        assert_eq!(
+            h.header("content-length"),
+            Some(g.body.len().to_string().as_str()),
+            "http2={http2}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn http_proxy_reaches_an_upstream_that_wants_the_gateways_certificate() {
     let lab = Lab::start().await;
