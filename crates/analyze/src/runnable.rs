@@ -415,6 +415,8 @@ pub fn topology(m: &Imported) -> (Topology, Vec<Assumption>) {
         endpoints,
         resolver_rules: Vec::new(),
         profiles,
+        inbound_endpoints: Vec::new(),
+        onprem: Vec::new(),
         apis,
         custom_domains,
         usage_plans: Vec::new(),

@@ -329,7 +329,7 @@ fn probe_options(a: ProbeArgs) -> anyhow::Result<ProbeSetup> {
                 known.join(", ")
             );
         }
-        opts.vpc = Some(id);
+        opts.network = Some(parallax_model::Network::Vpc(id));
     }
     Ok((opts, topology, a.expect, a.json))
 }

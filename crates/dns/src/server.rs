@@ -136,6 +136,7 @@ impl Resolver {
         let shared = Arc::new(Shared {
             upstream: config.upstream,
             forward_map: config.forward_map.clone(),
+            onprem_dns: std::sync::OnceLock::new(),
         });
         let mut listening = Vec::new();
         let mut tasks = Vec::new();
@@ -185,6 +186,18 @@ impl Resolver {
                 addr: bound,
             });
         }
+        // An outbound rule that forwards to an on-prem network's DNS server reaches that
+        // network's view here, where it listens.
+        let onprem_dns: HashMap<SocketAddr, SocketAddr> = topology
+            .onprem
+            .iter()
+            .filter_map(|n| {
+                let view = format!("onprem:{}", n.name.value);
+                let at = listening.iter().find(|l| l.view == view)?.addr;
+                Some((SocketAddr::new(n.dns.value, 53), at))
+            })
+            .collect();
+        let _ = shared.onprem_dns.set(onprem_dns);
         Ok(Resolver {
             views,
             listening,
@@ -258,6 +271,9 @@ async fn bind_pair(addr: SocketAddr) -> Result<(UdpSocket, TcpListener), DnsErro
 struct Shared {
     upstream: Option<SocketAddr>,
     forward_map: HashMap<SocketAddr, SocketAddr>,
+    /// Each on-prem network's DNS address (port 53) → where its view listens; set once the
+    /// listeners are bound.
+    onprem_dns: std::sync::OnceLock<HashMap<SocketAddr, SocketAddr>>,
 }
 
 /// Answers the queries of one listener from its view.
@@ -343,7 +359,14 @@ impl RequestHandler for ViewHandler {
             Some((_, targets)) => Some(
                 targets
                     .iter()
-                    .map(|t| *self.shared.forward_map.get(&t.0).unwrap_or(&t.0))
+                    .map(|t| {
+                        self.shared
+                            .forward_map
+                            .get(&t.0)
+                            .or_else(|| self.shared.onprem_dns.get()?.get(&t.0))
+                            .copied()
+                            .unwrap_or(t.0)
+                    })
                     .collect(),
             ),
             None if answer.rcode == Rcode::Refused

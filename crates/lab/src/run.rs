@@ -356,9 +356,7 @@ async fn make_request(
     opts.max_time = Duration::from_secs(10);
     opts.connect_to = lab.connect_map.clone();
     opts.only_connect_to = true;
-    if let Network::Vpc(id) = &network {
-        opts.vpc = Some(id.clone());
-    }
+    opts.network = Some(network.clone());
     // The gateway sees each vantage point's own address (aws:SourceIp), not loopback's. Its
     // doors require the header, so it is always sent.
     opts.haproxy = Some(vantage.map(|v| v.client_ip()));
@@ -493,6 +491,11 @@ fn describe(source: &Source) -> String {
         Source::Profile { profile, inner } => {
             format!("{}, shared by Route 53 Profile {profile}", describe(inner))
         }
+        Source::OnPremZone(zone) => format!("the on-prem DNS's zone {zone}"),
+        Source::InboundEndpoint { endpoint, inner } => format!(
+            "forwarded to Resolver inbound endpoint {endpoint}, answered there by {}",
+            describe(inner)
+        ),
     }
 }
 

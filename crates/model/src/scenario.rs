@@ -11,8 +11,8 @@ use crate::ids::{ApiId, DnsName, VpcId, VpceId};
 use crate::outcome::Expectation;
 use crate::pos::{At, Pos};
 use crate::topology::{
-    Api, CustomDomain, DomainDns, Endpoint, EndpointType, HostedZone, Profile, Record,
-    ResolverRule, Topology, Vpc,
+    Api, CustomDomain, DomainDns, Endpoint, EndpointType, HostedZone, OnPremNetwork, Profile,
+    Record, ResolverRule, Topology, Vpc,
 };
 use crate::{LoadError, Problem};
 
@@ -69,6 +69,10 @@ pub enum Change {
     AddProfile(Profile),
     /// Remove a Route 53 Profile (by id), its associations with it.
     RemoveProfile(String),
+    /// Add an on-prem network (its DNS zones and conditional forwarders).
+    AddOnprem(OnPremNetwork),
+    /// Remove an on-prem network by name (to add it back changed).
+    RemoveOnprem(String),
     AddApi(Api),
     SetApi(SetApi),
     AddCustomDomain(CustomDomain),
@@ -198,6 +202,14 @@ impl Change {
                     return Err(missing("Route 53 Profile", id));
                 }
             }
+            Change::AddOnprem(n) => t.onprem.push(n.clone()),
+            Change::RemoveOnprem(name) => {
+                let before = t.onprem.len();
+                t.onprem.retain(|n| n.name.value != *name);
+                if t.onprem.len() == before {
+                    return Err(missing("on-prem network", name));
+                }
+            }
             Change::AddApi(a) => t.apis.push(a.clone()),
             Change::SetApi(s) => {
                 let api = t
@@ -274,6 +286,20 @@ impl Change {
                     .join(", ")
             ),
             Change::RemoveProfile(id) => format!("remove Route 53 Profile {id}"),
+            Change::AddOnprem(n) => format!(
+                "add on-prem network {} (forwarding {})",
+                n.name,
+                if n.forwards.is_empty() {
+                    "nothing".to_owned()
+                } else {
+                    n.forwards
+                        .iter()
+                        .map(|f| format!("{} to {}", f.domain, f.to))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                }
+            ),
+            Change::RemoveOnprem(name) => format!("remove on-prem network {name}"),
             Change::AddApi(a) => format!("add {} API {}", a.endpoint_type, a.id),
             Change::SetApi(s) => format!("change API {}", s.id),
             Change::AddCustomDomain(d) => format!("add custom domain {}", d.name),

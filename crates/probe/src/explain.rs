@@ -623,21 +623,25 @@ fn explain_http(f: &Facts<'_>, mut evidence: Vec<String>) -> Diagnosis {
         let routes: Vec<String> = match (topology, path.outcome.addresses.first(), opts.url.name())
         {
             (Some(t), Some(first), Some(host)) => {
+                use parallax_model::Network;
+                use parallax_rules::resolver::{QType, View, ViewKind};
+                let kinds: Vec<ViewKind> = match &opts.network {
+                    Some(Network::Vpc(id)) => vec![ViewKind::Vpc(id.clone())],
+                    Some(Network::OnPrem(n)) => vec![ViewKind::OnPrem(n.clone())],
+                    Some(Network::Internet) => Vec::new(),
+                    None => t
+                        .vpcs
+                        .iter()
+                        .map(|v| ViewKind::Vpc(v.id.value.clone()))
+                        .collect(),
+                };
                 let mut out: Vec<String> = Vec::new();
-                for v in t
-                    .vpcs
-                    .iter()
-                    .filter(|v| opts.vpc.as_ref().is_none_or(|only| *only == v.id.value))
-                {
-                    let view = parallax_rules::resolver::View::build(
-                        t,
-                        parallax_rules::resolver::ViewKind::Vpc(v.id.value.clone()),
-                    );
-                    let answer = view.answer(host, parallax_rules::resolver::QType::A);
+                for kind in kinds {
+                    let answer = View::build(t, kind.clone()).answer(host, QType::A);
                     if !answer.addresses().contains(first) {
                         continue;
                     }
-                    if let Some(route) = route_to_endpoint(t, &answer.source, &v.id.value, *first)
+                    if let Some(route) = route_to_endpoint(t, &answer.source, &kind, *first)
                         && !out.contains(&route)
                     {
                         out.push(route);
@@ -656,11 +660,23 @@ fn explain_http(f: &Facts<'_>, mut evidence: Vec<String>) -> Diagnosis {
             Verdict::PrivateAnswer,
             Rule::EndpointPrivateDns,
             format!(
-                "{who} answers *.execute-api.{region}.{} inside this VPC with its private addresses; the endpoint routes only PRIVATE APIs, so the {kind} gets 403 ForbiddenException and its own logs stay empty",
-                region.dns_suffix()
+                "{who} answers *.execute-api.{region}.{} {} with its private addresses; the endpoint routes only PRIVATE APIs, so the {kind} gets 403 ForbiddenException and its own logs stay empty",
+                region.dns_suffix(),
+                if matches!(opts.network, Some(parallax_model::Network::OnPrem(_))) {
+                    "for this on-prem network"
+                } else {
+                    "inside this VPC"
+                }
             ),
             evidence,
-            PRIVATE_DNS_FIXES.iter().map(|s| (*s).to_owned()).collect(),
+            {
+                let mut fixes: Vec<String> = Vec::new();
+                if matches!(opts.network, Some(parallax_model::Network::OnPrem(_))) {
+                    fixes.push("on the on-prem DNS, forward only the private APIs' own names ({api-id}.execute-api.{region}.amazonaws.com) to the Resolver inbound endpoint, not the whole execute-api domain".to_owned());
+                }
+                fixes.extend(PRIVATE_DNS_FIXES.iter().map(|s| (*s).to_owned()));
+                fixes
+            },
         );
         if public_elsewhere.is_none() {
             d.evidence.push("no --compare-dns resolver gave a public answer to confirm with (try --compare-dns public=1.1.1.1)".to_owned());
@@ -765,10 +781,21 @@ fn explain_http(f: &Facts<'_>, mut evidence: Vec<String>) -> Diagnosis {
 fn route_to_endpoint(
     t: &Topology,
     source: &parallax_rules::resolver::Source,
-    vpc: &parallax_model::VpcId,
+    view: &parallax_rules::resolver::ViewKind,
     address: IpAddr,
 ) -> Option<String> {
-    use parallax_rules::resolver::Source;
+    use parallax_rules::resolver::{Source, ViewKind};
+    if let (Source::InboundEndpoint { endpoint, inner }, ViewKind::OnPrem(network)) = (source, view)
+    {
+        let vpc = t.inbound_endpoint(endpoint)?.vpc.value.clone();
+        let there = route_to_endpoint(t, inner, &ViewKind::Vpc(vpc.clone()), address)?;
+        return Some(format!(
+            "the DNS of on-prem network {network}, which forwards the name to Resolver inbound endpoint {endpoint} in {vpc}, where {there},"
+        ));
+    }
+    let ViewKind::Vpc(vpc) = view else {
+        return None;
+    };
     // The endpoint a customer zone's record leads to, when the address is one of its ENIs.
     let to = t
         .endpoints

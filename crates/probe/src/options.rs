@@ -224,9 +224,10 @@ pub struct ProbeOptions {
     /// Send a PROXY protocol v1 header first (`--haproxy-protocol`); the inner address, when
     /// set, is the client address it claims (`--haproxy-clientip`), else the socket's own.
     pub haproxy: Option<Option<std::net::IpAddr>>,
-    /// The VPC the probe runs in, when known (the lab's vantage point, or `--vpc` beside
-    /// `--topology`): the diagnosis then names what that VPC's resolver does, not every VPC's.
-    pub vpc: Option<parallax_model::VpcId>,
+    /// The network the probe runs in, when known (the lab's vantage point, or `--vpc` beside
+    /// `--topology`): the diagnosis then names what that network's resolver does, not every
+    /// VPC's.
+    pub network: Option<parallax_model::Network>,
 }
 
 impl ProbeOptions {
@@ -280,7 +281,7 @@ impl ProbeOptions {
             max_redirs: 50,
             confirm: true,
             only_connect_to: false,
-            vpc: None,
+            network: None,
             haproxy: None,
         }
     }

@@ -115,12 +115,38 @@ impl<'t> Predictor<'t> {
         let t = self.topology;
         let mut notes = Vec::new();
         let host = &req.url.host;
-        let answer = View::for_network(t, &vantage.network.value).answer(host, QType::A);
-        if let Some((rule, _)) = &answer.forward {
-            notes.push(Note::Forwarded {
-                rule: rule.to_string(),
-                host: host.to_string(),
+        let mut answer = View::for_network(t, &vantage.network.value).answer(host, QType::A);
+        // A rule that forwards to an on-prem network of the model (an outbound rule to its DNS)
+        // is answered by that network's view; other targets are outside the model.
+        if let Some((rule, targets)) = answer.forward.clone() {
+            let onprem = t.onprem.iter().find(|n| {
+                targets
+                    .iter()
+                    .any(|x| x.0 == std::net::SocketAddr::new(n.dns.value, 53))
             });
+            match onprem {
+                Some(n) => {
+                    let last = answer
+                        .records
+                        .iter()
+                        .rev()
+                        .find_map(|r| match &r.data {
+                            RecData::Cname(c) => Some(c.clone()),
+                            _ => None,
+                        })
+                        .unwrap_or_else(|| host.clone());
+                    let there =
+                        View::build(t, crate::resolver::ViewKind::OnPrem(n.name.value.clone()))
+                            .answer(&last, QType::A);
+                    answer.records.extend(there.records);
+                    answer.rcode = there.rcode;
+                    answer.forward = there.forward;
+                }
+                None => notes.push(Note::Forwarded {
+                    rule: rule.to_string(),
+                    host: host.to_string(),
+                }),
+            }
         }
         let mut ttl: Option<u32> = None;
         for r in &answer.records {

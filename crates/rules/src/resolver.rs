@@ -25,6 +25,11 @@
 //! local rule, zone or endpoint zone of the very same name wins over the profile's (INFERRED:
 //! AWS documents no order). Answers from them say which profile carried them.
 //!
+//! An on-prem view is a network's own DNS server: its zones, then its conditional forwarders to
+//! Route 53 Resolver inbound endpoints (most specific domain; a zone of its own at least as
+//! specific wins), answered as the endpoint's VPC view answers; the rest, the internet view
+//! (Route 53 Developer Guide, "Resolving DNS queries between VPCs and your network").
+//!
 //! Steps 2 and 3 need both `dns_support` and `dns_hostnames` on. With `dns_support` off the
 //! resolver does not answer at all (here: REFUSED, so that a client learns it at once).
 //!
@@ -83,6 +88,14 @@ pub enum Source {
     PrivateZone(DnsName),
     EndpointZone(VpceId),
     Public(DnsName),
+    /// A zone of an on-prem DNS server.
+    OnPremZone(DnsName),
+    /// Forwarded by an on-prem DNS server to a Resolver inbound endpoint, answered there by the
+    /// endpoint's VPC resolver.
+    InboundEndpoint {
+        endpoint: String,
+        inner: Box<Source>,
+    },
     /// A zone or rule that reaches the VPC through its Route 53 Profile.
     Profile {
         profile: String,
@@ -96,7 +109,9 @@ impl Source {
     /// The zone or rule itself, without the profile that carried it.
     pub fn innermost(&self) -> &Source {
         match self {
-            Source::Profile { inner, .. } => inner.innermost(),
+            Source::Profile { inner, .. } | Source::InboundEndpoint { inner, .. } => {
+                inner.innermost()
+            }
             other => other,
         }
     }
@@ -224,6 +239,9 @@ impl Zone {
 pub enum ViewKind {
     Internet,
     Vpc(VpcId),
+    /// A network outside AWS: its DNS server's own zones, its conditional forwarders to
+    /// Resolver inbound endpoints, and the internet for the rest.
+    OnPrem(String),
 }
 
 /// One resolver view over a topology.
@@ -243,6 +261,9 @@ pub struct View {
     endpoint_zones: Vec<Zone>,
     /// `dns_support` of the VPC; the internet view always answers.
     answering: bool,
+    /// On-prem only: conditional forwarders, (domain, inbound endpoint id, the view of the
+    /// endpoint's VPC, which answers what arrives there).
+    forwards: Vec<(DnsName, String, View)>,
 }
 
 impl View {
@@ -251,6 +272,7 @@ impl View {
         match &self.kind {
             ViewKind::Internet => "internet".to_owned(),
             ViewKind::Vpc(id) => id.to_string(),
+            ViewKind::OnPrem(name) => format!("onprem:{name}"),
         }
     }
 
@@ -266,6 +288,11 @@ impl View {
                 .iter()
                 .map(|v| View::build(t, ViewKind::Vpc(v.id.value.clone()))),
         );
+        out.extend(
+            t.onprem
+                .iter()
+                .map(|n| View::build(t, ViewKind::OnPrem(n.name.value.clone()))),
+        );
         out
     }
 
@@ -274,6 +301,7 @@ impl View {
         match network {
             Network::Internet => View::build(t, ViewKind::Internet),
             Network::Vpc(id) => View::build(t, ViewKind::Vpc(id.clone())),
+            Network::OnPrem(name) => View::build(t, ViewKind::OnPrem(name.clone())),
         }
     }
 
@@ -303,6 +331,9 @@ impl View {
                     names.push(target.clone());
                 }
             }
+        }
+        for (_, _, inbound) in &self.forwards {
+            names.extend(inbound.names());
         }
         names
     }
@@ -385,7 +416,29 @@ impl View {
             private_zones: Vec::new(),
             endpoint_zones: Vec::new(),
             answering: true,
+            forwards: Vec::new(),
         };
+        if let ViewKind::OnPrem(name) = &kind {
+            if let Some(n) = t.onprem_network(name) {
+                for z in &n.zones {
+                    view.private_zones.push(records_zone(
+                        &z.name.value,
+                        &z.records,
+                        Source::OnPremZone(z.name.value.clone()),
+                    ));
+                }
+                for f in &n.forwards {
+                    if let Some(e) = t.inbound_endpoint(&f.to) {
+                        view.forwards.push((
+                            f.domain.value.clone(),
+                            e.id.value.clone(),
+                            View::build(t, ViewKind::Vpc(e.vpc.value.clone())),
+                        ));
+                    }
+                }
+            }
+            return view;
+        }
         let ViewKind::Vpc(vpc_id) = kind else {
             return view;
         };
@@ -492,6 +545,20 @@ impl View {
         let mut records = Vec::new();
         let mut current = name.clone();
         for hop in depth..=MAX_CHAIN {
+            if let Some((endpoint, inbound)) = self.forward_for(&current) {
+                let inner = inbound.answer_within(&current, qtype, hop);
+                records.extend(inner.records);
+                return Answer {
+                    rcode: inner.rcode,
+                    records,
+                    soa_zone: inner.soa_zone,
+                    source: Source::InboundEndpoint {
+                        endpoint: endpoint.to_owned(),
+                        inner: Box::new(inner.source),
+                    },
+                    forward: inner.forward,
+                };
+            }
             if let Some((source, targets)) = self.rule_for(&current) {
                 let id = source.innermost().rule_id().unwrap_or_default().to_owned();
                 let mut a = Answer::new(Rcode::NoError, source);
@@ -528,6 +595,21 @@ impl View {
         let mut a = Answer::new(Rcode::ServFail, Source::Nobody);
         a.records = records;
         a
+    }
+
+    /// The on-prem conditional forwarder that takes `name`: the most specific domain, unless a
+    /// zone of the on-prem DNS is more specific still (or as specific).
+    fn forward_for(&self, name: &DnsName) -> Option<(&str, &View)> {
+        let (domain, id, view) = self
+            .forwards
+            .iter()
+            .filter(|(domain, ..)| name.is_within(domain))
+            .max_by_key(|(domain, ..)| domain.as_str().len())?;
+        let zone = most_specific(&self.private_zones, name);
+        if zone.is_some_and(|z| z.apex.as_str().len() >= domain.as_str().len()) {
+            return None;
+        }
+        Some((id.as_str(), view))
     }
 
     /// The resolver rule that takes `name`: the most specific domain among this VPC's rules.
@@ -634,8 +716,17 @@ impl View {
 
 /// A customer's private hosted zone as the view holds it.
 fn private_zone(z: &HostedZone, source: Source) -> Zone {
-    let mut zone = Zone::new(z.name.value.clone(), source);
-    for r in &z.records {
+    records_zone(&z.name.value, &z.records, source)
+}
+
+/// A zone of records (a private hosted zone's, or an on-prem DNS server's).
+fn records_zone(
+    apex: &DnsName,
+    records: &[parallax_model::At<parallax_model::topology::Record>],
+    source: Source,
+) -> Zone {
+    let mut zone = Zone::new(apex.clone(), source);
+    for r in records {
         let holding = match &r.data {
             RecordData::A(a) => Holding::Addrs(a.clone(), vec![], r.ttl),
             RecordData::Aaaa(a) => Holding::Addrs(vec![], a.clone(), r.ttl),

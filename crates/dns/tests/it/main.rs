@@ -896,3 +896,76 @@ async fn a_profiles_zone_answers_in_the_profiles_vpcs() {
     let m = ask(other, API, RecordType::A, Transport::Udp).await;
     assert_eq!(addresses(&m), ips(&["52.94.133.10"]));
 }
+
+/// A VPC with the execute-api endpoint (private DNS on), a Resolver inbound endpoint in it, an
+/// outbound rule to the data centre's DNS, and the data centre, whose DNS holds corp.example and
+/// forwards `forward` to the inbound endpoint.
+fn hybrid(forward: &str) -> Topology {
+    let yaml = format!(
+        r#"
+region: us-east-1
+front_doors: {{ regional: [52.94.133.10] }}
+vpcs:
+  - {{ id: {VPC}, cidr: 10.0.0.0/16, dns_support: true, dns_hostnames: true }}
+endpoints:
+  - id: vpce-0123456789abcdef0
+    vpc: {VPC}
+    service: execute-api
+    private_dns: true
+    subnets:
+      - {{ id: subnet-0aaa1111bbbb22223, az: us-east-1a, address: 10.0.1.17 }}
+inbound_endpoints:
+  - {{ id: rslvr-in-0a1b2c3d4e5f60718, vpc: {VPC}, addresses: [10.0.1.53] }}
+resolver_rules:
+  - {{ id: rslvr-rr-1, domain: corp.example, vpcs: [{VPC}], targets: [192.168.0.2] }}
+apis:
+  - {{ id: a1b2c3d4e5, name: public, endpoint_type: REGIONAL, stages: [prod] }}
+onprem:
+  - name: datacenter
+    dns: 192.168.0.2
+    zones:
+      - name: corp.example
+        records:
+          - {{ name: git.corp.example, type: A, values: [192.168.10.5] }}
+      - name: pinned.execute-api.us-east-1.amazonaws.com
+        records:
+          - {{ name: pinned.execute-api.us-east-1.amazonaws.com, type: A, values: [192.168.10.9] }}
+    forwards:
+      - {{ domain: {forward}, to: rslvr-in-0a1b2c3d4e5f60718 }}
+"#
+    );
+    Topology::from_yaml(&yaml, "<test>").unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Route 53 Developer Guide, "Resolving DNS queries between VPCs and your network": DNS
+/// resolvers on your network forward queries to an inbound endpoint, and Resolver answers them as
+/// it answers the VPC, private hosted zones and endpoints' private DNS included; an outbound
+/// endpoint with a forwarding rule sends the VPC's queries for a domain to your network's DNS.
+#[tokio::test]
+async fn on_prem_forwards_to_the_inbound_endpoint_and_the_vpc_forwards_back() {
+    let r = start(&hybrid("execute-api.us-east-1.amazonaws.com")).await;
+    let office = r.addr_of("onprem:datacenter").expect("on-prem view");
+    let vpc = r.addr_of(VPC).expect("vpc view");
+    // Forwarded to the inbound endpoint: the VPC's answer, the endpoint's private DNS.
+    let m = ask(office, API, RecordType::A, Transport::Udp).await;
+    assert_eq!(addresses(&m), ips(&["10.0.1.17"]));
+    // A zone of the on-prem DNS more specific than the forwarder answers itself.
+    let m = ask(
+        office,
+        "pinned.execute-api.us-east-1.amazonaws.com",
+        RecordType::A,
+        Transport::Udp,
+    )
+    .await;
+    assert_eq!(addresses(&m), ips(&["192.168.10.9"]));
+    // The data centre's own zone, from the office and, through the outbound rule, from the VPC.
+    for (from, transport) in [(office, Transport::Udp), (vpc, Transport::Tcp)] {
+        let m = ask(from, "git.corp.example", RecordType::A, transport).await;
+        assert_eq!(addresses(&m), ips(&["192.168.10.5"]), "from {from}");
+    }
+    // Names outside the forwarder: public answers.
+    let r2 = start(&hybrid("p1r2i3v4a5.execute-api.us-east-1.amazonaws.com")).await;
+    let office = r2.addr_of("onprem:datacenter").expect("on-prem view");
+    let m = ask(office, API, RecordType::A, Transport::Udp).await;
+    assert_eq!(addresses(&m), ips(&["52.94.133.10"]));
+}

@@ -57,5 +57,5 @@ async fn every_documented_behaviour_holds_against_the_servers_and_predict() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
-    assert!(rows >= 85, "{rows} rows: the table holds at least 85");
+    assert!(rows >= 90, "{rows} rows: the table holds at least 90");
 }

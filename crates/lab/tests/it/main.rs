@@ -56,6 +56,7 @@ scenario_tests! {
     scenario_fixes => "fixes.yaml",
     scenario_hub_and_spoke => "hub-and-spoke.yaml",
     scenario_mutual_tls => "mutual-tls.yaml",
+    scenario_onprem_hybrid => "onprem-hybrid.yaml",
     scenario_private_api => "private-api.yaml",
     scenario_route53_profile => "route53-profile.yaml",
     scenario_seed_incident => "seed-incident.yaml",
@@ -318,13 +319,23 @@ async fn shared_dns_diagnoses_name_the_zone_or_the_profile() {
             "private DNS of interface endpoint vpce-0123456789abcdef0, shared by Route 53 Profile rp-4b5c6d7e8f9a0b1c2",
             "the Route 53 Profile rp-4b5c6d7e8f9a0b1c2 (associated with vpc-0ddd3333eeee4444f, carrying the private DNS of interface endpoint vpce-0123456789abcdef0 in vpc-0aaa1111bbbb2222c)",
         ),
+        (
+            "onprem-hybrid.yaml",
+            "whole-domain-forwarded",
+            "forwarded to Resolver inbound endpoint rslvr-in-0a1b2c3d4e5f60718, answered there by private DNS of interface endpoint vpce-0123456789abcdef0",
+            "the DNS of on-prem network datacenter, which forwards the name to Resolver inbound endpoint rslvr-in-0a1b2c3d4e5f60718 in vpc-0a1b2c3d4e5f60718, where interface endpoint vpce-0123456789abcdef0 (private DNS on)",
+        ),
     ] {
         let s = Scenario::from_path(&scenarios_dir().join(file)).unwrap_or_else(|e| panic!("{e}"));
         let (report, lab) = run(&s, &LabOptions::default()).await.expect("lab runs");
         lab.shutdown().await;
         let r = report
             .requests()
-            .find(|r| r.step == step && r.host.starts_with("a1b2c3d4e5.") && r.from == "spoke-task")
+            .find(|r| {
+                r.step == step
+                    && r.host.starts_with("a1b2c3d4e5.")
+                    && (r.from == "spoke-task" || r.from == "office")
+            })
             .unwrap_or_else(|| panic!("{file}: the spoke's call to the public API"));
         assert_eq!(r.answered_by, answered, "{file}");
         assert_eq!(

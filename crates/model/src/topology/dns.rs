@@ -190,3 +190,50 @@ pub struct Profile {
     #[serde(default)]
     pub endpoints: Vec<At<VpceId>>,
 }
+
+/// A Route 53 Resolver inbound endpoint: addresses in a VPC that networks outside AWS forward
+/// queries to; the VPC's resolver answers them as it answers the VPC (Route 53 Developer Guide,
+/// "Resolving DNS queries between VPCs and your network", inbound endpoints).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InboundEndpoint {
+    /// `rslvr-in-` and letters or digits.
+    pub id: At<String>,
+    pub vpc: At<VpcId>,
+    /// Its IP addresses, one per subnet, inside the VPC.
+    pub addresses: Vec<At<Ipv4Addr>>,
+}
+
+/// A network outside AWS with its own DNS server, reached through Direct Connect or a VPN.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OnPremNetwork {
+    /// Names the network: vantage points say `network: onprem:NAME`.
+    pub name: At<String>,
+    /// The address of its DNS server: VPCs' outbound resolver rules forward to it.
+    pub dns: At<IpAddr>,
+    /// Zones its DNS server holds itself (Active Directory, a corporate zone).
+    #[serde(default)]
+    pub zones: Vec<OnPremZone>,
+    /// Conditional forwarders: queries for a domain go to an inbound endpoint.
+    #[serde(default)]
+    pub forwards: Vec<OnPremForward>,
+}
+
+/// A zone the on-prem DNS holds.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OnPremZone {
+    pub name: At<DnsName>,
+    #[serde(default)]
+    pub records: Vec<At<Record>>,
+}
+
+/// A conditional forwarder of the on-prem DNS: `domain` and below go to an inbound endpoint.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OnPremForward {
+    pub domain: At<DnsName>,
+    /// The inbound endpoint's id.
+    pub to: At<String>,
+}

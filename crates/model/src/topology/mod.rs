@@ -44,6 +44,13 @@ pub struct Topology {
     /// Route 53 Profiles and their VPC associations.
     #[serde(default)]
     pub profiles: Vec<Profile>,
+    /// Route 53 Resolver inbound endpoints: where networks outside AWS send the queries they
+    /// forward to a VPC's resolver.
+    #[serde(default)]
+    pub inbound_endpoints: Vec<InboundEndpoint>,
+    /// Networks outside AWS (a data centre, an office) with their own DNS.
+    #[serde(default)]
+    pub onprem: Vec<OnPremNetwork>,
     #[serde(default)]
     pub apis: Vec<Api>,
     #[serde(default)]
@@ -88,16 +95,19 @@ impl Vantage {
             (Some(a), _) => a.value,
             (None, Network::Vpc(_)) => IpAddr::from([10, 0, 0, 1]),
             (None, Network::Internet) => IpAddr::from([198, 51, 100, 1]),
+            (None, Network::OnPrem(_)) => IpAddr::from([192, 168, 0, 1]),
         }
     }
 }
 
-/// `internet`, or the id of the VPC the client runs in (it then asks that VPC's resolver).
+/// `internet`, the id of the VPC the client runs in (it then asks that VPC's resolver), or
+/// `onprem:NAME`, a network outside AWS that asks its own DNS.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub enum Network {
     Internet,
     Vpc(VpcId),
+    OnPrem(String),
 }
 
 impl TryFrom<String> for Network {
@@ -106,8 +116,19 @@ impl TryFrom<String> for Network {
         if s == "internet" {
             return Ok(Network::Internet);
         }
+        if let Some(name) = s.strip_prefix("onprem:") {
+            return if is_onprem_name(name) {
+                Ok(Network::OnPrem(name.to_owned()))
+            } else {
+                Err(format!(
+                    "`{name}` is not an on-prem network name: letters, digits and `-`"
+                ))
+            };
+        }
         s.parse::<VpcId>().map(Network::Vpc).map_err(|_| {
-            format!("`{s}` is not a network: expected `internet` or a VPC id such as vpc-0a1b2c3d")
+            format!(
+                "`{s}` is not a network: expected `internet`, a VPC id such as vpc-0a1b2c3d, or onprem:NAME"
+            )
         })
     }
 }
@@ -123,8 +144,14 @@ impl fmt::Display for Network {
         match self {
             Network::Internet => f.write_str("internet"),
             Network::Vpc(id) => id.fmt(f),
+            Network::OnPrem(name) => write!(f, "onprem:{name}"),
         }
     }
+}
+
+/// An on-prem network's name: 1 to 63 letters, digits and `-`.
+pub fn is_onprem_name(s: &str) -> bool {
+    (1..=63).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
 }
 
 /// A deterministic token of `len` characters from [a-z0-9], derived from `seed` (FNV-1a). Used
@@ -148,6 +175,14 @@ pub fn stable_token(seed: &str, len: usize) -> String {
 impl Topology {
     pub fn vpc(&self, id: &VpcId) -> Option<&Vpc> {
         self.vpcs.iter().find(|v| v.id.value == *id)
+    }
+
+    pub fn onprem_network(&self, name: &str) -> Option<&OnPremNetwork> {
+        self.onprem.iter().find(|n| n.name.value == name)
+    }
+
+    pub fn inbound_endpoint(&self, id: &str) -> Option<&InboundEndpoint> {
+        self.inbound_endpoints.iter().find(|e| e.id.value == id)
     }
 
     /// The Route 53 Profile associated with a VPC (at most one).

@@ -28,6 +28,7 @@ impl Topology {
         self.check_hosted_zones(&mut p, &vpcs);
         self.check_resolver_rules(&mut p, &vpcs);
         self.check_profiles(&mut p, &vpcs);
+        self.check_onprem(&mut p, &vpcs);
         let apis = unique(
             &mut p,
             "apis",
@@ -357,6 +358,100 @@ impl Topology {
             self.profiles.iter().map(|r| (&r.id.value, r.id.pos)),
         );
     }
+    /// Inbound endpoints and on-prem networks: ids, VPCs, addresses, zones and forwarders.
+    fn check_onprem(&self, p: &mut Vec<Problem>, vpcs: &[&VpcId]) {
+        for (i, e) in self.inbound_endpoints.iter().enumerate() {
+            let well_formed =
+                e.id.strip_prefix("rslvr-in-")
+                    .is_some_and(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_alphanumeric()));
+            if !well_formed {
+                p.push(Problem::new(
+                    e.id.pos,
+                    format!("inbound_endpoints[{i}].id"),
+                    format!(
+                        "`{}` is not a Resolver inbound endpoint id (rslvr-in- and letters or digits)",
+                        e.id.value
+                    ),
+                ));
+            }
+            match self.vpc(&e.vpc) {
+                None => p.push(dangling(
+                    e.vpc.pos,
+                    format!("inbound_endpoints[{i}].vpc"),
+                    "VPC",
+                    e.vpc.as_str(),
+                    vpcs.iter().map(|v| v.as_str()),
+                )),
+                Some(vpc) => {
+                    for (j, a) in e.addresses.iter().enumerate() {
+                        if !vpc.cidr.contains(&a.value) {
+                            p.push(Problem::new(
+                                a.pos,
+                                format!("inbound_endpoints[{i}].addresses[{j}]"),
+                                format!(
+                                    "{} is outside {} ({})",
+                                    a.value, vpc.id.value, vpc.cidr.value
+                                ),
+                            ));
+                        }
+                    }
+                }
+            }
+            if e.addresses.is_empty() {
+                p.push(Problem::new(
+                    e.id.pos,
+                    format!("inbound_endpoints[{i}].addresses"),
+                    "an inbound endpoint needs at least one address (AWS asks for two, in two Availability Zones)",
+                ));
+            }
+        }
+        unique(
+            p,
+            "inbound_endpoints",
+            self.inbound_endpoints
+                .iter()
+                .map(|e| (&e.id.value, e.id.pos)),
+        );
+        for (i, n) in self.onprem.iter().enumerate() {
+            if !crate::topology::is_onprem_name(&n.name) {
+                p.push(Problem::new(
+                    n.name.pos,
+                    format!("onprem[{i}].name"),
+                    format!(
+                        "`{}` is not an on-prem network name: letters, digits and `-`",
+                        n.name.value
+                    ),
+                ));
+            }
+            for (j, z) in n.zones.iter().enumerate() {
+                for (k, r) in z.records.iter().enumerate() {
+                    if !r.name.is_within(&z.name) {
+                        p.push(Problem::new(
+                            r.pos,
+                            format!("onprem[{i}].zones[{j}].records[{k}].name"),
+                            format!("{} is not inside the zone {}", r.name, z.name.value),
+                        ));
+                    }
+                }
+            }
+            for (j, f) in n.forwards.iter().enumerate() {
+                if self.inbound_endpoint(&f.to).is_none() {
+                    p.push(dangling(
+                        f.to.pos,
+                        format!("onprem[{i}].forwards[{j}].to"),
+                        "inbound endpoint",
+                        f.to.as_str(),
+                        self.inbound_endpoints.iter().map(|e| e.id.as_str()),
+                    ));
+                }
+            }
+        }
+        unique(
+            p,
+            "onprem",
+            self.onprem.iter().map(|n| (&n.name.value, n.name.pos)),
+        );
+    }
     /// APIs: stages, routes, endpoints and policies.
     fn check_apis(&self, p: &mut Vec<Problem>) {
         let endpoint_ids: Vec<&str> = self.endpoints.iter().map(|e| e.id.as_str()).collect();
@@ -583,6 +678,17 @@ impl Topology {
         for (i, v) in self.vantages.iter().enumerate() {
             match &v.network.value {
                 Network::Internet => {}
+                Network::OnPrem(name) => {
+                    if self.onprem_network(name).is_none() {
+                        p.push(dangling(
+                            v.network.pos,
+                            format!("vantages[{i}].network"),
+                            "on-prem network",
+                            name,
+                            self.onprem.iter().map(|n| n.name.as_str()),
+                        ));
+                    }
+                }
                 Network::Vpc(id) => match self.vpc(id) {
                     None => p.push(dangling(
                         v.network.pos,

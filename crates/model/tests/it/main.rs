@@ -302,3 +302,31 @@ fn profiles_are_checked() {
     );
     assert!(error_of(&bad_id).contains("profiles[0].id: `profile-1` is not a Route 53 Profile id"));
 }
+
+/// Inbound endpoints sit in a VPC with addresses inside it; on-prem forwarders name an inbound
+/// endpoint; a vantage point's on-prem network exists.
+#[test]
+fn on_prem_networks_and_inbound_endpoints_are_checked() {
+    let s = broken(
+        "  apis:\n",
+        "  inbound_endpoints:\n    - { id: rslvr-in-1a2b3c, vpc: vpc-0a1b2c3d, addresses: [10.9.0.10] }\n  onprem:\n    - name: datacenter\n      dns: 192.168.0.2\n      forwards: [{ domain: execute-api.us-east-1.amazonaws.com, to: rslvr-in-nope }]\n  apis:\n",
+    )
+    .replacen(
+        "    - { name: task, network: vpc-0a1b2c3d, address: 10.0.2.15 }\n",
+        "    - { name: task, network: vpc-0a1b2c3d, address: 10.0.2.15 }\n    - { name: office, network: \"onprem:branch\" }\n",
+        1,
+    );
+    let text = error_of(&s);
+    for want in [
+        "topology.inbound_endpoints[0].addresses[0]: 10.9.0.10 is outside vpc-0a1b2c3d (10.0.0.0/16)",
+        "topology.onprem[0].forwards[0].to: unknown inbound endpoint `rslvr-in-nope` (known: rslvr-in-1a2b3c)",
+        "topology.vantages[1].network: unknown on-prem network `branch` (known: datacenter)",
+    ] {
+        assert!(text.contains(want), "{want} not in {text}");
+    }
+    let bad = broken(
+        "network: vpc-0a1b2c3d, address",
+        "network: \"onprem:\", address",
+    );
+    assert!(error_of(&bad).contains("`` is not an on-prem network name"));
+}
