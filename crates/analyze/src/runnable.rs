@@ -389,6 +389,9 @@ pub fn topology(m: &Imported) -> (Topology, Vec<Assumption>) {
                 })
                 .take(1)
                 .collect(),
+            policy: None,
+            access_associations: Vec::new(),
+            domain_name_id: None,
         });
     }
     let vantages = std::iter::once(Vantage {

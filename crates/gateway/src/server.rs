@@ -301,7 +301,8 @@ fn build_snapshot(
         let served = match door {
             FrontDoor::Regional => Some(EndpointType::Regional),
             FrontDoor::Edge => Some(EndpointType::Edge),
-            _ => None,
+            FrontDoor::VpcEndpoint(_) => Some(EndpointType::Private),
+            FrontDoor::None => None,
         };
         let mut ids = Vec::new();
         for d in t

@@ -118,7 +118,8 @@ impl DoorTls {
                     (Some(outer), if t.strict { None } else { Some(check) })
                 }
             };
-            let config = server_config(identity, verifier, name, false)?;
+            // A private custom domain name at an endpoint's door speaks as the door does.
+            let config = server_config(identity, verifier, name, spec.endpoint_door)?;
             domains.insert(name.to_ascii_lowercase(), (config, check));
         }
         Ok(DoorTls {

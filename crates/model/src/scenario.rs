@@ -124,6 +124,12 @@ pub struct SetCustomDomain {
     pub name: DnsName,
     #[serde(default)]
     pub dns: Option<DomainDns>,
+    /// A private custom domain name's access associations, replaced.
+    #[serde(default)]
+    pub access_associations: Option<Vec<At<VpceId>>>,
+    /// A private custom domain name's policy, replaced.
+    #[serde(default)]
+    pub policy: Option<At<serde_json::Value>>,
 }
 
 impl Change {
@@ -246,6 +252,12 @@ impl Change {
                     .ok_or_else(|| missing("custom domain", &s.name))?;
                 if let Some(dns) = s.dns {
                     d.dns.value = dns;
+                }
+                if let Some(a) = &s.access_associations {
+                    d.access_associations = a.clone();
+                }
+                if let Some(p) = &s.policy {
+                    d.policy = Some(p.clone());
                 }
             }
         }

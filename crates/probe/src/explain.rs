@@ -35,6 +35,8 @@ pub enum Rule {
     UnknownStage,
     DefaultEndpointDisabled,
     PrivateApiOutside,
+    /// A private custom domain name called through an endpoint without an access association.
+    PrivateDomainAccess,
     Throttled,
     Quota,
     IntegrationFailure,
@@ -70,6 +72,7 @@ impl Rule {
             Rule::UnknownStage => "unknown-stage",
             Rule::DefaultEndpointDisabled => "default-endpoint-disabled",
             Rule::PrivateApiOutside => "private-api-outside",
+            Rule::PrivateDomainAccess => "private-domain-access",
             Rule::Throttled => "throttled",
             Rule::Quota => "quota",
             Rule::IntegrationFailure => "integration-failure",
@@ -719,12 +722,25 @@ fn explain_http(f: &Facts<'_>, mut evidence: Vec<String>) -> Diagnosis {
             .ok()
             .and_then(|v| v.get("Message").and_then(|m| m.as_str()).map(str::to_owned))
             .unwrap_or_else(|| h.body.clone());
+        // The resource in the message says whose policy it was: a private custom domain
+        // name's ARN has `:/domainnames/`.
+        let (whose, fix) = if message.contains(":/domainnames/") {
+            (
+                "the private custom domain name's policy",
+                "allow this caller in the domain name's policy (aws:SourceVpce), with aws apigateway update-domain-name --domain-name-id",
+            )
+        } else {
+            (
+                "the API's resource policy",
+                "allow this caller in the resource policy (aws:SourceVpce / aws:SourceVpc / aws:SourceIp), then redeploy the API",
+            )
+        };
         return diag(
             Verdict::HttpError,
             Rule::AccessDenied,
-            format!("the API's resource policy refused the call: \"{message}\""),
+            format!("{whose} refused the call: \"{message}\""),
             evidence,
-            vec!["allow this caller in the resource policy (aws:SourceVpce / aws:SourceVpc / aws:SourceIp), then redeploy the API".to_owned()],
+            vec![fix.to_owned()],
         );
     }
     if status == 403 && et == "ForbiddenException" {
@@ -928,6 +944,55 @@ fn forbidden(
             "the custom domain uses mutual TLS and refused our certificate (not from its truststore, expired, more than 4 CA levels, or a weak key or signature); API Gateway answers that with HTTP 403".to_owned(),
             vec!["use a certificate issued by a CA in the domain's truststore, valid today".to_owned()],
         );
+    }
+    // A private custom domain name: only endpoints with an access association may invoke it,
+    // and its base path mappings pick the API.
+    if let (Some(t), Some(host)) = (topology, opts.url.name())
+        && let Some(d) = t
+            .custom_domain(host)
+            .filter(|d| d.endpoint_type.value == EndpointType::Private)
+    {
+        if let Some(parallax_model::FrontDoor::VpcEndpoint(v)) = &obs.outcome.front_door
+            && !d.access_associations.iter().any(|a| a.value == *v)
+        {
+            return mk(
+                Rule::PrivateDomainAccess,
+                format!(
+                    "{} is a private custom domain name and {v} has no access association with it; only associated endpoints may invoke it",
+                    d.name.value
+                ),
+                vec![format!(
+                    "create an access association between {} and {v} (AWS::ApiGateway::DomainNameAccessAssociation, aws apigateway create-domain-name-access-association)",
+                    d.name.value
+                )],
+            );
+        }
+        let first = opts
+            .url
+            .path
+            .trim_start_matches('/')
+            .split(['/', '?'])
+            .next()
+            .unwrap_or("");
+        if !d
+            .mappings
+            .iter()
+            .any(|m| m.base_path.is_empty() || m.base_path == first)
+        {
+            return mk(
+                Rule::UnknownStage,
+                format!(
+                    "`{first}` is not a base path of {} (base paths: {})",
+                    d.name.value,
+                    d.mappings
+                        .iter()
+                        .map(|m| m.base_path.clone())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                vec!["start the path with one of the domain's base paths".to_owned()],
+            );
+        }
     }
     if let (Some(ExecuteApiName::Default { api, .. }), Some(t)) = (name, topology)
         && let Some(a) = t.api(api)

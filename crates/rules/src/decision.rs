@@ -18,6 +18,10 @@
 //! 3. **Default endpoint disabled** → 403 ForbiddenException.
 //! 4. **Mutual TLS** (custom domains with a truststore): no valid client certificate → 403
 //!    ForbiddenException (or, in strict mode, no handshake at all).
+//!    A **private custom domain name** (served at endpoints' doors only): the endpoint needs an
+//!    access association with it → else 403 ForbiddenException (INFERRED); then the domain's
+//!    own policy on its ARN `…:/domainnames/{name}+{id}` → explicit deny or nothing allows: 403
+//!    AccessDeniedException.
 //! 5. **Stage** (first path segment; base path mapping on a custom domain) → 403
 //!    ForbiddenException.
 //! 6. **VPC endpoint policy**, when the request came through an endpoint that has one: explicit
@@ -79,8 +83,19 @@ enum PolicyEntry {
 struct DomainEntry {
     endpoint_type: EndpointType,
     mtls: bool,
+    /// A private custom domain name: the endpoints with an access association, its policy
+    /// (`None`: nothing allows), and its ARN with the part its policy's `execute-api:/…` names.
+    private: Option<PrivateDomain>,
     /// (base path segments, API, stage); no segment is the root mapping.
     mappings: Vec<(Vec<String>, ApiId, String)>,
+}
+
+#[derive(Debug)]
+struct PrivateDomain {
+    access: HashSet<VpceId>,
+    policy: Option<PolicyEntry>,
+    arn: String,
+    relative: String,
 }
 
 /// The state of the client certificate on this connection.
@@ -187,9 +202,26 @@ impl Tables {
             .custom_domains
             .iter()
             .map(|d| {
+                let private = (d.endpoint_type.value == EndpointType::Private).then(|| {
+                    let arn = d.private_arn(&t.region.value, &t.account.value);
+                    PrivateDomain {
+                        access: d
+                            .access_associations
+                            .iter()
+                            .map(|v| v.value.clone())
+                            .collect(),
+                        policy: d.policy.as_ref().map(|p| match Policy::parse(&p.value) {
+                            Ok(p) => PolicyEntry::Usable(p),
+                            Err(_) => PolicyEntry::Unusable,
+                        }),
+                        relative: format!("domainnames/{}+{}", d.name.value, d.private_id()),
+                        arn,
+                    }
+                });
                 let entry = DomainEntry {
                     endpoint_type: d.endpoint_type.value,
                     mtls: d.mtls.is_some(),
+                    private,
                     mappings: d
                         .mappings
                         .iter()
@@ -308,6 +340,37 @@ impl Tables {
                     ClientCert::Missing | ClientCert::NotAsked => {
                         return Err(Reject::ClientCertificate(CertRefusal::NotSent));
                     }
+                }
+            }
+            // A private custom domain name: the endpoint must have an access association with
+            // it, and the domain's own policy must allow the call (API Gateway Developer Guide,
+            // private custom domain names); then the API's checks follow as for any call
+            // through the endpoint.
+            if let (Some(private), FrontDoor::VpcEndpoint(vpce)) = (&domain.private, req.door) {
+                if !private.access.contains(vpce) {
+                    return Err(Reject::NoAccessAssociation);
+                }
+                let caller = Caller {
+                    arn: &private.arn,
+                    api_relative: &private.relative,
+                    source_ip: req.client_ip,
+                    source_vpce: Some(vpce.as_str()),
+                    source_vpc: self.endpoint_vpc.get(vpce).map(VpcId::as_str),
+                    user_agent: req.user_agent,
+                    referer: req.referer,
+                    now: Caller::now(),
+                };
+                let decision = match &private.policy {
+                    Some(PolicyEntry::Usable(p)) => crate::policy::evaluate(p, &caller),
+                    Some(PolicyEntry::Unusable) => Decision::ExplicitDeny,
+                    None => Decision::NoAllow,
+                };
+                if decision != Decision::Allow {
+                    ctx.arn = Some(private.arn.clone());
+                    return Err(Reject::AccessDenied {
+                        arn: private.arn.clone(),
+                        explicit: decision == Decision::ExplicitDeny,
+                    });
                 }
             }
             ctx.path = Some(path.display());
@@ -475,12 +538,13 @@ impl Tables {
     }
 }
 
-/// Whether a door serves custom domains of this type (endpoint doors serve none).
+/// Whether a door serves custom domains of this type (endpoint doors serve private ones).
 fn serves(door: &FrontDoor, t: EndpointType) -> bool {
     match door {
         FrontDoor::Regional => t == EndpointType::Regional,
         FrontDoor::Edge => t == EndpointType::Edge,
-        _ => false,
+        FrontDoor::VpcEndpoint(_) => t == EndpointType::Private,
+        FrontDoor::None => false,
     }
 }
 

@@ -190,7 +190,8 @@ impl<'t> Predictor<'t> {
         let domain = t.custom_domain(host).filter(|d| match door {
             FrontDoor::Regional => d.endpoint_type.value == EndpointType::Regional,
             FrontDoor::Edge => d.endpoint_type.value == EndpointType::Edge,
-            _ => false,
+            FrontDoor::VpcEndpoint(_) => d.endpoint_type.value == EndpointType::Private,
+            FrontDoor::None => false,
         });
         if domain.is_none() && !covered_by_door_certificate(host.as_str(), t) {
             notes.push(Note::CertificateDoesNotName {

@@ -15,6 +15,11 @@ pub enum Reject {
     WrongDoor { api_type: &'static str },
     /// The Host names no API or custom domain this door serves.
     UnknownHost,
+    /// A private custom domain name called through an interface endpoint it has no access
+    /// association with (API Gateway Developer Guide, private custom domain names: only
+    /// associated endpoints may invoke it; the answer is not documented, 403
+    /// ForbiddenException/Forbidden is INFERRED as for any unroutable name at an endpoint).
+    NoAccessAssociation,
     /// The default endpoint of an API with `disable_execute_api_endpoint` (row 8; the body is
     /// not captured, so `{"message":"Forbidden"}` is assumed).
     DefaultEndpointDisabled,
@@ -292,6 +297,9 @@ impl fmt::Display for Reject {
             Reject::DefaultEndpointDisabled => {
                 f.write_str("the API's default execute-api endpoint is disabled")
             }
+            Reject::NoAccessAssociation => f.write_str(
+                "the private custom domain name has no access association with this VPC endpoint",
+            ),
             Reject::ClientCertificate(why) => write!(f, "client certificate: {why}"),
             Reject::Misdirected => {
                 f.write_str("the Host names another domain than the TLS session (SNI) was made for")

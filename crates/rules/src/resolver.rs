@@ -380,7 +380,13 @@ impl View {
                 vpce.add_addrs(name.to_dns_name(), &v4_as_ip(&addrs), AWS_TTL);
             }
         }
-        for d in &t.custom_domains {
+        // A private custom domain name is published by the customer's own private zone (a
+        // record to the endpoint), never in public DNS.
+        for d in t
+            .custom_domains
+            .iter()
+            .filter(|d| d.endpoint_type.value != EndpointType::Private)
+        {
             let target = d.target_name(region);
             let (addrs, target_zone) = if d.endpoint_type.value == EndpointType::Edge {
                 (&edge, &mut cf)

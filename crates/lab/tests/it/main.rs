@@ -58,6 +58,7 @@ scenario_tests! {
     scenario_mutual_tls => "mutual-tls.yaml",
     scenario_onprem_hybrid => "onprem-hybrid.yaml",
     scenario_private_api => "private-api.yaml",
+    scenario_private_custom_domain => "private-custom-domain.yaml",
     scenario_route53_profile => "route53-profile.yaml",
     scenario_seed_incident => "seed-incident.yaml",
     scenario_source_ip => "source-ip.yaml",

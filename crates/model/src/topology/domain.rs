@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{ApiId, DnsName, DomainTargetId, Region};
+use crate::ids::{ApiId, DnsName, DomainTargetId, Region, VpceId};
 use crate::naming::ExecuteApiName;
 use crate::pos::At;
 
@@ -13,8 +13,12 @@ use super::*;
 #[serde(deny_unknown_fields)]
 pub struct CustomDomain {
     pub name: At<DnsName>,
+    /// REGIONAL, EDGE, or PRIVATE (a private custom domain name, served at interface endpoints'
+    /// doors to the endpoints it has an access association with).
     pub endpoint_type: At<EndpointType>,
-    /// How public DNS publishes the name.
+    /// How public DNS publishes the name (a private domain is published by the customer's own
+    /// private zone, not here).
+    #[serde(default = "alias")]
     pub dns: At<DomainDns>,
     /// The regional target id (`d-…`); derived from the name when absent.
     #[serde(default)]
@@ -27,9 +31,44 @@ pub struct CustomDomain {
     pub certificate: Option<At<String>>,
     #[serde(default)]
     pub mappings: Vec<BasePathMapping>,
+    /// PRIVATE only: the domain name's own resource policy (`AWS::ApiGateway::DomainNameV2`
+    /// `Policy`), evaluated on its ARN `…:/domainnames/{name}+{id}`; none allows nothing.
+    #[serde(default)]
+    pub policy: Option<At<serde_json::Value>>,
+    /// PRIVATE only: the interface endpoints with an access association
+    /// (`AWS::ApiGateway::DomainNameAccessAssociation`): only they may invoke the domain.
+    #[serde(default)]
+    pub access_associations: Vec<At<VpceId>>,
+    /// PRIVATE only: the domain name id AWS gives it (the `+id` of its ARN); made up from the
+    /// name when absent.
+    #[serde(default)]
+    pub domain_name_id: Option<At<String>>,
+}
+
+fn alias() -> At<DomainDns> {
+    At::bare(DomainDns::Alias)
 }
 
 impl CustomDomain {
+    /// A private custom domain name's id: the given one, or ten letters and digits made up
+    /// from the name.
+    pub fn private_id(&self) -> String {
+        match &self.domain_name_id {
+            Some(id) => id.value.clone(),
+            None => stable_token(self.name.as_str(), 10),
+        }
+    }
+
+    /// A private custom domain name's ARN, the resource its policy names:
+    /// `arn:aws:execute-api:{region}:{account}:/domainnames/{name}+{id}`.
+    pub fn private_arn(&self, region: &Region, account: &str) -> String {
+        format!(
+            "arn:aws:execute-api:{region}:{account}:/domainnames/{}+{}",
+            self.name.value,
+            self.private_id()
+        )
+    }
+
     /// The name the domain's DNS record points at: `d-….execute-api.{region}.amazonaws.com` for
     /// REGIONAL, a `d….cloudfront.net` distribution for EDGE.
     pub fn target_name(&self, region: &Region) -> DnsName {

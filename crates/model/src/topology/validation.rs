@@ -583,11 +583,74 @@ impl Topology {
                 .map(|d| (&d.name.value, d.name.pos)),
         );
         for (i, d) in self.custom_domains.iter().enumerate() {
-            if d.endpoint_type.value == EndpointType::Private {
+            let private = d.endpoint_type.value == EndpointType::Private;
+            if private {
+                for (j, v) in d.access_associations.iter().enumerate() {
+                    match self.endpoint(v) {
+                        None => p.push(dangling(
+                            v.pos,
+                            format!("custom_domains[{i}].access_associations[{j}]"),
+                            "endpoint",
+                            v.as_str(),
+                            self.endpoints.iter().map(|e| e.id.as_str()),
+                        )),
+                        Some(e) if !e.is_execute_api() => p.push(Problem::new(
+                            v.pos,
+                            format!("custom_domains[{i}].access_associations[{j}]"),
+                            format!(
+                                "{} is an endpoint for {}, not execute-api",
+                                v.value,
+                                e.service.as_str()
+                            ),
+                        )),
+                        Some(_) => {}
+                    }
+                }
+                if let Some(policy) = &d.policy
+                    && let Err(err) = crate::policy::Policy::parse(&policy.value)
+                {
+                    let field = if err.at.is_empty() {
+                        format!("custom_domains[{i}].policy")
+                    } else {
+                        format!("custom_domains[{i}].policy.{}", err.at)
+                    };
+                    p.push(Problem::new(policy.pos, field, err.kind.to_string()));
+                }
+                if let Some(id) = &d.domain_name_id
+                    && !((1..=32).contains(&id.len())
+                        && id.bytes().all(|b| b.is_ascii_alphanumeric()))
+                {
+                    p.push(Problem::new(
+                        id.pos,
+                        format!("custom_domains[{i}].domain_name_id"),
+                        "a domain name id is letters and digits (the `+id` of the domain's ARN)",
+                    ));
+                }
+                for (j, m) in d.mappings.iter().enumerate() {
+                    if let Some(api) = self.api(&m.api)
+                        && api.endpoint_type.value != EndpointType::Private
+                    {
+                        p.push(Problem::new(
+                            m.api.pos,
+                            format!("custom_domains[{i}].mappings[{j}].api"),
+                            format!(
+                                "{} is a {} API: a private custom domain name maps PRIVATE APIs only",
+                                m.api.value, api.endpoint_type.value
+                            ),
+                        ));
+                    }
+                }
+            } else if let Some(first) = d.access_associations.first() {
                 p.push(Problem::new(
-                    d.endpoint_type.pos,
-                    format!("custom_domains[{i}].endpoint_type"),
-                    "custom domains here are REGIONAL or EDGE",
+                    first.pos,
+                    format!("custom_domains[{i}].access_associations"),
+                    "access associations are for PRIVATE custom domain names",
+                ));
+            } else if let Some(policy) = &d.policy {
+                p.push(Problem::new(
+                    policy.pos,
+                    format!("custom_domains[{i}].policy"),
+                    "a domain name policy is for PRIVATE custom domain names (public ones use their APIs' policies)",
                 ));
             }
             if let Some(m) = &d.mtls
@@ -615,7 +678,8 @@ impl Topology {
                         format!("base path `{}` is mapped twice", m.base_path),
                     ));
                 }
-                if let Some(api) = self.api(&m.api)
+                if !private
+                    && let Some(api) = self.api(&m.api)
                     && api.endpoint_type.value == EndpointType::Private
                 {
                     p.push(Problem::new(

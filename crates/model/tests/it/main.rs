@@ -330,3 +330,26 @@ fn on_prem_networks_and_inbound_endpoints_are_checked() {
     );
     assert!(error_of(&bad).contains("`` is not an on-prem network name"));
 }
+
+/// A private custom domain name maps PRIVATE APIs only and names existing execute-api endpoints
+/// in its access associations; public domains have neither associations nor a domain policy.
+#[test]
+fn private_custom_domains_are_checked() {
+    let private = broken(
+        "      endpoint_type: REGIONAL\n      dns: alias\n",
+        "      endpoint_type: PRIVATE\n      access_associations: [vpce-0123456789abcdef9]\n      domain_name_id: \"a+b\"\n",
+    );
+    let text = error_of(&private);
+    for want in [
+        "custom_domains[0].access_associations[0]: unknown endpoint `vpce-0123456789abcdef9` (known: vpce-0123456789abcdef0)",
+        "custom_domains[0].domain_name_id: a domain name id is letters and digits",
+        "custom_domains[0].mappings[0].api: a1b2c3d4e5 is a REGIONAL API: a private custom domain name maps PRIVATE APIs only",
+    ] {
+        assert!(text.contains(want), "{want} not in {text}");
+    }
+    let public = broken(
+        "      dns: alias\n",
+        "      dns: alias\n      access_associations: [vpce-0123456789abcdef0]\n",
+    );
+    assert!(error_of(&public).contains("access associations are for PRIVATE custom domain names"));
+}
