@@ -163,7 +163,8 @@ pub(crate) async fn connection(
         .http2()
         .timer(TokioTimer::new())
         .max_concurrent_streams(256);
-    let served = builder.serve_connection(TokioIo::new(stream), service);
+    // With upgrades: a WebSocket API's connection leaves HTTP after its 101.
+    let served = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
     tokio::pin!(served);
     let idle = activity.idle(timeout, shared.idle_timeout);
     tokio::pin!(idle);

@@ -11,6 +11,7 @@
 //! - [`onprem`]: a stand-in on-prem upstream that wants the gateway's client certificate.
 //! - [`pki`]: the certificates the lab makes.
 //! - [`tls`]: front-door TLS by SNI, mutual TLS as API Gateway does it, and strict mode.
+//! - [`websocket`]: WebSocket APIs' opening handshake and framing at the doors.
 //!
 //! Re-exported from `parallax-rules` under the names this crate's callers know:
 //! [`reject`] (refusals), [`request`] (the canonical request), [`route`], [`policy`],
@@ -29,6 +30,7 @@ pub mod response;
 pub mod server;
 pub use parallax_rules::decision as tables;
 pub mod tls;
+pub mod websocket;
 pub use parallax_rules::usage_plan as usage;
 
 pub use certs::LabCerts;

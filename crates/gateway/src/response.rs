@@ -64,6 +64,38 @@ pub(crate) async fn handle(
     let outcome: Result<Response<Body>, Reject> = match decision {
         Err(r) => Err(r),
         Ok(_) if too_large => Err(Reject::TooLarge),
+        // A WebSocket API: `$connect` decides (a MOCK other than 2xx refuses the connection
+        // with its status and body); a valid handshake is switched to the WebSocket protocol.
+        Ok(admitted) if admitted.websocket.is_some() => match &admitted.route.integration {
+            Integration::Mock { status, body, .. } if !(200..300).contains(status) => {
+                let mut res = Response::new(full(body.clone()));
+                *res.status_mut() = StatusCode::from_u16(*status).unwrap_or(StatusCode::FORBIDDEN);
+                Ok(res)
+            }
+            _ => match crate::websocket::handshake(&req, conn.protocol) {
+                Err(r) => Err(r),
+                Ok(accept) => {
+                    let answer = crate::websocket::Answer::of(
+                        admitted
+                            .websocket
+                            .and_then(|w| w.default.as_ref())
+                            .map(|r| &r.integration),
+                        request_id.clone(),
+                    );
+                    let on = hyper::upgrade::on(req);
+                    tokio::spawn(crate::websocket::serve(on, answer, shared.idle_timeout));
+                    let mut res = Response::new(full(String::new()));
+                    *res.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+                    let h = res.headers_mut();
+                    h.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+                    h.insert(header::CONNECTION, HeaderValue::from_static("Upgrade"));
+                    if let Ok(v) = HeaderValue::from_str(&accept) {
+                        h.insert("sec-websocket-accept", v);
+                    }
+                    Ok(res)
+                }
+            },
+        },
         Ok(admitted) => match &admitted.route.integration {
             Integration::Mock {
                 status,
@@ -140,6 +172,12 @@ pub(crate) async fn handle(
             );
             if let Some(t) = r.error_type() {
                 h.insert("x-amzn-errortype", HeaderValue::from_static(t));
+            }
+            // 426 names the protocol to switch to (RFC 9110 §15.5.22) and the WebSocket
+            // version this server speaks (RFC 6455 §4.2.2).
+            if r == Reject::UpgradeRequired {
+                h.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+                h.insert("sec-websocket-version", HeaderValue::from_static("13"));
             }
             (res, Some(r))
         }

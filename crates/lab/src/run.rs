@@ -368,6 +368,9 @@ async fn make_request(
     {
         opts.compare_dns = vec![("internet".to_owned(), public)];
     }
+    if let Some(body) = &req.body {
+        opts.body = body.clone().into_bytes();
+    }
     opts.api_key = req
         .api_key
         .as_ref()
@@ -393,6 +396,7 @@ async fn make_request(
         headers: &req.headers,
         api_key: opts.api_key.as_deref(),
         client_certificate: req.client_certificate.as_ref().map(|c| &c.value),
+        body: req.body.as_deref(),
     };
     let mut report = probe(&opts, Some(topology), None).await;
     let mut prediction = vantage.map(|v| predictor.predict(v, &predict_req));

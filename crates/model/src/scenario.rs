@@ -336,6 +336,9 @@ pub struct Request {
     pub method: String,
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
+    /// A body to send (on a `wss://` URL: one text message once the connection is switched).
+    #[serde(default)]
+    pub body: Option<String>,
     /// The id of an API key of a usage plan, sent as `x-api-key`.
     #[serde(default)]
     pub api_key: Option<At<String>>,
@@ -422,11 +425,14 @@ impl From<ClientCertSpec> for String {
     }
 }
 
-/// An `https://host[:port]/path` URL.
+/// An `https://host[:port]/path` URL, or a WebSocket one (`wss://`, `ws://`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct RequestUrl {
     pub https: bool,
+    /// `wss://` or `ws://`: the request is a WebSocket opening handshake (RFC 6455 §4.1).
+    #[serde(skip)]
+    pub websocket: bool,
     pub host: DnsName,
     pub port: u16,
     /// The path and query, starting with `/`.
@@ -436,12 +442,18 @@ pub struct RequestUrl {
 impl TryFrom<String> for RequestUrl {
     type Error = String;
     fn try_from(s: String) -> Result<Self, String> {
-        let (https, rest) = if let Some(r) = s.strip_prefix("https://") {
-            (true, r)
+        let (https, websocket, rest) = if let Some(r) = s.strip_prefix("https://") {
+            (true, false, r)
         } else if let Some(r) = s.strip_prefix("http://") {
-            (false, r)
+            (false, false, r)
+        } else if let Some(r) = s.strip_prefix("wss://") {
+            (true, true, r)
+        } else if let Some(r) = s.strip_prefix("ws://") {
+            (false, true, r)
         } else {
-            return Err(format!("`{s}` is not an http:// or https:// URL"));
+            return Err(format!(
+                "`{s}` is not an http://, https://, ws:// or wss:// URL"
+            ));
         };
         let (authority, path) = match rest.find(['/', '?']) {
             Some(i) => (&rest[..i], &rest[i..]),
@@ -463,6 +475,7 @@ impl TryFrom<String> for RequestUrl {
         };
         Ok(RequestUrl {
             https,
+            websocket,
             host,
             port,
             path,
@@ -478,7 +491,12 @@ impl From<RequestUrl> for String {
 
 impl fmt::Display for RequestUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let scheme = if self.https { "https" } else { "http" };
+        let scheme = match (self.https, self.websocket) {
+            (true, false) => "https",
+            (false, false) => "http",
+            (true, true) => "wss",
+            (false, true) => "ws",
+        };
         let default = if self.https { 443 } else { 80 };
         write!(f, "{scheme}://{}", self.host)?;
         if self.port != default {

@@ -100,7 +100,12 @@ where
             let outcome = HttpOutcome {
                 status: r.status,
                 error_type: layer.error_type.clone(),
-                body: (!layer.body_truncated).then(|| layer.body.clone()),
+                // A WebSocket connection's body is its first message back, when one came.
+                body: if r.status == 101 {
+                    r.ws_reply.clone()
+                } else {
+                    (!layer.body_truncated).then(|| layer.body.clone())
+                },
                 headers: layer
                     .all_headers
                     .iter()
@@ -213,6 +218,8 @@ pub(crate) struct Response {
     pub first_byte: Duration,
     /// Body bytes received.
     pub size: u64,
+    /// After a 101 to a WebSocket handshake: the text message that came back, if any.
+    pub ws_reply: Option<String>,
 }
 
 /// Where the whole body goes: nowhere (the report keeps its start), a file (`-o FILE`, written
@@ -378,6 +385,8 @@ where
             .handshake(io)
             .await
             .map_err(|e| HttpFailure::of(&e))?;
+        // A 101 hands the connection over (WebSocket).
+        let conn = conn.with_upgrades();
         send_on!(send, conn, req)
     };
     let first_byte = t0.elapsed();
@@ -422,6 +431,40 @@ where
             sink.write(head.as_bytes()).map_err(out_err)?;
         }
     }
+    // Switched to the WebSocket protocol: the accept value is checked, the request body (if
+    // any) goes as one text message, and the first message back is the body.
+    if status.as_u16() == 101 && opts.url.websocket {
+        let sent_key = list
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("sec-websocket-key"))
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default();
+        let reply = crate::websocket::after_upgrade(
+            res,
+            &headers,
+            &sent_key,
+            &opts.body,
+            opts.transfer_limit(),
+        )
+        .await;
+        let kept = reply.describe();
+        let ws_reply = match reply {
+            crate::websocket::Upgraded::Replied {
+                reply: crate::websocket::Reply::Text(t),
+            } => Some(t),
+            _ => None,
+        };
+        return Ok(Response {
+            status: 101,
+            version,
+            headers,
+            size: kept.len() as u64,
+            kept,
+            truncated: false,
+            first_byte,
+            ws_reply,
+        });
+    }
     let whole = !matches!(sink, Sink::None);
     let mut body = res.into_body();
     let mut kept = Vec::with_capacity(BODY_KEEP);
@@ -457,6 +500,7 @@ where
         truncated,
         first_byte,
         size,
+        ws_reply: None,
     })
 }
 
@@ -509,6 +553,19 @@ pub(crate) fn request_headers(opts: &ProbeOptions) -> (Vec<(String, String)>, St
     });
     if let Some(key) = &opts.api_key {
         list.push(("x-api-key".to_owned(), key.clone()));
+    }
+    // A WebSocket opening handshake (RFC 6455 §4.1), as curl 7.86+ sends it for ws:// and wss://.
+    if opts.url.websocket {
+        for (k, v) in [
+            ("Upgrade", "websocket".to_owned()),
+            ("Connection", "Upgrade".to_owned()),
+            ("Sec-WebSocket-Version", "13".to_owned()),
+            ("Sec-WebSocket-Key", crate::websocket::new_key()),
+        ] {
+            if !list.iter().any(|(n, _)| n.eq_ignore_ascii_case(k)) {
+                list.push((k.to_owned(), v));
+            }
+        }
     }
     // Plain HTTP through a proxy carries the proxy's credentials on the request itself.
     if !opts.url.https

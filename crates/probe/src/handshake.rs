@@ -249,6 +249,11 @@ pub(crate) fn client_config(
         .dangerous()
         .with_custom_certificate_verifier(verifier)
         .with_client_cert_resolver(Arc::new(RecordingClientCert { key, recorder }));
-    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    // A WebSocket handshake is an HTTP/1.1 Upgrade (RFC 6455 §4.1): no h2 is offered for it.
+    config.alpn_protocols = if opts.url.websocket {
+        vec![b"http/1.1".to_vec()]
+    } else {
+        vec![b"h2".to_vec(), b"http/1.1".to_vec()]
+    };
     Ok(config)
 }

@@ -13,6 +13,8 @@
 //! - [`observation`]: what was seen, layer by layer (the JSON report's core).
 //! - [`report`]: the whole probe (redirects followed with `-L`), and its text and JSON.
 //! - [`writeout`]: curl's exit codes and `-w` variables, from what was observed.
+//! - [`websocket`]: `ws://`/`wss://`: the opening handshake's key and accept check, one message
+//!   sent and one read.
 
 mod certificate;
 pub mod curl;
@@ -28,6 +30,7 @@ pub mod options;
 pub mod report;
 mod resolve;
 pub mod url;
+pub mod websocket;
 pub mod writeout;
 
 pub use observation::Observation;

@@ -24,6 +24,8 @@ pub enum Host {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ProbeUrl {
     pub https: bool,
+    /// `wss://` or `ws://`: a WebSocket opening handshake (RFC 6455 §4.1) over HTTP/1.1.
+    pub websocket: bool,
     pub host: Host,
     pub port: u16,
     /// The path and query, starting with `/`.
@@ -48,12 +50,14 @@ impl ProbeUrl {
         let (scheme, rest) = with_scheme
             .split_once("://")
             .ok_or_else(|| format!("`{input}` is not a URL"))?;
-        let https = match scheme.to_ascii_lowercase().as_str() {
-            "https" => true,
-            "http" => false,
+        let (https, websocket) = match scheme.to_ascii_lowercase().as_str() {
+            "https" => (true, false),
+            "http" => (false, false),
+            "wss" => (true, true),
+            "ws" => (false, true),
             other => {
                 return Err(format!(
-                    "`{input}`: the scheme `{other}` is not http or https"
+                    "`{input}`: the scheme `{other}` is not http, https, ws or wss"
                 ));
             }
         };
@@ -92,8 +96,14 @@ impl ProbeUrl {
                 decode(u.password().unwrap_or_default()),
             )
         });
+        let scheme_name = |https: bool| match (https, websocket) {
+            (true, false) => "https",
+            (false, false) => "http",
+            (true, true) => "wss",
+            (false, true) => "ws",
+        };
         let given = {
-            let scheme = if https { "https" } else { "http" };
+            let scheme = scheme_name(https);
             let after = rest_of(&with_scheme);
             let authority_end = after.find(['/', '?', '#']).unwrap_or(after.len());
             let (authority, tail) = after.split_at(authority_end);
@@ -107,6 +117,7 @@ impl ProbeUrl {
         };
         Ok(ProbeUrl {
             https,
+            websocket,
             host,
             port,
             path,
@@ -161,6 +172,7 @@ impl ProbeUrl {
     pub fn request_url(&self) -> Option<RequestUrl> {
         self.name().map(|n| RequestUrl {
             https: self.https,
+            websocket: self.websocket,
             host: n.clone(),
             port: self.port,
             path: self.path.clone(),
@@ -191,6 +203,7 @@ impl From<RequestUrl> for ProbeUrl {
         let given = u.to_string();
         ProbeUrl {
             https: u.https,
+            websocket: u.websocket,
             host: Host::Name(u.host),
             port: u.port,
             path: u.path,
@@ -202,7 +215,12 @@ impl From<RequestUrl> for ProbeUrl {
 
 impl fmt::Display for ProbeUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let scheme = if self.https { "https" } else { "http" };
+        let scheme = match (self.https, self.websocket) {
+            (true, false) => "https",
+            (false, false) => "http",
+            (true, true) => "wss",
+            (false, true) => "ws",
+        };
         let host = match &self.host {
             Host::V6(a, Some(z)) => format!("[{a}%25{z}]"),
             Host::V6(a, None) => format!("[{a}]"),

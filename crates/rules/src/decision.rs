@@ -63,12 +63,24 @@ pub struct RouteEntry {
 struct ApiEntry {
     /// An HTTP API: `$default` stage and route, 404 for no route.
     http: bool,
+    /// A WebSocket API: its `$connect` route (none: every connection is accepted) and the
+    /// route that answers messages (`$default`).
+    websocket: Option<WebSocketEntry>,
     endpoint_type: EndpointType,
     stages: HashSet<String>,
     routes: Vec<RouteEntry>,
     policy: Option<PolicyEntry>,
     vpc_endpoints: HashSet<VpceId>,
     disable_default: bool,
+}
+
+/// A WebSocket API's routes.
+#[derive(Debug)]
+pub struct WebSocketEntry {
+    /// `$connect`, or an accepting stand-in when the API has none.
+    pub connect: RouteEntry,
+    /// `$default`: what answers every message (none: a message gets an error message).
+    pub default: Option<RouteEntry>,
 }
 
 /// A policy as loaded. Topologies refuse policies the evaluator cannot honour when they load;
@@ -152,6 +164,9 @@ pub struct Admitted<'t> {
     pub route: &'t RouteEntry,
     /// Path parameters, greedy ones included (`proxy` → `a/b/c`).
     pub params: BTreeMap<String, String>,
+    /// A WebSocket API's connection: the request must upgrade, and its messages go to these
+    /// routes.
+    pub websocket: Option<&'t WebSocketEntry>,
 }
 
 /// The tables of one topology.
@@ -173,7 +188,40 @@ impl Tables {
             .apis
             .iter()
             .map(|a| {
+                let route_entry = |r: &parallax_model::topology::Route| RouteEntry {
+                    default: r.path.is_default(),
+                    method: r.method.value,
+                    template: Template::new(&r.path),
+                    api_key_required: r.api_key_required,
+                    integration: r.integration.value.clone(),
+                };
+                let websocket = (a.protocol == parallax_model::topology::ApiProtocol::WebSocket)
+                    .then(|| {
+                        let key = |k: &str| a.routes.iter().find(|r| r.path.as_str() == k);
+                        WebSocketEntry {
+                            connect: key("$connect").map(route_entry).unwrap_or_else(|| {
+                                RouteEntry {
+                                    default: false,
+                                    method: parallax_model::topology::Method::Get,
+                                    template: Template::new(
+                                        &"$connect"
+                                            .to_owned()
+                                            .try_into()
+                                            .unwrap_or_else(|e: String| unreachable!("{e}")),
+                                    ),
+                                    api_key_required: false,
+                                    integration: Integration::Mock {
+                                        status: 200,
+                                        body: String::new(),
+                                        headers: Default::default(),
+                                    },
+                                }
+                            }),
+                            default: key("$default").map(route_entry),
+                        }
+                    });
                 let entry = ApiEntry {
+                    websocket,
                     http: a.protocol == parallax_model::topology::ApiProtocol::Http,
                     endpoint_type: a.endpoint_type.value,
                     stages: a.stages.iter().map(|s| s.value.clone()).collect(),
@@ -310,8 +358,16 @@ impl Tables {
                 return Err(Reject::DefaultEndpointDisabled);
             }
             ctx.path = Some(path.display());
-            // An HTTP API's `$default` stage takes no path segment (http-api-stages).
-            if api.http && api.stages.contains("$default") {
+            // A WebSocket API: the URL is the stage and nothing more (inferred: another path
+            // names no stage).
+            if api.websocket.is_some() {
+                match path.segments.as_slice() {
+                    [stage] if api.stages.contains(stage) => {
+                        (api_id, stage.as_str(), &path.segments[1..])
+                    }
+                    _ => return Err(Reject::UnknownStage),
+                }
+            } else if api.http && api.stages.contains("$default") {
                 (api_id, "$default", &path.segments[..])
             } else {
                 let unknown = if api.http {
@@ -459,6 +515,18 @@ impl Tables {
             }
         }
 
+        // 7: a WebSocket API's connection goes to `$connect` (its API key included).
+        if let Some(ws) = &api.websocket {
+            ctx.resource = Some("$connect".to_owned());
+            if ws.connect.api_key_required {
+                ctx.key_id = Some(self.usage.admit(req.api_key, &api_id, stage)?);
+            }
+            return Ok(Admitted {
+                route: &ws.connect,
+                params: BTreeMap::new(),
+                websocket: Some(ws),
+            });
+        }
         // 7: route.
         let matched = api
             .routes
@@ -493,7 +561,11 @@ impl Tables {
         } else if let Some(k) = req.api_key {
             ctx.key_id = self.usage.key_id(k).map(str::to_owned);
         }
-        Ok(Admitted { route, params })
+        Ok(Admitted {
+            route,
+            params,
+            websocket: None,
+        })
     }
 
     /// Which TLS configuration a name gets on this door: its custom domain's, or (`None`) the

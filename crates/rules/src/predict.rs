@@ -21,6 +21,8 @@ pub struct PredictRequest<'a> {
     /// The API key's value, when one is sent.
     pub api_key: Option<&'a str>,
     pub client_certificate: Option<&'a ClientCertSpec>,
+    /// The request body (on a WebSocket connection: the one message sent).
+    pub body: Option<&'a str>,
 }
 
 /// No headers: what a plain request sends.
@@ -35,6 +37,7 @@ impl<'a> PredictRequest<'a> {
             headers: &NO_HEADERS,
             api_key: None,
             client_certificate: None,
+            body: None,
         }
     }
 }
@@ -278,6 +281,35 @@ impl<'t> Predictor<'t> {
             Err(r) => HttpOutcome {
                 body: body(r.body()),
                 ..HttpOutcome::status(r.status(), r.error_type().map(str::to_owned))
+            },
+            // A WebSocket API: `$connect` decides; a handshake gets 101 Switching Protocols,
+            // anything else 426 Upgrade Required.
+            Ok(admitted) if admitted.websocket.is_some() => match &admitted.route.integration {
+                Integration::Mock {
+                    status, body: b, ..
+                } if !(200..300).contains(status) => HttpOutcome {
+                    body: body(b.clone()),
+                    ..HttpOutcome::status(*status, None)
+                },
+                // Switched; a message sent is answered by `$default`'s MOCK body (no
+                // `$default`: an error message with ids nobody can predict).
+                _ if req.url.websocket => HttpOutcome {
+                    body: match (req.body.filter(|b| !b.is_empty()), admitted.websocket) {
+                        (Some(_), Some(ws)) => match ws.default.as_ref().map(|r| &r.integration) {
+                            Some(Integration::Mock { body: b, .. }) => Some(b.clone()),
+                            _ => None,
+                        },
+                        _ => None,
+                    },
+                    ..HttpOutcome::status(101, None)
+                },
+                _ => {
+                    let r = crate::refusal::Reject::UpgradeRequired;
+                    HttpOutcome {
+                        body: body(r.body()),
+                        ..HttpOutcome::status(r.status(), None)
+                    }
+                }
             },
             Ok(admitted) => match &admitted.route.integration {
                 Integration::Mock {

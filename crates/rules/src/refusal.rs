@@ -15,6 +15,10 @@ pub enum Reject {
     WrongDoor { api_type: &'static str },
     /// The Host names no API or custom domain this door serves.
     UnknownHost,
+    /// A WebSocket API's URL called without a WebSocket opening handshake (no `Upgrade:
+    /// websocket`, or over HTTP/2): 426 Upgrade Required (RFC 9110 §15.5.22, RFC 6455 §4.2.2;
+    /// API Gateway's answer is not documented, INFERRED).
+    UpgradeRequired,
     /// A private custom domain name called through an interface endpoint it has no access
     /// association with (API Gateway Developer Guide, private custom domain names: only
     /// associated endpoints may invoke it; the answer is not documented, 403
@@ -214,6 +218,7 @@ impl Reject {
             Reject::Throttled | Reject::QuotaExceeded => 429,
             Reject::TooLarge => 413,
             Reject::NotFound => 404,
+            Reject::UpgradeRequired => 426,
             Reject::IntegrationTimeout | Reject::IntegrationFailure(_) => 504,
             _ => 403,
         }
@@ -224,7 +229,10 @@ impl Reject {
     pub fn error_type(&self) -> Option<&'static str> {
         Some(match self {
             // HTTP APIs' answers carry no x-amzn-ErrorType.
-            Reject::Misdirected | Reject::BadRequest(_) | Reject::NotFound => return None,
+            Reject::Misdirected
+            | Reject::BadRequest(_)
+            | Reject::NotFound
+            | Reject::UpgradeRequired => return None,
             Reject::MissingAuthenticationToken => "MissingAuthenticationTokenException",
             Reject::AccessDenied { .. } | Reject::EndpointPolicyDenied { .. } => {
                 "AccessDeniedException"
@@ -250,6 +258,7 @@ impl Reject {
             Reject::Throttled => r#"{"message":"Too Many Requests"}"#.to_owned(),
             Reject::QuotaExceeded => r#"{"message":"Limit Exceeded"}"#.to_owned(),
             Reject::NotFound => r#"{"message":"Not Found"}"#.to_owned(),
+            Reject::UpgradeRequired => r#"{"message":"Upgrade Required"}"#.to_owned(),
             Reject::TooLarge => r#"{"message":"Request Too Long"}"#.to_owned(),
             Reject::IntegrationTimeout => r#"{"message":"Endpoint request timed out"}"#.to_owned(),
             Reject::IntegrationFailure(_) => r#"{"message":"Internal server error"}"#.to_owned(),
@@ -333,6 +342,9 @@ impl fmt::Display for Reject {
                 "missing, unknown or disabled API key, or not in a usage plan of this stage",
             ),
             Reject::NotFound => f.write_str("no route of the HTTP API matches (404)"),
+            Reject::UpgradeRequired => {
+                f.write_str("a WebSocket API called without a WebSocket handshake (426)")
+            }
             Reject::Throttled => f.write_str("usage plan throttle"),
             Reject::QuotaExceeded => f.write_str("usage plan quota"),
             Reject::TooLarge => f.write_str("request body over 10 MB"),

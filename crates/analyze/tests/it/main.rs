@@ -83,6 +83,7 @@ fn the_attackers_table_is_predicted() {
             headers: &headers,
             api_key: None,
             client_certificate: cert.as_ref(),
+            body: None,
         };
         let got = p
             .predict(attacker, &req)

@@ -70,6 +70,12 @@ apis:
     stages: [prod]
     disable_execute_api_endpoint: true
     routes: [{{ method: GET, path: /test, integration: {{ type: MOCK }} }}]
+  - id: w1e2b3s4o5
+    name: chat
+    protocol: WEBSOCKET
+    endpoint_type: REGIONAL
+    stages: [production]
+    routes: [{{ method: GET, path: $default, integration: {{ type: MOCK, body: '{{"echo":"hello"}}' }} }}]
   - id: e1d2g3e4f5
     name: edge
     endpoint_type: EDGE
@@ -1248,4 +1254,68 @@ async fn proxy_protocol_gives_the_client_address() {
 /// A TLS client that trusts the lab's server CA, for tests that write raw bytes around TLS.
 fn tls_connector(ca: &[CertificateDer<'static>]) -> tokio_rustls::TlsConnector {
     hardening::connector(ca, None, &[])
+}
+
+/// Interop: a real WebSocket client (Python's `websockets`) through the regional door: the
+/// handshake (RFC 6455 §4), a message answered by `$default`, a ping answered by a pong, a clean
+/// close; a wrong stage refused at the handshake with 403.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_real_websocket_client_talks_to_a_websocket_api() {
+    let Some(python) =
+        parallax_testkit::interop::require_python_module("websockets", "websockets from PyPI")
+    else {
+        return;
+    };
+    let lab = Lab::start().await;
+    let dir = TempDir::new("websocket");
+    lab.gw
+        .with_certs(|c| c.write_to(&dir.0))
+        .expect("write certs");
+    let door = lab.door("regional");
+    let script = r#"
+import asyncio, ssl, sys
+try:  # websockets 13 and later
+    from websockets.asyncio.client import connect
+    from websockets.exceptions import InvalidStatus as Refused
+    status = lambda e: e.response.status_code
+except ImportError:  # Debian's python3-websockets (10.x): the legacy client
+    from websockets import connect
+    from websockets.exceptions import InvalidStatusCode as Refused
+    status = lambda e: e.status_code
+
+async def main(ca, port, name):
+    ctx = ssl.create_default_context(cafile=ca)
+    kw = dict(ssl=ctx, host="127.0.0.1", port=int(port), server_hostname=name, open_timeout=5, close_timeout=2)
+    async with connect(f"wss://{name}/production", **kw) as ws:
+        await ws.send('{"action":"sendmessage","text":"hi"}')
+        print(await asyncio.wait_for(ws.recv(), 5))
+        await asyncio.wait_for(await ws.ping(), 5)
+        print("pong")
+    try:
+        async with connect(f"wss://{name}/staging", **kw):
+            print("opened")
+    except Refused as e:
+        print(status(e))
+
+asyncio.run(main(*sys.argv[1:]))
+"#;
+    let ca = dir.0.join("server-ca.pem");
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(&python)
+            .arg("-c")
+            .arg(script)
+            .arg(&ca)
+            .arg(door.port().to_string())
+            .arg("w1e2b3s4o5.execute-api.us-east-1.amazonaws.com")
+            .output()
+            .expect("python runs")
+    })
+    .await
+    .expect("client");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "{\"echo\":\"hello\"}\npong\n403\n",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

@@ -62,6 +62,7 @@ scenario_tests! {
     scenario_route53_profile => "route53-profile.yaml",
     scenario_seed_incident => "seed-incident.yaml",
     scenario_source_ip => "source-ip.yaml",
+    scenario_websocket => "websocket.yaml",
 }
 
 #[tokio::test]

@@ -32,12 +32,19 @@ impl fmt::Display for EndpointType {
 /// the path) and the `$default` route (a catch-all), and answer a request no route matches with
 /// 404 `{"message":"Not Found"}` (API Gateway Developer Guide, "http-api-develop-routes",
 /// "http-api-stages").
+///
+/// WebSocket APIs (v2) are public and Regional too, without resource policies; a client
+/// connects with an HTTP/1.1 Upgrade to `wss://{api}.execute-api.{region}.amazonaws.com/{stage}`;
+/// the `$connect` route decides the connection (none: accepted), `$default` answers the messages
+/// ("apigateway-websocket-api-overview", "websocket-api-develop-routes").
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum ApiProtocol {
     #[default]
     Rest,
     Http,
+    #[serde(rename = "WEBSOCKET")]
+    WebSocket,
 }
 
 /// A REST or HTTP API.
@@ -106,17 +113,22 @@ impl RoutePath {
         &self.0
     }
 
-    /// The `$default` route of an HTTP API.
+    /// The `$default` route of an HTTP or WebSocket API.
     pub fn is_default(&self) -> bool {
         self.0 == "$default"
+    }
+
+    /// A WebSocket API's route key: `$connect`, `$disconnect` or `$default`.
+    pub fn is_route_key(&self) -> bool {
+        self.0.starts_with('$')
     }
 }
 
 impl TryFrom<String> for RoutePath {
     type Error = String;
     fn try_from(s: String) -> Result<Self, String> {
-        // An HTTP API's catch-all route.
-        if s == "$default" {
+        // An HTTP API's catch-all route, and a WebSocket API's route keys.
+        if matches!(s.as_str(), "$default" | "$connect" | "$disconnect") {
             return Ok(RoutePath(s));
         }
         if !s.starts_with('/') {

@@ -504,7 +504,56 @@ impl Topology {
             // (apigateway-private-apis: only REST APIs can be private); `$default` routes and
             // stages are theirs alone.
             let http = a.protocol == super::ApiProtocol::Http;
-            if http {
+            let websocket = a.protocol == super::ApiProtocol::WebSocket;
+            if websocket {
+                if a.endpoint_type.value != EndpointType::Regional {
+                    p.push(Problem::new(
+                        a.endpoint_type.pos,
+                        format!("apis[{i}].endpoint_type"),
+                        format!(
+                            "a WebSocket API is always REGIONAL; {} is {}",
+                            a.id.value, a.endpoint_type.value
+                        ),
+                    ));
+                }
+                if let Some(policy) = &a.policy {
+                    p.push(Problem::new(
+                        policy.pos,
+                        format!("apis[{i}].policy"),
+                        "WebSocket APIs have no resource policy".to_owned(),
+                    ));
+                }
+                for (j, r) in a.routes.iter().enumerate() {
+                    if !r.path.value.is_route_key() {
+                        p.push(Problem::new(
+                            r.path.pos,
+                            format!("apis[{i}].routes[{j}].path"),
+                            "a WebSocket API's routes here are `$connect`, `$disconnect` and `$default` (route keys, not paths)".to_owned(),
+                        ));
+                    }
+                    if !matches!(r.integration.value, super::Integration::Mock { .. }) {
+                        p.push(Problem::new(
+                            r.integration.pos,
+                            format!("apis[{i}].routes[{j}].integration"),
+                            "a WebSocket API's routes here are MOCK integrations".to_owned(),
+                        ));
+                    }
+                    if r.api_key_required && r.path.value.as_str() != "$connect" {
+                        p.push(Problem::new(
+                            r.method.pos,
+                            format!("apis[{i}].routes[{j}].api_key_required"),
+                            "a WebSocket API asks for an API key on `$connect` only".to_owned(),
+                        ));
+                    }
+                }
+                if let Some(st) = a.stages.iter().find(|s| s.value == "$default") {
+                    p.push(Problem::new(
+                        st.pos,
+                        format!("apis[{i}].stages"),
+                        "`$default` is an HTTP API's stage; a WebSocket API's stage is named in the URL".to_owned(),
+                    ));
+                }
+            } else if http {
                 if a.endpoint_type.value != EndpointType::Regional {
                     p.push(Problem::new(
                         a.endpoint_type.pos,
@@ -530,14 +579,21 @@ impl Topology {
                             "HTTP APIs have no API keys".to_owned(),
                         ));
                     }
-                }
-            } else {
-                for (j, r) in a.routes.iter().enumerate() {
-                    if r.path.value.is_default() {
+                    if r.path.value.is_route_key() && !r.path.value.is_default() {
                         p.push(Problem::new(
                             r.path.pos,
                             format!("apis[{i}].routes[{j}].path"),
-                            "`$default` is an HTTP API's route; a REST API names a resource path (`/{proxy+}` catches everything below /)".to_owned(),
+                            format!("`{}` is a WebSocket API's route key", r.path.value.as_str()),
+                        ));
+                    }
+                }
+            } else {
+                for (j, r) in a.routes.iter().enumerate() {
+                    if r.path.value.is_route_key() {
+                        p.push(Problem::new(
+                            r.path.pos,
+                            format!("apis[{i}].routes[{j}].path"),
+                            format!("`{}` is a route key of HTTP or WebSocket APIs; a REST API names a resource path (`/{{proxy+}}` catches everything below /)", r.path.value.as_str()),
                         ));
                     }
                 }
