@@ -327,6 +327,7 @@ pub fn topology(m: &Imported) -> (Topology, Vec<Assumption>) {
                 .map(At::bare)
                 .collect(),
             disable_execute_api_endpoint: a.disable_default == Some(true),
+            route_selection_expression: None,
         });
     }
     let api_ref = |r: &Ref| -> Option<parallax_model::ApiId> { resolve(&api_ids, r) };

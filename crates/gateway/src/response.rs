@@ -75,13 +75,13 @@ pub(crate) async fn handle(
             _ => match crate::websocket::handshake(&req, conn.protocol) {
                 Err(r) => Err(r),
                 Ok(accept) => {
-                    let answer = crate::websocket::Answer::of(
-                        admitted
+                    let answer = crate::websocket::Answer {
+                        routes: admitted
                             .websocket
-                            .and_then(|w| w.default.as_ref())
-                            .map(|r| &r.integration),
-                        request_id.clone(),
-                    );
+                            .cloned()
+                            .unwrap_or_else(|| unreachable!()),
+                        connection_id: request_id.clone(),
+                    };
                     let on = hyper::upgrade::on(req);
                     tokio::spawn(crate::websocket::serve(on, answer, shared.idle_timeout));
                     let mut res = Response::new(full(String::new()));

@@ -4,6 +4,7 @@
 //! the connection. Limits follow API Gateway's quotas for WebSocket APIs: 32 KB per frame,
 //! 128 KB per message; past them the connection is closed with 1009 (message too big).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use hyper::Request;
@@ -13,6 +14,7 @@ use parallax_model::topology::Integration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::reject::Reject;
+use crate::tables::WebSocketEntry;
 
 /// RFC 6455 §1.3: appended to the client's key before hashing.
 const GUID: &str = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
@@ -59,30 +61,23 @@ pub fn accept_value(key: &str) -> String {
     crate::pki::base64(digest.as_ref())
 }
 
-/// What the connection answers a data message with.
+/// What the connection answers a data message with: the route the API's selection picks
+/// (`WebSocketEntry::route_for`, shared with `predict`), its MOCK body as one text message.
 #[derive(Clone, Debug)]
-pub(crate) enum Answer {
-    /// The `$default` route's MOCK body.
-    Text(String),
-    /// No `$default` route (or one this gateway cannot run): an error message in API Gateway's
-    /// shape (INFERRED: `{"message": "Forbidden", "connectionId": …, "requestId": …}`).
-    NoRoute { connection_id: String },
+pub(crate) struct Answer {
+    pub(crate) routes: Arc<WebSocketEntry>,
+    pub(crate) connection_id: String,
 }
 
 impl Answer {
-    pub(crate) fn of(default: Option<&Integration>, connection_id: String) -> Answer {
-        match default {
-            Some(Integration::Mock { body, .. }) => Answer::Text(body.clone()),
-            _ => Answer::NoRoute { connection_id },
-        }
-    }
-
-    fn text(&self) -> String {
-        match self {
-            Answer::Text(t) => t.clone(),
-            Answer::NoRoute { connection_id } => serde_json::json!({
+    fn text(&self, message: &[u8]) -> String {
+        match self.routes.route_for(message).map(|r| &r.integration) {
+            Some(Integration::Mock { body, .. }) => body.clone(),
+            // No route takes it (no `$default`): an error message in API Gateway's shape
+            // (INFERRED: `{"message": "Forbidden", "connectionId": …, "requestId": …}`).
+            _ => serde_json::json!({
                 "message": "Forbidden",
-                "connectionId": connection_id,
+                "connectionId": self.connection_id,
                 "requestId": crate::response::uuid4(),
             })
             .to_string(),
@@ -125,11 +120,9 @@ pub(crate) async fn serve(on: hyper::upgrade::OnUpgrade, answer: Answer, idle: D
                 }
                 in_message = !frame.fin;
                 if frame.fin {
+                    let reply = answer.text(&message);
                     message.clear();
-                    if write_frame(&mut io, 0x1, answer.text().as_bytes())
-                        .await
-                        .is_err()
-                    {
+                    if write_frame(&mut io, 0x1, reply.as_bytes()).await.is_err() {
                         return;
                     }
                 }

@@ -65,7 +65,7 @@ struct ApiEntry {
     http: bool,
     /// A WebSocket API: its `$connect` route (none: every connection is accepted) and the
     /// route that answers messages (`$default`).
-    websocket: Option<WebSocketEntry>,
+    websocket: Option<std::sync::Arc<WebSocketEntry>>,
     endpoint_type: EndpointType,
     stages: HashSet<String>,
     routes: Vec<RouteEntry>,
@@ -79,8 +79,33 @@ struct ApiEntry {
 pub struct WebSocketEntry {
     /// `$connect`, or an accepting stand-in when the API has none.
     pub connect: RouteEntry,
-    /// `$default`: what answers every message (none: a message gets an error message).
+    /// `$default`: what answers a message no other route takes.
     pub default: Option<RouteEntry>,
+    /// The API's own route keys (`sendmessage`) and their routes.
+    pub keyed: Vec<(String, RouteEntry)>,
+    /// The route selection expression's JSON fields (`["action"]`).
+    pub selection: Vec<String>,
+}
+
+impl WebSocketEntry {
+    /// The route that answers a message: the one whose key the route selection expression
+    /// yields (`$request.body.action` of a JSON message), else `$default`; `None` when neither
+    /// (API Gateway Developer Guide, "Create routes for WebSocket APIs": route selection, and
+    /// `$default` for a key that matches no route or a message that is not JSON).
+    pub fn route_for(&self, message: &[u8]) -> Option<&RouteEntry> {
+        let key = serde_json::from_slice::<serde_json::Value>(message)
+            .ok()
+            .and_then(|v| {
+                let mut at = &v;
+                for f in &self.selection {
+                    at = at.get(f)?;
+                }
+                at.as_str().map(str::to_owned)
+            });
+        key.and_then(|k| self.keyed.iter().find(|(key, _)| *key == k))
+            .map(|(_, r)| r)
+            .or(self.default.as_ref())
+    }
 }
 
 /// A policy as loaded. Topologies refuse policies the evaluator cannot honour when they load;
@@ -166,7 +191,7 @@ pub struct Admitted<'t> {
     pub params: BTreeMap<String, String>,
     /// A WebSocket API's connection: the request must upgrade, and its messages go to these
     /// routes.
-    pub websocket: Option<&'t WebSocketEntry>,
+    pub websocket: Option<&'t std::sync::Arc<WebSocketEntry>>,
 }
 
 /// The tables of one topology.
@@ -198,7 +223,7 @@ impl Tables {
                 let websocket = (a.protocol == parallax_model::topology::ApiProtocol::WebSocket)
                     .then(|| {
                         let key = |k: &str| a.routes.iter().find(|r| r.path.as_str() == k);
-                        WebSocketEntry {
+                        std::sync::Arc::new(WebSocketEntry {
                             connect: key("$connect").map(route_entry).unwrap_or_else(|| {
                                 RouteEntry {
                                     default: false,
@@ -218,7 +243,16 @@ impl Tables {
                                 }
                             }),
                             default: key("$default").map(route_entry),
-                        }
+                            keyed: a
+                                .routes
+                                .iter()
+                                .filter(|r| !r.path.as_str().starts_with('$'))
+                                .map(|r| (r.path.as_str().to_owned(), route_entry(r)))
+                                .collect(),
+                            selection: a
+                                .route_selection_fields()
+                                .unwrap_or_else(|| vec!["action".to_owned()]),
+                        })
                     });
                 let entry = ApiEntry {
                     websocket,

@@ -295,10 +295,12 @@ impl<'t> Predictor<'t> {
                 // `$default`: an error message with ids nobody can predict).
                 _ if req.url.websocket => HttpOutcome {
                     body: match (req.body.filter(|b| !b.is_empty()), admitted.websocket) {
-                        (Some(_), Some(ws)) => match ws.default.as_ref().map(|r| &r.integration) {
-                            Some(Integration::Mock { body: b, .. }) => Some(b.clone()),
-                            _ => None,
-                        },
+                        (Some(m), Some(ws)) => {
+                            match ws.route_for(m.as_bytes()).map(|r| &r.integration) {
+                                Some(Integration::Mock { body: b, .. }) => Some(b.clone()),
+                                _ => None,
+                            }
+                        }
                         _ => None,
                     },
                     ..HttpOutcome::status(101, None)

@@ -68,6 +68,27 @@ pub struct Api {
     pub vpc_endpoints: Vec<At<VpceId>>,
     #[serde(default)]
     pub disable_execute_api_endpoint: bool,
+    /// A WebSocket API's route selection expression: `$request.body.FIELD` (dots for nested
+    /// fields); `$request.body.action` when absent.
+    #[serde(default)]
+    pub route_selection_expression: Option<At<String>>,
+}
+
+impl Api {
+    /// The JSON fields a WebSocket message's route key is read from (`["action"]` by default),
+    /// or `None` for an expression this model does not read.
+    pub fn route_selection_fields(&self) -> Option<Vec<String>> {
+        let expr = self
+            .route_selection_expression
+            .as_ref()
+            .map_or("$request.body.action", |e| e.value.as_str());
+        let path = expr.strip_prefix("$request.body.")?;
+        let fields: Vec<String> = path.split('.').map(str::to_owned).collect();
+        fields
+            .iter()
+            .all(|f| !f.is_empty() && f.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
+            .then_some(fields)
+    }
 }
 
 impl Api {
@@ -118,9 +139,10 @@ impl RoutePath {
         self.0 == "$default"
     }
 
-    /// A WebSocket API's route key: `$connect`, `$disconnect` or `$default`.
+    /// A route key rather than a resource path: `$default`, a WebSocket API's `$connect` and
+    /// `$disconnect`, or a WebSocket API's own key (`sendmessage`).
     pub fn is_route_key(&self) -> bool {
-        self.0.starts_with('$')
+        !self.0.starts_with('/')
     }
 }
 
@@ -132,8 +154,15 @@ impl TryFrom<String> for RoutePath {
             return Ok(RoutePath(s));
         }
         if !s.starts_with('/') {
+            // A WebSocket API's route key (what its route selection expression yields).
+            let key = (1..=128).contains(&s.len())
+                && s.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b':'));
+            if key {
+                return Ok(RoutePath(s));
+            }
             return Err(format!(
-                "`{s}` is not a resource path: it must start with `/`"
+                "`{s}` is not a resource path (it must start with `/`) nor a WebSocket route key (letters, digits, `_-.:`)"
             ));
         }
         let segments: Vec<&str> = s[1..].split('/').collect();

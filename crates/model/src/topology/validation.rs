@@ -523,12 +523,24 @@ impl Topology {
                         "WebSocket APIs have no resource policy".to_owned(),
                     ));
                 }
+                if a.route_selection_fields().is_none() {
+                    let pos = a
+                        .route_selection_expression
+                        .as_ref()
+                        .map_or(a.id.pos, |e| e.pos);
+                    p.push(Problem::new(
+                        pos,
+                        format!("apis[{i}].route_selection_expression"),
+                        "only `$request.body.FIELD` (dots for nested fields) is read here"
+                            .to_owned(),
+                    ));
+                }
                 for (j, r) in a.routes.iter().enumerate() {
                     if !r.path.value.is_route_key() {
                         p.push(Problem::new(
                             r.path.pos,
                             format!("apis[{i}].routes[{j}].path"),
-                            "a WebSocket API's routes here are `$connect`, `$disconnect` and `$default` (route keys, not paths)".to_owned(),
+                            "a WebSocket API's routes are route keys (`$connect`, `$disconnect`, `$default`, `sendmessage`), not paths".to_owned(),
                         ));
                     }
                     if !matches!(r.integration.value, super::Integration::Mock { .. }) {
@@ -553,7 +565,15 @@ impl Topology {
                         "`$default` is an HTTP API's stage; a WebSocket API's stage is named in the URL".to_owned(),
                     ));
                 }
-            } else if http {
+            }
+            if let (false, Some(e)) = (websocket, &a.route_selection_expression) {
+                p.push(Problem::new(
+                    e.pos,
+                    format!("apis[{i}].route_selection_expression"),
+                    "only WebSocket APIs select routes by expression".to_owned(),
+                ));
+            }
+            if http {
                 if a.endpoint_type.value != EndpointType::Regional {
                     p.push(Problem::new(
                         a.endpoint_type.pos,
@@ -587,7 +607,7 @@ impl Topology {
                         ));
                     }
                 }
-            } else {
+            } else if !websocket {
                 for (j, r) in a.routes.iter().enumerate() {
                     if r.path.value.is_route_key() {
                         p.push(Problem::new(

@@ -353,3 +353,22 @@ fn private_custom_domains_are_checked() {
     );
     assert!(error_of(&public).contains("access associations are for PRIVATE custom domain names"));
 }
+
+/// WebSocket APIs: Regional, no policy, route keys selected by `$request.body.FIELD`; route keys
+/// belong to WebSocket (and `$default` to HTTP) APIs only.
+#[test]
+fn websocket_apis_are_checked() {
+    let s = broken(
+        "    - id: a1b2c3d4e5\n      name: public\n      endpoint_type: REGIONAL\n      stages: [prod]\n",
+        "    - id: a1b2c3d4e5\n      name: public\n      endpoint_type: REGIONAL\n      stages: [prod]\n      routes: [{ method: GET, path: sendmessage, integration: { type: MOCK } }]\n    - id: w1e2b3s4o5\n      name: chat\n      protocol: WEBSOCKET\n      endpoint_type: PRIVATE\n      stages: [prod]\n      route_selection_expression: $request.header.x\n      routes: [{ method: GET, path: /chat, integration: { type: MOCK } }]\n",
+    );
+    let text = error_of(&s);
+    for want in [
+        "apis[0].routes[0].path: `sendmessage` is a route key of HTTP or WebSocket APIs",
+        "apis[1].endpoint_type: a WebSocket API is always REGIONAL",
+        "apis[1].route_selection_expression: only `$request.body.FIELD`",
+        "apis[1].routes[0].path: a WebSocket API's routes are route keys",
+    ] {
+        assert!(text.contains(want), "{want} not in {text}");
+    }
+}
