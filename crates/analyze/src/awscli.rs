@@ -332,6 +332,9 @@ pub fn import(dir: &Path, max_bytes: u64) -> Imported {
                 kind,
                 mtls: j.get("mutualTlsAuthentication").is_some(),
                 apis: Vec::new(),
+                policy: None,
+                policy_unknown: false,
+                access: Vec::new(),
                 loc: Loc {
                     file: file.clone(),
                     line: d.line,

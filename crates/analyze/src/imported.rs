@@ -130,6 +130,12 @@ pub struct Domain {
     pub mtls: bool,
     /// The APIs it maps.
     pub apis: Vec<Ref>,
+    /// A private custom domain name's policy, when set and readable.
+    pub policy: Option<serde_json::Value>,
+    /// A private custom domain name's policy is set but not readable statically.
+    pub policy_unknown: bool,
+    /// A private custom domain name's access associations: the endpoints that may invoke it.
+    pub access: Vec<Ref>,
     pub loc: Loc,
 }
 

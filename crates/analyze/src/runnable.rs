@@ -355,7 +355,11 @@ pub fn topology(m: &Imported) -> (Topology, Vec<Assumption>) {
         else {
             continue;
         };
-        if kind == ApiKind::Private {
+        let private = kind == ApiKind::Private;
+        if private && d.policy_unknown {
+            notes.push(Assumption::PolicyUnknown {
+                api: d.name.clone().unwrap_or_else(|| d.key.clone()),
+            });
             continue;
         }
         let cname = m.cnames.iter().any(|c| {
@@ -364,10 +368,10 @@ pub fn topology(m: &Imported) -> (Topology, Vec<Assumption>) {
         });
         custom_domains.push(CustomDomain {
             name: At::bare(name),
-            endpoint_type: At::bare(if kind == ApiKind::Edge {
-                EndpointType::Edge
-            } else {
-                EndpointType::Regional
+            endpoint_type: At::bare(match kind {
+                ApiKind::Edge => EndpointType::Edge,
+                ApiKind::Private => EndpointType::Private,
+                ApiKind::Regional => EndpointType::Regional,
             }),
             dns: At::bare(if cname {
                 DomainDns::Cname
@@ -383,6 +387,13 @@ pub fn topology(m: &Imported) -> (Topology, Vec<Assumption>) {
                 .apis
                 .iter()
                 .filter_map(api_ref)
+                // A private domain maps private APIs only (AWS refuses the others).
+                .filter(|api| {
+                    !private
+                        || apis.iter().any(|a: &MApi| {
+                            a.id.value == *api && a.endpoint_type.value == EndpointType::Private
+                        })
+                })
                 .map(|api| BasePathMapping {
                     base_path: String::new(),
                     api: At::bare(api),
@@ -390,8 +401,21 @@ pub fn topology(m: &Imported) -> (Topology, Vec<Assumption>) {
                 })
                 .take(1)
                 .collect(),
-            policy: None,
-            access_associations: Vec::new(),
+            // A private domain's policy names endpoints by `${Key}`: the ids they get here.
+            policy: d
+                .policy
+                .as_ref()
+                .filter(|_| private)
+                .map(|p| At::bare(with_ids(p, &made_ids))),
+            access_associations: if private {
+                d.access
+                    .iter()
+                    .filter_map(endpoint_ref)
+                    .map(At::bare)
+                    .collect()
+            } else {
+                Vec::new()
+            },
             domain_name_id: None,
         });
     }
@@ -407,6 +431,15 @@ pub fn topology(m: &Imported) -> (Topology, Vec<Assumption>) {
     }))
     .collect();
     let profiles = profiles(m, &vpcs, &endpoint_ref);
+    // Each endpoint's regional DNS name, for records that name it through its `DnsEntries`.
+    let endpoint_names: Vec<(String, parallax_model::DnsName)> = endpoint_ids
+        .iter()
+        .filter_map(|(key, _, id)| {
+            let e = endpoints.iter().find(|e| e.id.value == *id)?;
+            let (name, _) = e.public_names(&region).into_iter().next()?;
+            Some((key.clone(), name.to_dns_name()))
+        })
+        .collect();
     let t = Topology {
         account: At::bare(account),
         region: At::bare(region),
@@ -414,7 +447,7 @@ pub fn topology(m: &Imported) -> (Topology, Vec<Assumption>) {
             regional: vec![At::bare(IpAddr::from([52, 94, 133, 10]))],
             edge: vec![At::bare(IpAddr::from([13, 249, 118, 20]))],
         },
-        hosted_zones: hosted_zones(m, &vpcs),
+        hosted_zones: hosted_zones(m, &vpcs, &endpoint_names),
         vpcs,
         endpoints,
         resolver_rules: Vec::new(),
@@ -507,7 +540,11 @@ fn profiles(
 
 /// The private zones of the inputs whose VPCs are known, with the records that can be read
 /// (A and AAAA with addresses, CNAME and alias with a name); the others are left out.
-fn hosted_zones(m: &Imported, vpcs: &[MVpc]) -> Vec<parallax_model::topology::HostedZone> {
+fn hosted_zones(
+    m: &Imported,
+    vpcs: &[MVpc],
+    endpoint_names: &[(String, parallax_model::DnsName)],
+) -> Vec<parallax_model::topology::HostedZone> {
     use parallax_model::topology::{HostedZone, Record, RecordData};
     let mut out = Vec::new();
     for z in &m.zones {
@@ -535,6 +572,20 @@ fn hosted_zones(m: &Imported, vpcs: &[MVpc]) -> Vec<parallax_model::topology::Ho
         if zone_vpcs.is_empty() && !in_profile {
             continue;
         }
+        // A name, or an endpoint's DNS name as a template takes it from `DnsEntries`.
+        let target = |v: &str| -> Option<parallax_model::DnsName> {
+            if let Some(inner) = v.strip_prefix("${").and_then(|t| t.strip_suffix('}'))
+                && let Some((key, attr)) = inner.split_once('.')
+                && attr.starts_with("DnsEntries.")
+                && attr.ends_with(".DnsName")
+            {
+                return endpoint_names
+                    .iter()
+                    .find(|(k, _)| k == key)
+                    .map(|(_, n)| n.clone());
+            }
+            v.parse().ok()
+        };
         let records = m
             .zone_records
             .iter()
@@ -549,8 +600,8 @@ fn hosted_zones(m: &Imported, vpcs: &[MVpc]) -> Vec<parallax_model::topology::Ho
                     "AAAA" => {
                         RecordData::Aaaa(r.values.iter().filter_map(|v| v.parse().ok()).collect())
                     }
-                    "CNAME" => RecordData::Cname(r.values.first()?.parse().ok()?),
-                    "ALIAS" => RecordData::Alias(r.values.first()?.parse().ok()?),
+                    "CNAME" => RecordData::Cname(target(r.values.first()?)?),
+                    "ALIAS" => RecordData::Alias(target(r.values.first()?)?),
                     _ => return None,
                 };
                 Some(At::bare(Record {

@@ -358,6 +358,9 @@ pub fn import_with(root: &Node, file: &str, tf_dir: Option<&Path>, max_bytes: u6
                     kind,
                     mtls,
                     apis: Vec::new(),
+                    policy: None,
+                    policy_unknown: false,
+                    access: Vec::new(),
                     loc,
                 });
             }

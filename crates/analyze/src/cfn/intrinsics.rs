@@ -213,12 +213,31 @@ impl Ctx<'_> {
                         V::List(l) => l.get(i).cloned().unwrap_or_else(|| {
                             V::Unknown(format!("Select index {i} out of range"))
                         }),
+                        // An endpoint's DNS entries, as templates take them apart:
+                        // `Select [1, Split [":", Select [0, GetAtt E.DnsEntries]]]` is the
+                        // regional DNS name, `Select [0, …]` its hosted zone id.
+                        V::Attr(r, a) if a == "DnsEntries" => {
+                            V::Attr(r.clone(), format!("DnsEntries.{i}"))
+                        }
+                        V::Attr(r, a) if a.ends_with(".split") => {
+                            let entry = a.trim_end_matches(".split");
+                            match i {
+                                0 => V::Attr(r.clone(), format!("{entry}.HostedZoneId")),
+                                1 => V::Attr(r.clone(), format!("{entry}.DnsName")),
+                                _ => V::Unknown(format!("Select {i} of {r}.{entry}")),
+                            }
+                        }
                         other => V::Unknown(format!("Select from {}", other.text())),
                     }
                 }
                 _ => V::Unknown("Select with a malformed argument".to_owned()),
             },
             "Fn::Split" => match list(&a).as_slice() {
+                [V::Str(delim), V::Attr(r, attr)]
+                    if delim == ":" && attr.starts_with("DnsEntries.") =>
+                {
+                    V::Attr(r.clone(), format!("{attr}.split"))
+                }
                 [V::Str(delim), V::Str(s)] => V::List(
                     s.split(delim.as_str())
                         .map(|p| V::Str(p.to_owned()))

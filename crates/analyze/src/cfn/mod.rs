@@ -93,6 +93,7 @@ pub fn import_with(root: &Node, file: &str, max_bytes: u64) -> Imported {
         globals_api,
         out,
         mappings: Vec::new(),
+        access: Vec::new(),
         implicit: Vec::new(),
     };
     for (key, node) in resources.entries() {
@@ -140,6 +141,8 @@ struct Reader<'a> {
     out: Imported,
     /// Base path mappings, attached once every resource is read: template order means nothing.
     mappings: Vec<(V, Ref, Loc)>,
+    /// Access associations of private custom domain names: (domain, endpoint, where).
+    access: Vec<(V, Ref, Loc)>,
     implicit: Vec<Implicit>,
 }
 
@@ -240,7 +243,16 @@ impl Reader<'_> {
             "AWS::ApiGateway::DomainName"
             | "AWS::ApiGatewayV2::DomainName"
             | "AWS::ApiGateway::DomainNameV2" => self.domain(ty, r),
-            "AWS::ApiGateway::BasePathMapping" | "AWS::ApiGatewayV2::ApiMapping" => self.mapping(r),
+            "AWS::ApiGateway::BasePathMapping"
+            | "AWS::ApiGatewayV2::ApiMapping"
+            | "AWS::ApiGateway::BasePathMappingV2" => self.mapping(r),
+            "AWS::ApiGateway::DomainNameAccessAssociation" => {
+                if let (Some(d), Some(src)) =
+                    (r.prop("DomainNameArn"), r.prop("AccessAssociationSource"))
+                {
+                    self.access.push((d, to_ref(&src), r.loc));
+                }
+            }
             "AWS::Route53::HostedZone" => self.zone(r),
             "AWS::Route53::RecordSet" => self.record(r),
             "AWS::Route53Profiles::Profile" => self.out.profiles.push(crate::imported::Profile {
@@ -540,6 +552,13 @@ impl Reader<'_> {
             (_, Some(t)) => kind_of(&t),
             (_, None) => Some(ApiKind::Edge),
         };
+        // A private custom domain name's own policy (`DomainNameV2` `Policy`).
+        let (policy, policy_why) = sam::policy_json(r.prop("Policy"));
+        if let Some(why) = &policy_why {
+            self.out
+                .unknowns
+                .push((r.loc.clone(), format!("Policy: {why}")));
+        }
         self.out.domains.push(Domain {
             key: r.key.clone(),
             name: r
@@ -548,13 +567,16 @@ impl Reader<'_> {
             kind,
             mtls: r.props.get("MutualTlsAuthentication").is_some(),
             apis: Vec::new(),
+            policy_unknown: policy_why.is_some(),
+            policy: if policy_why.is_some() { None } else { policy },
+            access: Vec::new(),
             loc: r.loc,
         });
     }
 
     fn mapping(&mut self, r: Res<'_>) {
         if let (Some(d), Some(a)) = (
-            r.prop("DomainName"),
+            r.prop("DomainName").or_else(|| r.prop("DomainNameArn")),
             r.prop("RestApiId").or_else(|| r.prop("ApiId")),
         ) {
             self.mappings.push((d, to_ref(&a), r.loc));
@@ -950,12 +972,26 @@ impl Reader<'_> {
                 self.serverless_api(r);
             }
         }
+        // A domain named by `Ref`, `GetAtt D.DomainNameArn`, or its name.
+        let names = |x: &Domain, domain: &V| match domain {
+            V::Res(k) | V::Attr(k, _) => &x.key == k,
+            V::Str(s) => x.name.as_deref() == Some(s),
+            _ => false,
+        };
+        for (domain, endpoint, l) in std::mem::take(&mut self.access) {
+            match self.out.domains.iter_mut().find(|x| names(x, &domain)) {
+                Some(d) => d.access.push(endpoint),
+                None => self.out.unknowns.push((
+                    l,
+                    format!(
+                        "an access association of the domain {}, which is not in this template",
+                        domain.text()
+                    ),
+                )),
+            }
+        }
         for (domain, api, l) in std::mem::take(&mut self.mappings) {
-            let target = self.out.domains.iter_mut().find(|x| match &domain {
-                V::Res(k) => &x.key == k,
-                V::Str(s) => x.name.as_deref() == Some(s),
-                _ => false,
-            });
+            let target = self.out.domains.iter_mut().find(|x| names(x, &domain));
             match target {
                 Some(d) => d.apis.push(api),
                 None => self.out.unknowns.push((
@@ -1099,7 +1135,7 @@ const BOOLEAN_PROPERTIES: [&str; 5] = [
 ];
 
 /// The resource types this importer reads.
-const READ_TYPES: [&str; 21] = [
+const READ_TYPES: [&str; 23] = [
     "AWS::EC2::VPC",
     "AWS::EC2::VPCEndpoint",
     "AWS::ApiGateway::RestApi",
@@ -1112,6 +1148,8 @@ const READ_TYPES: [&str; 21] = [
     "AWS::ApiGateway::DomainNameV2",
     "AWS::ApiGateway::BasePathMapping",
     "AWS::ApiGatewayV2::ApiMapping",
+    "AWS::ApiGateway::BasePathMappingV2",
+    "AWS::ApiGateway::DomainNameAccessAssociation",
     "AWS::Route53::HostedZone",
     "AWS::Route53::RecordSet",
     "AWS::Route53Profiles::Profile",
