@@ -35,6 +35,12 @@ pub enum Command {
     /// folder of AWS CLI outputs, and report what will break before it is deployed. Exit 1 when
     /// findings at or above --fail-on exist.
     Analyze(AnalyzeArgs),
+    /// Probe targets on a schedule from where this runs (an ECS sidecar, an EC2 instance),
+    /// serve Prometheus metrics (/metrics, and a blackbox_exporter-compatible /probe), and print
+    /// a JSON event line whenever a target's DNS answer class, front door or diagnosis changes.
+    /// Either --config FILE, or one target: the probe's flags and URL.
+    #[command(mut_arg("url", |a| a.required(false)))]
+    Watch(Box<WatchArgs>),
     /// Check a scenario or topology file and summarise it.
     Check {
         /// The scenario (or bare topology) YAML file.
@@ -239,4 +245,23 @@ impl FailOn {
             FailOn::Never => None,
         }
     }
+}
+
+#[derive(clap::Args, Debug)]
+pub struct WatchArgs {
+    /// The configuration: listen address, interval, timeout, concurrency, targets (each a URL,
+    /// the probe's flags, and an expectation) and modules for /probe.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Where /metrics, /probe and /healthz listen (one-target form; the file's `listen` else).
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub listen: Option<std::net::SocketAddr>,
+    /// How often to probe (one-target form): 30s, 1m, 500ms.
+    #[arg(long, value_name = "DURATION", default_value = "30s")]
+    pub every: String,
+    /// The one target's name (its `target` label).
+    #[arg(long, value_name = "NAME", default_value = "target")]
+    pub name: String,
+    #[command(flatten)]
+    pub curl: parallax_probe::curl::CurlFlags,
 }

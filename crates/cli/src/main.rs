@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use args::{
     AnalyzeArgs, Cli, Command, Format, GatewayArgs, LabArgs, ProbeArgs, ProbeSub, ResolverArgs,
+    WatchArgs,
 };
 use clap::Parser;
 use parallax_dns::{RateLimit, Resolver, ResolverConfig};
@@ -42,6 +43,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Resolver(args) => runtime()?.block_on(resolver(args)),
         Command::Lab(args) => runtime()?.block_on(lab(args)),
         Command::Gateway(args) => runtime()?.block_on(gateway(args)),
+        Command::Watch(args) => runtime()?.block_on(watch(*args)),
         Command::Probe(cmd) => {
             if let Some(ProbeSub::Diff { a, b }) = &cmd.sub {
                 return probe_diff(a, b);
@@ -361,6 +363,73 @@ async fn resolver(args: ResolverArgs) -> anyhow::Result<ExitCode> {
     }
     wait_for_signal().await?;
     resolver.shutdown().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn watch(args: WatchArgs) -> anyhow::Result<ExitCode> {
+    use parallax_watch::config::{Config, Target, parse_duration};
+    let config = match (&args.config, &args.curl.url) {
+        (Some(_), Some(url)) => {
+            bail!("give --config FILE or one URL with the probe's flags, not both ({url})")
+        }
+        (Some(path), None) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("{}: cannot read", path.display()))?;
+            let mut c = Config::from_yaml(&text, &path.display().to_string())?;
+            if let Some(l) = args.listen {
+                c.listen = l;
+            }
+            c
+        }
+        (None, Some(url)) => {
+            let every = parse_duration(&args.every).map_err(|e| anyhow::anyhow!("--every {e}"))?;
+            let options = args.curl.to_options()?;
+            let timeout = options.max_time.min(every);
+            Config {
+                listen: args
+                    .listen
+                    .unwrap_or_else(|| std::net::SocketAddr::from(([127, 0, 0, 1], 9595))),
+                interval: every,
+                timeout,
+                concurrency: 1,
+                jitter: 0.0,
+                targets: vec![Target {
+                    name: args.name.clone(),
+                    url: url.clone(),
+                    options,
+                    expect: None,
+                    interval: every,
+                }],
+                modules: Default::default(),
+            }
+        }
+        (None, None) => bail!("give --config FILE, or a URL to watch with the probe's flags"),
+    };
+    let config = std::sync::Arc::new(config);
+    let state = std::sync::Arc::new(parallax_watch::State::new(Box::new(|e| {
+        if let Ok(line) = serde_json::to_string(e) {
+            println!("{line}");
+        }
+    })));
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("binding {}", config.listen))?;
+    eprintln!(
+        "watching {} targets; metrics on http://{}/metrics",
+        config.targets.len(),
+        listener.local_addr().unwrap_or(config.listen)
+    );
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let server = tokio::spawn(parallax_watch::http::serve(
+        listener,
+        config.clone(),
+        state.clone(),
+        stopped.clone(),
+    ));
+    let runner = tokio::spawn(parallax_watch::watcher::run(config, state, stopped));
+    wait_for_signal().await?;
+    let _ = stop.send(true);
+    let _ = tokio::join!(server, runner);
     Ok(ExitCode::SUCCESS)
 }
 

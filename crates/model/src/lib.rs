@@ -32,3 +32,5 @@ pub use outcome::{DnsOutcome, DnsVerdict, Expectation, FrontDoor, HttpOutcome, O
 pub use pos::{At, Pos};
 pub use scenario::{Change, Request, RequestUrl, Scenario, Step};
 pub use topology::{Network, Topology, Vantage};
+/// Reads YAML into `T` with positions (`At`), errors as `file:line:col: field: message`.
+pub use yaml::parse as parse_yaml;

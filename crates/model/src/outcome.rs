@@ -85,6 +85,20 @@ pub enum DnsVerdict {
     Error,
 }
 
+impl DnsVerdict {
+    /// Every verdict, for label sets bounded in advance.
+    pub const ALL: [DnsVerdict; 8] = [
+        DnsVerdict::Public,
+        DnsVerdict::Private,
+        DnsVerdict::Mixed,
+        DnsVerdict::Nxdomain,
+        DnsVerdict::Nodata,
+        DnsVerdict::Refused,
+        DnsVerdict::Servfail,
+        DnsVerdict::Error,
+    ];
+}
+
 impl DnsOutcome {
     /// `a.example → d-123.execute-api…`: the CNAME targets followed, or `None` for a direct answer.
     pub fn cname_path(&self) -> Option<String> {

@@ -52,6 +52,7 @@ pub fn cert_info(der: &CertificateDer<'_>) -> CertInfo {
                 serial: c.raw_serial_as_string(),
                 not_before: c.validity().not_before.to_string(),
                 not_after: c.validity().not_after.to_string(),
+                not_after_unix: Some(not_after),
                 days_left: (not_after - now).div_euclid(86_400),
             }
         }
@@ -62,6 +63,7 @@ pub fn cert_info(der: &CertificateDer<'_>) -> CertInfo {
             serial: String::new(),
             not_before: String::new(),
             not_after: String::new(),
+            not_after_unix: None,
             days_left: 0,
         },
     }

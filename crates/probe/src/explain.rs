@@ -54,6 +54,34 @@ pub enum Rule {
 }
 
 impl Rule {
+    /// Every rule, for label sets bounded in advance (`parallax watch`'s diagnosis gauge).
+    pub const ALL: [Rule; 24] = [
+        Rule::Ok,
+        Rule::DnsFailure,
+        Rule::PrivateZoneNxdomain,
+        Rule::EndpointPrivateDns,
+        Rule::CnameIntoEndpoint,
+        Rule::ConnectFailure,
+        Rule::TlsFailure,
+        Rule::ClientCertRefused,
+        Rule::HttpError,
+        Rule::MissingAuthToken,
+        Rule::AccessDenied,
+        Rule::ApiKey,
+        Rule::UnknownStage,
+        Rule::DefaultEndpointDisabled,
+        Rule::PrivateApiOutside,
+        Rule::PrivateDomainAccess,
+        Rule::Throttled,
+        Rule::Quota,
+        Rule::IntegrationFailure,
+        Rule::UnexpectedStatus,
+        Rule::ProxyUnreachable,
+        Rule::ProxyAuthRequired,
+        Rule::ProxyRefused,
+        Rule::ProxyTlsInterception,
+    ];
+
     /// The stable id: `endpoint-private-dns`, `missing-auth-token`, ...
     pub fn as_str(self) -> &'static str {
         match self {

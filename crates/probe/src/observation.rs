@@ -75,6 +75,9 @@ pub struct CertInfo {
     pub serial: String,
     pub not_before: String,
     pub not_after: String,
+    /// `not_after` in seconds since the Unix epoch (`probe_ssl_earliest_cert_expiry`).
+    #[serde(skip)]
+    pub not_after_unix: Option<i64>,
     pub days_left: i64,
 }
 

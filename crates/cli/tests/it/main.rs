@@ -113,6 +113,34 @@ fn bad_flags_and_files_are_named() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("`internet:53` is not VIEW=ADDR:PORT"));
 
+    // watch: a configuration's problems are named with file:line:column, all at once.
+    let dir = std::env::temp_dir().join(format!("parallax-cli-watch-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let cfg = dir.join("watch.yaml");
+    std::fs::write(
+        &cfg,
+        "interval: soon\ntargets:\n  - name: orders\n    url: https://example.invalid/\n    args: [--max-time, \"-1\"]\n",
+    )
+    .expect("write");
+    let out = parallax()
+        .args(["watch", "--config"])
+        .arg(&cfg)
+        .output()
+        .expect("runs");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("watch.yaml:1:11: interval: `soon` is not a duration"),
+        "{err}"
+    );
+    assert!(err.contains("watch.yaml:5:12: targets[0].args:"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+    let out = parallax().args(["watch"]).output().expect("runs");
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("give --config FILE, or a URL to watch with the probe's flags")
+    );
+
     // --vpc names a VPC of the topology; the probe is refused before it sends anything.
     let out = parallax()
         .args([

@@ -1,0 +1,315 @@
+//! `watch.yaml`: where to listen, how often, and the targets, each a URL with the probe's own
+//! flags (`args`, exactly as `parallax probe` takes them) and what its answer should be. Modules
+//! are named sets of flags for the blackbox-compatible `/probe` endpoint.
+//!
+//! ```yaml
+//! listen: 127.0.0.1:9595
+//! interval: 30s
+//! timeout: 10s
+//! concurrency: 16
+//! targets:
+//!   - name: orders
+//!     url: https://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com/prod/test
+//!     args: [--compare-dns, public=1.1.1.1, --cert, /etc/parallax/client.pem, --key, /etc/parallax/client.key]
+//!     api_key_env: ORDERS_API_KEY    # or `--api-key-file FILE` in args
+//!     expect: { dns: public, front_door: regional, status: 200 }
+//! modules:
+//!   http_2xx: { args: [--max-time, "5"] }
+//! ```
+
+use std::collections::{BTreeMap, HashSet};
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use clap::Parser;
+use parallax_model::{At, Expectation, LoadError, Pos, Problem};
+use parallax_probe::curl::CurlFlags;
+use parallax_probe::options::ProbeOptions;
+use serde::Deserialize;
+
+/// The file as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    listen: Option<At<String>>,
+    #[serde(default)]
+    interval: Option<At<String>>,
+    #[serde(default)]
+    timeout: Option<At<String>>,
+    #[serde(default)]
+    concurrency: Option<At<usize>>,
+    /// The fraction of the interval each target's start is spread over (0 to 1).
+    #[serde(default)]
+    jitter: Option<At<f64>>,
+    targets: Vec<RawTarget>,
+    #[serde(default)]
+    modules: BTreeMap<String, RawModule>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTarget {
+    name: At<String>,
+    url: At<String>,
+    #[serde(default)]
+    args: Vec<At<String>>,
+    #[serde(default)]
+    expect: Option<At<Expectation>>,
+    #[serde(default)]
+    interval: Option<At<String>>,
+    /// The environment variable holding this target's API key (an ECS secret).
+    #[serde(default)]
+    api_key_env: Option<At<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawModule {
+    #[serde(default)]
+    args: Vec<At<String>>,
+}
+
+/// A checked configuration.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub interval: Duration,
+    pub timeout: Duration,
+    pub concurrency: usize,
+    pub jitter: f64,
+    pub targets: Vec<Target>,
+    pub modules: BTreeMap<String, Vec<String>>,
+}
+
+/// One target: its name (a label value), its probe options, what it should see.
+#[derive(Clone, Debug)]
+pub struct Target {
+    pub name: String,
+    pub url: String,
+    pub options: ProbeOptions,
+    pub expect: Option<Expectation>,
+    pub interval: Duration,
+}
+
+/// The probe's flags, parsed as `parallax probe` parses them.
+#[derive(Parser, Debug)]
+#[command(name = "probe", no_binary_name = true)]
+struct ProbeArgs {
+    #[command(flatten)]
+    curl: CurlFlags,
+}
+
+/// The options of `parallax probe ARGS… URL`, or the words of what is wrong with them.
+pub fn probe_options(args: &[String], url: &str) -> Result<ProbeOptions, String> {
+    let mut all: Vec<String> = args.to_vec();
+    all.push(url.to_owned());
+    let parsed = ProbeArgs::try_parse_from(&all).map_err(|e| {
+        e.render()
+            .to_string()
+            .lines()
+            .next()
+            .unwrap_or("cannot read the flags")
+            .trim_start_matches("error: ")
+            .to_owned()
+    })?;
+    parsed.curl.to_options().map_err(|e| e.to_string())
+}
+
+/// `30s`, `1m`, `500ms`, `2h`.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let (number, unit) = s
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .map_or((s, ""), |i| s.split_at(i));
+    let n: f64 = number
+        .parse()
+        .map_err(|_| format!("`{s}` is not a duration such as 30s, 1m or 500ms"))?;
+    let secs = match unit {
+        "ms" => n / 1000.0,
+        "s" | "" => n,
+        "m" => n * 60.0,
+        "h" => n * 3600.0,
+        _ => return Err(format!("`{s}`: the unit is ms, s, m or h")),
+    };
+    if !(secs.is_finite() && secs > 0.0 && secs <= 86_400.0) {
+        return Err(format!("`{s}` is not between 1 ms and 24 h"));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+/// A label value Prometheus and humans can read: letters, digits, `-`, `_`, `.`, 1 to 64.
+fn label_safe(s: &str) -> bool {
+    (1..=64).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+}
+
+impl Config {
+    /// Reads and checks a configuration; every problem is reported with its position.
+    pub fn from_yaml(text: &str, origin: &str) -> Result<Config, LoadError> {
+        let raw: RawConfig = parallax_model::parse_yaml(text, origin)?;
+        let mut problems = Vec::new();
+        let mut duration = |d: &Option<At<String>>, field: &str, default: Duration| match d {
+            None => default,
+            Some(d) => parse_duration(&d.value).unwrap_or_else(|e| {
+                problems.push(Problem::new(d.pos, field, e));
+                default
+            }),
+        };
+        let interval = duration(&raw.interval, "interval", Duration::from_secs(30));
+        let timeout = duration(&raw.timeout, "timeout", Duration::from_secs(10));
+        let mut target_intervals = Vec::new();
+        for (i, t) in raw.targets.iter().enumerate() {
+            target_intervals.push(duration(
+                &t.interval,
+                &format!("targets[{i}].interval"),
+                interval,
+            ));
+        }
+        let listen = match &raw.listen {
+            None => SocketAddr::from(([127, 0, 0, 1], 9595)),
+            Some(l) => l.value.parse().unwrap_or_else(|_| {
+                problems.push(Problem::new(
+                    l.pos,
+                    "listen",
+                    format!("`{}` is not ADDR:PORT", l.value),
+                ));
+                SocketAddr::from(([127, 0, 0, 1], 9595))
+            }),
+        };
+        let concurrency = match &raw.concurrency {
+            Some(c) if !(1..=1024).contains(&c.value) => {
+                problems.push(Problem::new(c.pos, "concurrency", "between 1 and 1024"));
+                16
+            }
+            Some(c) => c.value,
+            None => 16,
+        };
+        let jitter = match &raw.jitter {
+            Some(j) if !(0.0..=1.0).contains(&j.value) => {
+                problems.push(Problem::new(
+                    j.pos,
+                    "jitter",
+                    "a fraction of the interval, 0 to 1",
+                ));
+                0.1
+            }
+            Some(j) => j.value,
+            None => 0.1,
+        };
+        if timeout > interval {
+            let pos = raw.timeout.as_ref().map_or(Pos::UNKNOWN, |t| t.pos);
+            problems.push(Problem::new(
+                pos,
+                "timeout",
+                "longer than the interval: rounds would overlap",
+            ));
+        }
+        if raw.targets.is_empty() {
+            problems.push(Problem::new(Pos::UNKNOWN, "targets", "at least one target"));
+        }
+        let mut names = HashSet::new();
+        let mut targets = Vec::new();
+        for (i, (t, every)) in raw.targets.iter().zip(target_intervals).enumerate() {
+            if !label_safe(&t.name.value) {
+                problems.push(Problem::new(
+                    t.name.pos,
+                    format!("targets[{i}].name"),
+                    "letters, digits, `-`, `_` and `.`, at most 64 (it is a label value)",
+                ));
+            }
+            if !names.insert(t.name.value.clone()) {
+                problems.push(Problem::new(
+                    t.name.pos,
+                    format!("targets[{i}].name"),
+                    format!("`{}` is defined twice", t.name.value),
+                ));
+            }
+            let args: Vec<String> = t.args.iter().map(|a| a.value.clone()).collect();
+            match probe_options(&args, &t.url.value) {
+                Ok(mut options) => {
+                    options.max_time = options.max_time.min(timeout);
+                    if let Some(var) = &t.api_key_env {
+                        match std::env::var(&var.value) {
+                            Ok(key) if !key.is_empty() => options.api_key = Some(key),
+                            _ => problems.push(Problem::new(
+                                var.pos,
+                                format!("targets[{i}].api_key_env"),
+                                format!("the environment has no `{}`", var.value),
+                            )),
+                        }
+                    }
+                    targets.push(Target {
+                        name: t.name.value.clone(),
+                        url: t.url.value.clone(),
+                        options,
+                        expect: t.expect.as_ref().map(|e| e.value.clone()),
+                        interval: every,
+                    });
+                }
+                Err(e) => {
+                    let pos = t.args.first().map_or(t.url.pos, |a| a.pos);
+                    problems.push(Problem::new(pos, format!("targets[{i}].args"), e));
+                }
+            }
+        }
+        let mut modules = BTreeMap::new();
+        for (name, m) in &raw.modules {
+            let args: Vec<String> = m.args.iter().map(|a| a.value.clone()).collect();
+            // Checked with a placeholder URL: `/probe` gives the real one.
+            if let Err(e) = probe_options(&args, "https://example.invalid/") {
+                let pos = m.args.first().map_or(Pos::UNKNOWN, |a| a.pos);
+                problems.push(Problem::new(pos, format!("modules.{name}.args"), e));
+            }
+            modules.insert(name.clone(), args);
+        }
+        if !problems.is_empty() {
+            problems.sort_by_key(|p| p.pos);
+            return Err(LoadError::Invalid {
+                origin: origin.to_owned(),
+                problems,
+            });
+        }
+        Ok(Config {
+            listen,
+            interval,
+            timeout,
+            concurrency,
+            jitter,
+            targets,
+            modules,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_as_prometheus_writes_them() {
+        assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_duration("1m"), Ok(Duration::from_secs(60)));
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert!(parse_duration("0s").is_err());
+        assert!(parse_duration("5 parsecs").is_err());
+        assert!(parse_duration("").is_err());
+    }
+
+    #[test]
+    fn every_problem_is_named_with_its_line() {
+        let text = "interval: 10s\ntimeout: 20s\ntargets:\n  - name: \"a b\"\n    url: https://example.invalid/\n    args: [--no-such-flag]\n  - name: ok\n    url: https://example.invalid/\n    expect: { status: 200 }\n  - name: ok\n    url: https://example.invalid/\n";
+        let e = Config::from_yaml(text, "watch.yaml")
+            .expect_err("invalid")
+            .to_string();
+        for want in [
+            "watch.yaml:2:10: timeout: longer than the interval",
+            "watch.yaml:4:11: targets[0].name: letters, digits",
+            "watch.yaml:6:12: targets[0].args: unexpected argument '--no-such-flag'",
+            "watch.yaml:10:11: targets[2].name: `ok` is defined twice",
+        ] {
+            assert!(e.contains(want), "{want} not in\n{e}");
+        }
+    }
+}

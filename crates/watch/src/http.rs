@@ -1,0 +1,142 @@
+//! The admin listener: `/metrics` (every target), `/probe?target=URL&module=NAME` (one probe now,
+//! in blackbox_exporter's shape, so an existing scrape config with `metrics_path: /probe` and
+//! `__param_target` relabelling works unchanged), `/healthz`.
+
+use std::collections::BTreeMap;
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{Request, Response, StatusCode};
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::config::Config;
+use crate::metrics::{Metrics, Summary};
+use crate::watcher::State;
+
+/// OpenMetrics text, which Prometheus scrapes (and asks for).
+const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+/// The classic text format, for every other client (curl, promtool).
+const TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// The format the client asks for: OpenMetrics when its Accept names it, else the classic one.
+fn exposition(req: &Request<Incoming>, m: &Metrics) -> (&'static str, String) {
+    let openmetrics = req
+        .headers()
+        .get_all(http::header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.contains("application/openmetrics-text"));
+    if openmetrics {
+        (OPENMETRICS, m.encode())
+    } else {
+        (TEXT, m.encode_text())
+    }
+}
+
+/// Serves until `stop` turns true.
+pub async fn serve(
+    listener: TcpListener,
+    config: Arc<Config>,
+    state: Arc<State>,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        let (tcp, _) = tokio::select! {
+            a = listener.accept() => match a {
+                Ok(a) => a,
+                Err(_) => continue,
+            },
+            _ = stop.changed() => return,
+        };
+        let (config, state) = (config.clone(), state.clone());
+        tokio::spawn(async move {
+            let svc = service_fn(move |req| {
+                let (config, state) = (config.clone(), state.clone());
+                async move { Ok::<_, Infallible>(answer(req, &config, &state).await) }
+            });
+            let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+                .serve_connection(TokioIo::new(tcp), svc)
+                .await;
+        });
+    }
+}
+
+fn reply(status: StatusCode, content_type: &str, body: String) -> Response<Full<Bytes>> {
+    let mut res = Response::new(Full::new(Bytes::from(body)));
+    *res.status_mut() = status;
+    if let Ok(v) = http::HeaderValue::from_str(content_type) {
+        res.headers_mut().insert(http::header::CONTENT_TYPE, v);
+    }
+    res
+}
+
+async fn answer(req: Request<Incoming>, config: &Config, state: &State) -> Response<Full<Bytes>> {
+    if req.method() != http::Method::GET {
+        return reply(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "text/plain",
+            "GET only\n".into(),
+        );
+    }
+    match req.uri().path() {
+        "/metrics" => {
+            let (ct, body) = exposition(&req, &state.metrics);
+            reply(StatusCode::OK, ct, body)
+        }
+        "/healthz" => reply(StatusCode::OK, "text/plain", "ok\n".into()),
+        "/probe" => {
+            let params: BTreeMap<String, String> = req
+                .uri()
+                .query()
+                .map(|q| {
+                    url::form_urlencoded::parse(q.as_bytes())
+                        .into_owned()
+                        .collect()
+                })
+                .unwrap_or_default();
+            let Some(target) = params.get("target") else {
+                return reply(
+                    StatusCode::BAD_REQUEST,
+                    "text/plain",
+                    "target parameter is missing\n".into(),
+                );
+            };
+            let module = params.get("module").map_or("http_2xx", String::as_str);
+            let args = match config.modules.get(module) {
+                Some(a) => a.clone(),
+                None if module == "http_2xx" => Vec::new(),
+                None => {
+                    return reply(
+                        StatusCode::BAD_REQUEST,
+                        "text/plain",
+                        format!("unknown module \"{module}\"\n"),
+                    );
+                }
+            };
+            let mut options = match crate::config::probe_options(&args, target) {
+                Ok(o) => o,
+                Err(e) => {
+                    return reply(
+                        StatusCode::BAD_REQUEST,
+                        "text/plain",
+                        format!("target {target:?}: {e}\n"),
+                    );
+                }
+            };
+            options.max_time = options.max_time.min(config.timeout);
+            let report = parallax_probe::probe(&options, None, None).await;
+            let m = Metrics::new();
+            let summary = Summary::of(&report, None);
+            m.record(&Vec::new(), &report, &summary, false);
+            let (ct, body) = exposition(&req, &m);
+            reply(StatusCode::OK, ct, body)
+        }
+        _ => reply(StatusCode::NOT_FOUND, "text/plain", "not found\n".into()),
+    }
+}

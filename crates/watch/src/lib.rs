@@ -1,0 +1,16 @@
+//! parallax-watch: the probe's ladder on a schedule, inside a VPC, told to Prometheus.
+//!
+//! - [`config`]: `watch.yaml` (targets with the probe's own flags and their expectations,
+//!   modules for `/probe`), checked with positions.
+//! - [`watcher`]: the schedule (interval, jitter, timeout, bounded concurrency), each target's
+//!   last answer, and change events.
+//! - [`metrics`]: blackbox_exporter's metric names and parallax's own, with bounded labels.
+//! - [`http`]: `/metrics`, the blackbox-compatible `/probe`, `/healthz`.
+
+pub mod config;
+pub mod http;
+pub mod metrics;
+pub mod watcher;
+
+pub use config::Config;
+pub use watcher::{Event, State};

@@ -1,0 +1,294 @@
+//! What a probe's report becomes in Prometheus: blackbox_exporter's names where they mean the
+//! same thing (`probe_success`, `probe_duration_seconds{phase}`, `probe_http_status_code`,
+//! `probe_dns_lookup_time_seconds`, `probe_ssl_earliest_cert_expiry`, `probe_tls_version_info`),
+//! and parallax's own: the DNS answer class, the diagnosis as a 0/1 gauge over the fixed set of
+//! rule ids, whether the expectation held, answer changes and confirmations.
+//!
+//! Label values come from the configuration (the target's name) and from fixed sets (phases,
+//! classes, rule ids, TLS versions); nothing a server sends becomes a label.
+
+use std::sync::atomic::AtomicU64;
+
+use parallax_model::{DnsVerdict, Expectation};
+use parallax_probe::explain::{Rule, Verdict};
+use parallax_probe::report::ProbeReport;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+
+/// A label set: `[("target", "orders"), ("phase", "tls")]`.
+pub type Labels = Vec<(String, String)>;
+type FloatGauge = Gauge<f64, AtomicU64>;
+
+/// The TLS versions `probe_tls_version_info` names, as blackbox_exporter writes them.
+const TLS_VERSIONS: [&str; 4] = ["TLS 1.0", "TLS 1.1", "TLS 1.2", "TLS 1.3"];
+/// blackbox_exporter's HTTP phases.
+const PHASES: [&str; 5] = ["resolve", "connect", "tls", "processing", "transfer"];
+
+/// One registry and its families.
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Registry,
+    success: Family<Labels, Gauge>,
+    duration: Family<Labels, FloatGauge>,
+    status: Family<Labels, Gauge>,
+    dns_time: Family<Labels, FloatGauge>,
+    cert_expiry: Family<Labels, FloatGauge>,
+    tls_version: Family<Labels, Gauge>,
+    answer_class: Family<Labels, Gauge>,
+    diagnosis: Family<Labels, Gauge>,
+    expectation: Family<Labels, Gauge>,
+    changes: Family<Labels, Counter>,
+    confirmations: Family<Labels, Counter>,
+    probes: Family<Labels, Counter>,
+}
+
+/// What one report says, in the terms the metrics and the events use.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Summary {
+    pub class: DnsVerdict,
+    pub front_door: Option<String>,
+    pub rule: Rule,
+    pub status: Option<u16>,
+    /// The expectation held (or there was none and the probe found nothing wrong).
+    pub success: bool,
+    pub confirmed: bool,
+}
+
+impl Summary {
+    pub fn of(report: &ProbeReport, expect: Option<&Expectation>) -> Summary {
+        let outcome = &report.observation.outcome;
+        let success = match expect {
+            Some(e) => e.differences(outcome).is_empty() && e.unchecked(outcome).is_empty(),
+            None => report.diagnosis.verdict == Verdict::Ok,
+        };
+        Summary {
+            class: outcome.dns.verdict(),
+            front_door: outcome.front_door.as_ref().map(ToString::to_string),
+            rule: report.diagnosis.rule,
+            status: outcome.http.as_ref().map(|h| h.status),
+            success,
+            confirmed: report
+                .diagnosis
+                .confirmation
+                .as_ref()
+                .is_some_and(|c| c.confirmed),
+        }
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Metrics {
+        let mut registry = Registry::default();
+        let m = Metrics {
+            success: Family::default(),
+            duration: Family::default(),
+            status: Family::default(),
+            dns_time: Family::default(),
+            cert_expiry: Family::default(),
+            tls_version: Family::default(),
+            answer_class: Family::default(),
+            diagnosis: Family::default(),
+            expectation: Family::default(),
+            changes: Family::default(),
+            confirmations: Family::default(),
+            probes: Family::default(),
+            registry: Registry::default(),
+        };
+        registry.register(
+            "probe_success",
+            "Whether the probe succeeded (the expectation held)",
+            m.success.clone(),
+        );
+        registry.register(
+            "probe_duration_seconds",
+            "Duration of the probe by phase, as blackbox_exporter's http prober",
+            m.duration.clone(),
+        );
+        registry.register(
+            "probe_http_status_code",
+            "Response HTTP status code (0: none)",
+            m.status.clone(),
+        );
+        registry.register(
+            "probe_dns_lookup_time_seconds",
+            "Returns the time taken for probe dns lookup in seconds",
+            m.dns_time.clone(),
+        );
+        registry.register(
+            "probe_ssl_earliest_cert_expiry",
+            "Returns last SSL chain expiry in unixtime",
+            m.cert_expiry.clone(),
+        );
+        registry.register(
+            "probe_tls_version_info",
+            "Returns the TLS version used, or NaN when unknown",
+            m.tls_version.clone(),
+        );
+        registry.register(
+            "parallax_dns_answer_class",
+            "The class of the DNS answer on the resolver path (1 for the current one)",
+            m.answer_class.clone(),
+        );
+        registry.register(
+            "parallax_diagnosis",
+            "The diagnosis rule of the last probe (1 for the current one)",
+            m.diagnosis.clone(),
+        );
+        registry.register(
+            "parallax_expectation_met",
+            "Whether the last answer met the target's expectation",
+            m.expectation.clone(),
+        );
+        registry.register(
+            "parallax_answer_changes",
+            "Changes of the answer class, front door or diagnosis",
+            m.changes.clone(),
+        );
+        registry.register(
+            "parallax_confirmations",
+            "Diagnoses confirmed by a pinned retry to a public answer",
+            m.confirmations.clone(),
+        );
+        registry.register("parallax_probes", "Probes run", m.probes.clone());
+        Metrics { registry, ..m }
+    }
+
+    /// Records one report under `base` labels (`[("target", name)]`, or none for `/probe`).
+    pub fn record(&self, base: &Labels, report: &ProbeReport, summary: &Summary, changed: bool) {
+        let with = |k: &str, v: &str| -> Labels {
+            let mut l = base.clone();
+            l.push((k.to_owned(), v.to_owned()));
+            l
+        };
+        let obs = &report.observation;
+        self.success
+            .get_or_create(base)
+            .set(i64::from(summary.success));
+        self.expectation
+            .get_or_create(base)
+            .set(i64::from(summary.success));
+        let secs = |ms: f64| ms / 1000.0;
+        let http = obs.http.as_ref();
+        let first_byte = http.and_then(|h| h.first_byte_ms).unwrap_or(0.0);
+        let phases = [
+            secs(obs.dns.path.elapsed_ms),
+            secs(obs.connect.as_ref().map_or(0.0, |c| c.elapsed_ms)),
+            secs(obs.tls.as_ref().map_or(0.0, |t| t.elapsed_ms)),
+            secs(first_byte),
+            secs(http.map_or(0.0, |h| (h.elapsed_ms - first_byte).max(0.0))),
+        ];
+        for (phase, v) in PHASES.iter().zip(phases) {
+            self.duration.get_or_create(&with("phase", phase)).set(v);
+        }
+        self.status
+            .get_or_create(base)
+            .set(i64::from(summary.status.unwrap_or(0)));
+        self.dns_time
+            .get_or_create(base)
+            .set(secs(obs.dns.path.elapsed_ms));
+        let expiry = obs
+            .tls
+            .as_ref()
+            .and_then(|t| t.chain.iter().filter_map(|c| c.not_after_unix).min());
+        match expiry {
+            Some(e) => {
+                self.cert_expiry.get_or_create(base).set(e as f64);
+            }
+            None => {
+                self.cert_expiry.remove(base);
+            }
+        }
+        let version = obs
+            .tls
+            .as_ref()
+            .and_then(|t| t.version.as_deref())
+            .map(|v| v.replace("TLSv", "TLS "));
+        for v in TLS_VERSIONS {
+            let on = version.as_deref() == Some(v);
+            if on {
+                self.tls_version.get_or_create(&with("version", v)).set(1);
+            } else {
+                self.tls_version.remove(&with("version", v));
+            }
+        }
+        for c in DnsVerdict::ALL {
+            self.answer_class
+                .get_or_create(&with("class", &c.to_string()))
+                .set(i64::from(c == summary.class));
+        }
+        for r in Rule::ALL {
+            self.diagnosis
+                .get_or_create(&with("rule", r.as_str()))
+                .set(i64::from(r == summary.rule));
+        }
+        self.probes.get_or_create(base).inc();
+        if changed {
+            self.changes.get_or_create(base).inc();
+        }
+        if summary.confirmed {
+            self.confirmations.get_or_create(base).inc();
+        }
+    }
+
+    /// The registry in the classic text format (0.0.4) that `promtool check metrics` and older
+    /// scrapers read: counters named with `_total` in HELP and TYPE, no `# EOF`.
+    pub fn encode_text(&self) -> String {
+        to_text_format(&self.encode())
+    }
+
+    /// The registry in Prometheus's text exposition format (OpenMetrics 1.0).
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        // Writing to a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
+        out
+    }
+}
+
+/// OpenMetrics text → the classic text format: a counter family `x` is written `x_total` in its
+/// HELP and TYPE lines (its samples already are), and the `# EOF` line goes.
+pub fn to_text_format(openmetrics: &str) -> String {
+    let counters: Vec<&str> = openmetrics
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE "))
+        .filter_map(|l| l.strip_suffix(" counter"))
+        .collect();
+    let mut out = String::with_capacity(openmetrics.len());
+    for line in openmetrics.lines() {
+        if line == "# EOF" {
+            continue;
+        }
+        let renamed = ["# HELP ", "# TYPE "].iter().find_map(|prefix| {
+            let rest = line.strip_prefix(prefix)?;
+            let (name, tail) = rest.split_once(' ')?;
+            counters
+                .contains(&name)
+                .then(|| format!("{prefix}{name}_total {tail}"))
+        });
+        out.push_str(renamed.as_deref().unwrap_or(line));
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counters_get_their_total_in_the_classic_format() {
+        let om = "# HELP c Changes.\n# TYPE c counter\nc_total{target=\"a\"} 1\n# HELP g A gauge.\n# TYPE g gauge\ng 0\n# EOF\n";
+        assert_eq!(
+            to_text_format(om),
+            "# HELP c_total Changes.\n# TYPE c_total counter\nc_total{target=\"a\"} 1\n# HELP g A gauge.\n# TYPE g gauge\ng 0\n"
+        );
+    }
+}

@@ -1,0 +1,162 @@
+//! The loop: every target probed every interval (its start spread by the jitter), at most
+//! `concurrency` at once, each bounded by the timeout, so that no target can starve the others.
+//! The last summary of each target is kept; a change of answer class, front door or diagnosis is
+//! one JSON event line, with the before, the after, the cause and its confirmation.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use parallax_probe::report::ProbeReport;
+use serde::Serialize;
+use tokio::sync::{Semaphore, watch};
+
+use crate::config::{Config, Target};
+use crate::metrics::{Labels, Metrics, Summary};
+
+/// A change of what a target sees.
+#[derive(Clone, Debug, Serialize)]
+pub struct Event {
+    /// Seconds since the Unix epoch.
+    pub time: f64,
+    pub target: String,
+    pub before: Option<Seen>,
+    pub after: Seen,
+    /// The diagnosis's cause, in words.
+    pub cause: String,
+    /// The pinned retry's result, when one was made.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub confirmed: Option<bool>,
+}
+
+/// What an event compares.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Seen {
+    pub dns: String,
+    pub front_door: Option<String>,
+    pub diagnosis: String,
+    pub status: Option<u16>,
+}
+
+impl Seen {
+    fn of(s: &Summary) -> Seen {
+        Seen {
+            dns: s.class.to_string(),
+            front_door: s.front_door.clone(),
+            diagnosis: s.rule.as_str().to_owned(),
+            status: s.status,
+        }
+    }
+
+    /// What a change is about (the status alone is not one).
+    fn key(&self) -> (&str, Option<&str>, &str) {
+        (&self.dns, self.front_door.as_deref(), &self.diagnosis)
+    }
+}
+
+/// The shared state: metrics, each target's last summary, and where events go.
+pub struct State {
+    pub metrics: Metrics,
+    last: Mutex<HashMap<String, Summary>>,
+    events: Box<dyn Fn(&Event) + Send + Sync>,
+}
+
+impl std::fmt::Debug for State {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("State")
+            .field("metrics", &self.metrics)
+            .finish_non_exhaustive()
+    }
+}
+
+impl State {
+    /// `events` receives every change (the binary writes them to standard output as JSON lines).
+    pub fn new(events: Box<dyn Fn(&Event) + Send + Sync>) -> State {
+        State {
+            metrics: Metrics::new(),
+            last: Mutex::new(HashMap::new()),
+            events,
+        }
+    }
+
+    /// The last summary of a target.
+    pub fn last(&self, target: &str) -> Option<Summary> {
+        self.last.lock().ok()?.get(target).cloned()
+    }
+
+    /// Records a report: metrics, last summary, and an event when what it sees changed.
+    pub fn record(&self, target: &Target, report: &ProbeReport) {
+        let summary = Summary::of(report, target.expect.as_ref());
+        let before = self
+            .last
+            .lock()
+            .ok()
+            .and_then(|mut l| l.insert(target.name.clone(), summary.clone()));
+        let after = Seen::of(&summary);
+        let before_seen = before.as_ref().map(Seen::of);
+        let changed = before_seen.as_ref().is_some_and(|b| b.key() != after.key());
+        let labels: Labels = vec![("target".to_owned(), target.name.clone())];
+        self.metrics.record(&labels, report, &summary, changed);
+        if changed || before.is_none() {
+            (self.events)(&Event {
+                time: std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0.0, |d| d.as_secs_f64()),
+                target: target.name.clone(),
+                before: before_seen,
+                after,
+                cause: report.diagnosis.cause.clone(),
+                confirmed: report.diagnosis.confirmation.as_ref().map(|c| c.confirmed),
+            });
+        }
+    }
+}
+
+/// Probes one target once, bounded by the timeout (a probe that overruns counts as failed by
+/// its own `--max-time`, which the configuration caps at the timeout).
+pub async fn probe_once(target: &Target, timeout: Duration) -> Option<ProbeReport> {
+    tokio::time::timeout(
+        timeout + Duration::from_secs(1),
+        parallax_probe::probe(&target.options, None, None),
+    )
+    .await
+    .ok()
+}
+
+/// Runs every target until `stop` turns true.
+pub async fn run(config: Arc<Config>, state: Arc<State>, mut stop: watch::Receiver<bool>) {
+    let slots = Arc::new(Semaphore::new(config.concurrency));
+    let n = config.targets.len().max(1) as f64;
+    let mut tasks = Vec::new();
+    for (i, target) in config.targets.iter().cloned().enumerate() {
+        let (slots, state, mut stop) = (slots.clone(), state.clone(), stop.clone());
+        let timeout = config.timeout;
+        // Spread the first rounds over the jitter's share of the interval, deterministically.
+        let offset = target.interval.mul_f64(config.jitter * (i as f64) / n);
+        tasks.push(tokio::spawn(async move {
+            tokio::select! {
+                () = tokio::time::sleep(offset) => {}
+                _ = stop.changed() => return,
+            }
+            let mut tick = tokio::time::interval(target.interval);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => {}
+                    _ = stop.changed() => return,
+                }
+                let Ok(permit) = slots.clone().acquire_owned().await else {
+                    return;
+                };
+                if let Some(report) = probe_once(&target, timeout).await {
+                    state.record(&target, &report);
+                }
+                drop(permit);
+            }
+        }));
+    }
+    let _ = stop.changed().await;
+    for t in tasks {
+        t.abort();
+    }
+}

@@ -1,0 +1,303 @@
+//! `parallax watch` against the lab's real servers on loopback: the seed's VPC view with and
+//! without the endpoint's private DNS, read through the watcher's state, `/metrics` and the
+//! blackbox-compatible `/probe`.
+
+use std::sync::{Arc, Mutex};
+
+use parallax_lab::run::Running;
+use parallax_lab::{LabOptions, run};
+use parallax_model::Scenario;
+use parallax_watch::{Config, Event, State};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const URL: &str = "https://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com/prod/test";
+
+/// The seed lab, run up to `step`, and the probe flags that reach it from the VPC (as the lab's
+/// `--keep-running` lines give them to curl).
+async fn lab_at(step: &str, dir: &std::path::Path) -> (Running, Vec<String>) {
+    let s = Scenario::seed().expect("seed");
+    let (_, lab) = run(
+        &s,
+        &LabOptions {
+            until_step: Some(step.to_owned()),
+        },
+    )
+    .await
+    .expect("lab runs");
+    lab.gateway
+        .with_certs(|c| c.write_to(dir))
+        .expect("write certs");
+    let vpc = lab
+        .resolver
+        .addr_of("vpc-0a1b2c3d4e5f60718")
+        .expect("vpc view");
+    let internet = lab.resolver.addr_of("internet").expect("internet view");
+    let mut args = vec![
+        "--cacert".to_owned(),
+        dir.join("server-ca.pem").display().to_string(),
+        "--dns-servers".to_owned(),
+        vpc.to_string(),
+        "--compare-dns".to_owned(),
+        format!("internet={internet}"),
+        "--haproxy-clientip".to_owned(),
+        "10.0.2.15".to_owned(),
+        "--max-time".to_owned(),
+        "5".to_owned(),
+    ];
+    for c in &lab.connect_map {
+        args.push("--connect-to".to_owned());
+        args.push(format!(
+            "{}:{}:{}:{}",
+            c.host,
+            c.port.map(|p| p.to_string()).unwrap_or_default(),
+            c.to_host,
+            c.to_port.map(|p| p.to_string()).unwrap_or_default()
+        ));
+    }
+    (lab, args)
+}
+
+fn config(args: &[String]) -> Config {
+    let quoted: Vec<String> = args.iter().map(|a| format!("{a:?}")).collect();
+    let yaml = format!(
+        "interval: 5s\ntimeout: 5s\ntargets:\n  - name: orders\n    url: {URL}\n    args: [{list}]\n    expect: {{ dns: public, status: 200 }}\nmodules:\n  lab: {{ args: [{list}] }}\n",
+        list = quoted.join(", ")
+    );
+    Config::from_yaml(&yaml, "watch.yaml").unwrap_or_else(|e| panic!("{e}"))
+}
+
+async fn get(addr: std::net::SocketAddr, path: &str) -> String {
+    get_with(addr, path, "").await
+}
+
+async fn get_with(addr: std::net::SocketAddr, path: &str, headers: &str) -> String {
+    let mut tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    tcp.write_all(
+        format!("GET {path} HTTP/1.1\r\nHost: watch\r\nConnection: close\r\n{headers}\r\n")
+            .as_bytes(),
+    )
+    .await
+    .expect("send");
+    let mut out = String::new();
+    tokio::time::timeout(
+        std::time::Duration::from_secs(15),
+        tcp.read_to_string(&mut out),
+    )
+    .await
+    .expect("answer in time")
+    .expect("read");
+    out
+}
+
+/// The endpoint's private DNS makes the diagnosis gauge for endpoint-private-dns 1 and
+/// `probe_success` 0; rolled back, both recover, and the change is one event with both sides.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_diagnosis_gauge_follows_the_incident_and_events_name_the_change() {
+    let dir = std::env::temp_dir().join(format!("parallax-watch-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let events: Arc<Mutex<Vec<Event>>> = Arc::default();
+    let sink = events.clone();
+    let state = Arc::new(State::new(Box::new(move |e| {
+        sink.lock().expect("events").push(e.clone());
+    })));
+
+    let (lab, args) = lab_at("endpoint-added", &dir).await;
+    let cfg = Arc::new(config(&args));
+    let target = &cfg.targets[0];
+    let report = parallax_watch::watcher::probe_once(target, cfg.timeout)
+        .await
+        .expect("probe in time");
+    state.record(target, &report);
+    let text = state.metrics.encode();
+    for want in [
+        "parallax_diagnosis{target=\"orders\",rule=\"endpoint-private-dns\"} 1",
+        "parallax_diagnosis{target=\"orders\",rule=\"ok\"} 0",
+        "parallax_dns_answer_class{target=\"orders\",class=\"private\"} 1",
+        "probe_success{target=\"orders\"} 0",
+        "probe_http_status_code{target=\"orders\"} 403",
+        "probe_tls_version_info{target=\"orders\",version=\"TLS 1.2\"} 1",
+    ] {
+        assert!(text.contains(want), "{want} not in\n{text}");
+    }
+
+    // The admin listener: /metrics, and /probe with the module's flags (no target label).
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let admin = listener.local_addr().expect("addr");
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let server = tokio::spawn(parallax_watch::http::serve(
+        listener,
+        cfg.clone(),
+        state.clone(),
+        stopped,
+    ));
+    let metrics = get(admin, "/metrics").await;
+    assert!(metrics.starts_with("HTTP/1.1 200"), "{metrics}");
+    assert!(metrics.contains("text/plain; version=0.0.4"), "{metrics}");
+    assert!(metrics.contains("probe_success{target=\"orders\"} 0"));
+    let openmetrics = get_with(
+        admin,
+        "/metrics",
+        "Accept: application/openmetrics-text;version=1.0.0\r\n",
+    )
+    .await;
+    assert!(openmetrics.contains("application/openmetrics-text"));
+    assert!(openmetrics.trim_end().ends_with("# EOF"), "{openmetrics}");
+    // The classic format passes Prometheus's own linter.
+    if let Some(promtool) =
+        parallax_testkit::interop::require("promtool", "the Debian package prometheus")
+    {
+        let body = metrics
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_owned())
+            .expect("a body");
+        let out = tokio::task::spawn_blocking(move || {
+            use std::io::Write as _;
+            let mut child = std::process::Command::new(promtool)
+                .args(["check", "metrics"])
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("promtool runs");
+            child
+                .stdin
+                .take()
+                .expect("stdin")
+                .write_all(body.as_bytes())
+                .expect("write");
+            child.wait_with_output().expect("promtool ends")
+        })
+        .await
+        .expect("promtool");
+        assert!(
+            out.status.success(),
+            "promtool check metrics: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let probed = get(
+        admin,
+        &format!("/probe?module=lab&target={}", URL.replace(':', "%3A")),
+    )
+    .await;
+    assert!(probed.contains("\nprobe_http_status_code 403"), "{probed}");
+    assert!(probed.contains("parallax_diagnosis{rule=\"endpoint-private-dns\"} 1"));
+    assert!(get(admin, "/probe").await.starts_with("HTTP/1.1 400"));
+    assert!(
+        get(admin, "/probe?target=https%3A%2F%2Fx.example&module=nope")
+            .await
+            .starts_with("HTTP/1.1 400")
+    );
+    lab.shutdown().await;
+
+    // Rolled back: the same target sees the public answer again.
+    let (lab, args) = lab_at("rolled-back", &dir).await;
+    let cfg2 = config(&args);
+    let report = parallax_watch::watcher::probe_once(&cfg2.targets[0], cfg2.timeout)
+        .await
+        .expect("probe in time");
+    state.record(&cfg2.targets[0], &report);
+    let text = state.metrics.encode();
+    for want in [
+        "parallax_diagnosis{target=\"orders\",rule=\"endpoint-private-dns\"} 0",
+        "parallax_diagnosis{target=\"orders\",rule=\"ok\"} 1",
+        "probe_success{target=\"orders\"} 1",
+        "parallax_answer_changes_total{target=\"orders\"} 1",
+    ] {
+        assert!(text.contains(want), "{want} not in\n{text}");
+    }
+    let events = events.lock().expect("events").clone();
+    assert_eq!(
+        events.len(),
+        2,
+        "the first sight, then one change: {events:?}"
+    );
+    let change = &events[1];
+    let before = change.before.as_ref().expect("before");
+    assert_eq!(
+        (before.dns.as_str(), before.diagnosis.as_str()),
+        ("private", "endpoint-private-dns")
+    );
+    assert_eq!(
+        (change.after.dns.as_str(), change.after.diagnosis.as_str()),
+        ("public", "ok")
+    );
+    let _ = stop.send(true);
+    let _ = server.await;
+    lab.shutdown().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The shipped alerting rules load in Prometheus (`promtool check rules`) and fire on the series
+/// they are meant for, and only those (`promtool test rules`, deploy/prometheus).
+#[test]
+fn the_alerting_rules_pass_promtool() {
+    let Some(promtool) =
+        parallax_testkit::interop::require("promtool", "the Debian package prometheus")
+    else {
+        return;
+    };
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/prometheus");
+    for args in [
+        ["check", "rules", "parallax-rules.yml"],
+        ["test", "rules", "parallax-rules.test.yml"],
+    ] {
+        let out = std::process::Command::new(&promtool)
+            .args(args)
+            .current_dir(&dir)
+            .output()
+            .expect("promtool runs");
+        assert!(
+            out.status.success(),
+            "promtool {}: {}{}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+/// The deployment files the README shows: the ECS task definition parses and has the watcher
+/// as a non-essential sidecar; the systemd unit runs `watch --config`; Prometheus accepts the
+/// scrape configuration (`promtool check config`).
+#[test]
+fn the_deployment_files_are_what_the_readme_says() {
+    let deploy = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy");
+    let task: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(deploy.join("ecs/task-definition.json")).expect("read"),
+    )
+    .expect("the task definition is JSON");
+    let containers = task["containerDefinitions"].as_array().expect("containers");
+    let watch = containers
+        .iter()
+        .find(|c| c["name"] == "parallax-watch")
+        .expect("the sidecar");
+    assert_eq!(watch["essential"], false);
+    assert_eq!(watch["command"][0], "watch");
+    assert!(
+        containers
+            .iter()
+            .all(|c| c["image"].is_string() && c["name"].is_string())
+    );
+    assert!(task["family"].is_string() && task["requiresCompatibilities"].is_array());
+    let unit =
+        std::fs::read_to_string(deploy.join("systemd/parallax-watch.service")).expect("unit");
+    assert!(unit.contains("ExecStart=/usr/local/bin/parallax watch --config "));
+    if let Some(promtool) =
+        parallax_testkit::interop::require("promtool", "the Debian package prometheus")
+    {
+        let out = std::process::Command::new(promtool)
+            .args(["check", "config", "prometheus.yml"])
+            .current_dir(deploy.join("prometheus"))
+            .output()
+            .expect("promtool runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+}
