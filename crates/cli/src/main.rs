@@ -401,16 +401,40 @@ async fn watch(args: WatchArgs) -> anyhow::Result<ExitCode> {
                     interval: every,
                 }],
                 modules: Default::default(),
+                webhook: None,
             }
         }
         (None, None) => bail!("give --config FILE, or a URL to watch with the probe's flags"),
     };
     let config = std::sync::Arc::new(config);
-    let state = std::sync::Arc::new(parallax_watch::State::new(Box::new(|e| {
+    // The webhook counts its deliveries in the state's metrics, which it is made before.
+    let counted: std::sync::Arc<std::sync::OnceLock<std::sync::Arc<parallax_watch::State>>> =
+        Default::default();
+    let webhook = config.webhook.clone().map(|w| {
+        let counted = counted.clone();
+        parallax_watch::webhook::Webhook::start(
+            w,
+            Box::new(move |d| {
+                if let Some(s) = counted.get() {
+                    s.metrics.webhook(d);
+                }
+            }),
+        )
+    });
+    let dropped = counted.clone();
+    let state = std::sync::Arc::new(parallax_watch::State::new(Box::new(move |e| {
         if let Ok(line) = serde_json::to_string(e) {
             println!("{line}");
         }
+        if let Some(w) = &webhook
+            && !w.send(e)
+            && let Some(s) = dropped.get()
+        {
+            s.metrics
+                .webhook(parallax_watch::webhook::Delivery::Dropped);
+        }
     })));
+    let _ = counted.set(state.clone());
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("binding {}", config.listen))?;

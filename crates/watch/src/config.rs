@@ -45,6 +45,20 @@ struct RawConfig {
     targets: Vec<RawTarget>,
     #[serde(default)]
     modules: BTreeMap<String, RawModule>,
+    #[serde(default)]
+    webhook: Option<RawWebhook>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawWebhook {
+    url: At<String>,
+    #[serde(default)]
+    timeout: Option<At<String>>,
+    #[serde(default)]
+    retries: Option<At<u32>>,
+    #[serde(default)]
+    queue: Option<At<usize>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -80,6 +94,8 @@ pub struct Config {
     pub jitter: f64,
     pub targets: Vec<Target>,
     pub modules: BTreeMap<String, Vec<String>>,
+    /// Where events are POSTed, if anywhere.
+    pub webhook: Option<crate::webhook::WebhookConfig>,
 }
 
 /// One target: its name (a label value), its probe options, what it should see.
@@ -264,6 +280,59 @@ impl Config {
             }
             modules.insert(name.clone(), args);
         }
+        let webhook = raw.webhook.as_ref().and_then(|w| {
+            let url = match url::Url::parse(&w.url.value) {
+                Ok(u) if u.scheme() == "http" && u.host_str().is_some() => u,
+                Ok(_) => {
+                    problems.push(Problem::new(
+                        w.url.pos,
+                        "webhook.url",
+                        "an http:// URL (a local relay or Alertmanager; https is not sent from here yet)",
+                    ));
+                    return None;
+                }
+                Err(e) => {
+                    problems.push(Problem::new(
+                        w.url.pos,
+                        "webhook.url",
+                        format!("`{}`: {e}", w.url.value),
+                    ));
+                    return None;
+                }
+            };
+            let timeout = match &w.timeout {
+                None => Duration::from_secs(5),
+                Some(t) => match parse_duration(&t.value) {
+                    Ok(d) => d,
+                    Err(e) => {
+                        problems.push(Problem::new(t.pos, "webhook.timeout", e));
+                        return None;
+                    }
+                },
+            };
+            let retries = match &w.retries {
+                Some(r) if r.value > 10 => {
+                    problems.push(Problem::new(r.pos, "webhook.retries", "at most 10"));
+                    return None;
+                }
+                Some(r) => r.value,
+                None => 3,
+            };
+            let queue = match &w.queue {
+                Some(q) if !(1..=100_000).contains(&q.value) => {
+                    problems.push(Problem::new(q.pos, "webhook.queue", "between 1 and 100000"));
+                    return None;
+                }
+                Some(q) => q.value,
+                None => 1000,
+            };
+            Some(crate::webhook::WebhookConfig {
+                url,
+                timeout,
+                retries,
+                queue,
+            })
+        });
         if !problems.is_empty() {
             problems.sort_by_key(|p| p.pos);
             return Err(LoadError::Invalid {
@@ -279,6 +348,7 @@ impl Config {
             jitter,
             targets,
             modules,
+            webhook,
         })
     }
 }

@@ -6,11 +6,13 @@
 //!   last answer, and change events.
 //! - [`metrics`]: blackbox_exporter's metric names and parallax's own, with bounded labels.
 //! - [`http`]: `/metrics`, the blackbox-compatible `/probe`, `/healthz`.
+//! - [`webhook`]: events POSTed as Alertmanager webhook payloads, through a bounded queue.
 
 pub mod config;
 pub mod http;
 pub mod metrics;
 pub mod watcher;
+pub mod webhook;
 
 pub use config::Config;
 pub use watcher::{Event, State};

@@ -42,6 +42,7 @@ pub struct Metrics {
     changes: Family<Labels, Counter>,
     confirmations: Family<Labels, Counter>,
     probes: Family<Labels, Counter>,
+    webhook: Family<Labels, Counter>,
 }
 
 /// What one report says, in the terms the metrics and the events use.
@@ -100,6 +101,7 @@ impl Metrics {
             changes: Family::default(),
             confirmations: Family::default(),
             probes: Family::default(),
+            webhook: Family::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -158,6 +160,11 @@ impl Metrics {
             m.confirmations.clone(),
         );
         registry.register("parallax_probes", "Probes run", m.probes.clone());
+        registry.register(
+            "parallax_webhook_deliveries",
+            "Events by what became of them at the webhook (sent, failed, dropped)",
+            m.webhook.clone(),
+        );
         Metrics { registry, ..m }
     }
 
@@ -236,6 +243,18 @@ impl Metrics {
         if summary.confirmed {
             self.confirmations.get_or_create(base).inc();
         }
+    }
+
+    /// Counts what became of one event at the webhook.
+    pub fn webhook(&self, d: crate::webhook::Delivery) {
+        let result = match d {
+            crate::webhook::Delivery::Sent => "sent",
+            crate::webhook::Delivery::Failed => "failed",
+            crate::webhook::Delivery::Dropped => "dropped",
+        };
+        self.webhook
+            .get_or_create(&vec![("result".to_owned(), result.to_owned())])
+            .inc();
     }
 
     /// The registry in the classic text format (0.0.4) that `promtool check metrics` and older
