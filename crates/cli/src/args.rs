@@ -62,6 +62,10 @@ pub struct LabArgs {
     /// wait for SIGINT or SIGTERM.
     #[arg(long)]
     pub keep_running: bool,
+    /// With --keep-running: listen here for `POST /step/NAME` (move the running lab to that
+    /// step) and `GET /step` (the step it holds, and where each view listens).
+    #[arg(long, value_name = "ADDR:PORT", requires = "keep_running")]
+    pub control: Option<std::net::SocketAddr>,
 }
 
 #[derive(clap::Args, Debug)]

@@ -111,9 +111,11 @@ async fn lab(args: LabArgs) -> anyhow::Result<ExitCode> {
     } else {
         print!("{}", report.to_text());
     }
-    if args.keep_running {
-        keep_running(&scenario, &report, &lab).await?;
-    }
+    let lab = if args.keep_running {
+        keep_running(&scenario, &report, lab, args.control).await?
+    } else {
+        lab
+    };
     lab.shutdown().await;
     Ok(if report.passed() {
         ExitCode::SUCCESS
@@ -123,12 +125,14 @@ async fn lab(args: LabArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// Leaves the lab up and prints the `dig` and `curl` lines that reproduce each request of the
-/// last step by hand. Certificates and API keys go to files, so no secret is printed.
+/// last step by hand. Certificates and API keys go to files, so no secret is printed. With a
+/// control address, `POST /step/NAME` moves the running lab meanwhile.
 async fn keep_running(
     scenario: &Scenario,
     report: &parallax_lab::LabReport,
-    lab: &parallax_lab::run::Running,
-) -> anyhow::Result<()> {
+    lab: parallax_lab::run::Running,
+    control: Option<std::net::SocketAddr>,
+) -> anyhow::Result<parallax_lab::run::Running> {
     let dir = std::env::temp_dir().join(format!("parallax-lab-{}", std::process::id()));
     // Private keys and API key values go here: readable by this user only, removed on exit.
     {
@@ -138,12 +142,44 @@ async fn keep_running(
             .create(&dir)
             .with_context(|| format!("{}: cannot create", dir.display()))?;
     }
-    let result = keep_running_in(&dir, scenario, report, lab).await;
+    let lab = std::sync::Arc::new(tokio::sync::Mutex::new(lab));
+    let result = async {
+        show_reproduction(&dir, scenario, report, &*lab.lock().await)?;
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let server = match control {
+            Some(addr) => {
+                let listener = tokio::net::TcpListener::bind(addr)
+                    .await
+                    .with_context(|| format!("--control {addr}: cannot listen"))?;
+                println!(
+                    "\ncontrol: POST http://{0}/step/NAME moves the lab to a step; GET http://{0}/step says where it is",
+                    listener.local_addr().unwrap_or(addr)
+                );
+                Some(tokio::spawn(parallax_lab::control::serve(
+                    listener,
+                    std::sync::Arc::new(scenario.clone()),
+                    lab.clone(),
+                    stopped,
+                )))
+            }
+            None => None,
+        };
+        let waited = wait_for_signal().await;
+        let _ = stop.send(true);
+        if let Some(s) = server {
+            let _ = s.await;
+        }
+        waited
+    }
+    .await;
     let _ = std::fs::remove_dir_all(&dir);
-    result
+    result?;
+    std::sync::Arc::try_unwrap(lab)
+        .map(tokio::sync::Mutex::into_inner)
+        .map_err(|_| anyhow::anyhow!("the lab is still in use by its control"))
 }
 
-async fn keep_running_in(
+fn show_reproduction(
     dir: &std::path::Path,
     scenario: &Scenario,
     report: &parallax_lab::LabReport,
@@ -158,7 +194,7 @@ async fn keep_running_in(
         .context("the last step's topology")?;
     parallax_lab::reproduce::write_files(dir, topology, lab)?;
     print!("{}", parallax_lab::reproduce::instructions(dir, step, lab));
-    wait_for_signal().await
+    Ok(())
 }
 
 fn analyze(a: AnalyzeArgs) -> anyhow::Result<ExitCode> {

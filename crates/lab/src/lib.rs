@@ -1,15 +1,17 @@
 //! parallax-lab: runs a scenario on loopback and checks what it observes.
 //!
-//! Today it runs the DNS half of a scenario: every resolver view on loopback, each step's
-//! change applied to the running views, each request's name asked from its vantage point's
-//! view. Each observed answer is checked twice: against the scenario's `expect:` and against
-//! the pure view's own answer for the same topology (a difference is a bug in one of them).
-//! The gateway's half (front door, status, error type) arrives with the gateway.
+//! Every resolver view, every front door of the gateway and the on-prem upstreams run on
+//! loopback; each step's changes are applied to the running servers; each request goes through
+//! the probe from its vantage point (its resolver view, the PROXY header with its address). Each
+//! observed outcome is checked twice: against the scenario's `expect:` and against `predict` on
+//! the same topology (a difference is a bug in one of them).
 //!
-//! - [`run`]: starting the views, applying steps, asking.
+//! - [`run`]: starting the servers, applying steps ([`run::Running::goto`]), making requests.
 //! - [`report`]: what was observed, as text for people and JSON for machines.
 //! - [`reproduce`]: `--keep-running`'s files and the `dig`/`curl` lines that reproduce a step.
+//! - [`control`]: `--control ADDR`, moving the running lab between steps over HTTP.
 
+pub mod control;
 pub mod report;
 pub mod reproduce;
 pub mod run;

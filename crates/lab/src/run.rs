@@ -61,6 +61,10 @@ pub struct Running {
     pub connect_map: Vec<ConnectTo>,
     pub server_ca: Vec<CertificateDer<'static>>,
     pub log: Arc<MemoryLog>,
+    /// The resolver's views (their names) as they are served now.
+    views: Vec<String>,
+    /// The step the servers hold now.
+    pub step: usize,
 }
 
 impl std::fmt::Debug for Running {
@@ -73,6 +77,38 @@ impl std::fmt::Debug for Running {
 }
 
 impl Running {
+    /// Moves the running servers to the topology of step `index`: live swaps when the same
+    /// servers can serve it; a clean restart of the resolver when a VPC (a view) came or went,
+    /// which gives its views new sockets.
+    pub async fn goto(&mut self, scenario: &Scenario, index: usize) -> Result<(), LabError> {
+        let topology = scenario
+            .topology_at(index)
+            .ok_or_else(|| LabError::UnknownStep {
+                scenario: scenario.name.clone(),
+                step: index.to_string(),
+                known: scenario
+                    .steps
+                    .iter()
+                    .map(|s| s.name.value.clone())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            })?;
+        if view_names(topology) == self.views {
+            self.resolver.update(topology);
+        } else {
+            let old = std::mem::replace(
+                &mut self.resolver,
+                Resolver::start(topology, ResolverConfig::default()).await?,
+            );
+            old.shutdown().await;
+            self.views = view_names(topology);
+        }
+        self.gateway.update(topology)?;
+        self.connect_map = connect_map(topology, &self.gateway);
+        self.step = index;
+        Ok(())
+    }
+
     pub async fn shutdown(self) {
         self.resolver.shutdown().await;
         self.gateway.shutdown().await;
@@ -129,28 +165,16 @@ pub async fn run(scenario: &Scenario, opts: &LabOptions) -> Result<(LabReport, R
         connect_map: Vec::new(),
         server_ca,
         log,
+        views: view_names(first),
+        step: 0,
     };
-    let mut views = view_names(first);
     let mut broken = BrokenCerts::default();
     let mut steps = Vec::new();
     for (i, step) in scenario.steps.iter().enumerate().take(last + 1) {
         let Some(topology) = scenario.topology_at(i) else {
             break;
         };
-        // Live swaps when the same servers can serve the new topology; clean restarts when a
-        // VPC (a resolver view) or an endpoint (a front door) came or went.
-        if view_names(topology) == views {
-            lab.resolver.update(topology);
-        } else {
-            let old = std::mem::replace(
-                &mut lab.resolver,
-                Resolver::start(topology, ResolverConfig::default()).await?,
-            );
-            old.shutdown().await;
-            views = view_names(topology);
-        }
-        lab.gateway.update(topology)?;
-        lab.connect_map = connect_map(topology, &lab.gateway);
+        lab.goto(scenario, i).await?;
         // The prediction counts usage plans per step, as the gateway does after an update.
         let predictor = parallax_rules::Predictor::new(topology);
         let mut requests = Vec::new();

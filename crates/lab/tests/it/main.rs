@@ -353,3 +353,92 @@ async fn shared_dns_diagnoses_name_the_zone_or_the_profile() {
         );
     }
 }
+
+/// `--control`: a running lab moves between steps on `POST /step/NAME`, its resolver and gateway
+/// both (the seed's task gets 200, then the endpoint's 403, then 200 again); an unknown step is
+/// a 404 that lists the steps.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_control_moves_a_running_lab_between_steps() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let s = Scenario::seed().expect("seed");
+    let (_, lab) = run(
+        &s,
+        &LabOptions {
+            until_step: Some("before".to_owned()),
+        },
+    )
+    .await
+    .expect("lab runs");
+    let lab = std::sync::Arc::new(tokio::sync::Mutex::new(lab));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let server = tokio::spawn(parallax_lab::control::serve(
+        listener,
+        std::sync::Arc::new(s.clone()),
+        lab.clone(),
+        stopped,
+    ));
+    let call = |method: &'static str, path: String| async move {
+        let mut tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        tcp.write_all(
+            format!("{method} {path} HTTP/1.1\r\nHost: lab\r\nContent-Length: 0\r\n\r\n")
+                .as_bytes(),
+        )
+        .await
+        .expect("send");
+        let mut out = String::new();
+        tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            tcp.read_to_string(&mut out),
+        )
+        .await
+        .expect("in time")
+        .expect("read");
+        out
+    };
+    // What the seed's task gets now, through the running servers.
+    let status = || async {
+        let lab = lab.lock().await;
+        let mut opts = parallax_probe::options::ProbeOptions::new(
+            parallax_probe::url::ProbeUrl::parse(
+                "https://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com/prod/test",
+            )
+            .expect("url"),
+        );
+        opts.dns_servers = vec![lab.resolver.addr_of("vpc-0a1b2c3d4e5f60718").expect("view")];
+        opts.connect_to = lab.connect_map.clone();
+        opts.only_connect_to = true;
+        opts.ca = Some(lab.server_ca.clone());
+        opts.haproxy = Some(None);
+        opts.confirm = false;
+        parallax_probe::probe(&opts, None, None)
+            .await
+            .observation
+            .outcome
+            .http
+            .map(|h| h.status)
+    };
+    assert_eq!(status().await, Some(200));
+    let moved = call("POST", "/step/endpoint-added".to_owned()).await;
+    assert!(moved.starts_with("HTTP/1.1 200"), "{moved}");
+    assert!(moved.contains("\"step\":\"endpoint-added\""), "{moved}");
+    assert_eq!(status().await, Some(403));
+    let where_ = call("GET", "/step".to_owned()).await;
+    assert!(where_.contains("\"index\":1"), "{where_}");
+    assert!(
+        call("POST", "/step/rolled-back".to_owned())
+            .await
+            .starts_with("HTTP/1.1 200")
+    );
+    assert_eq!(status().await, Some(200));
+    let unknown = call("POST", "/step/nope".to_owned()).await;
+    assert!(unknown.starts_with("HTTP/1.1 404"), "{unknown}");
+    assert!(unknown.contains("endpoint-added"), "{unknown}");
+    let _ = stop.send(true);
+    let _ = server.await;
+    let lab = std::sync::Arc::try_unwrap(lab).expect("no one holds the lab");
+    lab.into_inner().shutdown().await;
+}
