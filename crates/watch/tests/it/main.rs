@@ -10,6 +10,8 @@ use parallax_model::Scenario;
 use parallax_watch::{Config, Event, State};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+mod e2e;
+
 const URL: &str = "https://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com/prod/test";
 
 /// The seed lab, run up to `step`, and the probe flags that reach it from the VPC (as the lab's
@@ -58,9 +60,13 @@ async fn lab_at(step: &str, dir: &std::path::Path) -> (Running, Vec<String>) {
 }
 
 fn config(args: &[String]) -> Config {
+    config_every(args, "5s")
+}
+
+fn config_every(args: &[String], every: &str) -> Config {
     let quoted: Vec<String> = args.iter().map(|a| format!("{a:?}")).collect();
     let yaml = format!(
-        "interval: 5s\ntimeout: 5s\ntargets:\n  - name: orders\n    url: {URL}\n    args: [{list}]\n    expect: {{ dns: public, status: 200 }}\nmodules:\n  lab: {{ args: [{list}] }}\n",
+        "interval: {every}\ntimeout: {every}\ntargets:\n  - name: orders\n    url: {URL}\n    args: [{list}]\n    expect: {{ dns: public, status: 200 }}\nmodules:\n  lab: {{ args: [{list}] }}\n",
         list = quoted.join(", ")
     );
     Config::from_yaml(&yaml, "watch.yaml").unwrap_or_else(|e| panic!("{e}"))
