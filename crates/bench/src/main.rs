@@ -7,6 +7,8 @@
 //! - `dns`: DNS load over UDP.
 //! - `analyze-scale`: synthetic organisations as CloudFormation and Terraform JSON; the time to
 //!   analyze them next to the time serde_json alone takes to parse the same bytes.
+//! - `watch-cost`: `parallax watch` with many targets against the seed lab, its RSS and CPU
+//!   sampled from /proc while it runs.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -73,6 +75,21 @@ enum Command {
         #[arg(long, default_value_t = 5.0)]
         seconds: f64,
     },
+    /// `parallax watch` (the binary at --parallax) with --targets targets every --interval
+    /// against the seed lab at endpoint-added, for --seconds; its RSS and CPU from /proc every
+    /// --sample seconds (JSON lines), then a summary line.
+    WatchCost {
+        #[arg(long)]
+        parallax: PathBuf,
+        #[arg(long, default_value_t = 1000)]
+        targets: usize,
+        #[arg(long, default_value = "30s")]
+        interval: String,
+        #[arg(long, default_value_t = 600.0)]
+        seconds: f64,
+        #[arg(long, default_value_t = 10.0)]
+        sample: f64,
+    },
     /// Analyze synthetic organisations of each size; one JSON line per (size, format).
     AnalyzeScale {
         #[arg(
@@ -117,6 +134,18 @@ fn main() -> anyhow::Result<()> {
                 key,
                 api_key_file,
             ))
+        }
+        Command::WatchCost {
+            parallax,
+            targets,
+            interval,
+            seconds,
+            sample,
+        } => {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            rt.block_on(watch_cost(parallax, targets, interval, seconds, sample))
         }
         Command::Dns {
             server,
@@ -480,4 +509,145 @@ fn tfplan(n: usize) -> String {
         "configuration": {"root_module": {"resources": refs}},
     })
     .to_string()
+}
+
+/// RSS (kB) and CPU seconds (user + system) of a process, from /proc.
+fn proc_usage(pid: u32) -> Option<(u64, f64)> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let rss = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()?;
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command's closing parenthesis: utime and stime are the 12th and 13th.
+    let after = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    // USER_HZ is 100 on Linux.
+    Some((rss, ticks / 100.0))
+}
+
+async fn watch_cost(
+    parallax: PathBuf,
+    targets: usize,
+    interval: String,
+    seconds: f64,
+    sample: f64,
+) -> anyhow::Result<()> {
+    let scenario = parallax_model::Scenario::seed()?;
+    let (_, lab) = parallax_lab::run(
+        &scenario,
+        &parallax_lab::LabOptions {
+            until_step: Some("endpoint-added".to_owned()),
+        },
+    )
+    .await?;
+    let dir = std::env::temp_dir().join(format!("parallax-watch-cost-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    lab.gateway.with_certs(|c| c.write_to(&dir))?;
+    let vpc = lab
+        .resolver
+        .addr_of("vpc-0a1b2c3d4e5f60718")
+        .context("the VPC's view")?;
+    let internet = lab
+        .resolver
+        .addr_of("internet")
+        .context("the internet view")?;
+    let mut args = vec![
+        "--cacert".to_owned(),
+        dir.join("server-ca.pem").display().to_string(),
+        "--dns-servers".to_owned(),
+        vpc.to_string(),
+        "--compare-dns".to_owned(),
+        format!("internet={internet}"),
+        "--haproxy-clientip".to_owned(),
+        "10.0.2.15".to_owned(),
+    ];
+    for c in &lab.connect_map {
+        args.push("--connect-to".to_owned());
+        args.push(format!(
+            "{}:{}:{}:{}",
+            c.host,
+            c.port.map(|p| p.to_string()).unwrap_or_default(),
+            c.to_host,
+            c.to_port.map(|p| p.to_string()).unwrap_or_default()
+        ));
+    }
+    let list: Vec<String> = args.iter().map(|a| format!("{a:?}")).collect();
+    let timeout = if parse_secs(&interval) < 10.0 {
+        interval.clone()
+    } else {
+        "10s".to_owned()
+    };
+    let mut yaml = format!(
+        "listen: 127.0.0.1:0\ninterval: {interval}\ntimeout: {timeout}\nconcurrency: 16\njitter: 1.0\ntargets:\n"
+    );
+    for i in 0..targets {
+        yaml.push_str(&format!(
+            "  - {{ name: t{i:04}, url: \"https://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com/prod/test\", args: [{}] }}\n",
+            list.join(", ")
+        ));
+    }
+    let config = dir.join("watch.yaml");
+    std::fs::write(&config, yaml)?;
+    let mut child = std::process::Command::new(&parallax)
+        .args(["watch", "--config"])
+        .arg(&config)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .with_context(|| format!("{}: cannot start", parallax.display()))?;
+    let pid = child.id();
+    let t0 = Instant::now();
+    let mut samples: Vec<(f64, u64, f64)> = Vec::new();
+    while t0.elapsed().as_secs_f64() < seconds {
+        tokio::time::sleep(Duration::from_secs_f64(sample)).await;
+        if let Some((rss, cpu)) = proc_usage(pid) {
+            let t = t0.elapsed().as_secs_f64();
+            println!(
+                "{}",
+                serde_json::json!({ "t_s": t, "rss_kb": rss, "cpu_s": cpu })
+            );
+            samples.push((t, rss, cpu));
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    lab.shutdown().await;
+    let _ = std::fs::remove_dir_all(&dir);
+    // Steady state: after the first interval (every target has been probed once).
+    let every = parse_secs(&interval);
+    let steady: Vec<&(f64, u64, f64)> = samples.iter().filter(|s| s.0 >= every).collect();
+    if let (Some(first), Some(last)) = (steady.first(), steady.last()) {
+        let max = steady.iter().map(|s| s.1).max().unwrap_or(0);
+        let cpu = (last.2 - first.2) / (last.0 - first.0).max(1e-9) * 100.0;
+        println!(
+            "{}",
+            serde_json::json!({
+                "summary": "watch-cost",
+                "targets": targets,
+                "interval": interval,
+                "seconds": seconds,
+                "rss_first_kb": first.1,
+                "rss_last_kb": last.1,
+                "rss_max_kb": max,
+                "cpu_percent_of_one_core": cpu,
+            })
+        );
+    }
+    Ok(())
+}
+
+/// `30s` → 30.0 (the forms `watch-cost` takes: s, m, ms).
+fn parse_secs(s: &str) -> f64 {
+    let s = s.trim();
+    if let Some(ms) = s.strip_suffix("ms") {
+        ms.parse::<f64>().unwrap_or(0.0) / 1000.0
+    } else if let Some(m) = s.strip_suffix('m') {
+        m.parse::<f64>().unwrap_or(0.0) * 60.0
+    } else {
+        s.trim_end_matches('s').parse().unwrap_or(0.0)
+    }
 }
