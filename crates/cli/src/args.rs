@@ -39,7 +39,10 @@ pub enum Command {
     /// serve Prometheus metrics (/metrics, and a blackbox_exporter-compatible /probe), and print
     /// a JSON event line whenever a target's DNS answer class, front door or diagnosis changes.
     /// Either --config FILE, or one target: the probe's flags and URL.
-    #[command(mut_arg("url", |a| a.required(false)))]
+    #[command(
+        mut_arg("url", |a| a.required(false)),
+        after_long_help = WATCH_HELP
+    )]
     Watch(Box<WatchArgs>),
     /// Check a scenario or topology file and summarise it.
     Check {
@@ -269,3 +272,29 @@ pub struct WatchArgs {
     #[command(flatten)]
     pub curl: parallax_probe::curl::CurlFlags,
 }
+
+/// `parallax watch --help`'s tail: the configuration, the metrics, the events, the rules.
+const WATCH_HELP: &str = "\
+Configuration (--config FILE, YAML; every problem is named with file:line:column):
+  listen: ADDR:PORT (127.0.0.1:9595)   interval: 30s   timeout: 10s   concurrency: 16   jitter: 0.1
+  targets: [{ name, url, args: [probe flags], expect: { dns, front_door, status, ... },
+              api_key_env: VAR, interval }]
+  modules: { NAME: { args: [probe flags] } }        (for /probe?target=URL&module=NAME)
+  webhook: { url: http://..., timeout: 5s, retries: 3, queue: 1000 }
+
+Endpoints: /metrics (OpenMetrics, or the classic text format), /probe (blackbox_exporter's
+shape), /healthz.
+
+Metrics (labels from the configuration and fixed sets only):
+  probe_success, probe_duration_seconds{phase}, probe_http_status_code,
+  probe_dns_lookup_time_seconds, probe_ssl_earliest_cert_expiry, probe_tls_version_info{version},
+  parallax_dns_answer_class{class}, parallax_diagnosis{rule}, parallax_expectation_met,
+  parallax_answer_changes_total, parallax_confirmations_total, parallax_probes_total,
+  parallax_webhook_deliveries_total{result}; all but the last carry target.
+
+Events: one JSON line on standard output per change of DNS answer class, front door or
+diagnosis: {time, target, before, after, cause, confirmed}; with webhook:, also POSTed as an
+Alertmanager webhook payload. Secrets never appear in events, logs or metrics.
+
+Alerting rules: deploy/prometheus/parallax-rules.yml (checked with promtool). The README's
+\"parallax watch\" section has the metric table and the deployment files.";
