@@ -176,6 +176,9 @@ pub struct GatewayArgs {
     /// Seconds a connection may stay open with no request in flight after its first one.
     #[arg(long, value_name = "SECONDS", default_value = "60", value_parser = parse_seconds)]
     pub idle_timeout: std::time::Duration,
+    /// Serve /metrics (Prometheus), /healthz and /readyz here.
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub admin: Option<SocketAddr>,
 }
 
 /// A positive number of seconds (`10`, `0.5`).

@@ -298,15 +298,39 @@ fn summarise(t: &Topology) {
 async fn gateway(args: GatewayArgs) -> anyhow::Result<ExitCode> {
     let topology = topology_at(args.topology.as_ref(), args.step.as_deref())?;
     let certs = parallax_gateway::LabCerts::new()?;
+    let metrics = std::sync::Arc::new(parallax_gateway::metrics::GatewayMetrics::new());
     let config = parallax_gateway::GatewayConfig {
         listen: args.listen,
         max_connections: args.max_connections,
         proxy_protocol: args.proxy_protocol,
         header_read_timeout: args.header_timeout,
         idle_timeout: args.idle_timeout,
+        metrics: metrics.clone(),
         ..Default::default()
     };
+    // The admin listener is bound first, so that a bad address fails before the doors open.
+    let admin = match args.admin {
+        Some(addr) => Some(
+            tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("--admin {addr}: cannot listen"))?,
+        ),
+        None => None,
+    };
     let gw = parallax_gateway::Gateway::start(&topology, certs, config).await?;
+    let ready = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let (stop_admin, admin_stopped) = tokio::sync::watch::channel(false);
+    let admin_task = admin.map(|listener| {
+        if let Ok(a) = listener.local_addr() {
+            println!("admin on http://{a}/metrics");
+        }
+        tokio::spawn(parallax_gateway::admin::serve(
+            listener,
+            metrics.clone(),
+            ready.clone(),
+            admin_stopped,
+        ))
+    });
     if let Some(dir) = &args.tls_dir {
         let written = gw.with_certs(|c| c.write_to(dir))?;
         eprintln!(
@@ -319,7 +343,13 @@ async fn gateway(args: GatewayArgs) -> anyhow::Result<ExitCode> {
         println!("listening on https {} door {}", l.addr, l.door);
     }
     wait_for_signal().await?;
+    // Not ready while draining, so that a load balancer stops sending.
+    ready.store(false, std::sync::atomic::Ordering::SeqCst);
     gw.shutdown().await;
+    let _ = stop_admin.send(true);
+    if let Some(t) = admin_task {
+        let _ = t.await;
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -82,16 +82,33 @@ pub(crate) async fn connection(
 ) {
     let _ = tcp.set_nodelay(true);
     let timeout = shared.header_read_timeout;
+    use crate::metrics::ConnRefusal;
+    let metrics = shared.metrics.clone();
+    metrics.connection(&door.0, 1);
+    // Counted down whenever this function returns, whatever the path.
+    struct Open(
+        Arc<crate::metrics::GatewayMetrics>,
+        Arc<(String, FrontDoor)>,
+    );
+    impl Drop for Open {
+        fn drop(&mut self) {
+            self.0.connection(&self.1.0, -1);
+        }
+    }
+    let _open = Open(metrics.clone(), door.clone());
+    let refused = |why: ConnRefusal| metrics.refused(&door.0, why);
     if shared.proxy_protocol {
         match tokio::time::timeout(timeout, crate::proxyproto::read_header(&mut tcp)).await {
             Ok(Ok(Some(source))) => peer = source,
             Ok(Ok(None)) => {}
             Ok(Err(e)) => {
                 tracing::debug!(%peer, error = %e, "connection refused");
+                refused(ConnRefusal::ProxyHeader);
                 return;
             }
             Err(_) => {
                 tracing::debug!(%peer, "no PROXY protocol header in time");
+                refused(ConnRefusal::ProxyHeaderTimeout);
                 return;
             }
         }
@@ -99,6 +116,7 @@ pub(crate) async fn connection(
     let acceptor = tokio_rustls::LazyConfigAcceptor::new(rustls::server::Acceptor::default(), tcp);
     let Ok(Ok(start)) = tokio::time::timeout(timeout, acceptor).await else {
         tracing::debug!(%peer, "no TLS ClientHello in time");
+        refused(ConnRefusal::ClientHello);
         return;
     };
     let sni = start.client_hello().server_name().map(str::to_owned);
@@ -115,11 +133,20 @@ pub(crate) async fn connection(
         Ok(Ok(s)) => s,
         Ok(Err(e)) => {
             tracing::debug!(%peer, sni = ?sni, error = %e, "TLS handshake failed");
+            refused(if accept {
+                ConnRefusal::Handshake
+            } else {
+                ConnRefusal::NoSni
+            });
             return;
         }
-        Err(_) => return,
+        Err(_) => {
+            refused(ConnRefusal::HandshakeTimeout);
+            return;
+        }
     };
     if !accept {
+        refused(ConnRefusal::NoSni);
         return;
     }
     let (_, session) = stream.get_ref();

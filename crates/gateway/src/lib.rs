@@ -12,14 +12,18 @@
 //! - [`pki`]: the certificates the lab makes.
 //! - [`tls`]: front-door TLS by SNI, mutual TLS as API Gateway does it, and strict mode.
 //! - [`websocket`]: WebSocket APIs' opening handshake and framing at the doors.
+//! - [`metrics`]: requests, latencies, refusals and connections for Prometheus, bounded labels.
+//! - [`admin`]: the admin listener: `/metrics`, `/healthz`, `/readyz`.
 //!
 //! Re-exported from `parallax-rules` under the names this crate's callers know:
 //! [`reject`] (refusals), [`request`] (the canonical request), [`route`], [`policy`],
 //! [`usage`] (keys and plans) and [`tables`] (the order of checks).
 
 pub mod access_log;
+pub mod admin;
 pub mod certs;
 pub mod front_door;
+pub mod metrics;
 pub mod onprem;
 pub mod pki;
 pub use parallax_rules::policy;

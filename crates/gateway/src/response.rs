@@ -200,6 +200,7 @@ pub(crate) async fn handle(
         || res.status() == StatusCode::NO_CONTENT
         || res.status() == StatusCode::NOT_MODIFIED;
     let finish = Finish {
+        metrics: shared.metrics.clone(),
         log: shared.log.clone(),
         conn: conn.clone(),
         request_id,
@@ -275,6 +276,7 @@ pub(crate) enum End {
 
 /// What the access-log line needs, kept until the response body ends.
 pub(crate) struct Finish {
+    pub(crate) metrics: Arc<crate::metrics::GatewayMetrics>,
     pub(crate) log: Arc<dyn AccessLog>,
     pub(crate) conn: Arc<Conn>,
     pub(crate) request_id: String,
@@ -296,6 +298,17 @@ impl Finish {
     fn write(self, end: End) {
         let line = access_line(&self, end);
         self.log.line(&line);
+        // The API and stage are labels only once the request reached a stage of a known API.
+        let known = self.ctx.stage.is_some();
+        self.metrics.request(&crate::metrics::RequestSample {
+            door: &self.conn.door_name,
+            api: self.ctx.api.as_ref().filter(|_| known).map(|a| a.as_str()),
+            stage: self.ctx.stage.as_deref(),
+            status: self.status,
+            reject: self.reject.as_ref(),
+            seconds: self.started.elapsed().as_secs_f64(),
+            upstream_seconds: self.upstream_latency.map(|d| d.as_secs_f64()),
+        });
     }
 }
 

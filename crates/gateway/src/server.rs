@@ -50,6 +50,8 @@ pub struct GatewayConfig {
     /// Load Balancer with proxy protocol on; its source address is the client's (`aws:SourceIp`,
     /// the access log). Connections without one are closed.
     pub proxy_protocol: bool,
+    /// Where request, connection and refusal counts go (`--admin`'s `/metrics`).
+    pub metrics: Arc<crate::metrics::GatewayMetrics>,
 }
 
 impl std::fmt::Debug for GatewayConfig {
@@ -72,6 +74,7 @@ impl Default for GatewayConfig {
             access_log: Arc::new(StderrLog::new()),
             upstream_routes: UpstreamRoutes::default(),
             proxy_protocol: false,
+            metrics: Arc::new(crate::metrics::GatewayMetrics::new()),
         }
     }
 }
@@ -116,6 +119,7 @@ pub(crate) struct Shared {
     pub(crate) header_read_timeout: Duration,
     pub(crate) idle_timeout: Duration,
     pub(crate) proxy_protocol: bool,
+    pub(crate) metrics: Arc<crate::metrics::GatewayMetrics>,
 }
 
 /// A running gateway.
@@ -180,6 +184,7 @@ impl Gateway {
             header_read_timeout: config.header_read_timeout,
             idle_timeout: config.idle_timeout,
             proxy_protocol: config.proxy_protocol,
+            metrics: config.metrics.clone(),
         });
         let (stop, stopped) = watch::channel(false);
         let mut listening = Vec::new();

@@ -10,9 +10,11 @@
 //! - [`outcome`]: what happened to one request, shared by prediction and observation.
 //! - [`ids`]: AWS identifiers that cannot hold a malformed value.
 //! - [`policy`]: resource policies, parsed whole (or refused) and evaluated for one call.
+//! - [`exposition`]: Prometheus's OpenMetrics text turned into the classic text format.
 
 pub mod address;
 mod error;
+pub mod exposition;
 pub mod file;
 pub mod ids;
 pub mod naming;

@@ -210,6 +210,31 @@ impl fmt::Display for CertRefusal {
     }
 }
 
+impl CertRefusal {
+    /// A stable id for a label (`expired`, `unknown-issuer`, …): a fixed set.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            CertRefusal::NotSent => "not-sent",
+            CertRefusal::Expired => "expired",
+            CertRefusal::NotValidYet => "not-valid-yet",
+            CertRefusal::UnknownIssuer => "unknown-issuer",
+            CertRefusal::Revoked => "revoked",
+            CertRefusal::BadSignature => "bad-signature",
+            CertRefusal::InsecureAlgorithm => "insecure-algorithm",
+            CertRefusal::WeakKey { .. } => "weak-key",
+            CertRefusal::ChainTooDeep { .. } => "chain-too-deep",
+            CertRefusal::NotForClientAuth => "not-for-client-auth",
+            CertRefusal::LeafKeyUsage => "leaf-key-usage",
+            CertRefusal::IssuerKeyUsage { .. } => "issuer-key-usage",
+            CertRefusal::BasicConstraints => "basic-constraints",
+            CertRefusal::PathLength => "path-length",
+            CertRefusal::UnsupportedCriticalExtension => "unsupported-critical-extension",
+            CertRefusal::Malformed => "malformed",
+            CertRefusal::Other(_) => "other",
+        }
+    }
+}
+
 impl Reject {
     pub fn status(&self) -> u16 {
         match self {

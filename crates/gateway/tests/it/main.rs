@@ -115,6 +115,7 @@ struct Lab {
     gw: Gateway,
     log: Arc<MemoryLog>,
     ca: Vec<CertificateDer<'static>>,
+    metrics: Arc<parallax_gateway::metrics::GatewayMetrics>,
     _upstream: Option<OnPrem>,
 }
 
@@ -157,8 +158,10 @@ impl Lab {
         };
         let log = Arc::new(MemoryLog::default());
         let ca = vec![certs.server_ca().cert_der()];
+        let metrics = Arc::new(parallax_gateway::metrics::GatewayMetrics::new());
         let config = GatewayConfig {
             access_log: log.clone(),
+            metrics: metrics.clone(),
             ..Default::default()
         };
         let gw = Gateway::start(&topology(port, timeout_ms), certs, config)
@@ -168,6 +171,7 @@ impl Lab {
             gw,
             log,
             ca,
+            metrics,
             _upstream: upstream,
         }
     }
@@ -1318,4 +1322,146 @@ asyncio.run(main(*sys.argv[1:]))
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// The admin listener: `/metrics` counts requests by door, API, stage, status and error type
+/// (an unknown host's made-up API id never becomes a label), client-certificate refusals by
+/// reason, refused connections and open ones; the text passes `promtool check metrics`;
+/// `/healthz` and `/readyz` answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_admin_listener_counts_with_bounded_labels() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let lab = Lab::start().await;
+    assert_eq!(
+        lab.get("regional", REGIONAL, "/prod/test").await.status,
+        200
+    );
+    assert_eq!(
+        lab.get("regional", REGIONAL, "/prod/nope").await.status,
+        403
+    );
+    assert_eq!(
+        lab.get(
+            "regional",
+            "zzzzzzzzzz.execute-api.us-east-1.amazonaws.com",
+            "/prod/test"
+        )
+        .await
+        .status,
+        403
+    );
+    let c = Call::get(
+        lab.door("regional"),
+        "api.example.com",
+        "/keyed",
+        lab.ca.clone(),
+    )
+    .header("x-api-key", KEY);
+    assert_eq!(
+        call(&c).await.expect("call").status,
+        403,
+        "no client certificate"
+    );
+    // Not TLS at all: refused before any request.
+    let mut raw = tokio::net::TcpStream::connect(lab.door("regional"))
+        .await
+        .expect("connect");
+    raw.write_all(b"GET / HTTP/1.1\r\n\r\n")
+        .await
+        .expect("send");
+    let mut sink = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), raw.read_to_end(&mut sink)).await;
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let admin = listener.local_addr().expect("addr");
+    let ready = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let server = tokio::spawn(parallax_gateway::admin::serve(
+        listener,
+        lab.metrics.clone(),
+        ready.clone(),
+        stopped,
+    ));
+    let get = |path: &'static str| async move {
+        let mut tcp = tokio::net::TcpStream::connect(admin)
+            .await
+            .expect("connect");
+        tcp.write_all(
+            format!("GET {path} HTTP/1.1\r\nHost: admin\r\nConnection: close\r\n\r\n").as_bytes(),
+        )
+        .await
+        .expect("send");
+        let mut out = String::new();
+        tokio::time::timeout(Duration::from_secs(5), tcp.read_to_string(&mut out))
+            .await
+            .expect("in time")
+            .expect("read");
+        out
+    };
+    // The last request's line is written when its body ends: wait for the count, bounded.
+    let mut text = String::new();
+    for _ in 0..50 {
+        text = get("/metrics").await;
+        if text.contains("reason=\"client-hello\"") && text.contains("reason=\"not-sent\"") {
+            break;
+        }
+        tokio::task::yield_now().await;
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    for want in [
+        "parallax_gateway_requests_total{door=\"regional\",api=\"a1b2c3d4e5\",stage=\"prod\",status=\"200\",error_type=\"-\"} 1",
+        "parallax_gateway_requests_total{door=\"regional\",api=\"a1b2c3d4e5\",stage=\"prod\",status=\"403\",error_type=\"MissingAuthenticationTokenException\"} 1",
+        "parallax_gateway_requests_total{door=\"regional\",api=\"-\",stage=\"-\",status=\"403\",error_type=\"ForbiddenException\"}",
+        "parallax_gateway_client_certificate_refusals_total{door=\"regional\",reason=\"not-sent\"} 1",
+        "parallax_gateway_connections_refused_total{door=\"regional\",reason=\"client-hello\"} 1",
+        "parallax_gateway_request_duration_seconds_bucket{le=",
+        "parallax_gateway_open_connections{door=\"regional\"}",
+    ] {
+        assert!(text.contains(want), "{want} not in\n{text}");
+    }
+    assert!(
+        !text.contains("zzzzzzzzzz"),
+        "a made-up API id became a label"
+    );
+    if let Some(promtool) =
+        parallax_testkit::interop::require("promtool", "the Debian package prometheus")
+    {
+        let body = text
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_owned())
+            .expect("body");
+        let out = tokio::task::spawn_blocking(move || {
+            use std::io::Write as _;
+            let mut child = std::process::Command::new(promtool)
+                .args(["check", "metrics"])
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("promtool runs");
+            child
+                .stdin
+                .take()
+                .expect("stdin")
+                .write_all(body.as_bytes())
+                .expect("write");
+            child.wait_with_output().expect("promtool ends")
+        })
+        .await
+        .expect("promtool");
+        assert!(
+            out.status.success(),
+            "promtool check metrics: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert!(get("/healthz").await.starts_with("HTTP/1.1 200"));
+    assert!(get("/readyz").await.starts_with("HTTP/1.1 200"));
+    ready.store(false, std::sync::atomic::Ordering::SeqCst);
+    assert!(get("/readyz").await.starts_with("HTTP/1.1 503"));
+    let _ = stop.send(true);
+    let _ = server.await;
 }

@@ -1,0 +1,81 @@
+//! The admin listener (`parallax gateway --admin ADDR:PORT`): `/metrics` (the classic text
+//! format, which Prometheus scrapes and `promtool check metrics` reads), `/healthz` (the process
+//! answers) and `/readyz` (the doors are up and not shutting down).
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use bytes::Bytes;
+use http::{Request, Response, StatusCode};
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::metrics::GatewayMetrics;
+
+/// Serves until `stop` turns true; `ready` is what `/readyz` reports.
+pub async fn serve(
+    listener: TcpListener,
+    metrics: Arc<GatewayMetrics>,
+    ready: Arc<AtomicBool>,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        let (tcp, _) = tokio::select! {
+            a = listener.accept() => match a {
+                Ok(a) => a,
+                Err(_) => continue,
+            },
+            _ = stop.changed() => return,
+        };
+        let (metrics, ready) = (metrics.clone(), ready.clone());
+        tokio::spawn(async move {
+            let svc = service_fn(move |req: Request<Incoming>| {
+                let (metrics, ready) = (metrics.clone(), ready.clone());
+                async move { Ok::<_, Infallible>(answer(&req, &metrics, &ready)) }
+            });
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(tcp), svc)
+                .await;
+        });
+    }
+}
+
+fn answer(
+    req: &Request<Incoming>,
+    metrics: &GatewayMetrics,
+    ready: &AtomicBool,
+) -> Response<Full<Bytes>> {
+    let (status, content_type, body) = match (req.method(), req.uri().path()) {
+        (&http::Method::GET, "/metrics") => (
+            StatusCode::OK,
+            "text/plain; version=0.0.4; charset=utf-8",
+            metrics.encode_text(),
+        ),
+        (&http::Method::GET, "/healthz") => (StatusCode::OK, "text/plain", "ok\n".to_owned()),
+        (&http::Method::GET, "/readyz") if ready.load(Ordering::SeqCst) => {
+            (StatusCode::OK, "text/plain", "ready\n".to_owned())
+        }
+        (&http::Method::GET, "/readyz") => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "text/plain",
+            "not ready\n".to_owned(),
+        ),
+        _ => (
+            StatusCode::NOT_FOUND,
+            "text/plain",
+            "not found\n".to_owned(),
+        ),
+    };
+    let mut res = Response::new(Full::new(Bytes::from(body)));
+    *res.status_mut() = status;
+    res.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static(content_type),
+    );
+    res
+}
