@@ -43,3 +43,30 @@ fn missing(what: &str, package: &str) {
         "skipped: {what} is not installed ({package}); set PARALLAX_INTEROP=required to make this a failure"
     );
 }
+
+/// Runs `promtool check metrics` on an exposition text: `None` when promtool is missing (see
+/// [`require`]), else promtool's verdict with its words.
+pub fn promtool_check_metrics(text: &str) -> Option<Result<(), String>> {
+    use std::io::Write as _;
+    let promtool = require("promtool", "the Debian package prometheus")?;
+    let mut child = std::process::Command::new(promtool)
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .ok()?;
+    let written = child
+        .stdin
+        .take()
+        .map(|mut stdin| stdin.write_all(text.as_bytes()));
+    let out = child.wait_with_output().ok()?;
+    Some(match (written, out.status.success()) {
+        (Some(Ok(())), true) => Ok(()),
+        _ => Err(format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )),
+    })
+}

@@ -1425,38 +1425,17 @@ async fn the_admin_listener_counts_with_bounded_labels() {
         !text.contains("zzzzzzzzzz"),
         "a made-up API id became a label"
     );
-    if let Some(promtool) =
-        parallax_testkit::interop::require("promtool", "the Debian package prometheus")
-    {
-        let body = text
-            .split_once("\r\n\r\n")
-            .map(|(_, b)| b.to_owned())
-            .expect("body");
-        let out = tokio::task::spawn_blocking(move || {
-            use std::io::Write as _;
-            let mut child = std::process::Command::new(promtool)
-                .args(["check", "metrics"])
-                .stdin(std::process::Stdio::piped())
-                .stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::piped())
-                .spawn()
-                .expect("promtool runs");
-            child
-                .stdin
-                .take()
-                .expect("stdin")
-                .write_all(body.as_bytes())
-                .expect("write");
-            child.wait_with_output().expect("promtool ends")
-        })
-        .await
-        .expect("promtool");
-        assert!(
-            out.status.success(),
-            "promtool check metrics: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .expect("a body");
+    let checked = tokio::task::spawn_blocking(move || {
+        parallax_testkit::interop::promtool_check_metrics(&body)
+    })
+    .await
+    .expect("promtool");
+    if let Some(Err(why)) = checked {
+        panic!("promtool check metrics: {why}");
     }
     assert!(get("/healthz").await.starts_with("HTTP/1.1 200"));
     assert!(get("/readyz").await.starts_with("HTTP/1.1 200"));

@@ -151,38 +151,17 @@ async fn the_diagnosis_gauge_follows_the_incident_and_events_name_the_change() {
     assert!(openmetrics.contains("application/openmetrics-text"));
     assert!(openmetrics.trim_end().ends_with("# EOF"), "{openmetrics}");
     // The classic format passes Prometheus's own linter.
-    if let Some(promtool) =
-        parallax_testkit::interop::require("promtool", "the Debian package prometheus")
-    {
-        let body = metrics
-            .split_once("\r\n\r\n")
-            .map(|(_, b)| b.to_owned())
-            .expect("a body");
-        let out = tokio::task::spawn_blocking(move || {
-            use std::io::Write as _;
-            let mut child = std::process::Command::new(promtool)
-                .args(["check", "metrics"])
-                .stdin(std::process::Stdio::piped())
-                .stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::piped())
-                .spawn()
-                .expect("promtool runs");
-            child
-                .stdin
-                .take()
-                .expect("stdin")
-                .write_all(body.as_bytes())
-                .expect("write");
-            child.wait_with_output().expect("promtool ends")
-        })
-        .await
-        .expect("promtool");
-        assert!(
-            out.status.success(),
-            "promtool check metrics: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
+    let body = metrics
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .expect("a body");
+    let checked = tokio::task::spawn_blocking(move || {
+        parallax_testkit::interop::promtool_check_metrics(&body)
+    })
+    .await
+    .expect("promtool");
+    if let Some(Err(why)) = checked {
+        panic!("promtool check metrics: {why}");
     }
     let probed = get(
         admin,
