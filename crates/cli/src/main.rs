@@ -342,7 +342,35 @@ async fn gateway(args: GatewayArgs) -> anyhow::Result<ExitCode> {
     for l in gw.listening() {
         println!("listening on https {} door {}", l.addr, l.door);
     }
-    wait_for_signal().await?;
+    // SIGHUP reloads the topology file (and the certificates and truststores it names); a file
+    // that does not load keeps the running configuration and says why, with file:line.
+    let reload_from = args.topology.clone();
+    let step = args.step.clone();
+    let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        .context("installing the SIGHUP handler")?;
+    let stopped = wait_for_signal();
+    tokio::pin!(stopped);
+    loop {
+        tokio::select! {
+            r = &mut stopped => { r?; break; }
+            _ = hup.recv() => {
+                let refused = |e: &dyn std::fmt::Display| {
+                    eprintln!("reload refused, the running configuration stays: {e}");
+                };
+                match topology_at(reload_from.as_ref(), step.as_deref()) {
+                    // `reload` counts itself; a file that does not load is counted here.
+                    Err(e) => {
+                        metrics.reload(false);
+                        refused(&format!("{e:#}"));
+                    }
+                    Ok(t) => match gw.reload(&t) {
+                        Ok(()) => eprintln!("reloaded: new requests get the new configuration"),
+                        Err(e) => refused(&e),
+                    },
+                }
+            }
+        }
+    }
     // Not ready while draining, so that a load balancer stops sending.
     ready.store(false, std::sync::atomic::Ordering::SeqCst);
     gw.shutdown().await;

@@ -131,6 +131,8 @@ pub struct Gateway {
     tasks: Vec<tokio::task::JoinHandle<()>>,
     grace: Duration,
     routes: Arc<UpstreamRoutes>,
+    /// Usage-plan counters that a reload keeps.
+    counters: Arc<parallax_rules::usage_plan::RetainingStore>,
 }
 
 impl std::fmt::Debug for Gateway {
@@ -164,7 +166,8 @@ impl Gateway {
         config: GatewayConfig,
     ) -> Result<Gateway, GatewayError> {
         let routes = Arc::new(config.upstream_routes.clone());
-        let snapshot = build_snapshot(topology, &mut certs, &routes)?;
+        let counters = Arc::new(parallax_rules::usage_plan::RetainingStore::default());
+        let snapshot = build_snapshot(topology, &mut certs, &routes, &*counters)?;
         let all = doors(topology);
         let known = all
             .iter()
@@ -226,6 +229,7 @@ impl Gateway {
             tasks,
             grace: config.grace,
             routes,
+            counters,
         })
     }
 
@@ -257,8 +261,20 @@ impl Gateway {
     /// Swaps in a new topology. Requests in flight finish on the old tables; doors that the new
     /// topology adds need a restart to get a listener.
     pub fn update(&self, topology: &Topology) -> Result<(), GatewayError> {
-        let snapshot = self.with_certs(|c| build_snapshot(topology, c, &self.routes))?;
+        let fresh = parallax_rules::usage_plan::MemoryStore;
+        let snapshot = self.with_certs(|c| build_snapshot(topology, c, &self.routes, &fresh))?;
         self.shared.snapshot.store(Arc::new(snapshot));
+        Ok(())
+    }
+
+    /// Swaps in a reloaded topology (SIGHUP): as [`Gateway::update`], but every usage-plan
+    /// counter whose key, plan and limits are unchanged carries on, and the reload is counted.
+    /// Connections and requests in flight keep the tables they started with. A door that the new
+    /// topology adds needs a restart.
+    pub fn reload(&self, topology: &Topology) -> Result<(), GatewayError> {
+        let built = self.with_certs(|c| build_snapshot(topology, c, &self.routes, &*self.counters));
+        self.shared.metrics.reload(built.is_ok());
+        self.shared.snapshot.store(Arc::new(built?));
         Ok(())
     }
 
@@ -292,6 +308,7 @@ fn build_snapshot(
     t: &Topology,
     certs: &mut LabCerts,
     routes: &Arc<UpstreamRoutes>,
+    store: &dyn parallax_rules::usage_plan::UsageStore,
 ) -> Result<Snapshot, GatewayError> {
     let region = t.region.value.clone();
     let suffix = region.dns_suffix();
@@ -361,7 +378,7 @@ fn build_snapshot(
         }
     }
     Ok(Snapshot {
-        tables: Tables::build(t),
+        tables: Tables::build_with(t, store),
         doors: doors_tls,
         upstreams,
     })

@@ -209,6 +209,12 @@ pub struct Tables {
 
 impl Tables {
     pub fn build(t: &Topology) -> Tables {
+        Tables::build_with(t, &crate::usage_plan::MemoryStore)
+    }
+
+    /// The tables, with usage-plan counters from `store` (a reload keeps them with a
+    /// [`crate::usage_plan::RetainingStore`]).
+    pub fn build_with(t: &Topology, store: &dyn crate::usage_plan::UsageStore) -> Tables {
         let apis = t
             .apis
             .iter()
@@ -342,7 +348,7 @@ impl Tables {
                     ))
                 })
                 .collect(),
-            usage: Usage::build(t),
+            usage: Usage::build_with(t, store),
         }
     }
 

@@ -34,7 +34,7 @@ struct KeyEntry {
 }
 
 /// A plan's limits, as a counter needs them.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Limits {
     pub throttle: Option<Throttle>,
     pub quota: Option<Quota>,
@@ -69,6 +69,34 @@ impl UsageStore for MemoryStore {
             throttle: limits.throttle,
             quota: limits.quota,
         })
+    }
+}
+
+/// In-memory counters that outlive a reload: a (key, plan) pair whose limits did not change
+/// keeps its counter, so a reload neither refills a throttle nor forgets a quota's use. A pair
+/// whose limits changed, or a new one, starts fresh.
+#[derive(Debug, Default)]
+pub struct RetainingStore {
+    counters: Mutex<HashMap<(String, String), Kept>>,
+}
+
+/// A counter a [`RetainingStore`] keeps, with the limits it was made for.
+type Kept = (Limits, Arc<dyn PlanCounter>);
+
+impl UsageStore for RetainingStore {
+    fn counter(&self, key_id: &str, plan_id: &str, limits: Limits) -> Arc<dyn PlanCounter> {
+        let Ok(mut counters) = self.counters.lock() else {
+            return MemoryStore.counter(key_id, plan_id, limits);
+        };
+        let slot = (key_id.to_owned(), plan_id.to_owned());
+        match counters.get(&slot) {
+            Some((kept, counter)) if *kept == limits => counter.clone(),
+            _ => {
+                let counter = MemoryStore.counter(key_id, plan_id, limits.clone());
+                counters.insert(slot, (limits, counter.clone()));
+                counter
+            }
+        }
     }
 }
 
