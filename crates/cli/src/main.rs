@@ -348,27 +348,52 @@ async fn gateway(args: GatewayArgs) -> anyhow::Result<ExitCode> {
     let step = args.step.clone();
     let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
         .context("installing the SIGHUP handler")?;
+    // --watch-config: the file's modification time, looked at every second.
+    let modified = |p: &std::path::Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    let watched = if args.watch_config {
+        reload_from.clone()
+    } else {
+        None
+    };
+    let mut seen = watched.as_deref().and_then(modified);
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // One reload, whatever asked for it; a file that does not load is counted here (`reload`
+    // counts itself).
+    let reload = |why: &str| {
+        let refused = |e: &dyn std::fmt::Display| {
+            eprintln!("reload ({why}) refused, the running configuration stays: {e}");
+        };
+        match topology_at(reload_from.as_ref(), step.as_deref()) {
+            Err(e) => {
+                metrics.reload(false);
+                refused(&format!("{e:#}"));
+            }
+            Ok(t) => match gw.reload(&t) {
+                Ok(()) => eprintln!("reloaded ({why}): new requests get the new configuration"),
+                Err(e) => refused(&e),
+            },
+        }
+    };
     let stopped = wait_for_signal();
     tokio::pin!(stopped);
     loop {
-        tokio::select! {
-            r = &mut stopped => { r?; break; }
-            _ = hup.recv() => {
-                let refused = |e: &dyn std::fmt::Display| {
-                    eprintln!("reload refused, the running configuration stays: {e}");
-                };
-                match topology_at(reload_from.as_ref(), step.as_deref()) {
-                    // `reload` counts itself; a file that does not load is counted here.
-                    Err(e) => {
-                        metrics.reload(false);
-                        refused(&format!("{e:#}"));
+        let changed = async {
+            loop {
+                tick.tick().await;
+                if let Some(path) = watched.as_deref() {
+                    let now = modified(path);
+                    if now != seen {
+                        seen = now;
+                        return;
                     }
-                    Ok(t) => match gw.reload(&t) {
-                        Ok(()) => eprintln!("reloaded: new requests get the new configuration"),
-                        Err(e) => refused(&e),
-                    },
                 }
             }
+        };
+        tokio::select! {
+            r = &mut stopped => { r?; break; }
+            () = changed => reload("the file changed"),
+            _ = hup.recv() => reload("SIGHUP"),
         }
     }
     // Not ready while draining, so that a load balancer stops sending.

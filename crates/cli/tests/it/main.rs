@@ -744,6 +744,81 @@ fn probe_scripting_flags_write_where_curl_writes() {
 /// `parallax gateway` reloads on SIGHUP: new requests get the new configuration, usage-plan
 /// counters carry on (a quota of 3 is not refilled by a reload), a file that does not load keeps
 /// the running configuration and names its line, and `/metrics` counts both reloads.
+/// `--watch-config`: a change of the file is a reload, with no signal.
+#[test]
+fn the_gateway_reloads_when_its_file_changes() {
+    let dir = std::env::temp_dir().join(format!("parallax-cli-watchcfg-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let file = dir.join("topology.yaml");
+    let topology = |body: &str| {
+        format!(
+            "region: us-east-1\nfront_doors: {{ regional: [52.94.133.10] }}\napis:\n  - id: a1b2c3d4e5\n    name: orders\n    endpoint_type: REGIONAL\n    stages: [prod]\n    routes: [{{ method: GET, path: /test, integration: {{ type: MOCK, body: {body} }} }}]\n"
+        )
+    };
+    std::fs::write(&file, topology("one")).expect("write");
+    let mut child = parallax()
+        .args(["gateway", "--watch-config", "--topology"])
+        .arg(&file)
+        .arg("--tls-dir")
+        .arg(dir.join("tls"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("gateway starts");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let door = loop {
+        let line = lines.next().expect("a line").expect("utf-8");
+        if let Some(rest) = line.strip_prefix("listening on https ")
+            && rest.ends_with(" door regional")
+        {
+            break rest
+                .split(' ')
+                .next()
+                .and_then(|a| a.parse::<std::net::SocketAddr>().ok())
+                .expect("door");
+        }
+    };
+    let ca = {
+        use rustls_pki_types::pem::PemObject as _;
+        vec![
+            rustls_pki_types::CertificateDer::from_pem_file(dir.join("tls/server-ca.pem"))
+                .expect("the server CA"),
+        ]
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let body = || {
+        let c = parallax_testkit::https::Call::get(
+            door,
+            "a1b2c3d4e5.execute-api.us-east-1.amazonaws.com",
+            "/prod/test",
+            ca.clone(),
+        );
+        rt.block_on(parallax_testkit::https::call(&c))
+            .expect("the call completes")
+            .body
+    };
+    assert_eq!(body(), "one");
+    std::fs::write(&file, topology("two")).expect("write");
+    // The file is looked at every second: bounded, about three looks.
+    let mut got = String::new();
+    for _ in 0..80 {
+        got = body();
+        if got == "two" {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(got, "two");
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let _ = child.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn the_gateway_reloads_on_sighup_and_keeps_its_counters() {
     let dir = std::env::temp_dir().join(format!("parallax-cli-reload-{}", std::process::id()));
@@ -855,7 +930,7 @@ fn the_gateway_reloads_on_sighup_and_keeps_its_counters() {
     let out = child.wait_with_output().expect("gateway ends");
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("reload refused, the running configuration stays:")
+        err.contains("reload (SIGHUP) refused, the running configuration stays:")
             && err.contains("topology.yaml:2:"),
         "{err}"
     );
