@@ -744,148 +744,85 @@ fn probe_scripting_flags_write_where_curl_writes() {
 /// `parallax gateway` reloads on SIGHUP: new requests get the new configuration, usage-plan
 /// counters carry on (a quota of 3 is not refilled by a reload), a file that does not load keeps
 /// the running configuration and names its line, and `/metrics` counts both reloads.
-/// `--watch-config`: a change of the file is a reload, with no signal.
-#[test]
-fn the_gateway_reloads_when_its_file_changes() {
-    let dir = std::env::temp_dir().join(format!("parallax-cli-watchcfg-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("dir");
-    let file = dir.join("topology.yaml");
-    let topology = |body: &str| {
-        format!(
-            "region: us-east-1\nfront_doors: {{ regional: [52.94.133.10] }}\napis:\n  - id: a1b2c3d4e5\n    name: orders\n    endpoint_type: REGIONAL\n    stages: [prod]\n    routes: [{{ method: GET, path: /test, integration: {{ type: MOCK, body: {body} }} }}]\n"
-        )
-    };
-    std::fs::write(&file, topology("one")).expect("write");
-    let mut child = parallax()
-        .args(["gateway", "--watch-config", "--topology"])
-        .arg(&file)
-        .arg("--tls-dir")
-        .arg(dir.join("tls"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("gateway starts");
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let door = loop {
-        let line = lines.next().expect("a line").expect("utf-8");
-        if let Some(rest) = line.strip_prefix("listening on https ")
-            && rest.ends_with(" door regional")
-        {
-            break rest
-                .split(' ')
-                .next()
-                .and_then(|a| a.parse::<std::net::SocketAddr>().ok())
-                .expect("door");
-        }
-    };
-    let ca = {
-        use rustls_pki_types::pem::PemObject as _;
-        vec![
-            rustls_pki_types::CertificateDer::from_pem_file(dir.join("tls/server-ca.pem"))
-                .expect("the server CA"),
-        ]
-    };
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let body = || {
-        let c = parallax_testkit::https::Call::get(
-            door,
-            "a1b2c3d4e5.execute-api.us-east-1.amazonaws.com",
-            "/prod/test",
-            ca.clone(),
-        );
-        rt.block_on(parallax_testkit::https::call(&c))
-            .expect("the call completes")
-            .body
-    };
-    assert_eq!(body(), "one");
-    std::fs::write(&file, topology("two")).expect("write");
-    // The file is looked at every second: bounded, about three looks.
-    let mut got = String::new();
-    for _ in 0..80 {
-        got = body();
-        if got == "two" {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    assert_eq!(got, "two");
-    let _ = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status();
-    let _ = child.wait();
-    let _ = std::fs::remove_dir_all(&dir);
+/// A `parallax gateway` process on a topology file, its regional door and admin listener.
+struct GatewayProcess {
+    child: std::process::Child,
+    /// Kept open: a closed pipe would make the gateway's next line fail.
+    _stdout: std::io::Lines<BufReader<std::process::ChildStdout>>,
+    door: std::net::SocketAddr,
+    admin: Option<std::net::SocketAddr>,
+    ca: Vec<rustls_pki_types::CertificateDer<'static>>,
+    rt: tokio::runtime::Runtime,
 }
 
-#[test]
-fn the_gateway_reloads_on_sighup_and_keeps_its_counters() {
-    let dir = std::env::temp_dir().join(format!("parallax-cli-reload-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("dir");
-    let file = dir.join("topology.yaml");
-    let topology = |body: &str| {
-        format!(
-            "region: us-east-1\nfront_doors: {{ regional: [52.94.133.10] }}\napis:\n  - id: a1b2c3d4e5\n    name: orders\n    endpoint_type: REGIONAL\n    stages: [prod]\n    routes:\n      - {{ method: GET, path: /test, api_key_required: true, integration: {{ type: MOCK, body: {body} }} }}\nusage_plans:\n  - id: trial\n    quota: {{ limit: 3, period: DAY }}\n    stages: [{{ api: a1b2c3d4e5, stage: prod }}]\n    keys: [{{ id: app, value: appkey0123456789abcdefgh }}]\n"
-        )
-    };
-    std::fs::write(&file, topology("one")).expect("write");
-    let mut child = parallax()
-        .args(["gateway", "--topology"])
-        .arg(&file)
-        .arg("--tls-dir")
-        .arg(dir.join("tls"))
-        .args(["--admin", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("gateway starts");
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let (mut door, mut admin) = (None, None);
-    while door.is_none() || admin.is_none() {
-        let line = lines.next().expect("a line").expect("utf-8");
-        if let Some(rest) = line.strip_prefix("listening on https ")
-            && rest.ends_with(" door regional")
-        {
-            door = rest
-                .split(' ')
-                .next()
-                .and_then(|a| a.parse::<std::net::SocketAddr>().ok());
+impl GatewayProcess {
+    /// Starts it with `--tls-dir DIR/tls` and `extra` flags; reads its addresses from stdout.
+    fn start(file: &std::path::Path, dir: &std::path::Path, extra: &[&str]) -> GatewayProcess {
+        let mut child = parallax()
+            .args(["gateway", "--topology"])
+            .arg(file)
+            .arg("--tls-dir")
+            .arg(dir.join("tls"))
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("gateway starts");
+        let wants_admin = extra.contains(&"--admin");
+        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+        let (mut door, mut admin) = (None, None);
+        while door.is_none() || (wants_admin && admin.is_none()) {
+            let line = lines.next().expect("a line").expect("utf-8");
+            if let Some(rest) = line.strip_prefix("listening on https ")
+                && rest.ends_with(" door regional")
+            {
+                door = rest.split(' ').next().and_then(|a| a.parse().ok());
+            }
+            if let Some(rest) = line.strip_prefix("admin on http://") {
+                admin = rest.strip_suffix("/metrics").and_then(|a| a.parse().ok());
+            }
         }
-        if let Some(rest) = line.strip_prefix("admin on http://") {
-            admin = rest
-                .strip_suffix("/metrics")
-                .and_then(|a| a.parse::<std::net::SocketAddr>().ok());
+        let ca = {
+            use rustls_pki_types::pem::PemObject as _;
+            vec![
+                rustls_pki_types::CertificateDer::from_pem_file(dir.join("tls/server-ca.pem"))
+                    .expect("the server CA"),
+            ]
+        };
+        GatewayProcess {
+            child,
+            _stdout: lines,
+            door: door.expect("door"),
+            admin,
+            ca,
+            rt: tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime"),
         }
     }
-    let (door, admin) = (door.expect("door"), admin.expect("admin"));
-    let ca = {
-        use rustls_pki_types::pem::PemObject as _;
-        vec![
-            rustls_pki_types::CertificateDer::from_pem_file(dir.join("tls/server-ca.pem"))
-                .expect("the server CA"),
-        ]
-    };
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let call = || {
-        let c = parallax_testkit::https::Call::get(
-            door,
+
+    /// GET /prod/test on the seed's REGIONAL API name, with an API key when given.
+    fn call(&self, key: Option<&str>) -> (u16, String) {
+        let mut c = parallax_testkit::https::Call::get(
+            self.door,
             "a1b2c3d4e5.execute-api.us-east-1.amazonaws.com",
             "/prod/test",
-            ca.clone(),
-        )
-        .header("x-api-key", "appkey0123456789abcdefgh");
-        let r = rt
+            self.ca.clone(),
+        );
+        if let Some(k) = key {
+            c = c.header("x-api-key", k.to_owned());
+        }
+        let r = self
+            .rt
             .block_on(parallax_testkit::https::call(&c))
             .expect("the call completes");
         (r.status, r.body)
-    };
-    let metrics = || {
+    }
+
+    fn metrics(&self) -> String {
         use std::io::{Read as _, Write as _};
-        let mut tcp = std::net::TcpStream::connect(admin).expect("admin");
+        let mut tcp = std::net::TcpStream::connect(self.admin.expect("--admin")).expect("admin");
         tcp.set_read_timeout(Some(Duration::from_secs(5)))
             .expect("timeout");
         tcp.write_all(b"GET /metrics HTTP/1.1\r\nHost: admin\r\nConnection: close\r\n\r\n")
@@ -893,42 +830,96 @@ fn the_gateway_reloads_on_sighup_and_keeps_its_counters() {
         let mut out = String::new();
         let _ = tcp.read_to_string(&mut out);
         out
+    }
+
+    fn signal(&self, name: &str) {
+        let ok = Command::new("kill")
+            .args([format!("-{name}"), self.child.id().to_string()])
+            .status()
+            .expect("kill runs")
+            .success();
+        assert!(ok, "SIG{name} sent");
+    }
+
+    /// Stops it (SIGTERM) and gives its standard error.
+    fn stop(self) -> String {
+        self.signal("TERM");
+        let out = self.child.wait_with_output().expect("gateway ends");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    }
+}
+
+/// A bare topology: one REGIONAL API whose GET /test answers `body`; with `keyed`, behind an API
+/// key in a plan with a quota of 3 a day.
+fn reload_topology(body: &str, keyed: bool) -> String {
+    let plan = if keyed {
+        "usage_plans:\n  - id: trial\n    quota: { limit: 3, period: DAY }\n    stages: [{ api: a1b2c3d4e5, stage: prod }]\n    keys: [{ id: app, value: appkey0123456789abcdefgh }]\n"
+    } else {
+        ""
     };
+    format!(
+        "region: us-east-1\nfront_doors: {{ regional: [52.94.133.10] }}\napis:\n  - id: a1b2c3d4e5\n    name: orders\n    endpoint_type: REGIONAL\n    stages: [prod]\n    routes:\n      - {{ method: GET, path: /test, api_key_required: {keyed}, integration: {{ type: MOCK, body: {body} }} }}\n{plan}"
+    )
+}
+
+/// `--watch-config`: a change of the file is a reload, with no signal.
+#[test]
+fn the_gateway_reloads_when_its_file_changes() {
+    let dir = std::env::temp_dir().join(format!("parallax-cli-watchcfg-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let file = dir.join("topology.yaml");
+    std::fs::write(&file, reload_topology("one", false)).expect("write");
+    let gw = GatewayProcess::start(&file, &dir, &["--watch-config"]);
+    assert_eq!(gw.call(None).1, "one");
+    std::fs::write(&file, reload_topology("two", false)).expect("write");
+    // The file is looked at every second: bounded, about three looks.
+    let mut got = String::new();
+    for _ in 0..80 {
+        got = gw.call(None).1;
+        if got == "two" {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(got, "two");
+    gw.stop();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `parallax gateway` reloads on SIGHUP: new requests get the new configuration, usage-plan
+/// counters carry on (a quota of 3 is not refilled by a reload), a file that does not load keeps
+/// the running configuration and names its line, and `/metrics` counts both reloads.
+#[test]
+fn the_gateway_reloads_on_sighup_and_keeps_its_counters() {
+    let dir = std::env::temp_dir().join(format!("parallax-cli-reload-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let file = dir.join("topology.yaml");
+    std::fs::write(&file, reload_topology("one", true)).expect("write");
+    let gw = GatewayProcess::start(&file, &dir, &["--admin", "127.0.0.1:0"]);
+    let key = Some("appkey0123456789abcdefgh");
     // Waits (bounded) until /metrics shows `want`: the reload runs after the signal arrives.
     let until = |want: &str| {
         for _ in 0..200 {
-            if metrics().contains(want) {
+            if gw.metrics().contains(want) {
                 return;
             }
             std::thread::sleep(Duration::from_millis(25));
         }
         panic!("{want} never showed in /metrics");
     };
-    let hup = |pid: u32| {
-        let ok = Command::new("kill")
-            .args(["-HUP", &pid.to_string()])
-            .status()
-            .expect("kill runs")
-            .success();
-        assert!(ok, "SIGHUP sent");
-    };
-    assert_eq!(call(), (200, "one".to_owned()));
-    assert_eq!(call(), (200, "one".to_owned()));
-    std::fs::write(&file, topology("two")).expect("write");
-    hup(child.id());
+    assert_eq!(gw.call(key), (200, "one".to_owned()));
+    assert_eq!(gw.call(key), (200, "one".to_owned()));
+    std::fs::write(&file, reload_topology("two", true)).expect("write");
+    gw.signal("HUP");
     until("parallax_gateway_reloads_total{result=\"ok\"} 1");
     // The third call of the quota, then the fourth refused: the count survived the reload.
-    assert_eq!(call(), (200, "two".to_owned()));
-    assert_eq!(call().0, 429);
+    assert_eq!(gw.call(key), (200, "two".to_owned()));
+    assert_eq!(gw.call(key).0, 429);
     std::fs::write(&file, "region: us-east-1\napis: [oops\n").expect("write");
-    hup(child.id());
+    gw.signal("HUP");
     until("parallax_gateway_reloads_total{result=\"refused\"} 1");
-    assert_eq!(call().0, 429, "still the running configuration");
-    let _ = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status();
-    let out = child.wait_with_output().expect("gateway ends");
-    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(gw.call(key).0, 429, "still the running configuration");
+    let err = gw.stop();
     assert!(
         err.contains("reload (SIGHUP) refused, the running configuration stays:")
             && err.contains("topology.yaml:2:"),
