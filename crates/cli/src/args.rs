@@ -179,7 +179,8 @@ pub struct GatewayArgs {
     /// Serve /metrics (Prometheus), /healthz and /readyz here.
     #[arg(long, value_name = "ADDR:PORT")]
     pub admin: Option<SocketAddr>,
-    /// Reload the --topology file when it changes (looked at every second), as SIGHUP does.
+    /// Reload the --topology file when its content changes (looked at every second), as SIGHUP
+    /// does.
     #[arg(long, requires = "topology")]
     pub watch_config: bool,
 }

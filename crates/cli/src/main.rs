@@ -295,7 +295,18 @@ fn summarise(t: &Topology) {
     );
 }
 
+/// A file's content, as a hash (`--watch-config`; topology files are small).
+fn content_hash(p: &std::path::Path) -> Option<u64> {
+    use std::hash::{Hash as _, Hasher as _};
+    let bytes = std::fs::read(p).ok()?;
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    bytes.hash(&mut h);
+    Some(h.finish())
+}
+
 async fn gateway(args: GatewayArgs) -> anyhow::Result<ExitCode> {
+    // Taken before the file is loaded: a change from then on is a reload (at worst one more).
+    let loaded_hash = args.topology.as_deref().and_then(content_hash);
     let topology = topology_at(args.topology.as_ref(), args.step.as_deref())?;
     let certs = parallax_gateway::LabCerts::new()?;
     let metrics = std::sync::Arc::new(parallax_gateway::metrics::GatewayMetrics::new());
@@ -318,6 +329,10 @@ async fn gateway(args: GatewayArgs) -> anyhow::Result<ExitCode> {
         None => None,
     };
     let gw = parallax_gateway::Gateway::start(&topology, certs, config).await?;
+    // Installed before the addresses are printed: whoever reads them may send SIGHUP at once
+    // (whose default action would end the process).
+    let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        .context("installing the SIGHUP handler")?;
     let ready = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
     let (stop_admin, admin_stopped) = tokio::sync::watch::channel(false);
     let admin_task = admin.map(|listener| {
@@ -346,16 +361,14 @@ async fn gateway(args: GatewayArgs) -> anyhow::Result<ExitCode> {
     // that does not load keeps the running configuration and says why, with file:line.
     let reload_from = args.topology.clone();
     let step = args.step.clone();
-    let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
-        .context("installing the SIGHUP handler")?;
-    // --watch-config: the file's modification time, looked at every second.
-    let modified = |p: &std::path::Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    // --watch-config: the file's content, looked at every second (a modification time can stay
+    // the same across two quick writes), compared with what was loaded.
     let watched = if args.watch_config {
         reload_from.clone()
     } else {
         None
     };
-    let mut seen = watched.as_deref().and_then(modified);
+    let mut seen = loaded_hash;
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     // One reload, whatever asked for it; a file that does not load is counted here (`reload`
@@ -382,7 +395,7 @@ async fn gateway(args: GatewayArgs) -> anyhow::Result<ExitCode> {
             loop {
                 tick.tick().await;
                 if let Some(path) = watched.as_deref() {
-                    let now = modified(path);
+                    let now = content_hash(path);
                     if now != seen {
                         seen = now;
                         return;

@@ -881,8 +881,8 @@ fn the_gateway_reloads_when_its_file_changes() {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-    assert_eq!(got, "two");
-    gw.stop();
+    let err = gw.stop();
+    assert_eq!(got, "two", "the gateway said: {err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
