@@ -548,34 +548,13 @@ async fn watch_cost(
     let dir = std::env::temp_dir().join(format!("parallax-watch-cost-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     lab.gateway.with_certs(|c| c.write_to(&dir))?;
-    let vpc = lab
-        .resolver
-        .addr_of("vpc-0a1b2c3d4e5f60718")
-        .context("the VPC's view")?;
-    let internet = lab
-        .resolver
-        .addr_of("internet")
-        .context("the internet view")?;
-    let mut args = vec![
-        "--cacert".to_owned(),
-        dir.join("server-ca.pem").display().to_string(),
-        "--dns-servers".to_owned(),
-        vpc.to_string(),
-        "--compare-dns".to_owned(),
-        format!("internet={internet}"),
-        "--haproxy-clientip".to_owned(),
-        "10.0.2.15".to_owned(),
-    ];
-    for c in &lab.connect_map {
-        args.push("--connect-to".to_owned());
-        args.push(format!(
-            "{}:{}:{}:{}",
-            c.host,
-            c.port.map(|p| p.to_string()).unwrap_or_default(),
-            c.to_host,
-            c.to_port.map(|p| p.to_string()).unwrap_or_default()
-        ));
-    }
+    let args = parallax_lab::reproduce::probe_flags(
+        &lab,
+        &dir.join("server-ca.pem"),
+        "vpc-0a1b2c3d4e5f60718",
+        std::net::IpAddr::from([10, 0, 2, 15]),
+    )
+    .context("the VPC's view")?;
     let list: Vec<String> = args.iter().map(|a| format!("{a:?}")).collect();
     let timeout = if parse_secs(&interval) < 10.0 {
         interval.clone()

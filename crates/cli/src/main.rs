@@ -316,7 +316,7 @@ async fn gateway(args: GatewayArgs) -> anyhow::Result<ExitCode> {
         proxy_protocol: args.proxy_protocol,
         header_read_timeout: args.header_timeout,
         idle_timeout: args.idle_timeout,
-        metrics: metrics.clone(),
+        metrics: Some(metrics.clone()),
         ..Default::default()
     };
     // The admin listener is bound first, so that a bad address fails before the doors open.

@@ -83,9 +83,7 @@ pub(crate) async fn connection(
     let _ = tcp.set_nodelay(true);
     let timeout = shared.header_read_timeout;
     use crate::metrics::ConnRefusal;
-    let metrics = shared.metrics.clone();
-    metrics.connection(&door.0, 1);
-    // Counted down whenever this function returns, whatever the path.
+    // Counted up now and down whenever this function returns, whatever the path.
     struct Open(
         Arc<crate::metrics::GatewayMetrics>,
         Arc<(String, FrontDoor)>,
@@ -95,8 +93,15 @@ pub(crate) async fn connection(
             self.0.connection(&self.1.0, -1);
         }
     }
-    let _open = Open(metrics.clone(), door.clone());
-    let refused = |why: ConnRefusal| metrics.refused(&door.0, why);
+    let _open = shared.metrics.clone().map(|m| {
+        m.connection(&door.0, 1);
+        Open(m, door.clone())
+    });
+    let refused = |why: ConnRefusal| {
+        if let Some(m) = &shared.metrics {
+            m.refused(&door.0, why);
+        }
+    };
     if shared.proxy_protocol {
         match tokio::time::timeout(timeout, crate::proxyproto::read_header(&mut tcp)).await {
             Ok(Ok(Some(source))) => peer = source,

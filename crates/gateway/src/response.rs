@@ -276,7 +276,7 @@ pub(crate) enum End {
 
 /// What the access-log line needs, kept until the response body ends.
 pub(crate) struct Finish {
-    pub(crate) metrics: Arc<crate::metrics::GatewayMetrics>,
+    pub(crate) metrics: Option<Arc<crate::metrics::GatewayMetrics>>,
     pub(crate) log: Arc<dyn AccessLog>,
     pub(crate) conn: Arc<Conn>,
     pub(crate) request_id: String,
@@ -298,9 +298,12 @@ impl Finish {
     fn write(self, end: End) {
         let line = access_line(&self, end);
         self.log.line(&line);
+        let Some(metrics) = &self.metrics else {
+            return;
+        };
         // The API and stage are labels only once the request reached a stage of a known API.
         let known = self.ctx.stage.is_some();
-        self.metrics.request(&crate::metrics::RequestSample {
+        metrics.request(&crate::metrics::RequestSample {
             door: &self.conn.door_name,
             api: self.ctx.api.as_ref().filter(|_| known).map(|a| a.as_str()),
             stage: self.ctx.stage.as_deref(),

@@ -50,8 +50,9 @@ pub struct GatewayConfig {
     /// Load Balancer with proxy protocol on; its source address is the client's (`aws:SourceIp`,
     /// the access log). Connections without one are closed.
     pub proxy_protocol: bool,
-    /// Where request, connection and refusal counts go (`--admin`'s `/metrics`).
-    pub metrics: Arc<crate::metrics::GatewayMetrics>,
+    /// Where request, connection and refusal counts go (`--admin`'s `/metrics`); `None` counts
+    /// nothing, so a gateway nobody scrapes pays nothing on its request path.
+    pub metrics: Option<Arc<crate::metrics::GatewayMetrics>>,
 }
 
 impl std::fmt::Debug for GatewayConfig {
@@ -74,7 +75,7 @@ impl Default for GatewayConfig {
             access_log: Arc::new(StderrLog::new()),
             upstream_routes: UpstreamRoutes::default(),
             proxy_protocol: false,
-            metrics: Arc::new(crate::metrics::GatewayMetrics::new()),
+            metrics: None,
         }
     }
 }
@@ -119,7 +120,7 @@ pub(crate) struct Shared {
     pub(crate) header_read_timeout: Duration,
     pub(crate) idle_timeout: Duration,
     pub(crate) proxy_protocol: bool,
-    pub(crate) metrics: Arc<crate::metrics::GatewayMetrics>,
+    pub(crate) metrics: Option<Arc<crate::metrics::GatewayMetrics>>,
 }
 
 /// A running gateway.
@@ -273,7 +274,9 @@ impl Gateway {
     /// topology adds needs a restart.
     pub fn reload(&self, topology: &Topology) -> Result<(), GatewayError> {
         let built = self.with_certs(|c| build_snapshot(topology, c, &self.routes, &*self.counters));
-        self.shared.metrics.reload(built.is_ok());
+        if let Some(m) = &self.shared.metrics {
+            m.reload(built.is_ok());
+        }
         self.shared.snapshot.store(Arc::new(built?));
         Ok(())
     }

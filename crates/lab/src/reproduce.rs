@@ -118,3 +118,33 @@ pub fn instructions(dir: &Path, step: &StepReport, lab: &Running) -> String {
     o.push_str("\nstop with Ctrl-C\n");
     o
 }
+
+/// The `parallax probe` flags that call a running lab from one of its views, as its vantage
+/// point there does: the server CA (a file, see [`write_files`]), the view's resolver (and the
+/// internet view to compare with), the PROXY header with `client`'s address, and a
+/// `--connect-to` for every door, so that nothing is dialled outside loopback. `None` when the
+/// lab has no such view.
+pub fn probe_flags(
+    lab: &Running,
+    ca: &Path,
+    view: &str,
+    client: std::net::IpAddr,
+) -> Option<Vec<String>> {
+    let mut flags = vec![
+        "--cacert".to_owned(),
+        ca.display().to_string(),
+        "--dns-servers".to_owned(),
+        lab.resolver.addr_of(view)?.to_string(),
+        "--haproxy-clientip".to_owned(),
+        client.to_string(),
+    ];
+    if view != "internet" {
+        flags.push("--compare-dns".to_owned());
+        flags.push(format!("internet={}", lab.resolver.addr_of("internet")?));
+    }
+    for c in &lab.connect_map {
+        flags.push("--connect-to".to_owned());
+        flags.push(c.to_string());
+    }
+    Some(flags)
+}

@@ -53,6 +53,29 @@ pub struct ConnectTo {
     pub to_port: Option<u16>,
 }
 
+/// curl's form, `HOST:PORT:CONNECT-TO-HOST:CONNECT-TO-PORT` (an IPv6 host in brackets), as
+/// [`parse_connect_to`] reads it.
+impl std::fmt::Display for ConnectTo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let host = |h: &str| {
+            if h.contains(':') {
+                format!("[{h}]")
+            } else {
+                h.to_owned()
+            }
+        };
+        let port = |p: Option<u16>| p.map(|p| p.to_string()).unwrap_or_default();
+        write!(
+            f,
+            "{}:{}:{}:{}",
+            host(&self.host),
+            port(self.port),
+            host(&self.to_host),
+            port(self.to_port)
+        )
+    }
+}
+
 impl ConnectTo {
     /// A rule that sends HOST:PORT to a socket address.
     pub fn to_addr(host: String, port: Option<u16>, to: SocketAddr) -> ConnectTo {
@@ -406,6 +429,18 @@ fn split_colons(s: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn connect_to_round_trips_through_curls_form() {
+        for text in [
+            "a.example:443:127.0.0.1:8443",
+            "::[::1]:",
+            "10.0.1.17:443:[::1]:9",
+        ] {
+            let c = parse_connect_to(text).expect("parses");
+            assert_eq!(parse_connect_to(&c.to_string()), Ok(c), "{text}");
+        }
+    }
 
     #[test]
     fn curl_forms() {

@@ -2,7 +2,7 @@
 //! same thing (`probe_success`, `probe_duration_seconds{phase}`, `probe_http_status_code`,
 //! `probe_dns_lookup_time_seconds`, `probe_ssl_earliest_cert_expiry`, `probe_tls_version_info`),
 //! and parallax's own: the DNS answer class, the diagnosis as a 0/1 gauge over the fixed set of
-//! rule ids, whether the expectation held, answer changes and confirmations.
+//! rule ids, answer changes and confirmations. `probe_success` is whether the expectation held.
 //!
 //! Label values come from the configuration (the target's name) and from fixed sets (phases,
 //! classes, rule ids, TLS versions); nothing a server sends becomes a label.
@@ -38,7 +38,6 @@ pub struct Metrics {
     tls_version: Family<Labels, Gauge>,
     answer_class: Family<Labels, Gauge>,
     diagnosis: Family<Labels, Gauge>,
-    expectation: Family<Labels, Gauge>,
     changes: Family<Labels, Counter>,
     confirmations: Family<Labels, Counter>,
     probes: Family<Labels, Counter>,
@@ -97,7 +96,6 @@ impl Metrics {
             tls_version: Family::default(),
             answer_class: Family::default(),
             diagnosis: Family::default(),
-            expectation: Family::default(),
             changes: Family::default(),
             confirmations: Family::default(),
             probes: Family::default(),
@@ -145,11 +143,6 @@ impl Metrics {
             m.diagnosis.clone(),
         );
         registry.register(
-            "parallax_expectation_met",
-            "Whether the last answer met the target's expectation",
-            m.expectation.clone(),
-        );
-        registry.register(
             "parallax_answer_changes",
             "Changes of the answer class, front door or diagnosis",
             m.changes.clone(),
@@ -177,9 +170,6 @@ impl Metrics {
         };
         let obs = &report.observation;
         self.success
-            .get_or_create(base)
-            .set(i64::from(summary.success));
-        self.expectation
             .get_or_create(base)
             .set(i64::from(summary.success));
         let secs = |ms: f64| ms / 1000.0;

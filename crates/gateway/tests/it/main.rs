@@ -161,7 +161,7 @@ impl Lab {
         let metrics = Arc::new(parallax_gateway::metrics::GatewayMetrics::new());
         let config = GatewayConfig {
             access_log: log.clone(),
-            metrics: metrics.clone(),
+            metrics: Some(metrics.clone()),
             ..Default::default()
         };
         let gw = Gateway::start(&topology(port, timeout_ms), certs, config)

@@ -14,8 +14,7 @@ mod e2e;
 
 const URL: &str = "https://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com/prod/test";
 
-/// The seed lab, run up to `step`, and the probe flags that reach it from the VPC (as the lab's
-/// `--keep-running` lines give them to curl).
+/// The seed lab, run up to `step`, and the probe flags that reach it from the VPC.
 async fn lab_at(step: &str, dir: &std::path::Path) -> (Running, Vec<String>) {
     let s = Scenario::seed().expect("seed");
     let (_, lab) = run(
@@ -29,33 +28,14 @@ async fn lab_at(step: &str, dir: &std::path::Path) -> (Running, Vec<String>) {
     lab.gateway
         .with_certs(|c| c.write_to(dir))
         .expect("write certs");
-    let vpc = lab
-        .resolver
-        .addr_of("vpc-0a1b2c3d4e5f60718")
-        .expect("vpc view");
-    let internet = lab.resolver.addr_of("internet").expect("internet view");
-    let mut args = vec![
-        "--cacert".to_owned(),
-        dir.join("server-ca.pem").display().to_string(),
-        "--dns-servers".to_owned(),
-        vpc.to_string(),
-        "--compare-dns".to_owned(),
-        format!("internet={internet}"),
-        "--haproxy-clientip".to_owned(),
-        "10.0.2.15".to_owned(),
-        "--max-time".to_owned(),
-        "5".to_owned(),
-    ];
-    for c in &lab.connect_map {
-        args.push("--connect-to".to_owned());
-        args.push(format!(
-            "{}:{}:{}:{}",
-            c.host,
-            c.port.map(|p| p.to_string()).unwrap_or_default(),
-            c.to_host,
-            c.to_port.map(|p| p.to_string()).unwrap_or_default()
-        ));
-    }
+    let mut args = parallax_lab::reproduce::probe_flags(
+        &lab,
+        &dir.join("server-ca.pem"),
+        "vpc-0a1b2c3d4e5f60718",
+        std::net::IpAddr::from([10, 0, 2, 15]),
+    )
+    .expect("the VPC's view");
+    args.extend(["--max-time".to_owned(), "5".to_owned()]);
     (lab, args)
 }
 
