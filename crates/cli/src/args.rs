@@ -183,6 +183,24 @@ pub struct GatewayArgs {
     /// does.
     #[arg(long, requires = "topology")]
     pub watch_config: bool,
+    /// Where usage-plan throttle buckets and quota counts live: `memory` (this process), or
+    /// `redis://HOST:PORT/DB`, shared by every replica that names the same Redis.
+    #[arg(long, value_name = "memory|URL", default_value = "memory")]
+    pub usage_store: String,
+    /// With a Redis store: seconds a request waits for its usage-plan decision.
+    #[arg(long, value_name = "SECONDS", default_value = "0.1", value_parser = parse_seconds)]
+    pub usage_store_timeout: std::time::Duration,
+    /// With a Redis store: what a request gets when Redis does not answer in time. `open`: it
+    /// goes through uncounted (usage plans are best-effort at AWS too); `closed`: 503.
+    #[arg(long, value_enum, default_value_t = StoreFailure::Open)]
+    pub usage_store_failure: StoreFailure,
+}
+
+/// `--usage-store-failure`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum StoreFailure {
+    Open,
+    Closed,
 }
 
 /// A positive number of seconds (`10`, `0.5`).

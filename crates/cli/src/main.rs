@@ -30,8 +30,11 @@ fn main() -> ExitCode {
 fn init_tracing() {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
+    use std::io::IsTerminal as _;
+    // Colour only on a terminal: a log file or journald gets plain text.
     tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
         .with_writer(std::io::stderr)
         .init();
 }
@@ -304,19 +307,57 @@ fn content_hash(p: &std::path::Path) -> Option<u64> {
     Some(h.finish())
 }
 
+/// `--usage-store`: `None` for memory, else the Redis store, whose reachability is said at
+/// start (an unreachable Redis is not fatal: `--usage-store-failure` applies until it answers).
+async fn usage_store(
+    args: &GatewayArgs,
+    metrics: &std::sync::Arc<parallax_gateway::metrics::GatewayMetrics>,
+) -> anyhow::Result<Option<std::sync::Arc<dyn parallax_gateway::usage::UsageStore + Send + Sync>>> {
+    use parallax_gateway::usage_store::{Failure, RedisSettings, RedisStore};
+    if args.usage_store == "memory" {
+        return Ok(None);
+    }
+    let store = RedisStore::new(
+        &RedisSettings {
+            url: args.usage_store.clone(),
+            timeout: args.usage_store_timeout,
+            failure: match args.usage_store_failure {
+                args::StoreFailure::Open => Failure::Open,
+                args::StoreFailure::Closed => Failure::Closed,
+            },
+        },
+        args.admin.map(|_| metrics.clone()),
+    )?;
+    match store.check().await {
+        Ok(()) => eprintln!("usage store: Redis at {}", store.shown()),
+        Err(why) => eprintln!(
+            "usage store: Redis at {} does not answer yet ({why}); requests are {} until it does",
+            store.shown(),
+            match args.usage_store_failure {
+                args::StoreFailure::Open => "let through uncounted",
+                args::StoreFailure::Closed => "refused with 503",
+            }
+        ),
+    }
+    Ok(Some(std::sync::Arc::new(store)))
+}
+
 async fn gateway(args: GatewayArgs) -> anyhow::Result<ExitCode> {
     // Taken before the file is loaded: a change from then on is a reload (at worst one more).
     let loaded_hash = args.topology.as_deref().and_then(content_hash);
     let topology = topology_at(args.topology.as_ref(), args.step.as_deref())?;
     let certs = parallax_gateway::LabCerts::new()?;
     let metrics = std::sync::Arc::new(parallax_gateway::metrics::GatewayMetrics::new());
+    let store = usage_store(&args, &metrics).await?;
     let config = parallax_gateway::GatewayConfig {
         listen: args.listen,
         max_connections: args.max_connections,
         proxy_protocol: args.proxy_protocol,
         header_read_timeout: args.header_timeout,
         idle_timeout: args.idle_timeout,
-        metrics: Some(metrics.clone()),
+        // Without --admin nobody reads the counts, so none are kept.
+        metrics: args.admin.map(|_| metrics.clone()),
+        usage_store: store,
         ..Default::default()
     };
     // The admin listener is bound first, so that a bad address fails before the doors open.

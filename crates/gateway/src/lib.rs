@@ -14,6 +14,8 @@
 //! - [`websocket`]: WebSocket APIs' opening handshake and framing at the doors.
 //! - [`metrics`]: requests, latencies, refusals and connections for Prometheus, bounded labels.
 //! - [`admin`]: the admin listener: `/metrics`, `/healthz`, `/readyz`.
+//! - [`usage_store`]: usage-plan counters shared by replicas in Redis, one script per decision,
+//!   and what a request gets when Redis does not answer.
 //!
 //! Re-exported from `parallax-rules` under the names this crate's callers know:
 //! [`reject`] (refusals), [`request`] (the canonical request), [`route`], [`policy`],
@@ -34,6 +36,7 @@ pub mod response;
 pub mod server;
 pub use parallax_rules::decision as tables;
 pub mod tls;
+pub mod usage_store;
 pub mod websocket;
 pub use parallax_rules::usage_plan as usage;
 

@@ -1,7 +1,8 @@
 //! The gateway's Prometheus metrics (`--admin ADDR:PORT`, `/metrics`): requests by door, API,
 //! stage, status and error type; latency histograms, total and upstream; refused connections
 //! (PROXY header, ClientHello, TLS handshake) and client-certificate refusals by their typed
-//! reason; usage-plan refusals; open connections.
+//! reason; usage-plan refusals; open connections; the shared usage store's latency, failures
+//! and state.
 //!
 //! Every label value comes from a bounded set: the topology's doors, APIs and stages (a request
 //! that named none of them is `-`), the statuses and error types the gateway answers with, and
@@ -74,6 +75,9 @@ pub struct GatewayMetrics {
     usage_refusals: Family<Labels, Counter>,
     open: Family<Labels, Gauge<i64, std::sync::atomic::AtomicI64>>,
     reloads: Family<Labels, Counter<u64, AtomicU64>>,
+    store_duration: Histogram,
+    store_failures: Family<Labels, Counter>,
+    store_up: Gauge,
 }
 
 fn buckets() -> impl Iterator<Item = f64> {
@@ -102,6 +106,9 @@ impl GatewayMetrics {
             usage_refusals: Family::default(),
             open: Family::default(),
             reloads: Family::default(),
+            store_duration: Histogram::new(buckets()),
+            store_failures: Family::default(),
+            store_up: Gauge::default(),
         };
         registry.register(
             "parallax_gateway_requests",
@@ -143,7 +150,38 @@ impl GatewayMetrics {
             "Configuration reloads, by result",
             m.reloads.clone(),
         );
+        registry.register(
+            "parallax_gateway_usage_store_duration_seconds",
+            "Usage-plan decisions made by the shared store (Redis), answered or not",
+            m.store_duration.clone(),
+        );
+        registry.register(
+            "parallax_gateway_usage_store_failures",
+            "Usage-plan decisions the shared store did not make, by reason (timeout, error) and \
+             what the gateway did (allowed, refused)",
+            m.store_failures.clone(),
+        );
+        registry.register(
+            "parallax_gateway_usage_store_up",
+            "1 when the shared usage-plan store answered the last decision, 0 when it did not",
+            m.store_up.clone(),
+        );
         GatewayMetrics { registry, ..m }
+    }
+
+    /// One decision asked of the shared usage store: how long it took, and, when it failed, why
+    /// and whether the request was let through.
+    pub fn usage_store(&self, seconds: f64, failed: Option<(&'static str, &'static str)>) {
+        self.store_duration.observe(seconds);
+        self.store_up.set(i64::from(failed.is_none()));
+        if let Some((reason, action)) = failed {
+            self.store_failures
+                .get_or_create(&vec![
+                    ("reason".to_owned(), reason.to_owned()),
+                    ("action".to_owned(), action.to_owned()),
+                ])
+                .inc();
+        }
     }
 
     fn door(door: &str) -> Labels {
@@ -196,6 +234,11 @@ impl GatewayMetrics {
             Some(Reject::QuotaExceeded) => {
                 self.usage_refusals
                     .get_or_create(&with("reason", "quota"))
+                    .inc();
+            }
+            Some(Reject::UsageStoreUnavailable) => {
+                self.usage_refusals
+                    .get_or_create(&with("reason", "store-unavailable"))
                     .inc();
             }
             _ => {}

@@ -53,6 +53,14 @@ pub(crate) async fn handle(
             client_cert: &conn.client_cert,
         }),
     };
+    // A shared usage store (Redis) decides the plan's throttle and quota after the tables.
+    let decision = match decision {
+        Ok(mut admitted) => match admitted.pending.take() {
+            Some(pending) => pending.await.map(|()| admitted),
+            None => Ok(admitted),
+        },
+        Err(r) => Err(r),
+    };
     let too_large = req
         .headers()
         .get(header::CONTENT_LENGTH)

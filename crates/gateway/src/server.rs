@@ -18,6 +18,7 @@ use crate::certs::{CertError, LabCerts, read_crls};
 use crate::proxy::{UpstreamRoutes, Upstreams};
 use crate::tables::Tables;
 use crate::tls::{DoorTls, DoorTlsSpec, Truststore};
+use crate::usage::{MemoryStore, RetainingStore, UsageStore};
 
 pub use crate::access_log::{ACCESS_LOG_QUEUE, AccessLog, MemoryLog, StderrLog};
 use crate::front_door::accept_loop;
@@ -53,6 +54,9 @@ pub struct GatewayConfig {
     /// Where request, connection and refusal counts go (`--admin`'s `/metrics`); `None` counts
     /// nothing, so a gateway nobody scrapes pays nothing on its request path.
     pub metrics: Option<Arc<crate::metrics::GatewayMetrics>>,
+    /// Where usage-plan counters live when they are shared by several replicas
+    /// ([`crate::usage_store::RedisStore`]); `None` keeps them in this process's memory.
+    pub usage_store: Option<Arc<dyn UsageStore + Send + Sync>>,
 }
 
 impl std::fmt::Debug for GatewayConfig {
@@ -76,6 +80,7 @@ impl Default for GatewayConfig {
             upstream_routes: UpstreamRoutes::default(),
             proxy_protocol: false,
             metrics: None,
+            usage_store: None,
         }
     }
 }
@@ -132,8 +137,10 @@ pub struct Gateway {
     tasks: Vec<tokio::task::JoinHandle<()>>,
     grace: Duration,
     routes: Arc<UpstreamRoutes>,
-    /// Usage-plan counters that a reload keeps.
-    counters: Arc<parallax_rules::usage_plan::RetainingStore>,
+    /// Usage-plan counters: in memory, kept across reloads, or shared (Redis).
+    counters: Arc<dyn UsageStore + Send + Sync>,
+    /// Whether `counters` is shared, so a lab update keeps it too.
+    shared_counters: bool,
 }
 
 impl std::fmt::Debug for Gateway {
@@ -167,7 +174,11 @@ impl Gateway {
         config: GatewayConfig,
     ) -> Result<Gateway, GatewayError> {
         let routes = Arc::new(config.upstream_routes.clone());
-        let counters = Arc::new(parallax_rules::usage_plan::RetainingStore::default());
+        let shared_counters = config.usage_store.is_some();
+        let counters: Arc<dyn UsageStore + Send + Sync> = match &config.usage_store {
+            Some(store) => store.clone(),
+            None => Arc::new(RetainingStore::default()),
+        };
         let snapshot = build_snapshot(topology, &mut certs, &routes, &*counters)?;
         let all = doors(topology);
         let known = all
@@ -231,6 +242,7 @@ impl Gateway {
             grace: config.grace,
             routes,
             counters,
+            shared_counters,
         })
     }
 
@@ -259,11 +271,17 @@ impl Gateway {
         f(&mut guard)
     }
 
-    /// Swaps in a new topology. Requests in flight finish on the old tables; doors that the new
+    /// Swaps in a new topology, with fresh in-memory usage counters (a shared store's stay
+    /// where they are). Requests in flight finish on the old tables; doors that the new
     /// topology adds need a restart to get a listener.
     pub fn update(&self, topology: &Topology) -> Result<(), GatewayError> {
-        let fresh = parallax_rules::usage_plan::MemoryStore;
-        let snapshot = self.with_certs(|c| build_snapshot(topology, c, &self.routes, &fresh))?;
+        let fresh = MemoryStore;
+        let store: &dyn UsageStore = if self.shared_counters {
+            &*self.counters
+        } else {
+            &fresh
+        };
+        let snapshot = self.with_certs(|c| build_snapshot(topology, c, &self.routes, store))?;
         self.shared.snapshot.store(Arc::new(snapshot));
         Ok(())
     }
@@ -311,7 +329,7 @@ fn build_snapshot(
     t: &Topology,
     certs: &mut LabCerts,
     routes: &Arc<UpstreamRoutes>,
-    store: &dyn parallax_rules::usage_plan::UsageStore,
+    store: &dyn UsageStore,
 ) -> Result<Snapshot, GatewayError> {
     let region = t.region.value.clone();
     let suffix = region.dns_suffix();

@@ -192,6 +192,10 @@ pub struct Admitted<'t> {
     /// A WebSocket API's connection: the request must upgrade, and its messages go to these
     /// routes.
     pub websocket: Option<&'t std::sync::Arc<WebSocketEntry>>,
+    /// The usage plan's decision, when a shared store is still making it: the request goes on
+    /// only if it resolves to `Ok` (tables built on [`crate::usage_plan::MemoryStore`] never
+    /// leave one).
+    pub pending: Option<crate::usage_plan::Pending>,
 }
 
 /// The tables of one topology.
@@ -558,13 +562,17 @@ impl Tables {
         // 7: a WebSocket API's connection goes to `$connect` (its API key included).
         if let Some(ws) = &api.websocket {
             ctx.resource = Some("$connect".to_owned());
+            let mut pending = None;
             if ws.connect.api_key_required {
-                ctx.key_id = Some(self.usage.admit(req.api_key, &api_id, stage)?);
+                let (id, later) = self.usage.admit(req.api_key, &api_id, stage)?;
+                ctx.key_id = Some(id);
+                pending = later;
             }
             return Ok(Admitted {
                 route: &ws.connect,
                 params: BTreeMap::new(),
                 websocket: Some(ws),
+                pending,
             });
         }
         // 7: route.
@@ -596,8 +604,11 @@ impl Tables {
         ctx.resource = Some(route.template.as_str().to_owned());
 
         // 8: API key and usage plan.
+        let mut pending = None;
         if route.api_key_required {
-            ctx.key_id = Some(self.usage.admit(req.api_key, &api_id, stage)?);
+            let (id, later) = self.usage.admit(req.api_key, &api_id, stage)?;
+            ctx.key_id = Some(id);
+            pending = later;
         } else if let Some(k) = req.api_key {
             ctx.key_id = self.usage.key_id(k).map(str::to_owned);
         }
@@ -605,6 +616,7 @@ impl Tables {
             route,
             params,
             websocket: None,
+            pending,
         })
     }
 

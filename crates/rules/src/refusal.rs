@@ -54,6 +54,10 @@ pub enum Reject {
     Throttled,
     /// The key's usage plan quota (row 11).
     QuotaExceeded,
+    /// The shared usage-plan store (Redis) did not answer in time, and the gateway runs with
+    /// `--usage-store-failure closed`. Not an API Gateway answer: 503 Service Unavailable (RFC
+    /// 9110 §15.6.4) is ours.
+    UsageStoreUnavailable,
     /// Request body over 10 MB (REQUEST_TOO_LARGE, §1.3; the body text is UNCONFIRMED).
     TooLarge,
     /// The upstream did not answer within the integration timeout (INTEGRATION_TIMEOUT).
@@ -245,6 +249,7 @@ impl Reject {
             Reject::NotFound => 404,
             Reject::UpgradeRequired => 426,
             Reject::IntegrationTimeout | Reject::IntegrationFailure(_) => 504,
+            Reject::UsageStoreUnavailable => 503,
             _ => 403,
         }
     }
@@ -257,7 +262,8 @@ impl Reject {
             Reject::Misdirected
             | Reject::BadRequest(_)
             | Reject::NotFound
-            | Reject::UpgradeRequired => return None,
+            | Reject::UpgradeRequired
+            | Reject::UsageStoreUnavailable => return None,
             Reject::MissingAuthenticationToken => "MissingAuthenticationTokenException",
             Reject::AccessDenied { .. } | Reject::EndpointPolicyDenied { .. } => {
                 "AccessDeniedException"
@@ -283,6 +289,7 @@ impl Reject {
             Reject::Throttled => r#"{"message":"Too Many Requests"}"#.to_owned(),
             Reject::QuotaExceeded => r#"{"message":"Limit Exceeded"}"#.to_owned(),
             Reject::NotFound => r#"{"message":"Not Found"}"#.to_owned(),
+            Reject::UsageStoreUnavailable => r#"{"message":"Service Unavailable"}"#.to_owned(),
             Reject::UpgradeRequired => r#"{"message":"Upgrade Required"}"#.to_owned(),
             Reject::TooLarge => r#"{"message":"Request Too Long"}"#.to_owned(),
             Reject::IntegrationTimeout => r#"{"message":"Endpoint request timed out"}"#.to_owned(),
@@ -372,6 +379,9 @@ impl fmt::Display for Reject {
             }
             Reject::Throttled => f.write_str("usage plan throttle"),
             Reject::QuotaExceeded => f.write_str("usage plan quota"),
+            Reject::UsageStoreUnavailable => f.write_str(
+                "the usage-plan store did not answer in time (--usage-store-failure closed)",
+            ),
             Reject::TooLarge => f.write_str("request body over 10 MB"),
             Reject::IntegrationTimeout => f.write_str("upstream timed out"),
             Reject::IntegrationFailure(why) => write!(f, "upstream failed: {why}"),

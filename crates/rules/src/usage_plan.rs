@@ -5,10 +5,14 @@
 //! Where the counters live is behind [`UsageStore`]: each (key, plan) pair gets its own
 //! [`PlanCounter`] when the tables are built, so the request path takes no global lock. The
 //! in-memory store ([`MemoryStore`]) is the default; a store shared by several gateways
-//! implements the same two traits.
+//! implements the same two traits, and its counters answer [`Take::Later`]: the caller awaits
+//! the decision (the gateway does; the predictor only ever builds in-memory tables).
 
 use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use parallax_model::ApiId;
@@ -49,7 +53,37 @@ pub trait UsageStore {
 pub trait PlanCounter: Send + Sync + std::fmt::Debug {
     /// Counts one call at `now` (the bucket's clock) and `wall` (the quota's calendar), or
     /// refuses it: quota first, then throttle.
-    fn take(&self, now: Instant, wall: SystemTime) -> Result<(), Reject>;
+    fn take(&self, now: Instant, wall: SystemTime) -> Take;
+}
+
+/// A counter's decision: made at once (in memory), or to be awaited (a shared store).
+#[derive(Debug)]
+pub enum Take {
+    Now(Result<(), Reject>),
+    Later(Pending),
+}
+
+/// A decision a shared store is still making. It owns what it needs, so the request can await
+/// it after the tables' borrow has ended.
+pub struct Pending(Pin<Box<dyn Future<Output = Result<(), Reject>> + Send>>);
+
+impl Pending {
+    pub fn new(f: impl Future<Output = Result<(), Reject>> + Send + 'static) -> Pending {
+        Pending(Box::pin(f))
+    }
+}
+
+impl Future for Pending {
+    type Output = Result<(), Reject>;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.0.as_mut().poll(cx)
+    }
+}
+
+impl std::fmt::Debug for Pending {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Pending")
+    }
 }
 
 /// Counters in this process's memory.
@@ -154,8 +188,14 @@ impl Usage {
         Usage { keys }
     }
 
-    /// Checks the `x-api-key` value for a call to `api`/`stage` and counts it. Returns the key id.
-    pub fn admit(&self, key: Option<&[u8]>, api: &ApiId, stage: &str) -> Result<String, Reject> {
+    /// Checks the `x-api-key` value for a call to `api`/`stage` and counts it. Returns the key
+    /// id, and the plan's decision when a shared store is still making it.
+    pub fn admit(
+        &self,
+        key: Option<&[u8]>,
+        api: &ApiId,
+        stage: &str,
+    ) -> Result<(String, Option<Pending>), Reject> {
         self.admit_at(key, api, stage, Instant::now(), SystemTime::now())
     }
 
@@ -167,7 +207,7 @@ impl Usage {
         stage: &str,
         now: Instant,
         wall: SystemTime,
-    ) -> Result<String, Reject> {
+    ) -> Result<(String, Option<Pending>), Reject> {
         let key = key.ok_or(Reject::InvalidApiKey)?;
         let entry = self.keys.get(&digest(key)).ok_or(Reject::InvalidApiKey)?;
         if !constant_time_eq(&entry.value, key) || !entry.enabled {
@@ -177,8 +217,10 @@ impl Usage {
             .stages
             .get(&(api.clone(), stage.to_owned()))
             .ok_or(Reject::InvalidApiKey)?;
-        plan.take(now, wall)?;
-        Ok(entry.id.clone())
+        match plan.take(now, wall) {
+            Take::Now(r) => r.map(|()| (entry.id.clone(), None)),
+            Take::Later(p) => Ok((entry.id.clone(), Some(p))),
+        }
     }
 
     /// The id of the key with this value, for logs of requests that need no key.
@@ -191,7 +233,13 @@ impl Usage {
 impl PlanCounter for PlanUse {
     /// Quota first (an exhausted quota answers LimitExceeded whatever the bucket holds), then
     /// the bucket; both are spent together, so a throttled call does not use quota.
-    fn take(&self, now: Instant, wall: SystemTime) -> Result<(), Reject> {
+    fn take(&self, now: Instant, wall: SystemTime) -> Take {
+        Take::Now(self.take_now(now, wall))
+    }
+}
+
+impl PlanUse {
+    fn take_now(&self, now: Instant, wall: SystemTime) -> Result<(), Reject> {
         // A poisoned lock means a panic mid-update elsewhere; the counters are still numbers.
         let mut c = self.state.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(q) = &self.quota {
@@ -231,7 +279,7 @@ impl PlanCounter for PlanUse {
 
 /// The index of the quota window `wall` falls in: UTC days, weeks starting on Sunday
 /// (UNCONFIRMED: AWS does not say which day starts its weeks), calendar months.
-fn window(period: QuotaPeriod, wall: SystemTime) -> u64 {
+pub fn window(period: QuotaPeriod, wall: SystemTime) -> u64 {
     let days = wall
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs() / 86_400)
@@ -245,6 +293,29 @@ fn window(period: QuotaPeriod, wall: SystemTime) -> u64 {
             y * 12 + m
         }
     }
+}
+
+/// When window `w` of `period` ends, in seconds since 1970 (UTC): the expiry of a shared
+/// store's count for that window.
+pub fn window_end(period: QuotaPeriod, w: u64) -> u64 {
+    let day = match period {
+        QuotaPeriod::Day => w + 1,
+        QuotaPeriod::Week => (w + 1) * 7 - 4,
+        QuotaPeriod::Month => days_from_civil((w + 1) / 12, (w + 1) % 12 + 1),
+    };
+    day * 86_400
+}
+
+/// Days since 1970-01-01 of the first day of month `m` (1-based) of year `y` (Howard
+/// Hinnant's algorithm), for years from 1970.
+fn days_from_civil(y: u64, m: u64) -> u64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y / 400;
+    let yoe = y - era * 400;
+    let mp = if m > 2 { m - 3 } else { m + 9 };
+    let doy = (153 * mp + 2) / 5;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    (era * 146_097 + doe).saturating_sub(719_468)
 }
 
 /// Civil year and month (0-based) of a day count since 1970-01-01 (Howard Hinnant's algorithm).
@@ -302,20 +373,27 @@ usage_plans:
     fn keys_are_checked_against_value_state_and_stage() {
         let (u, api) = usage("", "", true);
         let good = Some(&b"abcdefghij0123456789"[..]);
-        assert_eq!(u.admit(good, &api, "prod"), Ok("k1".to_owned()));
-        assert_eq!(u.admit(None, &api, "prod"), Err(Reject::InvalidApiKey));
         assert_eq!(
-            u.admit(Some(b"abcdefghij0123456780"), &api, "prod"),
+            u.admit(good, &api, "prod").map(|a| a.0),
+            Ok("k1".to_owned())
+        );
+        assert_eq!(
+            u.admit(None, &api, "prod").map(|a| a.0),
             Err(Reject::InvalidApiKey)
         );
         assert_eq!(
-            u.admit(good, &api, "test"),
+            u.admit(Some(b"abcdefghij0123456780"), &api, "prod")
+                .map(|a| a.0),
+            Err(Reject::InvalidApiKey)
+        );
+        assert_eq!(
+            u.admit(good, &api, "test").map(|a| a.0),
             Err(Reject::InvalidApiKey),
             "not in a plan of that stage"
         );
         let (u, api) = usage("", "", false);
         assert_eq!(
-            u.admit(good, &api, "prod"),
+            u.admit(good, &api, "prod").map(|a| a.0),
             Err(Reject::InvalidApiKey),
             "disabled"
         );
@@ -326,11 +404,15 @@ usage_plans:
         let (u, api) = usage("throttle: { rate: 10, burst: 2 }", "", true);
         let k = Some(&b"abcdefghij0123456789"[..]);
         let (t0, w) = (Instant::now(), SystemTime::now());
-        assert!(u.admit_at(k, &api, "prod", t0, w).is_ok());
-        assert!(u.admit_at(k, &api, "prod", t0, w).is_ok());
-        assert_eq!(u.admit_at(k, &api, "prod", t0, w), Err(Reject::Throttled));
+        assert!(u.admit_at(k, &api, "prod", t0, w).map(|a| a.0).is_ok());
+        assert!(u.admit_at(k, &api, "prod", t0, w).map(|a| a.0).is_ok());
+        assert_eq!(
+            u.admit_at(k, &api, "prod", t0, w).map(|a| a.0),
+            Err(Reject::Throttled)
+        );
         assert!(
             u.admit_at(k, &api, "prod", t0 + Duration::from_millis(100), w)
+                .map(|a| a.0)
                 .is_ok()
         );
     }
@@ -341,19 +423,19 @@ usage_plans:
         let k = Some(&b"abcdefghij0123456789"[..]);
         let t0 = Instant::now();
         let day1 = UNIX_EPOCH + Duration::from_secs(20_000 * 86_400 + 100);
-        assert!(u.admit_at(k, &api, "prod", t0, day1).is_ok());
-        assert!(u.admit_at(k, &api, "prod", t0, day1).is_ok());
+        assert!(u.admit_at(k, &api, "prod", t0, day1).map(|a| a.0).is_ok());
+        assert!(u.admit_at(k, &api, "prod", t0, day1).map(|a| a.0).is_ok());
         assert_eq!(
-            u.admit_at(k, &api, "prod", t0, day1),
+            u.admit_at(k, &api, "prod", t0, day1).map(|a| a.0),
             Err(Reject::QuotaExceeded),
             "3 - offset 1 in the first day"
         );
         let day2 = day1 + Duration::from_secs(86_400);
         for _ in 0..3 {
-            assert!(u.admit_at(k, &api, "prod", t0, day2).is_ok());
+            assert!(u.admit_at(k, &api, "prod", t0, day2).map(|a| a.0).is_ok());
         }
         assert_eq!(
-            u.admit_at(k, &api, "prod", t0, day2),
+            u.admit_at(k, &api, "prod", t0, day2).map(|a| a.0),
             Err(Reject::QuotaExceeded)
         );
     }
@@ -363,6 +445,28 @@ usage_plans:
         assert_eq!(year_month(0), (1970, 0));
         assert_eq!(year_month(31), (1970, 1));
         assert_eq!(year_month(20_454), (2026, 0), "2026-01-01");
+        // Window ends: the next day, Sunday, first of the month (dates from a calendar).
+        let secs = |n: u64| n * 86_400;
+        assert_eq!(
+            window_end(QuotaPeriod::Day, 20_454),
+            secs(20_455),
+            "2026-01-02"
+        );
+        assert_eq!(
+            window_end(QuotaPeriod::Week, window(QuotaPeriod::Week, UNIX_EPOCH)),
+            secs(3),
+            "1970-01-04 was the first Sunday"
+        );
+        assert_eq!(
+            window_end(QuotaPeriod::Month, 2026 * 12 + 1),
+            secs(20_513),
+            "February 2026 ends at 2026-03-01, day 20513"
+        );
+        assert_eq!(
+            window_end(QuotaPeriod::Month, 2026 * 12 + 11),
+            secs(20_819),
+            "December 2026 ends at 2027-01-01, day 20819"
+        );
         // 1970-01-04 was a Sunday: a new week starts.
         let d = |n: u64| UNIX_EPOCH + Duration::from_secs(n * 86_400);
         assert_eq!(

@@ -8,11 +8,13 @@
 //! - [`schema`]: a JSON Schema checker for the keywords our schema files use.
 //! - [`https`]: an HTTPS client with curl's knobs (connect-to, SNI, CA, client cert, HTTP/2).
 //! - [`text`]: checks on rendered words (no Rust `Debug` output reaches a report).
+//! - [`redis`]: a real redis-server on a loopback port, stopped and restarted by the test.
 
 pub mod attacks;
 pub mod dns;
 pub mod https;
 pub mod interop;
 pub mod process;
+pub mod redis;
 pub mod schema;
 pub mod text;

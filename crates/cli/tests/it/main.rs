@@ -927,3 +927,306 @@ fn the_gateway_reloads_on_sighup_and_keeps_its_counters() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A bare topology for the Redis store: GET /test behind an API key, with two plans on the
+/// stage: `daily` (key `quota…`, a quota of `quota` a day) and `burst` (key `burst…`, a bucket
+/// of `burst` that refills once in 1000 s, so none refills during a test).
+fn shared_plans_topology(quota: u64, burst: u32) -> String {
+    format!(
+        "region: us-east-1\nfront_doors: {{ regional: [52.94.133.10] }}\napis:\n  - id: a1b2c3d4e5\n    name: orders\n    endpoint_type: REGIONAL\n    stages: [prod]\n    routes:\n      - {{ method: GET, path: /test, api_key_required: true, integration: {{ type: MOCK, body: ok }} }}\nusage_plans:\n  - id: daily\n    quota: {{ limit: {quota}, period: DAY }}\n    stages: [{{ api: a1b2c3d4e5, stage: prod }}]\n    keys: [{{ id: q, value: {QUOTA_KEY} }}]\n  - id: burst\n    throttle: {{ rate: 0.001, burst: {burst} }}\n    stages: [{{ api: a1b2c3d4e5, stage: prod }}]\n    keys: [{{ id: b, value: {BURST_KEY} }}]\n"
+    )
+}
+
+const QUOTA_KEY: &str = "quotakey0123456789abcdef";
+const BURST_KEY: &str = "burstkey0123456789abcdef";
+
+/// `calls` GETs with `key`, all in flight at once, spread round-robin over `replicas`: the
+/// (status, body) of each.
+fn concurrently(replicas: &[&GatewayProcess], key: &str, calls: usize) -> Vec<(u16, String)> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(4)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(calls));
+        let tasks: Vec<_> = (0..calls)
+            .map(|i| {
+                let gw = replicas[i % replicas.len()];
+                let (door, ca, key) = (gw.door, gw.ca.clone(), key.to_owned());
+                let barrier = barrier.clone();
+                tokio::spawn(async move {
+                    let c = parallax_testkit::https::Call::get(
+                        door,
+                        "a1b2c3d4e5.execute-api.us-east-1.amazonaws.com",
+                        "/prod/test",
+                        ca,
+                    )
+                    .header("x-api-key", key);
+                    barrier.wait().await;
+                    let r = parallax_testkit::https::call(&c)
+                        .await
+                        .expect("the call completes");
+                    (r.status, r.body)
+                })
+            })
+            .collect();
+        let mut out = Vec::new();
+        for t in tasks {
+            out.push(t.await.expect("task"));
+        }
+        out
+    })
+}
+
+fn count(replies: &[(u16, String)], status: u16, body: &str) -> usize {
+    replies
+        .iter()
+        .filter(|(s, b)| *s == status && b == body)
+        .count()
+}
+
+/// Issue 16: three replicas sharing one redis-server. 64 clients spread over them get exactly
+/// the quota's number of 200s and the burst's number before the bucket is empty, because each
+/// decision is one atomic script in Redis; the quota's count expires when its UTC day ends.
+#[test]
+fn three_replicas_share_one_quota_and_one_bucket_through_redis() {
+    let Some(redis) = parallax_testkit::redis::RedisServer::start() else {
+        return;
+    };
+    let dir = std::env::temp_dir().join(format!("parallax-cli-redis3-{}", std::process::id()));
+    let file = dir.join("topology.yaml");
+    std::fs::create_dir_all(&dir).expect("dir");
+    std::fs::write(&file, shared_plans_topology(50, 20)).expect("write");
+    let url = redis.url();
+    let flags = ["--usage-store", url.as_str(), "--admin", "127.0.0.1:0"];
+    let replicas: Vec<GatewayProcess> = (0..3)
+        .map(|i| GatewayProcess::start(&file, &dir.join(i.to_string()), &flags))
+        .collect();
+    let all: Vec<&GatewayProcess> = replicas.iter().collect();
+
+    // The quota: 50 a day; 64 clients make two calls each.
+    let mut quota = concurrently(&all, QUOTA_KEY, 64);
+    quota.extend(concurrently(&all, QUOTA_KEY, 64));
+    assert_eq!(count(&quota, 200, "ok"), 50, "{quota:?}");
+    assert_eq!(
+        count(&quota, 429, r#"{"message":"Limit Exceeded"}"#),
+        78,
+        "{quota:?}"
+    );
+    // The burst: 20 tokens; 64 clients at once.
+    let burst = concurrently(&all, BURST_KEY, 64);
+    assert_eq!(count(&burst, 200, "ok"), 20, "{burst:?}");
+    assert_eq!(
+        count(&burst, 429, r#"{"message":"Too Many Requests"}"#),
+        44,
+        "{burst:?}"
+    );
+
+    // Every replica did part of the work, and says so in Prometheus text promtool accepts.
+    for gw in &replicas {
+        let text = gw.metrics();
+        let body = text.split("\r\n\r\n").nth(1).unwrap_or_default();
+        assert!(body.contains("parallax_gateway_usage_store_up 1"), "{body}");
+        assert!(
+            body.contains("parallax_gateway_usage_store_duration_seconds_count"),
+            "{body}"
+        );
+        if let Some(verdict) = parallax_testkit::interop::promtool_check_metrics(body) {
+            verdict.expect("promtool check metrics");
+        }
+    }
+
+    // The window's count expires when the UTC day ends (plus a minute for clocks apart).
+    let keys = redis.command(&["KEYS", "parallax:usage:*"]);
+    let count_key = keys
+        .lines()
+        .find(|k| k.starts_with("parallax:usage:{daily/q}:count:"))
+        .unwrap_or_else(|| panic!("a count key in {keys}"));
+    assert_eq!(redis.command(&["GET", count_key]), "50");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs();
+    let to_midnight = 86_400 - now % 86_400;
+    let ttl: u64 = redis.command(&["TTL", count_key]).parse().expect("a TTL");
+    assert!(
+        ttl <= to_midnight + 60 && ttl + 10 >= to_midnight + 60,
+        "TTL {ttl}, the day ends in {to_midnight} s"
+    );
+    // The bucket expires once it would be full again: 20 tokens at 0.001 a second.
+    let pttl: u64 = redis
+        .command(&["PTTL", "parallax:usage:{burst/b}:bucket"])
+        .parse()
+        .expect("a PTTL");
+    assert!(pttl > 0 && pttl <= 20_000_000 + 1_000, "PTTL {pttl}");
+    for gw in replicas {
+        gw.stop();
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Issue 16: Redis killed mid-run. `--usage-store-failure open` (the default) lets keyed calls
+/// through uncounted, `closed` answers 503, both within the timeout; both say so in the log
+/// and the metrics, and count again once Redis is back, without a restart.
+#[test]
+fn redis_stopped_mid_run_fails_as_configured_and_recovers() {
+    let Some(mut redis) = parallax_testkit::redis::RedisServer::start() else {
+        return;
+    };
+    let dir = std::env::temp_dir().join(format!("parallax-cli-redisdown-{}", std::process::id()));
+    let file = dir.join("topology.yaml");
+    std::fs::create_dir_all(&dir).expect("dir");
+    std::fs::write(&file, shared_plans_topology(1000, 1000)).expect("write");
+    let url = redis.url();
+    let common = [
+        "--usage-store",
+        url.as_str(),
+        "--usage-store-timeout",
+        "0.2",
+        "--admin",
+        "127.0.0.1:0",
+    ];
+    let open = GatewayProcess::start(&file, &dir.join("open"), &common);
+    let mut closed_flags = common.to_vec();
+    closed_flags.extend(["--usage-store-failure", "closed"]);
+    let closed = GatewayProcess::start(&file, &dir.join("closed"), &closed_flags);
+    let key = Some(QUOTA_KEY);
+    assert_eq!(open.call(key), (200, "ok".to_owned()));
+    assert_eq!(closed.call(key), (200, "ok".to_owned()));
+
+    redis.stop();
+    for _ in 0..3 {
+        assert_eq!(open.call(key), (200, "ok".to_owned()), "open: through");
+        assert_eq!(
+            closed.call(key),
+            (503, r#"{"message":"Service Unavailable"}"#.to_owned()),
+            "closed: refused"
+        );
+    }
+    // A wrong key is still refused: the keys come from the topology, not from Redis.
+    assert_eq!(open.call(Some("wrongkey0123456789abcdef")).0, 403);
+    let m = open.metrics();
+    assert!(m.contains("parallax_gateway_usage_store_up 0"), "{m}");
+    assert!(
+        m.contains(
+            "parallax_gateway_usage_store_failures_total{reason=\"error\",action=\"allowed\"}"
+        ) || m.contains(
+            "parallax_gateway_usage_store_failures_total{reason=\"timeout\",action=\"allowed\"}"
+        ),
+        "{m}"
+    );
+    let m = closed.metrics();
+    assert!(
+        m.contains("parallax_gateway_usage_plan_refusals_total{door=\"regional\",reason=\"store-unavailable\"} 3"),
+        "{m}"
+    );
+
+    // Back (empty: it kept nothing): the next decisions are Redis's again, without a restart.
+    redis.restart();
+    let mut back = false;
+    for _ in 0..200 {
+        if closed.call(key).0 == 200 {
+            back = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    assert!(back, "the closed replica serves again once Redis is back");
+    assert_eq!(open.call(key).0, 200);
+    let keys = redis.command(&["KEYS", "parallax:usage:{daily/q}:count:*"]);
+    let counted: u64 = redis
+        .command(&["GET", keys.lines().next().expect("a count key")])
+        .parse()
+        .expect("a count");
+    assert!(counted >= 1, "counting resumed: {counted}");
+    for (name, gw) in [("open", open), ("closed", closed)] {
+        let err = gw.stop();
+        assert!(
+            err.contains("usage store: Redis did not answer")
+                && err.contains("usage store: Redis answers again; counting resumed"),
+            "{name}: {err}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Issue 16: SIGHUP while 16 clients keep calling: every request is answered, by the old
+/// configuration or the new one, none fails.
+#[test]
+fn a_reload_under_load_loses_no_request() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let dir = std::env::temp_dir().join(format!("parallax-cli-reloadload-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let file = dir.join("topology.yaml");
+    std::fs::write(&file, reload_topology("one", false)).expect("write");
+    let gw = GatewayProcess::start(&file, &dir, &["--admin", "127.0.0.1:0"]);
+    let stop = std::sync::Arc::new(AtomicBool::new(false));
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let clients: Vec<_> = (0..16)
+        .map(|_| {
+            let (door, ca, stop) = (gw.door, gw.ca.clone(), stop.clone());
+            rt.spawn(async move {
+                let mut replies = Vec::new();
+                // Bounded: at most 5000 calls each.
+                for _ in 0..5000 {
+                    if stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    let c = parallax_testkit::https::Call::get(
+                        door,
+                        "a1b2c3d4e5.execute-api.us-east-1.amazonaws.com",
+                        "/prod/test",
+                        ca.clone(),
+                    );
+                    replies.push(
+                        parallax_testkit::https::call(&c)
+                            .await
+                            .map(|r| (r.status, r.body)),
+                    );
+                }
+                replies
+            })
+        })
+        .collect();
+    for n in 1..=6 {
+        let body = if n % 2 == 1 { "two" } else { "one" };
+        std::fs::write(&file, reload_topology(body, false)).expect("write");
+        gw.signal("HUP");
+        let want = format!("parallax_gateway_reloads_total{{result=\"ok\"}} {n}");
+        let mut seen = false;
+        for _ in 0..400 {
+            if gw.metrics().contains(&want) {
+                seen = true;
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert!(seen, "reload {n} happened");
+    }
+    stop.store(true, Ordering::Relaxed);
+    let mut replies = Vec::new();
+    for c in clients {
+        replies.extend(rt.block_on(c).expect("client"));
+    }
+    let failed: Vec<_> = replies.iter().filter(|r| r.is_err()).collect();
+    assert!(failed.is_empty(), "failed calls: {failed:?}");
+    let ok = |body: &str| {
+        replies
+            .iter()
+            .filter(|r| matches!(r, Ok((200, b)) if b == body))
+            .count()
+    };
+    assert_eq!(
+        ok("one") + ok("two"),
+        replies.len(),
+        "every call answered 200"
+    );
+    assert!(ok("one") > 0 && ok("two") > 0, "both configurations served");
+    gw.stop();
+    let _ = std::fs::remove_dir_all(&dir);
+}
