@@ -2,7 +2,7 @@
 //! on it, and the predicted matrix. It links no server: `predict` comes from `parallax-rules`.
 //!
 //! - [`predict`]: `parallax-rules`'s predict, re-exported.
-//! - [`source`]: YAML and JSON read into one positioned tree.
+//! - [`source`]: YAML and JSON read into one positioned tree (`parallax_model::source`, re-exported).
 //! - [`cfn`], [`terraform`], [`awscli`]: importers into [`imported::Imported`].
 //! - [`findings`]: the rules, and text, JSON and SARIF output.
 //! - [`hcl`]: where `.tf` files declare each resource, for findings on a plan.
@@ -16,7 +16,7 @@ pub mod imported;
 pub mod input;
 pub mod matrix;
 pub mod runnable;
-pub mod source;
+pub use parallax_model::source;
 pub mod terraform;
 
 pub use parallax_rules::predict::{self, PredictRequest, Prediction, Predictor};

@@ -319,6 +319,7 @@ pub fn topology(m: &Imported) -> (Topology, Vec<Assumption>) {
             }),
             stages,
             routes,
+            openapi: None,
             policy: a.policy.as_ref().map(|p| At::bare(with_ids(p, &made_ids))),
             vpc_endpoints: a
                 .vpc_endpoints
@@ -458,6 +459,7 @@ pub fn topology(m: &Imported) -> (Topology, Vec<Assumption>) {
         custom_domains,
         usage_plans: Vec::new(),
         vantages,
+        notices: Vec::new(),
     };
     (t, notes)
 }

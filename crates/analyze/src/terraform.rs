@@ -706,18 +706,4 @@ fn any_true(v: &Value) -> bool {
     }
 }
 
-/// A positioned node as plain JSON.
-pub fn to_json(n: &Node) -> Value {
-    match &n.kind {
-        Kind::Null => Value::Null,
-        Kind::Bool(b) => Value::Bool(*b),
-        Kind::Int(i) => Value::from(*i),
-        Kind::Float(f) => serde_json::Number::from_f64(*f)
-            .map(Value::Number)
-            .unwrap_or(Value::Null),
-        Kind::Str(s) => Value::String(s.clone()),
-        Kind::Seq(v) => Value::Array(v.iter().map(to_json).collect()),
-        Kind::Map(m) => Value::Object(m.iter().map(|(k, v)| (k.clone(), to_json(v))).collect()),
-        Kind::Tag(_, inner) => to_json(inner),
-    }
-}
+pub use parallax_model::source::to_json;

@@ -179,9 +179,18 @@ pub struct GatewayArgs {
     /// Serve /metrics (Prometheus), /healthz and /readyz here.
     #[arg(long, value_name = "ADDR:PORT")]
     pub admin: Option<SocketAddr>,
-    /// Reload the --topology file when its content changes (looked at every second), as SIGHUP
-    /// does.
-    #[arg(long, requires = "topology")]
+    /// Serve the REST API an OpenAPI 3 or Swagger 2.0 definition describes (an API Gateway
+    /// export, JSON or YAML): its id, region and stage from the export's host and base path.
+    /// Repeatable; added to --topology's APIs, or served alone.
+    #[arg(long, value_name = "FILE")]
+    pub openapi: Vec<PathBuf>,
+    /// The endpoint type of --openapi APIs (an export does not say; one that lists VPC
+    /// endpoints is PRIVATE).
+    #[arg(long, value_enum, default_value_t = EndpointTypeArg::Regional, requires = "openapi")]
+    pub endpoint_type: EndpointTypeArg,
+    /// Reload the --topology and --openapi files when their content changes (looked at every
+    /// second), as SIGHUP does.
+    #[arg(long)]
     pub watch_config: bool,
     /// Where usage-plan throttle buckets and quota counts live: `memory` (this process), or
     /// `redis://HOST:PORT/DB`, shared by every replica that names the same Redis.
@@ -194,6 +203,15 @@ pub struct GatewayArgs {
     /// goes through uncounted (usage plans are best-effort at AWS too); `closed`: 503.
     #[arg(long, value_enum, default_value_t = StoreFailure::Open)]
     pub usage_store_failure: StoreFailure,
+}
+
+/// `--endpoint-type`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+#[value(rename_all = "UPPER")]
+pub enum EndpointTypeArg {
+    Regional,
+    Edge,
+    Private,
 }
 
 /// `--usage-store-failure`.

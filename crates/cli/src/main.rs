@@ -105,6 +105,7 @@ async fn lab(args: LabArgs) -> anyhow::Result<ExitCode> {
         Some(path) => Scenario::from_path(path)?,
         None => Scenario::seed()?,
     };
+    say_notices(&scenario.topology);
     let opts = parallax_lab::LabOptions {
         until_step: args.step.clone(),
     };
@@ -264,6 +265,7 @@ fn check(path: &std::path::Path) -> anyhow::Result<ExitCode> {
                 s.steps.len()
             );
             summarise(&s.topology);
+            say_notices(&s.topology);
             for (i, step) in s.steps.iter().enumerate() {
                 println!(
                     "  step {}: {} ({} changes, {} requests)",
@@ -277,6 +279,7 @@ fn check(path: &std::path::Path) -> anyhow::Result<ExitCode> {
         ModelFile::Topology(t) => {
             println!("{}: topology", path.display());
             summarise(&t);
+            say_notices(&t);
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -342,10 +345,113 @@ async fn usage_store(
     Ok(Some(std::sync::Arc::new(store)))
 }
 
+/// What the gateway serves: `--topology` (at `--step`), with the `--openapi` APIs added; the
+/// `--openapi` APIs alone when there is no `--topology`; else the seed incident.
+struct GatewaySource {
+    topology: Option<PathBuf>,
+    step: Option<String>,
+    openapi: Vec<PathBuf>,
+    endpoint_type: parallax_model::topology::EndpointType,
+}
+
+impl GatewaySource {
+    fn files(&self) -> Vec<PathBuf> {
+        self.topology.iter().chain(&self.openapi).cloned().collect()
+    }
+
+    fn load(&self) -> anyhow::Result<Topology> {
+        if self.topology.is_none() && !self.openapi.is_empty() {
+            let mut t = Topology::from_yaml(
+                "region: us-east-1\nfront_doors: { regional: [52.94.133.10], edge: [13.249.118.20] }\n",
+                "<--openapi>",
+            )?;
+            self.add_openapi(&mut t, true)?;
+            return Ok(t);
+        }
+        let mut t = topology_at(self.topology.as_ref(), self.step.as_deref())?;
+        self.add_openapi(&mut t, false)?;
+        Ok(t)
+    }
+
+    /// Adds each `--openapi` API; `alone`: the region is the first export's.
+    fn add_openapi(&self, t: &mut Topology, alone: bool) -> anyhow::Result<()> {
+        for (i, path) in self.openapi.iter().enumerate() {
+            let shown = path.display().to_string();
+            let def = parallax_model::openapi::read_file(path)?;
+            if alone
+                && i == 0
+                && let Some(r) = &def.region
+            {
+                t.region.value = r.clone();
+            }
+            if let Some(r) = def.region.as_ref().filter(|r| **r != t.region.value) {
+                bail!(
+                    "{shown}: the export is of an API in {r}, the topology's region is {}",
+                    t.region.value
+                );
+            }
+            for n in &def.notices {
+                eprintln!("note: {n}");
+            }
+            let api = def.into_api(&shown, self.endpoint_type);
+            if t.api(&api.id.value).is_some() {
+                bail!(
+                    "{shown}: the topology already has API {}; name the file with `openapi:` on that API instead",
+                    api.id.value
+                );
+            }
+            eprintln!(
+                "{shown}: {} API {} `{}`, stage {}, {} routes",
+                api.endpoint_type.value,
+                api.id.value,
+                api.name,
+                api.stages.first().map_or("-", |s| s.value.as_str()),
+                api.routes.len()
+            );
+            t.apis.push(api);
+        }
+        if !self.openapi.is_empty() {
+            let problems = t.problems();
+            if !problems.is_empty() {
+                return Err(parallax_model::LoadError::Invalid {
+                    origin: "--openapi".to_owned(),
+                    problems,
+                }
+                .into());
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The content of several files, hashed together (a missing file hashes as missing).
+fn files_hash(files: &[PathBuf]) -> Option<u64> {
+    use std::hash::{Hash as _, Hasher as _};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    for f in files {
+        content_hash(f).hash(&mut h);
+    }
+    (!files.is_empty()).then(|| h.finish())
+}
+
 async fn gateway(args: GatewayArgs) -> anyhow::Result<ExitCode> {
-    // Taken before the file is loaded: a change from then on is a reload (at worst one more).
-    let loaded_hash = args.topology.as_deref().and_then(content_hash);
-    let topology = topology_at(args.topology.as_ref(), args.step.as_deref())?;
+    use parallax_model::topology::EndpointType;
+    let source = GatewaySource {
+        topology: args.topology.clone(),
+        step: args.step.clone(),
+        openapi: args.openapi.clone(),
+        endpoint_type: match args.endpoint_type {
+            args::EndpointTypeArg::Regional => EndpointType::Regional,
+            args::EndpointTypeArg::Edge => EndpointType::Edge,
+            args::EndpointTypeArg::Private => EndpointType::Private,
+        },
+    };
+    if args.watch_config && source.files().is_empty() {
+        bail!("--watch-config needs --topology or --openapi (the embedded seed does not change)");
+    }
+    // Taken before the files are loaded: a change from then on is a reload (at worst one more).
+    let loaded_hash = files_hash(&source.files());
+    let topology = source.load()?;
     let certs = parallax_gateway::LabCerts::new()?;
     let metrics = std::sync::Arc::new(parallax_gateway::metrics::GatewayMetrics::new());
     let store = usage_store(&args, &metrics).await?;
@@ -398,16 +504,14 @@ async fn gateway(args: GatewayArgs) -> anyhow::Result<ExitCode> {
     for l in gw.listening() {
         println!("listening on https {} door {}", l.addr, l.door);
     }
-    // SIGHUP reloads the topology file (and the certificates and truststores it names); a file
-    // that does not load keeps the running configuration and says why, with file:line.
-    let reload_from = args.topology.clone();
-    let step = args.step.clone();
-    // --watch-config: the file's content, looked at every second (a modification time can stay
+    // SIGHUP reloads the files (and the certificates and truststores they name); a file that
+    // does not load keeps the running configuration and says why, with file:line.
+    // --watch-config: the files' content, looked at every second (a modification time can stay
     // the same across two quick writes), compared with what was loaded.
     let watched = if args.watch_config {
-        reload_from.clone()
+        source.files()
     } else {
-        None
+        Vec::new()
     };
     let mut seen = loaded_hash;
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
@@ -418,7 +522,7 @@ async fn gateway(args: GatewayArgs) -> anyhow::Result<ExitCode> {
         let refused = |e: &dyn std::fmt::Display| {
             eprintln!("reload ({why}) refused, the running configuration stays: {e}");
         };
-        match topology_at(reload_from.as_ref(), step.as_deref()) {
+        match source.load() {
             Err(e) => {
                 metrics.reload(false);
                 refused(&format!("{e:#}"));
@@ -435,8 +539,8 @@ async fn gateway(args: GatewayArgs) -> anyhow::Result<ExitCode> {
         let changed = async {
             loop {
                 tick.tick().await;
-                if let Some(path) = watched.as_deref() {
-                    let now = content_hash(path);
+                if !watched.is_empty() {
+                    let now = files_hash(&watched);
                     if now != seen {
                         seen = now;
                         return;
@@ -511,7 +615,16 @@ fn probe_options(a: ProbeArgs) -> anyhow::Result<ProbeSetup> {
 
 /// The topology of a file (or the seed), as it is after `step` when one is named.
 fn topology_at(path: Option<&PathBuf>, step: Option<&str>) -> anyhow::Result<Topology> {
-    Ok(ModelFile::path_or_seed(path.map(PathBuf::as_path))?.topology_at(step)?)
+    let t = ModelFile::path_or_seed(path.map(PathBuf::as_path))?.topology_at(step)?;
+    say_notices(&t);
+    Ok(t)
+}
+
+/// What the OpenAPI files a topology names hold that parallax does not emulate, on stderr.
+fn say_notices(t: &Topology) {
+    for n in &t.notices {
+        eprintln!("note: {n}");
+    }
 }
 
 async fn resolver(args: ResolverArgs) -> anyhow::Result<ExitCode> {

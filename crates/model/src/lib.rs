@@ -11,6 +11,10 @@
 //! - [`ids`]: AWS identifiers that cannot hold a malformed value.
 //! - [`policy`]: resource policies, parsed whole (or refused) and evaluated for one call.
 //! - [`exposition`]: Prometheus's OpenMetrics text turned into the classic text format.
+//! - [`source`]: a positioned tree of YAML or JSON text (every node keeps its line), shared by
+//!   the analyzer's template readers and [`openapi`].
+//! - [`openapi`]: API Gateway's OpenAPI 3 and Swagger 2.0 exports turned into an API's routes,
+//!   policy and endpoint configuration, with what is not emulated reported by line.
 
 pub mod address;
 mod error;
@@ -18,10 +22,12 @@ pub mod exposition;
 pub mod file;
 pub mod ids;
 pub mod naming;
+pub mod openapi;
 pub mod outcome;
 pub mod policy;
 mod pos;
 pub mod scenario;
+pub mod source;
 pub mod topology;
 mod yaml;
 

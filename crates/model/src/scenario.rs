@@ -510,6 +510,28 @@ impl Scenario {
     /// Reads a scenario from YAML text. `origin` names the text in errors (a path).
     pub fn from_yaml(text: &str, origin: &str) -> Result<Scenario, LoadError> {
         let mut s: Scenario = crate::yaml::parse(text, origin)?;
+        // APIs whose routes are in an OpenAPI file, read relative to this file.
+        let base = Path::new(origin).parent();
+        let mut problems = Vec::new();
+        let mut notices = Vec::new();
+        for (i, api) in s.topology.apis.iter_mut().enumerate() {
+            problems.extend(api.take_openapi(base, &format!("topology.apis[{i}]"), &mut notices));
+        }
+        for (si, step) in s.steps.iter_mut().enumerate() {
+            for (ci, change) in step.changes.iter_mut().enumerate() {
+                if let Change::AddApi(api) = &mut change.value {
+                    let field = format!("steps[{si}].changes[{ci}].add_api");
+                    problems.extend(api.take_openapi(base, &field, &mut notices));
+                }
+            }
+        }
+        if !problems.is_empty() {
+            return Err(LoadError::Invalid {
+                origin: origin.to_owned(),
+                problems,
+            });
+        }
+        s.topology.notices.extend(notices);
         s.states = s.compute_states().map_err(|problems| LoadError::Invalid {
             origin: origin.to_owned(),
             problems,

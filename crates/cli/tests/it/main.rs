@@ -758,9 +758,18 @@ struct GatewayProcess {
 impl GatewayProcess {
     /// Starts it with `--tls-dir DIR/tls` and `extra` flags; reads its addresses from stdout.
     fn start(file: &std::path::Path, dir: &std::path::Path, extra: &[&str]) -> GatewayProcess {
+        GatewayProcess::start_with(&["--topology".as_ref(), file.as_os_str()], dir, extra)
+    }
+
+    /// As [`GatewayProcess::start`], with `source` for what it serves (`--openapi FILE`, ...).
+    fn start_with(
+        source: &[&std::ffi::OsStr],
+        dir: &std::path::Path,
+        extra: &[&str],
+    ) -> GatewayProcess {
         let mut child = parallax()
-            .args(["gateway", "--topology"])
-            .arg(file)
+            .arg("gateway")
+            .args(source)
             .arg("--tls-dir")
             .arg(dir.join("tls"))
             .args(extra)
@@ -800,6 +809,15 @@ impl GatewayProcess {
                 .build()
                 .expect("runtime"),
         }
+    }
+
+    /// `method` `path` on `host`: status, headers and body.
+    fn request(&self, method: &str, host: &str, path: &str) -> parallax_testkit::https::Reply {
+        let mut c = parallax_testkit::https::Call::get(self.door, host, path, self.ca.clone());
+        c.method = method;
+        self.rt
+            .block_on(parallax_testkit::https::call(&c))
+            .expect("the call completes")
     }
 
     /// GET /prod/test on the seed's REGIONAL API name, with an API key when given.
@@ -1228,5 +1246,49 @@ fn a_reload_under_load_loses_no_request() {
     );
     assert!(ok("one") > 0 && ok("two") > 0, "both configurations served");
     gw.stop();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Issue 16: `parallax gateway --openapi FILE` serves an API Gateway export: the API id, region
+/// and stage from its servers URL, a MOCK's template and static headers, an unknown method's
+/// MissingAuthenticationToken; what is not emulated is said on stderr with file:line.
+#[test]
+fn the_gateway_serves_an_openapi_export() {
+    let dir = std::env::temp_dir().join(format!("parallax-cli-openapi-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let export = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../model/tests/openapi/petstore-oas30.yaml");
+    let gw = GatewayProcess::start_with(&["--openapi".as_ref(), export.as_os_str()], &dir, &[]);
+    let host = "p3tst0r3ab.execute-api.us-west-2.amazonaws.com";
+    let root = gw.request("GET", host, "/test/");
+    assert_eq!(root.status, 200);
+    assert_eq!(root.header("content-type"), Some("text/html"));
+    assert!(
+        root.body.contains("Welcome to your Pet Store API"),
+        "{}",
+        root.body
+    );
+    let cors = gw.request("OPTIONS", host, "/test/pets");
+    assert_eq!(cors.status, 200);
+    assert_eq!(
+        cors.header("access-control-allow-methods"),
+        Some("POST,GET,OPTIONS")
+    );
+    assert_eq!(cors.header("access-control-allow-origin"), Some("*"));
+    // No DELETE on /pets: API Gateway's answer for a method a REST API does not have.
+    let none = gw.request("DELETE", host, "/test/pets");
+    assert_eq!(
+        (none.status, none.body.as_str()),
+        (403, r#"{"message":"Missing Authentication Token"}"#)
+    );
+    let err = gw.stop();
+    assert!(
+        err.contains("REGIONAL API p3tst0r3ab `PetStore`, stage test, 5 routes"),
+        "{err}"
+    );
+    assert!(
+        err.contains("petstore-oas30.yaml:36: GET /pets: the request parameter mapping"),
+        "{err}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

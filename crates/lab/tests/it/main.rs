@@ -57,6 +57,7 @@ scenario_tests! {
     scenario_hub_and_spoke => "hub-and-spoke.yaml",
     scenario_mutual_tls => "mutual-tls.yaml",
     scenario_onprem_hybrid => "onprem-hybrid.yaml",
+    scenario_openapi_import => "openapi-import.yaml",
     scenario_private_api => "private-api.yaml",
     scenario_private_custom_domain => "private-custom-domain.yaml",
     scenario_route53_profile => "route53-profile.yaml",

@@ -60,6 +60,11 @@ pub struct Api {
     pub stages: Vec<At<String>>,
     #[serde(default)]
     pub routes: Vec<Route>,
+    /// An OpenAPI 3 or Swagger 2.0 definition (an API Gateway export) to take the routes from,
+    /// with its policy and endpoint configuration; relative to the file that names it. Read when
+    /// the file loads ([`crate::openapi`]), then cleared.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub openapi: Option<At<String>>,
     /// The resource policy: a JSON document, written as YAML or as a JSON string.
     #[serde(default)]
     pub policy: Option<At<serde_json::Value>>,
@@ -92,6 +97,112 @@ impl Api {
 }
 
 impl Api {
+    /// Reads the `openapi:` file, if any, into this API (routes, and the policy and VPC
+    /// endpoints when the topology does not give them), and clears the field. `base` is the
+    /// directory of the file that names it; `field` this API's path in it (`apis[0]`). Every
+    /// element taken carries the `openapi:` line, since its own line is in another file; what
+    /// is not emulated goes to `notices`. Returns the problems found.
+    pub fn take_openapi(
+        &mut self,
+        base: Option<&std::path::Path>,
+        field: &str,
+        notices: &mut Vec<crate::openapi::Notice>,
+    ) -> Vec<crate::Problem> {
+        let Some(file) = self.openapi.take() else {
+            return Vec::new();
+        };
+        let at = file.pos;
+        let field = format!("{field}.openapi");
+        let problem = |message: String| crate::Problem::new(at, field.clone(), message);
+        let path = match base {
+            Some(dir) => dir.join(&file.value),
+            None => std::path::PathBuf::from(&file.value),
+        };
+        let def = match crate::openapi::read_file(&path) {
+            Ok(d) => d,
+            Err(crate::LoadError::Read { path, source }) => {
+                return vec![problem(format!("cannot read {}: {source}", path.display()))];
+            }
+            Err(e) => {
+                return e
+                    .problems()
+                    .iter()
+                    .map(|p| {
+                        let field = if p.field.is_empty() {
+                            String::new()
+                        } else {
+                            format!("{}: ", p.field)
+                        };
+                        problem(format!(
+                            "{}:{}: {field}{}",
+                            path.display(),
+                            p.pos.line,
+                            p.message
+                        ))
+                    })
+                    .collect();
+            }
+        };
+        let mut problems = Vec::new();
+        if self.protocol != ApiProtocol::Rest {
+            problems.push(problem(
+                "only a REST API's routes are imported from OpenAPI".to_owned(),
+            ));
+        }
+        if !self.routes.is_empty() {
+            problems.push(problem(
+                "routes and openapi are both given: the routes come from the definition".to_owned(),
+            ));
+        }
+        if def.endpoint_type == Some(EndpointType::Private)
+            && self.endpoint_type.value != EndpointType::Private
+        {
+            problems.push(problem(format!(
+                "the definition lists VPC endpoints, which only a PRIVATE API has, but endpoint_type is {}",
+                self.endpoint_type.value
+            )));
+        }
+        if let Some(p) = def.policy {
+            if self.policy.is_some() {
+                problems.push(problem(
+                    "policy is given here and in the definition (x-amazon-apigateway-policy)"
+                        .to_owned(),
+                ));
+            } else {
+                self.policy = Some(At::new(p.value, at));
+            }
+        }
+        if !def.vpc_endpoints.is_empty() {
+            if self.vpc_endpoints.is_empty() {
+                self.vpc_endpoints = def
+                    .vpc_endpoints
+                    .into_iter()
+                    .map(|v| At::new(v.value, at))
+                    .collect();
+            } else {
+                problems.push(problem(
+                    "vpc_endpoints are given here and in the definition (vpcEndpointIds)"
+                        .to_owned(),
+                ));
+            }
+        }
+        if def.disable_execute_api_endpoint == Some(true) {
+            self.disable_execute_api_endpoint = true;
+        }
+        self.routes = def
+            .routes
+            .into_iter()
+            .map(|r| Route {
+                method: At::new(r.method.value, at),
+                path: At::new(r.path.value, at),
+                api_key_required: r.api_key_required,
+                integration: At::new(r.integration.value, at),
+            })
+            .collect();
+        notices.extend(def.notices);
+        problems
+    }
+
     pub fn default_name(&self, region: &Region) -> ExecuteApiName {
         ExecuteApiName::Default {
             api: self.id.value.clone(),
@@ -226,6 +337,22 @@ pub enum Integration {
         /// holding the certificate chain and the key).
         client_certificate: Option<String>,
     },
+}
+
+impl Integration {
+    /// An HTTP_PROXY integration, checked as the YAML form is (an importer's way in).
+    pub fn http_proxy(uri: String, timeout_ms: Option<u32>) -> Result<Integration, String> {
+        Integration::try_from(RawIntegration {
+            kind: "HTTP_PROXY".to_owned(),
+            uri: Some(uri),
+            status: None,
+            body: None,
+            headers: BTreeMap::new(),
+            timeout_ms,
+            ca: None,
+            client_certificate: None,
+        })
+    }
 }
 
 /// API Gateway's integration timeout: at most 29 s, and the default.

@@ -59,6 +59,10 @@ pub struct Topology {
     pub usage_plans: Vec<UsagePlan>,
     #[serde(default)]
     pub vantages: Vec<Vantage>,
+    /// What the OpenAPI definitions the file names hold that parallax does not emulate, with
+    /// their lines: said when the file loads.
+    #[serde(skip)]
+    pub notices: Vec<crate::openapi::Notice>,
 }
 
 fn default_account() -> At<String> {
@@ -229,7 +233,19 @@ impl Topology {
 impl Topology {
     /// Reads a bare topology (no steps) from YAML text.
     pub fn from_yaml(text: &str, origin: &str) -> Result<Topology, crate::LoadError> {
-        let t: Topology = crate::yaml::parse(text, origin)?;
+        let mut t: Topology = crate::yaml::parse(text, origin)?;
+        let mut problems = Vec::new();
+        let base = std::path::Path::new(origin).parent();
+        for (i, api) in t.apis.iter_mut().enumerate() {
+            let found = api.take_openapi(base, &format!("apis[{i}]"), &mut t.notices);
+            problems.extend(found);
+        }
+        if !problems.is_empty() {
+            return Err(crate::LoadError::Invalid {
+                origin: origin.to_owned(),
+                problems,
+            });
+        }
         let problems = t.problems();
         if problems.is_empty() {
             Ok(t)

@@ -372,3 +372,249 @@ fn websocket_apis_are_checked() {
         assert!(text.contains(want), "{want} not in {text}");
     }
 }
+
+/// The OpenAPI corpus (`tests/openapi/`): an export's routes, settings and notices, as API
+/// Gateway's documentation of its extensions says.
+mod openapi {
+    use std::collections::BTreeMap;
+    use std::path::{Path, PathBuf};
+
+    use parallax_model::openapi::{Definition, read_file};
+    use parallax_model::topology::{EndpointType, Integration, Method};
+
+    fn corpus(name: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/openapi")
+            .join(name)
+    }
+
+    fn read(name: &str) -> Definition {
+        read_file(&corpus(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
+    }
+
+    /// `(method, path, api_key_required, integration)` of every route, in file order.
+    fn routes(d: &Definition) -> Vec<(Method, &str, bool, &Integration)> {
+        d.routes
+            .iter()
+            .map(|r| {
+                (
+                    r.method.value,
+                    r.path.value.as_str(),
+                    r.api_key_required,
+                    &r.integration.value,
+                )
+            })
+            .collect()
+    }
+
+    fn proxy(uri: &str, timeout_ms: u32) -> Integration {
+        Integration::HttpProxy {
+            uri: uri.to_owned(),
+            timeout_ms,
+            ca: None,
+            client_certificate: None,
+        }
+    }
+
+    fn mock(status: u16, body: &str, headers: &[(&str, &str)]) -> Integration {
+        Integration::Mock {
+            status,
+            body: body.to_owned(),
+            headers: headers
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect::<BTreeMap<_, _>>(),
+        }
+    }
+
+    /// Each notice as `line: the start of its message`.
+    fn notices(d: &Definition) -> Vec<(u32, String)> {
+        d.notices
+            .iter()
+            .map(|n| (n.line, n.message.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn openapi_petstore_export_in_openapi_3() {
+        let d = read("petstore-oas30.yaml");
+        // The servers URL with its basePath variable's default (OpenAPI 3 server variables).
+        assert_eq!(d.api_id.as_ref().map(|a| a.as_str()), Some("p3tst0r3ab"));
+        assert_eq!(d.region.as_ref().map(|r| r.as_str()), Some("us-west-2"));
+        assert_eq!(d.stage.as_deref(), Some("test"));
+        assert_eq!(d.endpoint_type, None, "an export does not say");
+        let pets = "http://petstore.execute-api.us-west-2.amazonaws.com/petstore/pets";
+        let cors = [
+            (
+                "Access-Control-Allow-Headers",
+                "Content-Type,X-Amz-Date,Authorization,X-Api-Key",
+            ),
+            ("Access-Control-Allow-Methods", "POST,GET,OPTIONS"),
+            ("Access-Control-Allow-Origin", "*"),
+        ];
+        assert_eq!(
+            routes(&d),
+            [
+                (Method::Get, "/pets", false, &proxy(pets, 29_000)),
+                (Method::Post, "/pets", false, &proxy(pets, 29_000)),
+                // The mock's request template {"statusCode": 200} picks `default`, whose static
+                // ('quoted') header values are the response's headers.
+                (Method::Options, "/pets", false, &mock(200, "", &cors)),
+                // integration.request.path.id ← method.request.path.petId: the uri's {id} is
+                // the method's {petId}.
+                (
+                    Method::Get,
+                    "/pets/{petId}",
+                    false,
+                    &proxy(&format!("{pets}/{{petId}}"), 29_000)
+                ),
+                (
+                    Method::Get,
+                    "/",
+                    false,
+                    &mock(
+                        200,
+                        "<html><body><h1>Welcome to your Pet Store API</h1></body></html>",
+                        &[("Content-Type", "text/html")]
+                    )
+                ),
+            ]
+        );
+        let n = notices(&d);
+        assert_eq!(n.len(), 3, "{n:?}");
+        assert!(n[0].0 == 36 && n[0].1.contains("integration.request.querystring.page"));
+        assert!(n[1].0 == 37 && n[1].1.contains("integration.request.querystring.type"));
+        assert!(
+            n[2].0 == 27
+                && n[2]
+                    .1
+                    .contains("mapping templates and response mappings are not applied")
+        );
+    }
+
+    #[test]
+    fn openapi_private_swagger_2_export_with_what_is_not_emulated() {
+        let d = read("orders-swagger2.json");
+        assert_eq!(d.api_id.as_ref().map(|a| a.as_str()), Some("a1b2c3d4e5"));
+        assert_eq!(d.stage.as_deref(), Some("prod"), "basePath /prod");
+        // vpcEndpointIds exist on PRIVATE APIs only.
+        assert_eq!(d.endpoint_type, Some(EndpointType::Private));
+        assert_eq!(d.vpc_endpoints.len(), 1);
+        let policy = d.policy.as_ref().expect("x-amazon-apigateway-policy");
+        assert_eq!(policy.value["Statement"][0]["Resource"], "execute-api:/*");
+        assert_eq!(
+            routes(&d),
+            [
+                // `api_key` security → apiKeyRequired; x-amazon-apigateway-any-method → ANY;
+                // timeoutInMillis → the integration timeout.
+                (
+                    Method::Any,
+                    "/onprem/{proxy+}",
+                    true,
+                    &proxy("https://orders.onprem.example/{proxy}", 10_000)
+                ),
+                // statusCode 503 from the request template: `5\d{2}` matches it, `2\d{2}` does
+                // not, and a match wins over `default`.
+                (
+                    Method::Get,
+                    "/status",
+                    false,
+                    &mock(503, r#"{"up":false}"#, &[("Retry-After", "120")])
+                ),
+                (
+                    Method::Get,
+                    "/report",
+                    false,
+                    &mock(
+                        501,
+                        r#"{"message":"AWS_PROXY integrations are not emulated by parallax"}"#,
+                        &[]
+                    )
+                ),
+                (
+                    Method::Post,
+                    "/echo",
+                    false,
+                    &mock(200, "$input.json('$')", &[])
+                ),
+            ],
+            "GET /legacy has no integration and is not imported"
+        );
+        let n = notices(&d);
+        let at = |line: u32, words: &str| {
+            assert!(
+                n.iter().any(|(l, m)| *l == line && m.contains(words)),
+                "no notice `{words}` at line {line}: {n:?}"
+            );
+        };
+        at(81, "gateway responses are not applied");
+        at(43, "AWS_PROXY");
+        at(54, "VTL is not evaluated, so 200 is taken");
+        at(56, "selection pattern `(2|3)\\d{2}`");
+        at(57, "the response template uses VTL");
+        at(63, "GET /legacy: no x-amazon-apigateway-integration");
+        at(
+            41,
+            "security scheme `staff` (a Cognito user pool authorizer)",
+        );
+        assert_eq!(n.len(), 7, "{n:?}");
+    }
+
+    #[test]
+    fn openapi_files_that_cannot_be_imported_name_their_line() {
+        for (file, line, words) in [
+            ("bad-path.yaml", 5, "opens `{` without closing it"),
+            (
+                "bad-proxy-without-uri.yaml",
+                8,
+                "an http_proxy integration needs a uri",
+            ),
+            (
+                "bad-not-a-definition.yaml",
+                1,
+                "not an OpenAPI 3 or Swagger 2.0 definition",
+            ),
+        ] {
+            let e = read_file(&corpus(file)).expect_err(file).to_string();
+            let want = format!("{file}:{line}:");
+            assert!(e.contains(&want) && e.contains(words), "{file}: {e}");
+        }
+    }
+
+    /// `apis[].openapi` in a topology: the routes, policy and endpoints come from the file,
+    /// relative to the topology's own; what is not emulated is in `notices`.
+    #[test]
+    fn openapi_named_by_a_topology() {
+        let dir = corpus("");
+        let origin = dir.join("topology.yaml");
+        let yaml = "region: us-east-1\nfront_doors: { regional: [52.94.133.10] }\nvpcs: [{ id: vpc-0a1b2c3d, cidr: 10.0.0.0/16, dns_hostnames: true }]\nendpoints:\n  - { id: vpce-0123456789abcdef0, vpc: vpc-0a1b2c3d, service: com.amazonaws.us-east-1.execute-api, private_dns: true, subnets: [{ id: subnet-0a1b2c3d, az: us-east-1a, address: 10.0.1.17 }] }\napis:\n  - id: a1b2c3d4e5\n    name: orders\n    endpoint_type: PRIVATE\n    stages: [prod]\n    openapi: orders-swagger2.json\n";
+        let t = parallax_model::topology::Topology::from_yaml(yaml, &origin.display().to_string())
+            .unwrap_or_else(|e| panic!("{e}"));
+        let api = &t.apis[0];
+        assert_eq!(api.routes.len(), 4);
+        assert!(api.policy.is_some() && api.vpc_endpoints.len() == 1);
+        assert!(api.openapi.is_none(), "read, then cleared");
+        assert_eq!(t.notices.len(), 7);
+        // The same API said REGIONAL: the definition's endpoints contradict it, at the line of
+        // `openapi:`.
+        let bad = yaml.replace("PRIVATE", "REGIONAL");
+        let e = parallax_model::topology::Topology::from_yaml(&bad, &origin.display().to_string())
+            .expect_err("REGIONAL with vpcEndpointIds")
+            .to_string();
+        assert!(
+            e.contains("topology.yaml:11:")
+                && e.contains("apis[0].openapi")
+                && e.contains("only a PRIVATE API"),
+            "{e}"
+        );
+        let missing = yaml.replace("orders-swagger2.json", "nope.json");
+        let e =
+            parallax_model::topology::Topology::from_yaml(&missing, &origin.display().to_string())
+                .expect_err("a missing file")
+                .to_string();
+        assert!(
+            e.contains("apis[0].openapi") && e.contains("nope.json"),
+            "{e}"
+        );
+    }
+}

@@ -434,6 +434,23 @@ fn convert(n: &MarkedYaml<'_>, parent_line: u32) -> Node {
     Node { kind, line }
 }
 
+/// The tree as JSON; a YAML tag stands for the value it tags.
+pub fn to_json(n: &Node) -> serde_json::Value {
+    use serde_json::Value;
+    match &n.kind {
+        Kind::Null => Value::Null,
+        Kind::Bool(b) => Value::Bool(*b),
+        Kind::Int(i) => Value::from(*i),
+        Kind::Float(f) => serde_json::Number::from_f64(*f)
+            .map(Value::Number)
+            .unwrap_or(Value::Null),
+        Kind::Str(s) => Value::String(s.clone()),
+        Kind::Seq(v) => Value::Array(v.iter().map(to_json).collect()),
+        Kind::Map(m) => Value::Object(m.iter().map(|(k, v)| (k.clone(), to_json(v))).collect()),
+        Kind::Tag(_, inner) => to_json(inner),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -478,7 +495,7 @@ mod tests {
         let text = "{\"a\": [1, -2.5e3, true, null, \"x\\u00e9\\ud83d\\ude00\\n\"],\n \"b\": {}}";
         let n = parse(text, "t.json").unwrap();
         let v: serde_json::Value = serde_json::from_str(text).unwrap();
-        assert_eq!(crate::terraform::to_json(&n), v);
+        assert_eq!(to_json(&n), v);
         assert_eq!(n.get("b").unwrap().line, 2);
         for bad in ["{\"a\": }", "{\"a\": 1,}", "[1 2]", "{\"a\": \"x", "{} {}"] {
             assert!(parse(bad, "bad.json").is_err(), "{bad}");
