@@ -218,8 +218,12 @@ custom_domains:
     certificate: {d}/server.pem
     mtls: {{ truststore: {d}/client-ca.pem }}
     mappings: [{{ api: b1e2n3c4h5, stage: prod }}]
+# Limits no benchmark reaches, so that every request is counted (in memory, or in Redis with
+# --usage-store) and none refused; nginx counts in its limit_req zone the same way.
 usage_plans:
   - id: bench
+    throttle: {{ rate: 10000000, burst: 10000000 }}
+    quota: {{ limit: 1000000000000, period: DAY }}
     stages: [{{ api: b1e2n3c4h5, stage: prod }}]
     keys: [{{ id: bench, value: {API_KEY} }}]
 "#

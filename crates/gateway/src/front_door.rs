@@ -138,6 +138,9 @@ pub(crate) async fn connection(
         Ok(Ok(s)) => s,
         Ok(Err(e)) => {
             tracing::debug!(%peer, sni = ?sni, error = %e, "TLS handshake failed");
+            if accept && let Some(m) = &shared.metrics {
+                m.handshake_failed(&door.0, crate::metrics::HandshakeFailure::of(&e));
+            }
             refused(if accept {
                 ConnRefusal::Handshake
             } else {

@@ -1,7 +1,8 @@
 //! The gateway's Prometheus metrics (`--admin ADDR:PORT`, `/metrics`): requests by door, API,
 //! stage, status and error type; latency histograms, total and upstream; refused connections
 //! (PROXY header, ClientHello, TLS handshake) and client-certificate refusals by their typed
-//! reason; usage-plan refusals; open connections; the shared usage store's latency, failures
+//! reason, TLS handshake failures by rustls's typed error; usage-plan refusals; open connections;
+//! upstream connections (the pool's state); the shared usage store's latency, failures
 //! and state.
 //!
 //! Every label value comes from a bounded set: the topology's doors, APIs and stages (a request
@@ -50,6 +51,60 @@ impl ConnRefusal {
     }
 }
 
+/// Why a TLS handshake failed, from rustls's typed error (a fixed set).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HandshakeFailure {
+    /// Strict mutual TLS: the client sent no certificate.
+    NoClientCertificate,
+    /// Strict mutual TLS: the client's certificate did not verify.
+    BadClientCertificate,
+    /// No protocol version, cipher suite or signature scheme in common.
+    Incompatible,
+    /// The client sent an alert (often: it does not trust the gateway's certificate).
+    AlertFromClient,
+    /// The client broke the protocol (an unexpected or malformed message).
+    Protocol,
+    /// The connection ended or failed underneath TLS.
+    Io,
+    Other,
+}
+
+impl HandshakeFailure {
+    /// Classifies the error `LazyConfigAcceptor`'s stream returned.
+    pub fn of(e: &std::io::Error) -> HandshakeFailure {
+        let Some(tls) = e
+            .get_ref()
+            .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+        else {
+            return HandshakeFailure::Io;
+        };
+        match tls {
+            rustls::Error::NoCertificatesPresented => HandshakeFailure::NoClientCertificate,
+            rustls::Error::InvalidCertificate(_) => HandshakeFailure::BadClientCertificate,
+            rustls::Error::PeerIncompatible(_) => HandshakeFailure::Incompatible,
+            rustls::Error::AlertReceived(_) => HandshakeFailure::AlertFromClient,
+            rustls::Error::PeerMisbehaved(_)
+            | rustls::Error::InappropriateMessage { .. }
+            | rustls::Error::InappropriateHandshakeMessage { .. }
+            | rustls::Error::InvalidMessage(_)
+            | rustls::Error::DecryptError => HandshakeFailure::Protocol,
+            _ => HandshakeFailure::Other,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HandshakeFailure::NoClientCertificate => "no-client-certificate",
+            HandshakeFailure::BadClientCertificate => "bad-client-certificate",
+            HandshakeFailure::Incompatible => "incompatible",
+            HandshakeFailure::AlertFromClient => "alert-from-client",
+            HandshakeFailure::Protocol => "protocol",
+            HandshakeFailure::Io => "io",
+            HandshakeFailure::Other => "other",
+        }
+    }
+}
+
 /// One request as the metrics see it.
 #[derive(Debug)]
 pub struct RequestSample<'a> {
@@ -78,6 +133,10 @@ pub struct GatewayMetrics {
     store_duration: Histogram,
     store_failures: Family<Labels, Counter>,
     store_up: Gauge,
+    handshakes: Family<Labels, Counter>,
+    upstream_opened: Counter,
+    upstream_failed: Counter,
+    upstream_open: Gauge,
 }
 
 fn buckets() -> impl Iterator<Item = f64> {
@@ -109,6 +168,10 @@ impl GatewayMetrics {
             store_duration: Histogram::new(buckets()),
             store_failures: Family::default(),
             store_up: Gauge::default(),
+            handshakes: Family::default(),
+            upstream_opened: Counter::default(),
+            upstream_failed: Counter::default(),
+            upstream_open: Gauge::default(),
         };
         registry.register(
             "parallax_gateway_requests",
@@ -166,7 +229,49 @@ impl GatewayMetrics {
             "1 when the shared usage-plan store answered the last decision, 0 when it did not",
             m.store_up.clone(),
         );
+        registry.register(
+            "parallax_gateway_tls_handshake_failures",
+            "TLS handshakes that failed after the ClientHello, by door and reason",
+            m.handshakes.clone(),
+        );
+        registry.register(
+            "parallax_gateway_upstream_connections_opened",
+            "Connections opened to HTTP_PROXY upstreams (TCP connected)",
+            m.upstream_opened.clone(),
+        );
+        registry.register(
+            "parallax_gateway_upstream_connect_failures",
+            "Connections to HTTP_PROXY upstreams that could not be opened",
+            m.upstream_failed.clone(),
+        );
+        registry.register(
+            "parallax_gateway_upstream_connections_open",
+            "Upstream connections open now, in use or idle in the pool",
+            m.upstream_open.clone(),
+        );
         GatewayMetrics { registry, ..m }
+    }
+
+    /// A TLS handshake that failed.
+    pub fn handshake_failed(&self, door: &str, why: HandshakeFailure) {
+        let mut l = Self::door(door);
+        l.push(("reason".to_owned(), why.as_str().to_owned()));
+        self.handshakes.get_or_create(&l).inc();
+    }
+
+    /// An upstream connection opened (`Ok`) or not; [`GatewayMetrics::upstream_closed`] when
+    /// it ends.
+    pub fn upstream_connect(&self, ok: bool) {
+        if ok {
+            self.upstream_opened.inc();
+            self.upstream_open.inc();
+        } else {
+            self.upstream_failed.inc();
+        }
+    }
+
+    pub fn upstream_closed(&self) {
+        self.upstream_open.dec();
     }
 
     /// One decision asked of the shared usage store: how long it took, and, when it failed, why

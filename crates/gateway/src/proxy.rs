@@ -34,15 +34,75 @@ pub struct UpstreamRoutes {
     pub only_mapped: bool,
 }
 
-/// Dials mapped upstreams at their mapped socket (TLS still sends the original name as SNI).
+/// Dials mapped upstreams at their mapped socket (TLS still sends the original name as SNI),
+/// and counts the connections it opens while they live (the pool's state, for `/metrics`).
 #[derive(Clone, Debug)]
 pub struct MappedConnector {
     inner: HttpConnector,
     routes: std::sync::Arc<UpstreamRoutes>,
+    metrics: Option<std::sync::Arc<crate::metrics::GatewayMetrics>>,
+}
+
+/// An upstream connection, counted open until it is dropped (closed by either side, or let go by
+/// the pool).
+#[derive(Debug)]
+pub struct Counted<T> {
+    inner: T,
+    metrics: Option<std::sync::Arc<crate::metrics::GatewayMetrics>>,
+}
+
+impl<T> Drop for Counted<T> {
+    fn drop(&mut self) {
+        if let Some(m) = &self.metrics {
+            m.upstream_closed();
+        }
+    }
+}
+
+impl<T: hyper::rt::Read + Unpin> hyper::rt::Read for Counted<T> {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: hyper::rt::ReadBufCursor<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl<T: hyper::rt::Write + Unpin> hyper::rt::Write for Counted<T> {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+impl<T: hyper_util::client::legacy::connect::Connection>
+    hyper_util::client::legacy::connect::Connection for Counted<T>
+{
+    fn connected(&self) -> hyper_util::client::legacy::connect::Connected {
+        self.inner.connected()
+    }
 }
 
 impl tower_service::Service<Uri> for MappedConnector {
-    type Response = <HttpConnector as tower_service::Service<Uri>>::Response;
+    type Response = Counted<<HttpConnector as tower_service::Service<Uri>>::Response>;
     type Error = BoxError;
     type Future = std::pin::Pin<
         Box<dyn std::future::Future<Output = Result<Self::Response, BoxError>> + Send>,
@@ -80,7 +140,14 @@ impl tower_service::Service<Uri> for MappedConnector {
             None => uri,
         };
         let fut = self.inner.call(target);
-        Box::pin(async move { fut.await.map_err(Into::into) })
+        let metrics = self.metrics.clone();
+        Box::pin(async move {
+            let r = fut.await;
+            if let Some(m) = &metrics {
+                m.upstream_connect(r.is_ok());
+            }
+            Ok(Counted { inner: r?, metrics })
+        })
     }
 }
 
@@ -106,6 +173,7 @@ impl Upstreams {
         client_cert: Option<&str>,
         certs: &mut LabCerts,
         routes: &std::sync::Arc<UpstreamRoutes>,
+        metrics: Option<&std::sync::Arc<crate::metrics::GatewayMetrics>>,
     ) -> Result<(), CertError> {
         let key = (ca.map(str::to_owned), client_cert.map(str::to_owned));
         if self.clients.contains_key(&key) {
@@ -141,6 +209,7 @@ impl Upstreams {
         let mapped = MappedConnector {
             inner: http,
             routes: routes.clone(),
+            metrics: metrics.cloned(),
         };
         let connector = hyper_rustls::HttpsConnectorBuilder::new()
             .with_tls_config(config)

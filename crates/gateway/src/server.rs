@@ -179,7 +179,13 @@ impl Gateway {
             Some(store) => store.clone(),
             None => Arc::new(RetainingStore::default()),
         };
-        let snapshot = build_snapshot(topology, &mut certs, &routes, &*counters)?;
+        let snapshot = build_snapshot(
+            topology,
+            &mut certs,
+            &routes,
+            &*counters,
+            config.metrics.as_ref(),
+        )?;
         let all = doors(topology);
         let known = all
             .iter()
@@ -281,7 +287,9 @@ impl Gateway {
         } else {
             &fresh
         };
-        let snapshot = self.with_certs(|c| build_snapshot(topology, c, &self.routes, store))?;
+        let metrics = self.shared.metrics.as_ref();
+        let snapshot =
+            self.with_certs(|c| build_snapshot(topology, c, &self.routes, store, metrics))?;
         self.shared.snapshot.store(Arc::new(snapshot));
         Ok(())
     }
@@ -291,7 +299,9 @@ impl Gateway {
     /// Connections and requests in flight keep the tables they started with. A door that the new
     /// topology adds needs a restart.
     pub fn reload(&self, topology: &Topology) -> Result<(), GatewayError> {
-        let built = self.with_certs(|c| build_snapshot(topology, c, &self.routes, &*self.counters));
+        let metrics = self.shared.metrics.as_ref();
+        let built = self
+            .with_certs(|c| build_snapshot(topology, c, &self.routes, &*self.counters, metrics));
         if let Some(m) = &self.shared.metrics {
             m.reload(built.is_ok());
         }
@@ -330,6 +340,7 @@ fn build_snapshot(
     certs: &mut LabCerts,
     routes: &Arc<UpstreamRoutes>,
     store: &dyn UsageStore,
+    metrics: Option<&Arc<crate::metrics::GatewayMetrics>>,
 ) -> Result<Snapshot, GatewayError> {
     let region = t.region.value.clone();
     let suffix = region.dns_suffix();
@@ -394,7 +405,13 @@ fn build_snapshot(
                 ..
             } = &r.integration.value
             {
-                upstreams.prepare(ca.as_deref(), client_certificate.as_deref(), certs, routes)?;
+                upstreams.prepare(
+                    ca.as_deref(),
+                    client_certificate.as_deref(),
+                    certs,
+                    routes,
+                    metrics,
+                )?;
             }
         }
     }

@@ -1362,6 +1362,22 @@ async fn the_admin_listener_counts_with_bounded_labels() {
         403,
         "no client certificate"
     );
+    // Through to the upstream: one pooled upstream connection opened, still open.
+    let c = Call::get(
+        lab.door("regional"),
+        REGIONAL,
+        "/prod/onprem/x",
+        lab.ca.clone(),
+    )
+    .header("x-api-key", KEY);
+    assert_eq!(call(&c).await.expect("call").status, 200);
+    // A client that does not trust the gateway's certificate: it ends the handshake with an
+    // alert (RFC 8446 §6.2), a typed handshake failure.
+    let untrusting = Call::get(lab.door("regional"), REGIONAL, "/prod/test", Vec::new());
+    assert!(
+        call(&untrusting).await.is_err(),
+        "the client refuses the server"
+    );
     // Not TLS at all: refused before any request.
     let mut raw = tokio::net::TcpStream::connect(lab.door("regional"))
         .await
@@ -1404,20 +1420,27 @@ async fn the_admin_listener_counts_with_bounded_labels() {
     let mut text = String::new();
     for _ in 0..50 {
         text = get("/metrics").await;
-        if text.contains("reason=\"client-hello\"") && text.contains("reason=\"not-sent\"") {
+        if text.contains("reason=\"client-hello\"")
+            && text.contains("reason=\"not-sent\"")
+            && text.contains("reason=\"alert-from-client\"")
+        {
             break;
         }
         tokio::task::yield_now().await;
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     for want in [
-        "parallax_gateway_requests_total{door=\"regional\",api=\"a1b2c3d4e5\",stage=\"prod\",status=\"200\",error_type=\"-\"} 1",
+        "parallax_gateway_requests_total{door=\"regional\",api=\"a1b2c3d4e5\",stage=\"prod\",status=\"200\",error_type=\"-\"} 2",
         "parallax_gateway_requests_total{door=\"regional\",api=\"a1b2c3d4e5\",stage=\"prod\",status=\"403\",error_type=\"MissingAuthenticationTokenException\"} 1",
         "parallax_gateway_requests_total{door=\"regional\",api=\"-\",stage=\"-\",status=\"403\",error_type=\"ForbiddenException\"}",
         "parallax_gateway_client_certificate_refusals_total{door=\"regional\",reason=\"not-sent\"} 1",
         "parallax_gateway_connections_refused_total{door=\"regional\",reason=\"client-hello\"} 1",
         "parallax_gateway_request_duration_seconds_bucket{le=",
         "parallax_gateway_open_connections{door=\"regional\"}",
+        "parallax_gateway_tls_handshake_failures_total{door=\"regional\",reason=\"alert-from-client\"} 1",
+        "parallax_gateway_upstream_connections_opened_total 1",
+        "parallax_gateway_upstream_connections_open 1",
+        "parallax_gateway_upstream_connect_failures_total 0",
     ] {
         assert!(text.contains(want), "{want} not in\n{text}");
     }
