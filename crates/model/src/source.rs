@@ -175,6 +175,9 @@ struct Json<'a> {
     duplicates: Vec<DuplicateKey>,
 }
 
+/// Objects with this many keys get a key index for finding repeated keys.
+const INDEX_FROM: usize = 16;
+
 /// Deeper nesting than any template needs is refused rather than risked on the stack.
 const MAX_DEPTH: usize = 256;
 
@@ -227,6 +230,8 @@ impl Json<'_> {
             Some(b'{') => {
                 self.i += 1;
                 let mut m = Vec::new();
+                let mut index: std::collections::HashMap<String, usize> =
+                    std::collections::HashMap::new();
                 self.ws();
                 if self.b.get(self.i) == Some(&b'}') {
                     self.i += 1;
@@ -240,12 +245,24 @@ impl Json<'_> {
                         if v.line == 0 {
                             v.line = key_line;
                         }
-                        // The last value of a repeated key wins, as in CloudFormation.
-                        match m
-                            .iter_mut()
-                            .find(|(key, _): &&mut (String, Node)| *key == k)
-                        {
-                            Some(slot) => {
+                        // The last value of a repeated key wins, as in CloudFormation. A
+                        // large object (a template's Resources) looks keys up in an index, so
+                        // reading it stays linear.
+                        if m.len() == INDEX_FROM && index.is_empty() {
+                            index = m
+                                .iter()
+                                .enumerate()
+                                .map(|(i, (key, _)): (usize, &(String, Node))| (key.clone(), i))
+                                .collect();
+                        }
+                        let found = if index.is_empty() {
+                            m.iter().position(|(key, _): &(String, Node)| *key == k)
+                        } else {
+                            index.get(&k).copied()
+                        };
+                        match found {
+                            Some(at) => {
+                                let slot = &mut m[at];
                                 self.duplicates.push(DuplicateKey {
                                     key: k,
                                     first_line: slot.1.line,
@@ -253,7 +270,12 @@ impl Json<'_> {
                                 });
                                 slot.1 = v;
                             }
-                            None => m.push((k, v)),
+                            None => {
+                                if !index.is_empty() {
+                                    index.insert(k.clone(), m.len());
+                                }
+                                m.push((k, v));
+                            }
                         }
                         self.ws();
                         match self.b.get(self.i) {
@@ -474,6 +496,28 @@ mod tests {
             n.get("B").and_then(|b| b.get("c")).map(|c| &c.kind),
             Some(&Kind::Int(2))
         );
+    }
+
+    #[test]
+    fn json_duplicates_are_found_in_large_objects_too() {
+        // Past INDEX_FROM keys the lookup goes through an index: the same answer.
+        let mut text = String::from("{");
+        for i in 0..40 {
+            text.push_str(&format!("\"k{i}\": {i},\n"));
+        }
+        text.push_str("\"k3\": \"again\"}");
+        let (n, d) = parse_with_duplicates(&text, "t.json").unwrap();
+        assert_eq!(
+            d,
+            [DuplicateKey {
+                key: "k3".into(),
+                first_line: 4,
+                last_line: 41
+            }]
+        );
+        assert_eq!(n.get("k3").and_then(Node::as_str), Some("again"));
+        assert_eq!(n.entries().len(), 40);
+        assert_eq!(n.get("k39").map(|v| &v.kind), Some(&Kind::Int(39)));
     }
 
     #[test]
