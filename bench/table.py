@@ -17,34 +17,55 @@ def by(bench, case=None):
     return out
 
 
+def spread(values, fmt="{:,.0f}"):
+    """median (min-max) of a side's rounds."""
+    v = list(values)
+    if not v:
+        return "-"
+    if len(v) == 1:
+        return fmt.format(v[0])
+    return f"{fmt.format(med(v))} ({fmt.format(min(v))}-{fmt.format(max(v))})"
+
+
+def ratios(a, b, key):
+    """a/b per round (rounds pair up: each round ran every side once, alternating)."""
+    return [x[key] / max(y[key], 1e-9) for x, y in zip(a, b)]
+
+
 print("## Gateway vs nginx (same TLS, client-certificate check, API key set, per-key counting, work)\n")
-print("| case | parallax req/s | parallax + Redis req/s | nginx req/s | parallax / nginx | Redis / in-memory | parallax p99 ms | parallax + Redis p99 ms | nginx p99 ms | errors p/r/n |")
-print("|---|---|---|---|---|---|---|---|---|---|")
-for case in ["mock-keepalive-c64", "proxy-keepalive-c64", "handshakes-c16"]:
+print("Each cell: median (min-max) over rounds; a ratio is taken per round, then summarised.\n")
+print("| case | side | req/s | p99 ms | errors |")
+print("|---|---|---|---|---|")
+gw_cases = ["mock-keepalive-c64", "proxy-keepalive-c64", "handshakes-c16"]
+for case in gw_cases:
     s = by("gateway", case)
-    if not s:
-        continue
-    p = [r["result"] for r in s["parallax"]]
-    q = [r["result"] for r in s.get("parallax-redis", [])] or p
-    n = [r["result"] for r in s["nginx"]]
-    prps, qrps, nrps = med(x["rps"] for x in p), med(x["rps"] for x in q), med(x["rps"] for x in n)
-    # The spread: each round's ratio, so a noisy round shows.
-    spread = [a["rps"] / max(b["rps"], 1e-9) for a, b in zip(p, n)]
-    print(f"| {case} | {prps:,.0f} | {qrps:,.0f} | {nrps:,.0f} | {prps / max(nrps, 1e-9):.2f} ({min(spread):.2f}-{max(spread):.2f}) | {qrps / max(prps, 1e-9):.2f} | {med(x['p99_ms'] for x in p):.2f} | {med(x['p99_ms'] for x in q):.2f} | {med(x['p99_ms'] for x in n):.2f} | {sum(x['errors'] for x in p)}/{sum(x['errors'] for x in q)}/{sum(x['errors'] for x in n)} |")
+    for side in ["parallax", "parallax-redis", "nginx"]:
+        rs = [r["result"] for r in s.get(side, [])]
+        if rs:
+            print(f"| {case} | {side} | {spread(x['rps'] for x in rs)} | {spread((x['p99_ms'] for x in rs), '{:.2f}')} | {sum(x['errors'] for x in rs)} |")
+print("\n| case | parallax / nginx | parallax + Redis / parallax |")
+print("|---|---|---|")
+for case in gw_cases:
+    s = by("gateway", case)
+    p = [r["result"] for r in s.get("parallax", [])]
+    q = [r["result"] for r in s.get("parallax-redis", [])]
+    n = [r["result"] for r in s.get("nginx", [])]
+    if p and n:
+        print(f"| {case} | {spread(ratios(p, n, 'rps'), '{:.2f}')} | {spread(ratios(q, p, 'rps'), '{:.2f}') if q else '-'} |")
 rss = by("gateway", "peak-rss")
 if rss:
     print("\npeak RSS: " + ", ".join(f"{k} {v[0]['kb'] / 1024:.1f} MB" for k, v in rss.items()) + " (nginx: master + workers)\n")
 
 print("## Resolver vs dnsmasq and unbound (one A record, 32 concurrent UDP clients)\n")
-print("| server | queries/s | p99 ms | parallax / it |")
+print("| server | queries/s | p99 ms | parallax / it (per round) |")
 print("|---|---|---|---|")
 s = by("resolver", "a-record-c32")
 if s:
-    ours = med(r["result"]["qps"] for r in s["parallax"])
+    ours = [r["result"] for r in s["parallax"]]
     for side in ["parallax", "parallax-vpc-view", "dnsmasq", "unbound"]:
         if side in s:
-            q = med(r["result"]["qps"] for r in s[side])
-            print(f"| {side} | {q:,.0f} | {med(r['result']['p99_ms'] for r in s[side]):.2f} | {ours / max(q, 1e-9):.2f} |")
+            rs = [r["result"] for r in s[side]]
+            print(f"| {side} | {spread(x['qps'] for x in rs)} | {spread((x['p99_ms'] for x in rs), '{:.2f}')} | {spread(ratios(ours, rs, 'qps'), '{:.2f}')} |")
 rss = by("resolver", "peak-rss")
 if rss:
     print("\npeak RSS: " + ", ".join(f"{k} {v[0]['kb'] / 1024:.1f} MB" for k, v in rss.items()) + "\n")
