@@ -101,6 +101,8 @@ pub struct Listening {
 /// A running resolver.
 pub struct Resolver {
     views: HashMap<String, Arc<RwLock<Arc<Served>>>>,
+    /// Bumped by [`Resolver::update`]: the UDP loops forget the replies they kept.
+    generation: Arc<std::sync::atomic::AtomicU64>,
     listening: Vec<Listening>,
     /// The UDP and TCP loops (`udp.rs`, `tcp.rs`), stopped through `stop`.
     tasks: Vec<tokio::task::JoinHandle<()>>,
@@ -133,6 +135,7 @@ impl Resolver {
             views.insert(v.name(), Arc::new(RwLock::new(Arc::new(Served::new(v)))));
         }
         let limiter = Arc::new(Limiter::new(config.rate_limit));
+        let generation = Arc::new(std::sync::atomic::AtomicU64::new(0));
         let shared = Arc::new(Shared {
             upstream: config.upstream,
             forward_map: config.forward_map.clone(),
@@ -172,6 +175,10 @@ impl Resolver {
                 tasks.push(tokio::spawn(crate::udp::serve(
                     udp.clone(),
                     handler.clone(),
+                    crate::udp::Replay {
+                        generation: generation.clone(),
+                        limiter: limiter.clone(),
+                    },
                     stopped.clone(),
                 )));
             }
@@ -200,6 +207,7 @@ impl Resolver {
         let _ = shared.onprem_dns.set(onprem_dns);
         Ok(Resolver {
             views,
+            generation,
             listening,
             tasks,
             stop,
@@ -228,6 +236,9 @@ impl Resolver {
                 *guard = Arc::new(Served::new(v));
             }
         }
+        // The UDP loops' kept replies are the old views' answers.
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::Release);
     }
 
     /// Stops every listener and waits for in-flight answers.

@@ -534,6 +534,37 @@ async fn views_are_swapped_live() {
     );
 }
 
+/// A repeated UDP question is answered from the loop's kept reply: the same answer under each
+/// query's own id (RFC 1035 §4.1.1: the id is copied into the reply), and after a topology
+/// change the new answer, never the kept one.
+#[tokio::test]
+async fn repeated_udp_questions_keep_their_ids_and_follow_updates() {
+    let r = start(&topology(true, "alias", "")).await;
+    let (_, vpc) = views(&r);
+    let with_id = |id: u16| {
+        let mut q = query_bytes(API, RecordType::A, false);
+        q[..2].copy_from_slice(&id.to_be_bytes());
+        q
+    };
+    let decode = |b: Vec<u8>| hickory_proto::op::Message::from_vec(&b).expect("decodes");
+    // More asks than loops, so every loop has kept the reply before the last ones.
+    for id in 1..=20u16 {
+        let m = decode(udp_raw(vpc, &with_id(id)).await.expect("an answer"));
+        assert_eq!(m.metadata.id, id);
+        assert_eq!(addresses(&m), ips(&["52.94.133.10"]));
+    }
+    r.update(&topology(true, "alias", ENDPOINT));
+    for id in 100..120u16 {
+        let m = decode(udp_raw(vpc, &with_id(id)).await.expect("an answer"));
+        assert_eq!(m.metadata.id, id);
+        assert_eq!(
+            addresses(&m),
+            ips(&["10.0.1.17", "10.0.2.17"]),
+            "the endpoint's answer, not the kept one"
+        );
+    }
+}
+
 #[tokio::test]
 async fn listening_on_an_unknown_view_names_the_known_ones() {
     let config = ResolverConfig {
