@@ -49,10 +49,12 @@ impl Problem {
 #[non_exhaustive]
 pub enum LoadError {
     /// The file could not be read at all.
-    #[error("{}: cannot read: {source}", path.display())]
+    #[error("{}: cannot read: {error}", path.display())]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        /// Said in the message, and not a `source`: a report that prints the chain would say
+        /// it twice.
+        error: std::io::Error,
     },
     /// The file was read and has problems; every one found is listed.
     #[error("{}", Listing { origin, problems })]

@@ -34,9 +34,9 @@ impl ModelFile {
     /// Reads a file: a scenario when a top-level line starts with `steps:` or `topology:`,
     /// else a bare topology.
     pub fn from_path(path: &Path) -> Result<ModelFile, LoadError> {
-        let text = std::fs::read_to_string(path).map_err(|source| LoadError::Read {
+        let text = std::fs::read_to_string(path).map_err(|error| LoadError::Read {
             path: path.to_owned(),
-            source,
+            error,
         })?;
         ModelFile::from_yaml(&text, &path.display().to_string())
     }

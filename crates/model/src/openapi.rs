@@ -138,9 +138,9 @@ const HARMLESS: [&str; 3] = [
 
 /// Reads the definition at `path`.
 pub fn read_file(path: &Path) -> Result<Definition, LoadError> {
-    let text = std::fs::read_to_string(path).map_err(|source| LoadError::Read {
+    let text = std::fs::read_to_string(path).map_err(|error| LoadError::Read {
         path: path.to_owned(),
-        source,
+        error,
     })?;
     read(&text, &path.display().to_string())
 }

@@ -540,9 +540,9 @@ impl Scenario {
     }
 
     pub fn from_path(path: &Path) -> Result<Scenario, LoadError> {
-        let text = std::fs::read_to_string(path).map_err(|source| LoadError::Read {
+        let text = std::fs::read_to_string(path).map_err(|error| LoadError::Read {
             path: path.to_owned(),
-            source,
+            error,
         })?;
         Scenario::from_yaml(&text, &path.display().to_string())
     }

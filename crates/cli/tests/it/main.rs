@@ -1292,3 +1292,20 @@ fn the_gateway_serves_an_openapi_export() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A file that cannot be read is said once, with the OS's reason once (the reason is in the
+/// message, not also in the error chain that `{:#}` prints).
+#[test]
+fn an_unreadable_file_is_named_once() {
+    let out = parallax()
+        .args(["check", "/nonexistent/parallax-topology.yaml"])
+        .output()
+        .expect("runs");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.matches("No such file or directory").count(), 1, "{err}");
+    assert!(
+        err.contains("/nonexistent/parallax-topology.yaml: cannot read"),
+        "{err}"
+    );
+}

@@ -120,8 +120,8 @@ impl Api {
         };
         let def = match crate::openapi::read_file(&path) {
             Ok(d) => d,
-            Err(crate::LoadError::Read { path, source }) => {
-                return vec![problem(format!("cannot read {}: {source}", path.display()))];
+            Err(crate::LoadError::Read { path, error }) => {
+                return vec![problem(format!("cannot read {}: {error}", path.display()))];
             }
             Err(e) => {
                 return e
