@@ -565,6 +565,29 @@ async fn repeated_udp_questions_keep_their_ids_and_follow_updates() {
     }
 }
 
+/// A second resolver asking for a port in use is refused (the loops of the first share one
+/// socket; SO_REUSEPORT twins were tried and measured worse, see BENCHMARKS.md).
+#[tokio::test]
+async fn a_port_in_use_is_refused_despite_reuse_port() {
+    let r = start(&topology(true, "alias", "")).await;
+    let (internet, _) = views(&r);
+    let config = ResolverConfig {
+        listen: vec![("internet".to_owned(), internet)],
+        ..Default::default()
+    };
+    let err = Resolver::start(&topology(true, "alias", ""), config)
+        .await
+        .expect_err("the port is taken");
+    assert!(err.to_string().contains(&internet.to_string()), "{err}");
+    // And the first still answers.
+    for _ in 0..8 {
+        assert_eq!(
+            addresses(&ask(internet, API, RecordType::A, Transport::Udp).await),
+            ips(&["52.94.133.10"])
+        );
+    }
+}
+
 #[tokio::test]
 async fn listening_on_an_unknown_view_names_the_known_ones() {
     let config = ResolverConfig {
