@@ -226,7 +226,7 @@ impl GatewayMetrics {
         );
         registry.register(
             "parallax_gateway_usage_store_up",
-            "1 when the shared usage-plan store answered the last decision, 0 when it did not",
+            "Whether the shared usage-plan store answered the last decision (1) or not (0)",
             m.store_up.clone(),
         );
         registry.register(

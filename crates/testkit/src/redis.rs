@@ -50,9 +50,32 @@ impl RedisServer {
     /// Kills it (SIGKILL: no goodbye to its clients) and waits for it to end.
     pub fn stop(&mut self) {
         if let Some(mut c) = self.child.take() {
+            // A paused server dies of SIGKILL too.
             let _ = c.kill();
             let _ = c.wait();
         }
+    }
+
+    /// Stops it answering without closing anything (SIGSTOP): a Redis that is slow, not down.
+    pub fn pause(&self) {
+        self.signal("STOP");
+    }
+
+    /// Lets a paused server go on (SIGCONT).
+    pub fn resume(&self) {
+        self.signal("CONT");
+    }
+
+    fn signal(&self, name: &str) {
+        let Some(c) = &self.child else {
+            panic!("redis-server is not running");
+        };
+        let ok = Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(c.id().to_string())
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "SIG{name} sent to redis-server");
     }
 
     /// Starts it (again) on its port and returns when it accepts connections.

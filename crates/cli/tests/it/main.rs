@@ -749,6 +749,9 @@ struct GatewayProcess {
     child: std::process::Child,
     /// Kept open: a closed pipe would make the gateway's next line fail.
     _stdout: std::io::Lines<BufReader<std::process::ChildStdout>>,
+    /// Standard error, read as it comes (the access log goes there: a pipe nobody reads fills
+    /// at 64 KiB and then holds the gateway's writes up).
+    stderr: std::thread::JoinHandle<String>,
     door: std::net::SocketAddr,
     admin: Option<std::net::SocketAddr>,
     ca: Vec<rustls_pki_types::CertificateDer<'static>>,
@@ -777,6 +780,13 @@ impl GatewayProcess {
             .stderr(Stdio::piped())
             .spawn()
             .expect("gateway starts");
+        let mut err_pipe = child.stderr.take().expect("stderr");
+        let stderr = std::thread::spawn(move || {
+            use std::io::Read as _;
+            let mut text = String::new();
+            let _ = err_pipe.read_to_string(&mut text);
+            text
+        });
         let wants_admin = extra.contains(&"--admin");
         let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
         let (mut door, mut admin) = (None, None);
@@ -801,6 +811,7 @@ impl GatewayProcess {
         GatewayProcess {
             child,
             _stdout: lines,
+            stderr,
             door: door.expect("door"),
             admin,
             ca,
@@ -860,10 +871,10 @@ impl GatewayProcess {
     }
 
     /// Stops it (SIGTERM) and gives its standard error.
-    fn stop(self) -> String {
+    fn stop(mut self) -> String {
         self.signal("TERM");
-        let out = self.child.wait_with_output().expect("gateway ends");
-        String::from_utf8_lossy(&out.stderr).into_owned()
+        let _ = self.child.wait().expect("gateway ends");
+        self.stderr.join().expect("the stderr reader")
     }
 }
 
@@ -1045,7 +1056,11 @@ fn three_replicas_share_one_quota_and_one_bucket_through_redis() {
     for gw in &replicas {
         let text = gw.metrics();
         let body = text.split("\r\n\r\n").nth(1).unwrap_or_default();
-        assert!(body.contains("parallax_gateway_usage_store_up 1"), "{body}");
+        assert!(
+            body.lines()
+                .any(|l| l == "parallax_gateway_usage_store_up 1"),
+            "{body}"
+        );
         assert!(
             body.contains("parallax_gateway_usage_store_duration_seconds_count"),
             "{body}"
@@ -1113,6 +1128,30 @@ fn redis_stopped_mid_run_fails_as_configured_and_recovers() {
     assert_eq!(open.call(key), (200, "ok".to_owned()));
     assert_eq!(closed.call(key), (200, "ok".to_owned()));
 
+    // Slow: Redis stopped answering (SIGSTOP) with its connections open. Each side answers as
+    // configured once the 0.2 s timeout has passed, not when the client gives up (10 s).
+    redis.pause();
+    let started = std::time::Instant::now();
+    assert_eq!(open.call(key), (200, "ok".to_owned()), "open: through");
+    assert_eq!(
+        closed.call(key),
+        (503, r#"{"message":"Service Unavailable"}"#.to_owned()),
+        "closed: refused"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "answered after {:?}, not within the timeout",
+        started.elapsed()
+    );
+    let m = open.metrics();
+    assert!(
+        m.contains(
+            "parallax_gateway_usage_store_failures_total{reason=\"timeout\",action=\"allowed\"} 1"
+        ),
+        "{m}"
+    );
+    redis.resume();
+    // Down: killed.
     redis.stop();
     for _ in 0..3 {
         assert_eq!(open.call(key), (200, "ok".to_owned()), "open: through");
@@ -1125,7 +1164,10 @@ fn redis_stopped_mid_run_fails_as_configured_and_recovers() {
     // A wrong key is still refused: the keys come from the topology, not from Redis.
     assert_eq!(open.call(Some("wrongkey0123456789abcdef")).0, 403);
     let m = open.metrics();
-    assert!(m.contains("parallax_gateway_usage_store_up 0"), "{m}");
+    assert!(
+        m.lines().any(|l| l == "parallax_gateway_usage_store_up 0"),
+        "{m}"
+    );
     assert!(
         m.contains(
             "parallax_gateway_usage_store_failures_total{reason=\"error\",action=\"allowed\"}"
@@ -1136,7 +1178,7 @@ fn redis_stopped_mid_run_fails_as_configured_and_recovers() {
     );
     let m = closed.metrics();
     assert!(
-        m.contains("parallax_gateway_usage_plan_refusals_total{door=\"regional\",reason=\"store-unavailable\"} 3"),
+        m.contains("parallax_gateway_usage_plan_refusals_total{door=\"regional\",reason=\"store-unavailable\"} 4"),
         "{m}"
     );
 
@@ -1151,7 +1193,22 @@ fn redis_stopped_mid_run_fails_as_configured_and_recovers() {
         std::thread::sleep(Duration::from_millis(25));
     }
     assert!(back, "the closed replica serves again once Redis is back");
-    assert_eq!(open.call(key).0, 200);
+    // The open replica served all along; it counts again once it has asked Redis (one ask per
+    // 0.5 s while down): bounded, until its metrics say so.
+    let mut counting = false;
+    for _ in 0..200 {
+        assert_eq!(open.call(key).0, 200);
+        if open
+            .metrics()
+            .lines()
+            .any(|l| l == "parallax_gateway_usage_store_up 1")
+        {
+            counting = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    assert!(counting, "the open replica counts again once Redis is back");
     let keys = redis.command(&["KEYS", "parallax:usage:{daily/q}:count:*"]);
     let counted: u64 = redis
         .command(&["GET", keys.lines().next().expect("a count key")])
