@@ -98,7 +98,9 @@ pub fn import_with(root: &Node, file: &str, tf_dir: Option<&Path>, max_bytes: u6
         None => Declarations::default(),
     };
     // address → which attributes are known only after apply.
-    let mut after_unknown: std::collections::HashMap<String, Value> =
+    // Borrowed from the plan's tree: looked at for a few attributes of a few resource types, so
+    // not converted (100,000 conversions showed in the profile).
+    let mut after_unknown: std::collections::HashMap<&str, &Node> =
         std::collections::HashMap::new();
     if let Some(Node {
         kind: Kind::Seq(changes),
@@ -110,7 +112,7 @@ pub fn import_with(root: &Node, file: &str, tf_dir: Option<&Path>, max_bytes: u6
                 c.get("address").and_then(Node::as_str),
                 c.get("change").and_then(|ch| ch.get("after_unknown")),
             ) {
-                after_unknown.insert(a.to_owned(), to_json(u));
+                after_unknown.insert(a, u);
             }
         }
     }
@@ -202,7 +204,7 @@ pub fn import_with(root: &Node, file: &str, tf_dir: Option<&Path>, max_bytes: u6
                 resource: address.clone(),
             },
         };
-        let unknown_attrs = after_unknown.get(&address);
+        let unknown_attrs = after_unknown.get(address.as_str());
         // Known only after apply: `true`, or any part of a nested value.
         let later = |k: &str| unknown_attrs.and_then(|u| u.get(k)).is_some_and(any_true);
         let s = |k: &str| values.get(k).and_then(Value::as_str).map(str::to_owned);
@@ -697,11 +699,12 @@ fn policy_value(text: Option<String>, later: bool) -> (Option<Value>, bool) {
 }
 
 /// Whether an `after_unknown` value marks anything unknown.
-fn any_true(v: &Value) -> bool {
-    match v {
-        Value::Bool(b) => *b,
-        Value::Array(a) => a.iter().any(any_true),
-        Value::Object(o) => o.values().any(any_true),
+fn any_true(v: &Node) -> bool {
+    match &v.kind {
+        Kind::Bool(b) => *b,
+        Kind::Seq(a) => a.iter().any(any_true),
+        Kind::Map(o) => o.iter().any(|(_, v)| any_true(v)),
+        Kind::Tag(_, inner) => any_true(inner),
         _ => false,
     }
 }

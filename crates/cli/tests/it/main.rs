@@ -874,7 +874,16 @@ impl GatewayProcess {
     fn stop(mut self) -> String {
         self.signal("TERM");
         let _ = self.child.wait().expect("gateway ends");
-        self.stderr.join().expect("the stderr reader")
+        let stderr = std::mem::replace(&mut self.stderr, std::thread::spawn(String::new));
+        stderr.join().expect("the stderr reader")
+    }
+}
+
+impl Drop for GatewayProcess {
+    /// A test that fails half-way leaves no gateway running behind it.
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
