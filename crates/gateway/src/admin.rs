@@ -22,8 +22,27 @@ pub async fn serve(
     listener: TcpListener,
     metrics: Arc<GatewayMetrics>,
     ready: Arc<AtomicBool>,
-    mut stop: watch::Receiver<bool>,
+    stop: watch::Receiver<bool>,
 ) {
+    serve_http1(listener, true, stop, move |req| {
+        let (metrics, ready) = (metrics.clone(), ready.clone());
+        async move { answer(&req, &metrics, &ready) }
+    })
+    .await;
+}
+
+/// A small HTTP/1.1 server: each connection on `listener` is answered by `answer` until `stop`
+/// turns true; `keep_alive: false` closes each connection after one request. The admin listener
+/// and the lab's control (`parallax lab --control`) are both this.
+pub async fn serve_http1<F, Fut>(
+    listener: TcpListener,
+    keep_alive: bool,
+    mut stop: watch::Receiver<bool>,
+    answer: F,
+) where
+    F: Fn(Request<Incoming>) -> Fut + Clone + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Response<Full<Bytes>>> + Send + 'static,
+{
     loop {
         let (tcp, _) = tokio::select! {
             a = listener.accept() => match a {
@@ -32,17 +51,33 @@ pub async fn serve(
             },
             _ = stop.changed() => return,
         };
-        let (metrics, ready) = (metrics.clone(), ready.clone());
+        let answer = answer.clone();
         tokio::spawn(async move {
             let svc = service_fn(move |req: Request<Incoming>| {
-                let (metrics, ready) = (metrics.clone(), ready.clone());
-                async move { Ok::<_, Infallible>(answer(&req, &metrics, &ready)) }
+                let answered = answer(req);
+                async move { Ok::<_, Infallible>(answered.await) }
             });
             let _ = hyper::server::conn::http1::Builder::new()
+                .keep_alive(keep_alive)
                 .serve_connection(TokioIo::new(tcp), svc)
                 .await;
         });
     }
+}
+
+/// A response with a fixed body and its content type.
+pub fn reply(
+    status: StatusCode,
+    content_type: &'static str,
+    body: String,
+) -> Response<Full<Bytes>> {
+    let mut res = Response::new(Full::new(Bytes::from(body)));
+    *res.status_mut() = status;
+    res.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static(content_type),
+    );
+    res
 }
 
 fn answer(
@@ -71,11 +106,5 @@ fn answer(
             "not found\n".to_owned(),
         ),
     };
-    let mut res = Response::new(Full::new(Bytes::from(body)));
-    *res.status_mut() = status;
-    res.headers_mut().insert(
-        http::header::CONTENT_TYPE,
-        http::HeaderValue::from_static(content_type),
-    );
-    res
+    reply(status, content_type, body)
 }

@@ -13,7 +13,8 @@
 //! - [`tls`]: front-door TLS by SNI, mutual TLS as API Gateway does it, and strict mode.
 //! - [`websocket`]: WebSocket APIs' opening handshake and framing at the doors.
 //! - [`metrics`]: requests, latencies, refusals and connections for Prometheus, bounded labels.
-//! - [`admin`]: the admin listener: `/metrics`, `/healthz`, `/readyz`.
+//! - [`admin`]: the admin listener: `/metrics`, `/healthz`, `/readyz`; its small HTTP/1.1 server
+//!   serves the lab's control too.
 //! - [`usage_store`]: usage-plan counters shared by replicas in Redis, one script per decision,
 //!   and what a request gets when Redis does not answer.
 //!

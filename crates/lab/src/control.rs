@@ -3,59 +3,35 @@
 //! step's topology to the resolver and the gateway; `GET /step` says which step they hold and
 //! where each resolver view listens. Answers are JSON.
 
-use std::convert::Infallible;
 use std::sync::Arc;
 
 use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::Full;
 use hyper::body::Incoming;
-use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
 use parallax_model::Scenario;
 use tokio::net::TcpListener;
 use tokio::sync::{Mutex, watch};
 
 use crate::run::Running;
 
-/// Serves the control until `stop` turns true.
+/// Serves the control until `stop` turns true, one request per connection (nothing keeps a
+/// hold on the lab once it stops).
 pub async fn serve(
     listener: TcpListener,
     scenario: Arc<Scenario>,
     lab: Arc<Mutex<Running>>,
-    mut stop: watch::Receiver<bool>,
+    stop: watch::Receiver<bool>,
 ) {
-    loop {
-        let (tcp, _) = tokio::select! {
-            a = listener.accept() => match a {
-                Ok(a) => a,
-                Err(_) => continue,
-            },
-            _ = stop.changed() => return,
-        };
+    parallax_gateway::admin::serve_http1(listener, false, stop, move |req| {
         let (scenario, lab) = (scenario.clone(), lab.clone());
-        tokio::spawn(async move {
-            let svc = service_fn(move |req| {
-                let (scenario, lab) = (scenario.clone(), lab.clone());
-                async move { Ok::<_, Infallible>(answer(req, &scenario, &lab).await) }
-            });
-            // One request per connection: nothing keeps a hold on the lab once it stops.
-            let _ = hyper::server::conn::http1::Builder::new()
-                .keep_alive(false)
-                .serve_connection(TokioIo::new(tcp), svc)
-                .await;
-        });
-    }
+        async move { answer(req, &scenario, &lab).await }
+    })
+    .await;
 }
 
 fn json(status: StatusCode, v: &serde_json::Value) -> Response<Full<Bytes>> {
-    let mut res = Response::new(Full::new(Bytes::from(format!("{v}\n"))));
-    *res.status_mut() = status;
-    res.headers_mut().insert(
-        http::header::CONTENT_TYPE,
-        http::HeaderValue::from_static("application/json"),
-    );
-    res
+    parallax_gateway::admin::reply(status, "application/json", format!("{v}\n"))
 }
 
 /// Where the lab stands: its step and its views' sockets.

@@ -7,11 +7,13 @@
 //! - [`process`]: waiting for a child process with a bound, killing it at the bound.
 //! - [`schema`]: a JSON Schema checker for the keywords our schema files use.
 //! - [`https`]: an HTTPS client with curl's knobs (connect-to, SNI, CA, client cert, HTTP/2).
+//! - [`http`]: plain GETs of admin listeners (`/metrics`), and promtool on what they answer.
 //! - [`text`]: checks on rendered words (no Rust `Debug` output reaches a report).
 //! - [`redis`]: a real redis-server on a loopback port, stopped and restarted by the test.
 
 pub mod attacks;
 pub mod dns;
+pub mod http;
 pub mod https;
 pub mod interop;
 pub mod process;

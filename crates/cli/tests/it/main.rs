@@ -850,15 +850,9 @@ impl GatewayProcess {
     }
 
     fn metrics(&self) -> String {
-        use std::io::{Read as _, Write as _};
-        let mut tcp = std::net::TcpStream::connect(self.admin.expect("--admin")).expect("admin");
-        tcp.set_read_timeout(Some(Duration::from_secs(5)))
-            .expect("timeout");
-        tcp.write_all(b"GET /metrics HTTP/1.1\r\nHost: admin\r\nConnection: close\r\n\r\n")
-            .expect("send");
-        let mut out = String::new();
-        let _ = tcp.read_to_string(&mut out);
-        out
+        let admin = self.admin.expect("--admin");
+        self.rt
+            .block_on(parallax_testkit::http::get(admin, "/metrics", ""))
     }
 
     fn signal(&self, name: &str) {
@@ -1064,7 +1058,7 @@ fn three_replicas_share_one_quota_and_one_bucket_through_redis() {
     // Every replica did part of the work, and says so in Prometheus text promtool accepts.
     for gw in &replicas {
         let text = gw.metrics();
-        let body = text.split("\r\n\r\n").nth(1).unwrap_or_default();
+        let body = parallax_testkit::http::body(&text);
         assert!(
             body.lines()
                 .any(|l| l == "parallax_gateway_usage_store_up 1"),
@@ -1074,9 +1068,8 @@ fn three_replicas_share_one_quota_and_one_bucket_through_redis() {
             body.contains("parallax_gateway_usage_store_duration_seconds_count"),
             "{body}"
         );
-        if let Some(verdict) = parallax_testkit::interop::promtool_check_metrics(body) {
-            verdict.expect("promtool check metrics");
-        }
+        gw.rt
+            .block_on(parallax_testkit::http::assert_promtool_accepts(&text));
     }
 
     // The window's count expires when the UTC day ends (plus a minute for clocks apart).

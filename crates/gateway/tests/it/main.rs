@@ -1400,22 +1400,7 @@ async fn the_admin_listener_counts_with_bounded_labels() {
         ready.clone(),
         stopped,
     ));
-    let get = |path: &'static str| async move {
-        let mut tcp = tokio::net::TcpStream::connect(admin)
-            .await
-            .expect("connect");
-        tcp.write_all(
-            format!("GET {path} HTTP/1.1\r\nHost: admin\r\nConnection: close\r\n\r\n").as_bytes(),
-        )
-        .await
-        .expect("send");
-        let mut out = String::new();
-        tokio::time::timeout(Duration::from_secs(5), tcp.read_to_string(&mut out))
-            .await
-            .expect("in time")
-            .expect("read");
-        out
-    };
+    let get = |path: &'static str| parallax_testkit::http::get(admin, path, "");
     // The last request's line is written when its body ends: wait for the count, bounded.
     let mut text = String::new();
     for _ in 0..50 {
@@ -1448,18 +1433,7 @@ async fn the_admin_listener_counts_with_bounded_labels() {
         !text.contains("zzzzzzzzzz"),
         "a made-up API id became a label"
     );
-    let body = text
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .expect("a body");
-    let checked = tokio::task::spawn_blocking(move || {
-        parallax_testkit::interop::promtool_check_metrics(&body)
-    })
-    .await
-    .expect("promtool");
-    if let Some(Err(why)) = checked {
-        panic!("promtool check metrics: {why}");
-    }
+    parallax_testkit::http::assert_promtool_accepts(&text).await;
     assert!(get("/healthz").await.starts_with("HTTP/1.1 200"));
     assert!(get("/readyz").await.starts_with("HTTP/1.1 200"));
     ready.store(false, std::sync::atomic::Ordering::SeqCst);

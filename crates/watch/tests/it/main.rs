@@ -53,26 +53,7 @@ fn config_every(args: &[String], every: &str) -> Config {
 }
 
 async fn get(addr: std::net::SocketAddr, path: &str) -> String {
-    get_with(addr, path, "").await
-}
-
-async fn get_with(addr: std::net::SocketAddr, path: &str, headers: &str) -> String {
-    let mut tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
-    tcp.write_all(
-        format!("GET {path} HTTP/1.1\r\nHost: watch\r\nConnection: close\r\n{headers}\r\n")
-            .as_bytes(),
-    )
-    .await
-    .expect("send");
-    let mut out = String::new();
-    tokio::time::timeout(
-        std::time::Duration::from_secs(15),
-        tcp.read_to_string(&mut out),
-    )
-    .await
-    .expect("answer in time")
-    .expect("read");
-    out
+    parallax_testkit::http::get(addr, path, "").await
 }
 
 /// The endpoint's private DNS makes the diagnosis gauge for endpoint-private-dns 1 and
@@ -122,7 +103,7 @@ async fn the_diagnosis_gauge_follows_the_incident_and_events_name_the_change() {
     assert!(metrics.starts_with("HTTP/1.1 200"), "{metrics}");
     assert!(metrics.contains("text/plain; version=0.0.4"), "{metrics}");
     assert!(metrics.contains("probe_success{target=\"orders\"} 0"));
-    let openmetrics = get_with(
+    let openmetrics = parallax_testkit::http::get(
         admin,
         "/metrics",
         "Accept: application/openmetrics-text;version=1.0.0\r\n",
@@ -131,18 +112,7 @@ async fn the_diagnosis_gauge_follows_the_incident_and_events_name_the_change() {
     assert!(openmetrics.contains("application/openmetrics-text"));
     assert!(openmetrics.trim_end().ends_with("# EOF"), "{openmetrics}");
     // The classic format passes Prometheus's own linter.
-    let body = metrics
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .expect("a body");
-    let checked = tokio::task::spawn_blocking(move || {
-        parallax_testkit::interop::promtool_check_metrics(&body)
-    })
-    .await
-    .expect("promtool");
-    if let Some(Err(why)) = checked {
-        panic!("promtool check metrics: {why}");
-    }
+    parallax_testkit::http::assert_promtool_accepts(&metrics).await;
     let probed = get(
         admin,
         &format!("/probe?module=lab&target={}", URL.replace(':', "%3A")),
