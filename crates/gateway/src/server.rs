@@ -137,10 +137,10 @@ pub struct Gateway {
     tasks: Vec<tokio::task::JoinHandle<()>>,
     grace: Duration,
     routes: Arc<UpstreamRoutes>,
-    /// Usage-plan counters: in memory, kept across reloads, or shared (Redis).
-    counters: Arc<dyn UsageStore + Send + Sync>,
-    /// Whether `counters` is shared, so a lab update keeps it too.
-    shared_counters: bool,
+    /// Usage-plan counters shared by replicas (Redis), when configured.
+    shared_store: Option<Arc<dyn UsageStore + Send + Sync>>,
+    /// Otherwise: in-memory counters that a reload keeps.
+    retained: Arc<RetainingStore>,
 }
 
 impl std::fmt::Debug for Gateway {
@@ -174,16 +174,17 @@ impl Gateway {
         config: GatewayConfig,
     ) -> Result<Gateway, GatewayError> {
         let routes = Arc::new(config.upstream_routes.clone());
-        let shared_counters = config.usage_store.is_some();
-        let counters: Arc<dyn UsageStore + Send + Sync> = match &config.usage_store {
-            Some(store) => store.clone(),
-            None => Arc::new(RetainingStore::default()),
+        let shared_store = config.usage_store.clone();
+        let retained = Arc::new(RetainingStore::default());
+        let counters: &dyn UsageStore = match &shared_store {
+            Some(store) => &**store,
+            None => &*retained,
         };
         let snapshot = build_snapshot(
             topology,
             &mut certs,
             &routes,
-            &*counters,
+            counters,
             config.metrics.as_ref(),
         )?;
         let all = doors(topology);
@@ -247,8 +248,8 @@ impl Gateway {
             tasks,
             grace: config.grace,
             routes,
-            counters,
-            shared_counters,
+            shared_store,
+            retained,
         })
     }
 
@@ -281,11 +282,9 @@ impl Gateway {
     /// where they are). Requests in flight finish on the old tables; doors that the new
     /// topology adds need a restart to get a listener.
     pub fn update(&self, topology: &Topology) -> Result<(), GatewayError> {
-        let fresh = MemoryStore;
-        let store: &dyn UsageStore = if self.shared_counters {
-            &*self.counters
-        } else {
-            &fresh
+        let store: &dyn UsageStore = match &self.shared_store {
+            Some(shared) => &**shared,
+            None => &MemoryStore,
         };
         let metrics = self.shared.metrics.as_ref();
         let snapshot =
@@ -300,8 +299,11 @@ impl Gateway {
     /// topology adds needs a restart.
     pub fn reload(&self, topology: &Topology) -> Result<(), GatewayError> {
         let metrics = self.shared.metrics.as_ref();
-        let built = self
-            .with_certs(|c| build_snapshot(topology, c, &self.routes, &*self.counters, metrics));
+        let store: &dyn UsageStore = match &self.shared_store {
+            Some(shared) => &**shared,
+            None => &*self.retained,
+        };
+        let built = self.with_certs(|c| build_snapshot(topology, c, &self.routes, store, metrics));
         if let Some(m) = &self.shared.metrics {
             m.reload(built.is_ok());
         }

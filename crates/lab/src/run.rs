@@ -83,16 +83,7 @@ impl Running {
     pub async fn goto(&mut self, scenario: &Scenario, index: usize) -> Result<(), LabError> {
         let topology = scenario
             .topology_at(index)
-            .ok_or_else(|| LabError::UnknownStep {
-                scenario: scenario.name.clone(),
-                step: index.to_string(),
-                known: scenario
-                    .steps
-                    .iter()
-                    .map(|s| s.name.value.clone())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            })?;
+            .ok_or_else(|| unknown_step(scenario, index.to_string()))?;
         if view_names(topology) == self.views {
             self.resolver.update(topology);
         } else {
@@ -115,6 +106,20 @@ impl Running {
     }
 }
 
+/// A step the scenario does not have, with the ones it has.
+fn unknown_step(scenario: &Scenario, step: String) -> LabError {
+    LabError::UnknownStep {
+        scenario: scenario.name.clone(),
+        step,
+        known: scenario
+            .steps
+            .iter()
+            .map(|s| s.name.value.clone())
+            .collect::<Vec<_>>()
+            .join(", "),
+    }
+}
+
 /// Runs `scenario`'s steps in order. Returns the report and the servers, still running with the
 /// topology of the last step run (for `--keep-running`; shut them down otherwise).
 pub async fn run(scenario: &Scenario, opts: &LabOptions) -> Result<(LabReport, Running), LabError> {
@@ -122,16 +127,7 @@ pub async fn run(scenario: &Scenario, opts: &LabOptions) -> Result<(LabReport, R
     let last = match &opts.until_step {
         Some(name) => scenario
             .step_index(name)
-            .ok_or_else(|| LabError::UnknownStep {
-                scenario: scenario.name.clone(),
-                step: name.clone(),
-                known: scenario
-                    .steps
-                    .iter()
-                    .map(|s| s.name.value.clone())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            })?,
+            .ok_or_else(|| unknown_step(scenario, name.clone()))?,
         None => scenario.steps.len().saturating_sub(1),
     };
     let first = scenario.topology_at(0).unwrap_or(&scenario.topology);

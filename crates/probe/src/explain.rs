@@ -995,13 +995,7 @@ fn forbidden(
                 )],
             );
         }
-        let first = opts
-            .url
-            .path
-            .trim_start_matches('/')
-            .split(['/', '?'])
-            .next()
-            .unwrap_or("");
+        let first = first_segment(&opts.url.path);
         if !d
             .mappings
             .iter()
@@ -1037,13 +1031,7 @@ fn forbidden(
                 vec!["call the API through its custom domain".to_owned()],
             );
         }
-        let stage = opts
-            .url
-            .path
-            .trim_start_matches('/')
-            .split(['/', '?'])
-            .next()
-            .unwrap_or("");
+        let stage = first_segment(&opts.url.path);
         if !a.stages.iter().any(|s| s.value == stage) {
             return mk(
                 Rule::UnknownStage,
@@ -1118,4 +1106,12 @@ pub async fn confirm(diagnosis: &mut Diagnosis, obs: &Observation, opts: &ProbeO
         error,
         confirmed: status.is_some_and(|s| s < 400),
     });
+}
+
+/// The first segment of a URL path: a REST API's stage, or a custom domain's base path.
+fn first_segment(path: &str) -> &str {
+    path.trim_start_matches('/')
+        .split(['/', '?'])
+        .next()
+        .unwrap_or("")
 }
