@@ -32,8 +32,9 @@ pub async fn serve(
 }
 
 /// A small HTTP/1.1 server: each connection on `listener` is answered by `answer` until `stop`
-/// turns true; `keep_alive: false` closes each connection after one request. The admin listener
-/// and the lab's control (`parallax lab --control`) are both this.
+/// turns true; `keep_alive: false` closes each connection after one request. On stop it waits
+/// (up to 5 s) for the connections in flight, so that nothing `answer` holds outlives the call.
+/// The admin listener and the lab's control (`parallax lab --control`) are both this.
 pub async fn serve_http1<F, Fut>(
     listener: TcpListener,
     keep_alive: bool,
@@ -43,25 +44,47 @@ pub async fn serve_http1<F, Fut>(
     F: Fn(Request<Incoming>) -> Fut + Clone + Send + Sync + 'static,
     Fut: std::future::Future<Output = Response<Full<Bytes>>> + Send + 'static,
 {
+    let mut connections = tokio::task::JoinSet::new();
     loop {
         let (tcp, _) = tokio::select! {
             a = listener.accept() => match a {
                 Ok(a) => a,
                 Err(_) => continue,
             },
-            _ = stop.changed() => return,
+            _ = stop.changed() => break,
         };
+        // Finished connections are reaped as new ones come, so the set stays small.
+        while connections.try_join_next().is_some() {}
         let answer = answer.clone();
-        tokio::spawn(async move {
+        let mut stopping = stop.clone();
+        connections.spawn(async move {
             let svc = service_fn(move |req: Request<Incoming>| {
                 let answered = answer(req);
                 async move { Ok::<_, Infallible>(answered.await) }
             });
-            let _ = hyper::server::conn::http1::Builder::new()
+            let conn = hyper::server::conn::http1::Builder::new()
                 .keep_alive(keep_alive)
-                .serve_connection(TokioIo::new(tcp), svc)
-                .await;
+                .serve_connection(TokioIo::new(tcp), svc);
+            tokio::pin!(conn);
+            // A kept-alive connection (a Prometheus scraper's) ends its request in flight and
+            // closes when the server stops, rather than holding the stop up.
+            tokio::select! {
+                _ = conn.as_mut() => {}
+                _ = stopping.changed() => {
+                    conn.as_mut().graceful_shutdown();
+                    let _ = conn.await;
+                }
+            }
         });
+    }
+    drop(answer);
+    let drained = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+        while connections.join_next().await.is_some() {}
+    })
+    .await;
+    if drained.is_err() {
+        connections.abort_all();
+        while connections.join_next().await.is_some() {}
     }
 }
 
