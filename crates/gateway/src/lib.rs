@@ -3,6 +3,7 @@
 //!
 //! - [`certs`]: `lab:NAME` and file references to CAs and identities.
 //! - [`proxy`]: HTTP_PROXY integrations.
+//! - `pool`: their upstream connections, kept alive and driven by the requests' own tasks.
 //! - [`proxyproto`]: the PROXY protocol header (v1, v2) read before TLS.
 //! - [`server`]: the gateway's configuration, start, reconfiguration and shutdown.
 //! - [`front_door`]: the accept loop and one connection's life, with its timeouts.
@@ -30,6 +31,7 @@ pub mod metrics;
 pub mod onprem;
 pub mod pki;
 pub use parallax_rules::policy;
+mod pool;
 pub mod proxy;
 pub mod proxyproto;
 pub use parallax_rules::{refusal as reject, request, route};

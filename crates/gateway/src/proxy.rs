@@ -1,7 +1,7 @@
 //! HTTP_PROXY integrations: the request goes on to the upstream with path parameters
 //! substituted, bodies streamed both ways, upstream TLS with SNI, a custom CA and an optional
-//! client certificate (the on-prem system wants one from the gateway). One pooled client per
-//! TLS setting, built with the tables.
+//! client certificate (the on-prem system wants one from the gateway). One connection pool
+//! ([`crate::pool`]) per TLS setting, built with the tables.
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
@@ -11,19 +11,15 @@ use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Request, Response, Uri};
 use http_body_util::BodyExt;
 use http_body_util::combinators::BoxBody;
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 use rustls::RootCertStore;
 
 use crate::certs::{CertError, LabCerts};
+use crate::pool::{OriginRef, Pool, SendError};
 use crate::reject::{Reject, UpstreamFailure};
 use crate::tls::provider;
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 pub type Body = BoxBody<Bytes, BoxError>;
-
-type HttpsClient = Client<hyper_rustls::HttpsConnector<MappedConnector>, Body>;
 
 /// Where upstream hosts really are. The lab maps each on-prem name (`onprem.corp.example.com:443`)
 /// to the loopback socket that plays it and sets `only_mapped`, so the gateway never resolves
@@ -34,139 +30,30 @@ pub struct UpstreamRoutes {
     pub only_mapped: bool,
 }
 
-/// Dials mapped upstreams at their mapped socket (TLS still sends the original name as SNI),
-/// and counts the connections it opens while they live (the pool's state, for `/metrics`).
-#[derive(Clone, Debug)]
-pub struct MappedConnector {
-    inner: HttpConnector,
-    routes: std::sync::Arc<UpstreamRoutes>,
-    metrics: Option<std::sync::Arc<crate::metrics::GatewayMetrics>>,
-}
-
-/// An upstream connection, counted open until it is dropped (closed by either side, or let go by
-/// the pool).
-#[derive(Debug)]
-pub struct Counted<T> {
-    inner: T,
-    metrics: Option<std::sync::Arc<crate::metrics::GatewayMetrics>>,
-}
-
-impl<T> Drop for Counted<T> {
-    fn drop(&mut self) {
-        if let Some(m) = &self.metrics {
-            m.upstream_closed();
-        }
-    }
-}
-
-impl<T: hyper::rt::Read + Unpin> hyper::rt::Read for Counted<T> {
-    fn poll_read(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-        buf: hyper::rt::ReadBufCursor<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        std::pin::Pin::new(&mut self.inner).poll_read(cx, buf)
-    }
-}
-
-impl<T: hyper::rt::Write + Unpin> hyper::rt::Write for Counted<T> {
-    fn poll_write(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-        buf: &[u8],
-    ) -> std::task::Poll<std::io::Result<usize>> {
-        std::pin::Pin::new(&mut self.inner).poll_write(cx, buf)
-    }
-
-    fn poll_flush(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        std::pin::Pin::new(&mut self.inner).poll_flush(cx)
-    }
-
-    fn poll_shutdown(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        std::pin::Pin::new(&mut self.inner).poll_shutdown(cx)
-    }
-}
-
-impl<T: hyper_util::client::legacy::connect::Connection>
-    hyper_util::client::legacy::connect::Connection for Counted<T>
-{
-    fn connected(&self) -> hyper_util::client::legacy::connect::Connected {
-        self.inner.connected()
-    }
-}
-
-impl tower_service::Service<Uri> for MappedConnector {
-    type Response = Counted<<HttpConnector as tower_service::Service<Uri>>::Response>;
-    type Error = BoxError;
-    type Future = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Result<Self::Response, BoxError>> + Send>,
-    >;
-
-    fn poll_ready(
-        &mut self,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Result<(), BoxError>> {
-        self.inner.poll_ready(cx).map_err(Into::into)
-    }
-
-    fn call(&mut self, uri: Uri) -> Self::Future {
-        let host = uri
-            .host()
-            .unwrap_or("")
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .to_ascii_lowercase();
-        let port = uri
-            .port_u16()
-            .unwrap_or(if uri.scheme_str() == Some("https") {
-                443
-            } else {
-                80
-            });
-        let target = match self.routes.map.get(&(host.clone(), port)) {
-            Some(addr) => match format!("http://{addr}").parse::<Uri>() {
-                Ok(u) => u,
-                Err(e) => return Box::pin(std::future::ready(Err(e.into()))),
-            },
-            None if self.routes.only_mapped => {
-                return Box::pin(std::future::ready(Err(NotMapped { host, port }.into())));
-            }
-            None => uri,
-        };
-        let fut = self.inner.call(target);
-        let metrics = self.metrics.clone();
-        Box::pin(async move {
-            let r = fut.await;
-            if let Some(m) = &metrics {
-                m.upstream_connect(r.is_ok());
-            }
-            Ok(Counted { inner: r?, metrics })
-        })
-    }
-}
-
-/// The upstream clients, keyed by (CA reference, client certificate reference).
+/// The upstream connection pools, one per TLS setting (CA reference, client certificate
+/// reference); a handful at most, so found by a linear search that allocates nothing.
 #[derive(Clone, Default)]
 pub struct Upstreams {
-    clients: HashMap<(Option<String>, Option<String>), HttpsClient>,
+    pools: Vec<(Option<String>, Option<String>, Pool)>,
 }
 
 impl std::fmt::Debug for Upstreams {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Upstreams")
-            .field("clients", &self.clients.len())
+            .field("pools", &self.pools.len())
             .finish()
     }
 }
 
 impl Upstreams {
-    /// Makes (once) the client for one TLS setting.
+    fn pool(&self, ca: Option<&str>, client_cert: Option<&str>) -> Option<&Pool> {
+        self.pools
+            .iter()
+            .find(|(a, c, _)| a.as_deref() == ca && c.as_deref() == client_cert)
+            .map(|(_, _, p)| p)
+    }
+
+    /// Makes (once) the pool for one TLS setting.
     pub fn prepare(
         &mut self,
         ca: Option<&str>,
@@ -175,8 +62,7 @@ impl Upstreams {
         routes: &std::sync::Arc<UpstreamRoutes>,
         metrics: Option<&std::sync::Arc<crate::metrics::GatewayMetrics>>,
     ) -> Result<(), CertError> {
-        let key = (ca.map(str::to_owned), client_cert.map(str::to_owned));
-        if self.clients.contains_key(&key) {
+        if self.pool(ca, client_cert).is_some() {
             return Ok(());
         }
         let mut roots = RootCertStore::empty();
@@ -202,24 +88,9 @@ impl Upstreams {
             }
             None => builder.with_no_client_auth(),
         };
-        let mut http = HttpConnector::new();
-        http.enforce_http(false);
-        http.set_nodelay(true);
-        http.set_connect_timeout(Some(Duration::from_secs(10)));
-        let mapped = MappedConnector {
-            inner: http,
-            routes: routes.clone(),
-            metrics: metrics.cloned(),
-        };
-        let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_tls_config(config)
-            .https_or_http()
-            .enable_http1()
-            .wrap_connector(mapped);
-        let client = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(Duration::from_secs(30))
-            .build(connector);
-        self.clients.insert(key, client);
+        let pool = Pool::new(config, routes.clone(), metrics.cloned());
+        self.pools
+            .push((ca.map(str::to_owned), client_cert.map(str::to_owned), pool));
         Ok(())
     }
 
@@ -234,44 +105,51 @@ impl Upstreams {
         body: Body,
         breaks: &BreakSlot,
     ) -> Result<(Response<Body>, Duration), Reject> {
-        let key = (
-            target.ca.map(str::to_owned),
-            target.client_cert.map(str::to_owned),
-        );
-        let client = self
-            .clients
-            .get(&key)
+        let pool = self
+            .pool(target.ca, target.client_cert)
             .ok_or(Reject::IntegrationFailure(UpstreamFailure::NoClient))?;
-        let uri = substitute(target.uri, target.params, parts.uri.query())
-            .map_err(|detail| Reject::IntegrationFailure(UpstreamFailure::BadUri { detail }))?;
-        let mut req = Request::builder()
-            .method(parts.method)
-            .uri(uri.clone())
-            .body(body)
-            .map_err(|e| {
-                Reject::IntegrationFailure(UpstreamFailure::BadUri {
-                    detail: e.to_string(),
-                })
-            })?;
-        *req.headers_mut() = forwardable(&parts.headers);
-        if let Some(host) = uri
-            .authority()
-            .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
-        {
-            req.headers_mut().insert(header::HOST, host);
+        let bad_uri =
+            |detail: String| Reject::IntegrationFailure(UpstreamFailure::BadUri { detail });
+        let uri = substitute(target.uri, target.params, parts.uri.query()).map_err(bad_uri)?;
+        let https = match uri.scheme_str() {
+            Some("https") => true,
+            Some("http") => false,
+            _ => return Err(bad_uri(format!("`{uri}` is neither http:// nor https://"))),
+        };
+        let (Some(authority), Some(host)) = (uri.authority(), uri.host()) else {
+            return Err(bad_uri(format!("`{uri}` names no host")));
+        };
+        let origin = OriginRef {
+            https,
+            host: host.trim_start_matches('[').trim_end_matches(']'),
+            port: uri.port_u16().unwrap_or(if https { 443 } else { 80 }),
+        };
+        // Origin-form on the wire (RFC 9112 §3.2.1), the authority in Host.
+        let path: Uri = match uri.path_and_query() {
+            Some(pq) => Uri::from(pq.clone()),
+            None => Uri::from_static("/"),
+        };
+        let mut headers = parts.headers;
+        strip_hop_by_hop(&mut headers);
+        if let Ok(host) = HeaderValue::from_str(authority.as_str()) {
+            headers.insert(header::HOST, host);
         }
+        let mut req = Request::new(body);
+        *req.method_mut() = parts.method;
+        *req.uri_mut() = path;
+        *req.headers_mut() = headers;
         let started = Instant::now();
         let deadline = tokio::time::Instant::now() + target.timeout;
-        let res = match tokio::time::timeout_at(deadline, client.request(req)).await {
+        let res = match tokio::time::timeout_at(deadline, pool.send(origin, req)).await {
             Err(_) => return Err(Reject::IntegrationTimeout),
-            Ok(Err(e)) => return Err(classify(&e)),
+            Ok(Err(e)) => return Err(classify(e)),
             Ok(Ok(res)) => res,
         };
         let took = started.elapsed();
         let (mut parts, body) = res.into_parts();
-        parts.headers = forwardable(&parts.headers);
+        strip_hop_by_hop(&mut parts.headers);
         let body = Deadline {
-            inner: body.map_err(|e| Box::new(e) as BoxError).boxed(),
+            inner: body.boxed(),
             sleep: Box::pin(tokio::time::sleep_until(deadline)),
             breaks: breaks.clone(),
         };
@@ -420,18 +298,20 @@ pub fn substitute(
         .map_err(|e| format!("the upstream uri `{out}` is not valid: {e}"))
 }
 
-/// End-to-end headers only (RFC 9110 §7.6.1): hop-by-hop ones and Host are not forwarded.
-fn forwardable(h: &HeaderMap) -> HeaderMap {
-    let mut out = h.clone();
-    let named_in_connection: Vec<HeaderName> = h
-        .get_all(header::CONNECTION)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .filter_map(|n| HeaderName::from_bytes(n.trim().as_bytes()).ok())
-        .collect();
-    for n in named_in_connection {
-        out.remove(n);
+/// Keeps end-to-end headers only (RFC 9110 §7.6.1): hop-by-hop ones and Host are not
+/// forwarded.
+fn strip_hop_by_hop(h: &mut HeaderMap) {
+    if h.contains_key(header::CONNECTION) {
+        let named_in_connection: Vec<HeaderName> = h
+            .get_all(header::CONNECTION)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .filter_map(|n| HeaderName::from_bytes(n.trim().as_bytes()).ok())
+            .collect();
+        for n in named_in_connection {
+            h.remove(n);
+        }
     }
     for n in [
         header::CONNECTION,
@@ -443,27 +323,27 @@ fn forwardable(h: &HeaderMap) -> HeaderMap {
         header::PROXY_AUTHENTICATE,
         header::HOST,
     ] {
-        out.remove(n);
+        h.remove(n);
     }
-    out.remove("keep-alive");
-    out
+    h.remove("keep-alive");
 }
 
-/// An upstream failure in API Gateway's terms, classified from the error's causes.
-fn classify(e: &hyper_util::client::legacy::Error) -> Reject {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+/// An upstream failure in API Gateway's terms, classified from the error and its causes.
+fn classify(e: SendError) -> Reject {
+    let cause: Box<dyn std::error::Error + 'static> = match e {
+        SendError::NotMapped { host, port } => {
+            return Reject::IntegrationFailure(UpstreamFailure::NotMapped { host, port });
+        }
+        SendError::Connect(io) | SendError::Tls(io) => Box::new(io),
+        SendError::Http(h) => Box::new(h),
+    };
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&*cause);
     let mut failure = None;
     while let Some(s) = source {
         if s.downcast_ref::<http_body_util::LengthLimitError>()
             .is_some()
         {
             return Reject::TooLarge;
-        }
-        if let Some(n) = s.downcast_ref::<NotMapped>() {
-            return Reject::IntegrationFailure(UpstreamFailure::NotMapped {
-                host: n.host.clone(),
-                port: n.port,
-            });
         }
         let tls = s.downcast_ref::<rustls::Error>().or_else(|| {
             s.downcast_ref::<std::io::Error>()
@@ -492,23 +372,15 @@ fn classify(e: &hyper_util::client::legacy::Error) -> Reject {
                 failure.get_or_insert(UpstreamFailure::Protocol {
                     detail: h.to_string(),
                 });
-            } else if h.is_incomplete_message() || h.is_closed() {
+            } else if h.is_incomplete_message() || h.is_closed() || h.is_canceled() {
                 failure.get_or_insert(UpstreamFailure::Closed);
             }
         }
         source = s.source();
     }
     Reject::IntegrationFailure(failure.unwrap_or_else(|| UpstreamFailure::Other {
-        detail: e.to_string(),
+        detail: cause.to_string(),
     }))
-}
-
-/// A name the lab's upstream map does not hold (the lab dials nothing else).
-#[derive(Debug, thiserror::Error)]
-#[error("{host}:{port} is not in the lab's upstream map")]
-struct NotMapped {
-    host: String,
-    port: u16,
 }
 
 #[cfg(test)]
@@ -545,7 +417,8 @@ mod tests {
         h.insert("x-secret-hop", HeaderValue::from_static("1"));
         h.insert("x-api-key", HeaderValue::from_static("k"));
         h.insert(header::HOST, HeaderValue::from_static("a"));
-        let f = forwardable(&h);
+        let mut f = h.clone();
+        strip_hop_by_hop(&mut f);
         assert!(
             f.get("x-secret-hop").is_none()
                 && f.get(header::HOST).is_none()

@@ -436,6 +436,111 @@ async fn broken_upstream_bodies_abort_the_response_and_are_logged() {
     assert_eq!(line["responseComplete"], true, "{line}");
 }
 
+/// An upstream that counts its connections and keeps them alive: `/keep` answers and waits for
+/// the next request, `/close` answers with `Connection: close` and closes, `/drop` answers as if
+/// it would keep the connection and then closes it without a word (`closed` is signalled).
+async fn counting_upstream() -> (
+    u16,
+    Arc<std::sync::atomic::AtomicUsize>,
+    Arc<tokio::sync::Notify>,
+    tokio::task::JoinHandle<()>,
+) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let accepted = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let closed = Arc::new(tokio::sync::Notify::new());
+    let (count, signal) = (accepted.clone(), closed.clone());
+    let task = tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let signal = signal.clone();
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                loop {
+                    let end = loop {
+                        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                            break i + 4;
+                        }
+                        match s.read(&mut chunk).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                        }
+                    };
+                    let head = String::from_utf8_lossy(&buf[..end]).into_owned();
+                    buf.drain(..end);
+                    let path = head.split(' ').nth(1).unwrap_or("").to_owned();
+                    let (extra, body) = match path.as_str() {
+                        "/close" => ("connection: close\r\n", "closed"),
+                        "/drop" => ("", "dropped"),
+                        _ => ("", "kept"),
+                    };
+                    let answer = format!(
+                        "HTTP/1.1 200 OK\r\n{extra}content-length: {}\r\n\r\n{body}",
+                        body.len()
+                    );
+                    if s.write_all(answer.as_bytes()).await.is_err() {
+                        return;
+                    }
+                    if path != "/keep" {
+                        let _ = s.shutdown().await;
+                        drop(s);
+                        signal.notify_one();
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (port, accepted, closed, task)
+}
+
+/// Upstream connections are kept alive and reused, as nginx's `keepalive` upstreams are; one the
+/// upstream closed, announced (`Connection: close`) or not, is never used again: the next call
+/// opens a new one and succeeds.
+#[tokio::test]
+async fn upstream_connections_are_reused_until_the_upstream_closes_them() {
+    use std::sync::atomic::Ordering;
+    let (port, accepted, closed, _upstream) = counting_upstream().await;
+    let armed = Armed::start(&proxy_topology(port, 2_000), |_| {}).await;
+    let get = |path: &'static str| {
+        let c = Call::get(armed.regional(), IDLE_HOST, path, armed.ca.clone());
+        async move {
+            let r = call(&c).await.unwrap_or_else(|e| panic!("{path}: {e}"));
+            (r.status, r.body)
+        }
+    };
+    for _ in 0..5 {
+        assert_eq!(get("/prod/raw/keep").await, (200, "kept".to_owned()));
+    }
+    assert_eq!(
+        accepted.load(Ordering::SeqCst),
+        1,
+        "five calls, one connection"
+    );
+    assert_eq!(get("/prod/raw/close").await, (200, "closed".to_owned()));
+    assert_eq!(get("/prod/raw/keep").await, (200, "kept".to_owned()));
+    assert_eq!(
+        accepted.load(Ordering::SeqCst),
+        2,
+        "a new one after `close`"
+    );
+    let gone = closed.notified();
+    assert_eq!(get("/prod/raw/drop").await, (200, "dropped".to_owned()));
+    tokio::time::timeout(Duration::from_secs(5), gone)
+        .await
+        .expect("the upstream closed its end");
+    assert_eq!(get("/prod/raw/keep").await, (200, "kept".to_owned()));
+    assert_eq!(get("/prod/raw/keep").await, (200, "kept".to_owned()));
+    assert_eq!(
+        accepted.load(Ordering::SeqCst),
+        3,
+        "a new one after the silent close"
+    );
+}
+
 /// A malformed chunked request body is the client's error: 400, not the upstream's 504.
 #[tokio::test]
 async fn a_malformed_chunked_request_body_is_400() {

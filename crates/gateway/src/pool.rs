@@ -1,0 +1,521 @@
+//! Upstream connections of HTTP_PROXY integrations: dialled (the lab's map, else the system's
+//! resolver), TLS with SNI, HTTP/1.1 kept alive and reused as nginx's `keepalive` upstreams are.
+//!
+//! A connection is driven by the task of the request using it, not by a task of its own: the
+//! request task polls hyper's connection future next to the response it waits for, and the
+//! response body ([`Streaming`]) polls it while the body streams. Hyper's pooled client gives
+//! every connection a task and hands each request and response across tasks, which cost the
+//! proxy benchmark a wake-up of another task per request and per body. Idle connections wait
+//! per origin, newest first; a sweep every few seconds closes the ones the upstream closed or
+//! that waited longer than the idle timeout.
+
+use std::future::{Future, poll_fn};
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, Weak};
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::{Request, Response};
+use hyper::body::{Frame, Incoming};
+use hyper::client::conn::http1;
+use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+
+use crate::metrics::GatewayMetrics;
+use crate::proxy::{Body, BoxError, UpstreamRoutes};
+
+/// How long a connection may wait unused before it is closed (the legacy client's default).
+const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+/// Idle connections kept per origin; more are closed when they come back.
+const MAX_IDLE_PER_ORIGIN: usize = 256;
+/// Time to open a TCP connection, divided among the addresses a name resolves to.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How often idle connections are looked at.
+const SWEEP_EVERY: Duration = Duration::from_secs(5);
+
+/// Where a connection goes: scheme, host (lowercase, IPv6 without brackets) and port.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Origin {
+    pub(crate) https: bool,
+    pub(crate) host: String,
+    pub(crate) port: u16,
+}
+
+/// An [`Origin`] borrowed from a request's URI (the host in any case).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct OriginRef<'a> {
+    pub(crate) https: bool,
+    pub(crate) host: &'a str,
+    pub(crate) port: u16,
+}
+
+impl OriginRef<'_> {
+    fn is(&self, o: &Origin) -> bool {
+        self.https == o.https && self.port == o.port && self.host.eq_ignore_ascii_case(&o.host)
+    }
+
+    fn to_owned(self) -> Origin {
+        Origin {
+            https: self.https,
+            host: self.host.to_ascii_lowercase(),
+            port: self.port,
+        }
+    }
+}
+
+/// Why a request did not get a response head from its upstream. Each carries the error that
+/// says why, for [`crate::proxy`] to classify.
+#[derive(Debug)]
+pub(crate) enum SendError {
+    /// The lab's map does not hold this origin, and the lab dials nothing else.
+    NotMapped { host: String, port: u16 },
+    /// Resolving, or opening the TCP connection.
+    Connect(std::io::Error),
+    /// The TLS handshake.
+    Tls(std::io::Error),
+    /// Writing the request or reading the response head.
+    Http(hyper::Error),
+}
+
+/// The stream under one upstream connection, counted open (for `/metrics`) until dropped.
+pub(crate) struct UpstreamIo {
+    stream: Stream,
+    metrics: Option<Arc<GatewayMetrics>>,
+}
+
+enum Stream {
+    Plain(TcpStream),
+    Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
+}
+
+impl Drop for UpstreamIo {
+    fn drop(&mut self) {
+        if let Some(m) = &self.metrics {
+            m.upstream_closed();
+        }
+    }
+}
+
+impl AsyncRead for UpstreamIo {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        match &mut self.get_mut().stream {
+            Stream::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for UpstreamIo {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        match &mut self.get_mut().stream {
+            Stream::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        match &mut self.get_mut().stream {
+            Stream::Plain(s) => Pin::new(s).poll_write_vectored(cx, bufs),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_write_vectored(cx, bufs),
+        }
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        match &self.stream {
+            Stream::Plain(s) => s.is_write_vectored(),
+            Stream::Tls(s) => s.is_write_vectored(),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match &mut self.get_mut().stream {
+            Stream::Plain(s) => Pin::new(s).poll_flush(cx),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match &mut self.get_mut().stream {
+            Stream::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        }
+    }
+}
+
+type Driver = http1::Connection<TokioIo<UpstreamIo>, Body>;
+
+/// One upstream connection: hyper's handle to send on and the future that does its I/O.
+struct Conn {
+    sender: http1::SendRequest<Body>,
+    driver: Pin<Box<Driver>>,
+    /// The driver has finished: the connection is closed.
+    done: bool,
+    /// It has carried a request before (a request it fails before writing may be retried on a
+    /// new connection).
+    reused: bool,
+    origin: Origin,
+}
+
+impl Conn {
+    /// Does the connection's pending I/O; true once it has closed.
+    fn drive(&mut self, cx: &mut Context<'_>) -> bool {
+        if !self.done && self.driver.as_mut().poll(cx).is_ready() {
+            self.done = true;
+        }
+        self.done
+    }
+
+    /// Whether an idle connection can take a request now: its I/O done (an upstream's close
+    /// seen), and hyper ready for the next request.
+    fn usable(&mut self, cx: &mut Context<'_>) -> bool {
+        !self.drive(cx) && matches!(self.sender.poll_ready(cx), Poll::Ready(Ok(())))
+    }
+}
+
+struct Idle {
+    conn: Conn,
+    since: Instant,
+}
+
+struct Inner {
+    tls: tokio_rustls::TlsConnector,
+    routes: Arc<UpstreamRoutes>,
+    metrics: Option<Arc<GatewayMetrics>>,
+    /// Idle connections per origin, the most recently used last.
+    idle: Mutex<Vec<(Origin, Vec<Idle>)>>,
+}
+
+/// The connections for one upstream TLS setting (CA and client certificate).
+#[derive(Clone)]
+pub(crate) struct Pool {
+    inner: Arc<Inner>,
+}
+
+impl Pool {
+    /// A pool whose idle connections are swept by a task on the current runtime (if any; it
+    /// ends when the pool is dropped, i.e. when a reload replaced the configuration).
+    pub(crate) fn new(
+        tls: rustls::ClientConfig,
+        routes: Arc<UpstreamRoutes>,
+        metrics: Option<Arc<GatewayMetrics>>,
+    ) -> Pool {
+        let inner = Arc::new(Inner {
+            tls: tokio_rustls::TlsConnector::from(Arc::new(tls)),
+            routes,
+            metrics,
+            idle: Mutex::new(Vec::new()),
+        });
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            rt.spawn(sweep(Arc::downgrade(&inner)));
+        }
+        Pool { inner }
+    }
+
+    /// Sends `req` (origin-form URI, Host set) to `origin` on an idle connection or a new one,
+    /// and returns the response head; the body goes on driving the connection and gives it back
+    /// when it has ended. A request a reused connection failed before writing it (the upstream
+    /// closed it as it was taken) goes once more, on a new connection.
+    pub(crate) async fn send(
+        &self,
+        origin: OriginRef<'_>,
+        mut req: Request<Body>,
+    ) -> Result<Response<Streaming>, SendError> {
+        loop {
+            let mut conn = match self.take_idle(origin).await {
+                Some(c) => c,
+                None => self.connect(origin).await?,
+            };
+            let sent = conn.sender.try_send_request(req);
+            tokio::pin!(sent);
+            let res = poll_fn(|cx| {
+                if let Poll::Ready(r) = sent.as_mut().poll(cx) {
+                    return Poll::Ready(r);
+                }
+                if conn.drive(cx) {
+                    // Closed: the request has its answer (an error) now.
+                    return sent.as_mut().poll(cx);
+                }
+                Poll::Pending
+            })
+            .await;
+            match res {
+                Ok(res) => {
+                    let (parts, body) = res.into_parts();
+                    let mut streaming = Streaming {
+                        body,
+                        conn: Some(conn),
+                        pool: Arc::downgrade(&self.inner),
+                        failed: None,
+                    };
+                    // A body with nothing to read (Content-Length: 0, 304) may never be polled.
+                    if hyper::body::Body::is_end_stream(&streaming.body) {
+                        streaming.release();
+                    }
+                    return Ok(Response::from_parts(parts, streaming));
+                }
+                Err(mut e) => match e.take_message() {
+                    Some(again) if conn.reused => req = again,
+                    _ => return Err(SendError::Http(e.into_error())),
+                },
+            }
+        }
+    }
+
+    /// The most recently used idle connection to `origin` that can take a request.
+    async fn take_idle(&self, origin: OriginRef<'_>) -> Option<Conn> {
+        loop {
+            let candidate = {
+                let mut idle = self.inner.idle.lock().unwrap_or_else(|p| p.into_inner());
+                let (_, stack) = idle.iter_mut().find(|(o, _)| origin.is(o))?;
+                stack.pop()?
+            };
+            if candidate.since.elapsed() >= IDLE_TIMEOUT {
+                continue;
+            }
+            let mut conn = candidate.conn;
+            if poll_fn(|cx| Poll::Ready(conn.usable(cx))).await {
+                return Some(conn);
+            }
+        }
+    }
+
+    async fn connect(&self, origin: OriginRef<'_>) -> Result<Conn, SendError> {
+        let inner = &*self.inner;
+        let host = origin.host;
+        let mapped = if inner.routes.map.is_empty() {
+            None
+        } else {
+            inner
+                .routes
+                .map
+                .get(&(host.to_ascii_lowercase(), origin.port))
+                .copied()
+        };
+        let addrs: Vec<std::net::SocketAddr> = match mapped {
+            Some(a) => vec![a],
+            None if inner.routes.only_mapped => {
+                return Err(SendError::NotMapped {
+                    host: host.to_ascii_lowercase(),
+                    port: origin.port,
+                });
+            }
+            None => match host.parse::<std::net::IpAddr>() {
+                Ok(ip) => vec![(ip, origin.port).into()],
+                Err(_) => tokio::net::lookup_host((host, origin.port))
+                    .await
+                    .map_err(SendError::Connect)?
+                    .collect(),
+            },
+        };
+        let name = match origin.https {
+            true => Some(
+                rustls::pki_types::ServerName::try_from(host.to_owned()).map_err(|e| {
+                    SendError::Tls(std::io::Error::new(std::io::ErrorKind::InvalidInput, e))
+                })?,
+            ),
+            false => None,
+        };
+        let tcp = dial(&addrs).await;
+        if let Some(m) = &inner.metrics {
+            m.upstream_connect(tcp.is_ok());
+        }
+        let tcp = tcp.map_err(SendError::Connect)?;
+        let _ = tcp.set_nodelay(true);
+        let stream = if let Some(name) = name {
+            // Counted open already: a failed handshake closes a connection that was opened.
+            let tls = inner.tls.connect(name, tcp).await;
+            if tls.is_err()
+                && let Some(m) = &inner.metrics
+            {
+                m.upstream_closed();
+            }
+            Stream::Tls(Box::new(tls.map_err(SendError::Tls)?))
+        } else {
+            Stream::Plain(tcp)
+        };
+        let io = UpstreamIo {
+            stream,
+            metrics: inner.metrics.clone(),
+        };
+        let (sender, driver) = http1::Builder::new()
+            .handshake(TokioIo::new(io))
+            .await
+            .map_err(SendError::Http)?;
+        Ok(Conn {
+            sender,
+            driver: Box::pin(driver),
+            done: false,
+            reused: false,
+            origin: origin.to_owned(),
+        })
+    }
+}
+
+/// Opens a TCP connection to the first of `addrs` that answers, each given its share of the
+/// connect timeout; the last failure if none does.
+async fn dial(addrs: &[std::net::SocketAddr]) -> std::io::Result<TcpStream> {
+    let share = CONNECT_TIMEOUT / u32::try_from(addrs.len().max(1)).unwrap_or(u32::MAX);
+    let mut last = std::io::Error::new(
+        std::io::ErrorKind::NotFound,
+        "the upstream's name resolved to no address",
+    );
+    for addr in addrs {
+        match tokio::time::timeout(share, TcpStream::connect(addr)).await {
+            Ok(Ok(s)) => return Ok(s),
+            Ok(Err(e)) => last = e,
+            Err(_) => {
+                last = std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    format!("connecting to {addr} timed out after {share:?}"),
+                );
+            }
+        }
+    }
+    Err(last)
+}
+
+impl Inner {
+    fn put(&self, mut conn: Conn) {
+        conn.reused = true;
+        let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+        let at = match idle.iter().position(|(o, _)| *o == conn.origin) {
+            Some(i) => i,
+            None => {
+                idle.push((conn.origin.clone(), Vec::new()));
+                idle.len() - 1
+            }
+        };
+        let stack = &mut idle[at].1;
+        if stack.len() < MAX_IDLE_PER_ORIGIN {
+            stack.push(Idle {
+                conn,
+                since: Instant::now(),
+            });
+        }
+    }
+
+    /// Closes idle connections that the upstream closed or that waited too long. Their I/O is
+    /// polled without a waker: nothing waits on an idle connection.
+    fn sweep(&self) {
+        let mut cx = Context::from_waker(Waker::noop());
+        let mut closed = Vec::new();
+        {
+            let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+            for (_, stack) in idle.iter_mut() {
+                let mut i = 0;
+                while i < stack.len() {
+                    let entry = &mut stack[i];
+                    if entry.since.elapsed() >= IDLE_TIMEOUT || entry.conn.drive(&mut cx) {
+                        closed.push(stack.remove(i));
+                    } else {
+                        i += 1;
+                    }
+                }
+            }
+            idle.retain(|(_, stack)| !stack.is_empty());
+        }
+        drop(closed);
+    }
+}
+
+async fn sweep(pool: Weak<Inner>) {
+    loop {
+        tokio::time::sleep(SWEEP_EVERY).await;
+        match pool.upgrade() {
+            Some(inner) => inner.sweep(),
+            None => return,
+        }
+    }
+}
+
+/// An upstream response body. Polling it drives the connection; when it has ended, the
+/// connection goes back to the pool. Dropped before its end (the client went away, the
+/// integration timed out), it closes the connection, as nginx does.
+pub(crate) struct Streaming {
+    body: Incoming,
+    conn: Option<Conn>,
+    pool: Weak<Inner>,
+    /// The upstream's body failed: the error is given on the next poll, so that the server
+    /// first flushes what the client was sent before it (the head, the body so far).
+    failed: Option<hyper::Error>,
+}
+
+impl Streaming {
+    fn release(&mut self) {
+        if let Some(conn) = self.conn.take()
+            && !conn.done
+            && let Some(pool) = self.pool.upgrade()
+        {
+            pool.put(conn);
+        }
+    }
+}
+
+impl hyper::body::Body for Streaming {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let this = self.get_mut();
+        if let Some(e) = this.failed.take() {
+            return Poll::Ready(Some(Err(Box::new(e))));
+        }
+        let mut polled = Pin::new(&mut this.body).poll_frame(cx);
+        if polled.is_pending()
+            && let Some(conn) = &mut this.conn
+            && !conn.done
+        {
+            conn.drive(cx);
+            polled = Pin::new(&mut this.body).poll_frame(cx);
+        }
+        match polled {
+            Poll::Ready(None) => {
+                this.release();
+                Poll::Ready(None)
+            }
+            Poll::Ready(Some(Err(e))) => {
+                // Hyper's server ends the connection at a body error without flushing what it
+                // had buffered; a pending poll first lets it write that out.
+                this.conn = None;
+                this.failed = Some(e);
+                cx.waker().wake_by_ref();
+                Poll::Pending
+            }
+            Poll::Ready(Some(Ok(frame))) => Poll::Ready(Some(Ok(frame))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.failed.is_none() && self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.body.size_hint()
+    }
+}
+
+impl Drop for Streaming {
+    fn drop(&mut self) {
+        if hyper::body::Body::is_end_stream(&self.body) {
+            self.release();
+        }
+    }
+}
