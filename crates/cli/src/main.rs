@@ -15,6 +15,12 @@ use clap::Parser;
 use parallax_dns::{RateLimit, Resolver, ResolverConfig};
 use parallax_model::{ModelFile, Scenario, Topology};
 
+/// mimalloc rather than glibc's malloc: the gateway's per-request buffers (hyper's 8 KiB read
+/// buffer per message among them) went through glibc's slow bins and consolidation (about 9%
+/// of the proxy benchmark's CPU; BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     init_tracing();
     let cli = Cli::parse();
