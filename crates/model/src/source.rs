@@ -356,7 +356,21 @@ impl Json<'_> {
             return Err(self.error("expected a string"));
         }
         self.i += 1;
-        let mut out = Vec::new();
+        // Most strings have no escape: up to the closing quote they are a slice of the text,
+        // already UTF-8 (the text is a `str` and the quote is ASCII).
+        let start = self.i;
+        let plain = self.b[start..]
+            .iter()
+            .position(|&c| matches!(c, b'"' | b'\\' | b'\n'));
+        if let Some(n) = plain
+            && self.b[start + n] == b'"'
+        {
+            self.i = start + n + 1;
+            return std::str::from_utf8(&self.b[start..start + n])
+                .map(str::to_owned)
+                .map_err(|_| self.error("a string that is not UTF-8"));
+        }
+        let mut out = Vec::with_capacity(plain.unwrap_or(0) + 16);
         loop {
             let Some(&c) = self.b.get(self.i) else {
                 return Err(self.error("an unterminated string"));
@@ -541,7 +555,21 @@ mod tests {
         let v: serde_json::Value = serde_json::from_str(text).unwrap();
         assert_eq!(to_json(&n), v);
         assert_eq!(n.get("b").unwrap().line, 2);
-        for bad in ["{\"a\": }", "{\"a\": 1,}", "[1 2]", "{\"a\": \"x", "{} {}"] {
+        // Strings without an escape are taken as slices (UTF-8 included); with one, decoded.
+        let text = "{\"plain é 😀\": \"ok\", \"k\": \"tab\\there \\\"q\\\" é\"}";
+        let n = parse(text, "t.json").unwrap();
+        let v: serde_json::Value = serde_json::from_str(text).unwrap();
+        assert_eq!(to_json(&n), v);
+        for bad in [
+            "{\"a\": }",
+            "{\"a\": 1,}",
+            "[1 2]",
+            "{\"a\": \"x",
+            "{\"a\": \"x\\",
+            "[\"a\nb\"]",
+            "[\"a\\tb\nc\"]",
+            "{} {}",
+        ] {
             assert!(parse(bad, "bad.json").is_err(), "{bad}");
         }
         let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
