@@ -103,6 +103,11 @@ enum Command {
     },
 }
 
+/// The allocator the `parallax` binary ships with, so that the in-process cases (analyze and
+/// its parse floor) measure what users run.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
