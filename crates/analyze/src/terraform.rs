@@ -189,7 +189,11 @@ pub fn import_with(root: &Node, file: &str, tf_dir: Option<&Path>, max_bytes: u6
             .unwrap_or("")
             .to_owned();
         let ty = r.get("type").and_then(Node::as_str).unwrap_or("");
-        let values = r.get("values").map(to_json).unwrap_or(Value::Null);
+        // Read where it is needed: a scalar straight from the tree, a nested block converted
+        // to JSON alone (converting every resource's `values` was 8% of a 100k plan).
+        let values = r.get("values");
+        let field = |k: &str| values.and_then(|v| v.get(k));
+        let sub = |k: &str| field(k).map(to_json);
         let decl = decls.get(&address);
         // A plan is one line: its line numbers say nothing. The block, or the address.
         let loc = match decl {
@@ -207,11 +211,14 @@ pub fn import_with(root: &Node, file: &str, tf_dir: Option<&Path>, max_bytes: u6
         let unknown_attrs = after_unknown.get(address.as_str());
         // Known only after apply: `true`, or any part of a nested value.
         let later = |k: &str| unknown_attrs.and_then(|u| u.get(k)).is_some_and(any_true);
-        let s = |k: &str| values.get(k).and_then(Value::as_str).map(str::to_owned);
-        let b = |k: &str| values.get(k).and_then(Value::as_bool);
+        let s = |k: &str| field(k).and_then(Node::as_str).map(str::to_owned);
+        let b = |k: &str| match field(k).map(|n| &n.kind) {
+            Some(Kind::Bool(x)) => Some(*x),
+            _ => None,
+        };
         let link = |attr: &str| -> Ref {
             match (
-                values.get(attr).and_then(Value::as_str),
+                field(attr).and_then(Node::as_str),
                 reference(&address, attr),
             ) {
                 (Some(id), _) => Ref::Id(id.to_owned()),
@@ -292,7 +299,8 @@ pub fn import_with(root: &Node, file: &str, tf_dir: Option<&Path>, max_bytes: u6
                 });
             }
             "aws_api_gateway_rest_api" => {
-                let conf = values.get("endpoint_configuration").and_then(|c| c.get(0));
+                let conf = sub("endpoint_configuration");
+                let conf = conf.as_ref().and_then(|c| c.get(0));
                 let kind = ApiKind::of_configuration(conf);
                 // `policy` is computed as well as optional: unknown in every plan that does not
                 // set it. Unknown only where the configuration sets it.
@@ -348,10 +356,12 @@ pub fn import_with(root: &Node, file: &str, tf_dir: Option<&Path>, max_bytes: u6
             }
             "aws_api_gateway_domain_name" => {
                 let kind = ApiKind::of_configuration(
-                    values.get("endpoint_configuration").and_then(|c| c.get(0)),
+                    sub("endpoint_configuration")
+                        .as_ref()
+                        .and_then(|c| c.get(0)),
                 );
-                let mtls = values
-                    .get("mutual_tls_authentication")
+                let mtls = sub("mutual_tls_authentication")
+                    .as_ref()
                     .and_then(Value::as_array)
                     .is_some_and(|a| !a.is_empty());
                 out.domains.push(Domain {
@@ -406,11 +416,10 @@ pub fn import_with(root: &Node, file: &str, tf_dir: Option<&Path>, max_bytes: u6
                 loc,
             }),
             "aws_api_gateway_usage_plan" => {
-                let stages = values
-                    .get("api_stages")
-                    .and_then(Value::as_array)
-                    .cloned()
-                    .unwrap_or_default();
+                let stages = match sub("api_stages") {
+                    Some(Value::Array(a)) => a,
+                    _ => Vec::new(),
+                };
                 let mut apis: Vec<Ref> = stages
                     .iter()
                     .filter_map(|st| st.get("api_id").and_then(Value::as_str))
@@ -435,11 +444,10 @@ pub fn import_with(root: &Node, file: &str, tf_dir: Option<&Path>, max_bytes: u6
             }
             "aws_api_gateway_usage_plan_key" => out.plan_keys.push(link("usage_plan_id")),
             "aws_route53_zone" => {
-                let blocks = values
-                    .get("vpc")
-                    .and_then(Value::as_array)
-                    .cloned()
-                    .unwrap_or_default();
+                let blocks = match sub("vpc") {
+                    Some(Value::Array(a)) => a,
+                    _ => Vec::new(),
+                };
                 let mut vpcs: Vec<Ref> = blocks
                     .iter()
                     .filter_map(|v| v.get("vpc_id").and_then(Value::as_str))
@@ -503,8 +511,9 @@ pub fn import_with(root: &Node, file: &str, tf_dir: Option<&Path>, max_bytes: u6
                 zone_associations.push((link("zone_id"), link("vpc_id")));
             }
             "aws_route53_record" => {
-                let alias = values
-                    .get("alias")
+                let alias = sub("alias");
+                let alias = alias
+                    .as_ref()
                     .and_then(|a| a.get(0))
                     .and_then(|a| a.get("name"))
                     .and_then(Value::as_str);
@@ -512,8 +521,8 @@ pub fn import_with(root: &Node, file: &str, tf_dir: Option<&Path>, max_bytes: u6
                     Some(target) => ("ALIAS".to_owned(), vec![target.to_owned()]),
                     None => (
                         s("type").unwrap_or_default(),
-                        values
-                            .get("records")
+                        sub("records")
+                            .as_ref()
                             .and_then(Value::as_array)
                             .map(|r| {
                                 r.iter()
@@ -534,8 +543,8 @@ pub fn import_with(root: &Node, file: &str, tf_dir: Option<&Path>, max_bytes: u6
                     });
                 }
                 if s("type").as_deref() == Some("CNAME") {
-                    let target = values
-                        .get("records")
+                    let target = sub("records")
+                        .as_ref()
                         .and_then(|r| r.get(0))
                         .and_then(Value::as_str)
                         .map(str::to_owned);
