@@ -84,6 +84,7 @@ pub fn parse_with_duplicates(
             duplicates: Vec::new(),
             entries: Vec::new(),
             items: Vec::new(),
+            hasher: foldhash::fast::RandomState::default(),
         }
         .document();
     }
@@ -181,6 +182,9 @@ struct Json<'a> {
     entries: Vec<(String, Node)>,
     /// The same for arrays' items.
     items: Vec<Node>,
+    /// Hashes the keys of large objects for their index (foldhash, seeded per file: SipHash
+    /// and a copy of every key were a tenth of reading 100k CloudFormation resources).
+    hasher: foldhash::fast::RandomState,
 }
 
 /// Objects with this many keys get a key index for finding repeated keys.
@@ -238,8 +242,10 @@ impl Json<'_> {
             Some(b'{') => {
                 self.i += 1;
                 let start = self.entries.len();
-                let mut index: std::collections::HashMap<String, usize> =
-                    std::collections::HashMap::new();
+                // Positions (from `start`) of the keys, once the object is large.
+                let mut index: hashbrown::HashTable<usize> = hashbrown::HashTable::new();
+                let hasher = self.hasher.clone();
+                let hash = |k: &str| std::hash::BuildHasher::hash_one(&hasher, k);
                 self.ws();
                 if self.b.get(self.i) == Some(&b'}') {
                     self.i += 1;
@@ -258,16 +264,14 @@ impl Json<'_> {
                         // reading it stays linear.
                         let m = &mut self.entries[start..];
                         if m.len() == INDEX_FROM && index.is_empty() {
-                            index = m
-                                .iter()
-                                .enumerate()
-                                .map(|(i, (key, _)): (usize, &(String, Node))| (key.clone(), i))
-                                .collect();
+                            for (i, (key, _)) in m.iter().enumerate() {
+                                index.insert_unique(hash(key), i, |&j| hash(&m[j].0));
+                            }
                         }
                         let found = if index.is_empty() {
                             m.iter().position(|(key, _): &(String, Node)| *key == k)
                         } else {
-                            index.get(&k).copied()
+                            index.find(hash(&k), |&j| m[j].0 == k).copied()
                         };
                         match found {
                             Some(at) => {
@@ -281,7 +285,7 @@ impl Json<'_> {
                             }
                             None => {
                                 if !index.is_empty() {
-                                    index.insert(k.clone(), m.len());
+                                    index.insert_unique(hash(&k), m.len(), |&j| hash(&m[j].0));
                                 }
                                 self.entries.push((k, v));
                             }
