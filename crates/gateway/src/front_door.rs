@@ -193,7 +193,10 @@ pub(crate) async fn connection(
         .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(timeout)
-        .keep_alive(true);
+        .keep_alive(true)
+        // A response's head and body flattened into one buffer: given as two, rustls seals
+        // each into a TLS record of its own.
+        .writev(false);
     builder
         .http2()
         .timer(TokioTimer::new())
