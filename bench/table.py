@@ -71,12 +71,17 @@ if rss:
     print("\npeak RSS: " + ", ".join(f"{k} {v[0]['kb'] / 1024:.1f} MB" for k, v in rss.items()) + "\n")
 
 print("## analyze scaling (synthetic organisations; the floor is serde_json parsing the same bytes)\n")
+print("Each cell: median (min-max) over rounds; the ratio is taken per round (floor and analyze in one process, one after the other).\n")
 print("| resources | format | bytes | findings | parse floor ms | analyze ms | ratio | peak RSS MB |")
 print("|---|---|---|---|---|---|---|---|")
+scale = defaultdict(list)
 for r in rows:
     if r.get("bench") == "analyze":
-        x = r["result"]
-        print(f"| {x['resources']:,} | {x['format']} | {x['bytes']:,} | {x['findings']} | {x['parse_floor_ms']:.2f} | {x['analyze_ms']:.2f} | {x['ratio']:.2f} | {int(r['peak_rss_kb']) / 1024:.1f} |")
+        scale[(r["result"]["resources"], r["result"]["format"])].append(r)
+for (n, fmt), rs in sorted(scale.items()):
+    xs = [r["result"] for r in rs]
+    rss = max(int(r["peak_rss_kb"]) for r in rs) / 1024
+    print(f"| {n:,} | {fmt} | {xs[0]['bytes']:,} | {xs[0]['findings']} | {spread((x['parse_floor_ms'] for x in xs), '{:.2f}')} | {spread((x['analyze_ms'] for x in xs), '{:.2f}')} | {spread((x['ratio'] for x in xs), '{:.2f}')} | {rss:.1f} |")
 
 lab = [r["ms"] for r in rows if r.get("bench") == "lab"]
 if lab:
