@@ -100,8 +100,7 @@ pub fn import_with(root: &Node, file: &str, tf_dir: Option<&Path>, max_bytes: u6
     // address → which attributes are known only after apply.
     // Borrowed from the plan's tree: looked at for a few attributes of a few resource types, so
     // not converted (100,000 conversions showed in the profile).
-    let mut after_unknown: std::collections::HashMap<&str, &Node> =
-        std::collections::HashMap::new();
+    let mut after_unknown: foldhash::HashMap<&str, &Node> = foldhash::HashMap::default();
     if let Some(Node {
         kind: Kind::Seq(changes),
         ..
@@ -130,17 +129,17 @@ pub fn import_with(root: &Node, file: &str, tf_dir: Option<&Path>, max_bytes: u6
     }
     // Looked up once per resource attribute: a map, not a scan (plans have 100 000 resources).
     // Repeated blocks (`api_stages`) give one entry each: their references are joined.
-    let mut joined: std::collections::HashMap<(String, String), Vec<String>> =
-        std::collections::HashMap::new();
+    // Address, then attribute: looked up by borrowed names, with no key made per lookup.
+    let mut joined: Refs = Refs::default();
     for (a, k, r) in refs {
-        joined.entry((a, k)).or_default().extend(r);
+        joined.entry(a).or_default().entry(k).or_default().extend(r);
     }
     let refs = joined;
+    let refs_of = |address: &str, attr: &str| refs.get(address).and_then(|m| m.get(attr));
     // Every resource a reference expression names (`aws_api_gateway_rest_api.main`).
     let resources_named = |address: &str, attr: &str| -> Vec<String> {
         let base = address.split('[').next().unwrap_or(address);
-        let mut named: Vec<String> = refs
-            .get(&(base.to_owned(), attr.to_owned()))
+        let mut named: Vec<String> = refs_of(base, attr)
             .map(|r| {
                 r.iter()
                     .map(|x| x.trim_end_matches(".id").to_owned())
@@ -154,8 +153,8 @@ pub fn import_with(root: &Node, file: &str, tf_dir: Option<&Path>, max_bytes: u6
     // The resource an attribute's expression names. Inside a module, `var.x` is followed to
     // the module call's argument (`module.m.var.x` → what `x = …` names in the caller).
     let reference = |address: &str, attr: &str| -> Option<String> {
-        let pick = |key: &(String, String)| -> Option<String> {
-            refs.get(key).and_then(|r| {
+        let pick = |address: &str, attr: &str| -> Option<String> {
+            refs_of(address, attr).and_then(|r| {
                 r.iter()
                     .find(|x| {
                         let local = x.rsplit("module.").next().unwrap_or(x);
@@ -166,13 +165,13 @@ pub fn import_with(root: &Node, file: &str, tf_dir: Option<&Path>, max_bytes: u6
             })
         };
         let base = address.split('[').next().unwrap_or(address);
-        let mut found = pick(&(base.to_owned(), attr.to_owned()))?;
+        let mut found = pick(base, attr)?;
         for _ in 0..16 {
             let Some((module, var)) = found.rsplit_once("var.") else {
                 break;
             };
             let var = var.split('.').next().unwrap_or(var);
-            match pick(&(format!("{module}var"), var.to_owned())) {
+            match pick(&format!("{module}var"), var) {
                 Some(next) => found = next,
                 None => break,
             }
@@ -270,10 +269,9 @@ pub fn import_with(root: &Node, file: &str, tf_dir: Option<&Path>, max_bytes: u6
                     Some(b("private_dns_enabled").unwrap_or(false))
                 };
                 // `policy` is computed too: unknown only where the configuration sets it.
-                let set_here = refs.contains_key(&(
-                    address.split('[').next().unwrap_or(&address).to_owned(),
-                    "policy".to_owned(),
-                )) || decl.is_some_and(|d| d.attributes.contains_key("policy"));
+                let set_here = refs_of(address.split('[').next().unwrap_or(&address), "policy")
+                    .is_some()
+                    || decl.is_some_and(|d| d.attributes.contains_key("policy"));
                 let (policy, policy_unknown) =
                     policy_value(s("policy"), later("policy") && set_here);
                 if policy_unknown {
@@ -304,10 +302,9 @@ pub fn import_with(root: &Node, file: &str, tf_dir: Option<&Path>, max_bytes: u6
                 let kind = ApiKind::of_configuration(conf);
                 // `policy` is computed as well as optional: unknown in every plan that does not
                 // set it. Unknown only where the configuration sets it.
-                let set_here = refs.contains_key(&(
-                    address.split('[').next().unwrap_or(&address).to_owned(),
-                    "policy".to_owned(),
-                )) || decl.is_some_and(|d| d.attributes.contains_key("policy"));
+                let set_here = refs_of(address.split('[').next().unwrap_or(&address), "policy")
+                    .is_some()
+                    || decl.is_some_and(|d| d.attributes.contains_key("policy"));
                 let (policy, policy_unknown) =
                     policy_value(s("policy"), later("policy") && set_here);
                 if policy_unknown {
@@ -619,6 +616,9 @@ fn collect<'a>(module: &'a Node, out: &mut Vec<&'a Node>) {
         }
     }
 }
+
+/// A configuration's references: address → attribute → the resources its expression names.
+type Refs = foldhash::HashMap<String, foldhash::HashMap<String, Vec<String>>>;
 
 fn collect_refs(module: &Node, prefix: &str, out: &mut Vec<(String, String, Vec<String>)>) {
     if let Some(Node {
