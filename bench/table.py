@@ -34,15 +34,17 @@ def ratios(a, b, key):
 
 print("## Gateway vs nginx (same TLS, client-certificate check, API key set, per-key counting, work)\n")
 print("Each cell: median (min-max) over rounds; a ratio is taken per round, then summarised.\n")
-print("| case | side | req/s | p99 ms | errors |")
-print("|---|---|---|---|---|")
+print("| case | side | req/s | p99 ms | errors | server CPU ms per 1k requests |")
+print("|---|---|---|---|---|---|")
 gw_cases = ["mock-keepalive-c64", "proxy-keepalive-c64", "handshakes-c16"]
 for case in gw_cases:
     s = by("gateway", case)
     for side in ["parallax", "parallax-redis", "nginx"]:
-        rs = [r["result"] for r in s.get(side, [])]
+        rows_ = s.get(side, [])
+        rs = [r["result"] for r in rows_]
         if rs:
-            print(f"| {case} | {side} | {spread(x['rps'] for x in rs)} | {spread((x['p99_ms'] for x in rs), '{:.2f}')} | {sum(x['errors'] for x in rs)} |")
+            cpu = [r["cpu_ms"] / max(r["result"]["requests"], 1) * 1000 for r in rows_ if "cpu_ms" in r]
+            print(f"| {case} | {side} | {spread(x['rps'] for x in rs)} | {spread((x['p99_ms'] for x in rs), '{:.2f}')} | {sum(x['errors'] for x in rs)} | {spread(cpu, '{:.1f}')} |")
 print("\n| case | parallax / nginx | parallax + Redis / parallax |")
 print("|---|---|---|")
 for case in gw_cases:
