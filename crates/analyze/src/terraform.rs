@@ -508,7 +508,7 @@ pub fn import_with(root: &Node, file: &str, tf_dir: Option<&Path>, max_bytes: u6
                 zone_associations.push((link("zone_id"), link("vpc_id")));
             }
             "aws_route53_record" => {
-                let alias = sub("alias");
+                let (alias, records) = (sub("alias"), sub("records"));
                 let alias = alias
                     .as_ref()
                     .and_then(|a| a.get(0))
@@ -518,7 +518,7 @@ pub fn import_with(root: &Node, file: &str, tf_dir: Option<&Path>, max_bytes: u6
                     Some(target) => ("ALIAS".to_owned(), vec![target.to_owned()]),
                     None => (
                         s("type").unwrap_or_default(),
-                        sub("records")
+                        records
                             .as_ref()
                             .and_then(Value::as_array)
                             .map(|r| {
@@ -540,7 +540,7 @@ pub fn import_with(root: &Node, file: &str, tf_dir: Option<&Path>, max_bytes: u6
                     });
                 }
                 if s("type").as_deref() == Some("CNAME") {
-                    let target = sub("records")
+                    let target = records
                         .as_ref()
                         .and_then(|r| r.get(0))
                         .and_then(Value::as_str)

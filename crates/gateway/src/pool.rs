@@ -82,7 +82,20 @@ pub(crate) enum SendError {
 /// The stream under one upstream connection, counted open (for `/metrics`) until dropped.
 pub(crate) struct UpstreamIo {
     stream: Stream,
-    metrics: Option<Arc<GatewayMetrics>>,
+    _open: Open,
+}
+
+/// One upstream connection counted open from its TCP connect until this is dropped, whichever
+/// step (TLS, HTTP, the pool) lets it go.
+struct Open(Option<Arc<GatewayMetrics>>);
+
+impl Open {
+    fn counted(metrics: &Option<Arc<GatewayMetrics>>) -> Open {
+        if let Some(m) = metrics {
+            m.upstream_connect(true);
+        }
+        Open(metrics.clone())
+    }
 }
 
 enum Stream {
@@ -90,9 +103,9 @@ enum Stream {
     Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
 }
 
-impl Drop for UpstreamIo {
+impl Drop for Open {
     fn drop(&mut self) {
-        if let Some(m) = &self.metrics {
+        if let Some(m) = &self.0 {
             m.upstream_closed();
         }
     }
@@ -259,7 +272,6 @@ impl Pool {
                         body,
                         conn: Some(conn),
                         pool: Arc::downgrade(&self.inner),
-                        failed: None,
                     };
                     // A body with nothing to read (Content-Length: 0, 304) may never be polled.
                     if hyper::body::Body::is_end_stream(&streaming.body) {
@@ -305,22 +317,6 @@ impl Pool {
                 .get(&(host.to_ascii_lowercase(), origin.port))
                 .copied()
         };
-        let addrs: Vec<std::net::SocketAddr> = match mapped {
-            Some(a) => vec![a],
-            None if inner.routes.only_mapped => {
-                return Err(SendError::NotMapped {
-                    host: host.to_ascii_lowercase(),
-                    port: origin.port,
-                });
-            }
-            None => match host.parse::<std::net::IpAddr>() {
-                Ok(ip) => vec![(ip, origin.port).into()],
-                Err(_) => tokio::net::lookup_host((host, origin.port))
-                    .await
-                    .map_err(SendError::Connect)?
-                    .collect(),
-            },
-        };
         let name = match origin.https {
             true => Some(
                 rustls::pki_types::ServerName::try_from(host.to_owned()).map_err(|e| {
@@ -329,27 +325,46 @@ impl Pool {
             ),
             false => None,
         };
-        let tcp = dial(&addrs).await;
-        if let Some(m) = &inner.metrics {
-            m.upstream_connect(tcp.is_ok());
-        }
-        let tcp = tcp.map_err(SendError::Connect)?;
-        let _ = tcp.set_nodelay(true);
-        let stream = if let Some(name) = name {
-            // Counted open already: a failed handshake closes a connection that was opened.
-            let tls = inner.tls.connect(name, tcp).await;
-            if tls.is_err()
-                && let Some(m) = &inner.metrics
-            {
-                m.upstream_closed();
+        let addrs = match mapped {
+            Some(a) => Ok(vec![a]),
+            None if inner.routes.only_mapped => {
+                return Err(SendError::NotMapped {
+                    host: host.to_ascii_lowercase(),
+                    port: origin.port,
+                });
             }
-            Stream::Tls(Box::new(tls.map_err(SendError::Tls)?))
-        } else {
-            Stream::Plain(tcp)
+            None => match host.parse::<std::net::IpAddr>() {
+                Ok(ip) => Ok(vec![(ip, origin.port).into()]),
+                Err(_) => tokio::net::lookup_host((host, origin.port))
+                    .await
+                    .map(Iterator::collect),
+            },
+        };
+        // A name that does not resolve counts as a failed connect, as one nothing answers.
+        let tcp = match addrs {
+            Ok(addrs) => dial(&addrs).await,
+            Err(e) => Err(e),
+        };
+        let tcp = match tcp {
+            Ok(tcp) => tcp,
+            Err(e) => {
+                if let Some(m) = &inner.metrics {
+                    m.upstream_connect(false);
+                }
+                return Err(SendError::Connect(e));
+            }
+        };
+        let open = Open::counted(&inner.metrics);
+        let _ = tcp.set_nodelay(true);
+        let stream = match name {
+            Some(name) => Stream::Tls(Box::new(
+                inner.tls.connect(name, tcp).await.map_err(SendError::Tls)?,
+            )),
+            None => Stream::Plain(tcp),
         };
         let io = UpstreamIo {
             stream,
-            metrics: inner.metrics.clone(),
+            _open: open,
         };
         let (sender, driver) = http1::Builder::new()
             .handshake(TokioIo::new(io))
@@ -449,9 +464,6 @@ pub(crate) struct Streaming {
     body: Incoming,
     conn: Option<Conn>,
     pool: Weak<Inner>,
-    /// The upstream's body failed: the error is given on the next poll, so that the server
-    /// first flushes what the client was sent before it (the head, the body so far).
-    failed: Option<hyper::Error>,
 }
 
 impl Streaming {
@@ -474,9 +486,6 @@ impl hyper::body::Body for Streaming {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         let this = self.get_mut();
-        if let Some(e) = this.failed.take() {
-            return Poll::Ready(Some(Err(Box::new(e))));
-        }
         let mut polled = Pin::new(&mut this.body).poll_frame(cx);
         if polled.is_pending()
             && let Some(conn) = &mut this.conn
@@ -485,26 +494,16 @@ impl hyper::body::Body for Streaming {
             conn.drive(cx);
             polled = Pin::new(&mut this.body).poll_frame(cx);
         }
-        match polled {
-            Poll::Ready(None) => {
-                this.release();
-                Poll::Ready(None)
-            }
-            Poll::Ready(Some(Err(e))) => {
-                // Hyper's server ends the connection at a body error without flushing what it
-                // had buffered; a pending poll first lets it write that out.
-                this.conn = None;
-                this.failed = Some(e);
-                cx.waker().wake_by_ref();
-                Poll::Pending
-            }
-            Poll::Ready(Some(Ok(frame))) => Poll::Ready(Some(Ok(frame))),
-            Poll::Pending => Poll::Pending,
+        match &polled {
+            Poll::Ready(None) => this.release(),
+            Poll::Ready(Some(Err(_))) => this.conn = None,
+            _ => {}
         }
+        polled.map(|f| f.map(|r| r.map_err(|e| Box::new(e) as BoxError)))
     }
 
     fn is_end_stream(&self) -> bool {
-        self.failed.is_none() && self.body.is_end_stream()
+        self.body.is_end_stream()
     }
 
     fn size_hint(&self) -> hyper::body::SizeHint {

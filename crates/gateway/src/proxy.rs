@@ -15,7 +15,7 @@ use http_body_util::combinators::BoxBody;
 use rustls::RootCertStore;
 
 use crate::certs::{CertError, LabCerts};
-use crate::pool::{OriginRef, Pool, SendError};
+use crate::pool::{OriginRef, Pool, SendError, Streaming};
 use crate::reject::{Reject, UpstreamFailure};
 use crate::tls::provider;
 
@@ -161,7 +161,7 @@ impl Upstreams {
         let (mut parts, body) = res.into_parts();
         strip_hop_by_hop(&mut parts.headers);
         let body = Deadline {
-            inner: body.boxed(),
+            inner: body,
             sleep,
             breaks: breaks.clone(),
         };
@@ -230,7 +230,7 @@ pub type BreakSlot = std::sync::Arc<std::sync::OnceLock<UpstreamBreak>>;
 
 /// An upstream body held to the integration deadline.
 struct Deadline {
-    inner: Body,
+    inner: Streaming,
     sleep: std::pin::Pin<Box<tokio::time::Sleep>>,
     breaks: BreakSlot,
 }

@@ -229,6 +229,7 @@ pub(crate) async fn handle(
     res.map(|inner| Tracked {
         inner,
         finish: Some(finish),
+        failed: None,
     })
 }
 
@@ -327,6 +328,10 @@ impl Finish {
 pub(crate) struct Tracked {
     inner: Body,
     finish: Option<Finish>,
+    /// The body failed: the error is given on the next poll. Hyper's server ends a connection
+    /// at a body error without flushing what it had buffered, so a pending poll first lets it
+    /// write out what the client was sent before the error (the head, the body so far).
+    failed: Option<BoxError>,
 }
 
 impl hyper::body::Body for Tracked {
@@ -339,14 +344,17 @@ impl hyper::body::Body for Tracked {
     ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, BoxError>>> {
         use std::task::Poll;
         let this = self.get_mut();
-        let polled = std::pin::Pin::new(&mut this.inner).poll_frame(cx);
-        match &polled {
+        if let Some(e) = this.failed.take() {
+            return Poll::Ready(Some(Err(e)));
+        }
+        match std::pin::Pin::new(&mut this.inner).poll_frame(cx) {
             Poll::Ready(None) => {
                 if let Some(f) = this.finish.take() {
                     f.write(End::Complete);
                 }
+                Poll::Ready(None)
             }
-            Poll::Ready(Some(Err(_))) => {
+            Poll::Ready(Some(Err(e))) => {
                 if let Some(f) = this.finish.take() {
                     let why = f
                         .breaks
@@ -355,14 +363,16 @@ impl hyper::body::Body for Tracked {
                         .unwrap_or(UpstreamBreak::Other);
                     f.write(End::Upstream(why));
                 }
+                this.failed = Some(e);
+                cx.waker().wake_by_ref();
+                Poll::Pending
             }
-            _ => {}
+            other => other,
         }
-        polled
     }
 
     fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
+        self.failed.is_none() && self.inner.is_end_stream()
     }
 
     fn size_hint(&self) -> hyper::body::SizeHint {

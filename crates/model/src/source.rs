@@ -290,14 +290,8 @@ impl Json<'_> {
                                 self.entries.push((k, v));
                             }
                         }
-                        self.ws();
-                        match self.b.get(self.i) {
-                            Some(b',') => self.i += 1,
-                            Some(b'}') => {
-                                self.i += 1;
-                                break;
-                            }
-                            _ => return Err(self.error("expected `,` or `}` in an object")),
+                        if self.closed(b'}', "expected `,` or `}` in an object")? {
+                            break;
                         }
                     }
                 }
@@ -313,14 +307,8 @@ impl Json<'_> {
                     loop {
                         let item = self.value(depth + 1)?;
                         self.items.push(item);
-                        self.ws();
-                        match self.b.get(self.i) {
-                            Some(b',') => self.i += 1,
-                            Some(b']') => {
-                                self.i += 1;
-                                break;
-                            }
-                            _ => return Err(self.error("expected `,` or `]` in an array")),
+                        if self.closed(b']', "expected `,` or `]` in an array")? {
+                            break;
                         }
                     }
                 }
@@ -344,6 +332,22 @@ impl Json<'_> {
             None => return Err(self.error("the JSON ends early")),
         };
         Ok(Node { kind, line })
+    }
+
+    /// After an object's entry or an array's item: a `,` (more follow) or `close` (true).
+    fn closed(&mut self, close: u8, otherwise: &str) -> Result<bool, ParseError> {
+        self.ws();
+        match self.b.get(self.i) {
+            Some(b',') => {
+                self.i += 1;
+                Ok(false)
+            }
+            Some(&c) if c == close => {
+                self.i += 1;
+                Ok(true)
+            }
+            _ => Err(self.error(otherwise)),
+        }
     }
 
     fn number(&mut self) -> Result<Kind, ParseError> {
