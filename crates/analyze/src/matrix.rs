@@ -91,7 +91,7 @@ pub fn text(rows: &[Row]) -> String {
                     "{}{}",
                     h.status,
                     h.error_type
-                        .as_deref()
+                        .as_ref()
                         .map(|e| format!(" {e}"))
                         .unwrap_or_default()
                 ),

@@ -4,7 +4,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use parallax_model::{FrontDoor, VpceId};
+use parallax_model::{ErrorType, FrontDoor, VpceId};
 
 use crate::reject::Reject;
 use crate::response::{End, Finish};
@@ -207,7 +207,11 @@ pub(crate) fn access_line(f: &Finish, end: End) -> String {
     field(
         &mut o,
         "errorType",
-        f.reject.as_ref().and_then(Reject::error_type),
+        f.reject
+            .as_ref()
+            .and_then(Reject::error_type)
+            .as_ref()
+            .map(ErrorType::as_str),
     );
     field(
         &mut o,

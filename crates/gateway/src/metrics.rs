@@ -18,6 +18,7 @@ use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
 use crate::reject::Reject;
+use parallax_model::ErrorType;
 
 type Labels = Vec<(String, String)>;
 
@@ -304,7 +305,8 @@ impl GatewayMetrics {
                 "error_type".to_owned(),
                 r.reject
                     .and_then(Reject::error_type)
-                    .unwrap_or("-")
+                    .as_ref()
+                    .map_or("-", ErrorType::as_str)
                     .to_owned(),
             ),
         ];

@@ -10,8 +10,8 @@ use http::header::{self, HeaderValue};
 use http::{Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
-use parallax_model::FrontDoor;
 use parallax_model::topology::Integration;
+use parallax_model::{ErrorType, FrontDoor};
 
 use crate::access_log::{AccessLog, access_line};
 use crate::front_door::{Activity, Conn};
@@ -178,7 +178,8 @@ pub(crate) async fn handle(
                 header::CONTENT_TYPE,
                 HeaderValue::from_static("application/json"),
             );
-            if let Some(t) = r.error_type() {
+            // Every refusal's type is one parallax knows, so its name is static.
+            if let Some(t) = r.error_type().as_ref().and_then(ErrorType::known_name) {
                 h.insert("x-amzn-errortype", HeaderValue::from_static(t));
             }
             // 426 names the protocol to switch to (RFC 9110 §15.5.22) and the WebSocket

@@ -152,7 +152,7 @@ impl LabReport {
                     Some(h) => {
                         let et = h
                             .error_type
-                            .as_deref()
+                            .as_ref()
                             .map(|e| format!(" {e}"))
                             .unwrap_or_default();
                         let _ = writeln!(o, "    http   {}{et}  [{mark}]", h.status);

@@ -7,6 +7,7 @@
 //! - [`file`]: a model file as the commands take it (scenario or bare topology), at a step.
 //! - [`naming`]: AWS's execute-api host names, parsed and built.
 //! - [`address`]: address classification and AWS's `ip-ranges.json`.
+//! - [`error_type`]: API Gateway's `x-amzn-ErrorType` values as a type.
 //! - [`outcome`]: what happened to one request, shared by prediction and observation.
 //! - [`ids`]: AWS identifiers that cannot hold a malformed value.
 //! - [`policy`]: resource policies, parsed whole (or refused) and evaluated for one call.
@@ -18,6 +19,7 @@
 
 pub mod address;
 mod error;
+pub mod error_type;
 pub mod exposition;
 pub mod file;
 pub mod ids;
@@ -33,9 +35,10 @@ mod yaml;
 
 pub use address::{AddressClass, IpRanges, classify};
 pub use error::{IdError, IpRangesError, LoadError, Problem};
+pub use error_type::ErrorType;
 pub use file::{ModelFile, StepError};
 pub use ids::{ApiId, DnsName, DomainTargetId, Region, SubnetId, VpcId, VpceId};
-pub use naming::ExecuteApiName;
+pub use naming::{ExecuteApiName, InvokeResource};
 pub use outcome::{DnsOutcome, DnsVerdict, Expectation, FrontDoor, HttpOutcome, Outcome, Rcode};
 pub use pos::{At, Pos};
 pub use scenario::{Change, Request, RequestUrl, Scenario, Step};

@@ -141,6 +141,57 @@ impl fmt::Display for ExecuteApiName {
     }
 }
 
+/// What an `execute-api` ARN names: the resource of an `execute-api:Invoke` call, as it stands
+/// in a policy or in an `AccessDeniedException` message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum InvokeResource {
+    /// `arn:{partition}:execute-api:{region}:{account}:{api}/{stage}/{method}/{path}`: a method
+    /// of an API (`rest` is everything after the API id, wildcards included).
+    Api {
+        /// The API the call went to.
+        api: ApiId,
+        /// `{stage}/{method}/{path}` as written.
+        rest: String,
+    },
+    /// `arn:{partition}:execute-api:{region}:{account}:/domainnames/{name}+{id}`: a private
+    /// custom domain name, whose own policy decided.
+    DomainName {
+        /// The domain name.
+        name: String,
+        /// The id API Gateway gives a private custom domain name.
+        id: String,
+    },
+}
+
+impl InvokeResource {
+    /// Reads an `execute-api` ARN; `None` for any other ARN or text.
+    pub fn parse_arn(arn: &str) -> Option<InvokeResource> {
+        let mut parts = arn.splitn(6, ':');
+        let (Some("arn"), Some(_partition), Some("execute-api"), Some(_region), Some(_account)) = (
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+        ) else {
+            return None;
+        };
+        let resource = parts.next()?;
+        if let Some(domain) = resource.strip_prefix("/domainnames/") {
+            let (name, id) = domain.split_once('+')?;
+            return Some(InvokeResource::DomainName {
+                name: name.to_owned(),
+                id: id.to_owned(),
+            });
+        }
+        let (api, rest) = resource.split_once('/').unwrap_or((resource, ""));
+        Some(InvokeResource::Api {
+            api: api.parse().ok()?,
+            rest: rest.to_owned(),
+        })
+    }
+}
+
 /// The random part AWS adds to an endpoint's DNS names: 8 lower-case letters or digits.
 pub fn is_endpoint_dns_suffix(s: &str) -> bool {
     s.len() == 8
@@ -176,6 +227,28 @@ pub(crate) fn composed(s: String) -> DnsName {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn invoke_arns_name_an_api_method_or_a_private_domain() {
+        let api = InvokeResource::parse_arn(
+            "arn:aws:execute-api:us-east-1:111122223333:a1b2c3d4e5/prod/GET/pets",
+        );
+        assert!(matches!(
+            api,
+            Some(InvokeResource::Api { ref api, ref rest }) if api.as_str() == "a1b2c3d4e5" && rest == "prod/GET/pets"
+        ));
+        assert_eq!(
+            InvokeResource::parse_arn(
+                "arn:aws:execute-api:us-east-1:111122223333:/domainnames/api.example.com+abc123"
+            ),
+            Some(InvokeResource::DomainName {
+                name: "api.example.com".to_owned(),
+                id: "abc123".to_owned()
+            })
+        );
+        assert_eq!(InvokeResource::parse_arn("arn:aws:s3:::bucket"), None);
+        assert_eq!(InvokeResource::parse_arn("not an arn"), None);
+    }
     use super::*;
 
     #[test]

@@ -9,6 +9,7 @@ use std::net::IpAddr;
 use serde::{Deserialize, Serialize};
 
 use crate::address::classify;
+use crate::error_type::ErrorType;
 use crate::ids::{DnsName, VpceId};
 
 /// A DNS response code, as far as parallax tells them apart.
@@ -194,7 +195,7 @@ pub struct HttpOutcome {
     pub status: u16,
     /// `x-amzn-ErrorType` without its `:http://…` suffix, when present.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error_type: Option<String>,
+    pub error_type: Option<ErrorType>,
     /// The body, when it is known whole (an observed body cut short, or an upstream's body a
     /// prediction cannot know, is `None`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -207,7 +208,7 @@ pub struct HttpOutcome {
 
 impl HttpOutcome {
     /// An outcome with only a status and an error type (headers and body unknown).
-    pub fn status(status: u16, error_type: Option<String>) -> HttpOutcome {
+    pub fn status(status: u16, error_type: Option<ErrorType>) -> HttpOutcome {
         HttpOutcome {
             status,
             error_type,
@@ -242,7 +243,7 @@ pub struct Expectation {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<u16>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error_type: Option<String>,
+    pub error_type: Option<ErrorType>,
     /// The whole body, byte for byte.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body: Option<String>,
@@ -310,7 +311,7 @@ impl Expectation {
             {
                 out.push(format!(
                     "error_type: expected {want}, got {}",
-                    http.error_type.as_deref().unwrap_or("none")
+                    http.error_type.as_ref().map_or("none", ErrorType::as_str)
                 ));
             }
             if let (Some(want), Some(got)) = (&self.body, &http.body)
@@ -474,7 +475,7 @@ mod tests {
                 ),
                 ("content-type".to_owned(), "application/json".to_owned()),
             ],
-            ..HttpOutcome::status(403, Some("ForbiddenException".to_owned()))
+            ..HttpOutcome::status(403, Some(ErrorType::Forbidden))
         };
         let o = |http: &HttpOutcome| Outcome {
             dns: dns(&["10.0.1.17"]),

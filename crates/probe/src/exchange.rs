@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use parallax_model::HttpOutcome;
+use parallax_model::{ErrorType, HttpOutcome};
 
 use crate::failure::HttpFailure;
 use crate::ladder::{BODY_KEEP, MAX_HEAD, left, ms};
@@ -90,7 +90,7 @@ where
                 .headers
                 .get("x-amzn-errortype")
                 .and_then(|v| v.to_str().ok())
-                .map(|v| v.split(':').next().unwrap_or(v).to_owned());
+                .map(ErrorType::from_header);
             layer.status = Some(r.status);
             layer.version = Some(r.version.to_owned());
             layer.first_byte_ms = Some(ms(r.first_byte));

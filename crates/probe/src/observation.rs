@@ -179,7 +179,7 @@ pub struct HttpLayer {
     pub headers: std::collections::BTreeMap<String, String>,
     /// `x-amzn-ErrorType` without its `:http://…` suffix.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub error_type: Option<String>,
+    pub error_type: Option<parallax_model::ErrorType>,
     /// The first 4 KB of the body, as text.
     pub body: String,
     pub body_truncated: bool,

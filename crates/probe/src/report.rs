@@ -305,7 +305,7 @@ impl ProbeReport {
                 (None, Some(s)) => {
                     let et = h
                         .error_type
-                        .as_deref()
+                        .as_ref()
                         .map(|e| format!(" {e}"))
                         .unwrap_or_default();
                     let _ = writeln!(t, "  http     {s}{et} in {:.1} ms", h.elapsed_ms);
@@ -358,7 +358,7 @@ impl ProbeReport {
                 (Some(s), _) => format!(
                     "{s}{}",
                     c.error_type
-                        .as_deref()
+                        .as_ref()
                         .map(|e| format!(" {e}"))
                         .unwrap_or_default()
                 ),

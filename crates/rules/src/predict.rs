@@ -280,7 +280,7 @@ impl<'t> Predictor<'t> {
         outcome.http = Some(match decision {
             Err(r) => HttpOutcome {
                 body: body(r.body()),
-                ..HttpOutcome::status(r.status(), r.error_type().map(str::to_owned))
+                ..HttpOutcome::status(r.status(), r.error_type())
             },
             // A WebSocket API: `$connect` decides; a handshake gets 101 Switching Protocols,
             // anything else 426 Upgrade Required.

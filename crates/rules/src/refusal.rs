@@ -3,6 +3,8 @@
 
 use std::fmt;
 
+use parallax_model::ErrorType;
+
 /// API Gateway accepts at most this many CA certificates above the client's leaf (reference §3).
 pub const MAX_CA_LEVELS: usize = 4;
 
@@ -250,13 +252,22 @@ impl Reject {
             Reject::UpgradeRequired => 426,
             Reject::IntegrationTimeout | Reject::IntegrationFailure(_) => 504,
             Reject::UsageStoreUnavailable => 503,
-            _ => 403,
+            Reject::WrongDoor { .. }
+            | Reject::UnknownHost
+            | Reject::NoAccessAssociation
+            | Reject::DefaultEndpointDisabled
+            | Reject::ClientCertificate(_)
+            | Reject::UnknownStage
+            | Reject::MissingAuthenticationToken
+            | Reject::AccessDenied { .. }
+            | Reject::EndpointPolicyDenied { .. }
+            | Reject::InvalidApiKey => 403,
         }
     }
 
     /// The `x-amzn-ErrorType` header value; none for refusals that are not API Gateway's
     /// gateway responses (421, 400).
-    pub fn error_type(&self) -> Option<&'static str> {
+    pub fn error_type(&self) -> Option<ErrorType> {
         Some(match self {
             // HTTP APIs' answers carry no x-amzn-ErrorType.
             Reject::Misdirected
@@ -264,19 +275,25 @@ impl Reject {
             | Reject::NotFound
             | Reject::UpgradeRequired
             | Reject::UsageStoreUnavailable => return None,
-            Reject::MissingAuthenticationToken => "MissingAuthenticationTokenException",
+            Reject::MissingAuthenticationToken => ErrorType::MissingAuthenticationToken,
             Reject::AccessDenied { .. } | Reject::EndpointPolicyDenied { .. } => {
-                "AccessDeniedException"
+                ErrorType::AccessDenied
             }
-            Reject::Throttled => "TooManyRequestsException",
-            Reject::QuotaExceeded => "LimitExceededException",
-            Reject::TooLarge => "RequestTooLargeException",
+            Reject::Throttled => ErrorType::TooManyRequests,
+            Reject::QuotaExceeded => ErrorType::LimitExceeded,
+            Reject::TooLarge => ErrorType::RequestTooLarge,
             // UNCONFIRMED: API Gateway's header for integration errors is not captured in the
             // reference; this is the type its 5xx gateway responses are documented with.
             Reject::IntegrationTimeout | Reject::IntegrationFailure(_) => {
-                "InternalServerErrorException"
+                ErrorType::InternalServerError
             }
-            _ => "ForbiddenException",
+            Reject::WrongDoor { .. }
+            | Reject::UnknownHost
+            | Reject::NoAccessAssociation
+            | Reject::DefaultEndpointDisabled
+            | Reject::ClientCertificate(_)
+            | Reject::UnknownStage
+            | Reject::InvalidApiKey => ErrorType::Forbidden,
         })
     }
 
@@ -320,7 +337,13 @@ impl Reject {
                 );
                 serde_json::json!({ "Message": msg }).to_string()
             }
-            _ => r#"{"message":"Forbidden"}"#.to_owned(),
+            Reject::WrongDoor { .. }
+            | Reject::UnknownHost
+            | Reject::NoAccessAssociation
+            | Reject::DefaultEndpointDisabled
+            | Reject::ClientCertificate(_)
+            | Reject::UnknownStage
+            | Reject::InvalidApiKey => r#"{"message":"Forbidden"}"#.to_owned(),
         }
     }
 }

@@ -4,6 +4,8 @@
 //! `predict` the rows it can express. Expected values come from the sources named per row, not
 //! from running our code.
 
+use parallax_model::ErrorType;
+
 /// The topology the rows run against: three custom domains on the regional door (two with
 /// mutual TLS and different truststores, one without), and APIs whose resource policies each
 /// deny something.
@@ -104,7 +106,7 @@ pub enum Form {
 }
 
 /// One attempt and what AWS answers.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct Attack {
     pub what: &'static str,
     pub sni: &'static str,
@@ -114,7 +116,7 @@ pub struct Attack {
     pub cert: Cert,
     pub form: Form,
     pub status: u16,
-    pub error_type: Option<&'static str>,
+    pub error_type: Option<ErrorType>,
     /// Where the expected outcome comes from.
     pub source: &'static str,
 }
@@ -125,9 +127,9 @@ const OFFICE: &str = "c3d4e5f6a7.execute-api.us-east-1.amazonaws.com";
 const PUBLIC: &str = "d4e5f6a7b8.execute-api.us-east-1.amazonaws.com";
 const PARTNERS: &str = "e5f6a7b8c9.execute-api.us-east-1.amazonaws.com";
 
-const DENY: Option<&str> = Some("AccessDeniedException");
-const MAT: Option<&str> = Some("MissingAuthenticationTokenException");
-const FORBIDDEN: Option<&str> = Some("ForbiddenException");
+const DENY: Option<ErrorType> = Some(ErrorType::AccessDenied);
+const MAT: Option<ErrorType> = Some(ErrorType::MissingAuthenticationToken);
+const FORBIDDEN: Option<ErrorType> = Some(ErrorType::Forbidden);
 
 /// Resource-policy denials: AWS's 403 troubleshooting article (AccessDeniedException, "with an
 /// explicit deny"); the policy grammar: IAM's policy reference.
@@ -153,7 +155,7 @@ const fn row(
     path: &'static str,
     cert: Cert,
     status: u16,
-    error_type: Option<&'static str>,
+    error_type: Option<ErrorType>,
     source: &'static str,
 ) -> Attack {
     Attack {

@@ -91,7 +91,7 @@ fn the_attackers_table_is_predicted() {
             .http
             .map(|h| (h.status, h.error_type));
         asked += 1;
-        if got != Some((a.status, a.error_type.map(str::to_owned))) {
+        if got != Some((a.status, a.error_type.clone())) {
             wrong.push(format!(
                 "{}: predicted {got:?}, AWS gives {} {:?} ({})",
                 a.what, a.status, a.error_type, a.source
@@ -629,7 +629,7 @@ mod importers {
         };
         assert_eq!(
             status(0),
-            Some((403, Some("ForbiddenException".to_owned()))),
+            Some((403, Some(parallax_model::ErrorType::Forbidden))),
             "{notes:?}"
         );
         assert_eq!(status(1), Some((200, None)), "{notes:?}");
@@ -683,7 +683,7 @@ mod importers {
             );
             assert_eq!(
                 vpc.http.as_ref().map(|h| (h.status, h.error_type.clone())),
-                Some((403, Some("ForbiddenException".to_owned()))),
+                Some((403, Some(parallax_model::ErrorType::Forbidden))),
                 "{input}"
             );
         }

@@ -138,7 +138,8 @@ async fn the_attackers_table_against_the_live_gateway() {
                 (status_of(&raw).unwrap_or(0), error_type)
             }
         };
-        if (status, error_type.as_deref()) != (a.status, a.error_type) {
+        if (status, error_type.as_deref()) != (a.status, a.error_type.as_ref().map(|t| t.as_str()))
+        {
             wrong.push(format!(
                 "{}: got {status} {error_type:?}, AWS gives {} {:?} ({})",
                 a.what, a.status, a.error_type, a.source

@@ -110,7 +110,7 @@ async fn seed_incident_diagnosed_and_confirmed_from_the_vpc() {
     assert_eq!(r.observation.outcome.dns.verdict().to_string(), "private");
     let http = r.observation.http.as_ref().expect("http");
     assert_eq!(
-        (http.status, http.error_type.as_deref()),
+        (http.status, http.error_type.as_ref().map(|t| t.as_str())),
         (Some(403), Some("ForbiddenException"))
     );
     assert_eq!(r.diagnosis.rule.as_str(), "endpoint-private-dns");
