@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use std::path::{Path, PathBuf};
 
-use crate::hcl::Declarations;
+use crate::hcl::{Declaration, Declarations};
 use crate::imported::{
     Api, ApiKind, AuthKind, Cname, Domain, Endpoint, Imported, KeyMethod, Loc, Ref, UsagePlan, Vpc,
     Zone,
@@ -64,57 +64,8 @@ pub fn has_tf_files(dir: &Path) -> bool {
 /// [`import`] with the configuration directory (`--tf-dir`); without one, the plan's own
 /// directory is used when it holds `.tf` files.
 pub fn import_with(root: &Node, file: &str, tf_dir: Option<&Path>, max_bytes: u64) -> Imported {
-    let mut out = Imported::default();
-    let beside = Path::new(file).parent().map(|p| {
-        if p.as_os_str().is_empty() {
-            PathBuf::from(".")
-        } else {
-            p.to_path_buf()
-        }
-    });
-    let config_dir = tf_dir
-        .map(Path::to_path_buf)
-        .or_else(|| beside.filter(|d| has_tf_files(d)));
-    let decls = match &config_dir {
-        Some(dir) => {
-            let mut modules = Vec::new();
-            if let Some(m) = root.get("configuration").and_then(|c| c.get("root_module")) {
-                local_modules(m, "", dir, &mut modules);
-            }
-            let d = Declarations::read(dir, &modules, max_bytes);
-            out.errors.extend(d.errors.iter().cloned());
-            if d.is_empty() && tf_dir.is_some() {
-                out.errors.push((
-                    Loc {
-                        file: dir.display().to_string(),
-                        line: 0,
-                        resource: String::new(),
-                    },
-                    "--tf-dir holds no resource blocks in *.tf files".to_owned(),
-                ));
-            }
-            d
-        }
-        None => Declarations::default(),
-    };
-    // address → which attributes are known only after apply.
-    // Borrowed from the plan's tree: looked at for a few attributes of a few resource types, so
-    // not converted (100,000 conversions showed in the profile).
-    let mut after_unknown: foldhash::HashMap<&str, &Node> = foldhash::HashMap::default();
-    if let Some(Node {
-        kind: Kind::Seq(changes),
-        ..
-    }) = root.get("resource_changes")
-    {
-        for c in changes {
-            if let (Some(a), Some(u)) = (
-                c.get("address").and_then(Node::as_str),
-                c.get("change").and_then(|ch| ch.get("after_unknown")),
-            ) {
-                after_unknown.insert(a, u);
-            }
-        }
-    }
+    let mut reader = Reader::default();
+    let plan = Plan::read(root, file, tf_dir, max_bytes, &mut reader.out);
     let mut resources = Vec::new();
     if let Some(m) = root
         .get("planned_values")
@@ -122,24 +73,195 @@ pub fn import_with(root: &Node, file: &str, tf_dir: Option<&Path>, max_bytes: u6
     {
         collect(m, &mut resources);
     }
-    // address → the references of each attribute expression, from the configuration.
-    let mut refs: Vec<(String, String, Vec<String>)> = Vec::new();
+    for r in &resources {
+        let resource = plan.resource(r);
+        reader.resource(
+            &resource,
+            r.get("type").and_then(Node::as_str).unwrap_or(""),
+        );
+    }
+    reader.finish()
+}
+
+/// What the whole plan tells every resource: the configuration's blocks and references, and
+/// which attributes are known only after apply.
+struct Plan<'a> {
+    file: &'a str,
+    decls: Declarations,
+    /// address → which attributes are known only after apply. Borrowed from the plan's tree:
+    /// looked at for a few attributes of a few resource types, so not converted (100,000
+    /// conversions showed in the profile).
+    after_unknown: foldhash::HashMap<&'a str, &'a Node>,
+    /// Looked up once per resource attribute: a map, not a scan (plans have 100 000 resources).
+    refs: Refs,
+}
+
+impl<'a> Plan<'a> {
+    fn read(
+        root: &'a Node,
+        file: &'a str,
+        tf_dir: Option<&Path>,
+        max_bytes: u64,
+        out: &mut Imported,
+    ) -> Plan<'a> {
+        let mut after_unknown: foldhash::HashMap<&str, &Node> = foldhash::HashMap::default();
+        if let Some(Node {
+            kind: Kind::Seq(changes),
+            ..
+        }) = root.get("resource_changes")
+        {
+            for c in changes {
+                if let (Some(a), Some(u)) = (
+                    c.get("address").and_then(Node::as_str),
+                    c.get("change").and_then(|ch| ch.get("after_unknown")),
+                ) {
+                    after_unknown.insert(a, u);
+                }
+            }
+        }
+        // address → the references of each attribute expression, from the configuration.
+        let mut refs: Vec<(String, String, Vec<String>)> = Vec::new();
+        if let Some(m) = root.get("configuration").and_then(|c| c.get("root_module")) {
+            collect_refs(m, "", &mut refs);
+        }
+        // Repeated blocks (`api_stages`) give one entry each: their references are joined.
+        // Address, then attribute: looked up by borrowed names, with no key made per lookup.
+        let mut joined: Refs = Refs::default();
+        for (a, k, r) in refs {
+            joined.entry(a).or_default().entry(k).or_default().extend(r);
+        }
+        Plan {
+            file,
+            decls: declarations(root, file, tf_dir, max_bytes, out),
+            after_unknown,
+            refs: joined,
+        }
+    }
+
+    /// One planned resource, ready to be read.
+    fn resource<'p>(&'p self, r: &'a Node) -> Resource<'a, 'p> {
+        let address = r
+            .get("address")
+            .and_then(Node::as_str)
+            .unwrap_or("")
+            .to_owned();
+        let decl = self.decls.get(&address);
+        // A plan is one line: its line numbers say nothing. The block, or the address.
+        let loc = match decl {
+            Some(d) => Loc {
+                file: d.file.clone(),
+                line: d.line,
+                resource: address.clone(),
+            },
+            None => Loc {
+                file: self.file.to_owned(),
+                line: 0,
+                resource: address.clone(),
+            },
+        };
+        Resource {
+            plan: self,
+            unknown: self.after_unknown.get(address.as_str()).copied(),
+            address,
+            values: r.get("values"),
+            decl,
+            loc,
+        }
+    }
+
+    fn refs_of(&self, address: &str, attr: &str) -> Option<&Vec<String>> {
+        self.refs.get(address).and_then(|m| m.get(attr))
+    }
+}
+
+/// The configuration's resource blocks: from `--tf-dir`, else the plan's directory when it
+/// holds `.tf` files, else none.
+fn declarations(
+    root: &Node,
+    file: &str,
+    tf_dir: Option<&Path>,
+    max_bytes: u64,
+    out: &mut Imported,
+) -> Declarations {
+    let beside = Path::new(file).parent().map(|p| {
+        if p.as_os_str().is_empty() {
+            PathBuf::from(".")
+        } else {
+            p.to_path_buf()
+        }
+    });
+    let Some(dir) = tf_dir
+        .map(Path::to_path_buf)
+        .or_else(|| beside.filter(|d| has_tf_files(d)))
+    else {
+        return Declarations::default();
+    };
+    let mut modules = Vec::new();
     if let Some(m) = root.get("configuration").and_then(|c| c.get("root_module")) {
-        collect_refs(m, "", &mut refs);
+        local_modules(m, "", &dir, &mut modules);
     }
-    // Looked up once per resource attribute: a map, not a scan (plans have 100 000 resources).
-    // Repeated blocks (`api_stages`) give one entry each: their references are joined.
-    // Address, then attribute: looked up by borrowed names, with no key made per lookup.
-    let mut joined: Refs = Refs::default();
-    for (a, k, r) in refs {
-        joined.entry(a).or_default().entry(k).or_default().extend(r);
+    let d = Declarations::read(&dir, &modules, max_bytes);
+    out.errors.extend(d.errors.iter().cloned());
+    if d.is_empty() && tf_dir.is_some() {
+        out.errors.push((
+            Loc {
+                file: dir.display().to_string(),
+                line: 0,
+                resource: String::new(),
+            },
+            "--tf-dir holds no resource blocks in *.tf files".to_owned(),
+        ));
     }
-    let refs = joined;
-    let refs_of = |address: &str, attr: &str| refs.get(address).and_then(|m| m.get(attr));
-    // Every resource a reference expression names (`aws_api_gateway_rest_api.main`).
-    let resources_named = |address: &str, attr: &str| -> Vec<String> {
-        let base = address.split('[').next().unwrap_or(address);
-        let mut named: Vec<String> = refs_of(base, attr)
+    d
+}
+
+/// One planned resource: its values, its block and what of it is known only after apply.
+struct Resource<'a, 'p> {
+    plan: &'p Plan<'a>,
+    address: String,
+    values: Option<&'a Node>,
+    decl: Option<&'p Declaration>,
+    unknown: Option<&'a Node>,
+    loc: Loc,
+}
+
+impl Resource<'_, '_> {
+    // Read where it is needed: a scalar straight from the tree, a nested block converted to
+    // JSON alone (converting every resource's `values` was 8% of a 100k plan).
+    fn field(&self, k: &str) -> Option<&Node> {
+        self.values.and_then(|v| v.get(k))
+    }
+
+    fn sub(&self, k: &str) -> Option<Value> {
+        self.field(k).map(to_json)
+    }
+
+    fn s(&self, k: &str) -> Option<String> {
+        self.field(k).and_then(Node::as_str).map(str::to_owned)
+    }
+
+    fn b(&self, k: &str) -> Option<bool> {
+        match self.field(k).map(|n| &n.kind) {
+            Some(Kind::Bool(x)) => Some(*x),
+            _ => None,
+        }
+    }
+
+    /// Known only after apply: `true`, or any part of a nested value.
+    fn later(&self, k: &str) -> bool {
+        self.unknown.and_then(|u| u.get(k)).is_some_and(any_true)
+    }
+
+    /// The address without instance keys (`aws_vpc.main[0]` → `aws_vpc.main`).
+    fn base(&self) -> &str {
+        self.address.split('[').next().unwrap_or(&self.address)
+    }
+
+    /// Every resource a reference expression names (`aws_api_gateway_rest_api.main`).
+    fn resources_named(&self, attr: &str) -> Vec<String> {
+        let mut named: Vec<String> = self
+            .plan
+            .refs_of(self.base(), attr)
             .map(|r| {
                 r.iter()
                     .map(|x| x.trim_end_matches(".id").to_owned())
@@ -149,12 +271,13 @@ pub fn import_with(root: &Node, file: &str, tf_dir: Option<&Path>, max_bytes: u6
         named.sort();
         named.dedup();
         named
-    };
-    // The resource an attribute's expression names. Inside a module, `var.x` is followed to
-    // the module call's argument (`module.m.var.x` → what `x = …` names in the caller).
-    let reference = |address: &str, attr: &str| -> Option<String> {
+    }
+
+    /// The resource an attribute's expression names. Inside a module, `var.x` is followed to
+    /// the module call's argument (`module.m.var.x` → what `x = …` names in the caller).
+    fn reference(&self, attr: &str) -> Option<String> {
         let pick = |address: &str, attr: &str| -> Option<String> {
-            refs_of(address, attr).and_then(|r| {
+            self.plan.refs_of(address, attr).and_then(|r| {
                 r.iter()
                     .find(|x| {
                         let local = x.rsplit("module.").next().unwrap_or(x);
@@ -164,8 +287,7 @@ pub fn import_with(root: &Node, file: &str, tf_dir: Option<&Path>, max_bytes: u6
                     .cloned()
             })
         };
-        let base = address.split('[').next().unwrap_or(address);
-        let mut found = pick(base, attr)?;
+        let mut found = pick(self.base(), attr)?;
         for _ in 0..16 {
             let Some((module, var)) = found.rsplit_once("var.") else {
                 break;
@@ -177,425 +299,417 @@ pub fn import_with(root: &Node, file: &str, tf_dir: Option<&Path>, max_bytes: u6
             }
         }
         Some(found.trim_end_matches(".id").to_owned())
-    };
-    let mut attached_policies: Vec<AttachedPolicy> = Vec::new();
-    let mut zone_associations: Vec<(Ref, Ref)> = Vec::new();
-    let mut endpoint_policies: Vec<(Ref, Option<Value>, bool)> = Vec::new();
-    for r in &resources {
-        let address = r
-            .get("address")
-            .and_then(Node::as_str)
-            .unwrap_or("")
-            .to_owned();
-        let ty = r.get("type").and_then(Node::as_str).unwrap_or("");
-        // Read where it is needed: a scalar straight from the tree, a nested block converted
-        // to JSON alone (converting every resource's `values` was 8% of a 100k plan).
-        let values = r.get("values");
-        let field = |k: &str| values.and_then(|v| v.get(k));
-        let sub = |k: &str| field(k).map(to_json);
-        let decl = decls.get(&address);
-        // A plan is one line: its line numbers say nothing. The block, or the address.
-        let loc = match decl {
-            Some(d) => Loc {
-                file: d.file.clone(),
-                line: d.line,
-                resource: address.clone(),
-            },
-            None => Loc {
-                file: file.to_owned(),
-                line: 0,
-                resource: address.clone(),
-            },
-        };
-        let unknown_attrs = after_unknown.get(address.as_str());
-        // Known only after apply: `true`, or any part of a nested value.
-        let later = |k: &str| unknown_attrs.and_then(|u| u.get(k)).is_some_and(any_true);
-        let s = |k: &str| field(k).and_then(Node::as_str).map(str::to_owned);
-        let b = |k: &str| match field(k).map(|n| &n.kind) {
-            Some(Kind::Bool(x)) => Some(*x),
-            _ => None,
-        };
-        let link = |attr: &str| -> Ref {
-            match (
-                field(attr).and_then(Node::as_str),
-                reference(&address, attr),
-            ) {
-                (Some(id), _) => Ref::Id(id.to_owned()),
-                (None, Some(a)) => Ref::Key(a),
-                (None, None) => Ref::Unknown(format!("{address}.{attr} is known only after apply")),
+    }
+
+    /// What an id attribute names: the id when the plan knows it, else the resource its
+    /// expression names, else unknown.
+    fn link(&self, attr: &str) -> Ref {
+        match (
+            self.field(attr).and_then(Node::as_str),
+            self.reference(attr),
+        ) {
+            (Some(id), _) => Ref::Id(id.to_owned()),
+            (None, Some(a)) => Ref::Key(a),
+            (None, None) => {
+                Ref::Unknown(format!("{}.{attr} is known only after apply", self.address))
             }
-        };
-        if out.account.is_none() {
-            out.account = ["owner_id", "arn"]
-                .iter()
-                .find_map(|k| s(k).and_then(|v| crate::imported::account_of(&v)));
         }
-        if ty == "aws_vpc_endpoint" && out.region.is_none() {
-            out.region = s("service_name").and_then(|n| crate::imported::region_of_service(&n));
+    }
+
+    /// A policy attribute that is computed as well as optional: unknown in every plan that does
+    /// not set it, so unknown only where the configuration sets it (or `always`, for the
+    /// resources whose whole point is the policy). Unknown policies are reported as `what`.
+    fn policy(&self, out: &mut Imported, always: bool, what: &str) -> (Option<Value>, bool) {
+        let set_here = always
+            || self.plan.refs_of(self.base(), "policy").is_some()
+            || self
+                .decl
+                .is_some_and(|d| d.attributes.contains_key("policy"));
+        let (policy, unknown) = policy_value(self.s("policy"), self.later("policy") && set_here);
+        if unknown && !what.is_empty() {
+            out.unknowns.push((
+                self.loc.clone(),
+                format!("{what} is known only after apply (or is not JSON)"),
+            ));
+        }
+        (policy, unknown)
+    }
+
+    /// The ids of a repeated block's attribute (`api_stages[*].api_id`); those known only after
+    /// apply come from the configuration's references, or stay unknown.
+    fn block_ids(&self, block: &str, attr: &str) -> Vec<Ref> {
+        let blocks = match self.sub(block) {
+            Some(Value::Array(a)) => a,
+            _ => Vec::new(),
+        };
+        let mut ids: Vec<Ref> = blocks
+            .iter()
+            .filter_map(|b| b.get(attr).and_then(Value::as_str))
+            .map(|id| Ref::Id(id.to_owned()))
+            .collect();
+        if ids.len() < blocks.len() {
+            // Known only after apply: the configuration says which resources they are.
+            let named = self.resources_named(&format!("{block}.{attr}"));
+            if named.is_empty() {
+                ids.push(Ref::Unknown(format!(
+                    "{}.{block}.{attr} is known only after apply",
+                    self.address
+                )));
+            }
+            ids.extend(named.into_iter().map(Ref::Key));
+        }
+        ids
+    }
+}
+
+/// The resources read so far, and what waits for every resource to be read (plan order means
+/// nothing): attached policies, zone associations, endpoint policies.
+#[derive(Default)]
+struct Reader {
+    out: Imported,
+    attached_policies: Vec<AttachedPolicy>,
+    zone_associations: Vec<(Ref, Ref)>,
+    endpoint_policies: Vec<(Ref, Option<Value>, bool)>,
+}
+
+impl Reader {
+    /// Reads one resource by its type; types parallax does not model are passed over.
+    fn resource(&mut self, r: &Resource<'_, '_>, ty: &str) {
+        if self.out.account.is_none() {
+            self.out.account = ["owner_id", "arn"]
+                .iter()
+                .find_map(|k| r.s(k).and_then(|v| crate::imported::account_of(&v)));
         }
         match ty {
-            "aws_vpc" => out.vpcs.push(Vpc {
-                key: address.clone(),
-                id: s("id"),
-                dns_support: Some(b("enable_dns_support").unwrap_or(true)),
-                dns_hostnames: Some(b("enable_dns_hostnames").unwrap_or(false)),
-                loc,
-            }),
-            "aws_vpc_endpoint" => {
-                let mut service =
-                    s("service_name").map(|n| n.rsplit('.').next().unwrap_or(&n).to_owned());
-                if service.is_none() && later("service_name") {
-                    // The configuration's text can still say which service it is.
-                    let named = decl
-                        .and_then(|d| d.attributes.get("service_name"))
-                        .is_some_and(|t| t.contains("execute-api"));
-                    if named {
-                        service = Some("execute-api".to_owned());
-                    } else {
-                        out.unknowns.push((
-                            loc.clone(),
-                            "service_name is known only after apply: it may be execute-api"
-                                .to_owned(),
-                        ));
-                    }
-                }
-                let private_dns = if later("private_dns_enabled") {
-                    out.unknowns.push((
-                        loc.clone(),
-                        "private_dns_enabled is known only after apply".to_owned(),
-                    ));
-                    None
-                } else {
-                    Some(b("private_dns_enabled").unwrap_or(false))
-                };
-                // `policy` is computed too: unknown only where the configuration sets it.
-                let set_here = refs_of(address.split('[').next().unwrap_or(&address), "policy")
-                    .is_some()
-                    || decl.is_some_and(|d| d.attributes.contains_key("policy"));
-                let (policy, policy_unknown) =
-                    policy_value(s("policy"), later("policy") && set_here);
-                if policy_unknown {
-                    out.unknowns.push((
-                        loc.clone(),
-                        "the endpoint policy is known only after apply (or is not JSON)".to_owned(),
-                    ));
-                }
-                out.endpoints.push(Endpoint {
-                    key: address.clone(),
-                    id: s("id"),
-                    vpc: link("vpc_id"),
-                    policy,
-                    policy_unknown,
-                    service,
-                    interface: if later("vpc_endpoint_type") {
-                        None
-                    } else {
-                        Some(s("vpc_endpoint_type").as_deref() == Some("Interface"))
-                    },
-                    private_dns,
-                    loc,
-                });
+            "aws_vpc" => self.vpc(r),
+            "aws_vpc_endpoint" => self.endpoint(r),
+            "aws_vpc_endpoint_policy" => {
+                let (policy, unknown) = r.policy(&mut self.out, true, "");
+                self.endpoint_policies
+                    .push((r.link("vpc_endpoint_id"), policy, unknown));
             }
-            "aws_api_gateway_rest_api" => {
-                let conf = sub("endpoint_configuration");
-                let conf = conf.as_ref().and_then(|c| c.get(0));
-                let kind = ApiKind::of_configuration(conf);
-                // `policy` is computed as well as optional: unknown in every plan that does not
-                // set it. Unknown only where the configuration sets it.
-                let set_here = refs_of(address.split('[').next().unwrap_or(&address), "policy")
-                    .is_some()
-                    || decl.is_some_and(|d| d.attributes.contains_key("policy"));
-                let (policy, policy_unknown) =
-                    policy_value(s("policy"), later("policy") && set_here);
-                if policy_unknown {
-                    out.unknowns.push((
-                        loc.clone(),
-                        "policy is known only after apply (or is not JSON)".to_owned(),
-                    ));
-                }
-                let mut vpces =
-                    crate::imported::id_refs(conf.and_then(|c| c.get("vpc_endpoint_ids")));
-                if vpces.is_empty() {
-                    // Known only after apply: the configuration says which endpoints they are.
-                    vpces = resources_named(&address, "endpoint_configuration.vpc_endpoint_ids")
-                        .into_iter()
-                        .map(Ref::Key)
-                        .collect();
-                }
-                out.apis.push(Api {
-                    key: address.clone(),
-                    http: false,
-                    id: s("id"),
-                    name: s("name").unwrap_or_else(|| address.clone()),
-                    kind,
-                    policy,
-                    policy_unknown,
-                    vpc_endpoints: vpces,
-                    disable_default: Some(b("disable_execute_api_endpoint").unwrap_or(false)),
-                    loc,
-                });
-            }
+            "aws_api_gateway_rest_api" => self.rest_api(r),
             "aws_api_gateway_rest_api_policy" => {
-                let (policy, policy_unknown) = policy_value(s("policy"), later("policy"));
-                if policy_unknown {
-                    out.unknowns.push((
-                        loc.clone(),
-                        "policy is known only after apply (or is not JSON)".to_owned(),
-                    ));
-                }
-                // Applied once every API is read: plan order means nothing.
-                attached_policies.push(AttachedPolicy {
-                    target: reference(&address, "rest_api_id"),
-                    id: s("rest_api_id"),
+                let (policy, policy_unknown) = r.policy(&mut self.out, true, "policy");
+                self.attached_policies.push(AttachedPolicy {
+                    target: r.reference("rest_api_id"),
+                    id: r.s("rest_api_id"),
                     policy,
                     policy_unknown,
                 });
             }
-            "aws_api_gateway_domain_name" => {
-                let kind = ApiKind::of_configuration(
-                    sub("endpoint_configuration")
-                        .as_ref()
-                        .and_then(|c| c.get(0)),
-                );
-                let mtls = sub("mutual_tls_authentication")
-                    .as_ref()
-                    .and_then(Value::as_array)
-                    .is_some_and(|a| !a.is_empty());
-                out.domains.push(Domain {
-                    key: address.clone(),
-                    name: s("domain_name"),
-                    kind,
-                    mtls,
-                    apis: Vec::new(),
-                    policy: None,
-                    policy_unknown: false,
-                    access: Vec::new(),
-                    loc,
-                });
-            }
-            "aws_api_gateway_base_path_mapping" => {
-                let api = link("api_id");
-                let domain_ref = reference(&address, "domain_name");
-                let name = s("domain_name");
-                if let Some(d) = out.domains.iter_mut().find(|d| {
-                    Some(&d.key) == domain_ref.as_ref() || (name.is_some() && d.name == name)
-                }) {
-                    d.apis.push(api);
-                }
-            }
-            "aws_api_gateway_method" => {
-                let auth = match s("authorization").as_deref() {
-                    Some("AWS_IAM") => Some(AuthKind::Iam),
-                    Some("CUSTOM") => Some(AuthKind::Lambda),
-                    Some("COGNITO_USER_POOLS") => Some(AuthKind::Cognito),
-                    _ => None,
-                };
-                if let Some(k) = auth {
-                    out.authorizers.push((link("rest_api_id"), k, loc.clone()));
-                }
-                if b("api_key_required") == Some(true) {
-                    out.key_methods.push(KeyMethod {
-                        api: link("rest_api_id"),
-                        loc,
-                    });
-                }
-            }
-            "aws_apigatewayv2_api" => out.apis.push(Api {
-                key: address.clone(),
+            "aws_api_gateway_domain_name" => self.domain_name(r),
+            "aws_api_gateway_base_path_mapping" => self.base_path_mapping(r),
+            "aws_api_gateway_method" => self.method(r),
+            "aws_apigatewayv2_api" => self.out.apis.push(Api {
+                key: r.address.clone(),
                 http: true,
-                id: s("id"),
-                name: s("name").unwrap_or_else(|| address.clone()),
+                id: r.s("id"),
+                name: r.s("name").unwrap_or_else(|| r.address.clone()),
                 kind: Some(ApiKind::Regional),
                 policy: None,
                 policy_unknown: false,
                 vpc_endpoints: Vec::new(),
-                disable_default: Some(b("disable_execute_api_endpoint").unwrap_or(false)),
-                loc,
+                disable_default: Some(r.b("disable_execute_api_endpoint").unwrap_or(false)),
+                loc: r.loc.clone(),
             }),
-            "aws_api_gateway_usage_plan" => {
-                let stages = match sub("api_stages") {
-                    Some(Value::Array(a)) => a,
-                    _ => Vec::new(),
-                };
-                let mut apis: Vec<Ref> = stages
-                    .iter()
-                    .filter_map(|st| st.get("api_id").and_then(Value::as_str))
-                    .map(|id| Ref::Id(id.to_owned()))
-                    .collect();
-                if apis.len() < stages.len() {
-                    // Known only after apply: the configuration says which resources they are.
-                    let named = resources_named(&address, "api_stages.api_id");
-                    if named.is_empty() {
-                        apis.push(Ref::Unknown(format!(
-                            "{address}.api_stages.api_id is known only after apply"
-                        )));
-                    }
-                    apis.extend(named.into_iter().map(Ref::Key));
-                }
-                out.usage_plans.push(UsagePlan {
-                    key: address.clone(),
-                    id: s("id"),
-                    apis,
-                    loc,
-                });
-            }
-            "aws_api_gateway_usage_plan_key" => out.plan_keys.push(link("usage_plan_id")),
-            "aws_route53_zone" => {
-                let blocks = match sub("vpc") {
-                    Some(Value::Array(a)) => a,
-                    _ => Vec::new(),
-                };
-                let mut vpcs: Vec<Ref> = blocks
-                    .iter()
-                    .filter_map(|v| v.get("vpc_id").and_then(Value::as_str))
-                    .map(|i| Ref::Id(i.to_owned()))
-                    .collect();
-                if vpcs.len() < blocks.len() {
-                    // Known only after apply: the configuration names the VPCs.
-                    let named = resources_named(&address, "vpc.vpc_id");
-                    if named.is_empty() {
-                        vpcs.push(Ref::Unknown(format!(
-                            "{address}.vpc.vpc_id is known only after apply"
-                        )));
-                    }
-                    vpcs.extend(named.into_iter().map(Ref::Key));
-                }
-                out.zones.push(Zone {
-                    key: address.clone(),
-                    name: s("name"),
-                    vpcs,
-                    loc,
-                });
-            }
-            "aws_vpc_endpoint_policy" => {
-                let (policy, policy_unknown) = policy_value(s("policy"), later("policy"));
-                endpoint_policies.push((link("vpc_endpoint_id"), policy, policy_unknown));
-            }
-            "aws_route53profiles_profile" => out.profiles.push(crate::imported::Profile {
-                key: address.clone(),
-                id: s("id"),
-                loc,
+            "aws_api_gateway_usage_plan" => self.out.usage_plans.push(UsagePlan {
+                key: r.address.clone(),
+                id: r.s("id"),
+                apis: r.block_ids("api_stages", "api_id"),
+                loc: r.loc.clone(),
             }),
-            "aws_route53profiles_association" => {
-                out.profile_vpcs
-                    .push((link("profile_id"), link("resource_id"), loc));
-            }
-            "aws_route53profiles_resource_association" => {
-                use crate::imported::ProfileResource;
-                let what = match (s("resource_arn"), reference(&address, "resource_arn")) {
-                    (Some(arn), _) => ProfileResource::from_arn(&arn),
-                    (None, Some(a)) => {
-                        let local = a.rsplit("module.").next().unwrap_or(&a);
-                        let key = Ref::Key(a.trim_end_matches(".arn").to_owned());
-                        match local.split('.').next().unwrap_or("") {
-                            "aws_route53_zone" => ProfileResource::Zone(key),
-                            "aws_vpc_endpoint" => ProfileResource::Endpoint(key),
-                            "aws_route53_resolver_rule" => ProfileResource::Rule(key),
-                            other => ProfileResource::Other(other.to_owned()),
-                        }
-                    }
-                    (None, None) => {
-                        out.unknowns.push((
-                            loc.clone(),
-                            "resource_arn is known only after apply".to_owned(),
-                        ));
-                        ProfileResource::Other("unknown".to_owned())
-                    }
-                };
-                out.profile_resources.push((link("profile_id"), what, loc));
-            }
-            "aws_route53_zone_association" => {
-                zone_associations.push((link("zone_id"), link("vpc_id")));
-            }
-            "aws_route53_record" => {
-                let (alias, records) = (sub("alias"), sub("records"));
-                let alias = alias
-                    .as_ref()
-                    .and_then(|a| a.get(0))
-                    .and_then(|a| a.get("name"))
-                    .and_then(Value::as_str);
-                let (kind, record_values) = match alias {
-                    Some(target) => ("ALIAS".to_owned(), vec![target.to_owned()]),
-                    None => (
-                        s("type").unwrap_or_default(),
-                        records
-                            .as_ref()
-                            .and_then(Value::as_array)
-                            .map(|r| {
-                                r.iter()
-                                    .filter_map(Value::as_str)
-                                    .map(str::to_owned)
-                                    .collect()
-                            })
-                            .unwrap_or_default(),
-                    ),
-                };
-                if let Some(name) = s("name") {
-                    out.zone_records.push(crate::imported::ZoneRecord {
-                        zone: link("zone_id"),
-                        name: crate::cfn::normalise_record_name(&name),
-                        kind,
-                        values: record_values,
-                        loc: loc.clone(),
-                    });
-                }
-                if s("type").as_deref() == Some("CNAME") {
-                    let target = records
-                        .as_ref()
-                        .and_then(|r| r.get(0))
-                        .and_then(Value::as_str)
-                        .map(str::to_owned);
-                    let target_domain = if target.is_none() {
-                        reference(&address, "records")
-                    } else {
-                        None
-                    };
-                    out.cnames.push(Cname {
-                        name: s("name"),
-                        target,
-                        target_domain,
-                        loc,
-                    });
-                }
-            }
+            "aws_api_gateway_usage_plan_key" => self.out.plan_keys.push(r.link("usage_plan_id")),
+            "aws_route53_zone" => self.out.zones.push(Zone {
+                key: r.address.clone(),
+                name: r.s("name"),
+                vpcs: r.block_ids("vpc", "vpc_id"),
+                loc: r.loc.clone(),
+            }),
+            "aws_route53_zone_association" => self
+                .zone_associations
+                .push((r.link("zone_id"), r.link("vpc_id"))),
+            "aws_route53_record" => self.record(r),
+            "aws_route53profiles_profile" => self.out.profiles.push(crate::imported::Profile {
+                key: r.address.clone(),
+                id: r.s("id"),
+                loc: r.loc.clone(),
+            }),
+            "aws_route53profiles_association" => self.out.profile_vpcs.push((
+                r.link("profile_id"),
+                r.link("resource_id"),
+                r.loc.clone(),
+            )),
+            "aws_route53profiles_resource_association" => self.profile_resource(r),
             _ => {}
         }
     }
-    for (target, policy, policy_unknown) in endpoint_policies {
-        if let Some(e) = out.endpoints.iter_mut().find(|e| match &target {
-            Ref::Key(k) => &e.key == k,
-            Ref::Id(id) => e.id.as_deref() == Some(id),
-            Ref::Unknown(_) => false,
-        }) {
-            e.policy = policy;
-            e.policy_unknown = policy_unknown;
-        }
-    }
-    for (zone, vpc) in zone_associations {
-        let found = out.zones.iter_mut().find(|z| match &zone {
-            Ref::Key(k) => &z.key == k,
-            Ref::Id(id) => &z.key == id,
-            Ref::Unknown(_) => false,
+
+    fn vpc(&mut self, r: &Resource<'_, '_>) {
+        self.out.vpcs.push(Vpc {
+            key: r.address.clone(),
+            id: r.s("id"),
+            dns_support: Some(r.b("enable_dns_support").unwrap_or(true)),
+            dns_hostnames: Some(r.b("enable_dns_hostnames").unwrap_or(false)),
+            loc: r.loc.clone(),
         });
-        match found {
-            Some(z) => z.vpcs.push(vpc),
-            None => out.unknowns.push((
-                Loc::default(),
-                "a zone association names a zone that is not in the plan".to_owned(),
-            )),
-        }
     }
-    for p in attached_policies {
-        if let Some(api) = out
-            .apis
+
+    fn endpoint(&mut self, r: &Resource<'_, '_>) {
+        let out = &mut self.out;
+        if out.region.is_none() {
+            out.region = r
+                .s("service_name")
+                .and_then(|n| crate::imported::region_of_service(&n));
+        }
+        let mut service = r
+            .s("service_name")
+            .map(|n| n.rsplit('.').next().unwrap_or(&n).to_owned());
+        if service.is_none() && r.later("service_name") {
+            // The configuration's text can still say which service it is.
+            let named = r
+                .decl
+                .and_then(|d| d.attributes.get("service_name"))
+                .is_some_and(|t| t.contains("execute-api"));
+            if named {
+                service = Some("execute-api".to_owned());
+            } else {
+                out.unknowns.push((
+                    r.loc.clone(),
+                    "service_name is known only after apply: it may be execute-api".to_owned(),
+                ));
+            }
+        }
+        let private_dns = if r.later("private_dns_enabled") {
+            out.unknowns.push((
+                r.loc.clone(),
+                "private_dns_enabled is known only after apply".to_owned(),
+            ));
+            None
+        } else {
+            Some(r.b("private_dns_enabled").unwrap_or(false))
+        };
+        let (policy, policy_unknown) = r.policy(out, false, "the endpoint policy");
+        out.endpoints.push(Endpoint {
+            key: r.address.clone(),
+            id: r.s("id"),
+            vpc: r.link("vpc_id"),
+            policy,
+            policy_unknown,
+            service,
+            interface: if r.later("vpc_endpoint_type") {
+                None
+            } else {
+                Some(r.s("vpc_endpoint_type").as_deref() == Some("Interface"))
+            },
+            private_dns,
+            loc: r.loc.clone(),
+        });
+    }
+
+    fn rest_api(&mut self, r: &Resource<'_, '_>) {
+        let conf = r.sub("endpoint_configuration");
+        let conf = conf.as_ref().and_then(|c| c.get(0));
+        let (policy, policy_unknown) = r.policy(&mut self.out, false, "policy");
+        let mut vpces = crate::imported::id_refs(conf.and_then(|c| c.get("vpc_endpoint_ids")));
+        if vpces.is_empty() {
+            // Known only after apply: the configuration says which endpoints they are.
+            vpces = r
+                .resources_named("endpoint_configuration.vpc_endpoint_ids")
+                .into_iter()
+                .map(Ref::Key)
+                .collect();
+        }
+        self.out.apis.push(Api {
+            key: r.address.clone(),
+            http: false,
+            id: r.s("id"),
+            name: r.s("name").unwrap_or_else(|| r.address.clone()),
+            kind: ApiKind::of_configuration(conf),
+            policy,
+            policy_unknown,
+            vpc_endpoints: vpces,
+            disable_default: Some(r.b("disable_execute_api_endpoint").unwrap_or(false)),
+            loc: r.loc.clone(),
+        });
+    }
+
+    fn domain_name(&mut self, r: &Resource<'_, '_>) {
+        let kind = ApiKind::of_configuration(
+            r.sub("endpoint_configuration")
+                .as_ref()
+                .and_then(|c| c.get(0)),
+        );
+        let mtls = r
+            .sub("mutual_tls_authentication")
+            .as_ref()
+            .and_then(Value::as_array)
+            .is_some_and(|a| !a.is_empty());
+        self.out.domains.push(Domain {
+            key: r.address.clone(),
+            name: r.s("domain_name"),
+            kind,
+            mtls,
+            apis: Vec::new(),
+            policy: None,
+            policy_unknown: false,
+            access: Vec::new(),
+            loc: r.loc.clone(),
+        });
+    }
+
+    fn base_path_mapping(&mut self, r: &Resource<'_, '_>) {
+        let api = r.link("api_id");
+        let domain_ref = r.reference("domain_name");
+        let name = r.s("domain_name");
+        if let Some(d) = self
+            .out
+            .domains
             .iter_mut()
-            .find(|a| Some(&a.key) == p.target.as_ref() || (a.id.is_some() && a.id == p.id))
+            .find(|d| Some(&d.key) == domain_ref.as_ref() || (name.is_some() && d.name == name))
         {
-            api.policy = p.policy;
-            api.policy_unknown = p.policy_unknown;
+            d.apis.push(api);
         }
     }
-    out
+
+    fn method(&mut self, r: &Resource<'_, '_>) {
+        let auth = match r.s("authorization").as_deref() {
+            Some("AWS_IAM") => Some(AuthKind::Iam),
+            Some("CUSTOM") => Some(AuthKind::Lambda),
+            Some("COGNITO_USER_POOLS") => Some(AuthKind::Cognito),
+            _ => None,
+        };
+        if let Some(k) = auth {
+            self.out
+                .authorizers
+                .push((r.link("rest_api_id"), k, r.loc.clone()));
+        }
+        if r.b("api_key_required") == Some(true) {
+            self.out.key_methods.push(KeyMethod {
+                api: r.link("rest_api_id"),
+                loc: r.loc.clone(),
+            });
+        }
+    }
+
+    fn record(&mut self, r: &Resource<'_, '_>) {
+        let (alias, records) = (r.sub("alias"), r.sub("records"));
+        let alias = alias
+            .as_ref()
+            .and_then(|a| a.get(0))
+            .and_then(|a| a.get("name"))
+            .and_then(Value::as_str);
+        let (kind, record_values) = match alias {
+            Some(target) => ("ALIAS".to_owned(), vec![target.to_owned()]),
+            None => (
+                r.s("type").unwrap_or_default(),
+                records
+                    .as_ref()
+                    .and_then(Value::as_array)
+                    .map(|r| {
+                        r.iter()
+                            .filter_map(Value::as_str)
+                            .map(str::to_owned)
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+            ),
+        };
+        if let Some(name) = r.s("name") {
+            self.out.zone_records.push(crate::imported::ZoneRecord {
+                zone: r.link("zone_id"),
+                name: crate::cfn::normalise_record_name(&name),
+                kind,
+                values: record_values,
+                loc: r.loc.clone(),
+            });
+        }
+        if r.s("type").as_deref() == Some("CNAME") {
+            let target = records
+                .as_ref()
+                .and_then(|r| r.get(0))
+                .and_then(Value::as_str)
+                .map(str::to_owned);
+            let target_domain = if target.is_none() {
+                r.reference("records")
+            } else {
+                None
+            };
+            self.out.cnames.push(Cname {
+                name: r.s("name"),
+                target,
+                target_domain,
+                loc: r.loc.clone(),
+            });
+        }
+    }
+
+    fn profile_resource(&mut self, r: &Resource<'_, '_>) {
+        use crate::imported::ProfileResource;
+        let what = match (r.s("resource_arn"), r.reference("resource_arn")) {
+            (Some(arn), _) => ProfileResource::from_arn(&arn),
+            (None, Some(a)) => {
+                let local = a.rsplit("module.").next().unwrap_or(&a);
+                let key = Ref::Key(a.trim_end_matches(".arn").to_owned());
+                match local.split('.').next().unwrap_or("") {
+                    "aws_route53_zone" => ProfileResource::Zone(key),
+                    "aws_vpc_endpoint" => ProfileResource::Endpoint(key),
+                    "aws_route53_resolver_rule" => ProfileResource::Rule(key),
+                    other => ProfileResource::Other(other.to_owned()),
+                }
+            }
+            (None, None) => {
+                self.out.unknowns.push((
+                    r.loc.clone(),
+                    "resource_arn is known only after apply".to_owned(),
+                ));
+                ProfileResource::Other("unknown".to_owned())
+            }
+        };
+        self.out
+            .profile_resources
+            .push((r.link("profile_id"), what, r.loc.clone()));
+    }
+
+    /// Applies what named other resources once every resource is read.
+    fn finish(self) -> Imported {
+        let mut out = self.out;
+        for (target, policy, policy_unknown) in self.endpoint_policies {
+            if let Some(e) = out.endpoints.iter_mut().find(|e| match &target {
+                Ref::Key(k) => &e.key == k,
+                Ref::Id(id) => e.id.as_deref() == Some(id),
+                Ref::Unknown(_) => false,
+            }) {
+                e.policy = policy;
+                e.policy_unknown = policy_unknown;
+            }
+        }
+        for (zone, vpc) in self.zone_associations {
+            let found = out.zones.iter_mut().find(|z| match &zone {
+                Ref::Key(k) => &z.key == k,
+                Ref::Id(id) => &z.key == id,
+                Ref::Unknown(_) => false,
+            });
+            match found {
+                Some(z) => z.vpcs.push(vpc),
+                None => out.unknowns.push((
+                    Loc::default(),
+                    "a zone association names a zone that is not in the plan".to_owned(),
+                )),
+            }
+        }
+        for p in self.attached_policies {
+            if let Some(api) = out
+                .apis
+                .iter_mut()
+                .find(|a| Some(&a.key) == p.target.as_ref() || (a.id.is_some() && a.id == p.id))
+            {
+                api.policy = p.policy;
+                api.policy_unknown = p.policy_unknown;
+            }
+        }
+        out
+    }
 }
 
 fn collect<'a>(module: &'a Node, out: &mut Vec<&'a Node>) {
