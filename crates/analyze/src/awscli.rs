@@ -88,8 +88,8 @@ fn per_vpc_zone_files(dir: &Path) -> Vec<(String, std::path::PathBuf)> {
 }
 
 pub fn import(dir: &Path, max_bytes: u64) -> Imported {
-    let mut out = Imported::default();
     if !holds_outputs(dir) {
+        let mut out = Imported::default();
         out.errors.push((
             Loc {
                 file: dir.display().to_string(),
@@ -103,31 +103,76 @@ pub fn import(dir: &Path, max_bytes: u64) -> Imported {
         ));
         return out;
     }
-    // An output that is absent is simply not given; one that is there but cannot be read (a
-    // dangling symlink, a loop, a directory, a FIFO, too large) is an error that names it.
-    let text_of = |path: &Path, out: &mut Imported| -> Option<String> {
-        if !input::present(path) {
+    read(&Folder { dir, max_bytes })
+}
+
+/// Reads API responses into [`Imported`]: the entry point for anything that holds the
+/// responses already parsed (a folder of CLI outputs through [`Folder`], or an account read
+/// live, keyed by the same names).
+pub fn read(responses: &dyn Responses) -> Imported {
+    let mut r = Reader {
+        responses,
+        out: Imported::default(),
+    };
+    r.vpcs();
+    r.endpoints();
+    r.rest_apis();
+    r.usage_plans();
+    r.domain_names();
+    r.zones_by_vpc();
+    r.profiles();
+    r.records();
+    r.zone_names();
+    r.out
+}
+
+/// Where the reader finds each API response, by the name of the CLI output that holds it
+/// (`describe-vpcs.json`, `list-resource-record-sets-ZONE.json`).
+pub trait Responses {
+    /// The response saved as `name`, parsed, with the file (or call) it came from; `None` when
+    /// it was not given. One that was given but cannot be read is recorded in `out.errors`.
+    fn response(&self, name: &str, out: &mut Imported) -> Option<(source::Node, String)>;
+
+    /// The names given that start with `prefix` and end in `.json`, sorted: (what is between,
+    /// the whole name).
+    fn named(&self, prefix: &str) -> Vec<(String, String)>;
+
+    /// Where the response `name` comes from (a file's path), when it is given.
+    fn given(&self, name: &str) -> Option<String>;
+}
+
+/// A folder of AWS CLI outputs, each read with a bound on its size.
+#[derive(Debug)]
+pub struct Folder<'a> {
+    /// The folder.
+    pub dir: &'a Path,
+    /// The largest file read, in bytes.
+    pub max_bytes: u64,
+}
+
+impl Responses for Folder<'_> {
+    fn response(&self, name: &str, out: &mut Imported) -> Option<(source::Node, String)> {
+        let path = self.dir.join(name);
+        let file = path.display().to_string();
+        // An output that is absent is simply not given; one that is there but cannot be read
+        // (a dangling symlink, a loop, a directory, a FIFO, too large) is an error that names it.
+        if !input::present(&path) {
             return None;
         }
-        match input::read_text(path, max_bytes) {
-            Ok(t) => Some(t),
+        let text = match input::read_text(&path, self.max_bytes) {
+            Ok(t) => t,
             Err(e) => {
                 out.errors.push((
                     Loc {
-                        file: path.display().to_string(),
+                        file,
                         line: 0,
                         resource: String::new(),
                     },
                     e.to_string(),
                 ));
-                None
+                return None;
             }
-        }
-    };
-    let read = |name: &str, out: &mut Imported| -> Option<(source::Node, String)> {
-        let path = dir.join(name);
-        let file = path.display().to_string();
-        let text = text_of(&path, out)?;
+        };
         match source::parse(&text, &file) {
             Ok(n) => Some((n, file)),
             Err(e) => {
@@ -142,8 +187,63 @@ pub fn import(dir: &Path, max_bytes: u64) -> Imported {
                 None
             }
         }
-    };
-    if let Some((root, file)) = read("describe-vpcs.json", &mut out) {
+    }
+
+    fn given(&self, name: &str) -> Option<String> {
+        let path = self.dir.join(name);
+        input::present(&path).then(|| path.display().to_string())
+    }
+
+    fn named(&self, prefix: &str) -> Vec<(String, String)> {
+        files_named(self.dir, prefix)
+            .into_iter()
+            .map(|(middle, path)| {
+                let name = path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                (middle, name)
+            })
+            .collect()
+    }
+}
+
+/// Responses already parsed, by name (what a live collection holds).
+impl Responses for std::collections::BTreeMap<String, source::Node> {
+    fn response(&self, name: &str, _: &mut Imported) -> Option<(source::Node, String)> {
+        self.get(name).map(|n| (n.clone(), name.to_owned()))
+    }
+
+    fn given(&self, name: &str) -> Option<String> {
+        self.contains_key(name).then(|| name.to_owned())
+    }
+
+    fn named(&self, prefix: &str) -> Vec<(String, String)> {
+        self.keys()
+            .filter_map(|name| {
+                let middle = name.strip_prefix(prefix)?.strip_suffix(".json")?;
+                Some((middle.to_owned(), name.clone()))
+            })
+            .collect()
+    }
+}
+
+/// The import under way: one method per API response.
+struct Reader<'r> {
+    responses: &'r dyn Responses,
+    out: Imported,
+}
+
+impl Reader<'_> {
+    fn read(&mut self, name: &str) -> Option<(source::Node, String)> {
+        self.responses.response(name, &mut self.out)
+    }
+
+    /// `describe-vpcs`, with each VPC's DNS attributes from `describe-vpc-attribute`.
+    fn vpcs(&mut self) {
+        let Some((root, file)) = self.read("describe-vpcs.json") else {
+            return;
+        };
         for v in items(&root, "Vpcs") {
             let j = to_json(v);
             let id = j
@@ -151,35 +251,15 @@ pub fn import(dir: &Path, max_bytes: u64) -> Imported {
                 .and_then(Value::as_str)
                 .unwrap_or("")
                 .to_owned();
-            if out.account.is_none() {
-                out.account = j
+            if self.out.account.is_none() {
+                self.out.account = j
                     .get("OwnerId")
                     .and_then(Value::as_str)
                     .and_then(crate::imported::account_of);
             }
-            let attr = |name: &str, out: &mut Imported| -> Option<bool> {
-                let path = dir.join(format!("describe-vpc-attribute-{id}-{name}.json"));
-                let text = text_of(&path, out)?;
-                let j: Value = match serde_json::from_str(&text) {
-                    Ok(j) => j,
-                    Err(e) => {
-                        out.errors.push((
-                            Loc {
-                                file: path.display().to_string(),
-                                line: u32::try_from(e.line()).unwrap_or(u32::MAX),
-                                resource: String::new(),
-                            },
-                            format!("not JSON: {e}"),
-                        ));
-                        return None;
-                    }
-                };
-                let key = format!("{}{}", name[..1].to_ascii_uppercase(), &name[1..]);
-                j.get(&key)?.get("Value")?.as_bool()
-            };
-            let dns_support = attr("enableDnsSupport", &mut out);
-            let dns_hostnames = attr("enableDnsHostnames", &mut out);
-            out.vpcs.push(Vpc {
+            let dns_support = self.vpc_attribute(&id, "enableDnsSupport");
+            let dns_hostnames = self.vpc_attribute(&id, "enableDnsHostnames");
+            self.out.vpcs.push(Vpc {
                 key: id.clone(),
                 id: Some(id.clone()),
                 dns_support,
@@ -192,15 +272,27 @@ pub fn import(dir: &Path, max_bytes: u64) -> Imported {
             });
         }
     }
-    if let Some((root, file)) = read("describe-vpc-endpoints.json", &mut out) {
+
+    /// `describe-vpc-attribute-VPC-NAME.json`: `{"EnableDnsSupport": {"Value": true}}`.
+    fn vpc_attribute(&mut self, vpc: &str, name: &str) -> Option<bool> {
+        let (root, _) = self.read(&format!("describe-vpc-attribute-{vpc}-{name}.json"))?;
+        let key = format!("{}{}", name[..1].to_ascii_uppercase(), &name[1..]);
+        to_json(&root).get(&key)?.get("Value")?.as_bool()
+    }
+
+    fn endpoints(&mut self) {
+        let Some((root, file)) = self.read("describe-vpc-endpoints.json") else {
+            return;
+        };
         for e in items(&root, "VpcEndpoints") {
             let j = to_json(e);
             let s = |k: &str| j.get(k).and_then(Value::as_str).map(str::to_owned);
             let id = s("VpcEndpointId").unwrap_or_default();
-            if out.region.is_none() {
-                out.region = s("ServiceName").and_then(|n| crate::imported::region_of_service(&n));
+            if self.out.region.is_none() {
+                self.out.region =
+                    s("ServiceName").and_then(|n| crate::imported::region_of_service(&n));
             }
-            out.endpoints.push(Endpoint {
+            self.out.endpoints.push(Endpoint {
                 key: id.clone(),
                 id: Some(id.clone()),
                 vpc: s("VpcId").map_or(Ref::Unknown("no VpcId".into()), Ref::Id),
@@ -220,26 +312,28 @@ pub fn import(dir: &Path, max_bytes: u64) -> Imported {
             });
         }
     }
-    if let Some((root, file)) = read("get-rest-apis.json", &mut out) {
+
+    fn rest_apis(&mut self) {
+        let Some((root, file)) = self.read("get-rest-apis.json") else {
+            return;
+        };
         for a in items(&root, "items") {
             let j = to_json(a);
             let s = |k: &str| j.get(k).and_then(Value::as_str).map(str::to_owned);
             let id = s("id").unwrap_or_default();
             let conf = j.get("endpointConfiguration");
-            let kind = ApiKind::of_configuration(conf);
             // get-rest-apis returns the policy as an escaped JSON string.
             let policy =
                 s("policy").and_then(|p| serde_json::from_str(&p.replace("\\\"", "\"")).ok());
-            let vpces = crate::imported::id_refs(conf.and_then(|c| c.get("vpcEndpointIds")));
-            out.apis.push(Api {
+            self.out.apis.push(Api {
                 key: id.clone(),
                 http: false,
                 id: Some(id.clone()),
                 name: s("name").unwrap_or_else(|| id.clone()),
-                kind,
+                kind: ApiKind::of_configuration(conf),
                 policy,
                 policy_unknown: false,
-                vpc_endpoints: vpces,
+                vpc_endpoints: crate::imported::id_refs(conf.and_then(|c| c.get("vpcEndpointIds"))),
                 disable_default: j
                     .get("disableExecuteApiEndpoint")
                     .and_then(Value::as_bool)
@@ -252,7 +346,12 @@ pub fn import(dir: &Path, max_bytes: u64) -> Imported {
             });
         }
     }
-    if let Some((root, file)) = read("get-usage-plans.json", &mut out) {
+
+    /// `get-usage-plans`, each plan's keys, and (only then) each API's methods.
+    fn usage_plans(&mut self) {
+        let Some((root, file)) = self.read("get-usage-plans.json") else {
+            return;
+        };
         for p in items(&root, "items") {
             let j = to_json(p);
             let id = j.get("id").and_then(Value::as_str).unwrap_or("").to_owned();
@@ -268,16 +367,17 @@ pub fn import(dir: &Path, max_bytes: u64) -> Imported {
                 .unwrap_or_default();
             // Whether keys are attached is in a file per plan; without it, it is not known.
             let keys_file = format!("get-usage-plan-keys-{id}.json");
-            match read(&keys_file, &mut out) {
+            match self.read(&keys_file) {
                 Some((keys, _)) if !items(&keys, "items").is_empty() => {
-                    out.plan_keys.push(Ref::Id(id.clone()));
+                    self.out.plan_keys.push(Ref::Id(id.clone()));
                 }
                 Some(_) => {}
-                None => out
+                None => self
+                    .out
                     .plan_keys
                     .push(Ref::Unknown(format!("{keys_file} is missing"))),
             }
-            out.usage_plans.push(UsagePlan {
+            self.out.usage_plans.push(UsagePlan {
                 key: id.clone(),
                 id: Some(id.clone()),
                 apis,
@@ -288,48 +388,56 @@ pub fn import(dir: &Path, max_bytes: u64) -> Imported {
                 },
             });
         }
-        let api_ids: Vec<String> = out.apis.iter().filter_map(|a| a.id.clone()).collect();
+        let api_ids: Vec<String> = self.out.apis.iter().filter_map(|a| a.id.clone()).collect();
         for api in api_ids {
-            let Some((root, file)) = read(&format!("get-resources-{api}.json"), &mut out) else {
-                continue;
-            };
-            for r in items(&root, "items") {
-                let path = r
-                    .get("path")
-                    .and_then(source::Node::as_str)
-                    .unwrap_or("")
-                    .to_owned();
-                for (verb, m) in r
-                    .get("resourceMethods")
-                    .map(source::Node::entries)
-                    .unwrap_or_default()
-                {
-                    if to_json(m).get("apiKeyRequired").and_then(Value::as_bool) == Some(true) {
-                        out.key_methods.push(KeyMethod {
-                            api: Ref::Id(api.clone()),
-                            loc: Loc {
-                                file: file.clone(),
-                                line: m.line,
-                                resource: format!("{api} {verb} {path}"),
-                            },
-                        });
-                    }
+            self.key_methods(&api);
+        }
+    }
+
+    /// `get-resources-API.json`: the methods of an API that require an API key.
+    fn key_methods(&mut self, api: &str) {
+        let Some((root, file)) = self.read(&format!("get-resources-{api}.json")) else {
+            return;
+        };
+        for r in items(&root, "items") {
+            let path = r
+                .get("path")
+                .and_then(source::Node::as_str)
+                .unwrap_or("")
+                .to_owned();
+            for (verb, m) in r
+                .get("resourceMethods")
+                .map(source::Node::entries)
+                .unwrap_or_default()
+            {
+                if to_json(m).get("apiKeyRequired").and_then(Value::as_bool) == Some(true) {
+                    self.out.key_methods.push(KeyMethod {
+                        api: Ref::Id(api.to_owned()),
+                        loc: Loc {
+                            file: file.clone(),
+                            line: m.line,
+                            resource: format!("{api} {verb} {path}"),
+                        },
+                    });
                 }
             }
         }
     }
-    if let Some((root, file)) = read("get-domain-names.json", &mut out) {
+
+    fn domain_names(&mut self) {
+        let Some((root, file)) = self.read("get-domain-names.json") else {
+            return;
+        };
         for d in items(&root, "items") {
             let j = to_json(d);
             let name = j
                 .get("domainName")
                 .and_then(Value::as_str)
                 .map(str::to_owned);
-            let kind = ApiKind::of_configuration(j.get("endpointConfiguration"));
-            out.domains.push(Domain {
+            self.out.domains.push(Domain {
                 key: name.clone().unwrap_or_default(),
                 name: name.clone(),
-                kind,
+                kind: ApiKind::of_configuration(j.get("endpointConfiguration")),
                 mtls: j.get("mutualTlsAuthentication").is_some(),
                 apis: Vec::new(),
                 policy: None,
@@ -343,30 +451,33 @@ pub fn import(dir: &Path, max_bytes: u64) -> Imported {
             });
         }
     }
-    // Private zones by VPC, and their records.
-    let mut by_vpc: Vec<(String, std::path::PathBuf)> = per_vpc_zone_files(dir);
-    let plain = dir.join("list-hosted-zones-by-vpc.json");
-    if input::present(&plain) {
-        match out.vpcs.as_slice() {
-            [only] => by_vpc.push((only.id.clone().unwrap_or_default(), plain)),
-            _ => out.errors.push((
-                Loc {
-                    file: plain.display().to_string(),
-                    line: 0,
-                    resource: String::new(),
-                },
-                "list-hosted-zones-by-vpc does not say which VPC it lists: name the file list-hosted-zones-by-vpc-VPCID.json (describe-vpcs.json does not hold exactly one VPC)".to_owned(),
-            )),
+
+    /// Private zones by VPC: `list-hosted-zones-by-vpc-VPC.json`, and the plain file when
+    /// there is exactly one VPC.
+    fn zones_by_vpc(&mut self) {
+        let mut by_vpc = self.responses.named("list-hosted-zones-by-vpc-");
+        let plain = "list-hosted-zones-by-vpc.json";
+        if let Some(origin) = self.responses.given(plain) {
+            match self.out.vpcs.as_slice() {
+                [only] => by_vpc.push((only.id.clone().unwrap_or_default(), plain.to_owned())),
+                _ => self.out.errors.push((
+                    Loc {
+                        file: origin,
+                        line: 0,
+                        resource: String::new(),
+                    },
+                    "list-hosted-zones-by-vpc does not say which VPC it lists: name the file list-hosted-zones-by-vpc-VPCID.json (describe-vpcs.json does not hold exactly one VPC)".to_owned(),
+                )),
+            }
+        }
+        for (vpc, name) in by_vpc {
+            if let Some(given) = self.read(&name) {
+                self.zones_of(&vpc, given);
+            }
         }
     }
-    for (vpc, path) in by_vpc {
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let Some((root, file)) = read(&name, &mut out) else {
-            continue;
-        };
+
+    fn zones_of(&mut self, vpc: &str, (root, file): (source::Node, String)) {
         for z in items(&root, "HostedZoneSummaries") {
             let j = to_json(z);
             let id = j
@@ -379,12 +490,12 @@ pub fn import(dir: &Path, max_bytes: u64) -> Imported {
                 .get("Name")
                 .and_then(Value::as_str)
                 .map(|n| n.trim_end_matches('.').to_ascii_lowercase());
-            match out.zones.iter_mut().find(|x| x.key == id) {
-                Some(existing) => existing.vpcs.push(Ref::Id(vpc.clone())),
-                None => out.zones.push(crate::imported::Zone {
+            match self.out.zones.iter_mut().find(|x| x.key == id) {
+                Some(existing) => existing.vpcs.push(Ref::Id(vpc.to_owned())),
+                None => self.out.zones.push(crate::imported::Zone {
                     key: id.clone(),
                     name: zone_name,
-                    vpcs: vec![Ref::Id(vpc.clone())],
+                    vpcs: vec![Ref::Id(vpc.to_owned())],
                     loc: Loc {
                         file: file.clone(),
                         line: z.line,
@@ -394,154 +505,117 @@ pub fn import(dir: &Path, max_bytes: u64) -> Imported {
             }
         }
     }
-    read_profiles(dir, &mut out, &read);
-    let zone_ids: Vec<String> = out.zones.iter().map(|z| z.key.clone()).collect();
-    for id in zone_ids {
-        let Some((root, file)) = read(&format!("list-resource-record-sets-{id}.json"), &mut out)
-        else {
-            continue;
-        };
-        for r in items(&root, "ResourceRecordSets") {
-            let j = to_json(r);
-            let Some(name) = j.get("Name").and_then(Value::as_str) else {
+
+    /// `list-resource-record-sets-ZONE.json` for every zone known so far.
+    fn records(&mut self) {
+        let zone_ids: Vec<String> = self.out.zones.iter().map(|z| z.key.clone()).collect();
+        for id in zone_ids {
+            let Some((root, file)) = self.read(&format!("list-resource-record-sets-{id}.json"))
+            else {
                 continue;
             };
-            let (kind, values) = match j.get("AliasTarget").and_then(|a| a.get("DNSName")) {
-                Some(target) => (
-                    "ALIAS".to_owned(),
-                    vec![target.as_str().unwrap_or_default().to_owned()],
-                ),
-                None => (
-                    j.get("Type")
-                        .and_then(Value::as_str)
-                        .unwrap_or("")
-                        .to_owned(),
-                    j.get("ResourceRecords")
-                        .and_then(Value::as_array)
-                        .map(|rs| {
-                            rs.iter()
-                                .filter_map(|v| v.get("Value").and_then(Value::as_str))
-                                .map(str::to_owned)
-                                .collect()
-                        })
-                        .unwrap_or_default(),
-                ),
-            };
-            out.zone_records.push(crate::imported::ZoneRecord {
-                zone: Ref::Key(id.clone()),
-                name: crate::cfn::normalise_record_name(name),
-                kind,
-                values,
-                loc: Loc {
-                    file: file.clone(),
-                    line: r.line,
-                    resource: format!("{id} {name}"),
-                },
-            });
-        }
-    }
-    // A zone known only from a profile: its name from get-hosted-zone, else its SOA record.
-    for i in 0..out.zones.len() {
-        if out.zones[i].name.is_some() {
-            continue;
-        }
-        let id = out.zones[i].key.clone();
-        let from_get =
-            read(&format!("get-hosted-zone-{id}.json"), &mut out).and_then(|(root, _)| {
-                to_json(&root)
-                    .get("HostedZone")?
-                    .get("Name")?
-                    .as_str()
-                    .map(|n| n.trim_end_matches('.').to_ascii_lowercase())
-            });
-        let from_soa = || {
-            out.zone_records
-                .iter()
-                .find(|r| r.kind == "SOA" && matches!(&r.zone, Ref::Key(k) if *k == id))
-                .map(|r| r.name.trim_end_matches('.').to_ascii_lowercase())
-        };
-        let name = from_get.or_else(from_soa);
-        if name.is_none() {
-            let loc = out.zones[i].loc.clone();
-            out.unknowns.push((
-                loc,
-                format!("the name of hosted zone {id}, carried by a Route 53 Profile, is not known: add get-hosted-zone-{id}.json or list-resource-record-sets-{id}.json"),
-            ));
-        }
-        out.zones[i].name = name;
-    }
-    out
-}
-
-/// Reads one output of the folder by name: its tree and its path, or `None` (absent, or an
-/// error recorded in the import).
-type ReadOutput<'a> = dyn Fn(&str, &mut Imported) -> Option<(source::Node, String)> + 'a;
-
-/// Route 53 Profiles: `list-profiles.json` (optional), `list-profile-associations.json`, and
-/// `list-profile-resource-associations*.json` (each association names its profile).
-fn read_profiles(dir: &Path, out: &mut Imported, read: &ReadOutput) {
-    use crate::imported::{Profile, ProfileResource};
-    let live = |j: &Value| {
-        !matches!(
-            j.get("Status").and_then(Value::as_str),
-            Some("DELETING" | "DELETED" | "FAILED")
-        )
-    };
-    let loc = |file: &str, line: u32, resource: &str| Loc {
-        file: file.to_owned(),
-        line,
-        resource: resource.to_owned(),
-    };
-    let add_profile = |out: &mut Imported, id: &str, l: Loc| {
-        if !out.profiles.iter().any(|p| p.id.as_deref() == Some(id)) {
-            out.profiles.push(Profile {
-                key: id.to_owned(),
-                id: Some(id.to_owned()),
-                loc: l,
-            });
-        }
-    };
-    if let Some((root, file)) = read("list-profiles.json", out) {
-        for p in items(&root, "ProfileSummaries") {
-            let j = to_json(p);
-            if let Some(id) = j.get("Id").and_then(Value::as_str) {
-                add_profile(out, id, loc(&file, p.line, id));
+            for r in items(&root, "ResourceRecordSets") {
+                let j = to_json(r);
+                let Some(name) = j.get("Name").and_then(Value::as_str) else {
+                    continue;
+                };
+                let (kind, values) = record_values(&j);
+                self.out.zone_records.push(crate::imported::ZoneRecord {
+                    zone: Ref::Key(id.clone()),
+                    name: crate::cfn::normalise_record_name(name),
+                    kind,
+                    values,
+                    loc: Loc {
+                        file: file.clone(),
+                        line: r.line,
+                        resource: format!("{id} {name}"),
+                    },
+                });
             }
         }
     }
-    if let Some((root, file)) = read("list-profile-associations.json", out) {
-        for a in items(&root, "ProfileAssociations") {
-            let j = to_json(a);
-            let (Some(profile), Some(vpc)) = (
-                j.get("ProfileId").and_then(Value::as_str),
-                j.get("ResourceId").and_then(Value::as_str),
-            ) else {
-                continue;
-            };
-            if !live(&j) {
+
+    /// A zone known only from a profile: its name from get-hosted-zone, else its SOA record.
+    fn zone_names(&mut self) {
+        for i in 0..self.out.zones.len() {
+            if self.out.zones[i].name.is_some() {
                 continue;
             }
-            let l = loc(&file, a.line, &format!("{profile} {vpc}"));
-            add_profile(out, profile, l.clone());
-            out.profile_vpcs
-                .push((Ref::Id(profile.to_owned()), Ref::Id(vpc.to_owned()), l));
+            let id = self.out.zones[i].key.clone();
+            let from_get =
+                self.read(&format!("get-hosted-zone-{id}.json"))
+                    .and_then(|(root, _)| {
+                        to_json(&root)
+                            .get("HostedZone")?
+                            .get("Name")?
+                            .as_str()
+                            .map(|n| n.trim_end_matches('.').to_ascii_lowercase())
+                    });
+            let out = &mut self.out;
+            let from_soa = || {
+                out.zone_records
+                    .iter()
+                    .find(|r| r.kind == "SOA" && matches!(&r.zone, Ref::Key(k) if *k == id))
+                    .map(|r| r.name.trim_end_matches('.').to_ascii_lowercase())
+            };
+            let name = from_get.or_else(from_soa);
+            if name.is_none() {
+                let loc = out.zones[i].loc.clone();
+                out.unknowns.push((
+                    loc,
+                    format!("the name of hosted zone {id}, carried by a Route 53 Profile, is not known: add get-hosted-zone-{id}.json or list-resource-record-sets-{id}.json"),
+                ));
+            }
+            out.zones[i].name = name;
         }
     }
-    let mut files = files_named(dir, "list-profile-resource-associations-");
-    if input::present(&dir.join("list-profile-resource-associations.json")) {
-        files.push((
-            String::new(),
-            dir.join("list-profile-resource-associations.json"),
-        ));
+
+    /// Route 53 Profiles: `list-profiles.json` (optional), `list-profile-associations.json`, and
+    /// `list-profile-resource-associations*.json` (each association names its profile).
+    fn profiles(&mut self) {
+        if let Some((root, file)) = self.read("list-profiles.json") {
+            for p in items(&root, "ProfileSummaries") {
+                let j = to_json(p);
+                if let Some(id) = j.get("Id").and_then(Value::as_str) {
+                    self.add_profile(id, loc(&file, p.line, id));
+                }
+            }
+        }
+        if let Some((root, file)) = self.read("list-profile-associations.json") {
+            for a in items(&root, "ProfileAssociations") {
+                let j = to_json(a);
+                let (Some(profile), Some(vpc)) = (
+                    j.get("ProfileId").and_then(Value::as_str),
+                    j.get("ResourceId").and_then(Value::as_str),
+                ) else {
+                    continue;
+                };
+                if !live(&j) {
+                    continue;
+                }
+                let l = loc(&file, a.line, &format!("{profile} {vpc}"));
+                self.add_profile(profile, l.clone());
+                self.out.profile_vpcs.push((
+                    Ref::Id(profile.to_owned()),
+                    Ref::Id(vpc.to_owned()),
+                    l,
+                ));
+            }
+        }
+        let plain = "list-profile-resource-associations.json";
+        let mut names = self.responses.named("list-profile-resource-associations-");
+        if self.responses.given(plain).is_some() {
+            names.push((String::new(), plain.to_owned()));
+        }
+        for (_, name) in names {
+            if let Some(given) = self.read(&name) {
+                self.profile_resources(given);
+            }
+        }
     }
-    for (_, path) in files {
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let Some((root, file)) = read(&name, out) else {
-            continue;
-        };
+
+    fn profile_resources(&mut self, (root, file): (source::Node, String)) {
+        use crate::imported::ProfileResource;
         for a in items(&root, "ProfileResourceAssociations") {
             let j = to_json(a);
             let (Some(profile), Some(arn)) = (
@@ -554,22 +628,79 @@ fn read_profiles(dir: &Path, out: &mut Imported, read: &ReadOutput) {
                 continue;
             }
             let l = loc(&file, a.line, arn);
-            add_profile(out, profile, l.clone());
+            self.add_profile(profile, l.clone());
             let what = ProfileResource::from_arn(arn);
             // A zone reached only through the profile: known by its id until its name is read.
             if let ProfileResource::Zone(Ref::Id(z)) = &what
-                && out.zone(&Ref::Id(z.clone())).is_none()
+                && self.out.zone(&Ref::Id(z.clone())).is_none()
             {
-                out.zones.push(crate::imported::Zone {
+                self.out.zones.push(crate::imported::Zone {
                     key: z.clone(),
                     name: None,
                     vpcs: Vec::new(),
                     loc: l.clone(),
                 });
             }
-            out.profile_resources
+            self.out
+                .profile_resources
                 .push((Ref::Id(profile.to_owned()), what, l));
         }
+    }
+
+    fn add_profile(&mut self, id: &str, l: Loc) {
+        if !self
+            .out
+            .profiles
+            .iter()
+            .any(|p| p.id.as_deref() == Some(id))
+        {
+            self.out.profiles.push(crate::imported::Profile {
+                key: id.to_owned(),
+                id: Some(id.to_owned()),
+                loc: l,
+            });
+        }
+    }
+}
+
+/// Whether a Route 53 Profiles association is in force (not being deleted, deleted or failed).
+fn live(j: &Value) -> bool {
+    !matches!(
+        j.get("Status").and_then(Value::as_str),
+        Some("DELETING" | "DELETED" | "FAILED")
+    )
+}
+
+fn loc(file: &str, line: u32, resource: &str) -> Loc {
+    Loc {
+        file: file.to_owned(),
+        line,
+        resource: resource.to_owned(),
+    }
+}
+
+/// A record set's type and values: an alias as `ALIAS` with its target.
+fn record_values(j: &Value) -> (String, Vec<String>) {
+    match j.get("AliasTarget").and_then(|a| a.get("DNSName")) {
+        Some(target) => (
+            "ALIAS".to_owned(),
+            vec![target.as_str().unwrap_or_default().to_owned()],
+        ),
+        None => (
+            j.get("Type")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_owned(),
+            j.get("ResourceRecords")
+                .and_then(Value::as_array)
+                .map(|rs| {
+                    rs.iter()
+                        .filter_map(|v| v.get("Value").and_then(Value::as_str))
+                        .map(str::to_owned)
+                        .collect()
+                })
+                .unwrap_or_default(),
+        ),
     }
 }
 
@@ -577,5 +708,52 @@ fn items<'a>(root: &'a source::Node, key: &str) -> Vec<&'a source::Node> {
     match root.get(key).map(|n| &n.kind) {
         Some(source::Kind::Seq(v)) => v.iter().collect(),
         _ => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+
+    /// The shapes of `aws ec2 describe-vpcs` and `describe-vpc-endpoints` (EC2 API Reference,
+    /// DescribeVpcs and DescribeVpcEndpoints responses), given already parsed as a live
+    /// collection holds them.
+    #[test]
+    fn parsed_responses_read_as_a_folder_does() {
+        let parse = |text: &str| source::parse(text, "memory").ok();
+        let mut given = BTreeMap::new();
+        for (name, text) in [
+            (
+                "describe-vpcs.json",
+                r#"{"Vpcs":[{"VpcId":"vpc-0a1b2c3d","OwnerId":"111122223333"}]}"#,
+            ),
+            (
+                "describe-vpc-endpoints.json",
+                r#"{"VpcEndpoints":[{"VpcEndpointId":"vpce-0123456789abcdef0","VpcId":"vpc-0a1b2c3d","ServiceName":"com.amazonaws.us-east-1.execute-api","VpcEndpointType":"Interface","PrivateDnsEnabled":true}]}"#,
+            ),
+            (
+                "describe-vpc-attribute-vpc-0a1b2c3d-enableDnsSupport.json",
+                r#"{"VpcId":"vpc-0a1b2c3d","EnableDnsSupport":{"Value":false}}"#,
+            ),
+        ] {
+            if let Some(node) = parse(text) {
+                given.insert(name.to_owned(), node);
+            }
+        }
+        let out = read(&given);
+        assert!(out.errors.is_empty(), "{:?}", out.errors);
+        assert_eq!(out.account.as_deref(), Some("111122223333"));
+        assert_eq!(out.region.as_deref(), Some("us-east-1"));
+        assert_eq!(out.vpcs.len(), 1);
+        assert_eq!(out.vpcs[0].dns_support, Some(false));
+        assert_eq!(out.vpcs[0].dns_hostnames, None);
+        assert_eq!(out.endpoints.len(), 1);
+        let e = &out.endpoints[0];
+        assert_eq!(e.service.as_deref(), Some("execute-api"));
+        assert_eq!(e.private_dns, Some(true));
+        assert_eq!(e.interface, Some(true));
+        assert!(matches!(&e.vpc, Ref::Id(v) if v == "vpc-0a1b2c3d"));
     }
 }
