@@ -119,349 +119,439 @@ pub const DEFAULT_REGION: &str = "us-east-1";
 
 /// The topology, and what was assumed to build it.
 pub fn topology(m: &Imported) -> (Topology, Vec<Assumption>) {
-    let mut notes = vec![Assumption::MadeUpAddressesAndIds];
-    // The Region: from an endpoint's service name when one says it, else us-east-1.
-    let region: Region = match m.region.as_deref().and_then(|r| r.parse().ok()) {
-        Some(r) => r,
-        None => {
-            notes.push(Assumption::RegionAssumed);
-            composed(DEFAULT_REGION, "Region")
-        }
-    };
+    let mut b = Builder::new(m);
+    b.vpcs();
+    b.endpoints();
+    b.made_ids();
+    b.apis();
+    b.endpoint_policies();
+    b.custom_domains();
+    b.finish()
+}
 
-    let account = match &m.account {
-        Some(a) => a.clone(),
-        None => {
-            notes.push(Assumption::AccountAssumed);
-            "123456789012".to_owned()
-        }
-    };
-    let vpc_id =
-        |key: &str| -> parallax_model::VpcId { composed(&format!("vpc-{}", hex17(key)), "VPC id") };
-    let mut vpcs = Vec::new();
-    for (i, v) in m.vpcs.iter().enumerate() {
-        let id =
-            v.id.as_deref()
-                .and_then(|s| s.parse().ok())
-                .unwrap_or_else(|| vpc_id(&v.key));
-        let cidr = composed(&format!("10.{}.0.0/16", i.min(255)), "CIDR");
-        // An endpoint that has private DNS proves both attributes are on: AWS refuses it otherwise.
-        let proven = m
-            .endpoints
-            .iter()
-            .any(|e| e.private_dns == Some(true) && m.vpc(&e.vpc).is_some_and(|x| x.key == v.key));
-        let unknown = v.dns_support.is_none() || v.dns_hostnames.is_none();
-        let zoned = !proven && unknown && {
-            let this = Ref::Key(v.key.clone());
-            let direct = m
-                .zones
-                .iter()
-                .any(|z| z.vpcs.iter().any(|r| m.same_vpc(r, &this)));
-            let profiled = m.profiles.iter().any(|p| {
-                !m.profile_resources_of(p).is_empty()
-                    && m.profile_vpcs_of(p).iter().any(|r| m.same_vpc(r, &this))
-            });
-            direct || profiled
+/// A topology under construction: each element kind in turn, since later kinds name the ids
+/// earlier ones were given.
+struct Builder<'m> {
+    m: &'m Imported,
+    notes: Vec<Assumption>,
+    region: Region,
+    account: String,
+    vpcs: Vec<MVpc>,
+    endpoints: Vec<MEndpoint>,
+    /// (input key, real id, the id in the topology) of each endpoint.
+    endpoint_ids: Vec<(String, Option<String>, parallax_model::VpceId)>,
+    /// A resource's id, made up or given, for every `${Key}` the template's intrinsics left in a
+    /// policy (`Ref: Endpoint` in `aws:SourceVpce`): the same id the resource itself gets.
+    made_ids: Vec<(String, String)>,
+    apis: Vec<MApi>,
+    api_ids: Vec<(String, Option<String>, parallax_model::ApiId)>,
+    custom_domains: Vec<CustomDomain>,
+}
+
+impl<'m> Builder<'m> {
+    fn new(m: &'m Imported) -> Builder<'m> {
+        let mut notes = vec![Assumption::MadeUpAddressesAndIds];
+        // The Region: from an endpoint's service name when one says it, else us-east-1.
+        let region: Region = match m.region.as_deref().and_then(|r| r.parse().ok()) {
+            Some(r) => r,
+            None => {
+                notes.push(Assumption::RegionAssumed);
+                composed(DEFAULT_REGION, "Region")
+            }
         };
-        if proven && unknown {
-            notes.push(Assumption::DnsAttributesProven { vpc: v.key.clone() });
-        }
-        if zoned {
-            notes.push(Assumption::DnsAttributesAssumedForZone { vpc: v.key.clone() });
-        }
-        let dns_support = v.dns_support.unwrap_or(true);
-        let dns_hostnames = v.dns_hostnames.unwrap_or(proven || zoned);
-        vpcs.push(MVpc {
-            id: At::bare(id),
-            cidr: At::bare(cidr),
-            dns_support,
-            dns_hostnames,
-        });
-    }
-    let vpc_of = |r: &Ref| -> Option<usize> {
-        m.vpc(r)
-            .and_then(|v| m.vpcs.iter().position(|x| x.key == v.key))
-    };
-
-    let mut endpoints = Vec::new();
-    let mut endpoint_ids = Vec::new();
-    for (n, e) in m.endpoints.iter().enumerate() {
-        if e.service.as_deref() != Some("execute-api") || e.interface == Some(false) {
-            continue;
-        }
-        let Some(vi) = vpc_of(&e.vpc) else {
-            notes.push(Assumption::EndpointWithoutVpc {
-                endpoint: e.key.clone(),
-            });
-            continue;
+        let account = match &m.account {
+            Some(a) => a.clone(),
+            None => {
+                notes.push(Assumption::AccountAssumed);
+                "123456789012".to_owned()
+            }
         };
-        let id: parallax_model::VpceId =
-            e.id.as_deref()
-                .and_then(|s| s.parse().ok())
-                .unwrap_or_else(|| composed(&format!("vpce-{}", hex17(&e.key)), "endpoint id"));
-        let addr = Ipv4Addr::new(10, vi.min(255) as u8, 1, 17u8.saturating_add(n as u8));
-        endpoint_ids.push((e.key.clone(), e.id.clone(), id.clone()));
-        let suffix = named_suffix(m, &id);
-        endpoints.push(MEndpoint {
-            // Ids in the endpoint's policy are the inputs' (`${Key}` ones are made up below,
-            // after every id is known; an endpoint policy rarely names one).
-            policy: e.policy.clone().map(At::bare),
-            id: At::bare(id),
-            vpc: At::bare(vpcs[vi].id.value.clone()),
-            service: At::bare(
-                parallax_model::topology::ServiceName::try_from("execute-api".to_owned())
-                    .unwrap_or_else(|e| panic!("{e}")),
-            ),
-            private_dns: e.private_dns == Some(true),
-            dns_suffix: suffix.map(At::bare),
-            subnets: vec![EndpointSubnet {
-                id: At::bare(composed(&format!("subnet-{}", hex17(&e.key)), "subnet id")),
-                az: At::bare(format!("{region}a")),
-                address: At::bare(addr),
-            }],
-        });
+        Builder {
+            m,
+            notes,
+            region,
+            account,
+            vpcs: Vec::new(),
+            endpoints: Vec::new(),
+            endpoint_ids: Vec::new(),
+            made_ids: Vec::new(),
+            apis: Vec::new(),
+            api_ids: Vec::new(),
+            custom_domains: Vec::new(),
+        }
     }
-    let endpoint_ref = |r: &Ref| -> Option<parallax_model::VpceId> { resolve(&endpoint_ids, r) };
 
-    // A resource's id, made up or given, for every `${Key}` the template's intrinsics left in a
-    // policy (`Ref: Endpoint` in `aws:SourceVpce`): the same id the resource itself gets.
-    let mut made_ids: Vec<(String, String)> = endpoint_ids
-        .iter()
-        .map(|(key, _, id)| (key.clone(), id.to_string()))
-        .collect();
-    made_ids.extend(
-        m.vpcs
-            .iter()
-            .zip(&vpcs)
-            .map(|(v, made)| (v.key.clone(), made.id.value.to_string())),
-    );
-    // Endpoints left out of the topology (their VPC is not in the inputs) still get the id a
-    // policy that names them expects: made up the same way, so the policy stays evaluable.
-    for e in &m.endpoints {
-        if !made_ids.iter().any(|(k, _)| k == &e.key) {
+    fn vpcs(&mut self) {
+        let m = self.m;
+        let vpc_id = |key: &str| -> parallax_model::VpcId {
+            composed(&format!("vpc-{}", hex17(key)), "VPC id")
+        };
+        for (i, v) in m.vpcs.iter().enumerate() {
             let id =
-                e.id.clone()
-                    .unwrap_or_else(|| format!("vpce-{}", hex17(&e.key)));
-            made_ids.push((e.key.clone(), id));
-        }
-    }
-    let mut apis = Vec::new();
-    let mut api_ids = Vec::new();
-    for a in &m.apis {
-        let Some(kind) = a.kind else {
-            notes.push(Assumption::ApiTypeUnknown {
-                api: a.name.clone(),
+                v.id.as_deref()
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or_else(|| vpc_id(&v.key));
+            let cidr = composed(&format!("10.{}.0.0/16", i.min(255)), "CIDR");
+            // An endpoint that has private DNS proves both attributes are on: AWS refuses it otherwise.
+            let proven = m.endpoints.iter().any(|e| {
+                e.private_dns == Some(true) && m.vpc(&e.vpc).is_some_and(|x| x.key == v.key)
             });
-            continue;
-        };
-        if a.policy_unknown {
-            notes.push(Assumption::PolicyUnknown {
-                api: a.name.clone(),
-            });
-            continue;
-        }
-        let id: parallax_model::ApiId =
-            a.id.as_deref()
-                .and_then(|s| s.parse().ok())
-                .unwrap_or_else(|| composed(&stable_token(&a.key, 10), "API id"));
-        api_ids.push((a.key.clone(), a.id.clone(), id.clone()));
-        let route = Route {
-            method: At::bare(Method::Any),
-            path: At::bare(
-                parallax_model::topology::RoutePath::try_from("/{proxy+}".to_owned())
-                    .unwrap_or_else(|e| panic!("{e}")),
-            ),
-            api_key_required: false,
-            integration: At::bare(Integration::Mock {
-                status: 200,
-                body: String::new(),
-                headers: Default::default(),
-            }),
-        };
-        if let Some(Err(e)) = a
-            .policy
-            .as_ref()
-            .map(|p| parallax_model::policy::Policy::parse(&with_ids(p, &made_ids)))
-        {
-            notes.push(Assumption::PolicyNotEvaluable {
-                api: a.name.clone(),
-                error: e.to_string(),
-            });
-        }
-        // An HTTP API: the `$default` stage and the `$default` route (the matrix calls its root).
-        let (protocol, stages, routes) = if a.http {
-            (
-                parallax_model::topology::ApiProtocol::Http,
-                vec![At::bare("$default".to_owned())],
-                vec![Route {
-                    path: At::bare(
-                        parallax_model::topology::RoutePath::try_from("$default".to_owned())
-                            .unwrap_or_else(|e| panic!("{e}")),
-                    ),
-                    ..route.clone()
-                }],
-            )
-        } else {
-            (
-                parallax_model::topology::ApiProtocol::Rest,
-                vec![At::bare("prod".to_owned())],
-                vec![route],
-            )
-        };
-        apis.push(MApi {
-            id: At::bare(id),
-            name: a.name.clone(),
-            protocol,
-            endpoint_type: At::bare(match kind {
-                ApiKind::Regional => EndpointType::Regional,
-                ApiKind::Edge => EndpointType::Edge,
-                ApiKind::Private => EndpointType::Private,
-            }),
-            stages,
-            routes,
-            openapi: None,
-            policy: a.policy.as_ref().map(|p| At::bare(with_ids(p, &made_ids))),
-            vpc_endpoints: a
-                .vpc_endpoints
-                .iter()
-                .filter_map(endpoint_ref)
-                .map(At::bare)
-                .collect(),
-            disable_execute_api_endpoint: a.disable_default == Some(true),
-            route_selection_expression: None,
-        });
-    }
-    let api_ref = |r: &Ref| -> Option<parallax_model::ApiId> { resolve(&api_ids, r) };
-    // Endpoint policies name APIs (`${Api}` in an ARN): give them the APIs' ids too.
-    made_ids.extend(
-        api_ids
-            .iter()
-            .map(|(key, _, id)| (key.clone(), id.to_string())),
-    );
-    for e in &mut endpoints {
-        if let Some(p) = &mut e.policy {
-            p.value = with_ids(&p.value, &made_ids);
-            if let Err(err) = parallax_model::policy::Policy::parse(&p.value) {
-                notes.push(Assumption::EndpointPolicyNotEvaluable {
-                    endpoint: e.id.to_string(),
-                    error: err.to_string(),
+            let unknown = v.dns_support.is_none() || v.dns_hostnames.is_none();
+            let zoned = !proven && unknown && {
+                let this = Ref::Key(v.key.clone());
+                let direct = m
+                    .zones
+                    .iter()
+                    .any(|z| z.vpcs.iter().any(|r| m.same_vpc(r, &this)));
+                let profiled = m.profiles.iter().any(|p| {
+                    !m.profile_resources_of(p).is_empty()
+                        && m.profile_vpcs_of(p).iter().any(|r| m.same_vpc(r, &this))
                 });
+                direct || profiled
+            };
+            if proven && unknown {
+                self.notes
+                    .push(Assumption::DnsAttributesProven { vpc: v.key.clone() });
+            }
+            if zoned {
+                self.notes
+                    .push(Assumption::DnsAttributesAssumedForZone { vpc: v.key.clone() });
+            }
+            let dns_support = v.dns_support.unwrap_or(true);
+            let dns_hostnames = v.dns_hostnames.unwrap_or(proven || zoned);
+            self.vpcs.push(MVpc {
+                id: At::bare(id),
+                cidr: At::bare(cidr),
+                dns_support,
+                dns_hostnames,
+            });
+        }
+    }
+
+    /// The index of the VPC a reference names.
+    fn vpc_of(&self, r: &Ref) -> Option<usize> {
+        self.m
+            .vpc(r)
+            .and_then(|v| self.m.vpcs.iter().position(|x| x.key == v.key))
+    }
+
+    fn endpoint_ref(&self, r: &Ref) -> Option<parallax_model::VpceId> {
+        resolve(&self.endpoint_ids, r)
+    }
+
+    fn api_ref(&self, r: &Ref) -> Option<parallax_model::ApiId> {
+        resolve(&self.api_ids, r)
+    }
+
+    fn endpoints(&mut self) {
+        let m = self.m;
+        for (n, e) in m.endpoints.iter().enumerate() {
+            if e.service.as_deref() != Some("execute-api") || e.interface == Some(false) {
+                continue;
+            }
+            let Some(vi) = self.vpc_of(&e.vpc) else {
+                self.notes.push(Assumption::EndpointWithoutVpc {
+                    endpoint: e.key.clone(),
+                });
+                continue;
+            };
+            let id: parallax_model::VpceId =
+                e.id.as_deref()
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or_else(|| composed(&format!("vpce-{}", hex17(&e.key)), "endpoint id"));
+            let addr = Ipv4Addr::new(10, vi.min(255) as u8, 1, 17u8.saturating_add(n as u8));
+            self.endpoint_ids
+                .push((e.key.clone(), e.id.clone(), id.clone()));
+            let suffix = named_suffix(m, &id);
+            self.endpoints.push(MEndpoint {
+                // Ids in the endpoint's policy are the inputs' (`${Key}` ones are made up below,
+                // after every id is known; an endpoint policy rarely names one).
+                policy: e.policy.clone().map(At::bare),
+                id: At::bare(id),
+                vpc: At::bare(self.vpcs[vi].id.value.clone()),
+                service: At::bare(
+                    parallax_model::topology::ServiceName::try_from("execute-api".to_owned())
+                        .unwrap_or_else(|e| panic!("{e}")),
+                ),
+                private_dns: e.private_dns == Some(true),
+                dns_suffix: suffix.map(At::bare),
+                subnets: vec![EndpointSubnet {
+                    id: At::bare(composed(&format!("subnet-{}", hex17(&e.key)), "subnet id")),
+                    az: At::bare(format!("{}a", self.region)),
+                    address: At::bare(addr),
+                }],
+            });
+        }
+    }
+
+    /// The ids policies may name by `${Key}`: endpoints' and VPCs'.
+    fn made_ids(&mut self) {
+        let m = self.m;
+        self.made_ids = self
+            .endpoint_ids
+            .iter()
+            .map(|(key, _, id)| (key.clone(), id.to_string()))
+            .collect();
+        self.made_ids.extend(
+            m.vpcs
+                .iter()
+                .zip(&self.vpcs)
+                .map(|(v, made)| (v.key.clone(), made.id.value.to_string())),
+        );
+        // Endpoints left out of the topology (their VPC is not in the inputs) still get the id a
+        // policy that names them expects: made up the same way, so the policy stays evaluable.
+        for e in &m.endpoints {
+            if !self.made_ids.iter().any(|(k, _)| k == &e.key) {
+                let id =
+                    e.id.clone()
+                        .unwrap_or_else(|| format!("vpce-{}", hex17(&e.key)));
+                self.made_ids.push((e.key.clone(), id));
             }
         }
     }
 
-    let mut custom_domains = Vec::new();
-    for d in &m.domains {
-        let (Some(name), Some(kind)) = (d.name.as_deref().and_then(|n| n.parse().ok()), d.kind)
-        else {
-            continue;
-        };
-        let private = kind == ApiKind::Private;
-        if private && d.policy_unknown {
-            notes.push(Assumption::PolicyUnknown {
-                api: d.name.clone().unwrap_or_else(|| d.key.clone()),
-            });
-            continue;
-        }
-        let cname = m.cnames.iter().any(|c| {
-            c.name.as_deref().map(|n| n.trim_end_matches('.')) == d.name.as_deref()
-                || c.target_domain.as_deref() == Some(&d.key)
-        });
-        custom_domains.push(CustomDomain {
-            name: At::bare(name),
-            endpoint_type: At::bare(match kind {
-                ApiKind::Edge => EndpointType::Edge,
-                ApiKind::Private => EndpointType::Private,
-                ApiKind::Regional => EndpointType::Regional,
-            }),
-            dns: At::bare(if cname {
-                DomainDns::Cname
-            } else {
-                DomainDns::Alias
-            }),
-            target: None,
-            // Mutual TLS is a property of the call, not of the path: the matrix calls without a
-            // certificate, so it would only show 403 for every domain with mTLS.
-            mtls: None,
-            certificate: None,
-            mappings: d
-                .apis
-                .iter()
-                .filter_map(api_ref)
-                // A private domain maps private APIs only (AWS refuses the others).
-                .filter(|api| {
-                    !private
-                        || apis.iter().any(|a: &MApi| {
-                            a.id.value == *api && a.endpoint_type.value == EndpointType::Private
-                        })
-                })
-                .map(|api| BasePathMapping {
-                    base_path: String::new(),
-                    api: At::bare(api),
-                    stage: At::bare("prod".to_owned()),
-                })
-                .take(1)
-                .collect(),
-            // A private domain's policy names endpoints by `${Key}`: the ids they get here.
-            policy: d
+    fn apis(&mut self) {
+        let m = self.m;
+        for a in &m.apis {
+            let Some(kind) = a.kind else {
+                self.notes.push(Assumption::ApiTypeUnknown {
+                    api: a.name.clone(),
+                });
+                continue;
+            };
+            if a.policy_unknown {
+                self.notes.push(Assumption::PolicyUnknown {
+                    api: a.name.clone(),
+                });
+                continue;
+            }
+            let id: parallax_model::ApiId =
+                a.id.as_deref()
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or_else(|| composed(&stable_token(&a.key, 10), "API id"));
+            self.api_ids.push((a.key.clone(), a.id.clone(), id.clone()));
+            let route = Route {
+                method: At::bare(Method::Any),
+                path: At::bare(
+                    parallax_model::topology::RoutePath::try_from("/{proxy+}".to_owned())
+                        .unwrap_or_else(|e| panic!("{e}")),
+                ),
+                api_key_required: false,
+                integration: At::bare(Integration::Mock {
+                    status: 200,
+                    body: String::new(),
+                    headers: Default::default(),
+                }),
+            };
+            if let Some(Err(e)) = a
                 .policy
                 .as_ref()
-                .filter(|_| private)
-                .map(|p| At::bare(with_ids(p, &made_ids))),
-            access_associations: if private {
-                d.access
-                    .iter()
-                    .filter_map(endpoint_ref)
-                    .map(At::bare)
-                    .collect()
+                .map(|p| parallax_model::policy::Policy::parse(&with_ids(p, &self.made_ids)))
+            {
+                self.notes.push(Assumption::PolicyNotEvaluable {
+                    api: a.name.clone(),
+                    error: e.to_string(),
+                });
+            }
+            // An HTTP API: the `$default` stage and the `$default` route (the matrix calls its root).
+            let (protocol, stages, routes) = if a.http {
+                (
+                    parallax_model::topology::ApiProtocol::Http,
+                    vec![At::bare("$default".to_owned())],
+                    vec![Route {
+                        path: At::bare(
+                            parallax_model::topology::RoutePath::try_from("$default".to_owned())
+                                .unwrap_or_else(|e| panic!("{e}")),
+                        ),
+                        ..route.clone()
+                    }],
+                )
             } else {
-                Vec::new()
-            },
-            domain_name_id: None,
-        });
+                (
+                    parallax_model::topology::ApiProtocol::Rest,
+                    vec![At::bare("prod".to_owned())],
+                    vec![route],
+                )
+            };
+            self.apis.push(MApi {
+                id: At::bare(id),
+                name: a.name.clone(),
+                protocol,
+                endpoint_type: At::bare(match kind {
+                    ApiKind::Regional => EndpointType::Regional,
+                    ApiKind::Edge => EndpointType::Edge,
+                    ApiKind::Private => EndpointType::Private,
+                }),
+                stages,
+                routes,
+                openapi: None,
+                policy: a
+                    .policy
+                    .as_ref()
+                    .map(|p| At::bare(with_ids(p, &self.made_ids))),
+                vpc_endpoints: a
+                    .vpc_endpoints
+                    .iter()
+                    .filter_map(|r| self.endpoint_ref(r))
+                    .map(At::bare)
+                    .collect(),
+                disable_execute_api_endpoint: a.disable_default == Some(true),
+                route_selection_expression: None,
+            });
+        }
     }
-    let vantages = std::iter::once(Vantage {
-        name: At::bare("internet".to_owned()),
-        network: At::bare(Network::Internet),
-        address: None,
-    })
-    .chain(vpcs.iter().map(|v| Vantage {
-        name: At::bare(v.id.to_string()),
-        network: At::bare(Network::Vpc(v.id.value.clone())),
-        address: None,
-    }))
-    .collect();
-    let profiles = profiles(m, &vpcs, &endpoint_ref);
-    // Each endpoint's regional DNS name, for records that name it through its `DnsEntries`.
-    let endpoint_names: Vec<(String, parallax_model::DnsName)> = endpoint_ids
-        .iter()
-        .filter_map(|(key, _, id)| {
-            let e = endpoints.iter().find(|e| e.id.value == *id)?;
-            let (name, _) = e.public_names(&region).into_iter().next()?;
-            Some((key.clone(), name.to_dns_name()))
+
+    /// Endpoint policies name APIs (`${Api}` in an ARN): give them the APIs' ids too.
+    fn endpoint_policies(&mut self) {
+        self.made_ids.extend(
+            self.api_ids
+                .iter()
+                .map(|(key, _, id)| (key.clone(), id.to_string())),
+        );
+        for e in &mut self.endpoints {
+            if let Some(p) = &mut e.policy {
+                p.value = with_ids(&p.value, &self.made_ids);
+                if let Err(err) = parallax_model::policy::Policy::parse(&p.value) {
+                    self.notes.push(Assumption::EndpointPolicyNotEvaluable {
+                        endpoint: e.id.to_string(),
+                        error: err.to_string(),
+                    });
+                }
+            }
+        }
+    }
+
+    fn custom_domains(&mut self) {
+        let m = self.m;
+        for d in &m.domains {
+            let (Some(name), Some(kind)) = (d.name.as_deref().and_then(|n| n.parse().ok()), d.kind)
+            else {
+                continue;
+            };
+            let private = kind == ApiKind::Private;
+            if private && d.policy_unknown {
+                self.notes.push(Assumption::PolicyUnknown {
+                    api: d.name.clone().unwrap_or_else(|| d.key.clone()),
+                });
+                continue;
+            }
+            let cname = m.cnames.iter().any(|c| {
+                c.name.as_deref().map(|n| n.trim_end_matches('.')) == d.name.as_deref()
+                    || c.target_domain.as_deref() == Some(&d.key)
+            });
+            self.custom_domains.push(CustomDomain {
+                name: At::bare(name),
+                endpoint_type: At::bare(match kind {
+                    ApiKind::Edge => EndpointType::Edge,
+                    ApiKind::Private => EndpointType::Private,
+                    ApiKind::Regional => EndpointType::Regional,
+                }),
+                dns: At::bare(if cname {
+                    DomainDns::Cname
+                } else {
+                    DomainDns::Alias
+                }),
+                target: None,
+                // Mutual TLS is a property of the call, not of the path: the matrix calls without a
+                // certificate, so it would only show 403 for every domain with mTLS.
+                mtls: None,
+                certificate: None,
+                mappings: d
+                    .apis
+                    .iter()
+                    .filter_map(|r| self.api_ref(r))
+                    // A private domain maps private APIs only (AWS refuses the others).
+                    .filter(|api| {
+                        !private
+                            || self.apis.iter().any(|a: &MApi| {
+                                a.id.value == *api && a.endpoint_type.value == EndpointType::Private
+                            })
+                    })
+                    .map(|api| BasePathMapping {
+                        base_path: String::new(),
+                        api: At::bare(api),
+                        stage: At::bare("prod".to_owned()),
+                    })
+                    .take(1)
+                    .collect(),
+                // A private domain's policy names endpoints by `${Key}`: the ids they get here.
+                policy: d
+                    .policy
+                    .as_ref()
+                    .filter(|_| private)
+                    .map(|p| At::bare(with_ids(p, &self.made_ids))),
+                access_associations: if private {
+                    d.access
+                        .iter()
+                        .filter_map(|r| self.endpoint_ref(r))
+                        .map(At::bare)
+                        .collect()
+                } else {
+                    Vec::new()
+                },
+                domain_name_id: None,
+            });
+        }
+    }
+
+    fn finish(self) -> (Topology, Vec<Assumption>) {
+        let Builder {
+            m,
+            notes,
+            region,
+            account,
+            vpcs,
+            endpoints,
+            endpoint_ids,
+            apis,
+            custom_domains,
+            ..
+        } = self;
+        let endpoint_ref =
+            |r: &Ref| -> Option<parallax_model::VpceId> { resolve(&endpoint_ids, r) };
+        let vantages = std::iter::once(Vantage {
+            name: At::bare("internet".to_owned()),
+            network: At::bare(Network::Internet),
+            address: None,
         })
+        .chain(vpcs.iter().map(|v| Vantage {
+            name: At::bare(v.id.to_string()),
+            network: At::bare(Network::Vpc(v.id.value.clone())),
+            address: None,
+        }))
         .collect();
-    let t = Topology {
-        account: At::bare(account),
-        region: At::bare(region),
-        front_doors: FrontDoors {
-            regional: vec![At::bare(IpAddr::from([52, 94, 133, 10]))],
-            edge: vec![At::bare(IpAddr::from([13, 249, 118, 20]))],
-        },
-        hosted_zones: hosted_zones(m, &vpcs, &endpoint_names),
-        vpcs,
-        endpoints,
-        resolver_rules: Vec::new(),
-        profiles,
-        inbound_endpoints: Vec::new(),
-        onprem: Vec::new(),
-        apis,
-        custom_domains,
-        usage_plans: Vec::new(),
-        vantages,
-        notices: Vec::new(),
-    };
-    (t, notes)
+        let profiles = profiles(m, &vpcs, &endpoint_ref);
+        // Each endpoint's regional DNS name, for records that name it through its `DnsEntries`.
+        let endpoint_names: Vec<(String, parallax_model::DnsName)> = endpoint_ids
+            .iter()
+            .filter_map(|(key, _, id)| {
+                let e = endpoints.iter().find(|e| e.id.value == *id)?;
+                let (name, _) = e.public_names(&region).into_iter().next()?;
+                Some((key.clone(), name.to_dns_name()))
+            })
+            .collect();
+        let t = Topology {
+            account: At::bare(account),
+            region: At::bare(region),
+            front_doors: FrontDoors {
+                regional: vec![At::bare(IpAddr::from([52, 94, 133, 10]))],
+                edge: vec![At::bare(IpAddr::from([13, 249, 118, 20]))],
+            },
+            hosted_zones: hosted_zones(m, &vpcs, &endpoint_names),
+            vpcs,
+            endpoints,
+            resolver_rules: Vec::new(),
+            profiles,
+            inbound_endpoints: Vec::new(),
+            onprem: Vec::new(),
+            apis,
+            custom_domains,
+            usage_plans: Vec::new(),
+            vantages,
+            notices: Vec::new(),
+        };
+        (t, notes)
+    }
 }
 
 /// The DNS-name suffix AWS gave an endpoint (`vpce-ID-SUFFIX.…vpce.amazonaws.com`), when a
