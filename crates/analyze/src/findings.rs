@@ -198,27 +198,72 @@ pub struct Finding {
 
 /// Every finding, most severe first, then by file and line.
 pub fn findings(m: &Imported) -> Vec<Finding> {
-    let mut out = Vec::new();
-    let mk = |id: FindingId, severity: Option<Severity>, message: String, location: &Loc| {
-        let r = id.rule();
-        Finding {
-            rule: id,
-            severity: severity.unwrap_or(r.severity),
-            message,
-            location: location.clone(),
-            fix: r.help,
-        }
-    };
+    let mut out = Found::default();
     let vpcs = VpcIndex::new(m);
-    let exec_api = |e: &&crate::imported::Endpoint| {
-        e.service.as_deref() == Some("execute-api") && e.interface != Some(false)
-    };
     let public: Vec<_> = m
         .apis
         .iter()
         .filter(|a| matches!(a.kind, Some(ApiKind::Regional | ApiKind::Edge)))
         .collect();
+    endpoint_private_dns(m, &vpcs, &public, &mut out);
+    shared_zone_capture(m, &public, &mut |severity, message, loc| {
+        out.add(FindingId::Px011, Some(severity), message, loc);
+    });
+    endpoint_policy_blocks(m, &mut |message, loc| {
+        out.add(FindingId::Px012, None, message, loc);
+    });
+    let with_dns: Vec<_> = m
+        .endpoints
+        .iter()
+        .filter(exec_api)
+        .filter(|e| e.private_dns == Some(true))
+        .collect();
+    endpoints_sharing_a_vpc(m, &vpcs, &with_dns, &mut out);
+    resource_policies(m, &mut out);
+    cname_domains(m, &with_dns, &mut out);
+    mtls_bypass(m, &mut out);
+    key_methods_without_plan(m, &mut |id, message, loc| out.add(id, None, message, loc));
+    input_mistakes(m, &mut out);
+    let mut out = out.0;
+    out.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then(a.location.file.cmp(&b.location.file))
+            .then(a.location.line.cmp(&b.location.line))
+    });
+    out
+}
 
+/// The findings gathered so far.
+#[derive(Default)]
+struct Found(Vec<Finding>);
+
+impl Found {
+    /// A finding of rule `id`, at the rule's severity unless `severity` says otherwise.
+    fn add(&mut self, id: FindingId, severity: Option<Severity>, message: String, location: &Loc) {
+        let r = id.rule();
+        self.0.push(Finding {
+            rule: id,
+            severity: severity.unwrap_or(r.severity),
+            message,
+            location: location.clone(),
+            fix: r.help,
+        });
+    }
+}
+
+/// An interface endpoint for execute-api (or one whose type is not known).
+fn exec_api(e: &&crate::imported::Endpoint) -> bool {
+    e.service.as_deref() == Some("execute-api") && e.interface != Some(false)
+}
+
+/// PX001 and PX005: an execute-api endpoint's private DNS, and the VPC attributes it needs.
+fn endpoint_private_dns(
+    m: &Imported,
+    vpcs: &VpcIndex<'_>,
+    public: &[&crate::imported::Api],
+    out: &mut Found,
+) {
     // PX001's severity comes from evidence: an error when the inputs hold something the
     // endpoint's private DNS breaks from that VPC (a public API, or a Regional domain published
     // by CNAME into execute-api); otherwise a warning naming what it would break.
@@ -244,14 +289,14 @@ pub fn findings(m: &Imported) -> Vec<Finding> {
                 } else {
                     (Severity::Error, format!("{} gives {vpc} private DNS for *.execute-api: from that VPC these public APIs become unreachable by their default hostnames (403 ForbiddenException): {}", e.key, names.join(", ")))
                 };
-                out.push(mk(FindingId::Px001, Some(severity), msg, &e.loc));
+                out.add(FindingId::Px001, Some(severity), msg, &e.loc);
                 if let Some(v) = vpcs.get(&e.vpc)
                     && (v.dns_support == Some(false) || v.dns_hostnames == Some(false))
                 {
-                    out.push(mk(FindingId::Px005, None, format!("{} has private DNS but {} has enableDnsSupport={:?}, enableDnsHostnames={:?}", e.key, v.key, v.dns_support.unwrap_or(true), v.dns_hostnames.unwrap_or(false)), &e.loc));
+                    out.add(FindingId::Px005, None, format!("{} has private DNS but {} has enableDnsSupport={:?}, enableDnsHostnames={:?}", e.key, v.key, v.dns_support.unwrap_or(true), v.dns_hostnames.unwrap_or(false)), &e.loc);
                 }
             }
-            None => out.push(mk(FindingId::Px001, Some(Severity::Note), format!("{}: whether it has private DNS is not known statically; if it does, public APIs become unreachable from {vpc} by their default hostnames", e.key), &e.loc)),
+            None => out.add(FindingId::Px001, Some(Severity::Note), format!("{}: whether it has private DNS is not known statically; if it does, public APIs become unreachable from {vpc} by their default hostnames", e.key), &e.loc),
             Some(false) => {}
         }
     }
@@ -260,24 +305,20 @@ pub fn findings(m: &Imported) -> Vec<Finding> {
     for e in m.endpoints.iter().filter(|e| {
         e.service.is_none() && e.interface != Some(false) && e.private_dns != Some(false)
     }) {
-        out.push(mk(FindingId::Px001, Some(Severity::Note), format!("{}: its service is not known statically; if it is execute-api with private DNS, public APIs become unreachable from {} by their default hostnames", e.key, vpcs.name(&e.vpc)), &e.loc));
+        out.add(FindingId::Px001, Some(Severity::Note), format!("{}: its service is not known statically; if it is execute-api with private DNS, public APIs become unreachable from {} by their default hostnames", e.key, vpcs.name(&e.vpc)), &e.loc);
     }
-    shared_zone_capture(m, &public, &mut |severity, message, loc| {
-        out.push(mk(FindingId::Px011, Some(severity), message, loc));
-    });
-    endpoint_policy_blocks(m, &mut |message, loc| {
-        out.push(mk(FindingId::Px012, None, message, loc));
-    });
-    // PX002: endpoints with private DNS, grouped by the VPC they name.
-    let with_dns: Vec<_> = m
-        .endpoints
-        .iter()
-        .filter(exec_api)
-        .filter(|e| e.private_dns == Some(true))
-        .collect();
+}
+
+/// PX002: endpoints with private DNS, grouped by the VPC they name.
+fn endpoints_sharing_a_vpc(
+    m: &Imported,
+    vpcs: &VpcIndex<'_>,
+    with_dns: &[&crate::imported::Endpoint],
+    out: &mut Found,
+) {
     let mut by_vpc: std::collections::HashMap<String, Vec<&crate::imported::Endpoint>> =
         std::collections::HashMap::new();
-    for e in &with_dns {
+    for e in with_dns {
         let key = match (vpcs.get(&e.vpc), &e.vpc) {
             (Some(v), _) => v.key.clone(),
             (None, Ref::Key(k) | Ref::Id(k)) => k.clone(),
@@ -289,7 +330,7 @@ pub fn findings(m: &Imported) -> Vec<Finding> {
     groups.sort_by_key(|g| (g[0].loc.file.clone(), g[0].loc.line));
     for g in groups {
         for b in &g[1..] {
-            out.push(mk(
+            out.add(
                 FindingId::Px002,
                 None,
                 format!(
@@ -299,10 +340,13 @@ pub fn findings(m: &Imported) -> Vec<Finding> {
                     m.vpc_name(&g[0].vpc)
                 ),
                 &b.loc,
-            ));
+            );
         }
     }
-    // PX003 and PX007: resource policies.
+}
+
+/// PX003 and PX007: resource policies.
+fn resource_policies(m: &Imported, out: &mut Found) {
     for a in &m.apis {
         let conditions = a.policy.as_ref().map(source_conditions).unwrap_or_default();
         match a.kind {
@@ -320,9 +364,9 @@ pub fn findings(m: &Imported) -> Vec<Finding> {
                         .map(ToString::to_string)
                         .collect();
                     if lenient.is_empty() {
-                        out.push(mk(FindingId::Px003, None, format!("{} is PRIVATE and its resource policy allows nothing: every call gets 403 AccessDeniedException", a.name), &a.loc));
+                        out.add(FindingId::Px003, None, format!("{} is PRIVATE and its resource policy allows nothing: every call gets 403 AccessDeniedException", a.name), &a.loc);
                     } else {
-                        out.push(mk(FindingId::Px003, Some(Severity::Warning), format!("{} is PRIVATE and its resource policy allows nothing by itself; its methods use {}, so a call passes only where that allows it in the same account (AWS's policy evaluation table A); anonymous calls and other accounts' get 403", a.name, lenient.join(" and ")), &a.loc));
+                        out.add(FindingId::Px003, Some(Severity::Warning), format!("{} is PRIVATE and its resource policy allows nothing by itself; its methods use {}, so a call passes only where that allows it in the same account (AWS's policy evaluation table A); anonymous calls and other accounts' get 403", a.name, lenient.join(" and ")), &a.loc);
                     }
                 } else if let Some(vpces) = allowed_vpces(a.policy.as_ref()) {
                     let in_scope: Vec<String> = m
@@ -334,7 +378,7 @@ pub fn findings(m: &Imported) -> Vec<Finding> {
                     let known =
                         !in_scope.is_empty() && vpces.iter().all(|v| v.starts_with("vpce-"));
                     if known && !vpces.iter().any(|v| in_scope.contains(v)) {
-                        out.push(mk(
+                        out.add(
                             FindingId::Px003,
                             Some(Severity::Warning),
                             format!(
@@ -343,17 +387,20 @@ pub fn findings(m: &Imported) -> Vec<Finding> {
                                 vpces.join(", ")
                             ),
                             &a.loc,
-                        ));
+                        );
                     }
                 }
             }
             Some(ApiKind::Regional | ApiKind::Edge) if !conditions.is_empty() => {
-                out.push(mk(FindingId::Px007, None, format!("{} is {} but its resource policy conditions on {}: a public API never sees those keys, so every call is denied", a.name, a.kind.unwrap_or(ApiKind::Edge), conditions.join(", ")), &a.loc));
+                out.add(FindingId::Px007, None, format!("{} is {} but its resource policy conditions on {}: a public API never sees those keys, so every call is denied", a.name, a.kind.unwrap_or(ApiKind::Edge), conditions.join(", ")), &a.loc);
             }
             _ => {}
         }
     }
-    // PX004: CNAME-published regional domains, shadowed where an execute-api endpoint has private DNS.
+}
+
+/// PX004: CNAME-published regional domains, shadowed where an execute-api endpoint has private DNS.
+fn cname_domains(m: &Imported, with_dns: &[&crate::imported::Endpoint], out: &mut Found) {
     let shadowing = !with_dns.is_empty();
     for c in &m.cnames {
         if cname_into_execute_api(m, c) {
@@ -374,24 +421,28 @@ pub fn findings(m: &Imported) -> Vec<Finding> {
             } else {
                 "in any VPC with an execute-api endpoint with private DNS".to_owned()
             };
-            out.push(mk(FindingId::Px004, Some(sev), format!("{} is a CNAME to its execute-api target: {where_} the resolver follows it into the endpoint's zone and the TLS name check fails", c.name.clone().unwrap_or_else(|| c.loc.resource.clone())), &c.loc));
+            out.add(FindingId::Px004, Some(sev), format!("{} is a CNAME to its execute-api target: {where_} the resolver follows it into the endpoint's zone and the TLS name check fails", c.name.clone().unwrap_or_else(|| c.loc.resource.clone())), &c.loc);
         }
     }
-    // PX006: mutual TLS bypass.
+}
+
+/// PX006: mutual TLS bypass.
+fn mtls_bypass(m: &Imported, out: &mut Found) {
     for d in m.domains.iter().filter(|d| d.mtls) {
         for r in &d.apis {
             if let Some(a) = m.api(r)
                 && a.disable_default != Some(true)
             {
-                out.push(mk(FindingId::Px006, None, format!("{} has mutual TLS, but {}'s default execute-api endpoint stays enabled: it can be called without a client certificate", d.name.clone().unwrap_or_else(|| d.key.clone()), a.name), &d.loc));
+                out.add(FindingId::Px006, None, format!("{} has mutual TLS, but {}'s default execute-api endpoint stays enabled: it can be called without a client certificate", d.name.clone().unwrap_or_else(|| d.key.clone()), a.name), &d.loc);
             }
         }
     }
-    key_methods_without_plan(m, &mut |id, message, loc| {
-        out.push(mk(id, None, message, loc))
-    });
+}
+
+/// PX010 and PX009: misspelt resource types, and keys given twice (at both lines).
+fn input_mistakes(m: &Imported, out: &mut Found) {
     for (ty, near, l) in &m.misspelled_types {
-        out.push(mk(
+        out.add(
             FindingId::Px010,
             None,
             format!(
@@ -399,12 +450,11 @@ pub fn findings(m: &Imported) -> Vec<Finding> {
                 l.resource
             ),
             l,
-        ));
+        );
     }
-    // PX009: at both lines of a key given twice.
     for (key, first, last) in &m.duplicate_keys {
-        out.push(mk(FindingId::Px009, None, format!("`{key}` is given again at line {}: the value there is the one CloudFormation keeps", last.line), first));
-        out.push(mk(
+        out.add(FindingId::Px009, None, format!("`{key}` is given again at line {}: the value there is the one CloudFormation keeps", last.line), first);
+        out.add(
             FindingId::Px009,
             None,
             format!(
@@ -412,15 +462,8 @@ pub fn findings(m: &Imported) -> Vec<Finding> {
                 first.line
             ),
             last,
-        ));
+        );
     }
-    out.sort_by(|a, b| {
-        b.severity
-            .cmp(&a.severity)
-            .then(a.location.file.cmp(&b.location.file))
-            .then(a.location.line.cmp(&b.location.line))
-    });
-    out
 }
 
 /// PX011: a private zone associated with a VPC that answers the Region's execute-api names (the
