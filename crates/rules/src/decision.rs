@@ -116,6 +116,15 @@ enum PolicyEntry {
     Unusable,
 }
 
+/// Where steps 1-5 led: the API, its stage, the path below the stage and the method token.
+#[derive(Clone, Copy)]
+struct Target<'a> {
+    api_id: &'a ApiId,
+    stage: &'a str,
+    rest: &'a [String],
+    method: &'a MethodToken,
+}
+
 #[derive(Debug)]
 struct DomainEntry {
     endpoint_type: EndpointType,
@@ -393,103 +402,160 @@ impl Tables {
             }
             _ => host,
         };
-        let (api_id, stage, rest) = if let Some(name) = ExecuteApiName::parse(&host) {
-            let api_id = self.execute_api_target(&name, req)?;
-            ctx.api = Some(api_id.clone());
-            let api = self.apis.get(&api_id).ok_or(Reject::UnknownHost)?;
-            check_door(req.door, api.endpoint_type)?;
-            if api.disable_default {
-                return Err(Reject::DefaultEndpointDisabled);
-            }
-            ctx.path = Some(path.display());
-            // A WebSocket API: the URL is the stage and nothing more (inferred: another path
-            // names no stage).
-            if api.websocket.is_some() {
-                match path.segments.as_slice() {
-                    [stage] if api.stages.contains(stage) => {
-                        (api_id, stage.as_str(), &path.segments[1..])
-                    }
-                    _ => return Err(Reject::UnknownStage),
-                }
-            } else if api.http && api.stages.contains("$default") {
-                (api_id, "$default", &path.segments[..])
-            } else {
-                let unknown = if api.http {
-                    Reject::NotFound
-                } else {
-                    Reject::UnknownStage
-                };
-                let Some((stage, rest)) = path.segments.split_first() else {
-                    return Err(unknown);
-                };
-                if !api.stages.contains(stage) {
-                    return Err(unknown);
-                }
-                (api_id, stage.as_str(), rest)
-            }
-        } else {
-            let domain = self.domains.get(&host).ok_or(Reject::UnknownHost)?;
-            ctx.custom_domain = true;
-            if !serves(req.door, domain.endpoint_type) {
-                return Err(Reject::UnknownHost);
-            }
-            if domain.mtls {
-                match req.client_cert {
-                    ClientCert::Valid { .. } => {}
-                    ClientCert::Invalid(why) => return Err(Reject::ClientCertificate(why.clone())),
-                    ClientCert::Missing | ClientCert::NotAsked => {
-                        return Err(Reject::ClientCertificate(CertRefusal::NotSent));
-                    }
-                }
-            }
-            // A private custom domain name: the endpoint must have an access association with
-            // it, and the domain's own policy must allow the call (API Gateway Developer Guide,
-            // private custom domain names); then the API's checks follow as for any call
-            // through the endpoint.
-            if let (Some(private), FrontDoor::VpcEndpoint(vpce)) = (&domain.private, req.door) {
-                if !private.access.contains(vpce) {
-                    return Err(Reject::NoAccessAssociation);
-                }
-                let caller = Caller {
-                    arn: &private.arn,
-                    api_relative: &private.relative,
-                    source_ip: req.client_ip,
-                    source_vpce: Some(vpce.as_str()),
-                    source_vpc: self.endpoint_vpc.get(vpce).map(VpcId::as_str),
-                    user_agent: req.user_agent,
-                    referer: req.referer,
-                    now: Caller::now(),
-                };
-                let decision = match &private.policy {
-                    Some(PolicyEntry::Usable(p)) => crate::policy::evaluate(p, &caller),
-                    Some(PolicyEntry::Unusable) => Decision::ExplicitDeny,
-                    None => Decision::NoAllow,
-                };
-                if decision != Decision::Allow {
-                    ctx.arn = Some(private.arn.clone());
-                    return Err(Reject::AccessDenied {
-                        arn: private.arn.clone(),
-                        explicit: decision == Decision::ExplicitDeny,
-                    });
-                }
-            }
-            ctx.path = Some(path.display());
-            // The longest base path that prefixes the path, else the root mapping.
-            let (base, api, stage) = domain
-                .mappings
-                .iter()
-                .filter(|(base, ..)| path.segments.starts_with(base))
-                .max_by_key(|(base, ..)| base.len())
-                .ok_or(Reject::UnknownStage)?;
-            ctx.api = Some(api.clone());
-            (api.clone(), stage.as_str(), &path.segments[base.len()..])
+        let (api_id, stage, rest) = match ExecuteApiName::parse(&host) {
+            Some(name) => self.by_execute_api_name(&name, req, &path, ctx)?,
+            None => self.by_custom_domain(&host, req, &path, ctx)?,
         };
         ctx.stage = Some(stage.to_owned());
         let api = self.apis.get(&api_id).ok_or(Reject::UnknownHost)?;
+        let target = Target {
+            api_id: &api_id,
+            stage,
+            rest,
+            method: &method,
+        };
+        self.authorize(req, api, &target, ctx)?;
+        self.route(req, api, &target, ctx)
+    }
 
-        // 6: resource policy, on the same method token and canonical path the router uses. The
-        // ARN is built only when there is something to evaluate: most public APIs have no
-        // policy, and the request path stays free of that formatting.
+    /// 1-5 for an execute-api name: the API, its door, its default endpoint, the stage.
+    fn by_execute_api_name<'a>(
+        &'a self,
+        name: &ExecuteApiName,
+        req: &Incoming<'_>,
+        path: &'a CanonicalPath,
+        ctx: &mut Context,
+    ) -> Result<(ApiId, &'a str, &'a [String]), Reject> {
+        let api_id = self.execute_api_target(name, req)?;
+        ctx.api = Some(api_id.clone());
+        let api = self.apis.get(&api_id).ok_or(Reject::UnknownHost)?;
+        check_door(req.door, api.endpoint_type)?;
+        if api.disable_default {
+            return Err(Reject::DefaultEndpointDisabled);
+        }
+        ctx.path = Some(path.display());
+        // A WebSocket API: the URL is the stage and nothing more (inferred: another path
+        // names no stage).
+        if api.websocket.is_some() {
+            match path.segments.as_slice() {
+                [stage] if api.stages.contains(stage) => {
+                    Ok((api_id, stage.as_str(), &path.segments[1..]))
+                }
+                _ => Err(Reject::UnknownStage),
+            }
+        } else if api.http && api.stages.contains("$default") {
+            Ok((api_id, "$default", &path.segments[..]))
+        } else {
+            let unknown = if api.http {
+                Reject::NotFound
+            } else {
+                Reject::UnknownStage
+            };
+            let Some((stage, rest)) = path.segments.split_first() else {
+                return Err(unknown);
+            };
+            if !api.stages.contains(stage) {
+                return Err(unknown);
+            }
+            Ok((api_id, stage.as_str(), rest))
+        }
+    }
+
+    /// 1-5 for a custom domain: its door, mutual TLS, a private domain's checks, the mapping.
+    fn by_custom_domain<'a>(
+        &'a self,
+        host: &str,
+        req: &Incoming<'_>,
+        path: &'a CanonicalPath,
+        ctx: &mut Context,
+    ) -> Result<(ApiId, &'a str, &'a [String]), Reject> {
+        let domain = self.domains.get(host).ok_or(Reject::UnknownHost)?;
+        ctx.custom_domain = true;
+        if !serves(req.door, domain.endpoint_type) {
+            return Err(Reject::UnknownHost);
+        }
+        if domain.mtls {
+            match req.client_cert {
+                ClientCert::Valid { .. } => {}
+                ClientCert::Invalid(why) => return Err(Reject::ClientCertificate(why.clone())),
+                ClientCert::Missing | ClientCert::NotAsked => {
+                    return Err(Reject::ClientCertificate(CertRefusal::NotSent));
+                }
+            }
+        }
+        // A private custom domain name: the endpoint must have an access association with
+        // it, and the domain's own policy must allow the call (API Gateway Developer Guide,
+        // private custom domain names); then the API's checks follow as for any call
+        // through the endpoint.
+        self.private_domain(domain, req, ctx)?;
+        ctx.path = Some(path.display());
+        // The longest base path that prefixes the path, else the root mapping.
+        let (base, api, stage) = domain
+            .mappings
+            .iter()
+            .filter(|(base, ..)| path.segments.starts_with(base))
+            .max_by_key(|(base, ..)| base.len())
+            .ok_or(Reject::UnknownStage)?;
+        ctx.api = Some(api.clone());
+        Ok((api.clone(), stage.as_str(), &path.segments[base.len()..]))
+    }
+
+    /// A private custom domain name: the endpoint must have an access association with it, and
+    /// the domain's own policy must allow the call (API Gateway Developer Guide, private custom
+    /// domain names); then the API's checks follow as for any call through the endpoint.
+    fn private_domain(
+        &self,
+        domain: &DomainEntry,
+        req: &Incoming<'_>,
+        ctx: &mut Context,
+    ) -> Result<(), Reject> {
+        let (Some(private), FrontDoor::VpcEndpoint(vpce)) = (&domain.private, req.door) else {
+            return Ok(());
+        };
+        if !private.access.contains(vpce) {
+            return Err(Reject::NoAccessAssociation);
+        }
+        let caller = Caller {
+            arn: &private.arn,
+            api_relative: &private.relative,
+            source_ip: req.client_ip,
+            source_vpce: Some(vpce.as_str()),
+            source_vpc: self.endpoint_vpc.get(vpce).map(VpcId::as_str),
+            user_agent: req.user_agent,
+            referer: req.referer,
+            now: Caller::now(),
+        };
+        let decision = match &private.policy {
+            Some(PolicyEntry::Usable(p)) => crate::policy::evaluate(p, &caller),
+            Some(PolicyEntry::Unusable) => Decision::ExplicitDeny,
+            None => Decision::NoAllow,
+        };
+        if decision != Decision::Allow {
+            ctx.arn = Some(private.arn.clone());
+            return Err(Reject::AccessDenied {
+                arn: private.arn.clone(),
+                explicit: decision == Decision::ExplicitDeny,
+            });
+        }
+        Ok(())
+    }
+
+    /// 6: the endpoint's policy and the resource policy, on the same method token and canonical
+    /// path the router uses. The ARN is built only when there is something to evaluate: most
+    /// public APIs have no policy, and the request path stays free of that formatting.
+    fn authorize(
+        &self,
+        req: &Incoming<'_>,
+        api: &ApiEntry,
+        target: &Target<'_>,
+        ctx: &mut Context,
+    ) -> Result<(), Reject> {
+        let Target {
+            api_id,
+            stage,
+            rest,
+            method,
+        } = *target;
         let vpce = match req.door {
             FrontDoor::VpcEndpoint(id) => Some(id),
             _ => None,
@@ -558,13 +624,29 @@ impl Tables {
                 }
             }
         }
+        Ok(())
+    }
 
+    /// 7 and 8: the route (a WebSocket API's `$connect`), then the API key and usage plan.
+    fn route<'t>(
+        &'t self,
+        req: &Incoming<'_>,
+        api: &'t ApiEntry,
+        target: &Target<'_>,
+        ctx: &mut Context,
+    ) -> Result<Admitted<'t>, Reject> {
+        let Target {
+            api_id,
+            stage,
+            rest,
+            method,
+        } = *target;
         // 7: a WebSocket API's connection goes to `$connect` (its API key included).
         if let Some(ws) = &api.websocket {
             ctx.resource = Some("$connect".to_owned());
             let mut pending = None;
             if ws.connect.api_key_required {
-                let (id, later) = self.usage.admit(req.api_key, &api_id, stage)?;
+                let (id, later) = self.usage.admit(req.api_key, api_id, stage)?;
                 ctx.key_id = Some(id);
                 pending = later;
             }
@@ -580,7 +662,7 @@ impl Tables {
             .routes
             .iter()
             .filter(|r| !r.default)
-            .filter(|r| method_matches(r.method, &method))
+            .filter(|r| method_matches(r.method, method))
             .filter_map(|r| r.template.matches(rest).map(|(p, score)| (r, p, score)))
             .max_by(|(a, _, sa), (b, _, sb)| {
                 sa.cmp(sb).then(
@@ -606,7 +688,7 @@ impl Tables {
         // 8: API key and usage plan.
         let mut pending = None;
         if route.api_key_required {
-            let (id, later) = self.usage.admit(req.api_key, &api_id, stage)?;
+            let (id, later) = self.usage.admit(req.api_key, api_id, stage)?;
             ctx.key_id = Some(id);
             pending = later;
         } else if let Some(k) = req.api_key {
