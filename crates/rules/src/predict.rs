@@ -118,6 +118,59 @@ impl<'t> Predictor<'t> {
         let t = self.topology;
         let mut notes = Vec::new();
         let host = &req.url.host;
+        let dns = self.dns(vantage, host, &mut notes);
+        let Some(ip) = dns.addresses.first().copied() else {
+            return Prediction {
+                outcome: Outcome {
+                    dns,
+                    front_door: None,
+                    http: None,
+                },
+                notes,
+            };
+        };
+        let door = t.door_of(ip);
+        let mut outcome = Outcome {
+            dns,
+            front_door: Some(door.clone()),
+            http: None,
+        };
+        if door == FrontDoor::None || !req.url.https || req.url.port != 443 {
+            // Nothing answers there (in the lab: not in the connect map).
+            return Prediction { outcome, notes };
+        }
+
+        // TLS: the certificate the door serves for this name must name it.
+        let domain = t.custom_domain(host).filter(|d| match door {
+            FrontDoor::Regional => d.endpoint_type.value == EndpointType::Regional,
+            FrontDoor::Edge => d.endpoint_type.value == EndpointType::Edge,
+            FrontDoor::VpcEndpoint(_) => d.endpoint_type.value == EndpointType::Private,
+            FrontDoor::None => false,
+        });
+        if domain.is_none() && !covered_by_door_certificate(host.as_str(), t) {
+            notes.push(Note::CertificateDoesNotName {
+                door: door.clone(),
+                host: host.to_string(),
+            });
+            return Prediction { outcome, notes };
+        }
+        let mtls = domain.and_then(|d| d.mtls.as_ref());
+        let Some(client_cert) = client_cert(mtls, req, &mut notes) else {
+            return Prediction { outcome, notes };
+        };
+        outcome.http = Some(self.http(vantage, req, &door, &client_cert, &mut notes));
+        Prediction { outcome, notes }
+    }
+
+    /// What the vantage's resolver answers for `host`, following a forwarding rule into an
+    /// on-prem network of the model.
+    fn dns(
+        &self,
+        vantage: &Vantage,
+        host: &parallax_model::DnsName,
+        notes: &mut Vec<Note>,
+    ) -> DnsOutcome {
+        let t = self.topology;
         let mut answer = View::for_network(t, &vantage.network.value).answer(host, QType::A);
         // A rule that forwards to an on-prem network of the model (an outbound rule to its DNS)
         // is answered by that network's view; other targets are outside the model.
@@ -155,7 +208,7 @@ impl<'t> Predictor<'t> {
         for r in &answer.records {
             ttl = Some(ttl.map_or(r.ttl, |m| m.min(r.ttl)));
         }
-        let dns = DnsOutcome {
+        DnsOutcome {
             rcode: answer.rcode,
             cname_chain: answer
                 .records
@@ -167,80 +220,19 @@ impl<'t> Predictor<'t> {
                 .collect(),
             addresses: answer.addresses(),
             ttl,
-        };
-        let Some(ip) = dns.addresses.first().copied() else {
-            return Prediction {
-                outcome: Outcome {
-                    dns,
-                    front_door: None,
-                    http: None,
-                },
-                notes,
-            };
-        };
-        let door = t.door_of(ip);
-        let mut outcome = Outcome {
-            dns,
-            front_door: Some(door.clone()),
-            http: None,
-        };
-        if door == FrontDoor::None || !req.url.https || req.url.port != 443 {
-            // Nothing answers there (in the lab: not in the connect map).
-            return Prediction { outcome, notes };
         }
+    }
 
-        // TLS: the certificate the door serves for this name must name it.
-        let domain = t.custom_domain(host).filter(|d| match door {
-            FrontDoor::Regional => d.endpoint_type.value == EndpointType::Regional,
-            FrontDoor::Edge => d.endpoint_type.value == EndpointType::Edge,
-            FrontDoor::VpcEndpoint(_) => d.endpoint_type.value == EndpointType::Private,
-            FrontDoor::None => false,
-        });
-        if domain.is_none() && !covered_by_door_certificate(host.as_str(), t) {
-            notes.push(Note::CertificateDoesNotName {
-                door: door.clone(),
-                host: host.to_string(),
-            });
-            return Prediction { outcome, notes };
-        }
-        let client_cert = match domain.and_then(|d| d.mtls.as_ref()) {
-            None => ClientCert::NotAsked,
-            Some(m) => {
-                let state = match req.client_certificate {
-                    None => ClientCert::Missing,
-                    Some(ClientCertSpec::Lab(name))
-                        if m.truststore.strip_prefix("lab:") == Some(name.as_str()) =>
-                    {
-                        ClientCert::Valid {
-                            subject: String::new(),
-                            serial: String::new(),
-                        }
-                    }
-                    Some(ClientCertSpec::Lab(name)) if !m.truststore.starts_with("lab:") => {
-                        notes.push(Note::AssumedTruststore {
-                            client: name.clone(),
-                            truststore: m.truststore.value.clone(),
-                        });
-                        ClientCert::Valid {
-                            subject: String::new(),
-                            serial: String::new(),
-                        }
-                    }
-                    Some(ClientCertSpec::Expired(_)) => ClientCert::Invalid(CertRefusal::Expired),
-                    Some(ClientCertSpec::Deep(_)) => {
-                        ClientCert::Invalid(CertRefusal::ChainTooDeep { levels: 5 })
-                    }
-                    Some(_) => ClientCert::Invalid(CertRefusal::UnknownIssuer),
-                };
-                if m.strict && !matches!(state, ClientCert::Valid { .. }) {
-                    notes.push(Note::StrictHandshakeFails);
-                    return Prediction { outcome, notes };
-                }
-                state
-            }
-        };
-
-        // HTTP: the gateway's own decision.
+    /// HTTP: the gateway's own decision, and what the integration answers.
+    fn http(
+        &self,
+        vantage: &Vantage,
+        req: &PredictRequest<'_>,
+        door: &FrontDoor,
+        client_cert: &ClientCert,
+        notes: &mut Vec<Note>,
+    ) -> HttpOutcome {
+        let host = &req.url.host;
         let path = req.url.path.split('?').next().unwrap_or("/");
         let client_ip = vantage.client_ip();
         let apigw_api_id = req
@@ -255,7 +247,7 @@ impl<'t> Predictor<'t> {
                 .map(|(_, v)| v.as_str())
         };
         let incoming = Incoming {
-            door: &door,
+            door,
             // The probe, like curl, sends the URL's host as SNI.
             sni: Some(host.as_str()),
             host: header("host").unwrap_or(host.as_str()),
@@ -266,7 +258,7 @@ impl<'t> Predictor<'t> {
             api_key: req.api_key.map(str::as_bytes),
             apigw_api_id,
             client_ip,
-            client_cert: &client_cert,
+            client_cert,
         };
         let (_, decision) = self.tables.decide(&incoming);
         // A HEAD response carries no body (RFC 9110 §9.3.2).
@@ -277,7 +269,7 @@ impl<'t> Predictor<'t> {
                 b
             })
         };
-        outcome.http = Some(match decision {
+        match decision {
             Err(r) => HttpOutcome {
                 body: body(r.body()),
                 ..HttpOutcome::status(r.status(), r.error_type())
@@ -325,9 +317,53 @@ impl<'t> Predictor<'t> {
                     HttpOutcome::status(200, None)
                 }
             },
-        });
-        Prediction { outcome, notes }
+        }
     }
+}
+
+/// The client certificate the gateway would see on a mutual-TLS domain, as the request's
+/// `client_certificate` describes it; `None` when a strict truststore ends the handshake.
+fn client_cert(
+    mtls: Option<&parallax_model::topology::Mtls>,
+    req: &PredictRequest<'_>,
+    notes: &mut Vec<Note>,
+) -> Option<ClientCert> {
+    Some(match mtls {
+        None => ClientCert::NotAsked,
+        Some(m) => {
+            let state = match req.client_certificate {
+                None => ClientCert::Missing,
+                Some(ClientCertSpec::Lab(name))
+                    if m.truststore.strip_prefix("lab:") == Some(name.as_str()) =>
+                {
+                    ClientCert::Valid {
+                        subject: String::new(),
+                        serial: String::new(),
+                    }
+                }
+                Some(ClientCertSpec::Lab(name)) if !m.truststore.starts_with("lab:") => {
+                    notes.push(Note::AssumedTruststore {
+                        client: name.clone(),
+                        truststore: m.truststore.value.clone(),
+                    });
+                    ClientCert::Valid {
+                        subject: String::new(),
+                        serial: String::new(),
+                    }
+                }
+                Some(ClientCertSpec::Expired(_)) => ClientCert::Invalid(CertRefusal::Expired),
+                Some(ClientCertSpec::Deep(_)) => {
+                    ClientCert::Invalid(CertRefusal::ChainTooDeep { levels: 5 })
+                }
+                Some(_) => ClientCert::Invalid(CertRefusal::UnknownIssuer),
+            };
+            if m.strict && !matches!(state, ClientCert::Valid { .. }) {
+                notes.push(Note::StrictHandshakeFails);
+                return None;
+            }
+            state
+        }
+    })
 }
 
 /// The door's own certificate names `*.execute-api.{region}.{suffix}` and
