@@ -17,8 +17,6 @@ pub(super) fn explain_http(f: &Facts<'_>, mut evidence: Vec<String>) -> Diagnosi
         opts,
         topology,
         name,
-        path,
-        public_elsewhere,
         path_private,
         ..
     } = *f;
@@ -46,146 +44,19 @@ pub(super) fn explain_http(f: &Facts<'_>, mut evidence: Vec<String>) -> Diagnosi
         evidence.push(l);
     }
     let et = h.error_type.as_ref();
-    let api_type = |api: &parallax_model::ApiId| {
-        topology
-            .and_then(|t| t.api(api))
-            .map(|a| a.endpoint_type.value)
-    };
 
     if status == 403
         && et == Some(&ErrorType::Forbidden)
         && path_private
         && let Some(ExecuteApiName::Default { api, region }) = &name
     {
-        let kind = match api_type(api) {
-            Some(t) => format!("{t} API {api}"),
-            None => format!("public API {api}"),
-        };
-        // What sends the name to an endpoint, asked of each VPC's resolver view: the endpoint's
-        // own private DNS, a shared private zone (the centralised-endpoint pattern), or a
-        // Route 53 Profile. The probe does not know which VPC it runs in: every VPC whose view
-        // answers the observed address is named.
-        let routes: Vec<String> = match (topology, path.outcome.addresses.first(), opts.url.name())
-        {
-            (Some(t), Some(first), Some(host)) => {
-                use parallax_model::Network;
-                use parallax_rules::resolver::{QType, View, ViewKind};
-                let kinds: Vec<ViewKind> = match &opts.network {
-                    Some(Network::Vpc(id)) => vec![ViewKind::Vpc(id.clone())],
-                    Some(Network::OnPrem(n)) => vec![ViewKind::OnPrem(n.clone())],
-                    Some(Network::Internet) => Vec::new(),
-                    None => t
-                        .vpcs
-                        .iter()
-                        .map(|v| ViewKind::Vpc(v.id.value.clone()))
-                        .collect(),
-                };
-                let mut out: Vec<String> = Vec::new();
-                for kind in kinds {
-                    let answer = View::build(t, kind.clone()).answer(host, QType::A);
-                    if !answer.addresses().contains(first) {
-                        continue;
-                    }
-                    if let Some(route) = route_to_endpoint(t, &answer.source, &kind, *first)
-                        && !out.contains(&route)
-                    {
-                        out.push(route);
-                    }
-                }
-                out
-            }
-            _ => Vec::new(),
-        };
-        let who = if routes.is_empty() {
-            "an interface VPC endpoint for execute-api with private DNS".to_owned()
-        } else {
-            routes.join(", or ")
-        };
-        let mut d = diag(
-            Verdict::PrivateAnswer,
-            Rule::EndpointPrivateDns,
-            format!(
-                "{who} answers *.execute-api.{region}.{} {} with its private addresses; the endpoint routes only PRIVATE APIs, so the {kind} gets 403 ForbiddenException and its own logs stay empty",
-                region.dns_suffix(),
-                if matches!(opts.network, Some(parallax_model::Network::OnPrem(_))) {
-                    "for this on-prem network"
-                } else {
-                    "inside this VPC"
-                }
-            ),
-            evidence,
-            {
-                let mut fixes: Vec<String> = Vec::new();
-                if matches!(opts.network, Some(parallax_model::Network::OnPrem(_))) {
-                    fixes.push("on the on-prem DNS, forward only the private APIs' own names ({api-id}.execute-api.{region}.amazonaws.com) to the Resolver inbound endpoint, not the whole execute-api domain".to_owned());
-                }
-                fixes.extend(PRIVATE_DNS_FIXES.iter().map(|s| (*s).to_owned()));
-                fixes
-            },
-        );
-        if public_elsewhere.is_none() {
-            d.evidence.push("no --compare-dns resolver gave a public answer to confirm with (try --compare-dns public=1.1.1.1)".to_owned());
-        }
-        return d;
+        return endpoint_private_dns(f, api, region, evidence);
     }
     if status == 403 && et == Some(&ErrorType::MissingAuthenticationToken) {
-        let mut cause = format!(
-            "no resource and method match {} {}: API Gateway answers an unknown path or method this way (it is not about credentials)",
-            opts.method, opts.url.path
-        );
-        if let (Some(ExecuteApiName::Default { api, .. }), Some(t)) = (&name, topology)
-            && let Some(a) = t.api(api)
-        {
-            let routes: Vec<String> = a
-                .routes
-                .iter()
-                .map(|r| {
-                    format!(
-                        "{} /{{stage}}{}",
-                        parallax_rules::route::method_name(r.method.value),
-                        r.path.as_str()
-                    )
-                })
-                .collect();
-            cause.push_str(&format!(
-                "; {api} has {} (stages: {})",
-                routes.join(", "),
-                a.stages
-                    .iter()
-                    .map(|s| s.value.clone())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ));
-        }
-        return diag(Verdict::HttpError, Rule::MissingAuthToken, cause, evidence, vec!["check the path (with the stage first on a default hostname), the method, and that the API was deployed".to_owned()]);
+        return missing_token(f, evidence);
     }
     if status == 403 && et == Some(&ErrorType::AccessDenied) {
-        let message = serde_json::from_str::<serde_json::Value>(&h.body)
-            .ok()
-            .and_then(|v| v.get("Message").and_then(|m| m.as_str()).map(str::to_owned))
-            .unwrap_or_else(|| h.body.clone());
-        // The resource in the message says whose policy it was: the API's, or a private custom
-        // domain name's.
-        let (whose, fix) = if let Some(InvokeResource::DomainName { .. }) =
-            denied_resource(&message)
-        {
-            (
-                "the private custom domain name's policy",
-                "allow this caller in the domain name's policy (aws:SourceVpce), with aws apigateway update-domain-name --domain-name-id",
-            )
-        } else {
-            (
-                "the API's resource policy",
-                "allow this caller in the resource policy (aws:SourceVpce / aws:SourceVpc / aws:SourceIp), then redeploy the API",
-            )
-        };
-        return diag(
-            Verdict::HttpError,
-            Rule::AccessDenied,
-            format!("{whose} refused the call: \"{message}\""),
-            evidence,
-            vec![fix.to_owned()],
-        );
+        return access_denied(&h.body, evidence);
     }
     if status == 403 && et == Some(&ErrorType::Forbidden) {
         return forbidden(obs, opts, topology, name.as_ref(), evidence);
@@ -234,6 +105,162 @@ pub(super) fn explain_http(f: &Facts<'_>, mut evidence: Vec<String>) -> Diagnosi
         ),
         evidence,
         vec![],
+    )
+}
+
+/// 403 ForbiddenException on a private answer for a default execute-api name: an interface
+/// endpoint's private DNS (or a zone or profile that sends the name there) took the name over.
+fn endpoint_private_dns(
+    f: &Facts<'_>,
+    api: &parallax_model::ApiId,
+    region: &parallax_model::Region,
+    evidence: Vec<String>,
+) -> Diagnosis {
+    let Facts {
+        opts,
+        topology,
+        path,
+        public_elsewhere,
+        ..
+    } = *f;
+    let api_type = topology
+        .and_then(|t| t.api(api))
+        .map(|a| a.endpoint_type.value);
+    let kind = match api_type {
+        Some(t) => format!("{t} API {api}"),
+        None => format!("public API {api}"),
+    };
+    // What sends the name to an endpoint, asked of each VPC's resolver view: the endpoint's
+    // own private DNS, a shared private zone (the centralised-endpoint pattern), or a
+    // Route 53 Profile. The probe does not know which VPC it runs in: every VPC whose view
+    // answers the observed address is named.
+    let routes: Vec<String> = match (topology, path.outcome.addresses.first(), opts.url.name()) {
+        (Some(t), Some(first), Some(host)) => {
+            use parallax_model::Network;
+            use parallax_rules::resolver::{QType, View, ViewKind};
+            let kinds: Vec<ViewKind> = match &opts.network {
+                Some(Network::Vpc(id)) => vec![ViewKind::Vpc(id.clone())],
+                Some(Network::OnPrem(n)) => vec![ViewKind::OnPrem(n.clone())],
+                Some(Network::Internet) => Vec::new(),
+                None => t
+                    .vpcs
+                    .iter()
+                    .map(|v| ViewKind::Vpc(v.id.value.clone()))
+                    .collect(),
+            };
+            let mut out: Vec<String> = Vec::new();
+            for kind in kinds {
+                let answer = View::build(t, kind.clone()).answer(host, QType::A);
+                if !answer.addresses().contains(first) {
+                    continue;
+                }
+                if let Some(route) = route_to_endpoint(t, &answer.source, &kind, *first)
+                    && !out.contains(&route)
+                {
+                    out.push(route);
+                }
+            }
+            out
+        }
+        _ => Vec::new(),
+    };
+    let who = if routes.is_empty() {
+        "an interface VPC endpoint for execute-api with private DNS".to_owned()
+    } else {
+        routes.join(", or ")
+    };
+    let mut d = diag(
+        Verdict::PrivateAnswer,
+        Rule::EndpointPrivateDns,
+        format!(
+            "{who} answers *.execute-api.{region}.{} {} with its private addresses; the endpoint routes only PRIVATE APIs, so the {kind} gets 403 ForbiddenException and its own logs stay empty",
+            region.dns_suffix(),
+            if matches!(opts.network, Some(parallax_model::Network::OnPrem(_))) {
+                "for this on-prem network"
+            } else {
+                "inside this VPC"
+            }
+        ),
+        evidence,
+        {
+            let mut fixes: Vec<String> = Vec::new();
+            if matches!(opts.network, Some(parallax_model::Network::OnPrem(_))) {
+                fixes.push("on the on-prem DNS, forward only the private APIs' own names ({api-id}.execute-api.{region}.amazonaws.com) to the Resolver inbound endpoint, not the whole execute-api domain".to_owned());
+            }
+            fixes.extend(PRIVATE_DNS_FIXES.iter().map(|s| (*s).to_owned()));
+            fixes
+        },
+    );
+    if public_elsewhere.is_none() {
+        d.evidence.push("no --compare-dns resolver gave a public answer to confirm with (try --compare-dns public=1.1.1.1)".to_owned());
+    }
+    d
+}
+
+/// 403 MissingAuthenticationTokenException: no resource and method match (not credentials).
+fn missing_token(f: &Facts<'_>, evidence: Vec<String>) -> Diagnosis {
+    let Facts {
+        opts,
+        topology,
+        name,
+        ..
+    } = *f;
+    let mut cause = format!(
+        "no resource and method match {} {}: API Gateway answers an unknown path or method this way (it is not about credentials)",
+        opts.method, opts.url.path
+    );
+    if let (Some(ExecuteApiName::Default { api, .. }), Some(t)) = (&name, topology)
+        && let Some(a) = t.api(api)
+    {
+        let routes: Vec<String> = a
+            .routes
+            .iter()
+            .map(|r| {
+                format!(
+                    "{} /{{stage}}{}",
+                    parallax_rules::route::method_name(r.method.value),
+                    r.path.as_str()
+                )
+            })
+            .collect();
+        cause.push_str(&format!(
+            "; {api} has {} (stages: {})",
+            routes.join(", "),
+            a.stages
+                .iter()
+                .map(|s| s.value.clone())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    diag(Verdict::HttpError, Rule::MissingAuthToken, cause, evidence, vec!["check the path (with the stage first on a default hostname), the method, and that the API was deployed".to_owned()])
+}
+
+/// 403 AccessDeniedException: a resource policy refused; the message's resource says whose.
+fn access_denied(body: &str, evidence: Vec<String>) -> Diagnosis {
+    let message = serde_json::from_str::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| v.get("Message").and_then(|m| m.as_str()).map(str::to_owned))
+        .unwrap_or_else(|| body.to_owned());
+    // The resource in the message says whose policy it was: the API's, or a private custom
+    // domain name's.
+    let (whose, fix) = if let Some(InvokeResource::DomainName { .. }) = denied_resource(&message) {
+        (
+            "the private custom domain name's policy",
+            "allow this caller in the domain name's policy (aws:SourceVpce), with aws apigateway update-domain-name --domain-name-id",
+        )
+    } else {
+        (
+            "the API's resource policy",
+            "allow this caller in the resource policy (aws:SourceVpce / aws:SourceVpc / aws:SourceIp), then redeploy the API",
+        )
+    };
+    diag(
+        Verdict::HttpError,
+        Rule::AccessDenied,
+        format!("{whose} refused the call: \"{message}\""),
+        evidence,
+        vec![fix.to_owned()],
     )
 }
 
