@@ -80,66 +80,20 @@ pub(crate) async fn handle(
                 *res.status_mut() = StatusCode::from_u16(*status).unwrap_or(StatusCode::FORBIDDEN);
                 Ok(res)
             }
-            _ => match crate::websocket::handshake(&req, conn.protocol) {
-                Err(r) => Err(r),
-                Ok(accept) => {
-                    let answer = crate::websocket::Answer {
-                        routes: admitted
-                            .websocket
-                            .cloned()
-                            .unwrap_or_else(|| unreachable!()),
-                        connection_id: request_id.clone(),
-                    };
-                    let on = hyper::upgrade::on(req);
-                    tokio::spawn(crate::websocket::serve(on, answer, shared.idle_timeout));
-                    let mut res = Response::new(full(String::new()));
-                    *res.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
-                    let h = res.headers_mut();
-                    h.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
-                    h.insert(header::CONNECTION, HeaderValue::from_static("Upgrade"));
-                    if let Ok(v) = HeaderValue::from_str(&accept) {
-                        h.insert("sec-websocket-accept", v);
-                    }
-                    Ok(res)
-                }
-            },
+            _ => switch_to_websocket(req, &admitted, &conn, &shared, &request_id),
         },
         Ok(admitted) => match &admitted.route.integration {
             Integration::Mock {
                 status,
                 body,
                 headers,
-            } => {
-                let mut res = Response::new(full(body.clone()));
-                *res.status_mut() = StatusCode::from_u16(*status).unwrap_or(StatusCode::OK);
-                for (k, v) in headers {
-                    if let (Ok(k), Ok(v)) = (
-                        header::HeaderName::from_bytes(k.as_bytes()),
-                        HeaderValue::from_str(v),
-                    ) {
-                        res.headers_mut().insert(k, v);
-                    }
-                }
-                res.headers_mut()
-                    .entry(header::CONTENT_TYPE)
-                    .or_insert(HeaderValue::from_static("application/json"));
-                Ok(res)
-            }
+            } => Ok(mock(*status, body, headers)),
             Integration::HttpProxy {
                 uri,
                 timeout_ms,
                 ca,
                 client_certificate,
             } => {
-                let (parts, body) = req.into_parts();
-                // A client whose body breaks (bad chunked framing, cut short) is told 400, not
-                // blamed on the upstream: the wrapper notes it, as a value.
-                let client_broke = Arc::new(std::sync::atomic::AtomicBool::new(false));
-                let body: Body = ClientBody {
-                    inner: Limited::new(body, MAX_BODY),
-                    broke: client_broke.clone(),
-                }
-                .boxed();
                 let target = Target {
                     uri,
                     params: &admitted.params,
@@ -147,63 +101,23 @@ pub(crate) async fn handle(
                     ca: ca.as_deref(),
                     client_cert: client_certificate.as_deref(),
                 };
-                let slot = BreakSlot::default();
-                let forwarded = snapshot
-                    .upstreams
-                    .forward(&target, parts, body, &slot)
-                    .await;
-                match forwarded {
-                    Ok((res, took)) => {
+                proxy(req, &target, &snapshot.upstreams)
+                    .await
+                    .map(|(res, took, slot)| {
                         upstream_latency = Some(took);
                         breaks = Some(slot);
-                        Ok(res)
-                    }
-                    Err(Reject::IntegrationFailure(_))
-                        if client_broke.load(std::sync::atomic::Ordering::SeqCst) =>
-                    {
-                        Err(Reject::BadRequest(BadRequest::Body))
-                    }
-                    Err(r) => Err(r),
-                }
+                        res
+                    })
             }
         },
     };
     let (mut res, reject) = match outcome {
         Ok(res) => (res, None),
-        Err(r) => {
-            let mut res = Response::new(full(r.body()));
-            *res.status_mut() = StatusCode::from_u16(r.status()).unwrap_or(StatusCode::FORBIDDEN);
-            let h = res.headers_mut();
-            h.insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            );
-            // Every refusal's type is one parallax knows, so its name is static.
-            if let Some(t) = r.error_type().as_ref().and_then(ErrorType::known_name) {
-                h.insert("x-amzn-errortype", HeaderValue::from_static(t));
-            }
-            // 426 names the protocol to switch to (RFC 9110 §15.5.22) and the WebSocket
-            // version this server speaks (RFC 6455 §4.2.2).
-            if r == Reject::UpgradeRequired {
-                h.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
-                h.insert("sec-websocket-version", HeaderValue::from_static("13"));
-            }
-            (res, Some(r))
-        }
+        Err(r) => (refusal(&r), Some(r)),
     };
     decorate(&mut res, &conn, &request_id);
     if method == "HEAD" {
-        // A HEAD response has the GET's head and no content (RFC 9110 §9.3.2). HTTP/1.1 drops
-        // the body itself; on HTTP/2 a DATA frame after it would be a protocol error, so the
-        // body goes here, and its length stays in Content-Length.
-        let hint = hyper::body::Body::size_hint(res.body());
-        if let Some(n) = hint.exact()
-            && !res.headers().contains_key(header::CONTENT_LENGTH)
-        {
-            res.headers_mut()
-                .insert(header::CONTENT_LENGTH, HeaderValue::from(n));
-        }
-        *res.body_mut() = full(String::new());
+        head_only(&mut res);
     }
     let bodyless = method == "HEAD"
         || res.status() == StatusCode::NO_CONTENT
@@ -232,6 +146,122 @@ pub(crate) async fn handle(
         finish: Some(finish),
         failed: None,
     })
+}
+
+/// A valid WebSocket opening handshake: 101 Switching Protocols, and the connection served as
+/// WebSocket messages on its own task.
+fn switch_to_websocket(
+    req: Request<Incoming>,
+    admitted: &crate::tables::Admitted<'_>,
+    conn: &Conn,
+    shared: &Shared,
+    request_id: &str,
+) -> Result<Response<Body>, Reject> {
+    let accept = crate::websocket::handshake(&req, conn.protocol)?;
+    let answer = crate::websocket::Answer {
+        routes: admitted
+            .websocket
+            .cloned()
+            .unwrap_or_else(|| unreachable!()),
+        connection_id: request_id.to_owned(),
+    };
+    let on = hyper::upgrade::on(req);
+    tokio::spawn(crate::websocket::serve(on, answer, shared.idle_timeout));
+    let mut res = Response::new(full(String::new()));
+    *res.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+    let h = res.headers_mut();
+    h.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+    h.insert(header::CONNECTION, HeaderValue::from_static("Upgrade"));
+    if let Ok(v) = HeaderValue::from_str(&accept) {
+        h.insert("sec-websocket-accept", v);
+    }
+    Ok(res)
+}
+
+/// A MOCK integration's response: its status, body and headers (JSON unless it says otherwise).
+fn mock(
+    status: u16,
+    body: &str,
+    headers: &std::collections::BTreeMap<String, String>,
+) -> Response<Body> {
+    let mut res = Response::new(full(body.to_owned()));
+    *res.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+    for (k, v) in headers {
+        if let (Ok(k), Ok(v)) = (
+            header::HeaderName::from_bytes(k.as_bytes()),
+            HeaderValue::from_str(v),
+        ) {
+            res.headers_mut().insert(k, v);
+        }
+    }
+    res.headers_mut()
+        .entry(header::CONTENT_TYPE)
+        .or_insert(HeaderValue::from_static("application/json"));
+    res
+}
+
+/// An HTTP_PROXY integration: the request forwarded upstream; the response, how long the
+/// upstream took, and the slot where a broken upstream body is noted.
+async fn proxy(
+    req: Request<Incoming>,
+    target: &Target<'_>,
+    upstreams: &crate::proxy::Upstreams,
+) -> Result<(Response<Body>, Duration, BreakSlot), Reject> {
+    let (parts, body) = req.into_parts();
+    // A client whose body breaks (bad chunked framing, cut short) is told 400, not
+    // blamed on the upstream: the wrapper notes it, as a value.
+    let client_broke = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let body: Body = ClientBody {
+        inner: Limited::new(body, MAX_BODY),
+        broke: client_broke.clone(),
+    }
+    .boxed();
+    let slot = BreakSlot::default();
+    match upstreams.forward(target, parts, body, &slot).await {
+        Ok((res, took)) => Ok((res, took, slot)),
+        Err(Reject::IntegrationFailure(_))
+            if client_broke.load(std::sync::atomic::Ordering::SeqCst) =>
+        {
+            Err(Reject::BadRequest(BadRequest::Body))
+        }
+        Err(r) => Err(r),
+    }
+}
+
+/// A refusal as API Gateway answers it: status, JSON body, `x-amzn-ErrorType`.
+fn refusal(r: &Reject) -> Response<Body> {
+    let mut res = Response::new(full(r.body()));
+    *res.status_mut() = StatusCode::from_u16(r.status()).unwrap_or(StatusCode::FORBIDDEN);
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    // Every refusal's type is one parallax knows, so its name is static.
+    if let Some(t) = r.error_type().as_ref().and_then(ErrorType::known_name) {
+        h.insert("x-amzn-errortype", HeaderValue::from_static(t));
+    }
+    // 426 names the protocol to switch to (RFC 9110 §15.5.22) and the WebSocket
+    // version this server speaks (RFC 6455 §4.2.2).
+    if *r == Reject::UpgradeRequired {
+        h.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+        h.insert("sec-websocket-version", HeaderValue::from_static("13"));
+    }
+    res
+}
+
+/// A HEAD response has the GET's head and no content (RFC 9110 §9.3.2). HTTP/1.1 drops the body
+/// itself; on HTTP/2 a DATA frame after it would be a protocol error, so the body goes here, and
+/// its length stays in Content-Length.
+fn head_only(res: &mut Response<Body>) {
+    let hint = hyper::body::Body::size_hint(res.body());
+    if let Some(n) = hint.exact()
+        && !res.headers().contains_key(header::CONTENT_LENGTH)
+    {
+        res.headers_mut()
+            .insert(header::CONTENT_LENGTH, HeaderValue::from(n));
+    }
+    *res.body_mut() = full(String::new());
 }
 
 /// The authority a request names: `:authority` on HTTP/2 (a differing Host is malformed, RFC
