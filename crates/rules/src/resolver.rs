@@ -339,6 +339,33 @@ impl View {
     }
 
     fn build_zones(t: &Topology, kind: ViewKind) -> View {
+        let (public, regional) = View::public_zones(t);
+        let mut view = View {
+            kind: kind.clone(),
+            public,
+            unknown_api_addrs: regional,
+            region_zone: execute_api_zone(&t.region.value),
+            rules: Vec::new(),
+            private_zones: Vec::new(),
+            endpoint_zones: Vec::new(),
+            answering: true,
+            forwards: Vec::new(),
+        };
+        match &kind {
+            ViewKind::OnPrem(name) => view.add_onprem(t, name),
+            ViewKind::Vpc(vpc_id) => {
+                if let Some(vpc) = t.vpc(vpc_id) {
+                    view.add_vpc(t, vpc);
+                }
+            }
+            ViewKind::Internet => {}
+        }
+        view
+    }
+
+    /// Public DNS: the execute-api, vpce and CloudFront zones, and the public zones of custom
+    /// domains; with the Regional front door's addresses (what an unknown API name gets).
+    fn public_zones(t: &Topology) -> (Vec<Zone>, Vec<IpAddr>) {
         let region = &t.region.value;
         let regional: Vec<IpAddr> = t.front_doors.regional.iter().map(|a| a.value).collect();
         let edge: Vec<IpAddr> = t.front_doors.edge.iter().map(|a| a.value).collect();
@@ -412,47 +439,40 @@ impl View {
         }
         let mut public = vec![execute_api, vpce, cf];
         public.extend(domain_zones.into_values());
+        (public, regional)
+    }
 
-        let mut view = View {
-            kind: kind.clone(),
-            public,
-            unknown_api_addrs: regional,
-            region_zone: execute_api_zone(region),
-            rules: Vec::new(),
-            private_zones: Vec::new(),
-            endpoint_zones: Vec::new(),
-            answering: true,
-            forwards: Vec::new(),
-        };
-        if let ViewKind::OnPrem(name) = &kind {
-            if let Some(n) = t.onprem_network(name) {
-                for z in &n.zones {
-                    view.private_zones.push(records_zone(
-                        &z.name.value,
-                        &z.records,
-                        Source::OnPremZone(z.name.value.clone()),
+    /// An on-prem network's own zones and its forwards to inbound endpoints.
+    fn add_onprem(&mut self, t: &Topology, name: &str) {
+        let view = self;
+        if let Some(n) = t.onprem_network(name) {
+            for z in &n.zones {
+                view.private_zones.push(records_zone(
+                    &z.name.value,
+                    &z.records,
+                    Source::OnPremZone(z.name.value.clone()),
+                ));
+            }
+            for f in &n.forwards {
+                if let Some(e) = t.inbound_endpoint(&f.to) {
+                    view.forwards.push((
+                        f.domain.value.clone(),
+                        e.id.value.clone(),
+                        View::build(t, ViewKind::Vpc(e.vpc.value.clone())),
                     ));
                 }
-                for f in &n.forwards {
-                    if let Some(e) = t.inbound_endpoint(&f.to) {
-                        view.forwards.push((
-                            f.domain.value.clone(),
-                            e.id.value.clone(),
-                            View::build(t, ViewKind::Vpc(e.vpc.value.clone())),
-                        ));
-                    }
-                }
             }
-            return view;
         }
-        let ViewKind::Vpc(vpc_id) = kind else {
-            return view;
-        };
-        let Some(vpc) = t.vpc(&vpc_id) else {
-            return view;
-        };
+    }
+
+    /// A VPC's resolver: its rules, private zones and endpoints' private DNS, its own and those
+    /// a Route 53 Profile carries.
+    fn add_vpc(&mut self, t: &Topology, vpc: &parallax_model::topology::Vpc) {
+        let view = self;
+        let region = &t.region.value;
+        let vpc_id = &vpc.id.value;
         view.answering = vpc.dns_support;
-        let profile = t.profile_of(&vpc_id);
+        let profile = t.profile_of(vpc_id);
         let via = |inner: Source| match profile {
             Some(p) => Source::Profile {
                 profile: p.id.value.clone(),
@@ -463,7 +483,7 @@ impl View {
         let local_rules = t
             .resolver_rules
             .iter()
-            .filter(|r| r.vpcs.iter().any(|v| v.value == vpc_id));
+            .filter(|r| r.vpcs.iter().any(|v| v.value == *vpc_id));
         for r in local_rules {
             view.rules.push((
                 r.domain.value.clone(),
@@ -489,12 +509,12 @@ impl View {
             }
         }
         if !vpc.private_dns_active() {
-            return view;
+            return;
         }
         for z in t
             .hosted_zones
             .iter()
-            .filter(|z| z.vpcs.iter().any(|v| v.value == vpc_id))
+            .filter(|z| z.vpcs.iter().any(|v| v.value == *vpc_id))
         {
             view.private_zones
                 .push(private_zone(z, Source::PrivateZone(z.name.value.clone())));
@@ -514,7 +534,7 @@ impl View {
         let local_endpoints = t
             .endpoints
             .iter()
-            .filter(|e| e.vpc.value == vpc_id && e.private_dns);
+            .filter(|e| e.vpc.value == *vpc_id && e.private_dns);
         for e in local_endpoints {
             if let Some(zone) = endpoint_zone(e, region, Source::EndpointZone(e.id.value.clone())) {
                 view.endpoint_zones.push(zone);
@@ -534,7 +554,6 @@ impl View {
                 view.endpoint_zones.push(zone);
             }
         }
-        view
     }
 
     /// Answers `name`/`qtype` as this view's resolver would.
