@@ -456,115 +456,13 @@ impl Topology {
     fn check_apis(&self, p: &mut Vec<Problem>) {
         let endpoint_ids: Vec<&str> = self.endpoints.iter().map(|e| e.id.as_str()).collect();
         for (i, a) in self.apis.iter().enumerate() {
-            if a.stages.is_empty() {
-                p.push(Problem::new(
-                    a.id.pos,
-                    format!("apis[{i}].stages"),
-                    "an API needs at least one stage to be called",
-                ));
-            }
-            unique(
-                p,
-                &format!("apis[{i}].stages"),
-                a.stages.iter().map(|s| (&s.value, s.pos)),
-            );
-            for (j, v) in a.vpc_endpoints.iter().enumerate() {
-                let f = format!("apis[{i}].vpc_endpoints[{j}]");
-                match self.endpoint(v) {
-                    None => p.push(dangling(
-                        v.pos,
-                        f,
-                        "endpoint",
-                        v.as_str(),
-                        endpoint_ids.iter().copied(),
-                    )),
-                    Some(e) if !e.is_execute_api() => p.push(Problem::new(
-                        v.pos,
-                        f,
-                        format!(
-                            "{} is an endpoint for {}, not execute-api",
-                            v.value,
-                            e.service.as_str()
-                        ),
-                    )),
-                    Some(_) => {}
-                }
-                if a.endpoint_type.value != EndpointType::Private {
-                    p.push(Problem::new(
-                        v.pos,
-                        format!("apis[{i}].vpc_endpoints"),
-                        format!(
-                            "only a PRIVATE API can list VPC endpoints; {} is {}",
-                            a.id.value, a.endpoint_type.value
-                        ),
-                    ));
-                }
-            }
+            self.check_api_stages_and_endpoints(i, a, &endpoint_ids, p);
             // HTTP APIs are always public and Regional, with no resource policy and no API keys
             // (apigateway-private-apis: only REST APIs can be private); `$default` routes and
             // stages are theirs alone.
-            let http = a.protocol == super::ApiProtocol::Http;
             let websocket = a.protocol == super::ApiProtocol::WebSocket;
             if websocket {
-                if a.endpoint_type.value != EndpointType::Regional {
-                    p.push(Problem::new(
-                        a.endpoint_type.pos,
-                        format!("apis[{i}].endpoint_type"),
-                        format!(
-                            "a WebSocket API is always REGIONAL; {} is {}",
-                            a.id.value, a.endpoint_type.value
-                        ),
-                    ));
-                }
-                if let Some(policy) = &a.policy {
-                    p.push(Problem::new(
-                        policy.pos,
-                        format!("apis[{i}].policy"),
-                        "WebSocket APIs have no resource policy".to_owned(),
-                    ));
-                }
-                if a.route_selection_fields().is_none() {
-                    let pos = a
-                        .route_selection_expression
-                        .as_ref()
-                        .map_or(a.id.pos, |e| e.pos);
-                    p.push(Problem::new(
-                        pos,
-                        format!("apis[{i}].route_selection_expression"),
-                        "only `$request.body.FIELD` (dots for nested fields) is read here"
-                            .to_owned(),
-                    ));
-                }
-                for (j, r) in a.routes.iter().enumerate() {
-                    if !r.path.value.is_route_key() {
-                        p.push(Problem::new(
-                            r.path.pos,
-                            format!("apis[{i}].routes[{j}].path"),
-                            "a WebSocket API's routes are route keys (`$connect`, `$disconnect`, `$default`, `sendmessage`), not paths".to_owned(),
-                        ));
-                    }
-                    if !matches!(r.integration.value, super::Integration::Mock { .. }) {
-                        p.push(Problem::new(
-                            r.integration.pos,
-                            format!("apis[{i}].routes[{j}].integration"),
-                            "a WebSocket API's routes here are MOCK integrations".to_owned(),
-                        ));
-                    }
-                    if r.api_key_required && r.path.value.as_str() != "$connect" {
-                        p.push(Problem::new(
-                            r.method.pos,
-                            format!("apis[{i}].routes[{j}].api_key_required"),
-                            "a WebSocket API asks for an API key on `$connect` only".to_owned(),
-                        ));
-                    }
-                }
-                if let Some(st) = a.stages.iter().find(|s| s.value == "$default") {
-                    p.push(Problem::new(
-                        st.pos,
-                        format!("apis[{i}].stages"),
-                        "`$default` is an HTTP API's stage; a WebSocket API's stage is named in the URL".to_owned(),
-                    ));
-                }
+                check_websocket_api(i, a, p);
             }
             if let (false, Some(e)) = (websocket, &a.route_selection_expression) {
                 p.push(Problem::new(
@@ -573,57 +471,10 @@ impl Topology {
                     "only WebSocket APIs select routes by expression".to_owned(),
                 ));
             }
-            if http {
-                if a.endpoint_type.value != EndpointType::Regional {
-                    p.push(Problem::new(
-                        a.endpoint_type.pos,
-                        format!("apis[{i}].endpoint_type"),
-                        format!(
-                            "an HTTP API is always REGIONAL (only REST APIs can be private or edge-optimized); {} is {}",
-                            a.id.value, a.endpoint_type.value
-                        ),
-                    ));
-                }
-                if let Some(policy) = &a.policy {
-                    p.push(Problem::new(
-                        policy.pos,
-                        format!("apis[{i}].policy"),
-                        "HTTP APIs have no resource policy".to_owned(),
-                    ));
-                }
-                for (j, r) in a.routes.iter().enumerate() {
-                    if r.api_key_required {
-                        p.push(Problem::new(
-                            r.method.pos,
-                            format!("apis[{i}].routes[{j}].api_key_required"),
-                            "HTTP APIs have no API keys".to_owned(),
-                        ));
-                    }
-                    if r.path.value.is_route_key() && !r.path.value.is_default() {
-                        p.push(Problem::new(
-                            r.path.pos,
-                            format!("apis[{i}].routes[{j}].path"),
-                            format!("`{}` is a WebSocket API's route key", r.path.value.as_str()),
-                        ));
-                    }
-                }
-            } else if !websocket {
-                for (j, r) in a.routes.iter().enumerate() {
-                    if r.path.value.is_route_key() {
-                        p.push(Problem::new(
-                            r.path.pos,
-                            format!("apis[{i}].routes[{j}].path"),
-                            format!("`{}` is a route key of HTTP or WebSocket APIs; a REST API names a resource path (`/{{proxy+}}` catches everything below /)", r.path.value.as_str()),
-                        ));
-                    }
-                }
-                if let Some(st) = a.stages.iter().find(|s| s.value == "$default") {
-                    p.push(Problem::new(
-                        st.pos,
-                        format!("apis[{i}].stages"),
-                        "`$default` is an HTTP API's stage".to_owned(),
-                    ));
-                }
+            match a.protocol {
+                super::ApiProtocol::Http => check_http_api(i, a, p),
+                super::ApiProtocol::Rest => check_rest_api(i, a, p),
+                super::ApiProtocol::WebSocket => {}
             }
             // A policy the evaluator cannot honour in full does not load: an unread Deny would
             // make the API more open than its owner wrote.
@@ -646,6 +497,60 @@ impl Topology {
                         format!("{:?} {} is defined twice", r.method.value, r.path.as_str()),
                     ));
                 }
+            }
+        }
+    }
+
+    /// An API's stages, and the VPC endpoints it lists (a PRIVATE API's, for execute-api).
+    fn check_api_stages_and_endpoints(
+        &self,
+        i: usize,
+        a: &Api,
+        endpoint_ids: &[&str],
+        p: &mut Vec<Problem>,
+    ) {
+        if a.stages.is_empty() {
+            p.push(Problem::new(
+                a.id.pos,
+                format!("apis[{i}].stages"),
+                "an API needs at least one stage to be called",
+            ));
+        }
+        unique(
+            p,
+            &format!("apis[{i}].stages"),
+            a.stages.iter().map(|s| (&s.value, s.pos)),
+        );
+        for (j, v) in a.vpc_endpoints.iter().enumerate() {
+            let f = format!("apis[{i}].vpc_endpoints[{j}]");
+            match self.endpoint(v) {
+                None => p.push(dangling(
+                    v.pos,
+                    f,
+                    "endpoint",
+                    v.as_str(),
+                    endpoint_ids.iter().copied(),
+                )),
+                Some(e) if !e.is_execute_api() => p.push(Problem::new(
+                    v.pos,
+                    f,
+                    format!(
+                        "{} is an endpoint for {}, not execute-api",
+                        v.value,
+                        e.service.as_str()
+                    ),
+                )),
+                Some(_) => {}
+            }
+            if a.endpoint_type.value != EndpointType::Private {
+                p.push(Problem::new(
+                    v.pos,
+                    format!("apis[{i}].vpc_endpoints"),
+                    format!(
+                        "only a PRIVATE API can list VPC endpoints; {} is {}",
+                        a.id.value, a.endpoint_type.value
+                    ),
+                ));
             }
         }
     }
@@ -882,6 +787,127 @@ impl Topology {
             )),
             Some(true) => {}
         }
+    }
+}
+
+/// A WebSocket API: REGIONAL, no resource policy, route keys and MOCK routes, a key on
+/// `$connect` only, a stage named in the URL.
+fn check_websocket_api(i: usize, a: &Api, p: &mut Vec<Problem>) {
+    if a.endpoint_type.value != EndpointType::Regional {
+        p.push(Problem::new(
+            a.endpoint_type.pos,
+            format!("apis[{i}].endpoint_type"),
+            format!(
+                "a WebSocket API is always REGIONAL; {} is {}",
+                a.id.value, a.endpoint_type.value
+            ),
+        ));
+    }
+    if let Some(policy) = &a.policy {
+        p.push(Problem::new(
+            policy.pos,
+            format!("apis[{i}].policy"),
+            "WebSocket APIs have no resource policy".to_owned(),
+        ));
+    }
+    if a.route_selection_fields().is_none() {
+        let pos = a
+            .route_selection_expression
+            .as_ref()
+            .map_or(a.id.pos, |e| e.pos);
+        p.push(Problem::new(
+            pos,
+            format!("apis[{i}].route_selection_expression"),
+            "only `$request.body.FIELD` (dots for nested fields) is read here".to_owned(),
+        ));
+    }
+    for (j, r) in a.routes.iter().enumerate() {
+        if !r.path.value.is_route_key() {
+            p.push(Problem::new(
+                    r.path.pos,
+                    format!("apis[{i}].routes[{j}].path"),
+                    "a WebSocket API's routes are route keys (`$connect`, `$disconnect`, `$default`, `sendmessage`), not paths".to_owned(),
+                ));
+        }
+        if !matches!(r.integration.value, super::Integration::Mock { .. }) {
+            p.push(Problem::new(
+                r.integration.pos,
+                format!("apis[{i}].routes[{j}].integration"),
+                "a WebSocket API's routes here are MOCK integrations".to_owned(),
+            ));
+        }
+        if r.api_key_required && r.path.value.as_str() != "$connect" {
+            p.push(Problem::new(
+                r.method.pos,
+                format!("apis[{i}].routes[{j}].api_key_required"),
+                "a WebSocket API asks for an API key on `$connect` only".to_owned(),
+            ));
+        }
+    }
+    if let Some(st) = a.stages.iter().find(|s| s.value == "$default") {
+        p.push(Problem::new(
+            st.pos,
+            format!("apis[{i}].stages"),
+            "`$default` is an HTTP API's stage; a WebSocket API's stage is named in the URL"
+                .to_owned(),
+        ));
+    }
+}
+
+/// An HTTP API: REGIONAL, no resource policy, no API keys, no WebSocket route keys.
+fn check_http_api(i: usize, a: &Api, p: &mut Vec<Problem>) {
+    if a.endpoint_type.value != EndpointType::Regional {
+        p.push(Problem::new(
+                a.endpoint_type.pos,
+                format!("apis[{i}].endpoint_type"),
+                format!(
+                    "an HTTP API is always REGIONAL (only REST APIs can be private or edge-optimized); {} is {}",
+                    a.id.value, a.endpoint_type.value
+                ),
+            ));
+    }
+    if let Some(policy) = &a.policy {
+        p.push(Problem::new(
+            policy.pos,
+            format!("apis[{i}].policy"),
+            "HTTP APIs have no resource policy".to_owned(),
+        ));
+    }
+    for (j, r) in a.routes.iter().enumerate() {
+        if r.api_key_required {
+            p.push(Problem::new(
+                r.method.pos,
+                format!("apis[{i}].routes[{j}].api_key_required"),
+                "HTTP APIs have no API keys".to_owned(),
+            ));
+        }
+        if r.path.value.is_route_key() && !r.path.value.is_default() {
+            p.push(Problem::new(
+                r.path.pos,
+                format!("apis[{i}].routes[{j}].path"),
+                format!("`{}` is a WebSocket API's route key", r.path.value.as_str()),
+            ));
+        }
+    }
+}
+
+/// A REST API: resource paths, not route keys; no `$default` stage.
+fn check_rest_api(i: usize, a: &Api, p: &mut Vec<Problem>) {
+    for (j, r) in a.routes.iter().enumerate() {
+        if r.path.value.is_route_key() {
+            p.push(Problem::new(
+                    r.path.pos,
+                    format!("apis[{i}].routes[{j}].path"),
+                    format!("`{}` is a route key of HTTP or WebSocket APIs; a REST API names a resource path (`/{{proxy+}}` catches everything below /)", r.path.value.as_str()),
+                ));
+        }
+    }
+    if let Some(st) = a.stages.iter().find(|s| s.value == "$default") {
+        p.push(Problem::new(
+            st.pos,
+            format!("apis[{i}].stages"),
+            "`$default` is an HTTP API's stage".to_owned(),
+        ));
     }
 }
 
