@@ -154,19 +154,15 @@ impl Topology {
         );
         // An endpoint policy the evaluator cannot honour in full does not load (as APIs').
         for (i, e) in self.endpoints.iter().enumerate() {
-            if let Some(policy) = &e.policy
-                && let Err(err) = crate::policy::Policy::parse(&policy.value)
-            {
-                let field = if err.at.is_empty() {
-                    format!("endpoints[{i}].policy")
-                } else {
-                    format!("endpoints[{i}].policy.{}", err.at)
-                };
-                p.push(Problem::new(policy.pos, field, err.kind.to_string()));
+            if let Some(policy) = &e.policy {
+                policy_problem(p, policy, format!("endpoints[{i}].policy"));
             }
         }
-        // AWS refuses a second endpoint with private DNS for one service in one VPC: both would
-        // claim the same private zone ("conflicting DNS domain").
+        self.check_endpoint_private_dns(p);
+    }
+    /// AWS refuses a second endpoint with private DNS for one service in one VPC: both would
+    /// claim the same private zone ("conflicting DNS domain"); and a customer zone of that name.
+    fn check_endpoint_private_dns(&self, p: &mut Vec<Problem>) {
         let mut claimed: HashMap<(&VpcId, &str), &VpceId> = HashMap::new();
         for (i, e) in self
             .endpoints
@@ -478,15 +474,8 @@ impl Topology {
             }
             // A policy the evaluator cannot honour in full does not load: an unread Deny would
             // make the API more open than its owner wrote.
-            if let Some(policy) = &a.policy
-                && let Err(e) = crate::policy::Policy::parse(&policy.value)
-            {
-                let field = if e.at.is_empty() {
-                    format!("apis[{i}].policy")
-                } else {
-                    format!("apis[{i}].policy.{}", e.at)
-                };
-                p.push(Problem::new(policy.pos, field, e.kind.to_string()));
+            if let Some(policy) = &a.policy {
+                policy_problem(p, policy, format!("apis[{i}].policy"));
             }
             let mut routes = HashSet::new();
             for (j, r) in a.routes.iter().enumerate() {
@@ -566,61 +555,7 @@ impl Topology {
         for (i, d) in self.custom_domains.iter().enumerate() {
             let private = d.endpoint_type.value == EndpointType::Private;
             if private {
-                for (j, v) in d.access_associations.iter().enumerate() {
-                    match self.endpoint(v) {
-                        None => p.push(dangling(
-                            v.pos,
-                            format!("custom_domains[{i}].access_associations[{j}]"),
-                            "endpoint",
-                            v.as_str(),
-                            self.endpoints.iter().map(|e| e.id.as_str()),
-                        )),
-                        Some(e) if !e.is_execute_api() => p.push(Problem::new(
-                            v.pos,
-                            format!("custom_domains[{i}].access_associations[{j}]"),
-                            format!(
-                                "{} is an endpoint for {}, not execute-api",
-                                v.value,
-                                e.service.as_str()
-                            ),
-                        )),
-                        Some(_) => {}
-                    }
-                }
-                if let Some(policy) = &d.policy
-                    && let Err(err) = crate::policy::Policy::parse(&policy.value)
-                {
-                    let field = if err.at.is_empty() {
-                        format!("custom_domains[{i}].policy")
-                    } else {
-                        format!("custom_domains[{i}].policy.{}", err.at)
-                    };
-                    p.push(Problem::new(policy.pos, field, err.kind.to_string()));
-                }
-                if let Some(id) = &d.domain_name_id
-                    && !((1..=32).contains(&id.len())
-                        && id.bytes().all(|b| b.is_ascii_alphanumeric()))
-                {
-                    p.push(Problem::new(
-                        id.pos,
-                        format!("custom_domains[{i}].domain_name_id"),
-                        "a domain name id is letters and digits (the `+id` of the domain's ARN)",
-                    ));
-                }
-                for (j, m) in d.mappings.iter().enumerate() {
-                    if let Some(api) = self.api(&m.api)
-                        && api.endpoint_type.value != EndpointType::Private
-                    {
-                        p.push(Problem::new(
-                            m.api.pos,
-                            format!("custom_domains[{i}].mappings[{j}].api"),
-                            format!(
-                                "{} is a {} API: a private custom domain name maps PRIVATE APIs only",
-                                m.api.value, api.endpoint_type.value
-                            ),
-                        ));
-                    }
-                }
+                self.check_private_domain(i, d, p);
             } else if let Some(first) = d.access_associations.first() {
                 p.push(Problem::new(
                     first.pos,
@@ -680,6 +615,56 @@ impl Topology {
             "usage_plans",
             self.usage_plans.iter().map(|u| (&u.id.value, u.id.pos)),
         );
+    }
+    /// A private custom domain name: its access associations, policy, id and PRIVATE APIs.
+    fn check_private_domain(&self, i: usize, d: &CustomDomain, p: &mut Vec<Problem>) {
+        for (j, v) in d.access_associations.iter().enumerate() {
+            match self.endpoint(v) {
+                None => p.push(dangling(
+                    v.pos,
+                    format!("custom_domains[{i}].access_associations[{j}]"),
+                    "endpoint",
+                    v.as_str(),
+                    self.endpoints.iter().map(|e| e.id.as_str()),
+                )),
+                Some(e) if !e.is_execute_api() => p.push(Problem::new(
+                    v.pos,
+                    format!("custom_domains[{i}].access_associations[{j}]"),
+                    format!(
+                        "{} is an endpoint for {}, not execute-api",
+                        v.value,
+                        e.service.as_str()
+                    ),
+                )),
+                Some(_) => {}
+            }
+        }
+        if let Some(policy) = &d.policy {
+            policy_problem(p, policy, format!("custom_domains[{i}].policy"));
+        }
+        if let Some(id) = &d.domain_name_id
+            && !((1..=32).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric()))
+        {
+            p.push(Problem::new(
+                id.pos,
+                format!("custom_domains[{i}].domain_name_id"),
+                "a domain name id is letters and digits (the `+id` of the domain's ARN)",
+            ));
+        }
+        for (j, m) in d.mappings.iter().enumerate() {
+            if let Some(api) = self.api(&m.api)
+                && api.endpoint_type.value != EndpointType::Private
+            {
+                p.push(Problem::new(
+                    m.api.pos,
+                    format!("custom_domains[{i}].mappings[{j}].api"),
+                    format!(
+                        "{} is a {} API: a private custom domain name maps PRIVATE APIs only",
+                        m.api.value, api.endpoint_type.value
+                    ),
+                ));
+            }
+        }
     }
     /// Usage plans: their stages, throttles and keys.
     fn check_usage_plans(&self, p: &mut Vec<Problem>, apis: &[&ApiId]) {
@@ -908,6 +893,19 @@ fn check_rest_api(i: usize, a: &Api, p: &mut Vec<Problem>) {
             format!("apis[{i}].stages"),
             "`$default` is an HTTP API's stage".to_owned(),
         ));
+    }
+}
+
+/// A policy the evaluator cannot honour in full does not load: an unread Deny would make the
+/// resource more open than its owner wrote. The problem names the statement's field.
+fn policy_problem(p: &mut Vec<Problem>, policy: &At<serde_json::Value>, field: String) {
+    if let Err(e) = crate::policy::Policy::parse(&policy.value) {
+        let field = if e.at.is_empty() {
+            field
+        } else {
+            format!("{field}.{}", e.at)
+        };
+        p.push(Problem::new(policy.pos, field, e.kind.to_string()));
     }
 }
 
