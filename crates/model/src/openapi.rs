@@ -251,6 +251,16 @@ impl Reader<'_> {
         if let Some(p) = root.get("x-amazon-apigateway-policy") {
             d.policy = Some(At::new(crate::source::to_json(p), Pos::new(p.line, 1)));
         }
+        self.root_extensions(root);
+        let schemes = self.schemes(root, version);
+        let default_security = root.get("security");
+        self.paths(paths, &schemes, default_security, &mut d);
+        d
+    }
+
+    /// The definition's own `x-amazon-apigateway-*` keys: the API key source, and a notice for
+    /// each one that is not emulated.
+    fn root_extensions(&mut self, root: &Node) {
         if let Some(source) = root.get("x-amazon-apigateway-api-key-source") {
             match text(source).as_deref() {
                 Some("HEADER") => {}
@@ -283,8 +293,17 @@ impl Reader<'_> {
                 self.notice(v.line, format!("{key} is not emulated"));
             }
         }
-        let schemes = self.schemes(root, version);
-        let default_security = root.get("security");
+    }
+
+    /// Every path's operations, as routes; a security scheme that is not emulated is noticed
+    /// once, with the number of operations using it.
+    fn paths(
+        &mut self,
+        paths: &Node,
+        schemes: &BTreeMap<String, Scheme>,
+        default_security: Option<&Node>,
+        d: &mut Definition,
+    ) {
         // A scheme parallax does not emulate: the operations using it, and the first's line.
         let mut unapplied: BTreeMap<String, (&'static str, u32, usize)> = BTreeMap::new();
         for (path, item) in paths.entries() {
@@ -363,7 +382,6 @@ impl Reader<'_> {
                 format!("security scheme `{name}` ({kind}) is not emulated: the {n} operation(s) using it are served without it"),
             );
         }
-        d
     }
 
     /// The API id, region and stage an export names.
@@ -531,105 +549,8 @@ impl Reader<'_> {
             .and_then(text)
             .map(|t| t.to_ascii_lowercase())
             .unwrap_or_default();
-        let not_emulated = |what: &str| Integration::Mock {
-            status: NOT_EMULATED_STATUS,
-            body: format!(r#"{{"message":"{what} integrations are not emulated by parallax"}}"#),
-            headers: BTreeMap::new(),
-        };
         match kind.as_str() {
-            "http_proxy" | "http" => {
-                let Some(uri_node) = i.get("uri") else {
-                    self.problem(
-                        i.line,
-                        "uri",
-                        format!("{shown}: an {kind} integration needs a uri"),
-                    );
-                    return None;
-                };
-                let Some(mut uri) = text(uri_node) else {
-                    self.problem(
-                        uri_node.line,
-                        "uri",
-                        format!("{shown}: the uri is not a string"),
-                    );
-                    return None;
-                };
-                if uri.contains("${stageVariables.") {
-                    self.notice(
-                        uri_node.line,
-                        format!("{shown}: stage variables in the uri are not emulated; the route answers {NOT_EMULATED_STATUS}"),
-                    );
-                    return Some(not_emulated("stage-variable"));
-                }
-                for (to, from) in i.get("requestParameters").map_or(&[][..], Node::entries) {
-                    let source = text(from).unwrap_or_default();
-                    match (
-                        to.strip_prefix("integration.request.path."),
-                        source.strip_prefix("method.request.path."),
-                    ) {
-                        (Some(x), Some(y)) => {
-                            uri = uri.replace(&format!("{{{x}}}"), &format!("{{{y}}}"));
-                        }
-                        _ => self.notice(
-                            from.line,
-                            format!("{shown}: the request parameter mapping `{to}: {source}` is not applied"),
-                        ),
-                    }
-                }
-                let declared: Vec<&str> = path
-                    .as_str()
-                    .split('/')
-                    .filter_map(|s| s.strip_prefix('{')?.strip_suffix('}'))
-                    .map(|s| s.trim_end_matches('+'))
-                    .collect();
-                for name in placeholders(&uri) {
-                    if !declared.contains(&name.as_str()) {
-                        self.notice(
-                            uri_node.line,
-                            format!("{shown}: `{{{name}}}` in the uri is no path parameter of the method; it is sent as written"),
-                        );
-                    }
-                }
-                if kind == "http"
-                    && (i.get("requestTemplates").is_some()
-                        || i.get("responses").is_some_and(|r| {
-                            r.entries().iter().any(|(_, v)| {
-                                v.get("responseTemplates").is_some()
-                                    || v.get("responseParameters").is_some()
-                            })
-                        }))
-                {
-                    self.notice(
-                        i.line,
-                        format!("{shown}: the http integration's mapping templates and response mappings are not applied; the request and response pass through as with http_proxy"),
-                    );
-                }
-                let timeout = match i.get("timeoutInMillis") {
-                    None => None,
-                    Some(t) => match &t.kind {
-                        Kind::Int(n) => u32::try_from(*n).ok().or(Some(0)),
-                        _ => {
-                            self.problem(
-                                t.line,
-                                "timeoutInMillis",
-                                format!("{shown}: expected a number of milliseconds"),
-                            );
-                            return None;
-                        }
-                    },
-                };
-                match Integration::http_proxy(uri, timeout) {
-                    Ok(integration) => Some(integration),
-                    Err(why) => {
-                        self.problem(
-                            i.line,
-                            "x-amazon-apigateway-integration",
-                            format!("{shown}: {why}"),
-                        );
-                        None
-                    }
-                }
-            }
+            "http_proxy" | "http" => self.http_integration(i, &kind, shown, path),
             "mock" => Some(self.mock(i, shown)),
             "aws_proxy" | "aws" => {
                 let what = if kind == "aws_proxy" {
@@ -652,6 +573,110 @@ impl Reader<'_> {
                     i.get("type").map_or(i.line, |t| t.line),
                     "type",
                     format!("{shown}: integration type `{kind}` is not one of http_proxy, http, mock, aws_proxy, aws"),
+                );
+                None
+            }
+        }
+    }
+
+    /// An HTTP_PROXY (or HTTP, passed through as one) integration: its uri with the path
+    /// parameters mapped, and its timeout.
+    fn http_integration(
+        &mut self,
+        i: &Node,
+        kind: &str,
+        shown: &str,
+        path: &RoutePath,
+    ) -> Option<Integration> {
+        let Some(uri_node) = i.get("uri") else {
+            self.problem(
+                i.line,
+                "uri",
+                format!("{shown}: an {kind} integration needs a uri"),
+            );
+            return None;
+        };
+        let Some(mut uri) = text(uri_node) else {
+            self.problem(
+                uri_node.line,
+                "uri",
+                format!("{shown}: the uri is not a string"),
+            );
+            return None;
+        };
+        if uri.contains("${stageVariables.") {
+            self.notice(
+                uri_node.line,
+                format!("{shown}: stage variables in the uri are not emulated; the route answers {NOT_EMULATED_STATUS}"),
+            );
+            return Some(not_emulated("stage-variable"));
+        }
+        for (to, from) in i.get("requestParameters").map_or(&[][..], Node::entries) {
+            let source = text(from).unwrap_or_default();
+            match (
+                to.strip_prefix("integration.request.path."),
+                source.strip_prefix("method.request.path."),
+            ) {
+                (Some(x), Some(y)) => {
+                    uri = uri.replace(&format!("{{{x}}}"), &format!("{{{y}}}"));
+                }
+                _ => self.notice(
+                    from.line,
+                    format!(
+                        "{shown}: the request parameter mapping `{to}: {source}` is not applied"
+                    ),
+                ),
+            }
+        }
+        let declared: Vec<&str> = path
+            .as_str()
+            .split('/')
+            .filter_map(|s| s.strip_prefix('{')?.strip_suffix('}'))
+            .map(|s| s.trim_end_matches('+'))
+            .collect();
+        for name in placeholders(&uri) {
+            if !declared.contains(&name.as_str()) {
+                self.notice(
+                    uri_node.line,
+                    format!("{shown}: `{{{name}}}` in the uri is no path parameter of the method; it is sent as written"),
+                );
+            }
+        }
+        if kind == "http"
+            && (i.get("requestTemplates").is_some()
+                || i.get("responses").is_some_and(|r| {
+                    r.entries().iter().any(|(_, v)| {
+                        v.get("responseTemplates").is_some()
+                            || v.get("responseParameters").is_some()
+                    })
+                }))
+        {
+            self.notice(
+                i.line,
+                format!("{shown}: the http integration's mapping templates and response mappings are not applied; the request and response pass through as with http_proxy"),
+            );
+        }
+        let timeout = match i.get("timeoutInMillis") {
+            None => None,
+            Some(t) => match &t.kind {
+                Kind::Int(n) => u32::try_from(*n).ok().or(Some(0)),
+                _ => {
+                    self.problem(
+                        t.line,
+                        "timeoutInMillis",
+                        format!("{shown}: expected a number of milliseconds"),
+                    );
+                    return None;
+                }
+            },
+        };
+        match Integration::http_proxy(uri, timeout) {
+            Ok(integration) => Some(integration),
+            Err(why) => {
+                self.problem(
+                    i.line,
+                    "x-amazon-apigateway-integration",
+                    format!("{shown}: {why}"),
                 );
                 None
             }
@@ -717,6 +742,17 @@ impl Reader<'_> {
             );
             200
         });
+        let headers = self.mock_headers(r, shown);
+        let body = self.mock_body(r, shown);
+        Integration::Mock {
+            status,
+            body,
+            headers,
+        }
+    }
+
+    /// A MOCK response's static headers (`'value'`); others are noticed and not applied.
+    fn mock_headers(&mut self, r: &Node, shown: &str) -> BTreeMap<String, String> {
         let mut headers = BTreeMap::new();
         for (to, from) in r.get("responseParameters").map_or(&[][..], Node::entries) {
             let value = text(from).unwrap_or_default();
@@ -735,7 +771,12 @@ impl Reader<'_> {
                 ),
             }
         }
-        let body = match template(r.get("responseTemplates")) {
+        headers
+    }
+
+    /// A MOCK response's template, sent as written (VTL is noticed, not evaluated).
+    fn mock_body(&mut self, r: &Node, shown: &str) -> String {
+        match template(r.get("responseTemplates")) {
             None => String::new(),
             Some(t) => {
                 let body = text(t).unwrap_or_default();
@@ -758,12 +799,16 @@ impl Reader<'_> {
                 }
                 body
             }
-        };
-        Integration::Mock {
-            status,
-            body,
-            headers,
         }
+    }
+}
+
+/// What a route whose integration parallax does not emulate answers.
+fn not_emulated(what: &str) -> Integration {
+    Integration::Mock {
+        status: NOT_EMULATED_STATUS,
+        body: format!(r#"{{"message":"{what} integrations are not emulated by parallax"}}"#),
+        headers: BTreeMap::new(),
     }
 }
 
