@@ -628,20 +628,7 @@ impl Reader<'_> {
                 ),
             }
         }
-        let declared: Vec<&str> = path
-            .as_str()
-            .split('/')
-            .filter_map(|s| s.strip_prefix('{')?.strip_suffix('}'))
-            .map(|s| s.trim_end_matches('+'))
-            .collect();
-        for name in placeholders(&uri) {
-            if !declared.contains(&name.as_str()) {
-                self.notice(
-                    uri_node.line,
-                    format!("{shown}: `{{{name}}}` in the uri is no path parameter of the method; it is sent as written"),
-                );
-            }
-        }
+        self.undeclared_placeholders(&uri, uri_node.line, shown, path);
         if kind == "http"
             && (i.get("requestTemplates").is_some()
                 || i.get("responses").is_some_and(|r| {
@@ -679,6 +666,25 @@ impl Reader<'_> {
                     format!("{shown}: {why}"),
                 );
                 None
+            }
+        }
+    }
+
+    /// A `{name}` in an integration uri that is no path parameter of the method is sent as
+    /// written: noticed.
+    fn undeclared_placeholders(&mut self, uri: &str, line: u32, shown: &str, path: &RoutePath) {
+        let declared: Vec<&str> = path
+            .as_str()
+            .split('/')
+            .filter_map(|s| s.strip_prefix('{')?.strip_suffix('}'))
+            .map(|s| s.trim_end_matches('+'))
+            .collect();
+        for name in placeholders(uri) {
+            if !declared.contains(&name.as_str()) {
+                self.notice(
+                    line,
+                    format!("{shown}: `{{{name}}}` in the uri is no path parameter of the method; it is sent as written"),
+                );
             }
         }
     }

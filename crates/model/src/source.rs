@@ -239,81 +239,8 @@ impl Json<'_> {
         self.ws();
         let line = self.line;
         let kind = match self.b.get(self.i) {
-            Some(b'{') => {
-                self.i += 1;
-                let start = self.entries.len();
-                // Positions (from `start`) of the keys, once the object is large.
-                let mut index: hashbrown::HashTable<usize> = hashbrown::HashTable::new();
-                let hasher = self.hasher.clone();
-                let hash = |k: &str| std::hash::BuildHasher::hash_one(&hasher, k);
-                self.ws();
-                if self.b.get(self.i) == Some(&b'}') {
-                    self.i += 1;
-                } else {
-                    loop {
-                        self.ws();
-                        let key_line = self.line;
-                        let k = self.string()?;
-                        self.eat(b':')?;
-                        let mut v = self.value(depth + 1)?;
-                        if v.line == 0 {
-                            v.line = key_line;
-                        }
-                        // The last value of a repeated key wins, as in CloudFormation. A
-                        // large object (a template's Resources) looks keys up in an index, so
-                        // reading it stays linear.
-                        let m = &mut self.entries[start..];
-                        if m.len() == INDEX_FROM && index.is_empty() {
-                            for (i, (key, _)) in m.iter().enumerate() {
-                                index.insert_unique(hash(key), i, |&j| hash(&m[j].0));
-                            }
-                        }
-                        let found = if index.is_empty() {
-                            m.iter().position(|(key, _): &(String, Node)| *key == k)
-                        } else {
-                            index.find(hash(&k), |&j| m[j].0 == k).copied()
-                        };
-                        match found {
-                            Some(at) => {
-                                let slot = &mut m[at];
-                                self.duplicates.push(DuplicateKey {
-                                    key: k,
-                                    first_line: slot.1.line,
-                                    last_line: v.line,
-                                });
-                                slot.1 = v;
-                            }
-                            None => {
-                                if !index.is_empty() {
-                                    index.insert_unique(hash(&k), m.len(), |&j| hash(&m[j].0));
-                                }
-                                self.entries.push((k, v));
-                            }
-                        }
-                        if self.closed(b'}', "expected `,` or `}` in an object")? {
-                            break;
-                        }
-                    }
-                }
-                Kind::Map(self.entries.drain(start..).collect())
-            }
-            Some(b'[') => {
-                self.i += 1;
-                let start = self.items.len();
-                self.ws();
-                if self.b.get(self.i) == Some(&b']') {
-                    self.i += 1;
-                } else {
-                    loop {
-                        let item = self.value(depth + 1)?;
-                        self.items.push(item);
-                        if self.closed(b']', "expected `,` or `]` in an array")? {
-                            break;
-                        }
-                    }
-                }
-                Kind::Seq(self.items.drain(start..).collect())
-            }
+            Some(b'{') => self.object(depth)?,
+            Some(b'[') => self.array(depth)?,
             Some(b'"') => Kind::Str(self.string()?),
             Some(b't') if self.b[self.i..].starts_with(b"true") => {
                 self.i += 4;
@@ -332,6 +259,86 @@ impl Json<'_> {
             None => return Err(self.error("the JSON ends early")),
         };
         Ok(Node { kind, line })
+    }
+
+    /// An object, from its `{`: entries gathered on the scratch stack, a repeated key's last
+    /// value kept and the repeat recorded.
+    fn object(&mut self, depth: usize) -> Result<Kind, ParseError> {
+        self.i += 1;
+        let start = self.entries.len();
+        // Positions (from `start`) of the keys, once the object is large.
+        let mut index: hashbrown::HashTable<usize> = hashbrown::HashTable::new();
+        let hasher = self.hasher.clone();
+        let hash = |k: &str| std::hash::BuildHasher::hash_one(&hasher, k);
+        self.ws();
+        if self.b.get(self.i) == Some(&b'}') {
+            self.i += 1;
+        } else {
+            loop {
+                self.ws();
+                let key_line = self.line;
+                let k = self.string()?;
+                self.eat(b':')?;
+                let mut v = self.value(depth + 1)?;
+                if v.line == 0 {
+                    v.line = key_line;
+                }
+                // The last value of a repeated key wins, as in CloudFormation. A
+                // large object (a template's Resources) looks keys up in an index, so
+                // reading it stays linear.
+                let m = &mut self.entries[start..];
+                if m.len() == INDEX_FROM && index.is_empty() {
+                    for (i, (key, _)) in m.iter().enumerate() {
+                        index.insert_unique(hash(key), i, |&j| hash(&m[j].0));
+                    }
+                }
+                let found = if index.is_empty() {
+                    m.iter().position(|(key, _): &(String, Node)| *key == k)
+                } else {
+                    index.find(hash(&k), |&j| m[j].0 == k).copied()
+                };
+                match found {
+                    Some(at) => {
+                        let slot = &mut m[at];
+                        self.duplicates.push(DuplicateKey {
+                            key: k,
+                            first_line: slot.1.line,
+                            last_line: v.line,
+                        });
+                        slot.1 = v;
+                    }
+                    None => {
+                        if !index.is_empty() {
+                            index.insert_unique(hash(&k), m.len(), |&j| hash(&m[j].0));
+                        }
+                        self.entries.push((k, v));
+                    }
+                }
+                if self.closed(b'}', "expected `,` or `}` in an object")? {
+                    break;
+                }
+            }
+        }
+        Ok(Kind::Map(self.entries.drain(start..).collect()))
+    }
+
+    /// An array, from its `[`: items gathered on the scratch stack.
+    fn array(&mut self, depth: usize) -> Result<Kind, ParseError> {
+        self.i += 1;
+        let start = self.items.len();
+        self.ws();
+        if self.b.get(self.i) == Some(&b']') {
+            self.i += 1;
+        } else {
+            loop {
+                let item = self.value(depth + 1)?;
+                self.items.push(item);
+                if self.closed(b']', "expected `,` or `]` in an array")? {
+                    break;
+                }
+            }
+        }
+        Ok(Kind::Seq(self.items.drain(start..).collect()))
     }
 
     /// After an object's entry or an array's item: a `,` (more follow) or `close` (true).
