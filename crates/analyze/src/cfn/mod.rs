@@ -211,21 +211,7 @@ impl Reader<'_> {
             props,
             loc: l,
         };
-        // A boolean property with another value (`ture`): CloudFormation refuses the template.
-        for name in BOOLEAN_PROPERTIES {
-            if let Some(v) = r.props.get(name)
-                && !matches!(v, V::Unknown(_))
-                && v.as_bool().is_none()
-            {
-                self.out.errors.push((
-                    Loc {
-                        line: r.line_of(name),
-                        ..r.loc.clone()
-                    },
-                    format!("{name}: `{}` is not a boolean (true or false)", v.text()),
-                ));
-            }
-        }
+        self.check_booleans(&r);
         if !READ_TYPES.contains(&ty)
             && let Some(near) = nearest_type(ty)
         {
@@ -265,17 +251,7 @@ impl Reader<'_> {
                     self.out.profile_vpcs.push((to_ref(&p), to_ref(&v), r.loc));
                 }
             }
-            "AWS::Route53Profiles::ProfileResourceAssociation" => {
-                let arn = r.prop("ResourceArn");
-                self.unknown(&r, "ResourceArn", &arn);
-                if let (Some(p), Some(arn)) = (r.prop("ProfileId"), arn) {
-                    let what = match &arn {
-                        V::Unknown(why) => crate::imported::ProfileResource::Other(why.clone()),
-                        other => crate::imported::ProfileResource::from_arn(&other.text()),
-                    };
-                    self.out.profile_resources.push((to_ref(&p), what, r.loc));
-                }
-            }
+            "AWS::Route53Profiles::ProfileResourceAssociation" => self.profile_resource(r),
             "AWS::ApiGateway::Method" => self.method(r),
             "AWS::ApiGateway::UsagePlan" => self.usage_plan(r),
             "AWS::ApiGateway::UsagePlanKey" => {
@@ -288,6 +264,36 @@ impl Reader<'_> {
                 "a nested stack: its resources and outputs are not read".to_owned(),
             )),
             _ => {}
+        }
+    }
+
+    /// A boolean property with another value (`ture`): CloudFormation refuses the template.
+    fn check_booleans(&mut self, r: &Res<'_>) {
+        for name in BOOLEAN_PROPERTIES {
+            if let Some(v) = r.props.get(name)
+                && !matches!(v, V::Unknown(_))
+                && v.as_bool().is_none()
+            {
+                self.out.errors.push((
+                    Loc {
+                        line: r.line_of(name),
+                        ..r.loc.clone()
+                    },
+                    format!("{name}: `{}` is not a boolean (true or false)", v.text()),
+                ));
+            }
+        }
+    }
+
+    fn profile_resource(&mut self, r: Res<'_>) {
+        let arn = r.prop("ResourceArn");
+        self.unknown(&r, "ResourceArn", &arn);
+        if let (Some(p), Some(arn)) = (r.prop("ProfileId"), arn) {
+            let what = match &arn {
+                V::Unknown(why) => crate::imported::ProfileResource::Other(why.clone()),
+                other => crate::imported::ProfileResource::from_arn(&other.text()),
+            };
+            self.out.profile_resources.push((to_ref(&p), what, r.loc));
         }
     }
 
