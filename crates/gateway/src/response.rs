@@ -61,56 +61,8 @@ pub(crate) async fn handle(
         },
         Err(r) => Err(r),
     };
-    let too_large = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok())
-        .is_some_and(|n| n > MAX_BODY as u64);
-    let mut upstream_latency = None;
-    let mut breaks = None;
-    let outcome: Result<Response<Body>, Reject> = match decision {
-        Err(r) => Err(r),
-        Ok(_) if too_large => Err(Reject::TooLarge),
-        // A WebSocket API: `$connect` decides (a MOCK other than 2xx refuses the connection
-        // with its status and body); a valid handshake is switched to the WebSocket protocol.
-        Ok(admitted) if admitted.websocket.is_some() => match &admitted.route.integration {
-            Integration::Mock { status, body, .. } if !(200..300).contains(status) => {
-                let mut res = Response::new(full(body.clone()));
-                *res.status_mut() = StatusCode::from_u16(*status).unwrap_or(StatusCode::FORBIDDEN);
-                Ok(res)
-            }
-            _ => switch_to_websocket(req, &admitted, &conn, &shared, &request_id),
-        },
-        Ok(admitted) => match &admitted.route.integration {
-            Integration::Mock {
-                status,
-                body,
-                headers,
-            } => Ok(mock(*status, body, headers)),
-            Integration::HttpProxy {
-                uri,
-                timeout_ms,
-                ca,
-                client_certificate,
-            } => {
-                let target = Target {
-                    uri,
-                    params: &admitted.params,
-                    timeout: Duration::from_millis(u64::from(*timeout_ms)),
-                    ca: ca.as_deref(),
-                    client_cert: client_certificate.as_deref(),
-                };
-                proxy(req, &target, &snapshot.upstreams)
-                    .await
-                    .map(|(res, took, slot)| {
-                        upstream_latency = Some(took);
-                        breaks = Some(slot);
-                        res
-                    })
-            }
-        },
-    };
+    let (outcome, upstream_latency, breaks) =
+        answer(req, decision, &conn, &shared, &snapshot, &request_id).await;
     let (mut res, reject) = match outcome {
         Ok(res) => (res, None),
         Err(r) => (refusal(&r), Some(r)),
@@ -146,6 +98,73 @@ pub(crate) async fn handle(
         finish: Some(finish),
         failed: None,
     })
+}
+
+/// What answers an admitted request: a refusal, the WebSocket switch, a MOCK or the upstream
+/// (with its latency, and the slot where a broken upstream body is noted).
+async fn answer(
+    req: Request<Incoming>,
+    decision: Result<crate::tables::Admitted<'_>, Reject>,
+    conn: &Conn,
+    shared: &Shared,
+    snapshot: &crate::server::Snapshot,
+    request_id: &str,
+) -> (
+    Result<Response<Body>, Reject>,
+    Option<Duration>,
+    Option<BreakSlot>,
+) {
+    let too_large = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        .is_some_and(|n| n > MAX_BODY as u64);
+    let mut upstream_latency = None;
+    let mut breaks = None;
+    let outcome: Result<Response<Body>, Reject> = match decision {
+        Err(r) => Err(r),
+        Ok(_) if too_large => Err(Reject::TooLarge),
+        // A WebSocket API: `$connect` decides (a MOCK other than 2xx refuses the connection
+        // with its status and body); a valid handshake is switched to the WebSocket protocol.
+        Ok(admitted) if admitted.websocket.is_some() => match &admitted.route.integration {
+            Integration::Mock { status, body, .. } if !(200..300).contains(status) => {
+                let mut res = Response::new(full(body.clone()));
+                *res.status_mut() = StatusCode::from_u16(*status).unwrap_or(StatusCode::FORBIDDEN);
+                Ok(res)
+            }
+            _ => switch_to_websocket(req, &admitted, conn, shared, request_id),
+        },
+        Ok(admitted) => match &admitted.route.integration {
+            Integration::Mock {
+                status,
+                body,
+                headers,
+            } => Ok(mock(*status, body, headers)),
+            Integration::HttpProxy {
+                uri,
+                timeout_ms,
+                ca,
+                client_certificate,
+            } => {
+                let target = Target {
+                    uri,
+                    params: &admitted.params,
+                    timeout: Duration::from_millis(u64::from(*timeout_ms)),
+                    ca: ca.as_deref(),
+                    client_cert: client_certificate.as_deref(),
+                };
+                proxy(req, &target, &snapshot.upstreams)
+                    .await
+                    .map(|(res, took, slot)| {
+                        upstream_latency = Some(took);
+                        breaks = Some(slot);
+                        res
+                    })
+            }
+        },
+    };
+    (outcome, upstream_latency, breaks)
 }
 
 /// A valid WebSocket opening handshake: 101 Switching Protocols, and the connection served as
