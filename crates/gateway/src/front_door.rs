@@ -78,7 +78,7 @@ pub(crate) async fn connection(
     mut peer: SocketAddr,
     door: Arc<(String, FrontDoor)>,
     shared: Arc<Shared>,
-    mut stop: watch::Receiver<bool>,
+    stop: watch::Receiver<bool>,
 ) {
     let _ = tcp.set_nodelay(true);
     let timeout = shared.header_read_timeout;
@@ -103,17 +103,10 @@ pub(crate) async fn connection(
         }
     };
     if shared.proxy_protocol {
-        match tokio::time::timeout(timeout, crate::proxyproto::read_header(&mut tcp)).await {
-            Ok(Ok(Some(source))) => peer = source,
-            Ok(Ok(None)) => {}
-            Ok(Err(e)) => {
-                tracing::debug!(%peer, error = %e, "connection refused");
-                refused(ConnRefusal::ProxyHeader);
-                return;
-            }
-            Err(_) => {
-                tracing::debug!(%peer, "no PROXY protocol header in time");
-                refused(ConnRefusal::ProxyHeaderTimeout);
+        match proxy_header(&mut tcp, timeout, peer).await {
+            Ok(source) => peer = source,
+            Err(why) => {
+                refused(why);
                 return;
             }
         }
@@ -159,15 +152,7 @@ pub(crate) async fn connection(
     }
     let (_, session) = stream.get_ref();
     let presented = session.peer_certificates().map(<[_]>::to_vec);
-    let client_cert = match (&check, &presented) {
-        (Some(check), p) => check.check(p.as_deref()),
-        // Strict mode verified it during the handshake.
-        (None, Some(chain)) if !chain.is_empty() => {
-            let (subject, serial) = describe(&chain[0]);
-            ClientCert::Valid { subject, serial }
-        }
-        (None, _) => ClientCert::NotAsked,
-    };
+    let client_cert = client_cert(check.as_deref(), presented.as_deref());
     let protocol = if session.alpn_protocol() == Some(b"h2") {
         "HTTP/2"
     } else {
@@ -183,6 +168,59 @@ pub(crate) async fn connection(
         protocol,
         activity: activity.clone(),
     });
+    serve(stream, conn, activity, shared, stop, peer).await;
+}
+
+/// What the client's certificate chain says: checked by the domain's truststore, or (strict
+/// mode) already verified during the handshake, or not asked for.
+fn client_cert(
+    check: Option<&crate::tls::ClientCheck>,
+    presented: Option<&[rustls_pki_types::CertificateDer<'static>]>,
+) -> ClientCert {
+    match (check, presented) {
+        (Some(check), p) => check.check(p),
+        // Strict mode verified it during the handshake.
+        (None, Some(chain)) if !chain.is_empty() => {
+            let (subject, serial) = describe(&chain[0]);
+            ClientCert::Valid { subject, serial }
+        }
+        (None, _) => ClientCert::NotAsked,
+    }
+}
+
+/// The client's address from a PROXY protocol header (v1 or v2), read within `timeout`; the
+/// TCP peer's when the header says LOCAL.
+async fn proxy_header(
+    tcp: &mut TcpStream,
+    timeout: std::time::Duration,
+    peer: SocketAddr,
+) -> Result<SocketAddr, crate::metrics::ConnRefusal> {
+    use crate::metrics::ConnRefusal;
+    match tokio::time::timeout(timeout, crate::proxyproto::read_header(tcp)).await {
+        Ok(Ok(Some(source))) => Ok(source),
+        Ok(Ok(None)) => Ok(peer),
+        Ok(Err(e)) => {
+            tracing::debug!(%peer, error = %e, "connection refused");
+            Err(ConnRefusal::ProxyHeader)
+        }
+        Err(_) => {
+            tracing::debug!(%peer, "no PROXY protocol header in time");
+            Err(ConnRefusal::ProxyHeaderTimeout)
+        }
+    }
+}
+
+/// Serves HTTP/1.1 or HTTP/2 (with upgrades) on an accepted TLS stream until the client closes,
+/// the gateway stops, or the connection is idle; then in-flight requests get a bounded grace.
+async fn serve(
+    stream: tokio_rustls::server::TlsStream<TcpStream>,
+    conn: Arc<Conn>,
+    activity: Arc<Activity>,
+    shared: Arc<Shared>,
+    mut stop: watch::Receiver<bool>,
+    peer: SocketAddr,
+) {
+    let timeout = shared.header_read_timeout;
     let svc_shared = shared.clone();
     let service = service_fn(move |req| {
         let (conn, shared) = (conn.clone(), svc_shared.clone());
