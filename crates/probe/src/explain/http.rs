@@ -374,79 +374,10 @@ fn forbidden(
             vec!["use a certificate issued by a CA in the domain's truststore, valid today".to_owned()],
         );
     }
-    // A private custom domain name: only endpoints with an access association may invoke it,
-    // and its base path mappings pick the API.
-    if let (Some(t), Some(host)) = (topology, opts.url.name())
-        && let Some(d) = t
-            .custom_domain(host)
-            .filter(|d| d.endpoint_type.value == EndpointType::Private)
+    if let Some((rule, cause, fixes)) = private_domain_cause(obs, opts, topology)
+        .or_else(|| default_name_cause(opts, name, topology))
     {
-        if let Some(parallax_model::FrontDoor::VpcEndpoint(v)) = &obs.outcome.front_door
-            && !d.access_associations.iter().any(|a| a.value == *v)
-        {
-            return mk(
-                Rule::PrivateDomainAccess,
-                format!(
-                    "{} is a private custom domain name and {v} has no access association with it; only associated endpoints may invoke it",
-                    d.name.value
-                ),
-                vec![format!(
-                    "create an access association between {} and {v} (AWS::ApiGateway::DomainNameAccessAssociation, aws apigateway create-domain-name-access-association)",
-                    d.name.value
-                )],
-            );
-        }
-        let first = first_segment(&opts.url.path);
-        if !d
-            .mappings
-            .iter()
-            .any(|m| m.base_path.is_empty() || m.base_path == first)
-        {
-            return mk(
-                Rule::UnknownStage,
-                format!(
-                    "`{first}` is not a base path of {} (base paths: {})",
-                    d.name.value,
-                    d.mappings
-                        .iter()
-                        .map(|m| m.base_path.clone())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-                vec!["start the path with one of the domain's base paths".to_owned()],
-            );
-        }
-    }
-    if let (Some(ExecuteApiName::Default { api, .. }), Some(t)) = (name, topology)
-        && let Some(a) = t.api(api)
-    {
-        if a.endpoint_type.value == EndpointType::Private {
-            return mk(Rule::PrivateApiOutside, format!("{api} is a PRIVATE API and this request did not come through one of its VPC endpoints"), vec!["call it from a VPC with an execute-api endpoint, by a name that resolves to the endpoint".to_owned()]);
-        }
-        if a.disable_execute_api_endpoint {
-            return mk(
-                Rule::DefaultEndpointDisabled,
-                format!(
-                    "{api} has its default execute-api endpoint disabled; it answers only through its custom domains"
-                ),
-                vec!["call the API through its custom domain".to_owned()],
-            );
-        }
-        let stage = first_segment(&opts.url.path);
-        if !a.stages.iter().any(|s| s.value == stage) {
-            return mk(
-                Rule::UnknownStage,
-                format!(
-                    "`{stage}` is not a stage of {api} (stages: {}); the stage comes first in the path of a default hostname",
-                    a.stages
-                        .iter()
-                        .map(|s| s.value.clone())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-                vec!["put the stage first in the path".to_owned()],
-            );
-        }
+        return mk(rule, cause, fixes);
     }
     let (rule, cause) = if opts.api_key.is_none()
         && !opts
@@ -466,6 +397,98 @@ fn forbidden(
             "check the stage is the first path segment".to_owned(),
         ],
     )
+}
+
+/// A private custom domain name: only endpoints with an access association may invoke it,
+/// and its base path mappings pick the API.
+fn private_domain_cause(
+    obs: &Observation,
+    opts: &ProbeOptions,
+    topology: Option<&Topology>,
+) -> Option<(Rule, String, Vec<String>)> {
+    if let (Some(t), Some(host)) = (topology, opts.url.name())
+        && let Some(d) = t
+            .custom_domain(host)
+            .filter(|d| d.endpoint_type.value == EndpointType::Private)
+    {
+        if let Some(parallax_model::FrontDoor::VpcEndpoint(v)) = &obs.outcome.front_door
+            && !d.access_associations.iter().any(|a| a.value == *v)
+        {
+            return Some((
+                Rule::PrivateDomainAccess,
+                format!(
+                    "{} is a private custom domain name and {v} has no access association with it; only associated endpoints may invoke it",
+                    d.name.value
+                ),
+                vec![format!(
+                    "create an access association between {} and {v} (AWS::ApiGateway::DomainNameAccessAssociation, aws apigateway create-domain-name-access-association)",
+                    d.name.value
+                )],
+            ));
+        }
+        let first = first_segment(&opts.url.path);
+        if !d
+            .mappings
+            .iter()
+            .any(|m| m.base_path.is_empty() || m.base_path == first)
+        {
+            return Some((
+                Rule::UnknownStage,
+                format!(
+                    "`{first}` is not a base path of {} (base paths: {})",
+                    d.name.value,
+                    d.mappings
+                        .iter()
+                        .map(|m| m.base_path.clone())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                vec!["start the path with one of the domain's base paths".to_owned()],
+            ));
+        }
+    }
+    None
+}
+
+/// A default execute-api name whose API the topology knows: private, default endpoint
+/// disabled, or no such stage.
+fn default_name_cause(
+    opts: &ProbeOptions,
+    name: Option<&ExecuteApiName>,
+    topology: Option<&Topology>,
+) -> Option<(Rule, String, Vec<String>)> {
+    if let (Some(ExecuteApiName::Default { api, .. }), Some(t)) = (name, topology)
+        && let Some(a) = t.api(api)
+    {
+        if a.endpoint_type.value == EndpointType::Private {
+            return Some((Rule::PrivateApiOutside, format!("{api} is a PRIVATE API and this request did not come through one of its VPC endpoints"), vec!["call it from a VPC with an execute-api endpoint, by a name that resolves to the endpoint".to_owned()]));
+        }
+        if a.disable_execute_api_endpoint {
+            return Some((
+                Rule::DefaultEndpointDisabled,
+                format!(
+                    "{api} has its default execute-api endpoint disabled; it answers only through its custom domains"
+                ),
+                vec!["call the API through its custom domain".to_owned()],
+            ));
+        }
+        let stage = first_segment(&opts.url.path);
+        if !a.stages.iter().any(|s| s.value == stage) {
+            return Some((
+                Rule::UnknownStage,
+                format!(
+                    "`{stage}` is not a stage of {api} (stages: {}); the stage comes first in the path of a default hostname",
+                    a.stages
+                        .iter()
+                        .map(|s| s.value.clone())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                vec!["put the stage first in the path".to_owned()],
+            ));
+        }
+    }
+    None
 }
 
 /// The first segment of a URL path: a REST API's stage, or a custom domain's base path.
