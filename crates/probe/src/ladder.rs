@@ -486,7 +486,30 @@ async fn tls_rung(
             return;
         }
     };
-    let (_, session) = stream.get_ref();
+    let h2 = negotiated(tls, stream.get_ref().1, opts);
+    trace_request(opts, h2);
+    let (http, outcome) = http_exchange(TokioIo::new(stream), h2, opts, deadline).await;
+    trace_response(opts, &http);
+    // TLS 1.3 sends the server's verdict on our certificate after the handshake: it shows up
+    // as an alert on the first read, i.e. as the HTTP exchange failing.
+    if let Some(HttpFailure::TlsAlert { description }) = &http.failure
+        && tls.client_cert_requested
+    {
+        tls.refused(if description == "certificate_required" {
+            ClientCertRefusal::Required
+        } else {
+            ClientCertRefusal::Alert {
+                description: description.clone(),
+            }
+        });
+    }
+    obs.http = Some(http);
+    obs.outcome.http = outcome;
+}
+
+/// What the handshake settled (version, cipher, ALPN), recorded and traced as curl's `-v`
+/// shows it; whether HTTP/2 was agreed.
+fn negotiated(tls: &mut TlsLayer, session: &rustls::ClientConnection, opts: &ProbeOptions) -> bool {
     tls.version = session
         .protocol_version()
         .and_then(|v| v.as_str())
@@ -498,7 +521,6 @@ async fn tls_rung(
     tls.alpn = session
         .alpn_protocol()
         .map(|a| String::from_utf8_lossy(a).into_owned());
-    let h2 = session.alpn_protocol() == Some(b"h2");
     opts.trace(|| {
         let mut t = format!(
             "* SSL connection using {} / {} / ALPN: {}",
@@ -522,24 +544,7 @@ async fn tls_rung(
         }
         t
     });
-    trace_request(opts, h2);
-    let (http, outcome) = http_exchange(TokioIo::new(stream), h2, opts, deadline).await;
-    trace_response(opts, &http);
-    // TLS 1.3 sends the server's verdict on our certificate after the handshake: it shows up
-    // as an alert on the first read, i.e. as the HTTP exchange failing.
-    if let Some(HttpFailure::TlsAlert { description }) = &http.failure
-        && tls.client_cert_requested
-    {
-        tls.refused(if description == "certificate_required" {
-            ClientCertRefusal::Required
-        } else {
-            ClientCertRefusal::Alert {
-                description: description.clone(),
-            }
-        });
-    }
-    obs.http = Some(http);
-    obs.outcome.http = outcome;
+    session.alpn_protocol() == Some(b"h2")
 }
 
 /// Header names whose values are secrets.
