@@ -105,97 +105,7 @@ impl LabReport {
                 let _ = writeln!(o, "  change: {c}");
             }
             for r in &step.requests {
-                let mark = if r.differences.is_empty() {
-                    "ok"
-                } else {
-                    "DIFFERS"
-                };
-                let extras: Vec<String> = [
-                    r.api_key_id.as_ref().map(|k| format!("key {k}")),
-                    r.client_certificate.as_ref().map(|c| format!("cert {c}")),
-                    (r.repeat > 1).then(|| format!("x{}", r.repeat)),
-                ]
-                .into_iter()
-                .flatten()
-                .collect();
-                let extras = if extras.is_empty() {
-                    String::new()
-                } else {
-                    format!(" ({})", extras.join(", "))
-                };
-                let _ = writeln!(
-                    o,
-                    "  {} ({}) {} {}{extras}",
-                    r.from, r.view, r.method, r.url
-                );
-                let via = r
-                    .outcome
-                    .dns
-                    .cname_path()
-                    .map(|c| format!(" via CNAME {c}"))
-                    .unwrap_or_default();
-                let _ = writeln!(
-                    o,
-                    "    dns    {}{via} → {}",
-                    r.host,
-                    answer_text(&r.outcome.dns)
-                );
-                let _ = writeln!(o, "           {}: answered by {}", r.verdict, r.answered_by);
-                if let Some(door) = &r.outcome.front_door {
-                    let addr = r
-                        .connected
-                        .map(|(a, _)| format!(" at {a}"))
-                        .unwrap_or_default();
-                    let _ = writeln!(o, "    door   {door}{addr}");
-                }
-                match &r.outcome.http {
-                    Some(h) => {
-                        let et = h
-                            .error_type
-                            .as_ref()
-                            .map(|e| format!(" {e}"))
-                            .unwrap_or_default();
-                        let _ = writeln!(o, "    http   {}{et}  [{mark}]", h.status);
-                    }
-                    None => {
-                        let _ = writeln!(o, "    http   no response  [{mark}]");
-                    }
-                }
-                if r.diagnosis.rule != parallax_probe::explain::Rule::Ok {
-                    let _ = writeln!(
-                        o,
-                        "    why    {}: {}",
-                        r.diagnosis.rule,
-                        wrap(&r.diagnosis.cause, 86, "           ")
-                    );
-                    if let Some(c) = &r.diagnosis.confirmation {
-                        let result = c
-                            .status
-                            .map(|s| s.to_string())
-                            .or_else(|| c.error.clone())
-                            .unwrap_or_else(|| "no answer".to_owned());
-                        let verdict = if c.confirmed {
-                            "confirmed"
-                        } else {
-                            "not confirmed"
-                        };
-                        let _ = writeln!(
-                            o,
-                            "    check  the same request pinned to {} (the {} answer): {result}, {verdict}",
-                            c.addr, c.resolver
-                        );
-                    }
-                }
-                for d in &r.differences {
-                    let _ = writeln!(o, "    DIFF   {d}");
-                }
-                if !r.unchecked.is_empty() {
-                    let _ = writeln!(
-                        o,
-                        "    note   expected {} not observed (no HTTP exchange)",
-                        r.unchecked.join(", ")
-                    );
-                }
+                request_text(&mut o, r);
             }
         }
         let n = self.requests().count();
@@ -210,6 +120,102 @@ impl LabReport {
             self.elapsed_ms
         );
         o
+    }
+}
+
+/// One request of a step: what was sent, the DNS answer, the door, the HTTP result, why, and
+/// how it differs from what was expected.
+fn request_text(o: &mut String, r: &RequestRecord) {
+    let mark = if r.differences.is_empty() {
+        "ok"
+    } else {
+        "DIFFERS"
+    };
+    let extras: Vec<String> = [
+        r.api_key_id.as_ref().map(|k| format!("key {k}")),
+        r.client_certificate.as_ref().map(|c| format!("cert {c}")),
+        (r.repeat > 1).then(|| format!("x{}", r.repeat)),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let extras = if extras.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", extras.join(", "))
+    };
+    let _ = writeln!(
+        o,
+        "  {} ({}) {} {}{extras}",
+        r.from, r.view, r.method, r.url
+    );
+    let via = r
+        .outcome
+        .dns
+        .cname_path()
+        .map(|c| format!(" via CNAME {c}"))
+        .unwrap_or_default();
+    let _ = writeln!(
+        o,
+        "    dns    {}{via} → {}",
+        r.host,
+        answer_text(&r.outcome.dns)
+    );
+    let _ = writeln!(o, "           {}: answered by {}", r.verdict, r.answered_by);
+    if let Some(door) = &r.outcome.front_door {
+        let addr = r
+            .connected
+            .map(|(a, _)| format!(" at {a}"))
+            .unwrap_or_default();
+        let _ = writeln!(o, "    door   {door}{addr}");
+    }
+    match &r.outcome.http {
+        Some(h) => {
+            let et = h
+                .error_type
+                .as_ref()
+                .map(|e| format!(" {e}"))
+                .unwrap_or_default();
+            let _ = writeln!(o, "    http   {}{et}  [{mark}]", h.status);
+        }
+        None => {
+            let _ = writeln!(o, "    http   no response  [{mark}]");
+        }
+    }
+    if r.diagnosis.rule != parallax_probe::explain::Rule::Ok {
+        let _ = writeln!(
+            o,
+            "    why    {}: {}",
+            r.diagnosis.rule,
+            wrap(&r.diagnosis.cause, 86, "           ")
+        );
+        if let Some(c) = &r.diagnosis.confirmation {
+            let result = c
+                .status
+                .map(|s| s.to_string())
+                .or_else(|| c.error.clone())
+                .unwrap_or_else(|| "no answer".to_owned());
+            let verdict = if c.confirmed {
+                "confirmed"
+            } else {
+                "not confirmed"
+            };
+            let _ = writeln!(
+                o,
+                "    check  the same request pinned to {} (the {} answer): {result}, {verdict}",
+                c.addr, c.resolver
+            );
+        }
+    }
+    for d in &r.differences {
+        let _ = writeln!(o, "    DIFF   {d}");
+    }
+    if !r.unchecked.is_empty() {
+        let _ = writeln!(
+            o,
+            "    note   expected {} not observed (no HTTP exchange)",
+            r.unchecked.join(", ")
+        );
     }
 }
 
