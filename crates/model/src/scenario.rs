@@ -132,12 +132,74 @@ pub struct SetCustomDomain {
     pub policy: Option<At<serde_json::Value>>,
 }
 
-impl Change {
-    /// Applies the change, or says why it cannot be applied.
-    pub fn apply(&self, t: &mut Topology) -> Result<(), String> {
-        fn missing(what: &str, id: &dyn fmt::Display) -> String {
-            format!("there is no {what} `{id}` to change at this step")
+impl SetApi {
+    /// Sets what the change gives on the API it names.
+    fn apply_to(&self, api: &mut crate::topology::Api) {
+        if let Some(ty) = self.endpoint_type {
+            api.endpoint_type.value = ty;
         }
+        if let Some(v) = &self.vpc_endpoints {
+            api.vpc_endpoints = v.clone();
+        }
+        if let Some(d) = self.disable_execute_api_endpoint {
+            api.disable_execute_api_endpoint = d;
+        }
+        if let Some(p) = &self.policy {
+            api.policy = Some(p.clone());
+        }
+    }
+}
+
+impl SetCustomDomain {
+    /// Sets what the change gives on the custom domain it names.
+    fn apply_to(&self, d: &mut crate::topology::CustomDomain) {
+        if let Some(dns) = self.dns {
+            d.dns.value = dns;
+        }
+        if let Some(a) = &self.access_associations {
+            d.access_associations = a.clone();
+        }
+        if let Some(p) = &self.policy {
+            d.policy = Some(p.clone());
+        }
+    }
+}
+
+/// A change names an element the topology does not have at its step.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Missing {
+    /// What kind of element (`endpoint`, `private hosted zone`).
+    pub what: &'static str,
+    /// Its id or name as the change gives it.
+    pub id: String,
+}
+
+impl fmt::Display for Missing {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "there is no {} `{}` to change at this step",
+            self.what, self.id
+        )
+    }
+}
+
+impl std::error::Error for Missing {}
+
+/// Removes the elements `matches` picks; whether there was one.
+fn remove<T>(list: &mut Vec<T>, matches: impl Fn(&T) -> bool) -> bool {
+    let before = list.len();
+    list.retain(|x| !matches(x));
+    list.len() != before
+}
+
+impl Change {
+    /// Applies the change, or says which element it names is missing.
+    pub fn apply(&self, t: &mut Topology) -> Result<(), Missing> {
+        let missing = |what: &'static str, id: &dyn fmt::Display| Missing {
+            what,
+            id: id.to_string(),
+        };
         match self {
             Change::AddVpc(v) => t.vpcs.push(v.clone()),
             Change::SetVpc(s) => {
@@ -155,9 +217,7 @@ impl Change {
             }
             Change::AddEndpoint(e) => t.endpoints.push(e.clone()),
             Change::RemoveEndpoint(id) => {
-                let before = t.endpoints.len();
-                t.endpoints.retain(|e| e.id.value != *id);
-                if t.endpoints.len() == before {
+                if !remove(&mut t.endpoints, |e| e.id.value == *id) {
                     return Err(missing("endpoint", id));
                 }
                 // AWS drops the associations along with the endpoint.
@@ -178,9 +238,7 @@ impl Change {
             }
             Change::AddHostedZone(z) => t.hosted_zones.push(z.clone()),
             Change::RemoveHostedZone(name) => {
-                let before = t.hosted_zones.len();
-                t.hosted_zones.retain(|z| z.name.value != *name);
-                if t.hosted_zones.len() == before {
+                if !remove(&mut t.hosted_zones, |z| z.name.value == *name) {
                     return Err(missing("private hosted zone", name));
                 }
             }
@@ -194,25 +252,19 @@ impl Change {
             }
             Change::AddResolverRule(r) => t.resolver_rules.push(r.clone()),
             Change::RemoveResolverRule(id) => {
-                let before = t.resolver_rules.len();
-                t.resolver_rules.retain(|r| r.id.value != *id);
-                if t.resolver_rules.len() == before {
+                if !remove(&mut t.resolver_rules, |r| r.id.value == *id) {
                     return Err(missing("resolver rule", id));
                 }
             }
             Change::AddProfile(p) => t.profiles.push(p.clone()),
             Change::RemoveProfile(id) => {
-                let before = t.profiles.len();
-                t.profiles.retain(|p| p.id.value != *id);
-                if t.profiles.len() == before {
+                if !remove(&mut t.profiles, |p| p.id.value == *id) {
                     return Err(missing("Route 53 Profile", id));
                 }
             }
             Change::AddOnprem(n) => t.onprem.push(n.clone()),
             Change::RemoveOnprem(name) => {
-                let before = t.onprem.len();
-                t.onprem.retain(|n| n.name.value != *name);
-                if t.onprem.len() == before {
+                if !remove(&mut t.onprem, |n| n.name.value == *name) {
                     return Err(missing("on-prem network", name));
                 }
             }
@@ -223,24 +275,11 @@ impl Change {
                     .iter_mut()
                     .find(|a| a.id.value == s.id)
                     .ok_or_else(|| missing("API", &s.id))?;
-                if let Some(ty) = s.endpoint_type {
-                    api.endpoint_type.value = ty;
-                }
-                if let Some(v) = &s.vpc_endpoints {
-                    api.vpc_endpoints = v.clone();
-                }
-                if let Some(d) = s.disable_execute_api_endpoint {
-                    api.disable_execute_api_endpoint = d;
-                }
-                if let Some(p) = &s.policy {
-                    api.policy = Some(p.clone());
-                }
+                s.apply_to(api);
             }
             Change::AddCustomDomain(d) => t.custom_domains.push(d.clone()),
             Change::RemoveCustomDomain(name) => {
-                let before = t.custom_domains.len();
-                t.custom_domains.retain(|d| d.name.value != *name);
-                if t.custom_domains.len() == before {
+                if !remove(&mut t.custom_domains, |d| d.name.value == *name) {
                     return Err(missing("custom domain", name));
                 }
             }
@@ -250,15 +289,7 @@ impl Change {
                     .iter_mut()
                     .find(|d| d.name.value == s.name)
                     .ok_or_else(|| missing("custom domain", &s.name))?;
-                if let Some(dns) = s.dns {
-                    d.dns.value = dns;
-                }
-                if let Some(a) = &s.access_associations {
-                    d.access_associations = a.clone();
-                }
-                if let Some(p) = &s.policy {
-                    d.policy = Some(p.clone());
-                }
+                s.apply_to(d);
             }
         }
         Ok(())
@@ -590,8 +621,12 @@ impl Scenario {
                 ));
             }
             for (j, c) in step.changes.iter().enumerate() {
-                if let Err(msg) = c.apply(&mut current) {
-                    problems.push(Problem::new(c.pos, format!("steps[{i}].changes[{j}]"), msg));
+                if let Err(missing) = c.apply(&mut current) {
+                    problems.push(Problem::new(
+                        c.pos,
+                        format!("steps[{i}].changes[{j}]"),
+                        missing.to_string(),
+                    ));
                 }
             }
             let mut after = current.problems();
