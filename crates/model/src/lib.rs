@@ -14,6 +14,7 @@
 //! - [`exposition`]: Prometheus's OpenMetrics text turned into the classic text format.
 //! - [`source`]: a positioned tree of YAML or JSON text (every node keeps its line), shared by
 //!   the analyzer's template readers and [`openapi`].
+//! - [`notice`]: what was read but is not emulated, by file and line.
 //! - [`openapi`]: API Gateway's OpenAPI 3 and Swagger 2.0 exports turned into an API's routes,
 //!   policy and endpoint configuration, with what is not emulated reported by line.
 
@@ -24,6 +25,7 @@ pub mod exposition;
 pub mod file;
 pub mod ids;
 pub mod naming;
+pub mod notice;
 pub mod openapi;
 pub mod outcome;
 pub mod policy;

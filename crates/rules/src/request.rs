@@ -40,7 +40,7 @@ impl MethodToken {
 
     pub fn as_str(&self) -> &str {
         match self {
-            MethodToken::Known(m) => crate::route::method_name(*m),
+            MethodToken::Known(m) => m.as_str(),
             MethodToken::Other(s) => s,
         }
     }

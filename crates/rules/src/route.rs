@@ -101,19 +101,6 @@ pub fn method_matches(route: Method, request: &MethodToken) -> bool {
     }
 }
 
-pub fn method_name(m: Method) -> &'static str {
-    match m {
-        Method::Get => "GET",
-        Method::Post => "POST",
-        Method::Put => "PUT",
-        Method::Patch => "PATCH",
-        Method::Delete => "DELETE",
-        Method::Head => "HEAD",
-        Method::Options => "OPTIONS",
-        Method::Any => "ANY",
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -94,115 +94,8 @@ impl Api {
             .all(|f| !f.is_empty() && f.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
             .then_some(fields)
     }
-}
 
-impl Api {
-    /// Reads the `openapi:` file, if any, into this API (routes, and the policy and VPC
-    /// endpoints when the topology does not give them), and clears the field. `base` is the
-    /// directory of the file that names it; `field` this API's path in it (`apis[0]`). Every
-    /// element taken carries the `openapi:` line, since its own line is in another file; what
-    /// is not emulated goes to `notices`. Returns the problems found.
-    pub fn take_openapi(
-        &mut self,
-        base: Option<&std::path::Path>,
-        field: &str,
-        notices: &mut Vec<crate::openapi::Notice>,
-    ) -> Vec<crate::Problem> {
-        let Some(file) = self.openapi.take() else {
-            return Vec::new();
-        };
-        let at = file.pos;
-        let field = format!("{field}.openapi");
-        let problem = |message: String| crate::Problem::new(at, field.clone(), message);
-        let path = match base {
-            Some(dir) => dir.join(&file.value),
-            None => std::path::PathBuf::from(&file.value),
-        };
-        let def = match crate::openapi::read_file(&path) {
-            Ok(d) => d,
-            Err(crate::LoadError::Read { path, error }) => {
-                return vec![problem(format!("cannot read {}: {error}", path.display()))];
-            }
-            Err(e) => {
-                return e
-                    .problems()
-                    .iter()
-                    .map(|p| {
-                        let field = if p.field.is_empty() {
-                            String::new()
-                        } else {
-                            format!("{}: ", p.field)
-                        };
-                        problem(format!(
-                            "{}:{}: {field}{}",
-                            path.display(),
-                            p.pos.line,
-                            p.message
-                        ))
-                    })
-                    .collect();
-            }
-        };
-        let mut problems = Vec::new();
-        if self.protocol != ApiProtocol::Rest {
-            problems.push(problem(
-                "only a REST API's routes are imported from OpenAPI".to_owned(),
-            ));
-        }
-        if !self.routes.is_empty() {
-            problems.push(problem(
-                "routes and openapi are both given: the routes come from the definition".to_owned(),
-            ));
-        }
-        if def.endpoint_type == Some(EndpointType::Private)
-            && self.endpoint_type.value != EndpointType::Private
-        {
-            problems.push(problem(format!(
-                "the definition lists VPC endpoints, which only a PRIVATE API has, but endpoint_type is {}",
-                self.endpoint_type.value
-            )));
-        }
-        if let Some(p) = def.policy {
-            if self.policy.is_some() {
-                problems.push(problem(
-                    "policy is given here and in the definition (x-amazon-apigateway-policy)"
-                        .to_owned(),
-                ));
-            } else {
-                self.policy = Some(At::new(p.value, at));
-            }
-        }
-        if !def.vpc_endpoints.is_empty() {
-            if self.vpc_endpoints.is_empty() {
-                self.vpc_endpoints = def
-                    .vpc_endpoints
-                    .into_iter()
-                    .map(|v| At::new(v.value, at))
-                    .collect();
-            } else {
-                problems.push(problem(
-                    "vpc_endpoints are given here and in the definition (vpcEndpointIds)"
-                        .to_owned(),
-                ));
-            }
-        }
-        if def.disable_execute_api_endpoint == Some(true) {
-            self.disable_execute_api_endpoint = true;
-        }
-        self.routes = def
-            .routes
-            .into_iter()
-            .map(|r| Route {
-                method: At::new(r.method.value, at),
-                path: At::new(r.path.value, at),
-                api_key_required: r.api_key_required,
-                integration: At::new(r.integration.value, at),
-            })
-            .collect();
-        notices.extend(def.notices);
-        problems
-    }
-
+    /// The API's default invoke name, `{api}.execute-api.{region}.amazonaws.com`.
     pub fn default_name(&self, region: &Region) -> ExecuteApiName {
         ExecuteApiName::Default {
             api: self.id.value.clone(),
@@ -233,6 +126,22 @@ pub enum Method {
     Head,
     Options,
     Any,
+}
+
+impl Method {
+    /// The method as API Gateway spells it (`GET`, `ANY`): in ARNs, routes and reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+            Method::Put => "PUT",
+            Method::Patch => "PATCH",
+            Method::Delete => "DELETE",
+            Method::Head => "HEAD",
+            Method::Options => "OPTIONS",
+            Method::Any => "ANY",
+        }
+    }
 }
 
 /// A resource path: `/`-separated segments, each literal, `{name}`, or a final `{name+}`.

@@ -62,7 +62,7 @@ pub struct Topology {
     /// What the OpenAPI definitions the file names hold that parallax does not emulate, with
     /// their lines: said when the file loads.
     #[serde(skip)]
-    pub notices: Vec<crate::openapi::Notice>,
+    pub notices: Vec<crate::notice::Notice>,
 }
 
 fn default_account() -> At<String> {

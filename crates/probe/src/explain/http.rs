@@ -215,13 +215,7 @@ fn missing_token(f: &Facts<'_>, evidence: Vec<String>) -> Diagnosis {
         let routes: Vec<String> = a
             .routes
             .iter()
-            .map(|r| {
-                format!(
-                    "{} /{{stage}}{}",
-                    parallax_rules::route::method_name(r.method.value),
-                    r.path.as_str()
-                )
-            })
+            .map(|r| format!("{} /{{stage}}{}", r.method.value.as_str(), r.path.as_str()))
             .collect();
         cause.push_str(&format!(
             "; {api} has {} (stages: {})",
