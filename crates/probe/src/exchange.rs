@@ -12,7 +12,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use parallax_model::{ErrorType, HttpOutcome};
 
 use crate::failure::HttpFailure;
-use crate::ladder::{BODY_KEEP, MAX_HEAD, left, ms};
+use crate::limits::{BODY_KEEP, MAX_HEAD, left, ms};
 use crate::observation::HttpLayer;
 use crate::options::ProbeOptions;
 

@@ -3,7 +3,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use hyper_util::rt::TokioIo;
 use parallax_model::Outcome;
@@ -18,67 +18,9 @@ use crate::options::ProbeOptions;
 pub use crate::certificate::{cert_info, describe_cert, name_matches};
 use crate::exchange::http_exchange;
 use crate::handshake::{Recorder, client_config};
+use crate::limits::{MAX_HEAD, STEP, left, ms};
 use crate::resolve::{ask, path_answer, pinned};
-
-/// The most of the body kept for the report.
-pub const BODY_KEEP: usize = 4096;
-/// The most the probe reads of a response head (status line and headers).
-pub const MAX_HEAD: usize = 64 * 1024;
-/// Each step's own limit, within `--max-time`.
-pub(crate) const STEP: Duration = Duration::from_secs(10);
-
-pub(crate) fn ms(d: Duration) -> f64 {
-    (d.as_secs_f64() * 1000.0 * 1000.0).round() / 1000.0
-}
-
-/// Where the probe connects: the URL's host and port, or what a `--connect-to` rule that matches
-/// them names instead (curl resolves and dials HOST2, keeps the URL's name for TLS and HTTP).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Route {
-    pub host: String,
-    pub port: u16,
-    /// The host is an address: no DNS.
-    pub literal: Option<IpAddr>,
-    /// A `--connect-to` rule chose it.
-    pub via_rule: bool,
-}
-
-impl Route {
-    pub(crate) fn of(opts: &ProbeOptions) -> Route {
-        // Through a proxy, the connection is the proxy's; the proxy resolves the URL's host.
-        if let Some(p) = &opts.proxy {
-            return Route {
-                literal: p.host.parse().ok(),
-                host: p.host.clone(),
-                port: p.port,
-                via_rule: false,
-            };
-        }
-        let host = opts.url.host_str();
-        let port = opts.url.port;
-        match opts.connect_to.iter().find(|r| r.matches(&host, port)) {
-            Some(r) => {
-                let to = if r.to_host.is_empty() {
-                    host
-                } else {
-                    r.to_host.clone()
-                };
-                Route {
-                    literal: to.parse().ok(),
-                    host: to,
-                    port: r.to_port.unwrap_or(port),
-                    via_rule: true,
-                }
-            }
-            None => Route {
-                literal: opts.url.ip(),
-                host,
-                port,
-                via_rule: false,
-            },
-        }
-    }
-}
+use crate::route::Route;
 
 /// Runs the whole ladder for `opts`, or with the connecting address pinned to `pin`.
 pub async fn run(opts: &ProbeOptions, pin: Option<IpAddr>) -> Observation {
@@ -576,10 +518,6 @@ pub fn redacted_headers(opts: &ProbeOptions) -> std::collections::BTreeMap<Strin
             (k, v)
         })
         .collect()
-}
-
-pub(crate) fn left(deadline: Instant) -> Duration {
-    deadline.saturating_duration_since(Instant::now())
 }
 
 fn connect_failure(e: &std::io::Error) -> ConnectFailure {

@@ -6,6 +6,7 @@
 //! - [`ladder`]: running the ladder, bounded and timed; its rungs are `resolve` (DNS),
 //!   `handshake` (TLS, recording what it shows), `exchange` (HTTP) and `certificate` (how a
 //!   certificate is shown and matched).
+//!   Their shared bounds and clock are `limits`; where a probe connects is `route`.
 //! - [`diff`]: where two vantage points' reports part ways.
 //! - [`ipranges`]: AWS's `ip-ranges.json`: the Region and services of an answer's address.
 //! - [`explain`]: rules, diagnosis, confirmation, exit codes.
@@ -25,10 +26,12 @@ pub mod failure;
 mod handshake;
 pub mod ipranges;
 pub mod ladder;
+mod limits;
 pub mod observation;
 pub mod options;
 pub mod report;
 mod resolve;
+mod route;
 pub mod url;
 pub mod websocket;
 pub mod writeout;

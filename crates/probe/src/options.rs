@@ -260,7 +260,7 @@ impl ProbeOptions {
         if self.output.is_some() {
             self.max_time
         } else {
-            crate::ladder::STEP * 3
+            crate::limits::STEP * 3
         }
     }
 

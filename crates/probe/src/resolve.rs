@@ -12,9 +12,10 @@ use parallax_dns::client::{AddressType, lookup};
 use parallax_model::{DnsName, DnsOutcome, Rcode, classify};
 
 use crate::failure::DnsFailure;
-use crate::ladder::{Route, left, ms};
+use crate::limits::{left, ms};
 use crate::observation::DnsAnswer;
 use crate::options::{Family, ProbeOptions};
+use crate::route::Route;
 
 /// An answer that did not come from DNS: `--resolve`, an address literal, a confirmation pin.
 pub(crate) fn fixed(resolver: &str, addrs: Vec<IpAddr>, why: &str) -> DnsAnswer {
