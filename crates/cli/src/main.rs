@@ -321,7 +321,7 @@ fn content_hash(p: &std::path::Path) -> Option<u64> {
 async fn usage_store(
     args: &GatewayArgs,
     metrics: &std::sync::Arc<parallax_gateway::metrics::GatewayMetrics>,
-) -> anyhow::Result<Option<std::sync::Arc<dyn parallax_gateway::usage::UsageStore + Send + Sync>>> {
+) -> anyhow::Result<Option<std::sync::Arc<dyn parallax_gateway::UsageStore + Send + Sync>>> {
     use parallax_gateway::usage_store::{Failure, RedisSettings, RedisStore};
     if args.usage_store == "memory" {
         return Ok(None);

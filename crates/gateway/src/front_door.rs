@@ -4,7 +4,7 @@
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
@@ -12,10 +12,10 @@ use parallax_model::FrontDoor;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
 
+use crate::context::{Activity, Conn, Shared};
 use crate::response::handle;
-use crate::server::Shared;
-use crate::tables::ClientCert;
 use crate::tls::{Chosen, describe};
+use parallax_rules::decision::ClientCert;
 
 pub(crate) async fn accept_loop(
     listener: TcpListener,
@@ -59,18 +59,6 @@ pub(crate) async fn accept_loop(
     {
         conns.shutdown().await;
     }
-}
-
-/// What a request knows about its connection.
-pub(crate) struct Conn {
-    pub(crate) door_name: String,
-    pub(crate) door: FrontDoor,
-    pub(crate) peer: SocketAddr,
-    /// The name the TLS session was made for.
-    pub(crate) sni: Option<String>,
-    pub(crate) client_cert: ClientCert,
-    pub(crate) protocol: &'static str,
-    pub(crate) activity: Arc<Activity>,
 }
 
 pub(crate) async fn connection(
@@ -260,72 +248,4 @@ async fn serve(
     // idle connection has nothing in flight and closes at once).
     served.as_mut().graceful_shutdown();
     let _ = tokio::time::timeout(timeout, served).await;
-}
-
-/// What a connection is doing, for its idle timeout: requests in flight (from the call of the
-/// service until its response body ends) and when the last one ended. Requests only touch
-/// atomics; the watchdog looks at them when its one timer fires, so a request costs no wake-up
-/// and no timer (a timer reset per request doubled the p99 of the fixed-response benchmark).
-#[derive(Debug)]
-pub(crate) struct Activity {
-    born: Instant,
-    in_flight: std::sync::atomic::AtomicUsize,
-    served: std::sync::atomic::AtomicBool,
-    /// When the last request ended, in milliseconds after `born`.
-    since_ms: std::sync::atomic::AtomicU64,
-}
-
-impl Default for Activity {
-    fn default() -> Self {
-        Activity {
-            born: Instant::now(),
-            in_flight: Default::default(),
-            served: Default::default(),
-            since_ms: Default::default(),
-        }
-    }
-}
-
-impl Activity {
-    pub(crate) fn begin(&self) {
-        use std::sync::atomic::Ordering;
-        self.in_flight.fetch_add(1, Ordering::SeqCst);
-        self.served.store(true, Ordering::Relaxed);
-    }
-
-    pub(crate) fn end(&self) {
-        use std::sync::atomic::Ordering;
-        let ms = self.born.elapsed().as_millis() as u64;
-        self.since_ms.store(ms, Ordering::Relaxed);
-        self.in_flight.fetch_sub(1, Ordering::SeqCst);
-    }
-
-    /// Completes when the connection has had no request in flight for `first` (before its
-    /// first request: a handshake followed by silence, an HTTP/2 preface and nothing complete)
-    /// or `keep_alive` (after it). Checked when the timer fires, so a connection closes between
-    /// one and two limits after it went quiet at the latest, never before one.
-    async fn idle(&self, first: Duration, keep_alive: Duration) {
-        use std::sync::atomic::Ordering;
-        let timer = tokio::time::sleep(first);
-        tokio::pin!(timer);
-        loop {
-            timer.as_mut().await;
-            let limit = if self.served.load(Ordering::Relaxed) {
-                keep_alive
-            } else {
-                first
-            };
-            let now = Instant::now();
-            if self.in_flight.load(Ordering::SeqCst) > 0 {
-                timer.as_mut().reset((now + limit).into());
-                continue;
-            }
-            let since = self.born + Duration::from_millis(self.since_ms.load(Ordering::Relaxed));
-            let due = since + limit;
-            if now >= due {
-                return;
-            }
-            timer.as_mut().reset(due.into());
-        }
-    }
 }

@@ -18,31 +18,34 @@
 //!   serves the lab's control too.
 //! - [`usage_store`]: usage-plan counters shared by replicas in Redis, one script per decision,
 //!   and what a request gets when Redis does not answer.
+//! - `context`: what request handling reads of the gateway and of its connection.
+//! - `record`: the access-log line and metrics of one request, once its response has ended.
+//! - `request_id`: `x-amzn-RequestId` and the random bytes behind ids.
 //!
-//! Re-exported from `parallax-rules` under the names this crate's callers know:
-//! [`reject`] (refusals), [`request`] (the canonical request), [`route`], [`policy`],
-//! [`usage`] (keys and plans) and [`tables`] (the order of checks).
+//! What to answer (refusals, the canonical request, routes, policies, usage plans, the order of
+//! checks) is `parallax-rules`' `refusal`, `request`, `route`, `policy`, `usage_plan` and
+//! `decision`, used under those names.
 
 pub mod access_log;
 pub mod admin;
 pub mod certs;
+mod context;
 pub mod front_door;
 pub mod metrics;
 pub mod onprem;
 pub mod pki;
-pub use parallax_rules::policy;
 mod pool;
 pub mod proxy;
 pub mod proxyproto;
-pub use parallax_rules::{refusal as reject, request, route};
+mod record;
+mod request_id;
 pub mod response;
 pub mod server;
-pub use parallax_rules::decision as tables;
 pub mod tls;
 pub mod usage_store;
 pub mod websocket;
-pub use parallax_rules::usage_plan as usage;
 
 pub use certs::LabCerts;
+pub use parallax_rules::usage_plan::UsageStore;
 pub use proxy::UpstreamRoutes;
 pub use server::{Gateway, GatewayConfig, Listening, MemoryLog};

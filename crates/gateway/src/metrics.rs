@@ -17,8 +17,8 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
-use crate::reject::Reject;
 use parallax_model::ErrorType;
+use parallax_rules::refusal::Reject;
 
 type Labels = Vec<(String, String)>;
 

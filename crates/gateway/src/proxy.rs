@@ -16,8 +16,8 @@ use rustls::RootCertStore;
 
 use crate::certs::{CertError, LabCerts};
 use crate::pool::{OriginRef, Pool, SendError, Streaming};
-use crate::reject::{Reject, UpstreamFailure};
 use crate::tls::provider;
+use parallax_rules::refusal::{Reject, UpstreamFailure};
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 pub type Body = BoxBody<Bytes, BoxError>;

@@ -13,13 +13,13 @@ use hyper::body::Incoming;
 use parallax_model::topology::Integration;
 use parallax_model::{ErrorType, FrontDoor};
 
-use crate::access_log::{AccessLog, access_line};
-use crate::front_door::{Activity, Conn};
+use crate::context::{Conn, MAX_BODY, Shared, Snapshot, Ticket};
 use crate::pki::base64;
 use crate::proxy::{Body, BoxError, BreakSlot, Target, UpstreamBreak};
-use crate::reject::{BadRequest, Reject};
-use crate::server::{MAX_BODY, Shared};
-use crate::tables::{Context, Incoming as Req};
+use crate::record::{End, Finish};
+use crate::request_id::{random, uuid4};
+use parallax_rules::decision::{Context, Incoming as Req};
+use parallax_rules::refusal::{BadRequest, Reject};
 
 pub(crate) async fn handle(
     req: Request<Incoming>,
@@ -104,10 +104,10 @@ pub(crate) async fn handle(
 /// (with its latency, and the slot where a broken upstream body is noted).
 async fn answer(
     req: Request<Incoming>,
-    decision: Result<crate::tables::Admitted<'_>, Reject>,
+    decision: Result<parallax_rules::decision::Admitted<'_>, Reject>,
     conn: &Conn,
     shared: &Shared,
-    snapshot: &crate::server::Snapshot,
+    snapshot: &Snapshot,
     request_id: &str,
 ) -> (
     Result<Response<Body>, Reject>,
@@ -171,7 +171,7 @@ async fn answer(
 /// WebSocket messages on its own task.
 fn switch_to_websocket(
     req: Request<Incoming>,
-    admitted: &crate::tables::Admitted<'_>,
+    admitted: &parallax_rules::decision::Admitted<'_>,
     conn: &Conn,
     shared: &Shared,
     request_id: &str,
@@ -303,74 +303,6 @@ pub(crate) fn authority_of(req: &Request<Incoming>) -> Result<String, Reject> {
         },
         Some(a) => Ok(a.as_str().to_owned()),
         None => host.map(str::to_owned).ok_or(bad),
-    }
-}
-
-/// One request in flight on its connection, from the service call until the response body
-/// ends (or is dropped): the connection's idle timer does not run meanwhile.
-pub(crate) struct Ticket(Arc<Activity>);
-
-impl Ticket {
-    fn begin(a: Arc<Activity>) -> Ticket {
-        a.begin();
-        Ticket(a)
-    }
-}
-
-impl Drop for Ticket {
-    fn drop(&mut self) {
-        self.0.end();
-    }
-}
-
-/// How a response body ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum End {
-    Complete,
-    /// The upstream broke off; the client's response was aborted.
-    Upstream(UpstreamBreak),
-    /// The client went away before the end.
-    ClientGone,
-}
-
-/// What the access-log line needs, kept until the response body ends.
-pub(crate) struct Finish {
-    pub(crate) metrics: Option<Arc<crate::metrics::GatewayMetrics>>,
-    pub(crate) log: Arc<dyn AccessLog>,
-    pub(crate) conn: Arc<Conn>,
-    pub(crate) request_id: String,
-    pub(crate) host: String,
-    pub(crate) method: String,
-    pub(crate) raw_path: String,
-    pub(crate) ctx: Context,
-    pub(crate) status: u16,
-    pub(crate) reject: Option<Reject>,
-    pub(crate) started: Instant,
-    pub(crate) upstream_latency: Option<Duration>,
-    pub(crate) breaks: Option<BreakSlot>,
-    /// HEAD, 204, 304: hyper sends no body and never polls it.
-    pub(crate) bodyless: bool,
-    pub(crate) _ticket: Ticket,
-}
-
-impl Finish {
-    fn write(self, end: End) {
-        let line = access_line(&self, end);
-        self.log.line(&line);
-        let Some(metrics) = &self.metrics else {
-            return;
-        };
-        // The API and stage are labels only once the request reached a stage of a known API.
-        let known = self.ctx.stage.is_some();
-        metrics.request(&crate::metrics::RequestSample {
-            door: &self.conn.door_name,
-            api: self.ctx.api.as_ref().filter(|_| known).map(|a| a.as_str()),
-            stage: self.ctx.stage.as_deref(),
-            status: self.status,
-            reject: self.reject.as_ref(),
-            seconds: self.started.elapsed().as_secs_f64(),
-            upstream_seconds: self.upstream_latency.map(|d| d.as_secs_f64()),
-        });
     }
 }
 
@@ -511,49 +443,6 @@ pub(crate) fn full(s: String) -> Body {
     Full::new(Bytes::from(s))
         .map_err(|never| match never {})
         .boxed()
-}
-
-/// Bytes for request ids. Ids must differ, not be secret: a per-thread generator seeded once
-/// from the system RNG (a system call per request showed up in the profile).
-pub(crate) fn random<const N: usize>() -> [u8; N] {
-    thread_local! {
-        static STATE: std::cell::Cell<u64> = std::cell::Cell::new({
-            let mut seed = [0u8; 8];
-            // A failing system RNG leaves a fixed seed: ids still differ within the thread.
-            let _ = ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut seed);
-            u64::from_le_bytes(seed) | 1
-        });
-    }
-    let mut b = [0u8; N];
-    STATE.with(|s| {
-        for chunk in b.chunks_mut(8) {
-            // wyrand
-            let x = s.get().wrapping_add(0xa076_1d64_78bd_642f);
-            s.set(x);
-            let t = u128::from(x) * u128::from(x ^ 0xe703_7ed1_a0b4_28db);
-            let v = ((t >> 64) as u64 ^ t as u64).to_le_bytes();
-            chunk.copy_from_slice(&v[..chunk.len()]);
-        }
-    });
-    b
-}
-
-/// A random (version 4) UUID, as `x-amzn-RequestId` carries: written in place (the earlier
-/// `format!` per byte was 17 allocations on every request).
-pub fn uuid4() -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut b = random::<16>();
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let mut out = String::with_capacity(36);
-    for (i, x) in b.iter().enumerate() {
-        if matches!(i, 4 | 6 | 8 | 10) {
-            out.push('-');
-        }
-        out.push(char::from(HEX[usize::from(x >> 4)]));
-        out.push(char::from(HEX[usize::from(x & 0x0f)]));
-    }
-    out
 }
 
 #[cfg(test)]

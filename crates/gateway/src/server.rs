@@ -16,16 +16,15 @@ use tokio::sync::watch;
 
 use crate::certs::{CertError, LabCerts, read_crls};
 use crate::proxy::{UpstreamRoutes, Upstreams};
-use crate::tables::Tables;
 use crate::tls::{DoorTls, DoorTlsSpec, Truststore};
-use crate::usage::{MemoryStore, RetainingStore, UsageStore};
+use parallax_rules::decision::Tables;
+use parallax_rules::usage_plan::{MemoryStore, RetainingStore, UsageStore};
 
 pub use crate::access_log::{ACCESS_LOG_QUEUE, AccessLog, MemoryLog, StderrLog};
+pub use crate::context::MAX_BODY;
+use crate::context::{Shared, Snapshot};
 use crate::front_door::accept_loop;
-pub use crate::response::uuid4;
-
-/// API Gateway's payload limit.
-pub const MAX_BODY: usize = 10 * 1024 * 1024;
+pub use crate::request_id::uuid4;
 
 /// How the gateway runs.
 #[derive(Clone)]
@@ -110,22 +109,6 @@ pub enum GatewayError {
 pub struct Listening {
     pub door: String,
     pub addr: SocketAddr,
-}
-
-/// Everything the request path reads, swapped whole on reconfiguration.
-pub(crate) struct Snapshot {
-    pub(crate) tables: Tables,
-    pub(crate) doors: HashMap<String, DoorTls>,
-    pub(crate) upstreams: Upstreams,
-}
-
-pub(crate) struct Shared {
-    pub(crate) snapshot: ArcSwap<Snapshot>,
-    pub(crate) log: Arc<dyn AccessLog>,
-    pub(crate) header_read_timeout: Duration,
-    pub(crate) idle_timeout: Duration,
-    pub(crate) proxy_protocol: bool,
-    pub(crate) metrics: Option<Arc<crate::metrics::GatewayMetrics>>,
 }
 
 /// A running gateway.

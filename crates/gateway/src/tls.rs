@@ -27,8 +27,8 @@ use rustls::{
 };
 
 use crate::pki::Identity;
-use crate::reject::CertRefusal;
-use crate::tables::ClientCert;
+use parallax_rules::decision::ClientCert;
+use parallax_rules::refusal::CertRefusal;
 
 pub use parallax_rules::refusal::MAX_CA_LEVELS;
 

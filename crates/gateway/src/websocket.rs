@@ -13,8 +13,8 @@ use hyper_util::rt::TokioIo;
 use parallax_model::topology::Integration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::reject::Reject;
-use crate::tables::WebSocketEntry;
+use parallax_rules::decision::WebSocketEntry;
+use parallax_rules::refusal::Reject;
 
 /// RFC 6455 §1.3: appended to the client's key before hashing.
 const GUID: &str = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
@@ -78,7 +78,7 @@ impl Answer {
             _ => serde_json::json!({
                 "message": "Forbidden",
                 "connectionId": self.connection_id,
-                "requestId": crate::response::uuid4(),
+                "requestId": crate::request_id::uuid4(),
             })
             .to_string(),
         }
