@@ -18,6 +18,7 @@
 //!   serves the lab's control too.
 //! - [`usage_store`]: usage-plan counters shared by replicas in Redis, one script per decision,
 //!   and what a request gets when Redis does not answer.
+//! - `body`: the body type every response and proxied request goes through.
 //! - `context`: what request handling reads of the gateway and of its connection.
 //! - `record`: the access-log line and metrics of one request, once its response has ended.
 //! - `request_id`: `x-amzn-RequestId` and the random bytes behind ids.
@@ -28,6 +29,7 @@
 
 pub mod access_log;
 pub mod admin;
+mod body;
 pub mod certs;
 mod context;
 pub mod front_door;

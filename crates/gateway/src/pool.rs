@@ -23,8 +23,17 @@ use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 
+use crate::body::{Body, BoxError};
 use crate::metrics::GatewayMetrics;
-use crate::proxy::{Body, BoxError, UpstreamRoutes};
+
+/// Where upstream hosts really are. The lab maps each on-prem name (`onprem.corp.example.com:443`)
+/// to the loopback socket that plays it and sets `only_mapped`, so the gateway never resolves
+/// or dials anything else. The standalone gateway leaves the map empty and uses the system's DNS.
+#[derive(Clone, Debug, Default)]
+pub struct UpstreamRoutes {
+    pub map: std::collections::HashMap<(String, u16), std::net::SocketAddr>,
+    pub only_mapped: bool,
+}
 
 /// How long a connection may wait unused before it is closed (the legacy client's default).
 const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -66,7 +75,7 @@ impl OriginRef<'_> {
 }
 
 /// Why a request did not get a response head from its upstream. Each carries the error that
-/// says why, for [`crate::proxy`] to classify.
+/// says why, for the proxy to classify.
 #[derive(Debug)]
 pub(crate) enum SendError {
     /// The lab's map does not hold this origin, and the lab dials nothing else.

@@ -3,7 +3,7 @@
 //! client certificate (the on-prem system wants one from the gateway). One connection pool
 //! ([`crate::pool`]) per TLS setting, built with the tables.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::time::{Duration, Instant};
 
@@ -11,7 +11,6 @@ use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Request, Response, Uri};
 use http_body_util::BodyExt;
-use http_body_util::combinators::BoxBody;
 use rustls::RootCertStore;
 
 use crate::certs::{CertError, LabCerts};
@@ -19,17 +18,9 @@ use crate::pool::{OriginRef, Pool, SendError, Streaming};
 use crate::tls::provider;
 use parallax_rules::refusal::{Reject, UpstreamFailure};
 
-pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
-pub type Body = BoxBody<Bytes, BoxError>;
+pub use crate::body::{Body, BoxError};
 
-/// Where upstream hosts really are. The lab maps each on-prem name (`onprem.corp.example.com:443`)
-/// to the loopback socket that plays it and sets `only_mapped`, so the gateway never resolves
-/// or dials anything else. The standalone gateway leaves the map empty and uses the system's DNS.
-#[derive(Clone, Debug, Default)]
-pub struct UpstreamRoutes {
-    pub map: HashMap<(String, u16), std::net::SocketAddr>,
-    pub only_mapped: bool,
-}
+pub use crate::pool::UpstreamRoutes;
 
 /// The upstream connection pools, one per TLS setting (CA reference, client certificate
 /// reference); a handful at most, so found by a linear search that allocates nothing.

@@ -13,9 +13,10 @@ use hyper::body::Incoming;
 use parallax_model::topology::Integration;
 use parallax_model::{ErrorType, FrontDoor};
 
+use crate::body::{Body, BoxError};
 use crate::context::{Conn, MAX_BODY, Shared, Snapshot, Ticket};
 use crate::pki::base64;
-use crate::proxy::{Body, BoxError, BreakSlot, Target, UpstreamBreak};
+use crate::proxy::{BreakSlot, Target, UpstreamBreak};
 use crate::record::{End, Finish};
 use crate::request_id::{random, uuid4};
 use parallax_rules::decision::{Context, Incoming as Req};
