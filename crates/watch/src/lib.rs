@@ -2,6 +2,7 @@
 //!
 //! - [`config`]: `watch.yaml` (targets with the probe's own flags and their expectations,
 //!   modules for `/probe`), checked with positions.
+//! - [`event`]: a change of what a target sees, as events and webhooks carry it.
 //! - [`watcher`]: the schedule (interval, jitter, timeout, bounded concurrency), each target's
 //!   last answer, and change events.
 //! - [`metrics`]: blackbox_exporter's metric names and parallax's own, with bounded labels.
@@ -9,6 +10,7 @@
 //! - [`webhook`]: events POSTed as Alertmanager webhook payloads, through a bounded queue.
 
 pub mod config;
+pub mod event;
 pub mod http;
 pub mod metrics;
 pub mod watcher;

@@ -8,51 +8,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use parallax_probe::report::ProbeReport;
-use serde::Serialize;
 use tokio::sync::{Semaphore, watch};
 
 use crate::config::{Config, Target};
+pub use crate::event::{Event, Seen};
 use crate::metrics::{Labels, Metrics, Summary};
-
-/// A change of what a target sees.
-#[derive(Clone, Debug, Serialize)]
-pub struct Event {
-    /// Seconds since the Unix epoch.
-    pub time: f64,
-    pub target: String,
-    pub before: Option<Seen>,
-    pub after: Seen,
-    /// The diagnosis's cause, in words.
-    pub cause: String,
-    /// The pinned retry's result, when one was made.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub confirmed: Option<bool>,
-}
-
-/// What an event compares.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Seen {
-    pub dns: String,
-    pub front_door: Option<String>,
-    pub diagnosis: String,
-    pub status: Option<u16>,
-}
-
-impl Seen {
-    fn of(s: &Summary) -> Seen {
-        Seen {
-            dns: s.class.to_string(),
-            front_door: s.front_door.clone(),
-            diagnosis: s.rule.as_str().to_owned(),
-            status: s.status,
-        }
-    }
-
-    /// What a change is about (the status alone is not one).
-    fn key(&self) -> (&str, Option<&str>, &str) {
-        (&self.dns, self.front_door.as_deref(), &self.diagnosis)
-    }
-}
 
 /// The shared state: metrics, each target's last summary, and where events go.
 pub struct State {
@@ -92,8 +52,8 @@ impl State {
             .lock()
             .ok()
             .and_then(|mut l| l.insert(target.name.clone(), summary.clone()));
-        let after = Seen::of(&summary);
-        let before_seen = before.as_ref().map(Seen::of);
+        let after = seen(&summary);
+        let before_seen = before.as_ref().map(seen);
         let changed = before_seen.as_ref().is_some_and(|b| b.key() != after.key());
         let labels: Labels = vec![("target".to_owned(), target.name.clone())];
         self.metrics.record(&labels, report, &summary, changed);
@@ -158,5 +118,15 @@ pub async fn run(config: Arc<Config>, state: Arc<State>, mut stop: watch::Receiv
     let _ = stop.changed().await;
     for t in tasks {
         t.abort();
+    }
+}
+
+/// What a probe's summary says, as an event compares it.
+fn seen(s: &Summary) -> Seen {
+    Seen {
+        dns: s.class.to_string(),
+        front_door: s.front_door.clone(),
+        diagnosis: s.rule.as_str().to_owned(),
+        status: s.status,
     }
 }

@@ -11,7 +11,7 @@ use http_body_util::Full;
 use hyper_util::rt::TokioIo;
 use tokio::sync::mpsc;
 
-use crate::watcher::Event;
+use crate::event::Event;
 
 /// Where and how to send.
 #[derive(Clone, Debug)]

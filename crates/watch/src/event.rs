@@ -1,0 +1,34 @@
+//! A change of what a target sees: the event the watcher emits and webhooks deliver.
+
+use serde::Serialize;
+
+/// A change of what a target sees.
+#[derive(Clone, Debug, Serialize)]
+pub struct Event {
+    /// Seconds since the Unix epoch.
+    pub time: f64,
+    pub target: String,
+    pub before: Option<Seen>,
+    pub after: Seen,
+    /// The diagnosis's cause, in words.
+    pub cause: String,
+    /// The pinned retry's result, when one was made.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub confirmed: Option<bool>,
+}
+
+/// What an event compares.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Seen {
+    pub dns: String,
+    pub front_door: Option<String>,
+    pub diagnosis: String,
+    pub status: Option<u16>,
+}
+
+impl Seen {
+    /// What a change is about (the status alone is not one).
+    pub(crate) fn key(&self) -> (&str, Option<&str>, &str) {
+        (&self.dns, self.front_door.as_deref(), &self.diagnosis)
+    }
+}
