@@ -15,6 +15,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use parallax_tls::CertProblem;
 use rustls::client::danger::HandshakeSignatureValid;
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::{CertificateDer, CertificateRevocationListDer, UnixTime};
@@ -332,41 +333,29 @@ pub fn leaf_problem(leaf: &CertificateDer<'_>) -> Option<CertRefusal> {
     None
 }
 
-/// A rustls verification error as a refusal.
+/// A rustls verification error as a refusal (parallax-tls sorts the error, once for the
+/// gateway and the probe alike).
 pub fn refusal(e: &rustls::Error) -> CertRefusal {
-    let rustls::Error::InvalidCertificate(c) = e else {
-        return CertRefusal::Other(e.to_string());
-    };
-    match c {
-        CertificateError::Expired | CertificateError::ExpiredContext { .. } => CertRefusal::Expired,
-        CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => {
-            CertRefusal::NotValidYet
+    match CertProblem::of_rustls(e) {
+        CertProblem::Expired => CertRefusal::Expired,
+        CertProblem::NotValidYet => CertRefusal::NotValidYet,
+        CertProblem::UnknownIssuer => CertRefusal::UnknownIssuer,
+        CertProblem::Revoked => CertRefusal::Revoked,
+        CertProblem::BadSignature => CertRefusal::BadSignature,
+        CertProblem::UnsupportedAlgorithm => CertRefusal::InsecureAlgorithm,
+        CertProblem::WrongPurpose => CertRefusal::NotForClientAuth,
+        CertProblem::Malformed => CertRefusal::Malformed,
+        CertProblem::CaUsedAsEndEntity | CertProblem::EndEntityUsedAsCa => {
+            CertRefusal::BasicConstraints
         }
-        CertificateError::UnknownIssuer => CertRefusal::UnknownIssuer,
-        CertificateError::Revoked => CertRefusal::Revoked,
-        CertificateError::BadSignature => CertRefusal::BadSignature,
-        CertificateError::UnsupportedSignatureAlgorithmContext { .. }
-        | CertificateError::UnsupportedSignatureAlgorithmForPublicKeyContext { .. } => {
-            CertRefusal::InsecureAlgorithm
-        }
-        CertificateError::InvalidPurpose | CertificateError::InvalidPurposeContext { .. } => {
-            CertRefusal::NotForClientAuth
-        }
-        CertificateError::BadEncoding => CertRefusal::Malformed,
-        CertificateError::Other(o) => match o.0.downcast_ref::<webpki::Error>() {
-            Some(webpki::Error::CaUsedAsEndEntity | webpki::Error::EndEntityUsedAsCa) => {
-                CertRefusal::BasicConstraints
-            }
-            Some(webpki::Error::PathLenConstraintViolated) => CertRefusal::PathLength,
-            Some(webpki::Error::UnsupportedCriticalExtension) => {
-                CertRefusal::UnsupportedCriticalExtension
-            }
-            Some(webpki::Error::MaximumPathDepthExceeded) => CertRefusal::ChainTooDeep {
-                levels: MAX_CA_LEVELS + 1,
-            },
-            _ => CertRefusal::Other(o.to_string()),
+        CertProblem::PathLength => CertRefusal::PathLength,
+        CertProblem::UnsupportedCriticalExtension => CertRefusal::UnsupportedCriticalExtension,
+        CertProblem::ChainTooDeep => CertRefusal::ChainTooDeep {
+            levels: MAX_CA_LEVELS + 1,
         },
-        other => CertRefusal::Other(rustls::Error::InvalidCertificate(other.clone()).to_string()),
+        // A client certificate is not checked against a name: rustls's words, as for the rest.
+        CertProblem::NameMismatch => CertRefusal::Other(e.to_string()),
+        CertProblem::Other(words) => CertRefusal::Other(words),
     }
 }
 

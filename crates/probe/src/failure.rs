@@ -5,6 +5,7 @@
 
 use std::fmt;
 
+use parallax_tls::CertProblem;
 use serde::Serialize;
 
 /// Why a resolver gave no answer.
@@ -214,42 +215,27 @@ pub fn alert_name(a: rustls::AlertDescription) -> String {
 }
 
 impl ServerCertProblem {
-    /// The problem behind a rustls certificate error.
+    /// The problem behind a rustls certificate error (sorted by parallax-tls, as the
+    /// gateway's client-certificate refusals are).
     pub fn of(c: &rustls::CertificateError) -> ServerCertProblem {
-        use rustls::CertificateError as C;
-        match c {
-            C::NotValidForName | C::NotValidForNameContext { .. } => {
-                ServerCertProblem::NameMismatch
-            }
-            C::UnknownIssuer => ServerCertProblem::UnknownIssuer,
-            C::Expired | C::ExpiredContext { .. } => ServerCertProblem::Expired,
-            C::NotValidYet | C::NotValidYetContext { .. } => ServerCertProblem::NotValidYet,
-            C::Revoked => ServerCertProblem::Revoked,
-            C::BadSignature => ServerCertProblem::BadSignature,
-            C::UnsupportedSignatureAlgorithmContext { .. }
-            | C::UnsupportedSignatureAlgorithmForPublicKeyContext { .. } => {
-                ServerCertProblem::UnsupportedAlgorithm
-            }
-            C::InvalidPurpose | C::InvalidPurposeContext { .. } => {
-                ServerCertProblem::NotForServerAuth
-            }
-            C::BadEncoding => ServerCertProblem::Malformed,
-            C::Other(o) => match o.0.downcast_ref::<webpki::Error>() {
-                Some(webpki::Error::CaUsedAsEndEntity) => ServerCertProblem::CaUsedAsEndEntity,
-                Some(
-                    webpki::Error::UnsupportedSignatureAlgorithmContext(_)
-                    | webpki::Error::UnsupportedSignatureAlgorithmForPublicKeyContext(_),
-                ) => ServerCertProblem::UnsupportedAlgorithm,
-                Some(webpki::Error::BadDer | webpki::Error::BadDerTime) => {
-                    ServerCertProblem::Malformed
-                }
-                _ => ServerCertProblem::Other {
-                    detail: o.to_string(),
-                },
+        match CertProblem::of(c) {
+            CertProblem::NameMismatch => ServerCertProblem::NameMismatch,
+            CertProblem::UnknownIssuer => ServerCertProblem::UnknownIssuer,
+            CertProblem::Expired => ServerCertProblem::Expired,
+            CertProblem::NotValidYet => ServerCertProblem::NotValidYet,
+            CertProblem::Revoked => ServerCertProblem::Revoked,
+            CertProblem::BadSignature => ServerCertProblem::BadSignature,
+            CertProblem::UnsupportedAlgorithm => ServerCertProblem::UnsupportedAlgorithm,
+            CertProblem::WrongPurpose => ServerCertProblem::NotForServerAuth,
+            CertProblem::Malformed => ServerCertProblem::Malformed,
+            CertProblem::CaUsedAsEndEntity => ServerCertProblem::CaUsedAsEndEntity,
+            CertProblem::EndEntityUsedAsCa
+            | CertProblem::PathLength
+            | CertProblem::UnsupportedCriticalExtension
+            | CertProblem::ChainTooDeep => ServerCertProblem::Other {
+                detail: parallax_tls::words(c),
             },
-            other => ServerCertProblem::Other {
-                detail: rustls::Error::InvalidCertificate(other.clone()).to_string(),
-            },
+            CertProblem::Other(detail) => ServerCertProblem::Other { detail },
         }
     }
 }
