@@ -12,6 +12,7 @@ use crate::IpRangesError;
 
 /// The VPC resolver's link-local addresses (reference §2.3).
 pub const VPC_RESOLVER_V4: Ipv4Addr = Ipv4Addr::new(169, 254, 169, 253);
+/// The VPC resolver's IPv6 address, on Nitro instances.
 pub const VPC_RESOLVER_V6: Ipv6Addr = Ipv6Addr::new(0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x253);
 
 /// The kind of an address, from the IANA special-purpose registries.
@@ -66,6 +67,7 @@ impl AddressClass {
         )
     }
 
+    /// The class in a few words, as reports print it (`private (RFC 1918)`).
     pub fn describe(self) -> &'static str {
         match self {
             AddressClass::Unspecified => "unspecified",
@@ -156,7 +158,9 @@ fn classify_v6(a: Ipv6Addr) -> AddressClass {
 /// AWS's published address ranges (`https://ip-ranges.amazonaws.com/ip-ranges.json`).
 #[derive(Clone, Debug, Default)]
 pub struct IpRanges {
+    /// `syncToken`: the file's version, seconds since the epoch.
     pub sync_token: String,
+    /// `createDate`: when AWS published the file.
     pub create_date: String,
     prefixes: Vec<AwsPrefix>,
 }
@@ -164,9 +168,11 @@ pub struct IpRanges {
 /// One row of `ip-ranges.json`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct AwsPrefix {
+    /// The published CIDR.
     pub prefix: IpNet,
     /// A Region code, or `GLOBAL`.
     pub region: String,
+    /// The network border group the prefix is advertised from.
     pub network_border_group: String,
     /// `AMAZON`, `API_GATEWAY` (egress only), `CLOUDFRONT`, `EC2`, ...
     pub service: String,
@@ -247,10 +253,12 @@ impl IpRanges {
             .map(|p| (p.service.as_str(), p.region.as_str()))
     }
 
+    /// How many prefixes were read.
     pub fn len(&self) -> usize {
         self.prefixes.len()
     }
 
+    /// Whether no prefix was read.
     pub fn is_empty(&self) -> bool {
         self.prefixes.is_empty()
     }

@@ -11,6 +11,7 @@ use crate::pos::Pos;
 pub struct IdError {
     /// The type that rejected it (`ApiId`, `VpceId`, `Region`, ...).
     pub kind: &'static str,
+    /// The value as it was given.
     pub value: String,
     /// The form expected, or for a Region the closest known code.
     pub expected: &'static str,
@@ -20,21 +21,27 @@ pub struct IdError {
 #[derive(Clone, Debug, thiserror::Error)]
 #[error("ip-ranges.json line {line}, column {column}: {message}")]
 pub struct IpRangesError {
+    /// The line of the JSON error (1-based).
     pub line: usize,
+    /// The column of the JSON error (1-based).
     pub column: usize,
+    /// serde_json's description of the error.
     pub message: String,
 }
 
 /// One problem in a topology or scenario file: where, which field, what.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Problem {
+    /// Where in the file (line and column).
     pub pos: Pos,
     /// The field's path, as `endpoints[0].vpc`.
     pub field: String,
+    /// What is wrong, in words.
     pub message: String,
 }
 
 impl Problem {
+    /// A problem at `pos` with the field's path and the message.
     pub fn new(pos: Pos, field: impl Into<String>, message: impl Into<String>) -> Self {
         Problem {
             pos,
@@ -51,6 +58,7 @@ pub enum LoadError {
     /// The file could not be read at all.
     #[error("{}: cannot read: {error}", path.display())]
     Read {
+        /// The file that could not be read.
         path: PathBuf,
         /// Said in the message, and not a `source`: a report that prints the chain would say
         /// it twice.
@@ -61,11 +69,13 @@ pub enum LoadError {
     Invalid {
         /// The file's path, or a name such as `<embedded seed-incident.yaml>`.
         origin: String,
+        /// Every problem found, in file order.
         problems: Vec<Problem>,
     },
 }
 
 impl LoadError {
+    /// Every problem this error holds (one for a file that could not be read).
     pub fn problems(&self) -> &[Problem] {
         match self {
             LoadError::Read { .. } => &[],

@@ -10,7 +10,9 @@ use crate::topology::Topology;
 /// What a model file holds.
 #[derive(Debug)]
 pub enum ModelFile {
+    /// A scenario: a topology, steps that change it, and requests with expectations.
     Scenario(Box<Scenario>),
+    /// A bare topology.
     Topology(Box<Topology>),
 }
 
@@ -21,8 +23,11 @@ pub enum StepError {
     /// The scenario has no step of that name.
     #[error("scenario `{scenario}` has no step `{step}` (steps: {})", known.join(", "))]
     NoSuchStep {
+        /// The scenario's name.
         scenario: String,
+        /// The step asked for.
         step: String,
+        /// The steps the scenario has, in order.
         known: Vec<String>,
     },
     /// A bare topology has no steps.

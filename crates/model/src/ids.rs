@@ -20,6 +20,7 @@ macro_rules! parsed_id {
         pub struct $name(pub(crate) String);
 
         impl $name {
+            /// The id as written (lower case).
             pub fn as_str(&self) -> &str {
                 &self.0
             }
@@ -165,6 +166,7 @@ impl Region {
         KNOWN_REGIONS.contains(&s).then(|| Region(s.to_owned()))
     }
 
+    /// The Region code (`us-east-1`).
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -244,6 +246,7 @@ impl fmt::Display for Region {
 pub struct DnsName(pub(crate) String);
 
 impl DnsName {
+    /// The name in canonical form: lower case, no trailing dot.
     pub fn as_str(&self) -> &str {
         &self.0
     }

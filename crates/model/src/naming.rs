@@ -21,23 +21,37 @@ use crate::ids::{ApiId, DnsName, DomainTargetId, Region, VpceId};
 #[serde(tag = "form", rename_all = "snake_case")]
 pub enum ExecuteApiName {
     /// The default invoke host of any API: `{api}.execute-api.{region}.amazonaws.com`.
-    Default { api: ApiId, region: Region },
+    Default {
+        /// The API.
+        api: ApiId,
+        /// The Region of its endpoint.
+        region: Region,
+    },
     /// The Route 53 alias made when a private API is associated with an endpoint.
     ApiVpceAlias {
+        /// The private API.
         api: ApiId,
+        /// The interface endpoint it is associated with.
         vpce: VpceId,
+        /// The Region.
         region: Region,
     },
     /// The endpoint-specific public name, regional or (with `az`) zonal.
     VpceEndpoint {
+        /// The interface endpoint.
         vpce: VpceId,
+        /// The 8-character suffix AWS gave the endpoint's DNS names.
         dns_suffix: String,
+        /// The Availability Zone, for a zonal name.
         az: Option<String>,
+        /// The Region.
         region: Region,
     },
     /// The name a regional custom domain's DNS record points at.
     DomainTarget {
+        /// The regional custom domain's target id.
         target: DomainTargetId,
+        /// The Region.
         region: Region,
     },
 }
@@ -93,6 +107,7 @@ impl ExecuteApiName {
         })
     }
 
+    /// The Region the name belongs to.
     pub fn region(&self) -> &Region {
         match self {
             ExecuteApiName::Default { region, .. }

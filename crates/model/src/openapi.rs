@@ -38,16 +38,22 @@ pub struct Definition {
     pub title: Option<String>,
     /// From an export's host (`{api}.execute-api.{region}.amazonaws.com`).
     pub api_id: Option<ApiId>,
+    /// The Region an export's servers or host name give, when one does.
     pub region: Option<Region>,
     /// From an export's `basePath` or `servers` URL.
     pub stage: Option<String>,
     /// `PRIVATE` when the definition lists VPC endpoints (only private APIs have them); else
     /// not said (API Gateway's import takes EDGE unless told otherwise).
     pub endpoint_type: Option<EndpointType>,
+    /// The VPC endpoints of `x-amazon-apigateway-endpoint-configuration`.
     pub vpc_endpoints: Vec<At<VpceId>>,
+    /// `disableExecuteApiEndpoint`, when the definition sets it.
     pub disable_execute_api_endpoint: Option<bool>,
+    /// `x-amazon-apigateway-policy`, at its line.
     pub policy: Option<At<serde_json::Value>>,
+    /// Every operation with an integration, as a route.
     pub routes: Vec<Route>,
+    /// What was read but is not emulated.
     pub notices: Vec<Notice>,
 }
 

@@ -16,16 +16,24 @@ use crate::ids::{DnsName, VpceId};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum Rcode {
+    /// The query was answered.
     NoError,
+    /// The server could not read the query.
     FormErr,
+    /// The server failed to answer.
     ServFail,
+    /// The name does not exist.
     NxDomain,
+    /// The server does not support the query.
     NotImp,
+    /// The server refused to answer.
     Refused,
+    /// Any other response code, by number.
     Other(u16),
 }
 
 impl Rcode {
+    /// The code's name for its number (RFC 1035 §4.1.1, RFC 6895).
     pub fn from_u16(code: u16) -> Rcode {
         match code {
             0 => Rcode::NoError,
@@ -56,10 +64,12 @@ impl fmt::Display for Rcode {
 /// The answer to one name, followed through its CNAME chain.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DnsOutcome {
+    /// The response code.
     pub rcode: Rcode,
     /// The names the answer went through, first the one asked for's CNAME target.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub cname_chain: Vec<DnsName>,
+    /// The addresses of the final answer, in answer order.
     pub addresses: Vec<IpAddr>,
     /// The smallest TTL of the answer records.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -80,7 +90,9 @@ pub enum DnsVerdict {
     Nxdomain,
     /// The name exists without addresses.
     Nodata,
+    /// The resolver refused the query.
     Refused,
+    /// The resolver failed (SERVFAIL).
     Servfail,
     /// Any other failure (FORMERR, NOTIMP, no answer).
     Error,
@@ -110,6 +122,7 @@ impl DnsOutcome {
         Some(names.join(" → "))
     }
 
+    /// What the answer means for reaching an AWS API: public, private, mixed or no answer.
     pub fn verdict(&self) -> DnsVerdict {
         match self.rcode {
             Rcode::NoError => {}
@@ -192,6 +205,7 @@ impl fmt::Display for FrontDoor {
 /// The HTTP result, when a request got that far.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HttpOutcome {
+    /// The HTTP status code.
     pub status: u16,
     /// `x-amzn-ErrorType` without its `:http://…` suffix, when present.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -221,10 +235,12 @@ impl HttpOutcome {
 /// What happened to one request from one vantage point.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Outcome {
+    /// What DNS answered.
     pub dns: DnsOutcome,
     /// Filled once the request is sent through the gateway.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub front_door: Option<FrontDoor>,
+    /// The HTTP result, once a request got that far.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub http: Option<HttpOutcome>,
 }
@@ -234,14 +250,19 @@ pub struct Outcome {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Expectation {
+    /// The kind of DNS answer expected.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dns: Option<DnsVerdict>,
+    /// The exact set of addresses expected (in any order).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub addresses: Option<Vec<IpAddr>>,
+    /// The front door expected.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub front_door: Option<FrontDoor>,
+    /// The HTTP status expected.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<u16>,
+    /// The `x-amzn-ErrorType` expected.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_type: Option<ErrorType>,
     /// The whole body, byte for byte.

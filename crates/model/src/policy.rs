@@ -32,7 +32,9 @@ use serde_json::{Map, Value};
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{}{kind}", if at.is_empty() { String::new() } else { format!("{at}: ") })]
 pub struct PolicyError {
+    /// The path of the offending part (`Statement[1].Condition`), empty for the whole policy.
     pub at: String,
+    /// What is wrong there.
     pub kind: PolicyErrorKind,
 }
 
@@ -43,11 +45,17 @@ pub enum PolicyErrorKind {
     /// A policy given as a string that does not hold JSON.
     NotJson(String),
     /// Something other than the expected JSON type.
-    WrongType { expected: &'static str },
+    WrongType {
+        /// The JSON type the element needs.
+        expected: &'static str,
+    },
     /// An element IAM does not define at this place.
     UnknownElement(String),
     /// A required element is missing (`one_of` lists the accepted forms).
-    Missing { one_of: &'static str },
+    Missing {
+        /// The elements of which one is required.
+        one_of: &'static str,
+    },
     /// Both forms of an element (`Resource` and `NotResource`).
     Both(&'static str, &'static str),
     /// A `Version` other than 2012-10-17 and 2008-10-17.
@@ -67,9 +75,19 @@ pub enum PolicyErrorKind {
     /// A condition key API Gateway does not set for resource policies.
     UnknownKey(String),
     /// The operator compares a type the key does not have (`IpAddress` on `aws:SourceVpce`).
-    OperatorDoesNotFitKey { operator: String, key: String },
+    OperatorDoesNotFitKey {
+        /// The condition operator as written.
+        operator: String,
+        /// The condition key it is applied to.
+        key: String,
+    },
     /// A value the operator cannot compare (`10.0.0.0/33` for `IpAddress`).
-    BadValue { operator: String, value: String },
+    BadValue {
+        /// The condition operator as written.
+        operator: String,
+        /// The value it cannot compare.
+        value: String,
+    },
     /// `${aws:username}` and the like.
     PolicyVariable(String),
     /// An empty list where one value is needed.
@@ -124,73 +142,119 @@ pub struct Policy {
     statements: Vec<Statement>,
 }
 
+/// One statement of a policy, read whole.
 #[derive(Clone, Debug)]
 pub struct Statement {
+    /// `Effect: Deny` (else Allow).
     pub deny: bool,
     /// `NotPrincipal` when negated.
     pub principal: Negatable<bool>,
+    /// `Action` or `NotAction`, with their patterns.
     pub action: Negatable<Vec<String>>,
+    /// `Resource` or `NotResource`, with their ARN patterns.
     pub resource: Negatable<Vec<String>>,
+    /// Every condition of the `Condition` block; all must hold.
     pub conditions: Vec<Condition>,
 }
 
 /// An element, or its `Not` form.
 #[derive(Clone, Debug)]
 pub struct Negatable<T> {
+    /// True for the `Not…` form of the element.
     pub not: bool,
+    /// The element's values.
     pub value: T,
 }
 
+/// One condition: an operator applied to a key with its values.
 #[derive(Clone, Debug)]
 pub struct Condition {
+    /// The operator, with its set qualifier and `IfExists`.
     pub op: Operator,
+    /// The condition key and what IAM knows of it.
     pub key: &'static KeyInfo,
+    /// The values to compare with; any one may match.
     pub values: Vec<String>,
 }
 
+/// How an operator applies to a multivalued key (IAM's set operators).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SetQualifier {
+    /// A single-valued comparison.
     None,
+    /// `ForAnyValue:`: at least one of the request's values matches.
     ForAnyValue,
+    /// `ForAllValues:`: every value of the request matches (true when there is none).
     ForAllValues,
 }
 
+/// An IAM condition operator: its base comparison, set qualifier and `IfExists`.
 #[derive(Clone, Copy, Debug)]
 pub struct Operator {
+    /// `ForAnyValue:` or `ForAllValues:`, if any.
     pub set: SetQualifier,
+    /// The comparison.
     pub base: Base,
+    /// `…IfExists`: true when the key is absent.
     pub if_exists: bool,
 }
 
 /// The base operators. The negated ones are true when no policy value matches.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Base {
+    /// Exact, case-sensitive string match.
     StringEquals,
+    /// Negated `StringEquals`.
     StringNotEquals,
+    /// Exact string match ignoring case.
     StringEqualsIgnoreCase,
+    /// Negated `StringEqualsIgnoreCase`.
     StringNotEqualsIgnoreCase,
+    /// Case-sensitive match with `*` and `?` wildcards.
     StringLike,
+    /// Negated `StringLike`.
     StringNotLike,
+    /// Numbers equal.
     NumericEquals,
+    /// Numbers differ.
     NumericNotEquals,
+    /// The key's number is less than the value.
     NumericLessThan,
+    /// The key's number is at most the value.
     NumericLessThanEquals,
+    /// The key's number is greater than the value.
     NumericGreaterThan,
+    /// The key's number is at least the value.
     NumericGreaterThanEquals,
+    /// Dates equal.
     DateEquals,
+    /// Dates differ.
     DateNotEquals,
+    /// The key's date is before the value.
     DateLessThan,
+    /// The key's date is at or before the value.
     DateLessThanEquals,
+    /// The key's date is after the value.
     DateGreaterThan,
+    /// The key's date is at or after the value.
     DateGreaterThanEquals,
+    /// A boolean key is `true` or `false` as given.
     Bool,
+    /// Base64 bytes equal.
     BinaryEquals,
+    /// The key's address is inside one of the CIDRs.
     IpAddress,
+    /// The key's address is inside none of the CIDRs.
     NotIpAddress,
+    /// ARNs equal, part by part.
     ArnEquals,
+    /// ARNs match, with wildcards in each part.
     ArnLike,
+    /// Negated `ArnEquals`.
     ArnNotEquals,
+    /// Negated `ArnLike`.
     ArnNotLike,
+    /// `Null`: whether the key is absent (`true`) or present (`false`).
     Null,
 }
 
@@ -227,26 +291,40 @@ const BASES: &[(&str, Base)] = &[
 /// What a condition key holds, which decides the operators that may compare it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum KeyType {
+    /// Text.
     String,
+    /// An IP address.
     Ip,
+    /// A date and time.
     Date,
+    /// A number.
     Numeric,
+    /// A boolean.
     Bool,
+    /// An ARN.
     Arn,
 }
 
 /// Where a key's value comes from in an anonymous call.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Origin {
+    /// `aws:SourceIp`: the client's address on the public path.
     SourceIp,
     /// The client's address, only through an endpoint.
     VpcSourceIp,
+    /// `aws:SourceVpc`: the VPC of the endpoint the call came through.
     SourceVpc,
+    /// `aws:SourceVpce`: the endpoint the call came through.
     SourceVpce,
+    /// `aws:CurrentTime`: now.
     CurrentTime,
+    /// `aws:EpochTime`: now, in seconds.
     EpochTime,
+    /// `aws:SecureTransport`: always true (API Gateway serves HTTPS only).
     SecureTransport,
+    /// `aws:UserAgent`: the request's User-Agent.
     UserAgent,
+    /// `aws:Referer`: the request's Referer.
     Referer,
     /// Set only for signed (IAM) callers: absent here.
     SignedOnly,
@@ -254,10 +332,14 @@ pub enum Origin {
     ServiceOnly,
 }
 
+/// A global condition key IAM documents, as this evaluator knows it.
 #[derive(Debug)]
 pub struct KeyInfo {
+    /// The key's name (`aws:SourceVpce`).
     pub name: &'static str,
+    /// What the key holds.
     pub ty: KeyType,
+    /// Where its value comes from in an anonymous call.
     pub source: Origin,
     /// A prefix key (`aws:PrincipalTag/…`).
     pub prefix: bool,

@@ -9,17 +9,22 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// element was built in code (by a scenario change or an importer) and has no position of its own.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Pos {
+    /// The line, 1-based; 0 when unknown.
     pub line: u32,
+    /// The column, 1-based; 0 when unknown.
     pub column: u32,
 }
 
 impl Pos {
+    /// The position of an element that was not read from a file.
     pub const UNKNOWN: Pos = Pos { line: 0, column: 0 };
 
+    /// A position at `line` and `column`.
     pub fn new(line: u32, column: u32) -> Self {
         Pos { line, column }
     }
 
+    /// Whether the position points into a file.
     pub fn is_known(self) -> bool {
         self.line != 0
     }
@@ -39,11 +44,14 @@ impl fmt::Display for Pos {
 /// topologies that say the same thing are equal wherever they say it.
 #[derive(Clone, Debug)]
 pub struct At<T> {
+    /// The value.
     pub value: T,
+    /// Where it was read.
     pub pos: Pos,
 }
 
 impl<T> At<T> {
+    /// A value read at `pos`.
     pub fn new(value: T, pos: Pos) -> Self {
         At { value, pos }
     }

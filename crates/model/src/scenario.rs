@@ -18,32 +18,43 @@ use crate::{LoadError, Problem};
 
 /// The seed incident, embedded so that `parallax lab` runs with no file at hand.
 pub const SEED_INCIDENT: &str = include_str!("../../../scenarios/seed-incident.yaml");
+/// The name errors give the scenario embedded in the binary.
 pub const SEED_INCIDENT_ORIGIN: &str = "<embedded scenarios/seed-incident.yaml>";
 
+/// A scenario: a topology, steps that change it, and requests to make at each step.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Scenario {
+    /// The scenario's name.
     pub name: String,
+    /// What the scenario shows, in prose.
     #[serde(default)]
     pub description: String,
     /// Sections of the AWS behaviour reference this scenario exercises (`2.1`, `2.4`, ...).
     #[serde(default)]
     pub exercises: Vec<String>,
+    /// The network before the first step.
     pub topology: Topology,
+    /// The steps, in order.
     pub steps: Vec<Step>,
     /// The topology in force at each step, in step order (filled by loading).
     #[serde(skip)]
     states: Vec<Topology>,
 }
 
+/// One step: changes to the topology, then requests against it.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Step {
+    /// The step's name (unique in the scenario).
     pub name: At<String>,
+    /// What the step shows, in prose.
     #[serde(default)]
     pub description: String,
+    /// The changes made at the start of the step.
     #[serde(default)]
     pub changes: Vec<At<Change>>,
+    /// The requests made once the changes are in place.
     #[serde(default)]
     pub requests: Vec<Request>,
 }
@@ -52,18 +63,25 @@ pub struct Step {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Change {
+    /// Adds a VPC.
     AddVpc(Vpc),
     /// Turn a VPC's DNS attributes on or off.
     SetVpc(SetVpc),
+    /// Adds an interface VPC endpoint.
     AddEndpoint(Endpoint),
+    /// Removes an endpoint, with its associations to APIs and profiles.
     RemoveEndpoint(VpceId),
     /// Turn an endpoint's private DNS on or off.
     SetEndpoint(SetEndpoint),
+    /// Adds a private hosted zone.
     AddHostedZone(HostedZone),
     /// Remove a private zone (by name; every zone of that name).
     RemoveHostedZone(DnsName),
+    /// Adds a record to a private hosted zone.
     AddRecord(AddRecord),
+    /// Adds a Resolver rule.
     AddResolverRule(ResolverRule),
+    /// Removes a Resolver rule by id.
     RemoveResolverRule(String),
     /// Add a Route 53 Profile with its VPC associations and resources.
     AddProfile(Profile),
@@ -73,55 +91,79 @@ pub enum Change {
     AddOnprem(OnPremNetwork),
     /// Remove an on-prem network by name (to add it back changed).
     RemoveOnprem(String),
+    /// Adds an API.
     AddApi(Api),
+    /// Changes an API's endpoint type, endpoints, default endpoint or policy.
     SetApi(SetApi),
+    /// Adds a custom domain.
     AddCustomDomain(CustomDomain),
+    /// Removes a custom domain by name.
     RemoveCustomDomain(DnsName),
+    /// Changes a custom domain's DNS, access associations or policy.
     SetCustomDomain(SetCustomDomain),
 }
 
+/// Changes a VPC's DNS attributes.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SetVpc {
+    /// The VPC.
     pub id: VpcId,
+    /// `enableDnsSupport`, when given.
     #[serde(default)]
     pub dns_support: Option<bool>,
+    /// `enableDnsHostnames`, when given.
     #[serde(default)]
     pub dns_hostnames: Option<bool>,
 }
 
+/// Turns an endpoint's private DNS on or off.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SetEndpoint {
+    /// The endpoint.
     pub id: VpceId,
+    /// Whether private DNS is on.
     pub private_dns: bool,
 }
 
+/// A record added to a private hosted zone.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AddRecord {
+    /// The zone's name.
     pub zone: DnsName,
+    /// The record.
     pub record: At<Record>,
 }
 
+/// What changes on an API; fields not given stay as they are.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SetApi {
+    /// The API.
     pub id: ApiId,
+    /// The new endpoint type.
     #[serde(default)]
     pub endpoint_type: Option<EndpointType>,
+    /// The new list of associated VPC endpoints.
     #[serde(default)]
     pub vpc_endpoints: Option<Vec<At<VpceId>>>,
+    /// Whether the default execute-api endpoint is disabled.
     #[serde(default)]
     pub disable_execute_api_endpoint: Option<bool>,
+    /// The new resource policy.
     #[serde(default)]
     pub policy: Option<At<serde_json::Value>>,
 }
 
+/// What changes on a custom domain; fields not given stay as they are.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SetCustomDomain {
+    /// The custom domain.
     pub name: DnsName,
+    /// How the domain is published in DNS.
     #[serde(default)]
     pub dns: Option<DomainDns>,
     /// A private custom domain name's access associations, replaced.
@@ -362,9 +404,12 @@ fn on_off(b: bool) -> &'static str {
 pub struct Request {
     /// The vantage point's name.
     pub from: At<String>,
+    /// The URL to call.
     pub url: At<RequestUrl>,
+    /// The HTTP method (GET by default).
     #[serde(default = "get")]
     pub method: String,
+    /// Request headers to send.
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
     /// A body to send (on a `wss://` URL: one text message once the connection is switched).
@@ -381,6 +426,7 @@ pub struct Request {
     /// quotas.
     #[serde(default = "once")]
     pub repeat: u32,
+    /// What the outcome must be.
     #[serde(default)]
     pub expect: Option<At<Expectation>>,
     /// Where the expected result comes from: the AWS page that states it, or `inferred: why`
@@ -460,11 +506,14 @@ impl From<ClientCertSpec> for String {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct RequestUrl {
+    /// `https://` (else `http://`).
     pub https: bool,
     /// `wss://` or `ws://`: the request is a WebSocket opening handshake (RFC 6455 §4.1).
     #[serde(skip)]
     pub websocket: bool,
+    /// The host the URL names.
     pub host: DnsName,
+    /// The port (the scheme's default when the URL gives none).
     pub port: u16,
     /// The path and query, starting with `/`.
     pub path: String,
@@ -570,6 +619,7 @@ impl Scenario {
         Ok(s)
     }
 
+    /// Reads and checks a scenario file.
     pub fn from_path(path: &Path) -> Result<Scenario, LoadError> {
         let text = std::fs::read_to_string(path).map_err(|error| LoadError::Read {
             path: path.to_owned(),

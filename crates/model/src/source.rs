@@ -3,27 +3,38 @@
 
 use saphyr::{MarkedYaml, Scalar, YamlData};
 
+/// What a node holds.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Kind {
+    /// `null`, or an empty YAML value.
     Null,
+    /// A boolean.
     Bool(bool),
+    /// An integer.
     Int(i64),
+    /// A floating-point number.
     Float(f64),
+    /// A string.
     Str(String),
+    /// A sequence.
     Seq(Vec<Node>),
+    /// A mapping, in file order (a repeated key's last value kept).
     Map(Vec<(String, Node)>),
     /// A YAML tag such as `!Ref`, with its value.
     Tag(String, Box<Node>),
 }
 
+/// A value of the tree with the line it starts on.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Node {
+    /// What the node holds.
     pub kind: Kind,
     /// 1-based; 0 when unknown.
     pub line: u32,
 }
 
 impl Node {
+    /// The value under `key`, when this is a mapping that has it.
     pub fn get(&self, key: &str) -> Option<&Node> {
         match &self.kind {
             Kind::Map(m) => m.iter().find(|(k, _)| k == key).map(|(_, v)| v),
@@ -31,6 +42,7 @@ impl Node {
         }
     }
 
+    /// The string, when this is one.
     pub fn as_str(&self) -> Option<&str> {
         match &self.kind {
             Kind::Str(s) => Some(s),
@@ -38,6 +50,7 @@ impl Node {
         }
     }
 
+    /// The entries, when this is a mapping (else none).
     pub fn entries(&self) -> &[(String, Node)] {
         match &self.kind {
             Kind::Map(m) => m,
@@ -50,8 +63,11 @@ impl Node {
 #[derive(Debug, thiserror::Error)]
 #[error("{file}:{line}: {message}")]
 pub struct ParseError {
+    /// The file's name as errors give it.
     pub file: String,
+    /// The line of the error (1-based).
     pub line: u32,
+    /// What is wrong.
     pub message: String,
 }
 
@@ -59,8 +75,11 @@ pub struct ParseError {
 /// tree; the lines of both are kept for a warning.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DuplicateKey {
+    /// The key given twice.
     pub key: String,
+    /// The line of its first value.
     pub first_line: u32,
+    /// The line of its last value, the one kept.
     pub last_line: u32,
 }
 

@@ -9,11 +9,15 @@ use crate::ids::{ApiId, Region, VpceId};
 use crate::naming::ExecuteApiName;
 use crate::pos::At;
 
+/// Which front door serves an API (or custom domain).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum EndpointType {
+    /// The Regional front door.
     Regional,
+    /// The edge-optimized (CloudFront) front door.
     Edge,
+    /// Only through interface VPC endpoints for execute-api.
     Private,
 }
 
@@ -40,9 +44,12 @@ impl fmt::Display for EndpointType {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum ApiProtocol {
+    /// A REST API (API Gateway v1).
     #[default]
     Rest,
+    /// An HTTP API (v2).
     Http,
+    /// A WebSocket API (v2).
     #[serde(rename = "WEBSOCKET")]
     WebSocket,
 }
@@ -51,13 +58,18 @@ pub enum ApiProtocol {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Api {
+    /// The API id.
     pub id: At<ApiId>,
+    /// The API's name.
     pub name: String,
     /// REST (the default) or HTTP.
     #[serde(default)]
     pub protocol: ApiProtocol,
+    /// Who can reach it: REGIONAL, EDGE or PRIVATE.
     pub endpoint_type: At<EndpointType>,
+    /// The deployed stages.
     pub stages: Vec<At<String>>,
+    /// The resources and methods, with their integrations.
     #[serde(default)]
     pub routes: Vec<Route>,
     /// An OpenAPI 3 or Swagger 2.0 definition (an API Gateway export) to take the routes from,
@@ -71,6 +83,7 @@ pub struct Api {
     /// `endpointConfiguration.vpcEndpointIds`: endpoints that get the `{api}-{vpce}` alias.
     #[serde(default)]
     pub vpc_endpoints: Vec<At<VpceId>>,
+    /// Whether the default execute-api endpoint is disabled (only custom domains answer).
     #[serde(default)]
     pub disable_execute_api_endpoint: bool,
     /// A WebSocket API's route selection expression: `$request.body.FIELD` (dots for nested
@@ -104,27 +117,40 @@ impl Api {
     }
 }
 
+/// One method of a resource (or an HTTP or WebSocket API's route) and its integration.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Route {
+    /// The method (ANY matches every one).
     pub method: At<Method>,
     /// `/test`, `/items/{id}`, `/onprem/{proxy+}`.
     pub path: At<RoutePath>,
+    /// Whether the method requires an API key from a usage plan.
     #[serde(default)]
     pub api_key_required: bool,
+    /// What answers the method.
     pub integration: At<Integration>,
 }
 
+/// An HTTP method as API Gateway names it on a resource.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum Method {
+    /// GET.
     Get,
+    /// POST.
     Post,
+    /// PUT.
     Put,
+    /// PATCH.
     Patch,
+    /// DELETE.
     Delete,
+    /// HEAD.
     Head,
+    /// OPTIONS.
     Options,
+    /// ANY: every method.
     Any,
 }
 
@@ -150,6 +176,7 @@ impl Method {
 pub struct RoutePath(String);
 
 impl RoutePath {
+    /// The path as written.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -230,12 +257,16 @@ impl From<RoutePath> for String {
 pub enum Integration {
     /// A fixed response, as API Gateway's MOCK integration with a mapping template.
     Mock {
+        /// The status code of the response.
         status: u16,
+        /// The body of the response.
         body: String,
+        /// Response headers.
         headers: BTreeMap<String, String>,
     },
     /// Pass the request through to `uri` (`{proxy}` and `{name}` substituted).
     HttpProxy {
+        /// The upstream URL, with `{name}` placeholders.
         uri: String,
         /// Milliseconds before the gateway gives up: 50 to 29000, default 29000 (as AWS).
         timeout_ms: u32,

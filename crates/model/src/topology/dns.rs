@@ -12,11 +12,13 @@ use crate::pos::At;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HostedZone {
+    /// The zone's apex name.
     pub name: At<DnsName>,
     /// The VPCs associated with the zone directly. A zone may have none and reach VPCs only
     /// through a Route 53 Profile.
     #[serde(default)]
     pub vpcs: Vec<At<VpcId>>,
+    /// The zone's records.
     #[serde(default)]
     pub records: Vec<At<Record>>,
 }
@@ -25,15 +27,22 @@ pub struct HostedZone {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(try_from = "RawRecord", into = "RawRecord")]
 pub struct Record {
+    /// The record's owner name.
     pub name: DnsName,
+    /// Time to live, in seconds.
     pub ttl: u32,
+    /// What the record holds.
     pub data: RecordData,
 }
 
+/// A record's data.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RecordData {
+    /// IPv4 addresses.
     A(Vec<Ipv4Addr>),
+    /// IPv6 addresses.
     Aaaa(Vec<Ipv6Addr>),
+    /// A canonical name.
     Cname(DnsName),
     /// A Route 53 alias: answered with the target's addresses, as if they were the record's own.
     Alias(DnsName),
@@ -119,22 +128,29 @@ impl From<Record> for RawRecord {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ResolverRule {
+    /// The rule's id (`rslvr-rr-…`).
     pub id: At<String>,
+    /// The domain the rule applies to (and every name below it).
     pub domain: At<DnsName>,
     /// `forward` sends matching queries to `targets`; `system` makes the Resolver answer them
     /// itself (an exception carved out of a wider forward rule).
     #[serde(default)]
     pub kind: RuleKind,
+    /// The VPCs the rule is associated with.
     pub vpcs: Vec<At<VpcId>>,
+    /// Where a FORWARD rule sends queries (a Resolver outbound endpoint's targets).
     #[serde(default)]
     pub targets: Vec<At<Target>>,
 }
 
+/// What a Resolver rule does.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum RuleKind {
+    /// Forward queries for the domain to the targets.
     #[default]
     Forward,
+    /// Resolve the domain with the VPC resolver as usual (an exception to a forward rule).
     System,
 }
 
@@ -199,6 +215,7 @@ pub struct Profile {
 pub struct InboundEndpoint {
     /// `rslvr-in-` and letters or digits.
     pub id: At<String>,
+    /// The VPC the endpoint's addresses are in.
     pub vpc: At<VpcId>,
     /// Its IP addresses, one per subnet, inside the VPC.
     pub addresses: Vec<At<Ipv4Addr>>,
@@ -224,7 +241,9 @@ pub struct OnPremNetwork {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OnPremZone {
+    /// The zone's apex name.
     pub name: At<DnsName>,
+    /// The zone's records.
     #[serde(default)]
     pub records: Vec<At<Record>>,
 }
@@ -233,6 +252,7 @@ pub struct OnPremZone {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OnPremForward {
+    /// The domain forwarded (and every name below it).
     pub domain: At<DnsName>,
     /// The inbound endpoint's id.
     pub to: At<String>,

@@ -12,6 +12,7 @@ use super::*;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CustomDomain {
+    /// The custom domain name.
     pub name: At<DnsName>,
     /// REGIONAL, EDGE, or PRIVATE (a private custom domain name, served at interface endpoints'
     /// doors to the endpoints it has an access association with).
@@ -23,12 +24,14 @@ pub struct CustomDomain {
     /// The regional target id (`d-…`); derived from the name when absent.
     #[serde(default)]
     pub target: Option<At<DomainTargetId>>,
+    /// Mutual TLS, when the domain requires client certificates.
     #[serde(default)]
     pub mtls: Option<Mtls>,
     /// A PEM file holding the certificate chain and PKCS#8 key to serve for this name. Without
     /// it the lab's server CA issues one.
     #[serde(default)]
     pub certificate: Option<At<String>>,
+    /// The base path mappings that pick the API and stage.
     #[serde(default)]
     pub mappings: Vec<BasePathMapping>,
     /// PRIVATE only: the domain name's own resource policy (`AWS::ApiGateway::DomainNameV2`
@@ -93,6 +96,7 @@ impl CustomDomain {
     }
 }
 
+/// How a custom domain name is published in DNS.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum DomainDns {
@@ -102,6 +106,7 @@ pub enum DomainDns {
     Cname,
 }
 
+/// Mutual TLS on a custom domain: the truststore and how a bad certificate is answered.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Mtls {
@@ -116,12 +121,15 @@ pub struct Mtls {
     pub crls: Vec<At<String>>,
 }
 
+/// A base path mapping: the first path segment picks an API's stage.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BasePathMapping {
     /// The first path segment that selects the API; empty for the root.
     #[serde(default)]
     pub base_path: String,
+    /// The API.
     pub api: At<ApiId>,
+    /// Its stage.
     pub stage: At<String>,
 }

@@ -25,20 +25,27 @@ pub use domain::*;
 pub use usage_plan::*;
 pub use vpc::*;
 
+/// The network: VPCs, endpoints, DNS, APIs, domains, usage plans and the places requests come from.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Topology {
     /// The 12-digit AWS account the resources live in (used in ARNs).
     #[serde(default = "default_account")]
     pub account: At<String>,
+    /// The Region everything is in.
     pub region: At<Region>,
+    /// The addresses of the public front doors.
     pub front_doors: FrontDoors,
+    /// The VPCs.
     #[serde(default)]
     pub vpcs: Vec<Vpc>,
+    /// The interface VPC endpoints.
     #[serde(default)]
     pub endpoints: Vec<Endpoint>,
+    /// The private hosted zones.
     #[serde(default)]
     pub hosted_zones: Vec<HostedZone>,
+    /// The Resolver rules.
     #[serde(default)]
     pub resolver_rules: Vec<ResolverRule>,
     /// Route 53 Profiles and their VPC associations.
@@ -51,12 +58,16 @@ pub struct Topology {
     /// Networks outside AWS (a data centre, an office) with their own DNS.
     #[serde(default)]
     pub onprem: Vec<OnPremNetwork>,
+    /// The APIs.
     #[serde(default)]
     pub apis: Vec<Api>,
+    /// The custom domain names.
     #[serde(default)]
     pub custom_domains: Vec<CustomDomain>,
+    /// The usage plans, with their API keys.
     #[serde(default)]
     pub usage_plans: Vec<UsagePlan>,
+    /// The places requests are made from.
     #[serde(default)]
     pub vantages: Vec<Vantage>,
     /// What the OpenAPI definitions the file names hold that parallax does not emulate, with
@@ -84,7 +95,9 @@ pub struct FrontDoors {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Vantage {
+    /// The vantage's name (`laptop`, `ecs-task`).
     pub name: At<String>,
+    /// The network it sits in.
     pub network: At<Network>,
     /// The client's own address (inside its VPC's CIDR).
     #[serde(default)]
@@ -109,8 +122,11 @@ impl Vantage {
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub enum Network {
+    /// The public internet.
     Internet,
+    /// Inside a VPC, using its resolver.
     Vpc(VpcId),
+    /// An on-prem network of the topology, using its DNS.
     OnPrem(String),
 }
 
@@ -177,14 +193,17 @@ pub fn stable_token(seed: &str, len: usize) -> String {
 }
 
 impl Topology {
+    /// The VPC with this id.
     pub fn vpc(&self, id: &VpcId) -> Option<&Vpc> {
         self.vpcs.iter().find(|v| v.id.value == *id)
     }
 
+    /// The on-prem network with this name.
     pub fn onprem_network(&self, name: &str) -> Option<&OnPremNetwork> {
         self.onprem.iter().find(|n| n.name.value == name)
     }
 
+    /// The Resolver inbound endpoint with this id.
     pub fn inbound_endpoint(&self, id: &str) -> Option<&InboundEndpoint> {
         self.inbound_endpoints.iter().find(|e| e.id.value == id)
     }
@@ -196,14 +215,17 @@ impl Topology {
             .find(|p| p.vpcs.iter().any(|v| v.value == *vpc))
     }
 
+    /// The endpoint with this id.
     pub fn endpoint(&self, id: &VpceId) -> Option<&Endpoint> {
         self.endpoints.iter().find(|e| e.id.value == *id)
     }
 
+    /// The API with this id.
     pub fn api(&self, id: &ApiId) -> Option<&Api> {
         self.apis.iter().find(|a| a.id.value == *id)
     }
 
+    /// The vantage point with this name.
     pub fn vantage(&self, name: &str) -> Option<&Vantage> {
         self.vantages.iter().find(|v| v.name.value == name)
     }
@@ -225,6 +247,7 @@ impl Topology {
         crate::FrontDoor::None
     }
 
+    /// The custom domain with this name.
     pub fn custom_domain(&self, name: &DnsName) -> Option<&CustomDomain> {
         self.custom_domains.iter().find(|d| d.name.value == *name)
     }

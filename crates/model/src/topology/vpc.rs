@@ -12,10 +12,13 @@ use crate::pos::At;
 
 use super::*;
 
+/// A VPC and its DNS attributes.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Vpc {
+    /// The VPC id.
     pub id: At<VpcId>,
+    /// Its IPv4 CIDR.
     pub cidr: At<Ipv4Net>,
     /// `enableDnsSupport`: AWS's default is on.
     #[serde(default = "yes")]
@@ -45,7 +48,9 @@ impl Vpc {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Endpoint {
+    /// The endpoint id.
     pub id: At<VpceId>,
+    /// The VPC it is in.
     pub vpc: At<VpcId>,
     /// The short service name (`execute-api`, `sqs`); `com.amazonaws.{region}.` is stripped.
     pub service: At<ServiceName>,
@@ -54,6 +59,7 @@ pub struct Endpoint {
     /// The 8 characters AWS adds to the endpoint's DNS names. Derived from the id when absent.
     #[serde(default)]
     pub dns_suffix: Option<At<String>>,
+    /// The subnets it has a network interface in, with their addresses.
     pub subnets: Vec<EndpointSubnet>,
     /// The endpoint policy (an IAM policy document). None is AWS's default, full access. For
     /// execute-api it is evaluated together with the API's resource policy (API Gateway
@@ -63,14 +69,17 @@ pub struct Endpoint {
 }
 
 impl Endpoint {
+    /// Whether this is an endpoint for execute-api (API Gateway).
     pub fn is_execute_api(&self) -> bool {
         self.service.value.0 == "execute-api"
     }
 
+    /// The addresses of its network interfaces.
     pub fn addresses(&self) -> Vec<Ipv4Addr> {
         self.subnets.iter().map(|s| s.address.value).collect()
     }
 
+    /// The suffix of its DNS names: the one given, or one made from its id.
     pub fn dns_suffix(&self) -> String {
         match &self.dns_suffix {
             Some(s) => s.value.clone(),
@@ -113,6 +122,7 @@ impl Endpoint {
 pub struct ServiceName(String);
 
 impl ServiceName {
+    /// The service name as written (`execute-api`, or the full `com.amazonaws.…`).
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -146,9 +156,11 @@ impl From<ServiceName> for String {
     }
 }
 
+/// A subnet of an endpoint, with its network interface's address.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EndpointSubnet {
+    /// The subnet id.
     pub id: At<SubnetId>,
     /// The Availability Zone, e.g. `us-east-1a`.
     pub az: At<String>,
