@@ -87,6 +87,8 @@ fn per_vpc_zone_files(dir: &Path) -> Vec<(String, std::path::PathBuf)> {
     files_named(dir, "list-hosted-zones-by-vpc-")
 }
 
+/// Reads a folder of AWS CLI outputs (each file at most `max_bytes`); a folder with none of them is
+/// an error.
 pub fn import(dir: &Path, max_bytes: u64) -> Imported {
     if !holds_outputs(dir) {
         let mut out = Imported::default();

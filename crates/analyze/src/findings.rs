@@ -6,11 +6,15 @@ use serde_json::{Value, json};
 
 use crate::imported::{ApiKind, AuthKind, Imported, Loc, Ref};
 
+/// How much a finding matters (SARIF's levels).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
+    /// Worth knowing; nothing breaks by itself.
     Note,
+    /// Breaks something under conditions the inputs do not settle.
     Warning,
+    /// Breaks a call the inputs describe.
     Error,
 }
 
@@ -24,6 +28,7 @@ impl Severity {
         }
     }
 
+    /// Reads `note`, `warning` or `error`.
     pub fn parse(s: &str) -> Option<Severity> {
         match s {
             "note" => Some(Severity::Note),
@@ -37,13 +42,19 @@ impl Severity {
 /// A rule: the stable id, what it is about, and how to fix it.
 #[derive(Clone, Copy, Debug, Serialize)]
 pub struct Rule {
+    /// The rule's id (`PX001`).
     pub id: &'static str,
+    /// Its short name (kebab-case).
     pub name: &'static str,
+    /// What it finds, in one line.
     pub summary: &'static str,
+    /// How to fix what it finds.
     pub help: &'static str,
+    /// Its usual severity.
     pub severity: Severity,
 }
 
+/// Every rule, in id order.
 pub const RULES: [Rule; 12] = [
     Rule {
         id: "PX001",
@@ -134,21 +145,34 @@ pub const RULES: [Rule; 12] = [
 /// A finding's rule, by its stable id: the index into [`RULES`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum FindingId {
+    /// An execute-api endpoint's private DNS takes public API names over.
     Px001,
+    /// Two execute-api endpoints with private DNS in one VPC.
     Px002,
+    /// A private API whose resource policy allows nothing (or no endpoint in scope).
     Px003,
+    /// A Regional custom domain published by CNAME into execute-api.
     Px004,
+    /// Private DNS without the VPC's DNS attributes on.
     Px005,
+    /// Mutual TLS bypassed through the default endpoint.
     Px006,
+    /// A public API whose policy conditions on keys only endpoints set.
     Px007,
+    /// Methods that require an API key with no usage plan and key.
     Px008,
+    /// A key given twice in one mapping.
     Px009,
+    /// A resource type that looks misspelt.
     Px010,
+    /// A shared private zone that answers execute-api names.
     Px011,
+    /// An endpoint policy that blocks the calls it carries.
     Px012,
 }
 
 impl FindingId {
+    /// Every finding id, in order.
     pub const ALL: [FindingId; 12] = [
         FindingId::Px001,
         FindingId::Px002,
@@ -187,12 +211,18 @@ impl Serialize for FindingId {
     }
 }
 
+/// One finding: the rule, its severity here, the message, where, and how to fix it.
 #[derive(Clone, Debug, Serialize)]
 pub struct Finding {
+    /// The rule.
     pub rule: FindingId,
+    /// Its severity in this case.
     pub severity: Severity,
+    /// What is wrong, naming the resources.
     pub message: String,
+    /// Where it is said.
     pub location: Loc,
+    /// How to fix it.
     pub fix: &'static str,
 }
 
@@ -964,6 +994,7 @@ pub fn text(fs: &[Finding], m: &Imported) -> String {
     o
 }
 
+/// The findings as JSON (`parallax analyze --format json`), with what was read.
 pub fn json(fs: &[Finding], m: &Imported) -> Value {
     json!({
         "schema": "parallax.analyze/v1",

@@ -13,7 +13,9 @@ use crate::imported::Loc;
 /// One `resource "TYPE" "NAME"` block.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Declaration {
+    /// The `.tf` file.
     pub file: String,
+    /// The line the block starts on.
     pub line: u32,
     /// The source text of each top-level attribute (`service_name = "com.amazonaws.…"`).
     pub attributes: HashMap<String, String>,
@@ -34,6 +36,7 @@ impl Declarations {
         self.by_address.get(&strip_instance_keys(address))
     }
 
+    /// Whether no resource block was found.
     pub fn is_empty(&self) -> bool {
         self.by_address.is_empty()
     }

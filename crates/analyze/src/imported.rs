@@ -8,6 +8,7 @@ use serde::Serialize;
 /// Where an element was declared.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Loc {
+    /// The file.
     pub file: String,
     /// 1-based; 0 when the format has no lines (a plan's resource address is in `resource`).
     pub line: u32,
@@ -19,41 +20,60 @@ pub struct Loc {
 /// exists elsewhere, or to something that cannot be known.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub enum Ref {
+    /// An element of the inputs, by its key (logical id, address).
     Key(String),
+    /// A real id (`vpc-…`) that may exist outside the inputs.
     Id(String),
+    /// Something that cannot be known statically, and why.
     Unknown(String),
 }
 
+/// A VPC.
 #[derive(Clone, Debug, Serialize)]
 pub struct Vpc {
+    /// Its key in the input.
     pub key: String,
+    /// Its id, when the input gives it.
     pub id: Option<String>,
+    /// `enableDnsSupport`, when known.
     pub dns_support: Option<bool>,
+    /// `enableDnsHostnames`, when known.
     pub dns_hostnames: Option<bool>,
+    /// Where it is declared.
     pub loc: Loc,
 }
 
+/// A VPC endpoint.
 #[derive(Clone, Debug, Serialize)]
 pub struct Endpoint {
+    /// Its key in the input.
     pub key: String,
+    /// Its id, when the input gives it.
     pub id: Option<String>,
+    /// The VPC it is in.
     pub vpc: Ref,
     /// The short service name, when known (`execute-api`).
     pub service: Option<String>,
     /// Only interface endpoints get private DNS (gateway endpoints report the flag too).
     pub interface: Option<bool>,
+    /// Whether private DNS is on, when known.
     pub private_dns: Option<bool>,
     /// The endpoint policy, when one is set and readable (none is full access).
     pub policy: Option<serde_json::Value>,
     /// A policy is set but could not be read statically.
     pub policy_unknown: bool,
+    /// Where it is declared.
     pub loc: Loc,
 }
 
+/// An API's (or custom domain's) endpoint type.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub enum ApiKind {
+    /// REGIONAL.
     Regional,
+    /// EDGE.
     Edge,
+    /// PRIVATE.
     Private,
 }
 
@@ -105,28 +125,41 @@ impl std::fmt::Display for ApiKind {
     }
 }
 
+/// A REST or HTTP API.
 #[derive(Clone, Debug, Serialize)]
 pub struct Api {
+    /// Its key in the input.
     pub key: String,
+    /// Its id, when the input gives it.
     pub id: Option<String>,
+    /// Its name.
     pub name: String,
     /// An HTTP API (API Gateway v2), always public and Regional.
     pub http: bool,
     /// `None` when it depends on something unknown.
     pub kind: Option<ApiKind>,
+    /// Its resource policy, when known.
     pub policy: Option<serde_json::Value>,
     /// Some policy is set but could not be read statically.
     pub policy_unknown: bool,
+    /// The VPC endpoints a private API names.
     pub vpc_endpoints: Vec<Ref>,
+    /// Whether its default execute-api endpoint is disabled, when known.
     pub disable_default: Option<bool>,
+    /// Where it is declared.
     pub loc: Loc,
 }
 
+/// A custom domain name.
 #[derive(Clone, Debug, Serialize)]
 pub struct Domain {
+    /// Its key in the input.
     pub key: String,
+    /// The domain name, when known.
     pub name: Option<String>,
+    /// Its endpoint type, when known.
     pub kind: Option<ApiKind>,
+    /// Whether it requires mutual TLS.
     pub mtls: bool,
     /// The APIs it maps.
     pub apis: Vec<Ref>,
@@ -136,15 +169,20 @@ pub struct Domain {
     pub policy_unknown: bool,
     /// A private custom domain name's access associations: the endpoints that may invoke it.
     pub access: Vec<Ref>,
+    /// Where it is declared.
     pub loc: Loc,
 }
 
+/// A hosted zone.
 #[derive(Clone, Debug, Serialize)]
 pub struct Zone {
+    /// Its key in the input (or its id).
     pub key: String,
+    /// Its name, when known.
     pub name: Option<String>,
     /// Private zones name their VPCs.
     pub vpcs: Vec<Ref>,
+    /// Where it is declared.
     pub loc: Loc,
 }
 
@@ -159,16 +197,20 @@ pub struct ZoneRecord {
     pub kind: String,
     /// The addresses or the one target name, when known.
     pub values: Vec<String>,
+    /// Where it is declared.
     pub loc: Loc,
 }
 
 /// A DNS record that publishes a name by CNAME.
 #[derive(Clone, Debug, Serialize)]
 pub struct Cname {
+    /// The record's name, when known.
     pub name: Option<String>,
     /// The target, when known; or the domain it points at (`GetAtt Domain.RegionalDomainName`).
     pub target: Option<String>,
+    /// The custom domain its target names, when it names one by reference.
     pub target_domain: Option<String>,
+    /// Where it is declared.
     pub loc: Loc,
 }
 
@@ -199,16 +241,22 @@ impl std::fmt::Display for AuthKind {
 /// A method that requires an API key (`ApiKeyRequired`, `api_key_required`).
 #[derive(Clone, Debug, Serialize)]
 pub struct KeyMethod {
+    /// The API.
     pub api: Ref,
+    /// Where the method is declared.
     pub loc: Loc,
 }
 
 /// A usage plan: the API stages it covers and whether any key is attached to it.
 #[derive(Clone, Debug, Serialize)]
 pub struct UsagePlan {
+    /// Its key in the input.
     pub key: String,
+    /// Its id, when the input gives it.
     pub id: Option<String>,
+    /// The APIs its stages cover.
     pub apis: Vec<Ref>,
+    /// Where it is declared.
     pub loc: Loc,
 }
 
@@ -219,15 +267,23 @@ pub struct Imported {
     pub region: Option<String>,
     /// The account, when an input names it (`OwnerId`, `owner_id`, an ARN).
     pub account: Option<String>,
+    /// The VPCs.
     pub vpcs: Vec<Vpc>,
+    /// The VPC endpoints (every service).
     pub endpoints: Vec<Endpoint>,
+    /// The REST and HTTP APIs.
     pub apis: Vec<Api>,
+    /// The custom domain names.
     pub domains: Vec<Domain>,
+    /// The hosted zones.
     pub zones: Vec<Zone>,
+    /// The CNAME records.
     pub cnames: Vec<Cname>,
     /// Records of hosted zones.
     pub zone_records: Vec<ZoneRecord>,
+    /// The methods that require an API key.
     pub key_methods: Vec<KeyMethod>,
+    /// The usage plans.
     pub usage_plans: Vec<UsagePlan>,
     /// The usage plans that API keys are attached to (`UsagePlanKey`).
     pub plan_keys: Vec<Ref>,
@@ -252,9 +308,11 @@ pub struct Imported {
 /// A Route 53 Profile.
 #[derive(Clone, Debug, Serialize)]
 pub struct Profile {
+    /// Its key in the input.
     pub key: String,
     /// `rp-…`, when known.
     pub id: Option<String>,
+    /// Where it is declared.
     pub loc: Loc,
 }
 
@@ -348,6 +406,7 @@ impl Imported {
             .collect()
     }
 
+    /// Adds another input's elements (one analysis over several files).
     pub fn extend(&mut self, other: Imported) {
         if self.region.is_none() {
             self.region = other.region;

@@ -20,7 +20,10 @@ pub enum InputError {
     NotAFile(&'static str),
     /// A file over `--max-input-size`.
     #[error("larger than {limit} bytes (raise the limit with --max-input-size)")]
-    TooLarge { limit: u64 },
+    TooLarge {
+        /// The limit, in bytes.
+        limit: u64,
+    },
     /// A file that is not UTF-8 text.
     #[error("not UTF-8 text")]
     NotText,

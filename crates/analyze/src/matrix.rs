@@ -9,11 +9,15 @@ use crate::predict::{PredictRequest, Predictor};
 /// One target (an API's default URL or a custom domain) and its outcome from each vantage.
 #[derive(Clone, Debug)]
 pub struct Row {
+    /// The API or custom domain called.
     pub target: String,
+    /// The URL called.
     pub url: String,
+    /// The outcome from each vantage point, by name.
     pub cells: Vec<(String, Outcome)>,
 }
 
+/// Every API's and custom domain's URL predicted from the internet and from each VPC.
 pub fn matrix(t: &Topology) -> Vec<Row> {
     let mut vantages = vec![Vantage {
         name: At::bare("internet".to_owned()),
@@ -81,6 +85,7 @@ pub fn matrix(t: &Topology) -> Vec<Row> {
         .collect()
 }
 
+/// The matrix as a table.
 pub fn text(rows: &[Row]) -> String {
     let mut out = String::new();
     for r in rows {

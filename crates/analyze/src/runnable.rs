@@ -55,20 +55,45 @@ pub enum Assumption {
     /// No account in the inputs: 123456789012 (it shows only in resource ARNs).
     AccountAssumed,
     /// A VPC's DNS attributes are taken as on, since an endpoint in it has private DNS.
-    DnsAttributesProven { vpc: String },
+    DnsAttributesProven {
+        /// The VPC.
+        vpc: String,
+    },
     /// A VPC's DNS attributes are not in the inputs and are taken as on, since a private hosted
     /// zone reaches it (directly or through a Route 53 Profile), which only works with both on.
-    DnsAttributesAssumedForZone { vpc: String },
+    DnsAttributesAssumedForZone {
+        /// The VPC.
+        vpc: String,
+    },
     /// An endpoint whose VPC is not in the inputs is left out.
-    EndpointWithoutVpc { endpoint: String },
+    EndpointWithoutVpc {
+        /// The endpoint.
+        endpoint: String,
+    },
     /// An API whose endpoint type is not known statically is left out.
-    ApiTypeUnknown { api: String },
+    ApiTypeUnknown {
+        /// The API.
+        api: String,
+    },
     /// An API whose resource policy is set but not known statically is left out.
-    PolicyUnknown { api: String },
+    PolicyUnknown {
+        /// The API.
+        api: String,
+    },
     /// An endpoint policy that cannot be evaluated: every call through it is predicted denied.
-    EndpointPolicyNotEvaluable { endpoint: String, error: String },
+    EndpointPolicyNotEvaluable {
+        /// The endpoint.
+        endpoint: String,
+        /// Why its policy cannot be evaluated.
+        error: String,
+    },
     /// A resource policy that cannot be evaluated: every call is predicted denied.
-    PolicyNotEvaluable { api: String, error: String },
+    PolicyNotEvaluable {
+        /// The API.
+        api: String,
+        /// Why its policy cannot be evaluated.
+        error: String,
+    },
 }
 
 impl std::fmt::Display for Assumption {

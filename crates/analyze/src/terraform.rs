@@ -22,6 +22,7 @@ pub fn is_plan(root: &Node) -> bool {
     root.get("planned_values").is_some() && root.get("format_version").is_some()
 }
 
+/// Reads a plan without a configuration directory beside it, with the default size limit.
 pub fn import(root: &Node, file: &str) -> Imported {
     import_with(root, file, None, crate::input::DEFAULT_MAX_INPUT)
 }

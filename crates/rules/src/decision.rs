@@ -53,9 +53,13 @@ use crate::usage_plan::Usage;
 pub struct RouteEntry {
     /// An HTTP API's `$default` route: it matches what no other route does.
     pub default: bool,
+    /// The method (ANY matches every one).
     pub method: parallax_model::topology::Method,
+    /// The resource path, compiled for matching.
     pub template: Template,
+    /// Whether an API key is required.
     pub api_key_required: bool,
+    /// What answers.
     pub integration: Integration,
 }
 
@@ -154,32 +158,47 @@ pub enum ClientCert {
     /// Sent, and it failed verification.
     Invalid(CertRefusal),
     /// Sent and verified.
-    Valid { subject: String, serial: String },
+    Valid {
+        /// The certificate's subject, for the access log.
+        subject: String,
+        /// Its serial number.
+        serial: String,
+    },
 }
 
 /// One request, as far as the decision needs it.
 #[derive(Clone, Debug)]
 pub struct Incoming<'a> {
+    /// The front door the request came through.
     pub door: &'a FrontDoor,
     /// The name the TLS session was made for; `None` only where no TLS name applies.
     pub sni: Option<&'a str>,
     /// The request's authority: `:authority`, the absolute-form target, or the Host header.
     pub host: &'a str,
+    /// The method token as sent.
     pub method: &'a str,
     /// The path as sent, without the query string.
     pub path: &'a str,
+    /// The User-Agent header, for `aws:UserAgent`.
     pub user_agent: Option<&'a str>,
+    /// The Referer header, for `aws:Referer`.
     pub referer: Option<&'a str>,
+    /// The `x-api-key` header, as bytes.
     pub api_key: Option<&'a [u8]>,
+    /// The `x-apigw-api-id` header, which names the API on an endpoint's apex name.
     pub apigw_api_id: Option<&'a str>,
+    /// The client's address.
     pub client_ip: IpAddr,
+    /// What the client's certificate said.
     pub client_cert: &'a ClientCert,
 }
 
 /// What the decision learned, kept for the access log whatever the outcome.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Context {
+    /// The API the request reached, once known.
     pub api: Option<ApiId>,
+    /// Its stage, once known.
     pub stage: Option<String>,
     /// The route's template (`/onprem/{proxy+}`), once a route matched.
     pub resource: Option<String>,
@@ -187,6 +206,7 @@ pub struct Context {
     pub path: Option<String>,
     /// The resource ARN the policy was asked about, when one was.
     pub arn: Option<String>,
+    /// The API key's id, once known.
     pub key_id: Option<String>,
     /// Whether the name was a custom domain.
     pub custom_domain: bool,
@@ -195,6 +215,7 @@ pub struct Context {
 /// A request that may go on to its integration.
 #[derive(Debug)]
 pub struct Admitted<'t> {
+    /// The route that answers.
     pub route: &'t RouteEntry,
     /// Path parameters, greedy ones included (`proxy` → `a/b/c`).
     pub params: BTreeMap<String, String>,
@@ -221,6 +242,7 @@ pub struct Tables {
 }
 
 impl Tables {
+    /// Builds the tables of a topology: APIs, domains, policies and usage plans.
     pub fn build(t: &Topology) -> Tables {
         Tables::build_with(t, &crate::usage_plan::MemoryStore)
     }

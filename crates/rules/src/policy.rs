@@ -16,11 +16,15 @@ pub struct Caller<'a> {
     pub arn: &'a str,
     /// The part after the API id: `{stage}/{METHOD}/{path}`, matched by `execute-api:/…`.
     pub api_relative: &'a str,
+    /// The client's address (`aws:SourceIp`, `aws:VpcSourceIp`).
     pub source_ip: IpAddr,
     /// Set when the call came through an interface endpoint.
     pub source_vpce: Option<&'a str>,
+    /// The endpoint's VPC, when the call came through one (`aws:SourceVpc`).
     pub source_vpc: Option<&'a str>,
+    /// The User-Agent header.
     pub user_agent: Option<&'a str>,
+    /// The Referer header.
     pub referer: Option<&'a str>,
     /// Seconds since the Unix epoch, for `aws:CurrentTime` and `aws:EpochTime`.
     pub now: i64,
@@ -36,8 +40,10 @@ impl Caller<'_> {
     }
 }
 
+/// What a policy decides for one call.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Decision {
+    /// A statement allows and none denies.
     Allow,
     /// A statement denies explicitly.
     ExplicitDeny,

@@ -15,11 +15,15 @@ use parallax_model::{DnsOutcome, FrontDoor, HttpOutcome, Outcome, RequestUrl, Va
 /// One request to predict.
 #[derive(Clone, Debug)]
 pub struct PredictRequest<'a> {
+    /// The URL.
     pub url: &'a RequestUrl,
+    /// The method.
     pub method: &'a str,
+    /// The request's headers.
     pub headers: &'a BTreeMap<String, String>,
     /// The API key's value, when one is sent.
     pub api_key: Option<&'a str>,
+    /// The client certificate the request presents, when any.
     pub client_certificate: Option<&'a ClientCertSpec>,
     /// The request body (on a WebSocket connection: the one message sent).
     pub body: Option<&'a str>,
@@ -45,6 +49,7 @@ impl<'a> PredictRequest<'a> {
 /// A prediction, with what it had to assume.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Prediction {
+    /// What the request gets.
     pub outcome: Outcome,
     /// Assumptions that an observation may contradict without either side being wrong.
     pub notes: Vec<Note>,
@@ -54,15 +59,33 @@ pub struct Prediction {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Note {
     /// A resolver rule forwards the name: its targets' answer is not in the model.
-    Forwarded { rule: String, host: String },
+    Forwarded {
+        /// The rule.
+        rule: String,
+        /// The host it forwards.
+        host: String,
+    },
     /// The door's certificate does not name the host: the TLS name check fails.
-    CertificateDoesNotName { door: FrontDoor, host: String },
+    CertificateDoesNotName {
+        /// The door.
+        door: FrontDoor,
+        /// The host it does not name.
+        host: String,
+    },
     /// A lab client certificate is assumed to chain to a truststore given as a file.
-    AssumedTruststore { client: String, truststore: String },
+    AssumedTruststore {
+        /// The lab client certificate.
+        client: String,
+        /// The truststore file.
+        truststore: String,
+    },
     /// Strict mutual TLS refuses the handshake.
     StrictHandshakeFails,
     /// An HTTP_PROXY upstream is assumed to answer 200.
-    UpstreamAssumed { uri: String },
+    UpstreamAssumed {
+        /// The upstream URL.
+        uri: String,
+    },
 }
 
 impl Note {
@@ -107,6 +130,7 @@ pub struct Predictor<'t> {
 }
 
 impl<'t> Predictor<'t> {
+    /// A predictor over `topology`, with fresh usage counters.
     pub fn new(topology: &'t Topology) -> Self {
         Predictor {
             topology,
@@ -114,6 +138,7 @@ impl<'t> Predictor<'t> {
         }
     }
 
+    /// What `req` gets from `vantage`: DNS, front door, HTTP.
     pub fn predict(&self, vantage: &Vantage, req: &PredictRequest<'_>) -> Prediction {
         let t = self.topology;
         let mut notes = Vec::new();

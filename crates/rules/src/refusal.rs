@@ -14,7 +14,10 @@ pub const MAX_CA_LEVELS: usize = 4;
 pub enum Reject {
     /// A public API asked for through an execute-api endpoint's front door (row 1, the
     /// incident), or a private API through a public door (row 2).
-    WrongDoor { api_type: &'static str },
+    WrongDoor {
+        /// The API's endpoint type (`PRIVATE`, `REGIONAL`).
+        api_type: &'static str,
+    },
     /// The Host names no API or custom domain this door serves.
     UnknownHost,
     /// A WebSocket API's URL called without a WebSocket opening handshake (no `Upgrade:
@@ -46,10 +49,20 @@ pub enum Reject {
     /// `{"message":"Not Found"}` (http-api-develop-routes).
     NotFound,
     /// The resource policy denies explicitly (row 3), or nothing allows (row 4).
-    AccessDenied { arn: String, explicit: bool },
+    AccessDenied {
+        /// The resource ARN the policy was asked about.
+        arn: String,
+        /// Whether a statement denies (else nothing allows).
+        explicit: bool,
+    },
     /// The VPC endpoint's policy denies explicitly, or nothing in it allows (reference §9;
     /// the message's wording is third-party, UNCONFIRMED in AWS's docs).
-    EndpointPolicyDenied { arn: String, explicit: bool },
+    EndpointPolicyDenied {
+        /// The resource ARN the policy was asked about.
+        arn: String,
+        /// Whether a statement denies (else nothing allows).
+        explicit: bool,
+    },
     /// Missing, unknown or disabled API key, or one not in a plan of this stage (row 5).
     InvalidApiKey,
     /// The key's usage plan throttle (row 10).
@@ -73,23 +86,43 @@ pub enum Reject {
 #[non_exhaustive]
 pub enum UpstreamFailure {
     /// The lab never dials a name outside its upstream map (loopback only).
-    NotMapped { host: String, port: u16 },
+    NotMapped {
+        /// The upstream host.
+        host: String,
+        /// Its port.
+        port: u16,
+    },
     /// The integration URI, with its parameters substituted, is not a valid URI.
-    BadUri { detail: String },
+    BadUri {
+        /// Why it is not a usable URL.
+        detail: String,
+    },
     /// Nothing listens at the upstream's address.
     Refused,
     /// The connection was reset or closed before a response head.
     Closed,
     /// The upstream's TLS failed (its certificate, our client certificate, an alert).
-    Tls { detail: String },
+    Tls {
+        /// What failed.
+        detail: String,
+    },
     /// The upstream's name did not resolve, or the connect failed otherwise.
-    Connect { detail: String },
+    Connect {
+        /// What failed.
+        detail: String,
+    },
     /// The upstream's response head was not valid HTTP.
-    Protocol { detail: String },
+    Protocol {
+        /// What failed.
+        detail: String,
+    },
     /// The gateway has no client for this integration's TLS settings (a bug if seen).
     NoClient,
     /// Anything else, in the HTTP client's words.
-    Other { detail: String },
+    Other {
+        /// What failed.
+        detail: String,
+    },
 }
 
 impl fmt::Display for UpstreamFailure {
@@ -150,15 +183,24 @@ pub enum CertRefusal {
     /// A signature algorithm below AWS's floor (SHA-256 and up).
     InsecureAlgorithm,
     /// A key below AWS's floor (RSA-2048, ECDSA-256).
-    WeakKey { bits: usize },
+    WeakKey {
+        /// The key's size in bits.
+        bits: usize,
+    },
     /// More CA levels above the leaf than API Gateway accepts.
-    ChainTooDeep { levels: usize },
+    ChainTooDeep {
+        /// How many CA levels the chain has above the leaf.
+        levels: usize,
+    },
     /// Extended key usage without clientAuth.
     NotForClientAuth,
     /// The leaf's keyUsage lacks digitalSignature (RFC 5280 §4.2.1.3, RFC 8446 §4.4.2.2).
     LeafKeyUsage,
     /// A CA in the chain whose keyUsage lacks keyCertSign (RFC 5280 §4.2.1.3).
-    IssuerKeyUsage { subject: String },
+    IssuerKeyUsage {
+        /// The CA's subject.
+        subject: String,
+    },
     /// A certificate in the issuer's place that is not a CA, or a CA used as the leaf.
     BasicConstraints,
     /// A CA's pathLenConstraint is exceeded.
@@ -242,6 +284,7 @@ impl CertRefusal {
 }
 
 impl Reject {
+    /// The HTTP status API Gateway answers with.
     pub fn status(&self) -> u16 {
         match self {
             Reject::Misdirected => 421,

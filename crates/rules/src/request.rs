@@ -24,6 +24,7 @@ pub enum MethodToken {
 }
 
 impl MethodToken {
+    /// Reads a request's method token (case-sensitive, as API Gateway reads it).
     pub fn parse(token: &str) -> MethodToken {
         let m = match token {
             "GET" => Method::Get,
@@ -38,6 +39,7 @@ impl MethodToken {
         MethodToken::Known(m)
     }
 
+    /// The token as sent.
     pub fn as_str(&self) -> &str {
         match self {
             MethodToken::Known(m) => m.as_str(),
@@ -49,6 +51,7 @@ impl MethodToken {
 /// A path in canonical form: decoded segments, no empty or dot segments.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct CanonicalPath {
+    /// The decoded segments, empty ones dropped.
     pub segments: Vec<String>,
 }
 

@@ -50,8 +50,11 @@ use parallax_model::{Network, Rcode};
 pub const AWS_TTL: u32 = 60;
 /// The SOA that negative answers carry, in Route 53's shape.
 pub const SOA_MNAME: &str = "ns-1536.awsdns-00.co.uk";
+/// The SOA RNAME of AWS's public zones.
 pub const SOA_RNAME: &str = "awsdns-hostmaster.amazon.com";
+/// The SOA record's TTL.
 pub const SOA_TTL: u32 = 900;
+/// The SOA minimum (negative-caching TTL).
 pub const SOA_MINIMUM: u32 = 86400;
 /// How many CNAMEs a chain may have before the answer is SERVFAIL (a loop, most likely).
 pub const MAX_CHAIN: usize = 8;
@@ -59,46 +62,66 @@ pub const MAX_CHAIN: usize = 8;
 /// Query types the views know. Anything else is answered as NODATA for existing names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum QType {
+    /// A.
     A,
+    /// AAAA.
     Aaaa,
+    /// CNAME.
     Cname,
+    /// SOA.
     Soa,
+    /// Any other type, by number.
     Other(u16),
 }
 
 /// One answer record.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Rec {
+    /// The owner name.
     pub name: DnsName,
+    /// Time to live, in seconds.
     pub ttl: u32,
+    /// What the record holds.
     pub data: RecData,
 }
 
+/// A record's data.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RecData {
+    /// An IPv4 address.
     A(Ipv4Addr),
+    /// An IPv6 address.
     Aaaa(std::net::Ipv6Addr),
+    /// A canonical name.
     Cname(DnsName),
 }
 
 /// Which part of a view produced an answer: what a diagnosis cites.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Source {
+    /// A Resolver rule, by id.
     ResolverRule(String),
+    /// A private hosted zone, by name.
     PrivateZone(DnsName),
+    /// An interface endpoint's private DNS zone.
     EndpointZone(VpceId),
+    /// Public DNS, by zone.
     Public(DnsName),
     /// A zone of an on-prem DNS server.
     OnPremZone(DnsName),
     /// Forwarded by an on-prem DNS server to a Resolver inbound endpoint, answered there by the
     /// endpoint's VPC resolver.
     InboundEndpoint {
+        /// The inbound endpoint's id.
         endpoint: String,
+        /// What answered in the endpoint's VPC.
         inner: Box<Source>,
     },
     /// A zone or rule that reaches the VPC through its Route 53 Profile.
     Profile {
+        /// The profile's id.
         profile: String,
+        /// What the profile carries that answered.
         inner: Box<Source>,
     },
     /// No view claims the name.
@@ -135,7 +158,9 @@ impl Source {
 /// The answer a view gives.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Answer {
+    /// The response code.
     pub rcode: Rcode,
+    /// The records of the answer, CNAMEs first.
     pub records: Vec<Rec>,
     /// For NXDOMAIN and NODATA: the zone whose SOA goes in the authority section.
     pub soa_zone: Option<DnsName>,
@@ -237,7 +262,9 @@ impl Zone {
 /// Where a view sits.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ViewKind {
+    /// The public internet.
     Internet,
+    /// Inside a VPC.
     Vpc(VpcId),
     /// A network outside AWS: its DNS server's own zones, its conditional forwarders to
     /// Resolver inbound endpoints, and the internet for the rest.
@@ -276,6 +303,7 @@ impl View {
         }
     }
 
+    /// Which resolver this view is.
     pub fn kind(&self) -> &ViewKind {
         &self.kind
     }
@@ -305,6 +333,7 @@ impl View {
         }
     }
 
+    /// The view of `kind` over a topology.
     pub fn build(t: &Topology, kind: ViewKind) -> View {
         View::build_zones(t, kind)
     }

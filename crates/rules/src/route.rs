@@ -24,6 +24,7 @@ pub struct Template {
 }
 
 impl Template {
+    /// Compiles a resource path for matching.
     pub fn new(path: &RoutePath) -> Template {
         let segments = path
             .as_str()

@@ -40,12 +40,15 @@ struct KeyEntry {
 /// A plan's limits, as a counter needs them.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Limits {
+    /// The plan's throttle, if any.
     pub throttle: Option<Throttle>,
+    /// The plan's quota, if any.
     pub quota: Option<Quota>,
 }
 
 /// Makes the counter of one key's use of one plan.
 pub trait UsageStore {
+    /// The counter of one key's use of one plan, with the plan's limits.
     fn counter(&self, key_id: &str, plan_id: &str, limits: Limits) -> Arc<dyn PlanCounter>;
 }
 
@@ -59,7 +62,9 @@ pub trait PlanCounter: Send + Sync + std::fmt::Debug {
 /// A counter's decision: made at once (in memory), or to be awaited (a shared store).
 #[derive(Debug)]
 pub enum Take {
+    /// Decided now.
     Now(Result<(), Reject>),
+    /// Decided by a shared store later.
     Later(Pending),
 }
 
@@ -68,6 +73,7 @@ pub enum Take {
 pub struct Pending(Pin<Box<dyn Future<Output = Result<(), Reject>> + Send>>);
 
 impl Pending {
+    /// A decision a shared store makes in `f`.
     pub fn new(f: impl Future<Output = Result<(), Reject>> + Send + 'static) -> Pending {
         Pending(Box::pin(f))
     }
