@@ -17,6 +17,7 @@ pub fn describe_cert(der: &CertificateDer<'_>) -> String {
     format!("{} issued by {} ({state})", c.subject, c.issuer)
 }
 
+/// What a certificate shows: subject, issuer, names, serial, validity and days left.
 pub fn cert_info(der: &CertificateDer<'_>) -> CertInfo {
     match x509_parser::parse_x509_certificate(der.as_ref()) {
         Ok((_, c)) => {

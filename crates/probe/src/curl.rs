@@ -281,15 +281,21 @@ pub enum FlagError {
     /// A file named by a flag (`-d @FILE`, `--api-key-file`) that cannot be read.
     #[error("{flag} {}: cannot read: {source}", path.display())]
     Read {
+        /// The flag.
         flag: &'static str,
+        /// The file it names.
         path: PathBuf,
+        /// Why it cannot be read.
         source: std::io::Error,
     },
     /// A `--cacert`, `--cert` or `--key` file without usable PEM.
     #[error("{flag} {}: {problem}", path.display())]
     Pem {
+        /// The flag.
         flag: &'static str,
+        /// The file it names.
         path: PathBuf,
+        /// What is wrong with its PEM.
         problem: String,
     },
     /// `--key` given without `--cert`.
@@ -297,7 +303,12 @@ pub enum FlagError {
     KeyWithoutCert,
     /// A flag value of the wrong form (`--resolve`, `--connect-to`, `--dns-servers`, `--compare-dns`).
     #[error("{flag} {message}")]
-    Value { flag: &'static str, message: String },
+    Value {
+        /// The flag.
+        flag: &'static str,
+        /// What is wrong with its value.
+        message: String,
+    },
     /// A `--max-time` outside (0, 3600] seconds.
     #[error("--max-time {0}: expected seconds between 0 and 3600")]
     MaxTime(f64),

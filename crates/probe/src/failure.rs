@@ -16,16 +16,25 @@ pub enum DnsFailure {
     NoNameserver,
     /// The server did not answer in time.
     NoAnswer {
+        /// The server asked.
         server: std::net::SocketAddr,
+        /// How long it was waited for.
         timeout_ms: u64,
     },
     /// The host is not a name that can be asked.
-    BadName { name: String },
+    BadName {
+        /// The host.
+        name: String,
+    },
     /// A kind the DNS client adds later, in its own words.
-    Other { detail: String },
+    Other {
+        /// The client's words.
+        detail: String,
+    },
 }
 
 impl DnsFailure {
+    /// The failure behind a DNS client error.
     pub fn of(e: &parallax_dns::client::LookupError) -> DnsFailure {
         use parallax_dns::client::LookupError as L;
         match e {
@@ -46,11 +55,20 @@ impl DnsFailure {
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum ProxyFailure {
     /// 407: the proxy wants credentials (or refused the ones given).
-    AuthRequired { status: u16 },
+    AuthRequired {
+        /// The proxy's status (407).
+        status: u16,
+    },
     /// Another status than 200 to CONNECT: the proxy refused the tunnel.
-    Refused { status: u16 },
+    Refused {
+        /// The proxy's status.
+        status: u16,
+    },
     /// Not an HTTP answer, or one over the head limit.
-    BadResponse { detail: String },
+    BadResponse {
+        /// What was wrong with it.
+        detail: String,
+    },
     /// The proxy closed the connection before answering CONNECT.
     Closed,
     /// No answer to CONNECT in time.
@@ -120,7 +138,10 @@ pub enum ServerCertProblem {
     /// Not parsable X.509.
     Malformed,
     /// Another verification failure, in rustls's own words.
-    Other { detail: String },
+    Other {
+        /// rustls's or webpki's words.
+        detail: String,
+    },
 }
 
 /// Why the TLS handshake failed.
@@ -128,9 +149,15 @@ pub enum ServerCertProblem {
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum TlsFailure {
     /// The server's certificate did not verify.
-    ServerCertificate { problem: ServerCertProblem },
+    ServerCertificate {
+        /// What is wrong with the server's certificate.
+        problem: ServerCertProblem,
+    },
     /// The server sent a fatal alert (its TLS name, `handshake_failure`).
-    Alert { description: String },
+    Alert {
+        /// The alert's TLS name.
+        description: String,
+    },
     /// The server hung up (reset or end of stream) before answering the ClientHello.
     ClosedBeforeHello,
     /// The server hung up after its hello, before the handshake finished.
@@ -140,11 +167,20 @@ pub enum TlsFailure {
     /// The server's public key is not one `--pinnedpubkey` names.
     PinnedKeyMismatch,
     /// The host cannot be sent as SNI.
-    BadServerName { host: String },
+    BadServerName {
+        /// The host.
+        host: String,
+    },
     /// Our own TLS setup failed (trust roots, client key).
-    LocalSetup { what: String },
+    LocalSetup {
+        /// What could not be set up (a CA file, the client identity).
+        what: String,
+    },
     /// Anything else, in rustls's or the socket's own words.
-    Other { detail: String },
+    Other {
+        /// rustls's words.
+        detail: String,
+    },
 }
 
 /// How the server refused the client certificate we sent (or did not send).
@@ -154,7 +190,10 @@ pub enum ClientCertRefusal {
     /// The server requires one and we sent none (`certificate_required`).
     Required,
     /// The server refused ours with this alert (`bad_certificate`, `unknown_ca`, …).
-    Alert { description: String },
+    Alert {
+        /// The alert's TLS name.
+        description: String,
+    },
 }
 
 /// Why the HTTP exchange failed.
@@ -162,20 +201,38 @@ pub enum ClientCertRefusal {
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum HttpFailure {
     /// No complete response within the time left.
-    TimedOut { limit_ms: u64 },
+    TimedOut {
+        /// The limit, in milliseconds.
+        limit_ms: u64,
+    },
     /// The server sent a TLS alert on the connection (TLS 1.3 refuses a client certificate this
     /// way, after the handshake).
-    TlsAlert { description: String },
+    TlsAlert {
+        /// The alert's TLS name.
+        description: String,
+    },
     /// The connection closed before a complete response.
     Closed,
     /// The response was not valid HTTP (or its head was over our limit).
-    Protocol { detail: String },
+    Protocol {
+        /// hyper's words.
+        detail: String,
+    },
     /// Our request could not be built (a header the flags made invalid).
-    BadRequest { detail: String },
+    BadRequest {
+        /// What is wrong with the request.
+        detail: String,
+    },
     /// The body could not be written where `-o` said.
-    Output { detail: String },
+    Output {
+        /// Why the body could not be written.
+        detail: String,
+    },
     /// Anything else, in hyper's own words.
-    Other { detail: String },
+    Other {
+        /// The error's words.
+        detail: String,
+    },
 }
 
 /// A TLS alert's name as RFC 8446 §6 writes it.
@@ -263,6 +320,7 @@ impl TlsFailure {
         }
     }
 
+    /// The failure behind a rustls error.
     pub fn of_rustls(r: &rustls::Error) -> TlsFailure {
         match r {
             rustls::Error::InvalidCertificate(c) => TlsFailure::ServerCertificate {

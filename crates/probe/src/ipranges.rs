@@ -21,7 +21,9 @@ pub struct IpRanges {
 /// Who owns an address: the Region and the services listing it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Owner {
+    /// The Region (or `GLOBAL`).
     pub region: String,
+    /// The services that list the address (`AMAZON`, `API_GATEWAY`, `CLOUDFRONT`).
     pub services: Vec<String>,
 }
 
@@ -34,13 +36,21 @@ impl std::fmt::Display for Owner {
 /// Why the file cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum IpRangesError {
+    /// The file could not be read.
     #[error("{path}: cannot read: {source}")]
     Read {
+        /// The file.
         path: String,
+        /// Why it could not be read.
         source: std::io::Error,
     },
     #[error("{path}: not ip-ranges.json: {detail}")]
-    Format { path: String, detail: String },
+    Format {
+        /// The file.
+        path: String,
+        /// What is wrong with it.
+        detail: String,
+    },
 }
 
 impl IpRanges {
@@ -67,6 +77,7 @@ impl IpRanges {
         })
     }
 
+    /// Reads the text of `ip-ranges.json`.
     pub fn parse(text: &str) -> Result<IpRanges, String> {
         let v: serde_json::Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
         let mut out = IpRanges {

@@ -19,12 +19,14 @@ pub struct DnsAnswer {
     /// Where the answer came from when not a DNS server: `/etc/hosts` or `--resolve`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
+    /// What the resolver answered.
     pub outcome: DnsOutcome,
     /// The class of each address, in order.
     pub classes: Vec<AddressClass>,
     /// With `--ip-ranges`: each address's AWS owner (`AWS us-east-1 AMAZON`), or `not AWS`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub aws: Vec<String>,
+    /// How long the query took.
     pub elapsed_ms: f64,
     /// Why there is no answer, when there is none.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -42,6 +44,7 @@ impl DnsAnswer {
     }
 }
 
+/// The DNS rung: the answer the connection used and those of comparison resolvers.
 #[derive(Clone, Debug, Serialize)]
 pub struct DnsLayer {
     /// The answer the request used.
@@ -52,6 +55,7 @@ pub struct DnsLayer {
 
 pub use crate::failure::ConnectFailure;
 
+/// The TCP connect rung.
 #[derive(Clone, Debug, Serialize)]
 pub struct ConnectLayer {
     /// The address the name resolved to (or was pinned to).
@@ -59,9 +63,12 @@ pub struct ConnectLayer {
     /// The socket actually dialled when a `--connect-to` rule applied.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub via: Option<SocketAddr>,
+    /// How long the connect took.
     pub elapsed_ms: f64,
+    /// Why it failed, as a value.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub failure: Option<ConnectFailure>,
+    /// Why it failed, in words.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
@@ -69,24 +76,37 @@ pub struct ConnectLayer {
 /// A certificate of the server's chain.
 #[derive(Clone, Debug, Serialize)]
 pub struct CertInfo {
+    /// The subject's distinguished name.
     pub subject: String,
+    /// The issuer's distinguished name.
     pub issuer: String,
+    /// The subject alternative names.
     pub san: Vec<String>,
+    /// The serial number, in hex.
     pub serial: String,
+    /// notBefore.
     pub not_before: String,
+    /// notAfter.
     pub not_after: String,
     /// `not_after` in seconds since the Unix epoch (`probe_ssl_earliest_cert_expiry`).
     #[serde(skip)]
     pub not_after_unix: Option<i64>,
+    /// Days until notAfter (negative once past).
     pub days_left: i64,
 }
 
+/// The TLS rung: what the handshake settled and what the certificates show.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct TlsLayer {
+    /// The name sent as SNI (none for an address).
     pub sni: Option<String>,
+    /// The protocol version (`TLSv1.3`).
     pub version: Option<String>,
+    /// The cipher suite.
     pub cipher: Option<String>,
+    /// The ALPN protocol agreed (`h2`, `http/1.1`).
     pub alpn: Option<String>,
+    /// The server's chain, leaf first.
     pub chain: Vec<CertInfo>,
     /// Whether the leaf names the host.
     pub name_match: Option<bool>,
@@ -104,9 +124,11 @@ pub struct TlsLayer {
     /// The same, in words.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub verify_error: Option<String>,
+    /// Whether the server asked for a client certificate.
     pub client_cert_requested: bool,
     /// The CA names the server said it accepts client certificates from.
     pub acceptable_cas: Vec<String>,
+    /// Whether one was sent.
     pub client_cert_sent: bool,
     /// The server refused our certificate (TLS 1.3 reports this on the first read).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -114,6 +136,7 @@ pub struct TlsLayer {
     /// The same, in words.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_cert_refused: Option<String>,
+    /// How long the handshake took.
     pub elapsed_ms: f64,
     /// Why the handshake failed.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -171,8 +194,10 @@ impl TlsLayer {
     }
 }
 
+/// The HTTP rung: status, headers, error type and the start of the body.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct HttpLayer {
+    /// The status code, once a response came.
     pub status: Option<u16>,
     /// `x-amzn-RequestId`, `x-amzn-ErrorType`, `x-amz-apigw-id`, `apigw-requestid`, `via`,
     /// `x-cache`, `content-type`, `server`: those present.
@@ -182,7 +207,9 @@ pub struct HttpLayer {
     pub error_type: Option<parallax_model::ErrorType>,
     /// The first 4 KB of the body, as text.
     pub body: String,
+    /// Whether the body was longer than what was kept.
     pub body_truncated: bool,
+    /// How long the exchange took.
     pub elapsed_ms: f64,
     /// `1.1`, `1.0` or `2`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -215,24 +242,31 @@ impl HttpLayer {
 /// Everything observed for one request.
 #[derive(Clone, Debug, Serialize)]
 pub struct Observation {
+    /// The URL probed.
     pub url: String,
+    /// The method sent.
     pub method: String,
     /// The request's headers as sent, with secrets (`x-api-key`, `authorization`,
     /// `proxy-authorization`, `cookie`) shown as `***`.
     pub request_headers: std::collections::BTreeMap<String, String>,
+    /// The DNS rung.
     pub dns: DnsLayer,
+    /// The connect rung, when reached.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub connect: Option<ConnectLayer>,
     /// The HTTP proxy the request went through (`-x`, `HTTPS_PROXY`, ...): then `dns` and
     /// `connect` are the proxy's, and the proxy resolved the URL's host.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub proxy: Option<ProxyLayer>,
+    /// The TLS rung, for `https://`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tls: Option<TlsLayer>,
+    /// The HTTP rung, when reached.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub http: Option<HttpLayer>,
     /// The same request in the shape predictions use.
     pub outcome: Outcome,
+    /// How long the whole ladder took.
     pub total_ms: f64,
 }
 
@@ -246,14 +280,18 @@ pub struct ProxyLayer {
     /// The CONNECT answer's status (HTTPS through the proxy).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub connect_status: Option<u16>,
+    /// How long reaching the proxy took.
     pub elapsed_ms: f64,
+    /// Why it failed, as a value.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub failure: Option<crate::failure::ProxyFailure>,
+    /// Why it failed, in words.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
 
 impl ProxyLayer {
+    /// Records a failure and its words.
     pub fn fail(&mut self, f: crate::failure::ProxyFailure) {
         self.error = Some(f.to_string());
         self.failure = Some(f);

@@ -11,8 +11,11 @@ use crate::url::ProbeUrl;
 /// DNS. HOST `*` matches every host, as in curl.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Pin {
+    /// The host the rule applies to.
     pub host: String,
+    /// The port it applies to.
     pub port: u16,
+    /// The addresses to use instead of DNS.
     pub addrs: Vec<IpAddr>,
 }
 
@@ -26,6 +29,7 @@ impl Pin {
         }
     }
 
+    /// Whether the rule applies to this host and port.
     pub fn matches(&self, host: &str, port: u16) -> bool {
         (self.host == "*" || self.host.eq_ignore_ascii_case(host)) && self.port == port
     }
@@ -34,8 +38,14 @@ impl Pin {
 /// One `--resolve` argument: an entry, or `-HOST:PORT`, which removes the entries before it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ResolveArg {
+    /// Pin a host and port to addresses.
     Add(Pin),
-    Remove { host: String, port: u16 },
+    Remove {
+        /// The host.
+        host: String,
+        /// The port.
+        port: u16,
+    },
 }
 
 /// `--connect-to HOST:PORT:HOST2:PORT2`: where HOST:PORT would be dialled, dial HOST2:PORT2
@@ -45,7 +55,9 @@ pub enum ResolveArg {
 /// to the loopback sockets that play them.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConnectTo {
+    /// The host to dial instead (empty: the URL's).
     pub host: String,
+    /// The port to dial instead (none: the URL's).
     pub port: Option<u16>,
     /// The host dialled instead (an IPv6 address without brackets); empty: the original.
     pub to_host: String,
@@ -87,6 +99,7 @@ impl ConnectTo {
         }
     }
 
+    /// Whether the rule applies to this host and port.
     pub fn matches(&self, host: &str, port: u16) -> bool {
         (self.host.is_empty() || self.host.eq_ignore_ascii_case(host))
             && self.port.is_none_or(|p| p == port)
@@ -100,7 +113,9 @@ impl ConnectTo {
 
 /// The client's certificate and key.
 pub struct ClientIdentity {
+    /// The certificate chain, leaf first.
     pub chain: Vec<CertificateDer<'static>>,
+    /// The private key.
     pub key: PrivateKeyDer<'static>,
 }
 
@@ -125,13 +140,17 @@ impl Clone for ClientIdentity {
 /// `-4`, `-6`, or both families (A and AAAA are asked).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Family {
+    /// Either.
     #[default]
     Any,
+    /// IPv4 only (`-4`).
     V4,
+    /// IPv6 only (`-6`).
     V6,
 }
 
 impl Family {
+    /// Whether an address is of an allowed family.
     pub fn allows(self, ip: &IpAddr) -> bool {
         match self {
             Family::Any => true,
@@ -144,7 +163,9 @@ impl Family {
 /// An HTTP proxy (`-x`, or the proxy variables as curl reads them).
 #[derive(Clone, PartialEq, Eq)]
 pub struct Proxy {
+    /// The proxy's host.
     pub host: String,
+    /// The proxy's port.
     pub port: u16,
     /// `-U`, or `user:password@` in the proxy URL; never printed.
     pub user: Option<(String, String)>,
@@ -173,7 +194,9 @@ impl std::fmt::Debug for Proxy {
 /// Where the whole response body goes (`-o FILE`, `-o -`, or `-s` without `-o`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Output {
+    /// Write the body to a file (`-o`).
     File(std::path::PathBuf),
+    /// Write the body to standard output.
     Stdout,
 }
 
@@ -187,10 +210,14 @@ impl std::fmt::Debug for Trace {
     }
 }
 
+/// What to probe and how: curl's flags as values.
 #[derive(Clone, Debug)]
 pub struct ProbeOptions {
+    /// The URL.
     pub url: ProbeUrl,
+    /// The method (`-X`).
     pub method: String,
+    /// Request headers (`-H`), in order.
     pub headers: Vec<(String, String)>,
     /// `-H 'Name:'`: headers not sent, defaults included.
     pub remove_headers: Vec<String>,
@@ -200,6 +227,7 @@ pub struct ProbeOptions {
     pub referer: Option<String>,
     /// `-u user:password` (the URL's `user:password@` otherwise); never printed.
     pub basic_auth: Option<(String, String)>,
+    /// The request body (`-d`).
     pub body: Vec<u8>,
     /// `-d`: the body is a form (curl's default Content-Type for it).
     pub form_body: bool,
@@ -209,12 +237,15 @@ pub struct ProbeOptions {
     pub api_key: Option<String>,
     /// `--cacert`: trust only these. `None` = the system's trust store.
     pub ca: Option<Vec<CertificateDer<'static>>>,
+    /// The client certificate and key (`--cert`, `--key`).
     pub identity: Option<ClientIdentity>,
     /// `--pinnedpubkey`: SHA-256 digests of acceptable SubjectPublicKeyInfos.
     pub pinned_keys: Vec<[u8; 32]>,
     /// `-k`: go on when the server's certificate does not verify (still reported).
     pub danger_accept_invalid_certs: bool,
+    /// `--resolve` pins.
     pub resolve: Vec<Pin>,
+    /// `--connect-to` rules.
     pub connect_to: Vec<ConnectTo>,
     /// `-4` / `-6`.
     pub family: Family,
@@ -271,6 +302,7 @@ impl ProbeOptions {
         }
     }
 
+    /// Options for a plain GET of `url`.
     pub fn new(url: ProbeUrl) -> ProbeOptions {
         ProbeOptions {
             url,

@@ -11,19 +11,24 @@ use crate::ladder;
 use crate::observation::{DnsAnswer, Observation};
 use crate::options::ProbeOptions;
 
+/// The `schema` of the JSON report.
 pub const SCHEMA: &str = "parallax.probe/v1";
 
 /// One redirect followed with `-L`.
 #[derive(Clone, Debug, Serialize)]
 pub struct Hop {
+    /// The URL of this hop.
     pub url: String,
+    /// Its status.
     pub status: u16,
     /// The next URL, the `Location` resolved against this one.
     pub location: String,
 }
 
+/// The whole probe: redirects followed, the last observation, the diagnosis, the exit code.
 #[derive(Clone, Debug, Serialize)]
 pub struct ProbeReport {
+    /// The report's schema name.
     pub schema: &'static str,
     /// The redirects followed (`-L`), in order; the observation is the last request's.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -41,11 +46,14 @@ pub struct ProbeReport {
     /// The first URL, as given (`%{url}`).
     #[serde(skip)]
     pub url_first: String,
+    /// What the last request saw.
     pub observation: Observation,
+    /// What it means.
     pub diagnosis: Diagnosis,
     /// `--expect STATUS`, when given.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expected_status: Option<u16>,
+    /// The exit code (see the explain module).
     pub exit_code: u8,
 }
 
@@ -184,6 +192,7 @@ fn follow(opts: &mut ProbeOptions, status: u16, next: crate::url::ProbeUrl) {
 }
 
 impl ProbeReport {
+    /// The report as JSON.
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
     }

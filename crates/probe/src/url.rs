@@ -15,6 +15,7 @@ use parallax_model::{DnsName, RequestUrl};
 pub enum Host {
     /// A DNS name, lower-case ASCII (an IDN in punycode).
     Name(DnsName),
+    /// An IPv4 literal.
     V4(Ipv4Addr),
     /// An IPv6 literal and its zone id (`eth0`, `2`), if any.
     V6(Ipv6Addr, Option<String>),
@@ -23,10 +24,13 @@ pub enum Host {
 /// A URL the probe can call.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ProbeUrl {
+    /// `https://` (else `http://`).
     pub https: bool,
     /// `wss://` or `ws://`: a WebSocket opening handshake (RFC 6455 §4.1) over HTTP/1.1.
     pub websocket: bool,
+    /// The host.
     pub host: Host,
+    /// The port (the scheme's default when none is given).
     pub port: u16,
     /// The path and query, starting with `/`.
     pub path: String,

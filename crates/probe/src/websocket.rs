@@ -38,17 +38,27 @@ pub fn expected_accept(key: &str) -> String {
 #[derive(Debug, PartialEq, Eq)]
 pub enum Upgraded {
     /// The server's `Sec-WebSocket-Accept` is missing or wrong: §4.1 says fail the connection.
-    BadAccept { got: Option<String> },
+    BadAccept {
+        /// The header received, if any.
+        got: Option<String>,
+    },
     /// Switched; nothing was sent (no `-d`).
     Open,
     /// Switched; the message sent, and what came back.
-    Replied { reply: Reply },
+    Replied {
+        /// What came back.
+        reply: Reply,
+    },
 }
 
+/// The first message the server sent back.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Reply {
+    /// A text message.
     Text(String),
+    /// A binary message, by its length.
     Binary(usize),
+    /// A close frame, with its status code if any.
     Close(Option<u16>),
     /// Nothing within the time limit, or the connection ended.
     Nothing,

@@ -31,25 +31,44 @@ use tls::explain_tls;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Rule {
+    /// Nothing is wrong.
     Ok,
+    /// The name did not resolve.
     DnsFailure,
+    /// A private zone answers NXDOMAIN for the name.
     PrivateZoneNxdomain,
+    /// An execute-api endpoint's private DNS (or a zone or profile sending the name there) takes a
+    /// public API's name.
     EndpointPrivateDns,
+    /// A CNAME leads into an execute-api endpoint's private zone.
     CnameIntoEndpoint,
+    /// No TCP connection.
     ConnectFailure,
+    /// The TLS handshake failed.
     TlsFailure,
+    /// The custom domain's mutual TLS refused the client certificate (or none was sent).
     ClientCertRefused,
+    /// The HTTP exchange failed or answered an error.
     HttpError,
+    /// 403 MissingAuthenticationTokenException: no such resource or method.
     MissingAuthToken,
+    /// 403 AccessDeniedException: a resource policy refused.
     AccessDenied,
+    /// 403 ForbiddenException, most likely about the API key.
     ApiKey,
+    /// The path names no stage (or base path).
     UnknownStage,
+    /// The API's default endpoint is disabled.
     DefaultEndpointDisabled,
+    /// A private API called from outside its endpoints.
     PrivateApiOutside,
     /// A private custom domain name called through an endpoint without an access association.
     PrivateDomainAccess,
+    /// 429 from the usage plan's throttle.
     Throttled,
+    /// 429 from the usage plan's quota.
     Quota,
+    /// The integration (upstream) timed out or failed.
     IntegrationFailure,
     /// `--expect STATUS` and another status (or none) came.
     UnexpectedStatus,
@@ -138,6 +157,7 @@ impl std::fmt::Display for Rule {
     }
 }
 
+/// What went wrong, in words, with the evidence, the fixes and the pinned confirmation.
 #[derive(Clone, Debug, Serialize)]
 pub struct Diagnosis {
     /// `ok`, or what failed.
@@ -150,22 +170,31 @@ pub struct Diagnosis {
     pub evidence: Vec<String>,
     /// What to do about it, most direct first.
     pub fixes: Vec<String>,
+    /// The pinned retry through another resolver's answer, when one was made.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub confirmation: Option<Confirmation>,
 }
 
+/// Which layer failed, which decides the exit code.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Verdict {
+    /// The request got what was expected.
     Ok,
+    /// DNS failed.
     DnsFailure,
+    /// A private answer for a public name.
     PrivateAnswer,
+    /// No connection.
     ConnectFailure,
+    /// TLS failed.
     TlsFailure,
+    /// The HTTP exchange failed or answered an error.
     HttpError,
 }
 
 impl Verdict {
+    /// The process exit code for this verdict (see the module's table).
     pub fn exit_code(self) -> u8 {
         match self {
             Verdict::Ok => 0,
@@ -183,10 +212,14 @@ impl Verdict {
 pub struct Confirmation {
     /// The resolver whose answer was used.
     pub resolver: String,
+    /// The address the retry was pinned to.
     pub addr: IpAddr,
+    /// The retry's HTTP status, when it got one.
     pub status: Option<u16>,
+    /// The retry's `x-amzn-ErrorType`, when any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error_type: Option<ErrorType>,
+    /// Why the retry failed, when it did.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// True when the pinned request succeeded (status below 400): the resolver path was the cause.
