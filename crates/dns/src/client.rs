@@ -21,7 +21,9 @@ pub enum LookupError {
     /// The server did not answer within the timeout.
     #[error("{server} did not answer within {} ms", timeout.as_millis())]
     NoAnswer {
+        /// The server asked.
         server: SocketAddr,
+        /// How long it was waited for.
         timeout: Duration,
     },
 }
@@ -29,7 +31,9 @@ pub enum LookupError {
 /// The address records a stub asks for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AddressType {
+    /// IPv4 addresses.
     A,
+    /// IPv6 addresses.
     Aaaa,
 }
 

@@ -33,10 +33,17 @@ pub enum DnsError {
     /// A listener could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
+        /// The address.
         addr: SocketAddr,
+        /// Why it could not be bound.
         source: std::io::Error,
     },
     /// `--listen` named a view the topology does not have.
     #[error("no view named `{view}` (views: {known})")]
-    UnknownView { view: String, known: String },
+    UnknownView {
+        /// The view asked for.
+        view: String,
+        /// The views the topology has.
+        known: String,
+    },
 }

@@ -10,7 +10,9 @@ use std::time::Instant;
 /// Queries per second and burst per client address. `rate == 0` turns the limit off.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct RateLimit {
+    /// Queries per second, steady.
     pub rate: f64,
+    /// The bucket's size: how many queries a client may send at once.
     pub burst: f64,
 }
 
@@ -26,6 +28,7 @@ impl Default for RateLimit {
 /// At most this many clients are tracked; past it, idle buckets (full again) are dropped.
 const MAX_CLIENTS: usize = 65_536;
 
+/// A per-client token bucket over a bounded table of clients.
 #[derive(Debug)]
 pub struct Limiter {
     limit: RateLimit,
@@ -33,6 +36,7 @@ pub struct Limiter {
 }
 
 impl Limiter {
+    /// A limiter enforcing `limit`.
     pub fn new(limit: RateLimit) -> Self {
         Limiter {
             limit,

@@ -27,11 +27,13 @@ use crate::view::{self, Answer, QType, RecData, View};
 /// under load).
 #[derive(Debug)]
 pub struct Served {
+    /// The resolver view that answers.
     pub view: View,
     wire: HashMap<DnsName, Name>,
 }
 
 impl Served {
+    /// Serves `view`.
     pub fn new(view: View) -> Served {
         let wire = view
             .names()
@@ -93,8 +95,11 @@ impl Default for ResolverConfig {
 /// One bound socket.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Listening {
+    /// The view it answers for.
     pub view: String,
+    /// `udp` or `tcp`.
     pub protocol: &'static str,
+    /// The bound address.
     pub addr: SocketAddr,
 }
 
@@ -214,6 +219,7 @@ impl Resolver {
         })
     }
 
+    /// Every bound listener.
     pub fn listening(&self) -> &[Listening] {
         &self.listening
     }

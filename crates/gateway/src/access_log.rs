@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 /// Receives one JSON line per request.
 pub trait AccessLog: Send + Sync {
+    /// Takes one line (without its newline).
     fn line(&self, line: &str);
     /// Lines dropped because the writer could not keep up (see [`StderrLog`]).
     fn dropped(&self) -> u64 {
@@ -40,6 +41,7 @@ impl std::fmt::Debug for LogMsg {
 }
 
 impl StderrLog {
+    /// A log to standard error with the default queue.
     pub fn new() -> StderrLog {
         StderrLog::with_writer(ACCESS_LOG_QUEUE, Box::new(std::io::stderr()))
     }

@@ -19,11 +19,18 @@ pub enum CertError {
     Make(#[from] PkiError),
     /// A PEM file (its path) that cannot be read or holds no usable certificate or key.
     #[error("{}: {message}", path.display())]
-    File { path: PathBuf, message: String },
+    File {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        message: String,
+    },
     /// A file (its path) that `--tls-dir` could not write.
     #[error("cannot write {}: {source}", path.display())]
     Write {
+        /// The file.
         path: PathBuf,
+        /// Why it could not be read.
         source: std::io::Error,
     },
 }
@@ -39,6 +46,7 @@ pub struct LabCerts {
 }
 
 impl LabCerts {
+    /// A fresh set of lab CAs and the server identity they sign.
     pub fn new() -> Result<LabCerts, CertError> {
         Ok(LabCerts {
             server_ca: Ca::root("parallax lab server CA")?,
@@ -194,6 +202,7 @@ pub fn write_private(path: &Path, data: &[u8]) -> std::io::Result<()> {
     result
 }
 
+/// Reads the PEM certificates of a file.
 pub fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, CertError> {
     let err = |message: String| CertError::File {
         path: path.to_owned(),
@@ -209,6 +218,7 @@ pub fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, CertError
     Ok(certs)
 }
 
+/// Reads the PEM CRLs of a file.
 pub fn read_crls(path: &Path) -> Result<Vec<CertificateRevocationListDer<'static>>, CertError> {
     let err = |message: String| CertError::File {
         path: path.to_owned(),

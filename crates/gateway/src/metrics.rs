@@ -40,6 +40,7 @@ pub enum ConnRefusal {
 }
 
 impl ConnRefusal {
+    /// The label value.
     pub fn as_str(self) -> &'static str {
         match self {
             ConnRefusal::ProxyHeader => "proxy-header",
@@ -67,6 +68,7 @@ pub enum HandshakeFailure {
     Protocol,
     /// The connection ended or failed underneath TLS.
     Io,
+    /// Anything else.
     Other,
 }
 
@@ -93,6 +95,7 @@ impl HandshakeFailure {
         }
     }
 
+    /// The label value.
     pub fn as_str(self) -> &'static str {
         match self {
             HandshakeFailure::NoClientCertificate => "no-client-certificate",
@@ -109,13 +112,19 @@ impl HandshakeFailure {
 /// One request as the metrics see it.
 #[derive(Debug)]
 pub struct RequestSample<'a> {
+    /// The front door's name.
     pub door: &'a str,
     /// The API and stage, when the request reached a stage of an API of the topology.
     pub api: Option<&'a str>,
+    /// The stage, once one was reached.
     pub stage: Option<&'a str>,
+    /// The status answered.
     pub status: u16,
+    /// The refusal, when the request was refused.
     pub reject: Option<&'a Reject>,
+    /// Seconds from the request to its answer.
     pub seconds: f64,
+    /// Seconds the upstream took, for HTTP_PROXY.
     pub upstream_seconds: Option<f64>,
 }
 
@@ -154,6 +163,7 @@ impl Default for GatewayMetrics {
 }
 
 impl GatewayMetrics {
+    /// A fresh registry with every metric at zero.
     pub fn new() -> GatewayMetrics {
         let mut registry = Registry::default();
         let m = GatewayMetrics {
@@ -271,6 +281,7 @@ impl GatewayMetrics {
         }
     }
 
+    /// Counts an upstream connection closed.
     pub fn upstream_closed(&self) {
         self.upstream_open.dec();
     }

@@ -25,6 +25,7 @@ pub struct OnPremError(String);
 /// A running upstream; it stops when dropped.
 #[derive(Debug)]
 pub struct OnPrem {
+    /// The address it listens on.
     pub addr: SocketAddr,
     /// Signalled when a request arrives (before the stand-in's delay), for tests that must
     /// act while one is in flight.

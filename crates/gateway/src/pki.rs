@@ -12,7 +12,9 @@ use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 #[derive(Debug, thiserror::Error)]
 #[error("cannot make the certificate for {what}: {source}")]
 pub struct PkiError {
+    /// What was being made.
     pub what: String,
+    /// rcgen's error.
     pub source: rcgen::Error,
 }
 
@@ -36,6 +38,7 @@ impl std::fmt::Debug for Ca {
 pub struct Identity {
     /// Leaf first, then the intermediates up to (not including) the root.
     pub chain: Vec<CertificateDer<'static>>,
+    /// The private key.
     pub key: PrivatePkcs8KeyDer<'static>,
 }
 
@@ -58,10 +61,12 @@ impl Clone for Identity {
 }
 
 impl Identity {
+    /// The key, as rustls takes it.
     pub fn key_der(&self) -> PrivateKeyDer<'static> {
         PrivateKeyDer::Pkcs8(self.key.clone_key())
     }
 
+    /// The chain as PEM, leaf first.
     pub fn chain_pem(&self) -> String {
         self.chain.iter().map(|c| pem("CERTIFICATE", c)).collect()
     }
@@ -84,9 +89,13 @@ impl Identity {
 /// What a leaf certificate is for, and how it may be broken on purpose.
 #[derive(Clone, Debug, Default)]
 pub struct LeafSpec {
+    /// The certificate's common name.
     pub common_name: String,
+    /// Its DNS names.
     pub dns_names: Vec<String>,
+    /// Whether it may authenticate a client (clientAuth).
     pub client: bool,
+    /// Whether it may authenticate a server (serverAuth).
     pub server: bool,
     /// Valid only in 2020: expired now.
     pub expired: bool,
@@ -152,6 +161,7 @@ impl Ca {
         })
     }
 
+    /// The CA's name.
     pub fn name(&self) -> &str {
         &self.name
     }
@@ -161,6 +171,7 @@ impl Ca {
         self.issuer.der().clone()
     }
 
+    /// The CA's certificate as PEM.
     pub fn cert_pem(&self) -> String {
         self.issuer.pem()
     }

@@ -31,7 +31,9 @@ use crate::metrics::GatewayMetrics;
 /// or dials anything else. The standalone gateway leaves the map empty and uses the system's DNS.
 #[derive(Clone, Debug, Default)]
 pub struct UpstreamRoutes {
+    /// `(host, port)` → the loopback socket that plays it.
     pub map: std::collections::HashMap<(String, u16), std::net::SocketAddr>,
+    /// Refuse any upstream the map does not name.
     pub only_mapped: bool,
 }
 

@@ -171,10 +171,12 @@ pub enum UpstreamBreak {
     Truncated,
     /// The framing (chunked encoding) was invalid.
     Malformed,
+    /// Any other error.
     Other,
 }
 
 impl UpstreamBreak {
+    /// The break in a few words, for the access log.
     pub fn describe(self) -> &'static str {
         match self {
             UpstreamBreak::Timeout => "the upstream response body ran past the integration timeout",
@@ -264,10 +266,16 @@ impl hyper::body::Body for Deadline {
 /// Where one integration sends a request.
 #[derive(Debug)]
 pub struct Target<'a> {
+    /// The integration's upstream URL, with `{name}` placeholders.
     pub uri: &'a str,
+    /// The path parameters to put in it.
     pub params: &'a BTreeMap<String, String>,
+    /// The integration timeout.
     pub timeout: Duration,
+    /// The CA that signs the upstream's certificate (`lab:NAME` or a PEM path), if not the
+    /// system's.
     pub ca: Option<&'a str>,
+    /// The client certificate to present upstream (`lab:NAME`), if any.
     pub client_cert: Option<&'a str>,
 }
 

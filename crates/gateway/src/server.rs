@@ -84,18 +84,26 @@ impl Default for GatewayConfig {
     }
 }
 
+/// Why a gateway cannot start or take a new topology.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum GatewayError {
     /// A listen address (`--listen`) that cannot be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
+        /// The address.
         addr: SocketAddr,
+        /// Why it could not be bound.
         source: std::io::Error,
     },
     /// A `--listen` door name the topology does not have.
     #[error("no front door named `{door}` (doors: {known})")]
-    UnknownDoor { door: String, known: String },
+    UnknownDoor {
+        /// The door asked for.
+        door: String,
+        /// The doors the topology has.
+        known: String,
+    },
     /// A certificate the topology names (`certificate:`, a truststore, an upstream CA) that cannot be used.
     #[error(transparent)]
     Certs(#[from] CertError),
@@ -107,7 +115,9 @@ pub enum GatewayError {
 /// One bound door.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Listening {
+    /// The door's name.
     pub door: String,
+    /// The bound address.
     pub addr: SocketAddr,
 }
 
@@ -236,10 +246,12 @@ impl Gateway {
         })
     }
 
+    /// Every bound door.
     pub fn listening(&self) -> &[Listening] {
         &self.listening
     }
 
+    /// The address a door is bound to.
     pub fn addr_of(&self, door: &str) -> Option<SocketAddr> {
         self.listening
             .iter()

@@ -37,10 +37,13 @@ pub use parallax_rules::refusal::MAX_CA_LEVELS;
 #[derive(Debug, thiserror::Error)]
 #[error("TLS for {what}: {message}")]
 pub struct TlsError {
+    /// What the configuration was for.
     pub what: String,
+    /// rustls's words.
     pub message: String,
 }
 
+/// The crypto provider every TLS configuration here uses (ring).
 pub fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
@@ -48,8 +51,11 @@ pub fn provider() -> Arc<CryptoProvider> {
 /// A truststore: the CAs a custom domain accepts client certificates from.
 #[derive(Clone, Debug)]
 pub struct Truststore {
+    /// The CA certificates.
     pub roots: Vec<CertificateDer<'static>>,
+    /// CRLs, checked in strict mode.
     pub crls: Vec<CertificateRevocationListDer<'static>>,
+    /// Fail the handshake on a bad certificate instead of answering 403.
     pub strict: bool,
 }
 
@@ -78,13 +84,16 @@ pub struct DoorTls {
 /// certificate after the handshake (mutual TLS in API Gateway's mode).
 #[derive(Debug)]
 pub struct Chosen {
+    /// The server configuration for the handshake.
     pub config: Arc<ServerConfig>,
+    /// The post-handshake check of a client certificate, for a domain with mutual TLS.
     pub check: Option<Arc<ClientCheck>>,
     /// False when the handshake is meant to fail (no SNI).
     pub accept: bool,
 }
 
 impl DoorTls {
+    /// Builds a door's TLS: its certificate, and each custom domain's, with their truststores.
     pub fn build(spec: &DoorTlsSpec<'_>) -> Result<DoorTls, TlsError> {
         let default = server_config(
             spec.default_identity,

@@ -67,19 +67,26 @@ pub struct RedisSettings {
     pub url: String,
     /// How long one decision may wait for Redis (connecting included).
     pub timeout: Duration,
+    /// What a request gets when Redis does not answer in time.
     pub failure: Failure,
 }
 
+/// Why a usage store cannot be set up.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum UsageStoreError {
     /// Not a `redis://` URL (TLS, `rediss://`, is not built in).
     #[error("--usage-store {url}: only redis://HOST:PORT/DB (or `memory`) is supported")]
-    Scheme { url: String },
+    Scheme {
+        /// The URL given.
+        url: String,
+    },
     /// A `redis://` URL the client cannot use.
     #[error("--usage-store {url}: {source}")]
     Url {
+        /// The URL given.
         url: String,
+        /// The client's error.
         source: redis::RedisError,
     },
 }

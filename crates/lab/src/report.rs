@@ -6,57 +6,78 @@ use std::net::SocketAddr;
 use parallax_model::{DnsVerdict, Expectation, Outcome};
 use serde::Serialize;
 
+/// A lab run: each step with its changes and requests.
 #[derive(Clone, Debug, Serialize)]
 pub struct LabReport {
+    /// The scenario's name.
     pub scenario: String,
+    /// What it shows.
     pub description: String,
+    /// The steps run.
     pub steps: Vec<StepReport>,
+    /// How long the run took.
     pub elapsed_ms: f64,
 }
 
+/// One step of the run.
 #[derive(Clone, Debug, Serialize)]
 pub struct StepReport {
+    /// Its name.
     pub name: String,
+    /// What it shows.
     pub description: String,
+    /// The changes made, in words.
     pub changes: Vec<String>,
+    /// The requests made.
     pub requests: Vec<RequestRecord>,
 }
 
 /// One request from one vantage point.
 #[derive(Clone, Debug, Serialize)]
 pub struct RequestRecord {
+    /// The step it was made at.
     pub step: String,
+    /// The vantage point it was made from.
     pub from: String,
     /// The resolver view the vantage point asks: `internet` or its VPC id.
     pub view: String,
     /// The loopback socket that played that resolver.
     pub resolver: Option<SocketAddr>,
+    /// The method.
     pub method: String,
+    /// The URL.
     pub url: String,
+    /// The host called.
     pub host: String,
+    /// What kind of DNS answer it got.
     pub verdict: DnsVerdict,
     /// Which part of the view answered (resolver rule, private zone, endpoint, public DNS).
     pub answered_by: String,
     /// The modelled address the request connected to, and the loopback socket that played it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub connected: Option<(SocketAddr, Option<SocketAddr>)>,
+    /// The lab client certificate presented, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_certificate: Option<String>,
     /// The id of the API key sent (never its value).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub api_key_id: Option<String>,
+    /// How many times it was sent.
     pub repeat: u32,
     /// The probe's diagnosis of the (last) request.
     pub diagnosis: parallax_probe::explain::Diagnosis,
     /// What `predict` said from the model alone (checked against `outcome`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub predicted: Option<Outcome>,
+    /// What the prediction had to assume.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub prediction_notes: Vec<String>,
+    /// What happened.
     pub outcome: Outcome,
     /// Why there is no answer, when there is none.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// What the scenario expected.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expected: Option<Expectation>,
     /// Every way the observation differs from the expectation or from the prediction.
@@ -66,6 +87,7 @@ pub struct RequestRecord {
 }
 
 impl LabReport {
+    /// Every request of every step, in order.
     pub fn requests(&self) -> impl Iterator<Item = &RequestRecord> {
         self.steps.iter().flat_map(|s| &s.requests)
     }

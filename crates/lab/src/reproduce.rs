@@ -20,7 +20,9 @@ pub enum ReproduceError {
     /// An API key file (`key-ID.txt`).
     #[error("{}: cannot write: {source}", path.display())]
     Key {
+        /// The file.
         path: std::path::PathBuf,
+        /// Why it could not be written.
         source: std::io::Error,
     },
 }

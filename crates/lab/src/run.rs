@@ -22,20 +22,25 @@ use rustls_pki_types::CertificateDer;
 
 use crate::report::{LabReport, RequestRecord, StepReport};
 
+/// How to run a scenario.
 #[derive(Clone, Debug, Default)]
 pub struct LabOptions {
     /// Stop after this step (by name); `None` = run every step.
     pub until_step: Option<String>,
 }
 
+/// Why a lab cannot run.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum LabError {
     /// `--step` names no step of the scenario.
     #[error("scenario `{scenario}` has no step `{step}` (steps: {known})")]
     UnknownStep {
+        /// The scenario.
         scenario: String,
+        /// The step asked for.
         step: String,
+        /// Its steps.
         known: String,
     },
     /// A resolver view could not start.
@@ -54,12 +59,17 @@ pub enum LabError {
 
 /// The servers of a running lab.
 pub struct Running {
+    /// The resolver, one listener per view.
     pub resolver: Resolver,
+    /// The gateway, one listener per door.
     pub gateway: Gateway,
+    /// The on-prem upstreams: host, port and server.
     pub upstreams: Vec<(String, u16, OnPrem)>,
     /// Modelled address:port → the loopback socket that plays it.
     pub connect_map: Vec<ConnectTo>,
+    /// The CA of the gateway's server certificates.
     pub server_ca: Vec<CertificateDer<'static>>,
+    /// The gateway's access log.
     pub log: Arc<MemoryLog>,
     /// The resolver's views (their names) as they are served now.
     views: Vec<String>,
@@ -100,6 +110,7 @@ impl Running {
         Ok(())
     }
 
+    /// Stops every server.
     pub async fn shutdown(self) {
         self.resolver.shutdown().await;
         self.gateway.shutdown().await;

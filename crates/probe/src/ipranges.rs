@@ -44,6 +44,7 @@ pub enum IpRangesError {
         /// Why it could not be read.
         source: std::io::Error,
     },
+    /// The file is not `ip-ranges.json`.
     #[error("{path}: not ip-ranges.json: {detail}")]
     Format {
         /// The file.

@@ -40,6 +40,7 @@ impl Pin {
 pub enum ResolveArg {
     /// Pin a host and port to addresses.
     Add(Pin),
+    /// `-HOST:PORT`: drop the pins given before it for this host and port.
     Remove {
         /// The host.
         host: String,

@@ -87,6 +87,7 @@ vantages:
 /// The client certificate a row sends.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Cert {
+    /// No client certificate.
     None,
     /// Issued by `lab:clients` (trusted by api.example.com only).
     Clients,
@@ -108,14 +109,23 @@ pub enum Form {
 /// One attempt and what AWS answers.
 #[derive(Clone, Debug)]
 pub struct Attack {
+    /// What the row tries.
     pub what: &'static str,
+    /// The SNI sent.
     pub sni: &'static str,
+    /// The Host sent.
     pub host: &'static str,
+    /// The method.
     pub method: &'static str,
+    /// The path.
     pub path: &'static str,
+    /// The client certificate presented.
     pub cert: Cert,
+    /// How the target is written.
     pub form: Form,
+    /// The status AWS answers.
     pub status: u16,
+    /// The error type AWS answers.
     pub error_type: Option<ErrorType>,
     /// Where the expected outcome comes from.
     pub source: &'static str,
@@ -178,6 +188,7 @@ const fn form(mut a: Attack, f: Form) -> Attack {
 }
 
 // One row per line: the table reads as a table.
+/// Every row.
 #[rustfmt::skip]
 pub const ATTACKS: &[Attack] = &[
     // Routing and the policy see one request.

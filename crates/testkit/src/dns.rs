@@ -9,14 +9,17 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
 use tokio::time::timeout;
 
+/// How long a test waits for an answer.
 pub const TIMEOUT: Duration = Duration::from_secs(3);
 
+/// How a test query is sent.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Transport {
     /// UDP without EDNS: answers over 512 bytes come back truncated.
     Udp,
     /// UDP with EDNS, advertising 1232 bytes.
     UdpEdns,
+    /// TCP.
     Tcp,
 }
 

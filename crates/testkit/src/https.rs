@@ -14,16 +14,25 @@ use tokio::net::TcpStream;
 /// One request.
 #[derive(Debug)]
 pub struct Call<'a> {
+    /// The address to connect to.
     pub addr: SocketAddr,
     /// `None` sends no SNI at all.
     pub sni: Option<&'a str>,
+    /// The Host (and SNI).
     pub host: &'a str,
+    /// The method.
     pub method: &'a str,
+    /// The path.
     pub path: &'a str,
+    /// Extra headers.
     pub headers: Vec<(&'a str, String)>,
+    /// The body.
     pub body: Vec<u8>,
+    /// The CAs to trust.
     pub roots: Vec<CertificateDer<'static>>,
+    /// The client certificate and key, if any.
     pub identity: Option<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)>,
+    /// Whether to speak HTTP/2.
     pub http2: bool,
 }
 
@@ -49,6 +58,7 @@ impl<'a> Call<'a> {
         }
     }
 
+    /// Adds a header.
     pub fn header(mut self, name: &'a str, value: impl Into<String>) -> Self {
         self.headers.push((name, value.into()));
         self
@@ -58,12 +68,16 @@ impl<'a> Call<'a> {
 /// A response, body read whole.
 #[derive(Debug)]
 pub struct Reply {
+    /// The status.
     pub status: u16,
+    /// The headers.
     pub headers: http::HeaderMap,
+    /// The body, as text.
     pub body: String,
 }
 
 impl Reply {
+    /// A header's value, if present.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }

@@ -38,6 +38,7 @@ impl RedisServer {
         Some(r)
     }
 
+    /// The address it listens on.
     pub fn addr(&self) -> SocketAddr {
         SocketAddr::from(([127, 0, 0, 1], self.port))
     }

@@ -87,12 +87,19 @@ struct RawModule {
 /// A checked configuration.
 #[derive(Clone, Debug)]
 pub struct Config {
+    /// Where `/metrics` and `/probe` listen.
     pub listen: SocketAddr,
+    /// How often each target is probed.
     pub interval: Duration,
+    /// How long one probe may take.
     pub timeout: Duration,
+    /// How many probes run at once.
     pub concurrency: usize,
+    /// The fraction of the interval a target's start is spread by.
     pub jitter: f64,
+    /// The targets.
     pub targets: Vec<Target>,
+    /// The `/probe` modules: a name and the probe flags it means.
     pub modules: BTreeMap<String, Vec<String>>,
     /// Where events are POSTed, if anywhere.
     pub webhook: Option<crate::webhook::WebhookConfig>,
@@ -101,10 +108,15 @@ pub struct Config {
 /// One target: its name (a label value), its probe options, what it should see.
 #[derive(Clone, Debug)]
 pub struct Target {
+    /// The target's name (its label).
     pub name: String,
+    /// The URL probed.
     pub url: String,
+    /// The probe's options.
     pub options: ProbeOptions,
+    /// What it must see, if anything.
     pub expect: Option<Expectation>,
+    /// How often it is probed.
     pub interval: Duration,
 }
 

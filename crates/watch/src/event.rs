@@ -7,8 +7,11 @@ use serde::Serialize;
 pub struct Event {
     /// Seconds since the Unix epoch.
     pub time: f64,
+    /// The target.
     pub target: String,
+    /// What it saw before, if anything.
     pub before: Option<Seen>,
+    /// What it sees now.
     pub after: Seen,
     /// The diagnosis's cause, in words.
     pub cause: String,
@@ -20,9 +23,13 @@ pub struct Event {
 /// What an event compares.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Seen {
+    /// The kind of DNS answer.
     pub dns: String,
+    /// The front door reached.
     pub front_door: Option<String>,
+    /// The diagnosis rule.
     pub diagnosis: String,
+    /// The HTTP status.
     pub status: Option<u16>,
 }
 

@@ -47,16 +47,22 @@ pub struct Metrics {
 /// What one report says, in the terms the metrics and the events use.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Summary {
+    /// The kind of DNS answer.
     pub class: DnsVerdict,
+    /// The front door reached.
     pub front_door: Option<String>,
+    /// The diagnosis rule.
     pub rule: Rule,
+    /// The HTTP status.
     pub status: Option<u16>,
     /// The expectation held (or there was none and the probe found nothing wrong).
     pub success: bool,
+    /// Whether a pinned retry confirmed the diagnosis.
     pub confirmed: bool,
 }
 
 impl Summary {
+    /// The summary of one probe, against its expectation.
     pub fn of(report: &ProbeReport, expect: Option<&Expectation>) -> Summary {
         let outcome = &report.observation.outcome;
         let success = match expect {
@@ -85,6 +91,7 @@ impl Default for Metrics {
 }
 
 impl Metrics {
+    /// A fresh registry.
     pub fn new() -> Metrics {
         let mut registry = Registry::default();
         let m = Metrics {

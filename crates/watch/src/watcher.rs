@@ -16,6 +16,7 @@ use crate::metrics::{Labels, Metrics, Summary};
 
 /// The shared state: metrics, each target's last summary, and where events go.
 pub struct State {
+    /// The metrics every probe updates.
     pub metrics: Metrics,
     last: Mutex<HashMap<String, Summary>>,
     events: Box<dyn Fn(&Event) + Send + Sync>,

@@ -18,14 +18,18 @@ use crate::event::Event;
 pub struct WebhookConfig {
     /// `http://HOST:PORT/PATH`.
     pub url: url::Url,
+    /// How long one POST may take.
     pub timeout: Duration,
+    /// How many times a POST is retried.
     pub retries: u32,
+    /// How many events may wait to be sent.
     pub queue: usize,
 }
 
 /// What became of one event.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Delivery {
+    /// Delivered (a 2xx answer).
     Sent,
     /// Every attempt failed (refused, timed out, or a status other than 2xx).
     Failed,
