@@ -9,7 +9,8 @@
 //!   Their shared bounds and clock are `limits`; where a probe connects is `route`.
 //! - [`diff`]: where two vantage points' reports part ways.
 //! - [`ipranges`]: AWS's `ip-ranges.json`: the Region and services of an answer's address.
-//! - [`explain`]: rules, diagnosis, confirmation, exit codes.
+//! - [`explain`]: rules, diagnosis, confirmation, exit codes; one file per rung (`dns`, `connect`,
+//!   `proxy`, `tls`, `http`).
 //! - [`failure`]: failures as values, one enum per layer, and their words.
 //! - [`observation`]: what was seen, layer by layer (the JSON report's core).
 //! - [`report`]: the whole probe (redirects followed with `-L`), and its text and JSON.

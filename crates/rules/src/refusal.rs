@@ -284,111 +284,158 @@ impl CertRefusal {
 }
 
 impl Reject {
-    /// The HTTP status API Gateway answers with.
-    pub fn status(&self) -> u16 {
+    /// What the refusal is answered with; every variant is placed here once, and status, error
+    /// type and body follow from it.
+    fn answer(&self) -> Answer<'_> {
         match self {
-            Reject::Misdirected => 421,
-            Reject::BadRequest(_) => 400,
-            Reject::Throttled | Reject::QuotaExceeded => 429,
-            Reject::TooLarge => 413,
-            Reject::NotFound => 404,
-            Reject::UpgradeRequired => 426,
-            Reject::IntegrationTimeout | Reject::IntegrationFailure(_) => 504,
-            Reject::UsageStoreUnavailable => 503,
             Reject::WrongDoor { .. }
             | Reject::UnknownHost
             | Reject::NoAccessAssociation
             | Reject::DefaultEndpointDisabled
             | Reject::ClientCertificate(_)
             | Reject::UnknownStage
-            | Reject::MissingAuthenticationToken
-            | Reject::AccessDenied { .. }
-            | Reject::EndpointPolicyDenied { .. }
-            | Reject::InvalidApiKey => 403,
+            | Reject::InvalidApiKey => Answer::Forbidden,
+            Reject::MissingAuthenticationToken => Answer::MissingAuthenticationToken,
+            Reject::AccessDenied { arn, explicit } => Answer::AccessDenied {
+                arn,
+                explicit: *explicit,
+                endpoint_policy: false,
+            },
+            Reject::EndpointPolicyDenied { arn, explicit } => Answer::AccessDenied {
+                arn,
+                explicit: *explicit,
+                endpoint_policy: true,
+            },
+            Reject::Throttled => Answer::Throttled,
+            Reject::QuotaExceeded => Answer::QuotaExceeded,
+            Reject::TooLarge => Answer::TooLarge,
+            Reject::IntegrationTimeout => Answer::IntegrationTimeout,
+            Reject::IntegrationFailure(_) => Answer::IntegrationFailure,
+            Reject::NotFound => Answer::NotFound,
+            Reject::UpgradeRequired => Answer::UpgradeRequired,
+            Reject::UsageStoreUnavailable => Answer::UsageStoreUnavailable,
+            Reject::Misdirected => Answer::Misdirected,
+            Reject::BadRequest(_) => Answer::BadRequest,
+        }
+    }
+
+    /// The HTTP status API Gateway answers with.
+    pub fn status(&self) -> u16 {
+        match self.answer() {
+            Answer::Forbidden
+            | Answer::MissingAuthenticationToken
+            | Answer::AccessDenied { .. } => 403,
+            Answer::Throttled | Answer::QuotaExceeded => 429,
+            Answer::TooLarge => 413,
+            Answer::IntegrationTimeout | Answer::IntegrationFailure => 504,
+            Answer::NotFound => 404,
+            Answer::UpgradeRequired => 426,
+            Answer::UsageStoreUnavailable => 503,
+            Answer::Misdirected => 421,
+            Answer::BadRequest => 400,
         }
     }
 
     /// The `x-amzn-ErrorType` header value; none for refusals that are not API Gateway's
     /// gateway responses (421, 400).
     pub fn error_type(&self) -> Option<ErrorType> {
-        Some(match self {
-            // HTTP APIs' answers carry no x-amzn-ErrorType.
-            Reject::Misdirected
-            | Reject::BadRequest(_)
-            | Reject::NotFound
-            | Reject::UpgradeRequired
-            | Reject::UsageStoreUnavailable => return None,
-            Reject::MissingAuthenticationToken => ErrorType::MissingAuthenticationToken,
-            Reject::AccessDenied { .. } | Reject::EndpointPolicyDenied { .. } => {
-                ErrorType::AccessDenied
-            }
-            Reject::Throttled => ErrorType::TooManyRequests,
-            Reject::QuotaExceeded => ErrorType::LimitExceeded,
-            Reject::TooLarge => ErrorType::RequestTooLarge,
+        Some(match self.answer() {
+            Answer::Forbidden => ErrorType::Forbidden,
+            Answer::MissingAuthenticationToken => ErrorType::MissingAuthenticationToken,
+            Answer::AccessDenied { .. } => ErrorType::AccessDenied,
+            Answer::Throttled => ErrorType::TooManyRequests,
+            Answer::QuotaExceeded => ErrorType::LimitExceeded,
+            Answer::TooLarge => ErrorType::RequestTooLarge,
             // UNCONFIRMED: API Gateway's header for integration errors is not captured in the
             // reference; this is the type its 5xx gateway responses are documented with.
-            Reject::IntegrationTimeout | Reject::IntegrationFailure(_) => {
+            Answer::IntegrationTimeout | Answer::IntegrationFailure => {
                 ErrorType::InternalServerError
             }
-            Reject::WrongDoor { .. }
-            | Reject::UnknownHost
-            | Reject::NoAccessAssociation
-            | Reject::DefaultEndpointDisabled
-            | Reject::ClientCertificate(_)
-            | Reject::UnknownStage
-            | Reject::InvalidApiKey => ErrorType::Forbidden,
+            // HTTP APIs' answers carry no x-amzn-ErrorType.
+            Answer::NotFound
+            | Answer::UpgradeRequired
+            | Answer::UsageStoreUnavailable
+            | Answer::Misdirected
+            | Answer::BadRequest => return None,
         })
     }
 
     /// The response body, byte for byte.
     pub fn body(&self) -> String {
-        match self {
-            Reject::MissingAuthenticationToken => {
-                r#"{"message":"Missing Authentication Token"}"#.to_owned()
-            }
-            Reject::Throttled => r#"{"message":"Too Many Requests"}"#.to_owned(),
-            Reject::QuotaExceeded => r#"{"message":"Limit Exceeded"}"#.to_owned(),
-            Reject::NotFound => r#"{"message":"Not Found"}"#.to_owned(),
-            Reject::UsageStoreUnavailable => r#"{"message":"Service Unavailable"}"#.to_owned(),
-            Reject::UpgradeRequired => r#"{"message":"Upgrade Required"}"#.to_owned(),
-            Reject::TooLarge => r#"{"message":"Request Too Long"}"#.to_owned(),
-            Reject::IntegrationTimeout => r#"{"message":"Endpoint request timed out"}"#.to_owned(),
-            Reject::IntegrationFailure(_) => r#"{"message":"Internal server error"}"#.to_owned(),
-            Reject::Misdirected => r#"{"message":"Misdirected Request"}"#.to_owned(),
-            Reject::BadRequest(_) => r#"{"message":"Bad Request"}"#.to_owned(),
+        let fixed = match self.answer() {
             // Resource-policy denials use a capital-M "Message" (reference §1.2 notes).
-            Reject::AccessDenied { arn, explicit } => {
-                let why = if *explicit {
-                    " with an explicit deny".to_owned()
-                } else {
-                    " because no resource-based policy allows the execute-api:Invoke action"
-                        .to_owned()
+            Answer::AccessDenied {
+                arn,
+                explicit,
+                endpoint_policy,
+            } => {
+                let why = match (explicit, endpoint_policy) {
+                    (true, false) => " with an explicit deny",
+                    (false, false) => {
+                        " because no resource-based policy allows the execute-api:Invoke action"
+                    }
+                    (true, true) => " with an explicit deny in a VPC endpoint policy",
+                    (false, true) => {
+                        " because no VPC endpoint policy allows the execute-api:Invoke action"
+                    }
                 };
                 let msg = format!(
                     "User: anonymous is not authorized to perform: execute-api:Invoke on resource: {arn}{why}"
                 );
-                serde_json::json!({ "Message": msg }).to_string()
+                return serde_json::json!({ "Message": msg }).to_string();
             }
-            Reject::EndpointPolicyDenied { arn, explicit } => {
-                let why = if *explicit {
-                    " with an explicit deny in a VPC endpoint policy"
-                } else {
-                    " because no VPC endpoint policy allows the execute-api:Invoke action"
-                };
-                let msg = format!(
-                    "User: anonymous is not authorized to perform: execute-api:Invoke on resource: {arn}{why}"
-                );
-                serde_json::json!({ "Message": msg }).to_string()
-            }
-            Reject::WrongDoor { .. }
-            | Reject::UnknownHost
-            | Reject::NoAccessAssociation
-            | Reject::DefaultEndpointDisabled
-            | Reject::ClientCertificate(_)
-            | Reject::UnknownStage
-            | Reject::InvalidApiKey => r#"{"message":"Forbidden"}"#.to_owned(),
-        }
+            Answer::Forbidden => r#"{"message":"Forbidden"}"#,
+            Answer::MissingAuthenticationToken => r#"{"message":"Missing Authentication Token"}"#,
+            Answer::Throttled => r#"{"message":"Too Many Requests"}"#,
+            Answer::QuotaExceeded => r#"{"message":"Limit Exceeded"}"#,
+            Answer::NotFound => r#"{"message":"Not Found"}"#,
+            Answer::UsageStoreUnavailable => r#"{"message":"Service Unavailable"}"#,
+            Answer::UpgradeRequired => r#"{"message":"Upgrade Required"}"#,
+            Answer::TooLarge => r#"{"message":"Request Too Long"}"#,
+            Answer::IntegrationTimeout => r#"{"message":"Endpoint request timed out"}"#,
+            Answer::IntegrationFailure => r#"{"message":"Internal server error"}"#,
+            Answer::Misdirected => r#"{"message":"Misdirected Request"}"#,
+            Answer::BadRequest => r#"{"message":"Bad Request"}"#,
+        };
+        fixed.to_owned()
     }
+}
+
+/// What a refusal is answered with: API Gateway's gateway response where it is one (the
+/// response type in each comment), or the HTTP answer parallax gives where AWS documents none.
+enum Answer<'a> {
+    /// 403 `{"message":"Forbidden"}`: the default 403 (wrong door, unknown host or stage, a
+    /// disabled default endpoint, a refused client certificate, no access association), and
+    /// INVALID_API_KEY.
+    Forbidden,
+    /// MISSING_AUTHENTICATION_TOKEN.
+    MissingAuthenticationToken,
+    /// ACCESS_DENIED: a resource policy's or an endpoint policy's denial of `arn`.
+    AccessDenied {
+        arn: &'a str,
+        explicit: bool,
+        endpoint_policy: bool,
+    },
+    /// THROTTLED.
+    Throttled,
+    /// QUOTA_EXCEEDED.
+    QuotaExceeded,
+    /// REQUEST_TOO_LARGE.
+    TooLarge,
+    /// INTEGRATION_TIMEOUT.
+    IntegrationTimeout,
+    /// INTEGRATION_FAILURE.
+    IntegrationFailure,
+    /// An HTTP API's 404.
+    NotFound,
+    /// 426, parallax's answer to a WebSocket URL called without a handshake.
+    UpgradeRequired,
+    /// 503, parallax's answer when the shared usage store does not answer.
+    UsageStoreUnavailable,
+    /// 421, parallax's answer to a Host outside the TLS session's domain.
+    Misdirected,
+    /// 400, a request the front end would not read.
+    BadRequest,
 }
 
 impl fmt::Display for Reject {
