@@ -778,23 +778,13 @@ impl Topology {
 /// A WebSocket API: REGIONAL, no resource policy, route keys and MOCK routes, a key on
 /// `$connect` only, a stage named in the URL.
 fn check_websocket_api(i: usize, a: &Api, p: &mut Vec<Problem>) {
-    if a.endpoint_type.value != EndpointType::Regional {
-        p.push(Problem::new(
-            a.endpoint_type.pos,
-            format!("apis[{i}].endpoint_type"),
-            format!(
-                "a WebSocket API is always REGIONAL; {} is {}",
-                a.id.value, a.endpoint_type.value
-            ),
-        ));
-    }
-    if let Some(policy) = &a.policy {
-        p.push(Problem::new(
-            policy.pos,
-            format!("apis[{i}].policy"),
-            "WebSocket APIs have no resource policy".to_owned(),
-        ));
-    }
+    regional_without_policy(
+        i,
+        a,
+        p,
+        "a WebSocket API is always REGIONAL",
+        "WebSocket APIs",
+    );
     if a.route_selection_fields().is_none() {
         let pos = a
             .route_selection_expression
@@ -841,23 +831,13 @@ fn check_websocket_api(i: usize, a: &Api, p: &mut Vec<Problem>) {
 
 /// An HTTP API: REGIONAL, no resource policy, no API keys, no WebSocket route keys.
 fn check_http_api(i: usize, a: &Api, p: &mut Vec<Problem>) {
-    if a.endpoint_type.value != EndpointType::Regional {
-        p.push(Problem::new(
-                a.endpoint_type.pos,
-                format!("apis[{i}].endpoint_type"),
-                format!(
-                    "an HTTP API is always REGIONAL (only REST APIs can be private or edge-optimized); {} is {}",
-                    a.id.value, a.endpoint_type.value
-                ),
-            ));
-    }
-    if let Some(policy) = &a.policy {
-        p.push(Problem::new(
-            policy.pos,
-            format!("apis[{i}].policy"),
-            "HTTP APIs have no resource policy".to_owned(),
-        ));
-    }
+    regional_without_policy(
+        i,
+        a,
+        p,
+        "an HTTP API is always REGIONAL (only REST APIs can be private or edge-optimized)",
+        "HTTP APIs",
+    );
     for (j, r) in a.routes.iter().enumerate() {
         if r.api_key_required {
             p.push(Problem::new(
@@ -873,6 +853,34 @@ fn check_http_api(i: usize, a: &Api, p: &mut Vec<Problem>) {
                 format!("`{}` is a WebSocket API's route key", r.path.value.as_str()),
             ));
         }
+    }
+}
+
+/// API Gateway v2 APIs (HTTP and WebSocket) are REGIONAL and have no resource policy
+/// (apigateway-private-apis: only REST APIs can be private).
+fn regional_without_policy(
+    i: usize,
+    a: &Api,
+    p: &mut Vec<Problem>,
+    always_regional: &str,
+    kind: &str,
+) {
+    if a.endpoint_type.value != EndpointType::Regional {
+        p.push(Problem::new(
+            a.endpoint_type.pos,
+            format!("apis[{i}].endpoint_type"),
+            format!(
+                "{always_regional}; {} is {}",
+                a.id.value, a.endpoint_type.value
+            ),
+        ));
+    }
+    if let Some(policy) = &a.policy {
+        p.push(Problem::new(
+            policy.pos,
+            format!("apis[{i}].policy"),
+            format!("{kind} have no resource policy"),
+        ));
     }
 }
 
