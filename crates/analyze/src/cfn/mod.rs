@@ -367,7 +367,9 @@ impl Reader<'_> {
         let (def, def_unknown) = match (r.prop("Body"), r.prop("BodyS3Location")) {
             (Some(V::Str(text)), _) => self.definition_text(&r, "Body", &text),
             (Some(body), _) => self.definition_value(&r, "Body", body),
-            (None, Some(location)) => self.definition_file(&r, "BodyS3Location", &location),
+            (None, Some(location)) => {
+                self.definition_file(&r, Included::No, "BodyS3Location", &location)
+            }
             (None, None) => (None, None),
         };
         let kind = api_kind("AWS::ApiGateway::RestApi", &r.props, &self.ctx);
@@ -824,11 +826,16 @@ impl Reader<'_> {
             .and_then(|p| p.get("Location"))
         {
             let loc = self.ctx.eval(location, 0);
-            return self.definition_file(r, "DefinitionBody AWS::Include Location", &loc);
+            return self.definition_file(
+                r,
+                Included::Yes,
+                "DefinitionBody AWS::Include Location",
+                &loc,
+            );
         }
         match (r.prop("DefinitionBody"), r.prop("DefinitionUri")) {
             (Some(body), _) => self.definition_value(r, "DefinitionBody", body),
-            (None, Some(uri)) => self.definition_file(r, "DefinitionUri", &uri),
+            (None, Some(uri)) => self.definition_file(r, Included::No, "DefinitionUri", &uri),
             (None, None) => (None, None),
         }
     }
@@ -882,10 +889,11 @@ impl Reader<'_> {
     }
 
     /// A definition in a file named by a property: a local path (relative to the template) is
-    /// read; an S3 location is unknown here.
+    /// read; an S3 location is unknown here. `what` names the property in messages.
     fn definition_file(
         &mut self,
         r: &Res<'_>,
+        included: Included,
         what: &str,
         location: &V,
     ) -> (Option<Definition>, Option<String>) {
@@ -910,8 +918,12 @@ impl Reader<'_> {
             other => return (None, Some(format!("{what} is {}", other.text()))),
         };
         let full = self.dir.join(&path);
+        let property = match included {
+            Included::Yes => "DefinitionBody",
+            Included::No => what,
+        };
         let at = Loc {
-            line: r.line_of(what.split(' ').next().unwrap_or(what)),
+            line: r.line_of(property),
             ..r.loc.clone()
         };
         let text = match crate::input::read_text(&full, self.max_bytes) {
@@ -926,10 +938,9 @@ impl Reader<'_> {
             Ok(node) => {
                 // An included snippet is processed with the template's intrinsics; a
                 // DefinitionUri or BodyS3Location file is uploaded as it is.
-                let v = if what.contains("AWS::Include") {
-                    self.ctx.eval(&node, 0)
-                } else {
-                    Ctx::plain().eval(&node, 0)
+                let v = match included {
+                    Included::Yes => self.ctx.eval(&node, 0),
+                    Included::No => Ctx::plain().eval(&node, 0),
                 };
                 if !openapi::is_definition(&v) {
                     self.out.errors.push((
@@ -1191,4 +1202,13 @@ fn edit_distance(a: &str, b: &str) -> usize {
         }
     }
     row[b.len()]
+}
+
+/// How a definition file becomes the API's: included into the template (`AWS::Include`, with
+/// the template's intrinsics evaluated in it), or uploaded as it is (`DefinitionUri`,
+/// `BodyS3Location`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Included {
+    Yes,
+    No,
 }
