@@ -31,6 +31,9 @@
 //! aws apigateway get-resources --rest-api-id API --embed methods   > get-resources-API.json
 //! ```
 //!
+//! Each file may also carry its service before the command, as `parallax collect` will name them
+//! (`ec2-describe-vpc-endpoints.json`, `route53-list-resource-record-sets-ZONE.json`).
+//!
 //! `describe-vpcs` does not report the DNS attributes; add `describe-vpc-attribute-VPCID-
 //! enableDnsSupport.json` (and `…-enableDnsHostnames.json`) from `aws ec2 describe-vpc-attribute`
 //! to have them checked.
@@ -60,7 +63,31 @@ const KNOWN: &[&str] = &[
 
 /// Whether the folder holds any of the AWS CLI outputs this reads.
 pub fn holds_outputs(dir: &Path) -> bool {
-    KNOWN.iter().any(|n| input::present(&dir.join(n))) || !per_vpc_zone_files(dir).is_empty()
+    let folder = Folder { dir, max_bytes: 0 };
+    KNOWN.iter().any(|n| folder.given(n).is_some())
+        || !folder.named("list-hosted-zones-by-vpc-").is_empty()
+}
+
+/// The AWS CLI service a command belongs to. A snapshot names each file `SERVICE-COMMAND.json`
+/// (`ec2-describe-vpc-endpoints.json`, one file per call); a folder made by hand may leave the
+/// service out (`describe-vpc-endpoints.json`). Both are read.
+fn service_of(command: &str) -> Option<&'static str> {
+    const SERVICES: [(&str, &str); 10] = [
+        ("describe-vpc", "ec2"),
+        ("get-rest-apis", "apigateway"),
+        ("get-domain-names", "apigateway"),
+        ("get-usage-plan", "apigateway"),
+        ("get-resources-", "apigateway"),
+        ("list-hosted-zones-by-vpc", "route53"),
+        ("list-resource-record-sets-", "route53"),
+        ("get-hosted-zone-", "route53"),
+        ("list-resolver-rules", "route53resolver"),
+        ("list-profile", "route53profiles"),
+    ];
+    SERVICES
+        .iter()
+        .find(|(prefix, _)| command.starts_with(prefix))
+        .map(|(_, service)| *service)
 }
 
 /// The files of a folder whose names start with `prefix` and end in `.json`, sorted:
@@ -80,11 +107,6 @@ fn files_named(dir: &Path, prefix: &str) -> Vec<(String, std::path::PathBuf)> {
         .unwrap_or_default();
     out.sort();
     out
-}
-
-/// `list-hosted-zones-by-vpc-VPC.json` files: (the VPC id, the path).
-fn per_vpc_zone_files(dir: &Path) -> Vec<(String, std::path::PathBuf)> {
-    files_named(dir, "list-hosted-zones-by-vpc-")
 }
 
 /// Reads a folder of AWS CLI outputs (each file at most `max_bytes`); a folder with none of them is
@@ -152,15 +174,24 @@ pub struct Folder<'a> {
     pub max_bytes: u64,
 }
 
+impl Folder<'_> {
+    /// The file that holds the output of `name`: as named, or with its service before it.
+    fn path_of(&self, name: &str) -> Option<std::path::PathBuf> {
+        let plain = self.dir.join(name);
+        if input::present(&plain) {
+            return Some(plain);
+        }
+        let prefixed = self.dir.join(format!("{}-{name}", service_of(name)?));
+        input::present(&prefixed).then_some(prefixed)
+    }
+}
+
 impl Responses for Folder<'_> {
     fn response(&self, name: &str, out: &mut Imported) -> Option<(source::Node, String)> {
-        let path = self.dir.join(name);
-        let file = path.display().to_string();
         // An output that is absent is simply not given; one that is there but cannot be read
         // (a dangling symlink, a loop, a directory, a FIFO, too large) is an error that names it.
-        if !input::present(&path) {
-            return None;
-        }
+        let path = self.path_of(name)?;
+        let file = path.display().to_string();
         let text = match input::read_text(&path, self.max_bytes) {
             Ok(t) => t,
             Err(e) => {
@@ -192,12 +223,15 @@ impl Responses for Folder<'_> {
     }
 
     fn given(&self, name: &str) -> Option<String> {
-        let path = self.dir.join(name);
-        input::present(&path).then(|| path.display().to_string())
+        self.path_of(name).map(|p| p.display().to_string())
     }
 
     fn named(&self, prefix: &str) -> Vec<(String, String)> {
-        files_named(self.dir, prefix)
+        let mut found = files_named(self.dir, prefix);
+        if let Some(service) = service_of(prefix) {
+            found.extend(files_named(self.dir, &format!("{service}-{prefix}")));
+        }
+        let mut names: Vec<(String, String)> = found
             .into_iter()
             .map(|(middle, path)| {
                 let name = path
@@ -206,7 +240,10 @@ impl Responses for Folder<'_> {
                     .unwrap_or_default();
                 (middle, name)
             })
-            .collect()
+            .collect();
+        names.sort();
+        names.dedup_by(|a, b| a.0 == b.0);
+        names
     }
 }
 

@@ -5,11 +5,13 @@
 //! - [`source`]: YAML and JSON read into one positioned tree (`parallax_model::source`, re-exported).
 //! - [`cfn`], [`terraform`], [`awscli`]: importers into [`imported::Imported`].
 //! - [`findings`]: the rules, and text, JSON and SARIF output.
+//! - [`changes`]: two inputs compared: the changes that matter, the findings and outcomes they flip.
 //! - [`hcl`]: where `.tf` files declare each resource, for findings on a plan.
 //! - [`input`]: reading inputs (regular files only, a size cap, every failure named).
 
 pub mod awscli;
 pub mod cfn;
+pub mod changes;
 pub mod findings;
 pub mod hcl;
 pub mod imported;

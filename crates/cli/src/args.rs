@@ -44,6 +44,12 @@ pub enum Command {
         after_long_help = WATCH_HELP
     )]
     Watch(Box<WatchArgs>),
+    /// Compare two snapshots of an account (or any two inputs `analyze` reads): what changed
+    /// that matters for reachability, and the findings and predicted outcomes it flips.
+    ///
+    /// Exit 1 when the change introduces an error finding or turns a predicted success into a
+    /// failure, 2 when an input cannot be read, 0 otherwise.
+    Changes(ChangesArgs),
     /// Check a scenario or topology file and summarise it.
     Check {
         /// The scenario (or bare topology) YAML file.
@@ -144,6 +150,27 @@ impl AnalyzeArgs {
             tf_dir: self.tf_dir.clone(),
         }
     }
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ChangesArgs {
+    /// The earlier input: a snapshot folder (AWS CLI outputs), a template or a plan.
+    pub before: PathBuf,
+    /// The later input, of the same kind.
+    pub after: PathBuf,
+    /// text or json.
+    #[arg(long, value_enum, default_value_t = ChangesFormat::Text)]
+    pub format: ChangesFormat,
+    /// The largest input file read, in bytes (default 512 MiB). Only regular files are read.
+    #[arg(long, value_name = "BYTES", default_value_t = parallax_analyze::input::DEFAULT_MAX_INPUT)]
+    pub max_input_size: u64,
+}
+
+/// How `parallax changes` writes its report.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ChangesFormat {
+    Text,
+    Json,
 }
 
 #[derive(clap::Args, Debug)]

@@ -49,6 +49,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Check { file } => check(&file),
         Command::Analyze(args) => analyze(args),
+        Command::Changes(args) => changes(&args),
         Command::Resolver(args) => runtime()?.block_on(resolver(args)),
         Command::Lab(args) => runtime()?.block_on(lab(args)),
         Command::Gateway(args) => runtime()?.block_on(gateway(args)),
@@ -255,6 +256,33 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     Ok(if !model.errors.is_empty() {
         ExitCode::from(2)
     } else if failing {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn changes(a: &args::ChangesArgs) -> anyhow::Result<ExitCode> {
+    let opts = parallax_analyze::Options {
+        max_bytes: a.max_input_size,
+        tf_dir: None,
+    };
+    let before = parallax_analyze::import_paths_opts(std::slice::from_ref(&a.before), &opts);
+    let after = parallax_analyze::import_paths_opts(std::slice::from_ref(&a.after), &opts);
+    // Input that was not understood: a comparison of what was would be a guess.
+    let errors: Vec<_> = before.errors.iter().chain(&after.errors).collect();
+    if !errors.is_empty() {
+        for (l, why) in errors {
+            eprintln!("{}:{}: error: {why}", l.file, l.line);
+        }
+        return Ok(ExitCode::from(2));
+    }
+    let report = parallax_analyze::changes::Changes::between(&before, &after);
+    match a.format {
+        args::ChangesFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+        args::ChangesFormat::Text => print!("{}", report.text()),
+    }
+    Ok(if report.breaks_something() {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS

@@ -150,6 +150,7 @@ fn a_cname_into_the_endpoint_zone_fails_the_name_check() {
     );
 }
 
+mod changes;
 mod corpus;
 
 mod importers {

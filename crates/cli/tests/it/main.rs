@@ -431,6 +431,47 @@ fn analyze_formats_fail_on_and_matrix() {
     );
 }
 
+/// `parallax changes`: turning the endpoint's private DNS on (the incident's change, in a
+/// CloudFormation template) introduces PX001 and flips the VPC's call to 403 (exit 1); turning
+/// it off again breaks nothing (exit 0); an input that cannot be read is exit 2.
+#[test]
+fn changes_exit_on_what_breaks() {
+    let fixtures =
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../analyze/tests/fixtures");
+    let (off, on) = (
+        fixtures.join("incident-off.yaml"),
+        fixtures.join("incident.yaml"),
+    );
+    let out = run_bounded(parallax().arg("changes").arg(&off).arg(&on));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("private DNS off → on"), "{text}");
+    assert!(text.contains("error PX001"), "{text}");
+    assert!(text.contains("200 → 403 ForbiddenException"), "{text}");
+
+    let out = run_bounded(
+        parallax()
+            .args(["changes", "--format", "json"])
+            .arg(&on)
+            .arg(&off),
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["schema"], "parallax.changes/v1");
+    assert_eq!(v["changes"][0]["change"], "endpoint_private_dns");
+    assert_eq!(v["resolved"][0]["rule"], "PX001");
+    assert_eq!(v["flips"][0]["after"]["status"], 200);
+
+    let out = run_bounded(
+        parallax()
+            .arg("changes")
+            .arg(&off)
+            .arg(fixtures.join("no-such-file.yaml")),
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no-such-file.yaml"));
+}
+
 /// Runs `parallax` with a time bound (an input that hangs the process fails the test).
 fn run_bounded(cmd: &mut Command) -> std::process::Output {
     let child = cmd
@@ -521,6 +562,7 @@ fn help_of_every_command() {
         ("help_probe_diff", vec!["probe", "diff", "--help"]),
         ("help_analyze", vec!["analyze", "--help"]),
         ("help_check", vec!["check", "--help"]),
+        ("help_changes", vec!["changes", "--help"]),
     ] {
         let out = parallax().args(&args).output().expect("runs");
         assert!(out.status.success(), "{args:?}");
