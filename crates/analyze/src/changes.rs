@@ -227,13 +227,24 @@ pub struct Flip {
     pub after: Seen,
 }
 
+/// A change, and (when CloudTrail was read) the events that made it.
+#[derive(Clone, Debug, Serialize)]
+pub struct Changed {
+    /// The change.
+    #[serde(flatten)]
+    pub change: Change,
+    /// The management events that made it, oldest first; `None` when no trail was read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub by: Option<Vec<crate::cloudtrail::Event>>,
+}
+
 /// Everything `parallax changes` reports.
 #[derive(Clone, Debug, Serialize)]
 pub struct Changes {
     /// The report's schema name.
     pub schema: &'static str,
     /// The changes, in a stable order (by kind, then resource).
-    pub changes: Vec<Change>,
+    pub changes: Vec<Changed>,
     /// Findings present after and not before.
     pub introduced: Vec<Finding>,
     /// Findings present before and not after.
@@ -255,10 +266,25 @@ impl Changes {
         let (introduced, resolved) = finding_changes(&findings(before), &findings(after));
         Changes {
             schema: SCHEMA,
-            changes,
+            changes: changes
+                .into_iter()
+                .map(|change| Changed { change, by: None })
+                .collect(),
             introduced,
             resolved,
             flips: flips(before, after),
+        }
+    }
+
+    /// Attributes each change to the CloudTrail events that made it.
+    pub fn attribute(&mut self, events: &[crate::cloudtrail::Event]) {
+        for c in &mut self.changes {
+            c.by = Some(
+                crate::cloudtrail::attribute(&c.change, events)
+                    .into_iter()
+                    .cloned()
+                    .collect(),
+            );
         }
     }
 
@@ -282,7 +308,16 @@ impl Changes {
         } else {
             o.push_str("changes\n");
             for c in &self.changes {
-                o.push_str(&format!("  {c}\n"));
+                o.push_str(&format!("  {}\n", c.change));
+                match c.by.as_deref() {
+                    None => {}
+                    Some([]) => o.push_str("      by: no CloudTrail event read names it\n"),
+                    Some(events) => {
+                        for e in events {
+                            o.push_str(&format!("      by {e}\n"));
+                        }
+                    }
+                }
             }
         }
         for (title, list) in [

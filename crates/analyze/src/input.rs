@@ -27,19 +27,47 @@ pub enum InputError {
     /// A file that is not UTF-8 text.
     #[error("not UTF-8 text")]
     NotText,
+    /// A `.gz` file that does not decompress.
+    #[error("not gzip: {0}")]
+    NotGzip(std::io::Error),
 }
 
 /// Reads a regular file (a symlink to one is followed) of at most `limit` bytes.
 pub fn read_text(path: &Path, limit: u64) -> Result<String, InputError> {
+    let file = open(path)?;
+    let bytes = read_bounded(file, limit).map_err(InputError::Unreadable)?;
+    text(bytes, limit)
+}
+
+/// Reads a gzipped regular file whose compressed and decompressed sizes are each at most
+/// `limit` bytes (a small file that inflates without end is refused, not followed).
+pub fn read_gzip_text(path: &Path, limit: u64) -> Result<String, InputError> {
+    let file = open(path)?;
+    if file.metadata().map_err(InputError::Unreadable)?.len() > limit {
+        return Err(InputError::TooLarge { limit });
+    }
+    let bytes = read_bounded(flate2::read::MultiGzDecoder::new(file), limit)
+        .map_err(InputError::NotGzip)?;
+    text(bytes, limit)
+}
+
+/// Opens a regular file, checked before and after opening (the path may change in between).
+fn open(path: &Path) -> Result<std::fs::File, InputError> {
     let meta = std::fs::metadata(path).map_err(InputError::Unreadable)?;
     check_kind(&meta)?;
     let file = std::fs::File::open(path).map_err(InputError::Unreadable)?;
-    // What was opened is what counts (the path may have changed since the look).
     check_kind(&file.metadata().map_err(InputError::Unreadable)?)?;
+    Ok(file)
+}
+
+/// At most `limit + 1` bytes: one more than allowed says the input is too large.
+fn read_bounded(from: impl Read, limit: u64) -> std::io::Result<Vec<u8>> {
     let mut bytes = Vec::new();
-    file.take(limit.saturating_add(1))
-        .read_to_end(&mut bytes)
-        .map_err(InputError::Unreadable)?;
+    from.take(limit.saturating_add(1)).read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
+fn text(bytes: Vec<u8>, limit: u64) -> Result<String, InputError> {
     if bytes.len() as u64 > limit {
         return Err(InputError::TooLarge { limit });
     }
@@ -82,6 +110,23 @@ pub fn present(path: &Path) -> bool {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_gzip_that_inflates_past_the_limit_is_refused() {
+        use std::io::Write;
+        let path = std::env::temp_dir().join(format!("px-bomb-{}.json.gz", std::process::id()));
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        gz.write_all(&vec![b' '; 1 << 20]).unwrap_or_default();
+        let bytes = gz.finish().unwrap_or_default();
+        assert!(bytes.len() < 4096, "a megabyte of spaces compresses well");
+        std::fs::write(&path, &bytes).unwrap_or_default();
+        assert!(matches!(
+            read_gzip_text(&path, 64 * 1024),
+            Err(InputError::TooLarge { limit: 65536 })
+        ));
+        assert_eq!(read_gzip_text(&path, 2 << 20).map(|t| t.len()).ok(), Some(1 << 20));
+        let _ = std::fs::remove_file(&path);
+    }
     use super::*;
 
     #[test]

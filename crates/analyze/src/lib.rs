@@ -6,12 +6,14 @@
 //! - [`cfn`], [`terraform`], [`awscli`]: importers into [`imported::Imported`].
 //! - [`findings`]: the rules, and text, JSON and SARIF output.
 //! - [`changes`]: two inputs compared: the changes that matter, the findings and outcomes they flip.
+//! - [`cloudtrail`]: CloudTrail records read, and the events that made each change.
 //! - [`hcl`]: where `.tf` files declare each resource, for findings on a plan.
 //! - [`input`]: reading inputs (regular files only, a size cap, every failure named).
 
 pub mod awscli;
 pub mod cfn;
 pub mod changes;
+pub mod cloudtrail;
 pub mod findings;
 pub mod hcl;
 pub mod imported;

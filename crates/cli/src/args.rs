@@ -161,6 +161,11 @@ pub struct ChangesArgs {
     /// text or json.
     #[arg(long, value_enum, default_value_t = ChangesFormat::Text)]
     pub format: ChangesFormat,
+    /// CloudTrail log files (`{"Records": [...]}`, `.json` or `.json.gz`, or a folder of them as
+    /// delivered to S3) or `aws cloudtrail lookup-events` output: each change is attributed to
+    /// the events that made it (who, when, from where).
+    #[arg(long, value_name = "PATH")]
+    pub cloudtrail: Option<PathBuf>,
     /// The largest input file read, in bytes (default 512 MiB). Only regular files are read.
     #[arg(long, value_name = "BYTES", default_value_t = parallax_analyze::input::DEFAULT_MAX_INPUT)]
     pub max_input_size: u64,

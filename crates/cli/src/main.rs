@@ -277,7 +277,23 @@ fn changes(a: &args::ChangesArgs) -> anyhow::Result<ExitCode> {
         }
         return Ok(ExitCode::from(2));
     }
-    let report = parallax_analyze::changes::Changes::between(&before, &after);
+    let mut report = parallax_analyze::changes::Changes::between(&before, &after);
+    if let Some(path) = &a.cloudtrail {
+        if path.as_os_str() == "aws" && !path.exists() {
+            eprintln!(
+                "--cloudtrail aws: reading CloudTrail through the AWS SDK is not in this build yet; pass CloudTrail log files or the output of `aws cloudtrail lookup-events`"
+            );
+            return Ok(ExitCode::from(2));
+        }
+        let (events, errors) = parallax_analyze::cloudtrail::read(path, a.max_input_size);
+        if !errors.is_empty() {
+            for e in errors {
+                eprintln!("error: --cloudtrail {e}");
+            }
+            return Ok(ExitCode::from(2));
+        }
+        report.attribute(&events);
+    }
     match a.format {
         args::ChangesFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
         args::ChangesFormat::Text => print!("{}", report.text()),
