@@ -110,6 +110,7 @@ pub fn present(path: &Path) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
 
     #[test]
     fn a_gzip_that_inflates_past_the_limit_is_refused() {
@@ -124,10 +125,12 @@ mod tests {
             read_gzip_text(&path, 64 * 1024),
             Err(InputError::TooLarge { limit: 65536 })
         ));
-        assert_eq!(read_gzip_text(&path, 2 << 20).map(|t| t.len()).ok(), Some(1 << 20));
+        assert_eq!(
+            read_gzip_text(&path, 2 << 20).map(|t| t.len()).ok(),
+            Some(1 << 20)
+        );
         let _ = std::fs::remove_file(&path);
     }
-    use super::*;
 
     #[test]
     fn devices_and_directories_are_not_files() {
