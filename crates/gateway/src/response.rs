@@ -22,6 +22,9 @@ use crate::request_id::{random, uuid4};
 use parallax_rules::decision::{Context, Incoming as Req};
 use parallax_rules::refusal::{BadRequest, Reject};
 
+/// One request: decided by the rules' tables (then the shared usage store, if any), answered
+/// (refusal, WebSocket switch, MOCK or upstream), decorated with API Gateway's headers, and
+/// wrapped so that the access-log line is written when the response body ends.
 pub(crate) async fn handle(
     req: Request<Incoming>,
     conn: Arc<Conn>,
