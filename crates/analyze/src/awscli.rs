@@ -8,6 +8,7 @@
 //! aws route53 list-hosted-zones-by-vpc --vpc-id VPC --vpc-region REGION > list-hosted-zones-by-vpc-VPC.json
 //! aws route53 list-resource-record-sets --hosted-zone-id ZONE > list-resource-record-sets-ZONE.json
 //! aws route53resolver list-resolver-rules        > list-resolver-rules.json
+//! aws route53resolver list-resolver-rule-associations > list-resolver-rule-associations.json
 //! aws route53profiles list-profiles              > list-profiles.json
 //! aws route53profiles list-profile-associations  > list-profile-associations.json
 //! aws route53profiles list-profile-resource-associations --profile-id PROFILE > list-profile-resource-associations-PROFILE.json
@@ -81,7 +82,7 @@ fn service_of(command: &str) -> Option<&'static str> {
         ("list-hosted-zones-by-vpc", "route53"),
         ("list-resource-record-sets-", "route53"),
         ("get-hosted-zone-", "route53"),
-        ("list-resolver-rules", "route53resolver"),
+        ("list-resolver-rule", "route53resolver"),
         ("list-profile", "route53profiles"),
     ];
     SERVICES
@@ -610,15 +611,72 @@ impl Reader<'_> {
         }
     }
 
-    /// `list-resolver-rules.json` is recognised but its rules are not read into the model yet:
-    /// said once, so a forwarding rule's effect is never silently left out.
+    /// `list-resolver-rules.json` (FORWARD and SYSTEM rules; the Resolver's own RECURSIVE rule
+    /// is the default and is left out) and `list-resolver-rule-associations.json` (which VPCs
+    /// each rule is associated with; without it a rule applies nowhere, and that is said).
     fn resolver_rules(&mut self) {
-        if let Some(file) = self.responses.given("list-resolver-rules.json") {
-            self.out.unknowns.push((
-                loc(&file, 0, ""),
-                "Resolver rules are not read from AWS CLI outputs yet: where a forwarding rule sends a name, the prediction does not follow it".to_owned(),
-            ));
+        let Some((root, file)) = self.read("list-resolver-rules.json") else {
+            return;
+        };
+        let mut rules = Vec::new();
+        for r in items(&root, "ResolverRules") {
+            let j = to_json(r);
+            let s = |k: &str| j.get(k).and_then(Value::as_str);
+            let (Some(id), Some(domain)) = (s("Id"), s("DomainName")) else {
+                continue;
+            };
+            let forward = match s("RuleType") {
+                Some("FORWARD") => true,
+                Some("SYSTEM") => false,
+                _ => continue,
+            };
+            let targets = j
+                .get("TargetIps")
+                .and_then(Value::as_array)
+                .map(|t| {
+                    t.iter()
+                        .filter_map(|x| {
+                            let ip: std::net::IpAddr = x.get("Ip")?.as_str()?.parse().ok()?;
+                            let port = x.get("Port").and_then(Value::as_u64).unwrap_or(53);
+                            Some(std::net::SocketAddr::new(ip, u16::try_from(port).ok()?))
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            rules.push(crate::imported::ResolverRule {
+                key: id.to_owned(),
+                domain: domain.trim_end_matches('.').to_ascii_lowercase(),
+                forward,
+                targets,
+                vpcs: Vec::new(),
+                loc: loc(&file, r.line, id),
+            });
         }
+        match self.read("list-resolver-rule-associations.json") {
+            Some((root, _)) => {
+                for a in items(&root, "ResolverRuleAssociations") {
+                    let j = to_json(a);
+                    let (Some(rule), Some(vpc)) = (
+                        j.get("ResolverRuleId").and_then(Value::as_str),
+                        j.get("VPCId").and_then(Value::as_str),
+                    ) else {
+                        continue;
+                    };
+                    if !live(&j) {
+                        continue;
+                    }
+                    if let Some(r) = rules.iter_mut().find(|r| r.key == rule) {
+                        r.vpcs.push(Ref::Id(vpc.to_owned()));
+                    }
+                }
+            }
+            None if !rules.is_empty() => self.out.unknowns.push((
+                loc(&file, 0, ""),
+                "list-resolver-rule-associations.json is missing: which VPCs the Resolver rules apply to is not known, so they are applied to none".to_owned(),
+            )),
+            None => {}
+        }
+        self.out.resolver_rules = rules;
     }
 
     /// Route 53 Profiles: `list-profiles.json` (optional), `list-profile-associations.json`, and
@@ -808,21 +866,55 @@ mod tests {
         assert!(matches!(&e.vpc, Ref::Id(v) if v == "vpc-0a1b2c3d"));
     }
 
+    /// The shapes of Route 53 Resolver's ListResolverRules and ListResolverRuleAssociations
+    /// responses (Route 53 API Reference): the Resolver's own RECURSIVE rule is the default and
+    /// is not a rule of the model; a rule whose associations are not given is said.
     #[test]
-    fn resolver_rules_given_are_said_to_be_unread() {
+    fn resolver_rules_and_their_associations() {
+        let rules = r#"{"ResolverRules": [
+          {"Id": "rslvr-rr-1111", "DomainName": "corp.example.com.", "RuleType": "FORWARD",
+           "Status": "COMPLETE", "TargetIps": [{"Ip": "10.10.0.2", "Port": 53}]},
+          {"Id": "rslvr-autodefined-rr-internet-resolver", "DomainName": ".",
+           "RuleType": "RECURSIVE", "Status": "COMPLETE"}]}"#;
+        let associations = r#"{"ResolverRuleAssociations": [
+          {"ResolverRuleId": "rslvr-rr-1111", "VPCId": "vpc-0a1b2c3d", "Status": "COMPLETE"},
+          {"ResolverRuleId": "rslvr-rr-1111", "VPCId": "vpc-0e0e0e0e", "Status": "DELETING"}]}"#;
         let mut given = BTreeMap::new();
-        if let Ok(n) = source::parse(r#"{"ResolverRules": []}"#, "memory") {
-            given.insert("list-resolver-rules.json".to_owned(), n);
+        for (name, text) in [
+            ("list-resolver-rules.json", rules),
+            ("list-resolver-rule-associations.json", associations),
+        ] {
+            if let Ok(n) = source::parse(text, "memory") {
+                given.insert(name.to_owned(), n);
+            }
         }
         let out = read(&given);
+        assert_eq!(out.resolver_rules.len(), 1);
+        let r = &out.resolver_rules[0];
+        assert_eq!(
+            (r.key.as_str(), r.domain.as_str(), r.forward),
+            ("rslvr-rr-1111", "corp.example.com", true)
+        );
+        assert_eq!(
+            r.targets,
+            vec![
+                "10.10.0.2:53"
+                    .parse()
+                    .unwrap_or(std::net::SocketAddr::from(([0, 0, 0, 0], 0)))
+            ]
+        );
+        assert!(matches!(r.vpcs.as_slice(), [Ref::Id(v)] if v == "vpc-0a1b2c3d"));
+        assert!(out.unknowns.is_empty(), "{:?}", out.unknowns);
+
+        given.remove("list-resolver-rule-associations.json");
+        let out = read(&given);
+        assert!(out.resolver_rules[0].vpcs.is_empty());
         assert!(
             out.unknowns
                 .iter()
-                .any(|(l, why)| l.file == "list-resolver-rules.json"
-                    && why.starts_with("Resolver rules are not read")),
+                .any(|(_, why)| why.starts_with("list-resolver-rule-associations.json is missing")),
             "{:?}",
             out.unknowns
         );
-        assert!(read(&BTreeMap::new()).unknowns.is_empty());
     }
 }

@@ -97,6 +97,41 @@ pub enum Change {
         /// Its values after.
         after: Vec<String>,
     },
+    /// A Resolver rule appeared.
+    RuleAdded {
+        /// The rule.
+        rule: String,
+        /// Its domain.
+        domain: String,
+        /// FORWARD (else SYSTEM).
+        forward: bool,
+    },
+    /// A Resolver rule is gone.
+    RuleRemoved {
+        /// The rule.
+        rule: String,
+        /// Its domain.
+        domain: String,
+    },
+    /// A Resolver rule's domain, type or targets changed.
+    RuleChanged {
+        /// The rule.
+        rule: String,
+    },
+    /// A Resolver rule was associated with a VPC.
+    RuleAssociated {
+        /// The rule.
+        rule: String,
+        /// The VPC.
+        vpc: String,
+    },
+    /// A Resolver rule was disassociated from a VPC.
+    RuleDisassociated {
+        /// The rule.
+        rule: String,
+        /// The VPC.
+        vpc: String,
+    },
     /// An API appeared.
     ApiAdded {
         /// The API.
@@ -260,6 +295,7 @@ impl Changes {
         endpoints(before, after, &mut changes);
         zones(before, after, &mut changes);
         records(before, after, &mut changes);
+        resolver_rules(before, after, &mut changes);
         apis(before, after, &mut changes);
         domains(before, after, &mut changes);
         profiles(before, after, &mut changes);
@@ -433,6 +469,28 @@ impl fmt::Display for Change {
                     after.join(" ")
                 ),
             },
+            Change::RuleAdded {
+                rule,
+                domain,
+                forward,
+            } => write!(
+                f,
+                "+ Resolver rule {rule} ({} {domain})",
+                if *forward { "FORWARD" } else { "SYSTEM" }
+            ),
+            Change::RuleRemoved { rule, domain } => write!(f, "- Resolver rule {rule} ({domain})"),
+            Change::RuleChanged { rule } => {
+                write!(
+                    f,
+                    "~ Resolver rule {rule}: its domain, type or targets changed"
+                )
+            }
+            Change::RuleAssociated { rule, vpc } => {
+                write!(f, "+ Resolver rule {rule} associated with {vpc}")
+            }
+            Change::RuleDisassociated { rule, vpc } => {
+                write!(f, "- Resolver rule {rule} disassociated from {vpc}")
+            }
             Change::ApiAdded { api, endpoint_type } => {
                 write!(f, "+ API {api} ({})", kind_text(*endpoint_type))
             }
@@ -616,6 +674,54 @@ fn records(before: &Imported, after: &Imported, out: &mut Vec<Change>) {
                 kind,
                 before: old,
                 after: new,
+            });
+        }
+    }
+}
+
+fn resolver_rules(before: &Imported, after: &Imported, out: &mut Vec<Change>) {
+    let (b, a) = (
+        by_key(&before.resolver_rules, |r| &r.key),
+        by_key(&after.resolver_rules, |r| &r.key),
+    );
+    for (key, r) in &a {
+        let vpcs_after: BTreeSet<String> = r.vpcs.iter().map(name).collect();
+        let vpcs_before: BTreeSet<String> = match b.get(key) {
+            None => {
+                out.push(Change::RuleAdded {
+                    rule: (*key).to_owned(),
+                    domain: r.domain.clone(),
+                    forward: r.forward,
+                });
+                BTreeSet::new()
+            }
+            Some(old) => {
+                if (&old.domain, old.forward, &old.targets) != (&r.domain, r.forward, &r.targets) {
+                    out.push(Change::RuleChanged {
+                        rule: (*key).to_owned(),
+                    });
+                }
+                old.vpcs.iter().map(name).collect()
+            }
+        };
+        for vpc in vpcs_after.difference(&vpcs_before) {
+            out.push(Change::RuleAssociated {
+                rule: (*key).to_owned(),
+                vpc: vpc.clone(),
+            });
+        }
+        for vpc in vpcs_before.difference(&vpcs_after) {
+            out.push(Change::RuleDisassociated {
+                rule: (*key).to_owned(),
+                vpc: vpc.clone(),
+            });
+        }
+    }
+    for (key, r) in &b {
+        if !a.contains_key(key) {
+            out.push(Change::RuleRemoved {
+                rule: (*key).to_owned(),
+                domain: r.domain.clone(),
             });
         }
     }

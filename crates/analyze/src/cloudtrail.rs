@@ -245,6 +245,11 @@ fn calls_and_ids(change: &Change) -> (&'static [&'static str], Vec<String>) {
     const ZONE_ASSOCIATE: &[&str] = &["AssociateVPCWithHostedZone", "CreateHostedZone"];
     const ZONE_DISASSOCIATE: &[&str] = &["DisassociateVPCFromHostedZone"];
     const RECORDS: &[&str] = &["ChangeResourceRecordSets"];
+    const RULE_CREATE: &[&str] = &["CreateResolverRule"];
+    const RULE_DELETE: &[&str] = &["DeleteResolverRule"];
+    const RULE_UPDATE: &[&str] = &["UpdateResolverRule"];
+    const RULE_ASSOCIATE: &[&str] = &["AssociateResolverRule"];
+    const RULE_DISASSOCIATE: &[&str] = &["DisassociateResolverRule"];
     const API_CREATE: &[&str] = &["CreateRestApi", "ImportRestApi", "CreateApi", "ImportApi"];
     const API_DELETE: &[&str] = &["DeleteRestApi", "DeleteApi"];
     const API_UPDATE: &[&str] = &["UpdateRestApi", "PutRestApi", "UpdateApi", "ReimportApi"];
@@ -281,6 +286,13 @@ fn calls_and_ids(change: &Change) -> (&'static [&'static str], Vec<String>) {
             (ZONE_DISASSOCIATE, vec![zone.clone(), vpc.clone()])
         }
         Change::Record { zone, name, .. } => (RECORDS, vec![zone.clone(), name.clone()]),
+        Change::RuleAdded { rule, .. } => (RULE_CREATE, one(rule)),
+        Change::RuleRemoved { rule, .. } => (RULE_DELETE, one(rule)),
+        Change::RuleChanged { rule } => (RULE_UPDATE, one(rule)),
+        Change::RuleAssociated { rule, vpc } => (RULE_ASSOCIATE, vec![rule.clone(), vpc.clone()]),
+        Change::RuleDisassociated { rule, vpc } => {
+            (RULE_DISASSOCIATE, vec![rule.clone(), vpc.clone()])
+        }
         Change::ApiAdded { api, .. } => (API_CREATE, one(api)),
         Change::ApiRemoved { api } => (API_DELETE, one(api)),
         Change::ApiEndpointType { api, .. }

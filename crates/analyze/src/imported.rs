@@ -303,6 +303,25 @@ pub struct Imported {
     pub profile_vpcs: Vec<(Ref, Ref, Loc)>,
     /// A resource a profile carries: (profile, resource, where).
     pub profile_resources: Vec<(Ref, ProfileResource, Loc)>,
+    /// Route 53 Resolver rules (FORWARD and SYSTEM) with the VPCs they are associated with.
+    pub resolver_rules: Vec<ResolverRule>,
+}
+
+/// A Route 53 Resolver rule.
+#[derive(Clone, Debug, Serialize)]
+pub struct ResolverRule {
+    /// Its id (`rslvr-rr-…`).
+    pub key: String,
+    /// The domain it applies to (and every name below it).
+    pub domain: String,
+    /// FORWARD (else SYSTEM: the Resolver answers, an exception carved out of a wider forward).
+    pub forward: bool,
+    /// Where a FORWARD rule sends queries.
+    pub targets: Vec<std::net::SocketAddr>,
+    /// The VPCs it is associated with.
+    pub vpcs: Vec<Ref>,
+    /// Where it is declared.
+    pub loc: Loc,
 }
 
 /// A Route 53 Profile.
@@ -432,6 +451,7 @@ impl Imported {
         self.profiles.extend(other.profiles);
         self.profile_vpcs.extend(other.profile_vpcs);
         self.profile_resources.extend(other.profile_resources);
+        self.resolver_rules.extend(other.resolver_rules);
     }
 
     /// The VPC a reference names, by key or id.

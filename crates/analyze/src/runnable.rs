@@ -519,7 +519,40 @@ impl<'m> Builder<'m> {
         }
     }
 
+    /// The Resolver rules of the inputs on the VPCs they are associated with; a rule on no VPC
+    /// of the inputs, or with a domain that is not a DNS name, applies nowhere here.
+    fn resolver_rules(&self) -> Vec<parallax_model::topology::ResolverRule> {
+        use parallax_model::topology::{ResolverRule, RuleKind, Target};
+        self.m
+            .resolver_rules
+            .iter()
+            .filter_map(|r| {
+                let vpcs: Vec<At<parallax_model::VpcId>> = r
+                    .vpcs
+                    .iter()
+                    .filter_map(|v| self.vpc_of(v))
+                    .map(|i| At::bare(self.vpcs[i].id.value.clone()))
+                    .collect();
+                if vpcs.is_empty() {
+                    return None;
+                }
+                Some(ResolverRule {
+                    id: At::bare(r.key.clone()),
+                    domain: At::bare(r.domain.parse().ok()?),
+                    kind: if r.forward {
+                        RuleKind::Forward
+                    } else {
+                        RuleKind::System
+                    },
+                    vpcs,
+                    targets: r.targets.iter().map(|t| At::bare(Target(*t))).collect(),
+                })
+            })
+            .collect()
+    }
+
     fn finish(self) -> (Topology, Vec<Assumption>) {
+        let resolver_rules = self.resolver_rules();
         let Builder {
             m,
             notes,
@@ -565,7 +598,7 @@ impl<'m> Builder<'m> {
             hosted_zones: hosted_zones(m, &vpcs, &endpoint_names),
             vpcs,
             endpoints,
-            resolver_rules: Vec::new(),
+            resolver_rules,
             profiles,
             inbound_endpoints: Vec::new(),
             onprem: Vec::new(),

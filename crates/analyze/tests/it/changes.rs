@@ -222,3 +222,50 @@ fn the_change_is_attributed_to_the_call_that_made_it() {
     );
     let _ = std::fs::remove_dir_all(&root);
 }
+
+/// A forwarding rule for the Region's execute-api names, associated with the VPC (Route 53
+/// API Reference, ListResolverRules and ListResolverRuleAssociations shapes): from the VPC the
+/// API's name now goes to the rule's targets, which are outside what was read, so the outcome
+/// there is no longer predicted 200.
+#[test]
+fn a_forwarding_rule_is_a_change_and_takes_the_name_out_of_the_model() {
+    let root = std::env::temp_dir().join(format!("px-rules-{}", std::process::id()));
+    let before = snapshot(&root.join("before"), &[S3_GATEWAY]);
+    let after = snapshot(&root.join("after"), &[S3_GATEWAY]);
+    std::fs::write(
+        after.join("route53resolver-list-resolver-rules.json"),
+        r#"{"ResolverRules": [{"Id": "rslvr-rr-0123456789abcdef0",
+            "DomainName": "execute-api.us-east-1.amazonaws.com.", "RuleType": "FORWARD",
+            "Status": "COMPLETE", "TargetIps": [{"Ip": "10.20.0.2", "Port": 53}]}]}"#,
+    )
+    .expect("write rules");
+    std::fs::write(
+        after.join("route53resolver-list-resolver-rule-associations.json"),
+        r#"{"ResolverRuleAssociations": [{"ResolverRuleId": "rslvr-rr-0123456789abcdef0",
+            "VPCId": "vpc-0a1b2c3d4e5f60718", "Status": "COMPLETE"}]}"#,
+    )
+    .expect("write associations");
+    let report = compare(&before, &after);
+    assert_eq!(
+        kinds(&report),
+        vec![
+            Change::RuleAdded {
+                rule: "rslvr-rr-0123456789abcdef0".to_owned(),
+                domain: "execute-api.us-east-1.amazonaws.com".to_owned(),
+                forward: true,
+            },
+            Change::RuleAssociated {
+                rule: "rslvr-rr-0123456789abcdef0".to_owned(),
+                vpc: "vpc-0a1b2c3d4e5f60718".to_owned(),
+            },
+        ]
+    );
+    let flips: Vec<(&str, Option<u16>, Option<u16>)> = report
+        .flips
+        .iter()
+        .map(|f| (f.from.as_str(), f.before.status, f.after.status))
+        .collect();
+    assert_eq!(flips, [("vpc-0a1b2c3d4e5f60718", Some(200), None)]);
+    assert!(report.breaks_something());
+    let _ = std::fs::remove_dir_all(&root);
+}
