@@ -9,7 +9,7 @@ use crate::decision::{ClientCert, Incoming, Tables};
 use crate::refusal::CertRefusal;
 use crate::resolver::{QType, RecData, View};
 use parallax_model::scenario::ClientCertSpec;
-use parallax_model::topology::{EndpointType, Integration, Topology};
+use parallax_model::topology::{EndpointType, Integration, Network, Topology};
 use parallax_model::{DnsOutcome, FrontDoor, HttpOutcome, Outcome, RequestUrl, Vantage};
 
 /// One request to predict.
@@ -127,6 +127,10 @@ impl std::fmt::Display for Note {
 pub struct Predictor<'t> {
     topology: &'t Topology,
     tables: Tables,
+    /// Each vantage network's resolver view, built on its first prediction: a view is a pure
+    /// function of the topology, which does not change under a predictor, and building it is
+    /// most of a prediction's cost (a matrix asks every view once per target).
+    views: std::sync::Mutex<std::collections::HashMap<Network, std::sync::Arc<View>>>,
 }
 
 impl<'t> Predictor<'t> {
@@ -135,7 +139,20 @@ impl<'t> Predictor<'t> {
         Predictor {
             topology,
             tables: Tables::build(topology),
+            views: Default::default(),
         }
+    }
+
+    /// The resolver view of `network`, built once.
+    fn view(&self, network: &Network) -> std::sync::Arc<View> {
+        let mut views = self
+            .views
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        views
+            .entry(network.clone())
+            .or_insert_with(|| std::sync::Arc::new(View::for_network(self.topology, network)))
+            .clone()
     }
 
     /// What `req` gets from `vantage`: DNS, front door, HTTP.
@@ -196,7 +213,7 @@ impl<'t> Predictor<'t> {
         notes: &mut Vec<Note>,
     ) -> DnsOutcome {
         let t = self.topology;
-        let mut answer = View::for_network(t, &vantage.network.value).answer(host, QType::A);
+        let mut answer = self.view(&vantage.network.value).answer(host, QType::A);
         // A rule that forwards to an on-prem network of the model (an outbound rule to its DNS)
         // is answered by that network's view; other targets are outside the model.
         if let Some((rule, targets)) = answer.forward.clone() {
