@@ -612,29 +612,25 @@ fn zones(before: &Imported, after: &Imported, out: &mut Vec<Change>) {
         by_key(&after.zones, |z| &z.key),
     );
     for (key, z) in &a {
-        let vpcs_after: BTreeSet<String> = z.vpcs.iter().map(name).collect();
-        let vpcs_before: BTreeSet<String> = match b.get(key) {
+        let old_vpcs: &[Ref] = match b.get(key) {
             None => {
                 out.push(Change::ZoneAdded {
                     zone: (*key).to_owned(),
                     name: z.name.clone(),
                 });
-                BTreeSet::new()
+                &[]
             }
-            Some(old) => old.vpcs.iter().map(name).collect(),
+            Some(old) => &old.vpcs,
         };
-        for vpc in vpcs_after.difference(&vpcs_before) {
-            out.push(Change::ZoneAssociated {
-                zone: (*key).to_owned(),
-                vpc: vpc.clone(),
-            });
-        }
-        for vpc in vpcs_before.difference(&vpcs_after) {
-            out.push(Change::ZoneDisassociated {
-                zone: (*key).to_owned(),
-                vpc: vpc.clone(),
-            });
-        }
+        let (added, removed) = vpc_diff(old_vpcs, &z.vpcs);
+        out.extend(added.into_iter().map(|vpc| Change::ZoneAssociated {
+            zone: (*key).to_owned(),
+            vpc,
+        }));
+        out.extend(removed.into_iter().map(|vpc| Change::ZoneDisassociated {
+            zone: (*key).to_owned(),
+            vpc,
+        }));
     }
     for (key, z) in &b {
         if !a.contains_key(key) {
@@ -644,6 +640,18 @@ fn zones(before: &Imported, after: &Imported, out: &mut Vec<Change>) {
             });
         }
     }
+}
+
+/// The VPCs `after` names and `before` does not, and the other way round, by name.
+fn vpc_diff(before: &[Ref], after: &[Ref]) -> (Vec<String>, Vec<String>) {
+    let (b, a): (BTreeSet<String>, BTreeSet<String>) = (
+        before.iter().map(name).collect(),
+        after.iter().map(name).collect(),
+    );
+    (
+        a.difference(&b).cloned().collect(),
+        b.difference(&a).cloned().collect(),
+    )
 }
 
 fn records(before: &Imported, after: &Imported, out: &mut Vec<Change>) {
@@ -685,15 +693,14 @@ fn resolver_rules(before: &Imported, after: &Imported, out: &mut Vec<Change>) {
         by_key(&after.resolver_rules, |r| &r.key),
     );
     for (key, r) in &a {
-        let vpcs_after: BTreeSet<String> = r.vpcs.iter().map(name).collect();
-        let vpcs_before: BTreeSet<String> = match b.get(key) {
+        let old_vpcs: &[Ref] = match b.get(key) {
             None => {
                 out.push(Change::RuleAdded {
                     rule: (*key).to_owned(),
                     domain: r.domain.clone(),
                     forward: r.forward,
                 });
-                BTreeSet::new()
+                &[]
             }
             Some(old) => {
                 if (&old.domain, old.forward, &old.targets) != (&r.domain, r.forward, &r.targets) {
@@ -701,21 +708,18 @@ fn resolver_rules(before: &Imported, after: &Imported, out: &mut Vec<Change>) {
                         rule: (*key).to_owned(),
                     });
                 }
-                old.vpcs.iter().map(name).collect()
+                &old.vpcs
             }
         };
-        for vpc in vpcs_after.difference(&vpcs_before) {
-            out.push(Change::RuleAssociated {
-                rule: (*key).to_owned(),
-                vpc: vpc.clone(),
-            });
-        }
-        for vpc in vpcs_before.difference(&vpcs_after) {
-            out.push(Change::RuleDisassociated {
-                rule: (*key).to_owned(),
-                vpc: vpc.clone(),
-            });
-        }
+        let (added, removed) = vpc_diff(old_vpcs, &r.vpcs);
+        out.extend(added.into_iter().map(|vpc| Change::RuleAssociated {
+            rule: (*key).to_owned(),
+            vpc,
+        }));
+        out.extend(removed.into_iter().map(|vpc| Change::RuleDisassociated {
+            rule: (*key).to_owned(),
+            vpc,
+        }));
     }
     for (key, r) in &b {
         if !a.contains_key(key) {
