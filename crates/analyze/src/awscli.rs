@@ -833,7 +833,7 @@ mod tests {
     fn parsed_responses_read_as_a_folder_does() {
         let parse = |text: &str| source::parse(text, "memory").ok();
         let mut given = BTreeMap::new();
-        for (name, text) in [
+        let texts = [
             (
                 "describe-vpcs.json",
                 r#"{"Vpcs":[{"VpcId":"vpc-0a1b2c3d","OwnerId":"111122223333"}]}"#,
@@ -846,13 +846,42 @@ mod tests {
                 "describe-vpc-attribute-vpc-0a1b2c3d-enableDnsSupport.json",
                 r#"{"VpcId":"vpc-0a1b2c3d","EnableDnsSupport":{"Value":false}}"#,
             ),
-        ] {
+        ];
+        for (name, text) in &texts {
             if let Some(node) = parse(text) {
-                given.insert(name.to_owned(), node);
+                given.insert((*name).to_owned(), node);
             }
         }
         let out = read(&given);
         assert!(out.errors.is_empty(), "{:?}", out.errors);
+        // The same responses as files of a folder (one under its service-prefixed name) read
+        // to the same model, but for where each element was read.
+        let dir = std::env::temp_dir().join(format!("px-awscli-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap_or_default();
+        for (name, text) in &texts {
+            let file = if name.starts_with("describe-vpc-endpoints") {
+                format!("ec2-{name}")
+            } else {
+                (*name).to_owned()
+            };
+            std::fs::write(dir.join(file), text).unwrap_or_default();
+        }
+        let from_folder = import(&dir, input::DEFAULT_MAX_INPUT);
+        let _ = std::fs::remove_dir_all(&dir);
+        let shape = |m: &Imported| {
+            let mut v = serde_json::json!({
+                "account": m.account, "region": m.region, "vpcs": m.vpcs, "endpoints": m.endpoints,
+            });
+            for kind in ["vpcs", "endpoints"] {
+                for e in v[kind].as_array_mut().into_iter().flatten() {
+                    e["loc"]["file"] = Value::Null;
+                    e["loc"]["line"] = Value::Null;
+                }
+            }
+            v
+        };
+        assert!(from_folder.errors.is_empty(), "{:?}", from_folder.errors);
+        assert_eq!(shape(&out), shape(&from_folder));
         assert_eq!(out.account.as_deref(), Some("111122223333"));
         assert_eq!(out.region.as_deref(), Some("us-east-1"));
         assert_eq!(out.vpcs.len(), 1);
