@@ -60,6 +60,7 @@ const KNOWN: &[&str] = &[
     "list-resolver-rules.json",
     "get-usage-plans.json",
     "list-profile-associations.json",
+    MANIFEST,
 ];
 
 /// Whether the folder holds any of the AWS CLI outputs this reads.
@@ -139,6 +140,7 @@ pub fn read(responses: &dyn Responses) -> Imported {
         responses,
         out: Imported::default(),
     };
+    r.manifest();
     r.vpcs();
     r.endpoints();
     r.rest_apis();
@@ -250,22 +252,36 @@ impl Responses for Folder<'_> {
 }
 
 /// Responses already parsed, by name (what a live collection holds).
+/// Each name may also carry its service before it, as in a folder.
 impl Responses for std::collections::BTreeMap<String, source::Node> {
     fn response(&self, name: &str, _: &mut Imported) -> Option<(source::Node, String)> {
-        self.get(name).map(|n| (n.clone(), name.to_owned()))
+        let key = self.given(name)?;
+        self.get(&key).map(|n| (n.clone(), key))
     }
 
     fn given(&self, name: &str) -> Option<String> {
-        self.contains_key(name).then(|| name.to_owned())
+        if self.contains_key(name) {
+            return Some(name.to_owned());
+        }
+        let prefixed = format!("{}-{name}", service_of(name)?);
+        self.contains_key(&prefixed).then_some(prefixed)
     }
 
     fn named(&self, prefix: &str) -> Vec<(String, String)> {
-        self.keys()
+        let prefixed = service_of(prefix).map(|service| format!("{service}-{prefix}"));
+        let mut names: Vec<(String, String)> = self
+            .keys()
             .filter_map(|name| {
-                let middle = name.strip_prefix(prefix)?.strip_suffix(".json")?;
+                let rest = name
+                    .strip_prefix(prefix)
+                    .or_else(|| name.strip_prefix(prefixed.as_deref()?))?;
+                let middle = rest.strip_suffix(".json")?;
                 Some((middle.to_owned(), name.clone()))
             })
-            .collect()
+            .collect();
+        names.sort();
+        names.dedup_by(|a, b| a.0 == b.0);
+        names
     }
 }
 
@@ -278,6 +294,40 @@ struct Reader<'r> {
 impl Reader<'_> {
     fn read(&mut self, name: &str) -> Option<(source::Node, String)> {
         self.responses.response(name, &mut self.out)
+    }
+
+    /// `parallax-manifest.json` of a snapshot (`parallax collect`): its account and Region, and
+    /// each call that was not answered as an unknown naming the IAM action and what it leaves
+    /// unread. A folder without one (outputs saved by hand) has nothing to say here.
+    fn manifest(&mut self) {
+        let Some((root, file)) = self.read(MANIFEST) else {
+            return;
+        };
+        let j = to_json(&root);
+        let s = |k: &str| j.get(k).and_then(Value::as_str).map(str::to_owned);
+        if let Some(account) = s("account").filter(|a| !a.is_empty()) {
+            self.out.account.get_or_insert(account);
+        }
+        if let Some(region) = s("region").filter(|r| !r.is_empty()) {
+            self.out.region.get_or_insert(region);
+        }
+        for c in items(&root, "calls") {
+            let call = to_json(c);
+            let cs = |k: &str| call.get(k).and_then(Value::as_str).unwrap_or("");
+            if cs("outcome") == "ok" {
+                continue;
+            }
+            let operation = cs("operation");
+            self.out.unknowns.push((
+                loc(&file, c.line, cs("action")),
+                format!(
+                    "{operation} {}: {} not read ({})",
+                    cs("outcome"),
+                    read_by(operation),
+                    cs("message")
+                ),
+            ));
+        }
     }
 
     /// `describe-vpcs`, with each VPC's DNS attributes from `describe-vpc-attribute`.
@@ -773,6 +823,40 @@ impl Reader<'_> {
 }
 
 /// Whether a Route 53 Profiles association is in force (not being deleted, deleted or failed).
+/// What an API call of a snapshot reads, for the unknown its failure leaves.
+fn read_by(operation: &str) -> &'static str {
+    match operation.split_once(':').map_or(operation, |(_, op)| op) {
+        "DescribeVpcs" => "the VPCs are",
+        "DescribeVpcAttribute" => "this VPC's DNS attributes are",
+        "DescribeSubnets" => "the subnets are",
+        "DescribeVpcEndpoints" => "the VPC endpoints (and whose private DNS takes which names) are",
+        "DescribeNetworkInterfaces" => "the endpoints' addresses are",
+        "ListHostedZonesByVPC" => "the private hosted zones of this VPC are",
+        "GetHostedZone" => "this hosted zone's name and VPCs are",
+        "ListResourceRecordSets" => "this hosted zone's records are",
+        "ListResolverEndpoints" => "the Resolver endpoints are",
+        "ListResolverRules" | "ListResolverRuleAssociations" => {
+            "the Resolver rules (and where they forward names) are"
+        }
+        "ListProfiles" | "ListProfileAssociations" | "ListProfileResourceAssociations" => {
+            "the Route 53 Profiles (and the zones and rules they carry) are"
+        }
+        "GetRestApis" => "the REST APIs are",
+        "GetResources" => "this API's methods (API keys, authorization) are",
+        "GetStages" => "this API's stages are",
+        "GetDomainNames" => "the custom domain names are",
+        "GetBasePathMappings" | "GetApiMappings" => "this domain's API mappings are",
+        "GetDomainNameAccessAssociations" => "the private domains' access associations are",
+        "GetUsagePlans" => "the usage plans (and which APIs need keys) are",
+        "GetUsagePlanKeys" => "this plan's keys are",
+        "GetApis" => "the HTTP and WebSocket APIs are",
+        _ => "what it reads is",
+    }
+}
+
+/// The manifest `parallax collect` writes beside a snapshot's outputs.
+pub const MANIFEST: &str = "parallax-manifest.json";
+
 fn live(j: &Value) -> bool {
     !matches!(
         j.get("Status").and_then(Value::as_str),

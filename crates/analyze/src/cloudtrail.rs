@@ -172,6 +172,12 @@ fn read_file(path: &Path, max_bytes: u64) -> Result<Vec<Event>, TrailError> {
         path: path.to_path_buf(),
         error,
     })?;
+    parse(&text, path)
+}
+
+/// The successful events of one file's text (CloudTrail records or lookup-events output);
+/// `path` names it in errors.
+pub fn parse(text: &str, path: &Path) -> Result<Vec<Event>, TrailError> {
     let json = |text: &str| {
         serde_json::from_str::<Value>(text).map_err(|e| TrailError::Json {
             path: path.to_path_buf(),
@@ -179,7 +185,7 @@ fn read_file(path: &Path, max_bytes: u64) -> Result<Vec<Event>, TrailError> {
             message: e.to_string(),
         })
     };
-    let root = json(&text)?;
+    let root = json(text)?;
     let records: Vec<Value> = if let Some(Value::Array(records)) = root.get("Records") {
         records.clone()
     } else if let Some(Value::Array(events)) = root.get("Events") {
@@ -233,6 +239,11 @@ pub fn attribute<'e>(change: &Change, events: &'e [Event]) -> Vec<&'e Event> {
                 .all(|id| names_id(&e.parameters, id) || names_id(&e.response, id))
         })
         .collect()
+}
+
+/// The API calls (CloudTrail event names) that can make `change`.
+pub fn calls_for(change: &Change) -> &'static [&'static str] {
+    calls_and_ids(change).0
 }
 
 /// The API calls that can make a change, and the ids a call must name to be the one.

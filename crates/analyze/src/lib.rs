@@ -99,6 +99,9 @@ impl std::fmt::Display for NotAnInput {
 /// configuration (`*.tf`), or AWS CLI outputs.
 fn import_folder(dir: &std::path::Path, opts: &Options) -> imported::Imported {
     let max_bytes = opts.max_bytes;
+    if let Some(nested) = snapshots_of(dir, max_bytes) {
+        return nested;
+    }
     let manifest = dir.join("manifest.json");
     if input::present(&manifest) {
         return cdk_assembly(dir, &manifest, opts);
@@ -140,6 +143,59 @@ fn import_folder(dir: &std::path::Path, opts: &Options) -> imported::Imported {
         return out;
     }
     awscli::import(dir, max_bytes)
+}
+
+/// A folder of several snapshots (`parallax collect` over Regions or an organisation): its
+/// top manifest lists each one's folder (`ACCOUNT/REGION`) and the accounts that could not be
+/// read. Each snapshot is read as AWS CLI outputs; an account not read is an unknown.
+fn snapshots_of(dir: &std::path::Path, max_bytes: u64) -> Option<imported::Imported> {
+    let path = dir.join(awscli::MANIFEST);
+    if !input::present(&path) {
+        return None;
+    }
+    let file = path.display().to_string();
+    let text = input::read_text(&path, max_bytes).ok()?;
+    let top: serde_json::Value = serde_json::from_str(&text).ok()?;
+    let listed = top.get("snapshots")?.as_array()?;
+    let mut out = imported::Imported::default();
+    for s in listed {
+        let Some(sub) = s.get("path").and_then(serde_json::Value::as_str) else {
+            out.errors.push((
+                loc(file.clone(), 0),
+                "a snapshot without its path".to_owned(),
+            ));
+            continue;
+        };
+        // Only folders below this one: a manifest must not send the reader elsewhere.
+        let below = std::path::Path::new(sub)
+            .components()
+            .all(|c| matches!(c, std::path::Component::Normal(_)));
+        if !below {
+            out.errors.push((
+                loc(file.clone(), 0),
+                format!("snapshot path {sub:?} is not a folder below the manifest's"),
+            ));
+            continue;
+        }
+        out.extend(awscli::import(&dir.join(sub), max_bytes));
+    }
+    for f in top
+        .get("failed")
+        .and_then(serde_json::Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let s = |k: &str| f.get(k).and_then(serde_json::Value::as_str).unwrap_or("");
+        out.unknowns.push((
+            imported::Loc {
+                file: file.clone(),
+                line: 0,
+                resource: format!("account {}", s("account")),
+            },
+            format!("not read: {}", s("error")),
+        ));
+    }
+    Some(out)
 }
 
 /// One file: a CloudFormation template (JSON or YAML, SAM and CDK output included), a

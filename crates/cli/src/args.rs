@@ -50,6 +50,17 @@ pub enum Command {
     /// Exit 1 when the change introduces an error finding or turns a predicted success into a
     /// failure, 2 when an input cannot be read, 0 otherwise.
     Changes(ChangesArgs),
+    /// Read a live AWS account through the AWS SDK into a snapshot folder: the AWS CLI's JSON
+    /// output of each call, named after the command (ec2-describe-vpc-endpoints.json), and
+    /// parallax-manifest.json (account, Regions, time, calls, pages, retries, what was denied).
+    /// `parallax analyze DIR` and `parallax changes BEFORE AFTER` read it. Read-only: the
+    /// actions it needs are in docs/iam/parallax-collect-policy.json.
+    ///
+    /// Credentials and Region resolve as the AWS CLI's do. A call that is denied is recorded
+    /// and said as unknown; the rest goes on. Exit 2 when nothing could be read (no
+    /// credentials, no Region, an endpoint that does not answer) or the folder cannot be
+    /// written, 0 otherwise.
+    Collect(CollectArgs),
     /// Check a scenario or topology file and summarise it.
     Check {
         /// The scenario (or bare topology) YAML file.
@@ -117,10 +128,16 @@ pub struct ProbeArgs {
 
 #[derive(clap::Args, Debug)]
 pub struct AnalyzeArgs {
-    /// Templates, plans, or AWS CLI output folders; joined into one model. With --matrix, a
-    /// scenario file works too.
-    #[arg(required = true)]
+    /// Templates, plans, or AWS CLI output folders (snapshots); joined into one model. With
+    /// --matrix, a scenario file works too.
+    #[arg(required_unless_present = "aws")]
     pub files: Vec<PathBuf>,
+    /// Read the live account through the AWS SDK (as `parallax collect` does, in memory) and
+    /// analyze that, with the files given if any.
+    #[arg(long)]
+    pub aws: bool,
+    #[command(flatten)]
+    pub account: AwsArgs,
     /// text, json or sarif (SARIF 2.1.0, for code scanning).
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
@@ -152,6 +169,63 @@ impl AnalyzeArgs {
     }
 }
 
+/// Where an account is read from: the AWS CLI's credential and Region chain.
+#[derive(clap::Args, Debug, Clone)]
+pub struct AwsArgs {
+    /// A named profile of the shared config and credentials files (default: AWS_PROFILE, else
+    /// `default`).
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// A Region to read; repeat for several (default: AWS_REGION, else the profile's).
+    #[arg(long = "region", value_name = "REGION")]
+    pub regions: Vec<String>,
+    /// Every Region enabled for the account (EC2 DescribeRegions).
+    #[arg(long, conflicts_with = "regions")]
+    pub all_regions: bool,
+    /// API calls in flight at once per account (API Gateway allows few reads a second).
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub concurrency: u16,
+}
+
+impl AwsArgs {
+    pub fn access(&self) -> parallax_aws::connect::Access {
+        parallax_aws::connect::Access {
+            profile: self.profile.clone(),
+            regions: self.regions.clone(),
+            all_regions: self.all_regions,
+        }
+    }
+
+    pub fn limits(&self) -> parallax_aws::Limits {
+        parallax_aws::Limits {
+            concurrency: usize::from(self.concurrency),
+            ..parallax_aws::Limits::default()
+        }
+    }
+
+    /// Whether any of these flags was given.
+    pub fn given(&self) -> bool {
+        self.profile.is_some() || !self.regions.is_empty() || self.all_regions
+    }
+}
+
+#[derive(clap::Args, Debug)]
+pub struct CollectArgs {
+    #[command(flatten)]
+    pub aws: AwsArgs,
+    /// The snapshot folder to write (created; an earlier snapshot there is replaced whole).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Every account of the AWS Organization (Organizations ListAccounts), each read through
+    /// --role-name assumed in it; one snapshot per account and Region under DIR/ACCOUNT/REGION.
+    #[arg(long, requires = "role_name")]
+    pub org: bool,
+    /// With --org: the role to assume in each account (e.g. OrganizationAccountAccessRole, or
+    /// a read-only role carrying docs/iam/parallax-collect-policy.json).
+    #[arg(long, value_name = "NAME", requires = "org")]
+    pub role_name: Option<String>,
+}
+
 #[derive(clap::Args, Debug)]
 pub struct ChangesArgs {
     /// The earlier input: a snapshot folder (AWS CLI outputs), a template or a plan.
@@ -163,9 +237,14 @@ pub struct ChangesArgs {
     pub format: ChangesFormat,
     /// CloudTrail log files (`{"Records": [...]}`, `.json` or `.json.gz`, or a folder of them as
     /// delivered to S3) or `aws cloudtrail lookup-events` output: each change is attributed to
-    /// the events that made it (who, when, from where).
-    #[arg(long, value_name = "PATH")]
+    /// the events that made it (who, when, from where). `aws`: CloudTrail LookupEvents through
+    /// the AWS SDK over the window between the two snapshots (their manifests), in their
+    /// Regions and us-east-1 (where Route 53's events are).
+    #[arg(long, value_name = "PATH|aws")]
     pub cloudtrail: Option<PathBuf>,
+    /// With --cloudtrail aws: a named profile of the shared config and credentials files.
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
     /// The largest input file read, in bytes (default 512 MiB). Only regular files are read.
     #[arg(long, value_name = "BYTES", default_value_t = parallax_analyze::input::DEFAULT_MAX_INPUT)]
     pub max_input_size: u64,

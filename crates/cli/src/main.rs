@@ -1,6 +1,7 @@
 //! `parallax`: the command line. Parses flags, loads files, calls the library crates, maps
 //! errors to exit codes. All logic lives in the crates it calls.
 
+mod account;
 mod args;
 
 use std::path::PathBuf;
@@ -50,6 +51,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Check { file } => check(&file),
         Command::Analyze(args) => analyze(args),
         Command::Changes(args) => changes(&args),
+        Command::Collect(args) => runtime()?.block_on(account::collect(args)),
         Command::Resolver(args) => runtime()?.block_on(resolver(args)),
         Command::Lab(args) => runtime()?.block_on(lab(args)),
         Command::Gateway(args) => runtime()?.block_on(gateway(args)),
@@ -221,7 +223,10 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         let t = if let Some((origin, text)) = scenario {
             ModelFile::from_yaml(&text, &origin)?.topology_at(a.step.as_deref())?
         } else {
-            let model = parallax_analyze::import_paths_opts(&a.files, &a.import_options());
+            let model = match model_of(&a) {
+                Ok(m) => m,
+                Err(code) => return Ok(code),
+            };
             if !model.errors.is_empty() {
                 for (l, why) in &model.errors {
                     eprintln!("{}:{}: error: {why}", l.file, l.line);
@@ -240,7 +245,10 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         );
         return Ok(ExitCode::SUCCESS);
     }
-    let model = parallax_analyze::import_paths_opts(&a.files, &a.import_options());
+    let model = match model_of(&a) {
+        Ok(m) => m,
+        Err(code) => return Ok(code),
+    };
     let found = findings::findings(&model);
     match a.format {
         Format::Json => println!(
@@ -262,6 +270,22 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
+/// The files given and, with --aws, the live account, joined. `Err` is the exit code after a
+/// failure was said.
+fn model_of(a: &AnalyzeArgs) -> Result<parallax_analyze::imported::Imported, ExitCode> {
+    if !a.aws && a.account.given() {
+        eprintln!(
+            "parallax analyze: --profile, --region and --all-regions read an account: add --aws"
+        );
+        return Err(ExitCode::from(2));
+    }
+    let mut model = parallax_analyze::import_paths_opts(&a.files, &a.import_options());
+    if a.aws {
+        model.extend(account::imported(&a.account)?);
+    }
+    Ok(model)
+}
+
 fn changes(a: &args::ChangesArgs) -> anyhow::Result<ExitCode> {
     let opts = parallax_analyze::Options {
         max_bytes: a.max_input_size,
@@ -280,10 +304,11 @@ fn changes(a: &args::ChangesArgs) -> anyhow::Result<ExitCode> {
     let mut report = parallax_analyze::changes::Changes::between(&before, &after);
     if let Some(path) = &a.cloudtrail {
         if path.as_os_str() == "aws" && !path.exists() {
-            eprintln!(
-                "--cloudtrail aws: reading CloudTrail through the AWS SDK is not in this build yet; pass CloudTrail log files or the output of `aws cloudtrail lookup-events`"
-            );
-            return Ok(ExitCode::from(2));
+            match account::trail_events(a, &report) {
+                Ok(events) => report.attribute(&events),
+                Err(code) => return Ok(code),
+            }
+            return changes_report(a, &report);
         }
         let (events, errors) = parallax_analyze::cloudtrail::read(path, a.max_input_size);
         if !errors.is_empty() {
@@ -294,6 +319,13 @@ fn changes(a: &args::ChangesArgs) -> anyhow::Result<ExitCode> {
         }
         report.attribute(&events);
     }
+    changes_report(a, &report)
+}
+
+fn changes_report(
+    a: &args::ChangesArgs,
+    report: &parallax_analyze::changes::Changes,
+) -> anyhow::Result<ExitCode> {
     match a.format {
         args::ChangesFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
         args::ChangesFormat::Text => print!("{}", report.text()),

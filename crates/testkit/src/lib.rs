@@ -10,8 +10,11 @@
 //! - [`http`]: plain GETs of admin listeners (`/metrics`), and promtool on what they answer.
 //! - [`text`]: checks on rendered words (no Rust `Debug` output reaches a report).
 //! - [`redis`]: a real redis-server on a loopback port, stopped and restarted by the test.
+//! - [`aws`]: a real moto server on loopback with boto3 scripts, and a fake endpoint for what
+//!   moto lacks and for faults.
 
 pub mod attacks;
+pub mod aws;
 pub mod dns;
 pub mod http;
 pub mod https;

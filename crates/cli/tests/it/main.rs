@@ -7,6 +7,8 @@ use std::time::Duration;
 use assert_cmd::cargo::cargo_bin;
 use parallax_testkit::text::assert_no_debug_text;
 
+mod account;
+
 fn parallax() -> Command {
     Command::new(cargo_bin("parallax"))
 }
@@ -563,6 +565,7 @@ fn help_of_every_command() {
         ("help_analyze", vec!["analyze", "--help"]),
         ("help_check", vec!["check", "--help"]),
         ("help_changes", vec!["changes", "--help"]),
+        ("help_collect", vec!["collect", "--help"]),
     ] {
         let out = parallax().args(&args).output().expect("runs");
         assert!(out.status.success(), "{args:?}");
