@@ -92,3 +92,20 @@ p = by("probe", "one-request")
 if p:
     pm, cm = med(r["ms"] for r in p["probe"]), med(r["ms"] for r in p["curl"])
     print(f"## probe vs curl\n\none request to the local gateway (mTLS + key), process wall time, median of {len(p['probe'])}: parallax probe {pm} ms, curl {cm} ms, ratio {pm / max(cm, 1e-9):.2f}\n")
+
+collect = defaultdict(list)
+for r in rows:
+    if r.get("bench") == "collect":
+        collect[r["case"]].append(r)
+if collect:
+    print("## collect an account from moto (parallax collect vs the same calls through boto3, one after another)\n")
+    print("| case | side | wall ms | files | HTTP requests | moto CPU ticks | peak RSS MB | parallax / boto3 |")
+    print("|---|---|---|---|---|---|---|---|")
+    for case, rs in sorted(collect.items()):
+        sides = {s: [r for r in rs if r["side"] == s] for s in ["parallax", "boto3"]}
+        ratio = ratios(sides["parallax"], sides["boto3"], "ms")
+        for side, xs in sides.items():
+            if xs:
+                rss = max(int(r["peak_rss_kb"]) for r in xs) / 1024
+                req = xs[0]["requests"] or "-"
+                print(f"| {case} | {side} | {spread(r['ms'] for r in xs)} | {xs[0]['files']} | {req} | {spread(r['moto_cpu_ticks'] for r in xs)} | {rss:.1f} | {spread(ratio, '{:.2f}') if side == 'parallax' else ''} |")

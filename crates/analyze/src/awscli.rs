@@ -5,6 +5,7 @@
 //! aws ec2 describe-vpc-endpoints                 > describe-vpc-endpoints.json
 //! aws apigateway get-rest-apis                   > get-rest-apis.json
 //! aws apigateway get-domain-names                > get-domain-names.json
+//! aws apigatewayv2 get-apis                      > get-apis.json
 //! aws route53 list-hosted-zones-by-vpc --vpc-id VPC --vpc-region REGION > list-hosted-zones-by-vpc-VPC.json
 //! aws route53 list-resource-record-sets --hosted-zone-id ZONE > list-resource-record-sets-ZONE.json
 //! aws route53resolver list-resolver-rules        > list-resolver-rules.json
@@ -60,6 +61,7 @@ const KNOWN: &[&str] = &[
     "list-resolver-rules.json",
     "get-usage-plans.json",
     "list-profile-associations.json",
+    "get-apis.json",
     MANIFEST,
 ];
 
@@ -74,7 +76,9 @@ pub fn holds_outputs(dir: &Path) -> bool {
 /// (`ec2-describe-vpc-endpoints.json`, one file per call); a folder made by hand may leave the
 /// service out (`describe-vpc-endpoints.json`). Both are read.
 fn service_of(command: &str) -> Option<&'static str> {
-    const SERVICES: [(&str, &str); 10] = [
+    const SERVICES: [(&str, &str); 12] = [
+        ("get-apis", "apigatewayv2"),
+        ("get-api-mappings-", "apigatewayv2"),
         ("describe-vpc", "ec2"),
         ("get-rest-apis", "apigateway"),
         ("get-domain-names", "apigateway"),
@@ -144,6 +148,7 @@ pub fn read(responses: &dyn Responses) -> Imported {
     r.vpcs();
     r.endpoints();
     r.rest_apis();
+    r.apis_v2();
     r.usage_plans();
     r.domain_names();
     r.zones_by_vpc();
@@ -416,6 +421,8 @@ impl Reader<'_> {
             // get-rest-apis returns the policy as an escaped JSON string.
             let policy =
                 s("policy").and_then(|p| serde_json::from_str(&p.replace("\\\"", "\"")).ok());
+            // A policy that is there but does not read is said, never taken as none.
+            let policy_unknown = s("policy").is_some() && policy.is_none();
             self.out.apis.push(Api {
                 key: id.clone(),
                 http: false,
@@ -423,7 +430,7 @@ impl Reader<'_> {
                 name: s("name").unwrap_or_else(|| id.clone()),
                 kind: ApiKind::of_configuration(conf),
                 policy,
-                policy_unknown: false,
+                policy_unknown,
                 vpc_endpoints: crate::imported::id_refs(conf.and_then(|c| c.get("vpcEndpointIds"))),
                 disable_default: j
                     .get("disableExecuteApiEndpoint")
@@ -434,6 +441,36 @@ impl Reader<'_> {
                     line: a.line,
                     resource: id,
                 },
+            });
+        }
+    }
+
+    /// `apigatewayv2 get-apis`: HTTP and WebSocket APIs, always public and Regional; their
+    /// default endpoint is an execute-api name like a REST API's.
+    fn apis_v2(&mut self) {
+        let Some((root, file)) = self.read("get-apis.json") else {
+            return;
+        };
+        for a in items(&root, "Items") {
+            let j = to_json(a);
+            let s = |k: &str| j.get(k).and_then(Value::as_str).map(str::to_owned);
+            let Some(id) = s("ApiId") else {
+                continue;
+            };
+            self.out.apis.push(Api {
+                key: id.clone(),
+                http: true,
+                id: Some(id.clone()),
+                name: s("Name").unwrap_or_else(|| id.clone()),
+                kind: Some(ApiKind::Regional),
+                policy: None,
+                policy_unknown: false,
+                vpc_endpoints: Vec::new(),
+                disable_default: j
+                    .get("DisableExecuteApiEndpoint")
+                    .and_then(Value::as_bool)
+                    .or(Some(false)),
+                loc: loc(&file, a.line, &id),
             });
         }
     }

@@ -956,7 +956,10 @@ fn allowed_vpces(p: Option<&Value>) -> Option<Vec<String>> {
 pub fn text(fs: &[Finding], m: &Imported) -> String {
     let mut o = String::new();
     for f in fs {
-        let at = if f.location.line > 0 {
+        let at = if let Some(arn) = m.arn_of(&f.location) {
+            // Read from a live account: the resource's ARN says where, the call's answer how.
+            format!("{arn} ({}:{})", f.location.file, f.location.line)
+        } else if f.location.line > 0 {
             format!("{}:{}", f.location.file, f.location.line)
         } else {
             format!("{} ({})", f.location.file, f.location.resource)
@@ -1049,8 +1052,16 @@ pub fn sarif(fs: &[Finding], m: &Imported) -> Value {
     // A finding without a line (an AWS CLI output folder's, a plan read without its `.tf`
     // files, whose one line says nothing) keeps its logical location: the resource.
     let location = |l: &Loc| {
-        let logical = json!([{ "name": l.resource, "kind": "resource" }]);
-        if l.file.is_empty() || l.line == 0 {
+        // Read from a live account (`aws:ACCOUNT:REGION/…`): no file to point at, the resource's
+        // ARN is its fully qualified name.
+        let arn = m.arn_of(l);
+        let logical = match &arn {
+            Some(arn) => {
+                json!([{ "name": l.resource, "fullyQualifiedName": arn, "kind": "resource" }])
+            }
+            None => json!([{ "name": l.resource, "kind": "resource" }]),
+        };
+        if l.file.is_empty() || l.line == 0 || arn.is_some() || l.file.starts_with("aws:") {
             return json!({ "logicalLocations": logical });
         }
         json!({

@@ -425,6 +425,39 @@ impl Imported {
             .collect()
     }
 
+    /// The ARN of a resource read from a live account (`aws:ACCOUNT:REGION/…` locations name
+    /// their resource by its id): a VPC, an endpoint, a REST or HTTP API, a hosted zone, a
+    /// custom domain name. `None` for anything else, or when the account or Region is unknown.
+    pub fn arn_of(&self, l: &Loc) -> Option<String> {
+        let rest = l.file.strip_prefix("aws:")?;
+        let (account, rest) = rest.split_once(':')?;
+        let region = rest.split('/').next()?;
+        let id = l.resource.split_whitespace().next()?;
+        let arn = if id.starts_with("vpce-") {
+            format!("arn:aws:ec2:{region}:{account}:vpc-endpoint/{id}")
+        } else if id.starts_with("vpc-") {
+            format!("arn:aws:ec2:{region}:{account}:vpc/{id}")
+        } else if self.zones.iter().any(|z| z.key == id) {
+            format!("arn:aws:route53:::hostedzone/{id}")
+        } else if self.apis.iter().any(|a| a.id.as_deref() == Some(id)) {
+            let kind = if self
+                .apis
+                .iter()
+                .any(|a| a.id.as_deref() == Some(id) && a.http)
+            {
+                "apis"
+            } else {
+                "restapis"
+            };
+            format!("arn:aws:apigateway:{region}::/{kind}/{id}")
+        } else if self.domains.iter().any(|d| d.name.as_deref() == Some(id)) {
+            format!("arn:aws:apigateway:{region}::/domainnames/{id}")
+        } else {
+            return None;
+        };
+        Some(arn)
+    }
+
     /// Adds another input's elements (one analysis over several files).
     pub fn extend(&mut self, other: Imported) {
         if self.region.is_none() {

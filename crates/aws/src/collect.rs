@@ -10,6 +10,7 @@ use std::future::Future;
 use std::io::IsTerminal;
 use std::sync::{Arc, Mutex};
 
+use aws_sdk_ec2::types::VpcAttributeName;
 use aws_sdk_route53::types::{RrType, VpcRegion};
 use serde_json::{Value, json};
 use tokio::sync::Semaphore;
@@ -107,6 +108,16 @@ impl std::fmt::Display for Fatal {
 impl std::error::Error for Fatal {}
 
 impl Fatal {
+    /// A call that failed in a way that ends the run, with where `attempts` saw it sent.
+    pub fn call(operation: &str, attempts: &Attempts, f: Failure) -> Fatal {
+        Fatal {
+            action: crate::calls::iam_action(operation),
+            operation: operation.to_owned(),
+            address: attempts.address_of(operation),
+            failure: Box::new(f),
+        }
+    }
+
     /// A failure before any call (no Region, a task that ended abnormally).
     pub fn before_calls(why: String) -> Fatal {
         Fatal {
@@ -116,6 +127,31 @@ impl Fatal {
             failure: Box::new(Failure::Client { why }),
         }
     }
+}
+
+/// One paged listing through [`Run::list`]: `$request` builds the call from the client `$c`
+/// and the page token `$token` (the token's setter named in it); the answer's `$items` are
+/// written with `$shape`, and `$next` is the next token.
+macro_rules! paged {
+    ($run:expr, $op:expr, $file:expr, $key:expr, $client:expr,
+     |$c:ident, $token:ident| $request:expr, $items:ident => $shape:path, $next:ident) => {
+        $run.list(
+            $op,
+            $file,
+            $key,
+            pages($run.limits, |$token: Option<String>| {
+                let $c = $client.clone();
+                let request = $request;
+                async move {
+                    let out = request.send().await.map_err(|e| failure(&e))?;
+                    Ok((
+                        out.$items().iter().map($shape).collect(),
+                        out.$next().map(str::to_owned),
+                    ))
+                }
+            }),
+        )
+    };
 }
 
 /// A listing's items with the pages it took, or how it failed.
@@ -231,12 +267,7 @@ impl Run {
 
     fn failed(&self, action: &str, file: String, f: Failure) -> Result<(), Fatal> {
         if f.is_fatal() {
-            return Err(Fatal {
-                action: crate::calls::iam_action(action),
-                operation: action.to_owned(),
-                address: self.clients.attempts.address_of(action),
-                failure: Box::new(f),
-            });
+            return Err(Fatal::call(action, &self.clients.attempts, f));
         }
         self.record(Call {
             operation: action.to_owned(),
@@ -352,66 +383,42 @@ pub async fn region(
 /// VPCs with their DNS attributes, subnets, endpoints and their network interfaces. Gives the
 /// VPC ids.
 async fn ec2(run: &Arc<Run>) -> Result<Vec<String>, Fatal> {
-    let (c, limits) = (run.clients.ec2.clone(), run.limits);
-    let vpcs = run
-        .list(
-            "ec2:DescribeVpcs",
-            "ec2-describe-vpcs.json".into(),
-            "Vpcs",
-            pages(limits, |token| {
-                let c = c.clone();
-                async move {
-                    let out = c
-                        .describe_vpcs()
-                        .set_next_token(token)
-                        .send()
-                        .await
-                        .map_err(|e| failure(&e))?;
-                    Ok((
-                        out.vpcs().iter().map(shapes::vpc).collect(),
-                        out.next_token().map(str::to_owned),
-                    ))
-                }
-            }),
-        )
-        .await?
-        .unwrap_or_default();
+    let ec2 = &run.clients.ec2;
+    let vpcs = paged!(run, "ec2:DescribeVpcs", "ec2-describe-vpcs.json".into(), "Vpcs", ec2,
+        |c, token| c.describe_vpcs().set_next_token(token), vpcs => shapes::vpc, next_token)
+    .await?
+    .unwrap_or_default();
     let ids: Vec<String> = vpcs.iter().filter_map(|v| s(v, "VpcId")).collect();
-    let attributes: Vec<(String, aws_sdk_ec2::types::VpcAttributeName)> = ids
+    let attributes: Vec<(String, VpcAttributeName)> = ids
         .iter()
         .flat_map(|id| {
             [
-                (
-                    id.clone(),
-                    aws_sdk_ec2::types::VpcAttributeName::EnableDnsSupport,
-                ),
-                (
-                    id.clone(),
-                    aws_sdk_ec2::types::VpcAttributeName::EnableDnsHostnames,
-                ),
+                (id.clone(), VpcAttributeName::EnableDnsSupport),
+                (id.clone(), VpcAttributeName::EnableDnsHostnames),
             ]
         })
         .collect();
     each(run, attributes, |run, (vpc, name)| async move {
         let c = run.clients.ec2.clone();
-        let (attr, key) = match name {
-            aws_sdk_ec2::types::VpcAttributeName::EnableDnsSupport => {
-                ("enableDnsSupport", "EnableDnsSupport")
-            }
-            _ => ("enableDnsHostnames", "EnableDnsHostnames"),
+        let support = name == VpcAttributeName::EnableDnsSupport;
+        let (attr, key) = if support {
+            ("enableDnsSupport", "EnableDnsSupport")
+        } else {
+            ("enableDnsHostnames", "EnableDnsHostnames")
         };
         let file = format!("ec2-describe-vpc-attribute-{vpc}-{attr}.json");
         run.one("ec2:DescribeVpcAttribute", file, async move {
             let out = c
                 .describe_vpc_attribute()
                 .vpc_id(&vpc)
-                .attribute(name.clone())
+                .attribute(name)
                 .send()
                 .await
                 .map_err(|e| failure(&e))?;
-            let value = match name {
-                aws_sdk_ec2::types::VpcAttributeName::EnableDnsSupport => out.enable_dns_support(),
-                _ => out.enable_dns_hostnames(),
+            let value = if support {
+                out.enable_dns_support()
+            } else {
+                out.enable_dns_hostnames()
             }
             .and_then(|v| v.value());
             Ok(shapes::vpc_attribute(&vpc, key, value))
@@ -420,53 +427,13 @@ async fn ec2(run: &Arc<Run>) -> Result<Vec<String>, Fatal> {
         .map(drop)
     })
     .await?;
-    run.list(
-        "ec2:DescribeSubnets",
-        "ec2-describe-subnets.json".into(),
-        "Subnets",
-        pages(limits, |token| {
-            let c = c.clone();
-            async move {
-                let out = c
-                    .describe_subnets()
-                    .set_next_token(token)
-                    .send()
-                    .await
-                    .map_err(|e| failure(&e))?;
-                Ok((
-                    out.subnets().iter().map(shapes::subnet).collect(),
-                    out.next_token().map(str::to_owned),
-                ))
-            }
-        }),
-    )
+    paged!(run, "ec2:DescribeSubnets", "ec2-describe-subnets.json".into(), "Subnets", ec2,
+        |c, token| c.describe_subnets().set_next_token(token), subnets => shapes::subnet, next_token)
     .await?;
-    let endpoints = run
-        .list(
-            "ec2:DescribeVpcEndpoints",
-            "ec2-describe-vpc-endpoints.json".into(),
-            "VpcEndpoints",
-            pages(limits, |token| {
-                let c = c.clone();
-                async move {
-                    let out = c
-                        .describe_vpc_endpoints()
-                        .set_next_token(token)
-                        .send()
-                        .await
-                        .map_err(|e| failure(&e))?;
-                    Ok((
-                        out.vpc_endpoints()
-                            .iter()
-                            .map(shapes::vpc_endpoint)
-                            .collect(),
-                        out.next_token().map(str::to_owned),
-                    ))
-                }
-            }),
-        )
-        .await?
-        .unwrap_or_default();
+    let endpoints = paged!(run, "ec2:DescribeVpcEndpoints", "ec2-describe-vpc-endpoints.json".into(), "VpcEndpoints", ec2,
+        |c, token| c.describe_vpc_endpoints().set_next_token(token), vpc_endpoints => shapes::vpc_endpoint, next_token)
+    .await?
+    .unwrap_or_default();
     // The endpoints' network interfaces: the addresses their private DNS names answer with.
     let enis: Vec<String> = endpoints
         .iter()
@@ -479,27 +446,19 @@ async fn ec2(run: &Arc<Run>) -> Result<Vec<String>, Fatal> {
             "ec2:DescribeNetworkInterfaces",
             "ec2-describe-network-interfaces.json".into(),
             "NetworkInterfaces",
-            pages(limits, |token: Option<usize>| {
+            pages(run.limits, |token: Option<usize>| {
                 // At most 200 ids a call: the request stays small, each chunk is a page.
                 const CHUNK: usize = 200;
-                let (c, enis) = (c.clone(), enis.clone());
+                let start = token.unwrap_or(0);
+                let chunk = enis[start..(start + CHUNK).min(enis.len())].to_vec();
+                let next = (start + CHUNK < enis.len()).then_some(start + CHUNK);
+                let request = ec2
+                    .describe_network_interfaces()
+                    .set_network_interface_ids(Some(chunk));
                 async move {
-                    let start = token.unwrap_or(0);
-                    let chunk = enis[start..(start + CHUNK).min(enis.len())].to_vec();
-                    let out = c
-                        .describe_network_interfaces()
-                        .set_network_interface_ids(Some(chunk))
-                        .send()
-                        .await
-                        .map_err(|e| failure(&e))?;
-                    let next = (start + CHUNK < enis.len()).then_some(start + CHUNK);
-                    Ok((
-                        out.network_interfaces()
-                            .iter()
-                            .map(shapes::network_interface)
-                            .collect(),
-                        next,
-                    ))
+                    let out = request.send().await.map_err(|e| failure(&e))?;
+                    let found = out.network_interfaces().iter();
+                    Ok((found.map(shapes::network_interface).collect(), next))
                 }
             }),
         )
@@ -511,42 +470,17 @@ async fn ec2(run: &Arc<Run>) -> Result<Vec<String>, Fatal> {
 /// Zones by VPC, Resolver endpoints, rules and associations, Profiles and what they carry, and
 /// each zone's records.
 async fn route53(run: &Arc<Run>, vpcs: &[String]) -> Result<(), Fatal> {
-    let limits = run.limits;
     let zones: Arc<Mutex<BTreeSet<String>>> = Arc::default();
-    let region = run.region.clone();
     let found = zones.clone();
     each(run, vpcs.to_vec(), move |run, vpc| {
-        let (region, found) = (region.clone(), found.clone());
+        let found = found.clone();
         async move {
-            let c = run.clients.route53.clone();
             let file = format!("route53-list-hosted-zones-by-vpc-{vpc}.json");
-            let listed = run
-                .list(
-                    "route53:ListHostedZonesByVPC",
-                    file,
-                    "HostedZoneSummaries",
-                    pages(limits, |token| {
-                        let (c, vpc, region) = (c.clone(), vpc.clone(), region.clone());
-                        async move {
-                            let out = c
-                                .list_hosted_zones_by_vpc()
-                                .vpc_id(vpc)
-                                .vpc_region(VpcRegion::from(region.as_str()))
-                                .set_next_token(token)
-                                .send()
-                                .await
-                                .map_err(|e| failure(&e))?;
-                            Ok((
-                                out.hosted_zone_summaries()
-                                    .iter()
-                                    .map(shapes::hosted_zone_summary)
-                                    .collect(),
-                                out.next_token().map(str::to_owned),
-                            ))
-                        }
-                    }),
-                )
-                .await?;
+            let region = VpcRegion::from(run.region.as_str());
+            let listed = paged!(run, "route53:ListHostedZonesByVPC", file, "HostedZoneSummaries", run.clients.route53,
+                |c, token| c.list_hosted_zones_by_vpc().vpc_id(&vpc).vpc_region(region.clone()).set_next_token(token),
+                hosted_zone_summaries => shapes::hosted_zone_summary, next_token)
+            .await?;
             for z in listed.unwrap_or_default() {
                 if let Some(id) = s(&z, "HostedZoneId") {
                     Run::lock(&found).insert(bare_zone_id(&id));
@@ -556,141 +490,68 @@ async fn route53(run: &Arc<Run>, vpcs: &[String]) -> Result<(), Fatal> {
         }
     })
     .await?;
-    let r = run.clients.resolver.clone();
-    run.list(
-        "route53resolver:ListResolverEndpoints",
-        "route53resolver-list-resolver-endpoints.json".into(),
-        "ResolverEndpoints",
-        pages(limits, |token| {
-            let r = r.clone();
-            async move {
-                let out = r
-                    .list_resolver_endpoints()
-                    .set_next_token(token)
-                    .send()
-                    .await
-                    .map_err(|e| failure(&e))?;
-                Ok((
-                    out.resolver_endpoints()
-                        .iter()
-                        .map(shapes::resolver_endpoint)
-                        .collect(),
-                    out.next_token().map(str::to_owned),
-                ))
-            }
-        }),
-    )
+    let r = &run.clients.resolver;
+    paged!(run, "route53resolver:ListResolverEndpoints", "route53resolver-list-resolver-endpoints.json".into(), "ResolverEndpoints", r,
+        |c, token| c.list_resolver_endpoints().set_next_token(token), resolver_endpoints => shapes::resolver_endpoint, next_token)
     .await?;
-    run.list(
-        "route53resolver:ListResolverRules",
-        "route53resolver-list-resolver-rules.json".into(),
-        "ResolverRules",
-        pages(limits, |token| {
-            let r = r.clone();
-            async move {
-                let out = r
-                    .list_resolver_rules()
-                    .set_next_token(token)
-                    .send()
-                    .await
-                    .map_err(|e| failure(&e))?;
-                Ok((
-                    out.resolver_rules()
-                        .iter()
-                        .map(shapes::resolver_rule)
-                        .collect(),
-                    out.next_token().map(str::to_owned),
-                ))
-            }
-        }),
-    )
+    paged!(run, "route53resolver:ListResolverRules", "route53resolver-list-resolver-rules.json".into(), "ResolverRules", r,
+        |c, token| c.list_resolver_rules().set_next_token(token), resolver_rules => shapes::resolver_rule, next_token)
     .await?;
-    run.list(
-        "route53resolver:ListResolverRuleAssociations",
-        "route53resolver-list-resolver-rule-associations.json".into(),
-        "ResolverRuleAssociations",
-        pages(limits, |token| {
-            let r = r.clone();
-            async move {
-                let out = r
-                    .list_resolver_rule_associations()
-                    .set_next_token(token)
-                    .send()
-                    .await
-                    .map_err(|e| failure(&e))?;
-                Ok((
-                    out.resolver_rule_associations()
-                        .iter()
-                        .map(shapes::resolver_rule_association)
-                        .collect(),
-                    out.next_token().map(str::to_owned),
-                ))
-            }
-        }),
-    )
+    paged!(run, "route53resolver:ListResolverRuleAssociations", "route53resolver-list-resolver-rule-associations.json".into(), "ResolverRuleAssociations", r,
+        |c, token| c.list_resolver_rule_associations().set_next_token(token), resolver_rule_associations => shapes::resolver_rule_association, next_token)
     .await?;
     profiles(run, &zones).await?;
     let zones: Vec<String> = Run::lock(&zones).iter().cloned().collect();
     each(run, zones, |run, zone| async move {
         let c = run.clients.route53.clone();
-        let c2 = c.clone();
-        let z2 = zone.clone();
+        let request = c.get_hosted_zone().id(&zone);
         run.one(
             "route53:GetHostedZone",
             format!("route53-get-hosted-zone-{zone}.json"),
             async move {
-                let out = c2
-                    .get_hosted_zone()
-                    .id(z2)
-                    .send()
-                    .await
-                    .map_err(|e| failure(&e))?;
+                let out = request.send().await.map_err(|e| failure(&e))?;
                 Ok(shapes::get_hosted_zone(&out))
             },
         )
         .await?;
         let file = format!("route53-list-resource-record-sets-{zone}.json");
+        // Route 53 pages by the next record's name, type and identifier together.
+        type Next = (String, Option<RrType>, Option<String>);
         run.list(
             "route53:ListResourceRecordSets",
             file,
             "ResourceRecordSets",
-            pages(
-                run.limits,
-                |token: Option<(String, Option<RrType>, Option<String>)>| {
-                    let (c, zone) = (c.clone(), zone.clone());
-                    async move {
-                        let (name, kind, identifier) = match token {
-                            Some((n, k, i)) => (Some(n), k, i),
-                            None => (None, None, None),
-                        };
-                        let out = c
-                            .list_resource_record_sets()
-                            .hosted_zone_id(zone)
-                            .set_start_record_name(name)
-                            .set_start_record_type(kind)
-                            .set_start_record_identifier(identifier)
-                            .send()
-                            .await
-                            .map_err(|e| failure(&e))?;
-                        let next = out.is_truncated().then(|| {
-                            out.next_record_name().map(|n| {
-                                (
-                                    n.to_owned(),
-                                    out.next_record_type().cloned(),
-                                    out.next_record_identifier().map(str::to_owned),
-                                )
-                            })
-                        });
-                        Ok((
-                            out.resource_record_sets()
-                                .iter()
-                                .map(shapes::record_set)
-                                .collect(),
-                            next.flatten(),
-                        ))
-                    }
-                },
-            ),
+            pages(run.limits, |token: Option<Next>| {
+                let (name, kind, identifier) = match token {
+                    Some((n, k, i)) => (Some(n), k, i),
+                    None => (None, None, None),
+                };
+                let request = c
+                    .list_resource_record_sets()
+                    .hosted_zone_id(&zone)
+                    .set_start_record_name(name)
+                    .set_start_record_type(kind)
+                    .set_start_record_identifier(identifier);
+                async move {
+                    let out = request.send().await.map_err(|e| failure(&e))?;
+                    let next = out.is_truncated().then(|| {
+                        out.next_record_name().map(|n| {
+                            (
+                                n.to_owned(),
+                                out.next_record_type().cloned(),
+                                out.next_record_identifier().map(str::to_owned),
+                            )
+                        })
+                    });
+                    Ok((
+                        out.resource_record_sets()
+                            .iter()
+                            .map(shapes::record_set)
+                            .collect(),
+                        next.flatten(),
+                    ))
+                }
+            }),
         )
         .await
         .map(drop)
@@ -706,55 +567,12 @@ fn bare_zone_id(id: &str) -> String {
 /// Route 53 Profiles, their VPC associations and resource associations; adds the zones the
 /// profiles carry.
 async fn profiles(run: &Arc<Run>, zones: &Arc<Mutex<BTreeSet<String>>>) -> Result<(), Fatal> {
-    let (p, limits) = (run.clients.profiles.clone(), run.limits);
-    let listed = run
-        .list(
-            "route53profiles:ListProfiles",
-            "route53profiles-list-profiles.json".into(),
-            "ProfileSummaries",
-            pages(limits, |token| {
-                let p = p.clone();
-                async move {
-                    let out = p
-                        .list_profiles()
-                        .set_next_token(token)
-                        .send()
-                        .await
-                        .map_err(|e| failure(&e))?;
-                    Ok((
-                        out.profile_summaries()
-                            .iter()
-                            .map(shapes::profile_summary)
-                            .collect(),
-                        out.next_token().map(str::to_owned),
-                    ))
-                }
-            }),
-        )
-        .await?;
-    run.list(
-        "route53profiles:ListProfileAssociations",
-        "route53profiles-list-profile-associations.json".into(),
-        "ProfileAssociations",
-        pages(limits, |token| {
-            let p = p.clone();
-            async move {
-                let out = p
-                    .list_profile_associations()
-                    .set_next_token(token)
-                    .send()
-                    .await
-                    .map_err(|e| failure(&e))?;
-                Ok((
-                    out.profile_associations()
-                        .iter()
-                        .map(shapes::profile_association)
-                        .collect(),
-                    out.next_token().map(str::to_owned),
-                ))
-            }
-        }),
-    )
+    let p = &run.clients.profiles;
+    let listed = paged!(run, "route53profiles:ListProfiles", "route53profiles-list-profiles.json".into(), "ProfileSummaries", p,
+        |c, token| c.list_profiles().set_next_token(token), profile_summaries => shapes::profile_summary, next_token)
+    .await?;
+    paged!(run, "route53profiles:ListProfileAssociations", "route53profiles-list-profile-associations.json".into(), "ProfileAssociations", p,
+        |c, token| c.list_profile_associations().set_next_token(token), profile_associations => shapes::profile_association, next_token)
     .await?;
     let ids: Vec<String> = listed
         .unwrap_or_default()
@@ -765,34 +583,11 @@ async fn profiles(run: &Arc<Run>, zones: &Arc<Mutex<BTreeSet<String>>>) -> Resul
     each(run, ids, move |run, profile| {
         let found = found.clone();
         async move {
-            let p = run.clients.profiles.clone();
             let file = format!("route53profiles-list-profile-resource-associations-{profile}.json");
-            let listed = run
-                .list(
-                    "route53profiles:ListProfileResourceAssociations",
-                    file,
-                    "ProfileResourceAssociations",
-                    pages(run.limits, |token| {
-                        let (p, profile) = (p.clone(), profile.clone());
-                        async move {
-                            let out = p
-                                .list_profile_resource_associations()
-                                .profile_id(profile)
-                                .set_next_token(token)
-                                .send()
-                                .await
-                                .map_err(|e| failure(&e))?;
-                            Ok((
-                                out.profile_resource_associations()
-                                    .iter()
-                                    .map(shapes::profile_resource_association)
-                                    .collect(),
-                                out.next_token().map(str::to_owned),
-                            ))
-                        }
-                    }),
-                )
-                .await?;
+            let listed = paged!(run, "route53profiles:ListProfileResourceAssociations", file, "ProfileResourceAssociations", run.clients.profiles,
+                |c, token| c.list_profile_resource_associations().profile_id(&profile).set_next_token(token),
+                profile_resource_associations => shapes::profile_resource_association, next_token)
+            .await?;
             for a in listed.unwrap_or_default() {
                 if let Some(arn) = s(&a, "ResourceArn")
                     && let Some(zone) = arn.strip_prefix("arn:aws:route53:::hostedzone/")
@@ -808,67 +603,21 @@ async fn profiles(run: &Arc<Run>, zones: &Arc<Mutex<BTreeSet<String>>>) -> Resul
 
 /// REST APIs, each with its resources (methods embedded) and stages.
 async fn rest_apis(run: &Arc<Run>) -> Result<(), Fatal> {
-    let (c, limits) = (run.clients.apigateway.clone(), run.limits);
-    let apis = run
-        .list(
-            "apigateway:GetRestApis",
-            "apigateway-get-rest-apis.json".into(),
-            "items",
-            pages(limits, |token| {
-                let c = c.clone();
-                async move {
-                    let out = c
-                        .get_rest_apis()
-                        .set_position(token)
-                        .limit(500)
-                        .send()
-                        .await
-                        .map_err(|e| failure(&e))?;
-                    Ok((
-                        out.items().iter().map(shapes::rest_api).collect(),
-                        out.position().map(str::to_owned),
-                    ))
-                }
-            }),
-        )
-        .await?
-        .unwrap_or_default();
+    let apis = paged!(run, "apigateway:GetRestApis", "apigateway-get-rest-apis.json".into(), "items", run.clients.apigateway,
+        |c, token| c.get_rest_apis().set_position(token).limit(500), items => shapes::rest_api, position)
+    .await?
+    .unwrap_or_default();
     let ids: Vec<String> = apis.iter().filter_map(|a| s(a, "id")).collect();
     each(run, ids, |run, api| async move {
-        let c = run.clients.apigateway.clone();
         let file = format!("apigateway-get-resources-{api}.json");
-        run.list(
-            "apigateway:GetResources",
-            file,
-            "items",
-            pages(run.limits, |token| {
-                let (c, api) = (c.clone(), api.clone());
-                async move {
-                    let out = c
-                        .get_resources()
-                        .rest_api_id(api)
-                        .embed("methods")
-                        .limit(500)
-                        .set_position(token)
-                        .send()
-                        .await
-                        .map_err(|e| failure(&e))?;
-                    Ok((
-                        out.items().iter().map(shapes::resource).collect(),
-                        out.position().map(str::to_owned),
-                    ))
-                }
-            }),
-        )
+        paged!(run, "apigateway:GetResources", file, "items", run.clients.apigateway,
+            |c, token| c.get_resources().rest_api_id(&api).embed("methods").limit(500).set_position(token),
+            items => shapes::resource, position)
         .await?;
         let file = format!("apigateway-get-stages-{api}.json");
+        let request = run.clients.apigateway.get_stages().rest_api_id(&api);
         run.list("apigateway:GetStages", file, "item", async move {
-            let out = c
-                .get_stages()
-                .rest_api_id(api)
-                .send()
-                .await
-                .map_err(|e| failure(&e))?;
+            let out = request.send().await.map_err(|e| failure(&e))?;
             Ok((out.item().iter().map(shapes::stage).collect(), 1, false))
         })
         .await
@@ -880,147 +629,46 @@ async fn rest_apis(run: &Arc<Run>) -> Result<(), Fatal> {
 /// Custom domain names (public and private), their base path mappings, and the access
 /// associations of private ones.
 async fn domains(run: &Arc<Run>) -> Result<(), Fatal> {
-    let (c, limits) = (run.clients.apigateway.clone(), run.limits);
-    let domains = run
-        .list(
-            "apigateway:GetDomainNames",
-            "apigateway-get-domain-names.json".into(),
-            "items",
-            pages(limits, |token| {
-                let c = c.clone();
-                async move {
-                    let out = c
-                        .get_domain_names()
-                        .set_position(token)
-                        .limit(500)
-                        .send()
-                        .await
-                        .map_err(|e| failure(&e))?;
-                    Ok((
-                        out.items().iter().map(shapes::domain_name).collect(),
-                        out.position().map(str::to_owned),
-                    ))
-                }
-            }),
-        )
-        .await?
-        .unwrap_or_default();
+    let ag = &run.clients.apigateway;
+    let domains = paged!(run, "apigateway:GetDomainNames", "apigateway-get-domain-names.json".into(), "items", ag,
+        |c, token| c.get_domain_names().set_position(token).limit(500), items => shapes::domain_name, position)
+    .await?
+    .unwrap_or_default();
     let names: Vec<(String, Option<String>)> = domains
         .iter()
         .filter_map(|d| Some((s(d, "domainName")?, s(d, "domainNameId"))))
         .collect();
     each(run, names, |run, (name, id)| async move {
-        let c = run.clients.apigateway.clone();
         // A private custom domain name is named by its name and id together.
         let file = match &id {
             Some(id) => format!("apigateway-get-base-path-mappings-{name}+{id}.json"),
             None => format!("apigateway-get-base-path-mappings-{name}.json"),
         };
-        run.list(
-            "apigateway:GetBasePathMappings",
-            file,
-            "items",
-            pages(run.limits, |token| {
-                let (c, name, id) = (c.clone(), name.clone(), id.clone());
-                async move {
-                    let out = c
-                        .get_base_path_mappings()
-                        .domain_name(name)
-                        .set_domain_name_id(id)
-                        .set_position(token)
-                        .limit(500)
-                        .send()
-                        .await
-                        .map_err(|e| failure(&e))?;
-                    Ok((
-                        out.items().iter().map(shapes::base_path_mapping).collect(),
-                        out.position().map(str::to_owned),
-                    ))
-                }
-            }),
-        )
+        paged!(run, "apigateway:GetBasePathMappings", file, "items", run.clients.apigateway,
+            |c, token| c.get_base_path_mappings().domain_name(&name).set_domain_name_id(id.clone()).set_position(token).limit(500),
+            items => shapes::base_path_mapping, position)
         .await
         .map(drop)
     })
     .await?;
-    run.list(
-        "apigateway:GetDomainNameAccessAssociations",
-        "apigateway-get-domain-name-access-associations.json".into(),
-        "items",
-        pages(limits, |token| {
-            let c = c.clone();
-            async move {
-                let out = c
-                    .get_domain_name_access_associations()
-                    .set_position(token)
-                    .limit(500)
-                    .send()
-                    .await
-                    .map_err(|e| failure(&e))?;
-                Ok((
-                    out.items().iter().map(shapes::access_association).collect(),
-                    out.position().map(str::to_owned),
-                ))
-            }
-        }),
-    )
+    paged!(run, "apigateway:GetDomainNameAccessAssociations", "apigateway-get-domain-name-access-associations.json".into(), "items", ag,
+        |c, token| c.get_domain_name_access_associations().set_position(token).limit(500), items => shapes::access_association, position)
     .await
     .map(drop)
 }
 
 /// Usage plans and, for each, its keys by id.
 async fn usage_plans(run: &Arc<Run>) -> Result<(), Fatal> {
-    let (c, limits) = (run.clients.apigateway.clone(), run.limits);
-    let plans = run
-        .list(
-            "apigateway:GetUsagePlans",
-            "apigateway-get-usage-plans.json".into(),
-            "items",
-            pages(limits, |token| {
-                let c = c.clone();
-                async move {
-                    let out = c
-                        .get_usage_plans()
-                        .set_position(token)
-                        .limit(500)
-                        .send()
-                        .await
-                        .map_err(|e| failure(&e))?;
-                    Ok((
-                        out.items().iter().map(shapes::usage_plan).collect(),
-                        out.position().map(str::to_owned),
-                    ))
-                }
-            }),
-        )
-        .await?
-        .unwrap_or_default();
+    let plans = paged!(run, "apigateway:GetUsagePlans", "apigateway-get-usage-plans.json".into(), "items", run.clients.apigateway,
+        |c, token| c.get_usage_plans().set_position(token).limit(500), items => shapes::usage_plan, position)
+    .await?
+    .unwrap_or_default();
     let ids: Vec<String> = plans.iter().filter_map(|p| s(p, "id")).collect();
     each(run, ids, |run, plan| async move {
-        let c = run.clients.apigateway.clone();
         let file = format!("apigateway-get-usage-plan-keys-{plan}.json");
-        run.list(
-            "apigateway:GetUsagePlanKeys",
-            file,
-            "items",
-            pages(run.limits, |token| {
-                let (c, plan) = (c.clone(), plan.clone());
-                async move {
-                    let out = c
-                        .get_usage_plan_keys()
-                        .usage_plan_id(plan)
-                        .set_position(token)
-                        .limit(500)
-                        .send()
-                        .await
-                        .map_err(|e| failure(&e))?;
-                    Ok((
-                        out.items().iter().map(shapes::usage_plan_key).collect(),
-                        out.position().map(str::to_owned),
-                    ))
-                }
-            }),
-        )
+        paged!(run, "apigateway:GetUsagePlanKeys", file, "items", run.clients.apigateway,
+            |c, token| c.get_usage_plan_keys().usage_plan_id(&plan).set_position(token).limit(500),
+            items => shapes::usage_plan_key, position)
         .await
         .map(drop)
     })
@@ -1029,79 +677,20 @@ async fn usage_plans(run: &Arc<Run>) -> Result<(), Fatal> {
 
 /// HTTP and WebSocket APIs, their custom domain names and API mappings.
 async fn apis_v2(run: &Arc<Run>) -> Result<(), Fatal> {
-    let (c, limits) = (run.clients.apigatewayv2.clone(), run.limits);
-    run.list(
-        "apigatewayv2:GetApis",
-        "apigatewayv2-get-apis.json".into(),
-        "Items",
-        pages(limits, |token| {
-            let c = c.clone();
-            async move {
-                let out = c
-                    .get_apis()
-                    .set_next_token(token)
-                    .max_results("500")
-                    .send()
-                    .await
-                    .map_err(|e| failure(&e))?;
-                Ok((
-                    out.items().iter().map(shapes::api_v2).collect(),
-                    out.next_token().map(str::to_owned),
-                ))
-            }
-        }),
-    )
+    let v2 = &run.clients.apigatewayv2;
+    paged!(run, "apigatewayv2:GetApis", "apigatewayv2-get-apis.json".into(), "Items", v2,
+        |c, token| c.get_apis().set_next_token(token).max_results("500"), items => shapes::api_v2, next_token)
     .await?;
-    let domains = run
-        .list(
-            "apigatewayv2:GetDomainNames",
-            "apigatewayv2-get-domain-names.json".into(),
-            "Items",
-            pages(limits, |token| {
-                let c = c.clone();
-                async move {
-                    let out = c
-                        .get_domain_names()
-                        .set_next_token(token)
-                        .max_results("500")
-                        .send()
-                        .await
-                        .map_err(|e| failure(&e))?;
-                    Ok((
-                        out.items().iter().map(shapes::domain_name_v2).collect(),
-                        out.next_token().map(str::to_owned),
-                    ))
-                }
-            }),
-        )
-        .await?
-        .unwrap_or_default();
+    let domains = paged!(run, "apigatewayv2:GetDomainNames", "apigatewayv2-get-domain-names.json".into(), "Items", v2,
+        |c, token| c.get_domain_names().set_next_token(token).max_results("500"), items => shapes::domain_name_v2, next_token)
+    .await?
+    .unwrap_or_default();
     let names: Vec<String> = domains.iter().filter_map(|d| s(d, "DomainName")).collect();
     each(run, names, |run, name| async move {
-        let c = run.clients.apigatewayv2.clone();
         let file = format!("apigatewayv2-get-api-mappings-{name}.json");
-        run.list(
-            "apigatewayv2:GetApiMappings",
-            file,
-            "Items",
-            pages(run.limits, |token| {
-                let (c, name) = (c.clone(), name.clone());
-                async move {
-                    let out = c
-                        .get_api_mappings()
-                        .domain_name(name)
-                        .set_next_token(token)
-                        .max_results("500")
-                        .send()
-                        .await
-                        .map_err(|e| failure(&e))?;
-                    Ok((
-                        out.items().iter().map(shapes::api_mapping).collect(),
-                        out.next_token().map(str::to_owned),
-                    ))
-                }
-            }),
-        )
+        paged!(run, "apigatewayv2:GetApiMappings", file, "Items", run.clients.apigatewayv2,
+            |c, token| c.get_api_mappings().domain_name(&name).set_next_token(token).max_results("500"),
+            items => shapes::api_mapping, next_token)
         .await
         .map(drop)
     })

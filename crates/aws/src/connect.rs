@@ -5,7 +5,7 @@ use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
 use aws_types::SdkConfig;
 use aws_types::region::Region;
 
-use crate::calls::{Attempts, Failure, failure};
+use crate::calls::{Attempts, failure};
 use crate::collect::Fatal;
 
 /// Where credentials and Regions come from: the same chain as the AWS CLI's.
@@ -55,15 +55,6 @@ pub struct Identity {
     pub arn: String,
 }
 
-fn fatal(operation: &str, attempts: &Attempts, f: Failure) -> Fatal {
-    Fatal {
-        action: crate::calls::iam_action(operation),
-        operation: operation.to_owned(),
-        address: attempts.address_of(operation),
-        failure: Box::new(f),
-    }
-}
-
 /// STS GetCallerIdentity: the first call, so a missing credential or an unreachable endpoint
 /// is said once, naming it, before anything else is tried. Every failure here is fatal.
 pub async fn identity(conf: &SdkConfig) -> Result<Identity, Fatal> {
@@ -81,7 +72,7 @@ pub async fn identity(conf: &SdkConfig) -> Result<Identity, Fatal> {
         .get_caller_identity()
         .send()
         .await
-        .map_err(|e| fatal(OP, &attempts, failure(&e)))?;
+        .map_err(|e| Fatal::call(OP, &attempts, failure(&e)))?;
     Ok(Identity {
         account: out.account().unwrap_or_default().to_owned(),
         arn: out.arn().unwrap_or_default().to_owned(),
@@ -109,7 +100,7 @@ pub async fn regions(conf: &SdkConfig, access: &Access) -> Result<Vec<String>, F
             .describe_regions()
             .send()
             .await
-            .map_err(|e| fatal(OP, &attempts, failure(&e)))?;
+            .map_err(|e| Fatal::call(OP, &attempts, failure(&e)))?;
         let mut names: Vec<String> = out
             .regions()
             .iter()

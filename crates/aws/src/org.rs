@@ -33,12 +33,7 @@ pub async fn accounts(conf: &aws_types::SdkConfig) -> Result<Vec<String>, Fatal>
             .set_next_token(token.clone())
             .send()
             .await
-            .map_err(|e| Fatal {
-                operation: OP.to_owned(),
-                action: OP.to_owned(),
-                address: attempts.address_of(OP),
-                failure: Box::new(failure(&e)),
-            })?;
+            .map_err(|e| Fatal::call(OP, &attempts, failure(&e)))?;
         for a in out.accounts() {
             let active = a
                 .state()

@@ -9,7 +9,7 @@
 use aws_smithy_types::DateTime;
 use serde_json::{Value, json};
 
-use crate::calls::{Attempts, failure};
+use crate::calls::{Attempts, Failure, failure};
 use crate::collect::Fatal;
 
 /// The events named `names` between `start` and `end` in `region`'s trail (at most
@@ -23,13 +23,9 @@ pub async fn lookup(
 ) -> Result<Value, Fatal> {
     const OP: &str = "cloudtrail:LookupEvents";
     let time = |t: &str| {
-        DateTime::from_str(t, aws_smithy_types::date_time::Format::DateTime).map_err(|e| Fatal {
-            operation: OP.to_owned(),
-            action: OP.to_owned(),
-            address: None,
-            failure: Box::new(crate::calls::Failure::Client {
-                why: format!("{t:?} is not an RFC 3339 time: {e}"),
-            }),
+        DateTime::from_str(t, aws_smithy_types::date_time::Format::DateTime).map_err(|e| {
+            let why = format!("{t:?} is not an RFC 3339 time: {e}");
+            Fatal::call(OP, &Attempts::default(), Failure::Client { why })
         })
     };
     let (start, end) = (time(start)?, time(end)?);
@@ -46,11 +42,9 @@ pub async fn lookup(
             .attribute_key(aws_sdk_cloudtrail::types::LookupAttributeKey::EventName)
             .attribute_value(*name)
             .build()
-            .map_err(|e| Fatal {
-                operation: OP.to_owned(),
-                action: OP.to_owned(),
-                address: None,
-                failure: Box::new(crate::calls::Failure::Client { why: e.to_string() }),
+            .map_err(|e| {
+                let why = e.to_string();
+                Fatal::call(OP, &attempts, Failure::Client { why })
             })?;
         let mut token: Option<String> = None;
         loop {
@@ -62,12 +56,7 @@ pub async fn lookup(
                 .set_next_token(token.clone())
                 .send()
                 .await
-                .map_err(|e| Fatal {
-                    operation: OP.to_owned(),
-                    action: OP.to_owned(),
-                    address: attempts.address_of(OP),
-                    failure: Box::new(failure(&e)),
-                })?;
+                .map_err(|e| Fatal::call(OP, &attempts, failure(&e)))?;
             for e in out.events() {
                 events.push(json!({
                     "EventId": e.event_id(),

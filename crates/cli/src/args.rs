@@ -108,8 +108,9 @@ pub enum ProbeSub {
 pub struct ProbeArgs {
     #[command(flatten)]
     pub curl: parallax_probe::curl::CurlFlags,
-    /// A scenario or topology that names the endpoints, VPCs and APIs in the diagnosis.
-    #[arg(long, value_name = "FILE")]
+    /// A scenario or topology that names the endpoints, VPCs and APIs in the diagnosis; or a
+    /// snapshot folder of the account (`parallax collect`).
+    #[arg(long, value_name = "FILE|DIR")]
     pub topology: Option<PathBuf>,
     /// With --topology: the scenario step to read it at.
     #[arg(long, value_name = "NAME", requires = "topology")]

@@ -695,8 +695,29 @@ fn probe_options(a: ProbeArgs) -> anyhow::Result<ProbeSetup> {
     Ok((opts, topology, a.expect, a.json))
 }
 
-/// The topology of a file (or the seed), as it is after `step` when one is named.
+/// The topology of a file (or the seed), as it is after `step` when one is named; a folder is
+/// a snapshot of an account (`parallax collect`, or AWS CLI outputs), read as analyze reads it.
 fn topology_at(path: Option<&PathBuf>, step: Option<&str>) -> anyhow::Result<Topology> {
+    if let Some(dir) = path.filter(|p| p.is_dir()) {
+        if let Some(step) = step {
+            bail!(
+                "--step {step}: {} is a snapshot folder, which has no steps",
+                dir.display()
+            );
+        }
+        let model = parallax_analyze::import_paths(std::slice::from_ref(dir));
+        if let Some((l, why)) = model.errors.first() {
+            bail!("{}:{}: {why}", l.file, l.line);
+        }
+        for (l, why) in &model.unknowns {
+            eprintln!("{}:{}: unknown: {} ({why})", l.file, l.line, l.resource);
+        }
+        let (t, assumed) = parallax_analyze::runnable::topology(&model);
+        for a in assumed {
+            eprintln!("assumed: {a}");
+        }
+        return Ok(t);
+    }
     let t = ModelFile::path_or_seed(path.map(PathBuf::as_path))?.topology_at(step)?;
     say_notices(&t);
     Ok(t)

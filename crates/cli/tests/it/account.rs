@@ -203,6 +203,20 @@ fn the_incident_from_a_live_account_collected_analyzed_and_compared() {
     let o = run(&moto, &[], &["analyze", "--aws", "--format", "json"]);
     assert_eq!(o.status.code(), Some(1));
     assert_eq!(findings(&o), folder_after, "analyze --aws and analyze DIR");
+    // Read live, a finding's location is the resource's ARN; SARIF gives it as a logical
+    // location's fully qualified name, with no file to point at.
+    let arn = format!("arn:aws:ec2:us-east-1:123456789012:vpc-endpoint/{vpce}");
+    let o = run(&moto, &[], &["analyze", "--aws"]);
+    assert!(text(&o).0.contains(&arn), "{}", text(&o).0);
+    let o = run(&moto, &[], &["analyze", "--aws", "--format", "sarif"]);
+    let sarif: Value = serde_json::from_slice(&o.stdout).expect("SARIF");
+    let location = &sarif["runs"][0]["results"][0]["locations"][0];
+    assert_eq!(
+        location["logicalLocations"][0]["fullyQualifiedName"],
+        arn.as_str(),
+        "{location}"
+    );
+    assert!(location.get("physicalLocation").is_none(), "{location}");
 
     let o = run(&moto, &[], &["changes", path(&before), path(&after)]);
     let (out, err) = text(&o);
