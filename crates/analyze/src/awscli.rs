@@ -76,10 +76,11 @@ pub fn holds_outputs(dir: &Path) -> bool {
 /// (`ec2-describe-vpc-endpoints.json`, one file per call); a folder made by hand may leave the
 /// service out (`describe-vpc-endpoints.json`). Both are read.
 fn service_of(command: &str) -> Option<&'static str> {
-    const SERVICES: [(&str, &str); 12] = [
+    const SERVICES: [(&str, &str); 13] = [
         ("get-apis", "apigatewayv2"),
         ("get-api-mappings-", "apigatewayv2"),
         ("describe-vpc", "ec2"),
+        ("describe-network-interfaces", "ec2"),
         ("get-rest-apis", "apigateway"),
         ("get-domain-names", "apigateway"),
         ("get-usage-plan", "apigateway"),
@@ -376,10 +377,33 @@ impl Reader<'_> {
         to_json(&root).get(&key)?.get("Value")?.as_bool()
     }
 
+    /// `describe-network-interfaces`: each interface's subnet, zone and primary address, by id.
+    fn network_interfaces(&mut self) -> std::collections::BTreeMap<String, crate::imported::Eni> {
+        let Some((root, _)) = self.read("describe-network-interfaces.json") else {
+            return std::collections::BTreeMap::new();
+        };
+        items(&root, "NetworkInterfaces")
+            .into_iter()
+            .filter_map(|n| {
+                let j = to_json(n);
+                let s = |k: &str| j.get(k).and_then(Value::as_str).map(str::to_owned);
+                Some((
+                    s("NetworkInterfaceId")?,
+                    crate::imported::Eni {
+                        subnet: s("SubnetId").unwrap_or_default(),
+                        az: s("AvailabilityZone").unwrap_or_default(),
+                        address: s("PrivateIpAddress")?.parse().ok()?,
+                    },
+                ))
+            })
+            .collect()
+    }
+
     fn endpoints(&mut self) {
         let Some((root, file)) = self.read("describe-vpc-endpoints.json") else {
             return;
         };
+        let interfaces = self.network_interfaces();
         for e in items(&root, "VpcEndpoints") {
             let j = to_json(e);
             let s = |k: &str| j.get(k).and_then(Value::as_str).map(str::to_owned);
@@ -400,6 +424,13 @@ impl Reader<'_> {
                 policy: s("PolicyDocument").and_then(|p| serde_json::from_str(&p).ok()),
                 policy_unknown: s("PolicyDocument")
                     .is_some_and(|p| serde_json::from_str::<Value>(&p).is_err()),
+                enis: j
+                    .get("NetworkInterfaceIds")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|x| interfaces.get(x.as_str()?).cloned())
+                    .collect(),
                 loc: Loc {
                     file: file.clone(),
                     line: e.line,
@@ -1019,6 +1050,56 @@ mod tests {
     /// The shapes of Route 53 Resolver's ListResolverRules and ListResolverRuleAssociations
     /// responses (Route 53 API Reference): the Resolver's own RECURSIVE rule is the default and
     /// is not a rule of the model; a rule whose associations are not given is said.
+    /// An interface endpoint's addresses come from its network interfaces (EC2 API Reference:
+    /// VpcEndpoint.NetworkInterfaceIds, NetworkInterface.PrivateIpAddress), and the runnable
+    /// topology answers its private DNS names with them instead of made-up ones. The HTTP API of
+    /// `apigatewayv2 get-apis` is read as one.
+    #[test]
+    fn endpoint_addresses_from_network_interfaces_and_http_apis() {
+        let endpoints = r#"{"VpcEndpoints": [{"VpcEndpointId": "vpce-0123456789abcdef0",
+          "VpcId": "vpc-0a1b2c3d", "ServiceName": "com.amazonaws.us-east-1.execute-api",
+          "VpcEndpointType": "Interface", "PrivateDnsEnabled": true,
+          "NetworkInterfaceIds": ["eni-0aaa", "eni-0bbb"]}]}"#;
+        let enis = r#"{"NetworkInterfaces": [
+          {"NetworkInterfaceId": "eni-0aaa", "SubnetId": "subnet-0a0a0a0a", "AvailabilityZone": "us-east-1a", "PrivateIpAddress": "10.0.1.57"},
+          {"NetworkInterfaceId": "eni-0bbb", "SubnetId": "subnet-0b0b0b0b", "AvailabilityZone": "us-east-1b", "PrivateIpAddress": "10.0.2.91"}]}"#;
+        let vpcs = r#"{"Vpcs": [{"VpcId": "vpc-0a1b2c3d", "OwnerId": "111122223333"}]}"#;
+        let apis = r#"{"Items": [{"ApiId": "h1t2p3a4p5", "Name": "events", "ProtocolType": "HTTP",
+          "ApiEndpoint": "https://h1t2p3a4p5.execute-api.us-east-1.amazonaws.com"}]}"#;
+        let mut given = BTreeMap::new();
+        for (name, text) in [
+            ("ec2-describe-vpc-endpoints.json", endpoints),
+            ("ec2-describe-network-interfaces.json", enis),
+            ("ec2-describe-vpcs.json", vpcs),
+            ("apigatewayv2-get-apis.json", apis),
+        ] {
+            if let Ok(n) = source::parse(text, "memory") {
+                given.insert(name.to_owned(), n);
+            }
+        }
+        let out = read(&given);
+        let addresses: Vec<String> = out.endpoints[0]
+            .enis
+            .iter()
+            .map(|e| e.address.to_string())
+            .collect();
+        assert_eq!(addresses, ["10.0.1.57", "10.0.2.91"]);
+        assert!(
+            out.apis
+                .iter()
+                .any(|a| a.http && a.id.as_deref() == Some("h1t2p3a4p5"))
+        );
+        let (t, _) = crate::runnable::topology(&out);
+        let e = &t.endpoints[0];
+        let answered: Vec<String> = e
+            .subnets
+            .iter()
+            .map(|s| s.address.value.to_string())
+            .collect();
+        assert_eq!(answered, ["10.0.1.57", "10.0.2.91"]);
+        assert_eq!(e.subnets[1].az.value, "us-east-1b");
+    }
+
     #[test]
     fn resolver_rules_and_their_associations() {
         let rules = r#"{"ResolverRules": [

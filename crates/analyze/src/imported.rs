@@ -62,8 +62,22 @@ pub struct Endpoint {
     pub policy: Option<serde_json::Value>,
     /// A policy is set but could not be read statically.
     pub policy_unknown: bool,
+    /// Its network interfaces, when the input gives them (a snapshot's
+    /// describe-network-interfaces): the addresses its private DNS names answer with.
+    pub enis: Vec<Eni>,
     /// Where it is declared.
     pub loc: Loc,
+}
+
+/// An interface endpoint's network interface.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Eni {
+    /// Its subnet.
+    pub subnet: String,
+    /// Its Availability Zone.
+    pub az: String,
+    /// Its private IPv4 address.
+    pub address: std::net::Ipv4Addr,
 }
 
 /// An API's (or custom domain's) endpoint type.

@@ -300,13 +300,33 @@ impl<'m> Builder<'m> {
                 ),
                 private_dns: e.private_dns == Some(true),
                 dns_suffix: suffix.map(At::bare),
-                subnets: vec![EndpointSubnet {
-                    id: At::bare(composed(&format!("subnet-{}", hex17(&e.key)), "subnet id")),
-                    az: At::bare(format!("{}a", self.region)),
-                    address: At::bare(addr),
-                }],
+                subnets: self.eni_subnets(e).unwrap_or_else(|| {
+                    vec![EndpointSubnet {
+                        id: At::bare(composed(&format!("subnet-{}", hex17(&e.key)), "subnet id")),
+                        az: At::bare(format!("{}a", self.region)),
+                        address: At::bare(addr),
+                    }]
+                }),
             });
         }
+    }
+
+    /// An endpoint's real network interfaces (a snapshot's), when every one reads: its subnet
+    /// and zone, and the address its private DNS names answer with.
+    fn eni_subnets(&self, e: &crate::imported::Endpoint) -> Option<Vec<EndpointSubnet>> {
+        if e.enis.is_empty() {
+            return None;
+        }
+        e.enis
+            .iter()
+            .map(|n| {
+                Some(EndpointSubnet {
+                    id: At::bare(n.subnet.parse().ok()?),
+                    az: At::bare(n.az.clone()),
+                    address: At::bare(n.address),
+                })
+            })
+            .collect()
     }
 
     /// The ids policies may name by `${Key}`: endpoints' and VPCs'.

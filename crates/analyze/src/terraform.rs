@@ -504,6 +504,7 @@ impl Reader {
                 Some(r.s("vpc_endpoint_type").as_deref() == Some("Interface"))
             },
             private_dns,
+            enis: Vec::new(),
             loc: r.loc.clone(),
         });
     }

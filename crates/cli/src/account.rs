@@ -158,6 +158,32 @@ pub fn trail_events(
         );
         return Err(ExitCode::from(2));
     };
+    let mut regions = field(&after, "region");
+    let runtime = crate::runtime().map_err(|e| {
+        eprintln!("parallax: {e:#}");
+        ExitCode::from(2)
+    })?;
+    runtime
+        .block_on(events_for(
+            report,
+            a.profile.clone(),
+            &mut regions,
+            (&start, &end),
+        ))
+        .map_err(|why| {
+            eprintln!("--cloudtrail aws: {why}");
+            ExitCode::from(2)
+        })
+}
+
+/// The CloudTrail events (LookupEvents, in `regions` and us-east-1, where Route 53's events
+/// are) that can explain `report`'s changes, between `window`'s two times, oldest first.
+async fn events_for(
+    report: &parallax_analyze::changes::Changes,
+    profile: Option<String>,
+    regions: &mut Vec<String>,
+    (start, end): (&str, &str),
+) -> Result<Vec<parallax_analyze::cloudtrail::Event>, String> {
     let mut names: Vec<&str> = report
         .changes
         .iter()
@@ -172,42 +198,109 @@ pub fn trail_events(
     if names.is_empty() {
         return Ok(Vec::new());
     }
-    let mut regions = field(&after, "region");
-    // Route 53 is global: its events are delivered in us-east-1.
     regions.push("us-east-1".to_owned());
     regions.sort();
     regions.dedup();
-    let runtime = crate::runtime().map_err(|e| {
-        eprintln!("parallax: {e:#}");
-        ExitCode::from(2)
-    })?;
     let access = parallax_aws::connect::Access {
-        profile: a.profile.clone(),
+        profile,
         regions: regions.clone(),
         all_regions: false,
     };
+    let conf = parallax_aws::connect::config(&access).await;
     let mut events = Vec::new();
-    for region in &regions {
-        let found = runtime.block_on(async {
-            let conf = parallax_aws::connect::config(&access).await;
-            parallax_aws::trail::lookup(&conf, region, &names, (&start, &end), 10_000).await
-        });
-        let value = match found {
-            Ok(v) => v,
-            Err(f) => {
-                eprintln!("--cloudtrail aws: {f}");
-                return Err(ExitCode::from(2));
-            }
-        };
+    for region in regions.iter() {
+        let found = parallax_aws::trail::lookup(&conf, region, &names, (start, end), 10_000)
+            .await
+            .map_err(|f| f.to_string())?;
         let origin = format!("cloudtrail:LookupEvents {region}");
-        match parallax_analyze::cloudtrail::parse(&value.to_string(), Path::new(&origin)) {
-            Ok(mut e) => events.append(&mut e),
-            Err(e) => {
-                eprintln!("--cloudtrail aws: {e}");
-                return Err(ExitCode::from(2));
-            }
-        }
+        let mut e = parallax_analyze::cloudtrail::parse(&found.to_string(), Path::new(&origin))
+            .map_err(|e| e.to_string())?;
+        events.append(&mut e);
     }
     events.sort_by(|a, b| a.time.cmp(&b.time));
     Ok(events)
+}
+
+/// `parallax watch --aws`: the account read now and every snapshot interval; each read replaces
+/// the topology the watch's diagnoses are read against, and what changed since the read before
+/// is noted for the events (with its CloudTrail events where LookupEvents answers).
+#[derive(Debug)]
+pub struct Refresher {
+    aws: AwsArgs,
+    previous: Option<(parallax_analyze::imported::Imported, String)>,
+}
+
+impl Refresher {
+    /// Nothing read yet.
+    pub fn new(aws: AwsArgs) -> Refresher {
+        Refresher {
+            aws,
+            previous: None,
+        }
+    }
+
+    /// Reads the account once; a failure is said on standard error and the state keeps what
+    /// it had. `Err` is the exit code for a first read that failed.
+    pub async fn refresh(&mut self, state: &parallax_watch::State) -> Result<(), ExitCode> {
+        let (snapshots, _) = read(&self.aws, None).await.map_err(|f| {
+            eprintln!("parallax watch --aws: {f}");
+            ExitCode::from(2)
+        })?;
+        let mut model = parallax_analyze::imported::Imported::default();
+        for s in &snapshots {
+            model.extend(parallax_analyze::awscli::read(&s.responses()));
+        }
+        let started = snapshots
+            .iter()
+            .map(|s| s.manifest.started.clone())
+            .min()
+            .unwrap_or_else(parallax_aws::now);
+        let (topology, _) = parallax_analyze::runnable::topology(&model);
+        state.set_topology(topology);
+        if let Some((before, since)) = &self.previous {
+            let mut report = parallax_analyze::changes::Changes::between(before, &model);
+            if !report.changes.is_empty() {
+                let mut regions: Vec<String> = snapshots
+                    .iter()
+                    .map(|s| s.manifest.region.clone())
+                    .collect();
+                let until = parallax_aws::now();
+                match events_for(
+                    &report,
+                    self.aws.profile.clone(),
+                    &mut regions,
+                    (since, &until),
+                )
+                .await
+                {
+                    Ok(events) => report.attribute(&events),
+                    Err(why) => eprintln!("parallax watch --aws: CloudTrail not read: {why}"),
+                }
+                for c in &report.changes {
+                    if let Ok(v) = serde_json::to_value(c) {
+                        state.note(v);
+                    }
+                }
+            }
+        }
+        self.previous = Some((model, started));
+        Ok(())
+    }
+
+    /// Reads the account every `every` until `stop` turns true.
+    pub async fn run(
+        mut self,
+        every: std::time::Duration,
+        state: std::sync::Arc<parallax_watch::State>,
+        mut stop: tokio::sync::watch::Receiver<bool>,
+    ) {
+        loop {
+            tokio::select! {
+                () = tokio::time::sleep(every) => {}
+                _ = stop.changed() => return,
+            }
+            // A failed read was said; the last topology stays.
+            let _ = self.refresh(&state).await;
+        }
+    }
 }

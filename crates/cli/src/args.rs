@@ -426,6 +426,36 @@ pub struct WatchArgs {
     pub name: String,
     #[command(flatten)]
     pub curl: parallax_probe::curl::CurlFlags,
+    /// A scenario, topology or snapshot folder the diagnoses are read against: events then name
+    /// the endpoint and VPC whose address answered.
+    #[arg(long, value_name = "FILE|DIR", conflicts_with = "aws")]
+    pub topology: Option<PathBuf>,
+    /// Read the account through the AWS SDK now and every snapshot interval (`snapshot_interval:`
+    /// in the file, --snapshot-every here; 5m): diagnoses are read against it, and an event names
+    /// the account changes seen since the target's previous probe, with their CloudTrail events.
+    #[arg(long)]
+    pub aws: bool,
+    /// With --aws: a named profile of the shared config and credentials files.
+    #[arg(long, value_name = "NAME", requires = "aws")]
+    pub profile: Option<String>,
+    /// With --aws: a Region to read; repeat for several.
+    #[arg(long = "region", value_name = "REGION", requires = "aws")]
+    pub regions: Vec<String>,
+    /// With --aws, in the one-target form: how often the account is read again (5m).
+    #[arg(long, value_name = "DURATION", requires = "aws")]
+    pub snapshot_every: Option<String>,
+}
+
+impl WatchArgs {
+    /// The account --aws reads.
+    pub fn account(&self) -> AwsArgs {
+        AwsArgs {
+            profile: self.profile.clone(),
+            regions: self.regions.clone(),
+            all_regions: false,
+            concurrency: 4,
+        }
+    }
 }
 
 /// `parallax watch --help`'s tail: the configuration, the metrics, the events, the rules.
@@ -436,6 +466,7 @@ Configuration (--config FILE, YAML; every problem is named with file:line:column
               api_key_env: VAR, interval }]
   modules: { NAME: { args: [probe flags] } }        (for /probe?target=URL&module=NAME)
   webhook: { url: http://..., timeout: 5s, retries: 3, queue: 1000 }
+  snapshot_interval: 5m                             (with --aws: how often the account is read)
 
 Endpoints: /metrics (OpenMetrics, or the classic text format), /probe (blackbox_exporter's
 shape), /healthz.
@@ -448,7 +479,9 @@ Metrics (labels from the configuration and fixed sets only):
   parallax_webhook_deliveries_total{result}; all but the last carry target.
 
 Events: one JSON line on standard output per change of DNS answer class, front door or
-diagnosis: {time, target, before, after, cause, confirmed}; with webhook:, also POSTed as an
+diagnosis: {time, target, before, after, cause, confirmed}, and with --topology or --aws the
+endpoint and vpc whose address answered and, with --aws, the account_changes seen since the
+target's previous probe (with their CloudTrail events); with webhook:, also POSTed as an
 Alertmanager webhook payload. Secrets never appear in events, logs or metrics.
 
 Alerting rules: deploy/prometheus/parallax-rules.yml (checked with promtool). The README's

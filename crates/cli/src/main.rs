@@ -791,6 +791,12 @@ async fn watch(args: WatchArgs) -> anyhow::Result<ExitCode> {
                 }],
                 modules: Default::default(),
                 webhook: None,
+                snapshot_interval: match &args.snapshot_every {
+                    Some(e) => {
+                        parse_duration(e).map_err(|e| anyhow::anyhow!("--snapshot-every {e}"))?
+                    }
+                    None => parallax_watch::config::DEFAULT_SNAPSHOT_INTERVAL,
+                },
             }
         }
         (None, None) => bail!("give --config FILE, or a URL to watch with the probe's flags"),
@@ -824,6 +830,24 @@ async fn watch(args: WatchArgs) -> anyhow::Result<ExitCode> {
         }
     })));
     let _ = counted.set(state.clone());
+    if let Some(path) = &args.topology {
+        state.set_topology(topology_at(Some(path), None)?);
+    }
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let refresher = if args.aws {
+        // The first read is awaited: a watch that cannot read its account says so and stops.
+        let mut snapshots = account::Refresher::new(args.account());
+        if let Err(code) = snapshots.refresh(&state).await {
+            return Ok(code);
+        }
+        Some(tokio::spawn(snapshots.run(
+            config.snapshot_interval,
+            state.clone(),
+            stopped.clone(),
+        )))
+    } else {
+        None
+    };
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("binding {}", config.listen))?;
@@ -832,7 +856,6 @@ async fn watch(args: WatchArgs) -> anyhow::Result<ExitCode> {
         config.targets.len(),
         listener.local_addr().unwrap_or(config.listen)
     );
-    let (stop, stopped) = tokio::sync::watch::channel(false);
     let server = tokio::spawn(parallax_watch::http::serve(
         listener,
         config.clone(),
@@ -843,6 +866,9 @@ async fn watch(args: WatchArgs) -> anyhow::Result<ExitCode> {
     wait_for_signal().await?;
     let _ = stop.send(true);
     let _ = tokio::join!(server, runner);
+    if let Some(r) = refresher {
+        let _ = r.await;
+    }
     Ok(ExitCode::SUCCESS)
 }
 

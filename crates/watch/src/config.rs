@@ -15,6 +15,7 @@
 //!     expect: { dns: public, front_door: regional, status: 200 }
 //! modules:
 //!   http_2xx: { args: [--max-time, "5"] }
+//! snapshot_interval: 5m   # with `parallax watch --aws`: how often the account is read again
 //! ```
 
 use std::collections::{BTreeMap, HashSet};
@@ -47,6 +48,9 @@ struct RawConfig {
     modules: BTreeMap<String, RawModule>,
     #[serde(default)]
     webhook: Option<RawWebhook>,
+    /// With `parallax watch --aws`: how often the account is read again (default 5m).
+    #[serde(default)]
+    snapshot_interval: Option<At<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -103,7 +107,12 @@ pub struct Config {
     pub modules: BTreeMap<String, Vec<String>>,
     /// Where events are POSTed, if anywhere.
     pub webhook: Option<crate::webhook::WebhookConfig>,
+    /// With `--aws`: how often the account is read again.
+    pub snapshot_interval: Duration,
 }
+
+/// How often `watch --aws` reads the account when nothing says otherwise.
+pub const DEFAULT_SNAPSHOT_INTERVAL: Duration = Duration::from_secs(300);
 
 /// One target: its name (a label value), its probe options, what it should see.
 #[derive(Clone, Debug)]
@@ -187,6 +196,11 @@ impl Config {
         };
         let interval = duration(&raw.interval, "interval", Duration::from_secs(30));
         let timeout = duration(&raw.timeout, "timeout", Duration::from_secs(10));
+        let snapshot_interval = duration(
+            &raw.snapshot_interval,
+            "snapshot_interval",
+            DEFAULT_SNAPSHOT_INTERVAL,
+        );
         let mut target_intervals = Vec::new();
         for (i, t) in raw.targets.iter().enumerate() {
             target_intervals.push(duration(
@@ -361,6 +375,7 @@ impl Config {
             targets,
             modules,
             webhook,
+            snapshot_interval,
         })
     }
 }

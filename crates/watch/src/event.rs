@@ -18,6 +18,17 @@ pub struct Event {
     /// The pinned retry's result, when one was made.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub confirmed: Option<bool>,
+    /// The interface endpoint whose address answered (a topology that knows its network
+    /// interfaces: `--topology`, `--aws`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
+    /// That endpoint's VPC.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vpc: Option<String>,
+    /// What changed in the account (`--aws`) since the target's previous probe: the changes
+    /// that may have made this one, each with its CloudTrail events where they were readable.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub account_changes: Vec<serde_json::Value>,
 }
 
 /// What an event compares.

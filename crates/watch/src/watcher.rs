@@ -3,10 +3,11 @@
 //! The last summary of each target is kept; a change of answer class, front door or diagnosis is
 //! one JSON event line, with the before, the after, the cause and its confirmation.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
+use parallax_model::topology::Topology;
 use parallax_probe::report::ProbeReport;
 use tokio::sync::{Semaphore, watch};
 
@@ -18,8 +19,22 @@ use crate::metrics::{Labels, Metrics, Summary};
 pub struct State {
     /// The metrics every probe updates.
     pub metrics: Metrics,
-    last: Mutex<HashMap<String, Summary>>,
+    /// Each target's last summary and when it was taken (seconds since the epoch).
+    last: Mutex<HashMap<String, (Summary, f64)>>,
     events: Box<dyn Fn(&Event) + Send + Sync>,
+    /// What the diagnoses are read against, replaced whole when a fresher one comes.
+    topology: RwLock<Option<Arc<Topology>>>,
+    /// Changes of the account, oldest first, with when they were seen; at most [`NOTES`].
+    notes: Mutex<VecDeque<(f64, serde_json::Value)>>,
+}
+
+/// Account changes kept for events to name.
+pub const NOTES: usize = 256;
+
+fn now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
 }
 
 impl std::fmt::Debug for State {
@@ -37,48 +52,120 @@ impl State {
             metrics: Metrics::new(),
             last: Mutex::new(HashMap::new()),
             events,
+            topology: RwLock::new(None),
+            notes: Mutex::new(VecDeque::new()),
         }
     }
 
     /// The last summary of a target.
     pub fn last(&self, target: &str) -> Option<Summary> {
-        self.last.lock().ok()?.get(target).cloned()
+        self.last.lock().ok()?.get(target).map(|(s, _)| s.clone())
+    }
+
+    /// Reads the diagnoses from now on against `t` (a scenario's, or a snapshot's of the account).
+    pub fn set_topology(&self, t: Topology) {
+        if let Ok(mut slot) = self.topology.write() {
+            *slot = Some(Arc::new(t));
+        }
+    }
+
+    /// The topology diagnoses are read against, if any.
+    pub fn topology(&self) -> Option<Arc<Topology>> {
+        self.topology.read().ok()?.clone()
+    }
+
+    /// Notes a change of the account, seen now; the oldest is forgotten past [`NOTES`].
+    pub fn note(&self, change: serde_json::Value) {
+        if let Ok(mut notes) = self.notes.lock() {
+            if notes.len() == NOTES {
+                notes.pop_front();
+            }
+            notes.push_back((now(), change));
+        }
+    }
+
+    /// The changes noted after `since` (seconds since the epoch).
+    fn notes_since(&self, since: f64) -> Vec<serde_json::Value> {
+        self.notes.lock().map_or_else(
+            |_| Vec::new(),
+            |n| {
+                n.iter()
+                    .filter(|(t, _)| *t > since)
+                    .map(|(_, c)| c.clone())
+                    .collect()
+            },
+        )
     }
 
     /// Records a report: metrics, last summary, and an event when what it sees changed.
     pub fn record(&self, target: &Target, report: &ProbeReport) {
         let summary = Summary::of(report, target.expect.as_ref());
+        let at = now();
         let before = self
             .last
             .lock()
             .ok()
-            .and_then(|mut l| l.insert(target.name.clone(), summary.clone()));
+            .and_then(|mut l| l.insert(target.name.clone(), (summary.clone(), at)));
+        let (before, since) = match before {
+            Some((s, t)) => (Some(s), t),
+            None => (None, at),
+        };
         let after = seen(&summary);
         let before_seen = before.as_ref().map(seen);
         let changed = before_seen.as_ref().is_some_and(|b| b.key() != after.key());
         let labels: Labels = vec![("target".to_owned(), target.name.clone())];
         self.metrics.record(&labels, report, &summary, changed);
         if changed || before.is_none() {
+            let answered = self.topology().and_then(|t| answered_by(&t, report));
             (self.events)(&Event {
-                time: std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(0.0, |d| d.as_secs_f64()),
+                time: at,
                 target: target.name.clone(),
                 before: before_seen,
                 after,
                 cause: report.diagnosis.cause.clone(),
                 confirmed: report.diagnosis.confirmation.as_ref().map(|c| c.confirmed),
+                endpoint: answered.as_ref().map(|(e, _)| e.clone()),
+                vpc: answered.map(|(_, v)| v),
+                account_changes: if changed {
+                    self.notes_since(since)
+                } else {
+                    Vec::new()
+                },
             });
         }
     }
 }
 
+/// The interface endpoint (and its VPC) one of whose network interfaces has the address the
+/// probe connected to, or else the first address its DNS answer gave.
+fn answered_by(t: &Topology, report: &ProbeReport) -> Option<(String, String)> {
+    let obs = &report.observation;
+    let connected = obs.connect.as_ref().map(|c| c.addr.ip());
+    let answered = obs.dns.path.outcome.addresses.first().copied();
+    let ip = connected.or(answered)?;
+    t.endpoints.iter().find_map(|e| {
+        e.subnets
+            .iter()
+            .any(|s| std::net::IpAddr::V4(s.address.value) == ip)
+            .then(|| (e.id.value.to_string(), e.vpc.value.to_string()))
+    })
+}
+
 /// Probes one target once, bounded by the timeout (a probe that overruns counts as failed by
 /// its own `--max-time`, which the configuration caps at the timeout).
 pub async fn probe_once(target: &Target, timeout: Duration) -> Option<ProbeReport> {
+    probe_against(target, timeout, None).await
+}
+
+/// [`probe_once`], its diagnosis read against `topology`.
+pub async fn probe_against(
+    target: &Target,
+    timeout: Duration,
+    topology: Option<&Topology>,
+) -> Option<ProbeReport> {
     tokio::time::timeout(
         timeout + Duration::from_secs(1),
-        parallax_probe::probe(&target.options, None, None),
+        parallax_probe::probe(&target.options, topology, None),
     )
     .await
     .ok()
@@ -109,7 +196,8 @@ pub async fn run(config: Arc<Config>, state: Arc<State>, mut stop: watch::Receiv
                 let Ok(permit) = slots.clone().acquire_owned().await else {
                     return;
                 };
-                if let Some(report) = probe_once(&target, timeout).await {
+                let topology = state.topology();
+                if let Some(report) = probe_against(&target, timeout, topology.as_deref()).await {
                     state.record(&target, &report);
                 }
                 drop(permit);

@@ -357,6 +357,7 @@ impl Reader<'_> {
             },
             policy,
             policy_unknown: policy_why.is_some(),
+            enis: Vec::new(),
             loc: r.loc,
         });
     }

@@ -5,7 +5,7 @@
 //! here in the shapes the API references document.
 
 use std::path::{Path, PathBuf};
-use std::process::Output;
+use std::process::{Command, Output};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -546,4 +546,67 @@ print(a)
     // analyze reads the whole tree.
     let o = run(&moto, &[], &["analyze", path(&dir)]);
     assert_eq!(o.status.code(), Some(0), "{:?}", text(&o));
+}
+
+#[test]
+fn watch_aws_reads_the_account_first_and_stops_when_it_cannot() {
+    let Some(moto) = Moto::start() else { return };
+    moto.boto3(INCIDENT);
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a port")
+        .port();
+    // The account cannot be read: one line naming the call and the address, exit 2.
+    let o = run(
+        &moto,
+        &[
+            ("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{closed}")),
+            ("AWS_MAX_ATTEMPTS", "1".to_owned()),
+        ],
+        &[
+            "watch",
+            "--aws",
+            "--listen",
+            "127.0.0.1:0",
+            &format!("http://127.0.0.1:{closed}/"),
+        ],
+    );
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{out}{err}");
+    assert!(
+        err.contains("parallax watch --aws: sts:GetCallerIdentity to http://127.0.0.1:"),
+        "{err}"
+    );
+
+    // It can: the watch starts once the first snapshot is read, and stops on SIGTERM.
+    let mut cmd = parallax();
+    moto.apply(&mut cmd);
+    let mut child = cmd
+        .args([
+            "watch",
+            "--aws",
+            "--snapshot-every",
+            "1s",
+            "--every",
+            "1s",
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .arg(format!("http://127.0.0.1:{closed}/"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("parallax watch");
+    let stderr = child.stderr.take().expect("stderr");
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stderr));
+    let started = lines
+        .by_ref()
+        .take(20)
+        .map_while(Result::ok)
+        .find(|l| l.starts_with("watching 1 targets"));
+    assert!(started.is_some(), "the watch did not start");
+    let _ = Command::new("kill").arg(child.id().to_string()).status();
+    let out =
+        parallax_testkit::process::output_within(child, Duration::from_secs(20), "watch --aws");
+    assert!(out.status.success(), "{out:?}");
 }

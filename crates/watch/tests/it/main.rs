@@ -325,6 +325,9 @@ async fn events_reach_the_webhook_with_retries() {
         },
         cause: "an interface endpoint's private DNS answers".to_owned(),
         confirmed: Some(true),
+        endpoint: None,
+        vpc: None,
+        account_changes: Vec::new(),
     };
     assert!(hook.send(&event));
     let delivered = tokio::time::timeout(std::time::Duration::from_secs(10), rx.recv())
@@ -344,4 +347,61 @@ async fn events_reach_the_webhook_with_retries() {
     assert_eq!(v["alerts"][0]["labels"]["target"], "orders");
     assert_eq!(v["alerts"][0]["startsAt"], "2026-11-30T12:00:00Z");
     assert_eq!(v["alerts"][0]["endsAt"], "0001-01-01T00:00:00Z");
+}
+
+/// With a topology that knows the endpoint's addresses, the flip's event names the endpoint and
+/// VPC whose address answered, and the account changes noted (by `watch --aws`) since the
+/// target's previous probe; a later flip does not repeat them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flip_names_the_endpoint_and_vpc_that_answered_and_the_account_changes_before_it() {
+    let dir = std::env::temp_dir().join(format!("parallax-watch-names-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let events: Arc<Mutex<Vec<Event>>> = Arc::default();
+    let sink = events.clone();
+    let state = State::new(Box::new(move |e| {
+        sink.lock().expect("events").push(e.clone());
+    }));
+    let seed = Scenario::seed().expect("seed");
+    let at = seed.step_index("endpoint-added").expect("the step");
+    state.set_topology(seed.topology_at(at).expect("its topology").clone());
+
+    let probe_at = |step: &'static str| {
+        let dir = dir.clone();
+        async move {
+            let (lab, args) = lab_at(step, &dir).await;
+            let cfg = config(&args);
+            let report = parallax_watch::watcher::probe_against(&cfg.targets[0], cfg.timeout, None)
+                .await
+                .expect("probe in time");
+            lab.shutdown().await;
+            (cfg, report)
+        }
+    };
+    let (cfg, report) = probe_at("before").await;
+    state.record(&cfg.targets[0], &report);
+    state.note(serde_json::json!({"kind": "endpoint-added", "endpoint": "vpce-0123456789abcdef0"}));
+    let (cfg, report) = probe_at("endpoint-added").await;
+    state.record(&cfg.targets[0], &report);
+    let (cfg, report) = probe_at("rolled-back").await;
+    state.record(&cfg.targets[0], &report);
+
+    let seen = events.lock().expect("events").clone();
+    assert_eq!(seen.len(), 3, "{seen:?}");
+    assert!(
+        seen[0].account_changes.is_empty(),
+        "the first event has no window"
+    );
+    let flip = &seen[1];
+    assert_eq!(flip.after.diagnosis, "endpoint-private-dns");
+    assert_eq!(flip.endpoint.as_deref(), Some("vpce-0123456789abcdef0"));
+    assert_eq!(flip.vpc.as_deref(), Some("vpc-0a1b2c3d4e5f60718"));
+    assert_eq!(flip.account_changes.len(), 1, "{flip:?}");
+    assert_eq!(
+        flip.account_changes[0]["endpoint"],
+        "vpce-0123456789abcdef0"
+    );
+    let back = &seen[2];
+    assert!(back.account_changes.is_empty(), "{back:?}");
+    assert_eq!(back.endpoint, None, "a public answer is no endpoint's");
+    let _ = std::fs::remove_dir_all(&dir);
 }
