@@ -379,7 +379,9 @@ async fn a_flip_names_the_endpoint_and_vpc_that_answered_and_the_account_changes
     };
     let (cfg, report) = probe_at("before").await;
     state.record(&cfg.targets[0], &report);
-    state.note(serde_json::json!({"change": "endpoint_added", "endpoint": "vpce-0123456789abcdef0"}));
+    state.note(
+        serde_json::json!({"change": "endpoint_added", "endpoint": "vpce-0123456789abcdef0"}),
+    );
     let (cfg, report) = probe_at("endpoint-added").await;
     state.record(&cfg.targets[0], &report);
     let (cfg, report) = probe_at("rolled-back").await;
