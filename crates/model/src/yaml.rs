@@ -8,8 +8,7 @@ use crate::{LoadError, Problem};
 
 /// Parses `text` into `T`, rejecting unknown fields (the types say `deny_unknown_fields`).
 pub fn parse<T: DeserializeOwned>(text: &str, origin: &str) -> Result<T, LoadError> {
-    // serde-saphyr's default budget already bounds aliases, depth and size (no alias bombs).
-    serde_saphyr::from_str(text).map_err(|e| {
+    serde_saphyr::from_str_with_options(text, options()).map_err(|e| {
         let (pos, field) = match e.location() {
             Some(loc) => {
                 let pos = Pos::new(
@@ -26,6 +25,25 @@ pub fn parse<T: DeserializeOwned>(text: &str, origin: &str) -> Result<T, LoadErr
             problems: vec![Problem::new(pos, field, message)],
         }
     })
+}
+
+/// Events an input's aliases may replay in all: the bound on what anchors and aliases expand to
+/// (an alias bomb's cost), not on how many aliases a file uses.
+pub const MAX_REPLAYED_EVENTS: usize = 200_000;
+
+/// YAML as people write it: anchors, aliases and merge keys (`<<: *common`) are accepted, as a
+/// file written by PyYAML uses them; what aliases expand to is bounded by
+/// [`MAX_REPLAYED_EVENTS`] instead of by the ratio of aliases to anchors (one anchor shared by
+/// a thousand targets is a normal file, not an attack). serde-saphyr's other bounds (depth, size,
+/// nodes, events) stay.
+fn options() -> serde_saphyr::Options {
+    let mut budget = serde_saphyr::Budget::default();
+    budget.enforce_alias_anchor_ratio = false;
+    let mut options = serde_saphyr::Options::default();
+    options.budget = Some(budget);
+    options.merge_keys = serde_saphyr::MergeKeyPolicy::Merge;
+    options.alias_limits.max_total_replayed_events = MAX_REPLAYED_EVENTS;
+    options
 }
 
 /// serde-saphyr appends ` at line L, column C` to its plain messages; the position is already

@@ -601,6 +601,13 @@ fn read_cert_dir(
     flag: &'static str,
     dir: &PathBuf,
 ) -> Result<Vec<CertificateDer<'static>>, FlagError> {
+    cached_certs(dir, || read_cert_dir_uncached(flag, dir))
+}
+
+fn read_cert_dir_uncached(
+    flag: &'static str,
+    dir: &PathBuf,
+) -> Result<Vec<CertificateDer<'static>>, FlagError> {
     let entries = std::fs::read_dir(dir).map_err(|source| FlagError::Read {
         flag,
         path: dir.clone(),
@@ -668,7 +675,49 @@ fn parse_pins(spec: &str) -> Result<Vec<[u8; 32]>, FlagError> {
     Ok(vec![pin])
 }
 
+/// Certificates already read in this process, by file or folder, its size and modification
+/// time: a watch file's thousand targets share one CA bundle (CURL_CA_BUNDLE, SSL_CERT_DIR or
+/// the same `--cacert`), which took 40 ms a target to parse again. At most [`CERT_CACHE`] entries;
+/// a file that changes is read again.
+type CertKey = (PathBuf, u64, Option<std::time::SystemTime>);
+
+/// Entries of the certificate cache.
+const CERT_CACHE: usize = 64;
+
+fn cached_certs(
+    p: &PathBuf,
+    read: impl FnOnce() -> Result<Vec<CertificateDer<'static>>, FlagError>,
+) -> Result<Vec<CertificateDer<'static>>, FlagError> {
+    type Cache = std::sync::Mutex<Vec<(CertKey, Vec<CertificateDer<'static>>)>>;
+    static CACHE: std::sync::OnceLock<Cache> = std::sync::OnceLock::new();
+    let Ok(meta) = std::fs::metadata(p) else {
+        return read();
+    };
+    let key: CertKey = (p.clone(), meta.len(), meta.modified().ok());
+    let cache = CACHE.get_or_init(Default::default);
+    if let Ok(c) = cache.lock()
+        && let Some((_, certs)) = c.iter().find(|(k, _)| *k == key)
+    {
+        return Ok(certs.clone());
+    }
+    let certs = read()?;
+    if let Ok(mut c) = cache.lock() {
+        if c.len() == CERT_CACHE {
+            c.remove(0);
+        }
+        c.push((key, certs.clone()));
+    }
+    Ok(certs)
+}
+
 fn read_certs(flag: &'static str, p: &PathBuf) -> Result<Vec<CertificateDer<'static>>, FlagError> {
+    cached_certs(p, || read_certs_uncached(flag, p))
+}
+
+fn read_certs_uncached(
+    flag: &'static str,
+    p: &PathBuf,
+) -> Result<Vec<CertificateDer<'static>>, FlagError> {
     let pem = |problem: String| FlagError::Pem {
         flag,
         path: p.clone(),
