@@ -474,7 +474,7 @@ shape), /healthz.
 Metrics (labels from the configuration and fixed sets only):
   probe_success, probe_duration_seconds{phase}, probe_http_status_code,
   probe_dns_lookup_time_seconds, probe_ssl_earliest_cert_expiry, probe_tls_version_info{version},
-  parallax_dns_answer_class{class}, parallax_diagnosis{rule},
+  parallax_dns_answer_class{class}, parallax_diagnosis{rule}, parallax_answered_by{endpoint,vpc},
   parallax_answer_changes_total, parallax_confirmations_total, parallax_probes_total,
   parallax_webhook_deliveries_total{result}; all but the last carry target.
 

@@ -57,6 +57,54 @@ pub struct ProbeReport {
     pub exit_code: u8,
 }
 
+/// The front door the request reached: the topology's door for the address connected to, else
+/// what the names say. An edge-optimized API or custom domain answers through a CloudFront name
+/// (`*.cloudfront.net` in the CNAME chain); any other public answer for an execute-api name (the
+/// default one, or a custom domain's `d-….execute-api…` target) is the Regional door. A private
+/// answer is some interface endpoint's, and only a topology says whose: `None`.
+fn front_door(
+    obs: &Observation,
+    opts: &ProbeOptions,
+    topology: Option<&Topology>,
+) -> Option<parallax_model::FrontDoor> {
+    use parallax_model::FrontDoor;
+    let ip = obs.connected_ip()?;
+    let modelled = topology.map(|t| t.door_of(ip));
+    if let Some(door) = modelled.clone().filter(|d| *d != FrontDoor::None) {
+        return Some(door);
+    }
+    // A topology that knows no door at this address says so, unless the names do.
+    by_name(obs, opts, ip).or(modelled)
+}
+
+fn by_name(
+    obs: &Observation,
+    opts: &ProbeOptions,
+    ip: std::net::IpAddr,
+) -> Option<parallax_model::FrontDoor> {
+    use parallax_model::FrontDoor;
+    let mut names: Vec<String> = obs
+        .dns
+        .path
+        .outcome
+        .cname_chain
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    names.push(opts.url.host_str());
+    let ends = |n: &str, suffix: &str| n.trim_end_matches('.').ends_with(suffix);
+    if names.iter().any(|n| ends(n, ".cloudfront.net")) {
+        return Some(FrontDoor::Edge);
+    }
+    if !parallax_model::address::classify(ip).is_public() {
+        return None;
+    }
+    names
+        .iter()
+        .any(|n| n.contains(".execute-api.") && ends(n, ".amazonaws.com"))
+        .then_some(FrontDoor::Regional)
+}
+
 /// Runs the probe: the ladder, the rules, the confirmation, the expectation.
 pub async fn probe(
     opts: &ProbeOptions,
@@ -102,9 +150,7 @@ pub async fn probe(
         name(&mut observation.dns.path);
         observation.dns.compare.iter_mut().for_each(name);
     }
-    if let (Some(t), Some(ip)) = (topology, observation.connected_ip()) {
-        observation.outcome.front_door = Some(t.door_of(ip));
-    }
+    observation.outcome.front_door = front_door(&observation, &current, topology);
     let mut diagnosis = explain::explain(&observation, &current, topology);
     explain::confirm(&mut diagnosis, &observation, &current).await;
     for h in &redirects {

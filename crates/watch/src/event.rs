@@ -29,6 +29,9 @@ pub struct Event {
     /// that may have made this one, each with its CloudTrail events where they were readable.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub account_changes: Vec<serde_json::Value>,
+    /// What this event cannot say, and why (a front door or endpoint that needs a topology).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unknown: Vec<String>,
 }
 
 /// What an event compares.

@@ -42,6 +42,9 @@ pub struct Metrics {
     confirmations: Family<Labels, Counter>,
     probes: Family<Labels, Counter>,
     webhook: Family<Labels, Counter>,
+    answered_by: Family<Labels, Gauge>,
+    /// Each target's `answered_by` labels now, so a change removes the old series.
+    answered_now: std::sync::Mutex<std::collections::HashMap<Labels, Labels>>,
 }
 
 /// What one report says, in the terms the metrics and the events use.
@@ -107,6 +110,8 @@ impl Metrics {
             confirmations: Family::default(),
             probes: Family::default(),
             webhook: Family::default(),
+            answered_by: Family::default(),
+            answered_now: std::sync::Mutex::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -165,7 +170,40 @@ impl Metrics {
             "Events by what became of them at the webhook (sent, failed, dropped)",
             m.webhook.clone(),
         );
+        registry.register(
+            "parallax_answered_by",
+            "The interface endpoint and VPC whose address answered the target's name (1), when a topology knows it",
+            m.answered_by.clone(),
+        );
         Metrics { registry, ..m }
+    }
+
+    /// The endpoint and VPC whose address answered `base`'s name, or none: one series per
+    /// target at most (the previous one is removed), values from the topology only.
+    pub fn answered(&self, base: &Labels, by: Option<(&str, &str)>) {
+        let Ok(mut now) = self.answered_now.lock() else {
+            return;
+        };
+        let next = by.map(|(endpoint, vpc)| {
+            let mut l = base.clone();
+            l.push(("endpoint".to_owned(), endpoint.to_owned()));
+            l.push(("vpc".to_owned(), vpc.to_owned()));
+            l
+        });
+        if let Some(old) = now.get(base)
+            && Some(old) != next.as_ref()
+        {
+            self.answered_by.remove(old);
+        }
+        match next {
+            Some(l) => {
+                self.answered_by.get_or_create(&l).set(1);
+                now.insert(base.clone(), l);
+            }
+            None => {
+                now.remove(base);
+            }
+        }
     }
 
     /// Records one report under `base` labels (`[("target", name)]`, or none for `/probe`).

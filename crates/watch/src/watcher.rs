@@ -115,8 +115,14 @@ impl State {
         let changed = before_seen.as_ref().is_some_and(|b| b.key() != after.key());
         let labels: Labels = vec![("target".to_owned(), target.name.clone())];
         self.metrics.record(&labels, report, &summary, changed);
+        let topology = self.topology();
+        let answered = topology.as_deref().and_then(|t| answered_by(t, report));
+        self.metrics.answered(
+            &labels,
+            answered.as_ref().map(|(e, v)| (e.as_str(), v.as_str())),
+        );
         if changed || before.is_none() {
-            let answered = self.topology().and_then(|t| answered_by(&t, report));
+            let unknown = lacking(report, topology.is_some(), answered.is_some());
             (self.events)(&Event {
                 time: at,
                 target: target.name.clone(),
@@ -131,9 +137,42 @@ impl State {
                 } else {
                     Vec::new()
                 },
+                unknown,
             });
         }
     }
+}
+
+/// What an event cannot name, and why, instead of a bare null.
+fn lacking(report: &ProbeReport, has_topology: bool, answered: bool) -> Vec<String> {
+    let obs = &report.observation;
+    let Some(ip) = obs
+        .connect
+        .as_ref()
+        .map(|c| c.addr.ip())
+        .or_else(|| obs.dns.path.outcome.addresses.first().copied())
+    else {
+        return vec!["front door: no address answered".to_owned()];
+    };
+    let private = !parallax_model::address::classify(ip).is_public();
+    let mut out = Vec::new();
+    if obs.outcome.front_door.is_none() {
+        out.push(if private && !has_topology {
+            format!("front door: {ip} is private, so some interface endpoint's; which one needs --topology or --aws")
+        } else if private {
+            format!("front door: no endpoint of the topology has {ip}")
+        } else {
+            format!("front door: {ip} is public but neither an execute-api nor a CloudFront name answered it")
+        });
+    }
+    if private && !answered {
+        out.push(if has_topology {
+            format!("endpoint and VPC: no endpoint interface of the topology has {ip}")
+        } else {
+            "endpoint and VPC: need --topology or --aws".to_owned()
+        });
+    }
+    out
 }
 
 /// The interface endpoint (and its VPC) one of whose network interfaces has the address the

@@ -86,12 +86,29 @@ pub fn payload(e: &Event) -> serde_json::Value {
         "firing"
     };
     let time = rfc3339(e.time);
-    let labels = serde_json::json!({
+    let mut labels = serde_json::json!({
         "alertname": "ParallaxAnswerChanged",
         "target": e.target,
         "diagnosis": e.after.diagnosis,
         "dns": e.after.dns,
     });
+    // The endpoint and VPC that answered, when known: routing and inhibition can use them.
+    for (key, value) in [("endpoint", &e.endpoint), ("vpc", &e.vpc)] {
+        if let Some(v) = value {
+            labels[key] = serde_json::Value::from(v.as_str());
+        }
+    }
+    let changes: Vec<String> = e
+        .account_changes
+        .iter()
+        .map(|c| {
+            let by = c["by"][0]["principal"]
+                .as_str()
+                .unwrap_or("unknown principal");
+            let at = c["by"][0]["time"].as_str().unwrap_or("");
+            format!("{} {by} {at}", c["change"].as_str().unwrap_or("change"))
+        })
+        .collect();
     serde_json::json!({
         "version": "4",
         "groupKey": format!("{{}}:{{target=\"{}\"}}", e.target),
@@ -109,6 +126,9 @@ pub fn payload(e: &Event) -> serde_json::Value {
                 "cause": e.cause,
                 "before": e.before.as_ref().map(|b| format!("dns {}, front door {}, diagnosis {}", b.dns, b.front_door.as_deref().unwrap_or("-"), b.diagnosis)),
                 "after": format!("dns {}, front door {}, diagnosis {}", e.after.dns, e.after.front_door.as_deref().unwrap_or("-"), e.after.diagnosis),
+                "answered_by": e.endpoint.as_ref().map(|ep| format!("{ep} in {}", e.vpc.as_deref().unwrap_or("an unknown VPC"))),
+                "account_changes": (!changes.is_empty()).then(|| changes.join("; ")),
+                "unknown": (!e.unknown.is_empty()).then(|| e.unknown.join("; ")),
             },
             "startsAt": time,
             "endsAt": if status == "resolved" { time.clone() } else { "0001-01-01T00:00:00Z".to_owned() },

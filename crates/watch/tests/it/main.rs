@@ -46,7 +46,7 @@ fn config(args: &[String]) -> Config {
 fn config_every(args: &[String], every: &str) -> Config {
     let quoted: Vec<String> = args.iter().map(|a| format!("{a:?}")).collect();
     let yaml = format!(
-        "interval: {every}\ntimeout: {every}\ntargets:\n  - name: orders\n    url: {URL}\n    args: [{list}]\n    expect: {{ dns: public, status: 200 }}\nmodules:\n  lab: {{ args: [{list}] }}\n",
+        "interval: {every}\ntimeout: {every}\ntargets:\n  - name: orders\n    url: {URL}\n    args: [{list}]\n    expect: {{ dns: public, front_door: regional, status: 200 }}\nmodules:\n  lab: {{ args: [{list}] }}\n",
         list = quoted.join(", ")
     );
     Config::from_yaml(&yaml, "watch.yaml").unwrap_or_else(|e| panic!("{e}"))
@@ -160,6 +160,23 @@ async fn the_diagnosis_gauge_follows_the_incident_and_events_name_the_change() {
         (change.after.dns.as_str(), change.after.diagnosis.as_str()),
         ("public", "ok")
     );
+    // README's expectation (`front_door: regional`) holds on the healthy target: a public
+    // answer for an execute-api name is the Regional door, without any topology.
+    assert_eq!(change.after.front_door.as_deref(), Some("regional"));
+    assert_eq!(
+        before.front_door, None,
+        "a private answer is no door a name can tell"
+    );
+    // Without a topology, the event says what it lacks instead of a bare null.
+    assert!(
+        events[0]
+            .unknown
+            .iter()
+            .any(|u| u.contains("needs --topology or --aws")),
+        "{:?}",
+        events[0].unknown
+    );
+    assert!(change.unknown.is_empty(), "{:?}", change.unknown);
     let _ = stop.send(true);
     let _ = server.await;
     lab.shutdown().await;
@@ -328,6 +345,7 @@ async fn events_reach_the_webhook_with_retries() {
         endpoint: None,
         vpc: None,
         account_changes: Vec::new(),
+        unknown: Vec::new(),
     };
     assert!(hook.send(&event));
     let delivered = tokio::time::timeout(std::time::Duration::from_secs(10), rx.recv())
@@ -365,14 +383,20 @@ async fn a_flip_names_the_endpoint_and_vpc_that_answered_and_the_account_changes
     let at = seed.step_index("endpoint-added").expect("the step");
     state.set_topology(seed.topology_at(at).expect("its topology").clone());
 
+    // As the watch's loop does: the probe's diagnosis is read against the state's topology.
+    let topology = state.topology();
     let probe_at = |step: &'static str| {
-        let dir = dir.clone();
+        let (dir, topology) = (dir.clone(), topology.clone());
         async move {
             let (lab, args) = lab_at(step, &dir).await;
             let cfg = config(&args);
-            let report = parallax_watch::watcher::probe_against(&cfg.targets[0], cfg.timeout, None)
-                .await
-                .expect("probe in time");
+            let report = parallax_watch::watcher::probe_against(
+                &cfg.targets[0],
+                cfg.timeout,
+                topology.as_deref(),
+            )
+            .await
+            .expect("probe in time");
             lab.shutdown().await;
             (cfg, report)
         }
@@ -384,8 +408,18 @@ async fn a_flip_names_the_endpoint_and_vpc_that_answered_and_the_account_changes
     );
     let (cfg, report) = probe_at("endpoint-added").await;
     state.record(&cfg.targets[0], &report);
+    let series = "parallax_answered_by{target=\"orders\",endpoint=\"vpce-0123456789abcdef0\",vpc=\"vpc-0a1b2c3d4e5f60718\"} 1";
+    assert!(
+        state.metrics.encode().contains(series),
+        "{}",
+        state.metrics.encode()
+    );
     let (cfg, report) = probe_at("rolled-back").await;
     state.record(&cfg.targets[0], &report);
+    assert!(
+        !state.metrics.encode().contains("parallax_answered_by{"),
+        "the series goes with the answer"
+    );
 
     let seen = events.lock().expect("events").clone();
     assert_eq!(seen.len(), 3, "{seen:?}");
@@ -401,6 +435,23 @@ async fn a_flip_names_the_endpoint_and_vpc_that_answered_and_the_account_changes
     assert_eq!(
         flip.account_changes[0]["endpoint"],
         "vpce-0123456789abcdef0"
+    );
+    assert!(flip.unknown.is_empty(), "{:?}", flip.unknown);
+    // The webhook's Alertmanager payload carries them as labels and annotations.
+    let payload = parallax_watch::webhook::payload(flip);
+    assert_eq!(
+        payload["alerts"][0]["labels"]["endpoint"],
+        "vpce-0123456789abcdef0"
+    );
+    assert_eq!(
+        payload["alerts"][0]["labels"]["vpc"],
+        "vpc-0a1b2c3d4e5f60718"
+    );
+    assert!(
+        payload["alerts"][0]["annotations"]["answered_by"]
+            .as_str()
+            .is_some_and(|a| a.contains("vpce-0123456789abcdef0 in vpc-0a1b2c3d4e5f60718")),
+        "{payload}"
     );
     let back = &seen[2];
     assert!(back.account_changes.is_empty(), "{back:?}");
