@@ -472,8 +472,12 @@ Endpoints: /metrics (OpenMetrics, or the classic text format), /probe (blackbox_
 shape), /healthz.
 
 Metrics (labels from the configuration and fixed sets only):
-  probe_success, probe_duration_seconds{phase}, probe_http_status_code,
-  probe_dns_lookup_time_seconds, probe_ssl_earliest_cert_expiry, probe_tls_version_info{version},
+  blackbox_exporter's: probe_success, probe_duration_seconds, probe_http_duration_seconds{phase},
+  probe_http_status_code, probe_http_content_length, probe_http_uncompressed_body_length,
+  probe_http_redirects, probe_http_ssl, probe_http_version, probe_failed_due_to_regex,
+  probe_ip_protocol, probe_ip_addr_hash, probe_dns_lookup_time_seconds,
+  probe_ssl_earliest_cert_expiry, probe_ssl_last_chain_expiry_timestamp_seconds,
+  probe_ssl_last_chain_info, probe_tls_version_info{version}; and parallax's:
   parallax_dns_answer_class{class}, parallax_diagnosis{rule}, parallax_answered_by{endpoint,vpc},
   parallax_answer_changes_total, parallax_confirmations_total, parallax_probes_total,
   parallax_webhook_deliveries_total{result}; all but the last carry target.

@@ -55,6 +55,7 @@ pub fn cert_info(der: &CertificateDer<'_>) -> CertInfo {
                 not_after: c.validity().not_after.to_string(),
                 not_after_unix: Some(not_after),
                 days_left: (not_after - now).div_euclid(86_400),
+                fingerprint_sha256: fingerprint(der),
             }
         }
         Err(_) => CertInfo {
@@ -66,8 +67,18 @@ pub fn cert_info(der: &CertificateDer<'_>) -> CertInfo {
             not_after: String::new(),
             not_after_unix: None,
             days_left: 0,
+            fingerprint_sha256: fingerprint(der),
         },
     }
+}
+
+/// SHA-256 of a certificate's DER, lower-case hex.
+fn fingerprint(der: &CertificateDer<'_>) -> String {
+    ring::digest::digest(&ring::digest::SHA256, der.as_ref())
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 pub(crate) fn ip_from(b: &[u8]) -> Option<IpAddr> {

@@ -93,6 +93,9 @@ pub struct CertInfo {
     pub not_after_unix: Option<i64>,
     /// Days until notAfter (negative once past).
     pub days_left: i64,
+    /// SHA-256 of the certificate's DER, in lower-case hex (`probe_ssl_last_chain_info`).
+    #[serde(skip)]
+    pub fingerprint_sha256: String,
 }
 
 /// The TLS rung: what the handshake settled and what the certificates show.

@@ -1,11 +1,14 @@
-//! What a probe's report becomes in Prometheus: blackbox_exporter's names where they mean the
-//! same thing (`probe_success`, `probe_duration_seconds{phase}`, `probe_http_status_code`,
-//! `probe_dns_lookup_time_seconds`, `probe_ssl_earliest_cert_expiry`, `probe_tls_version_info`),
-//! and parallax's own: the DNS answer class, the diagnosis as a 0/1 gauge over the fixed set of
-//! rule ids, answer changes and confirmations. `probe_success` is whether the expectation held.
+//! What a probe's report becomes in Prometheus: blackbox_exporter's names, types and meanings
+//! for its http prober (`probe_success`, `probe_duration_seconds`,
+//! `probe_http_duration_seconds{phase}`, `probe_http_*`, `probe_ip_*`, `probe_ssl_*`,
+//! `probe_tls_version_info`), and parallax's own: the DNS answer class, the diagnosis as a 0/1
+//! gauge over the fixed set of rule ids, the endpoint that answered, answer changes and
+//! confirmations. `probe_success` is whether the expectation held.
 //!
-//! Label values come from the configuration (the target's name) and from fixed sets (phases,
-//! classes, rule ids, TLS versions); nothing a server sends becomes a label.
+//! Label values come from the configuration (the target's name), from fixed sets (phases,
+//! classes, rule ids, TLS versions) and from the topology (endpoint, VPC); the one exception
+//! is `probe_ssl_last_chain_info`, which names the served leaf certificate as blackbox_exporter
+//! does: one series per target, each value cut at 256 characters.
 
 use std::sync::atomic::AtomicU64;
 
@@ -26,6 +29,31 @@ const TLS_VERSIONS: [&str; 4] = ["TLS 1.0", "TLS 1.1", "TLS 1.2", "TLS 1.3"];
 /// blackbox_exporter's HTTP phases.
 const PHASES: [&str; 5] = ["resolve", "connect", "tls", "processing", "transfer"];
 
+/// HTTP's version as blackbox_exporter writes it: major + minor / 10 (1.1, 2).
+fn http_version(v: &str) -> f64 {
+    let v = v.trim_start_matches("HTTP/");
+    match v {
+        "2" | "2.0" | "h2" => 2.0,
+        "3" | "3.0" | "h3" => 3.0,
+        other => other.parse().unwrap_or(0.0),
+    }
+}
+
+/// blackbox_exporter's `probe_ip_addr_hash`: FNV-1a (32 bits) over the address's bytes (4 for
+/// IPv4, 16 for IPv6).
+fn ip_hash(ip: std::net::IpAddr) -> f64 {
+    let bytes: Vec<u8> = match ip {
+        std::net::IpAddr::V4(a) => a.octets().to_vec(),
+        std::net::IpAddr::V6(a) => a.octets().to_vec(),
+    };
+    let mut h: u32 = 0x811c_9dc5;
+    for b in bytes {
+        h ^= u32::from(b);
+        h = h.wrapping_mul(0x0100_0193);
+    }
+    f64::from(h)
+}
+
 /// One registry and its families.
 #[derive(Debug)]
 pub struct Metrics {
@@ -43,6 +71,19 @@ pub struct Metrics {
     probes: Family<Labels, Counter>,
     webhook: Family<Labels, Counter>,
     answered_by: Family<Labels, Gauge>,
+    total: Family<Labels, FloatGauge>,
+    content_length: Family<Labels, FloatGauge>,
+    body_length: Family<Labels, FloatGauge>,
+    redirects: Family<Labels, Gauge>,
+    ssl: Family<Labels, Gauge>,
+    http_version: Family<Labels, FloatGauge>,
+    ip_protocol: Family<Labels, Gauge>,
+    ip_hash: Family<Labels, FloatGauge>,
+    last_chain_expiry: Family<Labels, FloatGauge>,
+    last_chain_info: Family<Labels, Gauge>,
+    failed_due_to_regex: Family<Labels, Gauge>,
+    /// Each target's `probe_ssl_last_chain_info` labels now, so a new chain removes the old.
+    chain_now: std::sync::Mutex<std::collections::HashMap<Labels, Labels>>,
     /// Each target's `answered_by` labels now, so a change removes the old series.
     answered_now: std::sync::Mutex<std::collections::HashMap<Labels, Labels>>,
 }
@@ -111,6 +152,18 @@ impl Metrics {
             probes: Family::default(),
             webhook: Family::default(),
             answered_by: Family::default(),
+            total: Family::default(),
+            content_length: Family::default(),
+            body_length: Family::default(),
+            redirects: Family::default(),
+            ssl: Family::default(),
+            http_version: Family::default(),
+            ip_protocol: Family::default(),
+            ip_hash: Family::default(),
+            last_chain_expiry: Family::default(),
+            last_chain_info: Family::default(),
+            failed_due_to_regex: Family::default(),
+            chain_now: std::sync::Mutex::default(),
             answered_now: std::sync::Mutex::default(),
             registry: Registry::default(),
         };
@@ -119,10 +172,66 @@ impl Metrics {
             "Whether the probe succeeded (the expectation held)",
             m.success.clone(),
         );
+        // blackbox_exporter's names, types and meanings (its http prober and its handler).
         registry.register(
             "probe_duration_seconds",
-            "Duration of the probe by phase, as blackbox_exporter's http prober",
+            "Returns how long the probe took to complete in seconds",
+            m.total.clone(),
+        );
+        registry.register(
+            "probe_http_duration_seconds",
+            "Duration of http request by phase, summed over all redirects",
             m.duration.clone(),
+        );
+        registry.register(
+            "probe_http_content_length",
+            "Length of http content response (-1: not given)",
+            m.content_length.clone(),
+        );
+        registry.register(
+            "probe_http_uncompressed_body_length",
+            "Length of uncompressed response body",
+            m.body_length.clone(),
+        );
+        registry.register(
+            "probe_http_redirects",
+            "The number of redirects",
+            m.redirects.clone(),
+        );
+        registry.register(
+            "probe_http_ssl",
+            "Indicates if SSL was used for the final redirect",
+            m.ssl.clone(),
+        );
+        registry.register(
+            "probe_http_version",
+            "Returns the version of HTTP of the probe response",
+            m.http_version.clone(),
+        );
+        registry.register(
+            "probe_ip_protocol",
+            "Specifies whether probe ip protocol is IP4 or IP6",
+            m.ip_protocol.clone(),
+        );
+        registry.register(
+            "probe_ip_addr_hash",
+            "Specifies the hash of IP address. It's useful to detect if the IP address changes.",
+            m.ip_hash.clone(),
+        );
+        registry.register(
+            "probe_ssl_last_chain_info",
+            "Contains SSL leaf certificate information",
+            m.last_chain_info.clone(),
+        );
+        registry.register(
+            "probe_failed_due_to_regex",
+            "Indicates if probe failed due to regex",
+            m.failed_due_to_regex.clone(),
+        );
+        registry.register(
+            "probe_ssl_last_chain_expiry_timestamp_seconds",
+            "Returns last SSL chain expiry in timestamp",
+            m.last_chain_expiry.clone(),
         );
         registry.register(
             "probe_http_status_code",
@@ -178,6 +287,43 @@ impl Metrics {
         Metrics { registry, ..m }
     }
 
+    /// `probe_ssl_last_chain_info` for the leaf, as blackbox_exporter labels it; one series per
+    /// target (a new certificate replaces the old series).
+    fn chain_info(&self, base: &Labels, leaf: Option<&parallax_probe::observation::CertInfo>) {
+        let Ok(mut now) = self.chain_now.lock() else {
+            return;
+        };
+        let next = leaf.map(|c| {
+            let mut l = base.clone();
+            // What the server sent: bounded, one series per target.
+            let cut = |v: String| v.chars().take(256).collect::<String>();
+            l.push((
+                "fingerprint_sha256".to_owned(),
+                c.fingerprint_sha256.clone(),
+            ));
+            l.push(("subject".to_owned(), cut(c.subject.clone())));
+            l.push(("issuer".to_owned(), cut(c.issuer.clone())));
+            l.push(("subjectalternative".to_owned(), cut(c.san.join(","))));
+            let serial = c.serial.to_ascii_lowercase().replace(':', "");
+            l.push(("serialnumber".to_owned(), cut(serial)));
+            l
+        });
+        if let Some(old) = now.get(base)
+            && Some(old) != next.as_ref()
+        {
+            self.last_chain_info.remove(old);
+        }
+        match next {
+            Some(l) => {
+                self.last_chain_info.get_or_create(&l).set(1);
+                now.insert(base.clone(), l);
+            }
+            None => {
+                now.remove(base);
+            }
+        }
+    }
+
     /// The endpoint and VPC whose address answered `base`'s name, or none: one series per
     /// target at most (the previous one is removed), values from the topology only.
     pub fn answered(&self, base: &Labels, by: Option<(&str, &str)>) {
@@ -230,6 +376,40 @@ impl Metrics {
         for (phase, v) in PHASES.iter().zip(phases) {
             self.duration.get_or_create(&with("phase", phase)).set(v);
         }
+        self.total.get_or_create(base).set(secs(obs.total_ms));
+        // No body or header regular expressions are configured: nothing fails for one.
+        self.failed_due_to_regex.get_or_create(base).set(0);
+        self.chain_info(base, obs.tls.as_ref().and_then(|t| t.chain.first()));
+        let content_length = http
+            .and_then(|h| h.headers.get("content-length"))
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .unwrap_or(-1.0);
+        self.content_length.get_or_create(base).set(content_length);
+        self.body_length
+            .get_or_create(base)
+            .set(http.map_or(0.0, |h| h.size_download as f64));
+        self.redirects
+            .get_or_create(base)
+            .set(i64::try_from(report.redirects.len()).unwrap_or(i64::MAX));
+        self.ssl.get_or_create(base).set(i64::from(
+            obs.tls.is_some() && http.is_some_and(|h| h.status.is_some()),
+        ));
+        self.http_version.get_or_create(base).set(
+            http.and_then(|h| h.version.as_deref())
+                .map_or(0.0, http_version),
+        );
+        match obs.connect.as_ref().map(|c| c.addr.ip()) {
+            Some(ip) => {
+                self.ip_protocol
+                    .get_or_create(base)
+                    .set(if ip.is_ipv4() { 4 } else { 6 });
+                self.ip_hash.get_or_create(base).set(ip_hash(ip));
+            }
+            None => {
+                self.ip_protocol.get_or_create(base).set(0);
+                self.ip_hash.remove(base);
+            }
+        }
         self.status
             .get_or_create(base)
             .set(i64::from(summary.status.unwrap_or(0)));
@@ -243,9 +423,12 @@ impl Metrics {
         match expiry {
             Some(e) => {
                 self.cert_expiry.get_or_create(base).set(e as f64);
+                // One chain is verified, so its earliest expiry is also the last chain's.
+                self.last_chain_expiry.get_or_create(base).set(e as f64);
             }
             None => {
                 self.cert_expiry.remove(base);
+                self.last_chain_expiry.remove(base);
             }
         }
         let version = obs

@@ -304,6 +304,18 @@ async fn prometheus_sees_the_incident_through_watch_while_blackbox_sees_only_a_f
         None
     );
 
+    // blackbox_exporter's metric names: every `probe_*` series the real blackbox_exporter
+    // gives for its http prober, parallax's watch gives too (same name; parallax adds its own).
+    let theirs = r#"count(count by (__name__) ({job="blackbox", __name__=~"probe_.*"}))"#;
+    let missing = r#"count(count by (__name__) ({job="blackbox", __name__=~"probe_.*"}) unless on (__name__) count by (__name__) ({job="parallax", __name__=~"probe_.*"}))"#;
+    let names = query(prom, theirs).await.unwrap_or(0.0);
+    assert!(names >= 10.0, "blackbox gave {names} probe_ metric names");
+    assert_eq!(
+        query(prom, missing).await,
+        None,
+        "a blackbox_exporter metric name parallax lacks"
+    );
+
     // Rolled back: both recover.
     lab.lock()
         .await
