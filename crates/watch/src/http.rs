@@ -76,6 +76,30 @@ fn reply(status: StatusCode, content_type: &str, body: String) -> Response<Full<
     res
 }
 
+/// blackbox_exporter's timeout offset: what is left to answer the scrape after the probe.
+const TIMEOUT_OFFSET: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// The scrape's timeout (Prometheus's `X-Prometheus-Scrape-Timeout-Seconds`) less
+/// [`TIMEOUT_OFFSET`], when the scraper said it; at least 100 ms.
+fn scrape_timeout(req: &Request<Incoming>) -> Option<std::time::Duration> {
+    let secs: f64 = req
+        .headers()
+        .get("x-prometheus-scrape-timeout-seconds")?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
+    if !secs.is_finite() || secs <= 0.0 {
+        return None;
+    }
+    let t = std::time::Duration::from_secs_f64(secs.min(3600.0));
+    Some(
+        t.saturating_sub(TIMEOUT_OFFSET)
+            .max(std::time::Duration::from_millis(100)),
+    )
+}
+
 async fn answer(req: Request<Incoming>, config: &Config, state: &State) -> Response<Full<Bytes>> {
     if req.method() != http::Method::GET {
         return reply(
@@ -129,11 +153,37 @@ async fn answer(req: Request<Incoming>, config: &Config, state: &State) -> Respo
                     );
                 }
             };
-            options.max_time = options.max_time.min(config.timeout);
-            let report = parallax_probe::probe(&options, None, None).await;
+            // As blackbox_exporter: the probe gets the scrape's timeout less an offset, so a
+            // stalled target is `probe_success 0` in a scrape that succeeds, not a failed scrape.
+            let limit = scrape_timeout(&req).map_or(config.timeout, |t| t.min(config.timeout));
+            options.max_time = options.max_time.min(limit);
+            let started = std::time::Instant::now();
+            let probed = tokio::time::timeout(
+                limit + std::time::Duration::from_millis(100),
+                parallax_probe::probe(&options, None, None),
+            )
+            .await;
             let m = Metrics::new();
-            let summary = Summary::of(&report, None);
-            m.record(&Vec::new(), &report, &summary, false);
+            let text = match probed {
+                Ok(report) => {
+                    let summary = Summary::of(&report, None);
+                    m.record(&Vec::new(), &report, &summary, false);
+                    report.to_text()
+                }
+                Err(_) => {
+                    m.timed_out(&Vec::new(), started.elapsed().as_secs_f64());
+                    format!("the probe did not end within {limit:?}\n")
+                }
+            };
+            if params.get("debug").is_some_and(|d| d == "true") {
+                // blackbox_exporter's debug page: what the probe did, the metrics it would have
+                // given, and the module.
+                let body = format!(
+                    "Logs for the probe:\n{text}\n\nMetrics that would have been returned:\n{}\n\nModule configuration:\n{module}: {{ args: {args:?} }}\n",
+                    m.encode_text()
+                );
+                return reply(StatusCode::OK, "text/plain; charset=utf-8", body);
+            }
             let (ct, body) = exposition(&req, &m);
             reply(StatusCode::OK, ct, body)
         }

@@ -287,6 +287,13 @@ impl Metrics {
         Metrics { registry, ..m }
     }
 
+    /// A probe that did not end in time: `probe_success 0` and how long it was given.
+    pub fn timed_out(&self, base: &Labels, secs: f64) {
+        self.success.get_or_create(base).set(0);
+        self.total.get_or_create(base).set(secs);
+        self.probes.get_or_create(base).inc();
+    }
+
     /// `probe_ssl_last_chain_info` for the leaf, as blackbox_exporter labels it; one series per
     /// target (a new certificate replaces the old series).
     fn chain_info(&self, base: &Labels, leaf: Option<&parallax_probe::observation::CertInfo>) {

@@ -458,3 +458,55 @@ async fn a_flip_names_the_endpoint_and_vpc_that_answered_and_the_account_changes
     assert_eq!(back.endpoint, None, "a public answer is no endpoint's");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `/probe` as blackbox_exporter answers it: a stalled target within the scrape's own timeout
+/// (`X-Prometheus-Scrape-Timeout-Seconds` less 0.5 s) is `probe_success 0` in a scrape that
+/// succeeds, not a failed scrape; `debug=true` shows the probe, the metrics and the module.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn probe_honours_the_scrape_timeout_and_debug() {
+    // A target that accepts and never answers.
+    let stalled = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = stalled.local_addr().expect("addr").port();
+    let _hold = std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for c in stalled.incoming().flatten().take(8) {
+            held.push(c);
+        }
+    });
+    // The file's timeout (60 s) is longer than the test's client waits (15 s): only the
+    // scrape's header can make the answer come in time.
+    let yaml = "interval: 60s\ntimeout: 60s\ntargets:\n  - name: t\n    url: http://127.0.0.1:1/\nmodules:\n  plain: { args: [] }\n";
+    let cfg = Arc::new(Config::from_yaml(yaml, "watch.yaml").expect("config"));
+    let state = Arc::new(State::new(Box::new(|_| {})));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let admin = listener.local_addr().expect("addr");
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let server = tokio::spawn(parallax_watch::http::serve(listener, cfg, state, stopped));
+    let target = format!("http%3A%2F%2F127.0.0.1%3A{port}%2F");
+    let answer = parallax_testkit::http::get(
+        admin,
+        &format!("/probe?module=plain&target={target}"),
+        "X-Prometheus-Scrape-Timeout-Seconds: 2\r\n",
+    )
+    .await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.contains("\nprobe_success 0"), "{answer}");
+    let debug = parallax_testkit::http::get(
+        admin,
+        &format!("/probe?module=plain&debug=true&target={target}"),
+        "X-Prometheus-Scrape-Timeout-Seconds: 2\r\n",
+    )
+    .await;
+    for want in [
+        "Logs for the probe:",
+        "Metrics that would have been returned:",
+        "probe_success 0",
+        "Module configuration:",
+    ] {
+        assert!(debug.contains(want), "{want} not in {debug}");
+    }
+    let _ = stop.send(true);
+    let _ = server.await;
+}
