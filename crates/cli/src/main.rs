@@ -146,6 +146,7 @@ async fn keep_running(
     lab: parallax_lab::run::Running,
     control: Option<std::net::SocketAddr>,
 ) -> anyhow::Result<parallax_lab::run::Running> {
+    let signals = signals()?;
     let dir = std::env::temp_dir().join(format!("parallax-lab-{}", std::process::id()));
     // Private keys and API key values go here: readable by this user only, removed on exit.
     {
@@ -177,7 +178,7 @@ async fn keep_running(
             }
             None => None,
         };
-        let waited = wait_for_signal().await;
+        let waited = signals.wait().await;
         let _ = stop.send(true);
         if let Some(s) = server {
             let _ = s.await;
@@ -517,6 +518,7 @@ fn files_hash(files: &[PathBuf]) -> Option<u64> {
 }
 
 async fn gateway(args: GatewayArgs) -> anyhow::Result<ExitCode> {
+    let signals = signals()?;
     use parallax_model::topology::EndpointType;
     let source = GatewaySource {
         topology: args.topology.clone(),
@@ -615,7 +617,7 @@ async fn gateway(args: GatewayArgs) -> anyhow::Result<ExitCode> {
             },
         }
     };
-    let stopped = wait_for_signal();
+    let stopped = signals.wait();
     tokio::pin!(stopped);
     loop {
         let changed = async {
@@ -731,6 +733,7 @@ fn say_notices(t: &Topology) {
 }
 
 async fn resolver(args: ResolverArgs) -> anyhow::Result<ExitCode> {
+    let signals = signals()?;
     let topology = topology_at(args.topology.as_ref(), args.step.as_deref())?;
     let rate = args.rate_limit;
     if !(rate.is_finite() && rate >= 0.0) {
@@ -750,12 +753,13 @@ async fn resolver(args: ResolverArgs) -> anyhow::Result<ExitCode> {
     for l in resolver.listening() {
         println!("listening on {} {} view {}", l.protocol, l.addr, l.view);
     }
-    wait_for_signal().await?;
+    signals.wait().await?;
     resolver.shutdown().await;
     Ok(ExitCode::SUCCESS)
 }
 
 async fn watch(args: WatchArgs) -> anyhow::Result<ExitCode> {
+    let signals = signals()?;
     use parallax_watch::config::{Config, Target, parse_duration};
     let config = match (&args.config, &args.curl.url) {
         (Some(_), Some(url)) => {
@@ -863,7 +867,7 @@ async fn watch(args: WatchArgs) -> anyhow::Result<ExitCode> {
         stopped.clone(),
     ));
     let runner = tokio::spawn(parallax_watch::watcher::run(config, state, stopped));
-    wait_for_signal().await?;
+    signals.wait().await?;
     let _ = stop.send(true);
     let _ = tokio::join!(server, runner);
     if let Some(r) = refresher {
@@ -872,12 +876,28 @@ async fn watch(args: WatchArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn wait_for_signal() -> anyhow::Result<()> {
+/// SIGTERM and SIGINT, caught from the moment this is made: a command makes it before it says
+/// it is ready, so a signal sent on that line stops it cleanly instead of killing it.
+struct Signals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+}
+
+fn signals() -> anyhow::Result<Signals> {
     use tokio::signal::unix::{SignalKind, signal};
-    let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
-    tokio::select! {
-        r = tokio::signal::ctrl_c() => r.context("waiting for SIGINT")?,
-        _ = term.recv() => {}
+    Ok(Signals {
+        term: signal(SignalKind::terminate()).context("installing the SIGTERM handler")?,
+        int: signal(SignalKind::interrupt()).context("installing the SIGINT handler")?,
+    })
+}
+
+impl Signals {
+    /// Until one of them comes.
+    async fn wait(mut self) -> anyhow::Result<()> {
+        tokio::select! {
+            _ = self.term.recv() => {}
+            _ = self.int.recv() => {}
+        }
+        Ok(())
     }
-    Ok(())
 }

@@ -235,6 +235,14 @@ fn the_deployment_files_are_what_the_readme_says() {
             .all(|c| c["image"].is_string() && c["name"].is_string())
     );
     assert!(task["family"].is_string() && task["requiresCompatibilities"].is_array());
+    // The sample configuration loads as it is (anchors, an x- key, a merge key).
+    let sample = deploy.join("watch/watch.yaml");
+    let text = std::fs::read_to_string(&sample).expect("the sample watch.yaml");
+    let c =
+        Config::from_yaml(&text, &sample.display().to_string()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(c.targets.len(), 2);
+    assert!(c.targets.iter().all(|t| t.expect.is_some()));
+    assert_eq!(c.snapshot_interval, std::time::Duration::from_secs(300));
     let unit =
         std::fs::read_to_string(deploy.join("systemd/parallax-watch.service")).expect("unit");
     assert!(unit.contains("ExecStart=/usr/local/bin/parallax watch --config "));
