@@ -29,6 +29,30 @@ const TLS_VERSIONS: [&str; 4] = ["TLS 1.0", "TLS 1.1", "TLS 1.2", "TLS 1.3"];
 /// blackbox_exporter's HTTP phases.
 const PHASES: [&str; 5] = ["resolve", "connect", "tls", "processing", "transfer"];
 
+/// An info-style gauge with at most one series per target: `next` (its full label set) is set
+/// to 1 and the target's previous series, if different, removed; `None` leaves none.
+fn one_series(
+    family: &Family<Labels, Gauge>,
+    now: &mut std::collections::HashMap<Labels, Labels>,
+    base: &Labels,
+    next: Option<Labels>,
+) {
+    if let Some(old) = now.get(base)
+        && Some(old) != next.as_ref()
+    {
+        family.remove(old);
+    }
+    match next {
+        Some(l) => {
+            family.get_or_create(&l).set(1);
+            now.insert(base.clone(), l);
+        }
+        None => {
+            now.remove(base);
+        }
+    }
+}
+
 /// HTTP's version as blackbox_exporter writes it: major + minor / 10 (1.1, 2).
 fn http_version(v: &str) -> f64 {
     let v = v.trim_start_matches("HTTP/");
@@ -315,20 +339,7 @@ impl Metrics {
             l.push(("serialnumber".to_owned(), cut(serial)));
             l
         });
-        if let Some(old) = now.get(base)
-            && Some(old) != next.as_ref()
-        {
-            self.last_chain_info.remove(old);
-        }
-        match next {
-            Some(l) => {
-                self.last_chain_info.get_or_create(&l).set(1);
-                now.insert(base.clone(), l);
-            }
-            None => {
-                now.remove(base);
-            }
-        }
+        one_series(&self.last_chain_info, &mut now, base, next);
     }
 
     /// The endpoint and VPC whose address answered `base`'s name, or none: one series per
@@ -343,20 +354,7 @@ impl Metrics {
             l.push(("vpc".to_owned(), vpc.to_owned()));
             l
         });
-        if let Some(old) = now.get(base)
-            && Some(old) != next.as_ref()
-        {
-            self.answered_by.remove(old);
-        }
-        match next {
-            Some(l) => {
-                self.answered_by.get_or_create(&l).set(1);
-                now.insert(base.clone(), l);
-            }
-            None => {
-                now.remove(base);
-            }
-        }
+        one_series(&self.answered_by, &mut now, base, next);
     }
 
     /// Records one report under `base` labels (`[("target", name)]`, or none for `/probe`).
