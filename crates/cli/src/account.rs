@@ -97,6 +97,15 @@ pub async fn collect(a: CollectArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Snapshots read in memory, through the same AWS CLI reader a snapshot folder goes through.
+fn model_of(snapshots: &[Snapshot]) -> parallax_analyze::imported::Imported {
+    let mut model = parallax_analyze::imported::Imported::default();
+    for s in snapshots {
+        model.extend(parallax_analyze::awscli::read(&s.responses()));
+    }
+    model
+}
+
 /// `parallax analyze --aws`: the account read in memory, through the same reader a snapshot
 /// folder goes through. `Err` is the exit code after a failure was said.
 pub fn imported(aws: &AwsArgs) -> Result<parallax_analyze::imported::Imported, ExitCode> {
@@ -108,10 +117,7 @@ pub fn imported(aws: &AwsArgs) -> Result<parallax_analyze::imported::Imported, E
         eprintln!("parallax analyze --aws: {f}");
         ExitCode::from(2)
     })?;
-    let mut model = parallax_analyze::imported::Imported::default();
-    for s in &snapshots {
-        model.extend(parallax_analyze::awscli::read(&s.responses()));
-    }
+    let model = model_of(&snapshots);
     debug_assert!(failed.is_empty(), "only --org reports failed accounts");
     Ok(model)
 }
@@ -246,10 +252,7 @@ impl Refresher {
             eprintln!("parallax watch --aws: {f}");
             ExitCode::from(2)
         })?;
-        let mut model = parallax_analyze::imported::Imported::default();
-        for s in &snapshots {
-            model.extend(parallax_analyze::awscli::read(&s.responses()));
-        }
+        let model = model_of(&snapshots);
         let started = snapshots
             .iter()
             .map(|s| s.manifest.started.clone())

@@ -143,15 +143,19 @@ impl State {
     }
 }
 
-/// What an event cannot name, and why, instead of a bare null.
-fn lacking(report: &ProbeReport, has_topology: bool, answered: bool) -> Vec<String> {
+/// The address the probe connected to, or else the first its DNS answer gave.
+fn answered_ip(report: &ProbeReport) -> Option<std::net::IpAddr> {
     let obs = &report.observation;
-    let Some(ip) = obs
-        .connect
+    obs.connect
         .as_ref()
         .map(|c| c.addr.ip())
         .or_else(|| obs.dns.path.outcome.addresses.first().copied())
-    else {
+}
+
+/// What an event cannot name, and why, instead of a bare null.
+fn lacking(report: &ProbeReport, has_topology: bool, answered: bool) -> Vec<String> {
+    let obs = &report.observation;
+    let Some(ip) = answered_ip(report) else {
         return vec!["front door: no address answered".to_owned()];
     };
     let private = !parallax_model::address::classify(ip).is_public();
@@ -178,10 +182,7 @@ fn lacking(report: &ProbeReport, has_topology: bool, answered: bool) -> Vec<Stri
 /// The interface endpoint (and its VPC) one of whose network interfaces has the address the
 /// probe connected to, or else the first address its DNS answer gave.
 fn answered_by(t: &Topology, report: &ProbeReport) -> Option<(String, String)> {
-    let obs = &report.observation;
-    let connected = obs.connect.as_ref().map(|c| c.addr.ip());
-    let answered = obs.dns.path.outcome.addresses.first().copied();
-    let ip = connected.or(answered)?;
+    let ip = answered_ip(report)?;
     t.endpoints.iter().find_map(|e| {
         e.subnets
             .iter()
