@@ -465,7 +465,8 @@ Configuration (--config FILE, YAML; every problem is named with file:line:column
   targets: [{ name, url, args: [probe flags], expect: { dns, front_door, status, ... },
               api_key_env: VAR, interval }]
   modules: { NAME: { args: [probe flags] } }        (for /probe?target=URL&module=NAME)
-  webhook: { url: http://..., timeout: 5s, retries: 3, queue: 1000 }
+  webhooks: [{ name, url: http://..., kind: webhook|alertmanager, timeout: 5s, retries: 3,
+              queue: 1000 }]                        (or webhook: with one; a sender each)
   snapshot_interval: 5m                             (with --aws: how often the account is read)
 
 Endpoints: /metrics (OpenMetrics, or the classic text format), /probe (blackbox_exporter's
@@ -480,13 +481,18 @@ Metrics (labels from the configuration and fixed sets only):
   probe_ssl_last_chain_info, probe_tls_version_info{version}; and parallax's:
   parallax_dns_answer_class{class}, parallax_diagnosis{rule}, parallax_answered_by{endpoint,vpc},
   parallax_answer_changes_total, parallax_confirmations_total, parallax_probes_total,
-  parallax_webhook_deliveries_total{result}; all but the last carry target.
+  parallax_webhook_deliveries_total{receiver,result}, parallax_webhook_queue_depth{receiver},
+  parallax_webhook_delivery_seconds{receiver}; the others carry target.
 
 Events: one JSON line on standard output per change of DNS answer class, front door or
 diagnosis: {time, target, before, after, cause, confirmed}, and with --topology or --aws the
-endpoint and vpc whose address answered and, with --aws, the account_changes seen since the
-target's previous probe (with their CloudTrail events); with webhook:, also POSTed as an
-Alertmanager webhook payload. Secrets never appear in events, logs or metrics.
+endpoint, vpc, zone and profile whose address answered and, with --aws, the account_changes
+seen since the target's previous probe (with their CloudTrail events); what an event cannot
+name is listed in unknown. With webhooks:, each is also delivered: as an Alertmanager webhook
+payload, or to Alertmanager's /api/v2/alerts (kind: alertmanager); changes go ahead of the
+first answers, which are sent as one initial-state summary; every delivery carries an
+Idempotency-Key header, the same on each retry. Secrets never appear in events, logs or
+metrics.
 
 Alerting rules: deploy/prometheus/parallax-rules.yml (checked with promtool). The README's
 \"parallax watch\" section has the metric table and the deployment files.";

@@ -794,7 +794,7 @@ async fn watch(args: WatchArgs) -> anyhow::Result<ExitCode> {
                     interval: every,
                 }],
                 modules: Default::default(),
-                webhook: None,
+                webhooks: Vec::new(),
                 snapshot_interval: match &args.snapshot_every {
                     Some(e) => {
                         parse_duration(e).map_err(|e| anyhow::anyhow!("--snapshot-every {e}"))?
@@ -806,34 +806,22 @@ async fn watch(args: WatchArgs) -> anyhow::Result<ExitCode> {
         (None, None) => bail!("give --config FILE, or a URL to watch with the probe's flags"),
     };
     let config = std::sync::Arc::new(config);
-    // The webhook counts its deliveries in the state's metrics, which it is made before.
-    let counted: std::sync::Arc<std::sync::OnceLock<std::sync::Arc<parallax_watch::State>>> =
-        Default::default();
-    let webhook = config.webhook.clone().map(|w| {
-        let counted = counted.clone();
-        parallax_watch::webhook::Webhook::start(
-            w,
-            Box::new(move |d| {
-                if let Some(s) = counted.get() {
-                    s.metrics.webhook(d);
-                }
-            }),
-        )
-    });
-    let dropped = counted.clone();
-    let state = std::sync::Arc::new(parallax_watch::State::new(Box::new(move |e| {
-        if let Ok(line) = serde_json::to_string(e) {
-            println!("{line}");
-        }
-        if let Some(w) = &webhook
-            && !w.send(e)
-            && let Some(s) = dropped.get()
-        {
-            s.metrics
-                .webhook(parallax_watch::webhook::Delivery::Dropped);
-        }
-    })));
-    let _ = counted.set(state.clone());
+    // Each receiver has a sender of its own, counting in the metrics the state exposes.
+    let metrics = parallax_watch::metrics::Metrics::new();
+    let webhooks = parallax_watch::webhook::Webhooks::start(
+        config.webhooks.clone(),
+        metrics.deliveries(),
+        None,
+    );
+    let state = std::sync::Arc::new(parallax_watch::State::with_metrics(
+        metrics,
+        Box::new(move |e| {
+            if let Ok(line) = serde_json::to_string(e) {
+                println!("{line}");
+            }
+            webhooks.send(e);
+        }),
+    ));
     if let Some(path) = &args.topology {
         state.set_topology(topology_at(Some(path), None)?);
     }

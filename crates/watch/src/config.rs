@@ -15,6 +15,9 @@
 //!     expect: { dns: public, front_door: regional, status: 200 }
 //! modules:
 //!   http_2xx: { args: [--max-time, "5"] }
+//! webhooks:                  # or `webhook:` with one; each receiver has a sender of its own
+//!   - { name: relay, url: http://127.0.0.1:8080/hooks, timeout: 5s, retries: 3, queue: 1000 }
+//!   - { name: am, url: http://127.0.0.1:9093, kind: alertmanager }
 //! snapshot_interval: 5m   # with `parallax watch --aws`: how often the account is read again
 //! ```
 
@@ -41,6 +44,7 @@ struct RawConfig {
     targets: Vec<RawTarget>,
     modules: BTreeMap<String, RawModule>,
     webhook: Option<RawWebhook>,
+    webhooks: Vec<RawWebhook>,
     /// With `parallax watch --aws`: how often the account is read again (default 5m).
     snapshot_interval: Option<At<String>>,
 }
@@ -55,6 +59,7 @@ const FIELDS: &[&str] = &[
     "targets",
     "modules",
     "webhook",
+    "webhooks",
     "snapshot_interval",
 ];
 
@@ -82,6 +87,7 @@ impl<'de> Deserialize<'de> for RawConfig {
                         "targets" => targets = Some(map.next_value()?),
                         "modules" => c.modules = map.next_value()?,
                         "webhook" => c.webhook = map.next_value()?,
+                        "webhooks" => c.webhooks = map.next_value()?,
                         "snapshot_interval" => c.snapshot_interval = map.next_value()?,
                         own if own.starts_with("x-") => {
                             map.next_value::<IgnoredAny>()?;
@@ -100,7 +106,12 @@ impl<'de> Deserialize<'de> for RawConfig {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawWebhook {
+    #[serde(default)]
+    name: Option<At<String>>,
     url: At<String>,
+    /// `webhook` (an Alertmanager webhook payload to the URL) or `alertmanager` (its API).
+    #[serde(default)]
+    kind: Option<At<String>>,
     #[serde(default)]
     timeout: Option<At<String>>,
     #[serde(default)]
@@ -149,8 +160,9 @@ pub struct Config {
     pub targets: Vec<Target>,
     /// The `/probe` modules: a name and the probe flags it means.
     pub modules: BTreeMap<String, Vec<String>>,
-    /// Where events are POSTed, if anywhere.
-    pub webhook: Option<crate::webhook::WebhookConfig>,
+    /// Where events are POSTed: `webhook:` (one) and `webhooks:` (a list), each with a sender
+    /// of its own.
+    pub webhooks: Vec<crate::webhook::WebhookConfig>,
     /// With `--aws`: how often the account is read again.
     pub snapshot_interval: Duration,
 }
@@ -237,6 +249,101 @@ fn label_safe(s: &str) -> bool {
     (1..=64).contains(&s.len())
         && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+}
+
+/// One receiver's settings, checked; `None` (and the problems noted) when they are wrong.
+fn check_webhook(
+    w: &RawWebhook,
+    field: &str,
+    problems: &mut Vec<Problem>,
+) -> Option<crate::webhook::WebhookConfig> {
+    use crate::webhook::Kind;
+    let before = problems.len();
+    let url = match url::Url::parse(&w.url.value) {
+        Ok(u) if u.scheme() == "http" && u.host_str().is_some() => Some(u),
+        Ok(_) => {
+            problems.push(Problem::new(
+                w.url.pos,
+                format!("{field}.url"),
+                "an http:// URL (a local relay or Alertmanager; https is not sent from here yet)",
+            ));
+            None
+        }
+        Err(e) => {
+            problems.push(Problem::new(
+                w.url.pos,
+                format!("{field}.url"),
+                format!("`{}`: {e}", w.url.value),
+            ));
+            None
+        }
+    };
+    let kind = match w.kind.as_ref().map(|k| (k, k.value.as_str())) {
+        None | Some((_, "webhook")) => Kind::Webhook,
+        Some((_, "alertmanager")) => Kind::Alertmanager,
+        Some((k, other)) => {
+            problems.push(Problem::new(
+                k.pos,
+                format!("{field}.kind"),
+                format!(
+                    "`{other}`: webhook (a payload to the URL) or alertmanager (its /api/v2/alerts)"
+                ),
+            ));
+            Kind::Webhook
+        }
+    };
+    let timeout = match &w.timeout {
+        None => Duration::from_secs(5),
+        Some(t) => parse_duration(&t.value).unwrap_or_else(|e| {
+            problems.push(Problem::new(t.pos, format!("{field}.timeout"), e));
+            Duration::from_secs(5)
+        }),
+    };
+    let retries = match &w.retries {
+        Some(r) if r.value > 10 => {
+            problems.push(Problem::new(
+                r.pos,
+                format!("{field}.retries"),
+                "at most 10",
+            ));
+            3
+        }
+        Some(r) => r.value,
+        None => 3,
+    };
+    let queue = match &w.queue {
+        Some(q) if !(1..=100_000).contains(&q.value) => {
+            problems.push(Problem::new(
+                q.pos,
+                format!("{field}.queue"),
+                "between 1 and 100000",
+            ));
+            1000
+        }
+        Some(q) => q.value,
+        None => 1000,
+    };
+    let url = url?;
+    let name = match &w.name {
+        Some(n) if !label_safe(&n.value) => {
+            problems.push(Problem::new(
+                n.pos,
+                format!("{field}.name"),
+                "letters, digits, `-`, `_` and `.`, at most 64 (it is a label value)",
+            ));
+            n.value.clone()
+        }
+        Some(n) => n.value.clone(),
+        None => url.authority().replace(':', "_"),
+    };
+    (problems.len() == before).then_some(crate::webhook::WebhookConfig {
+        name,
+        url,
+        kind,
+        timeout,
+        retries,
+        queue,
+    })
 }
 
 impl Config {
@@ -363,59 +470,33 @@ impl Config {
             }
             modules.insert(name.clone(), args);
         }
-        let webhook = raw.webhook.as_ref().and_then(|w| {
-            let url = match url::Url::parse(&w.url.value) {
-                Ok(u) if u.scheme() == "http" && u.host_str().is_some() => u,
-                Ok(_) => {
+        let mut webhooks = Vec::new();
+        let listed = raw
+            .webhooks
+            .iter()
+            .enumerate()
+            .map(|(i, w)| (format!("webhooks[{i}]"), w));
+        for (field, w) in raw
+            .webhook
+            .iter()
+            .map(|w| ("webhook".to_owned(), w))
+            .chain(listed)
+        {
+            if let Some(c) = check_webhook(w, &field, &mut problems) {
+                if webhooks
+                    .iter()
+                    .any(|o: &crate::webhook::WebhookConfig| o.name == c.name)
+                {
+                    let pos = w.name.as_ref().map_or(w.url.pos, |n| n.pos);
                     problems.push(Problem::new(
-                        w.url.pos,
-                        "webhook.url",
-                        "an http:// URL (a local relay or Alertmanager; https is not sent from here yet)",
+                        pos,
+                        format!("{field}.name"),
+                        format!("`{}` names two receivers", c.name),
                     ));
-                    return None;
                 }
-                Err(e) => {
-                    problems.push(Problem::new(
-                        w.url.pos,
-                        "webhook.url",
-                        format!("`{}`: {e}", w.url.value),
-                    ));
-                    return None;
-                }
-            };
-            let timeout = match &w.timeout {
-                None => Duration::from_secs(5),
-                Some(t) => match parse_duration(&t.value) {
-                    Ok(d) => d,
-                    Err(e) => {
-                        problems.push(Problem::new(t.pos, "webhook.timeout", e));
-                        return None;
-                    }
-                },
-            };
-            let retries = match &w.retries {
-                Some(r) if r.value > 10 => {
-                    problems.push(Problem::new(r.pos, "webhook.retries", "at most 10"));
-                    return None;
-                }
-                Some(r) => r.value,
-                None => 3,
-            };
-            let queue = match &w.queue {
-                Some(q) if !(1..=100_000).contains(&q.value) => {
-                    problems.push(Problem::new(q.pos, "webhook.queue", "between 1 and 100000"));
-                    return None;
-                }
-                Some(q) => q.value,
-                None => 1000,
-            };
-            Some(crate::webhook::WebhookConfig {
-                url,
-                timeout,
-                retries,
-                queue,
-            })
-        });
+                webhooks.push(c);
+            }
+        }
         if !problems.is_empty() {
             problems.sort_by_key(|p| p.pos);
             return Err(LoadError::Invalid {
@@ -431,7 +512,7 @@ impl Config {
             jitter,
             targets,
             modules,
-            webhook,
+            webhooks,
             snapshot_interval,
         })
     }
@@ -462,6 +543,22 @@ mod tests {
             "watch.yaml:4:11: targets[0].name: letters, digits",
             "watch.yaml:6:12: targets[0].args: unexpected argument '--no-such-flag'",
             "watch.yaml:10:11: targets[2].name: `ok` is defined twice",
+        ] {
+            assert!(e.contains(want), "{want} not in\n{e}");
+        }
+    }
+
+    #[test]
+    fn every_receiver_problem_is_named_at_once() {
+        let text = "targets:\n  - { name: a, url: https://example.invalid/ }\nwebhooks:\n  - { url: ftp://x/, kind: pager, retries: 11 }\n  - { name: am, url: http://127.0.0.1:9093, kind: alertmanager }\n  - { name: am, url: http://127.0.0.1:9094 }\n";
+        let e = Config::from_yaml(text, "watch.yaml")
+            .expect_err("invalid")
+            .to_string();
+        for want in [
+            "watch.yaml:4:12: webhooks[0].url: an http:// URL",
+            "watch.yaml:4:28: webhooks[0].kind: `pager`",
+            "watch.yaml:4:44: webhooks[0].retries: at most 10",
+            "watch.yaml:6:13: webhooks[2].name: `am` names two receivers",
         ] {
             assert!(e.contains(want), "{want} not in\n{e}");
         }

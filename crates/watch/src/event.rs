@@ -22,9 +22,15 @@ pub struct Event {
     /// interfaces: `--topology`, `--aws`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub endpoint: Option<String>,
-    /// That endpoint's VPC.
+    /// That endpoint's VPC (or the VPC of the zone that answered).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub vpc: Option<String>,
+    /// The private hosted zone one of whose records holds the answered address.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub zone: Option<String>,
+    /// The Route 53 Profile that carries that endpoint's or zone's names to the VPC.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
     /// What changed in the account (`--aws`) since the target's previous probe: the changes
     /// that may have made this one, each with its CloudTrail events where they were readable.
     #[serde(skip_serializing_if = "Vec::is_empty")]

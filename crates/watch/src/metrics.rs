@@ -93,7 +93,7 @@ pub struct Metrics {
     changes: Family<Labels, Counter>,
     confirmations: Family<Labels, Counter>,
     probes: Family<Labels, Counter>,
-    webhook: Family<Labels, Counter>,
+    webhook: crate::webhook::DeliveryMetrics,
     answered_by: Family<Labels, Gauge>,
     total: Family<Labels, FloatGauge>,
     content_length: Family<Labels, FloatGauge>,
@@ -174,7 +174,7 @@ impl Metrics {
             changes: Family::default(),
             confirmations: Family::default(),
             probes: Family::default(),
-            webhook: Family::default(),
+            webhook: crate::webhook::DeliveryMetrics::default(),
             answered_by: Family::default(),
             total: Family::default(),
             content_length: Family::default(),
@@ -300,8 +300,18 @@ impl Metrics {
         registry.register("parallax_probes", "Probes run", m.probes.clone());
         registry.register(
             "parallax_webhook_deliveries",
-            "Events by what became of them at the webhook (sent, failed, dropped)",
-            m.webhook.clone(),
+            "Events by receiver and by what became of them (sent, failed, dropped)",
+            m.webhook.deliveries.clone(),
+        );
+        registry.register(
+            "parallax_webhook_queue_depth",
+            "Events waiting in a receiver's queue",
+            m.webhook.depth.clone(),
+        );
+        registry.register(
+            "parallax_webhook_delivery_seconds",
+            "From an event's enqueueing to the receiver's answer",
+            m.webhook.latency.clone(),
         );
         registry.register(
             "parallax_answered_by",
@@ -468,16 +478,9 @@ impl Metrics {
         }
     }
 
-    /// Counts what became of one event at the webhook.
-    pub fn webhook(&self, d: crate::webhook::Delivery) {
-        let result = match d {
-            crate::webhook::Delivery::Sent => "sent",
-            crate::webhook::Delivery::Failed => "failed",
-            crate::webhook::Delivery::Dropped => "dropped",
-        };
-        self.webhook
-            .get_or_create(&vec![("result".to_owned(), result.to_owned())])
-            .inc();
+    /// The delivery metrics' families, for the receivers' senders to update.
+    pub fn deliveries(&self) -> crate::webhook::DeliveryMetrics {
+        self.webhook.clone()
     }
 
     /// The registry in the classic text format (0.0.4) that `promtool check metrics` and older

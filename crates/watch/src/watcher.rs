@@ -48,8 +48,13 @@ impl std::fmt::Debug for State {
 impl State {
     /// `events` receives every change (the binary writes them to standard output as JSON lines).
     pub fn new(events: Box<dyn Fn(&Event) + Send + Sync>) -> State {
+        State::with_metrics(Metrics::new(), events)
+    }
+
+    /// [`State::new`] with metrics made before (whose delivery families a webhook holds).
+    pub fn with_metrics(metrics: Metrics, events: Box<dyn Fn(&Event) + Send + Sync>) -> State {
         State {
-            metrics: Metrics::new(),
+            metrics,
             last: Mutex::new(HashMap::new()),
             events,
             topology: RwLock::new(None),
@@ -116,13 +121,20 @@ impl State {
         let labels: Labels = vec![("target".to_owned(), target.name.clone())];
         self.metrics.record(&labels, report, &summary, changed);
         let topology = self.topology();
-        let answered = topology.as_deref().and_then(|t| answered_by(t, report));
+        let answered = topology
+            .as_deref()
+            .map(|t| answered_by(t, report))
+            .unwrap_or_default();
         self.metrics.answered(
             &labels,
-            answered.as_ref().map(|(e, v)| (e.as_str(), v.as_str())),
+            answered.endpoint.as_deref().zip(answered.vpc.as_deref()),
         );
         if changed || before.is_none() {
-            let unknown = lacking(report, topology.is_some(), answered.is_some());
+            let unknown = lacking(
+                report,
+                topology.is_some(),
+                answered.endpoint.is_some() || answered.zone.is_some(),
+            );
             (self.events)(&Event {
                 time: at,
                 target: target.name.clone(),
@@ -130,8 +142,10 @@ impl State {
                 after,
                 cause: report.diagnosis.cause.clone(),
                 confirmed: report.diagnosis.confirmation.as_ref().map(|c| c.confirmed),
-                endpoint: answered.as_ref().map(|(e, _)| e.clone()),
-                vpc: answered.map(|(_, v)| v),
+                endpoint: answered.endpoint,
+                vpc: answered.vpc,
+                zone: answered.zone,
+                profile: answered.profile,
                 account_changes: if changed {
                     self.notes_since(since)
                 } else {
@@ -171,7 +185,9 @@ fn lacking(report: &ProbeReport, has_topology: bool, answered: bool) -> Vec<Stri
     }
     if private && !answered {
         out.push(if has_topology {
-            format!("endpoint and VPC: no endpoint interface of the topology has {ip}")
+            format!(
+                "endpoint and VPC: no endpoint interface or zone record of the topology has {ip}"
+            )
         } else {
             "endpoint and VPC: need --topology or --aws".to_owned()
         });
@@ -179,16 +195,62 @@ fn lacking(report: &ProbeReport, has_topology: bool, answered: bool) -> Vec<Stri
     out
 }
 
-/// The interface endpoint (and its VPC) one of whose network interfaces has the address the
-/// probe connected to, or else the first address its DNS answer gave.
-fn answered_by(t: &Topology, report: &ProbeReport) -> Option<(String, String)> {
-    let ip = answered_ip(report)?;
-    t.endpoints.iter().find_map(|e| {
+/// What in the topology answered: the endpoint, the zone, the VPC, the profile.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Answered {
+    /// The interface endpoint one of whose network interfaces has the address.
+    pub endpoint: Option<String>,
+    /// The endpoint's VPC, or else the VPC of the zone.
+    pub vpc: Option<String>,
+    /// The private hosted zone one of whose A records holds the address.
+    pub zone: Option<String>,
+    /// The Route 53 Profile carrying that endpoint or zone.
+    pub profile: Option<String>,
+}
+
+/// What in `t` holds the address the probe connected to (or else the first its DNS answer
+/// gave): an endpoint's network interface, a private hosted zone's record, and the Profile that
+/// carries either.
+pub fn answered_by(t: &Topology, report: &ProbeReport) -> Answered {
+    let Some(ip) = answered_ip(report) else {
+        return Answered::default();
+    };
+    let endpoint = t.endpoints.iter().find(|e| {
         e.subnets
             .iter()
             .any(|s| std::net::IpAddr::V4(s.address.value) == ip)
-            .then(|| (e.id.value.to_string(), e.vpc.value.to_string()))
-    })
+    });
+    let zone = t.hosted_zones.iter().find(|z| {
+        z.records.iter().any(|r| match &r.value.data {
+            parallax_model::topology::RecordData::A(a) => {
+                a.iter().any(|x| std::net::IpAddr::V4(*x) == ip)
+            }
+            parallax_model::topology::RecordData::Aaaa(a) => {
+                a.iter().any(|x| std::net::IpAddr::V6(*x) == ip)
+            }
+            _ => false,
+        })
+    });
+    let profile = t.profiles.iter().find(|p| {
+        endpoint.is_some_and(|e| p.endpoints.iter().any(|x| x.value == e.id.value))
+            || zone.is_some_and(|z| p.hosted_zones.iter().any(|x| x.value == z.name.value))
+    });
+    Answered {
+        endpoint: endpoint.map(|e| e.id.value.to_string()),
+        vpc: endpoint
+            .map(|e| e.vpc.value.to_string())
+            .or_else(|| {
+                zone.and_then(|z| z.vpcs.first())
+                    .map(|v| v.value.to_string())
+            })
+            .or_else(|| {
+                profile
+                    .and_then(|p| p.vpcs.first())
+                    .map(|v| v.value.to_string())
+            }),
+        zone: zone.map(|z| z.name.value.to_string()),
+        profile: profile.map(|p| p.id.value.clone()),
+    }
 }
 
 /// Probes one target once, bounded by the timeout (a probe that overruns counts as failed by

@@ -8,8 +8,8 @@ use parallax_lab::run::Running;
 use parallax_lab::{LabOptions, run};
 use parallax_model::Scenario;
 use parallax_watch::{Config, Event, State};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+mod delivery;
 mod e2e;
 
 const URL: &str = "https://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com/prod/test";
@@ -243,6 +243,18 @@ fn the_deployment_files_are_what_the_readme_says() {
     assert_eq!(c.targets.len(), 2);
     assert!(c.targets.iter().all(|t| t.expect.is_some()));
     assert_eq!(c.snapshot_interval, std::time::Duration::from_secs(300));
+    let kinds: Vec<_> = c
+        .webhooks
+        .iter()
+        .map(|w| (w.name.as_str(), w.kind))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("relay", parallax_watch::webhook::Kind::Webhook),
+            ("alertmanager", parallax_watch::webhook::Kind::Alertmanager)
+        ]
+    );
     let unit =
         std::fs::read_to_string(deploy.join("systemd/parallax-watch.service")).expect("unit");
     assert!(unit.contains("ExecStart=/usr/local/bin/parallax watch --config "));
@@ -260,119 +272,6 @@ fn the_deployment_files_are_what_the_readme_says() {
             String::from_utf8_lossy(&out.stdout)
         );
     }
-}
-
-/// Events reach a webhook as Alertmanager payloads: a receiver that fails once gets the retry,
-/// and the delivery is reported when it is done (no sleeps: the test waits for that report).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn events_reach_the_webhook_with_retries() {
-    use parallax_watch::watcher::Seen;
-    use parallax_watch::webhook::{Delivery, Webhook, WebhookConfig};
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let bodies: Arc<Mutex<Vec<String>>> = Arc::default();
-    let seen = bodies.clone();
-    tokio::spawn(async move {
-        for n in 0..4 {
-            let Ok((mut tcp, _)) = listener.accept().await else {
-                return;
-            };
-            // Read one request: the head, then Content-Length bytes.
-            let mut buf = Vec::new();
-            let mut chunk = [0u8; 4096];
-            let body = loop {
-                let Ok(k) = tcp.read(&mut chunk).await else {
-                    return;
-                };
-                if k == 0 {
-                    return;
-                }
-                buf.extend_from_slice(&chunk[..k]);
-                let text = String::from_utf8_lossy(&buf).into_owned();
-                if let Some((head, body)) = text.split_once("\r\n\r\n") {
-                    let len: usize = head
-                        .lines()
-                        .find_map(|l| {
-                            l.to_ascii_lowercase()
-                                .strip_prefix("content-length:")
-                                .map(|v| v.trim().parse().unwrap_or(0))
-                        })
-                        .unwrap_or(0);
-                    if body.len() >= len {
-                        break body.to_owned();
-                    }
-                }
-            };
-            seen.lock().expect("bodies").push(body);
-            let status = if n == 0 {
-                "500 Internal Server Error"
-            } else {
-                "200 OK"
-            };
-            let _ = tcp
-                .write_all(
-                    format!("HTTP/1.1 {status}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
-                        .as_bytes(),
-                )
-                .await;
-        }
-    });
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let hook = Webhook::start(
-        WebhookConfig {
-            url: format!("http://{addr}/hooks/parallax")
-                .parse()
-                .expect("url"),
-            timeout: std::time::Duration::from_secs(5),
-            retries: 2,
-            queue: 4,
-        },
-        Box::new(move |d| {
-            let _ = tx.send(d);
-        }),
-    );
-    let event = Event {
-        time: 1_796_040_000.0,
-        target: "orders".to_owned(),
-        before: Some(Seen {
-            dns: "public".to_owned(),
-            front_door: Some("regional".to_owned()),
-            diagnosis: "ok".to_owned(),
-            status: Some(200),
-        }),
-        after: Seen {
-            dns: "private".to_owned(),
-            front_door: Some("vpce-0123456789abcdef0".to_owned()),
-            diagnosis: "endpoint-private-dns".to_owned(),
-            status: Some(403),
-        },
-        cause: "an interface endpoint's private DNS answers".to_owned(),
-        confirmed: Some(true),
-        endpoint: None,
-        vpc: None,
-        account_changes: Vec::new(),
-        unknown: Vec::new(),
-    };
-    assert!(hook.send(&event));
-    let delivered = tokio::time::timeout(std::time::Duration::from_secs(10), rx.recv())
-        .await
-        .expect("a delivery report in time");
-    assert_eq!(delivered, Some(Delivery::Sent));
-    let bodies = bodies.lock().expect("bodies").clone();
-    assert_eq!(bodies.len(), 2, "one failure, one retry");
-    assert_eq!(bodies[0], bodies[1], "the retry sends the same payload");
-    let v: serde_json::Value = serde_json::from_str(&bodies[1]).expect("JSON");
-    assert_eq!(v["version"], "4");
-    assert_eq!(v["status"], "firing");
-    assert_eq!(
-        v["alerts"][0]["labels"]["diagnosis"],
-        "endpoint-private-dns"
-    );
-    assert_eq!(v["alerts"][0]["labels"]["target"], "orders");
-    assert_eq!(v["alerts"][0]["startsAt"], "2026-11-30T12:00:00Z");
-    assert_eq!(v["alerts"][0]["endsAt"], "0001-01-01T00:00:00Z");
 }
 
 /// With a topology that knows the endpoint's addresses, the flip's event names the endpoint and
