@@ -15,7 +15,7 @@ use tokio::sync::mpsc;
 
 /// What a test receiver does with its n-th request.
 #[derive(Clone, Copy)]
-enum Act {
+pub(crate) enum Act {
     Ok,
     Fail,
     /// Reads the request and never answers.
@@ -24,13 +24,13 @@ enum Act {
 
 /// One request a receiver took.
 #[derive(Debug, Clone)]
-struct Got {
-    key: String,
-    body: serde_json::Value,
+pub(crate) struct Got {
+    pub(crate) key: String,
+    pub(crate) body: serde_json::Value,
 }
 
 /// An HTTP/1.1 receiver on 127.0.0.1:0; each request read whole and reported.
-async fn receiver(
+pub(crate) async fn receiver(
     act: impl Fn(usize) -> Act + Send + 'static,
 ) -> (url::Url, mpsc::UnboundedReceiver<Got>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -113,7 +113,13 @@ async fn receiver(
     )
 }
 
-fn hook(name: &str, url: url::Url, timeout: Duration, retries: u32, queue: usize) -> WebhookConfig {
+pub(crate) fn hook(
+    name: &str,
+    url: url::Url,
+    timeout: Duration,
+    retries: u32,
+    queue: usize,
+) -> WebhookConfig {
     WebhookConfig {
         name: name.to_owned(),
         url,

@@ -5,6 +5,11 @@
 //! task's PROXY header, as the task's own path does). Prometheus's HTTP API must show the
 //! endpoint-private-dns gauge at 1 within two scrape intervals of the endpoint's arrival, while
 //! blackbox_exporter only sees `probe_success 0`; rolled back, both recover.
+//!
+//! Issue 25 adds a real Alertmanager behind that Prometheus (the shipped alerting rules, a
+//! webhook receiver on loopback): the step change is an alert delivered by Alertmanager whose
+//! text names the endpoint and the VPC, and the rollback its resolution; watch's own webhook
+//! delivers the same flip, once.
 
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
@@ -16,6 +21,7 @@ use parallax_testkit::dns::{Transport, addresses, ask};
 use parallax_watch::State;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+use super::delivery::{Act, Got, hook, receiver};
 use super::{URL, config_every, lab_at};
 
 /// Prometheus's scrape interval and the watcher's probe interval in this test.
@@ -170,13 +176,58 @@ async fn until(
     None
 }
 
+/// The next payload watch's own webhook delivered.
+async fn next_payload(got: &mut tokio::sync::mpsc::UnboundedReceiver<Got>) -> serde_json::Value {
+    tokio::time::timeout(Duration::from_secs(30), got.recv())
+        .await
+        .expect("a delivery in time")
+        .expect("the receiver is up")
+        .body
+}
+
+/// What Alertmanager delivered to its webhook receiver, kept so that alerts can be looked for in
+/// any order.
+struct Inbox {
+    got: tokio::sync::mpsc::UnboundedReceiver<Got>,
+    alerts: Vec<serde_json::Value>,
+}
+
+impl Inbox {
+    /// The first alert named `name` with `status` delivered (others, such as the rule for
+    /// private answers with its `for: 1m`, are kept for later looks).
+    async fn alert(&mut self, name: &str, status: &str) -> serde_json::Value {
+        let t0 = Instant::now();
+        loop {
+            if let Some(i) = self
+                .alerts
+                .iter()
+                .position(|a| a["labels"]["alertname"] == name && a["status"] == status)
+            {
+                return self.alerts.remove(i);
+            }
+            assert!(
+                t0.elapsed() < Duration::from_secs(60),
+                "Alertmanager delivered no {status} {name}: {:?}",
+                self.alerts
+            );
+            let payload = next_payload(&mut self.got).await;
+            self.alerts
+                .extend(payload["alerts"].as_array().cloned().unwrap_or_default());
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn prometheus_sees_the_incident_through_watch_while_blackbox_sees_only_a_failure() {
-    let (Some(prometheus), Some(blackbox)) = (
+    let (Some(prometheus), Some(blackbox), Some(alertmanager)) = (
         parallax_testkit::interop::require("prometheus", "the Debian package prometheus"),
         parallax_testkit::interop::require(
             "prometheus-blackbox-exporter",
             "the Debian package prometheus-blackbox-exporter",
+        ),
+        parallax_testkit::interop::require(
+            "prometheus-alertmanager",
+            "the Debian package prometheus-alertmanager",
         ),
     ) else {
         return;
@@ -194,9 +245,46 @@ async fn prometheus_sees_the_incident_through_watch_while_blackbox_sees_only_a_f
         .expect("goto");
     let lab = std::sync::Arc::new(tokio::sync::Mutex::new(lab));
 
-    // parallax watch, every second.
+    // parallax watch, every second, with the topology that knows the endpoint's interfaces (as
+    // `--topology` or `--aws` gives it) and its own webhook.
     let cfg = std::sync::Arc::new(config_every(&args, "1s"));
-    let state = std::sync::Arc::new(State::new(Box::new(|_| {})));
+    let (hook_url, mut hook_got) = receiver(|_| Act::Ok).await;
+    let (am_hook, am_got) = receiver(|_| Act::Ok).await;
+    let mut inbox = Inbox {
+        got: am_got,
+        alerts: Vec::new(),
+    };
+    let am_port = free_port();
+    let metrics = parallax_watch::metrics::Metrics::new();
+    let hooks = parallax_watch::webhook::Webhooks::start(
+        vec![
+            hook("relay", hook_url, Duration::from_secs(5), 3, 100),
+            parallax_watch::webhook::WebhookConfig {
+                kind: parallax_watch::webhook::Kind::Alertmanager,
+                ..hook(
+                    "alertmanager",
+                    format!("http://127.0.0.1:{am_port}").parse().expect("url"),
+                    Duration::from_secs(5),
+                    3,
+                    100,
+                )
+            },
+        ],
+        metrics.deliveries(),
+        None,
+    );
+    let state = std::sync::Arc::new(State::with_metrics(
+        metrics,
+        Box::new(move |e| {
+            hooks.send(e);
+        }),
+    ));
+    state.set_topology(
+        scenario
+            .topology_at(scenario.step_index("endpoint-added").expect("step"))
+            .expect("its topology")
+            .clone(),
+    );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -233,12 +321,39 @@ async fn prometheus_sees_the_incident_through_watch_while_blackbox_sees_only_a_f
             .expect("blackbox_exporter starts"),
     );
 
-    // Prometheus, scraping both every second.
+    // Alertmanager (no cluster: nothing listens beyond loopback), delivering to a webhook
+    // receiver on loopback, waiting a second to group.
+    std::fs::write(
+        dir.join("alertmanager.yml"),
+        format!(
+            "route:\n  receiver: hook\n  group_by: [alertname, target]\n  group_wait: 1s\n  group_interval: 1s\n  repeat_interval: 1h\nreceivers:\n  - name: hook\n    webhook_configs:\n      - url: {am_hook}\n        send_resolved: true\n"
+        ),
+    )
+    .expect("alertmanager config");
+    let _alertmanager = Proc(
+        Command::new(alertmanager)
+            .arg(format!(
+                "--config.file={}",
+                dir.join("alertmanager.yml").display()
+            ))
+            .arg(format!("--storage.path={}", dir.join("am").display()))
+            .arg(format!("--web.listen-address=127.0.0.1:{am_port}"))
+            .arg("--cluster.listen-address=")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("alertmanager starts"),
+    );
+    let rules = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../deploy/prometheus/parallax-rules.yml");
+
+    // Prometheus, scraping both every second, evaluating the shipped rules every second.
     let prom_port = free_port();
     std::fs::write(
         dir.join("prometheus.yml"),
         format!(
-            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: parallax\n    static_configs: [{{ targets: ['{watch_addr}'] }}]\n  - job_name: blackbox\n    metrics_path: /probe\n    params: {{ module: [vpc] }}\n    static_configs: [{{ targets: ['{URL}'] }}]\n    relabel_configs:\n      - {{ source_labels: [__address__], target_label: __param_target }}\n      - {{ source_labels: [__param_target], target_label: instance }}\n      - {{ target_label: __address__, replacement: '127.0.0.1:{bb_port}' }}\n"
+            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nrule_files: ['{rules}']\nalerting:\n  alertmanagers:\n    - static_configs: [{{ targets: ['127.0.0.1:{am_port}'] }}]\nscrape_configs:\n  - job_name: parallax\n    static_configs: [{{ targets: ['{watch_addr}'] }}]\n  - job_name: blackbox\n    metrics_path: /probe\n    params: {{ module: [vpc] }}\n    static_configs: [{{ targets: ['{URL}'] }}]\n    relabel_configs:\n      - {{ source_labels: [__address__], target_label: __param_target }}\n      - {{ source_labels: [__param_target], target_label: instance }}\n      - {{ target_label: __address__, replacement: '127.0.0.1:{bb_port}' }}\n",
+            rules = rules.display()
         ),
     )
     .expect("prometheus config");
@@ -275,6 +390,7 @@ async fn prometheus_sees_the_incident_through_watch_while_blackbox_sees_only_a_f
     );
 
     // The endpoint with private DNS arrives.
+    let changed_at = Instant::now();
     lab.lock()
         .await
         .goto(
@@ -298,6 +414,59 @@ async fn prometheus_sees_the_incident_through_watch_while_blackbox_sees_only_a_f
             .is_some(),
         "blackbox saw the failure"
     );
+    // Alertmanager delivers the shipped rule's alert, naming the endpoint and the VPC.
+    let named = "vpce-0123456789abcdef0 in vpc-0a1b2c3d4e5f60718";
+    let firing = inbox.alert("ParallaxEndpointPrivateDns", "firing").await;
+    let delivered = changed_at.elapsed();
+    // The probe interval and a scrape to see it, two evaluation intervals, group_wait, and a
+    // second of slack for the processes' own schedules.
+    let alert_bound = SCRAPE * 2 + SCRAPE * 2 + SCRAPE + Duration::from_secs(2);
+    eprintln!(
+        "Alertmanager delivered the alert {delivered:?} after the change (bound {alert_bound:?})"
+    );
+    assert!(
+        firing["annotations"]["summary"]
+            .as_str()
+            .is_some_and(|s| s.contains(named)),
+        "{firing}"
+    );
+    assert_eq!(firing["labels"]["endpoint"], "vpce-0123456789abcdef0");
+    assert_eq!(firing["labels"]["vpc"], "vpc-0a1b2c3d4e5f60718");
+    assert!(
+        delivered <= alert_bound,
+        "{delivered:?} is more than {alert_bound:?}"
+    );
+    // watch's own alert, posted straight to Alertmanager's /api/v2/alerts, delivered by it.
+    let direct = inbox.alert("ParallaxAnswerChanged", "firing").await;
+    assert_eq!(
+        direct["labels"]["endpoint"], "vpce-0123456789abcdef0",
+        "{direct}"
+    );
+    assert_eq!(direct["labels"]["vpc"], "vpc-0a1b2c3d4e5f60718");
+    assert!(
+        direct["annotations"]["answered_by"]
+            .as_str()
+            .is_some_and(|s| s.contains(named)),
+        "{direct}"
+    );
+    // watch's own webhook: the first answer (ok), then the flip, naming the same.
+    let first = next_payload(&mut hook_got).await;
+    assert_eq!(first["alerts"][0]["labels"]["diagnosis"], "ok", "{first}");
+    let flip = next_payload(&mut hook_got).await;
+    let alert = &flip["alerts"][0];
+    assert_eq!(
+        alert["labels"]["diagnosis"], "endpoint-private-dns",
+        "{flip}"
+    );
+    assert_eq!(alert["labels"]["endpoint"], "vpce-0123456789abcdef0");
+    assert_eq!(alert["labels"]["vpc"], "vpc-0a1b2c3d4e5f60718");
+    assert!(
+        alert["annotations"]["answered_by"]
+            .as_str()
+            .is_some_and(|s| s.contains(named)),
+        "{flip}"
+    );
+
     // blackbox_exporter says only that it failed: no diagnosis of its own.
     assert_eq!(
         query(prom, r#"count(parallax_diagnosis{job="blackbox"})"#).await,
@@ -333,6 +502,19 @@ async fn prometheus_sees_the_incident_through_watch_while_blackbox_sees_only_a_f
             .await
             .is_some(),
         "blackbox recovered"
+    );
+
+    let resolved = inbox.alert("ParallaxEndpointPrivateDns", "resolved").await;
+    assert_eq!(resolved["labels"]["vpc"], "vpc-0a1b2c3d4e5f60718");
+    let direct = inbox.alert("ParallaxAnswerChanged", "resolved").await;
+    assert_eq!(direct["labels"]["target"], "orders");
+    let back = next_payload(&mut hook_got).await;
+    assert_eq!(back["status"], "resolved", "{back}");
+    assert_eq!(back["alerts"][0]["labels"]["diagnosis"], "ok");
+    // Once: the flip was delivered one time, and nothing more came.
+    assert!(
+        hook_got.try_recv().is_err(),
+        "watch's webhook delivered the flip more than once"
     );
 
     let _ = stop.send(true);
