@@ -464,7 +464,9 @@ Configuration (--config FILE, YAML; every problem is named with file:line:column
   listen: ADDR:PORT (127.0.0.1:9595)   interval: 30s   timeout: 10s   concurrency: 16   jitter: 0.1
   targets: [{ name, url, args: [probe flags], expect: { dns, front_door, status, ... },
               api_key_env: VAR, interval }]
-  modules: { NAME: { args: [probe flags] } }        (for /probe?target=URL&module=NAME)
+  modules: { NAME: { prober: http|tcp|dns, timeout, http: {...}, tcp: {...}, dns: {...},
+             args: [probe flags] } }           (blackbox_exporter's module format, for
+  modules_file: blackbox.yml                    /probe?target=URL&module=NAME)
   webhooks: [{ name, url: http://..., kind: webhook|alertmanager, timeout: 5s, retries: 3,
               queue: 1000 }]                        (or webhook: with one; a sender each)
   snapshot_interval: 5m                             (with --aws: how often the account is read)

@@ -43,6 +43,8 @@ struct RawConfig {
     jitter: Option<At<f64>>,
     targets: Vec<RawTarget>,
     modules: BTreeMap<String, RawModule>,
+    /// A blackbox_exporter configuration file whose modules `/probe` offers too.
+    modules_file: Option<At<String>>,
     webhook: Option<RawWebhook>,
     webhooks: Vec<RawWebhook>,
     /// With `parallax watch --aws`: how often the account is read again (default 5m).
@@ -58,6 +60,7 @@ const FIELDS: &[&str] = &[
     "jitter",
     "targets",
     "modules",
+    "modules_file",
     "webhook",
     "webhooks",
     "snapshot_interval",
@@ -86,6 +89,7 @@ impl<'de> Deserialize<'de> for RawConfig {
                         "jitter" => c.jitter = map.next_value()?,
                         "targets" => targets = Some(map.next_value()?),
                         "modules" => c.modules = map.next_value()?,
+                        "modules_file" => c.modules_file = map.next_value()?,
                         "webhook" => c.webhook = map.next_value()?,
                         "webhooks" => c.webhooks = map.next_value()?,
                         "snapshot_interval" => c.snapshot_interval = map.next_value()?,
@@ -136,11 +140,15 @@ struct RawTarget {
     api_key_env: Option<At<String>>,
 }
 
+/// A module as written: blackbox_exporter's keys and parallax's `args`, checked by
+/// [`crate::module::read`] so that every unknown option is named at once.
+type RawModule = BTreeMap<String, At<serde_json::Value>>;
+
+/// A blackbox_exporter configuration file (`modules_file:`), as blackbox_exporter reads it.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawModule {
-    #[serde(default)]
-    args: Vec<At<String>>,
+struct ModulesFile {
+    modules: BTreeMap<String, RawModule>,
 }
 
 /// A checked configuration.
@@ -158,8 +166,8 @@ pub struct Config {
     pub jitter: f64,
     /// The targets.
     pub targets: Vec<Target>,
-    /// The `/probe` modules: a name and the probe flags it means.
-    pub modules: BTreeMap<String, Vec<String>>,
+    /// The `/probe` modules, by name: `modules:` and those of `modules_file:`.
+    pub modules: BTreeMap<String, crate::module::Module>,
     /// Where events are POSTed: `webhook:` (one) and `webhooks:` (a list), each with a sender
     /// of its own.
     pub webhooks: Vec<crate::webhook::WebhookConfig>,
@@ -461,14 +469,63 @@ impl Config {
             }
         }
         let mut modules = BTreeMap::new();
-        for (name, m) in &raw.modules {
-            let args: Vec<String> = m.args.iter().map(|a| a.value.clone()).collect();
-            // Checked with a placeholder URL: `/probe` gives the real one.
-            if let Err(e) = probe_options(&args, "https://example.invalid/") {
-                let pos = m.args.first().map_or(Pos::UNKNOWN, |a| a.pos);
-                problems.push(Problem::new(pos, format!("modules.{name}.args"), e));
+        let mut read_modules = |list: &BTreeMap<String, RawModule>, problems: &mut Vec<Problem>| {
+            for (name, m) in list {
+                let field = format!("modules.{name}");
+                let Some(module) = crate::module::read(m, &field, problems) else {
+                    continue;
+                };
+                // Checked with a placeholder URL: `/probe` gives the real one.
+                if let Err(e) = probe_options(&module.args, "https://example.invalid/") {
+                    let pos = m.values().next().map_or(Pos::UNKNOWN, |a| a.pos);
+                    problems.push(Problem::new(pos, format!("{field}.args"), e));
+                }
+                modules.insert(name.clone(), module);
             }
-            modules.insert(name.clone(), args);
+        };
+        read_modules(&raw.modules, &mut problems);
+        if let Some(f) = &raw.modules_file {
+            // Relative to the configuration file, as Prometheus reads rule_files.
+            let path = std::path::Path::new(origin)
+                .parent()
+                .unwrap_or(std::path::Path::new("."))
+                .join(&f.value);
+            match std::fs::read_to_string(&path) {
+                Ok(text) => {
+                    match parallax_model::parse_yaml::<ModulesFile>(
+                        &text,
+                        &path.display().to_string(),
+                    ) {
+                        Ok(file) => {
+                            if let Some(twice) =
+                                file.modules.keys().find(|k| raw.modules.contains_key(*k))
+                            {
+                                problems.push(Problem::new(
+                                    f.pos,
+                                    "modules_file",
+                                    format!("module `{twice}` is also in modules:"),
+                                ));
+                            }
+                            let mut inner = Vec::new();
+                            read_modules(&file.modules, &mut inner);
+                            // The file's problems carry the file's name in their field.
+                            for p in inner {
+                                problems.push(Problem::new(
+                                    f.pos,
+                                    format!("modules_file {}:{}", path.display(), p.pos),
+                                    format!("{}: {}", p.field, p.message),
+                                ));
+                            }
+                        }
+                        Err(e) => problems.push(Problem::new(f.pos, "modules_file", e.to_string())),
+                    }
+                }
+                Err(e) => problems.push(Problem::new(
+                    f.pos,
+                    "modules_file",
+                    format!("{}: {e}", path.display()),
+                )),
+            }
         }
         let mut webhooks = Vec::new();
         let listed = raw
@@ -546,6 +603,27 @@ mod tests {
         ] {
             assert!(e.contains(want), "{want} not in\n{e}");
         }
+    }
+
+    /// blackbox_exporter's module options are read; every unknown one, and every one parallax
+    /// does not carry out, is named at once with the module's path.
+    #[test]
+    fn every_unknown_module_option_is_named_at_once() {
+        let text = "targets:\n  - { name: a, url: https://example.invalid/ }\nmodules:\n  ok:\n    prober: http\n    timeout: 5s\n    http: { valid_status_codes: [200, 301], method: POST, headers: { X-A: b }, fail_if_not_ssl: true, tls_config: { insecure_skip_verify: true }, preferred_ip_protocol: ip4, ip_protocol_fallback: false, follow_redirects: false, basic_auth: { username: u, password: p } }\n  bad:\n    prober: http\n    http: { valid_status_code: [200], fail_if_body_matches_regexp: ['('], tls_config: { server_name: x } }\n    typo: 1\n  dns_bad:\n    prober: dns\n    dns: { query_type: A }\n  icmp:\n    prober: icmp\n";
+        let e = Config::from_yaml(text, "watch.yaml")
+            .expect_err("invalid")
+            .to_string();
+        for want in [
+            "modules.bad.http.valid_status_code: unknown option",
+            "modules.bad.http.fail_if_body_matches_regexp: `(`",
+            "modules.bad.http.tls_config.server_name: not carried out",
+            "modules.bad.typo: unknown option",
+            "modules.dns_bad.dns.query_name: missing",
+            "modules.icmp.prober: this prober is not carried out",
+        ] {
+            assert!(e.contains(want), "{want} not in\n{e}");
+        }
+        assert!(!e.contains("modules.ok"), "{e}");
     }
 
     #[test]

@@ -17,6 +17,7 @@ use tokio::sync::watch;
 
 use crate::config::Config;
 use crate::metrics::{Metrics, Summary};
+use crate::module::{Module, Prober};
 use crate::watcher::State;
 
 /// OpenMetrics text, which Prometheus scrapes (and asks for).
@@ -24,15 +25,18 @@ const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=
 /// The classic text format, for every other client (curl, promtool).
 const TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
 
-/// The format the client asks for: OpenMetrics when its Accept names it, else the classic one.
-fn exposition(req: &Request<Incoming>, m: &Metrics) -> (&'static str, String) {
-    let openmetrics = req
-        .headers()
+/// Whether the client's Accept names OpenMetrics (Prometheus's does).
+fn wants_openmetrics(req: &Request<Incoming>) -> bool {
+    req.headers()
         .get_all(http::header::ACCEPT)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .any(|v| v.contains("application/openmetrics-text"));
-    if openmetrics {
+        .any(|v| v.contains("application/openmetrics-text"))
+}
+
+/// The format the client asks for: OpenMetrics when its Accept names it, else the classic one.
+fn exposition(req: &Request<Incoming>, m: &Metrics) -> (&'static str, String) {
+    if wants_openmetrics(req) {
         (OPENMETRICS, m.encode())
     } else {
         (TEXT, m.encode_text())
@@ -131,60 +135,95 @@ async fn answer(req: Request<Incoming>, config: &Config, state: &State) -> Respo
                     "target parameter is missing\n".into(),
                 );
             };
-            let module = params.get("module").map_or("http_2xx", String::as_str);
-            let args = match config.modules.get(module) {
-                Some(a) => a.clone(),
-                None if module == "http_2xx" => Vec::new(),
+            let name = params.get("module").map_or("http_2xx", String::as_str);
+            let module = match config.modules.get(name) {
+                Some(m) => m.clone(),
+                // blackbox_exporter's own default module: the http prober with its defaults.
+                None if name == "http_2xx" => Module {
+                    prober: Prober::Http(Box::default()),
+                    timeout: None,
+                    args: vec!["--location".to_owned()],
+                    written: "{\"prober\":\"http\"}".to_owned(),
+                },
                 None => {
                     return reply(
                         StatusCode::BAD_REQUEST,
                         "text/plain",
-                        format!("unknown module \"{module}\"\n"),
+                        format!("unknown module \"{name}\"\n"),
                     );
                 }
             };
-            let mut options = match crate::config::probe_options(&args, target) {
-                Ok(o) => o,
-                Err(e) => {
-                    return reply(
-                        StatusCode::BAD_REQUEST,
-                        "text/plain",
-                        format!("target {target:?}: {e}\n"),
-                    );
+            // As blackbox_exporter: the probe gets the scrape's timeout less an offset (capped by
+            // the module's own), so a stalled target is `probe_success 0` in a scrape that
+            // succeeds, not a failed scrape.
+            let own = module.timeout.unwrap_or(config.timeout).min(config.timeout);
+            let limit = scrape_timeout(&req).map_or(own, |t| t.min(own));
+            let openmetrics = wants_openmetrics(&req);
+            let (text, body) = match &module.prober {
+                Prober::Tcp(t) => {
+                    let out = crate::probers::tcp(target, t, limit).await;
+                    (out.log.join("\n"), out.encode(openmetrics))
                 }
-            };
-            // As blackbox_exporter: the probe gets the scrape's timeout less an offset, so a
-            // stalled target is `probe_success 0` in a scrape that succeeds, not a failed scrape.
-            let limit = scrape_timeout(&req).map_or(config.timeout, |t| t.min(config.timeout));
-            options.max_time = options.max_time.min(limit);
-            let started = std::time::Instant::now();
-            let probed = tokio::time::timeout(
-                limit + std::time::Duration::from_millis(100),
-                parallax_probe::probe(&options, None, None),
-            )
-            .await;
-            let m = Metrics::new();
-            let text = match probed {
-                Ok(report) => {
-                    let summary = Summary::of(&report, None);
-                    m.record(&Vec::new(), &report, &summary, false);
-                    report.to_text()
+                Prober::Dns(d) => {
+                    let out = crate::probers::dns(target, d, limit).await;
+                    (out.log.join("\n"), out.encode(openmetrics))
                 }
-                Err(_) => {
-                    m.timed_out(&Vec::new(), started.elapsed().as_secs_f64());
-                    format!("the probe did not end within {limit:?}\n")
+                Prober::Parallax | Prober::Http(_) => {
+                    let mut options = match crate::config::probe_options(&module.args, target) {
+                        Ok(o) => o,
+                        Err(e) => {
+                            return reply(
+                                StatusCode::BAD_REQUEST,
+                                "text/plain",
+                                format!("target {target:?}: {e}\n"),
+                            );
+                        }
+                    };
+                    if let Prober::Http(checks) = &module.prober {
+                        checks.apply(&mut options);
+                    }
+                    options.max_time = options.max_time.min(limit);
+                    let started = std::time::Instant::now();
+                    let probed = tokio::time::timeout(
+                        limit + std::time::Duration::from_millis(100),
+                        parallax_probe::probe(&options, None, None),
+                    )
+                    .await;
+                    let m = Metrics::new();
+                    let text = match probed {
+                        Ok(report) => {
+                            let summary = Summary::of(&report, None);
+                            m.record(&Vec::new(), &report, &summary, false);
+                            if let Prober::Http(checks) = &module.prober {
+                                let (ok, regex) = checks.judge(&report);
+                                m.judged(&Vec::new(), ok, regex, checks.redirects_offered(&report));
+                            }
+                            report.to_text()
+                        }
+                        Err(_) => {
+                            m.timed_out(&Vec::new(), started.elapsed().as_secs_f64());
+                            format!("the probe did not end within {limit:?}\n")
+                        }
+                    };
+                    let body = if openmetrics {
+                        m.encode()
+                    } else {
+                        m.encode_text()
+                    };
+                    (text, body)
                 }
             };
             if params.get("debug").is_some_and(|d| d == "true") {
                 // blackbox_exporter's debug page: what the probe did, the metrics it would have
                 // given, and the module.
-                let body = format!(
-                    "Logs for the probe:\n{text}\n\nMetrics that would have been returned:\n{}\n\nModule configuration:\n{module}: {{ args: {args:?} }}\n",
-                    m.encode_text()
+                let metrics = body;
+                let debug = format!(
+                    "Logs for the probe:\n{text}\n\nMetrics that would have been returned:\n{metrics}\n\nModule configuration:\n{name}: {}\n",
+                    module.written
                 );
-                return reply(StatusCode::OK, "text/plain; charset=utf-8", body);
+                return reply(StatusCode::OK, "text/plain; charset=utf-8", debug);
             }
-            let (ct, body) = exposition(&req, &m);
+            let ct = if openmetrics { OPENMETRICS } else { TEXT };
             reply(StatusCode::OK, ct, body)
         }
         _ => reply(StatusCode::NOT_FOUND, "text/plain", "not found\n".into()),

@@ -5,6 +5,9 @@
 //! - [`event`]: a change of what a target sees, as events and webhooks carry it.
 //! - [`watcher`]: the schedule (interval, jitter, timeout, bounded concurrency), each target's
 //!   last answer, and change events.
+//! - [`module`]: `/probe` modules as blackbox_exporter writes them (`prober`, `timeout`,
+//!   `http:`, `tcp:`, `dns:`), every unknown option named.
+//! - [`probers`]: blackbox_exporter's tcp and dns probers.
 //! - [`metrics`]: blackbox_exporter's metric names and parallax's own, with bounded labels.
 //! - [`http`]: `/metrics`, the blackbox-compatible `/probe`, `/healthz`.
 //! - [`webhook`]: events POSTed as Alertmanager webhook payloads, through a bounded queue.
@@ -13,6 +16,8 @@ pub mod config;
 pub mod event;
 pub mod http;
 pub mod metrics;
+pub mod module;
+pub mod probers;
 pub mod watcher;
 pub mod webhook;
 

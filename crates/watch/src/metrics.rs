@@ -65,7 +65,7 @@ fn http_version(v: &str) -> f64 {
 
 /// blackbox_exporter's `probe_ip_addr_hash`: FNV-1a (32 bits) over the address's bytes (4 for
 /// IPv4, 16 for IPv6).
-fn ip_hash(ip: std::net::IpAddr) -> f64 {
+pub fn ip_hash(ip: std::net::IpAddr) -> f64 {
     let bytes: Vec<u8> = match ip {
         std::net::IpAddr::V4(a) => a.octets().to_vec(),
         std::net::IpAddr::V6(a) => a.octets().to_vec(),
@@ -395,10 +395,17 @@ impl Metrics {
         // No body or header regular expressions are configured: nothing fails for one.
         self.failed_due_to_regex.get_or_create(base).set(0);
         self.chain_info(base, obs.tls.as_ref().and_then(|t| t.chain.first()));
-        let content_length = http
-            .and_then(|h| h.headers.get("content-length"))
-            .and_then(|v| v.trim().parse::<f64>().ok())
-            .unwrap_or(-1.0);
+        // As blackbox_exporter (Go's Response.ContentLength): the header's value, -1 for a
+        // response without one, 0 when no response came.
+        let content_length = match http.filter(|h| h.status.is_some()) {
+            None => 0.0,
+            Some(h) => h
+                .all_headers
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+                .and_then(|(_, v)| v.trim().parse::<f64>().ok())
+                .unwrap_or(-1.0),
+        };
         self.content_length.get_or_create(base).set(content_length);
         self.body_length
             .get_or_create(base)
@@ -476,6 +483,24 @@ impl Metrics {
         if summary.confirmed {
             self.confirmations.get_or_create(base).inc();
         }
+    }
+
+    /// blackbox_exporter's verdict on an http probe: `probe_success` by its rules (statuses,
+    /// versions, TLS, expressions) and `probe_failed_due_to_regex`.
+    pub fn judged(
+        &self,
+        base: &Labels,
+        success: bool,
+        failed_due_to_regex: bool,
+        redirects: Option<i64>,
+    ) {
+        if let Some(r) = redirects {
+            self.redirects.get_or_create(base).set(r);
+        }
+        self.success.get_or_create(base).set(i64::from(success));
+        self.failed_due_to_regex
+            .get_or_create(base)
+            .set(i64::from(failed_due_to_regex));
     }
 
     /// The delivery metrics' families, for the receivers' senders to update.

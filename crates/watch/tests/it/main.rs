@@ -9,6 +9,7 @@ use parallax_lab::{LabOptions, run};
 use parallax_model::Scenario;
 use parallax_watch::{Config, Event, State};
 
+mod conformance;
 mod delivery;
 mod e2e;
 
