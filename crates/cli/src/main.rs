@@ -208,6 +208,24 @@ fn show_reproduction(
         .context("the last step's topology")?;
     parallax_lab::reproduce::write_files(dir, topology, lab)?;
     print!("{}", parallax_lab::reproduce::instructions(dir, step, lab));
+    // What `parallax watch` needs to watch the lab, and Prometheus to scrape the watcher.
+    let listen = std::net::SocketAddr::from(([127, 0, 0, 1], 9595));
+    if let Some(w) = parallax_lab::reproduce::watch_files(dir, step, topology, lab, listen) {
+        let (config, scrape) = (dir.join("watch.yaml"), dir.join("prometheus.yml"));
+        std::fs::write(&config, &w.watch_yaml)
+            .with_context(|| format!("{}: cannot write", config.display()))?;
+        std::fs::write(&scrape, &w.scrape_yaml)
+            .with_context(|| format!("{}: cannot write", scrape.display()))?;
+        println!(
+            "\n  watch it: parallax watch --config {} (metrics on http://{listen}/metrics)\n  Prometheus scrape configuration ({}):",
+            config.display(),
+            scrape.display()
+        );
+        for line in w.scrape_yaml.lines() {
+            println!("    {line}");
+        }
+    }
+    println!("\nstop with Ctrl-C");
     Ok(())
 }
 

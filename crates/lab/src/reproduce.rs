@@ -117,8 +117,100 @@ pub fn instructions(dir: &Path, step: &StepReport, lab: &Running) -> String {
         }
         let _ = writeln!(o, "{line} {}", r.url);
     }
-    o.push_str("\nstop with Ctrl-C\n");
     o
+}
+
+/// What `parallax watch` needs to watch the running lab: a `watch.yaml` with one target per
+/// request of `step`, probed as its vantage point does (its view's resolver, its address in the
+/// PROXY header, its API key and client certificate from the files of [`write_files`]), and the
+/// Prometheus scrape configuration for the watcher at `listen`.
+#[derive(Debug, Clone)]
+pub struct WatchFiles {
+    /// `watch.yaml`.
+    pub watch_yaml: String,
+    /// A `scrape_configs` entry for Prometheus.
+    pub scrape_yaml: String,
+}
+
+/// See [`WatchFiles`]; `None` when a request's view is not the lab's.
+pub fn watch_files(
+    dir: &Path,
+    step: &StepReport,
+    topology: &Topology,
+    lab: &Running,
+    listen: std::net::SocketAddr,
+) -> Option<WatchFiles> {
+    let quote = |s: &str| format!("'{}'", s.replace('\'', "''"));
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "# parallax watch for the lab at step {} (written by `parallax lab --keep-running`):\n# one target per request, probed from its vantage point's view.\nlisten: {listen}\ninterval: 10s\ntimeout: 5s\ntargets:",
+        step.name
+    );
+    let mut names = std::collections::BTreeSet::new();
+    for r in &step.requests {
+        let client = topology
+            .vantages
+            .iter()
+            .find(|v| v.name.value == r.from)
+            .and_then(|v| v.address.as_ref())
+            .map_or(std::net::IpAddr::from([127, 0, 0, 1]), |a| a.value);
+        let mut args = probe_flags(lab, &dir.join("server-ca.pem"), &r.view, client)?;
+        if let Some(k) = &r.api_key_id {
+            args.extend([
+                "--api-key-file".to_owned(),
+                dir.join(format!("key-{k}.txt")).display().to_string(),
+            ]);
+        }
+        if let Some(c) = r
+            .client_certificate
+            .as_deref()
+            .and_then(|c| c.strip_prefix("lab:"))
+        {
+            args.extend([
+                "--cert".to_owned(),
+                dir.join(format!("{c}-client.pem")).display().to_string(),
+                "--key".to_owned(),
+                dir.join(format!("{c}-client.key")).display().to_string(),
+            ]);
+        }
+        if r.method != "GET" {
+            args.extend(["-X".to_owned(), r.method.clone()]);
+        }
+        // A label value: the vantage point, numbered when it makes more than one request.
+        let base: String = r
+            .from
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                    c
+                } else {
+                    '-'
+                }
+            })
+            .take(60)
+            .collect();
+        let mut name = base.clone();
+        let mut n = 2;
+        while !names.insert(name.clone()) {
+            name = format!("{base}-{n}");
+            n += 1;
+        }
+        let list: Vec<String> = args.iter().map(|a| quote(a)).collect();
+        let _ = writeln!(
+            o,
+            "  - name: {name}\n    url: {}\n    args: [{}]",
+            quote(&r.url),
+            list.join(", ")
+        );
+    }
+    let scrape_yaml = format!(
+        "scrape_configs:\n  - job_name: parallax-lab\n    scrape_interval: 10s\n    static_configs:\n      - targets: ['{listen}']\n"
+    );
+    Some(WatchFiles {
+        watch_yaml: o,
+        scrape_yaml,
+    })
 }
 
 /// The `parallax probe` flags that call a running lab from one of its views, as its vantage

@@ -364,6 +364,49 @@ fn lab_keep_running_lines_reproduce_the_outcomes() {
     assert_eq!(digs[0], "10.0.1.17\n10.0.2.17\n");
     assert_eq!(digs[1], "52.94.133.10\n52.94.133.11\n");
 
+    // The watch.yaml it wrote watches the running lab as is: each target's first answer is the
+    // request's own outcome.
+    assert!(
+        lines.iter().any(|l| l.contains("job_name: parallax-lab")),
+        "the scrape configuration is printed"
+    );
+    let mut watch = parallax()
+        .args(["watch", "--listen", "127.0.0.1:0", "--config"])
+        .arg(format!("{dir}/watch.yaml"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("watch spawns");
+    let events = BufReader::new(watch.stdout.take().expect("stdout"));
+    let mut first: Vec<(String, String)> = events
+        .lines()
+        .take(4)
+        .map(|l| {
+            let e: serde_json::Value = serde_json::from_str(&l.expect("line")).expect("JSON");
+            (
+                e["target"].as_str().unwrap_or("").to_owned(),
+                e["after"]["diagnosis"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect();
+    first.sort();
+    let _ = watch.kill();
+    let _ = watch.wait();
+    let diagnoses: Vec<&str> = first.iter().map(|(_, d)| d.as_str()).collect();
+    assert_eq!(
+        diagnoses
+            .iter()
+            .filter(|d| **d == "endpoint-private-dns")
+            .count(),
+        2,
+        "the ECS task's two requests are shadowed: {first:?}"
+    );
+    assert_eq!(
+        diagnoses.iter().filter(|d| **d == "ok").count(),
+        2,
+        "the laptop and the custom domain are fine: {first:?}"
+    );
+
     let pid = child.id().to_string();
     assert!(
         Command::new("kill")
