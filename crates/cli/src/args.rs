@@ -15,6 +15,17 @@ use clap::{Parser, Subcommand};
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// The largest configuration file read (topology, scenario, OpenAPI, certificate, key,
+    /// truststore, watch configuration); larger files, and anything not a regular file, are
+    /// refused with their name. analyze's inputs have their own --max-input-size.
+    #[arg(
+        long,
+        global = true,
+        value_name = "BYTES",
+        env = "PARALLAX_MAX_CONFIG_SIZE",
+        default_value_t = parallax_model::input::DEFAULT_MAX_CONFIG
+    )]
+    pub max_config_size: u64,
 }
 
 #[derive(Subcommand, Debug)]

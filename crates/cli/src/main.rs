@@ -25,6 +25,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 fn main() -> ExitCode {
     init_tracing();
     let cli = Cli::parse();
+    parallax_model::input::set_config_limit(cli.max_config_size);
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
@@ -405,7 +406,7 @@ fn summarise(t: &Topology) {
 /// A file's content, as a hash (`--watch-config`; topology files are small).
 fn content_hash(p: &std::path::Path) -> Option<u64> {
     use std::hash::{Hash as _, Hasher as _};
-    let bytes = std::fs::read(p).ok()?;
+    let bytes = parallax_model::input::read_config_bytes(p).ok()?;
     let mut h = std::collections::hash_map::DefaultHasher::new();
     bytes.hash(&mut h);
     Some(h.finish())
@@ -669,7 +670,7 @@ async fn gateway(args: GatewayArgs) -> anyhow::Result<ExitCode> {
 fn probe_diff(a: &PathBuf, b: &PathBuf) -> anyhow::Result<ExitCode> {
     let read = |p: &PathBuf| -> anyhow::Result<serde_json::Value> {
         let text =
-            std::fs::read_to_string(p).with_context(|| format!("{}: cannot read", p.display()))?;
+            parallax_model::input::read_config(p).with_context(|| p.display().to_string())?;
         serde_json::from_str(&text).with_context(|| format!("{}: not JSON", p.display()))
     };
     match parallax_probe::diff::first_divergence(&read(a)?, &read(b)?)
@@ -784,8 +785,8 @@ async fn watch(args: WatchArgs) -> anyhow::Result<ExitCode> {
             bail!("give --config FILE or one URL with the probe's flags, not both ({url})")
         }
         (Some(path), None) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("{}: cannot read", path.display()))?;
+            let text = parallax_model::input::read_config(path)
+                .with_context(|| path.display().to_string())?;
             let mut c = Config::from_yaml(&text, &path.display().to_string())?;
             if let Some(l) = args.listen {
                 c.listen = l;

@@ -208,8 +208,8 @@ pub fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, CertError
         path: path.to_owned(),
         message,
     };
-    let certs: Vec<_> = CertificateDer::pem_file_iter(path)
-        .map_err(|e| err(e.to_string()))?
+    let bytes = parallax_model::input::read_config_bytes(path).map_err(|e| err(e.to_string()))?;
+    let certs: Vec<_> = CertificateDer::pem_slice_iter(&bytes)
         .collect::<Result<_, _>>()
         .map_err(|e| err(e.to_string()))?;
     if certs.is_empty() {
@@ -224,15 +224,19 @@ pub fn read_crls(path: &Path) -> Result<Vec<CertificateRevocationListDer<'static
         path: path.to_owned(),
         message,
     };
-    CertificateRevocationListDer::pem_file_iter(path)
-        .map_err(|e| err(e.to_string()))?
+    let bytes = parallax_model::input::read_config_bytes(path).map_err(|e| err(e.to_string()))?;
+    CertificateRevocationListDer::pem_slice_iter(&bytes)
         .collect::<Result<_, _>>()
         .map_err(|e| err(e.to_string()))
 }
 
 fn read_identity(path: &Path) -> Result<Identity, CertError> {
     let chain = read_certs(path)?;
-    let key = PrivateKeyDer::from_pem_file(path).map_err(|e| CertError::File {
+    let bytes = parallax_model::input::read_config_bytes(path).map_err(|e| CertError::File {
+        path: path.to_owned(),
+        message: e.to_string(),
+    })?;
+    let key = PrivateKeyDer::from_pem_slice(&bytes).map_err(|e| CertError::File {
         path: path.to_owned(),
         message: format!("no private key: {e}"),
     })?;

@@ -56,13 +56,13 @@ impl Problem {
 #[non_exhaustive]
 pub enum LoadError {
     /// The file could not be read at all.
-    #[error("{}: cannot read: {error}", path.display())]
+    #[error("{}: {error}", path.display())]
     Read {
         /// The file that could not be read.
         path: PathBuf,
         /// Said in the message, and not a `source`: a report that prints the chain would say
         /// it twice.
-        error: std::io::Error,
+        error: crate::input::InputError,
     },
     /// The file was read and has problems; every one found is listed.
     #[error("{}", Listing { origin, problems })]

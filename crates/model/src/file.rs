@@ -39,7 +39,7 @@ impl ModelFile {
     /// Reads a file: a scenario when a top-level line starts with `steps:` or `topology:`,
     /// else a bare topology.
     pub fn from_path(path: &Path) -> Result<ModelFile, LoadError> {
-        let text = std::fs::read_to_string(path).map_err(|error| LoadError::Read {
+        let text = crate::input::read_config(path).map_err(|error| LoadError::Read {
             path: path.to_owned(),
             error,
         })?;

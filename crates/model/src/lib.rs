@@ -24,6 +24,7 @@ pub mod error_type;
 pub mod exposition;
 pub mod file;
 pub mod ids;
+pub mod input;
 pub mod naming;
 pub mod notice;
 pub mod openapi;

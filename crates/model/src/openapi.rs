@@ -131,7 +131,7 @@ const HARMLESS: [&str; 3] = [
 
 /// Reads the definition at `path`.
 pub fn read_file(path: &Path) -> Result<Definition, LoadError> {
-    let text = std::fs::read_to_string(path).map_err(|error| LoadError::Read {
+    let text = crate::input::read_config(path).map_err(|error| LoadError::Read {
         path: path.to_owned(),
         error,
     })?;

@@ -621,7 +621,7 @@ impl Scenario {
 
     /// Reads and checks a scenario file.
     pub fn from_path(path: &Path) -> Result<Scenario, LoadError> {
-        let text = std::fs::read_to_string(path).map_err(|error| LoadError::Read {
+        let text = crate::input::read_config(path).map_err(|error| LoadError::Read {
             path: path.to_owned(),
             error,
         })?;

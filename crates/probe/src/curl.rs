@@ -279,14 +279,14 @@ pub enum FlagError {
     #[error("-H `{0}`: expected `Name: value`, `Name:` (remove) or `Name;` (empty)")]
     Header(String),
     /// A file named by a flag (`-d @FILE`, `--api-key-file`) that cannot be read.
-    #[error("{flag} {}: cannot read: {source}", path.display())]
+    #[error("{flag} {}: {source}", path.display())]
     Read {
         /// The flag.
         flag: &'static str,
         /// The file it names.
         path: PathBuf,
-        /// Why it cannot be read.
-        source: std::io::Error,
+        /// Why it cannot be read (not a regular file, too large, unreadable).
+        source: parallax_model::input::InputError,
     },
     /// A `--cacert`, `--cert` or `--key` file without usable PEM.
     #[error("{flag} {}: {problem}", path.display())]
@@ -378,7 +378,7 @@ impl CurlFlags {
         match self.write_out.as_deref() {
             Some(f) if f.starts_with('@') => {
                 let path = PathBuf::from(&f[1..]);
-                std::fs::read_to_string(&path)
+                parallax_model::input::read_config(&path)
                     .map(Some)
                     .map_err(|source| FlagError::Read {
                         flag: "-w",
@@ -442,11 +442,12 @@ impl CurlFlags {
         }
         if let Some(d) = &self.data {
             opts.body = match d.strip_prefix('@') {
-                Some(path) => std::fs::read(path).map_err(|source| FlagError::Read {
-                    flag: "-d",
-                    path: PathBuf::from(path),
-                    source,
-                })?,
+                Some(path) => parallax_model::input::read_config_bytes(std::path::Path::new(path))
+                    .map_err(|source| FlagError::Read {
+                        flag: "-d",
+                        path: PathBuf::from(path),
+                        source,
+                    })?,
                 None => d.clone().into_bytes(),
             };
             opts.form_body = true;
@@ -483,7 +484,14 @@ impl CurlFlags {
         if let Some(cert) = &self.cert {
             let chain = read_certs("--cert", cert)?;
             let key_file = self.key.as_ref().unwrap_or(cert);
-            let key = PrivateKeyDer::from_pem_file(key_file).map_err(|_| FlagError::Pem {
+            let bytes = parallax_model::input::read_config_bytes(key_file).map_err(|source| {
+                FlagError::Read {
+                    flag: "--key",
+                    path: key_file.clone(),
+                    source,
+                }
+            })?;
+            let key = PrivateKeyDer::from_pem_slice(&bytes).map_err(|_| FlagError::Pem {
                 flag: "--key",
                 path: key_file.clone(),
                 problem: "no private key (pass --key)".to_owned(),
@@ -565,7 +573,7 @@ impl CurlFlags {
         };
         opts.api_key = match &self.api_key_file {
             Some(p) => Some(
-                std::fs::read_to_string(p)
+                parallax_model::input::read_config(p)
                     .map_err(|source| FlagError::Read {
                         flag: "--api-key-file",
                         path: p.clone(),
@@ -611,7 +619,7 @@ fn read_cert_dir_uncached(
     let entries = std::fs::read_dir(dir).map_err(|source| FlagError::Read {
         flag,
         path: dir.clone(),
-        source,
+        source: parallax_model::input::InputError::Unreadable(source),
     })?;
     let mut files: Vec<PathBuf> = entries
         .filter_map(Result::ok)
@@ -621,8 +629,8 @@ fn read_cert_dir_uncached(
     files.sort();
     let mut out = Vec::new();
     for f in files.iter().take(10_000) {
-        if let Ok(iter) = CertificateDer::pem_file_iter(f) {
-            out.extend(iter.filter_map(Result::ok));
+        if let Ok(bytes) = parallax_model::input::read_config_bytes(f) {
+            out.extend(CertificateDer::pem_slice_iter(&bytes).filter_map(Result::ok));
         }
     }
     if out.is_empty() {
@@ -660,11 +668,12 @@ fn parse_pins(spec: &str) -> Result<Vec<[u8; 32]>, FlagError> {
             .collect();
     }
     let path = PathBuf::from(spec);
-    let bytes = std::fs::read(&path).map_err(|source| FlagError::Read {
-        flag: "--pinnedpubkey",
-        path: path.clone(),
-        source,
-    })?;
+    let bytes =
+        parallax_model::input::read_config_bytes(&path).map_err(|source| FlagError::Read {
+            flag: "--pinnedpubkey",
+            path: path.clone(),
+            source,
+        })?;
     let der = match rustls_pki_types::SubjectPublicKeyInfoDer::from_pem_slice(&bytes) {
         Ok(spki) => spki.as_ref().to_vec(),
         Err(_) => bytes,
@@ -716,15 +725,15 @@ fn read_certs(flag: &'static str, p: &PathBuf) -> Result<Vec<CertificateDer<'sta
 
 fn read_certs_uncached(
     flag: &'static str,
-    p: &PathBuf,
+    p: &std::path::Path,
 ) -> Result<Vec<CertificateDer<'static>>, FlagError> {
     let pem = |problem: String| FlagError::Pem {
         flag,
-        path: p.clone(),
+        path: p.to_path_buf(),
         problem,
     };
-    let certs: Vec<_> = CertificateDer::pem_file_iter(p)
-        .map_err(|e| pem(format!("cannot read: {e}")))?
+    let bytes = parallax_model::input::read_config_bytes(p).map_err(|e| pem(e.to_string()))?;
+    let certs: Vec<_> = CertificateDer::pem_slice_iter(&bytes)
         .collect::<Result<_, _>>()
         .map_err(|e| pem(format!("not PEM certificates: {e}")))?;
     if certs.is_empty() {

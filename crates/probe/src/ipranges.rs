@@ -68,9 +68,9 @@ impl IpRanges {
                 detail: format!("{} bytes, more than 64 MiB", meta.len()),
             });
         }
-        let text = std::fs::read_to_string(path).map_err(|source| IpRangesError::Read {
+        let text = parallax_model::input::read_config(path).map_err(|e| IpRangesError::Format {
             path: shown.clone(),
-            source,
+            detail: e.to_string(),
         })?;
         IpRanges::parse(&text).map_err(|detail| IpRangesError::Format {
             path: shown,

@@ -490,7 +490,7 @@ impl Config {
                 .parent()
                 .unwrap_or(std::path::Path::new("."))
                 .join(&f.value);
-            match std::fs::read_to_string(&path) {
+            match parallax_model::input::read_config(&path) {
                 Ok(text) => {
                     match parallax_model::parse_yaml::<ModulesFile>(
                         &text,

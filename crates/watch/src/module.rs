@@ -474,7 +474,7 @@ fn http(p: &mut Reader<'_>, at: &At<Value>, c: &mut HttpChecks, args: &mut Vec<S
                 let user = v["username"].as_str();
                 let pass = match (v["password"].as_str(), v["password_file"].as_str()) {
                     (Some(p), _) => Some(p.to_owned()),
-                    (None, Some(f)) => std::fs::read_to_string(f)
+                    (None, Some(f)) => parallax_model::input::read_config(std::path::Path::new(f))
                         .map(|s| s.trim_end_matches(['\r', '\n']).to_owned())
                         .map_err(|e| wrong(p, &format!("password_file {f}: {e}")))
                         .ok(),
@@ -490,7 +490,10 @@ fn http(p: &mut Reader<'_>, at: &At<Value>, c: &mut HttpChecks, args: &mut Vec<S
                 Some(t) => c.bearer_token = Some(t.to_owned()),
                 None => wrong(p, "a string"),
             },
-            "bearer_token_file" => match v.as_str().map(std::fs::read_to_string) {
+            "bearer_token_file" => match v
+                .as_str()
+                .map(|f| parallax_model::input::read_config(std::path::Path::new(f)))
+            {
                 Some(Ok(t)) => c.bearer_token = Some(t.trim().to_owned()),
                 Some(Err(e)) => wrong(p, &format!("{e}")),
                 None => wrong(p, "a file name"),

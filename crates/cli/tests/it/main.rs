@@ -1039,10 +1039,22 @@ fn the_gateway_reloads_on_sighup_and_keeps_its_counters() {
     gw.signal("HUP");
     until("parallax_gateway_reloads_total{result=\"refused\"} 1");
     assert_eq!(gw.call(key).0, 429, "still the running configuration");
+    // Issue 26: the file becomes a symlink to /dev/zero. The reload refuses it at once (not a
+    // regular file) instead of reading without end, the running configuration stays, and
+    // SIGTERM is honoured afterwards (`stop` waits for the exit, bounded).
+    std::fs::remove_file(&file).expect("rm");
+    std::os::unix::fs::symlink("/dev/zero", &file).expect("symlink");
+    gw.signal("HUP");
+    until("parallax_gateway_reloads_total{result=\"refused\"} 2");
+    assert_eq!(gw.call(key).0, 429, "still the running configuration");
     let err = gw.stop();
     assert!(
         err.contains("reload (SIGHUP) refused, the running configuration stays:")
             && err.contains("topology.yaml:2:"),
+        "{err}"
+    );
+    assert!(
+        err.contains("topology.yaml: not a regular file (it is a device)"),
         "{err}"
     );
     let _ = std::fs::remove_dir_all(&dir);
