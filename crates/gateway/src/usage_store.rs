@@ -123,10 +123,12 @@ impl std::fmt::Debug for RedisStore {
 }
 
 /// The decision, run by Redis as one script. Returns 0 (admitted), 1 (quota) or 2 (throttle).
-/// KEYS: the window's count, the bucket, the first-window marker. ARGV: quota limit (-1: no
-/// quota), offset, window id, window end (Unix seconds), rate, burst (-1: no throttle).
+/// KEYS: the window's count, the bucket, the first-window marker, the ids record. ARGV: quota
+/// limit (-1: no quota), offset, window id, window end (Unix seconds), rate, burst (-1: no
+/// throttle), the plan and key ids (kept beside the digest that names the keys).
 const DECIDE: &str = r"
 if redis.replicate_commands then redis.replicate_commands() end
+redis.call('SET', KEYS[4], ARGV[7], 'NX')
 local limit = tonumber(ARGV[1])
 if limit >= 0 then
   local offset = tonumber(ARGV[2])
@@ -249,16 +251,35 @@ impl RedisStore {
     }
 }
 
+/// The prefix of a (plan, key) pair's Redis keys: `parallax:usage:v2:{DIGEST}`, DIGEST being
+/// 32 hex digits of SHA-256 over the length-prefixed plan id and key id, so that no two pairs
+/// share counters whatever their ids hold (`a/b`+`c` and `a`+`b/c` did when the ids were joined
+/// by `/`), and one hash tag keeps a pair's keys in one Redis Cluster slot. The ids themselves
+/// are kept beside, in `…:ids`.
+pub fn key_base(plan_id: &str, key_id: &str) -> String {
+    let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+    for part in [plan_id, key_id] {
+        ctx.update(&u64::try_from(part.len()).unwrap_or(u64::MAX).to_be_bytes());
+        ctx.update(part.as_bytes());
+    }
+    let hex: String = ctx.finish().as_ref()[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("parallax:usage:v2:{{{hex}}}")
+}
+
 impl UsageStore for RedisStore {
     fn counter(&self, key_id: &str, plan_id: &str, limits: Limits) -> Arc<dyn PlanCounter> {
-        // One hash tag for the three keys, so a Redis Cluster keeps them in one slot.
-        let base = format!("parallax:usage:{{{plan_id}/{key_id}}}");
+        let base = key_base(plan_id, key_id);
         Arc::new(RedisCounter {
             inner: self.inner.clone(),
             keys: Arc::new(Keys {
                 count: format!("{base}:count"),
                 bucket: format!("{base}:bucket"),
                 first: format!("{base}:first"),
+                ids: format!("{base}:ids"),
+                tuple: serde_json::json!({ "plan": plan_id, "key": key_id }).to_string(),
             }),
             limits,
         })
@@ -271,6 +292,9 @@ struct Keys {
     count: String,
     bucket: String,
     first: String,
+    /// The ids record, and what it holds.
+    ids: String,
+    tuple: String,
 }
 
 struct RedisCounter {
@@ -403,12 +427,14 @@ impl Inner {
         call.key(&a.count_key)
             .key(&keys.bucket)
             .key(&keys.first)
+            .key(&keys.ids)
             .arg(a.limit)
             .arg(a.offset)
             .arg(a.window)
             .arg(a.window_end)
             .arg(a.rate)
-            .arg(a.burst);
+            .arg(a.burst)
+            .arg(&keys.tuple);
         match tokio::time::timeout(self.timeout, call.invoke_async::<i64>(&mut conn)).await {
             Err(_) => Err(Miss::Timeout),
             Ok(Err(e)) if e.is_timeout() => Err(Miss::Timeout),
@@ -427,6 +453,22 @@ impl Inner {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 26: ids joined by `/` collided (plan `a/b` with key `c`, plan `a` with key
+    /// `b/c`); the digest of the length-prefixed pair does not.
+    #[test]
+    fn pairs_of_ids_never_share_keys() {
+        assert_ne!(key_base("a/b", "c"), key_base("a", "b/c"));
+        assert_ne!(key_base("ab", "c"), key_base("a", "bc"));
+        assert_ne!(key_base("", "ab"), key_base("ab", ""));
+        assert_eq!(key_base("daily", "q"), key_base("daily", "q"));
+        let base = key_base("daily", "q");
+        assert!(
+            base.starts_with("parallax:usage:v2:{") && base.ends_with('}'),
+            "{base}"
+        );
+        assert_eq!(base.len(), "parallax:usage:v2:{}".len() + 32);
+    }
 
     #[test]
     fn failure_modes_parse() {

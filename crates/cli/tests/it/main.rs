@@ -1174,10 +1174,16 @@ fn three_replicas_share_one_quota_and_one_bucket_through_redis() {
 
     // The window's count expires when the UTC day ends (plus a minute for clocks apart).
     let keys = redis.command(&["KEYS", "parallax:usage:*"]);
+    let daily = parallax_gateway::usage_store::key_base("daily", "q");
     let count_key = keys
         .lines()
-        .find(|k| k.starts_with("parallax:usage:{daily/q}:count:"))
+        .find(|k| k.starts_with(&format!("{daily}:count:")))
         .unwrap_or_else(|| panic!("a count key in {keys}"));
+    // The ids are kept beside the digest that names the keys.
+    assert_eq!(
+        redis.command(&["GET", &format!("{daily}:ids")]),
+        r#"{"key":"q","plan":"daily"}"#
+    );
     assert_eq!(redis.command(&["GET", count_key]), "50");
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -1191,7 +1197,13 @@ fn three_replicas_share_one_quota_and_one_bucket_through_redis() {
     );
     // The bucket expires once it would be full again: 20 tokens at 0.001 a second.
     let pttl: u64 = redis
-        .command(&["PTTL", "parallax:usage:{burst/b}:bucket"])
+        .command(&[
+            "PTTL",
+            &format!(
+                "{}:bucket",
+                parallax_gateway::usage_store::key_base("burst", "b")
+            ),
+        ])
         .parse()
         .expect("a PTTL");
     assert!(pttl > 0 && pttl <= 20_000_000 + 1_000, "PTTL {pttl}");
@@ -1311,7 +1323,13 @@ fn redis_stopped_mid_run_fails_as_configured_and_recovers() {
         std::thread::sleep(Duration::from_millis(25));
     }
     assert!(counting, "the open replica counts again once Redis is back");
-    let keys = redis.command(&["KEYS", "parallax:usage:{daily/q}:count:*"]);
+    let keys = redis.command(&[
+        "KEYS",
+        &format!(
+            "{}:count:*",
+            parallax_gateway::usage_store::key_base("daily", "q")
+        ),
+    ]);
     let counted: u64 = redis
         .command(&["GET", keys.lines().next().expect("a count key")])
         .parse()

@@ -678,6 +678,33 @@ impl Topology {
                     &s.stage,
                 );
             }
+            if !aws_id(&u.id.value) {
+                p.push(Problem::new(
+                    u.id.pos,
+                    format!("usage_plans[{i}].id"),
+                    format!("`{}`: {ID_RULE}", u.id.value.escape_debug()),
+                ));
+            }
+            for (j, k) in u.keys.iter().enumerate() {
+                if !aws_id(&k.id.value) {
+                    p.push(Problem::new(
+                        k.id.pos,
+                        format!("usage_plans[{i}].keys[{j}].id"),
+                        format!("`{}`: {ID_RULE}", k.id.value.escape_debug()),
+                    ));
+                }
+                let v = k.value.expose();
+                if !(20..=128).contains(&v.chars().count())
+                    || !v.bytes().all(|b| b.is_ascii_graphic())
+                {
+                    // The value is never shown; the key's id and position say which.
+                    p.push(Problem::new(
+                        k.id.pos,
+                        format!("usage_plans[{i}].keys[{j}].value"),
+                        "an API key's value is 20 to 128 printable ASCII characters without spaces (API Gateway's rule for imported and created keys)",
+                    ));
+                }
+            }
             if let Some(t) = &u.throttle
                 && !(t.rate.is_finite() && t.rate >= 0.0)
             {
@@ -954,4 +981,16 @@ fn dangling<'a>(
         format!("known: {}", known.join(", "))
     };
     Problem::new(pos, field, format!("unknown {what} `{name}` ({hint})"))
+}
+
+/// What [`aws_id`] allows, in words.
+const ID_RULE: &str =
+    "ids are 1 to 128 letters, digits, `-`, `_` and `.` (API Gateway's own are letters and digits)";
+
+/// A usage plan's or API key's id as API Gateway could have made it, and safe in a log line, a
+/// label value and a store key.
+fn aws_id(s: &str) -> bool {
+    (1..=128).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }

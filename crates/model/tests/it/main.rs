@@ -618,3 +618,25 @@ mod openapi {
         );
     }
 }
+
+/// Issue 26: usage plan and API key ids as API Gateway makes them (a `/` joined two pairs into
+/// one usage counter), and key values of 20 to 128 printable characters, each named with its
+/// line; the value itself is never printed.
+#[test]
+fn usage_plan_and_key_ids_and_values_are_checked_as_aws_does() {
+    let text = broken(
+        "  vantages:\n",
+        "  usage_plans:\n    - id: a/b\n      stages: [{ api: a1b2c3d4e5, stage: prod }]\n      keys:\n        - { id: \"b\\\"c\", value: shortkey }\n        - { id: fine, value: \"has a space in it 0123456789\" }\n        - { id: good, value: goodkey0123456789abcdefgh }\n  vantages:\n",
+    );
+    let e = error_of(&text);
+    for want in [
+        "bad.yaml:27:11: topology.usage_plans[0].id: `a/b`: ids are 1 to 128 letters",
+        "bad.yaml:30:17: topology.usage_plans[0].keys[0].id: `b\\\"c`: ids are",
+        "bad.yaml:30:17: topology.usage_plans[0].keys[0].value: an API key's value is 20 to 128",
+        "bad.yaml:31:17: topology.usage_plans[0].keys[1].value: an API key's value",
+    ] {
+        assert!(e.contains(want), "{want} not in\n{e}");
+    }
+    assert!(!e.contains("shortkey") && !e.contains("has a space"), "{e}");
+    assert!(!e.contains("keys[2]"), "{e}");
+}
