@@ -2,6 +2,12 @@
 //! test or a demo can move the running servers from step to step: `POST /step/NAME` applies that
 //! step's topology to the resolver and the gateway; `GET /step` says which step they hold and
 //! where each resolver view listens. Answers are JSON.
+//!
+//! A web page in a browser on the same machine can send requests here (a form's POST, or DNS
+//! rebinding a name of its own to 127.0.0.1): only requests whose `Host` is the address the
+//! control bound (or `localhost` with its port, when that address is loopback) and whose
+//! `Origin`, when sent, is that same `http://` address are taken; others get 403 and move
+//! nothing.
 
 use std::sync::Arc;
 
@@ -23,11 +29,60 @@ pub async fn serve(
     lab: Arc<Mutex<Running>>,
     stop: watch::Receiver<bool>,
 ) {
+    let Ok(bound) = listener.local_addr() else {
+        return;
+    };
     parallax_gateway::admin::serve_http1(listener, false, stop, move |req| {
         let (scenario, lab) = (scenario.clone(), lab.clone());
-        async move { answer(req, &scenario, &lab).await }
+        async move {
+            match foreign(&req, bound) {
+                Some(why) => json(StatusCode::FORBIDDEN, &serde_json::json!({ "error": why })),
+                None => answer(req, &scenario, &lab).await,
+            }
+        }
     })
     .await;
+}
+
+/// Why a request is not the control's own (a foreign `Host` or `Origin`), or `None`.
+fn foreign(req: &Request<Incoming>, bound: std::net::SocketAddr) -> Option<String> {
+    let own = |authority: &str| {
+        authority.eq_ignore_ascii_case(&bound.to_string())
+            || (bound.ip().is_loopback()
+                && authority.eq_ignore_ascii_case(&format!("localhost:{}", bound.port())))
+    };
+    let host = req
+        .headers()
+        .get(http::header::HOST)
+        .and_then(|h| h.to_str().ok());
+    match host {
+        Some(h) if own(h) => {}
+        Some(h) => {
+            return Some(format!(
+                "Host `{}` is not this control's address {bound}",
+                h.escape_debug()
+            ));
+        }
+        None => return Some(format!("no Host: this control answers only Host {bound}")),
+    }
+    let origins: Vec<&str> = req
+        .headers()
+        .get_all(http::header::ORIGIN)
+        .iter()
+        .map(|o| o.to_str().unwrap_or("\u{fffd}"))
+        .collect();
+    for o in origins {
+        let ok = o
+            .strip_prefix("http://")
+            .is_some_and(|authority| own(authority.trim_end_matches('/')));
+        if !ok {
+            return Some(format!(
+                "Origin `{}` is not this control's own (http://{bound}): a web page may not move the lab",
+                o.escape_debug()
+            ));
+        }
+    }
+    None
 }
 
 fn json(status: StatusCode, v: &serde_json::Value) -> Response<Full<Bytes>> {

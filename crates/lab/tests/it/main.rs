@@ -382,11 +382,10 @@ async fn the_control_moves_a_running_lab_between_steps() {
         lab.clone(),
         stopped,
     ));
-    let call = |method: &'static str, path: String| async move {
+    let call_with = |method: &'static str, path: String, headers: String| async move {
         let mut tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
         tcp.write_all(
-            format!("{method} {path} HTTP/1.1\r\nHost: lab\r\nContent-Length: 0\r\n\r\n")
-                .as_bytes(),
+            format!("{method} {path} HTTP/1.1\r\n{headers}Content-Length: 0\r\n\r\n").as_bytes(),
         )
         .await
         .expect("send");
@@ -400,6 +399,8 @@ async fn the_control_moves_a_running_lab_between_steps() {
         .expect("read");
         out
     };
+    let call =
+        |method: &'static str, path: String| call_with(method, path, format!("Host: {addr}\r\n"));
     // What the seed's task gets now, through the running servers.
     let status = || async {
         let lab = lab.lock().await;
@@ -423,6 +424,31 @@ async fn the_control_moves_a_running_lab_between_steps() {
             .map(|h| h.status)
     };
     assert_eq!(status().await, Some(200));
+    // Issue 26: what a web page in a browser on this machine could send (DNS rebinding: a
+    // foreign Host; a form's POST: a foreign Origin) moves nothing.
+    for headers in [
+        "Host: attacker.example:80\r\n".to_owned(),
+        format!("Host: {addr}\r\nOrigin: http://attacker.example\r\n"),
+        format!("Host: {addr}\r\nOrigin: null\r\n"),
+        String::new(),
+    ] {
+        let refused = call_with("POST", "/step/endpoint-added".to_owned(), headers.clone()).await;
+        assert!(
+            refused.starts_with("HTTP/1.1 403"),
+            "{headers:?}: {refused}"
+        );
+    }
+    assert_eq!(status().await, Some(200), "the lab did not move");
+    let same_origin = call_with(
+        "GET",
+        "/step".to_owned(),
+        format!(
+            "Host: localhost:{}\r\nOrigin: http://{addr}\r\n",
+            addr.port()
+        ),
+    )
+    .await;
+    assert!(same_origin.starts_with("HTTP/1.1 200"), "{same_origin}");
     let moved = call("POST", "/step/endpoint-added".to_owned()).await;
     assert!(moved.starts_with("HTTP/1.1 200"), "{moved}");
     assert!(moved.contains("\"step\":\"endpoint-added\""), "{moved}");
