@@ -285,6 +285,19 @@ async fn bind_pair(addr: SocketAddr) -> Result<(UdpSocket, TcpListener), DnsErro
     })
 }
 
+/// RFC 7873 §5.2.2: a COOKIE option shorter than a client cookie (8 bytes), between 9 and 15
+/// bytes, or longer than 40 bytes is malformed, and the answer is FORMERR.
+fn malformed_cookie(edns: &Edns) -> bool {
+    use hickory_proto::rr::rdata::opt::{EdnsCode, EdnsOption};
+    edns.options()
+        .get_all(EdnsCode::Cookie)
+        .iter()
+        .any(|o| match o {
+            EdnsOption::Unknown(_, data) => !(data.len() == 8 || (16..=40).contains(&data.len())),
+            _ => true,
+        })
+}
+
 struct Shared {
     upstream: Option<SocketAddr>,
     forward_map: HashMap<SocketAddr, SocketAddr>,
@@ -338,6 +351,9 @@ impl RequestHandler for ViewHandler {
         }
         if meta.op_code != OpCode::Query {
             return send(response.send_response(refuse(ResponseCode::NotImp)).await);
+        }
+        if request.edns.as_ref().is_some_and(malformed_cookie) {
+            return send(response.send_response(refuse(ResponseCode::FormErr)).await);
         }
         let query = match request.queries.queries() {
             [q] => q,

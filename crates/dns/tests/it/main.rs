@@ -456,6 +456,33 @@ async fn malformed_queries_get_formerr() {
     two.extend_from_slice(&q);
     let reply = tcp_raw(internet, &two).await.expect("reply");
     assert_eq!(reply[3] & 0x0f, 1);
+    // Issue 26: a COOKIE option of a length RFC 7873 §5.2.2 calls malformed (under 8 bytes,
+    // 9 to 15, over 40) is FORMERR; a client cookie alone (8) or with a server cookie (16 to
+    // 40) is answered.
+    let with_cookie = |len: usize| {
+        let mut q = query_bytes(API, RecordType::A, false);
+        q[11] = 1; // ARCOUNT: the OPT record
+        let mut rdata = vec![0x00, 0x0a];
+        rdata.extend_from_slice(&u16::try_from(len).expect("short").to_be_bytes());
+        rdata.extend(std::iter::repeat_n(0x5a, len));
+        q.extend_from_slice(&[0x00, 0x00, 0x29, 0x04, 0xd0, 0, 0, 0, 0]);
+        q.extend_from_slice(&u16::try_from(rdata.len()).expect("short").to_be_bytes());
+        q.extend_from_slice(&rdata);
+        q
+    };
+    for (len, rcode) in [
+        (0, 1),
+        (7, 1),
+        (8, 0),
+        (9, 1),
+        (15, 1),
+        (16, 0),
+        (40, 0),
+        (41, 1),
+    ] {
+        let reply = udp_raw(internet, &with_cookie(len)).await.expect("reply");
+        assert_eq!(reply[3] & 0x0f, rcode, "a COOKIE of {len} bytes");
+    }
     // Shorter than a header: dropped, and the server keeps answering.
     assert!(udp_raw(internet, &[1, 2, 3]).await.is_none());
     assert_eq!(
