@@ -478,6 +478,8 @@ Configuration (--config FILE, YAML; every problem is named with file:line:column
   modules: { NAME: { prober: http|tcp|dns, timeout, http: {...}, tcp: {...}, dns: {...},
              args: [probe flags] } }           (blackbox_exporter's module format, for
   modules_file: blackbox.yml                    /probe?target=URL&module=NAME)
+  probe_allow: { cidrs: [10.0.0.0/8], names: [\"*.execute-api.*.amazonaws.com\"] }
+                                                (what /probe may probe; anything by default)
   webhooks: [{ name, url: http://..., kind: webhook|alertmanager, timeout: 5s, retries: 3,
               queue: 1000 }]                        (or webhook: with one; a sender each)
   snapshot_interval: 5m                             (with --aws: how often the account is read)

@@ -18,6 +18,9 @@
 //! webhooks:                  # or `webhook:` with one; each receiver has a sender of its own
 //!   - { name: relay, url: http://127.0.0.1:8080/hooks, timeout: 5s, retries: 3, queue: 1000 }
 //!   - { name: am, url: http://127.0.0.1:9093, kind: alertmanager }
+//! probe_allow:                # what /probe may probe (anything when absent)
+//!   cidrs: [10.0.0.0/8]
+//!   names: ["*.execute-api.us-east-1.amazonaws.com", api.example.com]
 //! snapshot_interval: 5m   # with `parallax watch --aws`: how often the account is read again
 //! ```
 
@@ -45,6 +48,8 @@ struct RawConfig {
     modules: BTreeMap<String, RawModule>,
     /// A blackbox_exporter configuration file whose modules `/probe` offers too.
     modules_file: Option<At<String>>,
+    /// What `/probe` may be asked to probe (all when absent).
+    probe_allow: Option<RawAllow>,
     webhook: Option<RawWebhook>,
     webhooks: Vec<RawWebhook>,
     /// With `parallax watch --aws`: how often the account is read again (default 5m).
@@ -61,6 +66,7 @@ const FIELDS: &[&str] = &[
     "targets",
     "modules",
     "modules_file",
+    "probe_allow",
     "webhook",
     "webhooks",
     "snapshot_interval",
@@ -90,6 +96,7 @@ impl<'de> Deserialize<'de> for RawConfig {
                         "targets" => targets = Some(map.next_value()?),
                         "modules" => c.modules = map.next_value()?,
                         "modules_file" => c.modules_file = map.next_value()?,
+                        "probe_allow" => c.probe_allow = map.next_value()?,
                         "webhook" => c.webhook = map.next_value()?,
                         "webhooks" => c.webhooks = map.next_value()?,
                         "snapshot_interval" => c.snapshot_interval = map.next_value()?,
@@ -140,6 +147,59 @@ struct RawTarget {
     api_key_env: Option<At<String>>,
 }
 
+/// `probe_allow:` as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAllow {
+    #[serde(default)]
+    cidrs: Vec<At<String>>,
+    #[serde(default)]
+    names: Vec<At<String>>,
+}
+
+/// What `/probe` may probe: targets whose host is an address inside one of `cidrs`, or a name
+/// matching one of `names` (`*` stands for any run of characters, dots included; compared
+/// without case). A name is allowed by its pattern whatever it resolves to.
+#[derive(Clone, Debug, Default)]
+pub struct ProbeAllow {
+    /// Address ranges.
+    pub cidrs: Vec<ipnet::IpNet>,
+    /// Name patterns, lower case.
+    pub names: Vec<String>,
+}
+
+impl ProbeAllow {
+    /// Whether `host` (an address, or a name) is allowed.
+    pub fn allows(&self, host: &str) -> bool {
+        let bare = host.trim_start_matches('[').trim_end_matches(']');
+        if let Ok(ip) = bare.parse::<std::net::IpAddr>() {
+            return self.cidrs.iter().any(|c| c.contains(&ip));
+        }
+        let name = bare.trim_end_matches('.').to_ascii_lowercase();
+        self.names.iter().any(|p| glob(p, &name))
+    }
+}
+
+/// `*` matches any run of characters; everything else itself.
+fn glob(pattern: &str, text: &str) -> bool {
+    let parts: Vec<&str> = pattern.split('*').collect();
+    let (first, last) = (parts[0], parts[parts.len() - 1]);
+    if parts.len() == 1 {
+        return pattern == text;
+    }
+    if !text.starts_with(first) || !text[first.len()..].ends_with(last) {
+        return false;
+    }
+    let mut rest = &text[first.len()..text.len() - last.len()];
+    for mid in &parts[1..parts.len() - 1] {
+        match rest.find(mid) {
+            Some(i) => rest = &rest[i + mid.len()..],
+            None => return false,
+        }
+    }
+    first.len() + last.len() <= text.len()
+}
+
 /// A module as written: blackbox_exporter's keys and parallax's `args`, checked by
 /// [`crate::module::read`] so that every unknown option is named at once.
 type RawModule = BTreeMap<String, At<serde_json::Value>>;
@@ -168,6 +228,8 @@ pub struct Config {
     pub targets: Vec<Target>,
     /// The `/probe` modules, by name: `modules:` and those of `modules_file:`.
     pub modules: BTreeMap<String, crate::module::Module>,
+    /// What `/probe` may be asked to probe; `None`: anything, as blackbox_exporter.
+    pub probe_allow: Option<ProbeAllow>,
     /// Where events are POSTed: `webhook:` (one) and `webhooks:` (a list), each with a sender
     /// of its own.
     pub webhooks: Vec<crate::webhook::WebhookConfig>,
@@ -527,6 +589,25 @@ impl Config {
                 )),
             }
         }
+        let probe_allow = raw.probe_allow.as_ref().map(|a| {
+            let mut allow = ProbeAllow::default();
+            for (i, c) in a.cidrs.iter().enumerate() {
+                match c.value.parse::<ipnet::IpNet>() {
+                    Ok(n) => allow.cidrs.push(n),
+                    Err(_) => problems.push(Problem::new(
+                        c.pos,
+                        format!("probe_allow.cidrs[{i}]"),
+                        format!("`{}` is not a CIDR such as 10.0.0.0/8", c.value),
+                    )),
+                }
+            }
+            for n in &a.names {
+                allow
+                    .names
+                    .push(n.value.trim_end_matches('.').to_ascii_lowercase());
+            }
+            allow
+        });
         let mut webhooks = Vec::new();
         let listed = raw
             .webhooks
@@ -569,6 +650,7 @@ impl Config {
             jitter,
             targets,
             modules,
+            probe_allow,
             webhooks,
             snapshot_interval,
         })
@@ -624,6 +706,26 @@ mod tests {
             assert!(e.contains(want), "{want} not in\n{e}");
         }
         assert!(!e.contains("modules.ok"), "{e}");
+    }
+
+    #[test]
+    fn the_probe_allow_list_matches_addresses_and_names() {
+        let text = "targets:\n  - { name: a, url: https://example.invalid/ }\nprobe_allow:\n  cidrs: [10.0.0.0/8, 'fd00::/8']\n  names: ['*.execute-api.us-east-1.amazonaws.com', API.example.com.]\n";
+        let c = Config::from_yaml(text, "watch.yaml").unwrap_or_else(|e| panic!("{e}"));
+        let a = c.probe_allow.expect("a list");
+        assert!(a.allows("10.1.2.3") && a.allows("[fd00::1]"));
+        assert!(!a.allows("169.254.169.254") && !a.allows("127.0.0.1"));
+        assert!(a.allows("a1b2c3d4e5.execute-api.us-east-1.amazonaws.com"));
+        assert!(a.allows("api.example.com") && a.allows("API.EXAMPLE.COM."));
+        assert!(!a.allows("execute-api.us-east-1.amazonaws.com.evil.example"));
+        assert!(!a.allows("metadata.google.internal"));
+        let e = Config::from_yaml(
+            "targets:\n  - { name: a, url: https://example.invalid/ }\nprobe_allow: { cidrs: [10.0.0.0/33] }\n",
+            "watch.yaml",
+        )
+        .expect_err("bad CIDR")
+        .to_string();
+        assert!(e.contains("watch.yaml:3:24: probe_allow.cidrs[0]"), "{e}");
     }
 
     #[test]

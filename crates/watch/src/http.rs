@@ -104,6 +104,21 @@ fn scrape_timeout(req: &Request<Incoming>) -> Option<std::time::Duration> {
     )
 }
 
+/// The host a `/probe` target names: a URL's, or `HOST:PORT`'s (tcp and dns modules).
+fn target_host(target: &str) -> Option<String> {
+    if let Ok(u) = url::Url::parse(target)
+        && let Some(h) = u.host_str()
+        && u.has_authority()
+    {
+        return Some(h.to_owned());
+    }
+    if let Ok(sa) = target.parse::<std::net::SocketAddr>() {
+        return Some(sa.ip().to_string());
+    }
+    let host = target.rsplit_once(':').map_or(target, |(h, _)| h);
+    (!host.is_empty()).then(|| host.to_owned())
+}
+
 async fn answer(req: Request<Incoming>, config: &Config, state: &State) -> Response<Full<Bytes>> {
     if req.method() != http::Method::GET {
         return reply(
@@ -135,6 +150,19 @@ async fn answer(req: Request<Incoming>, config: &Config, state: &State) -> Respo
                     "target parameter is missing\n".into(),
                 );
             };
+            if let Some(allow) = &config.probe_allow {
+                let host = target_host(target);
+                if !host.as_deref().is_some_and(|h| allow.allows(h)) {
+                    return reply(
+                        StatusCode::FORBIDDEN,
+                        "text/plain",
+                        format!(
+                            "target {target:?} is not in probe_allow (its host: {})\n",
+                            host.as_deref().unwrap_or("none")
+                        ),
+                    );
+                }
+            }
             let name = params.get("module").map_or("http_2xx", String::as_str);
             let module = match config.modules.get(name) {
                 Some(m) => m.clone(),

@@ -418,3 +418,45 @@ async fn probe_honours_the_scrape_timeout_and_debug() {
     let _ = stop.send(true);
     let _ = server.await;
 }
+
+/// Issue 26: with `probe_allow:`, `/probe` probes only what it lists; anything else is 403
+/// before anything is dialled (a server that counts connections sees none).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn probe_allow_refuses_what_it_does_not_list() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let target = listener.local_addr().expect("addr");
+    let dialled = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = dialled.clone();
+    tokio::spawn(async move {
+        while listener.accept().await.is_ok() {
+            count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    });
+    let yaml = "targets:\n  - { name: a, url: 'https://example.invalid/' }\nprobe_allow: { cidrs: [10.0.0.0/8], names: ['*.execute-api.us-east-1.amazonaws.com'] }\nmodules:\n  tcp: { prober: tcp }\n";
+    let config = Config::from_yaml(yaml, "watch.yaml").unwrap_or_else(|e| panic!("{e}"));
+    let admin = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = admin.local_addr().expect("addr");
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let server = tokio::spawn(parallax_watch::http::serve(
+        admin,
+        Arc::new(config),
+        Arc::new(State::new(Box::new(|_| {}))),
+        stopped,
+    ));
+    for path in [
+        format!("/probe?target=http://{target}/"),
+        format!("/probe?target={target}&module=tcp"),
+        "/probe?target=http://169.254.169.254/latest/meta-data/".to_owned(),
+    ] {
+        let r = get(addr, &path).await;
+        assert!(r.starts_with("HTTP/1.1 403"), "{path}: {r}");
+        assert!(r.contains("not in probe_allow"), "{r}");
+    }
+    assert_eq!(dialled.load(std::sync::atomic::Ordering::SeqCst), 0);
+    let _ = stop.send(true);
+    let _ = server.await;
+}
