@@ -813,6 +813,7 @@ async fn watch(args: WatchArgs) -> anyhow::Result<ExitCode> {
                     interval: every,
                 }],
                 modules: Default::default(),
+                probe_allow: None,
                 webhooks: Vec::new(),
                 snapshot_interval: match &args.snapshot_every {
                     Some(e) => {
