@@ -384,7 +384,7 @@ impl<'m> Builder<'m> {
                 api_key_required: false,
                 integration: At::bare(Integration::Mock {
                     status: 200,
-                    body: String::new(),
+                    body: Default::default(),
                     headers: Default::default(),
                 }),
             };

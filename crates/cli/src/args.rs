@@ -288,6 +288,13 @@ pub struct GatewayArgs {
     /// Connections served at once per door; more wait in the backlog.
     #[arg(long, value_name = "N", default_value_t = 1024)]
     pub max_connections: usize,
+    /// HTTP/2 streams a client may have open at once on one connection (nginx's default).
+    #[arg(long, value_name = "N", default_value_t = 128, value_parser = clap::value_parser!(u32).range(1..=65_535))]
+    pub http2_max_streams: u32,
+    /// Bytes of response queued per HTTP/2 stream beyond the client's flow-control window; with
+    /// the streams, what one connection can make the gateway hold (1 MiB by default).
+    #[arg(long, value_name = "BYTES", default_value_t = 8192, value_parser = clap::value_parser!(u64).range(1024..=16_777_216))]
+    pub http2_stream_buffer: u64,
     /// Expect a PROXY protocol header (v1 or v2) first on every connection, as behind a
     /// Network Load Balancer with proxy protocol on; its source address is the client's.
     #[arg(long)]

@@ -567,6 +567,10 @@ async fn gateway(args: GatewayArgs) -> anyhow::Result<ExitCode> {
         // Without --admin nobody reads the counts, so none are kept.
         metrics: args.admin.map(|_| metrics.clone()),
         usage_store: store,
+        http2: parallax_gateway::server::Http2Limits {
+            max_streams: args.http2_max_streams,
+            stream_buffer: usize::try_from(args.http2_stream_buffer).unwrap_or(8192),
+        },
         ..Default::default()
     };
     // The admin listener is bound first, so that a bad address fails before the doors open.

@@ -33,6 +33,7 @@ pub(crate) struct Shared {
     pub(crate) idle_timeout: Duration,
     pub(crate) proxy_protocol: bool,
     pub(crate) metrics: Option<Arc<crate::metrics::GatewayMetrics>>,
+    pub(crate) http2: crate::server::Http2Limits,
 }
 
 /// What a request knows about its connection.

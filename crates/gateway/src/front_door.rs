@@ -226,7 +226,8 @@ async fn serve(
     builder
         .http2()
         .timer(TokioTimer::new())
-        .max_concurrent_streams(256);
+        .max_concurrent_streams(shared.http2.max_streams)
+        .max_send_buf_size(shared.http2.stream_buffer);
     // With upgrades: a WebSocket API's connection leaves HTTP after its 101.
     let served = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
     tokio::pin!(served);

@@ -133,7 +133,7 @@ async fn answer(
         // with its status and body); a valid handshake is switched to the WebSocket protocol.
         Ok(admitted) if admitted.websocket.is_some() => match &admitted.route.integration {
             Integration::Mock { status, body, .. } if !(200..300).contains(status) => {
-                let mut res = Response::new(full(body.clone()));
+                let mut res = Response::new(shared_body(body.bytes()));
                 *res.status_mut() = StatusCode::from_u16(*status).unwrap_or(StatusCode::FORBIDDEN);
                 Ok(res)
             }
@@ -204,10 +204,11 @@ fn switch_to_websocket(
 /// A MOCK integration's response: its status, body and headers (JSON unless it says otherwise).
 fn mock(
     status: u16,
-    body: &str,
+    body: &parallax_model::topology::MockBody,
     headers: &std::collections::BTreeMap<String, String>,
 ) -> Response<Body> {
-    let mut res = Response::new(full(body.to_owned()));
+    // The configuration's own buffer, shared: 128 streams sending one MOCK body hold it once.
+    let mut res = Response::new(shared_body(body.bytes()));
     *res.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
     for (k, v) in headers {
         if let (Ok(k), Ok(v)) = (
@@ -441,6 +442,11 @@ pub(crate) fn decorate(res: &mut Response<Body>, conn: &Conn, request_id: &str) 
             h.insert("x-amz-cf-id", v);
         }
     }
+}
+
+/// A body of bytes held elsewhere too (a reference count, not a copy).
+pub(crate) fn shared_body(b: Bytes) -> Body {
+    Full::new(b).map_err(|never| match never {}).boxed()
 }
 
 pub(crate) fn full(s: String) -> Body {

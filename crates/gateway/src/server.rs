@@ -56,6 +56,31 @@ pub struct GatewayConfig {
     /// Where usage-plan counters live when they are shared by several replicas
     /// ([`crate::usage_store::RedisStore`]); `None` keeps them in this process's memory.
     pub usage_store: Option<Arc<dyn UsageStore + Send + Sync>>,
+    /// HTTP/2's limits per connection.
+    pub http2: Http2Limits,
+}
+
+/// What one HTTP/2 connection may make the gateway hold. A client that opens many streams and
+/// never opens its flow-control window holds at most `max_streams × stream_buffer` bytes of
+/// response queued per connection (1 MiB by default, Envoy's per-connection buffer limit),
+/// the bodies themselves being shared with the configuration (MOCK) or read from upstream
+/// only as the window allows (HTTP_PROXY).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Http2Limits {
+    /// Concurrent streams a client may open (SETTINGS_MAX_CONCURRENT_STREAMS; nginx's
+    /// `http2_max_concurrent_streams` default is 128).
+    pub max_streams: u32,
+    /// Bytes of response queued per stream beyond what the client's window takes.
+    pub stream_buffer: usize,
+}
+
+impl Default for Http2Limits {
+    fn default() -> Self {
+        Http2Limits {
+            max_streams: 128,
+            stream_buffer: 8 * 1024,
+        }
+    }
 }
 
 impl std::fmt::Debug for GatewayConfig {
@@ -80,6 +105,7 @@ impl Default for GatewayConfig {
             proxy_protocol: false,
             metrics: None,
             usage_store: None,
+            http2: Http2Limits::default(),
         }
     }
 }
@@ -200,6 +226,7 @@ impl Gateway {
             idle_timeout: config.idle_timeout,
             proxy_protocol: config.proxy_protocol,
             metrics: config.metrics.clone(),
+            http2: config.http2,
         });
         let (stop, stopped) = watch::channel(false);
         let mut listening = Vec::new();

@@ -72,7 +72,7 @@ pub(crate) struct Answer {
 impl Answer {
     fn text(&self, message: &[u8]) -> String {
         match self.routes.route_for(message).map(|r| &r.integration) {
-            Some(Integration::Mock { body, .. }) => body.clone(),
+            Some(Integration::Mock { body, .. }) => body.to_string(),
             // No route takes it (no `$default`): an error message in API Gateway's shape
             // (INFERRED: `{"message": "Forbidden", "connectionId": …, "requestId": …}`).
             _ => serde_json::json!({

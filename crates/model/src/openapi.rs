@@ -723,7 +723,7 @@ impl Reader<'_> {
             // API Gateway: no integration response for the status is a configuration error.
             return Integration::Mock {
                 status: 500,
-                body: r#"{"message": "Internal server error"}"#.to_owned(),
+                body: r#"{"message": "Internal server error"}"#.into(),
                 headers: BTreeMap::new(),
             };
         };
@@ -745,7 +745,7 @@ impl Reader<'_> {
         let body = self.mock_body(r, shown);
         Integration::Mock {
             status,
-            body,
+            body: body.into(),
             headers,
         }
     }
@@ -806,7 +806,7 @@ impl Reader<'_> {
 fn not_emulated(what: &str) -> Integration {
     Integration::Mock {
         status: NOT_EMULATED_STATUS,
-        body: format!(r#"{{"message":"{what} integrations are not emulated by parallax"}}"#),
+        body: format!(r#"{{"message":"{what} integrations are not emulated by parallax"}}"#).into(),
         headers: BTreeMap::new(),
     }
 }

@@ -278,7 +278,7 @@ impl Tables {
                                     api_key_required: false,
                                     integration: Integration::Mock {
                                         status: 200,
-                                        body: String::new(),
+                                        body: Default::default(),
                                         headers: Default::default(),
                                     },
                                 }

@@ -322,7 +322,7 @@ impl<'t> Predictor<'t> {
                 Integration::Mock {
                     status, body: b, ..
                 } if !(200..300).contains(status) => HttpOutcome {
-                    body: body(b.clone()),
+                    body: body(b.to_string()),
                     ..HttpOutcome::status(*status, None)
                 },
                 // Switched; a message sent is answered by `$default`'s MOCK body (no
@@ -331,7 +331,7 @@ impl<'t> Predictor<'t> {
                     body: match (req.body.filter(|b| !b.is_empty()), admitted.websocket) {
                         (Some(m), Some(ws)) => {
                             match ws.route_for(m.as_bytes()).map(|r| &r.integration) {
-                                Some(Integration::Mock { body: b, .. }) => Some(b.clone()),
+                                Some(Integration::Mock { body: b, .. }) => Some(b.to_string()),
                                 _ => None,
                             }
                         }
@@ -351,7 +351,7 @@ impl<'t> Predictor<'t> {
                 Integration::Mock {
                     status, body: b, ..
                 } => HttpOutcome {
-                    body: body(b.clone()),
+                    body: body(b.to_string()),
                     ..HttpOutcome::status(*status, None)
                 },
                 Integration::HttpProxy { uri, .. } => {

@@ -193,3 +193,88 @@ impl rustls::client::ResolvesClientCert for AsGiven {
         true
     }
 }
+
+/// An HTTP/2 connection that asks and never reads: its streams' flow-control windows start at
+/// zero and are never opened, so the server can send heads but no body byte. Kept open while
+/// this lives.
+#[derive(Debug)]
+pub struct Unread {
+    /// The responses whose heads came, bodies unread.
+    pub heads: Vec<http::Response<hyper::body::Incoming>>,
+    _send: hyper::client::conn::http2::SendRequest<Full<Bytes>>,
+    _pending: Vec<tokio::task::JoinHandle<()>>,
+}
+
+/// Opens one HTTP/2 connection to `addr` (SNI and `:authority` `host`, trusting `ca`), sends
+/// `streams` GETs of `path` at once, and waits for response heads: as many as the server lets
+/// run at once (its SETTINGS_MAX_CONCURRENT_STREAMS) arrive, the rest wait. It waits until
+/// `expect` heads came, and then `wait` longer for any more (or `wait` in all when fewer come).
+pub async fn unread_h2(
+    addr: SocketAddr,
+    host: &str,
+    ca: &[CertificateDer<'static>],
+    path: &str,
+    streams: usize,
+    expect: usize,
+    wait: Duration,
+) -> Result<Unread, String> {
+    let mut roots = rustls::RootCertStore::empty();
+    for c in ca {
+        roots.add(c.clone()).map_err(|e| e.to_string())?;
+    }
+    let mut config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| e.to_string())?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    config.alpn_protocols = vec![b"h2".to_vec()];
+    let name = ServerName::try_from(host.to_owned()).map_err(|e| e.to_string())?;
+    let tcp = TcpStream::connect(addr)
+        .await
+        .map_err(|e| format!("connect: {e}"))?;
+    let tls = tokio_rustls::TlsConnector::from(Arc::new(config))
+        .connect(name, tcp)
+        .await
+        .map_err(|e| format!("tls: {e}"))?;
+    let (send, conn) = hyper::client::conn::http2::Builder::new(TokioExecutor::new())
+        .initial_stream_window_size(0)
+        .initial_connection_window_size(65_535)
+        .adaptive_window(false)
+        .handshake(TokioIo::new(tls))
+        .await
+        .map_err(|e| format!("h2: {e}"))?;
+    tokio::spawn(conn);
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut pending = Vec::new();
+    for _ in 0..streams {
+        let mut send = send.clone();
+        let tx = tx.clone();
+        let req = http::Request::get(format!("https://{host}{path}"))
+            .body(Full::new(Bytes::new()))
+            .map_err(|e| e.to_string())?;
+        pending.push(tokio::spawn(async move {
+            if send.ready().await.is_ok()
+                && let Ok(res) = send.send_request(req).await
+            {
+                let _ = tx.send(res);
+            }
+        }));
+    }
+    drop(tx);
+    let mut heads = Vec::new();
+    let mut deadline = tokio::time::Instant::now() + wait * 4;
+    while let Ok(Some(res)) = tokio::time::timeout_at(deadline, rx.recv()).await {
+        heads.push(res);
+        if heads.len() == expect {
+            // Any more than expected would come now.
+            deadline = tokio::time::Instant::now() + wait;
+        }
+    }
+    Ok(Unread {
+        heads,
+        _send: send,
+        _pending: pending,
+    })
+}

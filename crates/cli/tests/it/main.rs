@@ -1486,3 +1486,87 @@ fn an_unreadable_file_is_named_once() {
         "{err}"
     );
 }
+
+/// The gateway's resident memory, from /proc.
+fn rss_kb(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// Issue 26: HTTP/2 clients that open many streams and never open their flow-control windows.
+/// Each connection gets the gateway's 128 streams at once (the rest wait on the client's side),
+/// its memory stays bounded (a 60 kB MOCK body is shared, and each stream queues at most 8 KiB
+/// beyond the window: about 1 MiB a connection, where it was the whole body per stream, 14 MB a
+/// connection), another client is served meanwhile, and the memory goes when they close.
+#[test]
+fn http2_clients_that_never_read_hold_bounded_memory() {
+    let dir = std::env::temp_dir().join(format!("parallax-cli-h2window-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let file = dir.join("topology.yaml");
+    let big = "x".repeat(60_000);
+    std::fs::write(&file, reload_topology(&big, false)).expect("write");
+    let gw = GatewayProcess::start(&file, &dir, &[]);
+    assert_eq!(gw.call(None).0, 200);
+    let pid = gw.child.id();
+    let before = rss_kb(pid);
+    let host = "a1b2c3d4e5.execute-api.us-east-1.amazonaws.com";
+    let held: Vec<_> = gw.rt.block_on(async {
+        let tasks: Vec<_> = (0..20)
+            .map(|_| {
+                let ca = gw.ca.clone();
+                let door = gw.door;
+                tokio::spawn(async move {
+                    parallax_testkit::https::unread_h2(
+                        door,
+                        host,
+                        &ca,
+                        "/prod/test",
+                        256,
+                        128,
+                        Duration::from_millis(500),
+                    )
+                    .await
+                    .expect("an HTTP/2 connection")
+                })
+            })
+            .collect();
+        let mut all = Vec::new();
+        for t in tasks {
+            all.push(t.await.expect("joined"));
+        }
+        all
+    });
+    for h in &held {
+        assert_eq!(h.heads.len(), 128, "the gateway's streams at once");
+        assert!(h.heads.iter().all(|r| r.status() == 200));
+    }
+    let during = rss_kb(pid);
+    // Another client is served while they hold their streams.
+    assert_eq!(gw.call(None).0, 200);
+    drop(held);
+    // Closed: give the gateway a moment to see the connections end (bounded polling).
+    let mut after = rss_kb(pid);
+    for _ in 0..40 {
+        if after <= during {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+        after = rss_kb(pid);
+    }
+    eprintln!(
+        "gateway RSS: {before} kB before, {during} kB with 20 x 128 unread streams, {after} kB after they closed"
+    );
+    let grew_mb = during.saturating_sub(before) / 1024;
+    assert!(
+        grew_mb < 80,
+        "20 connections grew the gateway by {grew_mb} MB (bound: about 1 MiB each, and the streams' state)"
+    );
+    gw.stop();
+    let _ = std::fs::remove_dir_all(&dir);
+}

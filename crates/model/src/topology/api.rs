@@ -251,6 +251,55 @@ impl From<RoutePath> for String {
     }
 }
 
+/// A MOCK body: text held once and shared, not copied, by every response that sends it (a
+/// gateway answering many streams of one connection sends one buffer, counted).
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct MockBody(bytes::Bytes);
+
+impl MockBody {
+    /// The body as text.
+    pub fn as_str(&self) -> &str {
+        // Made from a String only: always UTF-8.
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+
+    /// The shared bytes (a clone is a reference count, not a copy).
+    pub fn bytes(&self) -> bytes::Bytes {
+        self.0.clone()
+    }
+}
+
+impl From<String> for MockBody {
+    fn from(s: String) -> Self {
+        MockBody(bytes::Bytes::from(s))
+    }
+}
+
+impl From<&str> for MockBody {
+    fn from(s: &str) -> Self {
+        MockBody(bytes::Bytes::copy_from_slice(s.as_bytes()))
+    }
+}
+
+impl std::ops::Deref for MockBody {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl std::fmt::Debug for MockBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl std::fmt::Display for MockBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// What a route calls.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(try_from = "RawIntegration", into = "RawIntegration")]
@@ -260,7 +309,7 @@ pub enum Integration {
         /// The status code of the response.
         status: u16,
         /// The body of the response.
-        body: String,
+        body: MockBody,
         /// Response headers.
         headers: BTreeMap<String, String>,
     },
@@ -337,7 +386,7 @@ impl TryFrom<RawIntegration> for Integration {
                 }
                 Ok(Integration::Mock {
                     status,
-                    body: raw.body.unwrap_or_default(),
+                    body: raw.body.unwrap_or_default().into(),
                     headers: raw.headers,
                 })
             }
@@ -385,7 +434,7 @@ impl From<Integration> for RawIntegration {
                 kind: "MOCK".to_owned(),
                 uri: None,
                 status: Some(status),
-                body: Some(body),
+                body: Some(body.to_string()),
                 headers,
                 timeout_ms: None,
                 ca: None,

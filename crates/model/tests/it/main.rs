@@ -419,7 +419,7 @@ mod openapi {
     fn mock(status: u16, body: &str, headers: &[(&str, &str)]) -> Integration {
         Integration::Mock {
             status,
-            body: body.to_owned(),
+            body: body.into(),
             headers: headers
                 .iter()
                 .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
