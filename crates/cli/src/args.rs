@@ -295,6 +295,16 @@ pub struct GatewayArgs {
     /// the streams, what one connection can make the gateway hold (1 MiB by default).
     #[arg(long, value_name = "BYTES", default_value_t = 8192, value_parser = clap::value_parser!(u64).range(1024..=16_777_216))]
     pub http2_stream_buffer: u64,
+    /// Upstream (HTTP_PROXY) connections open at once, all upstreams together.
+    #[arg(long, value_name = "N", default_value_t = 4096, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub upstream_max_connections: u64,
+    /// Upstream connections open at once to one upstream (Envoy's per-cluster default).
+    #[arg(long, value_name = "N", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub upstream_max_per_origin: u64,
+    /// Requests waiting for an upstream connection when a cap is full; beyond it a request
+    /// gets API Gateway's integration failure at once (Envoy's max_pending_requests default).
+    #[arg(long, value_name = "N", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(0..=1_000_000))]
+    pub upstream_max_pending: u64,
     /// Expect a PROXY protocol header (v1 or v2) first on every connection, as behind a
     /// Network Load Balancer with proxy protocol on; its source address is the client's.
     #[arg(long)]

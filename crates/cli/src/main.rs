@@ -567,6 +567,16 @@ async fn gateway(args: GatewayArgs) -> anyhow::Result<ExitCode> {
         // Without --admin nobody reads the counts, so none are kept.
         metrics: args.admin.map(|_| metrics.clone()),
         usage_store: store,
+        upstream_routes: {
+            let mut routes = parallax_gateway::UpstreamRoutes::default();
+            let n = |v: u64| usize::try_from(v).unwrap_or(usize::MAX);
+            routes.limits = parallax_gateway::UpstreamLimits {
+                max_connections: n(args.upstream_max_connections),
+                max_per_origin: n(args.upstream_max_per_origin),
+                max_pending: n(args.upstream_max_pending),
+            };
+            routes
+        },
         http2: parallax_gateway::server::Http2Limits {
             max_streams: args.http2_max_streams,
             stream_buffer: usize::try_from(args.http2_stream_buffer).unwrap_or(8192),

@@ -49,5 +49,6 @@ pub mod websocket;
 
 pub use certs::LabCerts;
 pub use parallax_rules::usage_plan::UsageStore;
+pub use pool::{UpstreamCap, UpstreamLimits};
 pub use proxy::UpstreamRoutes;
 pub use server::{Gateway, GatewayConfig, Listening, MemoryLog};

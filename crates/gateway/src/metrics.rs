@@ -147,6 +147,7 @@ pub struct GatewayMetrics {
     upstream_opened: Counter,
     upstream_failed: Counter,
     upstream_open: Gauge,
+    upstream_overflow: Family<Labels, Counter>,
 }
 
 fn buckets() -> impl Iterator<Item = f64> {
@@ -183,6 +184,7 @@ impl GatewayMetrics {
             upstream_opened: Counter::default(),
             upstream_failed: Counter::default(),
             upstream_open: Gauge::default(),
+            upstream_overflow: Family::default(),
         };
         registry.register(
             "parallax_gateway_requests",
@@ -260,6 +262,11 @@ impl GatewayMetrics {
             "Upstream connections open now, in use or idle in the pool",
             m.upstream_open.clone(),
         );
+        registry.register(
+            "parallax_gateway_upstream_overflows",
+            "Requests that met a full cap on upstream connections, by cap: connections and per_origin (the request waited), pending (refused)",
+            m.upstream_overflow.clone(),
+        );
         GatewayMetrics { registry, ..m }
     }
 
@@ -279,6 +286,13 @@ impl GatewayMetrics {
         } else {
             self.upstream_failed.inc();
         }
+    }
+
+    /// A request met a full cap on upstream connections.
+    pub fn upstream_overflow(&self, cap: crate::pool::UpstreamCap) {
+        self.upstream_overflow
+            .get_or_create(&vec![("cap".to_owned(), cap.as_str().to_owned())])
+            .inc();
     }
 
     /// Counts an upstream connection closed.

@@ -35,6 +35,155 @@ pub struct UpstreamRoutes {
     pub map: std::collections::HashMap<(String, u16), std::net::SocketAddr>,
     /// Refuse any upstream the map does not name.
     pub only_mapped: bool,
+    /// The caps on upstream connections and on requests waiting for one.
+    pub limits: UpstreamLimits,
+    /// The connections counted against the caps, shared by every pool (and every reload) of
+    /// the gateway that holds these routes.
+    budget: std::sync::OnceLock<Arc<Budget>>,
+}
+
+impl UpstreamRoutes {
+    /// Routes that dial only what their map names (the lab's), with the default caps.
+    pub fn only_mapped() -> UpstreamRoutes {
+        UpstreamRoutes {
+            only_mapped: true,
+            ..Default::default()
+        }
+    }
+
+    fn budget(&self) -> &Arc<Budget> {
+        self.budget
+            .get_or_init(|| Arc::new(Budget::new(self.limits)))
+    }
+}
+
+/// Caps on upstream connections, as Envoy's circuit breakers: however many clients and streams
+/// ask at once, the gateway opens at most `max_connections` (and `max_per_origin` to one
+/// upstream), and at most `max_pending` requests wait for a connection; beyond that a request
+/// gets API Gateway's INTEGRATION_FAILURE at once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UpstreamLimits {
+    /// Open upstream connections, all origins together.
+    pub max_connections: usize,
+    /// Open upstream connections to one origin (Envoy's per-cluster default: 1024).
+    pub max_per_origin: usize,
+    /// Requests waiting for a connection (Envoy's `max_pending_requests` default: 1024).
+    pub max_pending: usize,
+}
+
+impl Default for UpstreamLimits {
+    fn default() -> Self {
+        UpstreamLimits {
+            max_connections: 4096,
+            max_per_origin: 1024,
+            max_pending: 1024,
+        }
+    }
+}
+
+/// Which cap a request met.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UpstreamCap {
+    /// All origins' connections.
+    Connections,
+    /// One origin's connections.
+    PerOrigin,
+    /// Requests waiting for a connection.
+    Pending,
+}
+
+impl UpstreamCap {
+    /// The metric's label value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UpstreamCap::Connections => "connections",
+            UpstreamCap::PerOrigin => "per_origin",
+            UpstreamCap::Pending => "pending",
+        }
+    }
+}
+
+/// The connection slots: a permit of the total and one of the origin's for every open
+/// connection, and the requests waiting.
+#[derive(Debug)]
+pub(crate) struct Budget {
+    limits: UpstreamLimits,
+    total: Arc<tokio::sync::Semaphore>,
+    origins: Mutex<Vec<(Origin, Arc<tokio::sync::Semaphore>)>>,
+    pending: std::sync::atomic::AtomicUsize,
+    /// Woken when a connection closes or goes back idle: a waiting request looks again.
+    freed: tokio::sync::Notify,
+}
+
+impl Budget {
+    fn new(limits: UpstreamLimits) -> Budget {
+        Budget {
+            limits,
+            total: Arc::new(tokio::sync::Semaphore::new(limits.max_connections.max(1))),
+            origins: Mutex::new(Vec::new()),
+            pending: std::sync::atomic::AtomicUsize::new(0),
+            freed: tokio::sync::Notify::new(),
+        }
+    }
+
+    /// A slot for a new connection to `origin`, or the cap that is full.
+    fn try_slot(self: &Arc<Self>, origin: OriginRef<'_>) -> Result<Slot, UpstreamCap> {
+        let per_origin = {
+            let mut origins = self.origins.lock().unwrap_or_else(|p| p.into_inner());
+            // Origins with no connection open are forgotten, so the list stays as long as the
+            // origins in use.
+            let max = self.limits.max_per_origin.max(1);
+            origins.retain(|(_, s)| s.available_permits() < max);
+            match origins.iter().find(|(o, _)| origin.is(o)) {
+                Some((_, s)) => s.clone(),
+                None => {
+                    let s = Arc::new(tokio::sync::Semaphore::new(max));
+                    origins.push((origin.to_owned(), s.clone()));
+                    s
+                }
+            }
+        };
+        let origin_permit = per_origin
+            .try_acquire_owned()
+            .map_err(|_| UpstreamCap::PerOrigin)?;
+        let total_permit = self
+            .total
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| UpstreamCap::Connections)?;
+        Ok(Slot {
+            _permits: (total_permit, origin_permit),
+            budget: Arc::downgrade(self),
+        })
+    }
+}
+
+/// One open upstream connection's place under the caps; freed when the connection goes.
+struct Slot {
+    _permits: (
+        tokio::sync::OwnedSemaphorePermit,
+        tokio::sync::OwnedSemaphorePermit,
+    ),
+    budget: Weak<Budget>,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        if let Some(b) = self.budget.upgrade() {
+            b.freed.notify_waiters();
+        }
+    }
+}
+
+/// A request counted waiting until this is dropped.
+struct Waiting<'a>(&'a Budget);
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0
+            .pending
+            .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
 }
 
 /// How long a connection may wait unused before it is closed (the legacy client's default).
@@ -82,6 +231,8 @@ impl OriginRef<'_> {
 pub(crate) enum SendError {
     /// The lab's map does not hold this origin, and the lab dials nothing else.
     NotMapped { host: String, port: u16 },
+    /// A cap on upstream connections is full and too many requests already wait.
+    Overloaded(UpstreamCap),
     /// Resolving, or opening the TCP connection.
     Connect(std::io::Error),
     /// The TLS handshake.
@@ -192,6 +343,8 @@ struct Conn {
     /// new connection).
     reused: bool,
     origin: Origin,
+    /// Its place under the caps (declared last: freed after the connection is dropped).
+    _slot: Slot,
 }
 
 impl Conn {
@@ -259,10 +412,7 @@ impl Pool {
         mut req: Request<Body>,
     ) -> Result<Response<Streaming>, SendError> {
         loop {
-            let mut conn = match self.take_idle(origin).await {
-                Some(c) => c,
-                None => self.connect(origin).await?,
-            };
+            let mut conn = self.conn_for(origin).await?;
             let sent = conn.sender.try_send_request(req);
             tokio::pin!(sent);
             let res = poll_fn(|cx| {
@@ -298,6 +448,45 @@ impl Pool {
         }
     }
 
+    /// An idle connection to `origin`, or a new one when the caps allow; else the request
+    /// waits (counted) for a connection to close or come back idle, or is refused when too
+    /// many already wait. The integration's timeout bounds the wait.
+    async fn conn_for(&self, origin: OriginRef<'_>) -> Result<Conn, SendError> {
+        let budget = self.inner.routes.budget().clone();
+        let mut waiting = None;
+        loop {
+            let freed = budget.freed.notified();
+            tokio::pin!(freed);
+            freed.as_mut().enable();
+            if let Some(c) = self.take_idle(origin).await {
+                return Ok(c);
+            }
+            match budget.try_slot(origin) {
+                Ok(slot) => return self.connect(origin, slot).await,
+                Err(cap) => {
+                    if waiting.is_none() {
+                        let before = budget
+                            .pending
+                            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        let w = Waiting(&budget);
+                        if before >= budget.limits.max_pending {
+                            drop(w);
+                            if let Some(m) = &self.inner.metrics {
+                                m.upstream_overflow(UpstreamCap::Pending);
+                            }
+                            return Err(SendError::Overloaded(UpstreamCap::Pending));
+                        }
+                        if let Some(m) = &self.inner.metrics {
+                            m.upstream_overflow(cap);
+                        }
+                        waiting = Some(w);
+                    }
+                }
+            }
+            freed.await;
+        }
+    }
+
     /// The most recently used idle connection to `origin` that can take a request.
     async fn take_idle(&self, origin: OriginRef<'_>) -> Option<Conn> {
         loop {
@@ -316,7 +505,7 @@ impl Pool {
         }
     }
 
-    async fn connect(&self, origin: OriginRef<'_>) -> Result<Conn, SendError> {
+    async fn connect(&self, origin: OriginRef<'_>, slot: Slot) -> Result<Conn, SendError> {
         let inner = &*self.inner;
         let host = origin.host;
         let mapped = if inner.routes.map.is_empty() {
@@ -387,6 +576,7 @@ impl Pool {
             done: false,
             reused: false,
             origin: origin.to_owned(),
+            _slot: slot,
         })
     }
 }
@@ -432,6 +622,9 @@ impl Inner {
                 since: Instant::now(),
             });
         }
+        drop(idle);
+        // A request waiting for a connection can take this one.
+        self.routes.budget().freed.notify_waiters();
     }
 
     /// Closes idle connections that the upstream closed or that waited too long. Their I/O is

@@ -344,6 +344,9 @@ fn classify(e: SendError) -> Reject {
         SendError::NotMapped { host, port } => {
             return Reject::IntegrationFailure(UpstreamFailure::NotMapped { host, port });
         }
+        SendError::Overloaded(cap) => {
+            return Reject::IntegrationFailure(UpstreamFailure::Overloaded { cap: cap.as_str() });
+        }
         SendError::Connect(io) | SendError::Tls(io) => Box::new(io),
         SendError::Http(h) => Box::new(h),
     };

@@ -252,10 +252,7 @@ async fn start_upstreams(
             }
         }
     }
-    let mut routes = UpstreamRoutes {
-        only_mapped: true,
-        ..Default::default()
-    };
+    let mut routes = UpstreamRoutes::only_mapped();
     let mut running = Vec::new();
     for (host, port, ca, client) in wanted {
         if routes.map.contains_key(&(host.clone(), port)) {

@@ -118,6 +118,12 @@ pub enum UpstreamFailure {
     },
     /// The gateway has no client for this integration's TLS settings (a bug if seen).
     NoClient,
+    /// A cap on the gateway's upstream connections was full and too many requests waited
+    /// (`connections`, `per_origin`, `pending`).
+    Overloaded {
+        /// The cap.
+        cap: &'static str,
+    },
     /// Anything else, in the HTTP client's words.
     Other {
         /// What failed.
@@ -147,6 +153,10 @@ impl fmt::Display for UpstreamFailure {
                 write!(f, "the upstream's response is not valid HTTP: {detail}")
             }
             UpstreamFailure::NoClient => f.write_str("no upstream client for these TLS settings"),
+            UpstreamFailure::Overloaded { cap } => write!(
+                f,
+                "the gateway's upstream connections are at their cap ({cap}) and too many requests wait"
+            ),
             UpstreamFailure::Other { detail } => f.write_str(detail),
         }
     }

@@ -1059,10 +1059,7 @@ async fn upstream_map_sends_on_prem_names_to_loopback_and_refuses_the_rest() {
     .await
     .expect("upstream");
     let ca = vec![certs.server_ca().cert_der()];
-    let mut routes = parallax_gateway::UpstreamRoutes {
-        only_mapped: true,
-        ..Default::default()
-    };
+    let mut routes = parallax_gateway::UpstreamRoutes::only_mapped();
     routes
         .map
         .insert(("onprem.corp.example.com".into(), 443), onprem.addr);
@@ -1101,10 +1098,7 @@ async fn upstream_map_sends_on_prem_names_to_loopback_and_refuses_the_rest() {
     let certs = LabCerts::new().expect("certs");
     let ca = vec![certs.server_ca().cert_der()];
     let log = Arc::new(MemoryLog::default());
-    let routes = parallax_gateway::UpstreamRoutes {
-        only_mapped: true,
-        ..Default::default()
-    };
+    let routes = parallax_gateway::UpstreamRoutes::only_mapped();
     let gw = Gateway::start(
         &t,
         certs,
@@ -1440,4 +1434,99 @@ async fn the_admin_listener_counts_with_bounded_labels() {
     assert!(get("/readyz").await.starts_with("HTTP/1.1 503"));
     let _ = stop.send(true);
     let _ = server.await;
+}
+
+/// Issue 26: upstream connections are capped, as Envoy's circuit breakers cap them. Ten calls
+/// at once to an upstream that never answers, with two connections allowed to it and one
+/// request allowed to wait: the upstream never has more than two open, not ten; one call waits
+/// for a connection (and times out, 504 "Endpoint request timed out", as the two do); the other
+/// seven get API Gateway's integration failure at once; /metrics counts the overflows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upstream_connections_are_capped() {
+    use tokio::io::AsyncReadExt;
+    let stalled = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let upstream = stalled.local_addr().expect("addr");
+    // Connections open now, and the most ever open at once.
+    let open = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let most = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let (o, m) = (open.clone(), most.clone());
+    tokio::spawn(async move {
+        use std::sync::atomic::Ordering::SeqCst;
+        while let Ok((mut s, _)) = stalled.accept().await {
+            let now = o.fetch_add(1, SeqCst) + 1;
+            m.fetch_max(now, SeqCst);
+            let o = o.clone();
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 4096];
+                // Reads the request and never answers, until the gateway lets go.
+                while matches!(s.read(&mut buf).await, Ok(n) if n > 0) {}
+                o.fetch_sub(1, SeqCst);
+            });
+        }
+    });
+    let t = parallax_model::Topology::from_yaml(
+        "region: us-east-1\nfront_doors: { regional: [52.94.133.10] }\napis:\n  - id: a1b2c3d4e5\n    name: orders\n    endpoint_type: REGIONAL\n    stages: [prod]\n    routes:\n      - { method: GET, path: /slow, integration: { type: HTTP_PROXY, uri: 'http://slow.test:8080/x', timeout_ms: 3000 } }\n",
+        "t.yaml",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let certs = LabCerts::new().expect("certs");
+    let ca = vec![certs.server_ca().cert_der()];
+    let mut routes = parallax_gateway::UpstreamRoutes::only_mapped();
+    routes.map.insert(("slow.test".into(), 8080), upstream);
+    routes.limits = parallax_gateway::UpstreamLimits {
+        max_connections: 100,
+        max_per_origin: 2,
+        max_pending: 1,
+    };
+    let metrics = Arc::new(parallax_gateway::metrics::GatewayMetrics::new());
+    let gw = Gateway::start(
+        &t,
+        certs,
+        GatewayConfig {
+            upstream_routes: routes,
+            metrics: Some(metrics.clone()),
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("gateway");
+    let door = gw.addr_of("regional").expect("door");
+    let calls: Vec<_> = (0..10)
+        .map(|i| {
+            let ca = ca.clone();
+            tokio::spawn(async move {
+                // Spread a little, so that the two connections are open before the rest ask.
+                tokio::time::sleep(Duration::from_millis(50 * i)).await;
+                let c = Call::get(door, REGIONAL, "/prod/slow", ca);
+                call(&c).await.expect("call")
+            })
+        })
+        .collect();
+    let mut replies = Vec::new();
+    for c in calls {
+        replies.push(c.await.expect("joined"));
+    }
+    let timed_out = replies
+        .iter()
+        .filter(|r| r.body.contains("Endpoint request timed out"))
+        .count();
+    let refused = replies
+        .iter()
+        .filter(|r| r.body.contains("Internal server error"))
+        .count();
+    assert!(replies.iter().all(|r| r.status == 504), "{replies:?}");
+    assert_eq!(
+        most.load(std::sync::atomic::Ordering::SeqCst),
+        2,
+        "never more than the cap's two connections open at once"
+    );
+    assert_eq!((timed_out, refused), (3, 7), "{replies:?}");
+    let text = metrics.encode_text();
+    assert!(
+        text.contains("parallax_gateway_upstream_overflows_total{cap=\"pending\"} 7"),
+        "{text}"
+    );
+    gw.shutdown().await;
 }
