@@ -168,5 +168,20 @@ mod tests {
             prop_assert_eq!(h.len(), 16 + len);
             prop_assert_eq!(parse_v2(h[12], h[13], &h[16..]), Ok(same.then_some(src)));
         }
+
+        /// Arbitrary bytes (issue 26): an address or an error, never a panic.
+        #[test]
+        fn arbitrary_headers_never_panic(
+            line in prop::collection::vec(any::<u8>(), 0..120),
+            text in "PROXY (TCP4|TCP6|UNKNOWN|[A-Z0-9]{0,5})( [0-9a-f.:]{0,40}){0,5}",
+            ver_cmd in any::<u8>(),
+            family in any::<u8>(),
+            body in prop::collection::vec(any::<u8>(), 0..300),
+        ) {
+            let _ = parse_v1(&line);
+            let _ = parse_v1(text.as_bytes());
+            let _ = parse_v2(ver_cmd, family, &body);
+            let _ = parse_v2(0x21, family, &body);
+        }
     }
 }

@@ -741,6 +741,22 @@ mod robustness {
             let _ = parallax_analyze::findings::findings(&m);
             let _ = parallax_analyze::runnable::topology(&m);
         }
+
+        /// Issue 26: arbitrary resources of the types the Terraform importer reads, in a
+        /// plan's shape, never panic it (nor the findings and the runnable topology after it).
+        #[test]
+        fn terraform_import_never_panics(values in prop::collection::vec(json_value(), 0..6), types in prop::collection::vec(prop::sample::select(vec!["aws_vpc", "aws_vpc_endpoint", "aws_api_gateway_rest_api", "aws_api_gateway_domain_name", "aws_api_gateway_base_path_mapping", "aws_route53_record", "aws_route53_zone", "aws_api_gateway_usage_plan", "aws_api_gateway_rest_api_policy"]), 6)) {
+            let resources: Vec<serde_json::Value> = values
+                .into_iter()
+                .enumerate()
+                .map(|(i, v)| serde_json::json!({"address": format!("{}.r{i}", types[i % types.len()]), "mode": "managed", "type": types[i % types.len()], "name": format!("r{i}"), "values": v}))
+                .collect();
+            let text = serde_json::json!({"format_version": "1.2", "planned_values": {"root_module": {"resources": resources}}, "resource_changes": [], "configuration": {"root_module": {}}}).to_string();
+            let root = source::parse(&text, "plan.json").expect("valid JSON");
+            let m = parallax_analyze::terraform::import(&root, "plan.json");
+            let _ = parallax_analyze::findings::findings(&m);
+            let _ = parallax_analyze::runnable::topology(&m);
+        }
     }
 
     #[test]

@@ -1050,3 +1050,53 @@ async fn on_prem_forwards_to_the_inbound_endpoint_and_the_vpc_forwards_back() {
     let m = ask(office, API, RecordType::A, Transport::Udp).await;
     assert_eq!(addresses(&m), ips(&["52.94.133.10"]));
 }
+
+/// Issue 26: arbitrary bytes, and valid queries with bytes replaced, over UDP and TCP: each
+/// gets an answer (FORMERR for what parses as far as the header) or nothing, and the resolver
+/// keeps answering a valid query after them all. A bounded number of cases.
+#[test]
+fn arbitrary_packets_never_stop_the_resolver() {
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, TestRunner};
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let r = rt.block_on(start(&topology(true, "alias", "")));
+    let (internet, _) = views(&r);
+    let valid = query_bytes(API, RecordType::A, true);
+    let strategy = (
+        prop::collection::vec(any::<u8>(), 0..600),
+        any::<usize>(),
+        any::<u8>(),
+        any::<bool>(),
+    );
+    let mut runner = TestRunner::new(Config {
+        cases: 96,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    runner
+        .run(&strategy, |(noise, at, byte, tcp)| {
+            let mut mutated = valid.clone();
+            let i = at % mutated.len();
+            mutated[i] = byte;
+            for packet in [&noise, &mutated] {
+                rt.block_on(async {
+                    // An answer or silence (dropped); waited for briefly.
+                    let wait = std::time::Duration::from_millis(150);
+                    if tcp {
+                        let _ = tokio::time::timeout(wait, tcp_raw(internet, packet)).await;
+                    } else {
+                        let _ = tokio::time::timeout(wait, udp_raw(internet, packet)).await;
+                    }
+                });
+            }
+            Ok(())
+        })
+        .expect("no case failed");
+    let still = rt.block_on(ask(internet, API, RecordType::A, Transport::Udp));
+    assert_eq!(addresses(&still), ips(&["52.94.133.10"]));
+    rt.block_on(r.shutdown());
+}

@@ -1530,3 +1530,74 @@ async fn upstream_connections_are_capped() {
     );
     gw.shutdown().await;
 }
+
+/// Issue 26: arbitrary bytes after the TLS handshake, and a valid request with a byte replaced,
+/// on the gateway's request path (HTTP/1.1 head parsing, and HTTP/2's preface when the bytes
+/// start like it): each gets an answer or a close, and the door serves a valid request after
+/// them all. A bounded number of cases.
+#[test]
+fn arbitrary_request_bytes_never_stop_a_door() {
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, TestRunner};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let lab = rt.block_on(Lab::start());
+    let door = lab.door("regional");
+    let valid = format!(
+        "GET /prod/test HTTP/1.1\r\nHost: {REGIONAL}\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
+    );
+    let strategy = (
+        prop::collection::vec(any::<u8>(), 0..400),
+        any::<usize>(),
+        any::<u8>(),
+        prop::sample::select(vec![
+            &b""[..],
+            b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
+            b"GET / HTTP/1.1\r\n",
+        ]),
+    );
+    let mut runner = TestRunner::new(Config {
+        cases: 48,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    runner
+        .run(&strategy, |(noise, at, byte, prefix)| {
+            let mut mutated = valid.clone().into_bytes();
+            let i = at % mutated.len();
+            mutated[i] = byte;
+            let mut prefixed = prefix.to_vec();
+            prefixed.extend_from_slice(&noise);
+            for bytes in [prefixed, mutated] {
+                rt.block_on(async {
+                    let Ok(tcp) = tokio::net::TcpStream::connect(door).await else {
+                        return;
+                    };
+                    let Ok(mut tls) = tls_connector(&lab.ca)
+                        .connect(
+                            rustls::pki_types::ServerName::try_from(REGIONAL).expect("name"),
+                            tcp,
+                        )
+                        .await
+                    else {
+                        return;
+                    };
+                    let _ = tls.write_all(&bytes).await;
+                    let mut reply = Vec::new();
+                    let _ = tokio::time::timeout(
+                        Duration::from_millis(300),
+                        tls.read_to_end(&mut reply),
+                    )
+                    .await;
+                });
+            }
+            Ok(())
+        })
+        .expect("no case failed");
+    let ok = rt.block_on(lab.get("regional", REGIONAL, "/prod/test"));
+    assert_eq!(ok.status, 200, "{ok:?}");
+}

@@ -640,3 +640,24 @@ fn usage_plan_and_key_ids_and_values_are_checked_as_aws_does() {
     assert!(!e.contains("shortkey") && !e.contains("has a space"), "{e}");
     assert!(!e.contains("keys[2]"), "{e}");
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+    /// Issue 26: an OpenAPI document of arbitrary text, or a valid one with a byte replaced,
+    /// ends in a definition or an error, never a panic.
+    #[test]
+    fn openapi_of_arbitrary_text_never_panics(
+        s in "\\PC{0,300}",
+        at in 0usize..400,
+        with in "[\\[\\]{}:\\-#&*!|>'\"\\n a-z0-9.$]",
+    ) {
+        let _ = parallax_model::openapi::read(&s, "fuzz.yaml");
+        let good = "openapi: 3.0.1\ninfo: { title: t, version: '1' }\npaths:\n  /orders/{id}:\n    get:\n      x-amazon-apigateway-integration: { type: http_proxy, uri: 'https://onprem.example.com/{id}', httpMethod: GET, requestParameters: { integration.request.path.id: method.request.path.id } }\n";
+        let mut bytes = good.as_bytes().to_vec();
+        let i = at % bytes.len();
+        bytes.splice(i..=i, with.bytes());
+        if let Ok(text) = String::from_utf8(bytes) {
+            let _ = parallax_model::openapi::read(&text, "fuzz.yaml");
+        }
+    }
+}
