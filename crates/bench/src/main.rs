@@ -9,6 +9,10 @@
 //!   analyze them next to the time serde_json alone takes to parse the same bytes.
 //! - `watch-cost`: `parallax watch` with many targets against the seed lab, its RSS and CPU
 //!   sampled from /proc while it runs.
+//! - `soak` ([`soak`]): `parallax gateway` under mixed HTTP/1.1 and HTTP/2 load with abusive
+//!   clients mixed in, its RSS sampled from /proc.
+
+mod soak;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -90,6 +94,17 @@ enum Command {
         #[arg(long, default_value_t = 10.0)]
         sample: f64,
     },
+    /// `parallax gateway` (the binary at --parallax) for --seconds under well-behaved HTTP/1.1
+    /// and HTTP/2 load with abusive clients mixed in (HTTP/2 that never reads, slowloris,
+    /// garbage); its RSS every --sample seconds (JSON lines), then a summary line.
+    Soak {
+        #[arg(long)]
+        parallax: PathBuf,
+        #[arg(long, default_value_t = 600.0)]
+        seconds: f64,
+        #[arg(long, default_value_t = 10.0)]
+        sample: f64,
+    },
     /// Analyze synthetic organisations of each size; one JSON line per (size, format).
     AnalyzeScale {
         #[arg(
@@ -164,6 +179,16 @@ fn main() -> anyhow::Result<()> {
             rt.block_on(dns(server, name, concurrency, seconds))
         }
         Command::AnalyzeScale { sizes, out } => analyze_scale(&sizes, &out),
+        Command::Soak {
+            parallax,
+            seconds,
+            sample,
+        } => {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            rt.block_on(soak::soak(parallax, seconds, sample))
+        }
     }
 }
 
