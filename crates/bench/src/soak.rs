@@ -24,6 +24,16 @@ fn host() -> String {
     format!("{API}.execute-api.us-east-1.amazonaws.com")
 }
 
+/// The kinds of client the soak runs.
+#[derive(Clone, Copy)]
+enum Client {
+    H1,
+    H2,
+    NeverReading,
+    Slowloris,
+    Garbage,
+}
+
 #[derive(Default)]
 struct Counts {
     ok: AtomicU64,
@@ -85,45 +95,29 @@ pub async fn soak(parallax: PathBuf, seconds: f64, sample: f64) -> anyhow::Resul
     let counts = Arc::new(Counts::default());
     let stop = Arc::new(AtomicBool::new(false));
     let mut tasks = Vec::new();
-    for _ in 0..16 {
-        tasks.push(tokio::spawn(well_behaved_h1(
-            h1.clone(),
-            door,
-            counts.clone(),
-            stop.clone(),
-        )));
-    }
-    for _ in 0..4 {
-        tasks.push(tokio::spawn(well_behaved_h2(
-            h2.clone(),
-            door,
-            counts.clone(),
-            stop.clone(),
-        )));
-    }
-    for _ in 0..4 {
-        tasks.push(tokio::spawn(never_reading_h2(
-            h2.clone(),
-            door,
-            counts.clone(),
-            stop.clone(),
-        )));
-    }
-    for _ in 0..50 {
-        tasks.push(tokio::spawn(slowloris(
-            h1.clone(),
-            door,
-            counts.clone(),
-            stop.clone(),
-        )));
-    }
-    for _ in 0..2 {
-        tasks.push(tokio::spawn(garbage(
-            h1.clone(),
-            door,
-            counts.clone(),
-            stop.clone(),
-        )));
+    for (n, kind) in [
+        (16, Client::H1),
+        (4, Client::H2),
+        (4, Client::NeverReading),
+        (50, Client::Slowloris),
+        (2, Client::Garbage),
+    ] {
+        for _ in 0..n {
+            let connector = match kind {
+                Client::H2 | Client::NeverReading => h2.clone(),
+                _ => h1.clone(),
+            };
+            let (counts, stop) = (counts.clone(), stop.clone());
+            tasks.push(tokio::spawn(async move {
+                match kind {
+                    Client::H1 => well_behaved_h1(connector, door, counts, stop).await,
+                    Client::H2 => well_behaved_h2(connector, door, counts, stop).await,
+                    Client::NeverReading => never_reading_h2(connector, door, counts, stop).await,
+                    Client::Slowloris => slowloris(connector, door, counts, stop).await,
+                    Client::Garbage => garbage(connector, door, counts, stop).await,
+                }
+            }));
+        }
     }
     let t0 = Instant::now();
     let mut samples: Vec<(f64, u64)> = Vec::new();

@@ -141,6 +141,15 @@ async fn choose(
     pick
 }
 
+/// A probe that did not end within its limit: `probe_success 0` and how long it was given.
+fn timed_out(limit: Duration, started: Instant) -> Output {
+    let mut out = Output::default();
+    out.log
+        .push(format!("the probe did not end within {limit:?}"));
+    finish(&mut out, started, false);
+    out
+}
+
 fn finish(out: &mut Output, started: Instant, success: bool) {
     out.set(
         "probe_success",
@@ -223,13 +232,7 @@ pub async fn tcp(target: &str, m: &TcpModule, limit: Duration) -> Output {
             finish(&mut out, started, ok);
             out
         }
-        Err(_) => {
-            let mut out = Output::default();
-            out.log
-                .push(format!("the probe did not end within {limit:?}"));
-            finish(&mut out, started, false);
-            out
-        }
+        Err(_) => timed_out(limit, started),
     }
 }
 
@@ -405,13 +408,7 @@ pub async fn dns(target: &str, m: &DnsModule, limit: Duration) -> Output {
             finish(&mut out, started, ok);
             out
         }
-        Err(_) => {
-            let mut out = Output::default();
-            out.log
-                .push(format!("the probe did not end within {limit:?}"));
-            finish(&mut out, started, false);
-            out
-        }
+        Err(_) => timed_out(limit, started),
     }
 }
 

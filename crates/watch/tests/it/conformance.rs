@@ -324,20 +324,19 @@ async fn parallax_probe_answers_what_blackbox_exporter_answers() {
 
     let modules = MODULES.replace("CA_FILE", &dir.join("ca.pem").display().to_string());
     std::fs::write(dir.join("blackbox.yml"), &modules).expect("modules");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port();
-    let mut child = Command::new(blackbox)
-        .arg(format!(
-            "--config.file={}",
-            dir.join("blackbox.yml").display()
-        ))
-        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("blackbox_exporter starts");
+    let port = super::e2e::free_port();
+    let _blackbox = super::e2e::Proc(
+        Command::new(blackbox)
+            .arg(format!(
+                "--config.file={}",
+                dir.join("blackbox.yml").display()
+            ))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("blackbox_exporter starts"),
+    );
     let bb: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
 
     // parallax watch with the same file as its modules_file.
@@ -460,8 +459,6 @@ async fn parallax_probe_answers_what_blackbox_exporter_answers() {
     }
     let _ = stop.send(true);
     let _ = server.await;
-    let _ = child.kill();
-    let _ = child.wait();
     let _ = std::fs::remove_dir_all(&dir);
     assert!(problems.is_empty(), "differences:\n{}", problems.join("\n"));
 }

@@ -28,7 +28,7 @@ use super::{URL, config_every, lab_at};
 const SCRAPE: Duration = Duration::from_secs(1);
 
 /// A child process killed when dropped.
-struct Proc(Child);
+pub(crate) struct Proc(pub(crate) Child);
 
 impl Drop for Proc {
     fn drop(&mut self) {
@@ -38,7 +38,7 @@ impl Drop for Proc {
 }
 
 /// A port free now on 127.0.0.1 for an outside program (it binds it itself).
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
