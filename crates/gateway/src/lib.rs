@@ -3,7 +3,8 @@
 //!
 //! - [`certs`]: `lab:NAME` and file references to CAs and identities.
 //! - [`proxy`]: HTTP_PROXY integrations.
-//! - `pool`: their upstream connections, kept alive and driven by the requests' own tasks.
+//! - `pool`: their upstream connections, kept alive and driven by the requests' own tasks,
+//!   under caps on connections (in all, per upstream) and on requests waiting for one.
 //! - [`proxyproto`]: the PROXY protocol header (v1, v2) read before TLS.
 //! - [`server`]: the gateway's configuration, start, reconfiguration and shutdown.
 //! - [`front_door`]: the accept loop and one connection's life, with its timeouts.
