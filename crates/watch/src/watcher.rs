@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use parallax_model::topology::Topology;
+use parallax_probe::explain::{Confirmation, Rule, Verdict};
 use parallax_probe::report::ProbeReport;
 use tokio::sync::{Semaphore, watch};
 
@@ -26,6 +27,17 @@ pub struct State {
     topology: RwLock<Option<Arc<Topology>>>,
     /// Changes of the account, oldest first, with when they were seen; at most [`NOTES`].
     notes: Mutex<VecDeque<(f64, serde_json::Value)>>,
+    /// Each target's last pinned confirmation, with the answer it was made for.
+    confirmations: Mutex<HashMap<String, (AnswerKey, Confirmation)>>,
+}
+
+/// What a confirmation holds for: the diagnosis and the addresses the path answered.
+type AnswerKey = (Rule, Vec<std::net::IpAddr>);
+
+fn answer_key(report: &ProbeReport) -> AnswerKey {
+    let mut addrs = report.observation.dns.path.outcome.addresses.clone();
+    addrs.sort_unstable();
+    (report.diagnosis.rule, addrs)
 }
 
 /// Account changes kept for events to name.
@@ -59,6 +71,21 @@ impl State {
             events,
             topology: RwLock::new(None),
             notes: Mutex::new(VecDeque::new()),
+            confirmations: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The confirmation last made for `target` when it was made for this same answer.
+    fn confirmation_for(&self, target: &str, key: &AnswerKey) -> Option<Confirmation> {
+        let c = self.confirmations.lock().ok()?;
+        c.get(target)
+            .filter(|(k, _)| k == key)
+            .map(|(_, c)| c.clone())
+    }
+
+    fn keep_confirmation(&self, target: &str, key: AnswerKey, c: Confirmation) {
+        if let Ok(mut all) = self.confirmations.lock() {
+            all.insert(target.to_owned(), (key, c));
         }
     }
 
@@ -273,6 +300,36 @@ pub async fn probe_against(
     .ok()
 }
 
+/// Probes a target as its loop does: the pinned confirmation runs once per answer. A probe is
+/// made without it first; when the target is well, or its diagnosis and answered addresses are
+/// those of its last confirmation, that is the report (carrying the confirmation); otherwise
+/// the probe is made again with it. A target whose answer holds costs one probe per interval;
+/// a change, two.
+pub async fn probe_target(
+    state: &State,
+    target: &Target,
+    quick: &Target,
+    timeout: Duration,
+    topology: Option<&Topology>,
+) -> Option<ProbeReport> {
+    if !target.options.confirm {
+        return probe_against(target, timeout, topology).await;
+    }
+    let mut report = probe_against(quick, timeout, topology).await?;
+    if report.diagnosis.verdict == Verdict::Ok {
+        return Some(report);
+    }
+    if let Some(c) = state.confirmation_for(&target.name, &answer_key(&report)) {
+        report.diagnosis.confirmation = Some(c);
+        return Some(report);
+    }
+    let full = probe_against(target, timeout, topology).await?;
+    if let Some(c) = &full.diagnosis.confirmation {
+        state.keep_confirmation(&target.name, answer_key(&full), c.clone());
+    }
+    Some(full)
+}
+
 /// Runs every target until `stop` turns true.
 pub async fn run(config: Arc<Config>, state: Arc<State>, mut stop: watch::Receiver<bool>) {
     let slots = Arc::new(Semaphore::new(config.concurrency));
@@ -283,6 +340,8 @@ pub async fn run(config: Arc<Config>, state: Arc<State>, mut stop: watch::Receiv
         let timeout = config.timeout;
         // Spread the first rounds over the jitter's share of the interval, deterministically.
         let offset = target.interval.mul_f64(config.jitter * (i as f64) / n);
+        let mut quick = target.clone();
+        quick.options.confirm = false;
         tasks.push(tokio::spawn(async move {
             tokio::select! {
                 () = tokio::time::sleep(offset) => {}
@@ -299,7 +358,9 @@ pub async fn run(config: Arc<Config>, state: Arc<State>, mut stop: watch::Receiv
                     return;
                 };
                 let topology = state.topology();
-                if let Some(report) = probe_against(&target, timeout, topology.as_deref()).await {
+                if let Some(report) =
+                    probe_target(&state, &target, &quick, timeout, topology.as_deref()).await
+                {
                     state.record(&target, &report);
                 }
                 drop(permit);

@@ -460,3 +460,46 @@ async fn probe_allow_refuses_what_it_does_not_list() {
     let _ = stop.send(true);
     let _ = server.await;
 }
+
+/// The pinned confirmation runs once per answer: against the lab at `endpoint-added`, the
+/// first probe of a target confirms (a probe without it, then one with it: three requests reach
+/// the gateway, the pinned retry among them); the next, with the same answer, is one request and
+/// carries the same confirmation; a healthy target is one request each time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_confirmation_runs_once_per_answer() {
+    let dir = std::env::temp_dir().join(format!("parallax-watch-confirm-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let (lab, args) = lab_at("endpoint-added", &dir).await;
+    let cfg = config(&args);
+    let target = &cfg.targets[0];
+    let mut quick = target.clone();
+    quick.options.confirm = false;
+    let state = State::new(Box::new(|_| {}));
+    let requests = || lab.log.0.lock().expect("log").len();
+    let before = requests();
+    let first = parallax_watch::watcher::probe_target(&state, target, &quick, cfg.timeout, None)
+        .await
+        .expect("in time");
+    assert_eq!(first.diagnosis.rule.as_str(), "endpoint-private-dns");
+    let confirmed = first.diagnosis.confirmation.clone().expect("confirmed");
+    assert!(confirmed.confirmed);
+    assert_eq!(
+        requests() - before,
+        3,
+        "the quick probe, the full one, its pinned retry"
+    );
+    let before = requests();
+    let second = parallax_watch::watcher::probe_target(&state, target, &quick, cfg.timeout, None)
+        .await
+        .expect("in time");
+    assert_eq!(requests() - before, 1, "one probe, no retry");
+    assert_eq!(
+        second
+            .diagnosis
+            .confirmation
+            .map(|c| (c.addr, c.status, c.confirmed)),
+        Some((confirmed.addr, confirmed.status, true))
+    );
+    lab.shutdown().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
