@@ -110,6 +110,8 @@ pub struct Metrics {
     chain_now: std::sync::Mutex<std::collections::HashMap<Labels, Labels>>,
     /// Each target's `answered_by` labels now, so a change removes the old series.
     answered_now: std::sync::Mutex<std::collections::HashMap<Labels, Labels>>,
+    /// Each target's answer class and rule as its gauges show them.
+    verdicts_now: std::sync::Mutex<std::collections::HashMap<Labels, (DnsVerdict, Rule)>>,
 }
 
 /// What one report says, in the terms the metrics and the events use.
@@ -189,6 +191,7 @@ impl Metrics {
             failed_due_to_regex: Family::default(),
             chain_now: std::sync::Mutex::default(),
             answered_now: std::sync::Mutex::default(),
+            verdicts_now: std::sync::Mutex::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -466,15 +469,26 @@ impl Metrics {
                 self.tls_version.remove(&with("version", v));
             }
         }
-        for c in DnsVerdict::ALL {
-            self.answer_class
-                .get_or_create(&with("class", &c.to_string()))
-                .set(i64::from(c == summary.class));
-        }
-        for r in Rule::ALL {
-            self.diagnosis
-                .get_or_create(&with("rule", r.as_str()))
-                .set(i64::from(r == summary.rule));
+        // The class and rule gauges (one series per class and rule id) are written whole when
+        // a target's class or rule changes, and left as they are while it holds (most probes of
+        // a watch: some forty label sets a probe otherwise).
+        let now = (summary.class, summary.rule);
+        let same = self
+            .verdicts_now
+            .lock()
+            .map(|mut m| m.insert(base.clone(), now) == Some(now))
+            .unwrap_or(false);
+        if !same {
+            for c in DnsVerdict::ALL {
+                self.answer_class
+                    .get_or_create(&with("class", &c.to_string()))
+                    .set(i64::from(c == summary.class));
+            }
+            for r in Rule::ALL {
+                self.diagnosis
+                    .get_or_create(&with("rule", r.as_str()))
+                    .set(i64::from(r == summary.rule));
+            }
         }
         self.probes.get_or_create(base).inc();
         if changed {
