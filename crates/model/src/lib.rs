@@ -5,6 +5,7 @@
 //!   `api`, `domain`, `usage_plan`) and `validation`, one check per element kind.
 //! - [`scenario`]: a topology plus steps that change it and requests to make, with expectations.
 //! - [`file`]: a model file as the commands take it (scenario or bare topology), at a step.
+//! - [`input`]: the one bounded reader of every file given: regular files only, a size cap.
 //! - [`naming`]: AWS's execute-api host names, parsed and built.
 //! - [`address`]: address classification and AWS's `ip-ranges.json`.
 //! - [`error_type`]: API Gateway's `x-amzn-ErrorType` values as a type.
