@@ -264,7 +264,9 @@ pub async fn unread_h2(
     }
     drop(tx);
     let mut heads = Vec::new();
-    let mut deadline = tokio::time::Instant::now() + wait * 4;
+    // The first `expect` heads may take a while on a loaded machine (a debug build, tests in
+    // parallel); the wait for any more after them is `wait`.
+    let mut deadline = tokio::time::Instant::now() + (wait * 4).max(Duration::from_secs(30));
     while let Ok(Some(res)) = tokio::time::timeout_at(deadline, rx.recv()).await {
         heads.push(res);
         if heads.len() == expect {

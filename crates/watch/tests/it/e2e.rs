@@ -418,9 +418,9 @@ async fn prometheus_sees_the_incident_through_watch_while_blackbox_sees_only_a_f
     let named = "vpce-0123456789abcdef0 in vpc-0a1b2c3d4e5f60718";
     let firing = inbox.alert("ParallaxEndpointPrivateDns", "firing").await;
     let delivered = changed_at.elapsed();
-    // The probe interval and a scrape to see it, two evaluation intervals, group_wait, and a
-    // second of slack for the processes' own schedules.
-    let alert_bound = SCRAPE * 2 + SCRAPE * 2 + SCRAPE + Duration::from_secs(2);
+    // The probe interval and a scrape to see it, two evaluation intervals, group_wait, and
+    // three seconds of slack for the processes' own schedules on a loaded machine.
+    let alert_bound = SCRAPE * 2 + SCRAPE * 2 + SCRAPE + Duration::from_secs(3);
     eprintln!(
         "Alertmanager delivered the alert {delivered:?} after the change (bound {alert_bound:?})"
     );
