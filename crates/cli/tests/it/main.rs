@@ -1570,3 +1570,63 @@ fn http2_clients_that_never_read_hold_bounded_memory() {
     gw.stop();
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Issue 26, with the real redis-server: the counters of plan `a/b` with key `c` and of plan `a`
+/// with key `b/c` were one Redis key (`parallax:usage:{a/b/c}`), so three calls with one spent
+/// the other's quota of three and its first call got 429. Now each pair has its own keys.
+#[test]
+fn usage_counters_of_different_pairs_never_share_redis_keys() {
+    use parallax_rules::usage_plan::{Limits, Take, UsageStore as _};
+    let Some(redis) = parallax_testkit::redis::RedisServer::start() else {
+        return;
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let store = parallax_gateway::usage_store::RedisStore::new(
+            &parallax_gateway::usage_store::RedisSettings {
+                url: redis.url(),
+                timeout: Duration::from_secs(2),
+                failure: parallax_gateway::usage_store::Failure::Closed,
+            },
+            None,
+        )
+        .expect("store");
+        let limits = Limits {
+            throttle: None,
+            quota: Some(parallax_model::topology::Quota {
+                limit: 3,
+                period: parallax_model::topology::QuotaPeriod::Day,
+                offset: 0,
+            }),
+        };
+        let decide = |t: Take| async move {
+            match t {
+                Take::Now(r) => r,
+                Take::Later(p) => p.await,
+            }
+        };
+        let ab_c = store.counter("c", "a/b", limits.clone());
+        let a_bc = store.counter("b/c", "a", limits);
+        let now = || (std::time::Instant::now(), std::time::SystemTime::now());
+        for _ in 0..3 {
+            let (i, w) = now();
+            assert_eq!(decide(ab_c.take(i, w)).await, Ok(()));
+        }
+        let (i, w) = now();
+        assert!(
+            decide(ab_c.take(i, w)).await.is_err(),
+            "its own quota is spent"
+        );
+        let (i, w) = now();
+        assert_eq!(
+            decide(a_bc.take(i, w)).await,
+            Ok(()),
+            "the other pair's quota is its own"
+        );
+    });
+    let keys = redis.command(&["KEYS", "parallax:usage:*:ids"]);
+    assert_eq!(keys.lines().count(), 2, "{keys}");
+}
