@@ -455,33 +455,41 @@ impl Pool {
         let budget = self.inner.routes.budget().clone();
         let mut waiting = None;
         loop {
+            // The request path's usual case: an idle connection, or room for a new one.
+            if let Some(c) = self.take_idle(origin).await {
+                return Ok(c);
+            }
+            if let Ok(slot) = budget.try_slot(origin) {
+                return self.connect(origin, slot).await;
+            }
+            // A cap is full: register for a wake-up first, then look once more, so that a
+            // connection freed in between is not missed.
             let freed = budget.freed.notified();
             tokio::pin!(freed);
             freed.as_mut().enable();
             if let Some(c) = self.take_idle(origin).await {
                 return Ok(c);
             }
-            match budget.try_slot(origin) {
+            let cap = match budget.try_slot(origin) {
                 Ok(slot) => return self.connect(origin, slot).await,
-                Err(cap) => {
-                    if waiting.is_none() {
-                        let before = budget
-                            .pending
-                            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                        let w = Waiting(&budget);
-                        if before >= budget.limits.max_pending {
-                            drop(w);
-                            if let Some(m) = &self.inner.metrics {
-                                m.upstream_overflow(UpstreamCap::Pending);
-                            }
-                            return Err(SendError::Overloaded(UpstreamCap::Pending));
-                        }
-                        if let Some(m) = &self.inner.metrics {
-                            m.upstream_overflow(cap);
-                        }
-                        waiting = Some(w);
+                Err(cap) => cap,
+            };
+            if waiting.is_none() {
+                let before = budget
+                    .pending
+                    .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let w = Waiting(&budget);
+                if before >= budget.limits.max_pending {
+                    drop(w);
+                    if let Some(m) = &self.inner.metrics {
+                        m.upstream_overflow(UpstreamCap::Pending);
                     }
+                    return Err(SendError::Overloaded(UpstreamCap::Pending));
                 }
+                if let Some(m) = &self.inner.metrics {
+                    m.upstream_overflow(cap);
+                }
+                waiting = Some(w);
             }
             freed.await;
         }
