@@ -1487,6 +1487,7 @@ async fn upstream_connections_are_capped() {
         GatewayConfig {
             upstream_routes: routes,
             metrics: Some(metrics.clone()),
+            access_log: Arc::new(MemoryLog::default()),
             ..Default::default()
         },
     )
