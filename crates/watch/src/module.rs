@@ -113,13 +113,14 @@ pub enum IpFamily {
 /// Expressions over a section's records, as blackbox_exporter's `validate_*_rrs`.
 #[derive(Clone, Debug, Default)]
 pub struct RrRules {
-    /// Fail if any record matches one.
+    /// Fail if a record matches one.
     pub fail_if_matches: Vec<Regex>,
-    /// Fail if no record matches one of these (each must be matched by some record).
+    /// Fail if a record does not match one (or there is no record).
     pub fail_if_not_matches: Vec<Regex>,
-    /// Fail if every record matches.
+    /// Fail unless every record matches every one (blackbox_exporter's code, whatever its
+    /// name says).
     pub fail_if_all_match: Vec<Regex>,
-    /// Fail if no record matches.
+    /// Fail if no record matches any (or there is no record).
     pub fail_if_none_matches: Vec<Regex>,
 }
 

@@ -268,37 +268,28 @@ fn rcode_name(code: u16) -> String {
     name.to_owned()
 }
 
-/// Whether a section passes its rules (blackbox_exporter's validRRs).
+/// Whether a section passes its rules, as blackbox_exporter's `validRRs` (prober/dns.go)
+/// decides, which its option names only hint at: no record at all fails `fail_if_not_matches`
+/// and `fail_if_none_matches`; a record matching a `fail_if_matches` expression fails; a record
+/// not matching a `fail_if_not_matches` expression fails; `fail_if_all_match` fails unless every
+/// record matches every one of its expressions; `fail_if_none_matches` fails when no record
+/// matches any of its expressions.
 fn valid_rrs(records: &[String], rules: &RrRules) -> bool {
-    if rules
-        .fail_if_matches
-        .iter()
-        .any(|re| records.iter().any(|r| re.is_match(r)))
+    let any = |res: &[regex_lite::Regex], r: &str| res.iter().any(|re| re.is_match(r));
+    let all = |res: &[regex_lite::Regex], r: &str| res.iter().all(|re| re.is_match(r));
+    if records.is_empty()
+        && !(rules.fail_if_not_matches.is_empty() && rules.fail_if_none_matches.is_empty())
     {
         return false;
     }
-    if rules
-        .fail_if_not_matches
+    let each_ok = records
         .iter()
-        .any(|re| !records.iter().any(|r| re.is_match(r)))
-    {
-        return false;
-    }
-    if rules
-        .fail_if_all_match
-        .iter()
-        .any(|re| !records.is_empty() && records.iter().all(|r| re.is_match(r)))
-    {
-        return false;
-    }
-    if rules
-        .fail_if_none_matches
-        .iter()
-        .any(|re| !records.iter().any(|r| re.is_match(r)))
-    {
-        return false;
-    }
-    true
+        .all(|r| !any(&rules.fail_if_matches, r) && all(&rules.fail_if_not_matches, r));
+    let all_match = rules.fail_if_all_match.is_empty()
+        || records.iter().all(|r| all(&rules.fail_if_all_match, r));
+    let none_matches = !rules.fail_if_none_matches.is_empty()
+        && !records.iter().any(|r| any(&rules.fail_if_none_matches, r));
+    each_ok && all_match && !none_matches
 }
 
 /// blackbox_exporter's dns prober: one query to the target (`HOST[:PORT]`, port 53 by default)
@@ -377,14 +368,17 @@ pub async fn dns(target: &str, m: &DnsModule, limit: Duration) -> Output {
             "Returns number of entries in the additional resource record list",
             additional.len() as f64,
         );
-        for r in &reply.answers {
-            if let hickory_proto::rr::RData::SOA(soa) = &r.data {
-                out.set(
-                    "probe_dns_serial",
-                    "Returns the serial number of the zone",
-                    f64::from(soa.serial),
-                );
-            }
+        // As blackbox_exporter: for an SOA query only, the last SOA's serial (0 for none).
+        if qtype == RecordType::SOA {
+            let serial = reply.answers.iter().rev().find_map(|r| match &r.data {
+                hickory_proto::rr::RData::SOA(soa) => Some(soa.serial),
+                _ => None,
+            });
+            out.set(
+                "probe_dns_serial",
+                "Returns the serial number of the zone",
+                f64::from(serial.unwrap_or(0)),
+            );
         }
         let rcode = rcode_name(u16::from(reply.metadata.response_code));
         out.log
@@ -497,6 +491,51 @@ mod tests {
             hickory_proto::rr::RData::A(hickory_proto::rr::rdata::A::new(192, 0, 2, 1)),
         );
         assert_eq!(rr_text(&r), "ok.test.\t300\tIN\tA\t192.0.2.1");
+    }
+
+    /// blackbox_exporter's validRRs, case by case (its prober/dns.go), on two A records.
+    #[test]
+    fn record_rules_as_blackbox_applies_them() {
+        let re = |s: &[&str]| -> Vec<regex_lite::Regex> {
+            s.iter()
+                .map(|r| regex_lite::Regex::new(r).expect("regex"))
+                .collect()
+        };
+        let two = vec![
+            "ok.test.\t300\tIN\tA\t192.0.2.1".to_owned(),
+            "ok.test.\t300\tIN\tA\t192.0.2.2".to_owned(),
+        ];
+        let rules = |m: &[&str], not: &[&str], all: &[&str], none: &[&str]| RrRules {
+            fail_if_matches: re(m),
+            fail_if_not_matches: re(not),
+            fail_if_all_match: re(all),
+            fail_if_none_matches: re(none),
+        };
+        let none: &[&str] = &[];
+        assert!(valid_rrs(&two, &rules(none, none, none, none)));
+        assert!(!valid_rrs(
+            &two,
+            &rules(&["192\\.0\\.2\\.2"], none, none, none)
+        ));
+        // Every record must match each fail_if_not_matches expression.
+        assert!(!valid_rrs(
+            &two,
+            &rules(none, &["192\\.0\\.2\\.1"], none, none)
+        ));
+        assert!(valid_rrs(&two, &rules(none, &["IN\tA"], none, none)));
+        // fail_if_all_match fails unless every record matches.
+        assert!(!valid_rrs(&two, &rules(none, none, &["\\.1$"], none)));
+        assert!(valid_rrs(&two, &rules(none, none, &["^ok"], none)));
+        // fail_if_none_matches fails when no record matches.
+        assert!(valid_rrs(
+            &two,
+            &rules(none, none, none, &["\\.2$", "nothing"])
+        ));
+        assert!(!valid_rrs(&two, &rules(none, none, none, &["nothing"])));
+        // No record: fails the two that need a match, passes the others.
+        assert!(!valid_rrs(&[], &rules(none, &["x"], none, none)));
+        assert!(!valid_rrs(&[], &rules(none, none, none, &["x"])));
+        assert!(valid_rrs(&[], &rules(&["x"], none, &["x"], none)));
     }
 
     #[test]
