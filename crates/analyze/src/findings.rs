@@ -5,6 +5,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::imported::{ApiKind, AuthKind, Imported, Loc, Ref};
+use parallax_rules::policy::Decision;
 
 /// How much a finding matters (SARIF's levels).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -101,8 +102,8 @@ pub const RULES: [Rule; 12] = [
     Rule {
         id: "PX007",
         name: "source-vpc-condition-on-public-api",
-        summary: "aws:SourceVpc or aws:SourceVpce conditions in the resource policy of a public API",
-        help: "These keys exist only for calls through a VPC endpoint, which a public API never receives: every call is denied. Make the API PRIVATE, or condition on aws:SourceIp.",
+        summary: "a public API whose resource policy refuses every call from the internet (evaluated as IAM does: a condition on a key the call lacks is false, a negated one true)",
+        help: "aws:SourceVpc, aws:SourceVpce and aws:VpcSourceIp exist only for calls through a VPC endpoint, which a public API never receives. Make the API PRIVATE, or condition on aws:SourceIp.",
         severity: Severity::Error,
     },
     Rule {
@@ -421,8 +422,22 @@ fn resource_policies(m: &Imported, out: &mut Found) {
                     }
                 }
             }
-            Some(ApiKind::Regional | ApiKind::Edge) if !conditions.is_empty() => {
-                out.add(FindingId::Px007, None, format!("{} is {} but its resource policy conditions on {}: a public API never sees those keys, so every call is denied", a.name, a.kind.unwrap_or(ApiKind::Edge), conditions.join(", ")), &a.loc);
+            Some(kind @ (ApiKind::Regional | ApiKind::Edge)) => {
+                let Some(p) = a.policy.as_ref() else { continue };
+                let why = match internet_decision(p) {
+                    InternetDecision::Denied(Decision::ExplicitDeny) => "denies every",
+                    InternetDecision::Denied(_) => "allows no",
+                    InternetDecision::Allowed | InternetDecision::NotJudged => continue,
+                };
+                let keys = if conditions.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        " (it conditions on {}, which only a call through an interface endpoint carries, and a public API never receives one)",
+                        conditions.join(", ")
+                    )
+                };
+                out.add(FindingId::Px007, None, format!("{} is {kind} but its resource policy {why} call from outside a VPC endpoint, whatever its address{keys}: every call gets 403 AccessDeniedException", a.name), &a.loc);
             }
             _ => {}
         }
@@ -907,6 +922,133 @@ fn has_allow(p: &Value) -> bool {
     statements(p)
         .iter()
         .any(|s| s.get("Effect").and_then(Value::as_str) == Some("Allow"))
+}
+
+/// What a public API's resource policy answers an anonymous call from the internet.
+enum InternetDecision {
+    /// Some internet caller is allowed.
+    Allowed,
+    /// Every internet caller tried gets this (ExplicitDeny or NoAllow).
+    Denied(parallax_rules::policy::Decision),
+    /// The policy cannot be judged here: it does not parse, it names principals (signed callers
+    /// may pass where anonymous ones do not), or it names something the inputs do not settle.
+    NotJudged,
+}
+
+/// The resource policy `p` evaluated, as IAM evaluates it, for anonymous calls from the
+/// internet: no `aws:SourceVpc`, `aws:SourceVpce` or `aws:VpcSourceIp` (those keys are absent,
+/// so a condition on them is false, or true for a negated operator: IAM User Guide, "Condition
+/// operators"). Every distinct answer the policy's own values can give is tried: an address
+/// inside each `aws:SourceIp` range and addresses outside them all, and each `aws:UserAgent` or
+/// `aws:Referer` value the policy names, and neither.
+fn internet_decision(p: &Value) -> InternetDecision {
+    use parallax_model::policy::Origin;
+    use parallax_rules::policy::{Caller, Decision, Policy, evaluate};
+    let named_principal = statements(p).iter().any(|s| match s.get("Principal") {
+        None => s.get("NotPrincipal").is_some(),
+        Some(Value::String(x)) => x != "*",
+        Some(Value::Object(o)) => o.values().any(|v| match v {
+            Value::String(x) => x != "*",
+            Value::Array(a) => a.iter().any(|x| x.as_str() != Some("*")),
+            _ => true,
+        }),
+        Some(_) => true,
+    });
+    if named_principal {
+        return InternetDecision::NotJudged;
+    }
+    // The values of keys an internet call never carries cannot change its answer: an unknown
+    // one there (an imported endpoint id) is no reason not to judge. Unknown elsewhere is.
+    let mut p = p.clone();
+    for s in statement_list_mut(&mut p) {
+        if let Some(Value::Object(ops)) = s.get_mut("Condition") {
+            for keys in ops.values_mut() {
+                if let Value::Object(k) = keys {
+                    for (name, v) in k.iter_mut() {
+                        let l = name.to_ascii_lowercase();
+                        if matches!(
+                            l.as_str(),
+                            "aws:sourcevpc" | "aws:sourcevpce" | "aws:vpcsourceip"
+                        ) {
+                            *v = Value::String("vpc-or-endpoint".to_owned());
+                        }
+                    }
+                }
+            }
+        }
+    }
+    if p.to_string().contains("${unknown") {
+        return InternetDecision::NotJudged;
+    }
+    let Ok(policy) = Policy::parse(&p) else {
+        return InternetDecision::NotJudged;
+    };
+    // Values a caller can take: the policy's own (with wildcards filled), and outside them all.
+    let mut ips: Vec<std::net::IpAddr> = ["203.0.113.77", "198.51.100.77", "2001:db8::77"]
+        .iter()
+        .filter_map(|s| s.parse().ok())
+        .collect();
+    let mut agents: Vec<Option<String>> = vec![None, Some("curl/8.5.0".to_owned())];
+    let mut referers: Vec<Option<String>> = vec![None];
+    for c in policy.statements().iter().flat_map(|s| &s.conditions) {
+        for v in &c.values {
+            match c.key.source {
+                Origin::SourceIp => {
+                    if let Ok(net) = v.parse::<ipnet::IpNet>() {
+                        ips.push(net.network());
+                    } else if let Ok(ip) = v.parse() {
+                        ips.push(ip);
+                    }
+                }
+                Origin::UserAgent => agents.push(Some(v.replace('*', "").replace('?', "x"))),
+                Origin::Referer => referers.push(Some(v.replace('*', "").replace('?', "x"))),
+                _ => {}
+            }
+        }
+    }
+    for l in [&mut agents, &mut referers] {
+        l.truncate(32);
+    }
+    ips.truncate(64);
+    let arn = "arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/prod/GET/";
+    let mut seen = None;
+    for ip in &ips {
+        for ua in &agents {
+            for rf in &referers {
+                let caller = Caller {
+                    arn,
+                    api_relative: "prod/GET/",
+                    source_ip: *ip,
+                    source_vpce: None,
+                    source_vpc: None,
+                    user_agent: ua.as_deref(),
+                    referer: rf.as_deref(),
+                    now: Caller::now(),
+                };
+                match evaluate(&policy, &caller) {
+                    Decision::Allow => return InternetDecision::Allowed,
+                    d => {
+                        // One explicit deny among no-allows: the call is still refused; say
+                        // "denies" only when every caller meets an explicit deny.
+                        seen = Some(match seen {
+                            Some(Decision::NoAllow) => Decision::NoAllow,
+                            _ => d,
+                        })
+                    }
+                }
+            }
+        }
+    }
+    seen.map_or(InternetDecision::NotJudged, InternetDecision::Denied)
+}
+
+/// The statements of a policy, to change in place.
+fn statement_list_mut(p: &mut Value) -> Vec<&mut Value> {
+    match p.get_mut("Statement") {
+        Some(Value::Array(a)) => a.iter_mut().collect(),
+        Some(one @ Value::Object(_)) => vec![one],
+        _ => Vec::new(),
+    }
 }
 
 /// The `aws:SourceVpc`/`aws:SourceVpce` keys a policy conditions on (any case).

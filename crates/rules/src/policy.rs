@@ -402,6 +402,224 @@ mod tests {
         );
     }
 
+    /// Each operator family of the IAM User Guide's "IAM JSON policy elements: Condition
+    /// operators" page, on a key the call carries and on one it does not (the page's
+    /// "Important" box: a missing key makes a condition false, a negated one true; `…IfExists`
+    /// holds when the key is missing; `Null` tests presence), and the rules of "Condition with
+    /// multiple context keys or values": keys AND, values OR, a negated operator over several
+    /// values is true only when none matches, `ForAllValues` holds for a missing key and
+    /// `ForAnyValue` does not.
+    #[test]
+    fn iam_condition_operators_page() {
+        let c = caller(Some("vpce-0123456789abcdef0"));
+        let internet = caller(None);
+        let holds = |cond: Value, c: &Caller<'_>| {
+            let p = Policy::parse(&json!({"Statement":[{"Effect":"Allow","Principal":"*",
+                "Action":"execute-api:Invoke","Resource":"*","Condition":cond}]}))
+            .expect("loads");
+            p.evaluate(c) == Decision::Allow
+        };
+        let table: Vec<(Value, bool, bool)> = vec![
+            // String condition operators (case-sensitive; IgnoreCase; Like with * and ?).
+            (
+                json!({"StringEquals":{"aws:SourceVpce":"vpce-0123456789abcdef0"}}),
+                true,
+                false,
+            ),
+            (
+                json!({"StringEquals":{"aws:SourceVpce":"VPCE-0123456789ABCDEF0"}}),
+                false,
+                false,
+            ),
+            (
+                json!({"StringEqualsIgnoreCase":{"aws:SourceVpce":"VPCE-0123456789ABCDEF0"}}),
+                true,
+                false,
+            ),
+            (
+                json!({"StringNotEquals":{"aws:SourceVpce":"vpce-0123456789abcdef0"}}),
+                false,
+                true,
+            ),
+            (
+                json!({"StringNotEqualsIgnoreCase":{"aws:SourceVpce":"VPCE-0123456789ABCDEF0"}}),
+                false,
+                true,
+            ),
+            (
+                json!({"StringLike":{"aws:SourceVpce":"vpce-0123*"}}),
+                true,
+                false,
+            ),
+            (
+                json!({"StringLike":{"aws:SourceVpce":"vpce-0123456789abcdef?"}}),
+                true,
+                false,
+            ),
+            (
+                json!({"StringNotLike":{"aws:SourceVpce":"vpce-9*"}}),
+                true,
+                true,
+            ),
+            // Multiple values for one key are ORed; a negated operator needs none to match.
+            (
+                json!({"StringEquals":{"aws:SourceVpce":["vpce-1","vpce-0123456789abcdef0"]}}),
+                true,
+                false,
+            ),
+            (
+                json!({"StringNotEquals":{"aws:SourceVpce":["vpce-1","vpce-0123456789abcdef0"]}}),
+                false,
+                true,
+            ),
+            (
+                json!({"StringNotEquals":{"aws:SourceVpce":["vpce-1","vpce-2"]}}),
+                true,
+                true,
+            ),
+            // Multiple keys (and operators) are ANDed.
+            (
+                json!({"StringEquals":{"aws:SourceVpce":"vpce-0123456789abcdef0","aws:SourceVpc":"vpc-0a1b2c3d"}}),
+                true,
+                false,
+            ),
+            (
+                json!({"StringEquals":{"aws:SourceVpce":"vpce-0123456789abcdef0","aws:SourceVpc":"vpc-other"}}),
+                false,
+                false,
+            ),
+            (
+                json!({"StringEquals":{"aws:SourceVpce":"vpce-0123456789abcdef0"},"IpAddress":{"aws:SourceIp":"192.0.2.0/24"}}),
+                false,
+                false,
+            ),
+            // Numeric condition operators (aws:EpochTime is 2026-11-30T12:00:00Z).
+            (
+                json!({"NumericGreaterThan":{"aws:EpochTime":"1700000000"}}),
+                true,
+                true,
+            ),
+            (
+                json!({"NumericLessThanEquals":{"aws:EpochTime":1700000000}}),
+                false,
+                false,
+            ),
+            (
+                json!({"NumericNotEquals":{"aws:EpochTime":"1"}}),
+                true,
+                true,
+            ),
+            // Date condition operators (ISO 8601 or epoch seconds).
+            (
+                json!({"DateGreaterThanEquals":{"aws:CurrentTime":"2026-11-30T12:00:00Z"}}),
+                true,
+                true,
+            ),
+            (
+                json!({"DateLessThan":{"aws:CurrentTime":"2026-11-30T12:00:00Z"}}),
+                false,
+                false,
+            ),
+            (
+                json!({"DateNotEquals":{"aws:CurrentTime":"2020-01-01T00:00:00Z"}}),
+                true,
+                true,
+            ),
+            // Boolean condition operators.
+            (json!({"Bool":{"aws:SecureTransport":"true"}}), true, true),
+            (
+                json!({"Bool":{"aws:MultiFactorAuthPresent":"false"}}),
+                false,
+                false,
+            ),
+            (
+                json!({"BoolIfExists":{"aws:MultiFactorAuthPresent":"false"}}),
+                true,
+                true,
+            ),
+            // IP address condition operators (CIDR or one address; only aws:SourceIp and
+            // aws:VpcSourceIp, the latter only through an endpoint).
+            (
+                json!({"IpAddress":{"aws:SourceIp":"10.0.0.0/8"}}),
+                true,
+                true,
+            ),
+            (
+                json!({"NotIpAddress":{"aws:SourceIp":["10.0.0.0/8","192.0.2.1"]}}),
+                false,
+                false,
+            ),
+            (
+                json!({"IpAddress":{"aws:VpcSourceIp":"10.0.2.15"}}),
+                true,
+                false,
+            ),
+            (
+                json!({"NotIpAddress":{"aws:VpcSourceIp":"10.0.2.15/32"}}),
+                false,
+                true,
+            ),
+            // ARN condition operators: the principal's ARN is missing for anonymous callers.
+            (
+                json!({"ArnLike":{"aws:PrincipalArn":"arn:aws:iam::*:role/app"}}),
+                false,
+                false,
+            ),
+            (
+                json!({"ArnNotEquals":{"aws:PrincipalArn":"arn:aws:iam::111122223333:root"}}),
+                true,
+                true,
+            ),
+            // …IfExists: "if the key is not present, evaluate the condition as true".
+            (
+                json!({"StringEqualsIfExists":{"aws:SourceVpce":"vpce-1"}}),
+                false,
+                true,
+            ),
+            (
+                json!({"StringNotEqualsIfExists":{"aws:SourceVpce":"vpce-0123456789abcdef0"}}),
+                false,
+                true,
+            ),
+            // Null: true tests that the key is missing, false that it is present.
+            (json!({"Null":{"aws:SourceVpce":"true"}}), false, true),
+            (json!({"Null":{"aws:SourceVpce":"false"}}), true, false),
+            // Set operators over a single-valued key: a set of one, or empty when missing.
+            (
+                json!({"ForAnyValue:StringEquals":{"aws:SourceVpce":["vpce-0123456789abcdef0"]}}),
+                true,
+                false,
+            ),
+            (
+                json!({"ForAllValues:StringEquals":{"aws:SourceVpce":["vpce-0123456789abcdef0"]}}),
+                true,
+                true,
+            ),
+            (
+                json!({"ForAllValues:StringNotEquals":{"aws:SourceVpce":["vpce-0123456789abcdef0"]}}),
+                false,
+                true,
+            ),
+            (
+                json!({"ForAnyValue:StringNotEquals":{"aws:SourceVpce":["vpce-1"]}}),
+                true,
+                false,
+            ),
+        ];
+        for (cond, through_endpoint, from_internet) in table {
+            assert_eq!(
+                holds(cond.clone(), &c),
+                through_endpoint,
+                "through an endpoint: {cond}"
+            );
+            assert_eq!(
+                holds(cond.clone(), &internet),
+                from_internet,
+                "from the internet: {cond}"
+            );
+        }
+    }
+
     #[test]
     fn glob_matches_iam_wildcards() {
         assert!(glob("*", ""));

@@ -57,7 +57,12 @@ pub fn import_with(root: &Node, file: &str, max_bytes: u64) -> Imported {
         .unwrap_or_default()
     {
         let v = match p.get("Default") {
-            Some(d) => Ctx::plain().eval(d, 0),
+            Some(d) => match Ctx::plain().eval(d, 0) {
+                V::Str(s) if placeholder(&s) => V::Unknown(format!(
+                    "parameter {name}'s default `{s}` is a placeholder: its value is given at deploy time"
+                )),
+                v => v,
+            },
             None => V::Unknown(format!("parameter {name} has no default")),
         };
         if name == "Region" {
@@ -100,6 +105,26 @@ pub fn import_with(root: &Node, file: &str, max_bytes: u64) -> Imported {
         r.resource(key, node);
     }
     r.finish()
+}
+
+/// A parameter default written to be replaced (`<VPC ID here>`, `REPLACE_ME`, `CHANGE-ME`,
+/// `TODO`): the value deployed is another, so nothing is predicted from it.
+fn placeholder(s: &str) -> bool {
+    let t = s.trim();
+    let upper = t.to_ascii_uppercase().replace(['-', ' '], "_");
+    (t.starts_with('<') && t.ends_with('>') && t.len() > 2)
+        || (t.starts_with("{{") && t.ends_with("}}"))
+        || [
+            "REPLACE_ME",
+            "REPLACEME",
+            "CHANGE_ME",
+            "CHANGEME",
+            "TODO",
+            "TBD",
+            "FIXME",
+        ]
+        .iter()
+        .any(|p| upper == *p || upper.starts_with(&format!("{p}_")))
 }
 
 /// One resource, evaluated.

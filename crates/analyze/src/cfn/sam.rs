@@ -182,10 +182,16 @@ pub(crate) fn sam_policy(rp: &V) -> V {
         let mut vpcs = Vec::new();
         let mut vpces = Vec::new();
         for v in rp.get(list).map(as_list).unwrap_or_default() {
-            match v.as_str() {
-                Some(s) if s.starts_with("vpce-") => vpces.push(v.clone()),
-                Some(s) if s.starts_with("vpc-") => vpcs.push(v.clone()),
-                _ => {}
+            // SAM sorts the strings by prefix and drops the others; a value that is not a string
+            // (an intrinsic) it refuses ("must be a list of strings"): unknown here, never dropped.
+            match &v {
+                V::Str(s) if s.starts_with("vpce-") => vpces.push(v.clone()),
+                V::Str(s) if s.starts_with("vpc-") => vpcs.push(v.clone()),
+                V::Str(_) => {}
+                V::Unknown(_) => vpcs.push(v.clone()),
+                _ => vpcs.push(V::Unknown(format!(
+                    "{list} holds an intrinsic function, which SAM refuses there (it takes strings; {intrinsic_vpc} and {intrinsic_vpce} take intrinsics)"
+                ))),
             }
         }
         vpcs.extend(rp.get(intrinsic_vpc).map(as_list).unwrap_or_default());
