@@ -854,7 +854,7 @@ impl Reader<'_> {
             let loc = self.ctx.eval(location, 0);
             return self.definition_file(
                 r,
-                Included::Yes,
+                Included::Yes(location.line),
                 "DefinitionBody AWS::Include Location",
                 &loc,
             );
@@ -944,16 +944,30 @@ impl Reader<'_> {
             other => return (None, Some(format!("{what} is {}", other.text()))),
         };
         let full = self.dir.join(&path);
-        let property = match included {
-            Included::Yes => "DefinitionBody",
-            Included::No => what,
-        };
         let at = Loc {
-            line: r.line_of(property),
+            line: match included {
+                Included::Yes(line) => line,
+                Included::No => r.line_of(what),
+            },
             ..r.loc.clone()
         };
         let text = match crate::input::read_text(&full, self.max_bytes) {
             Ok(t) => t,
+            // A file that is not there (not committed, or made by a build step): that API's
+            // definition is unknown, said with the property's line; the rest of the stack is
+            // still analyzed. A file that is there but unreadable as text is an error.
+            Err(crate::input::InputError::Unreadable(io))
+                if io.kind() == std::io::ErrorKind::NotFound =>
+            {
+                return (
+                    None,
+                    Some(format!(
+                        "{what} {path} (line {}) does not exist next to the template ({}): `sam build` and `aws cloudformation package` would stop there",
+                        at.line,
+                        full.display()
+                    )),
+                );
+            }
             Err(e) => {
                 self.out.errors.push((at, format!("{what} {path}: {e}")));
                 return (None, Some(format!("{what} {path} could not be read")));
@@ -965,7 +979,7 @@ impl Reader<'_> {
                 // An included snippet is processed with the template's intrinsics; a
                 // DefinitionUri or BodyS3Location file is uploaded as it is.
                 let v = match included {
-                    Included::Yes => self.ctx.eval(&node, 0),
+                    Included::Yes(_) => self.ctx.eval(&node, 0),
                     Included::No => Ctx::plain().eval(&node, 0),
                 };
                 if !openapi::is_definition(&v) {
@@ -1235,6 +1249,7 @@ fn edit_distance(a: &str, b: &str) -> usize {
 /// `BodyS3Location`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Included {
-    Yes,
+    /// By `Fn::Transform` `AWS::Include`, whose `Location` is at this line.
+    Yes(u32),
     No,
 }
