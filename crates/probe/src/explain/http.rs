@@ -369,6 +369,7 @@ fn forbidden(
         );
     }
     if let Some((rule, cause, fixes)) = private_domain_cause(obs, opts, topology)
+        .or_else(|| vpce_name_cause(opts, name, topology))
         .or_else(|| default_name_cause(opts, name, topology))
     {
         return mk(rule, cause, fixes);
@@ -483,6 +484,75 @@ fn default_name_cause(
         }
     }
     None
+}
+
+/// An endpoint-specific name (`vpce-…-….execute-api.{region}.vpce.amazonaws.com`): the API
+/// is the one a `Host` header (`{api}.execute-api.{region}.amazonaws.com`) or `x-apigw-api-id`
+/// names, and an interface endpoint routes only PRIVATE APIs ("Invoke a private API"): a
+/// REGIONAL or EDGE API named there answers 403 ForbiddenException, and so does a request that
+/// names no API. Without a topology the API's type is not known, so the endpoint is named as the
+/// likely cause and the API key as the other.
+fn vpce_name_cause(
+    opts: &ProbeOptions,
+    name: Option<&ExecuteApiName>,
+    topology: Option<&Topology>,
+) -> Option<(Rule, String, Vec<String>)> {
+    let Some(ExecuteApiName::VpceEndpoint { vpce, .. }) = name else {
+        return None;
+    };
+    let header = |n: &str| {
+        opts.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(n))
+            .map(|(_, v)| v.trim())
+    };
+    let host = header("host").map(|h| h.rsplit_once(':').map_or(h, |(n, _)| n));
+    let api = header("x-apigw-api-id")
+        .and_then(|v| v.parse::<parallax_model::ApiId>().ok())
+        .or_else(|| match host.and_then(ExecuteApiName::parse) {
+            Some(ExecuteApiName::Default { api, .. }) => Some(api),
+            _ => None,
+        });
+    let Some(api) = api else {
+        // A Host that is a custom domain name is a private custom domain call: not this rule.
+        if host.is_some_and(|h| ExecuteApiName::parse(h).is_none()) {
+            return None;
+        }
+        return Some((
+            Rule::VpceNameWithoutApi,
+            format!(
+                "{vpce}'s endpoint-specific name does not say which API: send `Host: {{api-id}}.execute-api.{{region}}.amazonaws.com` or `x-apigw-api-id: {{api-id}}`"
+            ),
+            vec![
+                "add -H 'x-apigw-api-id: API_ID' (or the API's default hostname as Host)"
+                    .to_owned(),
+            ],
+        ));
+    };
+    let fixes = vec![
+        format!(
+            "call {api} by its default hostname from outside the endpoint's private DNS (a VPC without it, or through a NAT gateway), or through a custom domain"
+        ),
+        format!("or make {api} PRIVATE and allow {vpce} in its resource policy"),
+    ];
+    match topology.and_then(|t| t.api(&api)) {
+        Some(a) if a.endpoint_type.value == EndpointType::Private => None,
+        Some(a) => Some((
+            Rule::PublicApiThroughEndpoint,
+            format!(
+                "{api} is a {} API, and this request came through interface endpoint {vpce}, which routes only PRIVATE APIs: API Gateway answers 403 ForbiddenException",
+                a.endpoint_type.value
+            ),
+            fixes,
+        )),
+        None => Some((
+            Rule::PublicApiThroughEndpoint,
+            format!(
+                "this request came through interface endpoint {vpce}, which routes only PRIVATE APIs: if {api} is REGIONAL or EDGE, API Gateway answers 403 ForbiddenException; if it is PRIVATE, its method may require an API key (x-api-key)"
+            ),
+            fixes,
+        )),
+    }
 }
 
 /// The first segment of a URL path: a REST API's stage, or a custom domain's base path.

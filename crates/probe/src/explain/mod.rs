@@ -64,6 +64,11 @@ pub enum Rule {
     PrivateApiOutside,
     /// A private custom domain name called through an endpoint without an access association.
     PrivateDomainAccess,
+    /// A REGIONAL or EDGE API called through an interface endpoint, which routes only PRIVATE
+    /// APIs.
+    PublicApiThroughEndpoint,
+    /// An endpoint-specific name with neither a Host naming the API nor `x-apigw-api-id`.
+    VpceNameWithoutApi,
     /// 429 from the usage plan's throttle.
     Throttled,
     /// 429 from the usage plan's quota.
@@ -85,7 +90,7 @@ pub enum Rule {
 
 impl Rule {
     /// Every rule, for label sets bounded in advance (`parallax watch`'s diagnosis gauge).
-    pub const ALL: [Rule; 24] = [
+    pub const ALL: [Rule; 26] = [
         Rule::Ok,
         Rule::DnsFailure,
         Rule::PrivateZoneNxdomain,
@@ -102,6 +107,8 @@ impl Rule {
         Rule::DefaultEndpointDisabled,
         Rule::PrivateApiOutside,
         Rule::PrivateDomainAccess,
+        Rule::PublicApiThroughEndpoint,
+        Rule::VpceNameWithoutApi,
         Rule::Throttled,
         Rule::Quota,
         Rule::IntegrationFailure,
@@ -131,6 +138,8 @@ impl Rule {
             Rule::DefaultEndpointDisabled => "default-endpoint-disabled",
             Rule::PrivateApiOutside => "private-api-outside",
             Rule::PrivateDomainAccess => "private-domain-access",
+            Rule::PublicApiThroughEndpoint => "public-api-through-endpoint",
+            Rule::VpceNameWithoutApi => "vpce-name-without-api",
             Rule::Throttled => "throttled",
             Rule::Quota => "quota",
             Rule::IntegrationFailure => "integration-failure",

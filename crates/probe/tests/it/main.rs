@@ -288,6 +288,17 @@ impl Rows {
 
     /// Probes `url`, pinned to the modelled address of `door` (as if DNS answered it).
     async fn probe(&self, url: &str, door: &str, key: Option<&str>) -> ProbeReport {
+        self.probe_with(url, door, |o| o.api_key = key.map(str::to_owned))
+            .await
+    }
+
+    /// [`Rows::probe`] with the options changed by `set`.
+    async fn probe_with(
+        &self,
+        url: &str,
+        door: &str,
+        set: impl FnOnce(&mut ProbeOptions),
+    ) -> ProbeReport {
         let mut o = ProbeOptions::new(url.to_owned().try_into().expect("url"));
         let addr: std::net::IpAddr = match door {
             "regional" => "52.94.133.10".parse().expect("ip"),
@@ -301,8 +312,8 @@ impl Rows {
             self.gateway.addr_of(door).expect("door"),
         )];
         o.ca = Some(self.ca.clone());
-        o.api_key = key.map(str::to_owned);
         o.max_time = Duration::from_secs(10);
+        set(&mut o);
         probe(&o, Some(&self.topology), None).await
     }
 }
@@ -369,6 +380,44 @@ async fn each_row_of_the_reference_table_gets_its_diagnosis() {
         let r = rows.probe(&url, door, key).await;
         assert_eq!(r.diagnosis.rule.as_str(), rule, "{row}: {}", r.to_text());
         assert_eq!(r.exit_code, 14, "{row}");
+    }
+    // "Invoke a private API": an endpoint-specific name with x-apigw-api-id (or Host) routes
+    // only PRIVATE APIs; the public API named there answers 403 ForbiddenException, and the
+    // diagnosis says so rather than blaming an API key.
+    let vpce_name = "https://vpce-0123456789abcdef0-1a2b3c4d.execute-api.us-east-1.vpce.amazonaws.com/prod/test";
+    for (header, value, rule) in [
+        (
+            "x-apigw-api-id",
+            "a1b2c3d4e5",
+            "public-api-through-endpoint",
+        ),
+        (
+            "Host",
+            "a1b2c3d4e5.execute-api.us-east-1.amazonaws.com",
+            "public-api-through-endpoint",
+        ),
+        ("x-other", "1", "vpce-name-without-api"),
+    ] {
+        let r = rows
+            .probe_with(vpce_name, "vpce-0123456789abcdef0", |o| {
+                o.headers.push((header.to_owned(), value.to_owned()))
+            })
+            .await;
+        assert_eq!(
+            r.observation.http.as_ref().and_then(|h| h.status),
+            Some(403),
+            "{}",
+            r.to_text()
+        );
+        assert_eq!(r.diagnosis.rule.as_str(), rule, "{header}: {}", r.to_text());
+        if rule == "public-api-through-endpoint" {
+            assert!(
+                r.diagnosis.cause.contains("REGIONAL API")
+                    && r.diagnosis.cause.contains("routes only PRIVATE APIs"),
+                "{}",
+                r.diagnosis.cause
+            );
+        }
     }
     let denied = rows
         .probe(
