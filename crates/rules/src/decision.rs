@@ -8,7 +8,9 @@
 //! decoded path), so routing and the policy's ARN cannot see two different requests.
 //!
 //! 0. **The TLS session's domain.** A Host that picks another TLS configuration on this door
-//!    than the SNI did → 421 Misdirected Request: mutual TLS vouches for one domain only.
+//!    than the SNI did → 421 Misdirected Request: mutual TLS vouches for one domain only. The
+//!    one exception is documented ("Invoke a private custom domain name"): an endpoint's
+//!    endpoint-specific name with a private custom domain name (without mutual TLS) as Host.
 //! 1. **Host → target.** The `Host` (HTTP/2 `:authority`) names an API by one of the
 //!    execute-api forms, or a custom domain. On an endpoint's door the endpoint-specific name
 //!    needs `x-apigw-api-id`, and the `{api}-{vpce}` alias needs the API to list that endpoint.
@@ -406,10 +408,25 @@ impl Tables {
         // Most requests name their SNI again: no lookup, no allocation for them.
         if let Some(sni) = req.sni.map(|s| s.trim_end_matches('.'))
             && !sni.eq_ignore_ascii_case(&host)
-            && self.tls_binding(req.door, &sni.to_ascii_lowercase())
-                != self.tls_binding(req.door, &host)
         {
-            return Err(Reject::Misdirected);
+            let sni_binding = self.tls_binding(req.door, &sni.to_ascii_lowercase());
+            let host_binding = self.tls_binding(req.door, &host);
+            // "Invoke a private custom domain name": through an endpoint, its endpoint-specific
+            // name (an execute-api session) with the private domain as Host is a documented
+            // call. A domain with mutual TLS is never reached by a session that did not verify
+            // a certificate against its truststore, so it stays misdirected.
+            let vpce_name_to_private_domain = sni_binding.is_none()
+                && matches!(req.door, FrontDoor::VpcEndpoint(_))
+                && matches!(
+                    ExecuteApiName::parse(sni),
+                    Some(ExecuteApiName::VpceEndpoint { .. })
+                )
+                && host_binding
+                    .and_then(|h| self.domains.get(h))
+                    .is_some_and(|d| d.private.is_some() && !d.mtls);
+            if sni_binding != host_binding && !vpce_name_to_private_domain {
+                return Err(Reject::Misdirected);
+            }
         }
         let path = CanonicalPath::parse(req.path)?;
         let method = MethodToken::parse(req.method);
@@ -883,5 +900,90 @@ mod tests {
                 prop_assert!(!denied);
             }
         }
+    }
+
+    /// "Invoke a private custom domain name": the endpoint-specific name as SNI with the private
+    /// domain as Host is served through the associated endpoint; through another door, as
+    /// another execute-api name, or for a domain name of another door it stays misdirected.
+    #[test]
+    fn vpce_name_with_a_private_domain_host() {
+        let t = Topology::from_yaml(
+            r#"
+account: "111122223333"
+region: us-east-1
+front_doors: { regional: [52.94.133.10] }
+vpcs: [{ id: vpc-0a1b2c3d, cidr: 10.0.0.0/16 }]
+endpoints:
+  - { id: vpce-0123456789abcdef0, vpc: vpc-0a1b2c3d, service: execute-api, private_dns: false, dns_suffix: 1a2b3c4d, subnets: [{ id: subnet-0a1b2c3d, az: us-east-1a, address: 10.0.1.17 }] }
+apis:
+  - id: p1r2i3v4a5
+    name: orders
+    endpoint_type: PRIVATE
+    stages: [prod]
+    policy: { Statement: [{ Effect: Allow, Principal: "*", Action: "execute-api:Invoke", Resource: "execute-api:/*" }] }
+    routes: [{ method: GET, path: /orders, integration: { type: MOCK } }]
+  - id: a1b2c3d4e5
+    name: public
+    endpoint_type: REGIONAL
+    stages: [prod]
+    routes: [{ method: GET, path: /orders, integration: { type: MOCK } }]
+custom_domains:
+  - name: orders.internal.example.com
+    endpoint_type: PRIVATE
+    domain_name_id: a1b2c3d4e5
+    access_associations: [vpce-0123456789abcdef0]
+    policy: { Statement: [{ Effect: Allow, Principal: "*", Action: "execute-api:Invoke", Resource: "execute-api:/*" }] }
+    mappings: [{ api: p1r2i3v4a5, stage: prod }]
+  - name: public.example.com
+    endpoint_type: REGIONAL
+    dns: alias
+    mappings: [{ api: a1b2c3d4e5, stage: prod }]
+"#,
+            "<test>",
+        )
+        .expect("topology");
+        let tables = Tables::build(&t);
+        let vpce_door = FrontDoor::VpcEndpoint("vpce-0123456789abcdef0".parse().expect("id"));
+        let cert = ClientCert::NotAsked;
+        let ask = |door: &FrontDoor, sni: &str, host: &str| {
+            let req = Incoming {
+                door,
+                sni: Some(sni),
+                host,
+                method: "GET",
+                path: "/orders",
+                user_agent: None,
+                referer: None,
+                api_key: None,
+                apigw_api_id: None,
+                client_ip: "10.0.2.15".parse().expect("ip"),
+                client_cert: &cert,
+            };
+            tables
+                .decide(&req)
+                .1
+                .map(|a| a.route.template.as_str().to_owned())
+        };
+        let vpce_name = "vpce-0123456789abcdef0-1a2b3c4d.execute-api.us-east-1.vpce.amazonaws.com";
+        let private = "orders.internal.example.com";
+        assert_eq!(
+            ask(&vpce_door, vpce_name, private).ok().as_deref(),
+            Some("/orders")
+        );
+        // Another execute-api name as SNI (the API's default name) is not the documented call.
+        let default_name = "p1r2i3v4a5.execute-api.us-east-1.amazonaws.com";
+        assert!(matches!(
+            ask(&vpce_door, default_name, private),
+            Err(Reject::Misdirected)
+        ));
+        // A public custom domain through the regional door from an execute-api session.
+        assert!(matches!(
+            ask(
+                &FrontDoor::Regional,
+                "a1b2c3d4e5.execute-api.us-east-1.amazonaws.com",
+                "public.example.com"
+            ),
+            Err(Reject::Misdirected)
+        ));
     }
 }
