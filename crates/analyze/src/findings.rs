@@ -545,24 +545,71 @@ fn shared_zone_capture(
         })
     };
     for z in &m.zones {
-        let Some(zname) = z
+        let Some(raw) = z
             .name
             .as_deref()
             .map(|n| n.trim_end_matches('.').to_ascii_lowercase())
         else {
             continue;
         };
-        if !within(&service, &zname) {
+        // A Region the template leaves to deployment (`execute-api.${Region}.amazonaws.com`, a
+        // parameter without a default, `${AWS::Region}`): the zone is the execute-api zone of
+        // whatever Region the stack is deployed in. Its names are read with that Region.
+        let unsettled = raw
+            .strip_prefix("execute-api.")
+            .and_then(|r| r.strip_suffix(".amazonaws.com"))
+            .filter(|r| r.contains("${"))
+            .map(str::to_owned);
+        let mut shown_zone = z.name.clone().unwrap_or_else(|| raw.clone());
+        let (zname, zregion, zservice) = match &unsettled {
+            Some(placeholder) => {
+                // As written (the lowercase copy is for matching).
+                let shown = z
+                    .name
+                    .as_deref()
+                    .and_then(|n| n.get("execute-api.".len()..n.len() - ".amazonaws.com".len()))
+                    .filter(|r| r.eq_ignore_ascii_case(placeholder))
+                    .unwrap_or(placeholder);
+                // `${unknown: parameter Region has no default}` is shown as the template wrote it.
+                let shown = shown
+                    .strip_prefix("${unknown: parameter ")
+                    .and_then(|r| r.split([' ', '\'']).next())
+                    .map_or_else(|| shown.to_owned(), |p| format!("${{{p}}}"));
+                shown_zone = format!("execute-api.{shown}.amazonaws.com");
+                let r = m
+                    .region
+                    .clone()
+                    .unwrap_or_else(|| format!("the Region the stack is deployed in ({shown})"));
+                let svc = format!(
+                    "execute-api.{}.amazonaws.com",
+                    m.region.as_deref().unwrap_or("{region}")
+                );
+                (svc.clone(), r, svc)
+            }
+            None => (raw.clone(), region.to_owned(), service.clone()),
+        };
+        let norm = |name: &str| match &unsettled {
+            Some(placeholder) => name.to_ascii_lowercase().replace(
+                placeholder.as_str(),
+                m.region.as_deref().unwrap_or("{region}"),
+            ),
+            None => name.to_owned(),
+        };
+        if !within(&zservice, &zname) {
             continue;
         }
-        let records: Vec<&crate::imported::ZoneRecord> = m
+        let records: Vec<crate::imported::ZoneRecord> = m
             .zone_records
             .iter()
             .filter(|r| m.zone(&r.zone).is_some_and(|x| x.key == z.key))
+            .map(|r| crate::imported::ZoneRecord {
+                name: norm(&r.name),
+                ..r.clone()
+            })
             .collect();
         let wildcard = records
             .iter()
-            .find(|r| r.name.starts_with("*.") && within(&service, &r.name[2..]));
+            .find(|r| r.name.starts_with("*.") && within(&zservice, &r.name[2..]));
         // The zone's VPCs: its own associations, and those of the profiles that carry it.
         let mut reached: Vec<(&Ref, Option<String>)> = z.vpcs.iter().map(|v| (v, None)).collect();
         for p in &m.profiles {
@@ -588,7 +635,7 @@ fn shared_zone_capture(
                 .iter()
                 .filter(|a| {
                     // An API whose own name the zone holds exactly is not broken by it.
-                    let default = a.id.as_ref().map(|id| format!("{id}.{service}"));
+                    let default = a.id.as_ref().map(|id| format!("{id}.{zservice}"));
                     !default
                         .as_deref()
                         .is_some_and(|d| records.iter().any(|r| r.name == d))
@@ -609,10 +656,11 @@ fn shared_zone_capture(
                 None => format!("is associated with {vpc}"),
             };
             report(
-                region,
+                &zregion,
                 &vpc,
                 &format!(
-                    "the private zone {zname} {how}, which has no execute-api endpoint of its own: {what}"
+                    "the private zone {} {how}, which has no execute-api endpoint of its own: {what}",
+                    shown_zone
                 ),
                 broken,
                 &z.loc,
