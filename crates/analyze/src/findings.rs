@@ -256,6 +256,18 @@ pub fn findings(m: &Imported) -> Vec<Finding> {
     key_methods_without_plan(m, &mut |id, message, loc| out.add(id, None, message, loc));
     input_mistakes(m, &mut out);
     let mut out = out.0;
+    // One finding per fact: the same VPC reached twice (by key and by id, by a zone's own
+    // association and by an association resource) is said once.
+    let mut seen = std::collections::HashSet::new();
+    out.retain(|f| {
+        seen.insert((
+            f.rule,
+            f.message.clone(),
+            f.location.file.clone(),
+            f.location.line,
+            f.location.resource.clone(),
+        ))
+    });
     out.sort_by(|a, b| {
         b.severity
             .cmp(&a.severity)
@@ -626,11 +638,15 @@ fn shared_zone_capture(
                 );
             }
         }
+        let mut said = std::collections::HashSet::new();
         for (v, via) in reached {
             if own_endpoint(v) {
                 continue;
             }
             let vpc = m.vpc_name(v);
+            if !said.insert(vpc.clone()) {
+                continue;
+            }
             let broken: Vec<String> = public
                 .iter()
                 .filter(|a| {
@@ -1166,6 +1182,9 @@ pub fn text(fs: &[Finding], m: &Imported) -> String {
     for (l, why) in &m.unknowns {
         if l.file.is_empty() {
             o.push_str(&format!("unknown: {why}\n"));
+        } else if l.line == 0 {
+            // A plan without its configuration: the resource address says where.
+            o.push_str(&format!("{} ({}): unknown: {why}\n", l.file, l.resource));
         } else {
             o.push_str(&format!(
                 "{}:{}: unknown: {} ({why})\n",

@@ -95,6 +95,9 @@ struct Plan<'a> {
     after_unknown: foldhash::HashMap<&'a str, &'a Node>,
     /// Looked up once per resource attribute: a map, not a scan (plans have 100 000 resources).
     refs: Refs,
+    /// Address without instance keys → the planned instances' addresses (`module.hub.aws_vpc.this`
+    /// → `module.hub[0].aws_vpc.this`), for references, which the configuration writes unkeyed.
+    instances: foldhash::HashMap<String, Vec<String>>,
 }
 
 impl<'a> Plan<'a> {
@@ -131,11 +134,28 @@ impl<'a> Plan<'a> {
         for (a, k, r) in refs {
             joined.entry(a).or_default().entry(k).or_default().extend(r);
         }
+        let mut planned = Vec::new();
+        if let Some(m) = root
+            .get("planned_values")
+            .and_then(|p| p.get("root_module"))
+        {
+            collect(m, &mut planned);
+        }
+        let mut instances: foldhash::HashMap<String, Vec<String>> = Default::default();
+        for r in planned {
+            if let Some(a) = r.get("address").and_then(Node::as_str) {
+                instances
+                    .entry(crate::hcl::strip_instance_keys(a))
+                    .or_default()
+                    .push(a.to_owned());
+            }
+        }
         Plan {
             file,
             decls: declarations(root, file, tf_dir, max_bytes, out),
             after_unknown,
             refs: joined,
+            instances,
         }
     }
 
@@ -173,6 +193,139 @@ impl<'a> Plan<'a> {
     fn refs_of(&self, address: &str, attr: &str) -> Option<&Vec<String>> {
         self.refs.get(address).and_then(|m| m.get(attr))
     }
+
+    /// The resource a list of references (one expression's) leads to, followed through module
+    /// variables (`module.m.var.x` → what the call passes as `x`) and module outputs
+    /// (`module.m.vpc_id` → what the output's value names inside `m`), across `count` and
+    /// `for_each` (`module.hub[0]`, `module.vpce["execute-api"]`), and given as the address of
+    /// the planned instance (the keys the references carried pick among several).
+    fn resolve(&self, refs: &[String]) -> Option<String> {
+        // A resource's own address (`aws_vpc.main`, `module.m.aws_vpc.main`) before the longer
+        // attribute forms and the bare module.
+        let best = |r: &[String]| -> Option<String> {
+            r.iter()
+                .find(|x| resource_part(x).is_some_and(|(_, rest)| rest.is_empty()))
+                .or_else(|| r.iter().find(|x| resource_part(x).is_some()))
+                .or(r.first())
+                .cloned()
+        };
+        let mut found = best(refs)?;
+        let mut keys: Vec<String> = Vec::new();
+        for _ in 0..32 {
+            keys.extend(instance_keys(&found));
+            let plain = crate::hcl::strip_instance_keys(&found);
+            if resource_part(&plain).is_some() {
+                break;
+            }
+            // `…module.m.var.x…`: the caller's argument.
+            if let Some((module, var)) = plain.rsplit_once("var.") {
+                let var = var.split('.').next().unwrap_or(var);
+                match self
+                    .refs_of(&format!("{module}var"), var)
+                    .and_then(|r| best(r))
+                {
+                    Some(next) => {
+                        found = next;
+                        continue;
+                    }
+                    None => break,
+                }
+            }
+            // `…module.m.out…`: the output's value inside `m`.
+            let Some(i) = plain.rfind("module.") else {
+                break;
+            };
+            let after = &plain[i + "module.".len()..];
+            let Some((name, rest)) = after.split_once('.') else {
+                break;
+            };
+            let output = rest.split('.').next().unwrap_or(rest);
+            let module = format!("{}module.{name}.", &plain[..i]);
+            match self
+                .refs_of(&format!("{module}output"), output)
+                .and_then(|r| best(r))
+            {
+                Some(next) => found = next,
+                None => break,
+            }
+        }
+        let plain = crate::hcl::strip_instance_keys(&found);
+        let (address, _) = resource_part(&plain)?;
+        Some(match self.instances.get(&address) {
+            Some(all) if all.len() == 1 => all[0].clone(),
+            Some(all) => all
+                .iter()
+                .find(|a| keys.iter().any(|k| a.contains(k.as_str())))
+                .unwrap_or(&all[0])
+                .clone(),
+            None => address,
+        })
+    }
+}
+
+/// `[0]`, `["execute-api"]`: the instance keys an address or reference carries.
+fn instance_keys(s: &str) -> Vec<String> {
+    let plain = crate::hcl::strip_instance_keys(s);
+    if plain.len() == s.len() {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    let mut rest = s;
+    while let Some(i) = rest.find('[') {
+        let tail = &rest[i..];
+        // The key ends at the first `]` outside quotes.
+        let mut quoted = false;
+        let mut end = None;
+        for (j, c) in tail.char_indices() {
+            match c {
+                '"' => quoted = !quoted,
+                ']' if !quoted => {
+                    end = Some(j);
+                    break;
+                }
+                _ => {}
+            }
+        }
+        let Some(e) = end else { break };
+        out.push(tail[..=e].to_owned());
+        rest = &tail[e + 1..];
+    }
+    out
+}
+
+/// A reference as (the resource's address, what follows it): `module.m.aws_vpc.this.id` →
+/// (`module.m.aws_vpc.this`, `id`); `data.aws_iam_policy_document.x.json` likewise; `None`
+/// when it names no resource (a module output, a variable, a local, `each`, `count`).
+fn resource_part(reference: &str) -> Option<(String, String)> {
+    let parts: Vec<&str> = reference.split('.').collect();
+    let mut i = 0;
+    while parts.get(i) == Some(&"module") && parts.len() > i + 2 {
+        i += 2;
+    }
+    let (type_at, len) = if parts.get(i) == Some(&"data") {
+        (i + 1, 3)
+    } else {
+        (i, 2)
+    };
+    let ty = parts.get(type_at)?;
+    // A resource type is `provider_kind`: `aws_vpc`; never `var`, `local`, `each`, `count`,
+    // `path`, `terraform`, `self`, or a module's output name under `module.m`.
+    if !ty.contains('_')
+        || parts.len() < i + len
+        || (i > 0
+            && parts[i - 2] == "module"
+            && !ty.starts_with("aws_")
+            && parts.get(i) != Some(&"data"))
+    {
+        return None;
+    }
+    if matches!(
+        *ty,
+        "var" | "local" | "each" | "count" | "path" | "terraform" | "self"
+    ) {
+        return None;
+    }
+    Some((parts[..i + len].join("."), parts[i + len..].join(".")))
 }
 
 /// The configuration's resource blocks: from `--tf-dir`, else the plan's directory when it
@@ -253,16 +406,17 @@ impl Resource<'_, '_> {
         self.unknown.and_then(|u| u.get(k)).is_some_and(any_true)
     }
 
-    /// The address without instance keys (`aws_vpc.main[0]` → `aws_vpc.main`).
-    fn base(&self) -> &str {
-        self.address.split('[').next().unwrap_or(&self.address)
+    /// The address without instance keys (`module.api[0].aws_vpc.main[0]` →
+    /// `module.api.aws_vpc.main`), as the configuration names it.
+    fn base(&self) -> String {
+        crate::hcl::strip_instance_keys(&self.address)
     }
 
     /// Every resource a reference expression names (`aws_api_gateway_rest_api.main`).
     fn resources_named(&self, attr: &str) -> Vec<String> {
         let mut named: Vec<String> = self
             .plan
-            .refs_of(self.base(), attr)
+            .refs_of(&self.base(), attr)
             .map(|r| {
                 r.iter()
                     .map(|x| x.trim_end_matches(".id").to_owned())
@@ -274,32 +428,10 @@ impl Resource<'_, '_> {
         named
     }
 
-    /// The resource an attribute's expression names. Inside a module, `var.x` is followed to
-    /// the module call's argument (`module.m.var.x` → what `x = …` names in the caller).
+    /// The resource an attribute's expression names, followed through module variables and
+    /// outputs ([`Plan::resolve`]).
     fn reference(&self, attr: &str) -> Option<String> {
-        let pick = |address: &str, attr: &str| -> Option<String> {
-            self.plan.refs_of(address, attr).and_then(|r| {
-                r.iter()
-                    .find(|x| {
-                        let local = x.rsplit("module.").next().unwrap_or(x);
-                        local.split('.').nth(1).is_some() && local.matches('.').count() == 1
-                    })
-                    .or(r.first())
-                    .cloned()
-            })
-        };
-        let mut found = pick(self.base(), attr)?;
-        for _ in 0..16 {
-            let Some((module, var)) = found.rsplit_once("var.") else {
-                break;
-            };
-            let var = var.split('.').next().unwrap_or(var);
-            match pick(&format!("{module}var"), var) {
-                Some(next) => found = next,
-                None => break,
-            }
-        }
-        Some(found.trim_end_matches(".id").to_owned())
+        self.plan.resolve(self.plan.refs_of(&self.base(), attr)?)
     }
 
     /// What an id attribute names: the id when the plan knows it, else the resource its
@@ -322,7 +454,7 @@ impl Resource<'_, '_> {
     /// resources whose whole point is the policy). Unknown policies are reported as `what`.
     fn policy(&self, out: &mut Imported, always: bool, what: &str) -> (Option<Value>, bool) {
         let set_here = always
-            || self.plan.refs_of(self.base(), "policy").is_some()
+            || self.plan.refs_of(&self.base(), "policy").is_some()
             || self
                 .decl
                 .is_some_and(|d| d.attributes.contains_key("policy"));
@@ -369,7 +501,7 @@ impl Resource<'_, '_> {
 struct Reader {
     out: Imported,
     attached_policies: Vec<AttachedPolicy>,
-    zone_associations: Vec<(Ref, Ref)>,
+    zone_associations: Vec<(Ref, Ref, Loc)>,
     endpoint_policies: Vec<(Ref, Option<Value>, bool)>,
 }
 
@@ -427,9 +559,10 @@ impl Reader {
                 vpcs: r.block_ids("vpc", "vpc_id"),
                 loc: r.loc.clone(),
             }),
-            "aws_route53_zone_association" => self
-                .zone_associations
-                .push((r.link("zone_id"), r.link("vpc_id"))),
+            "aws_route53_zone_association" => {
+                self.zone_associations
+                    .push((r.link("zone_id"), r.link("vpc_id"), r.loc.clone()))
+            }
             "aws_route53_record" => self.record(r),
             "aws_route53profiles_profile" => self.out.profiles.push(crate::imported::Profile {
                 key: r.address.clone(),
@@ -651,9 +784,11 @@ impl Reader {
         let what = match (r.s("resource_arn"), r.reference("resource_arn")) {
             (Some(arn), _) => ProfileResource::from_arn(&arn),
             (None, Some(a)) => {
-                let local = a.rsplit("module.").next().unwrap_or(&a);
-                let key = Ref::Key(a.trim_end_matches(".arn").to_owned());
-                match local.split('.').next().unwrap_or("") {
+                let ty = resource_part(&crate::hcl::strip_instance_keys(&a))
+                    .and_then(|(addr, _)| addr.rsplit('.').nth(1).map(str::to_owned))
+                    .unwrap_or_default();
+                let key = Ref::Key(a.clone());
+                match ty.as_str() {
                     "aws_route53_zone" => ProfileResource::Zone(key),
                     "aws_vpc_endpoint" => ProfileResource::Endpoint(key),
                     "aws_route53_resolver_rule" => ProfileResource::Rule(key),
@@ -686,7 +821,7 @@ impl Reader {
                 e.policy_unknown = policy_unknown;
             }
         }
-        for (zone, vpc) in self.zone_associations {
+        for (zone, vpc, loc) in self.zone_associations {
             let found = out.zones.iter_mut().find(|z| match &zone {
                 Ref::Key(k) => &z.key == k,
                 Ref::Id(id) => &z.key == id,
@@ -695,8 +830,8 @@ impl Reader {
             match found {
                 Some(z) => z.vpcs.push(vpc),
                 None => out.unknowns.push((
-                    Loc::default(),
-                    "a zone association names a zone that is not in the plan".to_owned(),
+                    loc,
+                    "the zone this association names is not in the plan".to_owned(),
                 )),
             }
         }
@@ -781,6 +916,12 @@ fn collect_refs(module: &Node, prefix: &str, out: &mut Vec<(String, String, Vec<
             }
         }
         if let Some(m) = call.get("module") {
+            // The module's outputs: (`module.m.output`, `name`) → what their values name inside.
+            for (name, o) in m.get("outputs").map(Node::entries).unwrap_or_default() {
+                if let Some(refs) = o.get("expression").and_then(|e| references(e, &child)) {
+                    out.push((format!("{child}output"), name.clone(), refs));
+                }
+            }
             collect_refs(m, &child, out);
         }
     }
@@ -835,3 +976,48 @@ fn any_true(v: &Node) -> bool {
 }
 
 pub use parallax_model::source::to_json;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Terraform's reference forms (Terraform docs, "References to Named Values"): resources,
+    /// data sources, module outputs, variables and the like.
+    #[test]
+    fn what_a_reference_names() {
+        let part = |s: &str| resource_part(s).map(|(a, rest)| format!("{a} | {rest}"));
+        assert_eq!(
+            part("aws_vpc.main.id").as_deref(),
+            Some("aws_vpc.main | id")
+        );
+        assert_eq!(part("aws_vpc.main").as_deref(), Some("aws_vpc.main | "));
+        assert_eq!(
+            part("module.hub.aws_vpc.this.id").as_deref(),
+            Some("module.hub.aws_vpc.this | id")
+        );
+        assert_eq!(
+            part("module.a.module.b.data.aws_iam_policy_document.x.json").as_deref(),
+            Some("module.a.module.b.data.aws_iam_policy_document.x | json")
+        );
+        for none in [
+            "module.hub",
+            "module.hub.vpc_id",
+            "module.endpoints.endpoints.arn",
+            "var.vpc_id",
+            "local.api_name",
+            "each.value",
+            "count.index",
+        ] {
+            assert_eq!(part(none), None, "{none}");
+        }
+        assert_eq!(
+            instance_keys(r#"module.vpce["execute-api"].aws_vpc_endpoint.this[0]"#),
+            vec![r#"["execute-api"]"#.to_owned(), "[0]".to_owned()]
+        );
+        assert_eq!(
+            instance_keys(r#"module.a["x]"].b"#),
+            vec![r#"["x]"]"#.to_owned()]
+        );
+        assert!(instance_keys("aws_vpc.main").is_empty());
+    }
+}
