@@ -454,6 +454,17 @@ impl Reader<'_> {
                 s("policy").and_then(|p| serde_json::from_str(&p.replace("\\\"", "\"")).ok());
             // A policy that is there but does not read is said, never taken as none.
             let policy_unknown = s("policy").is_some() && policy.is_none();
+            let at = Loc {
+                file: file.clone(),
+                line: a.line,
+                resource: id.clone(),
+            };
+            let security = crate::imported::Security::read(
+                s("securityPolicy").as_deref(),
+                s("endpointAccessMode").as_deref(),
+                &at,
+                &mut self.out.unknowns,
+            );
             self.out.apis.push(Api {
                 key: id.clone(),
                 http: false,
@@ -467,11 +478,8 @@ impl Reader<'_> {
                     .get("disableExecuteApiEndpoint")
                     .and_then(Value::as_bool)
                     .or(Some(false)),
-                loc: Loc {
-                    file: file.clone(),
-                    line: a.line,
-                    resource: id,
-                },
+                security,
+                loc: at,
             });
         }
     }
@@ -501,6 +509,7 @@ impl Reader<'_> {
                     .get("DisableExecuteApiEndpoint")
                     .and_then(Value::as_bool)
                     .or(Some(false)),
+                security: Default::default(),
                 loc: loc(&file, a.line, &id),
             });
         }
@@ -593,6 +602,18 @@ impl Reader<'_> {
                 .get("domainName")
                 .and_then(Value::as_str)
                 .map(str::to_owned);
+            let at = Loc {
+                file: file.clone(),
+                line: d.line,
+                resource: name.clone().unwrap_or_default(),
+            };
+            let text = |k: &str| j.get(k).and_then(Value::as_str);
+            let security = crate::imported::Security::read(
+                text("securityPolicy"),
+                text("endpointAccessMode"),
+                &at,
+                &mut self.out.unknowns,
+            );
             self.out.domains.push(Domain {
                 key: name.clone().unwrap_or_default(),
                 name: name.clone(),
@@ -602,11 +623,8 @@ impl Reader<'_> {
                 policy: None,
                 policy_unknown: false,
                 access: Vec::new(),
-                loc: Loc {
-                    file: file.clone(),
-                    line: d.line,
-                    resource: name.unwrap_or_default(),
-                },
+                security,
+                loc: at,
             });
         }
     }

@@ -56,7 +56,7 @@ pub struct Rule {
 }
 
 /// Every rule, in id order.
-pub const RULES: [Rule; 12] = [
+pub const RULES: [Rule; 13] = [
     Rule {
         id: "PX001",
         name: "execute-api-private-dns-shadows-public-apis",
@@ -141,6 +141,13 @@ pub const RULES: [Rule; 12] = [
         help: "Add the API's ARN (arn:aws:execute-api:REGION:ACCOUNT:API-ID/*) to an Allow of the endpoint policy, or remove the endpoint from the API's VPC endpoints and policy.",
         severity: Severity::Error,
     },
+    Rule {
+        id: "PX013",
+        name: "security-policy-cuts-off-callers",
+        summary: "A security policy or endpoint access mode that AWS refuses, or that cuts off callers: STRICT with only endpoint-specific names to call by, TLS 1.3 only",
+        help: "Give an enhanced security policy an endpoint access mode; call a STRICT private API by its {api}-{vpce} alias, its private DNS name or a private custom domain (or set BASIC); keep a policy that takes TLS 1.2 while clients that cannot speak TLS 1.3 call the API.",
+        severity: Severity::Warning,
+    },
 ];
 
 /// A finding's rule, by its stable id: the index into [`RULES`].
@@ -170,11 +177,13 @@ pub enum FindingId {
     Px011,
     /// An endpoint policy that blocks the calls it carries.
     Px012,
+    /// A security policy or access mode that AWS refuses or that cuts callers off.
+    Px013,
 }
 
 impl FindingId {
     /// Every finding id, in order.
-    pub const ALL: [FindingId; 12] = [
+    pub const ALL: [FindingId; 13] = [
         FindingId::Px001,
         FindingId::Px002,
         FindingId::Px003,
@@ -187,6 +196,7 @@ impl FindingId {
         FindingId::Px010,
         FindingId::Px011,
         FindingId::Px012,
+        FindingId::Px013,
     ];
 
     /// The rule's metadata (`RULES` is in `FindingId` order; a test holds them together).
@@ -254,6 +264,9 @@ pub fn findings(m: &Imported) -> Vec<Finding> {
     cname_domains(m, &with_dns, &mut out);
     mtls_bypass(m, &mut out);
     key_methods_without_plan(m, &mut |id, message, loc| out.add(id, None, message, loc));
+    security_policies(m, &mut |severity, message, loc| {
+        out.add(FindingId::Px013, Some(severity), message, loc)
+    });
     input_mistakes(m, &mut out);
     let mut out = out.0;
     // One finding per fact: the same VPC reached twice (by key and by id, by a zone's own
@@ -840,6 +853,134 @@ fn endpoint_policy_blocks(m: &Imported, push: &mut dyn FnMut(String, &Loc)) {
     }
 }
 
+/// PX013: security policies and endpoint access mode ("Security policies for REST APIs in API
+/// Gateway", "Choose a security policy for your custom domain", "Invoke a private API"):
+/// - error: what AWS refuses to create (an enhanced policy without a mode, a mode without one,
+///   an EDGE policy elsewhere or the reverse, mutual TLS or an HTTP API mapping on a domain with
+///   an enhanced policy);
+/// - warning: a STRICT private API that callers can reach only by endpoint-specific names (no
+///   endpoint with private DNS in the inputs, no `{api}-{vpce}` alias, no private custom domain
+///   maps it): STRICT refuses those names;
+/// - note: a TLS 1.3-only policy, which refuses every TLS 1.2 client at the handshake.
+fn security_policies(m: &Imported, push: &mut dyn FnMut(Severity, String, &Loc)) {
+    use parallax_model::topology::{EndpointType, TlsVersion};
+    let ty = |k: Option<ApiKind>| match k {
+        Some(ApiKind::Regional) => Some(EndpointType::Regional),
+        Some(ApiKind::Edge) => Some(EndpointType::Edge),
+        Some(ApiKind::Private) => Some(EndpointType::Private),
+        None => None,
+    };
+    let refused = |push: &mut dyn FnMut(Severity, String, &Loc),
+                   what: &str,
+                   s: &crate::imported::Security,
+                   k: Option<ApiKind>,
+                   loc: &Loc| {
+        match (s.policy, s.access_mode) {
+            (Some(p), None) if p.is_enhanced() => push(
+                Severity::Error,
+                format!(
+                    "{what} has the enhanced security policy {p} and no endpoint access mode: API Gateway refuses it (an enhanced policy needs STRICT or BASIC)"
+                ),
+                loc,
+            ),
+            (p, Some(mode)) if !p.is_some_and(|p| p.is_enhanced()) => push(
+                Severity::Error,
+                format!(
+                    "{what} sets endpoint access mode {mode} without an enhanced security policy (SecurityPolicy_…): API Gateway refuses it"
+                ),
+                loc,
+            ),
+            _ => {}
+        }
+        if let (Some(p), Some(t)) = (s.policy, ty(k))
+            && !p.fits(t)
+        {
+            push(
+                Severity::Error,
+                format!(
+                    "{what} is {t} but its security policy {p} is not offered for {t} endpoints: API Gateway refuses it"
+                ),
+                loc,
+            );
+        }
+        if let Some(p) = s.policy.filter(|p| p.min_version() == TlsVersion::Tls13) {
+            push(
+                Severity::Note,
+                format!(
+                    "{what}'s security policy {p} takes TLS 1.3 only: every TLS 1.2 client (curl --tls-max 1.2, Java 8 before update 261, OpenSSL before 1.1.1) is refused at the handshake"
+                ),
+                loc,
+            );
+        }
+    };
+    for a in m.apis.iter().filter(|a| !a.http) {
+        refused(push, &a.name, &a.security, a.kind, &a.loc);
+    }
+    for d in &m.domains {
+        let name = d.name.clone().unwrap_or_else(|| d.key.clone());
+        refused(push, &name, &d.security, d.kind, &d.loc);
+        if let Some(p) = d.security.policy.filter(|p| p.is_enhanced()) {
+            if d.mtls {
+                push(
+                    Severity::Error,
+                    format!(
+                        "{name} has mutual TLS and the enhanced security policy {p}: API Gateway does not allow both on one domain name"
+                    ),
+                    &d.loc,
+                );
+            }
+            let http: Vec<&str> = d
+                .apis
+                .iter()
+                .filter_map(|r| m.api(r))
+                .filter(|a| a.http)
+                .map(|a| a.name.as_str())
+                .collect();
+            if !http.is_empty() {
+                push(
+                    Severity::Error,
+                    format!(
+                        "{name} has the enhanced security policy {p}, and {} is an HTTP API: API Gateway does not map HTTP APIs to such a domain name",
+                        http.join(", ")
+                    ),
+                    &d.loc,
+                );
+            }
+        }
+    }
+    // A STRICT private API with only endpoint-specific names to be called by.
+    for a in m
+        .apis
+        .iter()
+        .filter(|a| a.kind == Some(ApiKind::Private) && a.security.strict())
+    {
+        let private_dns = m
+            .endpoints
+            .iter()
+            .filter(exec_api)
+            .any(|e| e.private_dns != Some(false));
+        let aliased = !a.vpc_endpoints.is_empty();
+        let me_key = Ref::Key(a.key.clone());
+        let by_domain = m.domains.iter().any(|d| {
+            d.kind == Some(ApiKind::Private)
+                && d.apis
+                    .iter()
+                    .any(|r| *r == me_key || m.api(r).is_some_and(|x| std::ptr::eq(x, a)))
+        });
+        let has_endpoint = m.endpoints.iter().any(|e| exec_api(&e));
+        if has_endpoint && !private_dns && !aliased && !by_domain {
+            push(
+                Severity::Warning,
+                format!(
+                    "{} is PRIVATE with endpoint access mode STRICT, and the inputs give it no name of its own to be called by (no execute-api endpoint with private DNS, no VPC endpoint association for the {{api}}-{{vpce}} alias, no private custom domain): callers must use endpoint-specific vpce-… names with x-apigw-api-id or a Host, which STRICT refuses (\"Invoke a private API\": those need BASIC)",
+                    a.name
+                ),
+                &a.loc,
+            );
+        }
+    }
+}
+
 /// PX008: an API with methods that require a key, and no usage plan (with a key attached)
 /// that lists it. Where a plan's APIs or a key's plan cannot be known, nothing is said.
 fn key_methods_without_plan(m: &Imported, push: &mut dyn FnMut(FindingId, String, &Loc)) {
@@ -1236,6 +1377,7 @@ fn page(id: &str) -> &'static str {
         "PX010" => include_str!("../../../docs/rules/PX010.md"),
         "PX011" => include_str!("../../../docs/rules/PX011.md"),
         "PX012" => include_str!("../../../docs/rules/PX012.md"),
+        "PX013" => include_str!("../../../docs/rules/PX013.md"),
         _ => "",
     }
 }

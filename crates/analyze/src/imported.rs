@@ -160,8 +160,62 @@ pub struct Api {
     pub vpc_endpoints: Vec<Ref>,
     /// Whether its default execute-api endpoint is disabled, when known.
     pub disable_default: Option<bool>,
+    /// Its security policy and endpoint access mode, when set.
+    pub security: Security,
     /// Where it is declared.
     pub loc: Loc,
+}
+
+/// A REST API's or custom domain's security policy and endpoint access mode.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Security {
+    /// `SecurityPolicy` / `security_policy` / `securityPolicy`.
+    pub policy: Option<parallax_model::topology::SecurityPolicy>,
+    /// `EndpointAccessMode` / `endpoint_access_mode` / `endpointAccessMode`.
+    pub access_mode: Option<parallax_model::topology::EndpointAccessMode>,
+}
+
+impl Security {
+    /// Reads the two values as the inputs give them; a value API Gateway does not offer is an
+    /// unknown line at `loc` (and left unset), never dropped silently.
+    pub fn read(
+        policy: Option<&str>,
+        mode: Option<&str>,
+        loc: &Loc,
+        unknowns: &mut Vec<(Loc, String)>,
+    ) -> Security {
+        use parallax_model::topology::{EndpointAccessMode, SecurityPolicy};
+        let policy = policy.and_then(|p| {
+            let parsed = SecurityPolicy::parse(p);
+            if parsed.is_none() {
+                unknowns.push((
+                    loc.clone(),
+                    format!("security policy `{p}` is not one API Gateway offers"),
+                ));
+            }
+            parsed
+        });
+        let access_mode = mode.and_then(|m| match m {
+            "STRICT" => Some(EndpointAccessMode::Strict),
+            "BASIC" => Some(EndpointAccessMode::Basic),
+            other => {
+                unknowns.push((
+                    loc.clone(),
+                    format!("endpoint access mode `{other}` is neither STRICT nor BASIC"),
+                ));
+                None
+            }
+        });
+        Security {
+            policy,
+            access_mode,
+        }
+    }
+
+    /// Endpoint access mode STRICT.
+    pub fn strict(&self) -> bool {
+        self.access_mode == Some(parallax_model::topology::EndpointAccessMode::Strict)
+    }
 }
 
 /// A custom domain name.
@@ -183,6 +237,8 @@ pub struct Domain {
     pub policy_unknown: bool,
     /// A private custom domain name's access associations: the endpoints that may invoke it.
     pub access: Vec<Ref>,
+    /// Its security policy and endpoint access mode, when set.
+    pub security: Security,
     /// Where it is declared.
     pub loc: Loc,
 }

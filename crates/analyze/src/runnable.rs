@@ -442,6 +442,8 @@ impl<'m> Builder<'m> {
                     .collect(),
                 disable_execute_api_endpoint: a.disable_default == Some(true),
                 route_selection_expression: None,
+                security_policy: security_of(&a.security, kind_type(kind)).0,
+                endpoint_access_mode: security_of(&a.security, kind_type(kind)).1,
             });
         }
     }
@@ -535,6 +537,8 @@ impl<'m> Builder<'m> {
                     Vec::new()
                 },
                 domain_name_id: None,
+                security_policy: security_of(&d.security, kind_type(kind)).0,
+                endpoint_access_mode: security_of(&d.security, kind_type(kind)).1,
             });
         }
     }
@@ -788,6 +792,34 @@ fn hosted_zones(
         });
     }
     out
+}
+
+fn kind_type(k: ApiKind) -> EndpointType {
+    match k {
+        ApiKind::Regional => EndpointType::Regional,
+        ApiKind::Edge => EndpointType::Edge,
+        ApiKind::Private => EndpointType::Private,
+    }
+}
+
+/// The security policy and access mode as the topology takes them: only a combination API
+/// Gateway accepts (an enhanced policy with a mode, on the endpoint type it is offered for);
+/// another is left out, and the findings say what is wrong with it.
+#[allow(clippy::type_complexity)]
+fn security_of(
+    s: &crate::imported::Security,
+    ty: EndpointType,
+) -> (
+    Option<At<parallax_model::topology::SecurityPolicy>>,
+    Option<At<parallax_model::topology::EndpointAccessMode>>,
+) {
+    match (s.policy, s.access_mode) {
+        (Some(p), Some(m)) if p.is_enhanced() && p.fits(ty) => {
+            (Some(At::bare(p)), Some(At::bare(m)))
+        }
+        (Some(p), _) if !p.is_enhanced() && p.fits(ty) => (Some(At::bare(p)), None),
+        _ => (None, None),
+    }
 }
 
 /// `value` with every `${Key}` (and `${Key.Id}`, `${Key.VpcId}`) of a known resource replaced by

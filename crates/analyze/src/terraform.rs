@@ -434,6 +434,16 @@ impl Resource<'_, '_> {
         self.plan.resolve(self.plan.refs_of(&self.base(), attr)?)
     }
 
+    /// `security_policy` and `endpoint_access_mode` (REST APIs and domain names).
+    fn security(&self, out: &mut Imported) -> crate::imported::Security {
+        crate::imported::Security::read(
+            self.s("security_policy").as_deref(),
+            self.s("endpoint_access_mode").as_deref(),
+            &self.loc,
+            &mut out.unknowns,
+        )
+    }
+
     /// What an id attribute names: the id when the plan knows it, else the resource its
     /// expression names, else unknown.
     fn link(&self, attr: &str) -> Ref {
@@ -544,6 +554,7 @@ impl Reader {
                 policy_unknown: false,
                 vpc_endpoints: Vec::new(),
                 disable_default: Some(r.b("disable_execute_api_endpoint").unwrap_or(false)),
+                security: Default::default(),
                 loc: r.loc.clone(),
             }),
             "aws_api_gateway_usage_plan" => self.out.usage_plans.push(UsagePlan {
@@ -655,6 +666,7 @@ impl Reader {
                 .map(Ref::Key)
                 .collect();
         }
+        let security = r.security(&mut self.out);
         self.out.apis.push(Api {
             key: r.address.clone(),
             http: false,
@@ -665,6 +677,7 @@ impl Reader {
             policy_unknown,
             vpc_endpoints: vpces,
             disable_default: Some(r.b("disable_execute_api_endpoint").unwrap_or(false)),
+            security,
             loc: r.loc.clone(),
         });
     }
@@ -680,6 +693,7 @@ impl Reader {
             .as_ref()
             .and_then(Value::as_array)
             .is_some_and(|a| !a.is_empty());
+        let security = r.security(&mut self.out);
         self.out.domains.push(Domain {
             key: r.address.clone(),
             name: r.s("domain_name"),
@@ -689,6 +703,7 @@ impl Reader {
             policy: None,
             policy_unknown: false,
             access: Vec::new(),
+            security,
             loc: r.loc.clone(),
         });
     }

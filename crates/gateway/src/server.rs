@@ -409,7 +409,21 @@ fn build_snapshot(
                     })
                 }
             };
-            domains.push((d.name.to_string(), id, trust));
+            let versions = parallax_rules::tls_versions::for_sni(t, &door, d.name.as_str());
+            domains.push((d.name.to_string(), id, trust, versions));
+        }
+        // Execute-api names whose API has a security policy: the default name, and the
+        // `{api}-{vpce}` aliases at an endpoint's door.
+        let mut names = Vec::new();
+        for a in t.apis.iter().filter(|a| a.security_policy.is_some()) {
+            let mut forms = vec![format!("{}.execute-api.{region}.{suffix}", a.id.value)];
+            if let FrontDoor::VpcEndpoint(v) = &door {
+                forms.push(format!("{}-{v}.execute-api.{region}.{suffix}", a.id.value));
+            }
+            for name in forms {
+                let versions = parallax_rules::tls_versions::for_sni(t, &door, &name);
+                names.push((name, versions));
+            }
         }
         doors_tls.insert(
             name,
@@ -417,6 +431,7 @@ fn build_snapshot(
                 default_identity: &default_id,
                 endpoint_door: matches!(door, FrontDoor::VpcEndpoint(_)),
                 domains,
+                names,
             })?,
         );
     }

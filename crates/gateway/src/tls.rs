@@ -15,6 +15,8 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use parallax_model::topology::TlsVersion;
+use parallax_rules::tls_versions::Versions;
 use parallax_tls::CertProblem;
 use rustls::client::danger::HandshakeSignatureValid;
 use rustls::crypto::CryptoProvider;
@@ -68,8 +70,12 @@ pub struct DoorTlsSpec<'a> {
     /// requests as HTTP/1.1 (API Gateway Developer Guide, private APIs' IP address types and
     /// security policies; reference §9), so only `http/1.1` is offered in ALPN.
     pub endpoint_door: bool,
-    /// Custom domains on this door: name → (certificate, truststore if mutual TLS).
-    pub domains: Vec<(String, &'a Identity, Option<Truststore>)>,
+    /// Custom domains on this door: name → (certificate, truststore if mutual TLS, the TLS
+    /// versions its security policy takes).
+    pub domains: Vec<(String, &'a Identity, Option<Truststore>, Versions)>,
+    /// Execute-api names whose API's security policy takes other versions than the door's:
+    /// name → versions (served with the door's certificate).
+    pub names: Vec<(String, Versions)>,
 }
 
 /// The TLS side of one door.
@@ -78,6 +84,8 @@ pub struct DoorTls {
     default: Arc<ServerConfig>,
     reject: Arc<ServerConfig>,
     domains: HashMap<String, (Arc<ServerConfig>, Option<Arc<ClientCheck>>)>,
+    /// Execute-api names with their API's own versions.
+    names: HashMap<String, Arc<ServerConfig>>,
 }
 
 /// How a connection's TLS was chosen: its config, and the check to run on the client's
@@ -95,12 +103,36 @@ pub struct Chosen {
 impl DoorTls {
     /// Builds a door's TLS: its certificate, and each custom domain's, with their truststores.
     pub fn build(spec: &DoorTlsSpec<'_>) -> Result<DoorTls, TlsError> {
+        let door_versions = if spec.endpoint_door {
+            Versions {
+                min: TlsVersion::Tls12,
+                max: TlsVersion::Tls12,
+            }
+        } else {
+            Versions::CLIENT_DEFAULT
+        };
         let default = server_config(
             spec.default_identity,
             None,
             "the door's execute-api names",
             spec.endpoint_door,
+            door_versions,
         )?;
+        let mut names = HashMap::new();
+        for (name, versions) in &spec.names {
+            if *versions != door_versions {
+                names.insert(
+                    name.to_ascii_lowercase(),
+                    server_config(
+                        spec.default_identity,
+                        None,
+                        name,
+                        spec.endpoint_door,
+                        *versions,
+                    )?,
+                );
+            }
+        }
         let reject = Arc::new(
             ServerConfig::builder_with_provider(provider())
                 .with_safe_default_protocol_versions()
@@ -112,7 +144,7 @@ impl DoorTls {
                 .with_cert_resolver(Arc::new(NoCertificate)),
         );
         let mut domains = HashMap::new();
-        for (name, identity, trust) in &spec.domains {
+        for (name, identity, trust, versions) in &spec.domains {
             let (verifier, check) = match trust {
                 None => (None, None),
                 Some(t) => {
@@ -129,13 +161,14 @@ impl DoorTls {
                 }
             };
             // A private custom domain name at an endpoint's door speaks as the door does.
-            let config = server_config(identity, verifier, name, spec.endpoint_door)?;
+            let config = server_config(identity, verifier, name, spec.endpoint_door, *versions)?;
             domains.insert(name.to_ascii_lowercase(), (config, check));
         }
         Ok(DoorTls {
             default,
             reject,
             domains,
+            names,
         })
     }
 
@@ -148,14 +181,15 @@ impl DoorTls {
                 accept: false,
             };
         };
-        match self.domains.get(&sni.to_ascii_lowercase()) {
+        let sni = sni.trim_end_matches('.').to_ascii_lowercase();
+        match self.domains.get(&sni) {
             Some((config, check)) => Chosen {
                 config: config.clone(),
                 check: check.clone(),
                 accept: true,
             },
             None => Chosen {
-                config: self.default.clone(),
+                config: self.names.get(&sni).unwrap_or(&self.default).clone(),
                 check: None,
                 accept: true,
             },
@@ -168,18 +202,23 @@ fn server_config(
     verifier: Option<Arc<dyn ClientCertVerifier>>,
     what: &str,
     endpoint_door: bool,
+    versions: Versions,
 ) -> Result<Arc<ServerConfig>, TlsError> {
     let err = |e: rustls::Error| TlsError {
         what: what.to_owned(),
         message: e.to_string(),
     };
-    let builder = ServerConfig::builder_with_provider(provider());
-    let builder = if endpoint_door {
-        builder.with_protocol_versions(&[&rustls::version::TLS12])
-    } else {
-        builder.with_safe_default_protocol_versions()
-    }
-    .map_err(err)?;
+    let offered: Vec<&'static rustls::SupportedProtocolVersion> = [
+        (TlsVersion::Tls12, &rustls::version::TLS12),
+        (TlsVersion::Tls13, &rustls::version::TLS13),
+    ]
+    .into_iter()
+    .filter(|(v, _)| *v >= versions.min && *v <= versions.max)
+    .map(|(_, p)| p)
+    .collect();
+    let builder = ServerConfig::builder_with_provider(provider())
+        .with_protocol_versions(&offered)
+        .map_err(err)?;
     let builder = match verifier {
         Some(v) => builder.with_client_cert_verifier(v),
         None => builder.with_no_client_auth(),

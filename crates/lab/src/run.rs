@@ -417,6 +417,12 @@ async fn make_request(
             key: id.key_der(),
         });
     }
+    if let Some(v) = &req.tls_min {
+        opts.tls.min = v.value;
+    }
+    if let Some(v) = &req.tls_max {
+        opts.tls.max = v.value;
+    }
     let vantage = topology.vantage(&req.from);
     let predict_req = parallax_rules::PredictRequest {
         url: &req.url,
@@ -425,6 +431,7 @@ async fn make_request(
         api_key: opts.api_key.as_deref(),
         client_certificate: req.client_certificate.as_ref().map(|c| &c.value),
         body: req.body.as_deref(),
+        tls: opts.tls,
     };
     let mut report = probe(&opts, Some(topology), None).await;
     let mut prediction = vantage.map(|v| predictor.predict(v, &predict_req));

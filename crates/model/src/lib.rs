@@ -43,7 +43,9 @@ pub use error_type::ErrorType;
 pub use file::{ModelFile, StepError};
 pub use ids::{ApiId, DnsName, DomainTargetId, Region, SubnetId, VpcId, VpceId};
 pub use naming::{ExecuteApiName, InvokeResource};
-pub use outcome::{DnsOutcome, DnsVerdict, Expectation, FrontDoor, HttpOutcome, Outcome, Rcode};
+pub use outcome::{
+    DnsOutcome, DnsVerdict, Expectation, FrontDoor, HttpOutcome, Outcome, Rcode, TlsResult,
+};
 pub use pos::{At, Pos};
 pub use scenario::{Change, Request, RequestUrl, Scenario, Step};
 pub use topology::{Network, Topology, Vantage};

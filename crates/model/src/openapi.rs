@@ -10,7 +10,8 @@
 //! (a scheme of `type: apiKey, name: x-api-key, in: header`, at the top or per operation) as
 //! `api_key_required`, `x-amazon-apigateway-api-key-source`, `x-amazon-apigateway-policy`,
 //! `x-amazon-apigateway-endpoint-configuration` (`vpcEndpointIds`,
-//! `disableExecuteApiEndpoint`), and the API id, region and stage of an export's `host` and
+//! `disableExecuteApiEndpoint`), `x-amazon-apigateway-security-policy` and
+//! `x-amazon-apigateway-endpoint-access-mode`, and the API id, region and stage of an export's `host` and
 //! `basePath` (Swagger 2.0) or `servers` URL (OpenAPI 3).
 //!
 //! What parallax does not emulate is never dropped silently: it is a [`Notice`] with the line
@@ -51,6 +52,10 @@ pub struct Definition {
     pub disable_execute_api_endpoint: Option<bool>,
     /// `x-amazon-apigateway-policy`, at its line.
     pub policy: Option<At<serde_json::Value>>,
+    /// `x-amazon-apigateway-security-policy`, at its line.
+    pub security_policy: Option<At<crate::topology::SecurityPolicy>>,
+    /// `x-amazon-apigateway-endpoint-access-mode`, at its line.
+    pub endpoint_access_mode: Option<At<crate::topology::EndpointAccessMode>>,
     /// Every operation with an integration, as a route.
     pub routes: Vec<Route>,
     /// What was read but is not emulated.
@@ -80,6 +85,8 @@ impl Definition {
             vpc_endpoints: self.vpc_endpoints,
             disable_execute_api_endpoint: self.disable_execute_api_endpoint.unwrap_or(false),
             route_selection_expression: None,
+            security_policy: self.security_policy,
+            endpoint_access_mode: self.endpoint_access_mode,
         }
     }
 }
@@ -245,6 +252,7 @@ impl Reader<'_> {
             d.policy = Some(At::new(crate::source::to_json(p), Pos::new(p.line, 1)));
         }
         self.root_extensions(root);
+        self.security(root, &mut d);
         let schemes = self.schemes(root, version);
         let default_security = root.get("security");
         self.paths(paths, &schemes, default_security, &mut d);
@@ -280,10 +288,44 @@ impl Reader<'_> {
                     "x-amazon-apigateway-policy",
                     "x-amazon-apigateway-api-key-source",
                     "x-amazon-apigateway-endpoint-configuration",
+                    "x-amazon-apigateway-security-policy",
+                    "x-amazon-apigateway-endpoint-access-mode",
                 ]
                 .contains(&key.as_str())
             {
                 self.notice(v.line, format!("{key} is not emulated"));
+            }
+        }
+    }
+
+    /// `x-amazon-apigateway-security-policy` and `x-amazon-apigateway-endpoint-access-mode`
+    /// ("Security policies for REST APIs"): a name API Gateway does not know is an error.
+    fn security(&mut self, root: &Node, d: &mut Definition) {
+        use crate::topology::{EndpointAccessMode, SecurityPolicy};
+        let key = "x-amazon-apigateway-security-policy";
+        if let Some(v) = root.get(key) {
+            match text(v).as_deref().and_then(SecurityPolicy::parse) {
+                Some(p) => d.security_policy = Some(At::new(p, Pos::new(v.line, 1))),
+                None => self.problem(
+                    v.line,
+                    key,
+                    format!(
+                        "not a security policy API Gateway offers (one of {})",
+                        SecurityPolicy::ALL.map(SecurityPolicy::as_str).join(", ")
+                    ),
+                ),
+            }
+        }
+        let key = "x-amazon-apigateway-endpoint-access-mode";
+        if let Some(v) = root.get(key) {
+            let mode = match text(v).as_deref() {
+                Some("STRICT") => Some(EndpointAccessMode::Strict),
+                Some("BASIC") => Some(EndpointAccessMode::Basic),
+                _ => None,
+            };
+            match mode {
+                Some(m) => d.endpoint_access_mode = Some(At::new(m, Pos::new(v.line, 1))),
+                None => self.problem(v.line, key, "expected STRICT or BASIC"),
             }
         }
     }
@@ -1040,6 +1082,24 @@ impl Api {
                 self.policy = Some(At::new(p.value, at));
             }
         }
+        if let Some(p) = def.security_policy {
+            match &self.security_policy {
+                Some(mine) if mine.value != p.value => problems.push(problem(format!(
+                    "security_policy is {} here and {} in the definition (x-amazon-apigateway-security-policy)",
+                    mine.value, p.value
+                ))),
+                _ => self.security_policy = Some(At::new(p.value, at)),
+            }
+        }
+        if let Some(m) = def.endpoint_access_mode {
+            match &self.endpoint_access_mode {
+                Some(mine) if mine.value != m.value => problems.push(problem(format!(
+                    "endpoint_access_mode is {} here and {} in the definition (x-amazon-apigateway-endpoint-access-mode)",
+                    mine.value, m.value
+                ))),
+                _ => self.endpoint_access_mode = Some(At::new(m.value, at)),
+            }
+        }
         if !def.vpc_endpoints.is_empty() {
             if self.vpc_endpoints.is_empty() {
                 self.vpc_endpoints = def
@@ -1075,6 +1135,31 @@ impl Api {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `x-amazon-apigateway-security-policy` and `x-amazon-apigateway-endpoint-access-mode`,
+    /// as the OpenAPI extensions pages give them; a name API Gateway does not offer is an error
+    /// at its line.
+    #[test]
+    fn security_policy_extensions() {
+        let text = "openapi: 3.0.1\ninfo: { title: t, version: '1' }\nx-amazon-apigateway-security-policy: SecurityPolicy_TLS13_1_3_2025_09\nx-amazon-apigateway-endpoint-access-mode: STRICT\npaths: {}\n";
+        let d = super::read(text, "t.yaml").expect("reads");
+        assert_eq!(
+            d.security_policy.map(|p| p.value),
+            Some(crate::topology::SecurityPolicy::Tls13Only2025)
+        );
+        assert_eq!(
+            d.endpoint_access_mode.map(|m| m.value),
+            Some(crate::topology::EndpointAccessMode::Strict)
+        );
+        let bad = text.replace("SecurityPolicy_TLS13_1_3_2025_09", "TLS_1_3");
+        let e = super::read(&bad, "t.yaml")
+            .expect_err("refused")
+            .to_string();
+        assert!(
+            e.contains(":3:") && e.contains("x-amazon-apigateway-security-policy"),
+            "{e}"
+        );
+    }
 
     #[test]
     fn selection_patterns_as_java_matches_them() {

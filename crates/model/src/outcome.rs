@@ -243,6 +243,44 @@ pub struct Outcome {
     /// The HTTP result, once a request got that far.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub http: Option<HttpOutcome>,
+    /// The TLS handshake: the version agreed, or refused for want of a common version. `None`
+    /// when no handshake was tried, or it failed for another reason (a certificate, a reset).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<TlsResult>,
+}
+
+/// How a TLS handshake ended, as far as versions go.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum TlsResult {
+    /// Agreed on TLS 1.2.
+    #[serde(rename = "1.2")]
+    Tls12,
+    /// Agreed on TLS 1.3.
+    #[serde(rename = "1.3")]
+    Tls13,
+    /// No version both sides accept (a `protocol_version` alert).
+    #[serde(rename = "refused")]
+    Refused,
+}
+
+impl TlsResult {
+    /// The result of agreeing on `v`.
+    pub fn agreed(v: crate::topology::TlsVersion) -> TlsResult {
+        match v {
+            crate::topology::TlsVersion::Tls13 => TlsResult::Tls13,
+            _ => TlsResult::Tls12,
+        }
+    }
+}
+
+impl fmt::Display for TlsResult {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TlsResult::Tls12 => "TLS 1.2",
+            TlsResult::Tls13 => "TLS 1.3",
+            TlsResult::Refused => "refused (no common TLS version)",
+        })
+    }
 }
 
 /// The parts of an Outcome a scenario expects. Every field is optional; a missing one is not
@@ -272,6 +310,9 @@ pub struct Expectation {
     /// against what the servers send; a prediction does not know headers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub headers: Option<BTreeMap<String, String>>,
+    /// The TLS handshake: `"1.2"` or `"1.3"` agreed, or `refused` (no common version).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<TlsResult>,
 }
 
 impl From<&Outcome> for Expectation {
@@ -285,6 +326,7 @@ impl From<&Outcome> for Expectation {
             error_type: o.http.as_ref().and_then(|h| h.error_type.clone()),
             body: o.http.as_ref().and_then(|h| h.body.clone()),
             headers: None,
+            tls: o.tls,
         }
     }
 }
@@ -320,6 +362,11 @@ impl Expectation {
             && want != got
         {
             out.push(format!("front_door: expected {want}, got {got}"));
+        }
+        if let (Some(want), Some(got)) = (self.tls, outcome.tls)
+            && want != got
+        {
+            out.push(format!("tls: expected {want}, got {got}"));
         }
         if let Some(http) = &outcome.http {
             if let Some(want) = self.status
@@ -362,6 +409,9 @@ impl Expectation {
         let mut out = Vec::new();
         if self.front_door.is_some() && outcome.front_door.is_none() {
             out.push("front_door");
+        }
+        if self.tls.is_some() && outcome.tls.is_none() {
+            out.push("tls");
         }
         if outcome.http.is_none() {
             if self.status.is_some() {
@@ -466,6 +516,7 @@ mod tests {
             dns: dns(&["10.0.1.17"]),
             front_door: None,
             http: None,
+            tls: None,
         };
         assert_eq!(
             e.differences(&o),
@@ -502,6 +553,7 @@ mod tests {
             dns: dns(&["10.0.1.17"]),
             front_door: None,
             http: Some(http.clone()),
+            tls: None,
         };
         assert!(e.differences(&o(&http)).is_empty());
         http.body = Some(r#"{"message":"Forbidden"} "#.to_owned());

@@ -155,6 +155,12 @@ pub struct SetApi {
     /// The new resource policy.
     #[serde(default)]
     pub policy: Option<At<serde_json::Value>>,
+    /// The new security policy.
+    #[serde(default)]
+    pub security_policy: Option<At<crate::topology::SecurityPolicy>>,
+    /// The new endpoint access mode.
+    #[serde(default)]
+    pub endpoint_access_mode: Option<At<crate::topology::EndpointAccessMode>>,
 }
 
 /// What changes on a custom domain; fields not given stay as they are.
@@ -172,6 +178,12 @@ pub struct SetCustomDomain {
     /// A private custom domain name's policy, replaced.
     #[serde(default)]
     pub policy: Option<At<serde_json::Value>>,
+    /// The new security policy.
+    #[serde(default)]
+    pub security_policy: Option<At<crate::topology::SecurityPolicy>>,
+    /// The new endpoint access mode.
+    #[serde(default)]
+    pub endpoint_access_mode: Option<At<crate::topology::EndpointAccessMode>>,
 }
 
 impl SetApi {
@@ -189,6 +201,12 @@ impl SetApi {
         if let Some(p) = &self.policy {
             api.policy = Some(p.clone());
         }
+        if let Some(p) = &self.security_policy {
+            api.security_policy = Some(p.clone());
+        }
+        if let Some(m) = &self.endpoint_access_mode {
+            api.endpoint_access_mode = Some(m.clone());
+        }
     }
 }
 
@@ -203,6 +221,12 @@ impl SetCustomDomain {
         }
         if let Some(p) = &self.policy {
             d.policy = Some(p.clone());
+        }
+        if let Some(p) = &self.security_policy {
+            d.security_policy = Some(p.clone());
+        }
+        if let Some(m) = &self.endpoint_access_mode {
+            d.endpoint_access_mode = Some(m.clone());
         }
     }
 }
@@ -412,6 +436,12 @@ pub struct Request {
     /// Request headers to send.
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
+    /// The lowest TLS version the client offers (`"1.2"`, `"1.3"`), as curl's `--tlsv1.x`.
+    #[serde(default)]
+    pub tls_min: Option<At<crate::topology::TlsVersion>>,
+    /// The highest TLS version the client offers, as curl's `--tls-max`.
+    #[serde(default)]
+    pub tls_max: Option<At<crate::topology::TlsVersion>>,
     /// A body to send (on a `wss://` URL: one text message once the connection is switched).
     #[serde(default)]
     pub body: Option<String>,

@@ -63,6 +63,24 @@ pub struct CurlFlags {
     /// Go on when the server's certificate does not verify (it is still reported).
     #[arg(short = 'k', long)]
     pub insecure: bool,
+    /// TLS 1.0 or later (parallax speaks 1.2 and 1.3, so this changes nothing).
+    #[arg(short = '1', long = "tlsv1")]
+    pub tlsv1: bool,
+    /// TLS 1.0 or later (as --tlsv1).
+    #[arg(long = "tlsv1.0")]
+    pub tlsv1_0: bool,
+    /// TLS 1.1 or later (as --tlsv1).
+    #[arg(long = "tlsv1.1")]
+    pub tlsv1_1: bool,
+    /// TLS 1.2 or later.
+    #[arg(long = "tlsv1.2")]
+    pub tlsv1_2: bool,
+    /// TLS 1.3 only (with the default maximum).
+    #[arg(long = "tlsv1.3")]
+    pub tlsv1_3: bool,
+    /// The highest TLS version to offer: 1.2, 1.3 or default (1.0 and 1.1 are not spoken).
+    #[arg(long = "tls-max", value_name = "VERSION")]
+    pub tls_max: Option<String>,
     /// Use ADDR (or several, comma-separated) for HOST:PORT instead of DNS; HOST `*` is any
     /// host; `-HOST:PORT` removes an earlier entry. Repeatable.
     #[arg(
@@ -501,6 +519,38 @@ impl CurlFlags {
             return Err(FlagError::KeyWithoutCert);
         }
         opts.danger_accept_invalid_certs = self.insecure;
+        {
+            use parallax_model::topology::TlsVersion;
+            if self.tlsv1_3 {
+                opts.tls.min = TlsVersion::Tls13;
+            }
+            match self.tls_max.as_deref() {
+                None | Some("default") => {}
+                Some("1.2") => opts.tls.max = TlsVersion::Tls12,
+                Some("1.3") => opts.tls.max = TlsVersion::Tls13,
+                Some(v @ ("1.0" | "1.1")) => {
+                    return Err(FlagError::Value {
+                        flag: "--tls-max",
+                        message: format!("{v}: parallax speaks TLS 1.2 and 1.3 only"),
+                    });
+                }
+                Some(other) => {
+                    return Err(FlagError::Value {
+                        flag: "--tls-max",
+                        message: format!("{other}: expected 1.2, 1.3 or default"),
+                    });
+                }
+            }
+            if opts.tls.min > opts.tls.max {
+                return Err(FlagError::Value {
+                    flag: "--tls-max",
+                    message: format!(
+                        "{} is below the minimum --tlsv1.3 asks for",
+                        opts.tls.max.as_str()
+                    ),
+                });
+            }
+        }
         opts.family = match (self.ipv4, self.ipv6) {
             (true, _) => Family::V4,
             (_, true) => Family::V6,

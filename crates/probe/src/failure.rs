@@ -158,6 +158,9 @@ pub enum TlsFailure {
         /// The alert's TLS name.
         description: String,
     },
+    /// No TLS version both sides take: the server's `protocol_version` alert, or its hello
+    /// choosing a version we did not offer (a security policy's floor above `--tls-max`).
+    VersionRefused,
     /// The server hung up (reset or end of stream) before answering the ClientHello.
     ClosedBeforeHello,
     /// The server hung up after its hello, before the handshake finished.
@@ -326,6 +329,14 @@ impl TlsFailure {
             rustls::Error::InvalidCertificate(c) => TlsFailure::ServerCertificate {
                 problem: ServerCertProblem::of(c),
             },
+            rustls::Error::AlertReceived(rustls::AlertDescription::ProtocolVersion)
+            | rustls::Error::PeerIncompatible(
+                rustls::PeerIncompatible::ServerDoesNotSupportTls12Or13
+                | rustls::PeerIncompatible::SupportedVersionsExtensionRequired
+                | rustls::PeerIncompatible::Tls12NotOffered
+                | rustls::PeerIncompatible::Tls12NotOfferedOrEnabled
+                | rustls::PeerIncompatible::Tls13RequiredForQuic,
+            ) => TlsFailure::VersionRefused,
             rustls::Error::AlertReceived(a) => TlsFailure::Alert {
                 description: alert_name(*a),
             },
@@ -462,6 +473,9 @@ impl fmt::Display for TlsFailure {
             TlsFailure::Alert { description } => {
                 write!(f, "the server refused the handshake (alert {description})")
             }
+            TlsFailure::VersionRefused => f.write_str(
+                "no TLS version both sides take (the server's security policy sets its floor above what we offered, or the reverse)",
+            ),
             TlsFailure::ClosedBeforeHello => {
                 f.write_str("the server closed the connection without answering the ClientHello")
             }

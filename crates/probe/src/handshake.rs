@@ -243,8 +243,17 @@ pub(crate) fn client_config(
         }
         None => None,
     };
+    use parallax_model::topology::TlsVersion;
+    let versions: Vec<&'static rustls::SupportedProtocolVersion> = [
+        (TlsVersion::Tls12, &rustls::version::TLS12),
+        (TlsVersion::Tls13, &rustls::version::TLS13),
+    ]
+    .into_iter()
+    .filter(|(v, _)| *v >= opts.tls.min && *v <= opts.tls.max)
+    .map(|(_, p)| p)
+    .collect();
     let mut config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
+        .with_protocol_versions(&versions)
         .map_err(|e| e.to_string())?
         .dangerous()
         .with_custom_certificate_verifier(verifier)

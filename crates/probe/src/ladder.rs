@@ -247,6 +247,7 @@ async fn resolve_rung(
         dns: path.outcome.clone(),
         front_door: None,
         http: None,
+        tls: None,
     };
     Observation {
         url: opts.url.to_string(),
@@ -409,11 +410,15 @@ async fn tls_rung(
         Ok(Err(e)) => {
             let got_hello = !tls.chain.is_empty();
             let pin_mismatch = recorder.pin_mismatch.lock().map(|m| *m).unwrap_or(false);
-            tls.fail(if pin_mismatch {
+            let failure = if pin_mismatch {
                 TlsFailure::PinnedKeyMismatch
             } else {
                 TlsFailure::of_handshake(&e, got_hello)
-            });
+            };
+            if failure == TlsFailure::VersionRefused {
+                obs.outcome.tls = Some(parallax_model::TlsResult::Refused);
+            }
+            tls.fail(failure);
             opts.trace(|| {
                 format!(
                     "* TLS handshake failed: {}",
@@ -429,6 +434,11 @@ async fn tls_rung(
         }
     };
     let h2 = negotiated(tls, stream.get_ref().1, opts);
+    obs.outcome.tls = match stream.get_ref().1.protocol_version() {
+        Some(rustls::ProtocolVersion::TLSv1_3) => Some(parallax_model::TlsResult::Tls13),
+        Some(rustls::ProtocolVersion::TLSv1_2) => Some(parallax_model::TlsResult::Tls12),
+        _ => None,
+    };
     trace_request(opts, h2);
     let (http, outcome) = http_exchange(TokioIo::new(stream), h2, opts, deadline).await;
     trace_response(opts, &http);

@@ -244,6 +244,8 @@ pub struct ProbeOptions {
     pub pinned_keys: Vec<[u8; 32]>,
     /// `-k`: go on when the server's certificate does not verify (still reported).
     pub danger_accept_invalid_certs: bool,
+    /// The TLS versions offered (`--tlsv1.3`, `--tls-max`): 1.2 and 1.3 by default.
+    pub tls: parallax_rules::tls_versions::Versions,
     /// `--resolve` pins.
     pub resolve: Vec<Pin>,
     /// `--connect-to` rules.
@@ -321,6 +323,7 @@ impl ProbeOptions {
             identity: None,
             pinned_keys: Vec::new(),
             danger_accept_invalid_certs: false,
+            tls: parallax_rules::tls_versions::Versions::CLIENT_DEFAULT,
             resolve: Vec::new(),
             connect_to: Vec::new(),
             family: Family::Any,

@@ -17,6 +17,9 @@
 //!    Nothing matches → 403 ForbiddenException.
 //! 2. **Door.** An endpoint's door serves PRIVATE APIs only; the regional door REGIONAL APIs and
 //!    domains; the edge door EDGE ones. A mismatch → 403 ForbiddenException (the incident).
+//!    **Endpoint access mode STRICT** (with an enhanced security policy): the SNI must be the
+//!    API's own name (default name or `{api}-{vpce}` alias) or the custom domain's → else 403
+//!    ForbiddenException (INFERRED).
 //! 3. **Default endpoint disabled** → 403 ForbiddenException.
 //! 4. **Mutual TLS** (custom domains with a truststore): no valid client certificate → 403
 //!    ForbiddenException (or, in strict mode, no handshake at all).
@@ -78,6 +81,8 @@ struct ApiEntry {
     policy: Option<PolicyEntry>,
     vpc_endpoints: HashSet<VpceId>,
     disable_default: bool,
+    /// Endpoint access mode STRICT.
+    strict: bool,
 }
 
 /// A WebSocket API's routes.
@@ -135,6 +140,8 @@ struct Target<'a> {
 struct DomainEntry {
     endpoint_type: EndpointType,
     mtls: bool,
+    /// Endpoint access mode STRICT.
+    strict: bool,
     /// A private custom domain name: the endpoints with an access association, its policy
     /// (`None`: nothing allows), and its ARN with the part its policy's `execute-api:/…` names.
     private: Option<PrivateDomain>,
@@ -319,6 +326,9 @@ impl Tables {
                     }),
                     vpc_endpoints: a.vpc_endpoints.iter().map(|v| v.value.clone()).collect(),
                     disable_default: a.disable_execute_api_endpoint,
+                    strict: a.endpoint_access_mode.as_ref().is_some_and(|m| {
+                        m.value == parallax_model::topology::EndpointAccessMode::Strict
+                    }),
                 };
                 (a.id.value.clone(), entry)
             })
@@ -346,6 +356,9 @@ impl Tables {
                 let entry = DomainEntry {
                     endpoint_type: d.endpoint_type.value,
                     mtls: d.mtls.is_some(),
+                    strict: d.endpoint_access_mode.as_ref().is_some_and(|m| {
+                        m.value == parallax_model::topology::EndpointAccessMode::Strict
+                    }),
                     private,
                     mappings: d
                         .mappings
@@ -469,6 +482,12 @@ impl Tables {
         ctx.api = Some(api_id.clone());
         let api = self.apis.get(&api_id).ok_or(Reject::UnknownHost)?;
         check_door(req.door, api.endpoint_type)?;
+        // STRICT: the session's SNI must be one of the API's own names (its default name, or
+        // its `{api}-{vpce}` alias); an endpoint-specific name, or a Host other than the SNI,
+        // is refused (a private API invoked that way needs BASIC: "Invoke a private API").
+        if api.strict && !self.sni_names_api(req, name, &api_id) {
+            return Err(Reject::StrictAccessMode);
+        }
         if api.disable_default {
             return Err(Reject::DefaultEndpointDisabled);
         }
@@ -512,6 +531,15 @@ impl Tables {
         ctx.custom_domain = true;
         if !serves(req.door, domain.endpoint_type) {
             return Err(Reject::UnknownHost);
+        }
+        // STRICT: the session was made for this domain name (SNI host matching); the
+        // endpoint-specific name with the domain as Host is BASIC's alone.
+        if domain.strict
+            && !req
+                .sni
+                .is_some_and(|s| s.trim_end_matches('.').eq_ignore_ascii_case(host))
+        {
+            return Err(Reject::StrictAccessMode);
         }
         if domain.mtls {
             match req.client_cert {
@@ -739,6 +767,28 @@ impl Tables {
             websocket: None,
             pending,
         })
+    }
+
+    /// Whether the request's SNI is the name it asks for and that name is the API's own.
+    fn sni_names_api(&self, req: &Incoming<'_>, name: &ExecuteApiName, api: &ApiId) -> bool {
+        let Some(sni) = req.sni.map(|s| s.trim_end_matches('.')) else {
+            return false;
+        };
+        match (ExecuteApiName::parse(sni), name) {
+            (
+                Some(ExecuteApiName::Default { api: a, .. }),
+                ExecuteApiName::Default { api: b, .. },
+            ) => a == *b && b == api,
+            (
+                Some(ExecuteApiName::ApiVpceAlias {
+                    api: a, vpce: v, ..
+                }),
+                ExecuteApiName::ApiVpceAlias {
+                    api: b, vpce: w, ..
+                },
+            ) => a == *b && v == *w && b == api,
+            _ => false,
+        }
     }
 
     /// Which TLS configuration a name gets on this door: its custom domain's, or (`None`) the

@@ -27,6 +27,8 @@ pub struct PredictRequest<'a> {
     pub client_certificate: Option<&'a ClientCertSpec>,
     /// The request body (on a WebSocket connection: the one message sent).
     pub body: Option<&'a str>,
+    /// The TLS versions the client offers (curl's `--tlsv1.x` and `--tls-max`).
+    pub tls: crate::tls_versions::Versions,
 }
 
 /// No headers: what a plain request sends.
@@ -42,6 +44,7 @@ impl<'a> PredictRequest<'a> {
             api_key: None,
             client_certificate: None,
             body: None,
+            tls: crate::tls_versions::Versions::CLIENT_DEFAULT,
         }
     }
 }
@@ -81,6 +84,13 @@ pub enum Note {
     },
     /// Strict mutual TLS refuses the handshake.
     StrictHandshakeFails,
+    /// No TLS version both sides take (a security policy's floor above the client's ceiling).
+    TlsVersionRefused {
+        /// What the server takes for this name.
+        server: crate::tls_versions::Versions,
+        /// What the client offers.
+        client: crate::tls_versions::Versions,
+    },
     /// An HTTP_PROXY upstream is assumed to answer 200.
     UpstreamAssumed {
         /// The upstream URL.
@@ -111,6 +121,11 @@ impl std::fmt::Display for Note {
                 "lab:{client} is assumed to chain to the truststore file {truststore}"
             ),
             Note::StrictHandshakeFails => f.write_str("strict mutual TLS: the handshake fails"),
+            Note::TlsVersionRefused { server, client } => write!(
+                f,
+                "the server takes {} to {} for this name (its security policy), the client {} to {}: no common version, the handshake fails",
+                server.min, server.max, client.min, client.max
+            ),
             Note::UpstreamAssumed { uri } => {
                 write!(
                     f,
@@ -167,6 +182,7 @@ impl<'t> Predictor<'t> {
                     dns,
                     front_door: None,
                     http: None,
+                    tls: None,
                 },
                 notes,
             };
@@ -176,12 +192,26 @@ impl<'t> Predictor<'t> {
             dns,
             front_door: Some(door.clone()),
             http: None,
+            tls: None,
         };
         if door == FrontDoor::None || !req.url.https || req.url.port != 443 {
             // Nothing answers there (in the lab: not in the connect map).
             return Prediction { outcome, notes };
         }
 
+        // The versions: the security policy of what the name belongs to, against the client's.
+        let server = crate::tls_versions::for_sni(t, &door, host.as_str());
+        match server.agree(req.tls) {
+            Some(v) => outcome.tls = Some(parallax_model::TlsResult::agreed(v)),
+            None => {
+                outcome.tls = Some(parallax_model::TlsResult::Refused);
+                notes.push(Note::TlsVersionRefused {
+                    server,
+                    client: req.tls,
+                });
+                return Prediction { outcome, notes };
+            }
+        }
         // TLS: the certificate the door serves for this name must name it.
         let domain = t.custom_domain(host).filter(|d| match door {
             FrontDoor::Regional => d.endpoint_type.value == EndpointType::Regional,

@@ -29,6 +29,12 @@ pub enum Reject {
     /// associated endpoints may invoke it; the answer is not documented, 403
     /// ForbiddenException/Forbidden is INFERRED as for any unroutable name at an endpoint).
     NoAccessAssociation,
+    /// Endpoint access mode STRICT ("Security policies for REST APIs in API Gateway"): the
+    /// request came through another endpoint type than the resource's, or (Regional and private
+    /// endpoints) its SNI does not name the resource: an endpoint-specific `vpce-…` name with a
+    /// Host or `x-apigw-api-id`, or a Host other than the SNI. The answer is not documented;
+    /// 403 ForbiddenException/Forbidden is INFERRED, as for the other refusals at the door.
+    StrictAccessMode,
     /// The default endpoint of an API with `disable_execute_api_endpoint` (row 8; the body is
     /// not captured, so `{"message":"Forbidden"}` is assumed).
     DefaultEndpointDisabled,
@@ -301,6 +307,7 @@ impl Reject {
             Reject::WrongDoor { .. }
             | Reject::UnknownHost
             | Reject::NoAccessAssociation
+            | Reject::StrictAccessMode
             | Reject::DefaultEndpointDisabled
             | Reject::ClientCertificate(_)
             | Reject::UnknownStage
@@ -463,6 +470,9 @@ impl fmt::Display for Reject {
             }
             Reject::NoAccessAssociation => f.write_str(
                 "the private custom domain name has no access association with this VPC endpoint",
+            ),
+            Reject::StrictAccessMode => f.write_str(
+                "endpoint access mode STRICT: the TLS session's SNI does not name the API or domain, or the request came through another endpoint type",
             ),
             Reject::ClientCertificate(why) => write!(f, "client certificate: {why}"),
             Reject::Misdirected => {

@@ -506,6 +506,7 @@ impl Reader<'_> {
                 .prop("DisableExecuteApiEndpoint")
                 .map(|v| v.as_bool().unwrap_or(false))
                 .or(Some(false)),
+            security: Default::default(),
             loc: r.loc,
         });
     }
@@ -593,6 +594,7 @@ impl Reader<'_> {
                 .unknowns
                 .push((r.loc.clone(), format!("Policy: {why}")));
         }
+        let security = self.security(&r, None);
         self.out.domains.push(Domain {
             key: r.key.clone(),
             name: r
@@ -604,6 +606,7 @@ impl Reader<'_> {
             policy_unknown: policy_why.is_some(),
             policy: if policy_why.is_some() { None } else { policy },
             access: Vec::new(),
+            security,
             loc: r.loc,
         });
     }
@@ -786,6 +789,7 @@ impl Reader<'_> {
         {
             self.out.authorizers.push((me.clone(), *k, r.loc.clone()));
         }
+        let security = self.security(&r, def);
         self.out.apis.push(Api {
             key: r.key.clone(),
             http: false,
@@ -798,8 +802,40 @@ impl Reader<'_> {
             disable_default: disable
                 .map(|v| v.as_bool().unwrap_or(false))
                 .or(Some(false)),
+            security,
             loc: r.loc,
         });
+    }
+
+    /// A resource's `SecurityPolicy` and `EndpointAccessMode` (or, for an API, its definition's
+    /// extensions); an unresolved value is an unknown line.
+    fn security(&mut self, r: &Res<'_>, def: Option<&Definition>) -> crate::imported::Security {
+        let mut unknown = Vec::new();
+        let mut text = |prop: &str, ext: Option<&V>| -> Option<String> {
+            match r.prop(prop).or_else(|| ext.cloned()) {
+                Some(V::Str(s)) => Some(s),
+                Some(other) => {
+                    unknown.push((r.loc.clone(), format!("{prop} is {}", other.text())));
+                    None
+                }
+                None => None,
+            }
+        };
+        let policy = text(
+            "SecurityPolicy",
+            def.and_then(|d| d.security_policy.as_ref()),
+        );
+        let mode = text(
+            "EndpointAccessMode",
+            def.and_then(|d| d.endpoint_access_mode.as_ref()),
+        );
+        self.out.unknowns.extend(unknown);
+        crate::imported::Security::read(
+            policy.as_deref(),
+            mode.as_deref(),
+            &r.loc,
+            &mut self.out.unknowns,
+        )
     }
 
     /// The account of the API, from an execute-api ARN in its policy's `Resource`.
@@ -1164,6 +1200,12 @@ pub fn import_definition(root: &Node, file: &str) -> Imported {
             .as_ref()
             .map(|v| v.as_bool().unwrap_or(false))
             .or(Some(false)),
+        security: crate::imported::Security::read(
+            d.security_policy.as_ref().and_then(V::as_str),
+            d.endpoint_access_mode.as_ref().and_then(V::as_str),
+            &loc,
+            &mut out.unknowns,
+        ),
         loc,
     });
     out

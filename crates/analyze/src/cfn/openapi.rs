@@ -6,7 +6,8 @@
 //! Read from it: `x-amazon-apigateway-policy`, `x-amazon-apigateway-endpoint-configuration`
 //! (`vpcEndpointIds`, `disableExecuteApiEndpoint`; at the top level in Swagger 2.0, under
 //! `servers` in OpenAPI 3, a `servers` mapping tolerated where a list belongs),
-//! `x-amazon-apigateway-api-key-source`, the methods whose security requires an API key, and
+//! `x-amazon-apigateway-api-key-source`, `x-amazon-apigateway-security-policy` and
+//! `x-amazon-apigateway-endpoint-access-mode`, the methods whose security requires an API key, and
 //! the authorizers the methods use (`x-amazon-apigateway-authorizer`,
 //! `x-amazon-apigateway-authtype`).
 
@@ -27,6 +28,10 @@ pub(crate) struct Definition {
     pub(crate) key_methods: Vec<String>,
     /// The authorizer kinds that operations use.
     pub(crate) authorizers: Vec<AuthKind>,
+    /// `x-amazon-apigateway-security-policy`.
+    pub(crate) security_policy: Option<V>,
+    /// `x-amazon-apigateway-endpoint-access-mode`.
+    pub(crate) endpoint_access_mode: Option<V>,
 }
 
 /// HTTP methods of an OpenAPI path item, with API Gateway's `x-amazon-apigateway-any-method`.
@@ -58,6 +63,8 @@ impl Definition {
                 .and_then(V::as_str)
                 .map(str::to_owned),
             policy: doc.get("x-amazon-apigateway-policy").cloned(),
+            security_policy: doc.get("x-amazon-apigateway-security-policy").cloned(),
+            endpoint_access_mode: doc.get("x-amazon-apigateway-endpoint-access-mode").cloned(),
             api_key_source: doc
                 .get("x-amazon-apigateway-api-key-source")
                 .and_then(V::as_str)

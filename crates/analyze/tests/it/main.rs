@@ -84,6 +84,7 @@ fn the_attackers_table_is_predicted() {
             api_key: None,
             client_certificate: cert.as_ref(),
             body: None,
+            tls: parallax_rules::tls_versions::Versions::CLIENT_DEFAULT,
         };
         let got = p
             .predict(attacker, &req)

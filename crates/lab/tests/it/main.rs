@@ -61,6 +61,7 @@ scenario_tests! {
     scenario_private_api => "private-api.yaml",
     scenario_private_custom_domain => "private-custom-domain.yaml",
     scenario_route53_profile => "route53-profile.yaml",
+    scenario_security_policies => "security-policies.yaml",
     scenario_seed_incident => "seed-incident.yaml",
     scenario_source_ip => "source-ip.yaml",
     scenario_websocket => "websocket.yaml",

@@ -90,6 +90,13 @@ pub struct Api {
     /// fields); `$request.body.action` when absent.
     #[serde(default)]
     pub route_selection_expression: Option<At<String>>,
+    /// The security policy of its default endpoint (REST APIs): the TLS versions its
+    /// handshakes accept. Absent: API Gateway's default for the endpoint type.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub security_policy: Option<At<super::SecurityPolicy>>,
+    /// STRICT or BASIC, required with an enhanced security policy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint_access_mode: Option<At<super::EndpointAccessMode>>,
 }
 
 impl Api {

@@ -46,6 +46,12 @@ pub struct CustomDomain {
     /// name when absent.
     #[serde(default)]
     pub domain_name_id: Option<At<String>>,
+    /// The domain's security policy: the TLS versions its handshakes accept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub security_policy: Option<At<SecurityPolicy>>,
+    /// STRICT or BASIC, required with an enhanced security policy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint_access_mode: Option<At<EndpointAccessMode>>,
 }
 
 fn alias() -> At<DomainDns> {

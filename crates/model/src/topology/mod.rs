@@ -15,6 +15,7 @@ use crate::pos::At;
 mod api;
 mod dns;
 mod domain;
+mod security;
 mod usage_plan;
 mod validation;
 mod vpc;
@@ -22,6 +23,7 @@ mod vpc;
 pub use api::*;
 pub use dns::*;
 pub use domain::*;
+pub use security::*;
 pub use usage_plan::*;
 pub use vpc::*;
 

@@ -477,6 +477,22 @@ impl Topology {
             if let Some(policy) = &a.policy {
                 policy_problem(p, policy, format!("apis[{i}].policy"));
             }
+            if a.protocol != super::ApiProtocol::Rest
+                && let Some(sp) = &a.security_policy
+            {
+                p.push(Problem::new(
+                    sp.pos,
+                    format!("apis[{i}].security_policy"),
+                    "security policies are set on REST APIs (an HTTP or WebSocket API takes its custom domain's)",
+                ));
+            }
+            security_problems(
+                p,
+                &format!("apis[{i}]"),
+                a.endpoint_type.value,
+                a.security_policy.as_ref(),
+                a.endpoint_access_mode.as_ref(),
+            );
             let mut routes = HashSet::new();
             for (j, r) in a.routes.iter().enumerate() {
                 if !routes.insert((r.method.value, r.path.as_str())) {
@@ -553,6 +569,35 @@ impl Topology {
                 .map(|d| (&d.name.value, d.name.pos)),
         );
         for (i, d) in self.custom_domains.iter().enumerate() {
+            security_problems(
+                p,
+                &format!("custom_domains[{i}]"),
+                d.endpoint_type.value,
+                d.security_policy.as_ref(),
+                d.endpoint_access_mode.as_ref(),
+            );
+            // "Choose a security policy for your custom domain": no mutual TLS and no HTTP API
+            // mapping on a domain with an enhanced policy.
+            if let Some(sp) = d.security_policy.as_ref().filter(|s| s.value.is_enhanced()) {
+                if d.mtls.is_some() {
+                    p.push(Problem::new(
+                        sp.pos,
+                        format!("custom_domains[{i}].mtls"),
+                        format!("mutual TLS cannot be enabled on a domain name with the enhanced security policy {}", sp.value),
+                    ));
+                }
+                for (j, m) in d.mappings.iter().enumerate() {
+                    if self.apis.iter().any(|a| {
+                        a.id.value == m.api.value && a.protocol != super::ApiProtocol::Rest
+                    }) {
+                        p.push(Problem::new(
+                            m.api.pos,
+                            format!("custom_domains[{i}].mappings[{j}]"),
+                            format!("an HTTP or WebSocket API cannot be mapped to a domain name with the enhanced security policy {}", sp.value),
+                        ));
+                    }
+                }
+            }
             let private = d.endpoint_type.value == EndpointType::Private;
             if private {
                 self.check_private_domain(i, d, p);
@@ -907,6 +952,41 @@ fn regional_without_policy(
             policy.pos,
             format!("apis[{i}].policy"),
             format!("{kind} have no resource policy"),
+        ));
+    }
+}
+
+/// A security policy and endpoint access mode, as "Security policies for REST APIs" allows
+/// them: an enhanced policy needs a mode, a mode goes with an enhanced policy only, and the
+/// `…_EDGE` policies are for edge-optimized endpoints (the others for Regional and private).
+fn security_problems(
+    p: &mut Vec<Problem>,
+    at: &str,
+    ty: EndpointType,
+    policy: Option<&At<super::SecurityPolicy>>,
+    mode: Option<&At<super::EndpointAccessMode>>,
+) {
+    match (policy, mode) {
+        (Some(sp), None) if sp.value.is_enhanced() => p.push(Problem::new(
+            sp.pos,
+            format!("{at}.endpoint_access_mode"),
+            format!(
+                "the enhanced security policy {} needs endpoint_access_mode: STRICT or BASIC",
+                sp.value
+            ),
+        )),
+        (sp, Some(m)) if !sp.is_some_and(|s| s.value.is_enhanced()) => p.push(Problem::new(
+            m.pos,
+            format!("{at}.endpoint_access_mode"),
+            "an endpoint access mode is set with an enhanced security policy (SecurityPolicy_…) only",
+        )),
+        _ => {}
+    }
+    if let Some(sp) = policy.filter(|s| !s.value.fits(ty)) {
+        p.push(Problem::new(
+            sp.pos,
+            format!("{at}.security_policy"),
+            format!("{} is not offered for {ty} endpoints", sp.value),
         ));
     }
 }

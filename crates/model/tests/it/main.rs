@@ -354,6 +354,39 @@ fn private_custom_domains_are_checked() {
     assert!(error_of(&public).contains("access associations are for PRIVATE custom domain names"));
 }
 
+/// Security policies and endpoint access mode as "Security policies for REST APIs in API
+/// Gateway" and "Choose a security policy for your custom domain" allow them.
+#[test]
+fn security_policies_are_checked() {
+    let api = broken(
+        "    - id: a1b2c3d4e5\n      name: public\n      endpoint_type: REGIONAL\n      stages: [prod]\n",
+        "    - id: a1b2c3d4e5\n      name: public\n      endpoint_type: REGIONAL\n      stages: [prod]\n      security_policy: SecurityPolicy_TLS13_2025_EDGE\n",
+    );
+    let text = error_of(&api);
+    for want in [
+        "apis[0].endpoint_access_mode: the enhanced security policy SecurityPolicy_TLS13_2025_EDGE needs endpoint_access_mode: STRICT or BASIC",
+        "apis[0].security_policy: SecurityPolicy_TLS13_2025_EDGE is not offered for REGIONAL endpoints",
+    ] {
+        assert!(text.contains(want), "{want} not in {text}");
+    }
+    let mode_alone = broken(
+        "      dns: alias\n",
+        "      dns: alias\n      security_policy: TLS_1_2\n      endpoint_access_mode: STRICT\n",
+    );
+    assert!(error_of(&mode_alone).contains(
+        "an endpoint access mode is set with an enhanced security policy (SecurityPolicy_…) only"
+    ));
+    let unknown = broken(
+        "      dns: alias\n",
+        "      dns: alias\n      security_policy: TLS_1_3\n",
+    );
+    assert!(
+        error_of(&unknown).contains("security_policy"),
+        "{}",
+        error_of(&unknown)
+    );
+}
+
 /// WebSocket APIs: Regional, no policy, route keys selected by `$request.body.FIELD`; route keys
 /// belong to WebSocket (and `$default` to HTTP) APIs only.
 #[test]

@@ -513,10 +513,32 @@ fn vpce_name_cause(
             Some(ExecuteApiName::Default { api, .. }) => Some(api),
             _ => None,
         });
+    let strict_fixes = |what: &str| {
+        vec![
+            format!(
+                "call {what} by its own name (its private DNS name, {{api}}-{{vpce}} alias, or the custom domain name) so the SNI matches"
+            ),
+            format!("or set {what}'s endpoint access mode to BASIC"),
+        ]
+    };
     let Some(api) = api else {
-        // A Host that is a custom domain name is a private custom domain call: not this rule.
-        if host.is_some_and(|h| ExecuteApiName::parse(h).is_none()) {
-            return None;
+        // A Host that is a custom domain name is a private custom domain call: STRICT refuses
+        // it through the endpoint-specific name; otherwise not this rule.
+        if let Some(h) = host.filter(|h| ExecuteApiName::parse(h).is_none()) {
+            let strict = topology
+                .and_then(|t| h.parse().ok().and_then(|n| t.custom_domain(&n)))
+                .is_some_and(|d| {
+                    d.endpoint_access_mode.as_ref().is_some_and(|m| {
+                        m.value == parallax_model::topology::EndpointAccessMode::Strict
+                    })
+                });
+            return strict.then(|| {
+                (
+                    Rule::StrictAccessMode,
+                    format!("{h} has endpoint access mode STRICT: API Gateway matches the TLS session's SNI to the domain, and this request's SNI is {vpce}'s endpoint-specific name"),
+                    strict_fixes(h),
+                )
+            });
         }
         return Some((
             Rule::VpceNameWithoutApi,
@@ -536,6 +558,20 @@ fn vpce_name_cause(
         format!("or make {api} PRIVATE and allow {vpce} in its resource policy"),
     ];
     match topology.and_then(|t| t.api(&api)) {
+        Some(a)
+            if a.endpoint_type.value == EndpointType::Private
+                && a.endpoint_access_mode.as_ref().is_some_and(|m| {
+                    m.value == parallax_model::topology::EndpointAccessMode::Strict
+                }) =>
+        {
+            Some((
+                Rule::StrictAccessMode,
+                format!(
+                    "{api} has endpoint access mode STRICT: a private API invoked by {vpce}'s endpoint-specific name (with x-apigw-api-id or a Host) needs BASIC, because the TLS session's SNI does not name the API"
+                ),
+                strict_fixes(&api.to_string()),
+            ))
+        }
         Some(a) if a.endpoint_type.value == EndpointType::Private => None,
         Some(a) => Some((
             Rule::PublicApiThroughEndpoint,

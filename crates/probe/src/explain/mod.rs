@@ -46,6 +46,8 @@ pub enum Rule {
     ConnectFailure,
     /// The TLS handshake failed.
     TlsFailure,
+    /// No TLS version in common: a security policy's floor above the client's ceiling.
+    TlsVersion,
     /// The custom domain's mutual TLS refused the client certificate (or none was sent).
     ClientCertRefused,
     /// The HTTP exchange failed or answered an error.
@@ -69,6 +71,8 @@ pub enum Rule {
     PublicApiThroughEndpoint,
     /// An endpoint-specific name with neither a Host naming the API nor `x-apigw-api-id`.
     VpceNameWithoutApi,
+    /// Endpoint access mode STRICT refused a request whose SNI does not name the resource.
+    StrictAccessMode,
     /// 429 from the usage plan's throttle.
     Throttled,
     /// 429 from the usage plan's quota.
@@ -90,7 +94,7 @@ pub enum Rule {
 
 impl Rule {
     /// Every rule, for label sets bounded in advance (`parallax watch`'s diagnosis gauge).
-    pub const ALL: [Rule; 26] = [
+    pub const ALL: [Rule; 28] = [
         Rule::Ok,
         Rule::DnsFailure,
         Rule::PrivateZoneNxdomain,
@@ -98,6 +102,7 @@ impl Rule {
         Rule::CnameIntoEndpoint,
         Rule::ConnectFailure,
         Rule::TlsFailure,
+        Rule::TlsVersion,
         Rule::ClientCertRefused,
         Rule::HttpError,
         Rule::MissingAuthToken,
@@ -109,6 +114,7 @@ impl Rule {
         Rule::PrivateDomainAccess,
         Rule::PublicApiThroughEndpoint,
         Rule::VpceNameWithoutApi,
+        Rule::StrictAccessMode,
         Rule::Throttled,
         Rule::Quota,
         Rule::IntegrationFailure,
@@ -129,6 +135,7 @@ impl Rule {
             Rule::CnameIntoEndpoint => "cname-into-endpoint",
             Rule::ConnectFailure => "connect-failure",
             Rule::TlsFailure => "tls-failure",
+            Rule::TlsVersion => "tls-version",
             Rule::ClientCertRefused => "client-cert-refused",
             Rule::HttpError => "http-error",
             Rule::MissingAuthToken => "missing-auth-token",
@@ -140,6 +147,7 @@ impl Rule {
             Rule::PrivateDomainAccess => "private-domain-access",
             Rule::PublicApiThroughEndpoint => "public-api-through-endpoint",
             Rule::VpceNameWithoutApi => "vpce-name-without-api",
+            Rule::StrictAccessMode => "strict-access-mode",
             Rule::Throttled => "throttled",
             Rule::Quota => "quota",
             Rule::IntegrationFailure => "integration-failure",

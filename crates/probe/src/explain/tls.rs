@@ -50,6 +50,36 @@ pub(super) fn explain_tls(f: &Facts<'_>, evidence: &mut Vec<String>) -> Option<D
                     vec!["publish the custom domain as a Route 53 alias record instead of a CNAME (reference §2.5)".to_owned(), "or turn private DNS off on the execute-api endpoint".to_owned()],
                 ));
             }
+            if t.failure == Some(TlsFailure::VersionRefused) {
+                let offered = if opts.tls.min == opts.tls.max {
+                    opts.tls.min.to_string()
+                } else {
+                    format!("{} to {}", opts.tls.min, opts.tls.max)
+                };
+                let (cause, fixes) = if opts.tls.max < parallax_model::topology::TlsVersion::Tls13 {
+                    (
+                        format!("{host} takes no TLS version we offered ({offered}): its security policy most likely accepts TLS 1.3 only (API Gateway's SecurityPolicy_TLS13_1_3_…), and a TLS 1.2 client is refused at the handshake"),
+                        vec![
+                            "let the client speak TLS 1.3 (drop --tls-max 1.2; upgrade an old TLS stack)".to_owned(),
+                            "or give the API or domain a security policy that takes TLS 1.2 (SecurityPolicy_TLS13_1_2_…, TLS_1_2)".to_owned(),
+                        ],
+                    )
+                } else {
+                    (
+                        format!(
+                            "{host} takes no TLS version we offered ({offered}): an interface endpoint's door without an enhanced security policy speaks TLS 1.2 only"
+                        ),
+                        vec!["offer TLS 1.2 as well (drop --tlsv1.3)".to_owned()],
+                    )
+                };
+                return Some(diag(
+                    Verdict::TlsFailure,
+                    Rule::TlsVersion,
+                    cause,
+                    std::mem::take(evidence),
+                    fixes,
+                ));
+            }
             if t.client_cert_requested && t.failure.as_ref().is_some_and(|f| f.alert().is_some()) {
                 return Some(client_cert_diag(
                     t,

@@ -1,0 +1,190 @@
+//! Security policies and endpoint access mode of REST APIs and custom domain names (API Gateway
+//! Developer Guide, "Security policies for REST APIs in API Gateway" and "Supported security
+//! policies", 2025): the TLS versions a handshake may use, and whether a request must come
+//! through its resource's own endpoint type with an SNI that names it.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use super::EndpointType;
+
+/// A security policy, by the name API Gateway gives it (`securityPolicy`, CloudFormation
+/// `SecurityPolicy`, Terraform `security_policy`). `TLS_1_0` and `TLS_1_2` are the legacy ones;
+/// every `SecurityPolicy_…` one is enhanced and needs an endpoint access mode.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum SecurityPolicy {
+    /// Legacy: TLS 1.0 and later.
+    #[serde(rename = "TLS_1_0")]
+    Tls10,
+    /// Legacy: TLS 1.2 and later.
+    #[serde(rename = "TLS_1_2")]
+    Tls12,
+    /// TLS 1.3 only.
+    #[serde(rename = "SecurityPolicy_TLS13_1_3_2025_09")]
+    Tls13Only2025,
+    /// TLS 1.3 only, FIPS cipher suites.
+    #[serde(rename = "SecurityPolicy_TLS13_1_3_FIPS_2025_09")]
+    Tls13OnlyFips2025,
+    /// TLS 1.2 and 1.3, perfect forward secrecy and post-quantum key exchange.
+    #[serde(rename = "SecurityPolicy_TLS13_1_2_PFS_PQ_2025_09")]
+    Tls12PfsPq2025,
+    /// TLS 1.2 and 1.3, FIPS and post-quantum.
+    #[serde(rename = "SecurityPolicy_TLS13_1_2_FIPS_PQ_2025_09")]
+    Tls12FipsPq2025,
+    /// TLS 1.2 and 1.3, FIPS, forward secrecy and post-quantum.
+    #[serde(rename = "SecurityPolicy_TLS13_1_2_FIPS_PFS_PQ_2025_09")]
+    Tls12FipsPfsPq2025,
+    /// TLS 1.2 and 1.3, post-quantum key exchange.
+    #[serde(rename = "SecurityPolicy_TLS13_1_2_PQ_2025_09")]
+    Tls12Pq2025,
+    /// TLS 1.2 and 1.3, without CBC ciphers.
+    #[serde(rename = "SecurityPolicy_TLS13_1_2_2021_06")]
+    Tls12Hardened2021,
+    /// Edge-optimized: TLS 1.3 only.
+    #[serde(rename = "SecurityPolicy_TLS13_2025_EDGE")]
+    Tls13Edge2025,
+    /// Edge-optimized: TLS 1.2 and later, forward secrecy.
+    #[serde(rename = "SecurityPolicy_TLS12_PFS_2025_EDGE")]
+    Tls12PfsEdge2025,
+    /// Edge-optimized: TLS 1.2 and later.
+    #[serde(rename = "SecurityPolicy_TLS12_2018_EDGE")]
+    Tls12Edge2018,
+}
+
+impl SecurityPolicy {
+    /// Every policy, in the API reference's order.
+    pub const ALL: [SecurityPolicy; 12] = [
+        SecurityPolicy::Tls10,
+        SecurityPolicy::Tls12,
+        SecurityPolicy::Tls13Only2025,
+        SecurityPolicy::Tls13OnlyFips2025,
+        SecurityPolicy::Tls12PfsPq2025,
+        SecurityPolicy::Tls12FipsPq2025,
+        SecurityPolicy::Tls12FipsPfsPq2025,
+        SecurityPolicy::Tls12Pq2025,
+        SecurityPolicy::Tls12Hardened2021,
+        SecurityPolicy::Tls13Edge2025,
+        SecurityPolicy::Tls12PfsEdge2025,
+        SecurityPolicy::Tls12Edge2018,
+    ];
+
+    /// API Gateway's name for it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SecurityPolicy::Tls10 => "TLS_1_0",
+            SecurityPolicy::Tls12 => "TLS_1_2",
+            SecurityPolicy::Tls13Only2025 => "SecurityPolicy_TLS13_1_3_2025_09",
+            SecurityPolicy::Tls13OnlyFips2025 => "SecurityPolicy_TLS13_1_3_FIPS_2025_09",
+            SecurityPolicy::Tls12PfsPq2025 => "SecurityPolicy_TLS13_1_2_PFS_PQ_2025_09",
+            SecurityPolicy::Tls12FipsPq2025 => "SecurityPolicy_TLS13_1_2_FIPS_PQ_2025_09",
+            SecurityPolicy::Tls12FipsPfsPq2025 => "SecurityPolicy_TLS13_1_2_FIPS_PFS_PQ_2025_09",
+            SecurityPolicy::Tls12Pq2025 => "SecurityPolicy_TLS13_1_2_PQ_2025_09",
+            SecurityPolicy::Tls12Hardened2021 => "SecurityPolicy_TLS13_1_2_2021_06",
+            SecurityPolicy::Tls13Edge2025 => "SecurityPolicy_TLS13_2025_EDGE",
+            SecurityPolicy::Tls12PfsEdge2025 => "SecurityPolicy_TLS12_PFS_2025_EDGE",
+            SecurityPolicy::Tls12Edge2018 => "SecurityPolicy_TLS12_2018_EDGE",
+        }
+    }
+
+    /// Reads API Gateway's name (exactly as written).
+    pub fn parse(s: &str) -> Option<SecurityPolicy> {
+        SecurityPolicy::ALL.into_iter().find(|p| p.as_str() == s)
+    }
+
+    /// An enhanced policy (`SecurityPolicy_…`): it needs an endpoint access mode.
+    pub fn is_enhanced(self) -> bool {
+        !matches!(self, SecurityPolicy::Tls10 | SecurityPolicy::Tls12)
+    }
+
+    /// The lowest TLS version it accepts.
+    pub fn min_version(self) -> TlsVersion {
+        match self {
+            SecurityPolicy::Tls10 => TlsVersion::Tls10,
+            SecurityPolicy::Tls13Only2025
+            | SecurityPolicy::Tls13OnlyFips2025
+            | SecurityPolicy::Tls13Edge2025 => TlsVersion::Tls13,
+            _ => TlsVersion::Tls12,
+        }
+    }
+
+    /// The endpoint types it may be set on: the `…_EDGE` ones on edge-optimized APIs and
+    /// domains only, the other enhanced ones on Regional and private ones only.
+    pub fn fits(self, t: EndpointType) -> bool {
+        match self {
+            SecurityPolicy::Tls10 | SecurityPolicy::Tls12 => true,
+            SecurityPolicy::Tls13Edge2025
+            | SecurityPolicy::Tls12PfsEdge2025
+            | SecurityPolicy::Tls12Edge2018 => t == EndpointType::Edge,
+            _ => t != EndpointType::Edge,
+        }
+    }
+}
+
+impl fmt::Display for SecurityPolicy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A TLS protocol version.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum TlsVersion {
+    /// TLS 1.0 (parallax's servers and probe speak 1.2 and 1.3 only).
+    #[serde(rename = "1.0")]
+    Tls10,
+    /// TLS 1.2.
+    #[serde(rename = "1.2")]
+    Tls12,
+    /// TLS 1.3.
+    #[serde(rename = "1.3")]
+    Tls13,
+}
+
+impl TlsVersion {
+    /// `1.2`, as curl's `--tls-max` takes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TlsVersion::Tls10 => "1.0",
+            TlsVersion::Tls12 => "1.2",
+            TlsVersion::Tls13 => "1.3",
+        }
+    }
+
+    /// Reads `1.0`, `1.2` or `1.3`.
+    pub fn parse(s: &str) -> Option<TlsVersion> {
+        match s {
+            "1.0" => Some(TlsVersion::Tls10),
+            "1.2" => Some(TlsVersion::Tls12),
+            "1.3" => Some(TlsVersion::Tls13),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for TlsVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "TLS {}", self.as_str())
+    }
+}
+
+/// The endpoint access mode (`endpointAccessMode`), set with an enhanced security policy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum EndpointAccessMode {
+    /// No check beyond the legacy behaviour (for migrations, and the only mode that lets a
+    /// private API be invoked by an endpoint-specific name).
+    Basic,
+    /// A request must come through the resource's own endpoint type, and (Regional and private
+    /// endpoints) its SNI must name the resource.
+    Strict,
+}
+
+impl fmt::Display for EndpointAccessMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            EndpointAccessMode::Basic => "BASIC",
+            EndpointAccessMode::Strict => "STRICT",
+        })
+    }
+}
