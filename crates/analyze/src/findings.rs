@@ -816,6 +816,7 @@ fn endpoint_policy_blocks(m: &Imported, push: &mut dyn FnMut(String, &Loc)) {
                 user_agent: None,
                 referer: None,
                 now: Caller::now(),
+                principal: None,
             };
             // The template's references (`${Api}`, `${Endpoint}`) as the ids the matrix uses; a
             // policy that still names something unknown cannot be judged here.
@@ -1229,6 +1230,7 @@ fn internet_decision(p: &Value) -> InternetDecision {
                     user_agent: ua.as_deref(),
                     referer: rf.as_deref(),
                     now: Caller::now(),
+                    principal: None,
                 };
                 match evaluate(&policy, &caller) {
                     Decision::Allow => return InternetDecision::Allowed,

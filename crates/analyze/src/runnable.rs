@@ -382,6 +382,7 @@ impl<'m> Builder<'m> {
                         .unwrap_or_else(|e| panic!("{e}")),
                 ),
                 api_key_required: false,
+                authorization: Default::default(),
                 integration: At::bare(Integration::Mock {
                     status: 200,
                     body: Default::default(),
@@ -629,6 +630,7 @@ impl<'m> Builder<'m> {
             apis,
             custom_domains,
             usage_plans: Vec::new(),
+            iam_principals: Vec::new(),
             vantages,
             notices: Vec::new(),
         };

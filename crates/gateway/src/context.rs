@@ -22,6 +22,8 @@ pub const MAX_BODY: usize = 10 * 1024 * 1024;
 /// Everything the request path reads, swapped whole on reconfiguration.
 pub(crate) struct Snapshot {
     pub(crate) tables: Tables,
+    /// The IAM identities' access keys, for SigV4.
+    pub(crate) keys: crate::sigv4::Keys,
     pub(crate) doors: HashMap<String, DoorTls>,
     pub(crate) upstreams: Upstreams,
 }

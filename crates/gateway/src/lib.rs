@@ -44,6 +44,7 @@ mod record;
 mod request_id;
 pub mod response;
 pub mod server;
+mod sigv4;
 pub mod tls;
 pub mod usage_store;
 pub mod websocket;

@@ -13,7 +13,7 @@ use hyper::body::Incoming;
 use parallax_model::topology::Integration;
 use parallax_model::{ErrorType, FrontDoor};
 
-use crate::body::{Body, BoxError};
+use crate::body::{Body, BoxError, InBody};
 use crate::context::{Conn, MAX_BODY, Shared, Snapshot, Ticket};
 use crate::pki::base64;
 use crate::proxy::{BreakSlot, Target, UpstreamBreak};
@@ -40,8 +40,40 @@ pub(crate) async fn handle(
     };
     let method = req.method().as_str().to_owned();
     let path = req.uri().path().to_owned();
+    // A SigV4-signed request whose body is part of the signature is read whole first (within
+    // the payload limit and the integration timeout); every other body streams.
+    let (parts, body) = req.into_parts();
+    let (body, early) = if crate::sigv4::Keys::needs_body(&parts) {
+        let read = tokio::time::timeout(
+            Duration::from_secs(29),
+            Limited::new(body, MAX_BODY).collect(),
+        )
+        .await;
+        match read {
+            Ok(Ok(c)) => (InBody::Buffered(Some(c.to_bytes())), None),
+            Ok(Err(e))
+                if e.downcast_ref::<http_body_util::LengthLimitError>()
+                    .is_some() =>
+            {
+                (InBody::Buffered(None), Some(Reject::TooLarge))
+            }
+            _ => (
+                InBody::Buffered(None),
+                Some(Reject::BadRequest(BadRequest::Body)),
+            ),
+        }
+    } else {
+        (InBody::Stream(body), None)
+    };
+    let signature = match &body {
+        InBody::Buffered(b) => snapshot
+            .keys
+            .check(&parts, &host, b.as_deref().unwrap_or_default()),
+        InBody::Stream(_) => snapshot.keys.check(&parts, &host, &[]),
+    };
+    let req = Request::from_parts(parts, body);
     let header_str = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
-    let (ctx, decision) = match unreadable {
+    let (ctx, decision) = match unreadable.or(early) {
         Some(r) => (Context::default(), Err(r)),
         None => snapshot.tables.decide(&Req {
             door: &conn.door,
@@ -55,6 +87,7 @@ pub(crate) async fn handle(
             apigw_api_id: header_str("x-apigw-api-id"),
             client_ip: conn.peer.ip(),
             client_cert: &conn.client_cert,
+            signature: &signature,
         }),
     };
     // A shared usage store (Redis) decides the plan's throttle and quota after the tables.
@@ -107,7 +140,7 @@ pub(crate) async fn handle(
 /// What answers an admitted request: a refusal, the WebSocket switch, a MOCK or the upstream
 /// (with its latency, and the slot where a broken upstream body is noted).
 async fn answer(
-    req: Request<Incoming>,
+    req: Request<InBody>,
     decision: Result<parallax_rules::decision::Admitted<'_>, Reject>,
     conn: &Conn,
     shared: &Shared,
@@ -174,7 +207,7 @@ async fn answer(
 /// A valid WebSocket opening handshake: 101 Switching Protocols, and the connection served as
 /// WebSocket messages on its own task.
 fn switch_to_websocket(
-    req: Request<Incoming>,
+    req: Request<InBody>,
     admitted: &parallax_rules::decision::Admitted<'_>,
     conn: &Conn,
     shared: &Shared,
@@ -227,7 +260,7 @@ fn mock(
 /// An HTTP_PROXY integration: the request forwarded upstream; the response, how long the
 /// upstream took, and the slot where a broken upstream body is noted.
 async fn proxy(
-    req: Request<Incoming>,
+    req: Request<InBody>,
     target: &Target<'_>,
     upstreams: &crate::proxy::Upstreams,
 ) -> Result<(Response<Body>, Duration, BreakSlot), Reject> {
@@ -291,7 +324,7 @@ fn head_only(res: &mut Response<Body>) {
 /// The authority a request names: `:authority` on HTTP/2 (a differing Host is malformed, RFC
 /// 9113 §8.3.1), the target's on an absolute-form HTTP/1.1 request (RFC 9112 §3.2.2), else
 /// the one Host header (none or several: 400, RFC 9112 §3.2).
-pub(crate) fn authority_of(req: &Request<Incoming>) -> Result<String, Reject> {
+pub(crate) fn authority_of<B>(req: &Request<B>) -> Result<String, Reject> {
     let bad = Reject::BadRequest(BadRequest::Host);
     let mut hosts = req.headers().get_all(header::HOST).iter();
     let host = hosts
@@ -382,7 +415,7 @@ impl Drop for Tracked {
 
 /// The client's request body on its way upstream; notes whether it broke.
 pub(crate) struct ClientBody {
-    inner: Limited<Incoming>,
+    inner: Limited<InBody>,
     broke: Arc<std::sync::atomic::AtomicBool>,
 }
 

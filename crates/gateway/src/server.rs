@@ -455,6 +455,7 @@ fn build_snapshot(
         }
     }
     Ok(Snapshot {
+        keys: crate::sigv4::Keys::of(t),
         tables: Tables::build_with(t, store),
         doors: doors_tls,
         upstreams,

@@ -8,7 +8,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hyper::Request;
-use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use parallax_model::topology::Integration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -25,7 +24,7 @@ pub const MAX_MESSAGE: usize = 128 * 1024;
 
 /// Checks the opening handshake and gives the `Sec-WebSocket-Accept` value; anything that is not
 /// a version-13 handshake over HTTP/1.1 is refused with 426 Upgrade Required.
-pub(crate) fn handshake(req: &Request<Incoming>, protocol: &str) -> Result<String, Reject> {
+pub(crate) fn handshake<B>(req: &Request<B>, protocol: &str) -> Result<String, Reject> {
     let has_token = |name: &str, token: &str| {
         req.headers().get_all(name).iter().any(|v| {
             v.to_str()

@@ -417,6 +417,15 @@ async fn make_request(
             key: id.key_der(),
         });
     }
+    if let Some(s) = &req.sign {
+        opts.aws_sigv4 = Some(parallax_probe::sigv4::SigV4 {
+            region: Some(topology.region.value.to_string()),
+            service: Some("execute-api".to_owned()),
+            access_key_id: s.value.access_key_id.clone(),
+            secret_access_key: s.value.secret_access_key.expose().to_owned(),
+            session_token: None,
+        });
+    }
     if let Some(v) = &req.tls_min {
         opts.tls.min = v.value;
     }
@@ -432,6 +441,12 @@ async fn make_request(
         client_certificate: req.client_certificate.as_ref().map(|c| &c.value),
         body: req.body.as_deref(),
         tls: opts.tls,
+        sign: req.sign.as_ref().map(|s| {
+            (
+                s.value.access_key_id.as_str(),
+                s.value.secret_access_key.expose(),
+            )
+        }),
     };
     let mut report = probe(&opts, Some(topology), None).await;
     let mut prediction = vantage.map(|v| predictor.predict(v, &predict_req));

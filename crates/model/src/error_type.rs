@@ -24,6 +24,10 @@ pub enum ErrorType {
     MissingAuthenticationToken,
     /// `InvalidSignatureException`: a SigV4 signature that does not verify.
     InvalidSignature,
+    /// `IncompleteSignatureException`: a SigV4 `Authorization` header that lacks parts.
+    IncompleteSignature,
+    /// `UnrecognizedClientException`: an access key no identity has.
+    UnrecognizedClient,
     /// `UnauthorizedException`: an authorizer refused the caller (401).
     Unauthorized,
     /// `TooManyRequestsException`: a usage plan's or the account's throttle (429).
@@ -51,6 +55,8 @@ impl ErrorType {
             "ForbiddenException" => ErrorType::Forbidden,
             "MissingAuthenticationTokenException" => ErrorType::MissingAuthenticationToken,
             "InvalidSignatureException" => ErrorType::InvalidSignature,
+            "IncompleteSignatureException" => ErrorType::IncompleteSignature,
+            "UnrecognizedClientException" => ErrorType::UnrecognizedClient,
             "UnauthorizedException" => ErrorType::Unauthorized,
             "TooManyRequestsException" => ErrorType::TooManyRequests,
             "LimitExceededException" => ErrorType::LimitExceeded,
@@ -78,6 +84,8 @@ impl ErrorType {
             ErrorType::Forbidden => "ForbiddenException",
             ErrorType::MissingAuthenticationToken => "MissingAuthenticationTokenException",
             ErrorType::InvalidSignature => "InvalidSignatureException",
+            ErrorType::IncompleteSignature => "IncompleteSignatureException",
+            ErrorType::UnrecognizedClient => "UnrecognizedClientException",
             ErrorType::Unauthorized => "UnauthorizedException",
             ErrorType::TooManyRequests => "TooManyRequestsException",
             ErrorType::LimitExceeded => "LimitExceededException",
@@ -120,6 +128,8 @@ mod tests {
             ErrorType::Forbidden,
             ErrorType::MissingAuthenticationToken,
             ErrorType::InvalidSignature,
+            ErrorType::IncompleteSignature,
+            ErrorType::UnrecognizedClient,
             ErrorType::Unauthorized,
             ErrorType::TooManyRequests,
             ErrorType::LimitExceeded,

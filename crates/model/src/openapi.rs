@@ -183,7 +183,9 @@ struct Reader<'a> {
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Scheme {
     ApiKey,
-    /// Any other: a Lambda or Cognito authorizer, IAM (SigV4), OAuth.
+    /// `x-amazon-apigateway-authtype: awsSigv4`: IAM authorization.
+    AwsIam,
+    /// Any other: a Lambda or Cognito authorizer, OAuth.
     NotEmulated {
         kind: &'static str,
     },
@@ -386,9 +388,13 @@ impl Reader<'_> {
                 );
                 let security = op.get("security").or(default_security);
                 let mut api_key_required = false;
+                let mut authorization = crate::topology::Authorization::None;
                 for name in requirement_names(security) {
                     match schemes.get(&name) {
                         Some(Scheme::ApiKey) => api_key_required = true,
+                        Some(Scheme::AwsIam) => {
+                            authorization = crate::topology::Authorization::AwsIam;
+                        }
                         Some(Scheme::NotEmulated { kind }) => {
                             let e = unapplied.entry(name).or_insert((kind, op_line, 0));
                             e.2 += 1;
@@ -400,6 +406,24 @@ impl Reader<'_> {
                         ),
                     }
                 }
+                // x-amazon-apigateway-auth: `{ type: AWS_IAM }` (case-insensitive) or NONE.
+                if let Some(auth) = op.get("x-amazon-apigateway-auth") {
+                    match auth
+                        .get("type")
+                        .and_then(text)
+                        .map(|t| t.to_ascii_uppercase())
+                    {
+                        Some(t) if t == "AWS_IAM" => {
+                            authorization = crate::topology::Authorization::AwsIam;
+                        }
+                        Some(t) if t == "NONE" => {}
+                        _ => self.problem(
+                            auth.line,
+                            "x-amazon-apigateway-auth",
+                            format!("{shown}: `type` must be NONE or AWS_IAM"),
+                        ),
+                    }
+                }
                 let Some(integration) = self.integration(op, op_line, &shown, &route_path) else {
                     continue;
                 };
@@ -407,6 +431,7 @@ impl Reader<'_> {
                     method: At::new(method, Pos::new(op_line, 1)),
                     path: At::new(route_path.clone(), Pos::new(path_line, 1)),
                     api_key_required,
+                    authorization,
                     integration: At::new(integration, Pos::new(op_line, 1)),
                 });
             }
@@ -546,9 +571,7 @@ impl Reader<'_> {
                 };
                 Scheme::NotEmulated { kind }
             } else if field("x-amazon-apigateway-authtype").as_deref() == Some("awsSigv4") {
-                Scheme::NotEmulated {
-                    kind: "IAM authorization (SigV4)",
-                }
+                Scheme::AwsIam
             } else if field("type").as_deref() == Some("apiKey")
                 && field("in").as_deref() == Some("header")
                 && field("name").is_some_and(|n| n.eq_ignore_ascii_case("x-api-key"))
@@ -1124,6 +1147,7 @@ impl Api {
                 method: At::new(r.method.value, at),
                 path: At::new(r.path.value, at),
                 api_key_required: r.api_key_required,
+                authorization: r.authorization,
                 integration: At::new(r.integration.value, at),
             })
             .collect();
@@ -1139,6 +1163,22 @@ mod tests {
     /// `x-amazon-apigateway-security-policy` and `x-amazon-apigateway-endpoint-access-mode`,
     /// as the OpenAPI extensions pages give them; a name API Gateway does not offer is an error
     /// at its line.
+    /// "x-amazon-apigateway-auth object" and "x-amazon-apigateway-authtype" (awsSigv4): both
+    /// make a method AWS_IAM.
+    #[test]
+    fn iam_authorization_in_definitions() {
+        let text = "openapi: 3.0.1\ninfo: { title: t, version: '1' }\npaths:\n  /a:\n    get:\n      x-amazon-apigateway-auth: { type: aws_iam }\n      x-amazon-apigateway-integration: { type: mock, requestTemplates: { application/json: '{\"statusCode\": 200}' } }\n  /b:\n    get:\n      security: [{ sigv4: [] }]\n      x-amazon-apigateway-integration: { type: mock, requestTemplates: { application/json: '{\"statusCode\": 200}' } }\ncomponents:\n  securitySchemes:\n    sigv4: { type: apiKey, name: Authorization, in: header, x-amazon-apigateway-authtype: awsSigv4 }\n";
+        let d = super::read(text, "t.yaml").expect("reads");
+        assert_eq!(d.routes.len(), 2);
+        assert!(
+            d.routes
+                .iter()
+                .all(|r| r.authorization == crate::topology::Authorization::AwsIam),
+            "{:?}",
+            d.routes
+        );
+    }
+
     #[test]
     fn security_policy_extensions() {
         let text = "openapi: 3.0.1\ninfo: { title: t, version: '1' }\nx-amazon-apigateway-security-policy: SecurityPolicy_TLS13_1_3_2025_09\nx-amazon-apigateway-endpoint-access-mode: STRICT\npaths: {}\n";

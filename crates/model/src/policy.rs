@@ -64,6 +64,8 @@ pub enum PolicyErrorKind {
     BadEffect(String),
     /// A principal type other than AWS, Service, Federated, CanonicalUser.
     BadPrincipalType(String),
+    /// `Principal` or `NotPrincipal` in an identity-based policy (IAM refuses them there).
+    PrincipalInIdentityPolicy,
     /// An action that is neither `*` nor `service:action`.
     BadAction(String),
     /// A resource that is neither `*`, an ARN, nor the `execute-api:/` shorthand.
@@ -108,6 +110,9 @@ impl fmt::Display for PolicyErrorKind {
                 "Version `{v}` is not one IAM knows (2012-10-17 or 2008-10-17)"
             ),
             K::BadEffect(e) => write!(f, "Effect `{e}` is neither Allow nor Deny"),
+            K::PrincipalInIdentityPolicy => f.write_str(
+                "an identity-based policy has no Principal (it applies to the identity it is attached to)",
+            ),
             K::BadPrincipalType(t) => write!(
                 f,
                 "principal type `{t}` is not AWS, Service, Federated or CanonicalUser"
@@ -147,14 +152,35 @@ pub struct Policy {
 pub struct Statement {
     /// `Effect: Deny` (else Allow).
     pub deny: bool,
-    /// `NotPrincipal` when negated.
-    pub principal: Negatable<bool>,
+    /// `Principal` or `NotPrincipal` (negated); in an identity-based policy, none (the
+    /// identity it is attached to).
+    pub principal: Negatable<Principals>,
     /// `Action` or `NotAction`, with their patterns.
     pub action: Negatable<Vec<String>>,
     /// `Resource` or `NotResource`, with their ARN patterns.
     pub resource: Negatable<Vec<String>>,
     /// Every condition of the `Condition` block; all must hold.
     pub conditions: Vec<Condition>,
+}
+
+/// What a principal element names, as far as execute-api callers go.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Principals {
+    /// `*` (or `{"AWS": "*"}`): everyone, anonymous callers included.
+    pub anyone: bool,
+    /// The `AWS` principals other than `*`: account ids, `arn:aws:iam::ACCOUNT:root`, and user,
+    /// role and assumed-role ARNs.
+    pub aws: Vec<String>,
+}
+
+impl Principals {
+    /// Everyone (the identity of an identity-based policy is its caller).
+    pub fn everyone() -> Principals {
+        Principals {
+            anyone: true,
+            aws: Vec::new(),
+        }
+    }
 }
 
 /// An element, or its `Not` form.
@@ -411,9 +437,19 @@ impl Policy {
         &self.statements
     }
 
-    /// Reads a policy from JSON (a JSON string holding JSON is unwrapped, as CloudFormation and
-    /// the AWS CLI give it).
+    /// Reads a resource-based policy from JSON (a JSON string holding JSON is unwrapped, as
+    /// CloudFormation and the AWS CLI give it): every statement names its principals.
     pub fn parse(v: &Value) -> Result<Policy, PolicyError> {
+        Policy::parse_as(v, false)
+    }
+
+    /// Reads an identity-based policy (attached to a user or role): no statement names a
+    /// principal.
+    pub fn parse_identity(v: &Value) -> Result<Policy, PolicyError> {
+        Policy::parse_as(v, true)
+    }
+
+    fn parse_as(v: &Value, identity: bool) -> Result<Policy, PolicyError> {
         let parsed;
         let v = match v {
             Value::String(s) => {
@@ -467,7 +503,7 @@ impl Policy {
         let statements = list
             .into_iter()
             .enumerate()
-            .map(|(i, s)| statement(s, &format!("Statement[{i}]")))
+            .map(|(i, s)| statement(s, &format!("Statement[{i}]"), identity))
             .collect::<Result<_, _>>()?;
         Ok(Policy { statements })
     }
@@ -541,7 +577,7 @@ fn one_of<'v>(
     }
 }
 
-fn statement(v: &Value, at: &str) -> Result<Statement, PolicyError> {
+fn statement(v: &Value, at: &str, identity: bool) -> Result<Statement, PolicyError> {
     let s = object(v, at)?;
     for k in s.keys() {
         if !matches!(
@@ -578,11 +614,27 @@ fn statement(v: &Value, at: &str) -> Result<Statement, PolicyError> {
         }
         None => return Err(err(at, PolicyErrorKind::Missing { one_of: "Effect" })),
     };
-    let (not, p) = one_of(s, "Principal", "NotPrincipal", at)?;
-    let pat = format!("{at}.{}", if not { "NotPrincipal" } else { "Principal" });
-    let principal = Negatable {
-        not,
-        value: names_anonymous(p, &pat)?,
+    let principal = if identity {
+        if let Some(k) = ["Principal", "NotPrincipal"]
+            .into_iter()
+            .find(|k| s.get(*k).is_some())
+        {
+            return Err(err(
+                format!("{at}.{k}"),
+                PolicyErrorKind::PrincipalInIdentityPolicy,
+            ));
+        }
+        Negatable {
+            not: false,
+            value: Principals::everyone(),
+        }
+    } else {
+        let (not, p) = one_of(s, "Principal", "NotPrincipal", at)?;
+        let pat = format!("{at}.{}", if not { "NotPrincipal" } else { "Principal" });
+        Negatable {
+            not,
+            value: principals(p, &pat)?,
+        }
     };
     let (not, a) = one_of(s, "Action", "NotAction", at)?;
     let aat = format!("{at}.{}", if not { "NotAction" } else { "Action" });
@@ -624,24 +676,33 @@ fn statement(v: &Value, at: &str) -> Result<Statement, PolicyError> {
     })
 }
 
-/// Whether a principal element names anonymous callers (`*`, or `*` among the AWS principals).
-fn names_anonymous(p: &Value, at: &str) -> Result<bool, PolicyError> {
+/// What a principal element names: `*`, and the AWS principals (Service, Federated and
+/// CanonicalUser principals never call execute-api directly).
+fn principals(p: &Value, at: &str) -> Result<Principals, PolicyError> {
     match p {
-        Value::String(s) if s == "*" => Ok(true),
+        Value::String(s) if s == "*" => Ok(Principals::everyone()),
         Value::String(s) => Err(err(at, PolicyErrorKind::BadPrincipalType(s.clone()))),
         Value::Object(o) => {
-            let mut anonymous = false;
+            let mut out = Principals::default();
             for (ty, v) in o {
                 let list = strings(v, &format!("{at}.{ty}"))?;
                 match ty.as_str() {
-                    "AWS" => anonymous |= list.iter().any(|p| p == "*"),
+                    "AWS" => {
+                        for p in list {
+                            if p == "*" {
+                                out.anyone = true;
+                            } else {
+                                out.aws.push(p);
+                            }
+                        }
+                    }
                     "Service" | "Federated" | "CanonicalUser" => {}
                     other => {
                         return Err(err(at, PolicyErrorKind::BadPrincipalType(other.to_owned())));
                     }
                 }
             }
-            Ok(anonymous)
+            Ok(out)
         }
         _ => Err(err(
             at,

@@ -436,6 +436,10 @@ pub struct Request {
     /// Request headers to send.
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
+    /// Sign the request with SigV4 with these credentials, as `curl --aws-sigv4
+    /// "aws:amz:REGION:execute-api" --user KEY:SECRET` (the topology's Region).
+    #[serde(default)]
+    pub sign: Option<At<SignWith>>,
     /// The lowest TLS version the client offers (`"1.2"`, `"1.3"`), as curl's `--tlsv1.x`.
     #[serde(default)]
     pub tls_min: Option<At<crate::topology::TlsVersion>>,
@@ -471,6 +475,17 @@ fn get() -> String {
 
 fn once() -> u32 {
     1
+}
+
+/// The credentials a request is signed with (an `iam_principals` entry's, or others: an
+/// unknown key or a wrong secret is what the gateway must refuse).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignWith {
+    /// The access key id.
+    pub access_key_id: String,
+    /// The secret access key.
+    pub secret_access_key: crate::topology::Secret,
 }
 
 /// Which client certificate a request presents.

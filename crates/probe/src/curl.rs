@@ -37,9 +37,15 @@ pub struct CurlFlags {
     /// The Referer header.
     #[arg(short = 'e', long = "referer", value_name = "URL")]
     pub referer: Option<String>,
-    /// Basic authentication, `user:password` (never printed).
+    /// Basic authentication, `user:password` (never printed); with --aws-sigv4, the access
+    /// key id and secret, `KEY:SECRET`.
     #[arg(short = 'u', long = "user", value_name = "USER:PASSWORD")]
     pub user: Option<String>,
+    /// Sign the request with AWS SigV4, as curl: `aws:amz[:REGION[:SERVICE]]` (Region and
+    /// service from an execute-api host name when left out). The credentials are --user
+    /// KEY:SECRET, else AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (with AWS_SESSION_TOKEN).
+    #[arg(long = "aws-sigv4", value_name = "PROVIDER")]
+    pub aws_sigv4: Option<String>,
     /// The request body (`@FILE` reads a file).
     #[arg(short = 'd', long = "data", value_name = "DATA")]
     pub data: Option<String>,
@@ -454,9 +460,13 @@ impl CurlFlags {
         }
         opts.user_agent = self.user_agent.clone();
         opts.referer = self.referer.clone();
-        if let Some(u) = &self.user {
-            let (user, password) = u.split_once(':').unwrap_or((u.as_str(), ""));
-            opts.basic_auth = Some((user.to_owned(), password.to_owned()));
+        match (&self.aws_sigv4, &self.user) {
+            (Some(provider), user) => opts.aws_sigv4 = Some(sigv4_spec(provider, user.as_deref())?),
+            (None, Some(u)) => {
+                let (user, password) = u.split_once(':').unwrap_or((u.as_str(), ""));
+                opts.basic_auth = Some((user.to_owned(), password.to_owned()));
+            }
+            (None, None) => {}
         }
         if let Some(d) = &self.data {
             opts.body = match d.strip_prefix('@') {
@@ -790,4 +800,53 @@ fn read_certs_uncached(
         return Err(pem("no CERTIFICATE block".to_owned()));
     }
     Ok(certs)
+}
+/// `--aws-sigv4 PROVIDER` with `--user KEY:SECRET` (or the standard environment variables),
+/// read as curl reads them: `aws:amz[:REGION[:SERVICE]]`.
+fn sigv4_spec(provider: &str, user: Option<&str>) -> Result<crate::sigv4::SigV4, FlagError> {
+    let bad = |message: String| FlagError::Value {
+        flag: "--aws-sigv4",
+        message,
+    };
+    let parts: Vec<&str> = provider.split(':').collect();
+    if parts.len() > 4 || parts.first().map(|p| p.to_ascii_lowercase()) != Some("aws".to_owned()) {
+        return Err(bad(format!(
+            "`{provider}`: expected aws:amz[:REGION[:SERVICE]] (only AWS's provider is spoken)"
+        )));
+    }
+    let nonempty = |i: usize| {
+        parts
+            .get(i)
+            .filter(|s| !s.is_empty())
+            .map(|s| (*s).to_owned())
+    };
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    let (key, secret, token) = match user {
+        Some(u) => {
+            let (k, s) = u
+                .split_once(':')
+                .ok_or_else(|| bad("--user must be KEY:SECRET with --aws-sigv4".to_owned()))?;
+            (k.to_owned(), s.to_owned(), None)
+        }
+        None => match (env("AWS_ACCESS_KEY_ID"), env("AWS_SECRET_ACCESS_KEY")) {
+            (Some(k), Some(s)) => (k, s, env("AWS_SESSION_TOKEN")),
+            _ => {
+                return Err(bad(
+                    "needs credentials: --user KEY:SECRET, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY".to_owned(),
+                ));
+            }
+        },
+    };
+    if key.is_empty() || secret.is_empty() {
+        return Err(bad(
+            "the access key id and the secret may not be empty".to_owned()
+        ));
+    }
+    Ok(crate::sigv4::SigV4 {
+        region: nonempty(2),
+        service: nonempty(3),
+        access_key_id: key,
+        secret_access_key: secret,
+        session_token: token,
+    })
 }

@@ -567,6 +567,17 @@ pub(crate) fn request_headers(opts: &ProbeOptions) -> (Vec<(String, String)>, St
             }
         }
     }
+    // `--aws-sigv4`: signed last, over the headers as they will be sent.
+    if let Some(sig) = &opts.aws_sigv4 {
+        let method = if opts.url.websocket {
+            "GET"
+        } else {
+            opts.method.as_str()
+        };
+        if let Err(e) = sig.sign(method, &opts.url.path, &mut list, &opts.body) {
+            opts.trace(|| format!("* --aws-sigv4: {e}; the request goes unsigned"));
+        }
+    }
     // Plain HTTP through a proxy carries the proxy's credentials on the request itself.
     if !opts.url.https
         && let Some(auth) = proxy_authorization(opts)

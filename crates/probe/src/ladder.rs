@@ -500,11 +500,12 @@ fn negotiated(tls: &mut TlsLayer, session: &rustls::ClientConnection, opts: &Pro
 }
 
 /// Header names whose values are secrets.
-pub const SECRET_HEADERS: [&str; 4] = [
+pub const SECRET_HEADERS: [&str; 5] = [
     "x-api-key",
     "authorization",
     "proxy-authorization",
     "cookie",
+    "x-amz-security-token",
 ];
 
 /// The request headers for the report, secrets replaced by `***`: what the request sends

@@ -33,6 +33,7 @@ pub mod options;
 pub mod report;
 mod resolve;
 mod route;
+pub mod sigv4;
 pub mod url;
 pub mod websocket;
 pub mod writeout;

@@ -244,6 +244,8 @@ pub struct ProbeOptions {
     pub pinned_keys: Vec<[u8; 32]>,
     /// `-k`: go on when the server's certificate does not verify (still reported).
     pub danger_accept_invalid_certs: bool,
+    /// `--aws-sigv4` with its credentials: the request is signed with SigV4.
+    pub aws_sigv4: Option<crate::sigv4::SigV4>,
     /// The TLS versions offered (`--tlsv1.3`, `--tls-max`): 1.2 and 1.3 by default.
     pub tls: parallax_rules::tls_versions::Versions,
     /// `--resolve` pins.
@@ -324,6 +326,7 @@ impl ProbeOptions {
             pinned_keys: Vec::new(),
             danger_accept_invalid_certs: false,
             tls: parallax_rules::tls_versions::Versions::CLIENT_DEFAULT,
+            aws_sigv4: None,
             resolve: Vec::new(),
             connect_to: Vec::new(),
             family: Family::Any,

@@ -64,6 +64,8 @@ pub struct RouteEntry {
     pub template: Template,
     /// Whether an API key is required.
     pub api_key_required: bool,
+    /// `AWS_IAM` authorization: a SigV4-signed call from an identity allowed to invoke it.
+    pub iam: bool,
     /// What answers.
     pub integration: Integration,
 }
@@ -200,6 +202,9 @@ pub struct Incoming<'a> {
     pub client_ip: IpAddr,
     /// What the client's certificate said.
     pub client_cert: &'a ClientCert,
+    /// What the request's SigV4 signature says (checked by the caller of [`Tables::decide`],
+    /// which has the bytes); judged only on methods with `AWS_IAM` authorization.
+    pub signature: &'a crate::sigv4::Signature,
 }
 
 /// What the decision learned, kept for the access log whatever the outcome.
@@ -248,6 +253,8 @@ pub struct Tables {
     /// The endpoints that have a policy (the others allow everything).
     endpoint_policies: HashMap<VpceId, PolicyEntry>,
     usage: Usage,
+    /// The IAM identities' identity-based policies, by ARN (none: nothing allowed).
+    identities: HashMap<String, Option<PolicyEntry>>,
 }
 
 impl Tables {
@@ -268,6 +275,7 @@ impl Tables {
                     method: r.method.value,
                     template: Template::new(&r.path),
                     api_key_required: r.api_key_required,
+                    iam: r.authorization == parallax_model::topology::Authorization::AwsIam,
                     integration: r.integration.value.clone(),
                 };
                 let websocket = (a.protocol == parallax_model::topology::ApiProtocol::WebSocket)
@@ -285,6 +293,7 @@ impl Tables {
                                             .unwrap_or_else(|e: String| unreachable!("{e}")),
                                     ),
                                     api_key_required: false,
+                                    iam: false,
                                     integration: Integration::Mock {
                                         status: 200,
                                         body: Default::default(),
@@ -317,6 +326,7 @@ impl Tables {
                             method: r.method.value,
                             template: Template::new(&r.path),
                             api_key_required: r.api_key_required,
+                            iam: r.authorization == parallax_model::topology::Authorization::AwsIam,
                             integration: r.integration.value.clone(),
                         })
                         .collect(),
@@ -374,7 +384,23 @@ impl Tables {
                 (d.name.to_string(), entry)
             })
             .collect();
+        let identities = t
+            .iam_principals
+            .iter()
+            .map(|p| {
+                (
+                    p.arn.value.clone(),
+                    p.policy
+                        .as_ref()
+                        .map(|v| match Policy::parse_identity(&v.value) {
+                            Ok(p) => PolicyEntry::Usable(p),
+                            Err(_) => PolicyEntry::Unusable,
+                        }),
+                )
+            })
+            .collect();
         Tables {
+            identities,
             region: t.region.value.clone(),
             account: t.account.value.clone(),
             apis,
@@ -591,6 +617,7 @@ impl Tables {
             user_agent: req.user_agent,
             referer: req.referer,
             now: Caller::now(),
+            principal: None,
         };
         let decision = match &private.policy {
             Some(PolicyEntry::Usable(p)) => crate::policy::evaluate(p, &caller),
@@ -607,9 +634,16 @@ impl Tables {
         Ok(())
     }
 
-    /// 6: the endpoint's policy and the resource policy, on the same method token and canonical
-    /// path the router uses. The ARN is built only when there is something to evaluate: most
+    /// 6: for a method with `AWS_IAM` authorization, the signature first (API Gateway
+    /// authenticates before it authorizes); then the endpoint's policy and the resource policy,
+    /// on the same method token and canonical path the router uses, for the signed identity
+    /// when there is one. The ARN is built only when there is something to evaluate: most
     /// public APIs have no policy, and the request path stays free of that formatting.
+    ///
+    /// A signed identity is judged by "How API Gateway resource policies affect authorization
+    /// workflow": an explicit deny anywhere denies; in the API's own account the resource
+    /// policy or the identity's policy must allow (table A); from another account both must
+    /// (table B), the resource policy naming the identity or its account.
     fn authorize(
         &self,
         req: &Incoming<'_>,
@@ -623,75 +657,145 @@ impl Tables {
             rest,
             method,
         } = *target;
+        let iam = api.websocket.is_none()
+            && self
+                .find_route(api, method, rest)
+                .is_some_and(|(r, _)| r.iam);
+        let principal = if iam {
+            match req.signature {
+                crate::sigv4::Signature::Unsigned => {
+                    return Err(Reject::MissingAuthenticationToken);
+                }
+                crate::sigv4::Signature::Failed(f) => return Err(Reject::Signature(f.clone())),
+                crate::sigv4::Signature::Valid { arn, account } => {
+                    Some(crate::policy::Principal { arn, account })
+                }
+            }
+        } else {
+            None
+        };
         let vpce = match req.door {
             FrontDoor::VpcEndpoint(id) => Some(id),
             _ => None,
         };
         let endpoint_policy = vpce.and_then(|v| self.endpoint_policies.get(v));
-        if api.policy.is_some()
+        if !(api.policy.is_some()
             || api.endpoint_type == EndpointType::Private
             || endpoint_policy.is_some()
+            || principal.is_some())
         {
-            let relative = format!("{stage}/{}/{}", method.as_str(), rest.join("/"));
-            let arn = format!(
-                "arn:aws:execute-api:{}:{}:{api_id}/{relative}",
-                self.region, self.account
-            );
-            let caller = Caller {
-                arn: &arn,
-                api_relative: &relative,
-                source_ip: req.client_ip,
-                source_vpce: vpce.map(VpceId::as_str),
-                source_vpc: vpce
-                    .and_then(|v| self.endpoint_vpc.get(v))
-                    .map(VpcId::as_str),
-                user_agent: req.user_agent,
-                referer: req.referer,
-                now: Caller::now(),
+            return Ok(());
+        }
+        let relative = format!("{stage}/{}/{}", method.as_str(), rest.join("/"));
+        let arn = format!(
+            "arn:aws:execute-api:{}:{}:{api_id}/{relative}",
+            self.region, self.account
+        );
+        let caller = Caller {
+            arn: &arn,
+            api_relative: &relative,
+            source_ip: req.client_ip,
+            source_vpce: vpce.map(VpceId::as_str),
+            source_vpc: vpce
+                .and_then(|v| self.endpoint_vpc.get(v))
+                .map(VpcId::as_str),
+            user_agent: req.user_agent,
+            referer: req.referer,
+            now: Caller::now(),
+            principal,
+        };
+        let user = principal.map(|p| p.arn.to_owned());
+        if let Some(ep) = endpoint_policy {
+            let d = match ep {
+                PolicyEntry::Usable(p) => crate::policy::evaluate(p, &caller),
+                PolicyEntry::Unusable => Decision::ExplicitDeny,
             };
-            if let Some(ep) = endpoint_policy {
-                let d = match ep {
-                    PolicyEntry::Usable(p) => crate::policy::evaluate(p, &caller),
-                    PolicyEntry::Unusable => Decision::ExplicitDeny,
-                };
-                match d {
-                    Decision::Allow => {}
-                    Decision::ExplicitDeny | Decision::NoAllow => {
-                        ctx.arn = Some(arn.clone());
-                        return Err(Reject::EndpointPolicyDenied {
-                            explicit: d == Decision::ExplicitDeny,
-                            arn,
-                        });
-                    }
-                }
-            }
-            let decision = match &api.policy {
-                Some(PolicyEntry::Usable(p)) => crate::policy::evaluate(p, &caller),
-                // A public API without a policy, reached here for its endpoint's policy only.
-                None if api.endpoint_type != EndpointType::Private => Decision::Allow,
-                // Unknown is never allow.
-                Some(PolicyEntry::Unusable) => Decision::ExplicitDeny,
-                // A private API rejects everything until a policy grants access (reference §5).
-                None => Decision::NoAllow,
-            };
-            ctx.arn = Some(arn.clone());
-            match decision {
-                Decision::Allow => {}
-                Decision::ExplicitDeny => {
-                    return Err(Reject::AccessDenied {
-                        arn,
-                        explicit: true,
-                    });
-                }
-                Decision::NoAllow => {
-                    return Err(Reject::AccessDenied {
-                        arn,
-                        explicit: false,
-                    });
-                }
+            if d != Decision::Allow {
+                ctx.arn = Some(arn.clone());
+                return Err(Reject::EndpointPolicyDenied {
+                    explicit: d == Decision::ExplicitDeny,
+                    arn,
+                });
             }
         }
+        use crate::policy::Verdict;
+        let resource = match &api.policy {
+            Some(PolicyEntry::Usable(p)) => crate::policy::verdict(p, &caller),
+            // No policy: a public API allows; a private one rejects everything until a policy
+            // grants access (reference §5); a signed call to a public API without one is the
+            // identity's policy's to decide.
+            None if principal.is_some() => Verdict::NoAllow,
+            None if api.endpoint_type != EndpointType::Private => Verdict::Allow,
+            // Unknown is never allow.
+            Some(PolicyEntry::Unusable) => Verdict::ExplicitDeny,
+            None => Verdict::NoAllow,
+        };
+        let decision = match principal {
+            None => match resource {
+                Verdict::Allow => Decision::Allow,
+                Verdict::ExplicitDeny => Decision::ExplicitDeny,
+                Verdict::AccountAllow | Verdict::NoAllow => Decision::NoAllow,
+            },
+            Some(p) => {
+                let identity = match self.identities.get(p.arn) {
+                    Some(Some(PolicyEntry::Usable(policy))) => {
+                        crate::policy::evaluate(policy, &caller)
+                    }
+                    Some(Some(PolicyEntry::Unusable)) => Decision::ExplicitDeny,
+                    _ => Decision::NoAllow,
+                };
+                let same_account = p.account == self.account;
+                match (resource, identity) {
+                    (Verdict::ExplicitDeny, _) | (_, Decision::ExplicitDeny) => {
+                        Decision::ExplicitDeny
+                    }
+                    // Table A: either allows.
+                    (Verdict::Allow, _) if same_account => Decision::Allow,
+                    (_, Decision::Allow) if same_account => Decision::Allow,
+                    // Table B: both allow.
+                    (Verdict::Allow | Verdict::AccountAllow, Decision::Allow) => Decision::Allow,
+                    _ => Decision::NoAllow,
+                }
+            }
+        };
+        if decision != Decision::Allow {
+            ctx.arn = Some(arn.clone());
+            return Err(match user {
+                Some(user) => Reject::SignedDenied {
+                    arn,
+                    user,
+                    explicit: decision == Decision::ExplicitDeny,
+                },
+                None => Reject::AccessDenied {
+                    arn,
+                    explicit: decision == Decision::ExplicitDeny,
+                },
+            });
+        }
+        ctx.arn = Some(arn);
         Ok(())
+    }
+
+    /// The route a method and path select (not an HTTP API's `$default`), with its path
+    /// parameters: the most specific template, a named method before ANY.
+    fn find_route<'t>(
+        &self,
+        api: &'t ApiEntry,
+        method: &MethodToken,
+        rest: &[String],
+    ) -> Option<(&'t RouteEntry, BTreeMap<String, String>)> {
+        api.routes
+            .iter()
+            .filter(|r| !r.default)
+            .filter(|r| method_matches(r.method, method))
+            .filter_map(|r| r.template.matches(rest).map(|(p, score)| (r, p, score)))
+            .max_by(|(a, _, sa), (b, _, sb)| {
+                sa.cmp(sb).then(
+                    (a.method != parallax_model::topology::Method::Any)
+                        .cmp(&(b.method != parallax_model::topology::Method::Any)),
+                )
+            })
+            .map(|(r, p, _)| (r, p))
     }
 
     /// 7 and 8: the route (a WebSocket API's `$connect`), then the API key and usage plan.
@@ -725,19 +829,7 @@ impl Tables {
             });
         }
         // 7: route.
-        let matched = api
-            .routes
-            .iter()
-            .filter(|r| !r.default)
-            .filter(|r| method_matches(r.method, method))
-            .filter_map(|r| r.template.matches(rest).map(|(p, score)| (r, p, score)))
-            .max_by(|(a, _, sa), (b, _, sb)| {
-                sa.cmp(sb).then(
-                    (a.method != parallax_model::topology::Method::Any)
-                        .cmp(&(b.method != parallax_model::topology::Method::Any)),
-                )
-            })
-            .map(|(r, p, _)| (r, p));
+        let matched = self.find_route(api, method, rest);
         // An HTTP API: the `$default` route catches what no other route matches; without one,
         // 404 Not Found (http-api-develop-routes). A REST API: MissingAuthenticationToken.
         let (route, params) = match matched {
@@ -913,6 +1005,7 @@ mod tests {
                 apigw_api_id: None,
                 client_ip: "198.51.100.1".parse().expect("ip"),
                 client_cert: &cert,
+                signature: &crate::sigv4::Signature::Unsigned,
             };
             let (ctx, decision) = t.decide(&req);
             let Ok(canonical) = CanonicalPath::parse(&path) else {
@@ -1008,6 +1101,7 @@ custom_domains:
                 apigw_api_id: None,
                 client_ip: "10.0.2.15".parse().expect("ip"),
                 client_cert: &cert,
+                signature: &crate::sigv4::Signature::Unsigned,
             };
             tables
                 .decide(&req)
@@ -1035,5 +1129,155 @@ custom_domains:
             ),
             Err(Reject::Misdirected)
         ));
+    }
+
+    /// `AWS_IAM` methods, by "How API Gateway resource policies affect authorization workflow":
+    /// unsigned → MissingAuthenticationToken; a failed signature → its SigV4 error; a signed
+    /// identity of the API's account needs the resource policy or its own policy to allow
+    /// (table A), one of another account needs both (table B); an explicit deny wins.
+    #[test]
+    fn iam_authorization_tables() {
+        let topology = |rp: &str| {
+            Topology::from_yaml(
+                &format!(
+                    r#"
+account: "111122223333"
+region: us-east-1
+front_doors: {{ regional: [52.94.133.10] }}
+iam_principals:
+  - arn: arn:aws:iam::111122223333:user/alice
+    access_key_id: AKIAALICE0000000001
+    secret_access_key: alice-secret
+    policy: {{ Statement: [{{ Effect: Allow, Action: "execute-api:Invoke", Resource: "arn:aws:execute-api:us-east-1:111122223333:a1b2c3d4e5/*" }}] }}
+  - arn: arn:aws:iam::111122223333:user/bob
+    access_key_id: AKIABOB00000000000001
+    secret_access_key: bob-secret
+  - arn: arn:aws:iam::444455556666:user/carol
+    access_key_id: AKIACAROL0000000001
+    secret_access_key: carol-secret
+    policy: {{ Statement: [{{ Effect: Allow, Action: "execute-api:Invoke", Resource: "*" }}] }}
+apis:
+  - id: a1b2c3d4e5
+    name: orders
+    endpoint_type: REGIONAL
+    stages: [prod]
+{rp}
+    routes:
+      - {{ method: GET, path: /me, authorization: AWS_IAM, integration: {{ type: MOCK }} }}
+      - {{ method: GET, path: /open, integration: {{ type: MOCK }} }}
+"#
+                ),
+                "<iam>",
+            )
+            .unwrap_or_else(|e| panic!("{e}"))
+        };
+        let ask = |t: &Tables, path: &str, sig: crate::sigv4::Signature| {
+            let cert = ClientCert::NotAsked;
+            let req = Incoming {
+                door: &FrontDoor::Regional,
+                sni: Some(ADMIN),
+                host: ADMIN,
+                method: "GET",
+                path,
+                user_agent: None,
+                referer: None,
+                api_key: None,
+                apigw_api_id: None,
+                client_ip: "198.51.100.1".parse().expect("ip"),
+                client_cert: &cert,
+                signature: &sig,
+            };
+            match t.decide(&req).1 {
+                Ok(_) => "200".to_owned(),
+                Err(r) => format!("{} {:?}", r.status(), r.error_type()),
+            }
+        };
+        let signed = |who: &str, account: &str| crate::sigv4::Signature::Valid {
+            arn: format!("arn:aws:iam::{account}:user/{who}"),
+            account: account.to_owned(),
+        };
+        use crate::sigv4::{SigFailure, Signature};
+        let none = Tables::build(&topology(""));
+        let cross = Tables::build(&topology(
+            "    policy: { Statement: [{ Effect: Allow, Principal: { AWS: \"arn:aws:iam::444455556666:root\" }, Action: \"execute-api:Invoke\", Resource: \"execute-api:/*\" }, { Effect: Allow, Principal: { AWS: \"arn:aws:iam::111122223333:user/bob\" }, Action: \"execute-api:Invoke\", Resource: \"execute-api:/*\" }, { Effect: Allow, Principal: \"*\", Action: \"execute-api:Invoke\", Resource: \"execute-api:/prod/GET/open\" }] }",
+        ));
+        let deny = Tables::build(&topology(
+            "    policy: { Statement: [{ Effect: Deny, Principal: { AWS: \"111122223333\" }, Action: \"execute-api:Invoke\", Resource: \"execute-api:/*\" }] }",
+        ));
+        let table: Vec<(&str, &Tables, &str, Signature, &str)> = vec![
+            (
+                "open method",
+                &none,
+                "/prod/open",
+                Signature::Unsigned,
+                "200",
+            ),
+            (
+                "unsigned",
+                &none,
+                "/prod/me",
+                Signature::Unsigned,
+                "403 Some(MissingAuthenticationToken)",
+            ),
+            (
+                "unknown key",
+                &none,
+                "/prod/me",
+                Signature::Failed(SigFailure::UnknownKey),
+                "403 Some(UnrecognizedClient)",
+            ),
+            (
+                "bad signature",
+                &none,
+                "/prod/me",
+                Signature::Failed(SigFailure::Mismatch),
+                "403 Some(InvalidSignature)",
+            ),
+            (
+                "A: identity allows",
+                &none,
+                "/prod/me",
+                signed("alice", "111122223333"),
+                "200",
+            ),
+            (
+                "A: neither allows",
+                &none,
+                "/prod/me",
+                signed("bob", "111122223333"),
+                "403 Some(AccessDenied)",
+            ),
+            (
+                "B: only the identity allows",
+                &none,
+                "/prod/me",
+                signed("carol", "444455556666"),
+                "403 Some(AccessDenied)",
+            ),
+            (
+                "B: both allow",
+                &cross,
+                "/prod/me",
+                signed("carol", "444455556666"),
+                "200",
+            ),
+            (
+                "A: the resource policy names bob",
+                &cross,
+                "/prod/me",
+                signed("bob", "111122223333"),
+                "200",
+            ),
+            (
+                "explicit deny of the account",
+                &deny,
+                "/prod/me",
+                signed("alice", "111122223333"),
+                "403 Some(AccessDenied)",
+            ),
+        ];
+        for (row, t, path, sig, want) in table {
+            assert_eq!(ask(t, path, sig), want, "{row}");
+        }
     }
 }

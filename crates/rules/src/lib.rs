@@ -11,6 +11,7 @@
 //! - [`usage_plan`]: API keys, throttles and quotas; the counters' storage behind a trait.
 //! - [`refusal`]: every refusal, mapped to status, `x-amzn-ErrorType` and body (reference §1.2).
 //! - [`decision`]: the gateway's tables and the order of checks for one request.
+//! - [`sigv4`]: SigV4 `Authorization` headers and what a signature check can say.
 //! - [`tls_versions`]: the TLS versions a handshake may use, by door and SNI (security policies).
 //! - [`proxy_header`]: the PROXY protocol header an NLB sends first (v1, v2), written and read.
 //! - [`predict`]: the outcome of a request from a vantage point, computed from the model alone.
@@ -22,6 +23,7 @@ pub mod refusal;
 pub mod request;
 pub mod resolver;
 pub mod route;
+pub mod sigv4;
 pub mod tls_versions;
 pub mod usage_plan;
 

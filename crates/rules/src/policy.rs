@@ -1,4 +1,5 @@
-//! Resource-policy evaluation for one anonymous call, on the grammar `parallax-model` parses
+//! Resource- and identity-policy evaluation for one call (anonymous, or signed by an IAM
+//! identity), on the grammar `parallax-model` parses
 //! (and refuses when a statement could not be honoured in full). An applicable Deny wins;
 //! otherwise an applicable Allow allows; otherwise nothing allows.
 
@@ -9,7 +10,7 @@ use ipnet::IpNet;
 use parallax_model::policy::{Base, Condition, Origin, SetQualifier, Statement, date};
 pub use parallax_model::policy::{Policy, PolicyError, PolicyErrorKind};
 
-/// What a policy is asked about: one anonymous call.
+/// What a policy is asked about: one call.
 #[derive(Clone, Debug)]
 pub struct Caller<'a> {
     /// `arn:aws:execute-api:{region}:{account}:{api}/{stage}/{METHOD}/{path}`.
@@ -28,6 +29,33 @@ pub struct Caller<'a> {
     pub referer: Option<&'a str>,
     /// Seconds since the Unix epoch, for `aws:CurrentTime` and `aws:EpochTime`.
     pub now: i64,
+    /// The signed caller (SigV4), when the call is signed and its signature verified; `None`
+    /// for an anonymous call.
+    pub principal: Option<Principal<'a>>,
+}
+
+/// A signed caller: the IAM identity whose credentials signed the request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Principal<'a> {
+    /// Its ARN (`arn:aws:iam::111122223333:user/alice`), for `aws:PrincipalArn`.
+    pub arn: &'a str,
+    /// Its account, for `aws:PrincipalAccount`.
+    pub account: &'a str,
+}
+
+/// What a resource policy says to a signed caller (API Gateway's "How API Gateway resource
+/// policies affect authorization workflow" needs the difference between an Allow naming the
+/// caller and one naming only its account, which delegates to the account's own policies).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// A Deny applies.
+    ExplicitDeny,
+    /// An Allow names the caller (or everyone), and no Deny applies.
+    Allow,
+    /// An Allow names only the caller's account (its id or `arn:…:iam::ACCOUNT:root`).
+    AccountAllow,
+    /// Nothing applies.
+    NoAllow,
 }
 
 impl Caller<'_> {
@@ -54,26 +82,67 @@ pub enum Decision {
 /// The decision of `policy` for one anonymous call to `execute-api:Invoke`: an applicable
 /// Deny wins; otherwise an applicable Allow allows; otherwise nothing allows.
 pub fn evaluate(policy: &Policy, c: &Caller<'_>) -> Decision {
-    let mut allowed = false;
-    for s in policy.statements() {
-        if !applies(s, c) {
-            continue;
-        }
-        if s.deny {
-            return Decision::ExplicitDeny;
-        }
-        allowed = true;
-    }
-    if allowed {
-        Decision::Allow
-    } else {
-        Decision::NoAllow
+    match verdict(policy, c) {
+        Verdict::ExplicitDeny => Decision::ExplicitDeny,
+        Verdict::Allow => Decision::Allow,
+        // An account's Allow grants nothing by itself: its own policies must.
+        Verdict::AccountAllow | Verdict::NoAllow => Decision::NoAllow,
     }
 }
 
-fn applies(s: &Statement, c: &Caller<'_>) -> bool {
-    // Callers are anonymous: a principal list names them only through `*`.
-    let principal = s.principal.value != s.principal.not;
+/// The policy's verdict for the call, telling an Allow that names the caller from one that
+/// names only its account.
+pub fn verdict(policy: &Policy, c: &Caller<'_>) -> Verdict {
+    let mut allowed = None;
+    for s in policy.statements() {
+        let Some(how) = applies(s, c) else {
+            continue;
+        };
+        if s.deny {
+            return Verdict::ExplicitDeny;
+        }
+        if allowed != Some(Named::Caller) {
+            allowed = Some(how);
+        }
+    }
+    match allowed {
+        Some(Named::Caller) => Verdict::Allow,
+        Some(Named::Account) => Verdict::AccountAllow,
+        None => Verdict::NoAllow,
+    }
+}
+
+/// How a statement's principal element names the caller.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Named {
+    /// Everyone, or the caller's own ARN.
+    Caller,
+    /// The caller's account (its id, or its root ARN).
+    Account,
+}
+
+/// How the principal element names the caller, if it does.
+fn named(p: &parallax_model::policy::Principals, c: &Caller<'_>) -> Option<Named> {
+    if p.anyone {
+        return Some(Named::Caller);
+    }
+    let who = c.principal?;
+    if p.aws.iter().any(|x| x == who.arn) {
+        return Some(Named::Caller);
+    }
+    let root = format!("arn:aws:iam::{}:root", who.account);
+    p.aws
+        .iter()
+        .any(|x| x == who.account || *x == root)
+        .then_some(Named::Account)
+}
+
+fn applies(s: &Statement, c: &Caller<'_>) -> Option<Named> {
+    let principal = match (named(&s.principal.value, c), s.principal.not) {
+        (Some(n), false) => Some(n),
+        (None, true) => Some(Named::Caller),
+        _ => None,
+    }?;
     let action = s
         .action
         .value
@@ -81,7 +150,7 @@ fn applies(s: &Statement, c: &Caller<'_>) -> bool {
         .any(|a| glob_ignore_case(a, "execute-api:Invoke"))
         != s.action.not;
     let resource = s.resource.value.iter().any(|r| resource_matches(r, c)) != s.resource.not;
-    principal && action && resource && s.conditions.iter().all(|k| holds(k, c))
+    (action && resource && s.conditions.iter().all(|k| holds(k, c))).then_some(principal)
 }
 
 fn context(k: &Condition, c: &Caller<'_>) -> Option<Vec<String>> {
@@ -95,7 +164,23 @@ fn context(k: &Condition, c: &Caller<'_>) -> Option<Vec<String>> {
         Origin::SecureTransport => one("true"),
         Origin::UserAgent => c.user_agent.and_then(one),
         Origin::Referer => c.referer.and_then(one),
-        Origin::SignedOnly | Origin::ServiceOnly => None,
+        Origin::SignedOnly => {
+            let p = c.principal?;
+            match k.key.name {
+                "aws:PrincipalArn" => one(p.arn),
+                "aws:PrincipalAccount" => one(p.account),
+                "aws:PrincipalType" => one(if p.arn.contains(":assumed-role/") {
+                    "AssumedRole"
+                } else if p.arn.ends_with(":root") {
+                    "Account"
+                } else {
+                    "User"
+                }),
+                // Tags, organisation, MFA and session facts are not modelled: absent.
+                _ => None,
+            }
+        }
+        Origin::ServiceOnly => None,
     }
 }
 
@@ -255,6 +340,7 @@ mod tests {
             user_agent: Some("curl/8.5.0"),
             referer: None,
             now: date("2026-11-30T12:00:00Z").unwrap(),
+            principal: None,
         }
     }
 

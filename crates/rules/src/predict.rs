@@ -29,6 +29,9 @@ pub struct PredictRequest<'a> {
     pub body: Option<&'a str>,
     /// The TLS versions the client offers (curl's `--tlsv1.x` and `--tls-max`).
     pub tls: crate::tls_versions::Versions,
+    /// SigV4 credentials the request is signed with (access key id, secret), as curl's
+    /// `--aws-sigv4 … --user KEY:SECRET`.
+    pub sign: Option<(&'a str, &'a str)>,
 }
 
 /// No headers: what a plain request sends.
@@ -45,6 +48,7 @@ impl<'a> PredictRequest<'a> {
             client_certificate: None,
             body: None,
             tls: crate::tls_versions::Versions::CLIENT_DEFAULT,
+            sign: None,
         }
     }
 }
@@ -318,6 +322,26 @@ impl<'t> Predictor<'t> {
                 .find(|(k, _)| k.eq_ignore_ascii_case(name))
                 .map(|(_, v)| v.as_str())
         };
+        // The credentials the request is signed with, against the model's identities (the
+        // signature itself would be right: the client computes it from them).
+        let signature = match req.sign {
+            None => crate::sigv4::Signature::Unsigned,
+            Some((key, secret)) => match self
+                .topology
+                .iam_principals
+                .iter()
+                .find(|p| p.access_key_id.value == key)
+            {
+                None => crate::sigv4::Signature::Failed(crate::sigv4::SigFailure::UnknownKey),
+                Some(p) if p.secret_access_key.expose() != secret => {
+                    crate::sigv4::Signature::Failed(crate::sigv4::SigFailure::Mismatch)
+                }
+                Some(p) => crate::sigv4::Signature::Valid {
+                    arn: p.arn.value.clone(),
+                    account: p.account().to_owned(),
+                },
+            },
+        };
         let incoming = Incoming {
             door,
             // The probe, like curl, sends the URL's host as SNI.
@@ -331,6 +355,7 @@ impl<'t> Predictor<'t> {
             apigw_api_id,
             client_ip,
             client_cert,
+            signature: &signature,
         };
         let (_, decision) = self.tables.decide(&incoming);
         // A HEAD response carries no body (RFC 9110 §9.3.2).

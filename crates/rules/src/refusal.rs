@@ -61,6 +61,19 @@ pub enum Reject {
         /// Whether a statement denies (else nothing allows).
         explicit: bool,
     },
+    /// A signed call (`AWS_IAM`) that the resource policy and the identity's policy do not
+    /// together allow ("How API Gateway resource policies affect authorization workflow"):
+    /// AccessDeniedException naming the identity.
+    SignedDenied {
+        /// The resource ARN the policies were asked about.
+        arn: String,
+        /// The identity's ARN.
+        user: String,
+        /// Whether a statement denies (else nothing allows).
+        explicit: bool,
+    },
+    /// A method with `AWS_IAM` authorization and a signature that does not pass.
+    Signature(crate::sigv4::SigFailure),
     /// The VPC endpoint's policy denies explicitly, or nothing in it allows (reference §9;
     /// the message's wording is third-party, UNCONFIRMED in AWS's docs).
     EndpointPolicyDenied {
@@ -315,14 +328,27 @@ impl Reject {
             Reject::MissingAuthenticationToken => Answer::MissingAuthenticationToken,
             Reject::AccessDenied { arn, explicit } => Answer::AccessDenied {
                 arn,
+                user: "anonymous",
+                explicit: *explicit,
+                endpoint_policy: false,
+            },
+            Reject::SignedDenied {
+                arn,
+                user,
+                explicit,
+            } => Answer::AccessDenied {
+                arn,
+                user,
                 explicit: *explicit,
                 endpoint_policy: false,
             },
             Reject::EndpointPolicyDenied { arn, explicit } => Answer::AccessDenied {
                 arn,
+                user: "anonymous",
                 explicit: *explicit,
                 endpoint_policy: true,
             },
+            Reject::Signature(f) => Answer::Signature(f),
             Reject::Throttled => Answer::Throttled,
             Reject::QuotaExceeded => Answer::QuotaExceeded,
             Reject::TooLarge => Answer::TooLarge,
@@ -341,6 +367,7 @@ impl Reject {
         match self.answer() {
             Answer::Forbidden
             | Answer::MissingAuthenticationToken
+            | Answer::Signature(_)
             | Answer::AccessDenied { .. } => 403,
             Answer::Throttled | Answer::QuotaExceeded => 429,
             Answer::TooLarge => 413,
@@ -360,6 +387,17 @@ impl Reject {
             Answer::Forbidden => ErrorType::Forbidden,
             Answer::MissingAuthenticationToken => ErrorType::MissingAuthenticationToken,
             Answer::AccessDenied { .. } => ErrorType::AccessDenied,
+            Answer::Signature(f) => {
+                use crate::sigv4::SigFailure as F;
+                match f {
+                    F::Missing => ErrorType::MissingAuthenticationToken,
+                    F::Incomplete(_) => ErrorType::IncompleteSignature,
+                    F::UnknownKey => ErrorType::UnrecognizedClient,
+                    F::Mismatch | F::WrongRegion(_) | F::WrongService(_) | F::Expired { .. } => {
+                        ErrorType::InvalidSignature
+                    }
+                }
+            }
             Answer::Throttled => ErrorType::TooManyRequests,
             Answer::QuotaExceeded => ErrorType::LimitExceeded,
             Answer::TooLarge => ErrorType::RequestTooLarge,
@@ -381,8 +419,34 @@ impl Reject {
     pub fn body(&self) -> String {
         let fixed = match self.answer() {
             // Resource-policy denials use a capital-M "Message" (reference §1.2 notes).
+            Answer::Signature(f) => {
+                use crate::sigv4::SigFailure as F;
+                let message = match f {
+                    F::Missing => "Missing Authentication Token".to_owned(),
+                    F::Incomplete(parts) => parts
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                    F::UnknownKey => {
+                        "The security token included in the request is invalid.".to_owned()
+                    }
+                    F::Mismatch => "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.".to_owned(),
+                    F::WrongRegion(r) => {
+                        format!("Credential should be scoped to a valid region, not '{r}'. ")
+                    }
+                    F::WrongService(s) => format!(
+                        "Credential should be scoped to correct service: 'execute-api'. (not '{s}')"
+                    ),
+                    F::Expired { signed } => format!(
+                        "Signature expired: {signed} is now earlier or later than the gateway's clock by more than 5 min."
+                    ),
+                };
+                return serde_json::json!({ "message": message }).to_string();
+            }
             Answer::AccessDenied {
                 arn,
+                user,
                 explicit,
                 endpoint_policy,
             } => {
@@ -397,7 +461,7 @@ impl Reject {
                     }
                 };
                 let msg = format!(
-                    "User: anonymous is not authorized to perform: execute-api:Invoke on resource: {arn}{why}"
+                    "User: {user} is not authorized to perform: execute-api:Invoke on resource: {arn}{why}"
                 );
                 return serde_json::json!({ "Message": msg }).to_string();
             }
@@ -427,12 +491,15 @@ enum Answer<'a> {
     Forbidden,
     /// MISSING_AUTHENTICATION_TOKEN.
     MissingAuthenticationToken,
-    /// ACCESS_DENIED: a resource policy's or an endpoint policy's denial of `arn`.
+    /// ACCESS_DENIED: a resource policy's or an endpoint policy's denial of `arn` to `user`.
     AccessDenied {
         arn: &'a str,
+        user: &'a str,
         explicit: bool,
         endpoint_policy: bool,
     },
+    /// A signature that does not pass (MISSING_AUTHENTICATION_TOKEN, or the SigV4 errors).
+    Signature(&'a crate::sigv4::SigFailure),
     /// THROTTLED.
     Throttled,
     /// QUOTA_EXCEEDED.
@@ -468,6 +535,16 @@ impl fmt::Display for Reject {
             Reject::DefaultEndpointDisabled => {
                 f.write_str("the API's default execute-api endpoint is disabled")
             }
+            Reject::SignedDenied { user, explicit, .. } => write!(
+                f,
+                "{user} may not invoke this method: {}",
+                if *explicit {
+                    "a policy denies it explicitly"
+                } else {
+                    "neither the resource policy nor the identity's policy allows it (both must, across accounts)"
+                }
+            ),
+            Reject::Signature(why) => write!(f, "SigV4: {why:?}"),
             Reject::NoAccessAssociation => f.write_str(
                 "the private custom domain name has no access association with this VPC endpoint",
             ),

@@ -85,6 +85,7 @@ fn the_attackers_table_is_predicted() {
             client_certificate: cert.as_ref(),
             body: None,
             tls: parallax_rules::tls_versions::Versions::CLIENT_DEFAULT,
+            sign: None,
         };
         let got = p
             .predict(attacker, &req)

@@ -1630,3 +1630,43 @@ fn usage_counters_of_different_pairs_never_share_redis_keys() {
     let keys = redis.command(&["KEYS", "parallax:usage:*:ids"]);
     assert_eq!(keys.lines().count(), 2, "{keys}");
 }
+
+/// Flag values curl takes that the probe refuses, named with the flag: `--aws-sigv4` without
+/// credentials or with another provider, `--tls-max` below what parallax speaks.
+#[test]
+fn signing_and_tls_flags_are_checked() {
+    for (args, want) in [
+        (
+            vec!["--aws-sigv4", "aws:amz:us-east-1:execute-api"],
+            "--aws-sigv4 needs credentials",
+        ),
+        (
+            vec!["--aws-sigv4", "osc:x", "--user", "K:S"],
+            "--aws-sigv4 `osc:x`",
+        ),
+        (
+            vec!["--aws-sigv4", "aws:amz", "--user", "KEYONLY"],
+            "--user must be KEY:SECRET",
+        ),
+        (
+            vec!["--tls-max", "1.1"],
+            "--tls-max 1.1: parallax speaks TLS 1.2 and 1.3 only",
+        ),
+        (
+            vec!["--tls-max", "2"],
+            "--tls-max 2: expected 1.2, 1.3 or default",
+        ),
+    ] {
+        let out = parallax()
+            .arg("probe")
+            .args(&args)
+            .arg("https://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com/prod/x")
+            .env_remove("AWS_ACCESS_KEY_ID")
+            .env_remove("AWS_SECRET_ACCESS_KEY")
+            .output()
+            .expect("runs");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(want), "{args:?}: {err}");
+    }
+}

@@ -55,6 +55,7 @@ scenario_tests! {
     scenario_cname_shadowed => "cname-shadowed.yaml",
     scenario_fixes => "fixes.yaml",
     scenario_hub_and_spoke => "hub-and-spoke.yaml",
+    scenario_iam_authorization => "iam-authorization.yaml",
     scenario_mutual_tls => "mutual-tls.yaml",
     scenario_onprem_hybrid => "onprem-hybrid.yaml",
     scenario_openapi_import => "openapi-import.yaml",

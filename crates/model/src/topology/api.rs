@@ -135,6 +135,9 @@ pub struct Route {
     /// Whether the method requires an API key from a usage plan.
     #[serde(default)]
     pub api_key_required: bool,
+    /// `NONE` (the default) or `AWS_IAM` (a SigV4-signed request from an IAM identity).
+    #[serde(default)]
+    pub authorization: super::Authorization,
     /// What answers the method.
     pub integration: At<Integration>,
 }

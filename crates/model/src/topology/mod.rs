@@ -69,6 +69,10 @@ pub struct Topology {
     /// The usage plans, with their API keys.
     #[serde(default)]
     pub usage_plans: Vec<UsagePlan>,
+    /// IAM identities whose access keys sign requests (SigV4) to methods with `AWS_IAM`
+    /// authorization, with their identity-based policies.
+    #[serde(default)]
+    pub iam_principals: Vec<IamPrincipal>,
     /// The places requests are made from.
     #[serde(default)]
     pub vantages: Vec<Vantage>,

@@ -188,3 +188,38 @@ impl fmt::Display for EndpointAccessMode {
         })
     }
 }
+
+/// How a method is authorized (`AuthorizationType`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Authorization {
+    /// Open: nothing but the resource policy.
+    #[default]
+    #[serde(rename = "NONE")]
+    None,
+    /// The request must be signed with SigV4 by an IAM identity that may invoke it.
+    #[serde(rename = "AWS_IAM")]
+    AwsIam,
+}
+
+/// An IAM user or role whose access key signs requests.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IamPrincipal {
+    /// Its ARN: `arn:aws:iam::ACCOUNT:user/NAME` or `arn:aws:iam::ACCOUNT:role/NAME` (a role's
+    /// calls show as `arn:aws:sts::ACCOUNT:assumed-role/NAME/SESSION`).
+    pub arn: crate::pos::At<String>,
+    /// The access key id its requests are signed with (`AKIA…`, `ASIA…`).
+    pub access_key_id: crate::pos::At<String>,
+    /// The secret access key. Never printed.
+    pub secret_access_key: super::Secret,
+    /// Its identity-based policy (no `Principal`); none grants nothing.
+    #[serde(default)]
+    pub policy: Option<crate::pos::At<serde_json::Value>>,
+}
+
+impl IamPrincipal {
+    /// The account in its ARN.
+    pub fn account(&self) -> &str {
+        self.arn.value.split(':').nth(4).unwrap_or("")
+    }
+}

@@ -37,10 +37,58 @@ impl Topology {
         self.check_apis(&mut p);
         self.check_custom_domains(&mut p, &apis);
         self.check_usage_plans(&mut p, &apis);
+        self.check_iam_principals(&mut p);
         self.check_vantages(&mut p, &vpcs);
         p.sort_by_key(|p| p.pos);
         p
     }
+    /// IAM identities: an IAM (or STS assumed-role) ARN with a 12-digit account, an access key
+    /// id of AWS's form, given once, and an identity-based policy without principals.
+    fn check_iam_principals(&self, p: &mut Vec<Problem>) {
+        unique(
+            p,
+            "iam_principals",
+            self.iam_principals
+                .iter()
+                .map(|x| (&x.access_key_id.value, x.access_key_id.pos)),
+        );
+        for (i, x) in self.iam_principals.iter().enumerate() {
+            let parts: Vec<&str> = x.arn.value.splitn(6, ':').collect();
+            let ok = matches!(parts.as_slice(), ["arn", partition, "iam" | "sts", "", account, res]
+                if partition.starts_with("aws")
+                    && account.len() == 12
+                    && account.bytes().all(|b| b.is_ascii_digit())
+                    && (res.starts_with("user/") || res.starts_with("role/") || res.starts_with("assumed-role/")));
+            if !ok {
+                p.push(Problem::new(
+                    x.arn.pos,
+                    format!("iam_principals[{i}].arn"),
+                    "expected arn:aws:iam::ACCOUNT:user/NAME, arn:aws:iam::ACCOUNT:role/NAME or arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION",
+                ));
+            }
+            let k = &x.access_key_id.value;
+            if !(16..=128).contains(&k.len())
+                || !k
+                    .bytes()
+                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+            {
+                p.push(Problem::new(
+                    x.access_key_id.pos,
+                    format!("iam_principals[{i}].access_key_id"),
+                    "an access key id is 16 to 128 upper-case letters and digits (AKIA…, ASIA…)",
+                ));
+            }
+            if let Some(policy) = &x.policy {
+                policy_problem_as(
+                    p,
+                    policy,
+                    format!("iam_principals[{i}].policy"),
+                    crate::policy::Policy::parse_identity,
+                );
+            }
+        }
+    }
+
     /// The account id and the front doors' addresses.
     fn check_account_and_doors(&self, p: &mut Vec<Problem>) {
         if !(self.account.len() == 12 && self.account.bytes().all(|b| b.is_ascii_digit())) {
@@ -1014,7 +1062,17 @@ fn check_rest_api(i: usize, a: &Api, p: &mut Vec<Problem>) {
 /// A policy the evaluator cannot honour in full does not load: an unread Deny would make the
 /// resource more open than its owner wrote. The problem names the statement's field.
 fn policy_problem(p: &mut Vec<Problem>, policy: &At<serde_json::Value>, field: String) {
-    if let Err(e) = crate::policy::Policy::parse(&policy.value) {
+    policy_problem_as(p, policy, field, crate::policy::Policy::parse);
+}
+
+/// [`policy_problem`] with the reader of the policy's kind (resource- or identity-based).
+fn policy_problem_as(
+    p: &mut Vec<Problem>,
+    policy: &At<serde_json::Value>,
+    field: String,
+    parse: fn(&serde_json::Value) -> Result<crate::policy::Policy, crate::policy::PolicyError>,
+) {
+    if let Err(e) = parse(&policy.value) {
         let field = if e.at.is_empty() {
             field
         } else {

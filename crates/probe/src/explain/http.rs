@@ -55,6 +55,42 @@ pub(super) fn explain_http(f: &Facts<'_>, mut evidence: Vec<String>) -> Diagnosi
     if status == 403 && et == Some(&ErrorType::MissingAuthenticationToken) {
         return missing_token(f, evidence);
     }
+    if status == 403
+        && matches!(
+            et,
+            Some(
+                ErrorType::InvalidSignature
+                    | ErrorType::IncompleteSignature
+                    | ErrorType::UnrecognizedClient
+            )
+        )
+    {
+        let message = serde_json::from_str::<serde_json::Value>(&h.body)
+            .ok()
+            .and_then(|v| v.get("message").and_then(|m| m.as_str()).map(str::to_owned))
+            .unwrap_or_default();
+        let (cause, fix) = match et {
+            Some(ErrorType::UnrecognizedClient) => (
+                "the access key the request is signed with belongs to no identity API Gateway knows (deleted, inactive, or another partition)".to_owned(),
+                "sign with an active access key of the identity that should call (aws iam list-access-keys)".to_owned(),
+            ),
+            Some(ErrorType::IncompleteSignature) => (
+                format!("the SigV4 Authorization header is incomplete: {message}"),
+                "sign the whole request: --aws-sigv4 \"aws:amz:REGION:execute-api\" --user KEY:SECRET".to_owned(),
+            ),
+            _ => (
+                format!("the SigV4 signature does not verify: {message}"),
+                "check the secret key, the Region and service in --aws-sigv4 (aws:amz:REGION:execute-api), and this host's clock; a proxy that changes signed headers or the path breaks the signature".to_owned(),
+            ),
+        };
+        return diag(
+            Verdict::HttpError,
+            Rule::Signature,
+            cause,
+            evidence,
+            vec![fix],
+        );
+    }
     if status == 403 && et == Some(&ErrorType::AccessDenied) {
         return access_denied(&h.body, evidence);
     }
@@ -205,9 +241,36 @@ fn missing_token(f: &Facts<'_>, evidence: Vec<String>) -> Diagnosis {
         name,
         ..
     } = *f;
+    // A method with IAM authorization answers an unsigned call the same way.
+    if opts.aws_sigv4.is_none()
+        && let (Some(ExecuteApiName::Default { api, .. }), Some(t)) = (&name, topology)
+        && let Some(a) = t.api(api)
+    {
+        let path = opts.url.path.split('?').next().unwrap_or("/");
+        let rest: Vec<&str> = path.trim_start_matches('/').split('/').skip(1).collect();
+        let rest = format!("/{}", rest.join("/"));
+        if let Some(r) = a.routes.iter().find(|r| {
+            r.authorization == parallax_model::topology::Authorization::AwsIam
+                && r.path.as_str().trim_end_matches('/') == rest.trim_end_matches('/')
+        }) {
+            return diag(
+                Verdict::HttpError,
+                Rule::MissingAuthToken,
+                format!("{} {} uses IAM authorization (AWS_IAM) and this request is not signed: API Gateway answers an unsigned call with Missing Authentication Token", r.method.value.as_str(), r.path.as_str()),
+                evidence,
+                vec!["sign the request: --aws-sigv4 \"aws:amz:REGION:execute-api\" --user KEY:SECRET (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment)".to_owned()],
+            );
+        }
+    }
     let mut cause = format!(
-        "no resource and method match {} {}: API Gateway answers an unknown path or method this way (it is not about credentials)",
-        opts.method, opts.url.path
+        "no resource and method match {} {}: API Gateway answers an unknown path or method this way{}",
+        opts.method,
+        opts.url.path,
+        if opts.aws_sigv4.is_none() {
+            ", and a method with IAM authorization answers an unsigned call the same way"
+        } else {
+            " (it is not about credentials)"
+        }
     );
     if let (Some(ExecuteApiName::Default { api, .. }), Some(t)) = (&name, topology)
         && let Some(a) = t.api(api)
@@ -238,7 +301,13 @@ fn access_denied(body: &str, evidence: Vec<String>) -> Diagnosis {
         .unwrap_or_else(|| body.to_owned());
     // The resource in the message says whose policy it was: the API's, or a private custom
     // domain name's.
-    let (whose, fix) = if let Some(InvokeResource::DomainName { .. }) = denied_resource(&message) {
+    let signed = !message.starts_with("User: anonymous");
+    let (whose, fix) = if signed && message.starts_with("User: arn:") {
+        (
+            "the resource policy and the caller's identity-based policy together",
+            "in the API's own account, allow the caller in its IAM policy or in the resource policy; from another account, in both (API Gateway's authorization workflow, tables A and B)",
+        )
+    } else if let Some(InvokeResource::DomainName { .. }) = denied_resource(&message) {
         (
             "the private custom domain name's policy",
             "allow this caller in the domain name's policy (aws:SourceVpce), with aws apigateway update-domain-name --domain-name-id",

@@ -56,6 +56,9 @@ pub enum Rule {
     MissingAuthToken,
     /// 403 AccessDeniedException: a resource policy refused.
     AccessDenied,
+    /// 403 with a SigV4 error: the signature does not verify, is incomplete, or its key is
+    /// unknown.
+    Signature,
     /// 403 ForbiddenException, most likely about the API key.
     ApiKey,
     /// The path names no stage (or base path).
@@ -94,7 +97,7 @@ pub enum Rule {
 
 impl Rule {
     /// Every rule, for label sets bounded in advance (`parallax watch`'s diagnosis gauge).
-    pub const ALL: [Rule; 28] = [
+    pub const ALL: [Rule; 29] = [
         Rule::Ok,
         Rule::DnsFailure,
         Rule::PrivateZoneNxdomain,
@@ -107,6 +110,7 @@ impl Rule {
         Rule::HttpError,
         Rule::MissingAuthToken,
         Rule::AccessDenied,
+        Rule::Signature,
         Rule::ApiKey,
         Rule::UnknownStage,
         Rule::DefaultEndpointDisabled,
@@ -140,6 +144,7 @@ impl Rule {
             Rule::HttpError => "http-error",
             Rule::MissingAuthToken => "missing-auth-token",
             Rule::AccessDenied => "access-denied",
+            Rule::Signature => "signature",
             Rule::ApiKey => "api-key",
             Rule::UnknownStage => "unknown-stage",
             Rule::DefaultEndpointDisabled => "default-endpoint-disabled",
