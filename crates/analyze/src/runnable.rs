@@ -383,6 +383,7 @@ impl<'m> Builder<'m> {
                 ),
                 api_key_required: false,
                 authorization: Default::default(),
+                authorizer: None,
                 integration: At::bare(Integration::Mock {
                     status: 200,
                     body: Default::default(),
@@ -443,6 +444,7 @@ impl<'m> Builder<'m> {
                     .collect(),
                 disable_execute_api_endpoint: a.disable_default == Some(true),
                 route_selection_expression: None,
+                authorizers: Vec::new(),
                 security_policy: security_of(&a.security, kind_type(kind)).0,
                 endpoint_access_mode: security_of(&a.security, kind_type(kind)).1,
             });

@@ -88,6 +88,12 @@ pub(crate) async fn handle(
             client_ip: conn.peer.ip(),
             client_cert: &conn.client_cert,
             signature: &signature,
+            header: parallax_rules::decision::Headers(&|name| {
+                req.headers()
+                    .get(name)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned)
+            }),
         }),
     };
     // A shared usage store (Redis) decides the plan's throttle and quota after the tables.

@@ -87,6 +87,7 @@ impl Definition {
             route_selection_expression: None,
             security_policy: self.security_policy,
             endpoint_access_mode: self.endpoint_access_mode,
+            authorizers: Vec::new(),
         }
     }
 }
@@ -432,6 +433,7 @@ impl Reader<'_> {
                     path: At::new(route_path.clone(), Pos::new(path_line, 1)),
                     api_key_required,
                     authorization,
+                    authorizer: None,
                     integration: At::new(integration, Pos::new(op_line, 1)),
                 });
             }
@@ -1148,6 +1150,7 @@ impl Api {
                 path: At::new(r.path.value, at),
                 api_key_required: r.api_key_required,
                 authorization: r.authorization,
+                authorizer: None,
                 integration: At::new(r.integration.value, at),
             })
             .collect();

@@ -64,10 +64,67 @@ pub struct RouteEntry {
     pub template: Template,
     /// Whether an API key is required.
     pub api_key_required: bool,
-    /// `AWS_IAM` authorization: a SigV4-signed call from an identity allowed to invoke it.
-    pub iam: bool,
+    /// How the method is authorized.
+    pub auth: RouteAuth,
     /// What answers.
     pub integration: Integration,
+}
+
+/// How a method is authorized, with its authorizer's table.
+#[derive(Clone, Debug, Default)]
+pub enum RouteAuth {
+    /// `NONE`.
+    #[default]
+    None,
+    /// `AWS_IAM`: a SigV4-signed call from an identity allowed to invoke it.
+    Iam,
+    /// A Lambda authorizer.
+    Lambda(std::sync::Arc<AuthorizerEntry>),
+    /// A Cognito user pool authorizer.
+    Cognito(std::sync::Arc<AuthorizerEntry>),
+}
+
+/// An authorizer: the header its token comes from, and its answer per token.
+#[derive(Debug)]
+pub struct AuthorizerEntry {
+    header: String,
+    tokens: HashMap<String, TokenAnswer>,
+}
+
+/// What an authorizer answers for one token.
+#[derive(Debug)]
+enum TokenAnswer {
+    /// A Lambda authorizer's `Unauthorized`.
+    Unauthorized,
+    /// A Lambda authorizer's policy.
+    Policy(PolicyEntry),
+    /// A valid Cognito token.
+    Valid,
+}
+
+impl AuthorizerEntry {
+    fn of(z: &parallax_model::topology::Authorizer) -> AuthorizerEntry {
+        AuthorizerEntry {
+            header: z.identity_source.to_ascii_lowercase(),
+            tokens: z
+                .tokens
+                .iter()
+                .map(|t| {
+                    let answer = match (&t.policy, t.unauthorized) {
+                        (_, true) => TokenAnswer::Unauthorized,
+                        (Some(p), false) => {
+                            TokenAnswer::Policy(match Policy::parse_identity(&p.value) {
+                                Ok(p) => PolicyEntry::Usable(p),
+                                Err(_) => PolicyEntry::Unusable,
+                            })
+                        }
+                        (None, false) => TokenAnswer::Valid,
+                    };
+                    (t.value.expose().to_owned(), answer)
+                })
+                .collect(),
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -205,6 +262,29 @@ pub struct Incoming<'a> {
     /// What the request's SigV4 signature says (checked by the caller of [`Tables::decide`],
     /// which has the bytes); judged only on methods with `AWS_IAM` authorization.
     pub signature: &'a crate::sigv4::Signature,
+    /// A request header's value by its lower-case name (an authorizer's identity source),
+    /// asked only for methods with an authorizer.
+    pub header: Headers<'a>,
+}
+
+/// A request's headers as the decision reads them: by lower-case name, on demand.
+#[derive(Clone, Copy)]
+pub struct Headers<'a>(pub &'a dyn Fn(&str) -> Option<String>);
+
+impl Headers<'_> {
+    /// None at all.
+    pub const NONE: Headers<'static> = Headers(&|_| None);
+
+    /// A header's value, by its lower-case name.
+    pub fn get(&self, name: &str) -> Option<String> {
+        (self.0)(name)
+    }
+}
+
+impl std::fmt::Debug for Headers<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Headers(..)")
+    }
 }
 
 /// What the decision learned, kept for the access log whatever the outcome.
@@ -270,12 +350,37 @@ impl Tables {
             .apis
             .iter()
             .map(|a| {
+                let authorizers: HashMap<&str, std::sync::Arc<AuthorizerEntry>> = a
+                    .authorizers
+                    .iter()
+                    .map(|z| {
+                        (
+                            z.id.value.as_str(),
+                            std::sync::Arc::new(AuthorizerEntry::of(z)),
+                        )
+                    })
+                    .collect();
+                let auth_of = |r: &parallax_model::topology::Route| {
+                    use parallax_model::topology::Authorization as A;
+                    let named = || {
+                        r.authorizer
+                            .as_ref()
+                            .and_then(|n| authorizers.get(n.value.as_str()).cloned())
+                    };
+                    match r.authorization {
+                        A::None => RouteAuth::None,
+                        A::AwsIam => RouteAuth::Iam,
+                        // A topology that loaded names an authorizer of the right kind.
+                        A::Custom => named().map_or(RouteAuth::Iam, RouteAuth::Lambda),
+                        A::CognitoUserPools => named().map_or(RouteAuth::Iam, RouteAuth::Cognito),
+                    }
+                };
                 let route_entry = |r: &parallax_model::topology::Route| RouteEntry {
                     default: r.path.is_default(),
                     method: r.method.value,
                     template: Template::new(&r.path),
                     api_key_required: r.api_key_required,
-                    iam: r.authorization == parallax_model::topology::Authorization::AwsIam,
+                    auth: auth_of(r),
                     integration: r.integration.value.clone(),
                 };
                 let websocket = (a.protocol == parallax_model::topology::ApiProtocol::WebSocket)
@@ -293,7 +398,7 @@ impl Tables {
                                             .unwrap_or_else(|e: String| unreachable!("{e}")),
                                     ),
                                     api_key_required: false,
-                                    iam: false,
+                                    auth: RouteAuth::None,
                                     integration: Integration::Mock {
                                         status: 200,
                                         body: Default::default(),
@@ -318,18 +423,7 @@ impl Tables {
                     http: a.protocol == parallax_model::topology::ApiProtocol::Http,
                     endpoint_type: a.endpoint_type.value,
                     stages: a.stages.iter().map(|s| s.value.clone()).collect(),
-                    routes: a
-                        .routes
-                        .iter()
-                        .map(|r| RouteEntry {
-                            default: r.path.is_default(),
-                            method: r.method.value,
-                            template: Template::new(&r.path),
-                            api_key_required: r.api_key_required,
-                            iam: r.authorization == parallax_model::topology::Authorization::AwsIam,
-                            integration: r.integration.value.clone(),
-                        })
-                        .collect(),
+                    routes: a.routes.iter().map(route_entry).collect(),
                     policy: a.policy.as_ref().map(|p| match Policy::parse(&p.value) {
                         Ok(p) => PolicyEntry::Usable(p),
                         Err(_) => PolicyEntry::Unusable,
@@ -657,11 +751,28 @@ impl Tables {
             rest,
             method,
         } = *target;
-        let iam = api.websocket.is_none()
-            && self
-                .find_route(api, method, rest)
-                .is_some_and(|(r, _)| r.iam);
-        let principal = if iam {
+        let auth = if api.websocket.is_none() {
+            self.find_route(api, method, rest)
+                .map(|(r, _)| r.auth.clone())
+                .unwrap_or_default()
+        } else {
+            RouteAuth::None
+        };
+        // An authorizer's token: missing, or one it refuses, is 401 before anything else.
+        let token = match &auth {
+            RouteAuth::Lambda(z) | RouteAuth::Cognito(z) => {
+                let value = req.header.get(&z.header).filter(|v| !v.trim().is_empty());
+                let answer = value.as_deref().and_then(|v| z.tokens.get(v));
+                match answer {
+                    None | Some(TokenAnswer::Unauthorized) => {
+                        return Err(Reject::Unauthorized);
+                    }
+                    Some(a) => Some(a),
+                }
+            }
+            RouteAuth::None | RouteAuth::Iam => None,
+        };
+        let principal = if matches!(auth, RouteAuth::Iam) {
             match req.signature {
                 crate::sigv4::Signature::Unsigned => {
                     return Err(Reject::MissingAuthenticationToken);
@@ -682,7 +793,8 @@ impl Tables {
         if !(api.policy.is_some()
             || api.endpoint_type == EndpointType::Private
             || endpoint_policy.is_some()
-            || principal.is_some())
+            || principal.is_some()
+            || matches!(token, Some(TokenAnswer::Policy(_))))
         {
             return Ok(());
         }
@@ -730,6 +842,29 @@ impl Tables {
             Some(PolicyEntry::Unusable) => Verdict::ExplicitDeny,
             None => Verdict::NoAllow,
         };
+        // A Lambda authorizer: an explicit deny of the resource policy refuses before the
+        // authorizer is asked; then its policy must allow (else 403 with its own message), and
+        // the resource policy's silence is enough (table A).
+        if let Some(TokenAnswer::Policy(z)) = token {
+            if resource == Verdict::ExplicitDeny {
+                ctx.arn = Some(arn.clone());
+                return Err(Reject::AccessDenied {
+                    arn,
+                    explicit: true,
+                });
+            }
+            let d = match z {
+                PolicyEntry::Usable(p) => crate::policy::evaluate(p, &caller),
+                PolicyEntry::Unusable => Decision::ExplicitDeny,
+            };
+            ctx.arn = Some(arn.clone());
+            return match d {
+                Decision::Allow => Ok(()),
+                d => Err(Reject::AuthorizerDenied {
+                    explicit: d == Decision::ExplicitDeny,
+                }),
+            };
+        }
         let decision = match principal {
             None => match resource {
                 Verdict::Allow => Decision::Allow,
@@ -1006,6 +1141,7 @@ mod tests {
                 client_ip: "198.51.100.1".parse().expect("ip"),
                 client_cert: &cert,
                 signature: &crate::sigv4::Signature::Unsigned,
+                header: Headers::NONE,
             };
             let (ctx, decision) = t.decide(&req);
             let Ok(canonical) = CanonicalPath::parse(&path) else {
@@ -1102,6 +1238,7 @@ custom_domains:
                 client_ip: "10.0.2.15".parse().expect("ip"),
                 client_cert: &cert,
                 signature: &crate::sigv4::Signature::Unsigned,
+                header: Headers::NONE,
             };
             tables
                 .decide(&req)
@@ -1186,6 +1323,7 @@ apis:
                 client_ip: "198.51.100.1".parse().expect("ip"),
                 client_cert: &cert,
                 signature: &sig,
+                header: Headers::NONE,
             };
             match t.decide(&req).1 {
                 Ok(_) => "200".to_owned(),

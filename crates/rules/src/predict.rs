@@ -342,6 +342,12 @@ impl<'t> Predictor<'t> {
                 },
             },
         };
+        let lookup = |name: &str| {
+            req.headers
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.clone())
+        };
         let incoming = Incoming {
             door,
             // The probe, like curl, sends the URL's host as SNI.
@@ -356,6 +362,7 @@ impl<'t> Predictor<'t> {
             client_ip,
             client_cert,
             signature: &signature,
+            header: crate::decision::Headers(&lookup),
         };
         let (_, decision) = self.tables.decide(&incoming);
         // A HEAD response carries no body (RFC 9110 §9.3.2).

@@ -72,6 +72,17 @@ pub enum Reject {
         /// Whether a statement denies (else nothing allows).
         explicit: bool,
     },
+    /// An authorizer found no token in its identity source, or refused it (a Lambda
+    /// authorizer's `Unauthorized`, an invalid Cognito token): UNAUTHORIZED, 401
+    /// `{"message":"Unauthorized"}`.
+    Unauthorized,
+    /// A Lambda authorizer's policy denies the method explicitly, or does not allow it:
+    /// ACCESS_DENIED, 403 `{"Message":"User is not authorized to access this resource[ with an
+    /// explicit deny]"}`.
+    AuthorizerDenied {
+        /// Whether its policy denies explicitly.
+        explicit: bool,
+    },
     /// A method with `AWS_IAM` authorization and a signature that does not pass.
     Signature(crate::sigv4::SigFailure),
     /// The VPC endpoint's policy denies explicitly, or nothing in it allows (reference §9;
@@ -349,6 +360,10 @@ impl Reject {
                 endpoint_policy: true,
             },
             Reject::Signature(f) => Answer::Signature(f),
+            Reject::Unauthorized => Answer::Unauthorized,
+            Reject::AuthorizerDenied { explicit } => Answer::AuthorizerDenied {
+                explicit: *explicit,
+            },
             Reject::Throttled => Answer::Throttled,
             Reject::QuotaExceeded => Answer::QuotaExceeded,
             Reject::TooLarge => Answer::TooLarge,
@@ -368,7 +383,9 @@ impl Reject {
             Answer::Forbidden
             | Answer::MissingAuthenticationToken
             | Answer::Signature(_)
+            | Answer::AuthorizerDenied { .. }
             | Answer::AccessDenied { .. } => 403,
+            Answer::Unauthorized => 401,
             Answer::Throttled | Answer::QuotaExceeded => 429,
             Answer::TooLarge => 413,
             Answer::IntegrationTimeout | Answer::IntegrationFailure => 504,
@@ -386,7 +403,10 @@ impl Reject {
         Some(match self.answer() {
             Answer::Forbidden => ErrorType::Forbidden,
             Answer::MissingAuthenticationToken => ErrorType::MissingAuthenticationToken,
-            Answer::AccessDenied { .. } => ErrorType::AccessDenied,
+            Answer::AccessDenied { .. } | Answer::AuthorizerDenied { .. } => {
+                ErrorType::AccessDenied
+            }
+            Answer::Unauthorized => ErrorType::Unauthorized,
             Answer::Signature(f) => {
                 use crate::sigv4::SigFailure as F;
                 match f {
@@ -465,6 +485,15 @@ impl Reject {
                 );
                 return serde_json::json!({ "Message": msg }).to_string();
             }
+            Answer::AuthorizerDenied { explicit } => {
+                let msg = if explicit {
+                    "User is not authorized to access this resource with an explicit deny"
+                } else {
+                    "User is not authorized to access this resource"
+                };
+                return serde_json::json!({ "Message": msg }).to_string();
+            }
+            Answer::Unauthorized => r#"{"message":"Unauthorized"}"#,
             Answer::Forbidden => r#"{"message":"Forbidden"}"#,
             Answer::MissingAuthenticationToken => r#"{"message":"Missing Authentication Token"}"#,
             Answer::Throttled => r#"{"message":"Too Many Requests"}"#,
@@ -500,6 +529,10 @@ enum Answer<'a> {
     },
     /// A signature that does not pass (MISSING_AUTHENTICATION_TOKEN, or the SigV4 errors).
     Signature(&'a crate::sigv4::SigFailure),
+    /// UNAUTHORIZED: an authorizer's 401.
+    Unauthorized,
+    /// ACCESS_DENIED from a Lambda authorizer's policy.
+    AuthorizerDenied { explicit: bool },
     /// THROTTLED.
     Throttled,
     /// QUOTA_EXCEEDED.
@@ -544,6 +577,14 @@ impl fmt::Display for Reject {
                     "neither the resource policy nor the identity's policy allows it (both must, across accounts)"
                 }
             ),
+            Reject::Unauthorized => f.write_str(
+                "the authorizer found no token, or refused it (401 Unauthorized)",
+            ),
+            Reject::AuthorizerDenied { explicit } => f.write_str(if *explicit {
+                "the Lambda authorizer's policy denies the method"
+            } else {
+                "the Lambda authorizer's policy does not allow the method"
+            }),
             Reject::Signature(why) => write!(f, "SigV4: {why:?}"),
             Reject::NoAccessAssociation => f.write_str(
                 "the private custom domain name has no access association with this VPC endpoint",

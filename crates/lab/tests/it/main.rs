@@ -52,6 +52,7 @@ macro_rules! scenario_tests {
 
 scenario_tests! {
     scenario_api_keys => "api-keys.yaml",
+    scenario_authorizers => "authorizers.yaml",
     scenario_cname_shadowed => "cname-shadowed.yaml",
     scenario_fixes => "fixes.yaml",
     scenario_hub_and_spoke => "hub-and-spoke.yaml",

@@ -90,6 +90,9 @@ pub struct Api {
     /// fields); `$request.body.action` when absent.
     #[serde(default)]
     pub route_selection_expression: Option<At<String>>,
+    /// Its authorizers (Lambda or Cognito), with their answers per token.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub authorizers: Vec<super::Authorizer>,
     /// The security policy of its default endpoint (REST APIs): the TLS versions its
     /// handshakes accept. Absent: API Gateway's default for the endpoint type.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -135,9 +138,13 @@ pub struct Route {
     /// Whether the method requires an API key from a usage plan.
     #[serde(default)]
     pub api_key_required: bool,
-    /// `NONE` (the default) or `AWS_IAM` (a SigV4-signed request from an IAM identity).
+    /// `NONE` (the default), `AWS_IAM` (a SigV4-signed request from an IAM identity),
+    /// `CUSTOM` (a Lambda authorizer) or `COGNITO_USER_POOLS`.
     #[serde(default)]
     pub authorization: super::Authorization,
+    /// The authorizer of a `CUSTOM` or `COGNITO_USER_POOLS` method, by its id.
+    #[serde(default)]
+    pub authorizer: Option<At<String>>,
     /// What answers the method.
     pub integration: At<Integration>,
 }

@@ -199,6 +199,68 @@ pub enum Authorization {
     /// The request must be signed with SigV4 by an IAM identity that may invoke it.
     #[serde(rename = "AWS_IAM")]
     AwsIam,
+    /// A Lambda authorizer (`authorizer:` names it) decides.
+    #[serde(rename = "CUSTOM")]
+    Custom,
+    /// A Cognito user pool authorizer (`authorizer:` names it) checks the token.
+    #[serde(rename = "COGNITO_USER_POOLS")]
+    CognitoUserPools,
+}
+
+/// An authorizer of an API, with its answers declared per token: what the Lambda function (or
+/// the user pool) would say, so the lab needs neither.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Authorizer {
+    /// Its id, as routes name it.
+    pub id: crate::pos::At<String>,
+    /// TOKEN or REQUEST (Lambda), or COGNITO_USER_POOLS.
+    #[serde(rename = "type")]
+    pub kind: crate::pos::At<AuthorizerType>,
+    /// The request header the token is read from (`Authorization` by default).
+    #[serde(default = "authorization_header")]
+    pub identity_source: String,
+    /// The tokens it knows and what it answers for each; any other token is refused (a Lambda
+    /// authorizer's `Unauthorized`, an invalid Cognito token): 401.
+    #[serde(default)]
+    pub tokens: Vec<AuthorizerToken>,
+}
+
+fn authorization_header() -> String {
+    "Authorization".to_owned()
+}
+
+/// The kind of an authorizer (`Type`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum AuthorizerType {
+    /// A Lambda authorizer given the token of one header.
+    #[serde(rename = "TOKEN")]
+    Token,
+    /// A Lambda authorizer given the request (here: the identity source header).
+    #[serde(rename = "REQUEST")]
+    Request,
+    /// An Amazon Cognito user pool.
+    #[serde(rename = "COGNITO_USER_POOLS")]
+    CognitoUserPools,
+}
+
+/// One token an authorizer knows.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthorizerToken {
+    /// The header's value.
+    pub value: super::Secret,
+    /// The principal id a Lambda authorizer returns.
+    #[serde(default)]
+    pub principal_id: Option<String>,
+    /// The IAM policy a Lambda authorizer returns (no `Principal`; its Resource names the
+    /// methods, `arn:aws:execute-api:…`): Allow lets the call on to the resource policy, Deny
+    /// or nothing refuses it with 403.
+    #[serde(default)]
+    pub policy: Option<crate::pos::At<serde_json::Value>>,
+    /// The Lambda authorizer answers `Unauthorized` (401) for this token.
+    #[serde(default)]
+    pub unauthorized: bool,
 }
 
 /// An IAM user or role whose access key signs requests.

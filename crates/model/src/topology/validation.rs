@@ -541,6 +541,7 @@ impl Topology {
                 a.security_policy.as_ref(),
                 a.endpoint_access_mode.as_ref(),
             );
+            check_authorizers(i, a, p);
             let mut routes = HashSet::new();
             for (j, r) in a.routes.iter().enumerate() {
                 if !routes.insert((r.method.value, r.path.as_str())) {
@@ -1001,6 +1002,102 @@ fn regional_without_policy(
             format!("apis[{i}].policy"),
             format!("{kind} have no resource policy"),
         ));
+    }
+}
+
+/// An API's authorizers and the methods that use them: each method with CUSTOM or
+/// COGNITO_USER_POOLS names an authorizer of its kind, and only those methods name one; a
+/// Lambda authorizer's token answers with a policy or `unauthorized`, a Cognito one's with
+/// neither (a listed token is a valid one).
+fn check_authorizers(i: usize, a: &Api, p: &mut Vec<Problem>) {
+    use super::{Authorization, AuthorizerType};
+    unique(
+        p,
+        &format!("apis[{i}].authorizers"),
+        a.authorizers.iter().map(|z| (&z.id.value, z.id.pos)),
+    );
+    for (j, z) in a.authorizers.iter().enumerate() {
+        let cognito = z.kind.value == AuthorizerType::CognitoUserPools;
+        for (k, t) in z.tokens.iter().enumerate() {
+            let at = format!("apis[{i}].authorizers[{j}].tokens[{k}]");
+            match (cognito, &t.policy, t.unauthorized) {
+                (true, Some(pol), _) => p.push(Problem::new(
+                    pol.pos,
+                    format!("{at}.policy"),
+                    "a Cognito user pool returns no policy: a listed token is a valid one",
+                )),
+                (false, None, false) => p.push(Problem::new(
+                    z.id.pos,
+                    at.clone(),
+                    "a Lambda authorizer's token answers with a policy or `unauthorized: true`",
+                )),
+                (false, Some(pol), true) => p.push(Problem::new(
+                    pol.pos,
+                    at.clone(),
+                    "a token answers with a policy or `unauthorized: true`, not both",
+                )),
+                _ => {}
+            }
+            if let Some(pol) = &t.policy {
+                policy_problem_as(
+                    p,
+                    pol,
+                    format!("{at}.policy"),
+                    crate::policy::Policy::parse_identity,
+                );
+            }
+        }
+    }
+    for (j, r) in a.routes.iter().enumerate() {
+        let at = format!("apis[{i}].routes[{j}]");
+        let wants = match r.authorization {
+            Authorization::Custom => Some(false),
+            Authorization::CognitoUserPools => Some(true),
+            Authorization::None | Authorization::AwsIam => None,
+        };
+        match (wants, &r.authorizer) {
+            (None, Some(z)) => p.push(Problem::new(
+                z.pos,
+                format!("{at}.authorizer"),
+                "an authorizer is named by CUSTOM or COGNITO_USER_POOLS methods only",
+            )),
+            (Some(_), None) => p.push(Problem::new(
+                r.method.pos,
+                format!("{at}.authorizer"),
+                "a CUSTOM or COGNITO_USER_POOLS method names its authorizer",
+            )),
+            (Some(cognito), Some(z)) => {
+                match a.authorizers.iter().find(|x| x.id.value == z.value) {
+                    None => p.push(Problem::new(
+                        z.pos,
+                        format!("{at}.authorizer"),
+                        format!(
+                            "unknown authorizer `{}` (known: {})",
+                            z.value,
+                            a.authorizers
+                                .iter()
+                                .map(|x| x.id.value.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    )),
+                    Some(x) if (x.kind.value == AuthorizerType::CognitoUserPools) != cognito => {
+                        p.push(Problem::new(
+                            z.pos,
+                            format!("{at}.authorizer"),
+                            format!(
+                                "`{}` is a {} authorizer; the method's authorization needs a {} one",
+                                z.value,
+                                if cognito { "Lambda" } else { "Cognito user pool" },
+                                if cognito { "Cognito user pool" } else { "Lambda" }
+                            ),
+                        ));
+                    }
+                    Some(_) => {}
+                }
+            }
+            (None, None) => {}
+        }
     }
 }
 

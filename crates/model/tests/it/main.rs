@@ -387,6 +387,27 @@ fn security_policies_are_checked() {
     );
 }
 
+/// Authorizers: a CUSTOM or COGNITO_USER_POOLS method names one of its kind; Lambda tokens answer
+/// with a policy or `unauthorized`; identity policies have no Principal.
+#[test]
+fn authorizers_are_checked() {
+    let api = broken(
+        "      stages: [prod]\n  custom_domains:",
+        "      stages: [prod]\n      authorizers:\n        - { id: pool, type: COGNITO_USER_POOLS, tokens: [{ value: t, policy: { Statement: [] } }] }\n        - { id: fn, type: TOKEN, tokens: [{ value: x }, { value: y, policy: { Statement: [{ Effect: Allow, Principal: \"*\", Action: \"execute-api:Invoke\", Resource: \"*\" }] } }] }\n      routes:\n        - { method: GET, path: /test, authorization: CUSTOM, authorizer: pool, integration: { type: MOCK } }\n        - { method: GET, path: /b, authorization: COGNITO_USER_POOLS, integration: { type: MOCK } }\n        - { method: GET, path: /c, authorizer: fn, integration: { type: MOCK } }\n  custom_domains:",
+    );
+    let text = error_of(&api);
+    for want in [
+        "a Cognito user pool returns no policy",
+        "a Lambda authorizer's token answers with a policy or `unauthorized: true`",
+        "an identity-based policy has no Principal",
+        "`pool` is a Cognito user pool authorizer; the method's authorization needs a Lambda one",
+        "a CUSTOM or COGNITO_USER_POOLS method names its authorizer",
+        "an authorizer is named by CUSTOM or COGNITO_USER_POOLS methods only",
+    ] {
+        assert!(text.contains(want), "{want} not in {text}");
+    }
+}
+
 /// WebSocket APIs: Regional, no policy, route keys selected by `$request.body.FIELD`; route keys
 /// belong to WebSocket (and `$default` to HTTP) APIs only.
 #[test]

@@ -91,6 +91,42 @@ pub(super) fn explain_http(f: &Facts<'_>, mut evidence: Vec<String>) -> Diagnosi
             vec![fix],
         );
     }
+    if status == 401 && et == Some(&ErrorType::Unauthorized) {
+        let sent = opts
+            .headers
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case("authorization"));
+        let cause = if sent {
+            "the method's authorizer refused the token (a Lambda authorizer answered Unauthorized, or the Cognito user pool does not accept it: expired, another pool, or not a token)"
+        } else {
+            "the method has an authorizer (Lambda or Cognito) and the request carries no token in its identity source (the Authorization header unless configured otherwise)"
+        };
+        return diag(
+            Verdict::HttpError,
+            Rule::Authorizer,
+            cause.to_owned(),
+            evidence,
+            vec!["send a valid token: -H 'Authorization: TOKEN' (or the authorizer's identity source header)".to_owned()],
+        );
+    }
+    if status == 403
+        && et == Some(&ErrorType::AccessDenied)
+        && h.body
+            .contains("User is not authorized to access this resource")
+    {
+        let explicit = h.body.contains("explicit deny");
+        return diag(
+            Verdict::HttpError,
+            Rule::Authorizer,
+            if explicit {
+                "the Lambda authorizer's policy denies this method explicitly".to_owned()
+            } else {
+                "the Lambda authorizer allowed the token, but its policy does not cover this method's ARN (a cached policy written for another method is the usual cause)".to_owned()
+            },
+            evidence,
+            vec!["return a policy whose Resource covers arn:aws:execute-api:REGION:ACCOUNT:API/STAGE/METHOD/PATH (a wildcard over the stage when results are cached)".to_owned()],
+        );
+    }
     if status == 403 && et == Some(&ErrorType::AccessDenied) {
         return access_denied(&h.body, evidence);
     }

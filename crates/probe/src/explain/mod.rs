@@ -59,6 +59,9 @@ pub enum Rule {
     /// 403 with a SigV4 error: the signature does not verify, is incomplete, or its key is
     /// unknown.
     Signature,
+    /// An authorizer refused: no token or a refused one (401), or a Lambda authorizer's policy
+    /// (403).
+    Authorizer,
     /// 403 ForbiddenException, most likely about the API key.
     ApiKey,
     /// The path names no stage (or base path).
@@ -97,7 +100,7 @@ pub enum Rule {
 
 impl Rule {
     /// Every rule, for label sets bounded in advance (`parallax watch`'s diagnosis gauge).
-    pub const ALL: [Rule; 29] = [
+    pub const ALL: [Rule; 30] = [
         Rule::Ok,
         Rule::DnsFailure,
         Rule::PrivateZoneNxdomain,
@@ -111,6 +114,7 @@ impl Rule {
         Rule::MissingAuthToken,
         Rule::AccessDenied,
         Rule::Signature,
+        Rule::Authorizer,
         Rule::ApiKey,
         Rule::UnknownStage,
         Rule::DefaultEndpointDisabled,
@@ -145,6 +149,7 @@ impl Rule {
             Rule::MissingAuthToken => "missing-auth-token",
             Rule::AccessDenied => "access-denied",
             Rule::Signature => "signature",
+            Rule::Authorizer => "authorizer",
             Rule::ApiKey => "api-key",
             Rule::UnknownStage => "unknown-stage",
             Rule::DefaultEndpointDisabled => "default-endpoint-disabled",
