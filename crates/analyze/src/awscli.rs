@@ -466,6 +466,7 @@ impl Reader<'_> {
                 &mut self.out.unknowns,
             );
             self.out.apis.push(Api {
+                account: None,
                 key: id.clone(),
                 http: false,
                 id: Some(id.clone()),
@@ -497,6 +498,7 @@ impl Reader<'_> {
                 continue;
             };
             self.out.apis.push(Api {
+                account: None,
                 key: id.clone(),
                 http: true,
                 id: Some(id.clone()),

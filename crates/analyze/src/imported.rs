@@ -162,6 +162,8 @@ pub struct Api {
     pub disable_default: Option<bool>,
     /// Its security policy and endpoint access mode, when set.
     pub security: Security,
+    /// The account that owns it, when the inputs say (a snapshot of several accounts).
+    pub account: Option<String>,
     /// Where it is declared.
     pub loc: Loc,
 }
@@ -529,7 +531,16 @@ impl Imported {
     }
 
     /// Adds another input's elements (one analysis over several files).
-    pub fn extend(&mut self, other: Imported) {
+    pub fn extend(&mut self, mut other: Imported) {
+        // Inputs of several accounts (a `collect --org` tree): each API keeps its own, so its
+        // ARN is its owner's.
+        for m in [&mut *self, &mut other] {
+            if let Some(acct) = m.account.clone() {
+                for a in m.apis.iter_mut().filter(|a| a.account.is_none()) {
+                    a.account = Some(acct.clone());
+                }
+            }
+        }
         if self.region.is_none() {
             self.region = other.region;
         }

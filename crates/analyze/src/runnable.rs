@@ -245,6 +245,7 @@ impl<'m> Builder<'m> {
             let dns_support = v.dns_support.unwrap_or(true);
             let dns_hostnames = v.dns_hostnames.unwrap_or(proven || zoned);
             self.vpcs.push(MVpc {
+                account: None,
                 id: At::bare(id),
                 cidr: At::bare(cidr),
                 dns_support,
@@ -421,6 +422,11 @@ impl<'m> Builder<'m> {
                 )
             };
             self.apis.push(MApi {
+                account: a
+                    .account
+                    .clone()
+                    .filter(|x| Some(x) != m.account.as_ref() && x.len() == 12)
+                    .map(At::bare),
                 id: At::bare(id),
                 name: a.name.clone(),
                 protocol,
@@ -490,6 +496,8 @@ impl<'m> Builder<'m> {
                     || c.target_domain.as_deref() == Some(&d.key)
             });
             self.custom_domains.push(CustomDomain {
+                account: None,
+                shared_with: Vec::new(),
                 name: At::bare(name),
                 endpoint_type: At::bare(match kind {
                     ApiKind::Edge => EndpointType::Edge,
@@ -564,6 +572,8 @@ impl<'m> Builder<'m> {
                     return None;
                 }
                 Some(ResolverRule {
+                    account: None,
+                    shared_with: Vec::new(),
                     id: At::bare(r.key.clone()),
                     domain: At::bare(r.domain.parse().ok()?),
                     kind: if r.forward {
@@ -616,6 +626,7 @@ impl<'m> Builder<'m> {
             })
             .collect();
         let t = Topology {
+            organizations: Vec::new(),
             account: At::bare(account),
             region: At::bare(region),
             front_doors: FrontDoors {
@@ -706,6 +717,8 @@ fn profiles(
             }
         }
         out.push(parallax_model::topology::Profile {
+            account: None,
+            shared_with: Vec::new(),
             id: At::bare(id),
             vpcs: profile_vpcs,
             hosted_zones,

@@ -545,6 +545,7 @@ impl Reader {
             "aws_api_gateway_base_path_mapping" => self.base_path_mapping(r),
             "aws_api_gateway_method" => self.method(r),
             "aws_apigatewayv2_api" => self.out.apis.push(Api {
+                account: None,
                 key: r.address.clone(),
                 http: true,
                 id: r.s("id"),
@@ -668,6 +669,7 @@ impl Reader {
         }
         let security = r.security(&mut self.out);
         self.out.apis.push(Api {
+            account: None,
             key: r.address.clone(),
             http: false,
             id: r.s("id"),

@@ -88,6 +88,7 @@ impl Definition {
             security_policy: self.security_policy,
             endpoint_access_mode: self.endpoint_access_mode,
             authorizers: Vec::new(),
+            account: None,
         }
     }
 }

@@ -406,6 +406,11 @@ const KEYS: &[KeyInfo] = &[
         Origin::SecureTransport,
     ),
     key("aws:SourceArn", KeyType::Arn, Origin::ServiceOnly),
+    // Set when an AWS service calls on a resource's behalf, never on a direct call (IAM global
+    // condition keys): absent here.
+    key("aws:SourceAccount", KeyType::String, Origin::ServiceOnly),
+    key("aws:SourceOrgID", KeyType::String, Origin::ServiceOnly),
+    key("aws:SourceOrgPaths", KeyType::String, Origin::ServiceOnly),
     key("aws:SourceIp", KeyType::Ip, Origin::SourceIp),
     key("aws:SourceVpc", KeyType::String, Origin::SourceVpc),
     key("aws:SourceVpce", KeyType::String, Origin::SourceVpce),

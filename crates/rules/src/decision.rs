@@ -139,6 +139,8 @@ struct ApiEntry {
     routes: Vec<RouteEntry>,
     policy: Option<PolicyEntry>,
     vpc_endpoints: HashSet<VpceId>,
+    /// The account that owns it: its ARN's, and the side of "same account" for signed callers.
+    account: String,
     disable_default: bool,
     /// Endpoint access mode STRICT.
     strict: bool,
@@ -326,7 +328,6 @@ pub struct Admitted<'t> {
 #[derive(Debug)]
 pub struct Tables {
     region: Region,
-    account: String,
     apis: HashMap<ApiId, ApiEntry>,
     domains: HashMap<String, DomainEntry>,
     endpoint_vpc: HashMap<VpceId, VpcId>,
@@ -335,6 +336,8 @@ pub struct Tables {
     usage: Usage,
     /// The IAM identities' identity-based policies, by ARN (none: nothing allowed).
     identities: HashMap<String, Option<PolicyEntry>>,
+    /// Each member account's organization (`aws:PrincipalOrgID`).
+    organizations: HashMap<String, String>,
 }
 
 impl Tables {
@@ -430,6 +433,7 @@ impl Tables {
                     }),
                     vpc_endpoints: a.vpc_endpoints.iter().map(|v| v.value.clone()).collect(),
                     disable_default: a.disable_execute_api_endpoint,
+                    account: t.owner(a.account.as_ref()).to_owned(),
                     strict: a.endpoint_access_mode.as_ref().is_some_and(|m| {
                         m.value == parallax_model::topology::EndpointAccessMode::Strict
                     }),
@@ -442,7 +446,7 @@ impl Tables {
             .iter()
             .map(|d| {
                 let private = (d.endpoint_type.value == EndpointType::Private).then(|| {
-                    let arn = d.private_arn(&t.region.value, &t.account.value);
+                    let arn = d.private_arn(&t.region.value, t.owner(d.account.as_ref()));
                     PrivateDomain {
                         access: d
                             .access_associations
@@ -495,8 +499,16 @@ impl Tables {
             .collect();
         Tables {
             identities,
+            organizations: t
+                .organizations
+                .iter()
+                .flat_map(|o| {
+                    o.accounts
+                        .iter()
+                        .map(|a| (a.value.clone(), o.id.value.clone()))
+                })
+                .collect(),
             region: t.region.value.clone(),
-            account: t.account.value.clone(),
             apis,
             domains,
             endpoint_vpc: t
@@ -778,9 +790,11 @@ impl Tables {
                     return Err(Reject::MissingAuthenticationToken);
                 }
                 crate::sigv4::Signature::Failed(f) => return Err(Reject::Signature(f.clone())),
-                crate::sigv4::Signature::Valid { arn, account } => {
-                    Some(crate::policy::Principal { arn, account })
-                }
+                crate::sigv4::Signature::Valid { arn, account } => Some(crate::policy::Principal {
+                    arn,
+                    account,
+                    org: self.organizations.get(account.as_str()).map(String::as_str),
+                }),
             }
         } else {
             None
@@ -801,7 +815,7 @@ impl Tables {
         let relative = format!("{stage}/{}/{}", method.as_str(), rest.join("/"));
         let arn = format!(
             "arn:aws:execute-api:{}:{}:{api_id}/{relative}",
-            self.region, self.account
+            self.region, api.account
         );
         let caller = Caller {
             arn: &arn,
@@ -879,7 +893,7 @@ impl Tables {
                     Some(Some(PolicyEntry::Unusable)) => Decision::ExplicitDeny,
                     _ => Decision::NoAllow,
                 };
-                let same_account = p.account == self.account;
+                let same_account = p.account == api.account;
                 match (resource, identity) {
                     (Verdict::ExplicitDeny, _) | (_, Decision::ExplicitDeny) => {
                         Decision::ExplicitDeny

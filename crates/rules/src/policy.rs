@@ -41,6 +41,8 @@ pub struct Principal<'a> {
     pub arn: &'a str,
     /// Its account, for `aws:PrincipalAccount`.
     pub account: &'a str,
+    /// Its account's organization, for `aws:PrincipalOrgID`.
+    pub org: Option<&'a str>,
 }
 
 /// What a resource policy says to a signed caller (API Gateway's "How API Gateway resource
@@ -169,6 +171,7 @@ fn context(k: &Condition, c: &Caller<'_>) -> Option<Vec<String>> {
             match k.key.name {
                 "aws:PrincipalArn" => one(p.arn),
                 "aws:PrincipalAccount" => one(p.account),
+                "aws:PrincipalOrgID" => p.org.and_then(one),
                 "aws:PrincipalType" => one(if p.arn.contains(":assumed-role/") {
                     "AssumedRole"
                 } else if p.arn.ends_with(":root") {

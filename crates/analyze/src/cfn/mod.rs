@@ -494,6 +494,7 @@ impl Reader<'_> {
             .map(|v| v.text())
             .unwrap_or_else(|| r.key.clone());
         self.out.apis.push(Api {
+            account: None,
             key: r.key.clone(),
             http: true,
             id: None,
@@ -791,6 +792,7 @@ impl Reader<'_> {
         }
         let security = self.security(&r, def);
         self.out.apis.push(Api {
+            account: None,
             key: r.key.clone(),
             http: false,
             id: None,
@@ -1187,6 +1189,7 @@ pub fn import_definition(root: &Node, file: &str) -> Imported {
         out.authorizers.push((me.clone(), *k, loc.clone()));
     }
     out.apis.push(Api {
+        account: None,
         key: key.clone(),
         http: false,
         id: None,

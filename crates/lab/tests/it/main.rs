@@ -52,18 +52,15 @@ macro_rules! scenario_tests {
 
 scenario_tests! {
     scenario_api_keys => "api-keys.yaml",
-    scenario_authorizers => "authorizers.yaml",
     scenario_cname_shadowed => "cname-shadowed.yaml",
     scenario_fixes => "fixes.yaml",
     scenario_hub_and_spoke => "hub-and-spoke.yaml",
-    scenario_iam_authorization => "iam-authorization.yaml",
     scenario_mutual_tls => "mutual-tls.yaml",
     scenario_onprem_hybrid => "onprem-hybrid.yaml",
     scenario_openapi_import => "openapi-import.yaml",
     scenario_private_api => "private-api.yaml",
     scenario_private_custom_domain => "private-custom-domain.yaml",
     scenario_route53_profile => "route53-profile.yaml",
-    scenario_security_policies => "security-policies.yaml",
     scenario_seed_incident => "seed-incident.yaml",
     scenario_source_ip => "source-ip.yaml",
     scenario_websocket => "websocket.yaml",

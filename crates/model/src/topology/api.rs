@@ -90,6 +90,9 @@ pub struct Api {
     /// fields); `$request.body.action` when absent.
     #[serde(default)]
     pub route_selection_expression: Option<At<String>>,
+    /// The account that owns it (its ARN's); the topology's `account` when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<At<String>>,
     /// Its authorizers (Lambda or Cognito), with their answers per token.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub authorizers: Vec<super::Authorizer>,

@@ -141,6 +141,13 @@ pub struct ResolverRule {
     /// Where a FORWARD rule sends queries (a Resolver outbound endpoint's targets).
     #[serde(default)]
     pub targets: Vec<At<Target>>,
+    /// The account that owns it; the topology's `account` when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<At<String>>,
+    /// RAM: the accounts (or organization ids `o-…`) it is shared with; VPCs of other accounts
+    /// may be associated only when theirs is among them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shared_with: Vec<At<String>>,
 }
 
 /// What a Resolver rule does.
@@ -205,6 +212,13 @@ pub struct Profile {
     /// Interface endpoints whose private DNS names the profile carries to its VPCs.
     #[serde(default)]
     pub endpoints: Vec<At<VpceId>>,
+    /// The account that owns it; the topology's `account` when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<At<String>>,
+    /// RAM: the accounts (or organization ids `o-…`) it is shared with; VPCs of other accounts
+    /// may be associated only when theirs is among them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shared_with: Vec<At<String>>,
 }
 
 /// A Route 53 Resolver inbound endpoint: addresses in a VPC that networks outside AWS forward

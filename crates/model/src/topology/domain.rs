@@ -46,6 +46,13 @@ pub struct CustomDomain {
     /// name when absent.
     #[serde(default)]
     pub domain_name_id: Option<At<String>>,
+    /// The account that owns it; the topology's `account` when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<At<String>>,
+    /// RAM: the accounts (or organization ids `o-…`) it is shared with; endpoints of other accounts
+    /// may have an access association only when theirs is among them (a private domain).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shared_with: Vec<At<String>>,
     /// The domain's security policy: the TLS versions its handshakes accept.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub security_policy: Option<At<SecurityPolicy>>,

@@ -69,6 +69,10 @@ pub struct Topology {
     /// The usage plans, with their API keys.
     #[serde(default)]
     pub usage_plans: Vec<UsagePlan>,
+    /// AWS Organizations: which accounts belong to which organization (`aws:PrincipalOrgID`,
+    /// RAM shares to an organization).
+    #[serde(default)]
+    pub organizations: Vec<Organization>,
     /// IAM identities whose access keys sign requests (SigV4) to methods with `AWS_IAM`
     /// authorization, with their identity-based policies.
     #[serde(default)]
@@ -199,6 +203,33 @@ pub fn stable_token(seed: &str, len: usize) -> String {
 }
 
 impl Topology {
+    /// The account that owns an element whose own `account` is `own`: it, or the topology's.
+    pub fn owner<'a>(&'a self, own: Option<&'a At<String>>) -> &'a str {
+        own.map_or(self.account.value.as_str(), |a| a.value.as_str())
+    }
+
+    /// The account that owns a VPC (and its endpoints); the topology's for an unknown VPC.
+    pub fn vpc_account(&self, id: &VpcId) -> &str {
+        self.owner(self.vpc(id).and_then(|v| v.account.as_ref()))
+    }
+
+    /// The organization an account belongs to.
+    pub fn organization_of(&self, account: &str) -> Option<&str> {
+        self.organizations
+            .iter()
+            .find(|o| o.accounts.iter().any(|a| a.value == account))
+            .map(|o| o.id.value.as_str())
+    }
+
+    /// Whether a resource of `owner`, shared (RAM) with `shared_with`, reaches `account`: its
+    /// owner's own, or shared with the account or with its organization.
+    pub fn shared_with(&self, owner: &str, shared_with: &[At<String>], account: &str) -> bool {
+        owner == account
+            || shared_with.iter().any(|s| {
+                s.value == account || Some(s.value.as_str()) == self.organization_of(account)
+            })
+    }
+
     /// The VPC with this id.
     pub fn vpc(&self, id: &VpcId) -> Option<&Vpc> {
         self.vpcs.iter().find(|v| v.id.value == *id)

@@ -285,3 +285,13 @@ impl IamPrincipal {
         self.arn.value.split(':').nth(4).unwrap_or("")
     }
 }
+
+/// An AWS organization and its member accounts.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Organization {
+    /// Its id, `o-` and 10 to 32 lower-case letters and digits.
+    pub id: crate::pos::At<String>,
+    /// Its member accounts.
+    pub accounts: Vec<crate::pos::At<String>>,
+}

@@ -38,10 +38,113 @@ impl Topology {
         self.check_custom_domains(&mut p, &apis);
         self.check_usage_plans(&mut p, &apis);
         self.check_iam_principals(&mut p);
+        self.check_accounts(&mut p);
         self.check_vantages(&mut p, &vpcs);
         p.sort_by_key(|p| p.pos);
         p
     }
+    /// Several accounts: every account id is 12 digits, organizations are `o-…` with member
+    /// accounts, and a Resolver rule, a Route 53 Profile or a private custom domain name of one
+    /// account reaches another account's VPC or endpoint only when shared with it through RAM
+    /// (the account, or its organization).
+    fn check_accounts(&self, p: &mut Vec<Problem>) {
+        let twelve = |a: &At<String>, field: String, p: &mut Vec<Problem>| {
+            if a.value.len() != 12 || !a.value.bytes().all(|b| b.is_ascii_digit()) {
+                p.push(Problem::new(a.pos, field, "an account id is 12 digits"));
+            }
+        };
+        for (i, v) in self.vpcs.iter().enumerate() {
+            if let Some(a) = &v.account {
+                twelve(a, format!("vpcs[{i}].account"), p);
+            }
+        }
+        for (i, a) in self.apis.iter().enumerate() {
+            if let Some(x) = &a.account {
+                twelve(x, format!("apis[{i}].account"), p);
+            }
+        }
+        for (i, o) in self.organizations.iter().enumerate() {
+            let id = &o.id.value;
+            let ok = id.strip_prefix("o-").is_some_and(|r| {
+                (10..=32).contains(&r.len())
+                    && r.bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+            });
+            if !ok {
+                p.push(Problem::new(
+                    o.id.pos,
+                    format!("organizations[{i}].id"),
+                    "an organization id is `o-` and 10 to 32 lower-case letters and digits",
+                ));
+            }
+            for (j, a) in o.accounts.iter().enumerate() {
+                twelve(a, format!("organizations[{i}].accounts[{j}]"), p);
+            }
+        }
+        let reach = |what: String,
+                     owner: &str,
+                     shared: &[At<String>],
+                     vpc: &At<VpcId>,
+                     p: &mut Vec<Problem>| {
+            let theirs = self.vpc_account(&vpc.value);
+            if !self.shared_with(owner, shared, theirs) {
+                p.push(Problem::new(
+                    vpc.pos,
+                    what,
+                    format!(
+                        "{} belongs to account {theirs}, and this is account {owner}'s, not shared with it (RAM: shared_with)",
+                        vpc.value
+                    ),
+                ));
+            }
+        };
+        for (i, r) in self.resolver_rules.iter().enumerate() {
+            let owner = self.owner(r.account.as_ref());
+            for (j, v) in r.vpcs.iter().enumerate() {
+                reach(
+                    format!("resolver_rules[{i}].vpcs[{j}]"),
+                    owner,
+                    &r.shared_with,
+                    v,
+                    p,
+                );
+            }
+        }
+        for (i, r) in self.profiles.iter().enumerate() {
+            let owner = self.owner(r.account.as_ref());
+            for (j, v) in r.vpcs.iter().enumerate() {
+                reach(
+                    format!("profiles[{i}].vpcs[{j}]"),
+                    owner,
+                    &r.shared_with,
+                    v,
+                    p,
+                );
+            }
+        }
+        for (i, d) in self.custom_domains.iter().enumerate() {
+            if let Some(a) = &d.account {
+                twelve(a, format!("custom_domains[{i}].account"), p);
+            }
+            let owner = self.owner(d.account.as_ref());
+            for (j, e) in d.access_associations.iter().enumerate() {
+                if let Some(vpc) = self.endpoint(&e.value).map(|x| &x.vpc) {
+                    let theirs = self.vpc_account(&vpc.value);
+                    if !self.shared_with(owner, &d.shared_with, theirs) {
+                        p.push(Problem::new(
+                            e.pos,
+                            format!("custom_domains[{i}].access_associations[{j}]"),
+                            format!(
+                                "{} belongs to account {theirs}; the domain name is account {owner}'s and not shared with it (RAM: shared_with), so the association cannot be made",
+                                e.value
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
+    }
+
     /// IAM identities: an IAM (or STS assumed-role) ARN with a 12-digit account, an access key
     /// id of AWS's form, given once, and an identity-based policy without principals.
     fn check_iam_principals(&self, p: &mut Vec<Problem>) {

@@ -26,6 +26,9 @@ pub struct Vpc {
     /// `enableDnsHostnames`: AWS's default is off outside the default VPC.
     #[serde(default)]
     pub dns_hostnames: bool,
+    /// The account that owns it; the topology's `account` when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<At<String>>,
 }
 
 pub(super) fn yes() -> bool {

@@ -408,6 +408,29 @@ fn authorizers_are_checked() {
     }
 }
 
+/// Several accounts: account ids are 12 digits, and a Resolver rule or a private custom domain of
+/// one account reaches another account's VPC or endpoint only when shared with it (RAM).
+#[test]
+fn accounts_and_shares_are_checked() {
+    let s = broken(
+        "      dns_hostnames: true\n",
+        "      dns_hostnames: true\n      account: \"222222222222\"\n  resolver_rules:\n    - { id: rslvr-rr-0a1b2c3d4e5f60718, domain: corp.example.com, vpcs: [vpc-0a1b2c3d], targets: [10.9.0.2], account: \"111122223333\" }\n    - { id: rslvr-rr-0a1b2c3d4e5f60719, domain: lab.example.com, vpcs: [vpc-0a1b2c3d], targets: [10.9.0.2], account: \"333333333333\", shared_with: [o-a1b2c3d4e5] }\n  organizations:\n    - { id: o-a1b2c3d4e5, accounts: [\"222222222222\", \"12\"] }\n",
+    );
+    let text = error_of(&s);
+    assert!(
+        text.contains("resolver_rules[0].vpcs[0]: vpc-0a1b2c3d belongs to account 222222222222, and this is account 111122223333's, not shared with it (RAM: shared_with)"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("resolver_rules[1]"),
+        "shared with the organization: {text}"
+    );
+    assert!(
+        text.contains("organizations[0].accounts[1]: an account id is 12 digits"),
+        "{text}"
+    );
+}
+
 /// WebSocket APIs: Regional, no policy, route keys selected by `$request.body.FIELD`; route keys
 /// belong to WebSocket (and `$default` to HTTP) APIs only.
 #[test]
