@@ -98,28 +98,30 @@ impl Topology {
                 ));
             }
         };
-        for (i, r) in self.resolver_rules.iter().enumerate() {
-            let owner = self.owner(r.account.as_ref());
-            for (j, v) in r.vpcs.iter().enumerate() {
-                reach(
-                    format!("resolver_rules[{i}].vpcs[{j}]"),
-                    owner,
+        let shareable = self
+            .resolver_rules
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                (
+                    format!("resolver_rules[{i}]"),
+                    &r.account,
                     &r.shared_with,
-                    v,
-                    p,
-                );
-            }
-        }
-        for (i, r) in self.profiles.iter().enumerate() {
-            let owner = self.owner(r.account.as_ref());
-            for (j, v) in r.vpcs.iter().enumerate() {
-                reach(
-                    format!("profiles[{i}].vpcs[{j}]"),
-                    owner,
+                    &r.vpcs,
+                )
+            })
+            .chain(self.profiles.iter().enumerate().map(|(i, r)| {
+                (
+                    format!("profiles[{i}]"),
+                    &r.account,
                     &r.shared_with,
-                    v,
-                    p,
-                );
+                    &r.vpcs,
+                )
+            }));
+        for (at, account, shared, vpcs) in shareable {
+            let owner = self.owner(account.as_ref());
+            for (j, v) in vpcs.iter().enumerate() {
+                reach(format!("{at}.vpcs[{j}]"), owner, shared, v, p);
             }
         }
         for (i, d) in self.custom_domains.iter().enumerate() {

@@ -74,7 +74,7 @@ fn the_fixture_and_the_seed_are_valid() {
 
 #[test]
 fn unknown_field() {
-    assert_snapshot!(error_of(&broken("      dns_hostnames: true", "      dns_hostnames: true\n      dns_hostname: true")), @"bad.yaml:9:7: dns_hostname: unknown field `dns_hostname`, expected one of id, cidr, dns_support, dns_hostnames");
+    assert_snapshot!(error_of(&broken("      dns_hostnames: true", "      dns_hostnames: true\n      dns_hostname: true")), @"bad.yaml:9:7: dns_hostname: unknown field `dns_hostname`, expected one of id, cidr, dns_support, dns_hostnames, account");
 }
 
 #[test]
