@@ -23,6 +23,8 @@
 //! - `context`: what request handling reads of the gateway and of its connection.
 //! - `record`: the access-log line and metrics of one request, once its response has ended.
 //! - `request_id`: `x-amzn-RequestId` and the random bytes behind ids.
+//! - `sigv4`: SigV4 verification of requests to `AWS_IAM` methods (the aws-sigv4 crate), with
+//!   the topology's access keys.
 //!
 //! What to answer (refusals, the canonical request, routes, policies, usage plans, the order of
 //! checks) is `parallax-rules`' `refusal`, `request`, `route`, `policy`, `usage_plan` and

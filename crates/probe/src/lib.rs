@@ -17,6 +17,7 @@
 //! - [`writeout`]: curl's exit codes and `-w` variables, from what was observed.
 //! - [`websocket`]: `ws://`/`wss://`: the opening handshake's key and accept check, one message
 //!   sent and one read.
+//! - [`sigv4`]: signing the request with SigV4 as `curl --aws-sigv4` does.
 
 mod certificate;
 pub mod curl;
