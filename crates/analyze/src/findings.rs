@@ -449,7 +449,7 @@ fn resource_policies(m: &Imported, out: &mut Found) {
             }
             Some(kind @ (ApiKind::Regional | ApiKind::Edge)) => {
                 let Some(p) = a.policy.as_ref() else { continue };
-                let why = match internet_decision(p) {
+                let why = match internet_decision(p, a.id.as_deref()) {
                     InternetDecision::Denied(Decision::ExplicitDeny) => "denies every",
                     InternetDecision::Denied(_) => "allows no",
                     InternetDecision::Allowed | InternetDecision::NotJudged => continue,
@@ -806,6 +806,8 @@ fn endpoint_policy_blocks(m: &Imported, push: &mut dyn FnMut(String, &Loc)) {
                 a.id.clone()
                     .unwrap_or_else(|| parallax_model::topology::stable_token(&a.key, 10));
             let relative = "prod/GET/";
+            // The API's own account (inputs of several accounts), else the inputs' one.
+            let account = a.account.as_deref().unwrap_or(account);
             let arn = format!("arn:aws:execute-api:{region}:{account}:{api_id}/{relative}");
             let caller = Caller {
                 arn: &arn,
@@ -1147,7 +1149,7 @@ enum InternetDecision {
 /// operators"). Every distinct answer the policy's own values can give is tried: an address
 /// inside each `aws:SourceIp` range and addresses outside them all, and each `aws:UserAgent` or
 /// `aws:Referer` value the policy names, and neither.
-fn internet_decision(p: &Value) -> InternetDecision {
+fn internet_decision(p: &Value, api_id: Option<&str>) -> InternetDecision {
     use parallax_model::policy::Origin;
     use parallax_rules::policy::{Caller, Decision, Policy, evaluate};
     let named_principal = statements(p).iter().any(|s| match s.get("Principal") {
@@ -1167,6 +1169,26 @@ fn internet_decision(p: &Value) -> InternetDecision {
     // one there (an imported endpoint id) is no reason not to judge. Unknown elsewhere is.
     let mut p = p.clone();
     for s in statement_list_mut(&mut p) {
+        // The API's id, account and Region are often made up here (or `${…}` references):
+        // an execute-api ARN is judged by what follows the API id, as `execute-api:/…` is.
+        for element in ["Resource", "NotResource"] {
+            let relative = |v: &mut Value| {
+                if let Value::String(r) = v
+                    && r.starts_with("arn:")
+                    && r.split(':').nth(2) == Some("execute-api")
+                    && let Some((id, rest)) =
+                        r.splitn(6, ':').nth(5).and_then(|x| x.split_once('/'))
+                    && (id == "*" || id.contains("${") || api_id.is_none_or(|a| a == id))
+                {
+                    *r = format!("execute-api:/{rest}");
+                }
+            };
+            match s.get_mut(element) {
+                Some(Value::Array(list)) => list.iter_mut().for_each(relative),
+                Some(one) => relative(one),
+                None => {}
+            }
+        }
         if let Some(Value::Object(ops)) = s.get_mut("Condition") {
             for keys in ops.values_mut() {
                 if let Value::Object(k) = keys {
@@ -1571,6 +1593,33 @@ mod id_tests {
         );
         let rule = &s["runs"][0]["tool"]["driver"]["rules"][0];
         assert_ne!(rule["fullDescription"], rule["shortDescription"]);
+    }
+
+    /// PX007's judgement reads execute-api ARNs of any account and Region by what follows the
+    /// API id, so a policy written for the real account (unknown here) is judged as written;
+    /// another API's ARN stays another API's.
+    #[test]
+    fn internet_decision_reads_arns_of_any_account() {
+        let allow_arn = json!({"Statement":[{"Effect":"Allow","Principal":"*","Action":"execute-api:Invoke",
+            "Resource":"arn:aws:execute-api:eu-west-1:222222222222:abc123defg/*"}]});
+        assert!(matches!(
+            internet_decision(&allow_arn, Some("abc123defg")),
+            InternetDecision::Allowed
+        ));
+        assert!(matches!(
+            internet_decision(&allow_arn, None),
+            InternetDecision::Allowed
+        ));
+        assert!(matches!(
+            internet_decision(&allow_arn, Some("zzz999yyyx")),
+            InternetDecision::Denied(_)
+        ));
+        let vpc_only = json!({"Statement":[{"Effect":"Allow","Principal":"*","Action":"execute-api:Invoke",
+            "Resource":"arn:aws:execute-api:*:*:*/*","Condition":{"StringEquals":{"aws:SourceVpc":"vpc-1"}}}]});
+        assert!(matches!(
+            internet_decision(&vpc_only, None),
+            InternetDecision::Denied(Decision::NoAllow)
+        ));
     }
 
     /// Every rule has its page (`docs/rules/PXnnn.md`) with its name, its severity and the
