@@ -43,7 +43,8 @@ pub struct CurlFlags {
     pub user: Option<String>,
     /// Sign the request with AWS SigV4, as curl: `aws:amz[:REGION[:SERVICE]]` (Region and
     /// service from an execute-api host name when left out). The credentials are --user
-    /// KEY:SECRET, else AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (with AWS_SESSION_TOKEN).
+    /// KEY:SECRET, else AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (with AWS_SESSION_TOKEN),
+    /// else the shared credentials file's AWS_PROFILE (or default) profile.
     #[arg(long = "aws-sigv4", value_name = "PROVIDER")]
     pub aws_sigv4: Option<String>,
     /// The request body (`@FILE` reads a file).
@@ -801,6 +802,59 @@ fn read_certs_uncached(
     }
     Ok(certs)
 }
+/// The standard chain's next link: the shared credentials file (`AWS_SHARED_CREDENTIALS_FILE`,
+/// else `~/.aws/credentials`), profile `AWS_PROFILE` (else `default`): its
+/// `aws_access_key_id`, `aws_secret_access_key` and `aws_session_token`.
+fn shared_credentials(
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<(String, String, Option<String>), String> {
+    let none = "needs credentials: --user KEY:SECRET, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or a profile in the shared credentials file".to_owned();
+    let path = env("AWS_SHARED_CREDENTIALS_FILE")
+        .map(std::path::PathBuf::from)
+        .or_else(|| env("HOME").map(|h| std::path::Path::new(&h).join(".aws/credentials")));
+    let Some(path) = path else {
+        return Err(none);
+    };
+    let profile = env("AWS_PROFILE").unwrap_or_else(|| "default".to_owned());
+    let text = match parallax_model::input::read_config_bytes(&path) {
+        Ok(b) => String::from_utf8(b).map_err(|_| format!("{}: not UTF-8 text", path.display()))?,
+        Err(parallax_model::input::InputError::Unreadable(e))
+            if e.kind() == std::io::ErrorKind::NotFound =>
+        {
+            return Err(none);
+        }
+        Err(e) => return Err(format!("{}: {e}", path.display())),
+    };
+    let mut section = String::new();
+    let (mut key, mut secret, mut token) = (None, None, None);
+    for line in text.lines() {
+        let line = line.trim();
+        if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            section = name.trim().to_owned();
+            continue;
+        }
+        if section != profile {
+            continue;
+        }
+        if let Some((k, v)) = line.split_once('=') {
+            let v = v.trim().to_owned();
+            match k.trim() {
+                "aws_access_key_id" => key = Some(v),
+                "aws_secret_access_key" => secret = Some(v),
+                "aws_session_token" => token = Some(v),
+                _ => {}
+            }
+        }
+    }
+    match (key, secret) {
+        (Some(k), Some(s)) => Ok((k, s, token)),
+        _ => Err(format!(
+            "{none}: {} has no aws_access_key_id and aws_secret_access_key under [{profile}]",
+            path.display()
+        )),
+    }
+}
+
 /// `--aws-sigv4 PROVIDER` with `--user KEY:SECRET` (or the standard environment variables),
 /// read as curl reads them: `aws:amz[:REGION[:SERVICE]]`.
 fn sigv4_spec(provider: &str, user: Option<&str>) -> Result<crate::sigv4::SigV4, FlagError> {
@@ -830,11 +884,7 @@ fn sigv4_spec(provider: &str, user: Option<&str>) -> Result<crate::sigv4::SigV4,
         }
         None => match (env("AWS_ACCESS_KEY_ID"), env("AWS_SECRET_ACCESS_KEY")) {
             (Some(k), Some(s)) => (k, s, env("AWS_SESSION_TOKEN")),
-            _ => {
-                return Err(bad(
-                    "needs credentials: --user KEY:SECRET, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY".to_owned(),
-                ));
-            }
+            _ => shared_credentials(&env).map_err(bad)?,
         },
     };
     if key.is_empty() || secret.is_empty() {
@@ -849,4 +899,45 @@ fn sigv4_spec(provider: &str, user: Option<&str>) -> Result<crate::sigv4::SigV4,
         secret_access_key: secret,
         session_token: token,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    /// The shared credentials file as the AWS CLI writes it: the profile AWS_PROFILE names, else
+    /// `default`.
+    #[test]
+    fn shared_credentials_file() {
+        let dir = std::env::temp_dir().join(format!("parallax-creds-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let file = dir.join("credentials");
+        std::fs::write(
+            &file,
+            "[default]\naws_access_key_id = AKIADEFAULT00000001\naws_secret_access_key = d3f\n\n[ops]\naws_access_key_id=AKIAOPS000000000001\naws_secret_access_key=0ps\naws_session_token = t0k\n",
+        )
+        .expect("write");
+        let path = file.display().to_string();
+        let env = |profile: Option<&'static str>| {
+            let path = path.clone();
+            move |k: &str| match k {
+                "AWS_SHARED_CREDENTIALS_FILE" => Some(path.clone()),
+                "AWS_PROFILE" => profile.map(str::to_owned),
+                _ => None,
+            }
+        };
+        assert_eq!(
+            super::shared_credentials(&env(None)),
+            Ok(("AKIADEFAULT00000001".into(), "d3f".into(), None))
+        );
+        assert_eq!(
+            super::shared_credentials(&env(Some("ops"))),
+            Ok((
+                "AKIAOPS000000000001".into(),
+                "0ps".into(),
+                Some("t0k".into())
+            ))
+        );
+        let missing = super::shared_credentials(&env(Some("nope"))).expect_err("no such profile");
+        assert!(missing.contains("under [nope]"), "{missing}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

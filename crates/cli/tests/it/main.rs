@@ -1663,6 +1663,10 @@ fn signing_and_tls_flags_are_checked() {
             .arg("https://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com/prod/x")
             .env_remove("AWS_ACCESS_KEY_ID")
             .env_remove("AWS_SECRET_ACCESS_KEY")
+            .env(
+                "AWS_SHARED_CREDENTIALS_FILE",
+                "/nonexistent/parallax/credentials",
+            )
             .output()
             .expect("runs");
         let err = String::from_utf8_lossy(&out.stderr);
