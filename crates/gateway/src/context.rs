@@ -36,7 +36,14 @@ pub(crate) struct Shared {
     pub(crate) proxy_protocol: bool,
     pub(crate) metrics: Option<Arc<crate::metrics::GatewayMetrics>>,
     pub(crate) http2: crate::server::Http2Limits,
+    /// The bytes all requests together may hold read whole at once (SigV4-signed bodies):
+    /// permits of 1 KiB, [`SIGNED_BODY_BUDGET`] in all.
+    pub(crate) signed_bodies: Arc<tokio::sync::Semaphore>,
 }
+
+/// The bytes of signed bodies held at once across the gateway: 64 MiB (six bodies at the
+/// 10 MB limit); a request that would go over waits for room (within the integration timeout).
+pub const SIGNED_BODY_BUDGET: usize = 64 * 1024 * 1024;
 
 /// What a request knows about its connection.
 pub(crate) struct Conn {

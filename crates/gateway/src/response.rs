@@ -43,15 +43,31 @@ pub(crate) async fn handle(
     // A SigV4-signed request whose body is part of the signature is read whole first (within
     // the payload limit and the integration timeout); every other body streams.
     let (parts, body) = req.into_parts();
+    // The room the body takes in the gateway-wide budget of signed bodies, held until the
+    // request is answered: its Content-Length, or the limit when it does not say.
+    let mut _room = None;
     let (body, early) = if crate::sigv4::Keys::needs_body(&parts) {
-        let read = tokio::time::timeout(
-            Duration::from_secs(29),
-            Limited::new(body, MAX_BODY).collect(),
-        )
+        let declared = parts
+            .headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok())
+            .unwrap_or(MAX_BODY)
+            .min(MAX_BODY);
+        let permits = u32::try_from(declared.div_ceil(1024).max(1)).unwrap_or(u32::MAX);
+        let budget = shared.signed_bodies.clone();
+        let read = tokio::time::timeout(Duration::from_secs(29), async move {
+            let permit = budget.acquire_many_owned(permits).await;
+            let body = Limited::new(body, MAX_BODY).collect().await;
+            (permit, body)
+        })
         .await;
         match read {
-            Ok(Ok(c)) => (InBody::Buffered(Some(c.to_bytes())), None),
-            Ok(Err(e))
+            Ok((Ok(permit), Ok(c))) => {
+                _room = Some(permit);
+                (InBody::Buffered(Some(c.to_bytes())), None)
+            }
+            Ok((_, Err(e)))
                 if e.downcast_ref::<http_body_util::LengthLimitError>()
                     .is_some() =>
             {

@@ -227,6 +227,9 @@ impl Gateway {
             proxy_protocol: config.proxy_protocol,
             metrics: config.metrics.clone(),
             http2: config.http2,
+            signed_bodies: Arc::new(tokio::sync::Semaphore::new(
+                crate::context::SIGNED_BODY_BUDGET / 1024,
+            )),
         });
         let (stop, stopped) = watch::channel(false);
         let mut listening = Vec::new();
