@@ -142,6 +142,9 @@ struct ApiEntry {
     /// The account that owns it: its ARN's, and the side of "same account" for signed callers.
     account: String,
     disable_default: bool,
+    /// Whether any method has IAM or an authorizer: only then is the route looked up before
+    /// the policies (most APIs have none, and the request path stays one lookup).
+    any_auth: bool,
     /// Endpoint access mode STRICT.
     strict: bool,
 }
@@ -427,6 +430,10 @@ impl Tables {
                     endpoint_type: a.endpoint_type.value,
                     stages: a.stages.iter().map(|s| s.value.clone()).collect(),
                     routes: a.routes.iter().map(route_entry).collect(),
+                    any_auth: a
+                        .routes
+                        .iter()
+                        .any(|r| r.authorization != parallax_model::topology::Authorization::None),
                     policy: a.policy.as_ref().map(|p| match Policy::parse(&p.value) {
                         Ok(p) => PolicyEntry::Usable(p),
                         Err(_) => PolicyEntry::Unusable,
@@ -763,7 +770,7 @@ impl Tables {
             rest,
             method,
         } = *target;
-        let auth = if api.websocket.is_none() {
+        let auth = if api.any_auth && api.websocket.is_none() {
             self.find_route(api, method, rest)
                 .map(|(r, _)| r.auth.clone())
                 .unwrap_or_default()
