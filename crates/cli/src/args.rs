@@ -39,8 +39,10 @@ pub enum Command {
     /// one per execute-api endpoint), with mutual TLS, API keys, usage plans and integrations.
     Gateway(GatewayArgs),
     /// Walk DNS → TCP → TLS → HTTP to a URL from here, through several resolvers, and say what
-    /// is wrong and how to confirm and fix it. Exit codes: 0 as expected; 10 DNS failure; 11 a
-    /// private answer for a public name; 12 connect failure; 13 TLS failure; 14 HTTP error.
+    /// is wrong and how to confirm and fix it. Takes curl's flags; with -s it is curl (the body
+    /// on standard output, curl's exit codes). Otherwise, exit codes: 0 as expected; 10 DNS
+    /// failure; 11 a private answer for a public name; 12 connect failure; 13 TLS failure; 14
+    /// HTTP error.
     Probe(Box<ProbeCmd>),
     /// Read CloudFormation templates (JSON or YAML, SAM included), Terraform plan JSON, or a
     /// folder of AWS CLI outputs, and report what will break before it is deployed. Exit 1 when
@@ -110,7 +112,7 @@ pub struct ProbeCmd {
 
 #[derive(Subcommand, Debug)]
 pub enum ProbeSub {
-    /// Name the first layer where two reports (`probe --json` from two places) part ways, and
+    /// Name the first layer where two reports (`probe --format json` from two places) part ways, and
     /// what that means. Exit 0 when they agree, 1 when they diverge.
     Diff { a: PathBuf, b: PathBuf },
 }
@@ -121,20 +123,31 @@ pub struct ProbeArgs {
     pub curl: parallax_probe::curl::CurlFlags,
     /// A scenario or topology that names the endpoints, VPCs and APIs in the diagnosis; or a
     /// snapshot folder of the account (`parallax collect`).
-    #[arg(long, value_name = "FILE|DIR")]
+    #[arg(long, value_name = "FILE|DIR", help_heading = "parallax")]
     pub topology: Option<PathBuf>,
     /// With --topology: the scenario step to read it at.
-    #[arg(long, value_name = "NAME", requires = "topology")]
+    #[arg(
+        long,
+        value_name = "NAME",
+        requires = "topology",
+        help_heading = "parallax"
+    )]
     pub step: Option<String>,
     /// With --topology: the VPC this probe runs in, so that the diagnosis names what that
     /// VPC's resolver does (its endpoint, a shared private zone, or a Route 53 Profile).
-    #[arg(long, value_name = "VPC-ID", requires = "topology")]
+    #[arg(
+        long,
+        value_name = "VPC-ID",
+        requires = "topology",
+        help_heading = "parallax"
+    )]
     pub vpc: Option<String>,
-    /// The JSON report (schema parallax.probe/v1) instead of text.
-    #[arg(long)]
-    pub json: bool,
+    /// The report's form: text, or json (schema parallax.probe/v1). `--json DATA` is curl's
+    /// JSON body.
+    #[arg(long, value_name = "FORMAT", value_parser = ["text", "json"], default_value = "text", help_heading = "parallax")]
+    pub format: String,
     /// Exit 0 only when the status is this one.
-    #[arg(long, value_name = "STATUS")]
+    #[arg(long, value_name = "STATUS", help_heading = "parallax")]
     pub expect: Option<u16>,
 }
 

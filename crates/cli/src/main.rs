@@ -12,7 +12,6 @@ use args::{
     AnalyzeArgs, Cli, Command, Format, GatewayArgs, LabArgs, ProbeArgs, ProbeSub, ResolverArgs,
     WatchArgs,
 };
-use clap::Parser;
 use parallax_dns::{RateLimit, Resolver, ResolverConfig};
 use parallax_model::{ModelFile, Scenario, Topology};
 
@@ -24,7 +23,14 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     init_tracing();
-    let cli = Cli::parse();
+    let matches = <Cli as clap::CommandFactory>::command().get_matches();
+    let mut cli =
+        <Cli as clap::FromArgMatches>::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    // curl joins -d pieces in the order typed, whatever their flag: clap keeps each flag's
+    // values apart, so their order comes from the matches.
+    if let (Command::Probe(cmd), Some(("probe", m))) = (&mut cli.command, matches.subcommand()) {
+        cmd.args.curl.order_data(m);
+    }
     parallax_model::input::set_config_limit(cli.max_config_size);
     match run(cli) {
         Ok(code) => code,
@@ -69,8 +75,33 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     |line| eprintln!("{line}"),
                 )));
             }
-            let report =
-                runtime()?.block_on(parallax_probe::probe(&opts, topology.as_ref(), expect));
+            // `-D -` with the body on standard output is `-i`: the heads go before the body.
+            let dump_stdout = flags.dump_header.as_deref() == Some(std::path::Path::new("-"));
+            if dump_stdout && opts.output == Some(parallax_probe::options::Output::Stdout) {
+                opts.include_headers = true;
+            }
+            let retry = parallax_probe::report::Retry {
+                times: flags.retry,
+                delay: (flags.retry_delay > 0)
+                    .then(|| std::time::Duration::from_secs(flags.retry_delay)),
+                max_time: (flags.retry_max_time > 0)
+                    .then(|| std::time::Duration::from_secs(flags.retry_max_time)),
+                connrefused: flags.retry_connrefused,
+                all_errors: flags.retry_all_errors,
+            };
+            let silent = flags.silent;
+            let warn = move |line: &str| {
+                if !silent {
+                    eprintln!("Warning: {line}");
+                }
+            };
+            let report = runtime()?.block_on(parallax_probe::report::probe_with_retry(
+                &opts,
+                topology.as_ref(),
+                expect,
+                &retry,
+                &warn,
+            ));
             // The report goes to standard output, or to standard error when the body does;
             // `-s` leaves only the body and -w, as curl prints them.
             if !flags.silent {
@@ -85,22 +116,68 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     print!("{text}");
                 }
             }
+            // The exit code: curl's with -s (the probe is then curl, for scripts testing $?),
+            // the diagnosis's otherwise (and with --expect); %{exitcode} is always this one.
+            let (curl_code, message) =
+                parallax_probe::writeout::curl_exit_of(&report, opts.fail_on_http_error);
+            let code = if flags.silent && expect.is_none() {
+                curl_code
+            } else {
+                report.exit_code
+            };
+            if let Some(path) = &flags.dump_header {
+                let heads = report.heads();
+                if dump_stdout {
+                    if !opts.include_headers {
+                        use std::io::Write as _;
+                        let _ = std::io::stdout().write_all(&heads);
+                    }
+                } else {
+                    write_whole(path, &heads)
+                        .map_err(|e| anyhow::anyhow!("-D {}: {e}", path.display()))?;
+                }
+            }
             if let Some(format) = &write_out {
-                let (out, unknown) = parallax_probe::writeout::expand(format, &report, flags.fail);
+                let (out, unknown) =
+                    parallax_probe::writeout::expand(format, &report, &(code, message.clone()));
                 for u in unknown {
                     eprintln!("parallax: unknown --write-out variable: '{u}'");
                 }
                 print!("{out}");
             }
-            if flags.silent && flags.show_error {
-                let (code, message) = parallax_probe::writeout::curl_exit_of(&report, flags.fail);
-                if code != 0 {
-                    eprintln!("parallax: ({code}) {message}");
+            if let (Some(path), Some(jar)) = (&flags.cookie_jar, &opts.cookies) {
+                let text = jar.lock().map(|j| j.to_netscape()).unwrap_or_default();
+                if path.as_os_str() == "-" {
+                    print!("{text}");
+                } else {
+                    write_whole(path, text.as_bytes())
+                        .map_err(|e| anyhow::anyhow!("-c {}: {e}", path.display()))?;
                 }
             }
-            Ok(ExitCode::from(report.exit_code))
+            if flags.silent && flags.show_error && curl_code != 0 {
+                eprintln!("parallax: ({curl_code}) {message}");
+            }
+            Ok(ExitCode::from(code))
         }
     }
+}
+
+/// Writes a file whole or not at all: a temporary file beside it, renamed over it.
+fn write_whole(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    if std::fs::metadata(path).is_ok_and(|m| !m.is_file()) {
+        // A device or a pipe (`/dev/null`): written as it is.
+        return std::fs::write(path, bytes);
+    }
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{name}.parallax-{}", std::process::id()));
+    std::fs::write(&tmp, bytes)
+        .and_then(|()| std::fs::rename(&tmp, path))
+        .inspect_err(|_| {
+            let _ = std::fs::remove_file(&tmp);
+        })
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
@@ -727,7 +804,7 @@ fn probe_options(a: ProbeArgs) -> anyhow::Result<ProbeSetup> {
         }
         opts.network = Some(parallax_model::Network::Vpc(id));
     }
-    Ok((opts, topology, a.expect, a.json))
+    Ok((opts, topology, a.expect, a.format == "json"))
 }
 
 /// The topology of a file (or the seed), as it is after `step` when one is named; a folder is

@@ -17,177 +17,358 @@ pub struct CurlFlags {
     /// The URL, e.g. https://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com/prod/test
     #[arg(required = true)]
     pub url: Option<String>,
-    /// The method.
+    /// The method, sent on every request (redirects included, as curl does with -X).
     #[arg(
         short = 'X',
         long = "request",
         value_name = "METHOD",
-        default_value = "GET"
+        help_heading = "Connection"
     )]
-    pub method: String,
+    pub method: Option<String>,
     /// HEAD: the status and headers only.
-    #[arg(short = 'I', long = "head")]
+    #[arg(short = 'I', long = "head", help_heading = "HTTP")]
     pub head: bool,
     /// A request header, `Name: value`. Repeatable.
-    #[arg(short = 'H', long = "header", value_name = "HEADER")]
+    #[arg(
+        short = 'H',
+        long = "header",
+        value_name = "HEADER",
+        help_heading = "HTTP"
+    )]
     pub headers: Vec<String>,
     /// The User-Agent header.
-    #[arg(short = 'A', long = "user-agent", value_name = "NAME")]
+    #[arg(
+        short = 'A',
+        long = "user-agent",
+        value_name = "NAME",
+        help_heading = "HTTP"
+    )]
     pub user_agent: Option<String>,
     /// The Referer header.
-    #[arg(short = 'e', long = "referer", value_name = "URL")]
+    #[arg(
+        short = 'e',
+        long = "referer",
+        value_name = "URL",
+        help_heading = "HTTP"
+    )]
     pub referer: Option<String>,
     /// Basic authentication, `user:password` (never printed); with --aws-sigv4, the access
     /// key id and secret, `KEY:SECRET`.
-    #[arg(short = 'u', long = "user", value_name = "USER:PASSWORD")]
+    #[arg(
+        short = 'u',
+        long = "user",
+        value_name = "USER:PASSWORD",
+        help_heading = "Auth"
+    )]
     pub user: Option<String>,
     /// Sign the request with AWS SigV4, as curl: `aws:amz[:REGION[:SERVICE]]` (Region and
     /// service from an execute-api host name when left out). The credentials are --user
     /// KEY:SECRET, else AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (with AWS_SESSION_TOKEN),
     /// else the shared credentials file's AWS_PROFILE (or default) profile.
-    #[arg(long = "aws-sigv4", value_name = "PROVIDER")]
+    #[arg(long = "aws-sigv4", value_name = "PROVIDER", help_heading = "Auth")]
     pub aws_sigv4: Option<String>,
-    /// The request body (`@FILE` reads a file).
-    #[arg(short = 'd', long = "data", value_name = "DATA")]
-    pub data: Option<String>,
+    /// POST this data (`@FILE` reads a file without its CR and LF bytes, `@-` standard
+    /// input); repeated, the pieces are joined with `&`.
+    #[arg(short = 'd', long = "data", value_name = "DATA", help_heading = "POST")]
+    pub data: Vec<String>,
+    /// As -d.
+    #[arg(long = "data-ascii", value_name = "DATA", help_heading = "POST")]
+    pub data_ascii: Vec<String>,
+    /// As -d, with no meaning for `@`.
+    #[arg(long = "data-raw", value_name = "DATA", help_heading = "POST")]
+    pub data_raw: Vec<String>,
+    /// As -d, and `@FILE` is sent as it is.
+    #[arg(long = "data-binary", value_name = "DATA", help_heading = "POST")]
+    pub data_binary: Vec<String>,
+    /// URL-encoded data: `content`, `=content`, `name=content`, `@FILE`, `name@FILE`.
+    #[arg(long = "data-urlencode", value_name = "DATA", help_heading = "POST")]
+    pub data_urlencode: Vec<String>,
+    /// JSON data (as --data-binary; pieces joined with nothing), with Content-Type and Accept
+    /// `application/json`.
+    #[arg(long = "json", value_name = "DATA", help_heading = "POST")]
+    pub json_data: Vec<String>,
+    /// Send the -d data as the URL's query, with GET (HEAD with -I).
+    #[arg(short = 'G', long = "get", help_heading = "HTTP")]
+    pub get: bool,
+    /// A multipart form field: `name=value`, `name=@FILE` (a file upload), `name=<FILE` (the
+    /// value from a file); `;type=` and `;filename=` may follow. Repeatable.
+    #[arg(
+        short = 'F',
+        long = "form",
+        value_name = "NAME=CONTENT",
+        help_heading = "POST"
+    )]
+    pub form: Vec<String>,
+    /// A multipart form field whose value is taken as it is.
+    #[arg(
+        long = "form-string",
+        value_name = "NAME=STRING",
+        help_heading = "POST"
+    )]
+    pub form_string: Vec<String>,
+    /// PUT this file (`-` for standard input, sent chunked); a URL ending in `/` gets the
+    /// file's name.
+    #[arg(
+        short = 'T',
+        long = "upload-file",
+        value_name = "FILE",
+        help_heading = "Upload"
+    )]
+    pub upload_file: Option<String>,
+    /// Keep a POST a POST through a 301 (-L).
+    #[arg(long = "post301", help_heading = "HTTP")]
+    pub post301: bool,
+    /// Keep a POST a POST through a 302 (-L).
+    #[arg(long = "post302", help_heading = "HTTP")]
+    pub post302: bool,
+    /// Keep a POST a POST through a 303 (-L).
+    #[arg(long = "post303", help_heading = "HTTP")]
+    pub post303: bool,
+    /// Ask for a compressed answer (deflate, gzip, br, zstd) and write it decoded.
+    #[arg(long, help_heading = "HTTP")]
+    pub compressed: bool,
+    /// Cookies to send: `NAME=VALUE[; …]` as it is, or a Netscape cookie FILE to load (which
+    /// also keeps cookies received across redirects). Repeatable.
+    #[arg(
+        short = 'b',
+        long = "cookie",
+        value_name = "DATA|FILE",
+        help_heading = "HTTP"
+    )]
+    pub cookie: Vec<String>,
+    /// Write the cookies held at the end to FILE, as curl writes its cookie jar (`-` for
+    /// standard output).
+    #[arg(
+        short = 'c',
+        long = "cookie-jar",
+        value_name = "FILE",
+        help_heading = "HTTP"
+    )]
+    pub cookie_jar: Option<PathBuf>,
+    /// The pieces of -d, --data-ascii, --data-raw, --data-binary, --data-urlencode and --json
+    /// in command-line order (filled by [`CurlFlags::order_data`]; without it, in that order of
+    /// flags).
+    #[arg(skip)]
+    pub data_order: Option<Vec<crate::body::DataArg>>,
     /// Client certificate (PEM; may hold the key too).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", help_heading = "TLS")]
     pub cert: Option<PathBuf>,
     /// Client private key (PEM).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", help_heading = "TLS")]
     pub key: Option<PathBuf>,
     /// Trust only these certificates (PEM) instead of the system's: CAs, or the server's own
     /// (self-signed) certificate. Default: CURL_CA_BUNDLE, then SSL_CERT_FILE, when set.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", help_heading = "TLS")]
     pub cacert: Option<PathBuf>,
     /// Trust the certificates in this directory's files (default: SSL_CERT_DIR, when set).
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", help_heading = "TLS")]
     pub capath: Option<PathBuf>,
     /// Refuse the server unless its public key is this one: `sha256//BASE64[;…]` or a PEM/DER
     /// public key file.
-    #[arg(long, value_name = "HASHES|FILE")]
+    #[arg(long, value_name = "HASHES|FILE", help_heading = "TLS")]
     pub pinnedpubkey: Option<String>,
     /// Go on when the server's certificate does not verify (it is still reported).
-    #[arg(short = 'k', long)]
+    #[arg(short = 'k', long, help_heading = "TLS")]
     pub insecure: bool,
     /// TLS 1.0 or later (parallax speaks 1.2 and 1.3, so this changes nothing).
-    #[arg(short = '1', long = "tlsv1")]
+    #[arg(short = '1', long = "tlsv1", help_heading = "TLS")]
     pub tlsv1: bool,
     /// TLS 1.0 or later (as --tlsv1).
-    #[arg(long = "tlsv1.0")]
+    #[arg(long = "tlsv1.0", help_heading = "TLS")]
     pub tlsv1_0: bool,
     /// TLS 1.1 or later (as --tlsv1).
-    #[arg(long = "tlsv1.1")]
+    #[arg(long = "tlsv1.1", help_heading = "TLS")]
     pub tlsv1_1: bool,
     /// TLS 1.2 or later.
-    #[arg(long = "tlsv1.2")]
+    #[arg(long = "tlsv1.2", help_heading = "TLS")]
     pub tlsv1_2: bool,
     /// TLS 1.3 only (with the default maximum).
-    #[arg(long = "tlsv1.3")]
+    #[arg(long = "tlsv1.3", help_heading = "TLS")]
     pub tlsv1_3: bool,
     /// The highest TLS version to offer: 1.2, 1.3 or default (1.0 and 1.1 are not spoken).
-    #[arg(long = "tls-max", value_name = "VERSION")]
+    #[arg(long = "tls-max", value_name = "VERSION", help_heading = "TLS")]
     pub tls_max: Option<String>,
     /// Use ADDR (or several, comma-separated) for HOST:PORT instead of DNS; HOST `*` is any
     /// host; `-HOST:PORT` removes an earlier entry. Repeatable.
     #[arg(
         long,
         value_name = "[+]HOST:PORT:ADDR[,ADDR]",
-        allow_hyphen_values = true
+        allow_hyphen_values = true,
+        help_heading = "DNS"
     )]
     pub resolve: Vec<String>,
     /// Dial HOST2:PORT2 where HOST:PORT would be dialled, resolving HOST2 instead of HOST;
     /// empty fields match any / keep the original. HOST may also be a resolved address.
     /// Repeatable.
-    #[arg(long, value_name = "HOST:PORT:HOST2:PORT2")]
+    #[arg(
+        long,
+        value_name = "HOST:PORT:HOST2:PORT2",
+        help_heading = "Connection"
+    )]
     pub connect_to: Vec<String>,
     /// Resolve and connect over IPv4 only.
-    #[arg(short = '4', long = "ipv4", conflicts_with = "ipv6")]
+    #[arg(
+        short = '4',
+        long = "ipv4",
+        conflicts_with = "ipv6",
+        help_heading = "DNS"
+    )]
     pub ipv4: bool,
     /// Resolve and connect over IPv6 only.
-    #[arg(short = '6', long = "ipv6")]
+    #[arg(short = '6', long = "ipv6", help_heading = "DNS")]
     pub ipv6: bool,
     /// Go through this HTTP proxy: `[http://][user:password@]host[:port]` (port 1080 by
     /// default, as curl); `""` turns the proxy variables off. Default: `https_proxy`/
     /// `HTTPS_PROXY` for https URLs, `http_proxy` for http ones, then `ALL_PROXY`/`all_proxy`.
-    #[arg(short = 'x', long = "proxy", value_name = "URL")]
+    #[arg(
+        short = 'x',
+        long = "proxy",
+        value_name = "URL",
+        help_heading = "Proxy"
+    )]
     pub proxy: Option<String>,
     /// The proxy's credentials, `user:password` (never printed).
-    #[arg(short = 'U', long = "proxy-user", value_name = "USER:PASSWORD")]
+    #[arg(
+        short = 'U',
+        long = "proxy-user",
+        value_name = "USER:PASSWORD",
+        help_heading = "Proxy"
+    )]
     pub proxy_user: Option<String>,
     /// Hosts that do not go through the proxy: comma-separated names (a name also covers its
     /// subdomains), addresses or CIDR ranges, or `*`; overrides NO_PROXY/no_proxy.
-    #[arg(long = "noproxy", value_name = "LIST")]
+    #[arg(long = "noproxy", value_name = "LIST", help_heading = "Proxy")]
     pub noproxy: Option<String>,
     /// Send a PROXY protocol v1 header first on the connection, as `curl --haproxy-protocol`.
-    #[arg(long)]
+    #[arg(long, help_heading = "Proxy")]
     pub haproxy_protocol: bool,
     /// The client address that header claims (implies --haproxy-protocol).
-    #[arg(long, value_name = "IP")]
+    #[arg(long, value_name = "IP", help_heading = "Proxy")]
     pub haproxy_clientip: Option<std::net::IpAddr>,
     /// Seconds the whole probe may take.
-    #[arg(short = 'm', long, value_name = "SECONDS", default_value_t = 30.0)]
+    #[arg(
+        short = 'm',
+        long,
+        value_name = "SECONDS",
+        default_value_t = 30.0,
+        help_heading = "Connection"
+    )]
     pub max_time: f64,
     /// Seconds that resolving, connecting and the TLS handshake may take together.
-    #[arg(long, value_name = "SECONDS")]
+    #[arg(long, value_name = "SECONDS", help_heading = "Connection")]
     pub connect_timeout: Option<f64>,
     /// Write the whole body to FILE (`-` for standard output; the report then goes to
     /// standard error). Nothing is left half-written: the file appears when the body is whole.
-    #[arg(short = 'o', long, value_name = "FILE")]
+    #[arg(short = 'o', long, value_name = "FILE", help_heading = "Output")]
     pub output: Option<PathBuf>,
     /// Put the status line and the response headers before the body (with -o or -s).
-    #[arg(short = 'i', long = "include")]
+    #[arg(short = 'i', long = "include", help_heading = "Output")]
     pub include: bool,
     /// No report: the body goes to standard output (or -o), then -w, as curl prints them.
-    #[arg(short = 's', long)]
+    #[arg(short = 's', long, help_heading = "Verbose")]
     pub silent: bool,
     /// With -s: say why on standard error when the request fails, as curl does.
-    #[arg(short = 'S', long)]
+    #[arg(short = 'S', long, help_heading = "Verbose")]
     pub show_error: bool,
     /// After the request, print FORMAT with curl's variables: %{http_code}, %{time_total},
     /// %{remote_ip}, %{exitcode}, %{json}, %header{name}, ... (`@FILE` reads it from a file).
-    #[arg(short = 'w', long = "write-out", value_name = "FORMAT")]
+    #[arg(
+        short = 'w',
+        long = "write-out",
+        value_name = "FORMAT",
+        help_heading = "Verbose"
+    )]
     pub write_out: Option<String>,
     /// Each step as it happens, on standard error.
-    #[arg(short = 'v', long)]
+    #[arg(short = 'v', long, help_heading = "Verbose")]
     pub verbose: bool,
     /// Follow redirects (each hop is in the report and the diagnosis).
-    #[arg(short = 'L', long = "location")]
+    #[arg(short = 'L', long = "location", help_heading = "HTTP")]
     pub location: bool,
     /// With -L: how many redirects at most (-1: no limit).
     #[arg(
         long,
         value_name = "NUM",
         default_value_t = 50,
-        allow_hyphen_values = true
+        allow_hyphen_values = true,
+        help_heading = "HTTP"
     )]
     pub max_redirs: i64,
-    /// %{exitcode} is 22 for an HTTP status of 400 or more, as with curl --fail.
-    #[arg(short = 'f', long)]
+    /// Fail on an HTTP status of 400 or more: exit 22, nothing written (as curl --fail).
+    #[arg(short = 'f', long, help_heading = "HTTP")]
     pub fail: bool,
+    /// Fail on an HTTP status of 400 or more (exit 22), and write the body (as curl).
+    #[arg(long = "fail-with-body", help_heading = "HTTP")]
+    pub fail_with_body: bool,
+    /// Write the response heads (every hop's with -L) to FILE (`-` for standard output).
+    #[arg(
+        short = 'D',
+        long = "dump-header",
+        value_name = "FILE",
+        help_heading = "Output"
+    )]
+    pub dump_header: Option<PathBuf>,
+    /// Retry a transient failure this many times (a timeout, a name that did not resolve, or
+    /// HTTP 408, 429, 500, 502, 503, 504), as curl: waits 1 s, doubling, unless --retry-delay
+    /// or a Retry-After says otherwise.
+    #[arg(long, value_name = "NUM", default_value_t = 0, help_heading = "Curl")]
+    pub retry: u32,
+    /// Seconds between retries (0: curl's doubling from 1 s).
+    #[arg(
+        long = "retry-delay",
+        value_name = "SECONDS",
+        default_value_t = 0,
+        help_heading = "Curl"
+    )]
+    pub retry_delay: u64,
+    /// No retry starts after this many seconds (0: no limit).
+    #[arg(
+        long = "retry-max-time",
+        value_name = "SECONDS",
+        default_value_t = 0,
+        help_heading = "Curl"
+    )]
+    pub retry_max_time: u64,
+    /// With --retry: a refused connection is transient too.
+    #[arg(long = "retry-connrefused", help_heading = "Curl")]
+    pub retry_connrefused: bool,
+    /// With --retry: every failure is transient.
+    #[arg(long = "retry-all-errors", help_heading = "Curl")]
+    pub retry_all_errors: bool,
     /// The resolvers of the connecting path instead of the system's: ADDR[:PORT][,…]
-    #[arg(long, value_name = "ADDRS")]
+    #[arg(long, value_name = "ADDRS", help_heading = "parallax")]
     pub dns_servers: Option<String>,
     /// Another resolver to ask and compare with: NAME=ADDR[:PORT]. Repeatable.
-    #[arg(long, value_name = "NAME=ADDR")]
+    #[arg(long, value_name = "NAME=ADDR", help_heading = "parallax")]
     pub compare_dns: Vec<String>,
     /// The API key, sent as x-api-key (also PARALLAX_API_KEY). Never printed.
     #[arg(
         long,
         value_name = "KEY",
         env = "PARALLAX_API_KEY",
-        hide_env_values = true
+        hide_env_values = true,
+        help_heading = "parallax"
     )]
     pub api_key: Option<String>,
     /// Read the API key from a file.
-    #[arg(long, value_name = "FILE", conflicts_with = "api_key")]
+    #[arg(
+        long,
+        value_name = "FILE",
+        conflicts_with = "api_key",
+        help_heading = "parallax"
+    )]
     pub api_key_file: Option<PathBuf>,
     /// AWS's `ip-ranges.json`: each DNS answer names its AWS owner and Region (also
     /// PARALLAX_IP_RANGES).
-    #[arg(long, value_name = "FILE", env = "PARALLAX_IP_RANGES")]
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "PARALLAX_IP_RANGES",
+        help_heading = "parallax"
+    )]
     pub ip_ranges: Option<PathBuf>,
     /// Do not retry pinned to another resolver's public answer.
-    #[arg(long)]
+    #[arg(long, help_heading = "parallax")]
     pub no_confirm: bool,
 }
 
@@ -334,12 +515,274 @@ pub enum FlagError {
         /// What is wrong with its value.
         message: String,
     },
+    /// A request body that cannot be made (a file that cannot be read, a `-F` of a form curl
+    /// does not take).
+    #[error(transparent)]
+    Body(crate::body::BodyError),
     /// A `--max-time` outside (0, 3600] seconds.
     #[error("--max-time {0}: expected seconds between 0 and 3600")]
     MaxTime(f64),
 }
 
 impl CurlFlags {
+    /// Fills [`CurlFlags::data_order`] from the parsed command line: the data pieces in the
+    /// order they were typed, whatever their flag (clap keeps each flag's values apart).
+    pub fn order_data(&mut self, m: &clap::ArgMatches) {
+        use crate::body::{DataArg, DataKind};
+        let mut all: Vec<(usize, DataArg)> = Vec::new();
+        for (id, kind) in [
+            ("data", DataKind::Ascii),
+            ("data_ascii", DataKind::Ascii),
+            ("data_raw", DataKind::Raw),
+            ("data_binary", DataKind::Binary),
+            ("data_urlencode", DataKind::UrlEncode),
+            ("json_data", DataKind::Json),
+        ] {
+            if let (Ok(Some(values)), Some(indices)) =
+                (m.try_get_many::<String>(id), m.indices_of(id))
+            {
+                for (v, i) in values.zip(indices) {
+                    all.push((
+                        i,
+                        DataArg {
+                            kind,
+                            value: v.clone(),
+                        },
+                    ));
+                }
+            }
+        }
+        all.sort_by_key(|(i, _)| *i);
+        self.data_order = Some(all.into_iter().map(|(_, d)| d).collect());
+    }
+
+    /// The data pieces: in command-line order when known, else flag by flag.
+    fn data_args(&self) -> Vec<crate::body::DataArg> {
+        use crate::body::{DataArg, DataKind};
+        if let Some(order) = &self.data_order {
+            return order.clone();
+        }
+        let mut out = Vec::new();
+        for (values, kind) in [
+            (&self.data, DataKind::Ascii),
+            (&self.data_ascii, DataKind::Ascii),
+            (&self.data_raw, DataKind::Raw),
+            (&self.data_binary, DataKind::Binary),
+            (&self.data_urlencode, DataKind::UrlEncode),
+            (&self.json_data, DataKind::Json),
+        ] {
+            out.extend(values.iter().map(|v| DataArg {
+                kind,
+                value: v.clone(),
+            }));
+        }
+        out
+    }
+
+    /// The method, the body and the headers it brings, as curl 7.88 makes them from -d and
+    /// its kin, --json, -G, -F, -T, -I and -X.
+    fn request_body(&self, opts: &mut ProbeOptions) -> Result<(), FlagError> {
+        use crate::options::RequestKind;
+        let data = self.data_args();
+        let form = !self.form.is_empty() || !self.form_string.is_empty();
+        let chosen: Vec<&str> = [
+            (!data.is_empty() && !self.get, "POST (-d)"),
+            (form, "multipart POST (-F)"),
+            (self.upload_file.is_some(), "PUT (-T)"),
+            (self.head, "HEAD (-I)"),
+        ]
+        .into_iter()
+        .filter_map(|(on, name)| on.then_some(name))
+        .collect();
+        if chosen.len() > 1 || (self.get && (form || self.upload_file.is_some())) {
+            return Err(FlagError::Value {
+                flag: "-X",
+                message: format!(
+                    "only one request method may be chosen; these flags ask for {}",
+                    if chosen.len() > 1 {
+                        chosen.join(" and ")
+                    } else {
+                        "GET (-G) and a body".to_owned()
+                    }
+                ),
+            });
+        }
+        let mut stdin = crate::body::read_stdin;
+        let read_err = |e: crate::body::BodyError| FlagError::Body(e);
+        opts.request_kind = if self.head {
+            RequestKind::Head
+        } else {
+            RequestKind::Get
+        };
+        if !data.is_empty() {
+            let (bytes, json) = crate::body::compose(&data, &mut stdin).map_err(read_err)?;
+            if self.get {
+                // -G: the data is the query, joined to one already there with `&`.
+                let text = String::from_utf8_lossy(&bytes).into_owned();
+                let sep = if opts.url.path.contains('?') {
+                    '&'
+                } else {
+                    '?'
+                };
+                opts.url.path.push(sep);
+                opts.url.path.push_str(&text);
+                // A fragment is never sent; curl's effective URL leaves it out too.
+                let base = opts
+                    .url
+                    .given
+                    .split('#')
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned();
+                let sep = if base.contains('?') { '&' } else { '?' };
+                opts.url.given = format!("{base}{sep}{text}");
+            } else {
+                opts.request_kind = RequestKind::Post;
+                if bytes.is_empty() {
+                    opts.body_headers
+                        .push(("Content-Length".to_owned(), "0".to_owned()));
+                }
+                if json {
+                    // curl adds these as if given with -H (so they stay on every hop), unless
+                    // -H gave them already.
+                    for (k, v) in [
+                        ("Content-Type", "application/json"),
+                        ("Accept", "application/json"),
+                    ] {
+                        let given = opts.headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(k))
+                            || opts
+                                .remove_headers
+                                .iter()
+                                .any(|n| n.eq_ignore_ascii_case(k));
+                        if !given {
+                            opts.headers.push((k.to_owned(), v.to_owned()));
+                        }
+                    }
+                } else {
+                    opts.body_headers.push((
+                        "Content-Type".to_owned(),
+                        "application/x-www-form-urlencoded".to_owned(),
+                    ));
+                }
+                opts.body = bytes;
+            }
+        } else if form {
+            // clap keeps -F and --form-string apart: -F parts first, then --form-string ones.
+            let mut parts = Vec::new();
+            for f in &self.form {
+                parts.push(crate::body::form_part(f, false, &mut stdin).map_err(read_err)?);
+            }
+            for f in &self.form_string {
+                parts.push(crate::body::form_part(f, true, &mut stdin).map_err(read_err)?);
+            }
+            let boundary = crate::body::new_boundary();
+            opts.body = crate::body::multipart(&parts, &boundary);
+            opts.body_headers.push((
+                "Content-Type".to_owned(),
+                format!("multipart/form-data; boundary={boundary}"),
+            ));
+            opts.request_kind = RequestKind::PostForm;
+        } else if let Some(file) = &self.upload_file {
+            opts.body = crate::body::read_source("-T", file, &mut stdin).map_err(read_err)?;
+            opts.chunked = file == "-";
+            if !opts.body.is_empty() || opts.chunked {
+                opts.body_headers
+                    .push(("Expect".to_owned(), "100-continue".to_owned()));
+            } else {
+                opts.body_headers
+                    .push(("Content-Length".to_owned(), "0".to_owned()));
+            }
+            if opts
+                .url
+                .path
+                .split('?')
+                .next()
+                .is_some_and(|p| p.ends_with('/'))
+                && file != "-"
+            {
+                let name = std::path::Path::new(file)
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                let name = crate::body::escape(name.as_bytes());
+                let (path, query) = match opts.url.path.split_once('?') {
+                    Some((p, q)) => (p.to_owned(), Some(q.to_owned())),
+                    None => (opts.url.path.clone(), None),
+                };
+                opts.url.path = match query {
+                    Some(q) => format!("{path}{name}?{q}"),
+                    None => format!("{path}{name}"),
+                };
+                if !opts.url.given.contains('?') && !opts.url.given.contains('#') {
+                    opts.url.given.push_str(&name);
+                }
+            }
+            opts.request_kind = RequestKind::Put;
+        }
+        opts.method = match opts.request_kind {
+            RequestKind::Get => "GET",
+            RequestKind::Head => "HEAD",
+            RequestKind::Post | RequestKind::PostForm => "POST",
+            RequestKind::Put => "PUT",
+        }
+        .to_owned();
+        if let Some(m) = &self.method {
+            if m.is_empty() || !m.bytes().all(|b| b.is_ascii_graphic()) {
+                return Err(FlagError::Value {
+                    flag: "-X",
+                    message: format!("`{m}` is not a method (a token of visible characters)"),
+                });
+            }
+            opts.method = m.clone();
+            opts.custom_method = true;
+        }
+        opts.keep_post = [self.post301, self.post302, self.post303];
+        Ok(())
+    }
+
+    /// `-b` and `-c`: a `NAME=VALUE` string is sent as it is; anything else names a cookie
+    /// file to load (a missing file, or `-b ''`, starts an empty engine, as curl's idiom `-b
+    /// jar -c jar` needs on its first run); `-c` turns the engine on too.
+    fn cookie_engine(&self, opts: &mut ProbeOptions) -> Result<(), FlagError> {
+        let mut strings = Vec::new();
+        let mut jar: Option<crate::cookies::CookieJar> = None;
+        for b in &self.cookie {
+            if let Some(path) = b
+                .strip_prefix('@')
+                .or((!b.contains('=')).then_some(b.as_str()))
+            {
+                let engine = jar.get_or_insert_with(crate::cookies::CookieJar::new);
+                if path.is_empty() {
+                    continue;
+                }
+                let p = PathBuf::from(path);
+                match parallax_model::input::read_config(&p) {
+                    Ok(text) => {
+                        engine.load_netscape(&text);
+                    }
+                    Err(parallax_model::input::InputError::Unreadable(e))
+                        if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(source) => {
+                        return Err(FlagError::Read {
+                            flag: "-b",
+                            path: p,
+                            source,
+                        });
+                    }
+                }
+            } else {
+                strings.push(b.clone());
+            }
+        }
+        if self.cookie_jar.is_some() && jar.is_none() {
+            jar = Some(crate::cookies::CookieJar::new());
+        }
+        opts.cookies = jar.map(|j| std::sync::Arc::new(std::sync::Mutex::new(j)));
+        // curl 7.88 joins its -b strings with a bare `;`.
+        opts.cookie_string = (!strings.is_empty()).then(|| strings.join(";"));
+        Ok(())
+    }
+
     /// The proxy for `url`, as curl chooses it: `-x` (an empty one: none), else the
     /// variables (`https_proxy`/`HTTPS_PROXY` for https, lower-case `http_proxy` only for
     /// http, then `ALL_PROXY`/`all_proxy`), unless `--noproxy` (else `NO_PROXY`/`no_proxy`)
@@ -429,11 +872,6 @@ impl CurlFlags {
         let url = crate::url::ProbeUrl::parse(self.url.as_deref().unwrap_or_default())
             .map_err(FlagError::Url)?;
         let mut opts = ProbeOptions::new(url);
-        opts.method = if self.head {
-            "HEAD".to_owned()
-        } else {
-            self.method.clone()
-        };
         for h in &self.headers {
             // curl's forms: `Name: value`, `Name:` (remove), `Name;` (send empty).
             if let Some(name) = h.strip_suffix(';').filter(|n| !n.contains(':')) {
@@ -469,21 +907,8 @@ impl CurlFlags {
             }
             (None, None) => {}
         }
-        if let Some(d) = &self.data {
-            opts.body = match d.strip_prefix('@') {
-                Some(path) => parallax_model::input::read_config_bytes(std::path::Path::new(path))
-                    .map_err(|source| FlagError::Read {
-                        flag: "-d",
-                        path: PathBuf::from(path),
-                        source,
-                    })?,
-                None => d.clone().into_bytes(),
-            };
-            opts.form_body = true;
-            if self.method == "GET" && !self.head {
-                opts.method = "POST".to_owned();
-            }
-        }
+        self.request_body(&mut opts)?;
+        self.cookie_engine(&mut opts)?;
         // Trust as curl takes it: --cacert and --capath, else CURL_CA_BUNDLE, SSL_CERT_FILE and
         // SSL_CERT_DIR, else the system's store.
         let mut trusted = Vec::new();
@@ -626,7 +1051,9 @@ impl CurlFlags {
         // curl's -I writes the head where the body would go.
         opts.proxy = self.proxy_for(&opts.url, env)?;
         opts.include_headers = self.include || self.head;
-        opts.fail_on_http_error = self.fail;
+        opts.fail_on_http_error = self.fail || self.fail_with_body;
+        opts.fail_with_body = self.fail_with_body;
+        opts.compressed = self.compressed;
         opts.follow = self.location;
         opts.max_redirs = match self.max_redirs {
             n if n < 0 => usize::MAX,
@@ -903,6 +1330,66 @@ fn sigv4_spec(provider: &str, user: Option<&str>) -> Result<crate::sigv4::SigV4,
 
 #[cfg(test)]
 mod tests {
+    #[derive(clap::Parser)]
+    #[command(no_binary_name = true)]
+    struct Flags {
+        #[command(flatten)]
+        curl: super::CurlFlags,
+    }
+
+    fn options(args: &[&str]) -> Result<crate::ProbeOptions, super::FlagError> {
+        use clap::{CommandFactory as _, FromArgMatches as _};
+        let m = Flags::command()
+            .try_get_matches_from(args)
+            .expect("flags parse");
+        let mut f = Flags::from_arg_matches(&m).expect("flags");
+        f.curl.order_data(&m);
+        f.curl.to_options_with_env(&|_| None)
+    }
+
+    /// curl refuses two request methods at once ("You can only select one HTTP request
+    /// method!"), and names a file it cannot read; the order of -d pieces is the order typed.
+    #[test]
+    fn methods_bodies_and_refusals() {
+        for args in [
+            &["-d", "a", "-I", "http://x.test/"][..],
+            &["-d", "a", "-F", "b=c", "http://x.test/"],
+            &["-G", "-F", "b=c", "http://x.test/"],
+            &["-T", "/nonexistent/file", "http://x.test/"],
+        ] {
+            let e = options(args).expect_err("refused");
+            assert!(!e.to_string().is_empty());
+        }
+        let missing = options(&["-d", "@/nonexistent/body", "http://x.test/"]).expect_err("read");
+        assert!(
+            missing.to_string().contains("/nonexistent/body"),
+            "{missing}"
+        );
+        let o = options(&[
+            "--data-raw",
+            "b",
+            "-d",
+            "a",
+            "--json",
+            "{}",
+            "http://x.test/",
+        ])
+        .expect("options");
+        assert_eq!(o.body, b"b&a{}");
+        assert_eq!(o.method, "POST");
+        let g = options(&["-G", "-d", "a=1", "-I", "http://x.test/p?q=0"]).expect("options");
+        assert_eq!(
+            (g.method.as_str(), g.url.path.as_str()),
+            ("HEAD", "/p?q=0&a=1")
+        );
+        let t = options(&["-T", "/dev/null", "-X", "POST", "http://x.test/up/"]).expect("options");
+        assert_eq!(
+            (t.method.as_str(), t.url.path.as_str()),
+            ("POST", "/up/null")
+        );
+        assert!(t.custom_method);
+    }
+
     /// The shared credentials file as the AWS CLI writes it: the profile AWS_PROFILE names, else
     /// `default`.
     #[test]

@@ -53,7 +53,10 @@ where
             (layer, None)
         }
         Ok(Ok(r)) => {
-            if let Err(detail) = sink.finish() {
+            if r.body_error.is_some() {
+                // What came went to standard output as it came; a file is never left half-written.
+                sink.abandon();
+            } else if let Err(detail) = sink.finish() {
                 layer.fail(HttpFailure::Output { detail });
                 return (layer, None);
             }
@@ -97,6 +100,11 @@ where
             layer.size_download = r.size;
             layer.body = r.kept;
             layer.body_truncated = r.truncated;
+            layer.raw_head = r.raw_head;
+            if let Some(f) = r.body_error {
+                layer.fail(f);
+                return (layer, None);
+            }
             let outcome = HttpOutcome {
                 status: r.status,
                 error_type: layer.error_type.clone(),
@@ -117,11 +125,14 @@ where
     }
 }
 
-/// The bytes of a response head as they came, up to the blank line; an interim `1xx` head is
-/// dropped for the one after it.
+/// The bytes of a response's heads as they came, up to the final head's blank line: interim
+/// `1xx` heads (a `100 Continue`) are kept before it, as curl's `-i` writes them; a `101` is
+/// final.
 #[derive(Default)]
 struct HeadTap {
     bytes: Vec<u8>,
+    /// Where the head being read starts.
+    start: usize,
     done: bool,
 }
 
@@ -131,12 +142,16 @@ impl HeadTap {
             return;
         }
         self.bytes.extend_from_slice(data);
-        while let Some(end) = find(&self.bytes, b"\r\n\r\n") {
-            if self.bytes.starts_with(b"HTTP/1.1 1") || self.bytes.starts_with(b"HTTP/1.0 1") {
-                self.bytes.drain(..end + 4);
+        while let Some(end) = find(&self.bytes[self.start..], b"\r\n\r\n") {
+            let end = self.start + end + 4;
+            let head = &self.bytes[self.start..];
+            let interim = (head.starts_with(b"HTTP/1.1 1") || head.starts_with(b"HTTP/1.0 1"))
+                && !head[9..].starts_with(b"101");
+            if interim {
+                self.start = end;
                 continue;
             }
-            self.bytes.truncate(end + 4);
+            self.bytes.truncate(end);
             self.done = true;
             return;
         }
@@ -220,6 +235,102 @@ pub(crate) struct Response {
     pub size: u64,
     /// After a 101 to a WebSocket handshake: the text message that came back, if any.
     pub ws_reply: Option<String>,
+    /// The heads as they came (HTTP/1) or as curl writes HTTP/2's (`-i`, `-D`).
+    pub raw_head: Vec<u8>,
+    /// The body did not arrive whole (curl's 18, 56 or 61); what came was written.
+    pub body_error: Option<HttpFailure>,
+}
+
+/// A request body sent chunked (`-T -`): one chunk, its length not announced.
+struct OneChunk(Option<Bytes>);
+
+impl hyper::body::Body for OneChunk {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<hyper::body::Frame<Bytes>, Self::Error>>> {
+        Poll::Ready(self.0.take().map(|b| Ok(hyper::body::Frame::data(b))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.0.is_none()
+    }
+}
+
+/// curl's head for HTTP/2 (or when the bytes were not seen): the status line, each header,
+/// and a blank line.
+fn synthesized_head(version: &str, status: http::StatusCode, headers: &http::HeaderMap) -> Vec<u8> {
+    let mut head = format!(
+        "HTTP/{version} {}{}\r\n",
+        status.as_u16(),
+        status
+            .canonical_reason()
+            .filter(|_| version != "2")
+            .map(|r| format!(" {r}"))
+            .unwrap_or_else(|| " ".to_owned())
+    );
+    for (k, v) in headers {
+        head.push_str(&format!(
+            "{k}: {}\r\n",
+            String::from_utf8_lossy(v.as_bytes())
+        ));
+    }
+    head.push_str("\r\n");
+    head.into_bytes()
+}
+
+/// The most compressed body `--compressed` holds to decode.
+const MAX_ENCODED: usize = 64 * 1024 * 1024;
+
+/// Decodes a body by its Content-Encoding (the codings in the reverse of their order), as
+/// `curl --compressed` does: deflate (zlib or raw), gzip, br, zstd; identity passes.
+fn decode(encoding: &str, body: Vec<u8>) -> Result<Vec<u8>, HttpFailure> {
+    use std::io::Read as _;
+    let bad = || HttpFailure::BadEncoding {
+        encoding: encoding.to_owned(),
+    };
+    let mut data = body;
+    for coding in encoding
+        .split(',')
+        .map(|c| c.trim().to_ascii_lowercase())
+        .rev()
+    {
+        let limit = (MAX_ENCODED as u64) * 16;
+        let mut out = Vec::new();
+        let read = match coding.as_str() {
+            "" | "identity" => continue,
+            "gzip" | "x-gzip" => flate2::read::MultiGzDecoder::new(data.as_slice())
+                .take(limit)
+                .read_to_end(&mut out),
+            "deflate" => {
+                let zlib = flate2::read::ZlibDecoder::new(data.as_slice())
+                    .take(limit)
+                    .read_to_end(&mut out);
+                if zlib.is_err() {
+                    out.clear();
+                    flate2::read::DeflateDecoder::new(data.as_slice())
+                        .take(limit)
+                        .read_to_end(&mut out)
+                } else {
+                    zlib
+                }
+            }
+            "br" => brotli_decompressor::Decompressor::new(data.as_slice(), 4096)
+                .take(limit)
+                .read_to_end(&mut out),
+            "zstd" => match ruzstd::decoding::StreamingDecoder::new(data.as_slice()) {
+                Ok(d) => d.take(limit).read_to_end(&mut out),
+                Err(_) => return Err(bad()),
+            },
+            _ => return Err(bad()),
+        };
+        read.map_err(|_| bad())?;
+        data = out;
+    }
+    Ok(data)
 }
 
 /// Where the whole body goes: nowhere (the report keeps its start), a file (`-o FILE`, written
@@ -340,16 +451,21 @@ where
         req.uri(url.path.as_str())
     };
     for (k, v) in &list {
-        if h2 && k.eq_ignore_ascii_case("host") {
+        // HTTP/2 has no Host (`:authority`), and curl sends no `Expect` over it.
+        if h2 && (k.eq_ignore_ascii_case("host") || k.eq_ignore_ascii_case("expect")) {
             continue;
         }
         req = req.header(k.as_str(), v.as_str());
     }
-    let req = req
-        .body(Full::new(Bytes::from(opts.body.clone())))
-        .map_err(|e| HttpFailure::BadRequest {
-            detail: e.to_string(),
-        })?;
+    let bytes = Bytes::from(opts.body.clone());
+    let body = if opts.chunked && !h2 {
+        http_body_util::Either::Right(OneChunk((!bytes.is_empty()).then_some(bytes)))
+    } else {
+        http_body_util::Either::Left(Full::new(bytes))
+    };
+    let req = req.body(body).map_err(|e| HttpFailure::BadRequest {
+        detail: e.to_string(),
+    })?;
     // HTTP/1 and HTTP/2 have different sender types and the same steps: drive the connection,
     // wait until it can take the request, send it, and on failure read why the connection died.
     macro_rules! send_on {
@@ -365,12 +481,13 @@ where
             }
         }};
     }
-    // `-i` on HTTP/1 writes the head as it came (names' case, order, reason phrase), as curl
-    // does: the connection is read through a tap that keeps the bytes up to the blank line.
+    // HTTP/1's heads are kept as they came (names' case, order, reason phrase, a `100
+    // Continue` before the final one), as curl's `-i` and `-D` write them: the connection is
+    // read through a tap that keeps the bytes up to the final head's blank line.
     let tap = Arc::new(std::sync::Mutex::new(HeadTap::default()));
     let io = TokioIo::new(Tapped {
         inner: io.into_inner(),
-        tap: (opts.include_headers && !h2).then(|| tap.clone()),
+        tap: (!h2).then(|| tap.clone()),
     });
     let res = if h2 {
         let (mut send, conn) = hyper::client::conn::http2::Builder::new(TokioExecutor::new())
@@ -397,38 +514,34 @@ where
         _ => "1.1",
     };
     let headers = res.headers().clone();
+    let raw_head = tap
+        .lock()
+        .ok()
+        .and_then(|t| t.head())
+        .unwrap_or_else(|| synthesized_head(version, status, &headers));
     let out_err = |detail: String| HttpFailure::Output { detail };
-    // What curl does not write: a 304's (empty) body, an error's with -f, and the body of a
-    // redirect that -L follows.
+    // What curl does not write: a 304's (empty) body, an error's with -f (its body is written
+    // with --fail-with-body), and a redirect that -L follows (its head goes before the next
+    // hop's with -i).
     let redirect = matches!(status.as_u16(), 301 | 302 | 303 | 307 | 308)
         && headers.contains_key(http::header::LOCATION);
     let failed = opts.fail_on_http_error && status.as_u16() >= 400;
-    if status.as_u16() == 304 || failed || (opts.follow && redirect) {
+    let followed = opts.follow && redirect;
+    // curl -f -i writes the head, then stops.
+    let head_only = failed && !opts.fail_with_body;
+    let quiet = followed || (head_only && !opts.include_headers);
+    if quiet || (status.as_u16() == 304 && !opts.include_headers) {
         sink.abandon();
     }
-    let raw_head = tap.lock().ok().and_then(|t| t.head());
     if opts.include_headers && !matches!(sink, Sink::None) {
-        if let Some(raw) = raw_head {
-            sink.write(&raw).map_err(out_err)?;
-        } else {
-            // curl's `-i`: the status line and the headers, then a blank line, then the body.
-            let mut head = format!(
-                "HTTP/{version} {}{}\r\n",
-                status.as_u16(),
-                status
-                    .canonical_reason()
-                    .filter(|_| version != "2")
-                    .map(|r| format!(" {r}"))
-                    .unwrap_or_else(|| " ".to_owned())
-            );
-            for (k, v) in &headers {
-                head.push_str(&format!(
-                    "{k}: {}\r\n",
-                    String::from_utf8_lossy(v.as_bytes())
-                ));
-            }
-            head.push_str("\r\n");
-            sink.write(head.as_bytes()).map_err(out_err)?;
+        sink.write(&opts.head_prefix).map_err(out_err)?;
+        sink.write(&raw_head).map_err(out_err)?;
+    }
+    if head_only && !matches!(sink, Sink::None) {
+        // Written so far stays (standard output, or a file that is then whole); the body is
+        // not read.
+        if let Err(detail) = sink.finish() {
+            return Err(out_err(detail));
         }
     }
     // Switched to the WebSocket protocol: the accept value is checked, the request body (if
@@ -463,17 +576,49 @@ where
             truncated: false,
             first_byte,
             ws_reply,
+            raw_head,
+            body_error: None,
         });
     }
+    let expected_len = headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    // --compressed: a body with a Content-Encoding is read whole (bounded) and decoded.
+    let encoding = headers
+        .get(http::header::CONTENT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .filter(|e| opts.compressed && !e.trim().eq_ignore_ascii_case("identity"));
     let whole = !matches!(sink, Sink::None);
     let mut body = res.into_body();
     let mut kept = Vec::with_capacity(BODY_KEEP);
+    let mut encoded = Vec::new();
     let mut truncated = false;
     let mut size: u64 = 0;
+    let mut body_error = None;
     while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|e| HttpFailure::of(&e))?;
+        let frame = match frame {
+            Ok(f) => f,
+            Err(e) => {
+                body_error = Some(HttpFailure::of_body(&e, size, expected_len));
+                break;
+            }
+        };
         if let Ok(data) = frame.into_data() {
             size += data.len() as u64;
+            if encoding.is_some() {
+                if encoded.len() + data.len() > MAX_ENCODED {
+                    return Err(HttpFailure::Output {
+                        detail: format!(
+                            "a compressed body over {} MiB is not decoded",
+                            MAX_ENCODED >> 20
+                        ),
+                    });
+                }
+                encoded.extend_from_slice(&data);
+                continue;
+            }
             let room = BODY_KEEP - kept.len();
             kept.extend_from_slice(&data[..data.len().min(room)]);
             if whole {
@@ -488,7 +633,21 @@ where
             }
         }
     }
-    if failed {
+    if let Some(enc) = &encoding
+        && body_error.is_none()
+    {
+        match decode(enc, std::mem::take(&mut encoded)) {
+            Ok(plain) => {
+                kept.extend_from_slice(&plain[..plain.len().min(BODY_KEEP)]);
+                truncated = plain.len() > BODY_KEEP;
+                if whole {
+                    sink.write(&plain).map_err(out_err)?;
+                }
+            }
+            Err(e) => body_error = Some(e),
+        }
+    }
+    if failed && !opts.fail_with_body {
         // curl --fail stops at the status: nothing counts as downloaded.
         size = 0;
     }
@@ -501,6 +660,8 @@ where
         first_byte,
         size,
         ws_reply: None,
+        raw_head,
+        body_error,
     })
 }
 
@@ -523,12 +684,37 @@ pub(crate) fn request_headers(opts: &ProbeOptions) -> (Vec<(String, String)>, St
     if let Some(r) = &opts.referer {
         list.push(("Referer".to_owned(), r.clone()));
     }
-    if opts.form_body {
-        // curl's -d: a form, unless -H says otherwise.
+    if opts.compressed {
+        // What curl 7.88 built with zlib, brotli and zstd asks for.
         list.push((
-            "Content-Type".to_owned(),
-            "application/x-www-form-urlencoded".to_owned(),
+            "Accept-Encoding".to_owned(),
+            "deflate, gzip, br, zstd".to_owned(),
         ));
+    }
+    // The body's own headers (a form's or JSON's Content-Type, JSON's Accept, ...): defaults
+    // that -H replaces; JSON's Accept replaces curl's `*/*`.
+    for (k, v) in &opts.body_headers {
+        match list
+            .iter()
+            .position(|(name, _)| name.eq_ignore_ascii_case(k))
+        {
+            Some(i) => list[i] = (k.clone(), v.clone()),
+            None => list.push((k.clone(), v.clone())),
+        }
+    }
+    let cookies = opts.cookies.as_ref().and_then(|jar| {
+        jar.lock().ok()?.header_for(
+            &opts.url.host_str(),
+            &opts.url.path,
+            crate::cookies::secure_context(opts.url.https, &opts.url.host_str()),
+        )
+    });
+    let cookie = match (cookies, &opts.cookie_string) {
+        (Some(a), Some(b)) => Some(format!("{a}; {b}")),
+        (a, b) => a.or_else(|| b.clone()),
+    };
+    if let Some(c) = cookie {
+        list.push(("Cookie".to_owned(), c));
     }
     if let Some((user, password)) = opts.basic_auth.as_ref().or(opts.url.user.as_ref()) {
         use base64::Engine as _;
@@ -578,11 +764,13 @@ pub(crate) fn request_headers(opts: &ProbeOptions) -> (Vec<(String, String)>, St
             opts.trace(|| format!("* --aws-sigv4: {e}; the request goes unsigned"));
         }
     }
-    // Plain HTTP through a proxy carries the proxy's credentials on the request itself.
-    if !opts.url.https
-        && let Some(auth) = proxy_authorization(opts)
-    {
-        list.push(("Proxy-Authorization".to_owned(), auth));
+    // Plain HTTP through a proxy carries the proxy's credentials on the request itself, and
+    // curl's `Proxy-Connection: Keep-Alive`.
+    if !opts.url.https && opts.proxy.is_some() {
+        if let Some(auth) = proxy_authorization(opts) {
+            list.push(("Proxy-Authorization".to_owned(), auth));
+        }
+        list.push(("Proxy-Connection".to_owned(), "Keep-Alive".to_owned()));
     }
     let authority = list
         .iter()

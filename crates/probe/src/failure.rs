@@ -216,6 +216,25 @@ pub enum HttpFailure {
     },
     /// The connection closed before a complete response.
     Closed,
+    /// The connection closed after the head, before the whole body (curl's 18).
+    BodyCut {
+        /// Body bytes received.
+        received: u64,
+        /// What the Content-Length announced, when it did.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        expected: Option<u64>,
+    },
+    /// The connection was reset after the head, during the body (curl's 56).
+    BodyReset {
+        /// Body bytes received.
+        received: u64,
+    },
+    /// `--compressed`: a body that does not decode as its Content-Encoding says, or an
+    /// encoding we do not know (curl's 61).
+    BadEncoding {
+        /// The Content-Encoding.
+        encoding: String,
+    },
     /// The response was not valid HTTP (or its head was over our limit).
     Protocol {
         /// hyper's words.
@@ -356,6 +375,31 @@ impl TlsFailure {
 }
 
 impl HttpFailure {
+    /// Classifies a failure while reading the body, after the head came: a reset is curl's
+    /// 56, any other end before the body's is its 18.
+    pub fn of_body(
+        e: &(dyn std::error::Error + 'static),
+        received: u64,
+        expected: Option<u64>,
+    ) -> HttpFailure {
+        let mut src: Option<&(dyn std::error::Error + 'static)> = Some(e);
+        while let Some(s) = src {
+            if let Some(io) = s.downcast_ref::<std::io::Error>()
+                && matches!(
+                    io.kind(),
+                    std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::ConnectionAborted
+                )
+            {
+                return HttpFailure::BodyReset { received };
+            }
+            src = s.source();
+        }
+        match HttpFailure::of(e) {
+            HttpFailure::Closed => HttpFailure::BodyCut { received, expected },
+            other => other,
+        }
+    }
+
     /// Classifies a failed exchange from the error and its causes.
     pub fn of(e: &(dyn std::error::Error + 'static)) -> HttpFailure {
         let mut src: Option<&(dyn std::error::Error + 'static)> = Some(e);
@@ -520,6 +564,26 @@ impl fmt::Display for HttpFailure {
                 )
             }
             HttpFailure::Closed => f.write_str("the connection closed before a complete response"),
+            HttpFailure::BodyCut {
+                received,
+                expected: Some(e),
+            } => write!(
+                f,
+                "the connection closed with {} of {e} body bytes still to come",
+                e.saturating_sub(*received)
+            ),
+            HttpFailure::BodyCut { received, .. } => write!(
+                f,
+                "the connection closed before the body's end ({received} bytes received)"
+            ),
+            HttpFailure::BodyReset { received } => write!(
+                f,
+                "the connection was reset during the body ({received} bytes received)"
+            ),
+            HttpFailure::BadEncoding { encoding } => write!(
+                f,
+                "the body does not decode as Content-Encoding `{encoding}` says (or the encoding is unknown)"
+            ),
             HttpFailure::Protocol { detail } => {
                 write!(f, "the response is not valid HTTP: {detail}")
             }

@@ -2,6 +2,8 @@
 //!
 //! - [`options`]: the inputs, with curl's flag names.
 //! - [`curl`]: the command line's curl-shaped flags and their translation into options.
+//! - [`body`]: request bodies as curl builds them (`-d` and its kin, `--json`, `-F`, `-T`).
+//! - [`cookies`]: curl's cookie engine (`-b`, `-c`).
 //! - [`url`]: the URL as curl reads it (IP literals with zone ids, IDNs, userinfo, no scheme).
 //! - [`ladder`]: running the ladder, bounded and timed; its rungs are `resolve` (DNS),
 //!   `handshake` (TLS, recording what it shows), `exchange` (HTTP) and `certificate` (how a
@@ -19,7 +21,9 @@
 //!   sent and one read.
 //! - [`sigv4`]: signing the request with SigV4 as `curl --aws-sigv4` does.
 
+pub mod body;
 mod certificate;
+pub mod cookies;
 pub mod curl;
 pub mod diff;
 mod exchange;

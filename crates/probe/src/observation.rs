@@ -226,6 +226,9 @@ pub struct HttpLayer {
     /// ones that explain an answer.
     #[serde(skip)]
     pub all_headers: Vec<(String, String)>,
+    /// The response's heads as they came (`-i`, `-D`); not in the JSON report.
+    #[serde(skip)]
+    pub raw_head: Vec<u8>,
     /// Why the exchange failed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub failure: Option<HttpFailure>,

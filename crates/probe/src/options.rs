@@ -201,6 +201,22 @@ pub enum Output {
     Stdout,
 }
 
+/// The kind of request, as curl's `httpreq` tells them apart: what a redirect may change.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RequestKind {
+    /// A GET (`-G` included).
+    #[default]
+    Get,
+    /// `-I`.
+    Head,
+    /// `-d` and its kin, `--json`.
+    Post,
+    /// `-F`.
+    PostForm,
+    /// `-T`.
+    Put,
+}
+
 /// A sink for `-v`'s lines, written as the ladder goes.
 #[derive(Clone)]
 pub struct Trace(pub std::sync::Arc<dyn Fn(&str) + Send + Sync>);
@@ -228,12 +244,32 @@ pub struct ProbeOptions {
     pub referer: Option<String>,
     /// `-u user:password` (the URL's `user:password@` otherwise); never printed.
     pub basic_auth: Option<(String, String)>,
-    /// The request body (`-d`).
+    /// The request body (`-d` and its kin, `--json`, `-F`, `-T`).
     pub body: Vec<u8>,
-    /// `-d`: the body is a form (curl's default Content-Type for it).
-    pub form_body: bool,
+    /// The headers the body brings (curl's defaults for it: a form's or JSON's Content-Type,
+    /// JSON's Accept, `Content-Length: 0` for `-d ''`, `Expect: 100-continue` for `-T`); a
+    /// `-H` of the same name replaces one.
+    pub body_headers: Vec<(String, String)>,
+    /// `-T -`: the body is sent chunked (its length is not announced).
+    pub chunked: bool,
+    /// What kind of request curl would call this (its `httpreq`), which decides what a
+    /// redirect does to the method and the body.
+    pub request_kind: RequestKind,
+    /// `-X` was given: its method is sent on every request, redirects included.
+    pub custom_method: bool,
+    /// `--post301`, `--post302`, `--post303`: keep a POST a POST through that redirect.
+    pub keep_post: [bool; 3],
+    /// `--compressed`: ask for deflate, gzip, br and zstd, and decode what comes.
+    pub compressed: bool,
     /// `-f`: an HTTP status of 400 or more is a failure, and its body is not written.
     pub fail_on_http_error: bool,
+    /// `--fail-with-body`: as `-f`, and the body is written.
+    pub fail_with_body: bool,
+    /// `-b FILE`/`-c`: the cookie engine (cookies sent, and those received kept across
+    /// redirects), shared by the hops of one probe.
+    pub cookies: Option<std::sync::Arc<std::sync::Mutex<crate::cookies::CookieJar>>>,
+    /// `-b NAME=VALUE[; …]`: sent as it is, after the engine's cookies.
+    pub cookie_string: Option<String>,
     /// Sent as `x-api-key`; never printed.
     pub api_key: Option<String>,
     /// `--cacert`: trust only these. `None` = the system's trust store.
@@ -266,6 +302,8 @@ pub struct ProbeOptions {
     pub output: Option<Output>,
     /// `-i`: the status line and headers go to the body's sink first.
     pub include_headers: bool,
+    /// With `-i -L`: the heads of the hops before, written before this one's.
+    pub head_prefix: Vec<u8>,
     /// `-v`: each rung, as it happens.
     pub trace: Option<Trace>,
     /// The HTTP proxy, when one applies to this URL.
@@ -318,8 +356,16 @@ impl ProbeOptions {
             referer: None,
             basic_auth: None,
             body: Vec::new(),
-            form_body: false,
+            body_headers: Vec::new(),
+            chunked: false,
+            request_kind: RequestKind::Get,
+            custom_method: false,
+            keep_post: [false; 3],
+            compressed: false,
             fail_on_http_error: false,
+            fail_with_body: false,
+            cookies: None,
+            cookie_string: None,
             api_key: None,
             ca: None,
             identity: None,
@@ -336,6 +382,7 @@ impl ProbeOptions {
             connect_timeout: None,
             output: None,
             include_headers: false,
+            head_prefix: Vec::new(),
             trace: None,
             proxy: None,
             ip_ranges: None,

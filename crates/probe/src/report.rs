@@ -23,6 +23,9 @@ pub struct Hop {
     pub status: u16,
     /// The next URL, the `Location` resolved against this one.
     pub location: String,
+    /// Its heads as they came (`-D`); not in the JSON report.
+    #[serde(skip)]
+    pub head: Vec<u8>,
 }
 
 /// The whole probe: redirects followed, the last observation, the diagnosis, the exit code.
@@ -116,6 +119,7 @@ pub async fn probe(
     let mut too_many_redirects = false;
     let (mut observation, redirect_url) = loop {
         let observation = ladder::run(&current, None).await;
+        keep_cookies(&current, &observation);
         let next = redirect_target(&current, &observation);
         let Some((status, next_url)) = next else {
             break (observation, None);
@@ -127,10 +131,19 @@ pub async fn probe(
             too_many_redirects = true;
             break (observation, Some(next_url.to_string()));
         }
+        let head = observation
+            .http
+            .as_ref()
+            .map(|h| h.raw_head.clone())
+            .unwrap_or_default();
+        if current.include_headers {
+            current.head_prefix.extend_from_slice(&head);
+        }
         redirects.push(Hop {
             url: current.url.to_string(),
             status,
             location: next_url.to_string(),
+            head,
         });
         follow(&mut current, status, next_url);
     };
@@ -217,17 +230,29 @@ fn redirect_target(opts: &ProbeOptions, obs: &Observation) -> Option<(u16, crate
         .map(|u| (status, u))
 }
 
-/// The next request of `-L`, as curl makes it: 303 (and 301/302 after a POST) become GET
-/// without a body; credentials are not sent to another host.
+/// The next request of `-L`, as curl 7.88 makes it: a POST (`-d`, `-F`) becomes a GET without
+/// its body on a 301 or 302 unless `--post301`/`--post302`; on a 303 anything but a GET or HEAD
+/// does, unless it is a POST and `--post303`. A method given with `-X` is sent on every hop
+/// all the same (only the body goes). Credentials are not sent to another host.
 fn follow(opts: &mut ProbeOptions, status: u16, next: crate::url::ProbeUrl) {
-    let other_host = next.host != opts.url.host || next.port != opts.url.port;
-    let to_get = status == 303 && opts.method != "HEAD"
-        || matches!(status, 301 | 302) && opts.method == "POST";
+    use crate::options::RequestKind as K;
+    let post = matches!(opts.request_kind, K::Post | K::PostForm);
+    let to_get = match status {
+        301 => post && !opts.keep_post[0],
+        302 => post && !opts.keep_post[1],
+        303 => !(matches!(opts.request_kind, K::Get | K::Head) || (post && opts.keep_post[2])),
+        _ => false,
+    };
     if to_get {
-        opts.method = "GET".to_owned();
+        opts.request_kind = K::Get;
+        if !opts.custom_method {
+            opts.method = "GET".to_owned();
+        }
         opts.body.clear();
-        opts.form_body = false;
+        opts.body_headers.clear();
+        opts.chunked = false;
     }
+    let other_host = next.host != opts.url.host || next.port != opts.url.port;
     if other_host {
         opts.basic_auth = None;
         opts.headers.retain(|(k, _)| {
@@ -237,7 +262,139 @@ fn follow(opts: &mut ProbeOptions, status: u16, next: crate::url::ProbeUrl) {
     opts.url = next;
 }
 
+/// Keeps the `Set-Cookie` answers of a hop in the cookie engine, when it runs.
+fn keep_cookies(opts: &ProbeOptions, obs: &Observation) {
+    let (Some(jar), Some(h)) = (&opts.cookies, &obs.http) else {
+        return;
+    };
+    if let Ok(mut jar) = jar.lock() {
+        for (_, v) in h
+            .all_headers
+            .iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case("set-cookie"))
+        {
+            jar.receive(
+                &opts.url.host_str(),
+                &opts.url.path,
+                crate::cookies::secure_context(opts.url.https, &opts.url.host_str()),
+                v,
+            );
+        }
+    }
+}
+
+/// `--retry` and its kin, as curl reads them.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Retry {
+    /// How many times at most.
+    pub times: u32,
+    /// A fixed wait; `None`: 1 s, doubling (up to 10 minutes).
+    pub delay: Option<std::time::Duration>,
+    /// No retry starts after this much time since the first try.
+    pub max_time: Option<std::time::Duration>,
+    /// A refused connection is transient too (`--retry-connrefused`).
+    pub connrefused: bool,
+    /// Every failure is transient (`--retry-all-errors`).
+    pub all_errors: bool,
+}
+
+/// Why curl would try again, in its words (`Problem : HTTP error`), or `None`.
+fn transient(r: &ProbeReport, retry: &Retry, fail: bool) -> Option<&'static str> {
+    let (code, _) = crate::writeout::curl_exit_of(r, fail);
+    let status = r.observation.http.as_ref().and_then(|h| h.status);
+    match code {
+        28 | 6 | 5 => Some(": timeout"),
+        7 if retry.connrefused
+            && r.observation.connect.as_ref().and_then(|c| c.failure)
+                == Some(crate::failure::ConnectFailure::Refused) =>
+        {
+            Some(": connection refused")
+        }
+        0 | 22 if status.is_some_and(|s| matches!(s, 408 | 429 | 500 | 502 | 503 | 504)) => {
+            Some(": HTTP error")
+        }
+        0 => None,
+        _ if retry.all_errors => Some("(retrying all errors)"),
+        _ => None,
+    }
+}
+
+/// The seconds a `Retry-After` asks for (a number, or an HTTP date from now).
+fn retry_after(r: &ProbeReport) -> Option<u64> {
+    let v = r
+        .observation
+        .http
+        .as_ref()?
+        .all_headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("retry-after"))?
+        .1
+        .trim()
+        .to_owned();
+    if let Ok(n) = v.parse::<u64>() {
+        return Some(n);
+    }
+    let when = httpdate::parse_http_date(&v).ok()?;
+    Some(
+        when.duration_since(std::time::SystemTime::now())
+            .map_or(0, |d| d.as_secs()),
+    )
+}
+
+/// [`probe`], tried again as `curl --retry` does on a transient failure: each retry's warning
+/// goes to `warn` (curl's words), and the last try's report is returned.
+pub async fn probe_with_retry(
+    opts: &ProbeOptions,
+    topology: Option<&Topology>,
+    expect: Option<u16>,
+    retry: &Retry,
+    warn: &dyn Fn(&str),
+) -> ProbeReport {
+    let start = std::time::Instant::now();
+    let mut left = retry.times;
+    let mut sleep = retry.delay.unwrap_or(std::time::Duration::from_secs(1));
+    loop {
+        let report = probe(opts, topology, expect).await;
+        let Some(why) = (left > 0)
+            .then(|| transient(&report, retry, opts.fail_on_http_error))
+            .flatten()
+        else {
+            return report;
+        };
+        if retry.max_time.is_some_and(|m| start.elapsed() >= m) {
+            return report;
+        }
+        let mut wait = sleep;
+        if why == ": HTTP error"
+            && let Some(after) = retry_after(&report).filter(|a| *a > 0)
+        {
+            wait = std::time::Duration::from_secs(after);
+            if retry.max_time.is_some_and(|m| start.elapsed() + wait > m) {
+                return report;
+            }
+        }
+        warn(&format!(
+            "Problem {why}. Will retry in {} seconds. {left} retries left.",
+            wait.as_secs()
+        ));
+        left -= 1;
+        if retry.delay.is_none() {
+            sleep = (sleep * 2).min(std::time::Duration::from_secs(600));
+        }
+        tokio::time::sleep(wait).await;
+    }
+}
+
 impl ProbeReport {
+    /// Every hop's heads as they came, in order (curl's `-D`).
+    pub fn heads(&self) -> Vec<u8> {
+        let mut out: Vec<u8> = self.redirects.iter().flat_map(|h| h.head.clone()).collect();
+        if let Some(h) = &self.observation.http {
+            out.extend_from_slice(&h.raw_head);
+        }
+        out
+    }
+
     /// The report as JSON.
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))

@@ -70,6 +70,19 @@ pub(crate) async fn path_answer(
             .collect();
         return fixed("pinned", addrs, "--resolve");
     }
+    // curl (7.85 and later) answers `localhost` and `*.localhost` itself, IPv6 first, without
+    // the hosts file or DNS (RFC 6761 §6.3).
+    let lower = route.host.to_ascii_lowercase();
+    if lower == "localhost" || lower.ends_with(".localhost") {
+        let addrs = [
+            IpAddr::V6(std::net::Ipv6Addr::LOCALHOST),
+            IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
+        ]
+        .into_iter()
+        .filter(|a| opts.family.allows(a))
+        .collect();
+        return fixed("none", addrs, "localhost is loopback (RFC 6761)");
+    }
     let Ok(name) = route.host.parse::<DnsName>() else {
         let mut a = fixed("system", vec![], "");
         a.source = None;

@@ -64,6 +64,9 @@ pub fn curl_exit(obs: &Observation, fail_on_http_error: bool) -> (u8, String) {
             let code = match f {
                 HttpFailure::TimedOut { .. } => 28,
                 HttpFailure::Closed => 52,
+                HttpFailure::BodyCut { .. } => 18,
+                HttpFailure::BodyReset { .. } => 56,
+                HttpFailure::BadEncoding { .. } => 61,
                 HttpFailure::Protocol { .. } => 8,
                 HttpFailure::Output { .. } => 23,
                 HttpFailure::BadRequest { .. } => 43,
@@ -219,8 +222,9 @@ const JSON_VARS: [&str; 24] = [
 /// Expands a `-w` format as curl does: `%{name}`, `%header{name}`, `%%`, and the escapes
 /// `\n`, `\r`, `\t`, `\\`. Unknown variables expand to nothing and are returned, to be warned
 /// about (curl warns and goes on).
-pub fn expand(format: &str, r: &ProbeReport, fail_on_http_error: bool) -> (String, Vec<String>) {
-    let exit = curl_exit_of(r, fail_on_http_error);
+/// `exit` is the process's exit code and curl's error message (`%{exitcode}`, `%{errormsg}`).
+pub fn expand(format: &str, r: &ProbeReport, exit: &(u8, String)) -> (String, Vec<String>) {
+    let exit = exit.clone();
     let mut out = String::new();
     let mut unknown = Vec::new();
     let mut rest = format;
@@ -230,7 +234,9 @@ pub fn expand(format: &str, r: &ProbeReport, fail_on_http_error: bool) -> (Strin
         {
             {
                 let name = &tail[..end];
-                if name == "json" {
+                if name == "header_json" {
+                    out.push_str(&header_json(&fields(r)));
+                } else if name == "json" {
                     let obj: serde_json::Map<String, serde_json::Value> = JSON_VARS
                         .iter()
                         .filter_map(|v| {
@@ -273,14 +279,12 @@ pub fn expand(format: &str, r: &ProbeReport, fail_on_http_error: bool) -> (Strin
             && let Some(end) = tail.find('}')
         {
             let name = &tail[..end];
-            if let Some(h) = &r.observation.http {
-                let values: Vec<&str> = h
-                    .all_headers
-                    .iter()
-                    .filter(|(k, _)| k.eq_ignore_ascii_case(name))
-                    .map(|(_, v)| v.as_str())
-                    .collect();
-                out.push_str(&values.join(", "));
+            // curl's %header{} is the first value of a repeated header.
+            if let Some((_, v)) = fields(r)
+                .into_iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            {
+                out.push_str(&v);
             }
             rest = &tail[end + 1..];
             continue;
@@ -310,4 +314,86 @@ pub fn expand(format: &str, r: &ProbeReport, fail_on_http_error: bool) -> (Strin
         rest = &rest[c.len_utf8()..];
     }
     (out, unknown)
+}
+
+/// The last response's header fields in the order they came (from its head's bytes when
+/// seen; else as parsed).
+fn fields(r: &ProbeReport) -> Vec<(String, String)> {
+    let Some(h) = &r.observation.http else {
+        return Vec::new();
+    };
+    let text = String::from_utf8_lossy(&h.raw_head);
+    // The final head is the last block before the blank line (interim 1xx heads come first).
+    let last = text
+        .trim_end_matches("\r\n")
+        .rsplit("\r\n\r\n")
+        .next()
+        .unwrap_or_default();
+    let parsed: Vec<(String, String)> = last
+        .split("\r\n")
+        .skip(1)
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+        .collect();
+    if parsed.is_empty() {
+        h.all_headers.clone()
+    } else {
+        parsed
+    }
+}
+
+/// A JSON string's content as curl 7.88's `jsonWriteString` writes it.
+fn json_chars(s: &str, lower: bool) -> String {
+    let mut out = String::new();
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c if lower => out.push(c.to_ascii_lowercase()),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// `%{header_json}` as curl 7.88 writes it: names in lower case, each with the array of its
+/// values, in the order they came; a repeated name is written where it first came, and the
+/// walk goes on after its last occurrence (curl's `curl_easy_nextheader` from there).
+fn header_json(fields: &[(String, String)]) -> String {
+    let mut out = String::from("{");
+    let mut pos = 0;
+    let mut first = true;
+    while pos < fields.len() {
+        let (name, value) = &fields[pos];
+        let same: Vec<usize> = (0..fields.len())
+            .filter(|i| fields[*i].0.eq_ignore_ascii_case(name))
+            .collect();
+        let index = same.iter().position(|i| *i == pos).unwrap_or(0);
+        if same.len() > 1 && index > 0 {
+            first = false;
+            pos += 1;
+            continue;
+        }
+        out.push_str(if first { "\"" } else { ",\n\"" });
+        out.push_str(&json_chars(name, true));
+        out.push_str("\":[\"");
+        out.push_str(&json_chars(value, false));
+        out.push('"');
+        for i in same.iter().skip(1) {
+            out.push_str(",\"");
+            out.push_str(&json_chars(&fields[*i].1, false));
+            out.push('"');
+        }
+        out.push(']');
+        first = false;
+        pos = same.last().map_or(pos, |l| (*l).max(pos)) + 1;
+    }
+    out.push_str("\n}");
+    out
 }

@@ -70,3 +70,23 @@ pub fn promtool_check_metrics(text: &str) -> Option<Result<(), String>> {
         )),
     })
 }
+
+/// The environment variables curl and `parallax probe` read (proxies, trust, curl's home, the
+/// probe's keys): a side-by-side test clears them all for both, then sets what its case needs.
+pub const CLIENT_ENV: [&str; 15] = [
+    "http_proxy",
+    "https_proxy",
+    "HTTPS_PROXY",
+    "HTTP_PROXY",
+    "ALL_PROXY",
+    "all_proxy",
+    "NO_PROXY",
+    "no_proxy",
+    "CURL_CA_BUNDLE",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "CURL_HOME",
+    "PARALLAX_API_KEY",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+];

@@ -279,7 +279,12 @@ pub fn probe_options(args: &[String], url: &str) -> Result<ProbeOptions, String>
     let parsed = command
         .clone()
         .try_get_matches_from(&all)
-        .and_then(|m| <ProbeArgs as clap::FromArgMatches>::from_arg_matches(&m))
+        .and_then(|m| {
+            let mut p = <ProbeArgs as clap::FromArgMatches>::from_arg_matches(&m)?;
+            // -d pieces in the order typed, as `parallax probe` joins them.
+            p.curl.order_data(&m);
+            Ok(p)
+        })
         .map_err(|e| {
             e.render()
                 .to_string()

@@ -379,19 +379,7 @@ struct Case {
 }
 
 /// The variables curl and the probe read; cleared for every run, then set from the case.
-const ENV_READ: [&str; 11] = [
-    "http_proxy",
-    "https_proxy",
-    "HTTPS_PROXY",
-    "ALL_PROXY",
-    "all_proxy",
-    "NO_PROXY",
-    "no_proxy",
-    "CURL_CA_BUNDLE",
-    "SSL_CERT_FILE",
-    "SSL_CERT_DIR",
-    "HTTP_PROXY",
-];
+const ENV_READ: [&str; 15] = parallax_testkit::interop::CLIENT_ENV;
 
 /// What one client did: its -w values, exit class and the body written to -o.
 #[derive(Debug)]
@@ -449,7 +437,11 @@ async fn run_probe(c: &Case, out: &Path) -> Run {
         .unwrap_or_else(|e| panic!("{}: {e}", c.name));
     opts.confirm = false;
     let report = parallax_probe::probe(&opts, None, None).await;
-    let (w, unknown) = parallax_probe::writeout::expand("%{json}", &report, flags.fail);
+    let (w, unknown) = parallax_probe::writeout::expand(
+        "%{json}",
+        &report,
+        &parallax_probe::writeout::curl_exit_of(&report, flags.fail),
+    );
     assert!(unknown.is_empty(), "{}: {unknown:?}", c.name);
     Run {
         w: serde_json::from_str(&w).expect("our -w json"),
