@@ -98,6 +98,7 @@ where
             layer.version = Some(r.version.to_owned());
             layer.first_byte_ms = Some(ms(r.first_byte));
             layer.size_download = r.size;
+            layer.size_upload = opts.body.len() as u64;
             layer.body = r.kept;
             layer.body_truncated = r.truncated;
             layer.raw_head = r.raw_head;

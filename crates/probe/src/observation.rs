@@ -222,6 +222,9 @@ pub struct HttpLayer {
     pub first_byte_ms: Option<f64>,
     /// Body bytes received (all of them when the body went to `-o`; else at most the part read).
     pub size_download: u64,
+    /// Request body bytes sent (curl's `%{size_upload}`).
+    #[serde(default)]
+    pub size_upload: u64,
     /// Every response header, in order (`-i`, `-v`); not in the JSON report, which keeps the
     /// ones that explain an answer.
     #[serde(skip)]

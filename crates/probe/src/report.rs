@@ -49,6 +49,9 @@ pub struct ProbeReport {
     /// The first URL, as given (`%{url}`).
     #[serde(skip)]
     pub url_first: String,
+    /// Where `-o` wrote the body (`%{filename_effective}`).
+    #[serde(skip)]
+    pub filename_effective: Option<String>,
     /// What the last request saw.
     pub observation: Observation,
     /// What it means.
@@ -204,6 +207,10 @@ pub async fn probe(
         redirect_url,
         url_effective: current.url.given.clone(),
         url_first: opts.url.given.clone(),
+        filename_effective: match &opts.output {
+            Some(crate::options::Output::File(p)) => Some(p.display().to_string()),
+            _ => None,
+        },
         observation,
         diagnosis,
         expected_status: expect,

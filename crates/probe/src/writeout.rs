@@ -172,6 +172,12 @@ fn variable(name: &str, r: &ProbeReport, exit: &(u8, String)) -> Option<String> 
             .unwrap_or_default()
             .to_ascii_uppercase(),
         "size_download" => h.map_or(0, |h| h.size_download).to_string(),
+        "size_upload" => h.map_or(0, |h| h.size_upload).to_string(),
+        // Every head received, redirects' and interim ones' included, as curl counts them.
+        "size_header" => r.heads().len().to_string(),
+        "num_headers" => fields(r).len().to_string(),
+        "filename_effective" => r.filename_effective.clone().unwrap_or_default(),
+        "urlnum" => "0".to_owned(),
         "content_type" => h
             .and_then(|h| {
                 h.all_headers
@@ -192,10 +198,15 @@ fn variable(name: &str, r: &ProbeReport, exit: &(u8, String)) -> Option<String> 
 }
 
 /// The variables `%{json}` holds.
-const JSON_VARS: [&str; 24] = [
+const JSON_VARS: [&str; 29] = [
     "content_type",
     "errormsg",
     "exitcode",
+    "filename_effective",
+    "num_headers",
+    "size_header",
+    "size_upload",
+    "urlnum",
     "http_code",
     "http_connect",
     "http_version",
@@ -244,10 +255,14 @@ pub fn expand(format: &str, r: &ProbeReport, exit: &(u8, String)) -> (String, Ve
                             // As curl's %{json} types them: numbers, strings, and null for
                             // an error message or redirect URL that is not there.
                             let json = match *v {
-                                "errormsg" | "redirect_url" | "content_type" if val.is_empty() => {
+                                "errormsg" | "redirect_url" | "content_type"
+                                | "filename_effective"
+                                    if val.is_empty() =>
+                                {
                                     serde_json::Value::Null
                                 }
                                 "exitcode" | "num_redirects" | "num_connects" | "size_download"
+                                | "size_upload" | "size_header" | "num_headers" | "urlnum"
                                 | "ssl_verify_result" | "remote_port" | "response_code"
                                 | "http_code" | "http_connect" => val
                                     .parse::<u64>()

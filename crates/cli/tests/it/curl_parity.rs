@@ -736,6 +736,31 @@ fn cases() -> Vec<Case> {
             &["-d", "a=1", "-w", "%{http_code} %{method}"],
             "/echo",
         ),
+        case(
+            "w sizes",
+            &[
+                "-d",
+                "a=12345",
+                "-w",
+                "%{size_upload} %{size_header} %{num_headers} %{urlnum}",
+            ],
+            "/dup-header",
+        ),
+        case(
+            "w sizes after L",
+            &["-L", "-w", "%{size_header} %{num_headers} %{size_upload}"],
+            "/chain",
+        ),
+        case(
+            "w size_header with 100",
+            &[
+                "-T",
+                "{DIR}/upload.txt",
+                "-w",
+                "%{size_header} %{size_upload}",
+            ],
+            "/put",
+        ),
         // Failures, as curl's exit codes, and what came before them.
         case("partial", &["-w", "%{exitcode} %{http_code}"], "/partial"),
         case(
