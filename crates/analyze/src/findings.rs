@@ -1329,9 +1329,9 @@ pub fn text(fs: &[Finding], m: &Imported) -> String {
     for f in fs {
         let at = if let Some(arn) = m.arn_of(&f.location) {
             // Read from a live account: the resource's ARN says where, the call's answer how.
-            format!("{arn} ({}:{})", f.location.file, f.location.line)
+            format!("{arn} ({})", f.location.place())
         } else if f.location.line > 0 {
-            format!("{}:{}", f.location.file, f.location.line)
+            f.location.place()
         } else {
             format!("{} ({})", f.location.file, f.location.resource)
         };
@@ -1358,7 +1358,7 @@ pub fn text(fs: &[Finding], m: &Imported) -> String {
         }
     }
     for (l, why) in &m.errors {
-        o.push_str(&format!("{}:{}: error: {why}\n", l.file, l.line));
+        o.push_str(&format!("{}: error: {why}\n", l.place()));
     }
     let count = |s| fs.iter().filter(|f| f.severity == s).count();
     o.push_str(&format!(

@@ -16,6 +16,18 @@ pub struct Loc {
     pub resource: String,
 }
 
+impl Loc {
+    /// `file:line`, or the file alone when there is no line (a file that could not be read, a
+    /// format without lines).
+    pub fn place(&self) -> String {
+        if self.line == 0 {
+            self.file.clone()
+        } else {
+            format!("{}:{}", self.file, self.line)
+        }
+    }
+}
+
 /// A reference to another element: to one declared in the input (by its key), to an id that
 /// exists elsewhere, or to something that cannot be known.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

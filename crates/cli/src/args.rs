@@ -79,6 +79,21 @@ pub enum Command {
         /// The scenario (or bare topology) YAML file.
         file: PathBuf,
     },
+    /// Print a shell completion script: `parallax completions bash >
+    /// ~/.local/share/bash-completion/completions/parallax` (zsh, fish, powershell and elvish
+    /// too; README's Install section has each line).
+    Completions {
+        /// The shell.
+        #[arg(value_parser = ["bash", "zsh", "fish", "powershell", "elvish"])]
+        shell: String,
+    },
+    /// Print the manual page (roff): `parallax man > ~/.local/share/man/man1/parallax.1`; with
+    /// --dir DIR, one page per command (parallax.1, parallax-probe.1, ...) written there.
+    Man {
+        /// Write one page per command into this folder instead.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
 }
 
 #[derive(clap::Args, Debug)]

@@ -35,10 +35,24 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("parallax: {e:#}");
+            eprintln!("parallax: {}", said_once(&e));
             ExitCode::from(2)
         }
     }
+}
+
+/// An error and its causes, each said once: a cause whose words the message before it already
+/// holds (an error that quotes its source) is not repeated.
+fn said_once(e: &anyhow::Error) -> String {
+    let mut out = e.to_string();
+    for cause in e.chain().skip(1) {
+        let words = cause.to_string();
+        if !out.contains(&words) {
+            out.push_str(": ");
+            out.push_str(&words);
+        }
+    }
+    out
 }
 
 fn init_tracing() {
@@ -63,6 +77,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Lab(args) => runtime()?.block_on(lab(args)),
         Command::Gateway(args) => runtime()?.block_on(gateway(args)),
         Command::Watch(args) => runtime()?.block_on(watch(*args)),
+        Command::Completions { shell } => {
+            completions(&shell)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Man { dir } => man(dir.as_deref()),
         Command::Probe(cmd) => {
             if let Some(ProbeSub::Diff { a, b }) = &cmd.sub {
                 return probe_diff(a, b);
@@ -180,6 +199,61 @@ fn write_whole(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
         })
 }
 
+/// `parallax completions SHELL`: the script on standard output (made in memory first: a
+/// closed pipe is an error to report, not a panic).
+fn completions(shell: &str) -> anyhow::Result<()> {
+    use clap_complete::Shell;
+    let shell = match shell {
+        "zsh" => Shell::Zsh,
+        "fish" => Shell::Fish,
+        "powershell" => Shell::PowerShell,
+        "elvish" => Shell::Elvish,
+        _ => Shell::Bash,
+    };
+    let mut cmd = <Cli as clap::CommandFactory>::command();
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut cmd, "parallax", &mut script);
+    use std::io::Write as _;
+    std::io::stdout()
+        .write_all(&script)
+        .context("standard output")
+}
+
+/// `parallax man`: parallax's page on standard output, or one page per command in `dir`
+/// (`parallax.1`, `parallax-probe.1`, ...).
+fn man(dir: Option<&std::path::Path>) -> anyhow::Result<ExitCode> {
+    let mut cmd = <Cli as clap::CommandFactory>::command();
+    cmd.build();
+    if let Some(d) = dir {
+        std::fs::create_dir_all(d).with_context(|| format!("--dir {}", d.display()))?;
+    }
+    let mut pages: Vec<(String, clap::Command)> = vec![("parallax".to_owned(), cmd.clone())];
+    for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
+        let name = format!("parallax-{}", sub.get_name());
+        pages.push((name.clone(), sub.clone().name(name)));
+    }
+    for (name, page) in pages {
+        let mut roff = Vec::new();
+        clap_mangen::Man::new(page)
+            .render(&mut roff)
+            .context("rendering the manual page")?;
+        match dir {
+            Some(d) => {
+                let path = d.join(format!("{name}.1"));
+                write_whole(&path, &roff).with_context(|| format!("--dir: {}", path.display()))?;
+            }
+            None if name == "parallax" => {
+                use std::io::Write as _;
+                std::io::stdout()
+                    .write_all(&roff)
+                    .context("standard output")?;
+            }
+            None => {}
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -193,6 +267,15 @@ async fn lab(args: LabArgs) -> anyhow::Result<ExitCode> {
         None => Scenario::seed()?,
     };
     say_notices(&scenario.topology);
+    // The control port is taken before the lab runs: a port in use fails at once.
+    let control = match (args.keep_running, args.control) {
+        (true, Some(addr)) => Some(
+            tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("--control {addr}: cannot listen"))?,
+        ),
+        _ => None,
+    };
     let opts = parallax_lab::LabOptions {
         until_step: args.step.clone(),
     };
@@ -203,7 +286,7 @@ async fn lab(args: LabArgs) -> anyhow::Result<ExitCode> {
         print!("{}", report.to_text());
     }
     let lab = if args.keep_running {
-        keep_running(&scenario, &report, lab, args.control).await?
+        keep_running(&scenario, &report, lab, control).await?
     } else {
         lab
     };
@@ -222,7 +305,7 @@ async fn keep_running(
     scenario: &Scenario,
     report: &parallax_lab::LabReport,
     lab: parallax_lab::run::Running,
-    control: Option<std::net::SocketAddr>,
+    control: Option<tokio::net::TcpListener>,
 ) -> anyhow::Result<parallax_lab::run::Running> {
     let signals = signals()?;
     let dir = std::env::temp_dir().join(format!("parallax-lab-{}", std::process::id()));
@@ -239,14 +322,12 @@ async fn keep_running(
         show_reproduction(&dir, scenario, report, &*lab.lock().await)?;
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let server = match control {
-            Some(addr) => {
-                let listener = tokio::net::TcpListener::bind(addr)
-                    .await
-                    .with_context(|| format!("--control {addr}: cannot listen"))?;
-                println!(
-                    "\ncontrol: POST http://{0}/step/NAME moves the lab to a step; GET http://{0}/step says where it is",
-                    listener.local_addr().unwrap_or(addr)
-                );
+            Some(listener) => {
+                if let Ok(addr) = listener.local_addr() {
+                    println!(
+                        "\ncontrol: POST http://{addr}/step/NAME moves the lab to a step; GET http://{addr}/step says where it is"
+                    );
+                }
                 Some(tokio::spawn(parallax_lab::control::serve(
                     listener,
                     std::sync::Arc::new(scenario.clone()),
@@ -326,7 +407,7 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
             };
             if !model.errors.is_empty() {
                 for (l, why) in &model.errors {
-                    eprintln!("{}:{}: error: {why}", l.file, l.line);
+                    eprintln!("{}: error: {why}", l.place());
                 }
                 return Ok(ExitCode::from(2));
             }
@@ -394,7 +475,7 @@ fn changes(a: &args::ChangesArgs) -> anyhow::Result<ExitCode> {
     let errors: Vec<_> = before.errors.iter().chain(&after.errors).collect();
     if !errors.is_empty() {
         for (l, why) in errors {
-            eprintln!("{}:{}: error: {why}", l.file, l.line);
+            eprintln!("{}: error: {why}", l.place());
         }
         return Ok(ExitCode::from(2));
     }
@@ -592,8 +673,14 @@ impl GatewaySource {
         if !self.openapi.is_empty() {
             let problems = t.problems();
             if !problems.is_empty() {
+                // Named by the files, not the flag: the problems are in what they hold.
+                let files: Vec<String> = self
+                    .openapi
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect();
                 return Err(parallax_model::LoadError::Invalid {
-                    origin: "--openapi".to_owned(),
+                    origin: files.join(", "),
                     problems,
                 }
                 .into());
@@ -819,10 +906,10 @@ fn topology_at(path: Option<&PathBuf>, step: Option<&str>) -> anyhow::Result<Top
         }
         let model = parallax_analyze::import_paths(std::slice::from_ref(dir));
         if let Some((l, why)) = model.errors.first() {
-            bail!("{}:{}: {why}", l.file, l.line);
+            bail!("{}: {why}", l.place());
         }
         for (l, why) in &model.unknowns {
-            eprintln!("{}:{}: unknown: {} ({why})", l.file, l.line, l.resource);
+            eprintln!("{}: unknown: {} ({why})", l.place(), l.resource);
         }
         let (t, assumed) = parallax_analyze::runnable::topology(&model);
         for a in assumed {

@@ -31,12 +31,12 @@ use std::net::SocketAddr;
 #[non_exhaustive]
 pub enum DnsError {
     /// A listener could not be bound.
-    #[error("cannot listen on {addr}: {source}")]
+    #[error("cannot listen on {addr}: {error}")]
     Bind {
         /// The address.
         addr: SocketAddr,
-        /// Why it could not be bound.
-        source: std::io::Error,
+        /// Why it could not be bound (in the message, so not also a source: said once).
+        error: std::io::Error,
     },
     /// `--listen` named a view the topology does not have.
     #[error("no view named `{view}` (views: {known})")]

@@ -157,7 +157,7 @@ impl Resolver {
             let (udp, tcp) = bind_pair(addr).await?;
             let bound = udp
                 .local_addr()
-                .map_err(|source| DnsError::Bind { addr, source })?;
+                .map_err(|error| DnsError::Bind { addr, error })?;
             let handler = ViewHandler {
                 view: view.clone(),
                 limiter: limiter.clone(),
@@ -268,20 +268,20 @@ async fn bind_pair(addr: SocketAddr) -> Result<(UdpSocket, TcpListener), DnsErro
     for _ in 0..16 {
         let udp = UdpSocket::bind(addr)
             .await
-            .map_err(|source| DnsError::Bind { addr, source })?;
+            .map_err(|error| DnsError::Bind { addr, error })?;
         let port = udp
             .local_addr()
-            .map_err(|source| DnsError::Bind { addr, source })?
+            .map_err(|error| DnsError::Bind { addr, error })?
             .port();
         match TcpListener::bind(SocketAddr::new(addr.ip(), port)).await {
             Ok(tcp) => return Ok((udp, tcp)),
             Err(e) if addr.port() == 0 => last = Some(e),
-            Err(source) => return Err(DnsError::Bind { addr, source }),
+            Err(error) => return Err(DnsError::Bind { addr, error }),
         }
     }
     Err(DnsError::Bind {
         addr,
-        source: last.unwrap_or_else(|| std::io::Error::other("no port free for both UDP and TCP")),
+        error: last.unwrap_or_else(|| std::io::Error::other("no port free for both UDP and TCP")),
     })
 }
 

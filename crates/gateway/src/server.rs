@@ -115,12 +115,12 @@ impl Default for GatewayConfig {
 #[non_exhaustive]
 pub enum GatewayError {
     /// A listen address (`--listen`) that cannot be bound.
-    #[error("cannot listen on {addr}: {source}")]
+    #[error("cannot listen on {addr}: {error}")]
     Bind {
         /// The address.
         addr: SocketAddr,
-        /// Why it could not be bound.
-        source: std::io::Error,
+        /// Why it could not be bound (in the message, so not also a source: said once).
+        error: std::io::Error,
     },
     /// A `--listen` door name the topology does not have.
     #[error("no front door named `{door}` (doors: {known})")]
@@ -245,10 +245,10 @@ impl Gateway {
                 })?;
             let listener = TcpListener::bind(addr)
                 .await
-                .map_err(|source| GatewayError::Bind { addr, source })?;
+                .map_err(|error| GatewayError::Bind { addr, error })?;
             let bound = listener
                 .local_addr()
-                .map_err(|source| GatewayError::Bind { addr, source })?;
+                .map_err(|error| GatewayError::Bind { addr, error })?;
             listening.push(Listening {
                 door: name.clone(),
                 addr: bound,

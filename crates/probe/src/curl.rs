@@ -485,14 +485,15 @@ pub enum FlagError {
     #[error("-H `{0}`: expected `Name: value`, `Name:` (remove) or `Name;` (empty)")]
     Header(String),
     /// A file named by a flag (`-d @FILE`, `--api-key-file`) that cannot be read.
-    #[error("{flag} {}: {source}", path.display())]
+    #[error("{flag} {}: {error}", path.display())]
     Read {
         /// The flag.
         flag: &'static str,
         /// The file it names.
         path: PathBuf,
-        /// Why it cannot be read (not a regular file, too large, unreadable).
-        source: parallax_model::input::InputError,
+        /// Why it cannot be read (not a regular file, too large, unreadable); in the message,
+        /// so not also a source (said once).
+        error: parallax_model::input::InputError,
     },
     /// A `--cacert`, `--cert` or `--key` file without usable PEM.
     #[error("{flag} {}: {problem}", path.display())]
@@ -766,7 +767,7 @@ impl CurlFlags {
                         return Err(FlagError::Read {
                             flag: "-b",
                             path: p,
-                            source,
+                            error: source,
                         });
                     }
                 }
@@ -851,7 +852,7 @@ impl CurlFlags {
                     .map_err(|source| FlagError::Read {
                         flag: "-w",
                         path,
-                        source,
+                        error: source,
                     })
             }
             other => Ok(other.map(str::to_owned)),
@@ -942,13 +943,21 @@ impl CurlFlags {
                 FlagError::Read {
                     flag: "--key",
                     path: key_file.clone(),
-                    source,
+                    error: source,
                 }
             })?;
             let key = PrivateKeyDer::from_pem_slice(&bytes).map_err(|_| FlagError::Pem {
-                flag: "--key",
+                flag: if self.key.is_some() {
+                    "--key"
+                } else {
+                    "--cert"
+                },
                 path: key_file.clone(),
-                problem: "no private key (pass --key)".to_owned(),
+                problem: if self.key.is_some() {
+                    "no PRIVATE KEY block in it".to_owned()
+                } else {
+                    "no private key in the certificate file (pass the key with --key)".to_owned()
+                },
             })?;
             opts.identity = Some(ClientIdentity { chain, key });
         } else if self.key.is_some() {
@@ -1065,7 +1074,7 @@ impl CurlFlags {
                     .map_err(|source| FlagError::Read {
                         flag: "--api-key-file",
                         path: p.clone(),
-                        source,
+                        error: source,
                     })?
                     .trim()
                     .to_owned(),
@@ -1107,7 +1116,7 @@ fn read_cert_dir_uncached(
     let entries = std::fs::read_dir(dir).map_err(|source| FlagError::Read {
         flag,
         path: dir.clone(),
-        source: parallax_model::input::InputError::Unreadable(source),
+        error: parallax_model::input::InputError::Unreadable(source),
     })?;
     let mut files: Vec<PathBuf> = entries
         .filter_map(Result::ok)
@@ -1160,7 +1169,7 @@ fn parse_pins(spec: &str) -> Result<Vec<[u8; 32]>, FlagError> {
         parallax_model::input::read_config_bytes(&path).map_err(|source| FlagError::Read {
             flag: "--pinnedpubkey",
             path: path.clone(),
-            source,
+            error: source,
         })?;
     let der = match rustls_pki_types::SubjectPublicKeyInfoDer::from_pem_slice(&bytes) {
         Ok(spki) => spki.as_ref().to_vec(),

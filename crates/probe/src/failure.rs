@@ -127,6 +127,9 @@ pub enum ServerCertProblem {
     NameMismatch,
     /// A CA certificate (basic constraints CA:TRUE) served as the server's own certificate.
     CaUsedAsEndEntity,
+    /// A self-signed certificate (CA:TRUE or not) that nothing trusted names: curl's "(60) SSL
+    /// certificate problem: self-signed certificate".
+    SelfSigned,
     /// On a revocation list we were given.
     Revoked,
     /// A signature in the chain does not verify.
@@ -487,6 +490,9 @@ impl fmt::Display for ServerCertProblem {
             ServerCertProblem::NameMismatch => {
                 f.write_str("the server's certificate does not name this host (name mismatch)")
             }
+            ServerCertProblem::SelfSigned => f.write_str(
+                "self-signed certificate, not trusted: the server's certificate is its own issuer and is not among the trusted certificates",
+            ),
             ServerCertProblem::CaUsedAsEndEntity => f.write_str(
                 "the server's certificate is a CA certificate (basic constraints CA:TRUE) used as a server certificate, which TLS verifiers refuse even when it is the trusted one; `openssl req -x509` makes such certificates by default",
             ),

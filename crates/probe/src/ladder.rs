@@ -405,6 +405,7 @@ async fn tls_rung(
     .await;
     tls.elapsed_ms = ms(t0.elapsed());
     recorder.fill(tls, host, opts.danger_accept_invalid_certs);
+    tls.name_self_signed();
     let stream = match handshake {
         Ok(Ok(s)) => s,
         Ok(Err(e)) => {
@@ -419,6 +420,7 @@ async fn tls_rung(
                 obs.outcome.tls = Some(parallax_model::TlsResult::Refused);
             }
             tls.fail(failure);
+            tls.name_self_signed();
             opts.trace(|| {
                 format!(
                     "* TLS handshake failed: {}",

@@ -184,6 +184,32 @@ impl TlsLayer {
         self.failure = Some(f);
     }
 
+    /// A lone self-signed certificate that is not trusted is said as such (as curl and OpenSSL
+    /// say it), not as an unknown issuer or a CA used as a leaf: the fix is to trust it.
+    pub fn name_self_signed(&mut self) {
+        use crate::failure::{ServerCertProblem as P, TlsFailure};
+        let lone =
+            self.chain.len() == 1 && self.chain.first().is_some_and(|c| c.subject == c.issuer);
+        if !lone || self.trust == Some(TrustRule::ServerCertificateTrusted) {
+            return;
+        }
+        let rename = |p: &mut P| {
+            if matches!(p, P::UnknownIssuer | P::CaUsedAsEndEntity) {
+                *p = P::SelfSigned;
+            }
+        };
+        if let Some(p) = &mut self.verify_problem {
+            rename(p);
+            self.verify_error = Some(p.to_string());
+        }
+        if let Some(f @ TlsFailure::ServerCertificate { .. }) = &mut self.failure {
+            if let TlsFailure::ServerCertificate { problem } = f {
+                rename(problem);
+            }
+            self.error = Some(f.to_string());
+        }
+    }
+
     /// Records a verification problem.
     pub fn unverified(&mut self, p: ServerCertProblem) {
         self.verify_error = Some(p.to_string());

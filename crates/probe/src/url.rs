@@ -46,6 +46,18 @@ impl ProbeUrl {
     /// Parses a URL as curl does. Words are made here; the caller names the argument.
     pub fn parse(input: &str) -> Result<ProbeUrl, String> {
         let s = input.trim();
+        // curl refuses a space or a control character anywhere in a URL (exit 3, "URL using
+        // bad/illegal format"), before any IDN or DNS question.
+        if let Some(c) = s.chars().find(|c| c.is_whitespace() || c.is_control()) {
+            return Err(format!(
+                "`{input}` holds {}: a URL cannot (write a space in a path or query as %20)",
+                if c == ' ' {
+                    "a space".to_owned()
+                } else {
+                    format!("the character U+{:04X}", c as u32)
+                }
+            ));
+        }
         // curl's default protocol is HTTP: `example.com/x` is `http://example.com/x`.
         let with_scheme = match s.find("://") {
             Some(_) => s.to_owned(),

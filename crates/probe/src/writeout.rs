@@ -115,7 +115,7 @@ pub fn ssl_verify_result(obs: &Observation) -> u32 {
                     20
                 }
             }
-            ServerCertProblem::CaUsedAsEndEntity => 18,
+            ServerCertProblem::CaUsedAsEndEntity | ServerCertProblem::SelfSigned => 18,
             ServerCertProblem::BadSignature => 7,
             ServerCertProblem::Revoked => 23,
             ServerCertProblem::NotForServerAuth => 26,

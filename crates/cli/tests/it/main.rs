@@ -9,6 +9,7 @@ use parallax_testkit::text::assert_no_debug_text;
 
 mod account;
 mod curl_parity;
+mod messages;
 
 fn parallax() -> Command {
     Command::new(cargo_bin("parallax"))

@@ -122,6 +122,9 @@ fn tls_fix(name_match: Option<bool>, failure: Option<&TlsFailure>) -> String {
             problem: P::UnknownIssuer,
         }) => "pass the server's CA with --cacert, or fix the server's chain".to_owned(),
         Some(TlsFailure::ServerCertificate {
+            problem: P::SelfSigned,
+        }) => "trust it: pass the certificate itself with --cacert (a self-signed server certificate given as trusted is accepted, CA:TRUE or not, as curl accepts it); or give the server a certificate from a CA this host trusts".to_owned(),
+        Some(TlsFailure::ServerCertificate {
             problem: P::CaUsedAsEndEntity,
         }) => "give the server a leaf certificate (basic constraints CA:FALSE) issued by a CA, and pass that CA with --cacert; or make the self-signed one with `-addext basicConstraints=critical,CA:FALSE`".to_owned(),
         Some(TlsFailure::ServerCertificate {
