@@ -35,6 +35,14 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
+            // The reader went away (`parallax man | head`): as a tool that SIGPIPE ends, with
+            // nothing to say and the shell's code for it.
+            if e.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            }) {
+                return ExitCode::from(141);
+            }
             eprintln!("parallax: {}", said_once(&e));
             ExitCode::from(2)
         }

@@ -383,6 +383,17 @@ impl RequestHandler for ViewHandler {
             },
         };
 
+        // `RUST_LOG=info`: one line per query, with who answered it (the level is checked
+        // before any of this is formatted).
+        tracing::info!(
+            view = %view.view.name(),
+            src = %request.src(),
+            name = %query.name(),
+            qtype = %query.query_type(),
+            rcode = ?answer.rcode,
+            source = ?answer.source,
+            "query"
+        );
         let mut records: Vec<Record> = answer.records.iter().map(|r| to_record(r, &view)).collect();
         let mut authorities: Vec<Record> = Vec::new();
         let mut additionals: Vec<Record> = Vec::new();

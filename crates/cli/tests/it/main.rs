@@ -9,7 +9,9 @@ use parallax_testkit::text::assert_no_debug_text;
 
 mod account;
 mod curl_parity;
+mod deploy;
 mod messages;
+mod readme;
 
 fn parallax() -> Command {
     Command::new(cargo_bin("parallax"))

@@ -236,6 +236,56 @@ fn the_deployment_files_are_what_the_readme_says() {
             .all(|c| c["image"].is_string() && c["name"].is_string())
     );
     assert!(task["family"].is_string() && task["requiresCompatibilities"].is_array());
+    // The sidecar runs the Dockerfile's image as it is built: the binary checks its own health
+    // (no shell, no wget in a scratch image), non-root, its configuration from a volume the
+    // init container fills from an SSM parameter.
+    let health: Vec<&str> = watch["healthCheck"]["command"]
+        .as_array()
+        .expect("a health check")
+        .iter()
+        .filter_map(|v| v.as_str())
+        .collect();
+    assert_eq!(health[..3], ["CMD", "/parallax", "probe"]);
+    assert_eq!(watch["user"], "65534:65534");
+    assert_eq!(watch["mountPoints"][0]["containerPath"], "/etc/parallax");
+    let init = containers
+        .iter()
+        .find(|c| c["name"] == "parallax-config")
+        .expect("the configuration's init container");
+    assert!(
+        init["command"][0]
+            .as_str()
+            .is_some_and(|c| c.contains("aws ssm get-parameter"))
+    );
+    let dockerfile = std::fs::read_to_string(deploy.join("../Dockerfile")).expect("the Dockerfile");
+    for line in [
+        "FROM scratch",
+        "USER 65534:65534",
+        "--target x86_64-unknown-linux-musl",
+        "cp deploy/watch/watch.yaml /out/etc/parallax/watch.yaml",
+        "CMD [\"/parallax\", \"probe\", \"-sf\"",
+        "CMD [\"watch\", \"--config\", \"/etc/parallax/watch.yaml\"]",
+    ] {
+        assert!(dockerfile.contains(line), "the Dockerfile has no `{line}`");
+    }
+    // Kubernetes: the documents, and the configuration the ConfigMap embeds loads.
+    let k8s = std::fs::read_to_string(deploy.join("kubernetes/parallax-watch.yaml"))
+        .expect("the Kubernetes manifest");
+    let docs: Vec<serde_json::Value> =
+        serde_saphyr::from_multiple(&k8s).unwrap_or_else(|e| panic!("parallax-watch.yaml: {e}"));
+    let kinds: Vec<&str> = docs.iter().filter_map(|d| d["kind"].as_str()).collect();
+    assert_eq!(
+        kinds,
+        ["ConfigMap", "Deployment", "Service", "ServiceMonitor"]
+    );
+    let embedded = docs[0]["data"]["watch.yaml"].as_str().expect("watch.yaml");
+    let c =
+        Config::from_yaml(embedded, "ConfigMap parallax-watch").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(c.targets.len(), 2);
+    let container = &docs[1]["spec"]["template"]["spec"]["containers"][0];
+    assert_eq!(container["args"][0], "watch");
+    assert_eq!(container["livenessProbe"]["httpGet"]["path"], "/healthz");
+    assert_eq!(docs[3]["spec"]["endpoints"][0]["port"], "metrics");
     // The sample configuration loads as it is (anchors, an x- key, a merge key).
     let sample = deploy.join("watch/watch.yaml");
     let text = std::fs::read_to_string(&sample).expect("the sample watch.yaml");
