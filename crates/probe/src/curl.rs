@@ -919,15 +919,28 @@ impl CurlFlags {
         if let Some(dir) = &self.capath {
             trusted.extend(read_cert_dir("--capath", dir)?);
         }
+        // The variables name a trust store for TLS: for a plain-http URL one that cannot be
+        // read is no error (curl reads it only to speak TLS; a redirect to https then trusts
+        // the system's store).
+        let tls = opts.url.https;
         if self.cacert.is_none() && self.capath.is_none() {
-            for var in ["CURL_CA_BUNDLE", "SSL_CERT_FILE"] {
-                if let Some(p) = env(var).filter(|v| !v.is_empty()) {
-                    trusted.extend(read_certs(env_flag(var), &PathBuf::from(p))?);
-                    break;
+            let env_trust = || -> Result<Vec<CertificateDer<'static>>, FlagError> {
+                let mut found = Vec::new();
+                for var in ["CURL_CA_BUNDLE", "SSL_CERT_FILE"] {
+                    if let Some(p) = env(var).filter(|v| !v.is_empty()) {
+                        found.extend(read_certs(env_flag(var), &PathBuf::from(p))?);
+                        break;
+                    }
                 }
-            }
-            if let Some(p) = env("SSL_CERT_DIR").filter(|v| !v.is_empty()) {
-                trusted.extend(read_cert_dir("SSL_CERT_DIR", &PathBuf::from(p))?);
+                if let Some(p) = env("SSL_CERT_DIR").filter(|v| !v.is_empty()) {
+                    found.extend(read_cert_dir("SSL_CERT_DIR", &PathBuf::from(p))?);
+                }
+                Ok(found)
+            };
+            match env_trust() {
+                Ok(found) => trusted.extend(found),
+                Err(e) if tls => return Err(e),
+                Err(_) => {}
             }
         }
         if !trusted.is_empty() {
