@@ -70,13 +70,13 @@ pub(crate) async fn path_answer(
             .collect();
         return fixed("pinned", addrs, "--resolve");
     }
-    // curl (7.85 and later) answers `localhost` and `*.localhost` itself, IPv6 first, without
-    // the hosts file or DNS (RFC 6761 §6.3).
+    // curl (7.85 and later) answers `localhost` and `*.localhost` itself, 127.0.0.1 then ::1
+    // (its get_localhost), without the hosts file or DNS (RFC 6761 §6.3).
     let lower = route.host.to_ascii_lowercase();
     if lower == "localhost" || lower.ends_with(".localhost") {
         let addrs = [
-            IpAddr::V6(std::net::Ipv6Addr::LOCALHOST),
             IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
+            IpAddr::V6(std::net::Ipv6Addr::LOCALHOST),
         ]
         .into_iter()
         .filter(|a| opts.family.allows(a))

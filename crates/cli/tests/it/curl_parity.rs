@@ -910,7 +910,7 @@ fn cases() -> Vec<Case> {
             c.url = "http://parity.example/x".to_owned();
         }
     }
-    // curl answers localhost itself: ::1, then 127.0.0.1 (the server listens on the latter).
+    // curl answers localhost itself: 127.0.0.1, then ::1 (the server listens on the former).
     for (name, args, host) in [
         (
             "localhost",
