@@ -34,6 +34,15 @@ fn masked(text: &str, dir: &std::path::Path) -> String {
     out
 }
 
+/// The report's DIAGNOSIS part (what follows the word).
+fn diagnosis_of(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stdout)
+        .split("DIAGNOSIS")
+        .nth(1)
+        .unwrap_or_default()
+        .to_owned()
+}
+
 fn stderr(o: &std::process::Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
@@ -109,12 +118,7 @@ fn messages_say_what_where_and_what_to_do() {
         "a refused connection",
     );
     assert_eq!(o.status.code(), Some(12));
-    let report = String::from_utf8_lossy(&o.stdout).into_owned();
-    let diagnosis = report
-        .split("DIAGNOSIS")
-        .nth(1)
-        .unwrap_or_default()
-        .to_owned();
+    let diagnosis = diagnosis_of(&o);
     insta::assert_snapshot!("connection_refused", masked(&diagnosis, &dir));
 
     let _ = std::fs::remove_dir_all(&dir);
@@ -180,12 +184,7 @@ fn a_self_signed_certificate_is_named_and_trusted_with_cacert() {
         "probe without trust",
     );
     assert_eq!(o.status.code(), Some(13));
-    let report = String::from_utf8_lossy(&o.stdout).into_owned();
-    let diagnosis = report
-        .split("DIAGNOSIS")
-        .nth(1)
-        .unwrap_or_default()
-        .to_owned();
+    let diagnosis = diagnosis_of(&o);
     insta::assert_snapshot!("self_signed_not_trusted", masked(&diagnosis, &dir));
     let o = run(
         parallax().args([
