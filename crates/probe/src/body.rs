@@ -85,16 +85,12 @@ pub fn read_source(
     let bytes = if path == "-" {
         stdin().map_err(|e| err(e.to_string()))?
     } else {
-        use std::io::Read as _;
+        // A device or a FIFO (`/dev/stdin`, `<(…)`) is read as curl reads it; a folder is not.
         let file = std::fs::File::open(path).map_err(|e| err(e.to_string()))?;
         if file.metadata().is_ok_and(|m| m.is_dir()) {
             return Err(err("a directory, not a file".to_owned()));
         }
-        let mut out = Vec::new();
-        file.take(MAX_BODY + 1)
-            .read_to_end(&mut out)
-            .map_err(|e| err(e.to_string()))?;
-        out
+        parallax_model::input::read_bounded(file, MAX_BODY).map_err(|e| err(e.to_string()))?
     };
     if bytes.len() as u64 > MAX_BODY {
         return Err(err(format!("larger than {} MiB", MAX_BODY >> 20)));
@@ -104,13 +100,7 @@ pub fn read_source(
 
 /// Standard input, read whole (bounded), for `@-`.
 pub fn read_stdin() -> std::io::Result<Vec<u8>> {
-    use std::io::Read as _;
-    let mut out = Vec::new();
-    std::io::stdin()
-        .lock()
-        .take(MAX_BODY + 1)
-        .read_to_end(&mut out)?;
-    Ok(out)
+    parallax_model::input::read_bounded(std::io::stdin().lock(), MAX_BODY)
 }
 
 /// `-d @FILE` as curl 7.88 reads it (its `file2string`): the file in `fgets` pieces of at

@@ -79,16 +79,19 @@ where
                         .map(|v| ((*n).to_owned(), v.to_owned()))
                 })
                 .collect();
-            layer.all_headers = r
-                .headers
-                .iter()
-                .map(|(k, v)| {
-                    (
-                        k.as_str().to_owned(),
-                        String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                    )
-                })
-                .collect();
+            layer.all_headers = head_fields(&r.raw_head);
+            if layer.all_headers.is_empty() {
+                layer.all_headers = r
+                    .headers
+                    .iter()
+                    .map(|(k, v)| {
+                        (
+                            k.as_str().to_owned(),
+                            String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                        )
+                    })
+                    .collect();
+            }
             layer.error_type = r
                 .headers
                 .get("x-amzn-errortype")
@@ -242,6 +245,23 @@ pub(crate) struct Response {
     pub body_error: Option<HttpFailure>,
 }
 
+/// The final head's fields in the order and case they came (curl's `%header{}` and
+/// `%{header_json}` read them so; a header map groups a repeated name): the lines of the last
+/// block of the heads' bytes, after its status line.
+fn head_fields(raw: &[u8]) -> Vec<(String, String)> {
+    let text = String::from_utf8_lossy(raw);
+    let last = text
+        .trim_end_matches("\r\n")
+        .rsplit("\r\n\r\n")
+        .next()
+        .unwrap_or_default();
+    last.split("\r\n")
+        .skip(1)
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+        .collect()
+}
+
 /// A request body sent chunked (`-T -`): one chunk, its length not announced.
 struct OneChunk(Option<Bytes>);
 
@@ -286,6 +306,9 @@ fn synthesized_head(version: &str, status: http::StatusCode, headers: &http::Hea
 /// The most compressed body `--compressed` holds to decode.
 const MAX_ENCODED: usize = 64 * 1024 * 1024;
 
+/// The most a `--compressed` body may decode to (a decompression bomb is refused, not held).
+const MAX_DECODED: usize = 256 * 1024 * 1024;
+
 /// Decodes a body by its Content-Encoding (the codings in the reverse of their order), as
 /// `curl --compressed` does: deflate (zlib or raw), gzip, br, zstd; identity passes.
 fn decode(encoding: &str, body: Vec<u8>) -> Result<Vec<u8>, HttpFailure> {
@@ -299,7 +322,7 @@ fn decode(encoding: &str, body: Vec<u8>) -> Result<Vec<u8>, HttpFailure> {
         .map(|c| c.trim().to_ascii_lowercase())
         .rev()
     {
-        let limit = (MAX_ENCODED as u64) * 16;
+        let limit = MAX_DECODED as u64 + 1;
         let mut out = Vec::new();
         let read = match coding.as_str() {
             "" | "identity" => continue,
@@ -329,6 +352,12 @@ fn decode(encoding: &str, body: Vec<u8>) -> Result<Vec<u8>, HttpFailure> {
             _ => return Err(bad()),
         };
         read.map_err(|_| bad())?;
+        if out.len() > MAX_DECODED {
+            // Never cut short in silence: a body that decodes to more is refused.
+            return Err(HttpFailure::Output {
+                detail: format!("the body decodes to more than {} MiB", MAX_DECODED >> 20),
+            });
+        }
         data = out;
     }
     Ok(data)
@@ -807,5 +836,37 @@ pub(crate) async fn connection_error(
             _ => fallback,
         },
         _ => fallback,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// RFC 9110 §8.4: codings are listed in the order applied, so decoded last-first; an
+    /// unknown coding is a failure (curl's 61), never passed through as if decoded.
+    #[test]
+    fn content_codings_decode_last_first() {
+        use std::io::Write as _;
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(b"hello").expect("gzip");
+        let gz = gz.finish().expect("gzip");
+        assert_eq!(super::decode("gzip", gz.clone()).expect("gzip"), b"hello");
+        assert_eq!(
+            super::decode("identity, gzip", gz.clone()).expect("gzip"),
+            b"hello"
+        );
+        assert!(matches!(
+            super::decode("compress", gz),
+            Err(crate::failure::HttpFailure::BadEncoding { .. })
+        ));
+        assert!(super::decode("gzip", b"not gzip".to_vec()).is_err());
+        assert_eq!(
+            super::head_fields(
+                b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nX-A: 1\r\nx-a: 2\r\n\r\n"
+            ),
+            vec![
+                ("X-A".to_owned(), "1".to_owned()),
+                ("x-a".to_owned(), "2".to_owned())
+            ]
+        );
     }
 }

@@ -202,11 +202,9 @@ impl TlsLayer {
             rename(p);
             self.verify_error = Some(p.to_string());
         }
-        if let Some(f @ TlsFailure::ServerCertificate { .. }) = &mut self.failure {
-            if let TlsFailure::ServerCertificate { problem } = f {
-                rename(problem);
-            }
-            self.error = Some(f.to_string());
+        if let Some(TlsFailure::ServerCertificate { problem }) = &mut self.failure {
+            rename(problem);
+            self.error = self.failure.as_ref().map(ToString::to_string);
         }
     }
 
@@ -251,8 +249,8 @@ pub struct HttpLayer {
     /// Request body bytes sent (curl's `%{size_upload}`).
     #[serde(default)]
     pub size_upload: u64,
-    /// Every response header, in order (`-i`, `-v`); not in the JSON report, which keeps the
-    /// ones that explain an answer.
+    /// Every response header in the order and case it came (`-v`, `%header{}`); not in the JSON
+    /// report, which keeps the ones that explain an answer.
     #[serde(skip)]
     pub all_headers: Vec<(String, String)>,
     /// The response's heads as they came (`-i`, `-D`); not in the JSON report.

@@ -305,23 +305,48 @@ pub struct Retry {
     pub all_errors: bool,
 }
 
-/// Why curl would try again, in its words (`Problem : HTTP error`), or `None`.
-fn transient(r: &ProbeReport, retry: &Retry, fail: bool) -> Option<&'static str> {
+/// Why curl tries again (its `RETRY_*` kinds).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Transient {
+    /// A timeout, or a name (or the proxy's) that did not resolve.
+    Timeout,
+    /// A refused connection, with `--retry-connrefused`.
+    ConnectionRefused,
+    /// HTTP 408, 429, 500, 502, 503 or 504.
+    Http,
+    /// Anything, with `--retry-all-errors`.
+    AllErrors,
+}
+
+impl Transient {
+    /// curl's words for it, as its warning puts them after "Problem".
+    fn words(self) -> &'static str {
+        match self {
+            Transient::Timeout => ": timeout",
+            Transient::ConnectionRefused => ": connection refused",
+            Transient::Http => ": HTTP error",
+            Transient::AllErrors => "(retrying all errors)",
+        }
+    }
+}
+
+/// Why curl would try again, or `None`.
+fn transient(r: &ProbeReport, retry: &Retry, fail: bool) -> Option<Transient> {
     let (code, _) = crate::writeout::curl_exit_of(r, fail);
     let status = r.observation.http.as_ref().and_then(|h| h.status);
     match code {
-        28 | 6 | 5 => Some(": timeout"),
+        28 | 6 | 5 => Some(Transient::Timeout),
         7 if retry.connrefused
             && r.observation.connect.as_ref().and_then(|c| c.failure)
                 == Some(crate::failure::ConnectFailure::Refused) =>
         {
-            Some(": connection refused")
+            Some(Transient::ConnectionRefused)
         }
         0 | 22 if status.is_some_and(|s| matches!(s, 408 | 429 | 500 | 502 | 503 | 504)) => {
-            Some(": HTTP error")
+            Some(Transient::Http)
         }
         0 => None,
-        _ if retry.all_errors => Some("(retrying all errors)"),
+        _ if retry.all_errors => Some(Transient::AllErrors),
         _ => None,
     }
 }
@@ -372,7 +397,7 @@ pub async fn probe_with_retry(
             return report;
         }
         let mut wait = sleep;
-        if why == ": HTTP error"
+        if why == Transient::Http
             && let Some(after) = retry_after(&report).filter(|a| *a > 0)
         {
             wait = std::time::Duration::from_secs(after);
@@ -381,7 +406,8 @@ pub async fn probe_with_retry(
             }
         }
         warn(&format!(
-            "Problem {why}. Will retry in {} seconds. {left} retries left.",
+            "Problem {}. Will retry in {} seconds. {left} retries left.",
+            why.words(),
             wait.as_secs()
         ));
         left -= 1;

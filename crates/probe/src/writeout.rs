@@ -331,30 +331,13 @@ pub fn expand(format: &str, r: &ProbeReport, exit: &(u8, String)) -> (String, Ve
     (out, unknown)
 }
 
-/// The last response's header fields in the order they came (from its head's bytes when
-/// seen; else as parsed).
+/// The last response's header fields, in the order they came.
 fn fields(r: &ProbeReport) -> Vec<(String, String)> {
-    let Some(h) = &r.observation.http else {
-        return Vec::new();
-    };
-    let text = String::from_utf8_lossy(&h.raw_head);
-    // The final head is the last block before the blank line (interim 1xx heads come first).
-    let last = text
-        .trim_end_matches("\r\n")
-        .rsplit("\r\n\r\n")
-        .next()
-        .unwrap_or_default();
-    let parsed: Vec<(String, String)> = last
-        .split("\r\n")
-        .skip(1)
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
-        .collect();
-    if parsed.is_empty() {
-        h.all_headers.clone()
-    } else {
-        parsed
-    }
+    r.observation
+        .http
+        .as_ref()
+        .map(|h| h.all_headers.clone())
+        .unwrap_or_default()
 }
 
 /// A JSON string's content as curl 7.88's `jsonWriteString` writes it.
