@@ -100,7 +100,11 @@ pub enum Command {
 pub struct LabArgs {
     /// The scenario YAML file. Default: the embedded seed incident.
     pub scenario: Option<PathBuf>,
-    /// One JSON record per request (JSON lines) instead of text.
+    /// What to write: text, one JSON record per request (JSON lines), or one self-contained
+    /// HTML page with the network drawn and each request's path on it.
+    #[arg(long, value_enum, default_value_t = LabFormat::Text, conflicts_with = "json")]
+    pub format: LabFormat,
+    /// The same as `--format json`.
     #[arg(long)]
     pub json: bool,
     /// Stop after this step.
@@ -178,7 +182,7 @@ pub struct AnalyzeArgs {
     pub aws: bool,
     #[command(flatten)]
     pub account: AwsArgs,
-    /// text, json or sarif (SARIF 2.1.0, for code scanning).
+    /// text, json, sarif (SARIF 2.1.0, for code scanning) or html (one self-contained page).
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
     /// Fail (exit 1) on findings of this severity or above.
@@ -272,7 +276,7 @@ pub struct ChangesArgs {
     pub before: PathBuf,
     /// The later input, of the same kind.
     pub after: PathBuf,
-    /// text or json.
+    /// text, json or html (one self-contained page).
     #[arg(long, value_enum, default_value_t = ChangesFormat::Text)]
     pub format: ChangesFormat,
     /// CloudTrail log files (`{"Records": [...]}`, `.json` or `.json.gz`, or a folder of them as
@@ -295,6 +299,17 @@ pub struct ChangesArgs {
 pub enum ChangesFormat {
     Text,
     Json,
+    /// One self-contained page: before and after drawn, the outcomes that changed marked.
+    Html,
+}
+
+/// How `parallax lab` writes its report.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum LabFormat {
+    Text,
+    Json,
+    /// One self-contained page: each step's network drawn with its requests' paths.
+    Html,
 }
 
 #[derive(clap::Args, Debug)]
@@ -441,6 +456,9 @@ pub enum Format {
     Json,
     /// SARIF 2.1.0, for code scanning.
     Sarif,
+    /// One self-contained page: the network drawn, the predicted path from every network to
+    /// every API and custom domain on it, and the findings linked to what they name.
+    Html,
 }
 
 /// `analyze --fail-on`: the least severity that exits 1.

@@ -3,6 +3,7 @@
 
 mod account;
 mod args;
+mod html;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -288,10 +289,10 @@ async fn lab(args: LabArgs) -> anyhow::Result<ExitCode> {
         until_step: args.step.clone(),
     };
     let (report, lab) = parallax_lab::run(&scenario, &opts).await?;
-    if args.json {
-        print!("{}", report.to_json_lines());
-    } else {
-        print!("{}", report.to_text());
+    match (args.json, args.format) {
+        (true, _) | (false, args::LabFormat::Json) => print!("{}", report.to_json_lines()),
+        (false, args::LabFormat::Html) => print!("{}", html::lab(&scenario, &report)),
+        (false, args::LabFormat::Text) => print!("{}", report.to_text()),
     }
     let lab = if args.keep_running {
         keep_running(&scenario, &report, lab, control).await?
@@ -443,6 +444,7 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         ),
         Format::Sarif => println!("{}", findings::sarif_text(&found, &model)),
         Format::Text => print!("{}", findings::text(&found, &model)),
+        Format::Html => print!("{}", html::analyze(analyze_title(&a), &model, &found)),
     }
     let threshold = a.fail_on.threshold();
     let failing = threshold.is_some_and(|t| found.iter().any(|f| f.severity >= t));
@@ -454,6 +456,15 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// What an analyze report is of: the files read, and the account.
+fn analyze_title(a: &AnalyzeArgs) -> String {
+    let mut parts: Vec<String> = a.files.iter().map(|f| f.display().to_string()).collect();
+    if a.aws {
+        parts.push("the live account (--aws)".to_owned());
+    }
+    parts.join(", ")
 }
 
 /// The files given and, with --aws, the live account, joined. `Err` is the exit code after a
@@ -488,13 +499,14 @@ fn changes(a: &args::ChangesArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(2));
     }
     let mut report = parallax_analyze::changes::Changes::between(&before, &after);
+    let sides = (&before, &after);
     if let Some(path) = &a.cloudtrail {
         if path.as_os_str() == "aws" && !path.exists() {
             match account::trail_events(a, &report) {
                 Ok(events) => report.attribute(&events),
                 Err(code) => return Ok(code),
             }
-            return changes_report(a, &report);
+            return changes_report(a, sides, &report);
         }
         let (events, errors) = parallax_analyze::cloudtrail::read(path, a.max_input_size);
         if !errors.is_empty() {
@@ -505,16 +517,32 @@ fn changes(a: &args::ChangesArgs) -> anyhow::Result<ExitCode> {
         }
         report.attribute(&events);
     }
-    changes_report(a, &report)
+    changes_report(a, sides, &report)
 }
 
 fn changes_report(
     a: &args::ChangesArgs,
+    (before, after): (
+        &parallax_analyze::imported::Imported,
+        &parallax_analyze::imported::Imported,
+    ),
     report: &parallax_analyze::changes::Changes,
 ) -> anyhow::Result<ExitCode> {
     match a.format {
         args::ChangesFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
         args::ChangesFormat::Text => print!("{}", report.text()),
+        args::ChangesFormat::Html => print!(
+            "{}",
+            html::changes(
+                before,
+                after,
+                (
+                    &a.before.display().to_string(),
+                    &a.after.display().to_string()
+                ),
+                report
+            )
+        ),
     }
     Ok(if report.breaks_something() {
         ExitCode::from(1)

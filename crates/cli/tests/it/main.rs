@@ -10,6 +10,7 @@ use parallax_testkit::text::assert_no_debug_text;
 mod account;
 mod curl_parity;
 mod deploy;
+mod html;
 mod messages;
 mod readme;
 
