@@ -109,3 +109,18 @@ if collect:
                 rss = max(int(r["peak_rss_kb"]) for r in xs) / 1024
                 req = xs[0]["requests"] or "-"
                 print(f"| {case} | {side} | {spread(r['ms'] for r in xs)} | {xs[0]['files']} | {req} | {spread(r['moto_cpu_ticks'] for r in xs)} | {rss:.1f} | {spread(ratio, '{:.2f}') if side == 'parallax' else ''} |")
+
+report = defaultdict(list)
+for r in rows:
+    if r.get("bench") == "report":
+        report[r["case"]].append(r)
+if report:
+    print("## The HTML report in headless Chromium (analyze --format html; the floor is the same bytes as one <pre>)\n")
+    print("| case | side | bytes | ms to the end of the page's script | parallax / floor |")
+    print("|---|---|---|---|---|")
+    for case, rs in sorted(report.items()):
+        sides = {s: [r for r in rs if r["side"] == s] for s in ["parallax", "floor"]}
+        ratio = ratios(sides["parallax"], sides["floor"], "ms")
+        for side, xs in sides.items():
+            if xs:
+                print(f"| {case} | {side} | {xs[0]['bytes']:,} | {spread(r['ms'] for r in xs)} | {spread(ratio, '{:.2f}') if side == 'parallax' else ''} |")

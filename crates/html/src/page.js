@@ -25,8 +25,8 @@
   }
   // Selects the drawn lines of one request (its path, or the bundles it passes) and says it in
   // the side panel: the row's detail, or a matrix cell's row and column.
-  function pick(el) {
-    var ids = (el.dataset.segs || (el.id ? el.id : "")).split(" ").filter(Boolean);
+  function pick(el, given) {
+    var ids = given || (el.dataset.segs || (el.id ? el.id : "")).split(" ").filter(Boolean);
     var view = viewOf(el);
     if (!view) { return; }
     clear(view);
@@ -85,6 +85,52 @@
       if (p && p.scrollIntoView) { p.scrollIntoView({ block: "center", inline: "nearest" }); }
     });
   });
+  // A matrix cell: its request's lines from the JSON beside the table.
+  function wire(table, data) {
+    table.addEventListener("click", function (e) {
+      var td = e.target.closest("td");
+      if (!td) { return; }
+      var row = td.parentNode.sectionRowIndex, col = td.cellIndex - 1;
+      var i = (data.grid[row] || [])[col];
+      if (i === undefined || i < 0) { return; }
+      var ids = data.drawn[i].map(function (n) { return data.view + "-" + data.kind + n; });
+      var p = pick(td, ids);
+      if (p && p.scrollIntoView) { p.scrollIntoView({ block: "center", inline: "nearest" }); }
+    });
+  }
+  function grid(id) { return JSON.parse(document.getElementById(id).textContent); }
+  all("table.matrix").forEach(function (table) { wire(table, grid(table.dataset.grid)); });
+  // A large matrix: built from the same JSON the first time it is opened.
+  function build(d) {
+      if (d.querySelector("table")) { return; }
+      var data = grid(d.dataset.grid);
+      var table = document.createElement("table");
+      table.className = "matrix";
+      var head = table.createTHead().insertRow();
+      ["Target"].concat(data.froms).forEach(function (f) {
+        var th = document.createElement("th"); th.scope = "col"; th.textContent = f; head.appendChild(th);
+      });
+      var body = table.createTBody();
+      data.targets.forEach(function (t, r) {
+        var tr = body.insertRow(), th = document.createElement("th");
+        th.scope = "row"; th.textContent = t; tr.appendChild(th);
+        data.grid[r].forEach(function (i) {
+          var td = tr.insertCell();
+          if (i >= 0) { var x = data.results[data.res[i]]; td.className = x[0]; td.textContent = x[1]; }
+        });
+      });
+      d.querySelector(".scroll").appendChild(table);
+      wire(table, data);
+  }
+  all("details.lazy").forEach(function (d) {
+    d.addEventListener("toggle", function () { if (d.open) { build(d); } });
+  });
+  // An address naming a large matrix (`#v0-matrix`) opens it.
+  if (named && named.matches("details.lazy")) {
+    show(viewOf(named).id);
+    build(named);
+    named.open = true;
+  }
   all("a[data-node]").forEach(function (a) {
     a.addEventListener("click", function (e) {
       var n = document.getElementById(a.dataset.node);

@@ -1,11 +1,15 @@
 //! The page: header and legend, the view selector, each view's diagram with its side panel and
 //! tables, findings, changes, and the diagram in words. Styles and script are inline.
 
+use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 
 use crate::graph::Graph;
 use crate::layout::layout;
 use crate::svg::{MAX_PATHS, cut, diagram, node_id};
+
+/// Above this many cells, the matrix is built by the script when it is opened.
+const LAZY_CELLS: usize = 2000;
 use crate::{Class, Kind, Report, Request, esc, result_words};
 
 const CSS: &str = include_str!("page.css");
@@ -93,7 +97,7 @@ pub(crate) fn page(report: &Report) -> String {
             requests_table(&mut out, k, g, &v.requests, &drawn);
         }
         if v.matrix {
-            matrix(&mut out, &v.requests, &drawn);
+            matrix(&mut out, k, &v.requests, &drawn);
         }
         words(&mut out, g);
         out.push_str("</section>");
@@ -282,44 +286,165 @@ fn requests_table(
 }
 
 /// Targets down, networks across: each cell the result, linked to its path.
-fn matrix(out: &mut String, requests: &[Request], drawn: &[Vec<String>]) {
+/// Targets down, networks across, each cell the result. What each cell's request drew is in
+/// one JSON block beside the table (`grid`: the request of each cell; `drawn`: the numbers of
+/// the lines each request drew, `kind` saying whether they are paths or bundles), not in an
+/// attribute per cell: a 100-VPC organisation has 10,000 cells.
+fn matrix(out: &mut String, v: usize, requests: &[Request], drawn: &[Vec<String>]) {
     let mut froms: Vec<&str> = Vec::new();
     let mut targets: Vec<&str> = Vec::new();
-    for r in requests {
-        if !froms.contains(&r.from.as_str()) {
+    let mut seen: (HashSet<&str>, HashSet<&str>) = (HashSet::new(), HashSet::new());
+    let mut at: HashMap<(&str, &str), usize> = HashMap::new();
+    for (i, r) in requests.iter().enumerate() {
+        if seen.0.insert(r.from.as_str()) {
             froms.push(&r.from);
         }
-        if !targets.contains(&r.target.as_str()) {
+        if seen.1.insert(r.target.as_str()) {
             targets.push(&r.target);
         }
+        at.entry((r.from.as_str(), r.target.as_str())).or_insert(i);
     }
-    out.push_str(r#"<h3>Matrix</h3><div class="scroll"><table class="matrix"><thead><tr><th scope="col">Target</th>"#);
-    for f in &froms {
-        let _ = write!(out, r#"<th scope="col">{}</th>"#, esc(f));
+    // A large grid is built by the script when it is opened: parsing 10,000 cells at load
+    // doubled the time a 100-VPC page took to open.
+    let lazy = froms.len() * targets.len() > LAZY_CELLS;
+    let mut results: Vec<(Class, String)> = Vec::new();
+    let mut res: Vec<usize> = Vec::with_capacity(requests.len());
+    for r in requests {
+        let w = (Class::of(&r.outcome), cut(&result_words(&r.outcome), 24));
+        let k = results.iter().position(|x| *x == w).unwrap_or_else(|| {
+            results.push(w);
+            results.len() - 1
+        });
+        res.push(k);
     }
-    out.push_str("</tr></thead><tbody>");
+    let mut grid: Vec<Vec<i64>> = Vec::with_capacity(targets.len());
     for t in &targets {
-        let _ = write!(out, r#"<tr><th scope="row">{}</th>"#, esc(t));
-        for f in &froms {
-            match requests.iter().position(|r| r.from == *f && r.target == *t) {
-                Some(i) => {
-                    let r = &requests[i];
-                    let class = Class::of(&r.outcome);
-                    let mark = if class == Class::Ok { "✓" } else { "✗" };
-                    let _ = write!(
-                        out,
-                        r#"<td class="{}" data-segs="{}" tabindex="0">{mark} {}</td>"#,
-                        class.css(),
-                        drawn.get(i).map(|d| d.join(" ")).unwrap_or_default(),
-                        esc(&cut(&result_words(&r.outcome), 24))
-                    );
-                }
-                None => out.push_str("<td></td>"),
-            }
-        }
-        out.push_str("</tr>");
+        grid.push(
+            froms
+                .iter()
+                .map(|f| at.get(&(*f, *t)).map_or(-1, |&i| i as i64))
+                .collect(),
+        );
     }
-    out.push_str("</tbody></table></div>");
+    if lazy {
+        let _ = write!(
+            out,
+            r#"<details class="lazy" id="v{v}-matrix" data-grid="v{v}-grid"><summary>Matrix: {} targets × {} networks ({} cells, built when opened; <code>parallax analyze --matrix</code> prints it as text)</summary><div class="scroll"></div></details>"#,
+            targets.len(),
+            froms.len(),
+            froms.len() * targets.len()
+        );
+    } else {
+        let _ = write!(
+            out,
+            r#"<h3>Matrix</h3><div class="scroll"><table class="matrix" data-grid="v{v}-grid"><thead><tr><th scope="col">Target</th>"#
+        );
+        for f in &froms {
+            let _ = write!(out, r#"<th scope="col">{}</th>"#, esc(f));
+        }
+        out.push_str("</tr></thead><tbody>");
+        for (t, row) in targets.iter().zip(&grid) {
+            let _ = write!(out, r#"<tr><th scope="row">{}</th>"#, esc(t));
+            for &i in row {
+                match usize::try_from(i).ok().and_then(|i| res.get(i)) {
+                    Some(&k) => {
+                        let (class, words) = &results[k];
+                        let mark = if *class == Class::Ok { "✓" } else { "✗" };
+                        let _ = write!(
+                            out,
+                            r#"<td class="{}">{mark} {}</td>"#,
+                            class.css(),
+                            esc(words)
+                        );
+                    }
+                    None => out.push_str("<td></td>"),
+                }
+            }
+            out.push_str("</tr>");
+        }
+        out.push_str("</tbody></table></div>");
+    }
+    // The drawn ids are `v{v}-p{n}` (a path) or `v{v}-s{n}` (a bundle): the kind once, the numbers.
+    let prefix = format!("v{v}-");
+    let mut kind = "p";
+    let numbers: Vec<Vec<u64>> = drawn
+        .iter()
+        .map(|ids| {
+            ids.iter()
+                .filter_map(|id| {
+                    let rest = id.strip_prefix(&prefix)?;
+                    if rest.starts_with('s') {
+                        kind = "s";
+                    }
+                    rest.get(1..)?.parse().ok()
+                })
+                .collect()
+        })
+        .collect();
+    let json = |rows: &[Vec<i64>]| {
+        let cells: Vec<String> = rows
+            .iter()
+            .map(|r| {
+                let v: Vec<String> = r.iter().map(i64::to_string).collect();
+                format!("[{}]", v.join(","))
+            })
+            .collect();
+        format!("[{}]", cells.join(","))
+    };
+    let drawn_json = {
+        let cells: Vec<String> = numbers
+            .iter()
+            .map(|r| {
+                let v: Vec<String> = r.iter().map(u64::to_string).collect();
+                format!("[{}]", v.join(","))
+            })
+            .collect();
+        format!("[{}]", cells.join(","))
+    };
+    let strings = |xs: &[&str]| {
+        let v: Vec<String> = xs.iter().map(|x| json_string(x)).collect();
+        format!("[{}]", v.join(","))
+    };
+    let results_json = {
+        let v: Vec<String> = results
+            .iter()
+            .map(|(c, w)| {
+                let mark = if *c == Class::Ok { "✓" } else { "✗" };
+                format!("[\"{}\",{}]", c.css(), json_string(&format!("{mark} {w}")))
+            })
+            .collect();
+        format!("[{}]", v.join(","))
+    };
+    let res_json: Vec<String> = res.iter().map(usize::to_string).collect();
+    let _ = write!(
+        out,
+        r#"<script type="application/json" id="v{v}-grid">{{"view":"v{v}","kind":"{kind}","grid":{},"drawn":{drawn_json},"froms":{},"targets":{},"results":{results_json},"res":[{}]}}</script>"#,
+        json(&grid),
+        strings(&froms),
+        strings(&targets),
+        res_json.join(",")
+    );
+}
+
+/// `s` as a JSON string that is safe inside a `<script>` element (no `<`, `>` or `&`).
+fn json_string(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '<' => out.push_str("\\u003c"),
+            '>' => out.push_str("\\u003e"),
+            '&' => out.push_str("\\u0026"),
+            c if (c as u32) < 0x20 || c == '\u{2028}' || c == '\u{2029}' => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
 
 /// The diagram in words: every element and association, for screen readers and print.
@@ -398,7 +523,16 @@ fn says(text: &str, name: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::says;
+    use super::{json_string, says};
+
+    /// A name in the matrix's JSON cannot end the `<script>` element it sits in.
+    #[test]
+    fn json_in_a_script_element_stays_data() {
+        assert_eq!(
+            json_string("</script><b>\"a\\\u{1}"),
+            r#""\u003c/script\u003e\u003cb\u003e\"a\\\u0001""#
+        );
+    }
 
     #[test]
     fn a_name_is_said_as_a_whole_word() {

@@ -86,11 +86,25 @@ fn chromium_args(profile: &Path) -> Vec<String> {
 
 /// Opens `page` in headless Chromium: the DOM after the page's script ran, and a screenshot.
 fn open(chromium: &Path, page: &Path, shot: &Path) -> Opened {
-    let profile = tempdir("chromium-profile");
     let url = format!("file://{}", page.display());
+    let opened = dump_dom(chromium, &url);
+    chromium_run(
+        chromium,
+        &[
+            format!("--screenshot={}", shot.display()),
+            format!("--window-size={WIDTH},{HEIGHT}"),
+            url,
+        ],
+    );
+    opened
+}
+
+/// The DOM of `url` after its script ran, and what went to the console.
+fn dump_dom(chromium: &Path, url: &str) -> Opened {
+    let profile = tempdir("chromium-profile");
     let child = Command::new(chromium)
         .args(chromium_args(&profile))
-        .args(["--dump-dom", &url])
+        .args(["--dump-dom", url])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -104,14 +118,6 @@ fn open(chromium: &Path, page: &Path, shot: &Path) -> Opened {
         .map(str::to_owned)
         .collect();
     let _ = std::fs::remove_dir_all(&profile);
-    chromium_run(
-        chromium,
-        &[
-            format!("--screenshot={}", shot.display()),
-            format!("--window-size={WIDTH},{HEIGHT}"),
-            url,
-        ],
-    );
     Opened { dom, console }
 }
 
@@ -155,32 +161,7 @@ fn lab_page_of_the_seed_incident() {
     assert_eq!(code, Some(0));
     assert_self_contained(&html);
     let scenario = Scenario::seed().expect("seed");
-    assert_eq!(
-        count(&html, r#"<section class="view""#),
-        scenario.steps.len()
-    );
-    for (k, step) in scenario.steps.iter().enumerate() {
-        let t = scenario.topology_at(k).expect("step topology");
-        let section = &html[html.find(&format!(r#"id="v{k}""#)).expect("view")..];
-        let section = &section[..section.find("</section>").expect("end")];
-        for id in t
-            .vpcs
-            .iter()
-            .map(|v| v.id.to_string())
-            .chain(t.endpoints.iter().map(|e| e.id.to_string()))
-            .chain(t.apis.iter().map(|a| a.name.clone()))
-        {
-            assert!(
-                section.contains(&format!(">{id}</text>")),
-                "step {k}: {id} not drawn"
-            );
-        }
-        assert_eq!(
-            count(section, r#"<path id="v"#),
-            step.requests.len(),
-            "step {k}: one path per request"
-        );
-    }
+    assert_lab_page(&html, &scenario, "the seed");
     // The incident: from inside the VPC after the endpoint came, a 403 said in words.
     assert!(html.contains("✗ 403"), "no 403 in words");
     assert!(html.contains("✓ 200"));
@@ -258,6 +239,67 @@ fn chromium_run(chromium: &Path, args: &[String]) {
     let out = output_within(child, Duration::from_secs(90), "chromium");
     let _ = std::fs::remove_dir_all(&profile);
     assert!(out.status.success(), "chromium {args:?} failed");
+}
+
+/// What the page of a lab run must show, from the scenario itself: a view per step, each VPC,
+/// endpoint and API of the step's topology drawn in it, one path per request the step makes.
+fn assert_lab_page(html: &str, scenario: &Scenario, name: &str) {
+    assert_eq!(
+        count(html, r#"<section class="view""#),
+        scenario.steps.len(),
+        "{name}"
+    );
+    for (k, step) in scenario.steps.iter().enumerate() {
+        let t = scenario.topology_at(k).expect("step topology");
+        let section = &html[html.find(&format!(r#"id="v{k}""#)).expect("view")..];
+        let section = &section[..section.find("</section>").expect("end")];
+        for id in t
+            .vpcs
+            .iter()
+            .map(|v| v.id.to_string())
+            .chain(t.endpoints.iter().map(|e| e.id.to_string()))
+            .chain(t.apis.iter().map(|a| a.name.clone()))
+        {
+            assert!(
+                section.contains(&format!(">{id}</text>")),
+                "{name}, step {k}: {id} not drawn"
+            );
+        }
+        assert_eq!(
+            count(section, r#"<path id="v"#),
+            step.requests.len(),
+            "{name}, step {k}: one path per request"
+        );
+    }
+}
+
+/// Every scenario of the library makes its page (the largest included), self-contained, with
+/// every element and request of every step drawn.
+#[test]
+fn every_scenario_has_its_page() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("scenarios")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 10, "{files:?}");
+    for f in files {
+        let name = f
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or("scenario")
+            .to_owned();
+        let (html, _, code) = page(
+            &["lab", "--format", "html", f.to_str().expect("path")],
+            &format!("lab-{name}"),
+        );
+        assert_eq!(code, Some(0), "{name}");
+        assert_self_contained(&html);
+        let scenario = Scenario::from_path(&f).expect("scenario");
+        assert_lab_page(&html, &scenario, &name);
+    }
 }
 
 /// `changes` of the incident's template (private DNS off → on): before and after drawn, the
@@ -341,6 +383,23 @@ fn analyze_page_of_a_100_vpc_organisation() {
         "100-VPC page: {} bytes, script done at {ms} ms in headless Chromium",
         html.len()
     );
+    // The 10,100-cell matrix is built by the script when opened (here by its address): a row
+    // per API, a column per network, and every cell a result.
+    let m = dump_dom(&chromium, &format!("file://{}#v0-matrix", path.display()));
+    assert!(m.console.is_empty(), "console: {:?}", m.console);
+    let table = m
+        .dom
+        .split(r#"<table class="matrix">"#)
+        .nth(1)
+        .and_then(|t| t.split("</table>").next())
+        .expect("the matrix was built");
+    assert_eq!(count(table, "<tr>"), 101, "a header row and 100 APIs");
+    assert_eq!(
+        count(table, r#"<th scope="col">"#),
+        102,
+        "Target, the internet, 100 VPCs"
+    );
+    assert_eq!(count(table, "<td class="), 100 * 101);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
