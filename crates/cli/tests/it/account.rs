@@ -217,6 +217,27 @@ fn the_incident_from_a_live_account_collected_analyzed_and_compared() {
         "{location}"
     );
     assert!(location.get("physicalLocation").is_none(), "{location}");
+    // The picture of the live account: the endpoint drawn, PX001 linked to its box; and of
+    // the two snapshots compared, the call that flips marked.
+    let o = run(&moto, &[], &["analyze", "--aws", "--format", "html"]);
+    assert_eq!(o.status.code(), Some(1));
+    let page = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        page.contains(&format!(">{vpce}</text>")),
+        "endpoint not drawn"
+    );
+    assert!(
+        page.contains(&format!(">{vpce}</a>")),
+        "PX001 not linked to the endpoint"
+    );
+    let o = run(
+        &moto,
+        &[],
+        &["changes", "--format", "html", path(&before), path(&after)],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let page = String::from_utf8_lossy(&o.stdout);
+    assert!(page.contains("changed: 200 → 403 ForbiddenException"));
 
     let o = run(&moto, &[], &["changes", path(&before), path(&after)]);
     let (out, err) = text(&o);
