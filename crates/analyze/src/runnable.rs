@@ -154,6 +154,23 @@ pub fn topology(m: &Imported) -> (Topology, Vec<Assumption>) {
     b.finish()
 }
 
+/// The id each input resource (a template's logical id, a plan's address) has in the topology
+/// [`topology`] makes: (input key, id), for VPCs, endpoints and APIs.
+pub fn made_ids(m: &Imported) -> Vec<(String, String)> {
+    let mut b = Builder::new(m);
+    b.vpcs();
+    b.endpoints();
+    b.made_ids();
+    b.apis();
+    let mut out = b.made_ids;
+    out.extend(
+        b.api_ids
+            .into_iter()
+            .map(|(key, _, id)| (key, id.to_string())),
+    );
+    out
+}
+
 /// A topology under construction: each element kind in turn, since later kinds name the ids
 /// earlier ones were given.
 struct Builder<'m> {

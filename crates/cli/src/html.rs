@@ -50,6 +50,7 @@ pub fn lab(scenario: &Scenario, report: &parallax_lab::LabReport) -> String {
             topology: t.clone(),
             requests,
             matrix: false,
+            aliases: Vec::new(),
         });
     }
     let passed = report.passed();
@@ -87,6 +88,7 @@ pub fn analyze(title: String, model: &Imported, found: &[Finding]) -> String {
         requests: matrix_requests(&t, &[]),
         topology: t,
         matrix: true,
+        aliases: parallax_analyze::runnable::made_ids(model),
     };
     let mut unknowns: Vec<String> = model
         .unknowns
@@ -128,6 +130,7 @@ pub fn changes(
             requests: matrix_requests(&t, flips),
             topology: t,
             matrix: true,
+            aliases: parallax_analyze::runnable::made_ids(m),
         }
     };
     let flips: Vec<(String, String, String)> = report

@@ -94,9 +94,16 @@ impl Graph {
     }
 
     /// The graph of `t` with `requests` routed through it.
-    pub(crate) fn build(t: &Topology, requests: &[Request]) -> Graph {
+    pub(crate) fn build(t: &Topology, requests: &[Request], aliases: &[(String, String)]) -> Graph {
         let mut g = Graph::default();
         g.elements(t, requests);
+        for (name, id) in aliases {
+            for n in &mut g.nodes {
+                if n.names.iter().any(|x| x == id) && !n.names.contains(name) {
+                    n.names.push(name.clone());
+                }
+            }
+        }
         let mut views: HashMap<Network, ResolverView> = HashMap::new();
         for r in requests {
             let route = g.route(t, r, &mut views);

@@ -69,6 +69,9 @@ pub struct View {
     pub requests: Vec<Request>,
     /// Also show the requests as a grid: targets by network (analyze's matrix).
     pub matrix: bool,
+    /// Other names of elements, (name, element id): a template's logical id for the id the
+    /// runnable topology gave its resource, so findings that say the one link to the other.
+    pub aliases: Vec<(String, String)>,
 }
 
 /// One request and what came of it.

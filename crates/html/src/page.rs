@@ -19,7 +19,7 @@ pub(crate) fn page(report: &Report) -> String {
     let graphs: Vec<Graph> = report
         .views
         .iter()
-        .map(|v| Graph::build(&v.topology, &v.requests))
+        .map(|v| Graph::build(&v.topology, &v.requests, &v.aliases))
         .collect();
     let kind = match report.kind {
         Kind::Lab => "lab",

@@ -327,7 +327,11 @@ fn changes_page_of_the_incident() {
     assert!(html.contains("changed: 200 → 403 ForbiddenException"));
     assert!(html.contains("PX001"));
     assert!(html.contains("introduced"));
-    // The finding links to an element of the after view.
+    // The change and the finding link to elements of the after view: the change names the
+    // template's logical id, which the page knows as the endpoint it became.
+    let changed = &html[html.find(r#"id="changes""#).expect("changes section")..];
+    let changed = &changed[..changed.find("</section>").expect("end")];
+    assert!(changed.contains(r##"<a href="#v1-n"##), "change not linked: {changed}");
     assert!(html.contains(r##"<a href="#v1-n"##), "finding not linked");
     let Some(chromium) = require("chromium", "the Debian package chromium") else {
         return;
