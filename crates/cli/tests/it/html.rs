@@ -331,7 +331,10 @@ fn changes_page_of_the_incident() {
     // template's logical id, which the page knows as the endpoint it became.
     let changed = &html[html.find(r#"id="changes""#).expect("changes section")..];
     let changed = &changed[..changed.find("</section>").expect("end")];
-    assert!(changed.contains(r##"<a href="#v1-n"##), "change not linked: {changed}");
+    assert!(
+        changed.contains(r##"<a href="#v1-n"##),
+        "change not linked: {changed}"
+    );
     assert!(html.contains(r##"<a href="#v1-n"##), "finding not linked");
     let Some(chromium) = require("chromium", "the Debian package chromium") else {
         return;
