@@ -129,7 +129,7 @@ pub fn render(report: &Report) -> String {
 }
 
 /// How a request ended, for colour, dash pattern and words.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum Class {
     /// An HTTP status below 400.
     Ok,

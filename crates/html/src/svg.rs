@@ -102,7 +102,7 @@ pub(crate) fn diagram(
     let mut ends: BTreeMap<usize, Vec<(Class, String)>> = BTreeMap::new();
     let mut drawn: Vec<Vec<String>> = Vec::with_capacity(requests.len());
     let bundle = requests.len() > MAX_PATHS;
-    let mut bundles: BTreeMap<(usize, usize, u8), (usize, usize)> = BTreeMap::new();
+    let mut bundles: BTreeMap<(usize, usize, Class), (usize, usize)> = BTreeMap::new();
     for (i, (route, r)) in g.routes.iter().zip(requests).enumerate() {
         if let Some(&last) = route.nodes.last() {
             let words = end_words(route.class, &r.outcome);
@@ -112,7 +112,7 @@ pub(crate) fn diagram(
             }
         }
         if bundle {
-            let c = route.class as u8;
+            let c = route.class;
             let mut mine = Vec::new();
             let mut steps: Vec<(usize, usize)> =
                 route.nodes.windows(2).map(|w| (w[0], w[1])).collect();
@@ -149,9 +149,13 @@ pub(crate) fn diagram(
     if bundle {
         let mut ordered: Vec<_> = bundles.into_iter().collect();
         ordered.sort_by_key(|(_, (k, _))| *k);
-        for ((a, b, c), (k, count)) in ordered {
-            let class = [Class::Ok, Class::Refused, Class::Failed][usize::from(c)];
-            let lane = (f64::from(c) - 1.0) * 4.0;
+        for ((a, b, class), (k, count)) in ordered {
+            // The outcomes side by side where they share a step.
+            let lane = match class {
+                Class::Ok => -4.0,
+                Class::Refused => 0.0,
+                Class::Failed => 4.0,
+            };
             let mut d = String::new();
             let what = if a == b {
                 stub(&mut d, &l.boxes[a], lane);
