@@ -381,26 +381,7 @@ fn matrix(out: &mut String, v: usize, requests: &[Request], drawn: &[Vec<String>
                 .collect()
         })
         .collect();
-    let json = |rows: &[Vec<i64>]| {
-        let cells: Vec<String> = rows
-            .iter()
-            .map(|r| {
-                let v: Vec<String> = r.iter().map(i64::to_string).collect();
-                format!("[{}]", v.join(","))
-            })
-            .collect();
-        format!("[{}]", cells.join(","))
-    };
-    let drawn_json = {
-        let cells: Vec<String> = numbers
-            .iter()
-            .map(|r| {
-                let v: Vec<String> = r.iter().map(u64::to_string).collect();
-                format!("[{}]", v.join(","))
-            })
-            .collect();
-        format!("[{}]", cells.join(","))
-    };
+    let drawn_json = json_rows(&numbers);
     let strings = |xs: &[&str]| {
         let v: Vec<String> = xs.iter().map(|x| json_string(x)).collect();
         format!("[{}]", v.join(","))
@@ -419,11 +400,23 @@ fn matrix(out: &mut String, v: usize, requests: &[Request], drawn: &[Vec<String>
     let _ = write!(
         out,
         r#"<script type="application/json" id="v{v}-grid">{{"view":"v{v}","kind":"{kind}","grid":{},"drawn":{drawn_json},"froms":{},"targets":{},"results":{results_json},"res":[{}]}}</script>"#,
-        json(&grid),
+        json_rows(&grid),
         strings(&froms),
         strings(&targets),
         res_json.join(",")
     );
+}
+
+/// Rows of numbers as a JSON array of arrays.
+fn json_rows<T: ToString>(rows: &[Vec<T>]) -> String {
+    let cells: Vec<String> = rows
+        .iter()
+        .map(|r| {
+            let v: Vec<String> = r.iter().map(T::to_string).collect();
+            format!("[{}]", v.join(","))
+        })
+        .collect();
+    format!("[{}]", cells.join(","))
 }
 
 /// `s` as a JSON string that is safe inside a `<script>` element (no `<`, `>` or `&`).
