@@ -386,6 +386,23 @@ pub struct GatewayArgs {
     /// goes through uncounted (usage plans are best-effort at AWS too); `closed`: 503.
     #[arg(long, value_enum, default_value_t = StoreFailure::Open)]
     pub usage_store_failure: StoreFailure,
+    /// With a Redis store: `batched` leases shares of each allowance and spends them without a
+    /// round trip (a quota is never exceeded; a throttle may admit up to replicas × batch calls
+    /// beyond its bucket; unspent units go back after a second unused); `exact` asks Redis once
+    /// per request.
+    #[arg(long, value_enum, default_value_t = StoreMode::Batched)]
+    pub usage_store_mode: StoreMode,
+    /// With `--usage-store-mode batched`: the most units one lease takes (a lease is also at
+    /// most 1/16 of what remains).
+    #[arg(long, value_name = "N", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub usage_store_batch: u32,
+}
+
+/// `--usage-store-mode`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum StoreMode {
+    Batched,
+    Exact,
 }
 
 /// `--endpoint-type`.

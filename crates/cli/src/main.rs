@@ -611,8 +611,8 @@ fn content_hash(p: &std::path::Path) -> Option<u64> {
 async fn usage_store(
     args: &GatewayArgs,
     metrics: &std::sync::Arc<parallax_gateway::metrics::GatewayMetrics>,
-) -> anyhow::Result<Option<std::sync::Arc<dyn parallax_gateway::UsageStore + Send + Sync>>> {
-    use parallax_gateway::usage_store::{Failure, RedisSettings, RedisStore};
+) -> anyhow::Result<Option<parallax_gateway::usage_store::RedisStore>> {
+    use parallax_gateway::usage_store::{Failure, Mode, RedisSettings, RedisStore};
     if args.usage_store == "memory" {
         return Ok(None);
     }
@@ -623,6 +623,12 @@ async fn usage_store(
             failure: match args.usage_store_failure {
                 args::StoreFailure::Open => Failure::Open,
                 args::StoreFailure::Closed => Failure::Closed,
+            },
+            mode: match args.usage_store_mode {
+                args::StoreMode::Exact => Mode::Exact,
+                args::StoreMode::Batched => Mode::Batched {
+                    batch: args.usage_store_batch,
+                },
             },
         },
         args.admin.map(|_| metrics.clone()),
@@ -638,7 +644,7 @@ async fn usage_store(
             }
         ),
     }
-    Ok(Some(std::sync::Arc::new(store)))
+    Ok(Some(store))
 }
 
 /// What the gateway serves: `--topology` (at `--step`), with the `--openapi` APIs added; the
@@ -757,7 +763,10 @@ async fn gateway(args: GatewayArgs) -> anyhow::Result<ExitCode> {
     let topology = source.load()?;
     let certs = parallax_gateway::LabCerts::new()?;
     let metrics = std::sync::Arc::new(parallax_gateway::metrics::GatewayMetrics::new());
-    let store = usage_store(&args, &metrics).await?;
+    let redis = usage_store(&args, &metrics).await?;
+    let store = redis.clone().map(|r| {
+        std::sync::Arc::new(r) as std::sync::Arc<dyn parallax_gateway::UsageStore + Send + Sync>
+    });
     let config = parallax_gateway::GatewayConfig {
         listen: args.listen,
         max_connections: args.max_connections,
@@ -874,6 +883,13 @@ async fn gateway(args: GatewayArgs) -> anyhow::Result<ExitCode> {
     // Not ready while draining, so that a load balancer stops sending.
     ready.store(false, std::sync::atomic::Ordering::SeqCst);
     gw.shutdown().await;
+    // Leased usage-plan units not spent go back, for the other replicas.
+    if let Some(r) = &redis {
+        let (units, tokens) = r.give_back_all().await;
+        if units + tokens > 0 {
+            eprintln!("usage store: gave back {units} quota units and {tokens} tokens unspent");
+        }
+    }
     let _ = stop_admin.send(true);
     if let Some(t) = admin_task {
         let _ = t.await;

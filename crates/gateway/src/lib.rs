@@ -17,8 +17,9 @@
 //! - [`metrics`]: requests, latencies, refusals and connections for Prometheus, bounded labels.
 //! - [`admin`]: the admin listener: `/metrics`, `/healthz`, `/readyz`; its small HTTP/1.1 server
 //!   serves the lab's control too.
-//! - [`usage_store`]: usage-plan counters shared by replicas in Redis, one script per decision,
-//!   and what a request gets when Redis does not answer.
+//! - [`usage_store`]: usage-plan counters shared by replicas in Redis, exact (one script per
+//!   decision) or batched (leases spent locally), and what a request gets when Redis does not
+//!   answer.
 //! - `body`: the body type every response and proxied request goes through.
 //! - `context`: what request handling reads of the gateway and of its connection.
 //! - `record`: the access-log line and metrics of one request, once its response has ended.

@@ -228,7 +228,8 @@ impl GatewayMetrics {
         );
         registry.register(
             "parallax_gateway_usage_store_duration_seconds",
-            "Usage-plan decisions made by the shared store (Redis), answered or not",
+            "Exchanges with the shared usage-plan store (Redis): decisions, leases and units given \
+             back, answered or not",
             m.store_duration.clone(),
         );
         registry.register(

@@ -1,12 +1,29 @@
 //! Usage-plan counters shared by several gateway replicas, in Redis (`--usage-store
 //! redis://HOST:PORT/DB`).
 //!
-//! Each decision is one Lua script run by Redis, so the check and the update cannot interleave
+//! Every exchange with Redis is one Lua script, so a check and its update cannot interleave
 //! with another replica's (no read-modify-write race): the quota's count for the current window
 //! (expiring when the window ends), then the token bucket (refilled on Redis's own clock, so
 //! replicas whose clocks differ still agree; expiring once it would be full again), both spent
 //! together as the in-memory store does. A plan with an `offset` keeps one small marker of its
 //! first window, without expiry, as the offset applies to that window only.
+//!
+//! Two modes ([`Mode`], `--usage-store-mode`):
+//! - **exact**: one script call per request decides it. Counts across replicas are exact; each
+//!   request waits one round trip.
+//! - **batched** (the default): a replica leases a share of the allowance — quota units and
+//!   bucket tokens, taken from Redis's counts at once — and spends them locally without a round
+//!   trip; one lease serves up to [`Mode::Batched`]'s `batch` requests. A lease is at most
+//!   1/[`SHARE`] of what remains (at least one), so leases shrink as a limit nears and the last
+//!   units go one at a time. Units a replica has not spent within [`HOLD`] of its last use go
+//!   back to Redis (and all of them at shutdown). The bounds, with R replicas and leases of at
+//!   most B = min(batch, ⌈remaining/16⌉): a quota is never exceeded (units are counted in Redis
+//!   when leased); a call may be refused while at most (R − 1) × B units sit unspent in other
+//!   replicas, for at most [`HOLD`]; a throttle admits at most R × B calls beyond its bucket
+//!   within any [`HOLD`], as leased tokens are spent after they were taken. Units leased in a
+//!   quota window that ends unspent stay counted in that (finished) window. This is the shape
+//!   of Kong's rate-limiting `sync_rate` (local counts synced in batches) with Envoy's
+//!   reservation order: take first, then spend.
 //!
 //! When Redis does not answer within the timeout, the decision is the [`Failure`] mode's:
 //! `open` (the default) lets the request through uncounted, `closed` refuses it with 503. The
@@ -60,6 +77,30 @@ impl Failure {
     }
 }
 
+/// While a replica holds leased units unspent this long, it gives them back.
+pub const HOLD: Duration = Duration::from_secs(1);
+
+/// A lease is at most 1/SHARE of what remains of a quota or bucket.
+pub const SHARE: u32 = 16;
+
+/// How decisions reach Redis (`--usage-store-mode`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// One script call per request.
+    Exact,
+    /// Leases of up to `batch` units, spent locally (see the module's text for the bounds).
+    Batched {
+        /// The most units one lease takes.
+        batch: u32,
+    },
+}
+
+impl Default for Mode {
+    fn default() -> Mode {
+        Mode::Batched { batch: 100 }
+    }
+}
+
 /// How the gateway reaches Redis.
 #[derive(Clone, Debug)]
 pub struct RedisSettings {
@@ -69,6 +110,8 @@ pub struct RedisSettings {
     pub timeout: Duration,
     /// What a request gets when Redis does not answer in time.
     pub failure: Failure,
+    /// Exact or batched.
+    pub mode: Mode,
 }
 
 /// Why a usage store cannot be set up.
@@ -100,6 +143,11 @@ pub struct RedisStore {
 struct Inner {
     conn: ConnectionManager,
     script: redis::Script,
+    lease: redis::Script,
+    give_back: redis::Script,
+    mode: Mode,
+    /// Every batched counter's lease, for the sweeper and shutdown.
+    leases: std::sync::Mutex<Vec<Arc<LeaseCell>>>,
     timeout: Duration,
     failure: Failure,
     /// `host:port/db`, without credentials, for logs.
@@ -165,6 +213,84 @@ end
 return 0
 ";
 
+/// A lease, run by Redis as one script: quota units and bucket tokens taken at once, each at
+/// most its wanted number and 1/share of what remains (at least one). Returns {quota units,
+/// tokens, refusal}: refusal 1 (quota spent) or 2 (bucket empty) takes nothing. KEYS and ARGV 1–7
+/// as DECIDE's; ARGV 8 and 9 the units and tokens wanted (0: none needed), ARGV 10 the share.
+const LEASE: &str = r"
+if redis.replicate_commands then redis.replicate_commands() end
+redis.call('SET', KEYS[4], ARGV[7], 'NX')
+local share = tonumber(ARGV[10])
+local function portion(avail, want)
+  if avail < 1 then return 0 end
+  return math.min(want, math.max(1, math.floor(avail / share)))
+end
+local gq = 0
+local limit = tonumber(ARGV[1])
+local wq = tonumber(ARGV[8])
+if limit >= 0 and wq > 0 then
+  local offset = tonumber(ARGV[2])
+  if offset > 0 then
+    redis.call('SET', KEYS[3], ARGV[3], 'NX')
+    if redis.call('GET', KEYS[3]) == ARGV[3] then limit = math.max(limit - offset, 0) end
+  end
+  local used = tonumber(redis.call('GET', KEYS[1]) or '0')
+  gq = portion(limit - used, wq)
+  if gq == 0 then return {0, 0, 1} end
+end
+local gt = 0
+local burst = tonumber(ARGV[6])
+local wt = tonumber(ARGV[9])
+if burst >= 0 and wt > 0 then
+  local rate = tonumber(ARGV[5])
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+  local b = redis.call('HMGET', KEYS[2], 'tokens', 'at')
+  local tokens = tonumber(b[1]) or burst
+  local at = tonumber(b[2]) or now
+  tokens = math.min(burst, tokens + math.max(0, now - at) * rate)
+  gt = portion(math.floor(tokens), wt)
+  if gt == 0 then return {0, 0, 2} end
+  tokens = tokens - gt
+  redis.call('HSET', KEYS[2], 'tokens', tostring(tokens), 'at', tostring(now))
+  if rate > 0 then
+    redis.call('PEXPIRE', KEYS[2], math.ceil(burst / rate * 1000) + 1000)
+  else
+    redis.call('PERSIST', KEYS[2])
+  end
+end
+if gq > 0 then
+  redis.call('INCRBY', KEYS[1], gq)
+  redis.call('EXPIREAT', KEYS[1], tonumber(ARGV[4]) + 60)
+end
+return {gq, gt, 0}
+";
+
+/// Unspent leased units given back: KEYS the window's count and the bucket; ARGV quota units,
+/// tokens, burst, rate. A count or bucket that has expired meanwhile is left alone (an expired
+/// bucket is full).
+const GIVE_BACK: &str = r"
+if redis.replicate_commands then redis.replicate_commands() end
+local q = tonumber(ARGV[1])
+if q > 0 and redis.call('EXISTS', KEYS[1]) == 1 then
+  local v = redis.call('DECRBY', KEYS[1], q)
+  if v < 0 then redis.call('INCRBY', KEYS[1], -v) end
+end
+local n = tonumber(ARGV[2])
+if n > 0 and redis.call('EXISTS', KEYS[2]) == 1 then
+  local burst = tonumber(ARGV[3])
+  local rate = tonumber(ARGV[4])
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+  local b = redis.call('HMGET', KEYS[2], 'tokens', 'at')
+  local tokens = tonumber(b[1]) or burst
+  local at = tonumber(b[2]) or now
+  tokens = math.min(burst, tokens + math.max(0, now - at) * rate + n)
+  redis.call('HSET', KEYS[2], 'tokens', tostring(tokens), 'at', tostring(now))
+end
+return 0
+";
+
 /// Why Redis made no decision.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Miss {
@@ -186,7 +312,9 @@ impl Miss {
 
 impl RedisStore {
     /// A store on `settings.url`. Nothing is dialled yet (the gateway starts whether Redis is
-    /// up or not); call [`RedisStore::check`] to find out. Needs a Tokio runtime.
+    /// up or not); call [`RedisStore::check`] to find out. Made within a Tokio runtime, in
+    /// batched mode, it starts the task that gives back leases left unspent for [`HOLD`]
+    /// (outside one, leases go back only by [`RedisStore::give_back_all`]).
     pub fn new(
         settings: &RedisSettings,
         metrics: Option<Arc<GatewayMetrics>>,
@@ -210,20 +338,28 @@ impl RedisStore {
             .set_min_delay(Duration::from_millis(50))
             .set_max_delay(RETRY_EVERY);
         let conn = ConnectionManager::new_lazy_with_config(client, config).map_err(url_error)?;
-        Ok(RedisStore {
-            inner: Arc::new(Inner {
-                conn,
-                script: redis::Script::new(DECIDE),
-                timeout: settings.timeout,
-                failure: settings.failure,
-                shown,
-                up: AtomicBool::new(true),
-                retry_at: AtomicU64::new(0),
-                down_at: AtomicU64::new(0),
-                epoch: Instant::now(),
-                metrics,
-            }),
-        })
+        let inner = Arc::new(Inner {
+            conn,
+            script: redis::Script::new(DECIDE),
+            lease: redis::Script::new(LEASE),
+            give_back: redis::Script::new(GIVE_BACK),
+            mode: settings.mode,
+            leases: std::sync::Mutex::new(Vec::new()),
+            timeout: settings.timeout,
+            failure: settings.failure,
+            shown,
+            up: AtomicBool::new(true),
+            retry_at: AtomicU64::new(0),
+            down_at: AtomicU64::new(0),
+            epoch: Instant::now(),
+            metrics,
+        });
+        if matches!(settings.mode, Mode::Batched { .. })
+            && let Ok(rt) = tokio::runtime::Handle::try_current()
+        {
+            rt.spawn(sweep(Arc::downgrade(&inner)));
+        }
+        Ok(RedisStore { inner })
     }
 
     /// `host:port/db`, for logs.
@@ -231,22 +367,57 @@ impl RedisStore {
         &self.inner.shown
     }
 
-    /// Asks Redis for a PING within the timeout (and loads the script), to say at start whether
-    /// it is reachable. A failure is not fatal: decisions follow the failure mode until Redis
-    /// answers.
+    /// Asks Redis for a PING within the timeout (and loads the scripts), to say at start
+    /// whether it is reachable. A failure is not fatal: decisions follow the failure mode until
+    /// Redis answers.
     pub async fn check(&self) -> Result<(), String> {
         let mut conn = self.inner.conn.clone();
         let ping = async {
             redis::cmd("PING").query_async::<String>(&mut conn).await?;
-            self.inner.script.load_async(&mut conn).await
+            for s in [&self.inner.script, &self.inner.lease, &self.inner.give_back] {
+                s.load_async(&mut conn).await?;
+            }
+            Ok::<_, redis::RedisError>(())
         };
         match tokio::time::timeout(self.inner.timeout, ping).await {
-            Ok(Ok(_)) => Ok(()),
+            Ok(Ok(())) => Ok(()),
             Ok(Err(e)) => Err(e.to_string()),
             Err(_) => Err(format!(
                 "no answer within {} ms",
                 self.inner.timeout.as_millis()
             )),
+        }
+    }
+
+    /// Gives every unspent leased unit back to Redis (at shutdown): how many quota units and
+    /// tokens went back. Units Redis does not take back in time stay counted (the safe side).
+    pub async fn give_back_all(&self) -> (u64, u64) {
+        self.inner.give_back_where(|_| true).await
+    }
+}
+
+/// Every [`HOLD`]/4, gives back the leases unspent for [`HOLD`] and those of counters that are
+/// gone (a reload made new ones). Ends with the store.
+async fn sweep(inner: std::sync::Weak<Inner>) {
+    let mut tick = tokio::time::interval(HOLD / 4);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let Some(inner) = inner.upgrade() else {
+            return;
+        };
+        let now = Instant::now();
+        inner
+            .give_back_where(|cell| {
+                Arc::strong_count(cell) == 1
+                    || cell
+                        .held
+                        .lock()
+                        .map_or(true, |h| now.duration_since(h.used) >= HOLD)
+            })
+            .await;
+        if let Ok(mut all) = inner.leases.lock() {
+            all.retain(|c| Arc::strong_count(c) > 1);
         }
     }
 }
@@ -272,16 +443,31 @@ pub fn key_base(plan_id: &str, key_id: &str) -> String {
 impl UsageStore for RedisStore {
     fn counter(&self, key_id: &str, plan_id: &str, limits: Limits) -> Arc<dyn PlanCounter> {
         let base = key_base(plan_id, key_id);
-        Arc::new(RedisCounter {
-            inner: self.inner.clone(),
-            keys: Arc::new(Keys {
+        let cell = Arc::new(LeaseCell {
+            keys: Keys {
                 count: format!("{base}:count"),
                 bucket: format!("{base}:bucket"),
                 first: format!("{base}:first"),
                 ids: format!("{base}:ids"),
                 tuple: serde_json::json!({ "plan": plan_id, "key": key_id }).to_string(),
-            }),
+            },
             limits,
+            held: std::sync::Mutex::new(Held {
+                window: 0,
+                quota: 0,
+                tokens: 0,
+                used: Instant::now(),
+            }),
+            refill: tokio::sync::Mutex::new(()),
+        });
+        if matches!(self.inner.mode, Mode::Batched { .. })
+            && let Ok(mut all) = self.inner.leases.lock()
+        {
+            all.push(cell.clone());
+        }
+        Arc::new(RedisCounter {
+            inner: self.inner.clone(),
+            cell,
         })
     }
 }
@@ -297,22 +483,66 @@ struct Keys {
     tuple: String,
 }
 
+/// One (key, plan) pair's keys, limits and (batched mode) lease.
+#[derive(Debug)]
+struct LeaseCell {
+    keys: Keys,
+    limits: Limits,
+    held: std::sync::Mutex<Held>,
+    /// One lease asked for at a time; the others wait for it and spend from it.
+    refill: tokio::sync::Mutex<()>,
+}
+
+/// Leased units not yet spent.
+#[derive(Debug)]
+struct Held {
+    /// The quota window the units belong to.
+    window: u64,
+    quota: u64,
+    tokens: u64,
+    /// The last lease or spend.
+    used: Instant,
+}
+
+impl LeaseCell {
+    /// Spends one unit of each limit from the lease, if it holds them. Units of an earlier
+    /// quota window lapse.
+    fn spend(&self, held: &mut Held, window: u64) -> bool {
+        if held.window != window {
+            held.window = window;
+            held.quota = 0;
+        }
+        let quota = self.limits.quota.is_some();
+        let throttle = self.limits.throttle.is_some();
+        if (quota && held.quota == 0) || (throttle && held.tokens == 0) {
+            return false;
+        }
+        if quota {
+            held.quota -= 1;
+        }
+        if throttle {
+            held.tokens -= 1;
+        }
+        held.used = Instant::now();
+        true
+    }
+}
+
 struct RedisCounter {
     inner: Arc<Inner>,
-    keys: Arc<Keys>,
-    limits: Limits,
+    cell: Arc<LeaseCell>,
 }
 
 impl std::fmt::Debug for RedisCounter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RedisCounter")
-            .field("keys", &self.keys)
-            .field("limits", &self.limits)
+            .field("keys", &self.cell.keys)
+            .field("limits", &self.cell.limits)
             .finish_non_exhaustive()
     }
 }
 
-/// One decision's arguments.
+/// One decision's (or lease's) arguments.
 struct Ask {
     count_key: String,
     limit: i64,
@@ -323,12 +553,8 @@ struct Ask {
     burst: i64,
 }
 
-impl PlanCounter for RedisCounter {
-    fn take(&self, _now: Instant, wall: SystemTime) -> Take {
-        let l = &self.limits;
-        if l.quota.is_none() && l.throttle.is_none() {
-            return Take::Now(Ok(()));
-        }
+impl Ask {
+    fn of(l: &Limits, wall: SystemTime, count: &str) -> Ask {
         let (limit, offset, window, window_end) = match &l.quota {
             Some(q) => {
                 let w = parallax_rules::usage_plan::window(q.period, wall);
@@ -342,18 +568,61 @@ impl PlanCounter for RedisCounter {
             .throttle
             .as_ref()
             .map_or((0.0, -1), |t| (t.rate, i64::from(t.burst)));
-        let ask = Ask {
-            count_key: format!("{}:{window}", self.keys.count),
+        Ask {
+            count_key: format!("{count}:{window}"),
             limit,
             offset,
             window,
             window_end,
             rate,
             burst,
-        };
+        }
+    }
+
+    /// The script's keys and first seven arguments (DECIDE's and LEASE's).
+    fn invocation<'a>(
+        &self,
+        script: &'a redis::Script,
+        keys: &Keys,
+    ) -> redis::ScriptInvocation<'a> {
+        let mut call = script.prepare_invoke();
+        call.key(&self.count_key)
+            .key(&keys.bucket)
+            .key(&keys.first)
+            .key(&keys.ids)
+            .arg(self.limit)
+            .arg(self.offset)
+            .arg(self.window)
+            .arg(self.window_end)
+            .arg(self.rate)
+            .arg(self.burst)
+            .arg(&keys.tuple);
+        call
+    }
+}
+
+impl PlanCounter for RedisCounter {
+    fn take(&self, _now: Instant, wall: SystemTime) -> Take {
+        let l = &self.cell.limits;
+        if l.quota.is_none() && l.throttle.is_none() {
+            return Take::Now(Ok(()));
+        }
+        let ask = Ask::of(l, wall, &self.cell.keys.count);
         let inner = self.inner.clone();
-        let keys = self.keys.clone();
-        Take::Later(Pending::new(async move { inner.decide(&keys, ask).await }))
+        let cell = self.cell.clone();
+        match inner.mode {
+            Mode::Exact => Take::Later(Pending::new(async move { inner.decide(&cell, ask).await })),
+            Mode::Batched { batch } => {
+                if let Ok(mut held) = cell.held.lock()
+                    && cell.spend(&mut held, ask.window)
+                {
+                    return Take::Now(Ok(()));
+                }
+                Take::Later(Pending::new(async move {
+                    inner.lease_and_spend(&cell, ask, batch).await
+                }))
+            }
+        }
     }
 }
 
@@ -362,18 +631,142 @@ impl Inner {
         u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
     }
 
-    async fn decide(&self, keys: &Keys, ask: Ask) -> Result<(), Reject> {
+    /// What a request gets when Redis made no decision.
+    fn failed(&self) -> Result<(), Reject> {
+        match self.failure {
+            Failure::Open => Ok(()),
+            Failure::Closed => Err(Reject::UsageStoreUnavailable),
+        }
+    }
+
+    /// Exact mode: one script call decides.
+    async fn decide(&self, cell: &LeaseCell, ask: Ask) -> Result<(), Reject> {
+        let call = ask.invocation(&self.script, &cell.keys);
+        match self.exchange::<i64>(&call).await {
+            Some(0) => Ok(()),
+            Some(1) => Err(Reject::QuotaExceeded),
+            Some(2) => Err(Reject::Throttled),
+            Some(_) | None => self.failed(),
+        }
+    }
+
+    /// Batched mode, the lease spent: one lease at a time per counter (those waiting spend from
+    /// it), then one unit spent.
+    async fn lease_and_spend(&self, cell: &LeaseCell, ask: Ask, batch: u32) -> Result<(), Reject> {
+        let _one = cell.refill.lock().await;
+        let (want_quota, want_tokens) = {
+            let Ok(mut held) = cell.held.lock() else {
+                return self.failed();
+            };
+            if cell.spend(&mut held, ask.window) {
+                return Ok(());
+            }
+            let batch = u64::from(batch.max(1));
+            (
+                if cell.limits.quota.is_some() && held.quota == 0 {
+                    batch
+                } else {
+                    0
+                },
+                if cell.limits.throttle.is_some() && held.tokens == 0 {
+                    batch
+                } else {
+                    0
+                },
+            )
+        };
+        let mut call = ask.invocation(&self.lease, &cell.keys);
+        call.arg(want_quota).arg(want_tokens).arg(SHARE);
+        let Some((quota, tokens, refusal)) = self.exchange::<(u64, u64, i64)>(&call).await else {
+            return self.failed();
+        };
+        match refusal {
+            1 => return Err(Reject::QuotaExceeded),
+            2 => return Err(Reject::Throttled),
+            _ => {}
+        }
+        let Ok(mut held) = cell.held.lock() else {
+            return self.failed();
+        };
+        if held.window == ask.window {
+            held.quota += quota;
+        }
+        held.tokens += tokens;
+        held.used = Instant::now();
+        if cell.spend(&mut held, ask.window) {
+            Ok(())
+        } else {
+            // Redis leased less than a unit of each: an answer the script does not give.
+            self.failed()
+        }
+    }
+
+    /// Gives back the unspent leases of the counters `pick` names: (quota units, tokens).
+    async fn give_back_where(&self, pick: impl Fn(&Arc<LeaseCell>) -> bool) -> (u64, u64) {
+        let cells: Vec<Arc<LeaseCell>> = match self.leases.lock() {
+            Ok(all) => all.iter().filter(|c| pick(c)).cloned().collect(),
+            Err(_) => return (0, 0),
+        };
+        let mut total = (0, 0);
+        for cell in cells {
+            let (window, quota, tokens) = {
+                let Ok(mut held) = cell.held.lock() else {
+                    continue;
+                };
+                let out = (held.window, held.quota, held.tokens);
+                held.quota = 0;
+                held.tokens = 0;
+                out
+            };
+            if quota == 0 && tokens == 0 {
+                continue;
+            }
+            let (burst, rate) = cell
+                .limits
+                .throttle
+                .as_ref()
+                .map_or((0, 0.0), |t| (t.burst, t.rate));
+            let mut call = self.give_back.prepare_invoke();
+            call.key(format!("{}:{window}", cell.keys.count))
+                .key(&cell.keys.bucket)
+                .arg(quota)
+                .arg(tokens)
+                .arg(burst)
+                .arg(rate);
+            if self.exchange::<i64>(&call).await.is_some() {
+                total.0 += quota;
+                total.1 += tokens;
+            }
+        }
+        total
+    }
+
+    /// One script call within the timeout, with the store's up/down state, log and metrics
+    /// kept: `None` when Redis made no answer (or is down and not yet to be asked again).
+    async fn exchange<T: redis::FromRedisValue>(
+        &self,
+        call: &redis::ScriptInvocation<'_>,
+    ) -> Option<T> {
         let started = Instant::now();
         let answer = if !self.up.load(Ordering::Relaxed)
             && self.millis() < self.retry_at.load(Ordering::Relaxed)
         {
             Err(Miss::Down)
         } else {
-            self.ask(keys, &ask).await
+            let mut conn = self.conn.clone();
+            match tokio::time::timeout(self.timeout, call.invoke_async::<T>(&mut conn)).await {
+                Err(_) => Err(Miss::Timeout),
+                Ok(Err(e)) if e.is_timeout() => Err(Miss::Timeout),
+                Ok(Err(e)) => {
+                    tracing::debug!(redis = %self.shown, error = %e, "usage store: Redis error");
+                    Err(Miss::Error)
+                }
+                Ok(Ok(v)) => Ok(v),
+            }
         };
         let seconds = started.elapsed().as_secs_f64();
         match answer {
-            Ok(decision) => {
+            Ok(v) => {
                 if !self.up.swap(true, Ordering::Relaxed) {
                     let down_ms =
                         self.millis() - self.down_at.load(Ordering::Relaxed).min(self.millis());
@@ -387,7 +780,7 @@ impl Inner {
                 if let Some(m) = &self.metrics {
                     m.usage_store(seconds, None);
                 }
-                decision
+                Some(v)
             }
             Err(miss) => {
                 if miss != Miss::Down {
@@ -412,40 +805,8 @@ impl Inner {
                 if let Some(m) = &self.metrics {
                     m.usage_store(seconds, Some((miss.as_str(), self.failure.action())));
                 }
-                match self.failure {
-                    Failure::Open => Ok(()),
-                    Failure::Closed => Err(Reject::UsageStoreUnavailable),
-                }
+                None
             }
-        }
-    }
-
-    /// Runs the script within the timeout.
-    async fn ask(&self, keys: &Keys, a: &Ask) -> Result<Result<(), Reject>, Miss> {
-        let mut conn = self.conn.clone();
-        let mut call = self.script.prepare_invoke();
-        call.key(&a.count_key)
-            .key(&keys.bucket)
-            .key(&keys.first)
-            .key(&keys.ids)
-            .arg(a.limit)
-            .arg(a.offset)
-            .arg(a.window)
-            .arg(a.window_end)
-            .arg(a.rate)
-            .arg(a.burst)
-            .arg(&keys.tuple);
-        match tokio::time::timeout(self.timeout, call.invoke_async::<i64>(&mut conn)).await {
-            Err(_) => Err(Miss::Timeout),
-            Ok(Err(e)) if e.is_timeout() => Err(Miss::Timeout),
-            Ok(Err(e)) => {
-                tracing::debug!(redis = %self.shown, error = %e, "usage store: Redis error");
-                Err(Miss::Error)
-            }
-            Ok(Ok(0)) => Ok(Ok(())),
-            Ok(Ok(1)) => Ok(Err(Reject::QuotaExceeded)),
-            Ok(Ok(2)) => Ok(Err(Reject::Throttled)),
-            Ok(Ok(_)) => Err(Miss::Error),
         }
     }
 }
@@ -483,6 +844,7 @@ mod tests {
             url: url.to_owned(),
             timeout: Duration::from_millis(100),
             failure: Failure::Open,
+            mode: Mode::Exact,
         };
         assert!(matches!(
             RedisStore::new(&s("rediss://h:6379"), None),

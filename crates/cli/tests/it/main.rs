@@ -1072,10 +1072,11 @@ fn the_gateway_reloads_on_sighup_and_keeps_its_counters() {
 /// of `burst` that refills once in 1000 s, so none refills during a test).
 fn shared_plans_topology(quota: u64, burst: u32) -> String {
     format!(
-        "region: us-east-1\nfront_doors: {{ regional: [52.94.133.10] }}\napis:\n  - id: a1b2c3d4e5\n    name: orders\n    endpoint_type: REGIONAL\n    stages: [prod]\n    routes:\n      - {{ method: GET, path: /test, api_key_required: true, integration: {{ type: MOCK, body: ok }} }}\nusage_plans:\n  - id: daily\n    quota: {{ limit: {quota}, period: DAY }}\n    stages: [{{ api: a1b2c3d4e5, stage: prod }}]\n    keys: [{{ id: q, value: {QUOTA_KEY} }}]\n  - id: burst\n    throttle: {{ rate: 0.001, burst: {burst} }}\n    stages: [{{ api: a1b2c3d4e5, stage: prod }}]\n    keys: [{{ id: b, value: {BURST_KEY} }}]\n"
+        "region: us-east-1\nfront_doors: {{ regional: [52.94.133.10] }}\napis:\n  - id: a1b2c3d4e5\n    name: orders\n    endpoint_type: REGIONAL\n    stages: [prod]\n    routes:\n      - {{ method: GET, path: /test, api_key_required: true, integration: {{ type: MOCK, body: ok }} }}\nusage_plans:\n  - id: daily\n    quota: {{ limit: {quota}, period: DAY }}\n    stages: [{{ api: a1b2c3d4e5, stage: prod }}]\n    keys: [{{ id: q, value: {QUOTA_KEY} }}]\n  - id: burst\n    throttle: {{ rate: 0.001, burst: {burst} }}\n    stages: [{{ api: a1b2c3d4e5, stage: prod }}]\n    keys: [{{ id: b, value: {BURST_KEY} }}]\n  - id: big\n    quota: {{ limit: 1000000, period: DAY }}\n    throttle: {{ rate: 100000, burst: 100000 }}\n    stages: [{{ api: a1b2c3d4e5, stage: prod }}]\n    keys: [{{ id: g, value: {BIG_KEY} }}]\n"
     )
 }
 
+const BIG_KEY: &str = "bigkey0123456789abcdefgh";
 const QUOTA_KEY: &str = "quotakey0123456789abcdef";
 const BURST_KEY: &str = "burstkey0123456789abcdef";
 
@@ -1126,8 +1127,9 @@ fn count(replies: &[(u16, String)], status: u16, body: &str) -> usize {
 }
 
 /// Issue 16: three replicas sharing one redis-server. 64 clients spread over them get exactly
-/// the quota's number of 200s and the burst's number before the bucket is empty, because each
-/// decision is one atomic script in Redis; the quota's count expires when its UTC day ends.
+/// the quota's number of 200s and the burst's number before the bucket is empty, because in
+/// exact mode each decision is one atomic script in Redis; the quota's count expires when its
+/// UTC day ends.
 #[test]
 fn three_replicas_share_one_quota_and_one_bucket_through_redis() {
     let Some(redis) = parallax_testkit::redis::RedisServer::start() else {
@@ -1138,7 +1140,14 @@ fn three_replicas_share_one_quota_and_one_bucket_through_redis() {
     std::fs::create_dir_all(&dir).expect("dir");
     std::fs::write(&file, shared_plans_topology(50, 20)).expect("write");
     let url = redis.url();
-    let flags = ["--usage-store", url.as_str(), "--admin", "127.0.0.1:0"];
+    let flags = [
+        "--usage-store",
+        url.as_str(),
+        "--usage-store-mode",
+        "exact",
+        "--admin",
+        "127.0.0.1:0",
+    ];
     let replicas: Vec<GatewayProcess> = (0..3)
         .map(|i| GatewayProcess::start(&file, &dir.join(i.to_string()), &flags))
         .collect();
@@ -1220,6 +1229,96 @@ fn three_replicas_share_one_quota_and_one_bucket_through_redis() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Issue 31: the same three replicas in batched mode (the default). Leases are taken from
+/// Redis's counts, so the quota and the bucket are never exceeded; while other replicas hold
+/// unspent units a call may be refused early, within the documented bound ((replicas − 1) ×
+/// the last lease, here at most 3 units: a lease is at most 1/16 of what remains); once the
+/// units have gone back (one second unused) every one of them is spent, so the totals are
+/// exact again. A plan with a large allowance is decided with far fewer round trips than
+/// requests; a replica that stops gives its lease back.
+#[test]
+fn three_batched_replicas_stay_within_the_documented_bound() {
+    let Some(redis) = parallax_testkit::redis::RedisServer::start() else {
+        return;
+    };
+    let dir = std::env::temp_dir().join(format!("parallax-cli-redisb-{}", std::process::id()));
+    let file = dir.join("topology.yaml");
+    std::fs::create_dir_all(&dir).expect("dir");
+    std::fs::write(&file, shared_plans_topology(50, 20)).expect("write");
+    let url = redis.url();
+    let flags = ["--usage-store", url.as_str(), "--admin", "127.0.0.1:0"];
+    let replicas: Vec<GatewayProcess> = (0..3)
+        .map(|i| GatewayProcess::start(&file, &dir.join(i.to_string()), &flags))
+        .collect();
+    let all: Vec<&GatewayProcess> = replicas.iter().collect();
+    let limited = r#"{"message":"Limit Exceeded"}"#;
+    let too_many = r#"{"message":"Too Many Requests"}"#;
+
+    let mut quota = concurrently(&all, QUOTA_KEY, 64);
+    quota.extend(concurrently(&all, QUOTA_KEY, 64));
+    let first = count(&quota, 200, "ok");
+    assert!((47..=50).contains(&first), "{first} of 50: {quota:?}");
+    assert_eq!(count(&quota, 429, limited), 128 - first, "{quota:?}");
+    let mut burst = concurrently(&all, BURST_KEY, 64);
+    let first_burst = count(&burst, 200, "ok");
+    assert!(
+        (17..=20).contains(&first_burst),
+        "{first_burst} of 20: {burst:?}"
+    );
+    // Unspent units go back within a second of their last use (swept four times a second).
+    std::thread::sleep(Duration::from_millis(1600));
+    quota.extend(concurrently(&all, QUOTA_KEY, 64));
+    burst.extend(concurrently(&all, BURST_KEY, 64));
+    assert_eq!(count(&quota, 200, "ok"), 50, "{quota:?}");
+    assert_eq!(count(&burst, 200, "ok"), 20, "{burst:?}");
+    assert_eq!(count(&burst, 429, too_many), 128 - 20, "{burst:?}");
+    let daily = parallax_gateway::usage_store::key_base("daily", "q");
+    let keys = redis.command(&["KEYS", &format!("{daily}:count:*")]);
+    let count_key = keys.lines().next().expect("a count key");
+    assert_eq!(redis.command(&["GET", count_key]), "50");
+
+    // A large allowance: 384 calls, far fewer round trips (a lease takes up to 100).
+    let round_trips = |gws: &[GatewayProcess]| -> u64 {
+        gws.iter()
+            .map(|gw| {
+                let text = gw.metrics();
+                parallax_testkit::http::body(&text)
+                    .lines()
+                    .find_map(|l| {
+                        l.strip_prefix("parallax_gateway_usage_store_duration_seconds_count ")
+                    })
+                    .and_then(|v| v.trim().parse::<u64>().ok())
+                    .unwrap_or_else(|| panic!("a round-trip count in {text}"))
+            })
+            .sum()
+    };
+    let before = round_trips(&replicas);
+    let mut big = Vec::new();
+    for _ in 0..6 {
+        big.extend(concurrently(&all, BIG_KEY, 64));
+    }
+    assert_eq!(count(&big, 200, "ok"), 384, "{big:?}");
+    let trips = round_trips(&replicas) - before;
+    assert!(trips <= 384 / 4, "{trips} round trips for 384 calls");
+    let big_key = parallax_gateway::usage_store::key_base("big", "g");
+    let keys = redis.command(&["KEYS", &format!("{big_key}:count:*")]);
+    let big_count = keys.lines().next().expect("a count key");
+    let leased: u64 = redis.command(&["GET", big_count]).parse().expect("count");
+    assert!(leased >= 384, "{leased}");
+    // Stopped, each replica gives back what it leased and did not spend: Redis then counts
+    // exactly the calls made.
+    let mut logs = String::new();
+    for gw in replicas {
+        logs.push_str(&gw.stop());
+    }
+    assert_eq!(
+        redis.command(&["GET", big_count]),
+        "384",
+        "leased {leased}; logs: {logs}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// Issue 16: Redis killed mid-run. `--usage-store-failure open` (the default) lets keyed calls
 /// through uncounted, `closed` answers 503, both within the timeout; both say so in the log
 /// and the metrics, and count again once Redis is back, without a restart.
@@ -1236,6 +1335,8 @@ fn redis_stopped_mid_run_fails_as_configured_and_recovers() {
     let common = [
         "--usage-store",
         url.as_str(),
+        "--usage-store-mode",
+        "exact",
         "--usage-store-timeout",
         "0.2",
         "--admin",
@@ -1597,6 +1698,7 @@ fn usage_counters_of_different_pairs_never_share_redis_keys() {
                 url: redis.url(),
                 timeout: Duration::from_secs(2),
                 failure: parallax_gateway::usage_store::Failure::Closed,
+                mode: parallax_gateway::usage_store::Mode::Exact,
             },
             None,
         )
