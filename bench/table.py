@@ -39,21 +39,24 @@ print("|---|---|---|---|---|---|")
 gw_cases = ["mock-keepalive-c64", "proxy-keepalive-c64", "handshakes-c16"]
 for case in gw_cases:
     s = by("gateway", case)
-    for side in ["parallax", "parallax-redis", "nginx"]:
+    for side in ["parallax", "parallax-redis", "nginx", "parallax-before"]:
         rows_ = s.get(side, [])
         rs = [r["result"] for r in rows_]
         if rs:
             cpu = [r["cpu_ms"] / max(r["result"]["requests"], 1) * 1000 for r in rows_ if "cpu_ms" in r]
             print(f"| {case} | {side} | {spread(x['rps'] for x in rs)} | {spread((x['p99_ms'] for x in rs), '{:.2f}')} | {sum(x['errors'] for x in rs)} | {spread(cpu, '{:.1f}')} |")
-print("\n| case | parallax / nginx | parallax + Redis / parallax |")
-print("|---|---|---|")
+before = any(r.get("side") == "parallax-before" for r in rows)
+print("\n| case | parallax / nginx | parallax + Redis / parallax |" + (" parallax / before |" if before else ""))
+print("|---|---|---|" + ("---|" if before else ""))
 for case in gw_cases:
     s = by("gateway", case)
     p = [r["result"] for r in s.get("parallax", [])]
     q = [r["result"] for r in s.get("parallax-redis", [])]
     n = [r["result"] for r in s.get("nginx", [])]
+    b = [r["result"] for r in s.get("parallax-before", [])]
     if p and n:
-        print(f"| {case} | {spread(ratios(p, n, 'rps'), '{:.2f}')} | {spread(ratios(q, p, 'rps'), '{:.2f}') if q else '-'} |")
+        extra = f" {spread(ratios(p, b, 'rps'), '{:.2f}')} |" if b else (" - |" if before else "")
+        print(f"| {case} | {spread(ratios(p, n, 'rps'), '{:.2f}')} | {spread(ratios(q, p, 'rps'), '{:.2f}') if q else '-'} |" + extra)
 rss = by("gateway", "peak-rss")
 if rss:
     print("\npeak RSS: " + ", ".join(f"{k} {v[0]['kb'] / 1024:.1f} MB" for k, v in rss.items()) + " (nginx: master + workers)\n")

@@ -331,6 +331,11 @@ pub struct GatewayArgs {
     /// Connections served at once per door; more wait in the backlog.
     #[arg(long, value_name = "N", default_value_t = 1024)]
     pub max_connections: usize,
+    /// Worker threads, each with its own listener on every door (SO_REUSEPORT: the kernel
+    /// spreads new connections) and its own connections, as nginx's `worker_processes`;
+    /// default: one per core. 0: every connection on one shared runtime.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(0..=64))]
+    pub workers: Option<u16>,
     /// HTTP/2 streams a client may have open at once on one connection (nginx's default).
     #[arg(long, value_name = "N", default_value_t = 128, value_parser = clap::value_parser!(u32).range(1..=65_535))]
     pub http2_max_streams: u32,

@@ -770,6 +770,10 @@ async fn gateway(args: GatewayArgs) -> anyhow::Result<ExitCode> {
     let config = parallax_gateway::GatewayConfig {
         listen: args.listen,
         max_connections: args.max_connections,
+        workers: args.workers.map_or_else(
+            || std::thread::available_parallelism().map_or(1, usize::from),
+            usize::from,
+        ),
         proxy_protocol: args.proxy_protocol,
         header_read_timeout: args.header_timeout,
         idle_timeout: args.idle_timeout,

@@ -22,11 +22,10 @@ pub(crate) async fn accept_loop(
     name: String,
     door: FrontDoor,
     shared: Arc<Shared>,
-    max: usize,
+    permits: Arc<Semaphore>,
     mut stop: watch::Receiver<bool>,
     grace: Duration,
 ) {
-    let permits = Arc::new(Semaphore::new(max.max(1)));
     let mut conns = tokio::task::JoinSet::new();
     let door = Arc::new((name, door));
     loop {

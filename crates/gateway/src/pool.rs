@@ -372,8 +372,20 @@ struct Inner {
     tls: tokio_rustls::TlsConnector,
     routes: Arc<UpstreamRoutes>,
     metrics: Option<Arc<GatewayMetrics>>,
-    /// Idle connections per origin, the most recently used last.
-    idle: Mutex<Vec<(Origin, Vec<Idle>)>>,
+    /// Idle connections per origin, the most recently used last, one list per gateway worker
+    /// ([`crate::server::worker`]): a connection is registered with its worker's runtime, so it
+    /// is only ever taken by that worker's requests.
+    idle: Vec<IdleList>,
+}
+
+/// One worker's idle connections per origin.
+type IdleList = Mutex<Vec<(Origin, Vec<Idle>)>>;
+
+impl Inner {
+    /// The current worker's idle list.
+    fn idle_here(&self) -> &IdleList {
+        &self.idle[crate::server::worker() % self.idle.len()]
+    }
 }
 
 /// The connections for one upstream TLS setting (CA and client certificate).
@@ -394,7 +406,9 @@ impl Pool {
             tls: tokio_rustls::TlsConnector::from(Arc::new(tls)),
             routes,
             metrics,
-            idle: Mutex::new(Vec::new()),
+            idle: (0..=crate::server::MAX_WORKERS)
+                .map(|_| Mutex::new(Vec::new()))
+                .collect(),
         });
         if let Ok(rt) = tokio::runtime::Handle::try_current() {
             rt.spawn(sweep(Arc::downgrade(&inner)));
@@ -499,7 +513,11 @@ impl Pool {
     async fn take_idle(&self, origin: OriginRef<'_>) -> Option<Conn> {
         loop {
             let candidate = {
-                let mut idle = self.inner.idle.lock().unwrap_or_else(|p| p.into_inner());
+                let mut idle = self
+                    .inner
+                    .idle_here()
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner());
                 let (_, stack) = idle.iter_mut().find(|(o, _)| origin.is(o))?;
                 stack.pop()?
             };
@@ -615,7 +633,7 @@ async fn dial(addrs: &[std::net::SocketAddr]) -> std::io::Result<TcpStream> {
 impl Inner {
     fn put(&self, mut conn: Conn) {
         conn.reused = true;
-        let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+        let mut idle = self.idle_here().lock().unwrap_or_else(|p| p.into_inner());
         let at = match idle.iter().position(|(o, _)| *o == conn.origin) {
             Some(i) => i,
             None => {
@@ -640,8 +658,8 @@ impl Inner {
     fn sweep(&self) {
         let mut cx = Context::from_waker(Waker::noop());
         let mut closed = Vec::new();
-        {
-            let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+        for list in &self.idle {
+            let mut idle = list.lock().unwrap_or_else(|p| p.into_inner());
             for (_, stack) in idle.iter_mut() {
                 let mut i = 0;
                 while i < stack.len() {

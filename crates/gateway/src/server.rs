@@ -58,6 +58,25 @@ pub struct GatewayConfig {
     pub usage_store: Option<Arc<dyn UsageStore + Send + Sync>>,
     /// HTTP/2's limits per connection.
     pub http2: Http2Limits,
+    /// Worker threads, each with a runtime of its own and its own listener on every door
+    /// (`SO_REUSEPORT`: the kernel spreads new connections over them), serving its connections
+    /// and its upstream connections without handing them to another thread (nginx's worker
+    /// model). 0: everything runs on the runtime that starts the gateway. At most
+    /// [`MAX_WORKERS`].
+    pub workers: usize,
+}
+
+/// The most worker threads a gateway runs.
+pub const MAX_WORKERS: usize = 64;
+
+thread_local! {
+    static WORKER: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// The worker the current thread is (1 to [`MAX_WORKERS`]), or 0 outside the gateway's
+/// workers: which of a pool's per-worker lists a request uses.
+pub(crate) fn worker() -> usize {
+    WORKER.with(std::cell::Cell::get)
 }
 
 /// What one HTTP/2 connection may make the gateway hold. A client that opens many streams and
@@ -88,6 +107,7 @@ impl std::fmt::Debug for GatewayConfig {
         f.debug_struct("GatewayConfig")
             .field("listen", &self.listen)
             .field("max_connections", &self.max_connections)
+            .field("workers", &self.workers)
             .finish_non_exhaustive()
     }
 }
@@ -106,6 +126,7 @@ impl Default for GatewayConfig {
             metrics: None,
             usage_store: None,
             http2: Http2Limits::default(),
+            workers: 0,
         }
     }
 }
@@ -136,6 +157,25 @@ pub enum GatewayError {
     /// A TLS configuration that rustls refuses (named by what it was for).
     #[error(transparent)]
     Tls(#[from] crate::tls::TlsError),
+    /// A worker thread or its runtime that could not be made.
+    #[error("cannot start a gateway worker thread: {0}")]
+    Worker(std::io::Error),
+}
+
+/// A listener on `addr` (backlog 1024), sharing its port with the other workers' when
+/// `reuse_port`.
+fn bind(addr: SocketAddr, reuse_port: bool) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    if reuse_port {
+        socket.set_reuseport(true)?;
+    }
+    socket.bind(addr)?;
+    socket.listen(1024)
 }
 
 /// One bound door.
@@ -232,8 +272,10 @@ impl Gateway {
             )),
         });
         let (stop, stopped) = watch::channel(false);
+        let workers = config.workers.min(MAX_WORKERS);
         let mut listening = Vec::new();
-        let mut tasks = Vec::new();
+        // Per door: its listeners (one per worker, or one), and the connection limit they share.
+        let mut doors_bound = Vec::new();
         for (name, addr) in listen {
             let door = all
                 .iter()
@@ -243,25 +285,91 @@ impl Gateway {
                     door: name.clone(),
                     known: known.clone(),
                 })?;
-            let listener = TcpListener::bind(addr)
-                .await
-                .map_err(|error| GatewayError::Bind { addr, error })?;
-            let bound = listener
-                .local_addr()
-                .map_err(|error| GatewayError::Bind { addr, error })?;
+            let bind_error = |error| GatewayError::Bind { addr, error };
+            let first = bind(addr, workers > 0).map_err(bind_error)?;
+            let bound = first.local_addr().map_err(bind_error)?;
+            let mut listeners = vec![first];
+            for _ in 1..workers {
+                listeners.push(bind(bound, true).map_err(bind_error)?);
+            }
             listening.push(Listening {
                 door: name.clone(),
                 addr: bound,
             });
-            tasks.push(tokio::spawn(accept_loop(
-                listener,
-                name,
-                door,
-                shared.clone(),
-                config.max_connections,
-                stopped.clone(),
-                config.grace,
-            )));
+            let permits = Arc::new(tokio::sync::Semaphore::new(config.max_connections.max(1)));
+            doors_bound.push((name, door, listeners, permits));
+        }
+        let mut tasks = Vec::new();
+        if workers == 0 {
+            for (name, door, mut listeners, permits) in doors_bound {
+                let Some(listener) = listeners.pop() else {
+                    continue;
+                };
+                tasks.push(tokio::spawn(accept_loop(
+                    listener,
+                    name,
+                    door,
+                    shared.clone(),
+                    permits,
+                    stopped.clone(),
+                    config.grace,
+                )));
+            }
+        } else {
+            // Each worker takes its listener of every door, out of this runtime's reactor and
+            // into its own.
+            let mut per_worker: Vec<Vec<_>> = (0..workers).map(|_| Vec::new()).collect();
+            for (name, door, listeners, permits) in doors_bound {
+                for (w, l) in listeners.into_iter().enumerate() {
+                    let std = l.into_std().map_err(|error| GatewayError::Bind {
+                        addr: SocketAddr::from(([0, 0, 0, 0], 0)),
+                        error,
+                    })?;
+                    per_worker[w].push((name.clone(), door.clone(), std, permits.clone()));
+                }
+            }
+            for (w, doors) in per_worker.into_iter().enumerate() {
+                let (done, finished) = tokio::sync::oneshot::channel::<()>();
+                let (shared, stopped, grace) = (shared.clone(), stopped.clone(), config.grace);
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .map_err(GatewayError::Worker)?;
+                std::thread::Builder::new()
+                    .name(format!("gateway-{}", w + 1))
+                    .spawn(move || {
+                        WORKER.with(|c| c.set(w + 1));
+                        runtime.block_on(async move {
+                            let mut loops = tokio::task::JoinSet::new();
+                            for (name, door, std, permits) in doors {
+                                match TcpListener::from_std(std) {
+                                    Ok(l) => {
+                                        loops.spawn(accept_loop(
+                                            l,
+                                            name,
+                                            door,
+                                            shared.clone(),
+                                            permits,
+                                            stopped.clone(),
+                                            grace,
+                                        ));
+                                    }
+                                    Err(e) => tracing::error!(
+                                        door = %name,
+                                        error = %e,
+                                        "a worker could not take its listener"
+                                    ),
+                                }
+                            }
+                            while loops.join_next().await.is_some() {}
+                        });
+                        let _ = done.send(());
+                    })
+                    .map_err(GatewayError::Worker)?;
+                tasks.push(tokio::spawn(async move {
+                    let _ = finished.await;
+                }));
+            }
         }
         Ok(Gateway {
             listening,

@@ -15,11 +15,12 @@
 //!   bucket tokens, taken from Redis's counts at once — and spends them locally without a round
 //!   trip; one lease serves up to [`Mode::Batched`]'s `batch` requests. A lease is at most
 //!   1/[`SHARE`] of what remains (at least one), so leases shrink as a limit nears and the last
-//!   units go one at a time. Units a replica has not spent within [`HOLD`] of its last use go
+//!   units go one at a time. When a quarter of a lease of eight or more is left, the next one
+//!   is taken ahead, so requests do not wait for it (a replica then holds up to 1¼ leases). Units a replica has not spent within [`HOLD`] of its last use go
 //!   back to Redis (and all of them at shutdown). The bounds, with R replicas and leases of at
 //!   most B = min(batch, ⌈remaining/16⌉): a quota is never exceeded (units are counted in Redis
-//!   when leased); a call may be refused while at most (R − 1) × B units sit unspent in other
-//!   replicas, for at most [`HOLD`]; a throttle admits at most R × B calls beyond its bucket
+//!   when leased); a call may be refused while at most (R − 1) × 1¼ B units sit unspent in other
+//!   replicas, for at most [`HOLD`]; a throttle admits at most R × 1¼ B calls beyond its bucket
 //!   within any [`HOLD`], as leased tokens are spent after they were taken. Units leased in a
 //!   quota window that ends unspent stay counted in that (finished) window. This is the shape
 //!   of Kong's rate-limiting `sync_rate` (local counts synced in batches) with Envoy's
@@ -456,9 +457,12 @@ impl UsageStore for RedisStore {
                 window: 0,
                 quota: 0,
                 tokens: 0,
+                last_quota: 0,
+                last_tokens: 0,
                 used: Instant::now(),
             }),
             refill: tokio::sync::Mutex::new(()),
+            prefetching: AtomicBool::new(false),
         });
         if matches!(self.inner.mode, Mode::Batched { .. })
             && let Ok(mut all) = self.inner.leases.lock()
@@ -491,6 +495,8 @@ struct LeaseCell {
     held: std::sync::Mutex<Held>,
     /// One lease asked for at a time; the others wait for it and spend from it.
     refill: tokio::sync::Mutex<()>,
+    /// A lease ahead of need is on its way.
+    prefetching: AtomicBool,
 }
 
 /// Leased units not yet spent.
@@ -500,11 +506,32 @@ struct Held {
     window: u64,
     quota: u64,
     tokens: u64,
+    /// The size of the last lease of each.
+    last_quota: u64,
+    last_tokens: u64,
     /// The last lease or spend.
     used: Instant,
 }
 
+/// Whether a limit's units are low enough to lease ahead: a quarter of the last lease left,
+/// that lease being of eight units or more.
+fn low(held: u64, last: u64) -> bool {
+    last >= 8 && held <= last / 4
+}
+
 impl LeaseCell {
+    /// The units and tokens to ask for: `batch` of each limit whose held units `short` says
+    /// are short (given them and the last lease's size), else none.
+    fn wants(&self, held: &Held, batch: u32, short: impl Fn(u64, u64) -> bool) -> (u64, u64) {
+        let batch = u64::from(batch.max(1));
+        let quota = self.limits.quota.is_some() && short(held.quota, held.last_quota);
+        let tokens = self.limits.throttle.is_some() && short(held.tokens, held.last_tokens);
+        (
+            if quota { batch } else { 0 },
+            if tokens { batch } else { 0 },
+        )
+    }
+
     /// Spends one unit of each limit from the lease, if it holds them. Units of an earlier
     /// quota window lapse.
     fn spend(&self, held: &mut Held, window: u64) -> bool {
@@ -613,9 +640,20 @@ impl PlanCounter for RedisCounter {
         match inner.mode {
             Mode::Exact => Take::Later(Pending::new(async move { inner.decide(&cell, ask).await })),
             Mode::Batched { batch } => {
-                if let Ok(mut held) = cell.held.lock()
-                    && cell.spend(&mut held, ask.window)
-                {
+                // Spent from the lease (and whether to lease ahead), or not.
+                let spent = match cell.held.lock() {
+                    Ok(mut held) => cell
+                        .spend(&mut held, ask.window)
+                        .then(|| cell.wants(&held, batch, low) != (0, 0)),
+                    Err(_) => None,
+                };
+                if let Some(ahead) = spent {
+                    if ahead
+                        && !cell.prefetching.swap(true, Ordering::Relaxed)
+                        && let Ok(rt) = tokio::runtime::Handle::try_current()
+                    {
+                        rt.spawn(async move { inner.prefetch(&cell, ask, batch).await });
+                    }
                     return Take::Now(Ok(()));
                 }
                 Take::Later(Pending::new(async move {
@@ -654,51 +692,79 @@ impl Inner {
     /// it), then one unit spent.
     async fn lease_and_spend(&self, cell: &LeaseCell, ask: Ask, batch: u32) -> Result<(), Reject> {
         let _one = cell.refill.lock().await;
-        let (want_quota, want_tokens) = {
+        let wants = {
             let Ok(mut held) = cell.held.lock() else {
                 return self.failed();
             };
             if cell.spend(&mut held, ask.window) {
                 return Ok(());
             }
-            let batch = u64::from(batch.max(1));
-            (
-                if cell.limits.quota.is_some() && held.quota == 0 {
-                    batch
-                } else {
-                    0
-                },
-                if cell.limits.throttle.is_some() && held.tokens == 0 {
-                    batch
-                } else {
-                    0
-                },
-            )
+            cell.wants(&held, batch, |held, _| held == 0)
         };
-        let mut call = ask.invocation(&self.lease, &cell.keys);
-        call.arg(want_quota).arg(want_tokens).arg(SHARE);
-        let Some((quota, tokens, refusal)) = self.exchange::<(u64, u64, i64)>(&call).await else {
-            return self.failed();
-        };
-        match refusal {
-            1 => return Err(Reject::QuotaExceeded),
-            2 => return Err(Reject::Throttled),
-            _ => {}
+        match self.lease(cell, &ask, wants).await {
+            None => return self.failed(),
+            Some(Err(refusal)) => return Err(refusal),
+            Some(Ok(())) => {}
         }
         let Ok(mut held) = cell.held.lock() else {
             return self.failed();
         };
-        if held.window == ask.window {
-            held.quota += quota;
-        }
-        held.tokens += tokens;
-        held.used = Instant::now();
         if cell.spend(&mut held, ask.window) {
             Ok(())
         } else {
             // Redis leased less than a unit of each: an answer the script does not give.
             self.failed()
         }
+    }
+
+    /// Batched mode, ahead of need: a lease taken while a quarter of the last one (of eight or
+    /// more units) is left, so that requests do not wait for it. Near a limit leases are small
+    /// and none is taken ahead.
+    async fn prefetch(&self, cell: &LeaseCell, ask: Ask, batch: u32) {
+        {
+            let _one = cell.refill.lock().await;
+            let wants = match cell.held.lock() {
+                Ok(held) => cell.wants(&held, batch, low),
+                Err(_) => (0, 0),
+            };
+            if wants != (0, 0) {
+                let _ = self.lease(cell, &ask, wants).await;
+            }
+        }
+        cell.prefetching.store(false, Ordering::Relaxed);
+    }
+
+    /// One lease asked of Redis and added to the counter's: `None` when Redis made no answer,
+    /// else Redis's refusal or nothing.
+    async fn lease(
+        &self,
+        cell: &LeaseCell,
+        ask: &Ask,
+        (want_quota, want_tokens): (u64, u64),
+    ) -> Option<Result<(), Reject>> {
+        let mut call = ask.invocation(&self.lease, &cell.keys);
+        call.arg(want_quota).arg(want_tokens).arg(SHARE);
+        let (quota, tokens, refusal) = self.exchange::<(u64, u64, i64)>(&call).await?;
+        match refusal {
+            1 => return Some(Err(Reject::QuotaExceeded)),
+            2 => return Some(Err(Reject::Throttled)),
+            _ => {}
+        }
+        let Ok(mut held) = cell.held.lock() else {
+            return None;
+        };
+        if held.window == ask.window {
+            held.quota += quota;
+            if quota > 0 {
+                held.last_quota = quota;
+            }
+        }
+        held.tokens += tokens;
+        if tokens > 0 {
+            held.last_tokens = tokens;
+        }
+        held.used = Instant::now();
+        Some(Ok(()))
     }
 
     /// Gives back the unspent leases of the counters `pick` names: (quota units, tokens).

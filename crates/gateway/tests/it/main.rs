@@ -127,6 +127,16 @@ impl Lab {
     /// The gateway, with an on-prem upstream that answers after `delay` and requires the
     /// gateway's client certificate (or no upstream at all: a closed port).
     async fn start_with(delay: Duration, timeout_ms: u32, upstream_up: bool) -> Lab {
+        Lab::start_workers(delay, timeout_ms, upstream_up, 0).await
+    }
+
+    /// As [`Lab::start_with`], with `workers` worker threads (0: the test's runtime).
+    async fn start_workers(
+        delay: Duration,
+        timeout_ms: u32,
+        upstream_up: bool,
+        workers: usize,
+    ) -> Lab {
         let mut certs = LabCerts::new().expect("certs");
         let upstream = if upstream_up {
             let server = certs
@@ -162,6 +172,7 @@ impl Lab {
         let config = GatewayConfig {
             access_log: log.clone(),
             metrics: Some(metrics.clone()),
+            workers,
             ..Default::default()
         };
         let gw = Gateway::start(&topology(port, timeout_ms), certs, config)
@@ -762,6 +773,12 @@ async fn logs_hold_no_key_values_and_no_private_keys() {
 #[tokio::test]
 async fn graceful_shutdown_finishes_requests_in_flight() {
     let lab = Lab::start_with(Duration::from_millis(500), 5_000, true).await;
+    stop_with_a_request_in_flight(lab).await;
+}
+
+/// Stops the gateway while a request is at the (slow) upstream: the request finishes with 200
+/// and the door no longer accepts.
+async fn stop_with_a_request_in_flight(lab: Lab) {
     let c = Call::get(
         lab.door("regional"),
         REGIONAL,
@@ -770,6 +787,8 @@ async fn graceful_shutdown_finishes_requests_in_flight() {
     )
     .header("x-api-key", KEY);
     let arrived = lab._upstream.as_ref().expect("an upstream").arrived.clone();
+    // Earlier calls may have left a stored notification (notify_one keeps one): taken first.
+    let _ = tokio::time::timeout(Duration::from_millis(10), arrived.notified()).await;
     let inflight = tokio::spawn(async move { call(&c).await });
     // Shut down while the request is at the upstream.
     tokio::time::timeout(Duration::from_secs(5), arrived.notified())
@@ -787,6 +806,41 @@ async fn graceful_shutdown_finishes_requests_in_flight() {
         tokio::net::TcpStream::connect(addr).await.is_err(),
         "no longer accepting"
     );
+}
+
+/// Issue 31: worker threads, each with its own listener (SO_REUSEPORT) and runtime. Many
+/// connections at once all get their answers, MOCK and proxied (each worker dials its own
+/// upstream connections and reuses them), every request is logged, and a request in flight
+/// when the gateway stops still finishes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn worker_threads_serve_every_door_and_stop_gracefully() {
+    let lab = Lab::start_workers(Duration::from_millis(300), 5_000, true, 3).await;
+    let calls: Vec<_> = (0..48)
+        .map(|i| {
+            let path = if i % 2 == 0 {
+                "/prod/onprem/orders/1"
+            } else {
+                "/prod/keyed"
+            };
+            let c = Call::get(lab.door("regional"), REGIONAL, path, lab.ca.clone())
+                .header("x-api-key", KEY);
+            tokio::spawn(async move { call(&c).await })
+        })
+        .collect();
+    for c in calls {
+        let r = c.await.expect("task").expect("the call completes");
+        assert_eq!(r.status, 200, "{r:?}");
+    }
+    assert_eq!(lab.log.0.lock().expect("log").len(), 48);
+    let text = lab.metrics.encode_text();
+    let opened: u64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("parallax_gateway_upstream_connections_opened_total "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("an opened count in {text}"));
+    assert!((1..=24).contains(&opened), "{opened} upstream connections");
+    // Stopped with a request at the upstream: it finishes, and the door closes.
+    stop_with_a_request_in_flight(lab).await;
 }
 
 /// A scratch directory removed when dropped.
