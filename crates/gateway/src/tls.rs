@@ -50,6 +50,28 @@ pub fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
+/// The provider of the gateway's own listeners: ring's suites in the order AWS lists those of
+/// API Gateway's `TLS_1_2` policy (API Gateway Developer Guide, security policies): AES-128-GCM
+/// before AES-256-GCM before ChaCha20 in each version, which the server picks by its own
+/// order. SHA-256 suites also keep a handshake's key schedule off SHA-384, which ring computes
+/// without SHA-512 instructions.
+pub fn server_provider() -> Arc<CryptoProvider> {
+    use rustls::crypto::ring::cipher_suite as cs;
+    let mut p = rustls::crypto::ring::default_provider();
+    p.cipher_suites = vec![
+        cs::TLS13_AES_128_GCM_SHA256,
+        cs::TLS13_AES_256_GCM_SHA384,
+        cs::TLS13_CHACHA20_POLY1305_SHA256,
+        cs::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+        cs::TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+        cs::TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+        cs::TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+        cs::TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+        cs::TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+    ];
+    Arc::new(p)
+}
+
 /// A truststore: the CAs a custom domain accepts client certificates from.
 #[derive(Clone, Debug)]
 pub struct Truststore {
@@ -216,7 +238,7 @@ fn server_config(
     .filter(|(v, _)| *v >= versions.min && *v <= versions.max)
     .map(|(_, p)| p)
     .collect();
-    let builder = ServerConfig::builder_with_provider(provider())
+    let builder = ServerConfig::builder_with_provider(server_provider())
         .with_protocol_versions(&offered)
         .map_err(err)?;
     let builder = match verifier {
@@ -226,6 +248,7 @@ fn server_config(
     let mut config = builder
         .with_single_cert(id.chain.clone(), id.key_der())
         .map_err(err)?;
+    config.ignore_client_order = true;
     config.alpn_protocols = if endpoint_door {
         vec![b"http/1.1".to_vec()]
     } else {
