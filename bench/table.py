@@ -113,6 +113,23 @@ if collect:
                 req = xs[0]["requests"] or "-"
                 print(f"| {case} | {side} | {spread(r['ms'] for r in xs)} | {xs[0]['files']} | {req} | {spread(r['moto_cpu_ticks'] for r in xs)} | {rss:.1f} | {spread(ratio, '{:.2f}') if side == 'parallax' else ''} |")
 
+watch = defaultdict(list)
+for r in rows:
+    if r.get("bench") == "watch":
+        watch[r["case"]].append(r)
+if watch:
+    print("## watch vs blackbox_exporter (the same HTTP targets on a local nginx, each probed once per interval; Prometheus drives blackbox_exporter and scrapes watch)\n")
+    print("| case | side | probes in the window (expected) | CPU ms per 1k probes | peak RSS MB | blackbox_exporter / parallax (CPU per probe) |")
+    print("|---|---|---|---|---|---|")
+    for case, rs in sorted(watch.items()):
+        sides = {s: [r for r in rs if r["side"] == s] for s in ["parallax", "blackbox_exporter"]}
+        per = {s: [r["cpu_ms"] / max(r["probes"], 1) * 1000 for r in xs] for s, xs in sides.items()}
+        ratio = [b / max(p, 1e-9) for p, b in zip(per["parallax"], per["blackbox_exporter"])]
+        for side, xs in sides.items():
+            if xs:
+                rss = max(int(r["peak_rss_kb"]) for r in xs) / 1024
+                print(f"| {case} | {side} | {spread(r['probes'] for r in xs)} ({xs[0]['expected']}) | {spread(per[side], '{:.1f}')} | {rss:.1f} | {spread(ratio, '{:.2f}') if side == 'parallax' else ''} |")
+
 report = defaultdict(list)
 for r in rows:
     if r.get("bench") == "report":
