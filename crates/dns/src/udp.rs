@@ -50,6 +50,8 @@ pub(crate) async fn serve<H: RequestHandler>(
     mut stop: watch::Receiver<bool>,
 ) {
     let mut buf = vec![0u8; 65_535];
+    // A replayed reply is written here, its id patched: no allocation per answer.
+    let mut out = Vec::with_capacity(512);
     let mut kept: HashMap<Box<[u8]>, Box<[u8]>> = HashMap::new();
     let mut generation = replay.generation.load(Ordering::Acquire);
     loop {
@@ -77,9 +79,12 @@ pub(crate) async fn serve<H: RequestHandler>(
             && let Some(reply) = kept.get(&buf[2..n])
             && replay.limiter.allow(peer.ip())
         {
-            let mut out = reply.to_vec();
+            out.clear();
+            out.extend_from_slice(reply);
             out[..2].copy_from_slice(&buf[..2]);
-            send(&socket, peer, vec![out]).await;
+            if let Err(e) = socket.send_to(&out, peer).await {
+                tracing::debug!(%peer, error = %e, "UDP send failed");
+            }
             continue;
         }
         let message = buf[..n].to_vec();
