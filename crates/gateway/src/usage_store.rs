@@ -15,12 +15,13 @@
 //!   bucket tokens, taken from Redis's counts at once — and spends them locally without a round
 //!   trip; one lease serves up to [`Mode::Batched`]'s `batch` requests. A lease is at most
 //!   1/[`SHARE`] of what remains (at least one), so leases shrink as a limit nears and the last
-//!   units go one at a time. When a quarter of a lease of eight or more is left, the next one
-//!   is taken ahead, so requests do not wait for it (a replica then holds up to 1¼ leases). Units a replica has not spent within [`HOLD`] of its last use go
+//!   units go one at a time. When half of a lease of eight or more is left, the next one is
+//!   taken ahead, so requests do not wait for it (a replica then holds up to 1½ leases); the
+//!   requests that do wait for a lease are all woken when it lands. Units a replica has not spent within [`HOLD`] of its last use go
 //!   back to Redis (and all of them at shutdown). The bounds, with R replicas and leases of at
 //!   most B = min(batch, ⌈remaining/16⌉): a quota is never exceeded (units are counted in Redis
-//!   when leased); a call may be refused while at most (R − 1) × 1¼ B units sit unspent in other
-//!   replicas, for at most [`HOLD`]; a throttle admits at most R × 1¼ B calls beyond its bucket
+//!   when leased); a call may be refused while at most (R − 1) × 1½ B units sit unspent in other
+//!   replicas, for at most [`HOLD`]; a throttle admits at most R × 1½ B calls beyond its bucket
 //!   within any [`HOLD`], as leased tokens are spent after they were taken. Units leased in a
 //!   quota window that ends unspent stay counted in that (finished) window. This is the shape
 //!   of Kong's rate-limiting `sync_rate` (local counts synced in batches) with Envoy's
@@ -461,8 +462,8 @@ impl UsageStore for RedisStore {
                 last_tokens: 0,
                 used: Instant::now(),
             }),
-            refill: tokio::sync::Mutex::new(()),
-            prefetching: AtomicBool::new(false),
+            leasing: AtomicBool::new(false),
+            arrived: tokio::sync::Notify::new(),
         });
         if matches!(self.inner.mode, Mode::Batched { .. })
             && let Ok(mut all) = self.inner.leases.lock()
@@ -493,10 +494,10 @@ struct LeaseCell {
     keys: Keys,
     limits: Limits,
     held: std::sync::Mutex<Held>,
-    /// One lease asked for at a time; the others wait for it and spend from it.
-    refill: tokio::sync::Mutex<()>,
-    /// A lease ahead of need is on its way.
-    prefetching: AtomicBool,
+    /// A lease is on its way (one at a time per counter).
+    leasing: AtomicBool,
+    /// Wakes every request waiting for that lease at once, to spend from it.
+    arrived: tokio::sync::Notify,
 }
 
 /// Leased units not yet spent.
@@ -513,10 +514,10 @@ struct Held {
     used: Instant,
 }
 
-/// Whether a limit's units are low enough to lease ahead: a quarter of the last lease left,
-/// that lease being of eight units or more.
+/// Whether a limit's units are low enough to lease ahead: half of the last lease left, that
+/// lease being of eight units or more.
 fn low(held: u64, last: u64) -> bool {
-    last >= 8 && held <= last / 4
+    last >= 8 && held <= last / 2
 }
 
 impl LeaseCell {
@@ -649,8 +650,8 @@ impl PlanCounter for RedisCounter {
                 };
                 if let Some(ahead) = spent {
                     if ahead
-                        && !cell.prefetching.swap(true, Ordering::Relaxed)
                         && let Ok(rt) = tokio::runtime::Handle::try_current()
+                        && !cell.leasing.swap(true, Ordering::AcqRel)
                     {
                         rt.spawn(async move { inner.prefetch(&cell, ask, batch).await });
                     }
@@ -691,47 +692,52 @@ impl Inner {
     /// Batched mode, the lease spent: one lease at a time per counter (those waiting spend from
     /// it), then one unit spent.
     async fn lease_and_spend(&self, cell: &LeaseCell, ask: Ask, batch: u32) -> Result<(), Reject> {
-        let _one = cell.refill.lock().await;
-        let wants = {
-            let Ok(mut held) = cell.held.lock() else {
-                return self.failed();
+        loop {
+            // Spend if a lease has come in; else wait for the one on its way, or ask for one.
+            let wants = loop {
+                let arrived = cell.arrived.notified();
+                tokio::pin!(arrived);
+                // Registered before looking, so a lease that lands meanwhile still wakes it.
+                arrived.as_mut().enable();
+                {
+                    let Ok(mut held) = cell.held.lock() else {
+                        return self.failed();
+                    };
+                    if cell.spend(&mut held, ask.window) {
+                        return Ok(());
+                    }
+                    if !cell.leasing.swap(true, Ordering::AcqRel) {
+                        break cell.wants(&held, batch, |held, _| held == 0);
+                    }
+                }
+                arrived.as_mut().await;
             };
-            if cell.spend(&mut held, ask.window) {
-                return Ok(());
+            let leased = self.lease(cell, &ask, wants).await;
+            cell.leasing.store(false, Ordering::Release);
+            cell.arrived.notify_waiters();
+            match leased {
+                None => return self.failed(),
+                Some(Err(refusal)) => return Err(refusal),
+                // Spent at the top, unless the requests woken with this one took it all: then
+                // this one asks again (Redis refuses once the limit is spent).
+                Some(Ok(())) => {}
             }
-            cell.wants(&held, batch, |held, _| held == 0)
-        };
-        match self.lease(cell, &ask, wants).await {
-            None => return self.failed(),
-            Some(Err(refusal)) => return Err(refusal),
-            Some(Ok(())) => {}
-        }
-        let Ok(mut held) = cell.held.lock() else {
-            return self.failed();
-        };
-        if cell.spend(&mut held, ask.window) {
-            Ok(())
-        } else {
-            // Redis leased less than a unit of each: an answer the script does not give.
-            self.failed()
         }
     }
 
-    /// Batched mode, ahead of need: a lease taken while a quarter of the last one (of eight or
-    /// more units) is left, so that requests do not wait for it. Near a limit leases are small
-    /// and none is taken ahead.
+    /// Batched mode, ahead of need (the caller set `leasing`): a lease taken while half of the
+    /// last one (of eight or more units) is left, so that requests do not wait for it. Near a
+    /// limit leases are small and none is taken ahead.
     async fn prefetch(&self, cell: &LeaseCell, ask: Ask, batch: u32) {
-        {
-            let _one = cell.refill.lock().await;
-            let wants = match cell.held.lock() {
-                Ok(held) => cell.wants(&held, batch, low),
-                Err(_) => (0, 0),
-            };
-            if wants != (0, 0) {
-                let _ = self.lease(cell, &ask, wants).await;
-            }
+        let wants = match cell.held.lock() {
+            Ok(held) => cell.wants(&held, batch, low),
+            Err(_) => (0, 0),
+        };
+        if wants != (0, 0) {
+            let _ = self.lease(cell, &ask, wants).await;
         }
-        cell.prefetching.store(false, Ordering::Relaxed);
+        cell.leasing.store(false, Ordering::Release);
+        cell.arrived.notify_waiters();
     }
 
     /// One lease asked of Redis and added to the counter's: `None` when Redis made no answer,
