@@ -380,7 +380,7 @@ async fn make_request(
         .iter()
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
-    opts.ca = Some(lab.server_ca.clone());
+    opts.ca = Some(lab.server_ca.clone().into());
     opts.max_time = Duration::from_secs(10);
     opts.connect_to = lab.connect_map.clone();
     opts.only_connect_to = true;

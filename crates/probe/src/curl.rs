@@ -2,6 +2,7 @@
 //! binary only parses them. Every refusal names the flag and the value.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
@@ -911,46 +912,50 @@ impl CurlFlags {
         self.request_body(&mut opts)?;
         self.cookie_engine(&mut opts)?;
         // Trust as curl takes it: --cacert and --capath, else CURL_CA_BUNDLE, SSL_CERT_FILE and
-        // SSL_CERT_DIR, else the system's store.
-        let mut trusted = Vec::new();
+        // SSL_CERT_DIR, else the system's store. Each source is the cache's shared list, so a
+        // watch of 1,000 targets holds one copy of a bundle, not 1,000.
+        let mut sources: Vec<Trust> = Vec::new();
         if let Some(ca) = &self.cacert {
-            trusted.extend(read_certs("--cacert", ca)?);
+            sources.push(read_certs("--cacert", ca)?);
         }
         if let Some(dir) = &self.capath {
-            trusted.extend(read_cert_dir("--capath", dir)?);
+            sources.push(read_cert_dir("--capath", dir)?);
         }
         // The variables name a trust store for TLS: for a plain-http URL one that cannot be
         // read is no error (curl reads it only to speak TLS; a redirect to https then trusts
         // the system's store).
         let tls = opts.url.https;
         if self.cacert.is_none() && self.capath.is_none() {
-            let env_trust = || -> Result<Vec<CertificateDer<'static>>, FlagError> {
+            let env_trust = || -> Result<Vec<Trust>, FlagError> {
                 let mut found = Vec::new();
                 for var in ["CURL_CA_BUNDLE", "SSL_CERT_FILE"] {
                     if let Some(p) = env(var).filter(|v| !v.is_empty()) {
-                        found.extend(read_certs(env_flag(var), &PathBuf::from(p))?);
+                        found.push(read_certs(env_flag(var), &PathBuf::from(p))?);
                         break;
                     }
                 }
                 if let Some(p) = env("SSL_CERT_DIR").filter(|v| !v.is_empty()) {
-                    found.extend(read_cert_dir("SSL_CERT_DIR", &PathBuf::from(p))?);
+                    found.push(read_cert_dir("SSL_CERT_DIR", &PathBuf::from(p))?);
                 }
                 Ok(found)
             };
             match env_trust() {
-                Ok(found) => trusted.extend(found),
+                Ok(found) => sources.extend(found),
                 Err(e) if tls => return Err(e),
                 Err(_) => {}
             }
         }
-        if !trusted.is_empty() {
-            opts.ca = Some(trusted);
-        }
+        sources.retain(|s| !s.is_empty());
+        opts.ca = match sources.len() {
+            0 => None,
+            1 => sources.pop(),
+            _ => Some(combined(sources)),
+        };
         if let Some(pins) = &self.pinnedpubkey {
             opts.pinned_keys = parse_pins(pins)?;
         }
         if let Some(cert) = &self.cert {
-            let chain = read_certs("--cert", cert)?;
+            let chain = read_certs("--cert", cert)?.to_vec();
             let key_file = self.key.as_ref().unwrap_or(cert);
             let bytes = parallax_model::input::read_config_bytes(key_file).map_err(|source| {
                 FlagError::Read {
@@ -1115,11 +1120,35 @@ fn env_flag(var: &str) -> &'static str {
 
 /// Every certificate in the regular files of a directory (`--capath`, `SSL_CERT_DIR`); files
 /// without a CERTIFICATE block are passed over, as OpenSSL's lookup does.
-fn read_cert_dir(
-    flag: &'static str,
-    dir: &PathBuf,
-) -> Result<Vec<CertificateDer<'static>>, FlagError> {
+fn read_cert_dir(flag: &'static str, dir: &PathBuf) -> Result<Trust, FlagError> {
     cached_certs(dir, || read_cert_dir_uncached(flag, dir))
+}
+
+/// A list of certificates as the cache keeps it, shared.
+type Trust = std::sync::Arc<Vec<CertificateDer<'static>>>;
+
+/// Several cached lists as one (a bundle and a directory), made once per set of lists and
+/// shared as they are.
+fn combined(sources: Vec<Trust>) -> Trust {
+    type Made = std::sync::Mutex<Vec<(Vec<Trust>, Trust)>>;
+    static MADE: std::sync::OnceLock<Made> = std::sync::OnceLock::new();
+    let made = MADE.get_or_init(Default::default);
+    let same = |a: &[Trust]| {
+        a.len() == sources.len() && a.iter().zip(&sources).all(|(x, y)| Arc::ptr_eq(x, y))
+    };
+    if let Ok(m) = made.lock()
+        && let Some((_, list)) = m.iter().find(|(k, _)| same(k))
+    {
+        return list.clone();
+    }
+    let list: Trust = Arc::new(sources.iter().flat_map(|s| s.iter().cloned()).collect());
+    if let Ok(mut m) = made.lock() {
+        if m.len() == CERT_CACHE {
+            m.remove(0);
+        }
+        m.push((sources, list.clone()));
+    }
+    list
 }
 
 fn read_cert_dir_uncached(
@@ -1206,11 +1235,11 @@ const CERT_CACHE: usize = 64;
 fn cached_certs(
     p: &PathBuf,
     read: impl FnOnce() -> Result<Vec<CertificateDer<'static>>, FlagError>,
-) -> Result<Vec<CertificateDer<'static>>, FlagError> {
-    type Cache = std::sync::Mutex<Vec<(CertKey, Vec<CertificateDer<'static>>)>>;
+) -> Result<Trust, FlagError> {
+    type Cache = std::sync::Mutex<Vec<(CertKey, Trust)>>;
     static CACHE: std::sync::OnceLock<Cache> = std::sync::OnceLock::new();
     let Ok(meta) = std::fs::metadata(p) else {
-        return read();
+        return read().map(std::sync::Arc::new);
     };
     let key: CertKey = (p.clone(), meta.len(), meta.modified().ok());
     let cache = CACHE.get_or_init(Default::default);
@@ -1219,7 +1248,7 @@ fn cached_certs(
     {
         return Ok(certs.clone());
     }
-    let certs = read()?;
+    let certs = std::sync::Arc::new(read()?);
     if let Ok(mut c) = cache.lock() {
         if c.len() == CERT_CACHE {
             c.remove(0);
@@ -1229,7 +1258,7 @@ fn cached_certs(
     Ok(certs)
 }
 
-fn read_certs(flag: &'static str, p: &PathBuf) -> Result<Vec<CertificateDer<'static>>, FlagError> {
+fn read_certs(flag: &'static str, p: &PathBuf) -> Result<Trust, FlagError> {
     cached_certs(p, || read_certs_uncached(flag, p))
 }
 
@@ -1367,6 +1396,44 @@ mod tests {
         let mut f = Flags::from_arg_matches(&m).expect("flags");
         f.curl.order_data(&m);
         f.curl.to_options_with_env(&|_| None)
+    }
+
+    /// A watch of many targets shares one trust list: CURL_CA_BUNDLE and SSL_CERT_DIR (both
+    /// set, as in many containers) were read into a fresh copy per target, 2 MB each: a
+    /// 1,000-target watch held 2.2 GB.
+    #[test]
+    fn targets_share_the_trust_list_of_the_environment() {
+        let dir = std::env::temp_dir().join(format!("parallax-trust-{}", std::process::id()));
+        let certs = dir.join("certs");
+        std::fs::create_dir_all(&certs).expect("dir");
+        let pem = |cn: &str| {
+            let key = rcgen::KeyPair::generate().expect("key");
+            let mut params = rcgen::CertificateParams::new(vec![cn.to_owned()]).expect("params");
+            params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+            params.self_signed(&key).expect("cert").pem()
+        };
+        let bundle = dir.join("bundle.pem");
+        std::fs::write(&bundle, format!("{}{}", pem("a"), pem("b"))).expect("bundle");
+        std::fs::write(certs.join("c.pem"), pem("c")).expect("c");
+        let (b, c) = (bundle.display().to_string(), certs.display().to_string());
+        let env = move |n: &str| match n {
+            "CURL_CA_BUNDLE" => Some(b.clone()),
+            "SSL_CERT_DIR" => Some(c.clone()),
+            _ => None,
+        };
+        let parse = |url: &str| {
+            use clap::{CommandFactory as _, FromArgMatches as _};
+            let m = Flags::command()
+                .try_get_matches_from([url])
+                .expect("flags parse");
+            let f = Flags::from_arg_matches(&m).expect("flags");
+            f.curl.to_options_with_env(&env).expect("options")
+        };
+        let one = parse("https://one.test/").ca.expect("trusted");
+        let two = parse("https://two.test/").ca.expect("trusted");
+        assert_eq!(one.len(), 3, "the bundle's two and the folder's one");
+        assert!(std::sync::Arc::ptr_eq(&one, &two), "one list, shared");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     /// curl refuses two request methods at once ("You can only select one HTTP request

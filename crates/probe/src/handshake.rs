@@ -70,7 +70,7 @@ pub(crate) struct RecordingVerifier {
     accept_invalid: bool,
     /// The certificates given as trusted, by their DER: a server that presents one of them
     /// as its own certificate is trusted, as OpenSSL (and so curl) trusts it.
-    trusted: Vec<CertificateDer<'static>>,
+    trusted: Arc<Vec<CertificateDer<'static>>>,
     /// `--pinnedpubkey`: SHA-256 of acceptable SubjectPublicKeyInfos (empty: no pinning).
     pins: Vec<[u8; 32]>,
 }

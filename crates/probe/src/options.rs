@@ -272,8 +272,9 @@ pub struct ProbeOptions {
     pub cookie_string: Option<String>,
     /// Sent as `x-api-key`; never printed.
     pub api_key: Option<String>,
-    /// `--cacert`: trust only these. `None` = the system's trust store.
-    pub ca: Option<Vec<CertificateDer<'static>>>,
+    /// `--cacert`: trust only these (shared: the certificate cache's list). `None` = the
+    /// system's trust store.
+    pub ca: Option<std::sync::Arc<Vec<CertificateDer<'static>>>>,
     /// The client certificate and key (`--cert`, `--key`).
     pub identity: Option<ClientIdentity>,
     /// `--pinnedpubkey`: SHA-256 digests of acceptable SubjectPublicKeyInfos.

@@ -413,7 +413,7 @@ async fn the_control_moves_a_running_lab_between_steps() {
         opts.dns_servers = vec![lab.resolver.addr_of("vpc-0a1b2c3d4e5f60718").expect("view")];
         opts.connect_to = lab.connect_map.clone();
         opts.only_connect_to = true;
-        opts.ca = Some(lab.server_ca.clone());
+        opts.ca = Some(lab.server_ca.clone().into());
         opts.haproxy = Some(None);
         opts.confirm = false;
         parallax_probe::probe(&opts, None, None)

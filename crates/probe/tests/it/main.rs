@@ -85,7 +85,7 @@ impl Seed {
 
     fn options(&self, url: &str, view: &str) -> ProbeOptions {
         let mut o = ProbeOptions::new(url.to_owned().try_into().expect("url"));
-        o.ca = Some(self.ca.clone());
+        o.ca = Some(self.ca.clone().into());
         o.dns_servers = vec![self.resolver.addr_of(view).expect("view")];
         o.compare_dns = vec![(
             "public".to_owned(),
@@ -311,7 +311,7 @@ impl Rows {
             Some(443),
             self.gateway.addr_of(door).expect("door"),
         )];
-        o.ca = Some(self.ca.clone());
+        o.ca = Some(self.ca.clone().into());
         o.max_time = Duration::from_secs(10);
         set(&mut o);
         probe(&o, Some(&self.topology), None).await
@@ -488,7 +488,7 @@ async fn each_row_of_the_reference_table_gets_its_diagnosis() {
         None,
         rows.gateway.addr_of("regional").expect("door"),
     )];
-    o.ca = Some(rows.ca.clone());
+    o.ca = Some(rows.ca.clone().into());
     o.identity = Some(parallax_probe::options::ClientIdentity {
         chain: rows.certs_client.chain.clone(),
         key: rows.certs_client.key_der(),
@@ -526,7 +526,7 @@ async fn a_cname_into_the_endpoint_zone_is_named() {
             .try_into()
             .expect("url"),
     );
-    o.ca = Some(ca);
+    o.ca = Some(ca.into());
     o.dns_servers = vec![resolver.addr_of("vpc-0a1b2c3d4e5f60718").expect("view")];
     o.compare_dns = vec![("public".into(), resolver.addr_of("internet").expect("view"))];
     for a in ["10.0.1.17", "10.0.2.17"] {
@@ -696,7 +696,7 @@ async fn against_openssl_s_server() {
             port,
             "127.0.0.1".parse().expect("ip"),
         )];
-        o.ca = Some(srv_ca.clone());
+        o.ca = Some(srv_ca.clone().into());
         o.max_time = Duration::from_secs(10);
         let without = probe(&o, None, None).await;
         o.identity = Some(parallax_probe::options::ClientIdentity {
@@ -873,7 +873,7 @@ async fn row4_no_allowing_policy_and_secrets_are_redacted() {
         None,
         gw.addr_of("vpce-0123456789abcdef0").expect("door"),
     )];
-    o.ca = Some(ca);
+    o.ca = Some(ca.into());
     o.api_key = Some("supersecretkeyvalue0123456789".into());
     o.headers = vec![
         ("Authorization".into(), "Bearer supersecrettoken".into()),
@@ -908,7 +908,7 @@ async fn a_server_expecting_a_proxy_header_is_named() {
         "https://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com/prod/test",
         "internet",
     );
-    o.ca = Some(ca);
+    o.ca = Some(ca.into());
     o.connect_to = vec![ConnectTo::to_addr(
         String::new(),
         None,
@@ -1051,7 +1051,7 @@ async fn tls_failures_are_typed_and_worded() {
             addr.port(),
             "127.0.0.1".parse().expect("ip"),
         )];
-        o.ca = ca.map(|c| vec![c]);
+        o.ca = ca.map(|c| vec![c].into());
         o.max_time = Duration::from_secs(5);
         let r = probe(&o, None, None).await;
         let tls = r.observation.tls.as_ref().expect("tls layer");
@@ -1086,7 +1086,7 @@ async fn tls_failures_are_typed_and_worded() {
         self_signed_addr.port(),
         "127.0.0.1".parse().expect("ip"),
     )];
-    o.ca = Some(vec![self_signed.chain[0].clone()]);
+    o.ca = Some(vec![self_signed.chain[0].clone()].into());
     o.max_time = Duration::from_secs(5);
     let r = probe(&o, None, None).await;
     let tls = r.observation.tls.as_ref().expect("tls layer");
