@@ -208,22 +208,71 @@ impl ResolvesClientCert for RecordingClientCert {
     }
 }
 
+/// How long the system's trust store, once read, serves later probes before it is read again.
+const NATIVE_ROOTS_FOR: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// The roots a probe verifies with, parsed once and shared: a given list (by identity: the
+/// certificate cache's shared list, so every target of a watch that names one bundle gets one
+/// store), or the system's store, read again every [`NATIVE_ROOTS_FOR`]. Each probe of a watch
+/// read and parsed the whole system store from disk.
+fn trust_roots(ca: Option<&Arc<Vec<CertificateDer<'static>>>>) -> Arc<rustls::RootCertStore> {
+    type Given = Mutex<
+        Vec<(
+            std::sync::Weak<Vec<CertificateDer<'static>>>,
+            Arc<rustls::RootCertStore>,
+        )>,
+    >;
+    static GIVEN: std::sync::OnceLock<Given> = std::sync::OnceLock::new();
+    static NATIVE: Mutex<Option<(std::time::Instant, Arc<rustls::RootCertStore>)>> =
+        Mutex::new(None);
+    match ca {
+        Some(ca) => {
+            let given = GIVEN.get_or_init(Default::default);
+            if let Ok(mut g) = given.lock() {
+                g.retain(|(list, _)| list.strong_count() > 0);
+                if let Some((_, roots)) = g
+                    .iter()
+                    .find(|(list, _)| std::ptr::eq(list.as_ptr(), Arc::as_ptr(ca)))
+                {
+                    return roots.clone();
+                }
+            }
+            let mut roots = rustls::RootCertStore::empty();
+            roots.add_parsable_certificates(ca.iter().cloned());
+            let roots = Arc::new(roots);
+            if let Ok(mut g) = given.lock() {
+                if g.len() >= 64 {
+                    g.remove(0);
+                }
+                g.push((Arc::downgrade(ca), roots.clone()));
+            }
+            roots
+        }
+        None => {
+            if let Ok(n) = NATIVE.lock()
+                && let Some((at, roots)) = n.as_ref()
+                && at.elapsed() < NATIVE_ROOTS_FOR
+            {
+                return roots.clone();
+            }
+            let mut roots = rustls::RootCertStore::empty();
+            roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
+            let roots = Arc::new(roots);
+            if let Ok(mut n) = NATIVE.lock() {
+                *n = Some((std::time::Instant::now(), roots.clone()));
+            }
+            roots
+        }
+    }
+}
+
 pub(crate) fn client_config(
     opts: &ProbeOptions,
     recorder: Arc<Recorder>,
 ) -> Result<rustls::ClientConfig, String> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut roots = rustls::RootCertStore::empty();
-    match &opts.ca {
-        Some(ca) => {
-            roots.add_parsable_certificates(ca.iter().cloned());
-        }
-        None => {
-            let found = rustls_native_certs::load_native_certs();
-            roots.add_parsable_certificates(found.certs);
-        }
-    }
-    let inner = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+    let roots = trust_roots(opts.ca.as_ref());
+    let inner = WebPkiServerVerifier::builder_with_provider(roots, provider.clone())
         .build()
         .map_err(|e| format!("trust roots: {e}"))?;
     let verifier = Arc::new(RecordingVerifier {
@@ -265,4 +314,32 @@ pub(crate) fn client_config(
         vec![b"h2".to_vec(), b"http/1.1".to_vec()]
     };
     Ok(config)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Probes with the same trust list, or with the system's, share one parsed store.
+    #[test]
+    fn probes_share_their_parsed_roots() {
+        let key = rcgen::KeyPair::generate().expect("key");
+        let mut params = rcgen::CertificateParams::new(vec!["ca.test".to_owned()]).expect("params");
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        let der = params.self_signed(&key).expect("cert").der().clone();
+        let list = Arc::new(vec![der]);
+        let a = trust_roots(Some(&list));
+        let b = trust_roots(Some(&list.clone()));
+        assert!(Arc::ptr_eq(&a, &b), "one store for one list");
+        assert_eq!(a.len(), 1);
+        let other = Arc::new(list.to_vec());
+        assert!(
+            !Arc::ptr_eq(&a, &trust_roots(Some(&other))),
+            "another list, its own store"
+        );
+        assert!(
+            Arc::ptr_eq(&trust_roots(None), &trust_roots(None)),
+            "the system's, read once"
+        );
+    }
 }
