@@ -144,7 +144,6 @@ pub struct RedisStore {
 
 struct Inner {
     conn: ConnectionManager,
-    script: redis::Script,
     lease: redis::Script,
     give_back: redis::Script,
     mode: Mode,
@@ -172,53 +171,13 @@ impl std::fmt::Debug for RedisStore {
     }
 }
 
-/// The decision, run by Redis as one script. Returns 0 (admitted), 1 (quota) or 2 (throttle).
-/// KEYS: the window's count, the bucket, the first-window marker, the ids record. ARGV: quota
-/// limit (-1: no quota), offset, window id, window end (Unix seconds), rate, burst (-1: no
-/// throttle), the plan and key ids (kept beside the digest that names the keys).
-const DECIDE: &str = r"
-if redis.replicate_commands then redis.replicate_commands() end
-redis.call('SET', KEYS[4], ARGV[7], 'NX')
-local limit = tonumber(ARGV[1])
-if limit >= 0 then
-  local offset = tonumber(ARGV[2])
-  if offset > 0 then
-    redis.call('SET', KEYS[3], ARGV[3], 'NX')
-    if redis.call('GET', KEYS[3]) == ARGV[3] then limit = math.max(limit - offset, 0) end
-  end
-  local used = tonumber(redis.call('GET', KEYS[1]) or '0')
-  if used >= limit then return 1 end
-end
-local burst = tonumber(ARGV[6])
-if burst >= 0 then
-  local rate = tonumber(ARGV[5])
-  local t = redis.call('TIME')
-  local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
-  local b = redis.call('HMGET', KEYS[2], 'tokens', 'at')
-  local tokens = tonumber(b[1]) or burst
-  local at = tonumber(b[2]) or now
-  tokens = math.min(burst, tokens + math.max(0, now - at) * rate)
-  local ok = tokens >= 1
-  if ok then tokens = tokens - 1 end
-  redis.call('HSET', KEYS[2], 'tokens', tostring(tokens), 'at', tostring(now))
-  if rate > 0 then
-    redis.call('PEXPIRE', KEYS[2], math.ceil(burst / rate * 1000) + 1000)
-  else
-    redis.call('PERSIST', KEYS[2])
-  end
-  if not ok then return 2 end
-end
-if limit >= 0 then
-  redis.call('INCR', KEYS[1])
-  redis.call('EXPIREAT', KEYS[1], tonumber(ARGV[4]) + 60)
-end
-return 0
-";
-
 /// A lease, run by Redis as one script: quota units and bucket tokens taken at once, each at
-/// most its wanted number and 1/share of what remains (at least one). Returns {quota units,
-/// tokens, refusal}: refusal 1 (quota spent) or 2 (bucket empty) takes nothing. KEYS and ARGV 1–7
-/// as DECIDE's; ARGV 8 and 9 the units and tokens wanted (0: none needed), ARGV 10 the share.
+/// most its wanted number and 1/share of what remains (at least one); exact mode's decision is
+/// a lease of one of each. Returns {quota units, tokens, refusal}: refusal 1 (quota spent,
+/// checked first) or 2 (bucket empty) takes nothing. KEYS: the window's count, the bucket, the
+/// first-window marker, the ids record. ARGV: quota limit (-1: no quota), offset, window id,
+/// window end (Unix seconds), rate, burst (-1: no throttle), the plan and key ids (kept beside
+/// the digest that names the keys), the units and tokens wanted (0: none), the share.
 const LEASE: &str = r"
 if redis.replicate_commands then redis.replicate_commands() end
 redis.call('SET', KEYS[4], ARGV[7], 'NX')
@@ -342,7 +301,6 @@ impl RedisStore {
         let conn = ConnectionManager::new_lazy_with_config(client, config).map_err(url_error)?;
         let inner = Arc::new(Inner {
             conn,
-            script: redis::Script::new(DECIDE),
             lease: redis::Script::new(LEASE),
             give_back: redis::Script::new(GIVE_BACK),
             mode: settings.mode,
@@ -376,7 +334,7 @@ impl RedisStore {
         let mut conn = self.inner.conn.clone();
         let ping = async {
             redis::cmd("PING").query_async::<String>(&mut conn).await?;
-            for s in [&self.inner.script, &self.inner.lease, &self.inner.give_back] {
+            for s in [&self.inner.lease, &self.inner.give_back] {
                 s.load_async(&mut conn).await?;
             }
             Ok::<_, redis::RedisError>(())
@@ -607,7 +565,7 @@ impl Ask {
         }
     }
 
-    /// The script's keys and first seven arguments (DECIDE's and LEASE's).
+    /// The lease script's keys and first seven arguments.
     fn invocation<'a>(
         &self,
         script: &'a redis::Script,
@@ -678,13 +636,17 @@ impl Inner {
         }
     }
 
-    /// Exact mode: one script call decides.
+    /// Exact mode: one script call decides, a lease of one unit of each limit spent at once.
     async fn decide(&self, cell: &LeaseCell, ask: Ask) -> Result<(), Reject> {
-        let call = ask.invocation(&self.script, &cell.keys);
-        match self.exchange::<i64>(&call).await {
-            Some(0) => Ok(()),
-            Some(1) => Err(Reject::QuotaExceeded),
-            Some(2) => Err(Reject::Throttled),
+        let one = |limit: bool| u64::from(limit);
+        let mut call = ask.invocation(&self.lease, &cell.keys);
+        call.arg(one(cell.limits.quota.is_some()))
+            .arg(one(cell.limits.throttle.is_some()))
+            .arg(1);
+        match self.exchange::<(u64, u64, i64)>(&call).await {
+            Some((_, _, 0)) => Ok(()),
+            Some((_, _, 1)) => Err(Reject::QuotaExceeded),
+            Some((_, _, 2)) => Err(Reject::Throttled),
             Some(_) | None => self.failed(),
         }
     }
