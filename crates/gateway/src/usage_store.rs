@@ -530,7 +530,6 @@ impl std::fmt::Debug for RedisCounter {
 
 /// One decision's (or lease's) arguments.
 struct Ask {
-    count_key: String,
     limit: i64,
     offset: i64,
     window: u64,
@@ -540,7 +539,7 @@ struct Ask {
 }
 
 impl Ask {
-    fn of(l: &Limits, wall: SystemTime, count: &str) -> Ask {
+    fn of(l: &Limits, wall: SystemTime) -> Ask {
         let (limit, offset, window, window_end) = match &l.quota {
             Some(q) => {
                 let w = parallax_rules::usage_plan::window(q.period, wall);
@@ -555,7 +554,6 @@ impl Ask {
             .as_ref()
             .map_or((0.0, -1), |t| (t.rate, i64::from(t.burst)));
         Ask {
-            count_key: format!("{count}:{window}"),
             limit,
             offset,
             window,
@@ -565,14 +563,14 @@ impl Ask {
         }
     }
 
-    /// The lease script's keys and first seven arguments.
+    /// The lease script's keys (the count's of this window) and first seven arguments.
     fn invocation<'a>(
         &self,
         script: &'a redis::Script,
         keys: &Keys,
     ) -> redis::ScriptInvocation<'a> {
         let mut call = script.prepare_invoke();
-        call.key(&self.count_key)
+        call.key(format!("{}:{}", keys.count, self.window))
             .key(&keys.bucket)
             .key(&keys.first)
             .key(&keys.ids)
@@ -593,13 +591,16 @@ impl PlanCounter for RedisCounter {
         if l.quota.is_none() && l.throttle.is_none() {
             return Take::Now(Ok(()));
         }
-        let ask = Ask::of(l, wall, &self.cell.keys.count);
-        let inner = self.inner.clone();
-        let cell = self.cell.clone();
-        match inner.mode {
-            Mode::Exact => Take::Later(Pending::new(async move { inner.decide(&cell, ask).await })),
+        let ask = Ask::of(l, wall);
+        match self.inner.mode {
+            Mode::Exact => {
+                let (inner, cell) = (self.inner.clone(), self.cell.clone());
+                Take::Later(Pending::new(async move { inner.decide(&cell, ask).await }))
+            }
             Mode::Batched { batch } => {
-                // Spent from the lease (and whether to lease ahead), or not.
+                let cell = &self.cell;
+                // Spent from the lease (and whether to lease ahead), or not: no allocation and
+                // no round trip on this path.
                 let spent = match cell.held.lock() {
                     Ok(mut held) => cell
                         .spend(&mut held, ask.window)
@@ -611,10 +612,12 @@ impl PlanCounter for RedisCounter {
                         && let Ok(rt) = tokio::runtime::Handle::try_current()
                         && !cell.leasing.swap(true, Ordering::AcqRel)
                     {
+                        let (inner, cell) = (self.inner.clone(), self.cell.clone());
                         rt.spawn(async move { inner.prefetch(&cell, ask, batch).await });
                     }
                     return Take::Now(Ok(()));
                 }
+                let (inner, cell) = (self.inner.clone(), self.cell.clone());
                 Take::Later(Pending::new(async move {
                     inner.lease_and_spend(&cell, ask, batch).await
                 }))
