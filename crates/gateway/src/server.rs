@@ -321,10 +321,12 @@ impl Gateway {
             let mut per_worker: Vec<Vec<_>> = (0..workers).map(|_| Vec::new()).collect();
             for (name, door, listeners, permits) in doors_bound {
                 for (w, l) in listeners.into_iter().enumerate() {
-                    let std = l.into_std().map_err(|error| GatewayError::Bind {
-                        addr: SocketAddr::from(([0, 0, 0, 0], 0)),
-                        error,
-                    })?;
+                    let addr = l
+                        .local_addr()
+                        .unwrap_or(SocketAddr::from(([0, 0, 0, 0], 0)));
+                    let std = l
+                        .into_std()
+                        .map_err(|error| GatewayError::Bind { addr, error })?;
                     per_worker[w].push((name.clone(), door.clone(), std, permits.clone()));
                 }
             }
