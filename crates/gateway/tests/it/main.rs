@@ -832,13 +832,31 @@ async fn worker_threads_serve_every_door_and_stop_gracefully() {
         assert_eq!(r.status, 200, "{r:?}");
     }
     assert_eq!(lab.log.0.lock().expect("log").len(), 48);
-    let text = lab.metrics.encode_text();
-    let opened: u64 = text
-        .lines()
-        .find_map(|l| l.strip_prefix("parallax_gateway_upstream_connections_opened_total "))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or_else(|| panic!("an opened count in {text}"));
-    assert!((1..=24).contains(&opened), "{opened} upstream connections");
+    let opened = || -> u64 {
+        let text = lab.metrics.encode_text();
+        text.lines()
+            .find_map(|l| l.strip_prefix("parallax_gateway_upstream_connections_opened_total "))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or_else(|| panic!("an opened count in {text}"))
+    };
+    let after_burst = opened();
+    assert!(
+        (1..=24).contains(&after_burst),
+        "{after_burst} upstream connections"
+    );
+    // Calls one at a time, each on a new client connection (on whichever worker the kernel
+    // picks): every worker reuses the upstream connections it opened in the burst.
+    for _ in 0..6 {
+        let c = Call::get(
+            lab.door("regional"),
+            REGIONAL,
+            "/prod/onprem/orders/2",
+            lab.ca.clone(),
+        )
+        .header("x-api-key", KEY);
+        assert_eq!(call(&c).await.expect("call").status, 200);
+    }
+    assert_eq!(opened(), after_burst, "no new upstream connection");
     // Stopped with a request at the upstream: it finishes, and the door closes.
     stop_with_a_request_in_flight(lab).await;
 }
