@@ -171,6 +171,20 @@ impl std::fmt::Debug for RedisStore {
     }
 }
 
+/// The bucket (KEYS[2]) refilled to now on Redis's clock, given `burst` and `rate`: the start of
+/// both scripts' bucket step.
+macro_rules! refilled_bucket {
+    () => {
+        r"  local t = redis.call('TIME')
+  local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+  local b = redis.call('HMGET', KEYS[2], 'tokens', 'at')
+  local tokens = tonumber(b[1]) or burst
+  local at = tonumber(b[2]) or now
+  tokens = math.min(burst, tokens + math.max(0, now - at) * rate)
+"
+    };
+}
+
 /// A lease, run by Redis as one script: quota units and bucket tokens taken at once, each at
 /// most its wanted number and 1/share of what remains (at least one); exact mode's decision is
 /// a lease of one of each. Returns {quota units, tokens, refusal}: refusal 1 (quota spent,
@@ -178,7 +192,8 @@ impl std::fmt::Debug for RedisStore {
 /// first-window marker, the ids record. ARGV: quota limit (-1: no quota), offset, window id,
 /// window end (Unix seconds), rate, burst (-1: no throttle), the plan and key ids (kept beside
 /// the digest that names the keys), the units and tokens wanted (0: none), the share.
-const LEASE: &str = r"
+const LEASE: &str = concat!(
+    r"
 if redis.replicate_commands then redis.replicate_commands() end
 redis.call('SET', KEYS[4], ARGV[7], 'NX')
 local share = tonumber(ARGV[10])
@@ -204,13 +219,9 @@ local burst = tonumber(ARGV[6])
 local wt = tonumber(ARGV[9])
 if burst >= 0 and wt > 0 then
   local rate = tonumber(ARGV[5])
-  local t = redis.call('TIME')
-  local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
-  local b = redis.call('HMGET', KEYS[2], 'tokens', 'at')
-  local tokens = tonumber(b[1]) or burst
-  local at = tonumber(b[2]) or now
-  tokens = math.min(burst, tokens + math.max(0, now - at) * rate)
-  gt = portion(math.floor(tokens), wt)
+",
+    refilled_bucket!(),
+    r"  gt = portion(math.floor(tokens), wt)
   if gt == 0 then return {0, 0, 2} end
   tokens = tokens - gt
   redis.call('HSET', KEYS[2], 'tokens', tostring(tokens), 'at', tostring(now))
@@ -225,12 +236,14 @@ if gq > 0 then
   redis.call('EXPIREAT', KEYS[1], tonumber(ARGV[4]) + 60)
 end
 return {gq, gt, 0}
-";
+"
+);
 
 /// Unspent leased units given back: KEYS the window's count and the bucket; ARGV quota units,
 /// tokens, burst, rate. A count or bucket that has expired meanwhile is left alone (an expired
 /// bucket is full).
-const GIVE_BACK: &str = r"
+const GIVE_BACK: &str = concat!(
+    r"
 if redis.replicate_commands then redis.replicate_commands() end
 local q = tonumber(ARGV[1])
 if q > 0 and redis.call('EXISTS', KEYS[1]) == 1 then
@@ -241,16 +254,14 @@ local n = tonumber(ARGV[2])
 if n > 0 and redis.call('EXISTS', KEYS[2]) == 1 then
   local burst = tonumber(ARGV[3])
   local rate = tonumber(ARGV[4])
-  local t = redis.call('TIME')
-  local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
-  local b = redis.call('HMGET', KEYS[2], 'tokens', 'at')
-  local tokens = tonumber(b[1]) or burst
-  local at = tonumber(b[2]) or now
-  tokens = math.min(burst, tokens + math.max(0, now - at) * rate + n)
+",
+    refilled_bucket!(),
+    r"  tokens = math.min(burst, tokens + n)
   redis.call('HSET', KEYS[2], 'tokens', tostring(tokens), 'at', tostring(now))
 end
 return 0
-";
+"
+);
 
 /// Why Redis made no decision.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
