@@ -33,7 +33,7 @@ pub struct Declarations {
 impl Declarations {
     /// The block that declares an address (`aws_vpc.main`, `module.a["x"].aws_vpc.main[0]`).
     pub fn get(&self, address: &str) -> Option<&Declaration> {
-        self.by_address.get(&strip_instance_keys(address))
+        self.by_address.get(strip_instance_keys(address).as_ref())
     }
 
     /// Whether no resource block was found.
@@ -137,7 +137,11 @@ fn line_of(text: &str, offset: usize) -> u32 {
 
 /// `module.a["x"].aws_vpc.main[0]` → `module.a.aws_vpc.main`: instance keys are the plan's, the
 /// block is one. Brackets inside quoted keys are skipped.
-pub fn strip_instance_keys(address: &str) -> String {
+/// An address without keys is given back as it is, without a copy.
+pub fn strip_instance_keys(address: &str) -> std::borrow::Cow<'_, str> {
+    if !address.contains('[') {
+        return std::borrow::Cow::Borrowed(address);
+    }
     let mut out = String::with_capacity(address.len());
     let mut depth = 0usize;
     let mut quoted = false;
@@ -160,7 +164,7 @@ pub fn strip_instance_keys(address: &str) -> String {
             out.push(c);
         }
     }
-    out
+    std::borrow::Cow::Owned(out)
 }
 
 #[cfg(test)]

@@ -119,11 +119,16 @@ impl ApiKind {
     /// The first of an endpoint configuration's `types` (CLI and Terraform spell the key
     /// alike); EDGE when there is none, the API Gateway default. `None` for an unknown type.
     pub fn of_configuration(conf: Option<&serde_json::Value>) -> Option<ApiKind> {
-        match conf
-            .and_then(|c| c.get("types"))
-            .and_then(|t| t.get(0))
-            .and_then(serde_json::Value::as_str)
-        {
+        ApiKind::of_first_type(
+            conf.and_then(|c| c.get("types"))
+                .and_then(|t| t.get(0))
+                .and_then(serde_json::Value::as_str),
+        )
+    }
+
+    /// The first of the `types`, when there is one; EDGE otherwise.
+    pub fn of_first_type(first: Option<&str>) -> Option<ApiKind> {
+        match first {
             Some(t) => ApiKind::parse(t),
             None => Some(ApiKind::Edge),
         }
@@ -542,6 +547,15 @@ impl Imported {
         Some(arn)
     }
 
+    /// Room for the VPCs, endpoints and APIs a file declares, counted before it is read:
+    /// pushed one by one, a 100,000-resource file's lists were reallocated and copied for a
+    /// quarter of its import time.
+    pub fn reserve(&mut self, vpcs: usize, endpoints: usize, apis: usize) {
+        self.vpcs.reserve(vpcs);
+        self.endpoints.reserve(endpoints);
+        self.apis.reserve(apis);
+    }
+
     /// Adds another input's elements (one analysis over several files).
     pub fn extend(&mut self, mut other: Imported) {
         // Inputs of several accounts (a `collect --org` tree): each API keeps its own, so its
@@ -554,30 +568,62 @@ impl Imported {
             }
         }
         if self.region.is_none() {
-            self.region = other.region;
+            self.region = other.region.take();
         }
         if self.account.is_none() {
-            self.account = other.account;
+            self.account = other.account.take();
         }
-        self.vpcs.extend(other.vpcs);
-        self.endpoints.extend(other.endpoints);
-        self.apis.extend(other.apis);
-        self.domains.extend(other.domains);
-        self.zones.extend(other.zones);
-        self.cnames.extend(other.cnames);
-        self.zone_records.extend(other.zone_records);
-        self.key_methods.extend(other.key_methods);
-        self.usage_plans.extend(other.usage_plans);
-        self.plan_keys.extend(other.plan_keys);
-        self.authorizers.extend(other.authorizers);
-        self.unknowns.extend(other.unknowns);
-        self.errors.extend(other.errors);
-        self.duplicate_keys.extend(other.duplicate_keys);
-        self.misspelled_types.extend(other.misspelled_types);
-        self.profiles.extend(other.profiles);
-        self.profile_vpcs.extend(other.profile_vpcs);
-        self.profile_resources.extend(other.profile_resources);
-        self.resolver_rules.extend(other.resolver_rules);
+        let Imported {
+            region: _,
+            account: _,
+            vpcs,
+            endpoints,
+            apis,
+            domains,
+            zones,
+            cnames,
+            zone_records,
+            key_methods,
+            usage_plans,
+            plan_keys,
+            authorizers,
+            unknowns,
+            errors,
+            duplicate_keys,
+            misspelled_types,
+            profiles,
+            profile_vpcs,
+            profile_resources,
+            resolver_rules,
+        } = other;
+        // Into an empty list the other's is moved whole (copying 100,000 resources into an
+        // empty model showed in profiles).
+        fn join<T>(into: &mut Vec<T>, from: Vec<T>) {
+            if into.is_empty() {
+                *into = from;
+            } else {
+                into.extend(from);
+            }
+        }
+        join(&mut self.vpcs, vpcs);
+        join(&mut self.endpoints, endpoints);
+        join(&mut self.apis, apis);
+        join(&mut self.domains, domains);
+        join(&mut self.zones, zones);
+        join(&mut self.cnames, cnames);
+        join(&mut self.zone_records, zone_records);
+        join(&mut self.key_methods, key_methods);
+        join(&mut self.usage_plans, usage_plans);
+        join(&mut self.plan_keys, plan_keys);
+        join(&mut self.authorizers, authorizers);
+        join(&mut self.unknowns, unknowns);
+        join(&mut self.errors, errors);
+        join(&mut self.duplicate_keys, duplicate_keys);
+        join(&mut self.misspelled_types, misspelled_types);
+        join(&mut self.profiles, profiles);
+        join(&mut self.profile_vpcs, profile_vpcs);
+        join(&mut self.profile_resources, profile_resources);
+        join(&mut self.resolver_rules, resolver_rules);
     }
 
     /// The VPC a reference names, by key or id.

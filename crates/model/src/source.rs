@@ -50,6 +50,14 @@ impl Node {
         }
     }
 
+    /// The items, when this is a sequence (else none).
+    pub fn items(&self) -> &[Node] {
+        match &self.kind {
+            Kind::Seq(s) => s,
+            _ => &[],
+        }
+    }
+
     /// The entries, when this is a mapping (else none).
     pub fn entries(&self) -> &[(String, Node)] {
         match &self.kind {
@@ -96,6 +104,7 @@ pub fn parse_with_duplicates(
 ) -> Result<(Node, Vec<DuplicateKey>), ParseError> {
     if text.trim_start().starts_with(['{', '[']) {
         return Json {
+            text,
             b: text.as_bytes(),
             i: 0,
             line: 1,
@@ -190,6 +199,7 @@ fn yaml_duplicates(text: &str) -> Vec<DuplicateKey> {
 
 /// JSON (RFC 8259) into the positioned tree, each node with the line it starts on.
 struct Json<'a> {
+    text: &'a str,
     b: &'a [u8],
     i: usize,
     line: u32,
@@ -410,9 +420,12 @@ impl Json<'_> {
             && self.b[start + n] == b'"'
         {
             self.i = start + n + 1;
-            return std::str::from_utf8(&self.b[start..start + n])
+            // Between two ASCII quotes of a `str`: char boundaries, so no UTF-8 check again.
+            return self
+                .text
+                .get(start..start + n)
                 .map(str::to_owned)
-                .map_err(|_| self.error("a string that is not UTF-8"));
+                .ok_or_else(|| self.error("a string that is not UTF-8"));
         }
         let mut out = Vec::with_capacity(plain.unwrap_or(0) + 16);
         loop {

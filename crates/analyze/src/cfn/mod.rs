@@ -80,7 +80,11 @@ pub fn import_with(root: &Node, file: &str, max_bytes: u64) -> Imported {
         params,
         mappings: root.get("Mappings"),
         conditions: root.get("Conditions"),
-        resources: resources.entries().iter().map(|(k, _)| k.clone()).collect(),
+        resources: resources
+            .entries()
+            .iter()
+            .map(|(k, _)| k.as_str())
+            .collect(),
         region,
     };
     let globals_api = root
@@ -101,6 +105,27 @@ pub fn import_with(root: &Node, file: &str, max_bytes: u64) -> Imported {
         access: Vec::new(),
         implicit: Vec::new(),
     };
+    let count = |types: &[&str]| {
+        resources
+            .entries()
+            .iter()
+            .filter(|(_, n)| {
+                n.get("Type")
+                    .and_then(Node::as_str)
+                    .is_some_and(|t| types.contains(&t))
+            })
+            .count()
+    };
+    r.out.reserve(
+        count(&["AWS::EC2::VPC"]),
+        count(&["AWS::EC2::VPCEndpoint"]),
+        count(&[
+            "AWS::ApiGateway::RestApi",
+            "AWS::Serverless::Api",
+            "AWS::ApiGatewayV2::Api",
+            "AWS::Serverless::HttpApi",
+        ]),
+    );
     for (key, node) in resources.entries() {
         r.resource(key, node);
     }
