@@ -567,6 +567,12 @@ impl Imported {
                 }
             }
         }
+        self.append(other);
+    }
+
+    /// Adds what was read after this of the same input (one input read in parts): its lists
+    /// after this one's, its Region and account where this has none.
+    pub fn append(&mut self, mut other: Imported) {
         if self.region.is_none() {
             self.region = other.region.take();
         }

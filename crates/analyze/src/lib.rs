@@ -275,6 +275,70 @@ fn drop_aside(root: source::Node, input_bytes: usize) {
     drop(spawned);
 }
 
+/// Runs `side` on a thread of its own while `here` runs on this one, when `big` says the work
+/// is worth a thread (a thread costs tens of microseconds) and more than one core is to be had;
+/// else one after the other here. No thread to be had: `side` runs here. A panic in `side` is
+/// this thread's, as if it had run here.
+pub(crate) fn side_by_side<A: Send, B>(
+    big: bool,
+    side: impl FnOnce() -> A + Send,
+    here: impl FnOnce() -> B,
+) -> (A, B) {
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    if !big || cores < 2 {
+        return (side(), here());
+    }
+    let slot = std::sync::Mutex::new(Some(side));
+    std::thread::scope(|scope| {
+        let other = std::thread::Builder::new()
+            .name("import-side".to_owned())
+            .spawn_scoped(scope, || {
+                let side = slot.lock().ok().and_then(|mut s| s.take());
+                side.map(|f| f())
+            });
+        let b = here();
+        let a = match other.map(|h| h.join()) {
+            Ok(Ok(Some(a))) => a,
+            Ok(Err(panic)) => std::panic::resume_unwind(panic),
+            // Not started (or it never took its work): run it here.
+            Ok(Ok(None)) | Err(_) => match slot.lock().ok().and_then(|mut s| s.take()) {
+                Some(f) => f(),
+                None => unreachable!("the side's work is taken only by the thread that runs it"),
+            },
+        };
+        (a, b)
+    })
+}
+
+/// Reads `items` with `read`, in two halves side by side when there are `side_from` or more:
+/// the first half into `first` here, the second into the reader `side` makes, on a thread of its
+/// own. Gives that second reader (`None` when all went into `first`), for the caller to join
+/// after the first as reading in order would have left them.
+pub(crate) fn in_halves<T: Sync, R: Send>(
+    items: &[T],
+    side_from: usize,
+    first: &mut R,
+    side: impl FnOnce() -> R + Send,
+    read: impl Fn(&mut R, &[T]) + Sync,
+) -> Option<R> {
+    if items.len() < side_from {
+        read(first, items);
+        return None;
+    }
+    let (head, tail) = items.split_at(items.len() / 2);
+    let read = &read;
+    let (second, ()) = side_by_side(
+        true,
+        move || {
+            let mut r = side();
+            read(&mut r, tail);
+            r
+        },
+        || read(first, head),
+    );
+    Some(second)
+}
+
 /// A CDK cloud assembly: every stack template its manifest lists, and the nested stacks'
 /// templates those name by their asset path.
 fn cdk_assembly(

@@ -65,39 +65,54 @@ pub fn has_tf_files(dir: &Path) -> bool {
 /// [`import`] with the configuration directory (`--tf-dir`); without one, the plan's own
 /// directory is used when it holds `.tf` files.
 pub fn import_with(root: &Node, file: &str, tf_dir: Option<&Path>, max_bytes: u64) -> Imported {
+    import_sized(root, file, tf_dir, max_bytes, SIDE_BY_SIDE_FROM)
+}
+
+/// [`import_with`], sharing the work with a second thread from `side_from` resources.
+fn import_sized(
+    root: &Node,
+    file: &str,
+    tf_dir: Option<&Path>,
+    max_bytes: u64,
+    side_from: usize,
+) -> Imported {
     let mut reader = Reader::default();
-    let plan = Plan::read(root, file, tf_dir, max_bytes, &mut reader.out);
-    let mut resources = Vec::new();
-    if let Some(m) = root
-        .get("planned_values")
-        .and_then(|p| p.get("root_module"))
-    {
-        collect(m, &mut resources);
-    }
-    let count = |types: &[&str]| {
-        resources
-            .iter()
-            .filter(|r| {
-                r.get("type")
-                    .and_then(Node::as_str)
-                    .is_some_and(|t| types.contains(&t))
-            })
-            .count()
-    };
-    reader.out.reserve(
-        count(&["aws_vpc"]),
-        count(&["aws_vpc_endpoint"]),
-        count(&["aws_api_gateway_rest_api", "aws_apigatewayv2_api"]),
-    );
+    let (mut plan, resources) =
+        Plan::read(root, file, tf_dir, max_bytes, side_from, &mut reader.out);
+    // Room for the lists that grow to the plan's size, counted in one pass.
+    let (mut vpcs, mut endpoints, mut apis) = (0, 0, 0);
     for r in &resources {
-        let resource = plan.resource(r);
-        reader.resource(
-            &resource,
-            r.get("type").and_then(Node::as_str).unwrap_or(""),
-        );
+        match r.get("type").and_then(Node::as_str) {
+            Some("aws_vpc") => vpcs += 1,
+            Some("aws_vpc_endpoint") => endpoints += 1,
+            Some("aws_api_gateway_rest_api" | "aws_apigatewayv2_api") => apis += 1,
+            _ => {}
+        }
+    }
+    reader.out.reserve(vpcs, endpoints, apis);
+    // A large plan's resources are read in two halves side by side, the second half by a reader
+    // of its own whose lists follow the first's: what one reader reading them all would make.
+    let side = crate::in_halves(
+        &resources,
+        side_from,
+        &mut reader,
+        Reader::default,
+        |r, part| r.read_all(&plan, part),
+    );
+    let big = side.is_some();
+    if let Some(second) = side {
+        reader.append(second);
+    }
+    // The references' thousands of small strings, freed aside like the input's tree.
+    if big {
+        let refs = std::mem::take(&mut plan.refs);
+        drop(std::thread::Builder::new().spawn(move || drop(refs)));
     }
     reader.finish()
 }
+
+/// How many resources a plan has before its work is shared with a second thread.
+const SIDE_BY_SIDE_FROM: usize = 10_000;
 
 /// What the whole plan tells every resource: the configuration's blocks and references, and
 /// which attributes are known only after apply.
@@ -122,8 +137,9 @@ impl<'a> Plan<'a> {
         file: &'a str,
         tf_dir: Option<&Path>,
         max_bytes: u64,
+        side_from: usize,
         out: &mut Imported,
-    ) -> Plan<'a> {
+    ) -> (Plan<'a>, Vec<&'a Node>) {
         let mut after_unknown: foldhash::HashMap<&str, &Node> = foldhash::HashMap::default();
         if let Some(Node {
             kind: Kind::Seq(changes),
@@ -140,12 +156,47 @@ impl<'a> Plan<'a> {
             }
         }
         // address → the references of each attribute expression, from the configuration.
-        let mut refs = Refs::default();
-        if let Some(m) = root.get("configuration").and_then(|c| c.get("root_module")) {
-            // Room for the root module's resources at once (rehashing showed in profiles).
-            refs.reserve(m.get("resources").map_or(0, |r| r.items().len()));
-            collect_refs(m, "", &mut refs);
-        }
+        // Gathered on a thread of its own for a large plan, while the rest is read here.
+        let config = root.get("configuration").and_then(|c| c.get("root_module"));
+        let config_resources = config
+            .and_then(|m| m.get("resources"))
+            .map_or(0, |r| r.items().len());
+        let (refs, (planned, instances, decls)) = crate::side_by_side(
+            config_resources >= side_from,
+            || {
+                let mut refs = Refs::default();
+                if let Some(m) = config {
+                    // Room for the root module's resources at once (rehashing showed in
+                    // profiles).
+                    refs.reserve(config_resources);
+                    collect_refs(m, "", &mut refs);
+                }
+                refs
+            },
+            || {
+                let planned = Self::planned(root);
+                let instances = Self::instances(&planned);
+                (
+                    planned,
+                    instances,
+                    declarations(root, file, tf_dir, max_bytes, out),
+                )
+            },
+        );
+        (
+            Plan {
+                file,
+                decls,
+                after_unknown,
+                refs,
+                instances,
+            },
+            planned,
+        )
+    }
+
+    /// The planned resources, every module's, in order.
+    fn planned(root: &'a Node) -> Vec<&'a Node> {
         let mut planned = Vec::new();
         if let Some(m) = root
             .get("planned_values")
@@ -153,6 +204,11 @@ impl<'a> Plan<'a> {
         {
             collect(m, &mut planned);
         }
+        planned
+    }
+
+    /// Address without instance keys → the planned instances' addresses.
+    fn instances(planned: &[&'a Node]) -> foldhash::HashMap<String, Vec<&'a str>> {
         let mut instances: foldhash::HashMap<String, Vec<&str>> = Default::default();
         for r in planned {
             if let Some(a) = r.get("address").and_then(Node::as_str)
@@ -161,13 +217,7 @@ impl<'a> Plan<'a> {
                 instances.entry(plain).or_default().push(a);
             }
         }
-        Plan {
-            file,
-            decls: declarations(root, file, tf_dir, max_bytes, out),
-            after_unknown,
-            refs,
-            instances,
-        }
+        instances
     }
 
     /// One planned resource, ready to be read.
@@ -558,6 +608,31 @@ struct Reader {
 }
 
 impl Reader {
+    /// Reads planned resources in order.
+    fn read_all(&mut self, plan: &Plan<'_>, resources: &[&Node]) {
+        for r in resources {
+            let resource = plan.resource(r);
+            self.resource(
+                &resource,
+                r.get("type").and_then(Node::as_str).unwrap_or(""),
+            );
+        }
+    }
+
+    /// Adds what a reader of the resources after this one's read.
+    fn append(&mut self, other: Reader) {
+        let Reader {
+            out,
+            attached_policies,
+            zone_associations,
+            endpoint_policies,
+        } = other;
+        self.out.append(out);
+        self.attached_policies.extend(attached_policies);
+        self.zone_associations.extend(zone_associations);
+        self.endpoint_policies.extend(endpoint_policies);
+    }
+
     /// Reads one resource by its type; types parallax does not model are passed over.
     fn resource(&mut self, r: &Resource<'_, '_>, ty: &str) {
         if self.out.account.is_none() {
@@ -1112,5 +1187,104 @@ mod tests {
             vec![r#"["x]"]"#.to_owned()]
         );
         assert!(instance_keys("aws_vpc.main").is_empty());
+    }
+
+    /// A plan read by two threads gives what one gives: lists in plan order, the account the
+    /// first resource that names one gives, and what a resource in the second half says of one
+    /// in the first (an endpoint's policy, a zone's association, an API's policy).
+    #[test]
+    fn a_plan_read_side_by_side_is_the_plan_read_alone() {
+        let (mut planned, mut config, mut changes) = (Vec::new(), Vec::new(), Vec::new());
+        let n = 40;
+        for i in 0..n {
+            let (ty, values) = match i % 4 {
+                0 => ("aws_vpc", serde_json::json!({"cidr_block": "10.0.0.0/16"})),
+                1 => (
+                    "aws_vpc_endpoint",
+                    serde_json::json!({"service_name": "com.amazonaws.us-east-1.execute-api",
+                        "vpc_endpoint_type": "Interface", "private_dns_enabled": true}),
+                ),
+                2 => (
+                    "aws_api_gateway_rest_api",
+                    serde_json::json!({"name": format!("api-{i}"),
+                        "endpoint_configuration": [{"types": ["PRIVATE"]}]}),
+                ),
+                _ => (
+                    "aws_route53_zone",
+                    serde_json::json!({"name": format!("z{i}.internal")}),
+                ),
+            };
+            let address = format!("{ty}.r{i}");
+            planned.push(serde_json::json!({"address": address, "type": ty, "values": values}));
+            if ty == "aws_vpc_endpoint" {
+                config.push(serde_json::json!({"address": address, "type": ty,
+                    "expressions": {"vpc_id": {"references": [format!("aws_vpc.r{}.id", i - 1)]}}}));
+                changes.push(serde_json::json!({"address": address,
+                    "change": {"after_unknown": {"id": true}}}));
+            }
+        }
+        // The second half names the first: the account first appears there.
+        let late = [
+            (
+                "aws_vpc_endpoint_policy",
+                "p",
+                serde_json::json!({"vpc_endpoint_id": null,
+                "policy": r#"{"Statement":[{"Effect":"Deny","Principal":"*","Action":"*","Resource":"*"}]}"#}),
+                ("vpc_endpoint_id", "aws_vpc_endpoint.r1"),
+            ),
+            (
+                "aws_route53_zone_association",
+                "a",
+                serde_json::json!({"zone_id": null, "vpc_id": null}),
+                ("zone_id", "aws_route53_zone.r3"),
+            ),
+            (
+                "aws_api_gateway_rest_api_policy",
+                "q",
+                serde_json::json!({"rest_api_id": null,
+                "policy": r#"{"Statement":[{"Effect":"Allow","Principal":"*","Action":"execute-api:Invoke","Resource":"*"}]}"#}),
+                ("rest_api_id", "aws_api_gateway_rest_api.r2"),
+            ),
+            (
+                "aws_vpc",
+                "owned",
+                serde_json::json!({"owner_id": "123456789012"}),
+                ("", ""),
+            ),
+        ];
+        for (ty, name, values, (attr, target)) in late {
+            let address = format!("{ty}.{name}");
+            planned.push(serde_json::json!({"address": address, "type": ty, "values": values}));
+            if !attr.is_empty() {
+                config.push(serde_json::json!({"address": address, "type": ty,
+                    "expressions": {attr: {"references": [format!("{target}.id"), target]}}}));
+            }
+        }
+        let plan = serde_json::json!({"format_version": "1.2",
+            "planned_values": {"root_module": {"resources": planned}},
+            "configuration": {"root_module": {"resources": config}},
+            "resource_changes": changes});
+        let (root, _) =
+            parallax_model::source::parse_with_duplicates(&plan.to_string(), "p.json").unwrap();
+        let read = |side_from| {
+            serde_json::to_value(import_sized(&root, "p.json", None, u64::MAX, side_from)).unwrap()
+        };
+        let alone = read(usize::MAX);
+        let two = read(1);
+        assert_eq!(alone, two);
+        // What the second half said of the first was applied.
+        assert_eq!(two["account"], "123456789012");
+        assert!(
+            two["endpoints"][0]["policy"].is_object(),
+            "{}",
+            two["endpoints"][0]
+        );
+        assert!(
+            two["zones"][0]["vpcs"]
+                .as_array()
+                .is_some_and(|v| !v.is_empty())
+        );
+        assert!(two["apis"][0]["policy"].is_object(), "{}", two["apis"][0]);
+        assert_eq!(two["vpcs"].as_array().map(Vec::len), Some(n / 4 + 1));
     }
 }

@@ -14,7 +14,8 @@
 //! - [`policy`]: resource policies, parsed whole (or refused) and evaluated for one call.
 //! - [`exposition`]: Prometheus's OpenMetrics text turned into the classic text format.
 //! - [`source`]: a positioned tree of YAML or JSON text (every node keeps its line), shared by
-//!   the analyzer's template readers and [`openapi`].
+//!   the analyzer's template readers and [`openapi`]; a JSON text of 4 MiB and more is read by
+//!   two threads, from its start and from near its middle (`source/split.rs`).
 //! - [`notice`]: what was read but is not emulated, by file and line.
 //! - [`openapi`]: API Gateway's OpenAPI 3 and Swagger 2.0 exports turned into an API's routes,
 //!   policy and endpoint configuration, with what is not emulated reported by line.

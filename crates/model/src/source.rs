@@ -3,6 +3,8 @@
 
 use saphyr::{MarkedYaml, Scalar, YamlData};
 
+mod split;
+
 /// What a node holds.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Kind {
@@ -103,18 +105,12 @@ pub fn parse_with_duplicates(
     file: &str,
 ) -> Result<(Node, Vec<DuplicateKey>), ParseError> {
     if text.trim_start().starts_with(['{', '[']) {
-        return Json {
-            text,
-            b: text.as_bytes(),
-            i: 0,
-            line: 1,
-            file,
-            duplicates: Vec::new(),
-            entries: Vec::new(),
-            items: Vec::new(),
-            hasher: foldhash::fast::RandomState::default(),
+        if text.len() >= SPLIT_FROM
+            && std::thread::available_parallelism().is_ok_and(|n| n.get() > 1)
+        {
+            return split::parse(text, file);
         }
-        .document();
+        return Json::new(text, file, 0, 1).document();
     }
     let scan = |e: saphyr::ScanError| ParseError {
         file: file.to_owned(),
@@ -197,6 +193,9 @@ fn yaml_duplicates(text: &str) -> Vec<DuplicateKey> {
     out
 }
 
+/// JSON texts this large are read by two threads ([`split`]).
+const SPLIT_FROM: usize = 4 << 20;
+
 /// JSON (RFC 8259) into the positioned tree, each node with the line it starts on.
 struct Json<'a> {
     text: &'a str,
@@ -214,6 +213,12 @@ struct Json<'a> {
     /// Hashes the keys of large objects for their index (foldhash, seeded per file: SipHash
     /// and a copy of every key were a tenth of reading 100k CloudFormation resources).
     hasher: foldhash::fast::RandomState,
+    /// The containers open, innermost last (`{` or `[`): compared with a hand-off's.
+    open: Vec<u8>,
+    /// The reader of the text's second half, when another thread reads it ([`split`]).
+    other: Option<split::Other<'a>>,
+    /// What that thread read, once this one has reached where it started.
+    taken: Option<split::Taken>,
 }
 
 /// Objects with this many keys get a key index for finding repeated keys.
@@ -222,7 +227,24 @@ const INDEX_FROM: usize = 16;
 /// Deeper nesting than any template needs is refused rather than risked on the stack.
 const MAX_DEPTH: usize = 256;
 
-impl Json<'_> {
+impl<'a> Json<'a> {
+    fn new(text: &'a str, file: &'a str, i: usize, line: u32) -> Json<'a> {
+        Json {
+            text,
+            b: text.as_bytes(),
+            i,
+            line,
+            file,
+            duplicates: Vec::new(),
+            entries: Vec::new(),
+            items: Vec::new(),
+            hasher: foldhash::fast::RandomState::default(),
+            open: Vec::new(),
+            other: None,
+            taken: None,
+        }
+    }
+
     fn error(&self, message: impl Into<String>) -> ParseError {
         ParseError {
             file: self.file.to_owned(),
@@ -233,6 +255,11 @@ impl Json<'_> {
 
     fn document(mut self) -> Result<(Node, Vec<DuplicateKey>), ParseError> {
         let n = self.value(0)?;
+        if let Some(taken) = self.taken.take() {
+            // The other thread read to the end of the value: on from where it stopped.
+            (self.i, self.line) = taken.end;
+            self.duplicates.extend(taken.rest_of_duplicates());
+        }
         self.ws();
         if self.i < self.b.len() {
             return Err(self.error("unexpected text after the JSON value"));
@@ -294,79 +321,125 @@ impl Json<'_> {
     /// value kept and the repeat recorded.
     fn object(&mut self, depth: usize) -> Result<Kind, ParseError> {
         self.i += 1;
+        self.open.push(b'{');
         let start = self.entries.len();
         // Positions (from `start`) of the keys, once the object is large.
         let mut index: hashbrown::HashTable<usize> = hashbrown::HashTable::new();
-        let hasher = self.hasher.clone();
-        let hash = |k: &str| std::hash::BuildHasher::hash_one(&hasher, k);
         self.ws();
         if self.b.get(self.i) == Some(&b'}') {
             self.i += 1;
         } else {
             loop {
-                self.ws();
-                let key_line = self.line;
-                let k = self.string()?;
-                self.eat(b':')?;
-                let mut v = self.value(depth + 1)?;
-                if v.line == 0 {
-                    v.line = key_line;
+                if self.hand_off_here() {
+                    self.merge_entries(start, &mut index);
+                    break;
                 }
-                // The last value of a repeated key wins, as in CloudFormation. A
-                // large object (a template's Resources) looks keys up in an index, so
-                // reading it stays linear.
-                let m = &mut self.entries[start..];
-                if m.len() == INDEX_FROM && index.is_empty() {
-                    for (i, (key, _)) in m.iter().enumerate() {
-                        index.insert_unique(hash(key), i, |&j| hash(&m[j].0));
-                    }
+                let (k, v) = self.entry(depth)?;
+                self.insert(start, &mut index, k, v);
+                if self.taken.is_some() {
+                    self.merge_entries(start, &mut index);
+                    break;
                 }
-                let found = if index.is_empty() {
-                    m.iter().position(|(key, _): &(String, Node)| *key == k)
-                } else {
-                    index.find(hash(&k), |&j| m[j].0 == k).copied()
-                };
-                match found {
-                    Some(at) => {
-                        let slot = &mut m[at];
-                        self.duplicates.push(DuplicateKey {
-                            key: k,
-                            first_line: slot.1.line,
-                            last_line: v.line,
-                        });
-                        slot.1 = v;
-                    }
-                    None => {
-                        if !index.is_empty() {
-                            index.insert_unique(hash(&k), m.len(), |&j| hash(&m[j].0));
-                        }
-                        self.entries.push((k, v));
-                    }
-                }
-                if self.closed(b'}', "expected `,` or `}` in an object")? {
+                if self.close_or_next(b'{')? {
                     break;
                 }
             }
         }
+        self.open.pop();
         Ok(Kind::Map(self.entries.drain(start..).collect()))
+    }
+
+    /// An object's entry, `"key": value`, in a container at `depth`.
+    fn entry(&mut self, depth: usize) -> Result<(String, Node), ParseError> {
+        self.ws();
+        let key_line = self.line;
+        let k = self.string()?;
+        self.eat(b':')?;
+        let mut v = self.value(depth + 1)?;
+        if v.line == 0 {
+            v.line = key_line;
+        }
+        Ok((k, v))
+    }
+
+    /// After an element of the container opened by `open` (`{` or `[`): a `,` (more
+    /// follow) or the container's end (true).
+    fn close_or_next(&mut self, open: u8) -> Result<bool, ParseError> {
+        if open == b'{' {
+            self.closed(b'}', "expected `,` or `}` in an object")
+        } else {
+            self.closed(b']', "expected `,` or `]` in an array")
+        }
+    }
+
+    /// An entry into the object whose entries start at `start`. The last value of a repeated
+    /// key wins, as in CloudFormation. A large object (a template's Resources) looks keys up
+    /// in an index, so reading it stays linear.
+    fn insert(
+        &mut self,
+        start: usize,
+        index: &mut hashbrown::HashTable<usize>,
+        k: String,
+        v: Node,
+    ) {
+        let hasher = &self.hasher;
+        let hash = |k: &str| std::hash::BuildHasher::hash_one(hasher, k);
+        let m = &mut self.entries[start..];
+        if m.len() == INDEX_FROM && index.is_empty() {
+            for (i, (key, _)) in m.iter().enumerate() {
+                index.insert_unique(hash(key), i, |&j| hash(&m[j].0));
+            }
+        }
+        let found = if index.is_empty() {
+            m.iter().position(|(key, _): &(String, Node)| *key == k)
+        } else {
+            index.find(hash(&k), |&j| m[j].0 == k).copied()
+        };
+        match found {
+            Some(at) => {
+                let slot = &mut m[at];
+                self.duplicates.push(DuplicateKey {
+                    key: k,
+                    first_line: slot.1.line,
+                    last_line: v.line,
+                });
+                slot.1 = v;
+            }
+            None => {
+                if !index.is_empty() {
+                    index.insert_unique(hash(&k), m.len(), |&j| hash(&m[j].0));
+                }
+                self.entries.push((k, v));
+            }
+        }
     }
 
     /// An array, from its `[`: items gathered on the scratch stack.
     fn array(&mut self, depth: usize) -> Result<Kind, ParseError> {
         self.i += 1;
+        self.open.push(b'[');
         let start = self.items.len();
         self.ws();
         if self.b.get(self.i) == Some(&b']') {
             self.i += 1;
         } else {
             loop {
+                if self.hand_off_here() {
+                    self.merge_items();
+                    break;
+                }
                 let item = self.value(depth + 1)?;
                 self.items.push(item);
-                if self.closed(b']', "expected `,` or `]` in an array")? {
+                if self.taken.is_some() {
+                    self.merge_items();
+                    break;
+                }
+                if self.close_or_next(b'[')? {
                     break;
                 }
             }
         }
+        self.open.pop();
         Ok(Kind::Seq(self.items.drain(start..).collect()))
     }
 

@@ -37,6 +37,11 @@ pub fn import(root: &Node, file: &str) -> Imported {
 
 /// [`import`] with a cap on the size of each definition file the template names.
 pub fn import_with(root: &Node, file: &str, max_bytes: u64) -> Imported {
+    import_sized(root, file, max_bytes, SIDE_BY_SIDE_FROM)
+}
+
+/// [`import_with`], sharing the work with a second thread from `side_from` resources.
+fn import_sized(root: &Node, file: &str, max_bytes: u64, side_from: usize) -> Imported {
     let mut out = Imported::default();
     let Some(resources) = root.get("Resources") else {
         out.errors.push((
@@ -91,46 +96,60 @@ pub fn import_with(root: &Node, file: &str, max_bytes: u64) -> Imported {
         .get("Globals")
         .and_then(|g| g.get("Api"))
         .map(|a| ctx.eval(a, 0));
-    let mut r = Reader {
-        ctx,
+    let dir = std::path::Path::new(file)
+        .parent()
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_default();
+    let reader = |out, later: bool| Reader {
+        ctx: &ctx,
         file,
-        dir: std::path::Path::new(file)
-            .parent()
-            .map(std::path::Path::to_path_buf)
-            .unwrap_or_default(),
+        dir: &dir,
         max_bytes,
-        globals_api,
+        globals_api: globals_api.as_ref(),
         out,
+        learned: later.then(Vec::new),
         mappings: Vec::new(),
         access: Vec::new(),
         implicit: Vec::new(),
     };
-    let count = |types: &[&str]| {
-        resources
-            .entries()
-            .iter()
-            .filter(|(_, n)| {
-                n.get("Type")
-                    .and_then(Node::as_str)
-                    .is_some_and(|t| types.contains(&t))
-            })
-            .count()
-    };
-    r.out.reserve(
-        count(&["AWS::EC2::VPC"]),
-        count(&["AWS::EC2::VPCEndpoint"]),
-        count(&[
-            "AWS::ApiGateway::RestApi",
-            "AWS::Serverless::Api",
-            "AWS::ApiGatewayV2::Api",
-            "AWS::Serverless::HttpApi",
-        ]),
+    let mut r = reader(out, false);
+    // Room for the lists that grow to the template's size, counted in one pass.
+    let (mut vpcs, mut endpoints, mut apis) = (0, 0, 0);
+    for (_, n) in resources.entries() {
+        match n.get("Type").and_then(Node::as_str) {
+            Some("AWS::EC2::VPC") => vpcs += 1,
+            Some("AWS::EC2::VPCEndpoint") => endpoints += 1,
+            Some(
+                "AWS::ApiGateway::RestApi"
+                | "AWS::Serverless::Api"
+                | "AWS::ApiGatewayV2::Api"
+                | "AWS::Serverless::HttpApi",
+            ) => apis += 1,
+            _ => {}
+        }
+    }
+    r.out.reserve(vpcs, endpoints, apis);
+    // A large template's resources are read in two halves side by side, the second by a reader
+    // of its own whose lists follow the first's: what one reader reading them all would make.
+    let side = crate::in_halves(
+        resources.entries(),
+        side_from,
+        &mut r,
+        || reader(Imported::default(), true),
+        |r, part| {
+            for (key, node) in part {
+                r.resource(key, node);
+            }
+        },
     );
-    for (key, node) in resources.entries() {
-        r.resource(key, node);
+    if let Some(second) = side {
+        r.append(second);
     }
     r.finish()
 }
+
+/// How many resources a template has before its work is shared with a second thread.
+const SIDE_BY_SIDE_FROM: usize = 10_000;
 
 /// A parameter default written to be replaced (`<VPC ID here>`, `REPLACE_ME`, `CHANGE-ME`,
 /// `TODO`): the value deployed is another, so nothing is predicted from it.
@@ -150,6 +169,15 @@ fn placeholder(s: &str) -> bool {
         ]
         .iter()
         .any(|p| upper == *p || upper.starts_with(&format!("{p}_")))
+}
+
+/// What a reader of a later part learned of the template's Region and account: the Region of
+/// an endpoint's service name, or an account (and its ARN's Region) from a policy. Each is
+/// applied, as when it was read, only where nothing earlier had set it. At most one of each
+/// is kept: the part's own Region and account, once set, stop it looking.
+enum Learned {
+    Region(String),
+    Account(Option<String>, Option<String>),
 }
 
 /// One resource, evaluated.
@@ -182,13 +210,16 @@ struct Implicit {
     loc: Loc,
 }
 
-struct Reader<'a> {
-    ctx: Ctx<'a>,
+struct Reader<'a, 's> {
+    ctx: &'s Ctx<'a>,
     file: &'a str,
-    dir: std::path::PathBuf,
+    dir: &'s std::path::Path,
     max_bytes: u64,
-    globals_api: Option<V>,
+    globals_api: Option<&'s V>,
     out: Imported,
+    /// A reader of a later part of the resources (side by side with the first): what it learned
+    /// of the Region and account, in order, to be applied after what the earlier part learned.
+    learned: Option<Vec<Learned>>,
     /// Base path mappings, attached once every resource is read: template order means nothing.
     mappings: Vec<(V, Ref, Loc)>,
     /// Access associations of private custom domain names: (domain, endpoint, where).
@@ -214,7 +245,7 @@ fn refs(v: &V) -> Vec<Ref> {
     }
 }
 
-impl Reader<'_> {
+impl Reader<'_, '_> {
     fn loc(&self, key: &str, line: u32) -> Loc {
         Loc {
             file: self.file.to_owned(),
@@ -372,6 +403,10 @@ impl Reader<'_> {
                 .as_ref()
                 .and_then(|s| s.as_str())
                 .and_then(crate::imported::region_of_service);
+            // None leaves the Region unset wherever it is read: not worth keeping.
+            if let (Some(l), Some(r)) = (&mut self.learned, &self.out.region) {
+                l.push(Learned::Region(r.clone()));
+            }
         }
         let private_dns = r.prop("PrivateDnsEnabled");
         self.unknown(&r, "ServiceName", &service);
@@ -423,7 +458,7 @@ impl Reader<'_> {
             }
             (None, None) => (None, None),
         };
-        let kind = api_kind("AWS::ApiGateway::RestApi", &r.props, &self.ctx);
+        let kind = api_kind("AWS::ApiGateway::RestApi", &r.props, self.ctx);
         let policy = r
             .prop("Policy")
             .or_else(|| def.as_ref().and_then(|d| d.policy.clone()));
@@ -443,7 +478,7 @@ impl Reader<'_> {
             r.props = merge(g, &r.props);
         }
         let (def, def_unknown) = self.sam_definition(&r);
-        let kind = api_kind("AWS::Serverless::Api", &r.props, &self.ctx);
+        let kind = api_kind("AWS::Serverless::Api", &r.props, self.ctx);
         let auth = r.prop("Auth");
         let mut parts = Vec::new();
         if let Some(p) = def.as_ref().and_then(|d| d.policy.clone()) {
@@ -889,12 +924,20 @@ impl Reader<'_> {
             {
                 self.out.account = crate::imported::account_of(arn);
                 // The Region is the ARN's fourth field, when the template did not say it.
-                if self.out.region.is_none() {
-                    self.out.region = arn
-                        .split(':')
-                        .nth(3)
-                        .filter(|r| parallax_model::Region::known(r).is_some())
-                        .map(str::to_owned);
+                let region = arn
+                    .split(':')
+                    .nth(3)
+                    .filter(|r| parallax_model::Region::known(r).is_some())
+                    .map(str::to_owned);
+                match &mut self.learned {
+                    // Whether it sets the Region depends on what the earlier part learned:
+                    // kept to be applied then, and this part's Region left to its endpoints.
+                    Some(l) => l.push(Learned::Account(self.out.account.clone(), region)),
+                    None => {
+                        if self.out.region.is_none() {
+                            self.out.region = region;
+                        }
+                    }
                 }
                 return;
             }
@@ -1068,6 +1111,46 @@ impl Reader<'_> {
                     e.message,
                 ));
                 (None, Some(format!("{what} {path} could not be parsed")))
+            }
+        }
+    }
+
+    /// Adds what a reader of the resources after this one's read: its lists after these, what
+    /// it learned of the Region and account applied where this had learned nothing, SAM's
+    /// implicit APIs where not already declared here.
+    fn append(&mut self, other: Reader<'_, '_>) {
+        let Reader {
+            mut out,
+            learned,
+            mappings,
+            access,
+            implicit,
+            ..
+        } = other;
+        for l in learned.into_iter().flatten() {
+            match l {
+                Learned::Region(r) => {
+                    if self.out.region.is_none() {
+                        self.out.region = Some(r);
+                    }
+                }
+                Learned::Account(a, r) => {
+                    if self.out.account.is_none() {
+                        self.out.account = a;
+                        if self.out.region.is_none() {
+                            self.out.region = r;
+                        }
+                    }
+                }
+            }
+        }
+        (out.region, out.account) = (None, None);
+        self.out.append(out);
+        self.mappings.extend(mappings);
+        self.access.extend(access);
+        for i in implicit {
+            if !self.implicit.iter().any(|j| j.key == i.key) {
+                self.implicit.push(i);
             }
         }
     }
@@ -1322,4 +1405,79 @@ enum Included {
     /// By `Fn::Transform` `AWS::Include`, whose `Location` is at this line.
     Yes(u32),
     No,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A template read by two threads gives what one gives: lists in template order, SAM's
+    /// implicit API declared where its first function is, a mapping in the second half attached
+    /// to a domain in the first, and the Region and account as reading in order sets them (the
+    /// account from a parameter, so a later policy's ARN does not set the Region; an endpoint's
+    /// service after it does).
+    #[test]
+    fn a_template_read_side_by_side_is_the_template_read_alone() {
+        let mut resources = serde_json::Map::new();
+        let function = serde_json::json!({"Type": "AWS::Serverless::Function", "Properties": {
+            "Events": {"Get": {"Type": "Api", "Properties": {"Path": "/", "Method": "get"}}}}});
+        for i in 0..20 {
+            let r = match i % 4 {
+                0 => {
+                    serde_json::json!({"Type": "AWS::EC2::VPC", "Properties": {"CidrBlock": "10.0.0.0/16"}})
+                }
+                1 => serde_json::json!({"Type": "AWS::EC2::VPCEndpoint", "Properties": {
+                    "VpcId": {"Ref": format!("R{:03}", i - 1)}, "VpcEndpointType": "Interface",
+                    "PrivateDnsEnabled": true}}),
+                2 => function.clone(),
+                _ => serde_json::json!({"Type": "AWS::ApiGateway::DomainName", "Properties": {
+                    "DomainName": format!("api{i}.example.com"),
+                    "EndpointConfiguration": {"Types": ["REGIONAL"]}}}),
+            };
+            resources.insert(format!("R{i:03}"), r);
+        }
+        let late = [
+            serde_json::json!({"Type": "AWS::ApiGateway::RestApi", "Properties": {"Name": "late",
+                "EndpointConfiguration": {"Types": ["PRIVATE"]},
+                "Policy": {"Statement": [{"Effect": "Allow", "Principal": "*",
+                    "Action": "execute-api:Invoke",
+                    "Resource": "arn:aws:execute-api:eu-west-1:111122223333:abcdef1234/*"}]}}}),
+            serde_json::json!({"Type": "AWS::EC2::VPCEndpoint", "Properties": {
+                "ServiceName": "com.amazonaws.us-west-2.execute-api", "VpcId": {"Ref": "R000"},
+                "VpcEndpointType": "Interface", "PrivateDnsEnabled": true}}),
+            function.clone(),
+            serde_json::json!({"Type": "AWS::ApiGateway::BasePathMapping", "Properties": {
+                "DomainName": {"Ref": "R003"}, "RestApiId": {"Ref": "R020"}, "BasePath": "v1"}}),
+        ];
+        for (i, r) in late.into_iter().enumerate() {
+            resources.insert(format!("R{:03}", 20 + i), r);
+        }
+        let template = serde_json::json!({
+            "Parameters": {"AccountId": {"Type": "String", "Default": "123456789012"}},
+            "Resources": resources,
+        });
+        let (root, _) =
+            parallax_model::source::parse_with_duplicates(&template.to_string(), "t.json").unwrap();
+        let read = |side_from| {
+            serde_json::to_value(import_sized(&root, "t.json", u64::MAX, side_from)).unwrap()
+        };
+        let alone = read(usize::MAX);
+        let two = read(1);
+        assert_eq!(alone, two);
+        assert_eq!(two["account"], "123456789012");
+        assert_eq!(two["region"], "us-west-2");
+        let apis: Vec<&str> = two["apis"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|a| a["key"].as_str())
+            .collect();
+        assert_eq!(apis, ["R020", "ServerlessRestApi"]);
+        assert_eq!(
+            two["domains"][0]["apis"].as_array().map(Vec::len),
+            Some(1),
+            "{}",
+            two["domains"]
+        );
+    }
 }
