@@ -208,16 +208,19 @@ async fn serve(
     peer: SocketAddr,
 ) {
     let timeout = shared.header_read_timeout;
+    let heads = (conn.protocol == "HTTP/1.1").then(|| activity.clone());
     let svc_shared = shared.clone();
     let service = service_fn(move |req| {
         let (conn, shared) = (conn.clone(), svc_shared.clone());
         async move { Ok::<_, Infallible>(handle(req, conn, shared).await) }
     });
     let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    // No header-read timer of hyper's (it resets a timer per request): a head that takes longer
+    // than `timeout` from its first bytes is cut off by the watchdog (`Activity::idle`), told of
+    // arriving bytes by `Watched`.
     builder
         .http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(timeout)
+        .header_read_timeout(None)
         .keep_alive(true)
         // A response's head and body flattened into one buffer: given as two, rustls seals
         // each into a TLS record of its own.
@@ -228,7 +231,8 @@ async fn serve(
         .max_concurrent_streams(shared.http2.max_streams)
         .max_send_buf_size(shared.http2.stream_buffer);
     // With upgrades: a WebSocket API's connection leaves HTTP after its 101.
-    let served = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+    let io = crate::context::Watched::new(stream, heads);
+    let served = builder.serve_connection_with_upgrades(TokioIo::new(io), service);
     tokio::pin!(served);
     let idle = activity.idle(timeout, shared.idle_timeout);
     tokio::pin!(idle);

@@ -289,6 +289,86 @@ async fn quiet_connections_are_closed_and_free_their_slot() {
     }
 }
 
+/// Slowloris on a kept-alive HTTP/1.1 connection: after one request is served, the next head
+/// arrives a byte at a time and never ends. It is cut off by the header timeout (300 ms, counted
+/// from its first byte), not the idle timeout (30 s), although bytes keep arriving; a head sent
+/// whole after a pause longer than the header timeout is served.
+#[tokio::test]
+async fn a_slow_head_on_a_kept_alive_connection_is_cut_off() {
+    let armed = Armed::start(IDLE_TOPOLOGY, |c| {
+        c.header_read_timeout = Duration::from_millis(300);
+        c.idle_timeout = Duration::from_secs(30);
+    })
+    .await;
+    let door = armed.regional();
+    let name = ServerName::try_from(IDLE_HOST).expect("name");
+    let request = format!("GET /prod/test HTTP/1.1\r\nHost: {IDLE_HOST}\r\n\r\n");
+    let tcp = tokio::net::TcpStream::connect(door).await.expect("connect");
+    let mut tls = connector(&armed.ca, None, &[b"http/1.1"])
+        .connect(name, tcp)
+        .await
+        .expect("handshake");
+    // Served twice, the second after a pause past the header timeout (idle, not reading).
+    for pause in [Duration::ZERO, Duration::from_millis(700)] {
+        tokio::time::sleep(pause).await;
+        tls.write_all(request.as_bytes()).await.expect("write");
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") {
+            let n = tokio::time::timeout(Duration::from_secs(5), tls.read(&mut byte))
+                .await
+                .expect("an answer within 5 s")
+                .expect("read");
+            assert_eq!(
+                n,
+                1,
+                "closed before answering: {}",
+                String::from_utf8_lossy(&head)
+            );
+            head.push(byte[0]);
+        }
+        let head = String::from_utf8_lossy(&head).into_owned();
+        assert_eq!(status_of(&head), Some(200), "{head}");
+        let length: usize = head
+            .lines()
+            .find_map(|l| {
+                l.to_ascii_lowercase()
+                    .strip_prefix("content-length:")
+                    .map(|v| v.trim().to_owned())
+            })
+            .and_then(|v| v.parse().ok())
+            .expect("a length");
+        let mut body = vec![0u8; length];
+        tls.read_exact(&mut body).await.expect("body");
+    }
+    // Then a head that never ends, a byte every 50 ms.
+    let t0 = Instant::now();
+    let mut closed = false;
+    for b in b"GET /prod/test HTTP/1.1\r\nHost: x"
+        .iter()
+        .cycle()
+        .take(200)
+    {
+        if tls.write_all(&[*b]).await.is_err() {
+            closed = true;
+            break;
+        }
+        let mut sink = [0u8; 512];
+        if let Ok(Ok(0) | Err(_)) =
+            tokio::time::timeout(Duration::from_millis(50), tls.read(&mut sink)).await
+        {
+            closed = true;
+            break;
+        }
+    }
+    let took = t0.elapsed();
+    assert!(closed, "still open after {took:?} of a slow head");
+    assert!(
+        took >= Duration::from_millis(250) && took < Duration::from_secs(3),
+        "closed after {took:?}: the header timeout is 300 ms, the idle timeout 30 s"
+    );
+}
+
 /// An upstream played by raw sockets: it answers by path, misbehaving on purpose.
 async fn misbehaving_upstream() -> (u16, tokio::task::JoinHandle<()>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
