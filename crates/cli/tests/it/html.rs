@@ -355,6 +355,7 @@ fn changes_page_of_the_incident() {
 #[test]
 fn analyze_page_of_a_100_vpc_organisation() {
     let dir = tempdir("org-100");
+    let _gone = Gone(dir.clone());
     let template = dir.join("org-100.json");
     std::fs::write(&template, org_template(100)).expect("template");
     let (html, path, _) = page(
@@ -429,6 +430,15 @@ fn org_template(vpcs: usize) -> String {
         );
     }
     serde_json::json!({ "Resources": res }).to_string()
+}
+
+/// A folder removed when this goes out of scope, by whatever path the test leaves.
+struct Gone(PathBuf);
+
+impl Drop for Gone {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 fn tempdir(what: &str) -> PathBuf {
