@@ -120,6 +120,11 @@ struct Lab {
 }
 
 impl Lab {
+    /// A call to the regional door with the lab's API key.
+    fn keyed<'a>(&self, path: &'a str) -> Call<'a> {
+        Call::get(self.door("regional"), REGIONAL, path, self.ca.clone()).header("x-api-key", KEY)
+    }
+
     async fn start() -> Lab {
         Lab::start_with(Duration::ZERO, 2_000, true).await
     }
@@ -628,13 +633,7 @@ async fn head_answers_the_get_head_without_a_body_on_both_versions() {
 #[tokio::test]
 async fn http_proxy_reaches_an_upstream_that_wants_the_gateways_certificate() {
     let lab = Lab::start().await;
-    let c = Call::get(
-        lab.door("regional"),
-        REGIONAL,
-        "/prod/onprem/orders/42?x=1",
-        lab.ca.clone(),
-    )
-    .header("x-api-key", KEY);
+    let c = lab.keyed("/prod/onprem/orders/42?x=1");
     let r = call(&c).await.expect("call");
     assert_eq!(r.status, 200, "{r:?}");
     let echo: serde_json::Value = serde_json::from_str(&r.body).expect("echo JSON");
@@ -712,13 +711,7 @@ async fn upstream_down_or_slow_gives_504_within_the_timeout() {
 #[tokio::test]
 async fn bodies_over_10_mb_are_refused() {
     let lab = Lab::start().await;
-    let mut c = Call::get(
-        lab.door("regional"),
-        REGIONAL,
-        "/prod/onprem/upload",
-        lab.ca.clone(),
-    )
-    .header("x-api-key", KEY);
+    let mut c = lab.keyed("/prod/onprem/upload");
     c.method = "POST";
     c.body = vec![b'x'; 10 * 1024 * 1024 + 1];
     let r = call(&c).await.expect("call");
@@ -779,13 +772,7 @@ async fn graceful_shutdown_finishes_requests_in_flight() {
 /// Stops the gateway while a request is at the (slow) upstream: the request finishes with 200
 /// and the door no longer accepts.
 async fn stop_with_a_request_in_flight(lab: Lab) {
-    let c = Call::get(
-        lab.door("regional"),
-        REGIONAL,
-        "/prod/onprem/slow",
-        lab.ca.clone(),
-    )
-    .header("x-api-key", KEY);
+    let c = lab.keyed("/prod/onprem/slow");
     let arrived = lab._upstream.as_ref().expect("an upstream").arrived.clone();
     // Earlier calls may have left a stored notification (notify_one keeps one): taken first.
     let _ = tokio::time::timeout(Duration::from_millis(10), arrived.notified()).await;
@@ -822,8 +809,7 @@ async fn worker_threads_serve_every_door_and_stop_gracefully() {
             } else {
                 "/prod/keyed"
             };
-            let c = Call::get(lab.door("regional"), REGIONAL, path, lab.ca.clone())
-                .header("x-api-key", KEY);
+            let c = lab.keyed(path);
             tokio::spawn(async move { call(&c).await })
         })
         .collect();
@@ -847,13 +833,7 @@ async fn worker_threads_serve_every_door_and_stop_gracefully() {
     // Calls one at a time, each on a new client connection (on whichever worker the kernel
     // picks): every worker reuses the upstream connections it opened in the burst.
     for _ in 0..6 {
-        let c = Call::get(
-            lab.door("regional"),
-            REGIONAL,
-            "/prod/onprem/orders/2",
-            lab.ca.clone(),
-        )
-        .header("x-api-key", KEY);
+        let c = lab.keyed("/prod/onprem/orders/2");
         assert_eq!(call(&c).await.expect("call").status, 200);
     }
     assert_eq!(opened(), after_burst, "no new upstream connection");
@@ -1429,13 +1409,7 @@ async fn the_admin_listener_counts_with_bounded_labels() {
         "no client certificate"
     );
     // Through to the upstream: one pooled upstream connection opened, still open.
-    let c = Call::get(
-        lab.door("regional"),
-        REGIONAL,
-        "/prod/onprem/x",
-        lab.ca.clone(),
-    )
-    .header("x-api-key", KEY);
+    let c = lab.keyed("/prod/onprem/x");
     assert_eq!(call(&c).await.expect("call").status, 200);
     // A client that does not trust the gateway's certificate: it ends the handshake with an
     // alert (RFC 8446 §6.2), a typed handshake failure.
