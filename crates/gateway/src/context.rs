@@ -136,8 +136,9 @@ impl Activity {
             };
             let now = Instant::now();
             // Looked at again within `first`, whatever happens meanwhile: a head that begins
-            // to arrive is not announced (that would be a wake-up per request).
-            let next = now + first.min(limit);
+            // to arrive is not announced (that would be a wake-up per request). Not more often
+            // than every 10 ms, whatever the timeouts (a timer of zero would spin).
+            let next = now + first.min(limit).max(Duration::from_millis(10));
             if self.in_flight.load(Ordering::SeqCst) > 0 {
                 timer.as_mut().reset(next.into());
                 continue;
