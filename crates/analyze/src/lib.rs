@@ -250,7 +250,7 @@ fn import_file(p: &std::path::Path, opts: &Options) -> imported::Imported {
                     loc(file.clone(), d.last_line),
                 )
             }));
-            drop_aside(root, text.len());
+            drop_aside(root, text.len() >= ASIDE_FROM);
             out
         }
         Err(e) => {
@@ -260,20 +260,23 @@ fn import_file(p: &std::path::Path, opts: &Options) -> imported::Imported {
     }
 }
 
-/// Frees a large input's tree on a thread of its own: its millions of small allocations took a
-/// third of a 100,000-resource plan's time (perf: unlink_chunk, malloc_consolidate, _int_free),
-/// and nothing waits for them. Small trees are freed here (a thread costs more than they do).
-fn drop_aside(root: source::Node, input_bytes: usize) {
-    const ASIDE_FROM: usize = 1 << 20;
-    if input_bytes < ASIDE_FROM {
+/// Frees a large input's tree (or another large structure: `big`) on a thread of its own: its
+/// millions of small allocations took a third of a 100,000-resource plan's time (perf:
+/// unlink_chunk, malloc_consolidate, _int_free), and nothing waits for them. Small ones are
+/// freed here (a thread costs more than they do).
+pub(crate) fn drop_aside<T: Send + 'static>(x: T, big: bool) {
+    if !big {
         return;
     }
     let spawned = std::thread::Builder::new()
         .name("free-input".to_owned())
-        .spawn(move || drop(root));
-    // No thread to be had: the tree went with the closure, freed here.
+        .spawn(move || drop(x));
+    // No thread to be had: the value went with the closure, freed here.
     drop(spawned);
 }
+
+/// Inputs this large have their tree freed aside ([`drop_aside`]).
+const ASIDE_FROM: usize = 1 << 20;
 
 /// Runs `side` on a thread of its own while `here` runs on this one, when `big` says the work
 /// is worth a thread (a thread costs tens of microseconds) and more than one core is to be had;

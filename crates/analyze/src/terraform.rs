@@ -104,10 +104,7 @@ fn import_sized(
         reader.append(second);
     }
     // The references' thousands of small strings, freed aside like the input's tree.
-    if big {
-        let refs = std::mem::take(&mut plan.refs);
-        drop(std::thread::Builder::new().spawn(move || drop(refs)));
-    }
+    crate::drop_aside(std::mem::take(&mut plan.refs), big);
     reader.finish()
 }
 

@@ -36,8 +36,7 @@ pub fn read_config(path: &Path) -> Result<String, InputError> {
 
 /// A configuration file's bytes (a certificate, a key), under [`config_limit`].
 pub fn read_config_bytes(path: &Path) -> Result<Vec<u8>, InputError> {
-    let file = open(path)?;
-    let bytes = read_bounded(file, config_limit()).map_err(InputError::Unreadable)?;
+    let bytes = read_file(open(path)?, config_limit())?;
     if bytes.len() as u64 > config_limit() {
         return Err(InputError::TooLarge {
             limit: config_limit(),
@@ -74,14 +73,7 @@ pub enum InputError {
 
 /// Reads a regular file (a symlink to one is followed) of at most `limit` bytes.
 pub fn read_text(path: &Path, limit: u64) -> Result<String, InputError> {
-    let file = open(path)?;
-    // Sized once from the file's length: grown by doubling, a 15 MB template cost a tenth of
-    // its import in reallocation, copying and page faults.
-    let expected = file.metadata().map_or(0, |m| m.len()).min(limit);
-    let mut bytes = Vec::with_capacity(usize::try_from(expected).unwrap_or(0).saturating_add(1));
-    file.take(limit.saturating_add(1))
-        .read_to_end(&mut bytes)
-        .map_err(InputError::Unreadable)?;
+    let bytes = read_file(open(path)?, limit)?;
     text(bytes, limit)
 }
 
@@ -96,7 +88,19 @@ pub fn open(path: &Path) -> Result<std::fs::File, InputError> {
 
 /// At most `limit + 1` bytes: one more than allowed says the input is too large.
 pub fn read_bounded(from: impl Read, limit: u64) -> std::io::Result<Vec<u8>> {
-    let mut bytes = Vec::new();
+    read_into(from, limit, Vec::new())
+}
+
+/// [`read_bounded`] of an opened file, its buffer sized once from the file's length: grown by
+/// doubling, a 15 MB template cost a tenth of its import in reallocation, copying and page
+/// faults.
+fn read_file(file: std::fs::File, limit: u64) -> Result<Vec<u8>, InputError> {
+    let expected = file.metadata().map_or(0, |m| m.len()).min(limit);
+    let room = usize::try_from(expected).unwrap_or(0).saturating_add(1);
+    read_into(file, limit, Vec::with_capacity(room)).map_err(InputError::Unreadable)
+}
+
+fn read_into(from: impl Read, limit: u64, mut bytes: Vec<u8>) -> std::io::Result<Vec<u8>> {
     from.take(limit.saturating_add(1)).read_to_end(&mut bytes)?;
     Ok(bytes)
 }
