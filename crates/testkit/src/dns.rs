@@ -56,7 +56,12 @@ pub async fn ask(
 
 /// Sends raw bytes over UDP; the reply, or `None` after [`TIMEOUT`].
 pub async fn udp_raw(server: SocketAddr, bytes: &[u8]) -> Option<Vec<u8>> {
-    let sock = UdpSocket::bind("127.0.0.1:0").await.ok()?;
+    let local = if server.is_ipv4() {
+        "127.0.0.1:0"
+    } else {
+        "[::1]:0"
+    };
+    let sock = UdpSocket::bind(local).await.ok()?;
     sock.send_to(bytes, server).await.ok()?;
     let mut buf = vec![0u8; 65_535];
     let (n, _) = timeout(TIMEOUT, sock.recv_from(&mut buf))

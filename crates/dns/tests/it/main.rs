@@ -592,6 +592,91 @@ async fn repeated_udp_questions_keep_their_ids_and_follow_updates() {
     }
 }
 
+/// Many clients each sending several queries at once, over IPv4 and IPv6: the loops take
+/// several datagrams per receive and give several replies per send, and every reply must still
+/// reach the client that asked, with its id, answering its question (a reply sent to the wrong
+/// peer, or a kept reply without its id patched, would show here).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_from_many_clients_gets_each_its_own_answers() {
+    let t = topology(true, "alias", "");
+    let config = ResolverConfig {
+        listen: vec![
+            ("internet".to_owned(), "127.0.0.1:0".parse().expect("v4")),
+            (VPC.to_owned(), "[::1]:0".parse().expect("v6")),
+        ],
+        ..Default::default()
+    };
+    let r = Resolver::start(&t, config).await.expect("resolver starts");
+    let questions = [
+        (API, RecordType::A),
+        (API, RecordType::AAAA),
+        ("api.example.com", RecordType::A),
+        ("nothing.example.invalid", RecordType::A),
+    ];
+    let decode = |b: &[u8]| hickory_proto::op::Message::from_vec(b).expect("decodes");
+    for server in [r.addr_of("internet"), r.addr_of(VPC)].map(|a| a.expect("listening")) {
+        // What each question gets when asked alone.
+        let mut alone = Vec::new();
+        for (name, rtype) in questions {
+            let m = ask(server, name, rtype, Transport::Udp).await;
+            alone.push((m.metadata.response_code, addresses(&m)));
+        }
+        let local: SocketAddr = if server.is_ipv4() {
+            "127.0.0.1:0".parse().expect("v4")
+        } else {
+            "[::1]:0".parse().expect("v6")
+        };
+        let mut clients = Vec::new();
+        for c in 0..24u16 {
+            let sock = tokio::net::UdpSocket::bind(local).await.expect("binds");
+            // Every question, twice (the second time from the loops' kept replies), with ids
+            // of this client's own.
+            for k in 0..(2 * questions.len() as u16) {
+                let (name, rtype) = questions[usize::from(k) % questions.len()];
+                let mut q = query_bytes(name, rtype, false);
+                q[..2].copy_from_slice(&(c * 100 + k).to_be_bytes());
+                sock.send_to(&q, server).await.expect("sends");
+            }
+            clients.push(sock);
+        }
+        for (c, sock) in clients.iter().enumerate() {
+            let mut seen = Vec::new();
+            let mut buf = vec![0u8; 65_535];
+            for _ in 0..2 * questions.len() {
+                let (n, from) = tokio::time::timeout(
+                    std::time::Duration::from_secs(5),
+                    sock.recv_from(&mut buf),
+                )
+                .await
+                .unwrap_or_else(|_| panic!("client {c} of {server}: a reply missing"))
+                .expect("receives");
+                assert_eq!(from, server);
+                let m = decode(&buf[..n]);
+                let id = m.metadata.id;
+                assert_eq!(
+                    usize::from(id) / 100,
+                    c,
+                    "client {c} got another client's reply"
+                );
+                let k = usize::from(id % 100);
+                let (name, rtype) = questions[k % questions.len()];
+                let q = &m.queries[0];
+                assert_eq!(q.name().to_ascii().trim_end_matches('.'), name);
+                assert_eq!(q.query_type(), rtype);
+                assert_eq!(
+                    (m.metadata.response_code, addresses(&m)),
+                    alone[k % questions.len()],
+                    "{name} {rtype} in a burst"
+                );
+                seen.push(id);
+            }
+            seen.sort_unstable();
+            let c = c as u16;
+            assert_eq!(seen, (0..8).map(|k| c * 100 + k).collect::<Vec<_>>());
+        }
+    }
+}
+
 /// A second resolver asking for a port in use is refused (the loops of the first share one
 /// socket; SO_REUSEPORT twins were tried and measured worse, see BENCHMARKS.md).
 #[tokio::test]
