@@ -94,7 +94,7 @@ if lab:
 p = by("probe", "one-request")
 if p:
     pm, cm = med(r["ms"] for r in p["probe"]), med(r["ms"] for r in p["curl"])
-    print(f"## probe vs curl\n\none request to the local gateway (mTLS + key), process wall time, median of {len(p['probe'])}: parallax probe {pm} ms, curl {cm} ms, ratio {pm / max(cm, 1e-9):.2f}\n")
+    print(f"## probe vs curl\n\none request to the local gateway (mTLS + key), process wall time, median of {len(p['probe'])}: parallax probe {pm:.2f} ms, curl {cm:.2f} ms, ratio {pm / max(cm, 1e-9):.2f}\n")
 
 collect = defaultdict(list)
 for r in rows:
