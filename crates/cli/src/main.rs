@@ -123,8 +123,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     eprintln!("Warning: {line}");
                 }
             };
-            // One request: a runtime on this thread, no worker threads to start (a tenth of a
-            // probe's time was making them).
+            // One request: a runtime on this thread, no worker threads to start (6.36 -> 4.86 ms
+            // of CPU per probe, alternating builds; BENCHMARKS.md).
             let report =
                 single_thread_runtime()?.block_on(parallax_probe::report::probe_with_retry(
                     &opts,
