@@ -10,44 +10,106 @@ use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use parallax_model::FrontDoor;
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::sync::{Semaphore, watch};
 
 use crate::context::{Activity, Conn, Shared};
 use crate::response::handle;
+use crate::spread::{Handed, Place, Spread};
 use crate::tls::{Chosen, describe};
 use parallax_rules::decision::ClientCert;
 
+/// One worker's share of a door when the gateway runs workers: which worker it is, the door's
+/// spread over them, and the connections other workers hand it.
+pub(crate) struct Share {
+    pub(crate) worker: usize,
+    pub(crate) spread: Arc<Spread>,
+    pub(crate) inbox: UnboundedReceiver<Handed>,
+}
+
+/// A door's listener as one accept loop runs it.
+pub(crate) struct Entrance {
+    pub(crate) listener: TcpListener,
+    pub(crate) name: String,
+    pub(crate) door: FrontDoor,
+    /// The door's connection limit, shared by every worker's loop.
+    pub(crate) permits: Arc<Semaphore>,
+    /// Without workers, `None`.
+    pub(crate) share: Option<Share>,
+}
+
 pub(crate) async fn accept_loop(
-    listener: TcpListener,
-    name: String,
-    door: FrontDoor,
+    entrance: Entrance,
     shared: Arc<Shared>,
-    permits: Arc<Semaphore>,
     mut stop: watch::Receiver<bool>,
     grace: Duration,
 ) {
+    let Entrance {
+        listener,
+        name,
+        door,
+        permits,
+        mut share,
+    } = entrance;
     let mut conns = tokio::task::JoinSet::new();
     let door = Arc::new((name, door));
-    loop {
-        let permit = tokio::select! {
-            p = permits.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
-            _ = stop.changed() => break,
-        };
-        let (tcp, peer) = tokio::select! {
-            r = listener.accept() => match r {
-                Ok(x) => x,
+    // A permit first, then a connection: at the door's limit new connections wait in the
+    // listener's backlog.
+    let accept = async |permits: &Arc<Semaphore>| {
+        let permit = permits.clone().acquire_owned().await.ok()?;
+        loop {
+            match listener.accept().await {
+                Ok((tcp, peer)) => return Some((tcp, peer, permit)),
                 Err(e) => {
                     tracing::debug!(error = %e, "accept failed");
                     tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
                 }
-            },
+            }
+        }
+    };
+    loop {
+        let handed = async {
+            match share.as_mut() {
+                Some(s) => s.inbox.recv().await,
+                None => std::future::pending().await,
+            }
+        };
+        let (tcp, peer, permit, serving) = tokio::select! {
             _ = stop.changed() => break,
+            h = handed => {
+                // Never closed while this worker holds the spread that holds its sender.
+                let Some(h) = h else { break };
+                match TcpStream::from_std(h.tcp) {
+                    Ok(tcp) => (tcp, h.peer, h.permit, Some(h.serving)),
+                    Err(e) => {
+                        tracing::debug!(error = %e, peer = %h.peer, "a handed connection could not join this worker");
+                        continue;
+                    }
+                }
+            }
+            a = accept(&permits) => {
+                let Some((tcp, peer, permit)) = a else { break };
+                match share.as_ref().map(|s| (s, s.spread.place(s.worker))) {
+                    None => (tcp, peer, permit, None),
+                    Some((_, Place::Here(serving))) => (tcp, peer, permit, Some(serving)),
+                    Some((s, Place::There(w, serving))) => {
+                        // Out of this worker's reactor and into the other's (if that worker
+                        // has stopped, the connection is closed).
+                        match tcp.into_std() {
+                            Ok(tcp) => {
+                                let _ = s.spread.hand(w, Handed { tcp, peer, permit, serving });
+                            }
+                            Err(e) => tracing::debug!(error = %e, %peer, "a connection could not leave this worker"),
+                        }
+                        continue;
+                    }
+                }
+            }
         };
         let (shared, door, stop) = (shared.clone(), door.clone(), stop.clone());
         conns.spawn(async move {
             connection(tcp, peer, door, shared, stop).await;
-            drop(permit);
+            drop((permit, serving));
         });
         while conns.try_join_next().is_some() {}
     }

@@ -8,6 +8,8 @@
 //! - [`proxyproto`]: the PROXY protocol header (v1, v2) read before TLS.
 //! - [`server`]: the gateway's configuration, start, reconfiguration and shutdown.
 //! - [`front_door`]: the accept loop and one connection's life, with its timeouts.
+//! - `spread`: a door's connections spread evenly over the workers (a worker that accepts one
+//!   while another serves fewer hands it over before its handshake).
 //! - [`response`]: one request's response: decision, integration, headers, the body wrapper.
 //! - [`access_log`]: the JSON access log and its bounded queue.
 //! - [`onprem`]: a stand-in on-prem upstream that wants the gateway's client certificate.
@@ -48,6 +50,7 @@ mod request_id;
 pub mod response;
 pub mod server;
 mod sigv4;
+mod spread;
 pub mod tls;
 pub mod usage_store;
 pub mod websocket;

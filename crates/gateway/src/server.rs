@@ -23,8 +23,9 @@ use parallax_rules::usage_plan::{MemoryStore, RetainingStore, UsageStore};
 pub use crate::access_log::{ACCESS_LOG_QUEUE, AccessLog, MemoryLog, StderrLog};
 pub use crate::context::MAX_BODY;
 use crate::context::{Shared, Snapshot};
-use crate::front_door::accept_loop;
+use crate::front_door::{Entrance, Share, accept_loop};
 pub use crate::request_id::uuid4;
+use crate::spread::Spread;
 
 /// How the gateway runs.
 #[derive(Clone)]
@@ -59,10 +60,11 @@ pub struct GatewayConfig {
     /// HTTP/2's limits per connection.
     pub http2: Http2Limits,
     /// Worker threads, each with a runtime of its own and its own listener on every door
-    /// (`SO_REUSEPORT`: the kernel spreads new connections over them), serving its connections
-    /// and its upstream connections without handing them to another thread (nginx's worker
-    /// model). 0: everything runs on the runtime that starts the gateway. At most
-    /// [`MAX_WORKERS`].
+    /// (`SO_REUSEPORT`), serving its connections and its upstream connections without handing
+    /// them to another thread (nginx's worker model). The kernel picks a new connection's
+    /// listener by a hash, so a worker that accepts one while another serves fewer hands it
+    /// over once, before its handshake (see [`Gateway::worker_connections`]). 0: everything
+    /// runs on the runtime that starts the gateway. At most [`MAX_WORKERS`].
     pub workers: usize,
 }
 
@@ -200,6 +202,8 @@ pub struct Gateway {
     shared_store: Option<Arc<dyn UsageStore + Send + Sync>>,
     /// Otherwise: in-memory counters that a reload keeps.
     retained: Arc<RetainingStore>,
+    /// Each door's spread of connections over the workers (none without workers).
+    spreads: Vec<(String, Arc<Spread>)>,
 }
 
 impl std::fmt::Debug for Gateway {
@@ -300,17 +304,22 @@ impl Gateway {
             doors_bound.push((name, door, listeners, permits));
         }
         let mut tasks = Vec::new();
+        let mut spreads = Vec::new();
         if workers == 0 {
             for (name, door, mut listeners, permits) in doors_bound {
                 let Some(listener) = listeners.pop() else {
                     continue;
                 };
-                tasks.push(tokio::spawn(accept_loop(
+                let entrance = Entrance {
                     listener,
                     name,
                     door,
-                    shared.clone(),
                     permits,
+                    share: None,
+                };
+                tasks.push(tokio::spawn(accept_loop(
+                    entrance,
+                    shared.clone(),
                     stopped.clone(),
                     config.grace,
                 )));
@@ -320,14 +329,21 @@ impl Gateway {
             // into its own.
             let mut per_worker: Vec<Vec<_>> = (0..workers).map(|_| Vec::new()).collect();
             for (name, door, listeners, permits) in doors_bound {
-                for (w, l) in listeners.into_iter().enumerate() {
+                let (spread, inboxes) = Spread::new(workers);
+                spreads.push((name.clone(), spread.clone()));
+                for ((w, l), inbox) in listeners.into_iter().enumerate().zip(inboxes) {
                     let addr = l
                         .local_addr()
                         .unwrap_or(SocketAddr::from(([0, 0, 0, 0], 0)));
                     let std = l
                         .into_std()
                         .map_err(|error| GatewayError::Bind { addr, error })?;
-                    per_worker[w].push((name.clone(), door.clone(), std, permits.clone()));
+                    let share = Share {
+                        worker: w,
+                        spread: spread.clone(),
+                        inbox,
+                    };
+                    per_worker[w].push((name.clone(), door.clone(), std, permits.clone(), share));
                 }
             }
             for (w, doors) in per_worker.into_iter().enumerate() {
@@ -343,15 +359,19 @@ impl Gateway {
                         WORKER.with(|c| c.set(w + 1));
                         runtime.block_on(async move {
                             let mut loops = tokio::task::JoinSet::new();
-                            for (name, door, std, permits) in doors {
+                            for (name, door, std, permits, share) in doors {
                                 match TcpListener::from_std(std) {
-                                    Ok(l) => {
-                                        loops.spawn(accept_loop(
-                                            l,
+                                    Ok(listener) => {
+                                        let entrance = Entrance {
+                                            listener,
                                             name,
                                             door,
-                                            shared.clone(),
                                             permits,
+                                            share: Some(share),
+                                        };
+                                        loops.spawn(accept_loop(
+                                            entrance,
+                                            shared.clone(),
                                             stopped.clone(),
                                             grace,
                                         ));
@@ -383,6 +403,7 @@ impl Gateway {
             routes,
             shared_store,
             retained,
+            spreads,
         })
     }
 
@@ -397,6 +418,15 @@ impl Gateway {
             .iter()
             .find(|l| l.door == door)
             .map(|l| l.addr)
+    }
+
+    /// The connections each worker serves on a door now, worker by worker (`None` for a door
+    /// not bound, or a gateway without workers).
+    pub fn worker_connections(&self, door: &str) -> Option<Vec<usize>> {
+        self.spreads
+            .iter()
+            .find(|(d, _)| d == door)
+            .map(|(_, s)| s.counts())
     }
 
     /// The CA clients must trust to call the gateway (PEM).

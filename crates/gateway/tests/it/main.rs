@@ -841,6 +841,70 @@ async fn worker_threads_serve_every_door_and_stop_gracefully() {
     stop_with_a_request_in_flight(lab).await;
 }
 
+/// Issue 31: the kernel gives a new connection to one worker's listener by a hash of its ports,
+/// not by load; the workers still serve equal shares. Twelve connections, one after another,
+/// over three workers: after each, the shares differ by at most one; then every one of them,
+/// handed over or not, completes a TLS handshake and gets its answer; closed, they are no
+/// longer counted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_are_spread_evenly_over_the_workers() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let lab = Lab::start_workers(Duration::ZERO, 2_000, true, 3).await;
+    let door = lab.door("regional");
+    let counts = || lab.gw.worker_connections("regional").expect("workers");
+    // Accepted by a worker some time after the client's connect returns.
+    let settled = |n: usize| async move {
+        for _ in 0..500 {
+            let c = counts();
+            if c.iter().sum::<usize>() == n {
+                return c;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("{n} connections never all counted: {:?}", counts());
+    };
+    assert_eq!(lab.gw.worker_connections("nowhere"), None);
+    let mut held = Vec::new();
+    for n in 1..=12 {
+        held.push(tokio::net::TcpStream::connect(door).await.expect("connect"));
+        let c = settled(n).await;
+        let (lo, hi) = (c.iter().min(), c.iter().max());
+        assert!(
+            hi.zip(lo).is_some_and(|(h, l)| h - l <= 1),
+            "after {n} connections: {c:?}"
+        );
+    }
+    let tls = tls_connector(&lab.ca);
+    let mut answered = 0;
+    for tcp in held {
+        let mut s = tls
+            .connect(
+                rustls::pki_types::ServerName::try_from(REGIONAL).expect("name"),
+                tcp,
+            )
+            .await
+            .expect("handshake");
+        let req = format!(
+            "GET /prod/keyed HTTP/1.1\r\nHost: {REGIONAL}\r\nx-api-key: {KEY}\r\nConnection: close\r\n\r\n"
+        );
+        s.write_all(req.as_bytes()).await.expect("request");
+        let mut reply = Vec::new();
+        tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut reply))
+            .await
+            .expect("answered in time")
+            .expect("read");
+        assert!(
+            reply.starts_with(b"HTTP/1.1 200 "),
+            "{}",
+            String::from_utf8_lossy(&reply)
+        );
+        answered += 1;
+    }
+    assert_eq!(answered, 12);
+    settled(0).await;
+    lab.gw.shutdown().await;
+}
+
 /// A scratch directory removed when dropped.
 struct TempDir(std::path::PathBuf);
 
