@@ -4,6 +4,7 @@
 //! long and short (`!Ref`) form; Parameters with defaults; Conditions; Mappings. Whatever
 //! depends on a parameter without a default, another stack, or a nested stack is unknown.
 //!
+//! - `foreach`: `Fn::ForEach` loops (the `AWS::LanguageExtensions` transform), expanded first.
 //! - `intrinsics`: values and their evaluation.
 //! - `sam`: API types and resource policies of API Gateway and SAM resources.
 
@@ -13,8 +14,9 @@ use crate::imported::{
     Api, ApiKind, AuthKind, Cname, Domain, Endpoint, Imported, KeyMethod, Loc, Ref, UsagePlan, Vpc,
     Zone,
 };
-use crate::source::Node;
+use crate::source::{Kind, Node};
 
+mod foreach;
 mod intrinsics;
 mod openapi;
 mod sam;
@@ -40,8 +42,39 @@ pub fn import_with(root: &Node, file: &str, max_bytes: u64) -> Imported {
     import_sized(root, file, max_bytes, SIDE_BY_SIDE_FROM)
 }
 
-/// [`import_with`], sharing the work with a second thread from `side_from` resources.
+/// [`import_with`], sharing the work with a second thread from `side_from` resources; a
+/// template's `Fn::ForEach` loops are expanded first.
 fn import_sized(root: &Node, file: &str, max_bytes: u64, side_from: usize) -> Imported {
+    if !foreach::has_loops(root) {
+        return import_expanded(root, file, max_bytes, side_from);
+    }
+    let loc = |line: u32, name: &str| Loc {
+        file: file.to_owned(),
+        line: line.max(1),
+        resource: format!("Fn::ForEach::{name}"),
+    };
+    match foreach::expand(root) {
+        Ok(x) => {
+            let mut out = import_expanded(&x.root, file, max_bytes, side_from);
+            for (line, name, why) in x.unknown {
+                out.unknowns.push((
+                    loc(line, &name),
+                    format!(
+                        "the loop's collection is not known from the template alone ({why}): what it makes is not read"
+                    ),
+                ));
+            }
+            out
+        }
+        Err((line, name, why)) => {
+            let mut out = Imported::default();
+            out.errors.push((loc(line, &name), why.to_string()));
+            out
+        }
+    }
+}
+
+fn import_expanded(root: &Node, file: &str, max_bytes: u64, side_from: usize) -> Imported {
     let mut out = Imported::default();
     let Some(resources) = root.get("Resources") else {
         out.errors.push((
@@ -147,6 +180,10 @@ fn import_sized(root: &Node, file: &str, max_bytes: u64, side_from: usize) -> Im
     }
     r.finish()
 }
+
+/// A resource whose Type is one of Rain's modules.
+const RAIN_MODULE: &str = "`Type: !Rain::Module` is a Rain module, which CloudFormation does not \
+     read: analyze what `rain pkg` makes of the template";
 
 /// How many resources a template has before its work is shared with a second thread.
 const SIDE_BY_SIDE_FROM: usize = 10_000;
@@ -276,11 +313,30 @@ impl Reader<'_, '_> {
                 )),
             }
         }
-        let Some(ty) = node.get("Type").and_then(Node::as_str) else {
-            self.out
-                .errors
-                .push((l, "a resource without a Type".to_owned()));
-            return;
+        let ty = match node.get("Type").map(|t| &t.kind) {
+            Some(Kind::Str(ty)) => ty.as_str(),
+            // Rain's modules (`Type: !Rain::Module path`, in JSON `{"Rain::Module": path}`) are
+            // expanded by `rain pkg`, not by CloudFormation.
+            Some(Kind::Tag(tag, _)) if tag.trim_start_matches('!') == "Rain::Module" => {
+                self.out.errors.push((l, RAIN_MODULE.to_owned()));
+                return;
+            }
+            Some(Kind::Map(m)) if matches!(m.as_slice(), [(k, _)] if k == "Rain::Module") => {
+                self.out.errors.push((l, RAIN_MODULE.to_owned()));
+                return;
+            }
+            Some(_) => {
+                self.out
+                    .errors
+                    .push((l, "the resource's Type is not a string".to_owned()));
+                return;
+            }
+            None => {
+                self.out
+                    .errors
+                    .push((l, "a resource without a Type".to_owned()));
+                return;
+            }
         };
         let props = node
             .get("Properties")
