@@ -3,6 +3,7 @@
 
 use saphyr::{MarkedYaml, Scalar, YamlData};
 
+mod flow_indent;
 mod split;
 
 /// What a node holds.
@@ -117,14 +118,23 @@ pub fn parse_with_duplicates(
         line: u32::try_from(e.marker().line()).unwrap_or(0),
         message: e.info().to_owned(),
     };
-    let mut loader: saphyr::YamlLoader<'_, MarkedYaml<'_>> = saphyr::YamlLoader::default();
-    loader.allow_duplicate_keys(true);
-    let mut parser = saphyr_parser::Parser::new_from_str(text);
-    parser.load(&mut loader, true).map_err(scan)?;
-    if let Some(e) = loader.error() {
-        return Err(scan(e.clone()));
-    }
-    let docs = loader.into_documents();
+    // Refused as written: again with multi-line flow collections indented past their keys, as
+    // PyYAML and SnakeYAML take them (`flow_indent`); if that fails too, its error is the one
+    // those parsers would also stop at.
+    let lenient;
+    let (text, docs) = match load(text) {
+        Ok(docs) => (text, docs),
+        Err(e) => match flow_indent::reindent(text) {
+            Some(t) => {
+                lenient = t;
+                match load(&lenient) {
+                    Ok(docs) => (lenient.as_str(), docs),
+                    Err(e) => return Err(scan(e)),
+                }
+            }
+            None => return Err(scan(e)),
+        },
+    };
     let duplicates = yaml_duplicates(text);
     let Some(doc) = docs.first() else {
         return Err(ParseError {
@@ -134,6 +144,18 @@ pub fn parse_with_duplicates(
         });
     };
     Ok((convert(doc, 0), duplicates))
+}
+
+/// The documents of a YAML text.
+fn load(text: &str) -> Result<Vec<MarkedYaml<'_>>, saphyr::ScanError> {
+    let mut loader: saphyr::YamlLoader<'_, MarkedYaml<'_>> = saphyr::YamlLoader::default();
+    loader.allow_duplicate_keys(true);
+    let mut parser = saphyr_parser::Parser::new_from_str(text);
+    parser.load(&mut loader, true)?;
+    match loader.error() {
+        Some(e) => Err(e.clone()),
+        None => Ok(loader.into_documents()),
+    }
 }
 
 /// The keys given twice in a mapping of the first YAML document, from the parser's events.
