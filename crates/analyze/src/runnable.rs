@@ -75,6 +75,12 @@ pub enum Assumption {
         /// The API.
         api: String,
     },
+    /// A custom domain whose name is not known statically (a parameter without a default) is
+    /// left out: calls are made by name.
+    DomainNameUnknown {
+        /// The domain's resource.
+        domain: String,
+    },
     /// An API whose resource policy is set but not known statically is left out.
     PolicyUnknown {
         /// The API.
@@ -123,6 +129,10 @@ impl std::fmt::Display for Assumption {
             Assumption::ApiTypeUnknown { api } => {
                 write!(f, "{api}: its endpoint type is not known statically; left out")
             }
+            Assumption::DomainNameUnknown { domain } => write!(
+                f,
+                "{domain}: the custom domain's name is not known statically; left out"
+            ),
             Assumption::PolicyUnknown { api } => write!(
                 f,
                 "{api}: its resource policy is not known statically (known only after apply, or unresolved); left out"
@@ -499,6 +509,11 @@ impl<'m> Builder<'m> {
         for d in &m.domains {
             let (Some(name), Some(kind)) = (d.name.as_deref().and_then(|n| n.parse().ok()), d.kind)
             else {
+                if d.name.is_none() {
+                    self.notes.push(Assumption::DomainNameUnknown {
+                        domain: d.key.clone(),
+                    });
+                }
                 continue;
             };
             let private = kind == ApiKind::Private;

@@ -144,6 +144,7 @@ fn import_expanded(root: &Node, file: &str, max_bytes: u64, side_from: usize) ->
         mappings: Vec::new(),
         access: Vec::new(),
         implicit: Vec::new(),
+        unnamed_domains: Vec::new(),
     };
     let mut r = reader(out, false);
     // Room for the lists that grow to the template's size, counted in one pass.
@@ -262,6 +263,9 @@ struct Reader<'a, 's> {
     /// Access associations of private custom domain names: (domain, endpoint, where).
     access: Vec<(V, Ref, Loc)>,
     implicit: Vec<Implicit>,
+    /// Custom domains whose name the template does not give (a parameter without a default):
+    /// their key and that unknown value, which a mapping naming the same value points at.
+    unnamed_domains: Vec<(String, V)>,
 }
 
 fn to_ref(v: &V) -> Ref {
@@ -712,6 +716,9 @@ impl Reader<'_, '_> {
                 .push((r.loc.clone(), format!("Policy: {why}")));
         }
         let security = self.security(&r, None);
+        if let Some(name @ V::Unknown(_)) = r.prop("DomainName") {
+            self.unnamed_domains.push((r.key.clone(), name));
+        }
         self.out.domains.push(Domain {
             key: r.key.clone(),
             name: r
@@ -1181,6 +1188,7 @@ impl Reader<'_, '_> {
             mappings,
             access,
             implicit,
+            unnamed_domains,
             ..
         } = other;
         for l in learned.into_iter().flatten() {
@@ -1204,6 +1212,7 @@ impl Reader<'_, '_> {
         self.out.append(out);
         self.mappings.extend(mappings);
         self.access.extend(access);
+        self.unnamed_domains.extend(unnamed_domains);
         for i in implicit {
             if !self.implicit.iter().any(|j| j.key == i.key) {
                 self.implicit.push(i);
@@ -1231,35 +1240,41 @@ impl Reader<'_, '_> {
                 self.serverless_api(r);
             }
         }
-        // A domain named by `Ref`, `GetAtt D.DomainNameArn`, or its name.
+        // A domain named by `Ref`, `GetAtt D.DomainNameArn`, or its name, known or not: a
+        // mapping's `Ref DomainNameParameter` is the domain whose name is that same parameter.
+        let unnamed = std::mem::take(&mut self.unnamed_domains);
         let names = |x: &Domain, domain: &V| match domain {
             V::Res(k) | V::Attr(k, _) => &x.key == k,
             V::Str(s) => x.name.as_deref() == Some(s),
+            V::Unknown(_) => unnamed.iter().any(|(k, v)| *k == x.key && v == domain),
             _ => false,
+        };
+        let not_here = |domain: &V| match domain {
+            V::Unknown(why) => format!(
+                "a domain whose name is not known ({why}) and is not the name of a domain of this template"
+            ),
+            _ => format!(
+                "the domain {}, which is not in this template",
+                domain.text()
+            ),
         };
         for (domain, endpoint, l) in std::mem::take(&mut self.access) {
             match self.out.domains.iter_mut().find(|x| names(x, &domain)) {
                 Some(d) => d.access.push(endpoint),
-                None => self.out.unknowns.push((
-                    l,
-                    format!(
-                        "an access association of the domain {}, which is not in this template",
-                        domain.text()
-                    ),
-                )),
+                None => self
+                    .out
+                    .unknowns
+                    .push((l, format!("an access association of {}", not_here(&domain)))),
             }
         }
         for (domain, api, l) in std::mem::take(&mut self.mappings) {
             let target = self.out.domains.iter_mut().find(|x| names(x, &domain));
             match target {
                 Some(d) => d.apis.push(api),
-                None => self.out.unknowns.push((
-                    l,
-                    format!(
-                        "maps to the domain {}, which is not in this template",
-                        domain.text()
-                    ),
-                )),
+                None => self
+                    .out
+                    .unknowns
+                    .push((l, format!("maps to {}", not_here(&domain)))),
             }
         }
         self.out
@@ -1534,6 +1549,46 @@ mod tests {
             Some(1),
             "{}",
             two["domains"]
+        );
+    }
+
+    /// API Gateway's `Ref` of a domain is its name, so templates whose domain name is a
+    /// parameter map it by that parameter (aws-samples/serverless-patterns
+    /// apigw-custom-domain-regional): with no default, the mapping still belongs to the domain
+    /// named by the same parameter, and not to one named by another.
+    #[test]
+    fn a_mapping_by_the_domains_name_parameter_belongs_to_that_domain() {
+        let text = "Parameters:
+  DomainName: {Type: String}
+  OtherName: {Type: String}
+Resources:
+  Api:
+    Type: AWS::ApiGateway::RestApi
+    Properties: {Name: orders, EndpointConfiguration: {Types: [REGIONAL]}}
+  Mapping:
+    Type: AWS::ApiGateway::BasePathMapping
+    Properties: {DomainName: !Ref DomainName, RestApiId: !Ref Api}
+  Stray:
+    Type: AWS::ApiGateway::BasePathMapping
+    Properties: {DomainName: !Ref OtherName, RestApiId: !Ref Api}
+  Domain:
+    Type: AWS::ApiGateway::DomainName
+    Properties: {DomainName: !Ref DomainName, EndpointConfiguration: {Types: [REGIONAL]}}
+";
+        let root = crate::source::parse(text, "t.yaml").expect("YAML");
+        let m = import(&root, "t.yaml");
+        assert_eq!(m.domains.len(), 1);
+        assert_eq!(m.domains[0].apis, vec![Ref::Key("Api".to_owned())]);
+        let stray: Vec<_> = m
+            .unknowns
+            .iter()
+            .filter(|(l, _)| l.resource == "Stray")
+            .collect();
+        assert_eq!(stray.len(), 1, "{:?}", m.unknowns);
+        assert!(
+            stray[0].1.contains("parameter OtherName has no default") && !stray[0].1.contains("${"),
+            "{}",
+            stray[0].1
         );
     }
 }
