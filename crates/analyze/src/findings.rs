@@ -103,7 +103,7 @@ pub const RULES: [Rule; 13] = [
         id: "PX007",
         name: "source-vpc-condition-on-public-api",
         summary: "a public API whose resource policy refuses every call from the internet (evaluated as IAM does: a condition on a key the call lacks is false, a negated one true)",
-        help: "aws:SourceVpc, aws:SourceVpce and aws:VpcSourceIp exist only for calls through a VPC endpoint, which a public API never receives. Make the API PRIVATE, or condition on aws:SourceIp.",
+        help: "aws:SourceVpc, aws:SourceVpce and aws:VpcSourceIp exist only for calls through a VPC endpoint, which a public API never receives. Make the API PRIVATE, or condition on aws:SourceIp. A date window (aws:CurrentTime) that has passed or not begun refuses every call until its dates move.",
         severity: Severity::Error,
     },
     Rule {
@@ -462,6 +462,12 @@ fn resource_policies(m: &Imported, out: &mut Found) {
                         conditions.join(", ")
                     )
                 };
+                if conditions.is_empty() && allowed_at_other_times(p, a.id.as_deref()) {
+                    let dates: Vec<String> =
+                        policy_times(p).into_iter().map(|(text, _)| text).collect();
+                    out.add(FindingId::Px007, None, format!("{} is {kind} but its resource policy lets calls in only at times its aws:CurrentTime or aws:EpochTime conditions name ({}), and now is not one: every call gets 403 AccessDeniedException", a.name, dates.join(", ")), &a.loc);
+                    continue;
+                }
                 out.add(FindingId::Px007, None, format!("{} is {kind} but its resource policy {why} call from outside a VPC endpoint, whatever its address{keys}: every call gets 403 AccessDeniedException", a.name), &a.loc);
             }
             _ => {}
@@ -1150,6 +1156,56 @@ enum InternetDecision {
 /// inside each `aws:SourceIp` range and addresses outside them all, and each `aws:UserAgent` or
 /// `aws:Referer` value the policy names, and neither.
 fn internet_decision(p: &Value, api_id: Option<&str>) -> InternetDecision {
+    internet_decision_at(p, api_id, parallax_rules::policy::Caller::now())
+}
+
+/// The dates a policy's `aws:CurrentTime` and `aws:EpochTime` conditions name, as written and
+/// in seconds since the epoch.
+fn policy_times(p: &Value) -> Vec<(String, i64)> {
+    let mut out = Vec::new();
+    for s in statements(p) {
+        if let Some(Value::Object(ops)) = s.get("Condition") {
+            for keys in ops.values().filter_map(Value::as_object) {
+                for (name, v) in keys {
+                    let l = name.to_ascii_lowercase();
+                    if l != "aws:currenttime" && l != "aws:epochtime" {
+                        continue;
+                    }
+                    let values = match v {
+                        Value::Array(a) => a.iter().collect(),
+                        one => vec![one],
+                    };
+                    for v in values {
+                        let text = match v {
+                            Value::String(t) => t.clone(),
+                            other => other.to_string(),
+                        };
+                        if let Some(t) = parallax_model::policy::date(&text) {
+                            out.push((text, t));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Whether a policy that refuses every internet caller now lets one in at some other time its
+/// date conditions name (a window that has passed, or not yet begun).
+fn allowed_at_other_times(p: &Value, api_id: Option<&str>) -> bool {
+    policy_times(p).iter().any(|(_, t)| {
+        [t - 1, *t, t + 1].into_iter().any(|at| {
+            matches!(
+                internet_decision_at(p, api_id, at),
+                InternetDecision::Allowed
+            )
+        })
+    })
+}
+
+/// [`internet_decision`] for a call made at `now` (seconds since the epoch).
+fn internet_decision_at(p: &Value, api_id: Option<&str>, now: i64) -> InternetDecision {
     use parallax_model::policy::Origin;
     use parallax_rules::policy::{Caller, Decision, Policy, evaluate};
     let named_principal = statements(p).iter().any(|s| match s.get("Principal") {
@@ -1238,31 +1294,53 @@ fn internet_decision(p: &Value, api_id: Option<&str>) -> InternetDecision {
         l.truncate(32);
     }
     ips.truncate(64);
-    let arn = "arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/prod/GET/";
+    // Stages, methods and paths a caller can name: the policy's own resources (a stage the API
+    // has, `Prod` as SAM templates spell it, with wildcards filled), and one of its own.
+    let mut paths = vec!["prod/GET/".to_owned()];
+    for s in statements(&p) {
+        let resources = match s.get("Resource") {
+            Some(Value::Array(a)) => a.iter().collect(),
+            Some(one) => vec![one],
+            None => Vec::new(),
+        };
+        for r in resources.into_iter().filter_map(Value::as_str) {
+            if let Some(rest) = r.strip_prefix("execute-api:/") {
+                let filled = rest.replace(['*', '?'], "x");
+                if !paths.contains(&filled) {
+                    paths.push(filled);
+                }
+            }
+        }
+    }
+    // Every combination is tried: at most 65,536 callers.
+    paths.truncate((65_536 / (ips.len() * agents.len() * referers.len()).max(1)).max(1));
     let mut seen = None;
-    for ip in &ips {
-        for ua in &agents {
-            for rf in &referers {
-                let caller = Caller {
-                    arn,
-                    api_relative: "prod/GET/",
-                    source_ip: *ip,
-                    source_vpce: None,
-                    source_vpc: None,
-                    user_agent: ua.as_deref(),
-                    referer: rf.as_deref(),
-                    now: Caller::now(),
-                    principal: None,
-                };
-                match evaluate(&policy, &caller) {
-                    Decision::Allow => return InternetDecision::Allowed,
-                    d => {
-                        // One explicit deny among no-allows: the call is still refused; say
-                        // "denies" only when every caller meets an explicit deny.
-                        seen = Some(match seen {
-                            Some(Decision::NoAllow) => Decision::NoAllow,
-                            _ => d,
-                        })
+    for path in &paths {
+        let arn = format!("arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/{path}");
+        for ip in &ips {
+            for ua in &agents {
+                for rf in &referers {
+                    let caller = Caller {
+                        arn: &arn,
+                        api_relative: path,
+                        source_ip: *ip,
+                        source_vpce: None,
+                        source_vpc: None,
+                        user_agent: ua.as_deref(),
+                        referer: rf.as_deref(),
+                        now,
+                        principal: None,
+                    };
+                    match evaluate(&policy, &caller) {
+                        Decision::Allow => return InternetDecision::Allowed,
+                        d => {
+                            // One explicit deny among no-allows: the call is still refused; say
+                            // "denies" only when every caller meets an explicit deny.
+                            seen = Some(match seen {
+                                Some(Decision::NoAllow) => Decision::NoAllow,
+                                _ => d,
+                            })
+                        }
                     }
                 }
             }
@@ -1620,6 +1698,67 @@ mod id_tests {
             internet_decision(&vpc_only, None),
             InternetDecision::Denied(Decision::NoAllow)
         ));
+    }
+
+    /// SAM's stage is `Prod`, and execute-api ARNs match case-sensitively: a policy scoped to
+    /// it lets internet callers in (aws-samples/serverless-patterns apigw-custom-resource-policy
+    /// scopes its statement to `execute-api:/Prod/*/*`). A date window is judged at its dates:
+    /// one that has passed refuses every call now, and the finding names the dates.
+    #[test]
+    fn internet_calls_are_tried_on_the_policys_own_stages_and_dates() {
+        let prod = json!({"Statement":[{"Effect":"Allow","Principal":"*","Action":"execute-api:Invoke",
+            "Resource":"execute-api:/Prod/*/*"}]});
+        assert!(matches!(
+            internet_decision(&prod, None),
+            InternetDecision::Allowed
+        ));
+        let window = |from: &str, to: &str| {
+            json!({"Statement":[{"Effect":"Allow","Principal":"*","Action":"execute-api:Invoke",
+                "Resource":"execute-api:/Prod/*/*","Condition":{
+                    "DateGreaterThan":{"aws:CurrentTime":from},"DateLessThan":{"aws:CurrentTime":to}}}]})
+        };
+        let passed = window("2022-09-01T00:00:00Z", "2022-09-30T23:59:59Z");
+        assert!(matches!(
+            internet_decision(&passed, None),
+            InternetDecision::Denied(_)
+        ));
+        assert!(allowed_at_other_times(&passed, None));
+        let open = window("2022-09-01T00:00:00Z", "2999-01-01T00:00:00Z");
+        assert!(matches!(
+            internet_decision(&open, None),
+            InternetDecision::Allowed
+        ));
+        let vpc_only = json!({"Statement":[{"Effect":"Allow","Principal":"*","Action":"execute-api:Invoke",
+            "Resource":"execute-api:/*","Condition":{"StringEquals":{"aws:SourceVpc":"vpc-1"},
+            "DateGreaterThan":{"aws:CurrentTime":"2022-09-01T00:00:00Z"}}}]});
+        assert!(
+            !allowed_at_other_times(&vpc_only, None),
+            "no time lets an internet call in"
+        );
+        let m = Imported {
+            apis: vec![crate::imported::Api {
+                key: "TempApi".into(),
+                id: None,
+                name: "TempApi".into(),
+                http: false,
+                kind: Some(ApiKind::Edge),
+                policy: Some(passed),
+                policy_unknown: false,
+                vpc_endpoints: Vec::new(),
+                disable_default: None,
+                security: Default::default(),
+                account: None,
+                loc: Default::default(),
+            }],
+            ..Default::default()
+        };
+        let fs = findings(&m);
+        assert_eq!(fs.len(), 1, "{fs:?}");
+        assert!(
+            fs[0].message.contains("2022-09-30T23:59:59Z") && !fs[0].message.contains("VPC"),
+            "{}",
+            fs[0].message
+        );
     }
 
     /// Every rule has its page (`docs/rules/PXnnn.md`) with its name, its severity and the
