@@ -403,6 +403,7 @@ fn endpoints_sharing_a_vpc(
 
 /// PX003 and PX007: resource policies.
 fn resource_policies(m: &Imported, out: &mut Found) {
+    let stages = m.stages_by_api();
     for a in &m.apis {
         let conditions = a.policy.as_ref().map(source_conditions).unwrap_or_default();
         match a.kind {
@@ -449,7 +450,8 @@ fn resource_policies(m: &Imported, out: &mut Found) {
             }
             Some(kind @ (ApiKind::Regional | ApiKind::Edge)) => {
                 let Some(p) = a.policy.as_ref() else { continue };
-                let why = match internet_decision(p, a.id.as_deref()) {
+                let stage = stages.get(a.key.as_str()).copied().unwrap_or("prod");
+                let why = match internet_decision(p, a.id.as_deref(), stage) {
                     InternetDecision::Denied(Decision::ExplicitDeny) => "denies every",
                     InternetDecision::Denied(_) => "allows no",
                     InternetDecision::Allowed | InternetDecision::NotJudged => continue,
@@ -462,7 +464,7 @@ fn resource_policies(m: &Imported, out: &mut Found) {
                         conditions.join(", ")
                     )
                 };
-                if conditions.is_empty() && allowed_at_other_times(p, a.id.as_deref()) {
+                if conditions.is_empty() && allowed_at_other_times(p, a.id.as_deref(), stage) {
                     let dates: Vec<String> =
                         policy_times(p).into_iter().map(|(text, _)| text).collect();
                     out.add(FindingId::Px007, None, format!("{} is {kind} but its resource policy lets calls in only at times its aws:CurrentTime or aws:EpochTime conditions name ({}), and now is not one: every call gets 403 AccessDeniedException", a.name, dates.join(", ")), &a.loc);
@@ -785,6 +787,7 @@ fn endpoint_policy_blocks(m: &Imported, push: &mut dyn FnMut(String, &Loc)) {
     use parallax_rules::policy::{Caller, Decision, Policy, evaluate};
     let region = m.region.as_deref().unwrap_or("us-east-1");
     let account = m.account.as_deref().unwrap_or("123456789012");
+    let stages = m.stages_by_api();
     for e in m
         .endpoints
         .iter()
@@ -811,13 +814,16 @@ fn endpoint_policy_blocks(m: &Imported, push: &mut dyn FnMut(String, &Loc)) {
             let api_id =
                 a.id.clone()
                     .unwrap_or_else(|| parallax_model::topology::stable_token(&a.key, 10));
-            let relative = "prod/GET/";
+            let relative = format!(
+                "{}/GET/",
+                stages.get(a.key.as_str()).copied().unwrap_or("prod")
+            );
             // The API's own account (inputs of several accounts), else the inputs' one.
             let account = a.account.as_deref().unwrap_or(account);
             let arn = format!("arn:aws:execute-api:{region}:{account}:{api_id}/{relative}");
             let caller = Caller {
                 arn: &arn,
-                api_relative: relative,
+                api_relative: &relative,
                 source_ip: std::net::IpAddr::from([10, 0, 0, 10]),
                 source_vpce: Some(&vpce_id),
                 source_vpc: None,
@@ -1155,8 +1161,8 @@ enum InternetDecision {
 /// operators"). Every distinct answer the policy's own values can give is tried: an address
 /// inside each `aws:SourceIp` range and addresses outside them all, and each `aws:UserAgent` or
 /// `aws:Referer` value the policy names, and neither.
-fn internet_decision(p: &Value, api_id: Option<&str>) -> InternetDecision {
-    internet_decision_at(p, api_id, parallax_rules::policy::Caller::now())
+fn internet_decision(p: &Value, api_id: Option<&str>, stage: &str) -> InternetDecision {
+    internet_decision_at(p, api_id, stage, parallax_rules::policy::Caller::now())
 }
 
 /// The dates a policy's `aws:CurrentTime` and `aws:EpochTime` conditions name, as written and
@@ -1193,11 +1199,11 @@ fn policy_times(p: &Value) -> Vec<(String, i64)> {
 
 /// Whether a policy that refuses every internet caller now lets one in at some other time its
 /// date conditions name (a window that has passed, or not yet begun).
-fn allowed_at_other_times(p: &Value, api_id: Option<&str>) -> bool {
+fn allowed_at_other_times(p: &Value, api_id: Option<&str>, stage: &str) -> bool {
     policy_times(p).iter().any(|(_, t)| {
         [t - 1, *t, t + 1].into_iter().any(|at| {
             matches!(
-                internet_decision_at(p, api_id, at),
+                internet_decision_at(p, api_id, stage, at),
                 InternetDecision::Allowed
             )
         })
@@ -1205,7 +1211,12 @@ fn allowed_at_other_times(p: &Value, api_id: Option<&str>) -> bool {
 }
 
 /// [`internet_decision`] for a call made at `now` (seconds since the epoch).
-fn internet_decision_at(p: &Value, api_id: Option<&str>, now: i64) -> InternetDecision {
+fn internet_decision_at(
+    p: &Value,
+    api_id: Option<&str>,
+    stage: &str,
+    now: i64,
+) -> InternetDecision {
     use parallax_model::policy::Origin;
     use parallax_rules::policy::{Caller, Decision, Policy, evaluate};
     let named_principal = statements(p).iter().any(|s| match s.get("Principal") {
@@ -1294,9 +1305,9 @@ fn internet_decision_at(p: &Value, api_id: Option<&str>, now: i64) -> InternetDe
         l.truncate(32);
     }
     ips.truncate(64);
-    // Stages, methods and paths a caller can name: the policy's own resources (a stage the API
-    // has, `Prod` as SAM templates spell it, with wildcards filled), and one of its own.
-    let mut paths = vec!["prod/GET/".to_owned()];
+    // Stages, methods and paths a caller can name: the API's stage, and the policy's own
+    // resources (with wildcards filled).
+    let mut paths = vec![format!("{stage}/GET/")];
     for s in statements(&p) {
         let resources = match s.get("Resource") {
             Some(Value::Array(a)) => a.iter().collect(),
@@ -1681,21 +1692,21 @@ mod id_tests {
         let allow_arn = json!({"Statement":[{"Effect":"Allow","Principal":"*","Action":"execute-api:Invoke",
             "Resource":"arn:aws:execute-api:eu-west-1:222222222222:abc123defg/*"}]});
         assert!(matches!(
-            internet_decision(&allow_arn, Some("abc123defg")),
+            internet_decision(&allow_arn, Some("abc123defg"), "prod"),
             InternetDecision::Allowed
         ));
         assert!(matches!(
-            internet_decision(&allow_arn, None),
+            internet_decision(&allow_arn, None, "prod"),
             InternetDecision::Allowed
         ));
         assert!(matches!(
-            internet_decision(&allow_arn, Some("zzz999yyyx")),
+            internet_decision(&allow_arn, Some("zzz999yyyx"), "prod"),
             InternetDecision::Denied(_)
         ));
         let vpc_only = json!({"Statement":[{"Effect":"Allow","Principal":"*","Action":"execute-api:Invoke",
             "Resource":"arn:aws:execute-api:*:*:*/*","Condition":{"StringEquals":{"aws:SourceVpc":"vpc-1"}}}]});
         assert!(matches!(
-            internet_decision(&vpc_only, None),
+            internet_decision(&vpc_only, None, "prod"),
             InternetDecision::Denied(Decision::NoAllow)
         ));
     }
@@ -1709,7 +1720,7 @@ mod id_tests {
         let prod = json!({"Statement":[{"Effect":"Allow","Principal":"*","Action":"execute-api:Invoke",
             "Resource":"execute-api:/Prod/*/*"}]});
         assert!(matches!(
-            internet_decision(&prod, None),
+            internet_decision(&prod, None, "prod"),
             InternetDecision::Allowed
         ));
         let window = |from: &str, to: &str| {
@@ -1719,20 +1730,20 @@ mod id_tests {
         };
         let passed = window("2022-09-01T00:00:00Z", "2022-09-30T23:59:59Z");
         assert!(matches!(
-            internet_decision(&passed, None),
+            internet_decision(&passed, None, "prod"),
             InternetDecision::Denied(_)
         ));
-        assert!(allowed_at_other_times(&passed, None));
+        assert!(allowed_at_other_times(&passed, None, "prod"));
         let open = window("2022-09-01T00:00:00Z", "2999-01-01T00:00:00Z");
         assert!(matches!(
-            internet_decision(&open, None),
+            internet_decision(&open, None, "prod"),
             InternetDecision::Allowed
         ));
         let vpc_only = json!({"Statement":[{"Effect":"Allow","Principal":"*","Action":"execute-api:Invoke",
             "Resource":"execute-api:/*","Condition":{"StringEquals":{"aws:SourceVpc":"vpc-1"},
             "DateGreaterThan":{"aws:CurrentTime":"2022-09-01T00:00:00Z"}}}]});
         assert!(
-            !allowed_at_other_times(&vpc_only, None),
+            !allowed_at_other_times(&vpc_only, None, "prod"),
             "no time lets an internet call in"
         );
         let m = Imported {

@@ -394,6 +394,9 @@ pub struct Imported {
     pub profile_resources: Vec<(Ref, ProfileResource, Loc)>,
     /// Route 53 Resolver rules (FORWARD and SYSTEM) with the VPCs they are associated with.
     pub resolver_rules: Vec<ResolverRule>,
+    /// REST APIs' stages in input order: (the API, the stage's name). SAM's `StageName`, its
+    /// implicit API's `Prod`, `AWS::ApiGateway::Stage`/`Deployment`, `aws_api_gateway_stage`.
+    pub stages: Vec<(Ref, String)>,
 }
 
 /// A Route 53 Resolver rule.
@@ -601,6 +604,7 @@ impl Imported {
             profile_vpcs,
             profile_resources,
             resolver_rules,
+            stages,
         } = other;
         // Into an empty list the other's is moved whole (copying 100,000 resources into an
         // empty model showed in profiles).
@@ -630,6 +634,29 @@ impl Imported {
         join(&mut self.profile_vpcs, profile_vpcs);
         join(&mut self.profile_resources, profile_resources);
         join(&mut self.resolver_rules, resolver_rules);
+        join(&mut self.stages, stages);
+    }
+
+    /// Each API's first stage in the inputs, by the API's key (calls and policies name it:
+    /// SAM's `Prod` is not `prod`).
+    pub fn stages_by_api(&self) -> std::collections::HashMap<&str, &str> {
+        let ids: std::collections::HashMap<&str, &str> = self
+            .apis
+            .iter()
+            .filter_map(|a| Some((a.id.as_deref()?, a.key.as_str())))
+            .collect();
+        let mut out = std::collections::HashMap::new();
+        for (r, stage) in &self.stages {
+            let key = match r {
+                Ref::Key(k) => Some(k.as_str()),
+                Ref::Id(id) => ids.get(id.as_str()).copied(),
+                Ref::Unknown(_) => None,
+            };
+            if let Some(k) = key {
+                out.entry(k).or_insert(stage.as_str());
+            }
+        }
+        out
     }
 
     /// The VPC a reference names, by key or id.

@@ -195,8 +195,13 @@ struct Builder<'m> {
     /// A resource's id, made up or given, for every `${Key}` the template's intrinsics left in a
     /// policy (`Ref: Endpoint` in `aws:SourceVpce`): the same id the resource itself gets.
     made_ids: Vec<(String, String)>,
+    /// [`Builder::made_ids`]' ids and the pseudo parameters (`${AWS::AccountId}`, `${AWS::Region}`,
+    /// `${AWS::Partition}`, `${AWS::URLSuffix}`) as this topology has them, for policies.
+    policy_ids: Vec<(String, String)>,
     apis: Vec<MApi>,
     api_ids: Vec<(String, Option<String>, parallax_model::ApiId)>,
+    /// The stage each API is called on (its first in the inputs, else `prod`).
+    api_stages: Vec<(parallax_model::ApiId, String)>,
     custom_domains: Vec<CustomDomain>,
 }
 
@@ -227,8 +232,10 @@ impl<'m> Builder<'m> {
             endpoints: Vec::new(),
             endpoint_ids: Vec::new(),
             made_ids: Vec::new(),
+            policy_ids: Vec::new(),
             apis: Vec::new(),
             api_ids: Vec::new(),
+            api_stages: Vec::new(),
             custom_domains: Vec::new(),
         }
     }
@@ -381,10 +388,18 @@ impl<'m> Builder<'m> {
                 self.made_ids.push((e.key.clone(), id));
             }
         }
+        self.policy_ids = self.made_ids.clone();
+        self.policy_ids.extend([
+            ("AWS::AccountId".to_owned(), self.account.clone()),
+            ("AWS::Region".to_owned(), self.region.to_string()),
+            ("AWS::Partition".to_owned(), "aws".to_owned()),
+            ("AWS::URLSuffix".to_owned(), "amazonaws.com".to_owned()),
+        ]);
     }
 
     fn apis(&mut self) {
         let m = self.m;
+        let stages = m.stages_by_api();
         for a in &m.apis {
             let Some(kind) = a.kind else {
                 self.notes.push(Assumption::ApiTypeUnknown {
@@ -403,6 +418,8 @@ impl<'m> Builder<'m> {
                     .and_then(|s| s.parse().ok())
                     .unwrap_or_else(|| composed(&stable_token(&a.key, 10), "API id"));
             self.api_ids.push((a.key.clone(), a.id.clone(), id.clone()));
+            let stage = stages.get(a.key.as_str()).copied().unwrap_or("prod");
+            self.api_stages.push((id.clone(), stage.to_owned()));
             let route = Route {
                 method: At::bare(Method::Any),
                 path: At::bare(
@@ -421,7 +438,7 @@ impl<'m> Builder<'m> {
             if let Some(Err(e)) = a
                 .policy
                 .as_ref()
-                .map(|p| parallax_model::policy::Policy::parse(&with_ids(p, &self.made_ids)))
+                .map(|p| parallax_model::policy::Policy::parse(&with_ids(p, &self.policy_ids)))
             {
                 self.notes.push(Assumption::PolicyNotEvaluable {
                     api: a.name.clone(),
@@ -444,7 +461,7 @@ impl<'m> Builder<'m> {
             } else {
                 (
                     parallax_model::topology::ApiProtocol::Rest,
-                    vec![At::bare("prod".to_owned())],
+                    vec![At::bare(stage.to_owned())],
                     vec![route],
                 )
             };
@@ -468,7 +485,7 @@ impl<'m> Builder<'m> {
                 policy: a
                     .policy
                     .as_ref()
-                    .map(|p| At::bare(with_ids(p, &self.made_ids))),
+                    .map(|p| At::bare(with_ids(p, &self.policy_ids))),
                 vpc_endpoints: a
                     .vpc_endpoints
                     .iter()
@@ -486,14 +503,16 @@ impl<'m> Builder<'m> {
 
     /// Endpoint policies name APIs (`${Api}` in an ARN): give them the APIs' ids too.
     fn endpoint_policies(&mut self) {
-        self.made_ids.extend(
-            self.api_ids
-                .iter()
-                .map(|(key, _, id)| (key.clone(), id.to_string())),
-        );
+        let apis: Vec<_> = self
+            .api_ids
+            .iter()
+            .map(|(key, _, id)| (key.clone(), id.to_string()))
+            .collect();
+        self.made_ids.extend(apis.iter().cloned());
+        self.policy_ids.extend(apis);
         for e in &mut self.endpoints {
             if let Some(p) = &mut e.policy {
-                p.value = with_ids(&p.value, &self.made_ids);
+                p.value = with_ids(&p.value, &self.policy_ids);
                 if let Err(err) = parallax_model::policy::Policy::parse(&p.value) {
                     self.notes.push(Assumption::EndpointPolicyNotEvaluable {
                         endpoint: e.id.to_string(),
@@ -559,8 +578,14 @@ impl<'m> Builder<'m> {
                     })
                     .map(|api| BasePathMapping {
                         base_path: String::new(),
+                        stage: At::bare(
+                            self.api_stages
+                                .iter()
+                                .find(|(id, _)| *id == api)
+                                .map_or("prod", |(_, s)| s.as_str())
+                                .to_owned(),
+                        ),
                         api: At::bare(api),
-                        stage: At::bare("prod".to_owned()),
                     })
                     .take(1)
                     .collect(),
@@ -569,7 +594,7 @@ impl<'m> Builder<'m> {
                     .policy
                     .as_ref()
                     .filter(|_| private)
-                    .map(|p| At::bare(with_ids(p, &self.made_ids))),
+                    .map(|p| At::bare(with_ids(p, &self.policy_ids))),
                 access_associations: if private {
                     d.access
                         .iter()

@@ -394,6 +394,12 @@ impl Reader<'_, '_> {
             }
             "AWS::Route53Profiles::ProfileResourceAssociation" => self.profile_resource(r),
             "AWS::ApiGateway::Method" => self.method(r),
+            "AWS::ApiGateway::Stage" | "AWS::ApiGateway::Deployment" => {
+                if let (Some(api), Some(V::Str(stage))) = (r.prop("RestApiId"), r.prop("StageName"))
+                {
+                    self.out.stages.push((to_ref(&api), stage));
+                }
+            }
             "AWS::ApiGateway::UsagePlan" => self.usage_plan(r),
             "AWS::ApiGateway::UsagePlanKey" => {
                 if let Some(plan) = r.prop("UsagePlanId") {
@@ -539,6 +545,17 @@ impl Reader<'_, '_> {
         }
         let (def, def_unknown) = self.sam_definition(&r);
         let kind = api_kind("AWS::Serverless::Api", &r.props, self.ctx);
+        // SAM's implicit API is deployed to the stage `Prod`.
+        let stage = match r.prop("StageName") {
+            Some(V::Str(s)) => Some(s),
+            _ if r.node.entries().is_empty() && r.key == "ServerlessRestApi" => {
+                Some("Prod".to_owned())
+            }
+            _ => None,
+        };
+        if let Some(s) = stage {
+            self.out.stages.push((Ref::Key(r.key.clone()), s));
+        }
         let auth = r.prop("Auth");
         let mut parts = Vec::new();
         if let Some(p) = def.as_ref().and_then(|d| d.policy.clone()) {
