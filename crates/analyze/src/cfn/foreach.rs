@@ -19,6 +19,10 @@ use super::intrinsics::{Ctx, V};
 /// a template is small (CloudFormation's quotas apply to what the loops make: 500 resources).
 pub(crate) const MAX_MADE: usize = 250_000;
 
+/// The most bytes of keys and strings the loops of one template may make: an item substituted
+/// into many `${Identifier}`s multiplies too, and is counted before it is made.
+pub(crate) const MAX_MADE_BYTES: usize = 64 << 20;
+
 /// Why a loop was not expanded, or what it would make that CloudFormation refuses.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) enum LoopError {
@@ -32,7 +36,7 @@ pub(crate) enum LoopError {
     KeyWithoutIdentifier(String),
     /// A key the template (or another item) already has.
     Duplicate(String),
-    /// The loops would make more than [`MAX_MADE`] nodes.
+    /// The loops would make more than [`MAX_MADE`] nodes or [`MAX_MADE_BYTES`] of text.
     TooLarge,
 }
 
@@ -53,7 +57,11 @@ impl std::fmt::Display for LoopError {
                 "OutputKey `{k}` holds neither ${{Identifier}} nor &{{Identifier}}: every item would make the same key"
             ),
             LoopError::Duplicate(k) => write!(f, "Fn::ForEach makes `{k}`, a key already there"),
-            LoopError::TooLarge => write!(f, "the Fn::ForEach loops make more than {MAX_MADE} nodes"),
+            LoopError::TooLarge => write!(
+                f,
+                "the Fn::ForEach loops make more than {MAX_MADE} nodes or {} MiB of text",
+                MAX_MADE_BYTES >> 20
+            ),
         }
     }
 }
@@ -111,6 +119,7 @@ pub(crate) fn expand(root: &Node) -> Result<Expanded, (u32, String, LoopError)> 
         ctx,
         lists,
         made: 0,
+        made_bytes: 0,
         unknown: Vec::new(),
         transform: declares_transform(root),
     };
@@ -133,6 +142,7 @@ struct Expander<'a> {
     /// Parameters whose `Ref` is a list (their default split at commas).
     lists: Vec<String>,
     made: usize,
+    made_bytes: usize,
     unknown: Vec<(u32, String, String)>,
     transform: bool,
 }
@@ -214,7 +224,10 @@ impl Expander<'_> {
         let mut out = Vec::new();
         for item in &items {
             self.made += size(body);
-            if self.made > MAX_MADE {
+            self.made_bytes = self
+                .made_bytes
+                .saturating_add(substituted_bytes(body, id, item));
+            if self.made > MAX_MADE || self.made_bytes > MAX_MADE_BYTES {
                 return fail(LoopError::TooLarge);
             }
             let one = substitute(body, id, item);
@@ -277,6 +290,34 @@ fn size(n: &Node) -> usize {
         Kind::Tag(_, inner) => size(inner),
         _ => 0,
     }
+}
+
+/// The bytes of keys and strings [`substitute`] would make of `n`, counted without making them.
+fn substituted_bytes(n: &Node, id: &str, item: &str) -> usize {
+    let plain = format!("${{{id}}}");
+    let bare = format!("&{{{id}}}");
+    let alnum = item.chars().filter(char::is_ascii_alphanumeric).count();
+    let text = |s: &str| {
+        s.len()
+            .saturating_add(s.matches(&plain).count().saturating_mul(item.len()))
+            .saturating_add(s.matches(&bare).count().saturating_mul(alnum))
+    };
+    fn walk(n: &Node, text: &dyn Fn(&str) -> usize) -> usize {
+        match &n.kind {
+            Kind::Str(s) => text(s),
+            Kind::Map(m) => m
+                .iter()
+                .map(|(k, v)| text(k).saturating_add(walk(v, text)))
+                .fold(0, usize::saturating_add),
+            Kind::Seq(s) => s
+                .iter()
+                .map(|i| walk(i, text))
+                .fold(0, usize::saturating_add),
+            Kind::Tag(_, inner) => walk(inner, text),
+            _ => 0,
+        }
+    }
+    walk(n, &text)
 }
 
 /// `n` with `${id}` and `&{id}` replaced by `item` in every key and string (`&{}` keeps the
@@ -458,6 +499,18 @@ Resources:
             "{:?}",
             x.unknown
         );
+    }
+
+    #[test]
+    fn an_item_repeated_into_many_placeholders_is_counted_before_it_is_made() {
+        // 40 items of 64 KiB, each put 40 times into one string: 100 MiB, past the bound.
+        let item = "x".repeat(64 << 10);
+        let items = vec![item; 40].join(", ");
+        let many = "${X}".repeat(40);
+        let t = format!(
+            "{HEAD}Resources:\n  Fn::ForEach::A:\n    - X\n    - [{items}]\n    - 'R&{{X}}': {{Type: T, Properties: {{P: '{many}'}}}}\n"
+        );
+        assert_eq!(expanded(&t).err().map(|e| e.2), Some(LoopError::TooLarge));
     }
 
     #[test]
