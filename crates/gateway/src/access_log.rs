@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 
 /// Receives one JSON line per request.
 pub trait AccessLog: Send + Sync {
-    /// Takes one line (without its newline).
-    fn line(&self, line: &str);
+    /// Takes one line (without its newline); it is moved, not copied, onto a queue.
+    fn line(&self, line: String);
     /// Lines dropped because the writer could not keep up (see [`StderrLog`]).
     fn dropped(&self) -> u64 {
         0
@@ -66,7 +66,8 @@ impl StderrLog {
                     loop {
                         match rx.try_recv() {
                             Ok(LogMsg::Line(line)) => {
-                                let _ = writeln!(out, "{line}");
+                                let _ = out.write_all(line.as_bytes());
+                                let _ = out.write_all(b"\n");
                                 wrote = true;
                             }
                             Ok(LogMsg::Flush(ack)) => {
@@ -107,8 +108,8 @@ impl Default for StderrLog {
 }
 
 impl AccessLog for StderrLog {
-    fn line(&self, line: &str) {
-        if self.tx.try_send(LogMsg::Line(line.to_owned())).is_err() {
+    fn line(&self, line: String) {
+        if self.tx.try_send(LogMsg::Line(line)).is_err() {
             self.dropped
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
@@ -141,9 +142,9 @@ impl AccessLog for StderrLog {
 pub struct MemoryLog(pub Mutex<Vec<String>>);
 
 impl AccessLog for MemoryLog {
-    fn line(&self, line: &str) {
+    fn line(&self, line: String) {
         if let Ok(mut v) = self.0.lock() {
-            v.push(line.to_owned());
+            v.push(line);
         }
     }
 }

@@ -50,6 +50,8 @@ pub(crate) struct Conn {
     pub(crate) door_name: String,
     pub(crate) door: FrontDoor,
     pub(crate) peer: SocketAddr,
+    /// The peer's address as the access log writes it, made once per connection.
+    pub(crate) peer_ip: String,
     /// The name the TLS session was made for.
     pub(crate) sni: Option<String>,
     pub(crate) client_cert: ClientCert,

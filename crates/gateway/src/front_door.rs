@@ -212,6 +212,7 @@ pub(crate) async fn connection(
         door_name: door.0.clone(),
         door: door.1.clone(),
         peer,
+        peer_ip: peer.ip().to_string(),
         sni,
         client_cert,
         protocol,

@@ -699,7 +699,7 @@ fn a_stalled_access_log_drops_and_counts_and_flushes_what_it_kept() {
     // 1 KB lines: the writer's 256 KB buffer holds at most 258 of them, with the one in hand.
     let pad = "x".repeat(1000);
     for i in 0..2000 {
-        log.line(&format!("{{\"n\":{i},\"pad\":\"{pad}\"}}"));
+        log.line(format!("{{\"n\":{i},\"pad\":\"{pad}\"}}"));
     }
     let dropped = log.dropped();
     assert!(
