@@ -33,6 +33,9 @@
 //! aws apigateway get-resources --rest-api-id API --embed methods   > get-resources-API.json
 //! ```
 //!
+//! An API is called, and its policy judged, on its first stage when `get-stages-API.json` (`aws
+//! apigateway get-stages --rest-api-id API`) is there, else on `prod`.
+//!
 //! Each file may also carry its service before the command, as `parallax collect` will name them
 //! (`ec2-describe-vpc-endpoints.json`, `route53-list-resource-record-sets-ZONE.json`).
 //!
@@ -76,7 +79,7 @@ pub fn holds_outputs(dir: &Path) -> bool {
 /// (`ec2-describe-vpc-endpoints.json`, one file per call); a folder made by hand may leave the
 /// service out (`describe-vpc-endpoints.json`). Both are read.
 fn service_of(command: &str) -> Option<&'static str> {
-    const SERVICES: [(&str, &str); 13] = [
+    const SERVICES: [(&str, &str); 14] = [
         ("get-apis", "apigatewayv2"),
         ("get-api-mappings-", "apigatewayv2"),
         ("describe-vpc", "ec2"),
@@ -85,6 +88,7 @@ fn service_of(command: &str) -> Option<&'static str> {
         ("get-domain-names", "apigateway"),
         ("get-usage-plan", "apigateway"),
         ("get-resources-", "apigateway"),
+        ("get-stages-", "apigateway"),
         ("list-hosted-zones-by-vpc", "route53"),
         ("list-resource-record-sets-", "route53"),
         ("get-hosted-zone-", "route53"),
@@ -482,6 +486,7 @@ impl Reader<'_> {
                 security,
                 loc: at,
             });
+            self.stages(&id);
         }
     }
 
@@ -561,6 +566,20 @@ impl Reader<'_> {
         let api_ids: Vec<String> = self.out.apis.iter().filter_map(|a| a.id.clone()).collect();
         for api in api_ids {
             self.key_methods(&api);
+        }
+    }
+
+    /// `get-stages-API.json`: the API's stages, in the order given.
+    fn stages(&mut self, api: &str) {
+        let Some((root, _)) = self.read(&format!("get-stages-{api}.json")) else {
+            return;
+        };
+        for st in items(&root, "item") {
+            if let Some(name) = st.get("stageName").and_then(source::Node::as_str) {
+                self.out
+                    .stages
+                    .push((Ref::Id(api.to_owned()), name.to_owned()));
+            }
         }
     }
 

@@ -395,7 +395,8 @@ pub struct Imported {
     /// Route 53 Resolver rules (FORWARD and SYSTEM) with the VPCs they are associated with.
     pub resolver_rules: Vec<ResolverRule>,
     /// REST APIs' stages in input order: (the API, the stage's name). SAM's `StageName`, its
-    /// implicit API's `Prod`, `AWS::ApiGateway::Stage`/`Deployment`, `aws_api_gateway_stage`.
+    /// implicit API's `Prod`, `AWS::ApiGateway::Stage`/`Deployment`, `aws_api_gateway_stage`,
+    /// `get-stages-API.json`.
     pub stages: Vec<(Ref, String)>,
 }
 
