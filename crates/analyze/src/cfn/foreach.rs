@@ -104,11 +104,7 @@ pub(crate) fn expand(root: &Node) -> Result<Expanded, (u32, String, LoopError)> 
         if ty == "CommaDelimitedList" || ty.starts_with("List<") {
             lists.push(name.clone());
         }
-        let v = match p.get("Default") {
-            Some(d) => Ctx::plain().eval(d, 0),
-            None => V::Unknown(format!("parameter {name} has no default")),
-        };
-        params.insert(name.clone(), v);
+        params.insert(name.clone(), super::parameter_value(name, p));
     }
     let ctx = Ctx {
         params,
@@ -481,18 +477,23 @@ Outputs:
             "{HEAD}Parameters:
   Names: {{Type: CommaDelimitedList, Default: ' a ,b'}}
   Given: {{Type: CommaDelimitedList}}
+  Later: {{Type: CommaDelimitedList, Default: '<team names>'}}
 Mappings:
   M: {{k: {{v: [x, y]}}}}
 Resources:
   Fn::ForEach::FromParam: [N, !Ref Names, {{'P${{N}}': {{Type: T}}}}]
   Fn::ForEach::FromMap: [N, !FindInMap [M, k, v], {{'M${{N}}': {{Type: T}}}}]
   Fn::ForEach::Given: [N, {{Ref: Given}}, {{'G${{N}}': {{Type: T}}}}]
+  Fn::ForEach::Later: [N, !Ref Later, {{'L&{{N}}': {{Type: T}}}}]
 "
         );
         let x = expanded(&t).expect("expanded");
         let keys = keys_of(x.root.get("Resources").expect("resources"));
         assert_eq!(keys, ["Pa", "Pb", "Mx", "My"]);
-        assert_eq!(x.unknown.len(), 1);
+        assert_eq!(x.unknown.len(), 2, "{:?}", x.unknown);
+        // A placeholder default is given at deploy time, as everywhere else in a template.
+        assert_eq!(x.unknown[1].1, "Later");
+        assert!(x.unknown[1].2.contains("placeholder"), "{:?}", x.unknown);
         assert_eq!(x.unknown[0].1, "Given");
         assert!(
             x.unknown[0].2.contains("Given has no default"),

@@ -94,15 +94,7 @@ fn import_expanded(root: &Node, file: &str, max_bytes: u64, side_from: usize) ->
         .map(Node::entries)
         .unwrap_or_default()
     {
-        let v = match p.get("Default") {
-            Some(d) => match Ctx::plain().eval(d, 0) {
-                V::Str(s) if placeholder(&s) => V::Unknown(format!(
-                    "parameter {name}'s default `{s}` is a placeholder: its value is given at deploy time"
-                )),
-                v => v,
-            },
-            None => V::Unknown(format!("parameter {name} has no default")),
-        };
+        let v = parameter_value(name, p);
         if name == "Region" {
             region = v.as_str().map(str::to_owned);
         }
@@ -188,6 +180,20 @@ const RAIN_MODULE: &str = "`Type: !Rain::Module` is a Rain module, which CloudFo
 
 /// How many resources a template has before its work is shared with a second thread.
 const SIDE_BY_SIDE_FROM: usize = 10_000;
+
+/// What a template's parameter is taken to be: its default, unless it has none or the default
+/// is a placeholder (both unknown).
+fn parameter_value(name: &str, p: &Node) -> V {
+    match p.get("Default") {
+        Some(d) => match Ctx::plain().eval(d, 0) {
+            V::Str(s) if placeholder(&s) => V::Unknown(format!(
+                "parameter {name}'s default `{s}` is a placeholder: its value is given at deploy time"
+            )),
+            v => v,
+        },
+        None => V::Unknown(format!("parameter {name} has no default")),
+    }
+}
 
 /// A parameter default written to be replaced (`<VPC ID here>`, `REPLACE_ME`, `CHANGE-ME`,
 /// `TODO`): the value deployed is another, so nothing is predicted from it.
