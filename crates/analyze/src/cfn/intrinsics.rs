@@ -111,6 +111,59 @@ impl Ctx<'_> {
         }
     }
 
+    /// `Fn::FindInMap`. A key that is not known here (an `AWS::Region` the template does not
+    /// fix, a parameter without a default) still gives a value when every entry it could pick
+    /// holds the same one: the stack deploys only where the map has the key (CloudFormation fails
+    /// a `FindInMap` whose key is missing), so that value is the one it gets. An entry without
+    /// the second key could not be picked, unless a `DefaultValue` stands in for it. Keyed by
+    /// an unknown `AWS::Region`, an entry's value is read with its own key (the Region) as
+    /// `${AWS::Region}`, as `!Sub` leaves it: `com.amazonaws.us-east-1.execute-api` under
+    /// `us-east-1` and the same under `us-west-2` are one `com.amazonaws.${AWS::Region}.execute-api`.
+    fn find_in_map(
+        &self,
+        m: &str,
+        [k1, k2]: [&V; 2],
+        arg: &Node,
+        default: Option<&V>,
+        depth: usize,
+    ) -> V {
+        let why = || V::Unknown(format!("FindInMap {m}.{}.{}", k1.text(), k2.text()));
+        let by_region =
+            matches!(k1, V::Unknown(_)) && arg.items().get(1).is_some_and(is_region_ref);
+        let Some(map) = self.mappings.and_then(|ms| ms.get(m)) else {
+            return default.cloned().unwrap_or_else(why);
+        };
+        let Some(firsts) = picks(map, k1) else {
+            return why();
+        };
+        let mut found: Option<V> = None;
+        for (region, first) in firsts {
+            let Some(seconds) = picks(first, k2) else {
+                return why();
+            };
+            let values: Vec<V> = if seconds.is_empty() {
+                default.into_iter().cloned().collect()
+            } else {
+                seconds
+                    .iter()
+                    .map(|(_, n)| self.eval(n, depth + 1))
+                    .map(|v| match region {
+                        Some(r) if by_region => region_placeholder(v, r),
+                        _ => v,
+                    })
+                    .collect()
+            };
+            for v in values {
+                match &found {
+                    None => found = Some(v),
+                    Some(f) if *f == v => {}
+                    Some(_) => return why(),
+                }
+            }
+        }
+        found.unwrap_or_else(|| default.cloned().unwrap_or_else(why))
+    }
+
     pub(crate) fn eval(&self, n: &Node, depth: usize) -> V {
         if depth > 64 {
             return V::Unknown("intrinsics nested too deep".to_owned());
@@ -250,13 +303,14 @@ impl Ctx<'_> {
                 _ => V::Unknown("Split of an unknown value".to_owned()),
             },
             "Fn::FindInMap" => match list(&a).as_slice() {
-                [V::Str(m), V::Str(k1), V::Str(k2)] => self
-                    .mappings
-                    .and_then(|ms| ms.get(m))
-                    .and_then(|mm| mm.get(k1))
-                    .and_then(|e| e.get(k2))
-                    .map(|n| self.eval(n, depth + 1))
-                    .unwrap_or_else(|| V::Unknown(format!("FindInMap {m}.{k1}.{k2}"))),
+                [V::Str(m), k1, k2] => self.find_in_map(m, [k1, k2], arg, None, depth),
+                // AWS::LanguageExtensions' form with a default for a key the map lacks.
+                [V::Str(m), k1, k2, V::Map(opts)] if opts.len() == 1 => match opts.first() {
+                    Some((k, default)) if k == "DefaultValue" => {
+                        self.find_in_map(m, [k1, k2], arg, Some(default), depth)
+                    }
+                    _ => V::Unknown("FindInMap with options other than DefaultValue".to_owned()),
+                },
                 _ => V::Unknown("FindInMap with unknown keys".to_owned()),
             },
             "Fn::ImportValue" => {
@@ -334,5 +388,127 @@ impl Ctx<'_> {
         }
         out.push_str(rest);
         out
+    }
+}
+
+/// The entries of a mapping a `FindInMap` key can pick: the one it names, or every one when the
+/// key is not known here; `None` for a key that is neither.
+/// Each with its key when every entry is picked.
+fn picks<'n>(node: &'n Node, key: &V) -> Option<Vec<(Option<&'n str>, &'n Node)>> {
+    match key {
+        V::Str(k) => Some(node.get(k).map(|n| (None, n)).into_iter().collect()),
+        V::Unknown(_) => Some(
+            node.entries()
+                .iter()
+                .map(|(k, n)| (Some(k.as_str()), n))
+                .collect(),
+        ),
+        _ => None,
+    }
+}
+
+/// Whether a node is `Ref: AWS::Region` (either form).
+fn is_region_ref(n: &Node) -> bool {
+    let inner = match &n.kind {
+        Kind::Tag(t, inner) if t.trim_start_matches('!') == "Ref" => inner.as_ref(),
+        Kind::Map(m) if m.len() == 1 && m[0].0 == "Ref" => &m[0].1,
+        _ => return false,
+    };
+    inner.as_str() == Some("AWS::Region")
+}
+
+/// A value with a Region's name written as `${AWS::Region}`, as `!Sub` leaves it when the
+/// Region is not known.
+fn region_placeholder(v: V, region: &str) -> V {
+    match v {
+        V::Str(s) if !region.is_empty() => V::Str(s.replace(region, "${AWS::Region}")),
+        V::List(l) => V::List(
+            l.into_iter()
+                .map(|v| region_placeholder(v, region))
+                .collect(),
+        ),
+        V::Map(m) => V::Map(
+            m.into_iter()
+                .map(|(k, v)| (k, region_placeholder(v, region)))
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use parallax_model::source::parse;
+
+    const MAPS: &str = "Mappings:
+  Regions:
+    us-east-1: {Service: com.amazonaws.us-east-1.execute-api, Cidr: 10.1.0.0/16, Port: 443, Other: us-west-2}
+    us-west-2: {Service: com.amazonaws.us-west-2.execute-api, Cidr: 10.2.0.0/16, Port: 443, Other: us-east-1}
+  Stages:
+    dev: {Name: dev}
+    prod: {Name: prod, Extra: x}
+Values:
+";
+
+    /// Evaluates each value under `Values` with the maps above and the given Region.
+    fn values(region: Option<&str>, values: &str) -> Vec<V> {
+        let root = parse(&format!("{MAPS}{values}"), "t.yaml").expect("YAML");
+        let ctx = Ctx {
+            region: region.map(str::to_owned),
+            mappings: root.get("Mappings"),
+            params: HashMap::from([("Stage".to_owned(), V::Unknown("parameter Stage".to_owned()))]),
+            ..Ctx::plain()
+        };
+        let vs = root.get("Values").expect("values");
+        vs.items().iter().map(|n| ctx.eval(n, 0)).collect()
+    }
+
+    fn s(x: &str) -> V {
+        V::Str(x.to_owned())
+    }
+
+    #[test]
+    fn find_in_map_by_a_key_not_known_here() {
+        let v = values(
+            None,
+            "  - !FindInMap [Regions, !Ref AWS::Region, Service]
+  - {\"Fn::FindInMap\": [Regions, {Ref: AWS::Region}, Port]}
+  - !FindInMap [Regions, !Ref AWS::Region, Cidr]
+  - !FindInMap [Regions, !Ref AWS::Region, Other]
+  - !FindInMap [Stages, !Ref Stage, Extra]
+  - !FindInMap [Stages, !Ref Stage, Extra, {DefaultValue: x}]
+  - !FindInMap [Stages, !Ref Stage, Extra, {DefaultValue: y}]
+  - !FindInMap [Stages, !Ref Stage, Name]
+  - !FindInMap [Stages, qa, Name, {DefaultValue: none}]
+",
+        );
+        // Every Region's entry is the same text of its Region: what !Sub leaves.
+        assert_eq!(v[0], s("com.amazonaws.${AWS::Region}.execute-api"));
+        // The same value in every entry.
+        assert_eq!(v[1], V::Num(443.0));
+        // Entries that differ stay unknown; another Region's name is not the entry's own.
+        assert!(matches!(v[2], V::Unknown(_)), "{:?}", v[2]);
+        assert!(matches!(v[3], V::Unknown(_)), "{:?}", v[3]);
+        // Only prod has Extra: a stack on dev would fail, so Extra is prod's.
+        assert_eq!(v[4], s("x"));
+        // A default standing in for dev's missing key agrees with prod's, or does not.
+        assert_eq!(v[5], s("x"));
+        assert!(matches!(v[6], V::Unknown(_)), "{:?}", v[6]);
+        // A parameter's key is not a Region: entries are compared as written.
+        assert!(matches!(v[7], V::Unknown(_)), "{:?}", v[7]);
+        assert_eq!(v[8], s("none"));
+    }
+
+    #[test]
+    fn find_in_map_by_a_known_region_reads_its_entry() {
+        let v = values(
+            Some("us-west-2"),
+            "  - !FindInMap [Regions, !Ref AWS::Region, Service]
+  - !FindInMap [Regions, eu-west-1, Service]
+",
+        );
+        assert_eq!(v[0], s("com.amazonaws.us-west-2.execute-api"));
+        assert!(matches!(v[1], V::Unknown(_)), "{:?}", v[1]);
     }
 }
