@@ -109,6 +109,7 @@ pub(crate) fn expand(root: &Node) -> Result<Expanded, (u32, String, LoopError)> 
     let ctx = Ctx {
         params,
         mappings: root.get("Mappings"),
+        language_extensions: declares_transform(root),
         ..Ctx::plain()
     };
     let mut x = Expander {
@@ -127,7 +128,7 @@ pub(crate) fn expand(root: &Node) -> Result<Expanded, (u32, String, LoopError)> 
 }
 
 /// `Transform: AWS::LanguageExtensions`, alone or in a list.
-fn declares_transform(root: &Node) -> bool {
+pub(crate) fn declares_transform(root: &Node) -> bool {
     let is = |n: &Node| n.as_str() == Some("AWS::LanguageExtensions");
     root.get("Transform")
         .is_some_and(|t| is(t) || t.items().iter().any(is))

@@ -97,6 +97,8 @@ pub(crate) struct Ctx<'a> {
     /// were a tenth of importing a template that large).
     pub(crate) resources: foldhash::HashSet<&'a str>,
     pub(crate) region: Option<String>,
+    /// `Transform: AWS::LanguageExtensions` is declared (`FindInMap`'s `DefaultValue` needs it).
+    pub(crate) language_extensions: bool,
 }
 
 impl Ctx<'_> {
@@ -108,6 +110,7 @@ impl Ctx<'_> {
             conditions: None,
             resources: Default::default(),
             region: None,
+            language_extensions: false,
         }
     }
 
@@ -306,6 +309,11 @@ impl Ctx<'_> {
                 [V::Str(m), k1, k2] => self.find_in_map(m, [k1, k2], arg, None, depth),
                 // AWS::LanguageExtensions' form with a default for a key the map lacks.
                 [V::Str(m), k1, k2, V::Map(opts)] if opts.len() == 1 => match opts.first() {
+                    Some((k, _)) if k == "DefaultValue" && !self.language_extensions => V::Unknown(
+                        "FindInMap with a DefaultValue, which needs `Transform: \
+                             AWS::LanguageExtensions` (CloudFormation refuses it without)"
+                            .to_owned(),
+                    ),
                     Some((k, default)) if k == "DefaultValue" => {
                         self.find_in_map(m, [k1, k2], arg, Some(default), depth)
                     }
@@ -452,11 +460,12 @@ Values:
 ";
 
     /// Evaluates each value under `Values` with the maps above and the given Region.
-    fn values(region: Option<&str>, values: &str) -> Vec<V> {
+    fn values(region: Option<&str>, extensions: bool, values: &str) -> Vec<V> {
         let root = parse(&format!("{MAPS}{values}"), "t.yaml").expect("YAML");
         let ctx = Ctx {
             region: region.map(str::to_owned),
             mappings: root.get("Mappings"),
+            language_extensions: extensions,
             params: HashMap::from([("Stage".to_owned(), V::Unknown("parameter Stage".to_owned()))]),
             ..Ctx::plain()
         };
@@ -472,6 +481,7 @@ Values:
     fn find_in_map_by_a_key_not_known_here() {
         let v = values(
             None,
+            true,
             "  - !FindInMap [Regions, !Ref AWS::Region, Service]
   - {\"Fn::FindInMap\": [Regions, {Ref: AWS::Region}, Port]}
   - !FindInMap [Regions, !Ref AWS::Region, Cidr]
@@ -504,11 +514,15 @@ Values:
     fn find_in_map_by_a_known_region_reads_its_entry() {
         let v = values(
             Some("us-west-2"),
+            false,
             "  - !FindInMap [Regions, !Ref AWS::Region, Service]
   - !FindInMap [Regions, eu-west-1, Service]
+  - !FindInMap [Stages, qa, Name, {DefaultValue: none}]
 ",
         );
         assert_eq!(v[0], s("com.amazonaws.us-west-2.execute-api"));
         assert!(matches!(v[1], V::Unknown(_)), "{:?}", v[1]);
+        // A default without the transform: CloudFormation refuses the template.
+        assert!(matches!(v[2], V::Unknown(_)), "{:?}", v[2]);
     }
 }

@@ -116,6 +116,7 @@ fn import_expanded(root: &Node, file: &str, max_bytes: u64, side_from: usize) ->
             .map(|(k, _)| k.as_str())
             .collect(),
         region,
+        language_extensions: foreach::declares_transform(root),
     };
     let globals_api = root
         .get("Globals")
