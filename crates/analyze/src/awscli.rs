@@ -36,6 +36,11 @@
 //! An API is called, and its policy judged, on its first stage when `get-stages-API.json` (`aws
 //! apigateway get-stages --rest-api-id API`) is there, else on `prod`.
 //!
+//! The account and Region come from `parallax-manifest.json` (a snapshot of `parallax collect`),
+//! else from the VPCs' `OwnerId` and the endpoints' service names, else from an API's policy (API
+//! Gateway saves `execute-api:/…` as the full ARN, with the Region and account); else they are
+//! assumed, and the matrix says so.
+//!
 //! Each file may also carry its service before the command, as `parallax collect` will name them
 //! (`ec2-describe-vpc-endpoints.json`, `route53-list-resource-record-sets-ZONE.json`).
 //!
@@ -458,6 +463,12 @@ impl Reader<'_> {
                 s("policy").and_then(|p| serde_json::from_str(&p.replace("\\\"", "\"")).ok());
             // A policy that is there but does not read is said, never taken as none.
             let policy_unknown = s("policy").is_some() && policy.is_none();
+            // API Gateway saves a policy's `execute-api:/…` resources as full ARNs with the
+            // API's Region and account: without a manifest or EC2 outputs, they say where it is.
+            if let Some((region, account)) = policy.as_ref().and_then(|p| api_place(p, &id)) {
+                self.out.region.get_or_insert(region);
+                self.out.account.get_or_insert(account);
+            }
             let at = Loc {
                 file: file.clone(),
                 line: a.line,
@@ -931,6 +942,36 @@ impl Reader<'_> {
 
 /// Whether a Route 53 Profiles association is in force (not being deleted, deleted or failed).
 /// What an API call of a snapshot reads, for the unknown its failure leaves.
+/// The Region and account of the API `id` from its own execute-api ARNs in its policy's
+/// `Resource` or `NotResource` (`arn:aws:execute-api:us-east-2:123456789012:aabbccddee/*`), as
+/// API Gateway saves them (developer guide, "API Gateway resource policy examples": the
+/// abbreviated `execute-api:/` syntax is converted to the full ARN with the current Region,
+/// the account and the API's id). Wildcards and other APIs' ARNs say nothing.
+fn api_place(policy: &Value, id: &str) -> Option<(String, String)> {
+    let statements = match policy.get("Statement")? {
+        Value::Array(a) => a.iter().collect::<Vec<_>>(),
+        one => vec![one],
+    };
+    statements
+        .into_iter()
+        .flat_map(|st| ["Resource", "NotResource"].map(|k| st.get(k)))
+        .flatten()
+        .flat_map(|r| match r {
+            Value::Array(a) => a.iter().filter_map(Value::as_str).collect::<Vec<_>>(),
+            other => other.as_str().into_iter().collect(),
+        })
+        .find_map(|arn| {
+            let mut f = arn.strip_prefix("arn:")?.splitn(5, ':');
+            let (_partition, service, region, account, rest) =
+                (f.next()?, f.next()?, f.next()?, f.next()?, f.next()?);
+            let ok = service == "execute-api"
+                && rest.split('/').next() == Some(id)
+                && parallax_model::Region::known(region).is_some()
+                && crate::imported::account_of(account).is_some();
+            ok.then(|| (region.to_owned(), account.to_owned()))
+        })
+}
+
 fn read_by(operation: &str) -> &'static str {
     match operation.split_once(':').map_or(operation, |(_, op)| op) {
         "DescribeVpcs" => "the VPCs are",
