@@ -328,7 +328,8 @@ impl ClientCheck {
 /// full handshakes). The result depends on the chain's bytes, the truststore (one store per
 /// truststore; a new configuration makes a new one) and the time: an entry holds until the
 /// earliest notAfter of its certificates, and at most five minutes. Only passes are kept, at
-/// most [`PASSED_MAX`] leaves; when full, expired entries go, and if none has, all of them.
+/// most [`PASSED_MAX`] leaves of chains up to [`PASSED_BYTES`] (a longer chain is verified every
+/// time), so at most 8 MiB; when full, expired entries go, and if none has, all of them.
 #[derive(Debug, Default)]
 struct Passed {
     chains: std::sync::Mutex<HashMap<Box<[u8]>, PassedChain>>,
@@ -349,6 +350,9 @@ struct PassedChain {
 const PASSED_MAX: usize = 1024;
 /// How long a pass is kept at most, in seconds.
 const PASSED_FOR: u64 = 300;
+/// The largest chain kept, in bytes of its certificates (a leaf and an intermediate are
+/// usually 1–3 KiB together).
+const PASSED_BYTES: usize = 8 * 1024;
 
 impl Passed {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Box<[u8]>, PassedChain>> {
@@ -397,6 +401,13 @@ impl Passed {
         #[cfg(test)]
         self.verified
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let bytes: usize = std::iter::once(leaf)
+            .chain(intermediates)
+            .map(|c| c.as_ref().len())
+            .sum();
+        if bytes > PASSED_BYTES {
+            return;
+        }
         let mut until = now.as_secs().saturating_add(PASSED_FOR);
         for cert in std::iter::once(leaf).chain(intermediates) {
             match x509_parser::parse_x509_certificate(cert.as_ref()) {
@@ -820,7 +831,8 @@ mod tests {
         ));
     }
 
-    /// The passes are bounded: past [`PASSED_MAX`] leaves the store starts over.
+    /// The passes are bounded: past [`PASSED_MAX`] leaves the store starts over, and a chain
+    /// longer than [`PASSED_BYTES`] is not kept.
     #[test]
     fn passes_are_bounded() {
         let root = Ca::root("root").expect("root");
@@ -834,6 +846,23 @@ mod tests {
             assert!(passed.lock().len() <= PASSED_MAX);
         }
         assert!(!passed.knows(&first.chain[0], now));
+        // A chain longer than PASSED_BYTES is not kept.
+        let big = root
+            .issue(&LeafSpec {
+                common_name: "big".into(),
+                dns_names: (0..400)
+                    .map(|i| format!("host-{i:04}.example.internal"))
+                    .collect(),
+                client: true,
+                ..Default::default()
+            })
+            .expect("leaf");
+        assert!(big.chain[0].as_ref().len() > PASSED_BYTES);
+        passed.insert(&big.chain[0], &[], "s", "1", now);
+        assert!(!passed.knows(&big.chain[0], now));
+        let small = client(&root, None);
+        passed.insert(&small.chain[0], &[], "s", "1", now);
+        assert!(passed.knows(&small.chain[0], now));
     }
 
     /// A leaf that is refused anyway has its handshake signature taken unchecked, so it gets
