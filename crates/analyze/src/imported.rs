@@ -398,6 +398,11 @@ pub struct Imported {
     /// implicit API's `Prod`, `AWS::ApiGateway::Stage`/`Deployment`, `aws_api_gateway_stage`,
     /// `get-stages-API.json`.
     pub stages: Vec<(Ref, String)>,
+    /// Stages named only by a deployment (`AWS::ApiGateway::Deployment`'s `StageName`,
+    /// `aws_api_gateway_deployment`'s `stage_name`): an API's stage when nothing else names
+    /// one. SAM gives every API's deployment `StageName: Stage`, which makes a stage `Stage` next
+    /// to the one users call (its `Prod`, its `StageName`).
+    pub deployment_stages: Vec<(Ref, String)>,
 }
 
 /// A Route 53 Resolver rule.
@@ -606,6 +611,7 @@ impl Imported {
             profile_resources,
             resolver_rules,
             stages,
+            deployment_stages,
         } = other;
         // Into an empty list the other's is moved whole (copying 100,000 resources into an
         // empty model showed in profiles).
@@ -636,10 +642,11 @@ impl Imported {
         join(&mut self.profile_resources, profile_resources);
         join(&mut self.resolver_rules, resolver_rules);
         join(&mut self.stages, stages);
+        join(&mut self.deployment_stages, deployment_stages);
     }
 
     /// Each API's first stage in the inputs, by the API's key (calls and policies name it:
-    /// SAM's `Prod` is not `prod`).
+    /// SAM's `Prod` is not `prod`); a stage only a deployment names when no other is given.
     pub fn stages_by_api(&self) -> std::collections::HashMap<&str, &str> {
         let ids: std::collections::HashMap<&str, &str> = self
             .apis
@@ -647,7 +654,7 @@ impl Imported {
             .filter_map(|a| Some((a.id.as_deref()?, a.key.as_str())))
             .collect();
         let mut out = std::collections::HashMap::new();
-        for (r, stage) in &self.stages {
+        for (r, stage) in self.stages.iter().chain(&self.deployment_stages) {
             let key = match r {
                 Ref::Key(k) => Some(k.as_str()),
                 Ref::Id(id) => ids.get(id.as_str()).copied(),

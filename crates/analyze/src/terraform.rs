@@ -658,9 +658,16 @@ impl Reader {
             "aws_api_gateway_domain_name" => self.domain_name(r),
             "aws_api_gateway_base_path_mapping" => self.base_path_mapping(r),
             "aws_api_gateway_method" => self.method(r),
-            "aws_api_gateway_stage" | "aws_api_gateway_deployment" => {
+            "aws_api_gateway_stage" => {
                 if let Some(stage) = r.s("stage_name") {
                     self.out.stages.push((r.link("rest_api_id"), stage));
+                }
+            }
+            "aws_api_gateway_deployment" => {
+                if let Some(stage) = r.s("stage_name") {
+                    self.out
+                        .deployment_stages
+                        .push((r.link("rest_api_id"), stage));
                 }
             }
             "aws_apigatewayv2_api" => self.out.apis.push(Api {

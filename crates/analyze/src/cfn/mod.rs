@@ -404,7 +404,12 @@ impl Reader<'_, '_> {
             "AWS::ApiGateway::Stage" | "AWS::ApiGateway::Deployment" => {
                 if let (Some(api), Some(V::Str(stage))) = (r.prop("RestApiId"), r.prop("StageName"))
                 {
-                    self.out.stages.push((to_ref(&api), stage));
+                    let stages = if ty == "AWS::ApiGateway::Stage" {
+                        &mut self.out.stages
+                    } else {
+                        &mut self.out.deployment_stages
+                    };
+                    stages.push((to_ref(&api), stage));
                 }
             }
             "AWS::ApiGateway::UsagePlan" => self.usage_plan(r),
@@ -1074,7 +1079,7 @@ impl Reader<'_, '_> {
                     line: r.line_of(what),
                     ..r.loc.clone()
                 },
-                format!("{what} is not an OpenAPI 3 or Swagger 2.0 definition (no `openapi` or `swagger` with `paths`)"),
+                format!("{what} is not an OpenAPI 3 or Swagger 2.0 definition (no `openapi` or `swagger`, or `paths` not a mapping)"),
             ));
             return (None, Some(format!("{what} was not understood")));
         }
@@ -1182,7 +1187,7 @@ impl Reader<'_, '_> {
                             line: node.line.max(1),
                             resource: r.key.clone(),
                         },
-                        "not an OpenAPI 3 or Swagger 2.0 definition (no `openapi` or `swagger` with `paths`)".to_owned(),
+                        "not an OpenAPI 3 or Swagger 2.0 definition (no `openapi` or `swagger`, or `paths` not a mapping)".to_owned(),
                     ));
                     return (None, Some(format!("{what} {path} was not understood")));
                 }

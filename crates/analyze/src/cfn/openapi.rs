@@ -47,11 +47,13 @@ const OPERATIONS: [&str; 9] = [
     "x-amazon-apigateway-any-method",
 ];
 
-/// Whether a document is an OpenAPI 3 or Swagger 2.0 definition (`openapi` or `swagger`, with
-/// `paths`), as API Gateway and SAM recognise one.
+/// Whether a document is an OpenAPI 3 or Swagger 2.0 definition (`openapi` or `swagger`, its
+/// `paths` a mapping), as API Gateway and SAM recognise one. `paths` left out or empty (`paths:`)
+/// is a definition without methods: SAM passes such a body through as it is (its translator's
+/// `api_with_merge_definitions_null_paths` test), adding the paths of the API's events.
 pub(crate) fn is_definition(doc: &V) -> bool {
     (doc.get("openapi").is_some() || doc.get("swagger").is_some())
-        && matches!(doc.get("paths"), Some(V::Map(_)))
+        && matches!(doc.get("paths"), None | Some(V::Map(_) | V::Null))
 }
 
 impl Definition {
@@ -243,5 +245,20 @@ mod tests {
         assert_eq!(d.vpc_endpoint_ids, Some(V::List(vec![s("vpce-0abc")])));
         assert_eq!(d.disable_execute_api_endpoint, Some(V::Bool(true)));
         assert_eq!(d.key_methods, vec!["GET /pets".to_owned()]);
+        // Without paths, or `paths:` empty, a body is still a definition (SAM passes it as it
+        // is); paths that are not a mapping, or no version, are not.
+        assert!(is_definition(&m(vec![("swagger", V::Num(2.0))])));
+        assert!(is_definition(&m(vec![
+            ("swagger", V::Num(2.0)),
+            ("paths", V::Null)
+        ])));
+        assert!(!is_definition(&m(vec![
+            ("swagger", V::Num(2.0)),
+            ("paths", V::List(vec![]))
+        ])));
+        assert!(!is_definition(&m(vec![
+            ("this", s("is")),
+            ("a", s("swagger"))
+        ])));
     }
 }
