@@ -638,10 +638,22 @@ impl Reader<'_, '_> {
     /// HTTP and WebSocket APIs (`AWS::ApiGatewayV2::Api`, `AWS::Serverless::HttpApi`): Regional
     /// by construction, no resource policy.
     fn http_api(&mut self, r: Res<'_>) {
+        let body = r
+            .prop("Body")
+            .filter(openapi::is_definition)
+            .map(|b| Definition::read(&b));
+        // The name, else the OpenAPI body's title (API Gateway names an imported API by it).
         let name = r
             .prop("Name")
             .map(|v| v.text())
+            .or_else(|| body.as_ref().and_then(|d| d.title.clone()))
             .unwrap_or_else(|| r.key.clone());
+        // The property, else the body's `x-amazon-apigateway-endpoint-configuration` (SAM
+        // writes `DisableExecuteApiEndpoint` there, on the body's server).
+        let disable = r
+            .prop("DisableExecuteApiEndpoint")
+            .or_else(|| body.and_then(|d| d.disable_execute_api_endpoint));
+        let disable_default = self.disable_default(&r, disable);
         self.out.apis.push(Api {
             account: None,
             key: r.key.clone(),
@@ -652,13 +664,29 @@ impl Reader<'_, '_> {
             policy: None,
             policy_unknown: false,
             vpc_endpoints: Vec::new(),
-            disable_default: r
-                .prop("DisableExecuteApiEndpoint")
-                .map(|v| v.as_bool().unwrap_or(false))
-                .or(Some(false)),
+            disable_default,
             security: Default::default(),
             loc: r.loc,
         });
+    }
+
+    /// Whether an API's default endpoint is disabled: not when nothing says so; a value the
+    /// template does not fix is an unknown line, not a guess.
+    fn disable_default(&mut self, r: &Res<'_>, v: Option<V>) -> Option<bool> {
+        let Some(v) = v else {
+            return Some(false);
+        };
+        let b = v.as_bool();
+        if b.is_none() {
+            self.out.unknowns.push((
+                r.loc.clone(),
+                format!(
+                    "DisableExecuteApiEndpoint is {}: whether the default execute-api endpoint answers",
+                    v.text()
+                ),
+            ));
+        }
+        b
     }
 
     /// A SAM function's `Api` and `HttpApi` events: without a `RestApiId`/`ApiId` they create
@@ -924,6 +952,7 @@ impl Reader<'_, '_> {
         let disable = r
             .prop("DisableExecuteApiEndpoint")
             .or_else(|| def.and_then(|d| d.disable_execute_api_endpoint.clone()));
+        let disable_default = self.disable_default(&r, disable);
         let me = Ref::Key(r.key.clone());
         if let Some(d) = def {
             for m in &d.key_methods {
@@ -953,9 +982,7 @@ impl Reader<'_, '_> {
             policy,
             policy_unknown,
             vpc_endpoints: vpces.as_ref().map(refs).unwrap_or_default(),
-            disable_default: disable
-                .map(|v| v.as_bool().unwrap_or(false))
-                .or(Some(false)),
+            disable_default,
             security,
             loc: r.loc,
         });
