@@ -150,7 +150,8 @@ fn import_expanded(root: &Node, file: &str, max_bytes: u64, side_from: usize) ->
                 "AWS::ApiGateway::RestApi"
                 | "AWS::Serverless::Api"
                 | "AWS::ApiGatewayV2::Api"
-                | "AWS::Serverless::HttpApi",
+                | "AWS::Serverless::HttpApi"
+                | "AWS::Serverless::WebSocketApi",
             ) => apis += 1,
             _ => {}
         }
@@ -372,7 +373,9 @@ impl Reader<'_, '_> {
             "AWS::EC2::VPCEndpoint" => self.endpoint(r),
             "AWS::ApiGateway::RestApi" => self.rest_api(r),
             "AWS::Serverless::Api" => self.serverless_api(r),
-            "AWS::ApiGatewayV2::Api" | "AWS::Serverless::HttpApi" => self.http_api(r),
+            "AWS::ApiGatewayV2::Api"
+            | "AWS::Serverless::HttpApi"
+            | "AWS::Serverless::WebSocketApi" => self.http_api(r),
             "AWS::Serverless::Function" => self.function(r),
             "AWS::ApiGateway::DomainName"
             | "AWS::ApiGatewayV2::DomainName"
@@ -635,7 +638,8 @@ impl Reader<'_, '_> {
         );
     }
 
-    /// HTTP and WebSocket APIs (`AWS::ApiGatewayV2::Api`, `AWS::Serverless::HttpApi`): Regional
+    /// HTTP and WebSocket APIs (`AWS::ApiGatewayV2::Api`, `AWS::Serverless::HttpApi`,
+    /// `AWS::Serverless::WebSocketApi`): Regional
     /// by construction, no resource policy.
     fn http_api(&mut self, r: Res<'_>) {
         let body = r
@@ -1472,13 +1476,14 @@ const BOOLEAN_PROPERTIES: [&str; 5] = [
 ];
 
 /// The resource types this importer reads.
-const READ_TYPES: [&str; 23] = [
+const READ_TYPES: [&str; 24] = [
     "AWS::EC2::VPC",
     "AWS::EC2::VPCEndpoint",
     "AWS::ApiGateway::RestApi",
     "AWS::Serverless::Api",
     "AWS::ApiGatewayV2::Api",
     "AWS::Serverless::HttpApi",
+    "AWS::Serverless::WebSocketApi",
     "AWS::Serverless::Function",
     "AWS::ApiGateway::DomainName",
     "AWS::ApiGatewayV2::DomainName",
