@@ -376,7 +376,8 @@ impl Reader<'_, '_> {
             "AWS::ApiGatewayV2::Api"
             | "AWS::Serverless::HttpApi"
             | "AWS::Serverless::WebSocketApi" => self.http_api(r),
-            "AWS::Serverless::Function" => self.function(r),
+            // A state machine's `Api` events make SAM's implicit API as a function's do.
+            "AWS::Serverless::Function" | "AWS::Serverless::StateMachine" => self.function(r),
             "AWS::ApiGateway::DomainName"
             | "AWS::ApiGatewayV2::DomainName"
             | "AWS::ApiGateway::DomainNameV2" => self.domain(ty, r),
@@ -693,8 +694,8 @@ impl Reader<'_, '_> {
         b
     }
 
-    /// A SAM function's `Api` and `HttpApi` events: without a `RestApiId`/`ApiId` they create
-    /// SAM's implicit `ServerlessRestApi`/`ServerlessHttpApi`.
+    /// A SAM function's (or state machine's) `Api` and `HttpApi` events: without a
+    /// `RestApiId`/`ApiId` they create SAM's implicit `ServerlessRestApi`/`ServerlessHttpApi`.
     fn function(&mut self, r: Res<'_>) {
         let Some(V::Map(events)) = r.props.get("Events") else {
             return;
@@ -1476,7 +1477,7 @@ const BOOLEAN_PROPERTIES: [&str; 5] = [
 ];
 
 /// The resource types this importer reads.
-const READ_TYPES: [&str; 24] = [
+const READ_TYPES: [&str; 25] = [
     "AWS::EC2::VPC",
     "AWS::EC2::VPCEndpoint",
     "AWS::ApiGateway::RestApi",
@@ -1485,6 +1486,7 @@ const READ_TYPES: [&str; 24] = [
     "AWS::Serverless::HttpApi",
     "AWS::Serverless::WebSocketApi",
     "AWS::Serverless::Function",
+    "AWS::Serverless::StateMachine",
     "AWS::ApiGateway::DomainName",
     "AWS::ApiGatewayV2::DomainName",
     "AWS::ApiGateway::DomainNameV2",
