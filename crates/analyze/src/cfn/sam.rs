@@ -17,10 +17,12 @@ pub(crate) fn api_kind(ty: &str, props: &V, _ctx: &Ctx<'_>) -> Option<ApiKind> {
         None => Some(ApiKind::Edge),
         // SAM accepts a plain string; RestApi a {Types: [...]}; SAM also {Type: ...}.
         Some(V::Str(s)) => kind_of(&V::Str(s.clone())),
-        Some(m) => match m.get("Types").or_else(|| m.get("Type")) {
+        Some(m @ V::Map(_)) => match m.get("Types").or_else(|| m.get("Type")) {
             Some(t) => kind_of(t),
             None => Some(ApiKind::Edge),
         },
+        // A value the template does not fix (a parameter without a default): not known.
+        Some(_) => None,
     }
 }
 
@@ -227,4 +229,42 @@ pub(crate) fn kind_of(v: &V) -> Option<ApiKind> {
         _ => return None,
     };
     ApiKind::parse(&s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// RestApi and SAM default to EDGE; a string, `Types` or SAM's `Type` name the kind; a value
+    /// the template does not fix (`EndpointConfiguration: !Ref Param`, no default) is not known.
+    #[test]
+    fn endpoint_kinds_as_given_or_unknown() {
+        let ctx = Ctx::plain();
+        let with = |v: Option<V>| {
+            let props = V::Map(
+                v.map(|v| ("EndpointConfiguration".to_owned(), v))
+                    .into_iter()
+                    .collect(),
+            );
+            api_kind("AWS::Serverless::Api", &props, &ctx)
+        };
+        let s = |x: &str| V::Str(x.to_owned());
+        assert_eq!(with(None), Some(ApiKind::Edge));
+        assert_eq!(with(Some(s("REGIONAL"))), Some(ApiKind::Regional));
+        assert_eq!(
+            with(Some(V::Map(vec![("Type".into(), s("PRIVATE"))]))),
+            Some(ApiKind::Private)
+        );
+        assert_eq!(
+            with(Some(V::Map(vec![(
+                "Types".into(),
+                V::List(vec![s("REGIONAL")])
+            )]))),
+            Some(ApiKind::Regional)
+        );
+        assert_eq!(
+            with(Some(V::Unknown("parameter EndpointConfig".into()))),
+            None
+        );
+    }
 }
