@@ -126,12 +126,14 @@ fn import_expanded(root: &Node, file: &str, max_bytes: u64, side_from: usize) ->
         .parent()
         .map(std::path::Path::to_path_buf)
         .unwrap_or_default();
+    let event_apis = event_apis(resources);
     let reader = |out, later: bool| Reader {
         ctx: &ctx,
         file,
         dir: &dir,
         max_bytes,
         globals_api: globals_api.as_ref(),
+        event_apis: &event_apis,
         out,
         learned: later.then(Vec::new),
         mappings: Vec::new(),
@@ -262,6 +264,8 @@ struct Reader<'a, 's> {
     dir: &'s std::path::Path,
     max_bytes: u64,
     globals_api: Option<&'s V>,
+    /// The APIs that SAM functions' and state machines' `Api` events name by `RestApiId`.
+    event_apis: &'s foldhash::HashSet<&'a str>,
     out: Imported,
     /// A reader of a later part of the resources (side by side with the first): what it learned
     /// of the Region and account, in order, to be applied after what the earlier part learned.
@@ -274,6 +278,34 @@ struct Reader<'a, 's> {
     /// Custom domains whose name the template does not give (a parameter without a default):
     /// their key and that unknown value, which a mapping naming the same value points at.
     unnamed_domains: Vec<(String, V)>,
+}
+
+/// The logical ids that SAM functions' and state machines' `Api` events name as their
+/// `RestApiId` (`Ref: X`, either form), read before the resources are.
+fn event_apis(resources: &Node) -> foldhash::HashSet<&str> {
+    let mut out = foldhash::HashSet::default();
+    for (_, res) in resources.entries() {
+        if !matches!(
+            res.get("Type").and_then(Node::as_str),
+            Some("AWS::Serverless::Function" | "AWS::Serverless::StateMachine")
+        ) {
+            continue;
+        }
+        let events = res.get("Properties").and_then(|p| p.get("Events"));
+        for (_, ev) in events.map(Node::entries).unwrap_or_default() {
+            if ev.get("Type").and_then(Node::as_str) != Some("Api") {
+                continue;
+            }
+            let id = ev.get("Properties").and_then(|p| p.get("RestApiId"));
+            let target = id.and_then(|n| match &n.kind {
+                Kind::Tag(t, inner) if t.trim_start_matches('!') == "Ref" => inner.as_str(),
+                Kind::Map(_) => n.get("Ref").and_then(Node::as_str),
+                _ => None,
+            });
+            out.extend(target);
+        }
+    }
+    out
 }
 
 fn to_ref(v: &V) -> Ref {
@@ -580,8 +612,19 @@ impl Reader<'_, '_> {
         if let Some(p) = r.prop("Policy") {
             parts.push(p);
         }
-        if let Some(rp) = auth.as_ref().and_then(|a| a.get("ResourcePolicy")) {
-            parts.push(sam_policy(rp));
+        // SAM writes Auth.ResourcePolicy's statements for each path of the API (its
+        // definition's, and those its events add): an API with neither gets none.
+        let implicit = r.node.entries().is_empty() && r.key == "ServerlessRestApi";
+        let has_paths = implicit
+            || self.event_apis.contains(r.key.as_str())
+            || def.as_ref().is_some_and(|d| d.has_paths)
+            || def_unknown.is_some();
+        if let Some(p) = auth
+            .as_ref()
+            .and_then(|a| a.get("ResourcePolicy"))
+            .and_then(|rp| sam_policy(rp, has_paths))
+        {
+            parts.push(p);
         }
         let policy = join_policies(&parts);
         let vpces = match r.props.get("EndpointConfiguration") {

@@ -32,6 +32,8 @@ pub(crate) struct Definition {
     pub(crate) security_policy: Option<V>,
     /// `x-amazon-apigateway-endpoint-access-mode`.
     pub(crate) endpoint_access_mode: Option<V>,
+    /// `paths` has at least one path.
+    pub(crate) has_paths: bool,
 }
 
 /// HTTP methods of an OpenAPI path item, with API Gateway's `x-amazon-apigateway-any-method`.
@@ -105,6 +107,7 @@ impl Definition {
         let scheme = |name: &str| schemes.and_then(|s| s.get(name));
         let global = doc.get("security");
         if let Some(V::Map(paths)) = doc.get("paths") {
+            d.has_paths = !paths.is_empty();
             for (path, item) in paths {
                 for op in OPERATIONS {
                     let Some(operation) = item.get(op) else {

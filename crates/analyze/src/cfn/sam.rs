@@ -121,14 +121,31 @@ fn as_list(v: &V) -> Vec<V> {
 }
 
 /// SAM's `Auth.ResourcePolicy` as the statements SAM's translator generates for it (applied to
-/// every method: `execute-api:/*` stands for SAM's per-method resources):
+/// every method: `execute-api:/*` stands for SAM's per-method resources; `per_path` false, for
+/// an API without paths, leaves out all but the custom statements):
 /// - `AwsAccountWhitelist`/`Blacklist`: Allow/Deny with `Principal: {AWS: [...]}`;
 /// - `IpRangeWhitelist`/`Blacklist`: Allow, plus Deny on `NotIpAddress`/`IpAddress`;
 /// - `SourceVpcWhitelist`/`Blacklist` (`vpc-` and `vpce-` strings split into `aws:SourceVpc` and
 ///   `aws:SourceVpce`), `IntrinsicVpcWhitelist`/`Blacklist`, `IntrinsicVpceWhitelist`/`Blacklist`:
 ///   Allow, plus Deny on `StringNotEquals` (whitelists) or `StringEquals` (blacklists);
 /// - `CustomStatements`, one statement or a list, appended as they are.
-pub(crate) fn sam_policy(rp: &V) -> V {
+///
+/// No statements (an API without paths, no custom statements): no policy, as SAM writes none.
+pub(crate) fn sam_policy(rp: &V, per_path: bool) -> Option<V> {
+    // SAM writes the lists' statements for each path of the API (api_generator's `_add_auth`:
+    // one set per path of the definition and its events), the custom statements once.
+    let custom_only;
+    let rp = if per_path {
+        rp
+    } else {
+        custom_only = V::Map(
+            rp.get("CustomStatements")
+                .map(|c| ("CustomStatements".to_owned(), c.clone()))
+                .into_iter()
+                .collect(),
+        );
+        &custom_only
+    };
     let mut statements = Vec::new();
     let mut push = |st: V| {
         if !statements.contains(&st) {
@@ -216,10 +233,13 @@ pub(crate) fn sam_policy(rp: &V) -> V {
             push(st);
         }
     }
-    V::Map(vec![
+    if statements.is_empty() {
+        return None;
+    }
+    Some(V::Map(vec![
         ("Version".into(), V::Str("2012-10-17".into())),
         ("Statement".into(), V::List(statements)),
-    ])
+    ]))
 }
 
 pub(crate) fn kind_of(v: &V) -> Option<ApiKind> {
