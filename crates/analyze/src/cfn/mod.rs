@@ -140,6 +140,7 @@ fn import_expanded(root: &Node, file: &str, max_bytes: u64, side_from: usize) ->
         access: Vec::new(),
         implicit: Vec::new(),
         unnamed_domains: Vec::new(),
+        event_policies: Vec::new(),
     };
     let mut r = reader(out, false);
     // Room for the lists that grow to the template's size, counted in one pass.
@@ -278,6 +279,9 @@ struct Reader<'a, 's> {
     /// Custom domains whose name the template does not give (a parameter without a default):
     /// their key and that unknown value, which a mapping naming the same value points at.
     unnamed_domains: Vec<(String, V)>,
+    /// `Auth.ResourcePolicy` of functions' `Api` events: the statements SAM adds to that API's
+    /// policy for the event's path, joined to it once every API is read.
+    event_policies: Vec<(Ref, V, Loc)>,
 }
 
 /// The logical ids that SAM functions' and state machines' `Api` events name as their
@@ -781,6 +785,12 @@ impl Reader<'_, '_> {
             };
             if http {
                 continue;
+            }
+            if let Some(p) = auth
+                .and_then(|a| a.get("ResourcePolicy"))
+                .and_then(|rp| sam_policy(rp, true))
+            {
+                self.event_policies.push((api.clone(), p, r.loc.clone()));
             }
             if key_required {
                 self.out.key_methods.push(KeyMethod {
@@ -1293,6 +1303,7 @@ impl Reader<'_, '_> {
             access,
             implicit,
             unnamed_domains,
+            event_policies,
             ..
         } = other;
         for l in learned.into_iter().flatten() {
@@ -1317,9 +1328,61 @@ impl Reader<'_, '_> {
         self.mappings.extend(mappings);
         self.access.extend(access);
         self.unnamed_domains.extend(unnamed_domains);
+        self.event_policies.extend(event_policies);
         for i in implicit {
             if !self.implicit.iter().any(|j| j.key == i.key) {
                 self.implicit.push(i);
+            }
+        }
+    }
+
+    /// An event's resource policy joined to its API's, as SAM appends the event path's
+    /// statements to the API's policy.
+    fn add_event_policy(&mut self, api: &Ref, policy: V, at: Loc) {
+        let target = match api {
+            Ref::Key(k) => self.out.apis.iter_mut().find(|a| &a.key == k && !a.http),
+            _ => None,
+        };
+        let Some(a) = target else {
+            self.out.unknowns.push((
+                at,
+                format!(
+                    "an Api event's Auth.ResourcePolicy for an API that is not a REST API of this template ({})",
+                    match api {
+                        Ref::Key(k) | Ref::Id(k) | Ref::Unknown(k) => k,
+                    }
+                ),
+            ));
+            return;
+        };
+        if a.policy_unknown {
+            return;
+        }
+        let (json, why) = policy_json(Some(policy));
+        let (Some(json), None) = (json, why) else {
+            a.policy_unknown = true;
+            return;
+        };
+        let statements = |v: &serde_json::Value| match v.get("Statement") {
+            Some(serde_json::Value::Array(l)) => l.clone(),
+            Some(one) => vec![one.clone()],
+            None => Vec::new(),
+        };
+        match a.policy.as_mut() {
+            None => a.policy = Some(json),
+            Some(existing) => {
+                let mut all = statements(existing);
+                for st in statements(&json) {
+                    if !all.contains(&st) {
+                        all.push(st);
+                    }
+                }
+                match existing.as_object_mut() {
+                    Some(o) => {
+                        o.insert("Statement".into(), serde_json::Value::Array(all));
+                    }
+                    None => a.policy_unknown = true,
+                }
             }
         }
     }
@@ -1343,6 +1406,9 @@ impl Reader<'_, '_> {
                 // SAM gives its implicit API the Globals.Api properties.
                 self.serverless_api(r);
             }
+        }
+        for (api, p, at) in std::mem::take(&mut self.event_policies) {
+            self.add_event_policy(&api, p, at);
         }
         // A domain named by `Ref`, `GetAtt D.DomainNameArn`, or its name, known or not: a
         // mapping's `Ref DomainNameParameter` is the domain whose name is that same parameter.
