@@ -675,6 +675,7 @@ impl Reader<'_, '_> {
                 loc: r.loc.clone(),
             });
         }
+        self.sam_domain(&r, false);
         self.push_api(
             r,
             kind,
@@ -684,6 +685,58 @@ impl Reader<'_, '_> {
             def.as_ref(),
             &auth_kinds,
         );
+    }
+
+    /// SAM's `Domain` on an API: the custom domain and base path mappings SAM's translator makes
+    /// of it (its `api_generator`: `EndpointConfiguration` REGIONAL unless given, PRIVATE a
+    /// `DomainNameV2`, a mapping per `BasePath`), read as those resources are read.
+    fn sam_domain(&mut self, r: &Res<'_>, http: bool) {
+        let Some(d @ V::Map(_)) = r.prop("Domain") else {
+            return;
+        };
+        let endpoint = d
+            .get("EndpointConfiguration")
+            .cloned()
+            .unwrap_or_else(|| V::Str("REGIONAL".into()));
+        let mut props: Vec<(String, V)> = [
+            "DomainName",
+            "MutualTlsAuthentication",
+            "SecurityPolicy",
+            "EndpointAccessMode",
+            "Policy",
+        ]
+        .into_iter()
+        .filter_map(|k| Some((k.to_owned(), d.get(k)?.clone())))
+        .collect();
+        let ty = if http {
+            let config = V::Map(vec![("EndpointType".into(), endpoint)]);
+            props.push(("DomainNameConfigurations".into(), V::List(vec![config])));
+            "AWS::ApiGatewayV2::DomainName"
+        } else if endpoint.as_str() == Some("PRIVATE") {
+            "AWS::ApiGateway::DomainNameV2"
+        } else {
+            let types = V::Map(vec![("Types".into(), V::List(vec![endpoint]))]);
+            props.push(("EndpointConfiguration".into(), types));
+            "AWS::ApiGateway::DomainName"
+        };
+        // APIs that name the same domain share it, as SAM makes one domain resource per name.
+        let key = match d.get("DomainName") {
+            Some(V::Str(name)) => format!("{name} (SAM Domain)"),
+            _ => format!("{}Domain", r.key),
+        };
+        if !self.out.domains.iter().any(|x| x.key == key) {
+            self.domain(
+                ty,
+                Res {
+                    key: key.clone(),
+                    node: r.node,
+                    props: V::Map(props),
+                    loc: r.loc.clone(),
+                },
+            );
+        }
+        self.mappings
+            .push((V::Res(key), Ref::Key(r.key.clone()), r.loc.clone()));
     }
 
     /// HTTP and WebSocket APIs (`AWS::ApiGatewayV2::Api`, `AWS::Serverless::HttpApi`,
@@ -706,6 +759,7 @@ impl Reader<'_, '_> {
             .prop("DisableExecuteApiEndpoint")
             .or_else(|| body.and_then(|d| d.disable_execute_api_endpoint));
         let disable_default = self.disable_default(&r, disable);
+        self.sam_domain(&r, true);
         self.out.apis.push(Api {
             account: None,
             key: r.key.clone(),
