@@ -313,7 +313,8 @@ impl ClientCheck {
         ClientCert::Valid { subject, serial }
     }
 
-    /// How many chains were verified in full (not answered from those that passed before).
+    /// How many passes were recorded: chains verified in full that passed (a chain answered
+    /// from an earlier pass, or one that failed, records none).
     #[cfg(test)]
     fn verified(&self) -> u64 {
         self.passed

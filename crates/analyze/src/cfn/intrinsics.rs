@@ -399,9 +399,8 @@ impl Ctx<'_> {
     }
 }
 
-/// The entries of a mapping a `FindInMap` key can pick: the one it names, or every one when the
-/// key is not known here; `None` for a key that is neither.
-/// Each with its key when every entry is picked.
+/// The entries of a mapping a `FindInMap` key can pick: the one it names, or every one (each
+/// with its key) when the key is not known here; `None` for a key that is neither.
 fn picks<'n>(node: &'n Node, key: &V) -> Option<Vec<(Option<&'n str>, &'n Node)>> {
     match key {
         V::Str(k) => Some(node.get(k).map(|n| (None, n)).into_iter().collect()),
